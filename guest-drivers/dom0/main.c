@@ -1,0 +1,35 @@
+/*
+ * main.c - Xenolith's built-in dom0: greets, reports what the hypervisor
+ * says about itself, and shuts the machine down. Command line:
+ *   shutdown=poweroff|reboot|crash   how to end (default poweroff)
+ * Runs as a PV guest kernel; works unchanged on a real Xen.
+ */
+#include <xenolith/lib.h>
+#include <xlguest/hypercall.h>
+#include <xlguest/kernel.h>
+
+static int shutdown_reason(const start_info_t *si)
+{
+    char how[16];
+    if (!cmdline_get(si, "shutdown", how, sizeof(how)) || !strcmp(how, "poweroff"))
+        return SHUTDOWN_poweroff;
+    if (!strcmp(how, "reboot"))
+        return SHUTDOWN_reboot;
+    return SHUTDOWN_crash;
+}
+
+int guest_main(start_info_t *si)
+{
+    xen_extraversion_t extra = "";
+    xen_capabilities_info_t caps = "";
+    long ver = HYPERVISOR_xen_version(XENVER_version, NULL);
+    HYPERVISOR_xen_version(XENVER_extraversion, extra);
+    HYPERVISOR_xen_version(XENVER_capabilities, caps);
+    printk("Hello from dom0: %s, %lu pages, flags %#x, cmdline \"%s\"\n", si->magic,
+           (unsigned long)si->nr_pages, (unsigned int)si->flags, (const char *)si->cmd_line);
+    printk("hypervisor: Xen %ld.%ld%s, capabilities \"%s\"\n", ver >> 16, ver & 0xffff, extra,
+           caps);
+    int reason = shutdown_reason(si);
+    printk("dom0: shutting down (reason %d)\n", reason);
+    return reason;
+}

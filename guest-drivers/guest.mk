@@ -1,0 +1,28 @@
+# guest-drivers/guest.mk - the guest driver kit's PV kernel runtime and the
+# kernels built on it: the built-in dom0 and the test guests in tests/guests.
+
+GUEST_CFLAGS := $(KCFLAGS) -mcmodel=kernel -Iguest-drivers/include
+GUEST_RT_SRCS := guest-drivers/kernel/runtime.c hv/common/format.c hv/common/lib.c
+GUEST_RT_OBJS := $(patsubst %.c,$(BUILD)/guest/%.o,$(GUEST_RT_SRCS)) \
+                 $(BUILD)/guest/guest-drivers/kernel/head.o
+
+$(BUILD)/guest/%.o: %.c | $(XEN_INC)/xen
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(GUEST_CFLAGS) -c $< -o $@
+
+$(BUILD)/guest/%.o: %.S | $(XEN_INC)/xen
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(GUEST_CFLAGS) -D__ASSEMBLY__ -c $< -o $@
+
+# $(call guest_kernel,OUTPUT,SOURCES)
+define guest_kernel
+$(1): $(patsubst %.c,$(BUILD)/guest/%.o,$(2)) $(GUEST_RT_OBJS) guest-drivers/kernel/kernel.lds
+	@mkdir -p $$(dir $$@)
+	$$(Q)$$(LD) -nostdlib -static --gc-sections -z max-page-size=4096 \
+	    -T guest-drivers/kernel/kernel.lds -o $$@ $$(filter %.o,$$^)
+	@echo "  LD      $$@"
+all: $(1)
+endef
+
+DOM0_ELF := $(BUILD)/guests/dom0.elf
+$(eval $(call guest_kernel,$(DOM0_ELF),guest-drivers/dom0/main.c))

@@ -1,0 +1,22 @@
+/*
+ * kernel.h - the small PV kernel runtime of the guest driver kit: entry,
+ * console output, and the hook each kernel provides.
+ */
+#ifndef XLGUEST_KERNEL_H
+#define XLGUEST_KERNEL_H
+
+#include <stddef.h>
+#include <xen/xen.h>
+
+/* Provided by each kernel built on the runtime; its return value picks
+ * the shutdown reason (SHUTDOWN_*). */
+int guest_main(start_info_t *si);
+
+/* printf-style output through console_io (CONSOLEIO_write). */
+void printk(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void console_write(const char *s, size_t len);
+
+/* Value of "key=" in the kernel command line (copied into buf), or NULL. */
+const char *cmdline_get(const start_info_t *si, const char *key, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,47 @@
+/*
+ * head.S - entry of a PV guest kernel built with the guest driver kit,
+ * its Xen ELF notes and its hypercall page.
+ * Xen starts us in ring 3 with %rsi = start_info, %rsp = a boot stack
+ * inside the initial mapping, events masked.
+ */
+#include <xen/elfnote.h>
+
+#define ELFNOTE(type, desctype, descdata) \
+    .pushsection .note.Xen, "a", @note; \
+    .align 4; .long 2f - 1f; .long 4f - 3f; .long type; \
+1:  .asciz "Xen"; 2: .align 4; 3: desctype descdata; 4: .align 4; \
+    .popsection
+
+    ELFNOTE(XEN_ELFNOTE_GUEST_OS, .asciz, "xenolith-kit")
+    ELFNOTE(XEN_ELFNOTE_GUEST_VERSION, .asciz, "0.1")
+    ELFNOTE(XEN_ELFNOTE_XEN_VERSION, .asciz, "xen-3.0")
+    ELFNOTE(XEN_ELFNOTE_VIRT_BASE, .quad, 0xffffffff80000000)
+    ELFNOTE(XEN_ELFNOTE_PADDR_OFFSET, .quad, 0)
+    ELFNOTE(XEN_ELFNOTE_ENTRY, .quad, _start)
+    ELFNOTE(XEN_ELFNOTE_HYPERCALL_PAGE, .quad, hypercall_page)
+    ELFNOTE(XEN_ELFNOTE_LOADER, .asciz, "generic")
+    ELFNOTE(XEN_ELFNOTE_FEATURES, .asciz, "!writable_page_tables")
+
+    .section .text.head, "ax"
+    .globl _start
+_start:
+    cld
+    lea     boot_stack_top(%rip), %rsp
+    xor     %ebp, %ebp
+    mov     %rsi, %rdi
+    call    kernel_start
+1:  hlt                     /* privileged: faults if we ever get here */
+    jmp     1b
+
+    .section .text.hypercall_page, "ax"
+    .p2align 12
+    .globl hypercall_page
+hypercall_page:
+    .fill 4096, 1, 0xcc     /* the hypervisor overwrites it at build time */
+
+    .bss
+    .p2align 12
+boot_stack:
+    .skip 16384
+boot_stack_top:
+    .section .note.GNU-stack, "", @progbits

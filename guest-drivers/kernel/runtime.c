@@ -1,0 +1,51 @@
+/*
+ * runtime.c - the C side of the guest kit's PV kernel runtime: start of
+ * day, console output through console_io, command-line lookup.
+ * Runs in the guest kernel (ring 3 under a PV hypervisor). Must never:
+ * execute a privileged instruction; every service is a hypercall.
+ */
+#include <stdarg.h>
+#include <xenolith/lib.h>
+#include <xlguest/hypercall.h>
+#include <xlguest/kernel.h>
+
+void kernel_start(start_info_t *si);
+
+void console_write(const char *s, size_t len)
+{
+    HYPERVISOR_console_io(CONSOLEIO_write, (int)len, s);
+}
+
+void printk(const char *fmt, ...)
+{
+    char buf[256];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = xl_vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    console_write(buf, n < (int)sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
+}
+
+const char *cmdline_get(const start_info_t *si, const char *key, char *buf, size_t len)
+{
+    const char *c = (const char *)si->cmd_line;
+    size_t kl = strlen(key);
+    for (size_t i = 0; c[i]; i++) {
+        if ((i == 0 || c[i - 1] == ' ') && !strncmp(c + i, key, kl) && c[i + kl] == '=') {
+            size_t n = 0;
+            for (const char *v = c + i + kl + 1; *v && *v != ' ' && n + 1 < len; v++)
+                buf[n++] = *v;
+            buf[n] = '\0';
+            return buf;
+        }
+    }
+    return NULL;
+}
+
+void kernel_start(start_info_t *si)
+{
+    int reason = guest_main(si);
+    xen_shutdown((unsigned int)reason);
+    for (;;)
+        HYPERVISOR_sched_op(SCHEDOP_yield, NULL); /* shutdown refused: nothing left to do */
+}

@@ -1,0 +1,103 @@
+/*
+ * cpu.c - descriptor tables and CPU registers of the boot CPU: the GDT
+ * with Xen's reserved selectors, the TSS, the IDT, and the syscall MSRs
+ * of the PV hypercall path. Owns: gdt[], idt[], tss. Must never: give a
+ * guest a gate or selector with more privilege than ring 3.
+ */
+#include <arch/x86.h>
+#include <xenolith/arch.h>
+#include <xenolith/layout.h>
+#include <xenolith/lib.h>
+#include <xen/xen.h>
+
+#define GDT_ENTRIES (GDT_FIRST_RESERVED / 8 + 16)
+#define SEL(s) ((s) / 8)
+
+static uint64_t gdt[GDT_ENTRIES] __attribute__((aligned(4096)));
+
+struct tss {
+    uint32_t rsvd0;
+    uint64_t rsp[3];
+    uint64_t rsvd1;
+    uint64_t ist[7];
+    uint64_t rsvd2;
+    uint16_t rsvd3, iomap_base;
+} __attribute__((packed));
+static struct tss tss __attribute__((aligned(64)));
+
+struct idt_gate {
+    uint16_t off0, sel;
+    uint8_t ist, type;
+    uint16_t off1;
+    uint32_t off2, rsvd;
+};
+static struct idt_gate idt[256] __attribute__((aligned(16)));
+
+static uint8_t ist_stack[4096 * 2] __attribute__((aligned(16)));
+extern const uint64_t trap_stub_table[256];
+extern uint8_t hv_stack_top[];
+extern void syscall_entry(void);
+
+static void set_tss_desc(unsigned int idx, uint64_t base, uint32_t limit)
+{
+    gdt[idx] = (limit & 0xffff) | ((base & 0xffffff) << 16) | (0x89ULL << 40) |
+               ((uint64_t)(limit >> 16) << 48) | (((base >> 24) & 0xff) << 56);
+    gdt[idx + 1] = base >> 32;
+}
+
+static void gdt_init(void)
+{
+    gdt[SEL(HV_CS)] = 0x00209a0000000000ULL;           /* ring 0, 64-bit code */
+    gdt[SEL(HV_DS)] = 0x00cf92000000ffffULL;           /* ring 0 data */
+    gdt[SEL(FLAT_RING3_CS32)] = 0x00cffa000000ffffULL; /* ring 3, 32-bit code */
+    gdt[SEL(FLAT_RING3_DS32)] = 0x00cff2000000ffffULL; /* ring 3 data (also SS64) */
+    gdt[SEL(FLAT_RING3_CS64)] = 0x0020fa0000000000ULL; /* ring 3, 64-bit code */
+    tss.rsp[0] = (uint64_t)hv_stack_top;
+    tss.ist[0] = (uint64_t)(ist_stack + sizeof(ist_stack));
+    tss.iomap_base = sizeof(tss); /* no I/O bitmap: ring 3 has no ports */
+    set_tss_desc(SEL(HV_TSS), (uint64_t)&tss, sizeof(tss) - 1);
+    struct desc_ptr p = { sizeof(gdt) - 1, (uint64_t)gdt };
+    lgdt(&p);
+    load_segments(HV_CS, HV_DS);
+    ltr(HV_TSS);
+    lldt(0);
+}
+
+static void idt_set(unsigned int vec, uint64_t handler, unsigned int dpl, unsigned int ist)
+{
+    idt[vec] = (struct idt_gate){
+        .off0 = (uint16_t)handler, .sel = HV_CS, .ist = (uint8_t)ist,
+        .type = (uint8_t)(0x8e | (dpl << 5)),
+        .off1 = (uint16_t)(handler >> 16), .off2 = (uint32_t)(handler >> 32),
+    };
+}
+
+static void idt_init(void)
+{
+    for (unsigned int v = 0; v < 256; v++)
+        idt_set(v, trap_stub_table[v], 0, 0);
+    idt_set(3, trap_stub_table[3], 3, 0); /* int3 and into are legal in ring 3 */
+    idt_set(4, trap_stub_table[4], 3, 0);
+    idt_set(2, trap_stub_table[2], 0, 1); /* NMI, #DF, #MC on a known-good stack */
+    idt_set(8, trap_stub_table[8], 0, 1);
+    idt_set(18, trap_stub_table[18], 0, 1);
+    struct desc_ptr p = { sizeof(idt) - 1, (uint64_t)idt };
+    lidt(&p);
+}
+
+/* syscall from ring 3 enters syscall_entry on __HYPERVISOR_CS; IF, TF,
+ * DF, NT and AC are cleared on entry (AMD APM vol 2, 6.1.1). */
+static void syscall_init(void)
+{
+    wrmsr(MSR_STAR, ((uint64_t)FLAT_RING3_CS32 << 48) | ((uint64_t)HV_CS << 32));
+    wrmsr(MSR_LSTAR, (uint64_t)syscall_entry);
+    wrmsr(MSR_CSTAR, (uint64_t)syscall_entry);
+    wrmsr(MSR_SFMASK, 0x47700);
+}
+
+void cpu_init(void)
+{
+    gdt_init();
+    idt_init();
+    syscall_init();
+}

@@ -1,0 +1,219 @@
+/*
+ * setup.c - hv_start: the boot sequence of the hypervisor, from the
+ * loader's hand-over to the first guest instruction.
+ * Owns: the boot order and the memory summary. Must never: trust the
+ * boot info beyond its magic, version and bounds.
+ */
+#include <arch/x86.h>
+#include <xenolith/arch.h>
+#include <xenolith/console.h>
+#include <xenolith/domain.h>
+#include <xenolith/errno.h>
+#include <xenolith/hypercall.h>
+#include <xenolith/layout.h>
+#include <xenolith/lib.h>
+#include <xenolith/mm.h>
+#include <xenolith/power.h>
+#include <xenolith/pv_build.h>
+#include <xenolith/serial.h>
+#include <xenolith/version_info.h>
+#include <xenolith/bootinfo.h>
+
+extern uint64_t idle_pml4[512];
+extern uint8_t hv_image_start[], hv_image_end[];
+extern const uint8_t hv_build_id_note[], hv_build_id_note_end[];
+
+static char cmdline_copy[XL_CMDLINE_MAX];
+static uint64_t boot_tsc;
+
+void *mfn_to_virt(uint64_t mfn) { return (void *)(DIRECTMAP_BASE + (mfn << PAGE_SHIFT)); }
+uint64_t virt_to_mfn(const void *va) { return ((uint64_t)va - DIRECTMAP_BASE) >> PAGE_SHIFT; }
+const uint64_t *arch_hv_l4_slots(void) { return idle_pml4; }
+int console_getc(void) { return serial_getc(); }
+
+/* "key=value" in the hv command line, as a number (with K/M/G suffix). */
+static uint64_t cmdline_size(const char *key, uint64_t dflt)
+{
+    size_t kl = strlen(key);
+    for (const char *p = cmdline_copy; *p; p++) {
+        if ((p == cmdline_copy || p[-1] == ' ') && !strncmp(p, key, kl) && p[kl] == '=') {
+            uint64_t v = 0;
+            for (p += kl + 1; *p >= '0' && *p <= '9'; p++)
+                v = v * 10 + (uint64_t)(*p - '0');
+            if (*p == 'K' || *p == 'k') v <<= 10;
+            if (*p == 'M' || *p == 'm') v <<= 20;
+            if (*p == 'G' || *p == 'g') v <<= 30;
+            return v;
+        }
+    }
+    return dflt;
+}
+
+static void banner(const struct xl_bootinfo *bi)
+{
+    printk("Xenolith %s (Xen %d.%d ABI) changeset %s, built %s\n", XL_VERSION, XL_XEN_MAJOR,
+           XL_XEN_MINOR, XL_CHANGESET, XL_BUILD_DATE);
+    if (hv_build_id_note_end - hv_build_id_note > 16) {
+        hv_build_id = hv_build_id_note + 16; /* namesz, descsz, type, "GNU\0" */
+        hv_build_id_len = *(const uint32_t *)(hv_build_id_note + 4);
+        char hex[41] = "";
+        for (unsigned int i = 0; i < hv_build_id_len && i < 20; i++)
+            xl_snprintf(hex + 2 * i, 3, "%02x", hv_build_id[i]);
+        printk("build id %s\n", hex);
+    }
+    printk("boot path: %s, command line: \"%s\"\n", bi->boot_path, cmdline_copy);
+}
+
+static const char *range_name(uint32_t t)
+{
+    static const char *const n[] = { "?", "usable", "reserved", "ACPI", "ACPI NVS",
+                                     "boot modules", "hypervisor" };
+    return t < ARRAY_SIZE(n) ? n[t] : "?";
+}
+
+/* Find page-aligned room for n bytes in usable RAM above 1 MiB and below
+ * the boot direct map; returns the physical address or 0. */
+static uint64_t find_room(const struct xl_bootinfo *bi, uint64_t n)
+{
+    for (uint32_t i = 0; i < bi->nr_ranges; i++) {
+        const struct xl_mem_range *r = &bi->ranges[i];
+        uint64_t base = MAX(r->base, 0x100000ULL), end = r->base + r->len;
+        if (r->type == XL_MEM_USABLE && end > base && end - base >= n &&
+            base + n <= (uint64_t)BOOT_MAP_GIB << 30)
+            return base;
+    }
+    return 0;
+}
+
+static void memory_init(const struct xl_bootinfo *bi)
+{
+    uint64_t usable = 0, top = 0;
+    for (uint32_t i = 0; i < bi->nr_ranges; i++) {
+        const struct xl_mem_range *r = &bi->ranges[i];
+        if (r->type != XL_MEM_RESERVED && r->type != XL_MEM_ACPI_NVS)
+            top = MAX(top, r->base + r->len);
+        if (r->type == XL_MEM_USABLE)
+            usable += r->len;
+    }
+    if (top > (uint64_t)BOOT_MAP_GIB << 30) {
+        printk("memory: RAM above %d GiB is not mapped yet; ignoring it\n", BOOT_MAP_GIB);
+        top = (uint64_t)BOOT_MAP_GIB << 30;
+    }
+    max_mfn = top >> PAGE_SHIFT;
+    uint64_t bm = ROUNDUP(page_alloc_bitmap_bytes(max_mfn), 8);
+    uint64_t ft = ROUNDUP(max_mfn * sizeof(struct page_info), PAGE_SIZE);
+    uint64_t meta = find_room(bi, ROUNDUP(bm + ft, PAGE_SIZE));
+    if (!meta)
+        panic("no room for the frame table (%lu bytes)", (unsigned long)(bm + ft));
+    frame_table = (struct page_info *)(DIRECTMAP_BASE + meta);
+    page_alloc_init(&hv_pages, (uint64_t *)(DIRECTMAP_BASE + meta + ft), 0, max_mfn);
+    for (uint64_t m = 0; m < max_mfn; m++)
+        frame_table[m] = (struct page_info){ .owner = DOMID_HV_OWNED };
+    for (uint32_t i = 0; i < bi->nr_ranges; i++) {
+        const struct xl_mem_range *r = &bi->ranges[i];
+        printk("  %016lx-%016lx %s\n", (unsigned long)r->base,
+               (unsigned long)(r->base + r->len), range_name(r->type));
+        if (r->type != XL_MEM_USABLE || r->base + r->len <= 0x100000)
+            continue;
+        uint64_t s = MAX(r->base, 0x100000ULL) >> PAGE_SHIFT, e = (r->base + r->len) >> PAGE_SHIFT;
+        page_alloc_add_free(&hv_pages, s, e - s);
+    }
+    page_alloc_reserve(&hv_pages, meta >> PAGE_SHIFT, ROUNDUP(bm + ft, PAGE_SIZE) >> PAGE_SHIFT);
+    for (uint64_t m = 0; m < max_mfn; m++)
+        if (page_alloc_is_free(&hv_pages, m))
+            frame_table[m].owner = DOMID_FREE;
+    printk("memory: %lu MiB usable, %lu pages free, frame table %lu KiB, hv image %lu KiB\n",
+           (unsigned long)(usable >> 20), (unsigned long)mm_free_count(),
+           (unsigned long)(ft >> 10), (unsigned long)((hv_image_end - hv_image_start) >> 10));
+}
+
+/* Boot modules are loader memory: give it to the allocator once every
+ * boot-time domain is built from it. */
+static void reclaim_boot_modules(const struct xl_bootinfo *bi)
+{
+    uint64_t n = 0;
+    struct xl_mem_range r[XL_MAX_MEMRANGES];
+    uint32_t nr = bi->nr_ranges;
+    memcpy(r, bi->ranges, nr * sizeof(r[0])); /* bi itself is in one of them */
+    for (uint32_t i = 0; i < nr; i++) {
+        if (r[i].type != XL_MEM_BOOT || r[i].base + r[i].len > max_mfn << PAGE_SHIFT)
+            continue;
+        n += page_alloc_add_free(&hv_pages, r[i].base >> PAGE_SHIFT, r[i].len >> PAGE_SHIFT);
+        for (uint64_t m = r[i].base >> PAGE_SHIFT; m < (r[i].base + r[i].len) >> PAGE_SHIFT; m++)
+            frame_table[m].owner = DOMID_FREE;
+    }
+    printk("memory: %lu boot-module pages reclaimed, %lu pages free\n", (unsigned long)n,
+           (unsigned long)mm_free_count());
+}
+
+static struct domain *build_boot_domain(uint16_t domid, const struct xl_module *m,
+                                        const struct xl_module *initrd, uint64_t mem)
+{
+    struct domain *d = domain_create(domid, domid == 0, domid == 0 ? "Domain-0" : m->name);
+    if (!d)
+        panic("cannot create d%u", domid);
+    struct pv_image img = {
+        .kernel = (const void *)(DIRECTMAP_BASE + m->start), .kernel_len = m->len,
+        .initrd = initrd ? (const void *)(DIRECTMAP_BASE + initrd->start) : NULL,
+        .initrd_len = initrd ? initrd->len : 0, .cmdline = m->cmdline,
+        .nr_pages = mem >> PAGE_SHIFT,
+    };
+    struct pv_layout l;
+    const char *why = "unknown";
+    int rc = pv_build(d, &img, &l, &why);
+    if (rc) {
+        printk("d%u: cannot build from %s: %s (error %d)\n", domid, m->name, why, rc);
+        domain_crash(d, "domain builder failed");
+        return d;
+    }
+    printk("d%u: %s, %lu MiB, kernel %016lx-%016lx entry %016lx\n", domid, m->name,
+           (unsigned long)(mem >> 20), (unsigned long)l.vkern_start, (unsigned long)l.vkern_end,
+           (unsigned long)d->vcpu.regs.rip);
+    printk("d%u: start_info %016lx, page tables %016lx (%lu frames), stack %016lx, mapped to %016lx\n",
+           domid, (unsigned long)l.vstartinfo_start, (unsigned long)l.vpt_start,
+           (unsigned long)l.nr_pt_pages, (unsigned long)l.vstack_end, (unsigned long)l.v_end);
+    return d;
+}
+
+void hv_start(uint64_t bootinfo_phys);
+void hv_start(uint64_t bootinfo_phys)
+{
+    boot_tsc = rdtsc();
+    serial_init();
+    const struct xl_bootinfo *bi = (const struct xl_bootinfo *)(DIRECTMAP_BASE + bootinfo_phys);
+    idle_pml4[0] = 0; /* drop the loader-era identity map */
+    write_cr3(read_cr3());
+    cpu_init();
+    time_init();
+    if (bootinfo_phys >= (uint64_t)BOOT_MAP_GIB << 30 || bi->magic != XL_BOOTINFO_MAGIC ||
+        bi->version != XL_BOOTINFO_VERSION)
+        panic("bad boot info at %lx: wrong magic or version", (unsigned long)bootinfo_phys);
+    memcpy(cmdline_copy, bi->hv_cmdline, sizeof(cmdline_copy) - 1);
+    hv_cmdline = cmdline_copy;
+    banner(bi);
+    printk("boot: loader handed over %lu us before hv start\n",
+           (unsigned long)((boot_tsc - bi->loader_tsc) * 1000000 / tsc_hz()));
+    memory_init(bi);
+    apic_init(100);
+
+    const struct xl_module *dom0 = NULL, *initrd = NULL;
+    for (uint32_t i = 0; i < bi->nr_modules && i < XL_MAX_MODULES; i++) {
+        if (bi->modules[i].kind == XL_MOD_DOM0 && !dom0)
+            dom0 = &bi->modules[i];
+        if (bi->modules[i].kind == XL_MOD_RAMDISK && !initrd)
+            initrd = &bi->modules[i];
+    }
+    if (!dom0)
+        panic("no dom0 kernel among the %u boot modules", bi->nr_modules);
+    build_boot_domain(0, dom0, initrd, cmdline_size("dom0_mem", 32ULL << 20));
+    reclaim_boot_modules(bi);
+
+    struct vcpu *v;
+    while (!(v = sched_pick_next()))
+        sched_idle_or_halt();
+    current = v;
+    write_cr3(v->cr3);
+    printk("boot: entering d%u at %016lx, %lu us after hv start\n", v->domain->domid,
+           (unsigned long)v->regs.rip, (unsigned long)(arch_time_ns() / 1000));
+    enter_frame(&v->regs);
+}

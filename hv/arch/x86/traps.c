@@ -1,0 +1,136 @@
+/*
+ * traps.c - the C side of every entry into the hv (entry.S): hypercalls,
+ * guest exceptions, interrupts, and faults of the hv itself.
+ * Owns: the decision of what an entry means. Must never: let a guest
+ * event panic the hv — a guest fault crashes only that guest.
+ */
+#include <arch/x86.h>
+#include <xenolith/arch.h>
+#include <xenolith/console.h>
+#include <xenolith/domain.h>
+#include <xenolith/hypercall.h>
+#include <xenolith/layout.h>
+#include <xenolith/power.h>
+
+extern uint8_t hv_stack_bottom[], hv_stack_top[];
+void timer_interrupt(void);
+
+static const char *const exc_names[32] = {
+    "#DE divide error", "#DB debug", "NMI", "#BP breakpoint", "#OF overflow",
+    "#BR bound range", "#UD invalid opcode", "#NM device not available",
+    "#DF double fault", "coprocessor overrun", "#TS invalid TSS",
+    "#NP segment not present", "#SS stack fault", "#GP general protection",
+    "#PF page fault", "reserved 15", "#MF x87 error", "#AC alignment check",
+    "#MC machine check", "#XM SIMD error", "#VE virtualization", "#CP control protection",
+};
+
+static const char *exc_name(uint64_t v)
+{
+    return v < 32 && exc_names[v] ? exc_names[v] : "reserved";
+}
+
+static void dump_regs(const struct cpu_regs *r)
+{
+    printk("  rip %016lx  cs %04lx  rflags %016lx\n", r->rip, r->cs, r->rflags);
+    printk("  rsp %016lx  ss %04lx  error %lx  cr2 %016lx\n", r->rsp, r->ss, r->error_code,
+           read_cr2());
+    printk("  rax %016lx  rbx %016lx  rcx %016lx\n", r->rax, r->rbx, r->rcx);
+    printk("  rdx %016lx  rsi %016lx  rdi %016lx\n", r->rdx, r->rsi, r->rdi);
+    printk("  rbp %016lx  r8  %016lx  r9  %016lx\n", r->rbp, r->r8, r->r9);
+    printk("  r10 %016lx  r11 %016lx  r12 %016lx\n", r->r10, r->r11, r->r12);
+    printk("  r13 %016lx  r14 %016lx  r15 %016lx\n", r->r13, r->r14, r->r15);
+    printk("  cr0 %016lx  cr3 %016lx  cr4 %016lx\n", read_cr0(), read_cr3(), read_cr4());
+}
+
+/* Walk saved frame pointers while they stay inside the hv stack. */
+static void stack_trace(uint64_t rbp, uint64_t rip)
+{
+    printk("stack trace (addr2line -e build/hv/xenolith.elf):\n");
+    printk("  [<%016lx>]\n", rip);
+    for (int depth = 0; depth < 32; depth++) {
+        if (rbp < (uint64_t)hv_stack_bottom || rbp + 16 > (uint64_t)hv_stack_top || (rbp & 7))
+            break;
+        uint64_t *f = (uint64_t *)rbp;
+        printk("  [<%016lx>]\n", f[1]);
+        rbp = f[0];
+    }
+}
+
+void arch_dump_stack(void)
+{
+    stack_trace(read_rbp(), (uint64_t)__builtin_return_address(0));
+}
+
+static void hv_fault(struct cpu_regs *r)
+{
+    printk("\n");
+    printk("****************************************\n");
+    printk("PANIC: hypervisor fault %s (vector %lu) at %016lx\n", exc_name(r->vector),
+           r->vector, r->rip);
+    printk("invariant broken: the hypervisor never faults in its own code\n");
+    printk("****************************************\n");
+    dump_regs(r);
+    stack_trace(r->rbp, r->rip);
+    printk("hypervisor halted (exit status: panic)\n");
+    arch_halt_machine(XL_EXIT_PANIC);
+}
+
+/* A guest exception. PV trap bouncing is not there yet, so the guest
+ * is crashed, with the facts a kernel developer needs. */
+static void guest_exception(struct vcpu *v, const struct cpu_regs *r)
+{
+    struct domain *d = v->domain;
+    if (r->vector == 14)
+        domain_crash(d, "%s at %016lx (cr2 %016lx, error %lx)", exc_name(r->vector), r->rip,
+                     read_cr2(), r->error_code);
+    else
+        domain_crash(d, "%s at %016lx (error %lx)", exc_name(r->vector), r->rip, r->error_code);
+    printk("d%u registers:\n", d->domid);
+    dump_regs(r);
+}
+
+static void interrupt(uint64_t vec)
+{
+    if (vec == VEC_TIMER)
+        timer_interrupt();
+    else if (vec != VEC_SPURIOUS)
+        apic_eoi();
+}
+
+/* Guests must stay in ring 3 with interrupts on and IOPL 0, whatever
+ * flags they handed the syscall. */
+static void sanitize_guest_frame(struct cpu_regs *r)
+{
+    r->cs = FLAT_KERNEL_CS64;
+    r->ss = FLAT_KERNEL_SS64;
+    r->rflags = (r->rflags & 0x40dd5) | 0x202; /* arithmetic, TF, DF, AC; IF on */
+}
+
+void trap_entry(struct cpu_regs *r)
+{
+    if (!regs_from_guest(r)) {
+        if (r->vector < 32)
+            hv_fault(r);
+        interrupt(r->vector);
+        return;
+    }
+    struct vcpu *v = current;
+    BUG_ON(!v);
+    v->regs = *r;
+    if (r->vector == VEC_SYSCALL)
+        v->regs.rax = (uint64_t)hypercall_dispatch(v, r->rax, r->rdi, r->rsi, r->rdx, r->r10,
+                                                   r->r8);
+    else if (r->vector < 32)
+        guest_exception(v, r);
+    else
+        interrupt(r->vector);
+
+    struct vcpu *next;
+    while (!(next = sched_pick_next()))
+        sched_idle_or_halt();
+    if (next->cr3 != current->cr3)
+        write_cr3(next->cr3);
+    current = next;
+    *r = next->regs;
+    sanitize_guest_frame(r);
+}

@@ -1,0 +1,85 @@
+/*
+ * domain.c - domain lifecycle: create, shutdown, crash, destroy.
+ * Owns: domains[]. Must never: let a domain's failure touch another
+ * domain or the hypervisor; every frame it held goes back on destroy.
+ */
+#include <stdarg.h>
+#include <xenolith/console.h>
+#include <xenolith/domain.h>
+#include <xenolith/lib.h>
+#include <xenolith/mm.h>
+
+struct domain domains[MAX_DOMAINS];
+struct vcpu *current;
+
+struct domain *domain_by_id(uint16_t domid)
+{
+    if (domid >= MAX_DOMAINS || domains[domid].state == DOM_FREE)
+        return NULL;
+    return &domains[domid];
+}
+
+struct domain *domain_create(uint16_t domid, int privileged, const char *name)
+{
+    if (domid >= MAX_DOMAINS || domains[domid].state != DOM_FREE)
+        return NULL;
+    int64_t mfn = mm_alloc_frame(domid);
+    if (mfn < 0)
+        return NULL;
+    struct domain *d = &domains[domid];
+    memset(d, 0, sizeof(*d));
+    d->domid = domid;
+    d->privileged = privileged;
+    d->shutdown_code = ~0u;
+    xl_snprintf(d->name, sizeof(d->name), "%s", name);
+    d->shared_info_mfn = (uint64_t)mfn;
+    d->shared_info = mfn_to_virt((uint64_t)mfn);
+    d->vcpu.domain = d;
+    d->vcpu.info = &d->shared_info->vcpu_info[0];
+    d->vcpu.info->evtchn_upcall_mask = 1; /* events masked until the guest is ready */
+    d->state = DOM_RUNNING;
+    return d;
+}
+
+static const char *reason_name(unsigned int r)
+{
+    static const char *const names[] = { "poweroff", "reboot", "suspend", "crash",
+                                         "watchdog", "soft_reset" };
+    return r < ARRAY_SIZE(names) ? names[r] : "unknown";
+}
+
+void domain_shutdown(struct domain *d, unsigned int reason)
+{
+    if (d->state != DOM_RUNNING)
+        return;
+    d->state = DOM_SHUTDOWN;
+    d->shutdown_reason = reason;
+    if (d->shutdown_code != ~0u)
+        printk("d%u shut down: %s (code %u)\n", d->domid, reason_name(reason), d->shutdown_code);
+    else
+        printk("d%u shut down: %s\n", d->domid, reason_name(reason));
+}
+
+void domain_crash(struct domain *d, const char *fmt, ...)
+{
+    char why[160];
+    va_list ap;
+    va_start(ap, fmt);
+    xl_vsnprintf(why, sizeof(why), fmt, ap);
+    va_end(ap);
+    printk("d%u crashed: %s\n", d->domid, why);
+    if (d->state == DOM_RUNNING) {
+        d->state = DOM_SHUTDOWN;
+        d->shutdown_reason = SHUTDOWN_crash;
+    }
+}
+
+void domain_destroy(struct domain *d)
+{
+    uint64_t n = mm_free_domain_frames(d->domid);
+    printk("d%u destroyed: %lu frames returned, %lu free\n", d->domid,
+           (unsigned long)n, (unsigned long)mm_free_count());
+    if (current == &d->vcpu)
+        current = NULL;
+    memset(d, 0, sizeof(*d));
+}

@@ -1,0 +1,49 @@
+/*
+ * hypercall.c - the hypercall table and the hypercall page.
+ * Owns: the mapping from Xen hypercall numbers to handlers. Every number
+ * 0..NR_HYPERCALLS-1 has an entry; those not implemented yet return
+ * -ENOSYS, as do numbers beyond the table.
+ */
+#include <xenolith/errno.h>
+#include <xenolith/hypercall.h>
+#include <xenolith/lib.h>
+
+static const hypercall_fn table[NR_HYPERCALLS] = {
+    [__HYPERVISOR_console_io] = do_console_io,
+    [__HYPERVISOR_xen_version] = do_xen_version,
+    [__HYPERVISOR_sched_op] = do_sched_op,
+};
+
+long hypercall_dispatch(struct vcpu *v, uint64_t nr, uint64_t a1, uint64_t a2,
+                        uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    if (nr >= NR_HYPERCALLS || !table[nr])
+        return -XL_ENOSYS;
+    return table[nr](v, a1, a2, a3, a4, a5);
+}
+
+/*
+ * Each 32-byte slot: push %rcx; push %r11; mov $nr,%eax; syscall;
+ * pop %r11; pop %rcx; ret — the guest's %rcx/%r11 survive the syscall.
+ * The iret slot has no return: push %rcx; push %r11; push %rax;
+ * mov $__HYPERVISOR_iret,%eax; syscall (Xen's layout).
+ */
+void hypercall_page_fill(uint8_t *page)
+{
+    memset(page, 0xcc, 4096); /* int3 between and after stubs */
+    for (unsigned int nr = 0; nr < 4096 / 32; nr++) {
+        uint8_t *p = page + nr * 32;
+        *p++ = 0x51;                         /* push %rcx */
+        *p++ = 0x41, *p++ = 0x53;            /* push %r11 */
+        if (nr == __HYPERVISOR_iret)
+            *p++ = 0x50;                     /* push %rax */
+        *p++ = 0xb8;                         /* mov $nr, %eax */
+        *p++ = (uint8_t)nr, *p++ = 0, *p++ = 0, *p++ = 0;
+        *p++ = 0x0f, *p++ = 0x05;            /* syscall */
+        if (nr == __HYPERVISOR_iret)
+            continue;
+        *p++ = 0x41, *p++ = 0x5b;            /* pop %r11 */
+        *p++ = 0x59;                         /* pop %rcx */
+        *p++ = 0xc3;                         /* ret */
+    }
+}

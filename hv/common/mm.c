@@ -1,0 +1,48 @@
+/*
+ * mm.c - frame ownership on top of the page allocator.
+ * Owns: frame_table entries' owner field. Must never: free a frame whose
+ * owner is not the one asked, or leave a freed frame with an owner.
+ */
+#include <xenolith/console.h>
+#include <xenolith/errno.h>
+#include <xenolith/lib.h>
+#include <xenolith/mm.h>
+
+struct page_alloc hv_pages;
+struct page_info *frame_table;
+uint64_t max_mfn;
+
+int64_t mm_alloc_frame(uint16_t owner)
+{
+    int64_t mfn = page_alloc_pages(&hv_pages, 0);
+    if (mfn < 0)
+        return mfn;
+    BUG_ON((uint64_t)mfn >= max_mfn || frame_table[mfn].owner != DOMID_FREE);
+    frame_table[mfn] = (struct page_info){ .owner = owner };
+    memset(mfn_to_virt((uint64_t)mfn), 0, 4096);
+    return mfn;
+}
+
+void mm_free_frame(uint64_t mfn)
+{
+    BUG_ON(mfn >= max_mfn || frame_table[mfn].owner == DOMID_FREE);
+    frame_table[mfn] = (struct page_info){ .owner = DOMID_FREE };
+    BUG_ON(page_alloc_free_pages(&hv_pages, mfn, 0) != 0);
+}
+
+uint64_t mm_free_domain_frames(uint16_t domid)
+{
+    uint64_t n = 0;
+    for (uint64_t mfn = 0; mfn < max_mfn; mfn++) {
+        if (frame_table[mfn].owner == domid) {
+            mm_free_frame(mfn);
+            n++;
+        }
+    }
+    return n;
+}
+
+uint64_t mm_free_count(void)
+{
+    return hv_pages.nr_free;
+}

@@ -1,0 +1,96 @@
+/*
+ * version.c - the xen_version hypercall: who we are, what we offer.
+ * Xenolith speaks the Xen 4.17 ABI, so it reports version 4.17.
+ * Owns: nothing mutable. Must never: reveal the hv command line or build
+ * id to an unprivileged domain (Xen's default policy).
+ */
+#include <xenolith/errno.h>
+#include <xenolith/guest_access.h>
+#include <xenolith/hypercall.h>
+#include <xenolith/layout.h>
+#include <xenolith/lib.h>
+#include <xenolith/version_info.h>
+
+const char *hv_cmdline = "";
+const uint8_t *hv_build_id;
+unsigned int hv_build_id_len;
+
+static long put_string(struct vcpu *v, uint64_t arg, size_t size, const char *s)
+{
+    char buf[1024];
+    memset(buf, 0, size);
+    xl_snprintf(buf, size, "%s", s);
+    return copy_to_guest_va(v->cr3, arg, buf, size) ? -XL_EFAULT : 0;
+}
+
+static uint32_t feature_submap(const struct domain *d, unsigned int idx)
+{
+    uint32_t map = 0;
+    if (idx == 0 && d->privileged)
+        map |= 1u << XENFEAT_dom0;
+    return map;
+}
+
+static long version_build_id(struct vcpu *v, uint64_t arg, uint64_t len)
+{
+    xen_build_id_t hdr;
+    if (!v->domain->privileged)
+        return -XL_EPERM;
+    if (!hv_build_id_len)
+        return -XL_ENODATA;
+    if (copy_from_guest_va(v->cr3, &hdr, arg, sizeof(hdr)))
+        return -XL_EFAULT;
+    if (hdr.len < hv_build_id_len)
+        return -XL_ENOBUFS;
+    if (copy_to_guest_va(v->cr3, arg + sizeof(hdr), hv_build_id, hv_build_id_len))
+        return -XL_EFAULT;
+    return hv_build_id_len;
+}
+
+long do_xen_version(struct vcpu *v, uint64_t cmd, uint64_t arg, uint64_t len, uint64_t a4,
+                    uint64_t a5)
+{
+    switch (cmd) {
+    case XENVER_version:
+        return (XL_XEN_MAJOR << 16) | XL_XEN_MINOR;
+    case XENVER_extraversion:
+        return put_string(v, arg, sizeof(xen_extraversion_t), XL_EXTRAVERSION);
+    case XENVER_compile_info: {
+        xen_compile_info_t ci;
+        memset(&ci, 0, sizeof(ci));
+        xl_snprintf(ci.compiler, sizeof(ci.compiler), "%s", XL_COMPILER);
+        xl_snprintf(ci.compile_by, sizeof(ci.compile_by), "%s", "xenolith");
+        xl_snprintf(ci.compile_domain, sizeof(ci.compile_domain), "%s", "local");
+        xl_snprintf(ci.compile_date, sizeof(ci.compile_date), "%s", XL_BUILD_DATE);
+        return copy_to_guest_va(v->cr3, arg, &ci, sizeof(ci)) ? -XL_EFAULT : 0;
+    }
+    case XENVER_capabilities:
+        return put_string(v, arg, sizeof(xen_capabilities_info_t), "xen-3.0-x86_64 ");
+    case XENVER_changeset:
+        return put_string(v, arg, sizeof(xen_changeset_info_t), XL_CHANGESET);
+    case XENVER_platform_parameters: {
+        xen_platform_parameters_t p = { .virt_start = HYPERVISOR_VIRT_START };
+        return copy_to_guest_va(v->cr3, arg, &p, sizeof(p)) ? -XL_EFAULT : 0;
+    }
+    case XENVER_get_features: {
+        xen_feature_info_t fi;
+        if (copy_from_guest_va(v->cr3, &fi, arg, sizeof(fi)))
+            return -XL_EFAULT;
+        fi.submap = feature_submap(v->domain, fi.submap_idx);
+        return copy_to_guest_va(v->cr3, arg, &fi, sizeof(fi)) ? -XL_EFAULT : 0;
+    }
+    case XENVER_pagesize:
+        return PAGE_SIZE;
+    case XENVER_guest_handle:
+        return copy_to_guest_va(v->cr3, arg, v->domain->handle, sizeof(xen_domain_handle_t))
+                   ? -XL_EFAULT : 0;
+    case XENVER_commandline:
+        if (!v->domain->privileged)
+            return -XL_EPERM;
+        return put_string(v, arg, sizeof(xen_commandline_t), hv_cmdline);
+    case XENVER_build_id:
+        return version_build_id(v, arg, len);
+    default:
+        return -XL_ENOSYS;
+    }
+}

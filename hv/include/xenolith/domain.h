@@ -1,0 +1,66 @@
+/*
+ * domain.h - domains and their virtual CPUs as the hypervisor sees them.
+ */
+#ifndef XENOLITH_DOMAIN_H
+#define XENOLITH_DOMAIN_H
+
+#include <stdint.h>
+#include <xenolith/regs.h>
+#include <xenolith/xen.h>
+
+#define MAX_DOMAINS 16
+
+enum domain_state {
+    DOM_FREE = 0,
+    DOM_RUNNING,   /* created, vcpu may run */
+    DOM_SHUTDOWN,  /* shut itself down (or crashed); resources still held */
+};
+
+struct domain;
+
+struct vcpu {
+    struct domain *domain;
+    unsigned int id;
+    struct cpu_regs regs;    /* guest state while not running */
+    uint64_t cr3;            /* machine address of the guest kernel's L4 */
+    int blocked;             /* SCHEDOP_block until an event is pending */
+    vcpu_info_t *info;       /* this vcpu's slot in shared_info */
+};
+
+struct domain {
+    uint16_t domid;
+    enum domain_state state;
+    int privileged;
+    unsigned int shutdown_reason; /* SHUTDOWN_* once state == DOM_SHUTDOWN */
+    unsigned int shutdown_code;   /* SCHEDOP_shutdown_code, or ~0 */
+    char name[32];
+    uint64_t tot_pages, max_pages;
+    uint64_t shared_info_mfn;
+    shared_info_t *shared_info;
+    uint64_t first_output_ns;     /* 0 until the first console_io write */
+    uint8_t handle[16];
+    struct vcpu vcpu;             /* one vcpu per domain for now */
+};
+
+extern struct domain domains[MAX_DOMAINS];
+extern struct vcpu *current;
+
+/* Allocate a domain slot with its shared_info page. Returns NULL if domid
+ * is taken or out of range, or memory is short. */
+struct domain *domain_create(uint16_t domid, int privileged, const char *name);
+struct domain *domain_by_id(uint16_t domid);
+/* The domain asked to stop (SHUTDOWN_* reason); it will not run again. */
+void domain_shutdown(struct domain *d, unsigned int reason);
+/* The domain broke the rules or faulted: log why and shut it down with
+ * SHUTDOWN_crash. Never touches the hypervisor's own state beyond d. */
+void domain_crash(struct domain *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Give every frame of a shut-down domain back and free its slot. */
+void domain_destroy(struct domain *d);
+
+/* Pick the next vcpu to run (round robin over runnable vcpus); returns
+ * NULL when none can run. */
+struct vcpu *sched_pick_next(void);
+/* Called when no vcpu can run: what the machine should do next. */
+void sched_idle_or_halt(void);
+
+#endif

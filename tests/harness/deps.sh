@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# deps.sh - install the Debian packages Xenolith needs to build, run and
+# test, if any is missing. Idempotent; needs root (or sudo) only when
+# something is missing.
+set -euo pipefail
+PKGS=(gcc make binutils gnu-efi libcmocka-dev libxen-dev qemu-system-x86 ovmf
+      mtools dosfstools grub-pc-bin grub-common xorriso gdb)
+missing=()
+for p in "${PKGS[@]}"; do
+    dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "deps: installing ${missing[*]}"
+SUDO=
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

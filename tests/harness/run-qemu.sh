@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# run-qemu.sh - boot Xenolith in QEMU (TCG + OVMF) from a throw-away ESP
+# and turn the way the machine ended into an exit status:
+#   0 poweroff   2 reboot   3 dom0 crashed   4 hypervisor panic
+#   5 loader error   6 QEMU ended some other way (triple fault, reset)
+#   124 hang: still running after the timeout
+# Options:
+#   --dom0 ELF --dom0-cmdline S --hv-cmdline S   what to boot
+#   --cfg-text TEXT   use TEXT as xenolith.cfg verbatim (loader tests)
+#   --timeout S (default 60, 0 = none)   --log FILE   --quiet   --gdb
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+BUILD=${BUILD:-$top/build}
+dom0="$BUILD/guests/dom0.elf" dom0_cmdline="" hv_cmdline="console=com1"
+cfg_text="" timeout=60 log="" quiet=0 gdb=0
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --dom0) dom0=$2; shift ;;
+    --dom0-cmdline) dom0_cmdline=$2; shift ;;
+    --hv-cmdline) hv_cmdline=$2; shift ;;
+    --cfg-text) cfg_text=$2; shift ;;
+    --timeout) timeout=$2; shift ;;
+    --log) log=$2; shift ;;
+    --quiet) quiet=1 ;;
+    --gdb) gdb=1; timeout=0 ;;
+    *) echo "run-qemu.sh: unknown option $1" >&2; exit 64 ;;
+    esac
+    shift
+done
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/xenolith.XXXXXX")
+qpid=""
+cleanup() { [ -n "$qpid" ] && kill "$qpid" 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+[ -n "$log" ] || log="$work/serial.log"
+: >"$log"
+
+esp="$work/esp"
+mkdir -p "$esp/EFI/BOOT" "$esp/EFI/xenolith"
+cp "$BUILD/boot/BOOTX64.EFI" "$esp/EFI/BOOT/BOOTX64.EFI" || exit 64
+cp "$BUILD/hv/xenolith.elf" "$esp/EFI/xenolith/xenolith.elf" || exit 64
+if [ ! -f "$dom0" ]; then echo "run-qemu.sh: no such dom0 kernel: $dom0" >&2; exit 64; fi
+cp "$dom0" "$esp/EFI/xenolith/dom0.elf"
+if [ -n "$cfg_text" ]; then
+    printf '%s\n' "$cfg_text" >"$esp/EFI/xenolith/xenolith.cfg"
+else
+    cat >"$esp/EFI/xenolith/xenolith.cfg" <<CFG
+# written by tests/harness/run-qemu.sh
+hypervisor = \\EFI\\xenolith\\xenolith.elf
+hypervisor_cmdline = $hv_cmdline
+dom0 = \\EFI\\xenolith\\dom0.elf
+CFG
+    [ -n "$dom0_cmdline" ] && echo "dom0_cmdline = $dom0_cmdline" >>"$esp/EFI/xenolith/xenolith.cfg"
+fi
+cp /usr/share/OVMF/OVMF_VARS_4M.fd "$work/vars.fd"
+
+serial=(-chardev "file,id=s0,path=$log" -serial chardev:s0)
+if [ $quiet = 0 ]; then
+    serial=(-chardev "stdio,id=s0,logfile=$log,signal=off" -serial chardev:s0)
+fi
+dbg=()
+if [ $gdb = 1 ]; then
+    dbg=(-s -S)
+    echo "QEMU waits for gdb on :1234: gdb -x tests/harness/gdbinit (from $top)" >&2
+fi
+exec 3<&0
+qemu-system-x86_64 -machine q35 -m 512M -cpu qemu64 -smp 1 -no-reboot -display none \
+    -drive if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd \
+    -drive if=pflash,format=raw,file="$work/vars.fd" \
+    -drive format=raw,file=fat:rw:"$esp" \
+    -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+    -net none "${serial[@]}" "${dbg[@]}" 0<&3 &
+qpid=$!
+
+start=$SECONDS
+status=""
+while kill -0 "$qpid" 2>/dev/null; do
+    if grep -q "xenolith-loader: error:" "$log" 2>/dev/null; then
+        sleep 0.3; kill "$qpid" 2>/dev/null; wait "$qpid" 2>/dev/null
+        status=5; break
+    fi
+    if [ "$timeout" != 0 ] && [ $((SECONDS - start)) -ge "$timeout" ]; then
+        kill "$qpid" 2>/dev/null; wait "$qpid" 2>/dev/null
+        status=124; break
+    fi
+    sleep 0.2
+done
+if [ -z "$status" ]; then
+    wait "$qpid"; q=$?
+    case $q in
+    1) status=0 ;;   # hv wrote XL_EXIT_POWEROFF (0) to isa-debug-exit
+    3) status=2 ;;   # XL_EXIT_REBOOT
+    5) status=3 ;;   # XL_EXIT_CRASH
+    7) status=4 ;;   # XL_EXIT_PANIC
+    *) status=6 ;;
+    esac
+fi
+qpid=""
+names=([0]=poweroff [2]=reboot [3]="dom0 crashed" [4]="hypervisor panic" [5]="loader error" [6]="unexpected QEMU exit" [124]="hang (timeout ${timeout}s)")
+echo "xenolith: machine ended: ${names[$status]} (exit status $status)" >&2
+exit $status
