@@ -196,8 +196,6 @@ static void find_conflict(uint64_t base, uint64_t end, UINT32 *type, uint64_t *c
     for (UINTN i = 0; map && i < entries; i++) {
         EFI_MEMORY_DESCRIPTOR *d = (EFI_MEMORY_DESCRIPTOR *)((UINT8 *)map + i * dsize);
         uint64_t s = d->PhysicalStart, e = s + d->NumberOfPages * EFI_PAGE_SIZE;
-        if (s < 0x100000000ULL) Print(L"DBG %lx-%lx type %d\n", s, e, d->Type);
-        continue;
         if (s < end && e > base && d->Type != EfiConventionalMemory) {
             *type = d->Type;
             *cs = s;

@@ -1,0 +1,47 @@
+# tests/tests.mk - host unit tests (cmocka + ASan/UBSan), test guests,
+# QEMU scenarios, and the run/debug entry points.
+
+# Unit tests: tests/unit/test_NAME.c linked with exactly UNIT_SRCS_NAME.
+UNIT_TESTS += page_alloc format guest_access pv_build
+UNIT_SRCS_page_alloc   := hv/common/page_alloc.c
+UNIT_SRCS_format       := hv/common/format.c
+UNIT_SRCS_guest_access := hv/common/guest_access.c
+UNIT_SRCS_pv_build     := hv/common/pv_build.c hv/common/elf.c hv/common/page_alloc.c \
+                          hv/common/format.c
+
+UNIT_BINS := $(addprefix $(BUILD)/unit/test_,$(UNIT_TESTS))
+UNIT_HOST_CFLAGS := $(filter-out -MMD -MP,$(HOST_CFLAGS))
+
+.SECONDEXPANSION:
+$(BUILD)/unit/test_%: tests/unit/test_%.c $$(UNIT_SRCS_$$*) $$(wildcard hv/include/xenolith/*.h) | $(XEN_INC)/xen
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(UNIT_HOST_CFLAGS) -o $@ $(filter %.c,$^) $(HOST_LDLIBS)
+
+unit: $(DEPS_STAMP) $(UNIT_BINS)
+	$(Q)fail=0; for t in $(UNIT_BINS); do echo "== $$t"; $$t || fail=1; done; \
+	    if [ $$fail = 0 ]; then echo "unit: all test programs passed"; else echo "unit: FAILED"; exit 1; fi
+
+# Test guests: PV kernels that check the hypervisor from inside.
+TEST_GUESTS := $(BUILD)/guests/crash.elf $(BUILD)/guests/hypercalls.elf
+$(eval $(call guest_kernel,$(BUILD)/guests/crash.elf,tests/guests/crash.c))
+$(eval $(call guest_kernel,$(BUILD)/guests/hypercalls.elf,tests/guests/hypercalls.c))
+
+IMAGES := $(LOADER) $(HV_ELF) $(DOM0_ELF) $(TEST_GUESTS)
+
+scenarios: $(DEPS_STAMP) $(IMAGES)
+	$(Q)bash tests/harness/scenarios.sh tests/scenarios/*.scn
+
+test: unit scenarios
+
+# make run [DOM0=elf] [DOM0_CMDLINE='...'] [HV_CMDLINE='...'] [RUN_TIMEOUT=s]
+DOM0         ?= $(DOM0_ELF)
+DOM0_CMDLINE ?=
+HV_CMDLINE   ?= console=com1
+RUN_TIMEOUT  ?= 60
+run: $(DEPS_STAMP) $(IMAGES)
+	$(Q)bash tests/harness/run-qemu.sh --dom0 '$(DOM0)' --dom0-cmdline '$(DOM0_CMDLINE)' \
+	    --hv-cmdline '$(HV_CMDLINE)' --timeout $(RUN_TIMEOUT)
+
+debug: $(DEPS_STAMP) $(IMAGES)
+	$(Q)bash tests/harness/run-qemu.sh --dom0 '$(DOM0)' --dom0-cmdline '$(DOM0_CMDLINE)' \
+	    --hv-cmdline '$(HV_CMDLINE)' --gdb

@@ -75,7 +75,7 @@ boot good; show good
 [ "$RC" = 33 ] && echo "  ok   good: QEMU exit 33 (stub pass)" || { echo "  FAIL good: QEMU rc $RC"; fails=$((fails + 1)); }
 expect good 'stub-hv: RESULT PASS'
 expect good 'xenolith-loader: hypervisor \EFI\xenolith\hv.elf'
-expect good "stub-hv: module 1 kind 2 \\EFI\\xenolith\\initrd.img len"
+expect good "stub-hv: module 1 kind 2 initrd.img len 300007 data 'RAMDISK-IMAGE'"
 
 echo "boot-test: bad config line"
 esp=$(make_esp badline)
@@ -91,9 +91,10 @@ expect nodom0 'xenolith-loader: error: cannot open \EFI\xenolith\missing.bin: No
 
 echo "boot-test: corrupt hypervisor"
 esp=$(make_esp badelf)
-printf 'hypervisor = dom0.bin\ndom0 = dom0.bin\n' > "$esp/EFI/xenolith/xenolith.cfg"
+head -c 8192 /dev/urandom | base64 > "$esp/EFI/xenolith/junk.elf"
+printf 'hypervisor = junk.elf\ndom0 = dom0.bin\n' > "$esp/EFI/xenolith/xenolith.cfg"
 boot badelf; show badelf
-expect badelf 'xenolith-loader: error: hypervisor dom0.bin: not an ELF file (bad magic)'
+expect badelf 'xenolith-loader: error: hypervisor junk.elf: not an ELF file (bad magic)'
 
 echo "boot-test: missing required key"
 esp=$(make_esp nokey)

@@ -124,7 +124,7 @@ static void check_ranges(const struct xl_bootinfo *bi)
     puts_serial(" ranges, ");
     putdec(usable >> 20);
     puts_serial(" MiB usable\n");
-    check(type_at(bi, 0x1000000) == XL_MEM_HV, "hv image not XL_MEM_HV");
+    check(type_at(bi, 0x2000000) == XL_MEM_HV, "hv image not XL_MEM_HV");
     check(type_at(bi, (uint64_t)bi) == XL_MEM_BOOT, "bootinfo not XL_MEM_BOOT");
 }
 

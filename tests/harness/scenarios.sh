@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# scenarios.sh - run QEMU scenario files (tests/scenarios/*.scn) and judge
+# each by its exit status and serial-log markers. A scenario file is bash
+# that sets:
+#   DESC            one line saying what it shows
+#   RUN_ARGS=(...)  arguments for run-qemu.sh (--dom0, --cfg-text, ...)
+#   EXPECT_STATUS   run-qemu.sh exit status (0 poweroff, 2 reboot, 3 crash, 5 loader error)
+#   EXPECT=(...)    fixed strings that must appear in the log, in this order
+#   REJECT=(...)    fixed strings that must not appear
+#   MEASURE=(...)   extended regexes whose matching lines are printed (numbers)
+# On failure it says why and prints the tail of the log.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+logdir="$top/build/scenario-logs"
+mkdir -p "$logdir"
+pass=0 fail=0
+for scn in "$@"; do
+    name=$(basename "$scn" .scn)
+    DESC="" RUN_ARGS=() EXPECT_STATUS=0 EXPECT=() REJECT=() MEASURE=()
+    # shellcheck disable=SC1090
+    source "$scn"
+    log="$logdir/$name.log"
+    t0=$(date +%s%N)
+    bash "$here/run-qemu.sh" --quiet --timeout "${TIMEOUT:-60}" --log "$log" "${RUN_ARGS[@]}" 2>/dev/null
+    status=$?
+    ms=$((($(date +%s%N) - t0) / 1000000))
+    secs="$((ms / 1000)).$(((ms % 1000) / 100))"
+    why=""
+    [ "$status" = "$EXPECT_STATUS" ] || why="exit status $status, expected $EXPECT_STATUS"
+    rest=$(tr -d '\r' <"$log")
+    for m in "${EXPECT[@]}"; do
+        [ -n "$why" ] && break
+        case "$rest" in
+        *"$m"*) rest=${rest#*"$m"} ;;
+        *) why="missing (in order): $m" ;;
+        esac
+    done
+    for m in "${REJECT[@]}"; do
+        [ -z "$why" ] && grep -qF -- "$m" "$log" && why="unexpected: $m"
+    done
+    if [ -z "$why" ]; then
+        pass=$((pass + 1))
+        printf 'PASS %-24s %5ss  %s\n' "$name" "$secs" "$DESC"
+        for re in "${MEASURE[@]}"; do
+            grep -aE -- "$re" "$log" | tr -d '\r' | sed 's/^/     measured: /'
+        done
+    else
+        fail=$((fail + 1))
+        printf 'FAIL %-24s %5ss  %s\n     why: %s\n     log tail (%s):\n' "$name" "$secs" "$DESC" "$why" "$log"
+        tail -n 25 "$log" | tr -d '\r' | sed 's/^/       | /'
+    fi
+done
+echo "scenarios: $pass passed, $fail failed"
+[ "$fail" = 0 ]
