@@ -15,7 +15,8 @@
  *   ramdisk            = PATH           (at most one)
  *   domu               = PATH [TEXT]    (repeatable; TEXT = its cmdline)
  * Every key but domu may appear once. Values may not be empty. '/' in
- * paths becomes '\'; paths must be ASCII, shorter than XL_NAME_MAX;
+ * paths becomes '\'; the loader resolves paths not starting with '\'
+ * against \EFI\xenolith\. Paths must be ASCII, shorter than XL_NAME_MAX;
  * command lines shorter than XL_CMDLINE_MAX. dom0 + ramdisk + domus
  * together are at most XL_MAX_MODULES.
  */
