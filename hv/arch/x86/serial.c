@@ -43,8 +43,14 @@ int serial_getc(void)
     return inb(COM1);
 }
 
+/* Wait for the transmitter to empty, then 5 ms more: QEMU's 16550 drains
+ * its FIFO on a baud-rate timer and was seen to lose the last bytes when
+ * the machine ended right after TEMT (16 bytes at 115200 baud = 1.4 ms). */
 void serial_drain(void)
 {
     for (int i = 0; i < 1000000 && !(inb(COM1 + 5) & 0x40); i++)
+        pause();
+    uint64_t until = arch_time_ns() + 5000000;
+    while (arch_time_ns() < until)
         pause();
 }
