@@ -62,5 +62,5 @@ $(STUB_HV): $(STUB_HV_OBJS) boot/test/stub_hv.ld
 # `make boot-test`: boot the loader in QEMU/OVMF with the stub and with
 # broken configs; see boot/test/run.sh.
 .PHONY: boot-test
-boot-test: $(LOADER) $(STUB_HV)
+boot-test: $(DEPS_STAMP) $(LOADER) $(STUB_HV)
 	$(Q)bash boot/test/run.sh $(BUILD)/boot

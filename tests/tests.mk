@@ -31,7 +31,7 @@ IMAGES := $(LOADER) $(HV_ELF) $(DOM0_ELF) $(TEST_GUESTS)
 scenarios: $(DEPS_STAMP) $(IMAGES)
 	$(Q)bash tests/harness/scenarios.sh tests/scenarios/*.scn
 
-test: unit scenarios
+test: unit boot-test scenarios
 
 # make run [DOM0=elf] [DOM0_CMDLINE='...'] [HV_CMDLINE='...'] [RUN_TIMEOUT=s]
 DOM0         ?= $(DOM0_ELF)
