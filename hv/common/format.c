@@ -32,7 +32,7 @@ static void put_str(struct out *o, const char *s, const struct spec *sp)
     int n = 0;
     if (!s)
         s = "(null)";
-    while (s[n] && (sp->prec < 0 || n < sp->prec))
+    while ((sp->prec < 0 || n < sp->prec) && s[n])
         n++;
     if (!sp->left)
         put_pad(o, ' ', sp->width - n);
@@ -86,6 +86,10 @@ static const char *parse_spec(const char *f, struct spec *sp, va_list *ap)
     }
     if (*f == '*') {
         sp->width = va_arg(*ap, int);
+        if (sp->width < 0) {
+            sp->left = 1;
+            sp->width = -sp->width;
+        }
         f++;
     }
     while (*f >= '0' && *f <= '9')
@@ -115,20 +119,26 @@ int xl_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap_in)
         }
         struct spec sp;
         f = parse_spec(f + 1, &sp, &ap);
-        int lng = 0;
+        int lng = 0, shrt = 0;
         while (*f == 'l' || *f == 'z' || *f == 'h') {
-            if (*f != 'h')
+            if (*f == 'h')
+                shrt++;
+            else
                 lng = 1;
             f++;
         }
         switch (*f) {
         case 'd': case 'i': {
             int64_t v = lng ? va_arg(ap, int64_t) : va_arg(ap, int);
+            if (!lng && shrt)
+                v = shrt == 1 ? (int64_t)(short)v : (int64_t)(signed char)v;
             put_num(&o, v < 0 ? -(uint64_t)v : (uint64_t)v, v < 0, 10, 0, &sp);
             break;
         }
         case 'u': case 'x': case 'X': {
             uint64_t v = lng ? va_arg(ap, uint64_t) : va_arg(ap, unsigned int);
+            if (!lng && shrt)
+                v = shrt == 1 ? (uint64_t)(unsigned short)v : (uint64_t)(unsigned char)v;
             put_num(&o, v, 0, *f == 'u' ? 10 : 16, *f == 'X', &sp);
             break;
         }
@@ -139,9 +149,15 @@ int xl_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap_in)
         case 's':
             put_str(&o, va_arg(ap, const char *), &sp);
             break;
-        case 'c':
-            put(&o, (char)va_arg(ap, int));
+        case 'c': {
+            char c = (char)va_arg(ap, int);
+            if (!sp.left)
+                put_pad(&o, ' ', sp.width - 1);
+            put(&o, c);
+            if (sp.left)
+                put_pad(&o, ' ', sp.width - 1);
             break;
+        }
         case '%':
             put(&o, '%');
             break;

@@ -55,10 +55,10 @@ int guest_translate(uint64_t cr3, uint64_t va, int write, uint64_t *maddr)
 static int copy_guest(uint64_t cr3, uint64_t va, void *hv, size_t len, int to_guest)
 {
     uint8_t *p = hv;
+    if (len && va + (len - 1) < va)
+        return -XL_EFAULT; /* wraps; ending exactly at 2^64 is fine */
     while (len) {
         uint64_t ma;
-        if (va + len < va)
-            return -XL_EFAULT;
         int rc = guest_translate(cr3, va, to_guest, &ma);
         if (rc)
             return rc;

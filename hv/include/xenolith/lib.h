@@ -23,7 +23,7 @@ int strncmp(const char *a, const char *b, size_t n);
 #endif
 
 /* Bounded formatter: %d %i %u %x %X %p %s %c %%, flags '-' '0' '#', width,
- * precision for %s, length modifiers l, ll, z, h. Always NUL-terminates
+ * precision for %s, length modifiers l, ll, z, h, hh. Always NUL-terminates
  * when size > 0; returns the length the full output would have. */
 int xl_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
 int xl_snprintf(char *buf, size_t size, const char *fmt, ...)
