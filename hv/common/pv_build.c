@@ -48,6 +48,8 @@ int pv_layout_compute(struct pv_layout *l, uint64_t v_start, uint64_t vkern_star
     l->v_start = v_start;
     l->vkern_start = vkern_start;
     l->vkern_end = ROUNDUP(vkern_end, PAGE_SIZE);
+    if (l->vkern_end < vkern_end)
+        return -XL_EINVAL; /* rounding wrapped past the top */
     l->vinitrd_start = l->vkern_end;
     l->vinitrd_end = l->vinitrd_start + initrd_len;
     l->vphysmap_start = ROUNDUP(l->vinitrd_end, PAGE_SIZE);
@@ -295,7 +297,7 @@ int pv_build(struct domain *d, const struct pv_image *img, struct pv_layout *l,
         return -XL_EINVAL;
     }
     if (notes.has_hypercall_page &&
-        (notes.hypercall_page < kstart || notes.hypercall_page + PAGE_SIZE > l->vkern_end ||
+        (notes.hypercall_page < kstart || notes.hypercall_page > l->vkern_end - PAGE_SIZE ||
          (notes.hypercall_page & (PAGE_SIZE - 1)))) {
         *why = "HYPERCALL_PAGE note outside the kernel image";
         return -XL_EINVAL;
