@@ -3,8 +3,7 @@
 # test, if any is missing. Idempotent; needs root (or sudo) only when
 # something is missing.
 set -euo pipefail
-PKGS=(gcc make binutils gnu-efi libcmocka-dev libxen-dev qemu-system-x86 ovmf
-      mtools dosfstools grub-pc-bin grub-common xorriso gdb)
+PKGS=(gcc make binutils git gnu-efi libcmocka-dev libxen-dev qemu-system-x86 ovmf gdb)
 missing=()
 for p in "${PKGS[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
