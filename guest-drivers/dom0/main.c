@@ -1,7 +1,9 @@
 /*
  * main.c - Xenolith's built-in dom0: greets, reports what the hypervisor
  * says about itself, and shuts the machine down. Command line:
- *   shutdown=poweroff|reboot|crash   how to end (default poweroff)
+ *   shutdown=poweroff|reboot|crash|hang   how to end (default poweroff;
+ *   hang blocks forever with no event source, to exercise the idle loop
+ *   and the harness's hang detection)
  * Runs as a PV guest kernel; works unchanged on a real Xen.
  */
 #include <xenolith/lib.h>
@@ -15,6 +17,8 @@ static int shutdown_reason(const start_info_t *si)
         return SHUTDOWN_poweroff;
     if (!strcmp(how, "reboot"))
         return SHUTDOWN_reboot;
+    if (!strcmp(how, "hang"))
+        return -1;
     return SHUTDOWN_crash;
 }
 
@@ -30,6 +34,11 @@ int guest_main(start_info_t *si)
     printk("hypervisor: Xen %ld.%ld%s, capabilities \"%s\"\n", ver >> 16, ver & 0xffff, extra,
            caps);
     int reason = shutdown_reason(si);
+    if (reason < 0) {
+        printk("dom0: blocking forever\n");
+        for (;;)
+            HYPERVISOR_sched_op(SCHEDOP_block, NULL);
+    }
     printk("dom0: shutting down (reason %d)\n", reason);
     return reason;
 }

@@ -8,6 +8,7 @@
 #   EXPECT=(...)    fixed strings that must appear in the log, in this order
 #   REJECT=(...)    fixed strings that must not appear
 #   MEASURE=(...)   extended regexes whose matching lines are printed (numbers)
+#   TIMEOUT         seconds before run-qemu.sh calls it a hang (default 60)
 # On failure it says why and prints the tail of the log.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -17,12 +18,12 @@ mkdir -p "$logdir"
 pass=0 fail=0
 for scn in "$@"; do
     name=$(basename "$scn" .scn)
-    DESC="" RUN_ARGS=() EXPECT_STATUS=0 EXPECT=() REJECT=() MEASURE=()
+    DESC="" RUN_ARGS=() EXPECT_STATUS=0 EXPECT=() REJECT=() MEASURE=() TIMEOUT=60
     # shellcheck disable=SC1090
     source "$scn"
     log="$logdir/$name.log"
     t0=$(date +%s%N)
-    bash "$here/run-qemu.sh" --quiet --timeout "${TIMEOUT:-60}" --log "$log" "${RUN_ARGS[@]}" 2>/dev/null
+    bash "$here/run-qemu.sh" --quiet --timeout "$TIMEOUT" --log "$log" "${RUN_ARGS[@]}" 2>/dev/null
     status=$?
     ms=$((($(date +%s%N) - t0) / 1000000))
     secs="$((ms / 1000)).$(((ms % 1000) / 100))"
