@@ -9,12 +9,8 @@
 #include <xenolith/layout.h>
 #include <xenolith/lib.h>
 #include <xenolith/mm.h>
+#include <xenolith/pte.h>
 
-#define PTE_P  0x1ULL
-#define PTE_RW 0x2ULL
-#define PTE_US 0x4ULL
-#define PTE_PS 0x80ULL
-#define PTE_ADDR 0x000FFFFFFFFFF000ULL
 
 int guest_va_ok(uint64_t va)
 {

@@ -11,16 +11,12 @@
 #include <xenolith/layout.h>
 #include <xenolith/lib.h>
 #include <xenolith/mm.h>
+#include <xenolith/pte.h>
 #include <xenolith/pv_build.h>
 #include <xenolith/guest_access.h>
 #include <xenolith/hypercall.h>
 #include <xen/xen.h>
 
-#define PTE_P  0x1ULL
-#define PTE_RW 0x2ULL
-#define PTE_US 0x4ULL
-#define PTE_A  0x20ULL
-#define PTE_D  0x40ULL
 #define MB(x) ((uint64_t)(x) << 20)
 
 static uint64_t span_count(uint64_t s, uint64_t e, unsigned int shift)
@@ -128,7 +124,7 @@ static void map_page(struct builder *b, uint64_t *l4, uint64_t va, uint64_t mfn,
             uint64_t *nt = new_table(b, (unsigned int)(level - 1));
             *e = (virt_to_mfn(nt) << PAGE_SHIFT) | PTE_P | PTE_RW | PTE_US | PTE_A;
         }
-        t = mfn_to_virt((*e & 0x000FFFFFFFFFF000ULL) >> PAGE_SHIFT);
+        t = mfn_to_virt((*e & PTE_ADDR) >> PAGE_SHIFT);
     }
     t[(va >> PAGE_SHIFT) & 511] =
         (mfn << PAGE_SHIFT) | PTE_P | PTE_US | PTE_A | PTE_D | (ro ? 0 : PTE_RW);
