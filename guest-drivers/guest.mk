@@ -2,9 +2,11 @@
 # kernels built on it: the built-in dom0 and the test guests in tests/guests.
 
 GUEST_CFLAGS := $(KCFLAGS) -mcmodel=kernel -Iguest-drivers/include
-GUEST_RT_SRCS := guest-drivers/kernel/runtime.c hv/common/format.c hv/common/lib.c
+GUEST_RT_SRCS := guest-drivers/kernel/runtime.c guest-drivers/kernel/traps.c \
+                 hv/common/format.c hv/common/lib.c
 GUEST_RT_OBJS := $(patsubst %.c,$(BUILD)/guest/%.o,$(GUEST_RT_SRCS)) \
-                 $(BUILD)/guest/guest-drivers/kernel/head.o
+                 $(BUILD)/guest/guest-drivers/kernel/head.o \
+                 $(BUILD)/guest/guest-drivers/kernel/traps.o
 
 $(BUILD)/guest/%.o: %.c | $(XEN_INC)/xen
 	@mkdir -p $(dir $@)

@@ -9,6 +9,10 @@ UNIT_SRCS_guest_access := hv/common/guest_access.c
 UNIT_SRCS_pv_build     := hv/common/pv_build.c hv/common/elf.c hv/common/page_alloc.c \
                           hv/common/format.c
 
+# Each subsystem may add its own tests in a fragment: tests/unit/NAME.mk
+# (UNIT_TESTS += NAME, UNIT_SRCS_NAME := ...), tests/guests/NAME.mk.
+-include $(wildcard tests/unit/*.mk)
+
 UNIT_BINS := $(addprefix $(BUILD)/unit/test_,$(UNIT_TESTS))
 UNIT_HOST_CFLAGS := $(filter-out -MMD -MP,$(HOST_CFLAGS))
 
@@ -25,6 +29,8 @@ unit: $(DEPS_STAMP) $(UNIT_BINS)
 TEST_GUESTS := $(BUILD)/guests/crash.elf $(BUILD)/guests/hypercalls.elf
 $(eval $(call guest_kernel,$(BUILD)/guests/crash.elf,tests/guests/crash.c))
 $(eval $(call guest_kernel,$(BUILD)/guests/hypercalls.elf,tests/guests/hypercalls.c))
+
+-include $(wildcard tests/guests/*.mk)
 
 IMAGES := $(LOADER) $(HV_ELF) $(DOM0_ELF) $(TEST_GUESTS)
 

@@ -11,6 +11,28 @@
 
 void kernel_start(start_info_t *si);
 
+start_info_t *start_info;
+shared_info_t *guest_shared_info;
+/* A page of our own image that is remapped onto the shared_info frame. */
+static char shared_info_va[4096] __attribute__((aligned(4096)));
+
+#define GUEST_PTE_FLAGS 0x67ULL /* present, writable, user, accessed, dirty */
+
+uint64_t virt_to_mfn(const void *va)
+{
+    uint64_t pfn = ((uint64_t)va - GUEST_VIRT_BASE) >> 12;
+    return pfn < start_info->nr_pages ? ((const uint64_t *)start_info->mfn_list)[pfn] : ~0ULL;
+}
+
+/* Map shared_info over shared_info_va; leaves guest_shared_info NULL if
+ * the hypervisor refuses. */
+static void map_shared_info(start_info_t *si)
+{
+    if (HYPERVISOR_update_va_mapping((unsigned long)shared_info_va,
+                                     si->shared_info | GUEST_PTE_FLAGS, UVMF_INVLPG) == 0)
+        guest_shared_info = (shared_info_t *)shared_info_va;
+}
+
 void console_write(const char *s, size_t len)
 {
     HYPERVISOR_console_io(CONSOLEIO_write, (int)len, s);
@@ -44,6 +66,8 @@ const char *cmdline_get(const start_info_t *si, const char *key, char *buf, size
 
 void kernel_start(start_info_t *si)
 {
+    start_info = si;
+    map_shared_info(si);
     int reason = guest_main(si);
     xen_shutdown((unsigned int)reason);
     for (;;)

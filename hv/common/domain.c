@@ -76,6 +76,7 @@ void domain_crash(struct domain *d, const char *fmt, ...)
 
 void domain_destroy(struct domain *d)
 {
+    arch_leave_guest_page_tables(); /* never run on tables being freed */
     uint64_t n = mm_free_domain_frames(d->domid);
     printk("d%u destroyed: %lu frames returned, %lu free\n", d->domid,
            (unsigned long)n, (unsigned long)mm_free_count());

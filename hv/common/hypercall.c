@@ -9,9 +9,34 @@
 #include <xenolith/lib.h>
 
 static const hypercall_fn table[NR_HYPERCALLS] = {
-    [__HYPERVISOR_console_io] = do_console_io,
+    [__HYPERVISOR_set_trap_table] = do_set_trap_table,
+    [__HYPERVISOR_mmu_update] = do_mmu_update,
+    [__HYPERVISOR_set_gdt] = do_set_gdt,
+    [__HYPERVISOR_stack_switch] = do_stack_switch,
+    [__HYPERVISOR_set_callbacks] = do_set_callbacks,
+    [__HYPERVISOR_fpu_taskswitch] = do_fpu_taskswitch,
+    [__HYPERVISOR_set_debugreg] = do_set_debugreg,
+    [__HYPERVISOR_get_debugreg] = do_get_debugreg,
+    [__HYPERVISOR_update_descriptor] = do_update_descriptor,
+    [__HYPERVISOR_memory_op] = do_memory_op,
+    [__HYPERVISOR_multicall] = do_multicall,
+    [__HYPERVISOR_update_va_mapping] = do_update_va_mapping,
+    [__HYPERVISOR_set_timer_op] = do_set_timer_op,
     [__HYPERVISOR_xen_version] = do_xen_version,
+    [__HYPERVISOR_console_io] = do_console_io,
+    [__HYPERVISOR_vm_assist] = do_vm_assist,
+    [__HYPERVISOR_update_va_mapping_otherdomain] = do_update_va_mapping_otherdomain,
+    [__HYPERVISOR_iret] = do_iret,
+    [__HYPERVISOR_vcpu_op] = do_vcpu_op,
+    [__HYPERVISOR_set_segment_base] = do_set_segment_base,
+    [__HYPERVISOR_mmuext_op] = do_mmuext_op,
     [__HYPERVISOR_sched_op] = do_sched_op,
+    [__HYPERVISOR_callback_op] = do_callback_op,
+    [__HYPERVISOR_event_channel_op] = do_event_channel_op,
+    [__HYPERVISOR_physdev_op] = do_physdev_op,
+    /* grant_table_op, domctl, sysctl: issue 4. Not planned: the old
+     * compat sched_op/event_channel_op (6, 16), platform_op, xsm, hvm,
+     * kexec, tmem, argo, xenpmu, dm_op, hypfs. */
 };
 
 long hypercall_dispatch(struct vcpu *v, uint64_t nr, uint64_t a1, uint64_t a2,

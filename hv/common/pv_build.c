@@ -198,7 +198,9 @@ static void build_page_tables(struct builder *b)
         uint64_t pfn = (va - l->v_start) >> PAGE_SHIFT;
         map_page(b, l4, va, b->p2m[pfn], va >= l->vpt_start && va < l->vpt_end);
     }
+    b->d->vcpu.guest_table = virt_to_mfn(l4);
     b->d->vcpu.cr3 = virt_to_mfn(l4) << PAGE_SHIFT;
+    b->d->vcpu.pv.kernel_mode = 1;
 }
 
 static void set_initial_regs(struct vcpu *v, const struct pv_layout *l, uint64_t entry)

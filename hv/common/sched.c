@@ -23,8 +23,18 @@ static int vcpu_runnable(const struct vcpu *v)
     return !v->blocked;
 }
 
+/* Boot-time domUs have no toolstack to reap them: destroy them as soon
+ * as they are shut down (dom0's end is handled by sched_idle_or_halt). */
+static void reap_auto_destroy(void)
+{
+    for (unsigned int i = 1; i < MAX_DOMAINS; i++)
+        if (domains[i].state == DOM_SHUTDOWN && domains[i].auto_destroy)
+            domain_destroy(&domains[i]);
+}
+
 struct vcpu *sched_pick_next(void)
 {
+    reap_auto_destroy();
     unsigned int start = current ? current->domain->domid + 1u : 0;
     for (unsigned int i = 0; i < MAX_DOMAINS; i++) {
         struct domain *d = &domains[(start + i) % MAX_DOMAINS];

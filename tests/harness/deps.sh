@@ -3,7 +3,8 @@
 # test, if any is missing. Idempotent; needs root (or sudo) only when
 # something is missing.
 set -euo pipefail
-PKGS=(gcc make binutils git gnu-efi libcmocka-dev libxen-dev qemu-system-x86 ovmf gdb)
+PKGS=(gcc make binutils git gnu-efi libcmocka-dev libxen-dev qemu-system-x86 ovmf gdb
+      xen-hypervisor-4.17-amd64)
 missing=()
 for p in "${PKGS[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

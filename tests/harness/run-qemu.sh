@@ -6,6 +6,7 @@
 #   124 hang: still running after the timeout
 # Options:
 #   --dom0 ELF --dom0-cmdline S --hv-cmdline S   what to boot
+#   --domu 'ELF [CMDLINE]'   a boot-time domU (repeatable)
 #   --cfg-text TEXT   use TEXT as xenolith.cfg verbatim (loader tests)
 #   --timeout S (default 60, 0 = none)   --log FILE   --quiet   --gdb
 set -u
@@ -14,12 +15,14 @@ top=$(cd "$here/../.." && pwd)
 BUILD=${BUILD:-$top/build}
 dom0="$BUILD/guests/dom0.elf" dom0_cmdline="" hv_cmdline="console=com1"
 cfg_text="" timeout=60 log="" quiet=0 gdb=0
+domus=()
 while [ $# -gt 0 ]; do
     case "$1" in
     --dom0) dom0=$2; shift ;;
     --dom0-cmdline) dom0_cmdline=$2; shift ;;
     --hv-cmdline) hv_cmdline=$2; shift ;;
     --cfg-text) cfg_text=$2; shift ;;
+    --domu) domus+=("$2"); shift ;;
     --timeout) timeout=$2; shift ;;
     --log) log=$2; shift ;;
     --quiet) quiet=1 ;;
@@ -52,6 +55,15 @@ hypervisor_cmdline = $hv_cmdline
 dom0 = \\EFI\\xenolith\\dom0.elf
 CFG
     [ -n "$dom0_cmdline" ] && echo "dom0_cmdline = $dom0_cmdline" >>"$esp/EFI/xenolith/xenolith.cfg"
+    i=1
+    for spec in ${domus[@]+"${domus[@]}"}; do
+        elf=${spec%% *} args=""
+        [ "$elf" != "$spec" ] && args=" ${spec#* }"
+        if [ ! -f "$elf" ]; then echo "run-qemu.sh: no such domU kernel: $elf" >&2; exit 64; fi
+        cp "$elf" "$esp/EFI/xenolith/domu$i.elf"
+        echo "domu = \\EFI\\xenolith\\domu$i.elf$args" >>"$esp/EFI/xenolith/xenolith.cfg"
+        i=$((i + 1))
+    done
 fi
 cp /usr/share/OVMF/OVMF_VARS_4M.fd "$work/vars.fd"
 

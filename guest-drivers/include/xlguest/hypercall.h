@@ -11,6 +11,11 @@
 #include <xen/xen.h>
 #include <xen/version.h>
 #include <xen/sched.h>
+#include <xen/memory.h>
+#include <xen/event_channel.h>
+#include <xen/vcpu.h>
+#include <xen/callback.h>
+#include <xen/physdev.h>
 
 extern char hypercall_page[4096];
 
@@ -58,6 +63,103 @@ static inline long HYPERVISOR_xen_version(int cmd, void *arg)
 static inline long HYPERVISOR_sched_op(int cmd, void *arg)
 {
     return HYPERCALL(__HYPERVISOR_sched_op, cmd, arg, 0);
+}
+
+#define HYPERCALL4(nr, a1, a2, a3, a4) \
+    xen_hypercall5((nr), (uint64_t)(a1), (uint64_t)(a2), (uint64_t)(a3), (uint64_t)(a4), 0)
+
+static inline long HYPERVISOR_mmu_update(mmu_update_t *req, unsigned int count,
+                                         unsigned int *done, domid_t dom)
+{
+    return HYPERCALL4(__HYPERVISOR_mmu_update, req, count, done, dom);
+}
+
+static inline long HYPERVISOR_mmuext_op(struct mmuext_op *op, unsigned int count,
+                                        unsigned int *done, domid_t dom)
+{
+    return HYPERCALL4(__HYPERVISOR_mmuext_op, op, count, done, dom);
+}
+
+static inline long HYPERVISOR_update_va_mapping(unsigned long va, uint64_t pte,
+                                                unsigned long flags)
+{
+    return HYPERCALL(__HYPERVISOR_update_va_mapping, va, pte, flags);
+}
+
+static inline long HYPERVISOR_memory_op(unsigned int cmd, void *arg)
+{
+    return HYPERCALL(__HYPERVISOR_memory_op, cmd, arg, 0);
+}
+
+static inline long HYPERVISOR_set_trap_table(const struct trap_info *table)
+{
+    return HYPERCALL(__HYPERVISOR_set_trap_table, table, 0, 0);
+}
+
+static inline long HYPERVISOR_set_callbacks(unsigned long event, unsigned long failsafe,
+                                            unsigned long syscall)
+{
+    return HYPERCALL(__HYPERVISOR_set_callbacks, event, failsafe, syscall);
+}
+
+static inline long HYPERVISOR_callback_op(int cmd, const void *arg)
+{
+    return HYPERCALL(__HYPERVISOR_callback_op, cmd, arg, 0);
+}
+
+static inline long HYPERVISOR_stack_switch(unsigned long ss, unsigned long esp)
+{
+    return HYPERCALL(__HYPERVISOR_stack_switch, ss, esp, 0);
+}
+
+static inline long HYPERVISOR_set_segment_base(int reg, unsigned long value)
+{
+    return HYPERCALL(__HYPERVISOR_set_segment_base, reg, value, 0);
+}
+
+static inline long HYPERVISOR_set_gdt(unsigned long *frames, unsigned int entries)
+{
+    return HYPERCALL(__HYPERVISOR_set_gdt, frames, entries, 0);
+}
+
+static inline long HYPERVISOR_update_descriptor(uint64_t maddr, uint64_t desc)
+{
+    return HYPERCALL(__HYPERVISOR_update_descriptor, maddr, desc, 0);
+}
+
+static inline long HYPERVISOR_fpu_taskswitch(int set)
+{
+    return HYPERCALL(__HYPERVISOR_fpu_taskswitch, set, 0, 0);
+}
+
+static inline long HYPERVISOR_vm_assist(unsigned int cmd, unsigned int type)
+{
+    return HYPERCALL(__HYPERVISOR_vm_assist, cmd, type, 0);
+}
+
+static inline long HYPERVISOR_set_timer_op(uint64_t timeout_ns)
+{
+    return HYPERCALL(__HYPERVISOR_set_timer_op, timeout_ns, 0, 0);
+}
+
+static inline long HYPERVISOR_vcpu_op(int cmd, unsigned int vcpu, void *arg)
+{
+    return HYPERCALL(__HYPERVISOR_vcpu_op, cmd, vcpu, arg);
+}
+
+static inline long HYPERVISOR_event_channel_op(int cmd, void *arg)
+{
+    return HYPERCALL(__HYPERVISOR_event_channel_op, cmd, arg, 0);
+}
+
+static inline long HYPERVISOR_physdev_op(int cmd, void *arg)
+{
+    return HYPERCALL(__HYPERVISOR_physdev_op, cmd, arg, 0);
+}
+
+static inline long HYPERVISOR_multicall(multicall_entry_t *calls, unsigned int nr)
+{
+    return HYPERCALL(__HYPERVISOR_multicall, calls, nr, 0);
 }
 
 /* Ask the hypervisor to shut this domain down; returns only on error. */

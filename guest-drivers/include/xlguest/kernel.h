@@ -8,6 +8,19 @@
 #include <stddef.h>
 #include <xen/xen.h>
 
+/* Where the kit's kernels are linked (XEN_ELFNOTE_VIRT_BASE); pfn 0 is
+ * mapped here, so va -> pfn is a subtraction. */
+#define GUEST_VIRT_BASE 0xffffffff80000000ULL
+
+extern start_info_t *start_info;
+/* shared_info, mapped by the runtime before guest_main; NULL if the
+ * hypervisor refused the mapping. */
+extern shared_info_t *guest_shared_info;
+
+/* Machine frame behind a kernel virtual address (through the P2M list in
+ * start_info), or ~0 if outside the domain's memory. */
+uint64_t virt_to_mfn(const void *va);
+
 /* Provided by each kernel built on the runtime; its return value picks
  * the shutdown reason (SHUTDOWN_*). */
 int guest_main(start_info_t *si);

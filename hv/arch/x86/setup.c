@@ -29,6 +29,9 @@ static uint64_t boot_tsc;
 void *mfn_to_virt(uint64_t mfn) { return (void *)(DIRECTMAP_BASE + (mfn << PAGE_SHIFT)); }
 uint64_t virt_to_mfn(const void *va) { return ((uint64_t)va - DIRECTMAP_BASE) >> PAGE_SHIFT; }
 const uint64_t *arch_hv_l4_slots(void) { return idle_pml4; }
+void arch_flush_tlb(void) { write_cr3(read_cr3()); }
+void arch_invlpg(uint64_t va) { invlpg(va); }
+void arch_leave_guest_page_tables(void) { write_cr3(virt_to_mfn(idle_pml4) << PAGE_SHIFT); }
 int console_getc(void) { return serial_getc(); }
 
 /* "key=value" in the hv command line, as a number (with K/M/G suffix). */
@@ -206,6 +209,21 @@ void hv_start(uint64_t bootinfo_phys)
     if (!dom0)
         panic("no dom0 kernel among the %u boot modules", bi->nr_modules);
     build_boot_domain(0, dom0, initrd, cmdline_size("dom0_mem", 32ULL << 20));
+    /* Boot-time domUs (like Xen's dom0less): d1, d2, ... in config order,
+     * unprivileged, each with domu_mem of memory. Nothing reaps them but
+     * the scheduler, which destroys them once they shut down. */
+    uint16_t next_domid = 1;
+    for (uint32_t i = 0; i < bi->nr_modules && i < XL_MAX_MODULES; i++) {
+        if (bi->modules[i].kind != XL_MOD_DOMU)
+            continue;
+        if (next_domid >= MAX_DOMAINS) {
+            printk("boot: no domain slot left for %s; skipped\n", bi->modules[i].name);
+            continue;
+        }
+        struct domain *d = build_boot_domain(next_domid++, &bi->modules[i], NULL,
+                                             cmdline_size("domu_mem", 16ULL << 20));
+        d->auto_destroy = 1;
+    }
     reclaim_boot_modules(bi);
 
     struct vcpu *v;

@@ -128,9 +128,10 @@ void trap_entry(struct cpu_regs *r)
     struct vcpu *next;
     while (!(next = sched_pick_next()))
         sched_idle_or_halt();
-    if (next->cr3 != current->cr3)
-        write_cr3(next->cr3);
     current = next;
+    pv_return_to_guest(next, &next->regs);
+    if (read_cr3() != next->cr3)
+        write_cr3(next->cr3);
     *r = next->regs;
     sanitize_guest_frame(r);
 }

@@ -5,6 +5,8 @@
 #define XENOLITH_DOMAIN_H
 
 #include <stdint.h>
+#include <xenolith/event.h>
+#include <xenolith/pv_cpu.h>
 #include <xenolith/regs.h>
 #include <xenolith/xen.h>
 
@@ -22,7 +24,12 @@ struct vcpu {
     struct domain *domain;
     unsigned int id;
     struct cpu_regs regs;    /* guest state while not running */
-    uint64_t cr3;            /* machine address of the guest kernel's L4 */
+    /* Page tables (mmu.c sets the two tables; pv_update_cr3 picks one). */
+    uint64_t cr3;            /* machine address to load when this vcpu runs */
+    uint64_t guest_table;      /* mfn of the guest kernel's L4 */
+    uint64_t guest_table_user; /* mfn of the guest user L4, 0 if none */
+    struct pv_vcpu pv;       /* PV CPU state (pv_cpu.h) */
+    struct vcpu_events ev;   /* timers, virqs, poll (event.h) */
     int blocked;             /* SCHEDOP_block until an event is pending */
     vcpu_info_t *info;       /* this vcpu's slot in shared_info */
 };
@@ -31,6 +38,7 @@ struct domain {
     uint16_t domid;
     enum domain_state state;
     int privileged;
+    int auto_destroy;             /* boot-time domU: destroyed once shut down */
     unsigned int shutdown_reason; /* SHUTDOWN_* once state == DOM_SHUTDOWN */
     unsigned int shutdown_code;   /* SCHEDOP_shutdown_code, or ~0 */
     char name[32];
@@ -39,6 +47,7 @@ struct domain {
     shared_info_t *shared_info;
     uint64_t first_output_ns;     /* 0 until the first console_io write */
     uint8_t handle[16];
+    struct domain_events ev; /* event channels (event.h) */
     struct vcpu vcpu;             /* one vcpu per domain for now */
 };
 

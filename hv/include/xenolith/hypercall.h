@@ -18,9 +18,38 @@ typedef long (*hypercall_fn)(struct vcpu *v, uint64_t a1, uint64_t a2, uint64_t 
 long hypercall_dispatch(struct vcpu *v, uint64_t nr, uint64_t a1, uint64_t a2,
                         uint64_t a3, uint64_t a4, uint64_t a5);
 
-long do_console_io(struct vcpu *v, uint64_t cmd, uint64_t count, uint64_t buf, uint64_t a4, uint64_t a5);
-long do_xen_version(struct vcpu *v, uint64_t cmd, uint64_t arg, uint64_t a3, uint64_t a4, uint64_t a5);
-long do_sched_op(struct vcpu *v, uint64_t cmd, uint64_t arg, uint64_t a3, uint64_t a4, uint64_t a5);
+#define HYPERCALL_DECL(name) \
+    long do_##name(struct vcpu *v, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+
+/* Console, version (console_io.c, version.c). */
+HYPERCALL_DECL(console_io);
+HYPERCALL_DECL(xen_version);
+/* Memory (mmu.c, memory.c). */
+HYPERCALL_DECL(mmu_update);
+HYPERCALL_DECL(mmuext_op);
+HYPERCALL_DECL(update_va_mapping);
+HYPERCALL_DECL(update_va_mapping_otherdomain);
+HYPERCALL_DECL(memory_op);
+/* PV CPU (pv_cpu.c). */
+HYPERCALL_DECL(set_trap_table);
+HYPERCALL_DECL(set_gdt);
+HYPERCALL_DECL(stack_switch);
+HYPERCALL_DECL(set_callbacks);
+HYPERCALL_DECL(fpu_taskswitch);
+HYPERCALL_DECL(set_debugreg);
+HYPERCALL_DECL(get_debugreg);
+HYPERCALL_DECL(update_descriptor);
+HYPERCALL_DECL(vm_assist);
+HYPERCALL_DECL(iret);
+HYPERCALL_DECL(set_segment_base);
+HYPERCALL_DECL(callback_op);
+HYPERCALL_DECL(physdev_op);
+/* Events, time, scheduling (event_channel.c, timer.c, sched.c, multicall.c). */
+HYPERCALL_DECL(sched_op);
+HYPERCALL_DECL(set_timer_op);
+HYPERCALL_DECL(vcpu_op);
+HYPERCALL_DECL(event_channel_op);
+HYPERCALL_DECL(multicall);
 
 /* Xen's 32-byte x86_64 hypercall page stubs, written into a guest page. */
 void hypercall_page_fill(uint8_t *page);

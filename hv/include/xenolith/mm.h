@@ -42,4 +42,10 @@ void mm_free_frame(uint64_t mfn);
 uint64_t mm_free_domain_frames(uint16_t domid);
 uint64_t mm_free_count(void);
 
+/* TLB maintenance of the running CPU (arch; host tests provide their own). */
+void arch_flush_tlb(void);
+void arch_invlpg(uint64_t va);
+/* Load the hypervisor's own page tables (before a guest's are freed). */
+void arch_leave_guest_page_tables(void);
+
 #endif
