@@ -11,6 +11,9 @@
 #include <xenolith/elf.h>
 #include <xenolith/errno.h>
 #include <xen/elfnote.h>
+#include <xen/features.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 #define ELFCLASS64    2
 #define ELFDATA2LSB   1
@@ -360,6 +363,14 @@ static int xen_note_cb(void *vctx, const char *name, uint32_t type,
         break;
     case XEN_ELFNOTE_FEATURES:
         copy_str(o->features, sizeof(o->features), desc, descsz);
+        rc = elf_xen_parse_features(o->features, o->f_supported, o->f_required);
+        break;
+    case XEN_ELFNOTE_SUPPORTED_FEATURES:
+        /* An array of 32-bit XENFEAT submaps; we know submap 0. */
+        if (descsz < 4)
+            return -XL_EINVAL;
+        o->f_supported[0] |= (uint32_t)read_le(desc, 4);
+        o->has_supported_features = 1;
         break;
     default:
         break;
@@ -420,8 +431,10 @@ static int legacy_item(struct xen_elfnotes *o, const char *k, size_t kl,
         o->has_xen_version = 1;
     } else if (key_is(k, kl, "LOADER"))
         copy_str(o->loader, sizeof(o->loader), v, vl);
-    else if (key_is(k, kl, "FEATURES"))
+    else if (key_is(k, kl, "FEATURES")) {
         copy_str(o->features, sizeof(o->features), v, vl);
+        return elf_xen_parse_features(o->features, o->f_supported, o->f_required);
+    }
     else if (key_is(k, kl, "VIRT_BASE")) {
         o->has_virt_base = 1;
         return parse_u64(v, vl, &o->virt_base);
@@ -514,5 +527,90 @@ int elf_xen_notes(const struct elf_image *img, struct xen_elfnotes *out)
         return -XL_ENOEXEC;
     if (!in_bounds(sh->sh_offset, sh->sh_size, img->size))
         return -XL_EINVAL;
-    return parse_legacy(out, (const char *)img->data + sh->sh_offset, sh->sh_size);
+    out->legacy = 1;
+    rc = parse_legacy(out, (const char *)img->data + sh->sh_offset, sh->sh_size);
+    /* Legacy images put the virtual address in p_paddr: Xen defaults
+     * ELF_PADDR_OFFSET to VIRT_BASE for them (libelf). */
+    if (!rc && !out->has_paddr_offset && out->has_virt_base) {
+        out->paddr_offset = out->virt_base;
+        out->has_paddr_offset = 1;
+    }
+    return rc;
+}
+
+static const char *const feature_names[] = {
+    [XENFEAT_writable_page_tables] = "writable_page_tables",
+    [XENFEAT_writable_descriptor_tables] = "writable_descriptor_tables",
+    [XENFEAT_auto_translated_physmap] = "auto_translated_physmap",
+    [XENFEAT_supervisor_mode_kernel] = "supervisor_mode_kernel",
+    [XENFEAT_pae_pgdir_above_4gb] = "pae_pgdir_above_4gb",
+    [XENFEAT_hvm_callback_vector] = "hvm_callback_vector",
+    [XENFEAT_dom0] = "dom0",
+};
+
+int elf_xen_parse_features(const char *s, uint32_t *supported, uint32_t *required)
+{
+    while (*s) {
+        size_t len = 0;
+        while (s[len] && s[len] != '|')
+            len++;
+        int req = len && s[0] == '!';
+        const char *name = s + req;
+        size_t nl = len - (size_t)req;
+        unsigned int i;
+        for (i = 0; i < ARRAY_SIZE(feature_names); i++) {
+            if (feature_names[i] && key_is(name, nl, feature_names[i])) {
+                supported[0] |= 1u << i;
+                if (req)
+                    required[0] |= 1u << i;
+                break;
+            }
+        }
+        if (i == ARRAY_SIZE(feature_names) && req)
+            return -XL_EINVAL;
+        s += len;
+        if (*s == '|')
+            s++;
+    }
+    return 0;
+}
+
+/* Features a PV guest may require of Xenolith. writable_page_tables is
+ * accepted because every Linux kernel lists it as required, but direct
+ * writes to page tables are not emulated yet (docs/pv-interfaces.md). */
+#define PV_FEATURES_PROVIDED \
+    ((1u << XENFEAT_writable_page_tables) | (1u << XENFEAT_pae_pgdir_above_4gb) | \
+     (1u << XENFEAT_dom0))
+
+static int has_prefix(const char *s, const char *p)
+{
+    while (*p)
+        if (*s++ != *p++)
+            return 0;
+    return 1;
+}
+
+int elf_xen_check(const struct xen_elfnotes *n, int dom0, const char **why)
+{
+    if (!has_prefix(n->loader, "generic") && !has_prefix(n->guest_os, "linux")) {
+        *why = "kernel is neither for the generic loader nor GUEST_OS linux";
+        return -XL_EINVAL;
+    }
+    if (!has_prefix(n->xen_version, "xen-3.0")) {
+        *why = "kernel is not built for xen-3.0 (XEN_VERSION note)";
+        return -XL_EINVAL;
+    }
+    if (n->has_paddr_offset && !n->has_virt_base) {
+        *why = "PADDR_OFFSET is set but VIRT_BASE is not";
+        return -XL_EINVAL;
+    }
+    if (dom0 && n->has_supported_features && !(n->f_supported[0] & (1u << XENFEAT_dom0))) {
+        *why = "kernel does not support dom0 operation (XENFEAT_dom0)";
+        return -XL_EINVAL;
+    }
+    if (n->f_required[0] & ~PV_FEATURES_PROVIDED) {
+        *why = "kernel requires a Xen feature Xenolith does not provide";
+        return -XL_EINVAL;
+    }
+    return 0;
 }

@@ -15,6 +15,7 @@
 #include <xenolith/elf.h>
 #include <xenolith/errno.h>
 #include <xen/elfnote.h>
+#include <xen/features.h>
 
 #define IMG_SIZE   0x2000
 #define PH_OFF     64
@@ -450,6 +451,105 @@ static void test_legacy_order_and_errors(void **state)
     assert_int_equal(elf_xen_notes(&ei, &xn), -XL_EINVAL);
 }
 
+static void test_features_parse(void **state)
+{
+    uint32_t sup = 0, req = 0;
+    assert_int_equal(elf_xen_parse_features("!writable_page_tables|pae_pgdir_above_4gb|"
+                                            "some_future_feature|dom0", &sup, &req), 0);
+    assert_int_equal(sup, (1u << XENFEAT_writable_page_tables) |
+                          (1u << XENFEAT_pae_pgdir_above_4gb) | (1u << XENFEAT_dom0));
+    assert_int_equal(req, 1u << XENFEAT_writable_page_tables);
+    sup = req = 0;
+    assert_int_equal(elf_xen_parse_features("", &sup, &req), 0);
+    assert_int_equal(sup | req, 0);
+    /* A required feature nobody knows cannot be honoured. */
+    assert_int_equal(elf_xen_parse_features("dom0|!no_such_feature", &sup, &req), -XL_EINVAL);
+    sup = req = 0;
+    assert_int_equal(elf_xen_parse_features("|!|dom0|", &sup, &req), -XL_EINVAL);
+}
+
+static void test_features_notes(void **state)
+{
+    struct elf_image ei;
+    struct xen_elfnotes xn;
+    uint32_t bits = 1u << XENFEAT_dom0;
+    build(&M);
+    add_note(&M, "Xen", XEN_ELFNOTE_FEATURES, "!auto_translated_physmap", 25);
+    add_note(&M, "Xen", XEN_ELFNOTE_SUPPORTED_FEATURES, &bits, 4);
+    assert_int_equal(parse(&M, &ei, NULL), 0);
+    assert_int_equal(elf_xen_notes(&ei, &xn), 0);
+    assert_true(xn.has_supported_features);
+    assert_int_equal(xn.f_required[0], 1u << XENFEAT_auto_translated_physmap);
+    assert_int_equal(xn.f_supported[0],
+                     (1u << XENFEAT_auto_translated_physmap) | (1u << XENFEAT_dom0));
+
+    build(&M);
+    add_note(&M, "Xen", XEN_ELFNOTE_FEATURES, "!bogus", 7);
+    assert_int_equal(parse(&M, &ei, NULL), 0);
+    assert_int_equal(elf_xen_notes(&ei, &xn), -XL_EINVAL);
+
+    build(&M);
+    add_note(&M, "Xen", XEN_ELFNOTE_SUPPORTED_FEATURES, &bits, 2); /* too short */
+    assert_int_equal(parse(&M, &ei, NULL), 0);
+    assert_int_equal(elf_xen_notes(&ei, &xn), -XL_EINVAL);
+
+    build(&M);
+    add_legacy(&M, "GUEST_OS=linux,FEATURES=!nonsense");
+    assert_int_equal(parse(&M, &ei, NULL), 0);
+    assert_int_equal(elf_xen_notes(&ei, &xn), -XL_EINVAL);
+}
+
+static void test_legacy_paddr_default(void **state)
+{
+    struct elf_image ei;
+    struct xen_elfnotes xn;
+    build(&M);
+    add_legacy(&M, "GUEST_OS=linux,XEN_VER=xen-3.0,VIRT_BASE=0xffffffff80000000");
+    assert_int_equal(parse(&M, &ei, NULL), 0);
+    assert_int_equal(elf_xen_notes(&ei, &xn), 0);
+    assert_true(xn.legacy && xn.has_paddr_offset);
+    assert_int_equal(xn.paddr_offset, 0xffffffff80000000ULL);
+}
+
+static void test_xen_check(void **state)
+{
+    struct xen_elfnotes n;
+    const char *why = NULL;
+    memset(&n, 0, sizeof(n));
+    strcpy(n.loader, "generic");
+    strcpy(n.xen_version, "xen-3.0");
+    assert_int_equal(elf_xen_check(&n, 1, &why), 0);
+    n.f_required[0] = 1u << XENFEAT_writable_page_tables; /* Linux's note */
+    assert_int_equal(elf_xen_check(&n, 1, &why), 0);
+
+    n.f_required[0] = 1u << XENFEAT_auto_translated_physmap;
+    assert_int_equal(elf_xen_check(&n, 0, &why), -XL_EINVAL);
+    assert_non_null(strstr(why, "feature"));
+    n.f_required[0] = 1u << XENFEAT_supervisor_mode_kernel;
+    assert_int_equal(elf_xen_check(&n, 0, &why), -XL_EINVAL);
+    n.f_required[0] = 0;
+
+    n.has_supported_features = 1; /* says what it supports, but not dom0 */
+    assert_int_equal(elf_xen_check(&n, 1, &why), -XL_EINVAL);
+    assert_int_equal(elf_xen_check(&n, 0, &why), 0);
+    n.f_supported[0] = 1u << XENFEAT_dom0;
+    assert_int_equal(elf_xen_check(&n, 1, &why), 0);
+
+    strcpy(n.loader, "netbsd");
+    assert_int_equal(elf_xen_check(&n, 0, &why), -XL_EINVAL);
+    strcpy(n.guest_os, "linux");
+    assert_int_equal(elf_xen_check(&n, 0, &why), 0);
+
+    strcpy(n.xen_version, "xen-2.0");
+    assert_int_equal(elf_xen_check(&n, 0, &why), -XL_EINVAL);
+    strcpy(n.xen_version, "xen-3.0");
+
+    n.has_paddr_offset = 1;
+    assert_int_equal(elf_xen_check(&n, 0, &why), -XL_EINVAL);
+    n.has_virt_base = 1;
+    assert_int_equal(elf_xen_check(&n, 0, &why), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -470,6 +570,10 @@ int main(void)
         cmocka_unit_test(test_section_notes_fallback),
         cmocka_unit_test(test_legacy_xen_guest),
         cmocka_unit_test(test_legacy_order_and_errors),
+        cmocka_unit_test(test_features_parse),
+        cmocka_unit_test(test_features_notes),
+        cmocka_unit_test(test_legacy_paddr_default),
+        cmocka_unit_test(test_xen_check),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

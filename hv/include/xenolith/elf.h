@@ -73,7 +73,11 @@ struct xen_elfnotes {
     uint64_t entry, virt_base, paddr_offset, hypercall_page;
     uint64_t init_p2m;
     unsigned has_entry:1, has_virt_base:1, has_paddr_offset:1,
-             has_hypercall_page:1, has_init_p2m:1, has_xen_version:1;
+             has_hypercall_page:1, has_init_p2m:1, has_xen_version:1,
+             has_supported_features:1, legacy:1;
+    /* XENFEAT_* bitmaps from FEATURES ("name|!required") and the
+     * SUPPORTED_FEATURES note, as Xen's libelf builds them. */
+    uint32_t f_supported[1], f_required[1];
     char guest_os[32];
     char xen_version[32];
     char loader[32];
@@ -84,5 +88,18 @@ struct xen_elfnotes {
  * __xen_guest section). Returns 0, -XL_EINVAL for malformed notes, or
  * -XL_ENOEXEC if the image carries no Xen notes at all. */
 int elf_xen_notes(const struct elf_image *img, struct xen_elfnotes *out);
+
+/* Parse a FEATURES string into XENFEAT_* bitmaps: "a|!b" marks a and b
+ * supported and b required. Unknown names are ignored unless required
+ * ("!unknown" is an error, -XL_EINVAL), as in Xen's libelf. */
+int elf_xen_parse_features(const char *s, uint32_t *supported, uint32_t *required);
+
+/* Xen's checks of a PV kernel's notes before it is built: built for the
+ * generic loader (or GUEST_OS linux) and for xen-3.0; PADDR_OFFSET only
+ * with VIRT_BASE; as dom0, XENFEAT_dom0 if SUPPORTED_FEATURES is given;
+ * every required feature one that Xenolith provides (for
+ * writable_page_tables see docs/pv-interfaces.md). Returns 0 or
+ * -XL_EINVAL with *why set. */
+int elf_xen_check(const struct xen_elfnotes *n, int dom0, const char **why);
 
 #endif
