@@ -1,5 +1,5 @@
 /*
- * traps.c - C side of the guest kit's trap and event entry (traps.S):
+ * traps.c - C side of the guest kit's trap and event entry (trap_entry.S):
  * the trap table, the callbacks, and default handlers.
  * Runs in the guest kernel. Must never: return from a fault it cannot
  * fix without changing the frame (it would fault again forever).

@@ -1,20 +1,480 @@
-/* pv_cpu.c - PLACEHOLDER until the PV CPU work lands (not done). */
-#include <xenolith/errno.h>
-#include <xenolith/hypercall.h>
-
-HYPERCALL_DECL(set_trap_table) { (void)v; (void)a1; (void)a2; (void)a3; (void)a4; (void)a5; return -XL_ENOSYS; }
-HYPERCALL_DECL(set_gdt) { (void)v; (void)a1; (void)a2; (void)a3; (void)a4; (void)a5; return -XL_ENOSYS; }
-HYPERCALL_DECL(stack_switch) { (void)v; (void)a1; (void)a2; (void)a3; (void)a4; (void)a5; return -XL_ENOSYS; }
-HYPERCALL_DECL(set_callbacks) { (void)v; (void)a1; (void)a2; (void)a3; (void)a4; (void)a5; return -XL_ENOSYS; }
-HYPERCALL_DECL(fpu_taskswitch) { (void)v; (void)a1; (void)a2; (void)a3; (void)a4; (void)a5; return -XL_ENOSYS; }
-HYPERCALL_DECL(set_debugreg) { (void)v; (void)a1; (void)a2; (void)a3; (void)a4; (void)a5; return -XL_ENOSYS; }
-HYPERCALL_DECL(get_debugreg) { (void)v; (void)a1; (void)a2; (void)a3; (void)a4; (void)a5; return -XL_ENOSYS; }
-HYPERCALL_DECL(update_descriptor) { (void)v; (void)a1; (void)a2; (void)a3; (void)a4; (void)a5; return -XL_ENOSYS; }
-HYPERCALL_DECL(vm_assist) { (void)v; (void)a1; (void)a2; (void)a3; (void)a4; (void)a5; return -XL_ENOSYS; }
-HYPERCALL_DECL(iret) { (void)v; (void)a1; (void)a2; (void)a3; (void)a4; (void)a5; return -XL_ENOSYS; }
-HYPERCALL_DECL(set_segment_base) { (void)v; (void)a1; (void)a2; (void)a3; (void)a4; (void)a5; return -XL_ENOSYS; }
-HYPERCALL_DECL(callback_op) { (void)v; (void)a1; (void)a2; (void)a3; (void)a4; (void)a5; return -XL_ENOSYS; }
-HYPERCALL_DECL(physdev_op) { (void)v; (void)a1; (void)a2; (void)a3; (void)a4; (void)a5; return -XL_ENOSYS; }
+/*
+ * pv_cpu.c - the x86_64 PV virtual CPU: trap table, callbacks, bounce
+ * frames (Xen's create_bounce_frame), the iret hypercall, guest
+ * kernel/user mode, event upcall delivery, and the small CPU hypercalls
+ * (stack_switch, set_segment_base, fpu_taskswitch, vm_assist,
+ * physdev_op set_iopl).
+ * Owns: struct pv_vcpu state changes. Must never: touch the hardware
+ * (arch hooks do that), trust a guest value, or let a guest mistake
+ * become anything but an errno or a crash of that guest.
+ */
+#include <xenolith/console.h>
 #include <xenolith/domain.h>
-void pv_update_cr3(struct vcpu *v) { v->cr3 = v->guest_table << 12; }
-void pv_return_to_guest(struct vcpu *v, struct cpu_regs *regs) { (void)v; (void)regs; }
+#include <xenolith/errno.h>
+#include <xenolith/guest_access.h>
+#include <xenolith/hypercall.h>
+#include <xenolith/layout.h>
+#include <xenolith/lib.h>
+#include <xen/callback.h>
+#include <xen/physdev.h>
+
+#define RFLAGS_TF   (1ULL << 8)
+#define RFLAGS_IF   (1ULL << 9)
+#define RFLAGS_IOPL (3ULL << 12)
+#define RFLAGS_NT   (1ULL << 14)
+#define RFLAGS_RF   (1ULL << 16)
+#define RFLAGS_VM   (1ULL << 17)
+#define RFLAGS_AC   (1ULL << 18)
+
+#define PFEC_USER 4
+/* Exceptions that push an error code (Xen's TRAP_HAVE_EC). */
+#define VEC_HAS_EC ((1u << 8) | (1u << 10) | (1u << 11) | (1u << 12) | (1u << 13) | \
+                    (1u << 14) | (1u << 17) | (1u << 21))
+
+static int canonical(uint64_t va)
+{
+    uint64_t top = va >> 47;
+    return top == 0 || top == 0x1FFFF;
+}
+
+void pv_update_cr3(struct vcpu *v)
+{
+    uint64_t mfn = v->guest_table;
+    if (!v->pv.kernel_mode && v->guest_table_user)
+        mfn = v->guest_table_user;
+    v->cr3 = mfn << PAGE_SHIFT;
+}
+
+void pv_toggle_mode(struct vcpu *v)
+{
+    v->pv.kernel_mode = !v->pv.kernel_mode;
+    pv_update_cr3(v);
+}
+
+/* ------------------------------------------------------------ bouncing */
+
+int pv_bounce(struct vcpu *v, struct cpu_regs *regs, uint64_t target, unsigned int flags,
+              uint32_t error_code)
+{
+    struct domain *d = v->domain;
+    uint64_t cs = regs->cs, sp;
+
+    if (!target) {
+        domain_crash(d, "bounce to a null handler at %016lx", regs->rip);
+        return -1;
+    }
+    if (!v->pv.kernel_mode) {
+        pv_toggle_mode(v); /* onto the registered kernel stack */
+        sp = v->pv.kernel_sp;
+    } else {
+        sp = regs->rsp;
+        cs &= ~3ULL; /* RPL 0 tells the guest it was in kernel context */
+    }
+    sp &= ~15ULL;
+
+    uint8_t saved_mask = v->info->evtchn_upcall_mask;
+    uint64_t rflags = regs->rflags & ~(RFLAGS_IF | RFLAGS_IOPL);
+    if (!saved_mask)
+        rflags |= RFLAGS_IF;
+    if (v->pv.vm_assist & (1ULL << VMASST_TYPE_architectural_iopl))
+        rflags |= (uint64_t)v->pv.iopl << 12;
+
+    uint64_t frame[8];
+    unsigned int n = 0;
+    frame[n++] = regs->rcx;
+    frame[n++] = regs->r11;
+    if (flags & PV_TBF_ERRCODE)
+        frame[n++] = error_code;
+    frame[n++] = regs->rip;
+    frame[n++] = (cs & 0xffff) | ((uint64_t)saved_mask << 32);
+    frame[n++] = rflags;
+    frame[n++] = regs->rsp;
+    frame[n++] = regs->ss;
+    if (sp < n * 8 || copy_to_guest_va(v->cr3, sp - n * 8, frame, n * 8)) {
+        domain_crash(d, "bounce frame unwritable at %016lx (rip %016lx)", sp - n * 8,
+                     regs->rip);
+        return -1;
+    }
+    sp -= n * 8;
+    if (flags & PV_TBF_INTERRUPT)
+        v->info->evtchn_upcall_mask = 1;
+
+    regs->rflags &= ~(RFLAGS_AC | RFLAGS_VM | RFLAGS_RF | RFLAGS_NT | RFLAGS_TF);
+    regs->ss = FLAT_KERNEL_SS;
+    regs->rsp = sp;
+    regs->cs = FLAT_KERNEL_CS;
+    regs->rip = target;
+    return 0;
+}
+
+static const char *const vec_names[32] = {
+    "#DE divide error", "#DB debug", "NMI", "#BP breakpoint", "#OF overflow",
+    "#BR bound range", "#UD invalid opcode", "#NM device not available",
+    "#DF double fault", "coprocessor overrun", "#TS invalid TSS",
+    "#NP segment not present", "#SS stack fault", "#GP general protection",
+    "#PF page fault", "reserved 15", "#MF x87 error", "#AC alignment check",
+    "#MC machine check", "#XM SIMD error", "#VE virtualization", "#CP control protection",
+};
+
+static const char *vec_name(unsigned int v)
+{
+    return v < 32 && vec_names[v] ? vec_names[v] : "reserved";
+}
+
+/* Queue vector for delivery; hw: a CPU exception (error code if it has
+ * one), else a software interrupt (never an error code). */
+static int inject(struct vcpu *v, struct cpu_regs *regs, unsigned int vector, int hw,
+                  uint32_t error_code, uint64_t cr2)
+{
+    const struct pv_trap *t = &v->pv.traps[vector & 255];
+    struct domain *d = v->domain;
+    uint32_t hw_ec = error_code; /* the crash line shows the CPU's code */
+
+    if (hw && vector == 14) {
+        v->pv.cr2 = cr2;
+        v->info->arch.cr2 = cr2;
+        error_code &= ~PFEC_USER; /* the guest's own idea of user mode */
+        if (!v->pv.kernel_mode)
+            error_code |= PFEC_USER;
+    }
+    if (!t->address) {
+        if (hw && vector == 14)
+            domain_crash(d, "%s at %016lx (cr2 %016lx, error %x), no guest handler",
+                         vec_name(vector), regs->rip, cr2, hw_ec);
+        else if (hw)
+            domain_crash(d, "%s at %016lx (error %x), no guest handler", vec_name(vector),
+                         regs->rip, hw_ec);
+        else
+            domain_crash(d, "int $0x%x at %016lx, no guest handler", vector, regs->rip);
+        return -1;
+    }
+    v->pv.tb.pending = 1;
+    v->pv.tb.vector = (uint8_t)vector;
+    v->pv.tb.flags = 0;
+    if (hw && vector < 32 && (VEC_HAS_EC & (1u << vector)))
+        v->pv.tb.flags |= PV_TBF_ERRCODE;
+    if (t->flags & PV_TI_IF)
+        v->pv.tb.flags |= PV_TBF_INTERRUPT;
+    v->pv.tb.error_code = error_code;
+    return 0;
+}
+
+int pv_inject_exception(struct vcpu *v, struct cpu_regs *regs, unsigned int vector,
+                        uint32_t error_code, uint64_t cr2)
+{
+    return inject(v, regs, vector, 1, error_code, cr2);
+}
+
+void pv_syscall_from_user(struct vcpu *v, struct cpu_regs *regs)
+{
+    if (!v->pv.syscall_callback) {
+        pv_inject_exception(v, regs, 6, 0, 0); /* Xen 4.17: #UD */
+        return;
+    }
+    pv_bounce(v, regs, v->pv.syscall_callback,
+              v->pv.syscall_masks_events ? PV_TBF_INTERRUPT : 0, 0);
+    regs->rflags &= ~(1ULL << 10); /* DF, as Xen's switch_to_kernel */
+}
+
+/* int $n from the guest arrives as #GP with the IDT bit (2) set in the
+ * error code. Xen lets it through when the trap table gives n a DPL the
+ * current mode may use. The vector is taken from the instruction, not
+ * from the error code: QEMU's TCG reports (n << 4) | 2 in long mode where
+ * the SDM says (n << 3) | 2. */
+static int soft_int(struct vcpu *v, struct cpu_regs *regs)
+{
+    uint8_t buf[2];
+    struct pv_insn in;
+    if (copy_from_guest_va(v->cr3, buf, regs->rip, 2) || pv_decode(buf, 2, &in) ||
+        in.op != PV_OP_INT)
+        return 0;
+    unsigned int need = v->pv.kernel_mode ? 1 : 3;
+    if (PV_TI_DPL(v->pv.traps[in.imm].flags) < need)
+        return 0;
+    regs->rip += in.len;
+    inject(v, regs, in.imm, 0, 0, 0);
+    return 1;
+}
+
+void pv_guest_exception(struct vcpu *v, struct cpu_regs *regs, uint64_t hw_cr2)
+{
+    unsigned int vec = (unsigned int)regs->vector;
+    uint32_t ec = (uint32_t)regs->error_code;
+
+    switch (vec) {
+    case 13:
+        if ((ec & 3) == 2 && soft_int(v, regs))
+            return;
+        if (ec == 0 && pv_emulate_priv_op(v, regs))
+            return;
+        break;
+    case 6: {
+        uint8_t buf[8];
+        if (!copy_from_guest_va(v->cr3, buf, regs->rip, 7) && pv_is_forced_cpuid(buf, 7)) {
+            uint32_t r[4];
+            pv_cpuid(v, (uint32_t)regs->rax, (uint32_t)regs->rcx, r);
+            regs->rax = r[0], regs->rbx = r[1], regs->rcx = r[2], regs->rdx = r[3];
+            regs->rip += 7;
+            return;
+        }
+        break;
+    }
+    case 7:
+        v->pv.cr0_ts = 0; /* Xen clears the virtual TS as it delivers #NM */
+        break;
+    default:
+        break;
+    }
+    inject(v, regs, vec, 1, ec, hw_cr2);
+}
+
+void pv_return_to_guest(struct vcpu *v, struct cpu_regs *regs)
+{
+    struct domain *d = v->domain;
+    if (d->state != DOM_RUNNING)
+        return;
+    if (v->pv.tb.pending) {
+        v->pv.tb.pending = 0;
+        if (pv_bounce(v, regs, v->pv.traps[v->pv.tb.vector].address, v->pv.tb.flags,
+                      v->pv.tb.error_code))
+            return;
+    }
+    if (!v->info->evtchn_upcall_mask && v->info->evtchn_upcall_pending && v->pv.event_callback)
+        pv_bounce(v, regs, v->pv.event_callback, PV_TBF_INTERRUPT, 0);
+}
+
+/* ---------------------------------------------------------- hypercalls */
+
+HYPERCALL_DECL(set_trap_table)
+{
+    struct trap_info ti;
+    if (!a1) {
+        memset(v->pv.traps, 0, sizeof(v->pv.traps));
+        return 0;
+    }
+    for (uint64_t p = a1;; p += sizeof(ti)) {
+        if (copy_from_guest_va(v->cr3, &ti, p, sizeof(ti)))
+            return -XL_EFAULT; /* entries before this one stay set, as in Xen */
+        if (ti.address == 0)
+            return 0;
+        if (!canonical(ti.address))
+            return -XL_EINVAL;
+        uint16_t cs = ti.cs;
+        if ((cs & 3) == 0)
+            cs |= 3; /* 64-bit PV kernels run in ring 3 */
+        v->pv.traps[ti.vector] = (struct pv_trap){ .address = ti.address, .cs = cs,
+                                                   .flags = ti.flags };
+    }
+}
+
+static long register_callback(struct vcpu *v, const struct callback_register *r)
+{
+    if (!canonical(r->address))
+        return -XL_EINVAL;
+    int mask = !!(r->flags & CALLBACKF_mask_events);
+    switch (r->type) {
+    case CALLBACKTYPE_event:
+        v->pv.event_callback = r->address;
+        return 0;
+    case CALLBACKTYPE_failsafe:
+        v->pv.failsafe_callback = r->address;
+        v->pv.failsafe_masks_events = mask;
+        return 0;
+    case CALLBACKTYPE_syscall:
+        v->pv.syscall_callback = r->address;
+        v->pv.syscall_masks_events = mask;
+        return 0;
+    case CALLBACKTYPE_nmi:
+        v->pv.traps[2] = (struct pv_trap){ .address = r->address, .cs = FLAT_KERNEL_CS,
+                                           .flags = PV_TI_IF };
+        return 0;
+    case CALLBACKTYPE_syscall32:
+    case CALLBACKTYPE_sysenter:
+        /* 32-bit user entry points: accepted and kept by Xen; this
+         * hypervisor never runs 32-bit guest user code, so they are unused. */
+        return 0;
+    default:
+        return -XL_ENOSYS;
+    }
+}
+
+HYPERCALL_DECL(callback_op)
+{
+    switch (a1) {
+    case CALLBACKOP_register: {
+        struct callback_register r;
+        if (copy_from_guest_va(v->cr3, &r, a2, sizeof(r)))
+            return -XL_EFAULT;
+        return register_callback(v, &r);
+    }
+    case CALLBACKOP_unregister: {
+        struct callback_unregister u;
+        if (copy_from_guest_va(v->cr3, &u, a2, sizeof(u)))
+            return -XL_EFAULT;
+        switch (u.type) {
+        case CALLBACKTYPE_event:
+        case CALLBACKTYPE_failsafe:
+        case CALLBACKTYPE_syscall:
+        case CALLBACKTYPE_syscall32:
+        case CALLBACKTYPE_sysenter:
+            return -XL_EINVAL; /* Xen: these cannot be unregistered */
+        case CALLBACKTYPE_nmi:
+            v->pv.traps[2].address = 0;
+            return 0;
+        default:
+            return -XL_ENOSYS;
+        }
+    }
+    default:
+        return -XL_ENOSYS;
+    }
+}
+
+HYPERCALL_DECL(set_callbacks)
+{
+    /* Xen registers all three and ignores the individual results. */
+    struct callback_register r[3] = {
+        { .type = CALLBACKTYPE_event, .address = a1 },
+        { .type = CALLBACKTYPE_failsafe, .address = a2 },
+        { .type = CALLBACKTYPE_syscall, .address = a3 },
+    };
+    for (unsigned int i = 0; i < 3; i++)
+        register_callback(v, &r[i]);
+    return 0;
+}
+
+HYPERCALL_DECL(stack_switch)
+{
+    uint64_t ss = a1;
+    if ((ss & 3) == 0)
+        ss |= 3;
+    v->pv.kernel_ss = ss;
+    v->pv.kernel_sp = a2;
+    return 0;
+}
+
+HYPERCALL_DECL(set_segment_base)
+{
+    switch (a1) {
+    case SEGBASE_FS:
+        if (!canonical(a2))
+            return -XL_EINVAL;
+        v->pv.fs_base = a2;
+        return 0;
+    case SEGBASE_GS_USER:
+        if (!canonical(a2))
+            return -XL_EINVAL;
+        v->pv.gs_base_user = a2;
+        return 0;
+    case SEGBASE_GS_KERNEL:
+        if (!canonical(a2))
+            return -XL_EINVAL;
+        v->pv.gs_base_kernel = a2;
+        return 0;
+    case SEGBASE_GS_USER_SEL: {
+        /* Xen loads the selector into the user %gs (base from the
+         * descriptor). Guest GDTs are not supported here, so only the
+         * null selector and the flat ring-3 data selectors (base 0) are
+         * possible: their base is 0. */
+        uint16_t sel = (uint16_t)a2;
+        if (sel > 3)
+            sel |= 3;
+        v->pv.gs_sel_user = sel;
+        v->pv.gs_base_user = 0;
+        return 0;
+    }
+    default:
+        return -XL_EINVAL;
+    }
+}
+
+HYPERCALL_DECL(fpu_taskswitch)
+{
+    v->pv.cr0_ts = a1 != 0;
+    return 0;
+}
+
+/* Xen 4.17's VM assists for a 64-bit PV domain. */
+#define PV64_VM_ASSIST_MASK ((1ULL << VMASST_TYPE_4gb_segments) |          \
+                             (1ULL << VMASST_TYPE_4gb_segments_notify) |   \
+                             (1ULL << VMASST_TYPE_writable_pagetables) |   \
+                             (1ULL << VMASST_TYPE_pae_extended_cr3) |      \
+                             (1ULL << VMASST_TYPE_architectural_iopl) |    \
+                             (1ULL << VMASST_TYPE_runstate_update_flag) |  \
+                             (1ULL << VMASST_TYPE_m2p_strict))
+
+HYPERCALL_DECL(vm_assist)
+{
+    if (a2 >= 64 || !(PV64_VM_ASSIST_MASK & (1ULL << a2)))
+        return -XL_EINVAL;
+    switch (a1) {
+    case VMASST_CMD_enable:
+        v->pv.vm_assist |= 1ULL << a2;
+        return 0;
+    case VMASST_CMD_disable:
+        v->pv.vm_assist &= ~(1ULL << a2);
+        return 0;
+    default:
+        return -XL_ENOSYS;
+    }
+}
+
+HYPERCALL_DECL(iret)
+{
+    struct iret_context c;
+    struct cpu_regs *regs = &v->regs;
+
+    if (copy_from_guest_va(v->cr3, &c, regs->rsp, sizeof(c))) {
+        domain_crash(v->domain, "iret: frame at %016lx unreadable", regs->rsp);
+        return 0;
+    }
+    if ((c.cs & 3) == 3 && v->pv.kernel_mode) {
+        if (!v->guest_table_user) {
+            domain_crash(v->domain, "iret: switch to user mode without a user page table");
+            return 0;
+        }
+        pv_toggle_mode(v);
+    }
+    if (v->pv.vm_assist & (1ULL << VMASST_TYPE_architectural_iopl))
+        v->pv.iopl = (unsigned int)(c.rflags >> 12) & 3;
+    regs->rip = c.rip;
+    regs->cs = c.cs | 3;
+    regs->rflags = (c.rflags & ~(RFLAGS_IOPL | RFLAGS_VM)) | RFLAGS_IF;
+    regs->rsp = c.rsp;
+    regs->ss = c.ss | 3;
+    if (c.flags & VGCF_in_syscall) {
+        regs->rcx = regs->rip; /* as Xen's sysret leaves them */
+        regs->r11 = regs->rflags;
+    } else {
+        regs->rcx = c.rcx;
+        regs->r11 = c.r11;
+    }
+    v->info->evtchn_upcall_mask = !(c.rflags & RFLAGS_IF);
+    return (long)c.rax; /* the dispatcher stores it in regs->rax */
+}
+
+HYPERCALL_DECL(physdev_op)
+{
+    switch (a1) {
+    case PHYSDEVOP_set_iopl: {
+        struct physdev_set_iopl s;
+        if (copy_from_guest_va(v->cr3, &s, a2, sizeof(s)))
+            return -XL_EFAULT;
+        if (s.iopl > 3)
+            return -XL_EINVAL;
+        v->pv.iopl = s.iopl;
+        return 0;
+    }
+    default:
+        /* IRQs, MSI, PCI and the I/O bitmap belong to later work. */
+        return -XL_ENOSYS;
+    }
+}
+
+/* Descriptor tables and debug registers are not virtualised yet: a PV
+ * guest keeps the hypervisor's flat GDT (FLAT_RING3_* selectors) and no
+ * hardware breakpoints. These return -ENOSYS so a guest can tell. */
+HYPERCALL_DECL(set_gdt) { return -XL_ENOSYS; }
+HYPERCALL_DECL(update_descriptor) { return -XL_ENOSYS; }
+HYPERCALL_DECL(set_debugreg) { return -XL_ENOSYS; }
+HYPERCALL_DECL(get_debugreg) { return -XL_ENOSYS; }

@@ -1,6 +1,6 @@
 /*
  * traps.h - exceptions and event upcalls in a PV guest kernel built with
- * the guest driver kit (guest-drivers/kernel/traps.S).
+ * the guest driver kit (guest-drivers/kernel/trap_entry.S).
  * Xen bounces an exception or event to the handler registered with
  * set_trap_table / set_callbacks with, on the guest stack,
  * RCX, R11, [error code,] RIP, CS, RFLAGS, RSP, SS; the kit's stubs turn

@@ -75,20 +75,6 @@ static void hv_fault(struct cpu_regs *r)
     arch_halt_machine(XL_EXIT_PANIC);
 }
 
-/* A guest exception. PV trap bouncing is not there yet, so the guest
- * is crashed, with the facts a kernel developer needs. */
-static void guest_exception(struct vcpu *v, const struct cpu_regs *r)
-{
-    struct domain *d = v->domain;
-    if (r->vector == 14)
-        domain_crash(d, "%s at %016lx (cr2 %016lx, error %lx)", exc_name(r->vector), r->rip,
-                     read_cr2(), r->error_code);
-    else
-        domain_crash(d, "%s at %016lx (error %lx)", exc_name(r->vector), r->rip, r->error_code);
-    printk("d%u registers:\n", d->domid);
-    dump_regs(r);
-}
-
 static void interrupt(uint64_t vec)
 {
     if (vec == VEC_TIMER)
@@ -106,6 +92,75 @@ static void sanitize_guest_frame(struct cpu_regs *r)
     r->rflags = (r->rflags & 0x40dd5) | 0x202; /* arithmetic, TF, DF, AC; IF on */
 }
 
+/* ---- arch hooks of the PV CPU (pv_cpu.h) ---- */
+
+void arch_cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
+{
+    cpuid(leaf, sub, r);
+}
+
+uint64_t arch_read_cr(unsigned int n)
+{
+    return n == 0 ? read_cr0() : read_cr4();
+}
+
+uint32_t arch_io_in(uint16_t port, unsigned int size)
+{
+    return size == 1 ? inb(port) : size == 2 ? inw(port) : inl(port);
+}
+
+void arch_io_out(uint16_t port, unsigned int size, uint32_t val)
+{
+    if (size == 1)
+        outb(port, (uint8_t)val);
+    else if (size == 2)
+        outw(port, (uint16_t)val);
+    else
+        outl(port, val);
+}
+
+void arch_wbinvd(void)
+{
+    wbinvd();
+}
+
+/* Ports the hv drives itself: PICs, PIT, port 0x61, 8042 reset, COM1,
+ * QEMU's isa-debug-exit. Guests read ~0 and their writes are dropped. */
+int arch_port_reserved(uint16_t port, unsigned int size)
+{
+    static const uint16_t ranges[][2] = {
+        { 0x20, 0x21 }, { 0xa0, 0xa1 }, { 0x40, 0x43 }, { 0x61, 0x61 },
+        { 0x64, 0x64 }, { 0x3f8, 0x3ff }, { 0xf4, 0xf7 },
+    };
+    unsigned int last = port + size - 1;
+    for (unsigned int i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++)
+        if (port <= ranges[i][1] && last >= ranges[i][0])
+            return 1;
+    return 0;
+}
+
+/* The guest's segment bases live in MSRs while it runs (a guest in user
+ * mode may reload %fs/%gs selectors, which changes them): read them back
+ * on every entry, write them on every exit. */
+static void save_guest_state(struct vcpu *v)
+{
+    uint64_t gs = rdmsr(MSR_GS_BASE), shadow = rdmsr(MSR_KERNEL_GS_BASE);
+    v->pv.fs_base = rdmsr(MSR_FS_BASE);
+    v->pv.gs_base_kernel = v->pv.kernel_mode ? gs : shadow;
+    v->pv.gs_base_user = v->pv.kernel_mode ? shadow : gs;
+}
+
+static void load_guest_state(const struct vcpu *v)
+{
+    wrmsr(MSR_FS_BASE, v->pv.fs_base);
+    wrmsr(MSR_GS_BASE, v->pv.kernel_mode ? v->pv.gs_base_kernel : v->pv.gs_base_user);
+    wrmsr(MSR_KERNEL_GS_BASE, v->pv.kernel_mode ? v->pv.gs_base_user : v->pv.gs_base_kernel);
+    uint64_t cr0 = read_cr0();
+    uint64_t want = v->pv.cr0_ts ? (cr0 | 8) : (cr0 & ~8ULL); /* CR0.TS */
+    if (want != cr0)
+        write_cr0(want);
+}
+
 void trap_entry(struct cpu_regs *r)
 {
     if (!regs_from_guest(r)) {
@@ -117,21 +172,36 @@ void trap_entry(struct cpu_regs *r)
     struct vcpu *v = current;
     BUG_ON(!v);
     v->regs = *r;
-    if (r->vector == VEC_SYSCALL)
-        v->regs.rax = (uint64_t)hypercall_dispatch(v, r->rax, r->rdi, r->rsi, r->rdx, r->r10,
-                                                   r->r8);
-    else if (r->vector < 32)
-        guest_exception(v, r);
-    else
+    save_guest_state(v);
+    if (r->vector == VEC_SYSCALL) {
+        if (v->pv.kernel_mode)
+            v->regs.rax = (uint64_t)hypercall_dispatch(v, r->rax, r->rdi, r->rsi, r->rdx,
+                                                       r->r10, r->r8);
+        else
+            pv_syscall_from_user(v, &v->regs); /* never a hypercall from user mode */
+    } else if (r->vector < 32) {
+        pv_guest_exception(v, &v->regs, read_cr2());
+        if (v->domain->state != DOM_RUNNING) {
+            printk("d%u registers:\n", v->domain->domid);
+            dump_regs(r);
+        }
+    } else {
         interrupt(r->vector);
+    }
 
     struct vcpu *next;
-    while (!(next = sched_pick_next()))
-        sched_idle_or_halt();
+    for (;;) {
+        while (!(next = sched_pick_next()))
+            sched_idle_or_halt();
+        /* Delivery may crash next (bad stack, no handler): pick again. */
+        pv_return_to_guest(next, &next->regs);
+        if (next->domain->state == DOM_RUNNING)
+            break;
+    }
     current = next;
-    pv_return_to_guest(next, &next->regs);
     if (read_cr3() != next->cr3)
         write_cr3(next->cr3);
+    load_guest_state(next);
     *r = next->regs;
     sanitize_guest_frame(r);
 }

@@ -1,28 +1,145 @@
 /*
  * pv_cpu.h - the PV virtual CPU of an x86_64 guest: its trap table,
- * callbacks, kernel stack, segment bases, descriptor tables and the
+ * callbacks, kernel stack, segment bases, virtual CR0.TS / IOPL, and the
  * guest-kernel/guest-user mode bit (Xen's TF_kernel_mode).
- * Owns: struct pv_vcpu. Filled by the CPU hypercalls (pv_cpu.c) and read
- * by the trap path (hv/arch/x86/traps.c).
+ * Owns: struct pv_vcpu. Filled by the CPU hypercalls (pv_cpu.c), used by
+ * the bounce-frame code (pv_cpu.c), the privileged-instruction emulator
+ * (pv_emul.c) and the trap path (hv/arch/x86/traps.c).
+ * Must never: give a guest more than ring 3, or let a bad guest value
+ * reach the hardware unchecked.
  */
 #ifndef XENOLITH_PV_CPU_H
 #define XENOLITH_PV_CPU_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct vcpu;
 struct cpu_regs;
 
+/* One virtual IDT entry (Xen's struct trap_info without the vector). */
+struct pv_trap {
+    uint64_t address;  /* 0: no handler */
+    uint16_t cs;
+    uint8_t flags;     /* bits 0-1 DPL, bit 2 (PV_TI_IF): mask events on entry */
+};
+#define PV_TI_DPL(f) ((f) & 3)
+#define PV_TI_IF     4
+
+/* Trap-bounce flags (Xen's TBF_*). */
+#define PV_TBF_ERRCODE   1 /* push an error code */
+#define PV_TBF_INTERRUPT 2 /* mask events (upcall mask) on entry */
+
 struct pv_vcpu {
-    int kernel_mode;          /* 1: guest kernel, 0: guest user */
+    int kernel_mode;             /* 1: guest kernel, 0: guest user */
+    struct pv_trap traps[256];   /* set_trap_table */
+    uint64_t event_callback;     /* CALLBACKTYPE_event */
+    uint64_t failsafe_callback;  /* CALLBACKTYPE_failsafe */
+    uint64_t syscall_callback;   /* CALLBACKTYPE_syscall (64-bit user syscall) */
+    int syscall_masks_events;    /* CALLBACKF_mask_events on the syscall callback */
+    int failsafe_masks_events;
+    uint64_t kernel_ss, kernel_sp; /* stack_switch: stack for user->kernel bounces */
+    uint64_t fs_base, gs_base_kernel, gs_base_user; /* set_segment_base */
+    uint16_t gs_sel_user;        /* SEGBASE_GS_USER_SEL (stored, RPL 3) */
+    int cr0_ts;                  /* virtual CR0.TS (fpu_taskswitch) */
+    uint64_t cr2;                /* last #PF address delivered (mov from %cr2) */
+    unsigned int iopl;           /* virtual IOPL 0-3 (PHYSDEVOP_set_iopl) */
+    uint64_t vm_assist;          /* VMASST_TYPE_* bits (one vcpu per domain) */
+    /* A pending exception bounce, written to the guest stack on return. */
+    struct {
+        int pending;
+        uint8_t vector;
+        uint8_t flags;           /* PV_TBF_* */
+        uint32_t error_code;
+    } tb;
 };
 
 /* Point v->cr3 at the page table of the mode v is in (kernel table, or
  * the user table if set and v is in user mode). */
 void pv_update_cr3(struct vcpu *v);
 
-/* Called on every return to a guest: deliver a pending, unmasked event
- * upcall (or a pending bounce) by rewriting regs. */
+/* Switch v between guest kernel and guest user mode: page table and the
+ * kernel/user GS bases (Xen's toggle_guest_mode). */
+void pv_toggle_mode(struct vcpu *v);
+
+/* Called on every return to a guest: write a pending exception bounce,
+ * then deliver a pending, unmasked event upcall, by rewriting regs. May
+ * crash the domain (bounce frame unwritable, no handler). */
 void pv_return_to_guest(struct vcpu *v, struct cpu_regs *regs);
+
+/* Write a bounce frame for handler `target` onto the guest kernel stack
+ * and point regs at it (Xen's create_bounce_frame). Returns 0, or
+ * crashes the domain and returns -1. */
+int pv_bounce(struct vcpu *v, struct cpu_regs *regs, uint64_t target, unsigned int flags,
+              uint32_t error_code);
+
+/* Queue hardware exception `vector` (error code used if the vector has
+ * one) for delivery through the trap table; cr2 for #PF. Returns 0, or
+ * -1 when the guest has no handler (the domain is crashed with a line
+ * saying why). */
+int pv_inject_exception(struct vcpu *v, struct cpu_regs *regs, unsigned int vector,
+                        uint32_t error_code, uint64_t cr2);
+
+/* `syscall` executed in guest user mode: bounce to the syscall callback
+ * (#UD if there is none, as Xen 4.17). */
+void pv_syscall_from_user(struct vcpu *v, struct cpu_regs *regs);
+
+/* A guest exception (vector < 32) arrived from the CPU: emulate it if it
+ * is a privileged instruction or an allowed `int $n`, else bounce it.
+ * hw_cr2 is %cr2 at the fault. */
+void pv_guest_exception(struct vcpu *v, struct cpu_regs *regs, uint64_t hw_cr2);
+
+/* ---- instruction decoder (pv_emul.c, pure) ---- */
+enum pv_op {
+    PV_OP_NONE = 0,
+    PV_OP_MOV_FROM_CR, /* reg = cr[n] */
+    PV_OP_MOV_TO_CR,   /* cr[n] = reg */
+    PV_OP_CLTS,
+    PV_OP_WBINVD,
+    PV_OP_CPUID,
+    PV_OP_RDMSR,
+    PV_OP_WRMSR,
+    PV_OP_IN,          /* port imm8 or %dx, size 1/2/4 */
+    PV_OP_OUT,
+    PV_OP_CLI,
+    PV_OP_STI,
+    PV_OP_HLT,
+    PV_OP_INT,         /* int $imm8 (cd ib) */
+};
+
+struct pv_insn {
+    enum pv_op op;
+    unsigned int len;   /* bytes, including prefixes */
+    unsigned int cr;    /* MOV_*_CR: control register number */
+    unsigned int reg;   /* MOV_*_CR: general register index (rax=0 .. r15=15) */
+    unsigned int size;  /* IN/OUT: 1, 2 or 4 */
+    int port_dx;        /* IN/OUT: port in %dx (else imm) */
+    unsigned int imm;   /* IN/OUT imm8 port; INT vector */
+};
+
+/* Decode one instruction from buf[0..n). Returns 0 and fills *in for the
+ * instructions above, -1 for anything else (or truncated input). */
+int pv_decode(const uint8_t *buf, size_t n, struct pv_insn *in);
+
+/* Is buf Xen's forced-emulation prefix (ud2a; .ascii "xen") + cpuid? */
+int pv_is_forced_cpuid(const uint8_t *buf, size_t n);
+
+/* Emulate a privileged instruction at regs->rip (a #GP with error code 0
+ * from the guest). Returns 1 if done (regs advanced), 0 if the guest
+ * must get #GP. */
+int pv_emulate_priv_op(struct vcpu *v, struct cpu_regs *regs);
+
+/* The guest's view of cpuid (Xen's PV policy, simplified): hypervisor
+ * leaves 0x40000000.. say Xen 4.17, leaf 1 has the hypervisor bit. */
+void pv_cpuid(struct vcpu *v, uint32_t leaf, uint32_t sub, uint32_t r[4]);
+
+/* ---- arch hooks (hv/arch/x86/traps.c; host tests provide fakes) ---- */
+void arch_cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4]);
+uint64_t arch_read_cr(unsigned int n);          /* 0 or 4 */
+uint32_t arch_io_in(uint16_t port, unsigned int size);
+void arch_io_out(uint16_t port, unsigned int size, uint32_t val);
+void arch_wbinvd(void);
+/* Is the port range one the hypervisor keeps for itself? */
+int arch_port_reserved(uint16_t port, unsigned int size);
 
 #endif

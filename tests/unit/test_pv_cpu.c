@@ -1,0 +1,373 @@
+/*
+ * test_pv_cpu.c - host unit tests for the PV virtual CPU (cmocka,
+ * ASan/UBSan).
+ * Tests: hv/common/pv_cpu.c (bounce frames, trap table, iret, callbacks,
+ * exception routing) and hv/common/pv_emul.c (instruction decoder).
+ * Mocks: copy_from_guest_va / copy_to_guest_va over one fake 64 KiB guest
+ * window at GVA_BASE (anything else is -EFAULT), domain_crash (records),
+ * and the arch hooks of pv_cpu.h.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <xenolith/domain.h>
+#include <xenolith/errno.h>
+#include <xenolith/guest_access.h>
+#include <xenolith/hypercall.h>
+#include <xenolith/pv_cpu.h>
+#include <xen/callback.h>
+
+#define GVA_BASE 0xffffffff80000000ULL
+#define GVA_SIZE 0x10000
+static uint8_t gmem[GVA_SIZE];
+static int crashes;
+
+static int in_window(uint64_t va, size_t len)
+{
+    return va >= GVA_BASE && len <= GVA_SIZE && va - GVA_BASE <= GVA_SIZE - len;
+}
+int copy_from_guest_va(uint64_t cr3, void *dst, uint64_t va, size_t len)
+{
+    if (!in_window(va, len))
+        return -XL_EFAULT;
+    memcpy(dst, gmem + (va - GVA_BASE), len);
+    return 0;
+}
+int copy_to_guest_va(uint64_t cr3, uint64_t va, const void *src, size_t len)
+{
+    if (!in_window(va, len))
+        return -XL_EFAULT;
+    memcpy(gmem + (va - GVA_BASE), src, len);
+    return 0;
+}
+void domain_crash(struct domain *d, const char *fmt, ...)
+{
+    crashes++;
+    d->state = DOM_SHUTDOWN;
+}
+void arch_cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4]) { r[0] = r[1] = r[2] = r[3] = 0; }
+uint64_t arch_read_cr(unsigned int n) { return n == 0 ? 0x80050033 : 0x6f0; }
+uint32_t arch_io_in(uint16_t port, unsigned int size) { return 0xab; }
+void arch_io_out(uint16_t port, unsigned int size, uint32_t val) {}
+void arch_wbinvd(void) {}
+int arch_port_reserved(uint16_t port, unsigned int size) { return port == 0x3f8; }
+
+static struct domain dom;
+static shared_info_t shinfo;
+static struct vcpu *v;
+
+static int setup(void **state)
+{
+    memset(&dom, 0, sizeof(dom));
+    memset(&shinfo, 0, sizeof(shinfo));
+    memset(gmem, 0, sizeof(gmem));
+    crashes = 0;
+    dom.state = DOM_RUNNING;
+    v = &dom.vcpu;
+    v->domain = &dom;
+    v->info = &shinfo.vcpu_info[0];
+    v->guest_table = 0x100;
+    v->pv.kernel_mode = 1;
+    pv_update_cr3(v);
+    return 0;
+}
+
+static uint64_t gq(uint64_t va) { uint64_t x; memcpy(&x, gmem + (va - GVA_BASE), 8); return x; }
+
+static void kernel_regs(struct cpu_regs *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->rip = GVA_BASE + 0x100;
+    r->cs = FLAT_KERNEL_CS;
+    r->ss = FLAT_KERNEL_SS;
+    r->rsp = GVA_BASE + 0x8008; /* not 16-byte aligned on purpose */
+    r->rflags = 0x246 | (1 << 8) | (1 << 18); /* IF ZF PF + TF, AC */
+    r->rcx = 0xc1, r->r11 = 0x11;
+}
+
+static void test_bounce_kernel_mode_with_error_code(void **s)
+{
+    struct cpu_regs r;
+    kernel_regs(&r);
+    v->info->evtchn_upcall_mask = 0;
+    assert_int_equal(pv_bounce(v, &r, GVA_BASE + 0x500, PV_TBF_ERRCODE | PV_TBF_INTERRUPT, 0x1234), 0);
+    uint64_t sp = GVA_BASE + 0x8000 - 8 * 8;
+    assert_int_equal(r.rsp, sp);
+    assert_int_equal(r.rip, GVA_BASE + 0x500);
+    assert_int_equal(gq(sp + 0), 0xc1);                 /* RCX */
+    assert_int_equal(gq(sp + 8), 0x11);                 /* R11 */
+    assert_int_equal(gq(sp + 16), 0x1234);              /* error code */
+    assert_int_equal(gq(sp + 24), GVA_BASE + 0x100);    /* RIP */
+    assert_int_equal(gq(sp + 32), FLAT_KERNEL_CS & ~3); /* CS, RPL 0, saved mask 0 */
+    assert_true(gq(sp + 40) & (1 << 9));                /* IF = !saved mask */
+    assert_int_equal(gq(sp + 48), GVA_BASE + 0x8008);   /* RSP */
+    assert_int_equal(gq(sp + 56), FLAT_KERNEL_SS);
+    assert_int_equal(v->info->evtchn_upcall_mask, 1);   /* interrupt gate */
+    assert_false(r.rflags & ((1 << 8) | (1 << 18)));    /* TF, AC cleared */
+}
+
+static void test_bounce_saves_mask_in_cs(void **s)
+{
+    struct cpu_regs r;
+    kernel_regs(&r);
+    v->info->evtchn_upcall_mask = 1;
+    assert_int_equal(pv_bounce(v, &r, GVA_BASE + 0x500, 0, 0), 0);
+    uint64_t sp = GVA_BASE + 0x8000 - 7 * 8;
+    assert_int_equal(r.rsp, sp);
+    assert_int_equal(gq(sp + 24) >> 32, 1);
+    assert_false(gq(sp + 32) & (1 << 9));
+}
+
+static void test_bounce_from_user_uses_kernel_stack(void **s)
+{
+    struct cpu_regs r;
+    kernel_regs(&r);
+    v->guest_table_user = 0x200;
+    v->pv.kernel_mode = 0;
+    pv_update_cr3(v);
+    v->pv.gs_base_kernel = 1;
+    v->pv.kernel_sp = GVA_BASE + 0x4000;
+    r.cs = FLAT_USER_CS;
+    assert_int_equal(pv_bounce(v, &r, GVA_BASE + 0x600, 0, 0), 0);
+    assert_int_equal(v->pv.kernel_mode, 1);
+    assert_int_equal(v->cr3, 0x100ULL << 12);
+    assert_int_equal(r.rsp, GVA_BASE + 0x4000 - 56);
+    assert_int_equal(gq(r.rsp + 24) & 0xffff, FLAT_USER_CS); /* RPL 3 kept */
+}
+
+static void test_bounce_failures_crash(void **s)
+{
+    struct cpu_regs r;
+    kernel_regs(&r);
+    r.rsp = 0x1000; /* outside the guest window: unwritable */
+    assert_int_equal(pv_bounce(v, &r, GVA_BASE, 0, 0), -1);
+    assert_int_equal(crashes, 1);
+    setup(NULL);
+    kernel_regs(&r);
+    assert_int_equal(pv_bounce(v, &r, 0, 0, 0), -1); /* null handler */
+    assert_int_equal(crashes, 1);
+}
+
+static void put_trap(uint64_t va, uint8_t vec, uint8_t flags, uint16_t cs, uint64_t addr)
+{
+    struct trap_info t = { .vector = vec, .flags = flags, .cs = cs, .address = addr };
+    memcpy(gmem + (va - GVA_BASE), &t, sizeof(t));
+}
+
+static void test_set_trap_table(void **s)
+{
+    uint64_t tbl = GVA_BASE + 0x2000;
+    put_trap(tbl, 14, 4, 0xe030, GVA_BASE + 0x140);
+    put_trap(tbl + 16, 3, 3, 0xe033, GVA_BASE + 0x130);
+    put_trap(tbl + 32, 0, 0, 0, 0); /* terminator */
+    assert_int_equal(do_set_trap_table(v, tbl, 0, 0, 0, 0), 0);
+    assert_int_equal(v->pv.traps[14].address, GVA_BASE + 0x140);
+    assert_int_equal(v->pv.traps[14].cs, 0xe033); /* RPL 0 -> 3 */
+    assert_int_equal(v->pv.traps[14].flags, 4);
+    assert_int_equal(v->pv.traps[3].flags, 3);
+    put_trap(tbl, 6, 0, 0xe033, 0x0000800000000000ULL);
+    assert_int_equal(do_set_trap_table(v, tbl, 0, 0, 0, 0), -XL_EINVAL);
+    assert_int_equal(do_set_trap_table(v, 0x1000, 0, 0, 0, 0), -XL_EFAULT);
+    assert_int_equal(do_set_trap_table(v, 0, 0, 0, 0, 0), 0);
+    assert_int_equal(v->pv.traps[14].address, 0);
+}
+
+static void test_exception_routing(void **s)
+{
+    struct cpu_regs r;
+    kernel_regs(&r);
+    v->pv.traps[14] = (struct pv_trap){ .address = GVA_BASE + 0x140, .cs = 0xe033, .flags = 0 };
+    r.vector = 14;
+    r.error_code = 6; /* hardware: write, user (ring 3) */
+    pv_guest_exception(v, &r, 0x10);
+    assert_int_equal(v->pv.tb.pending, 1);
+    assert_int_equal(v->pv.tb.error_code, 2); /* U cleared: guest kernel mode */
+    assert_int_equal(v->info->arch.cr2, 0x10);
+    pv_return_to_guest(v, &r);
+    assert_int_equal(r.rip, GVA_BASE + 0x140);
+    assert_int_equal(gq(r.rsp + 16), 2);
+    assert_int_equal(v->pv.tb.pending, 0);
+    /* No handler for #UD: crash. */
+    kernel_regs(&r);
+    r.vector = 6;
+    pv_guest_exception(v, &r, 0);
+    assert_int_equal(crashes, 1);
+}
+
+static void test_int_n_follows_dpl(void **s)
+{
+    struct cpu_regs r;
+    kernel_regs(&r);
+    gmem[0x100] = 0xcd, gmem[0x101] = 0x80; /* int $0x80 at rip */
+    v->pv.traps[13] = (struct pv_trap){ .address = GVA_BASE + 0x1d0, .cs = 0xe033 };
+    v->pv.traps[0x80] = (struct pv_trap){ .address = GVA_BASE + 0x180, .cs = 0xe033, .flags = 0 };
+    r.vector = 13;
+    r.error_code = (0x80 << 3) | 2;
+    pv_guest_exception(v, &r, 0);
+    assert_int_equal(v->pv.tb.vector, 13); /* DPL 0: #GP */
+    assert_int_equal(v->pv.tb.error_code, (0x80 << 3) | 2);
+    v->pv.tb.pending = 0;
+    v->pv.traps[0x80].flags = 3;
+    r.rip = GVA_BASE + 0x100;
+    pv_guest_exception(v, &r, 0);
+    assert_int_equal(v->pv.tb.vector, 0x80);
+    assert_false(v->pv.tb.flags & PV_TBF_ERRCODE);
+    assert_int_equal(r.rip, GVA_BASE + 0x102);
+}
+
+static void test_iret(void **s)
+{
+    struct iret_context c = { .rax = 7, .r11 = 0x11, .rcx = 0xcc, .flags = 0,
+                              .rip = GVA_BASE + 0x300, .cs = 0xe030, .rflags = 0x3046,
+                              .rsp = GVA_BASE + 0x7000, .ss = 0xe02b };
+    memcpy(gmem + 0x6000, &c, sizeof(c));
+    v->regs.rsp = GVA_BASE + 0x6000;
+    v->info->evtchn_upcall_mask = 0;
+    assert_int_equal(do_iret(v, 0, 0, 0, 0, 0), 7);
+    assert_int_equal(v->regs.rip, GVA_BASE + 0x300);
+    assert_int_equal(v->regs.cs, 0xe033);
+    assert_int_equal(v->regs.rflags, 0x246); /* IOPL stripped, IF forced */
+    assert_int_equal(v->regs.rcx, 0xcc);
+    assert_int_equal(v->info->evtchn_upcall_mask, 1); /* IF was clear */
+    assert_int_equal(v->pv.kernel_mode, 1);
+    /* To user mode without a user page table: crash. */
+    c.cs = 0xe033;
+    memcpy(gmem + 0x6000, &c, sizeof(c));
+    v->regs.rsp = GVA_BASE + 0x6000;
+    do_iret(v, 0, 0, 0, 0, 0);
+    assert_int_equal(crashes, 1);
+    /* With one: user mode, user table, in_syscall leaves rcx = rip. */
+    setup(NULL);
+    v->guest_table_user = 0x200;
+    c.flags = VGCF_in_syscall;
+    c.rflags = 0x202;
+    memcpy(gmem + 0x6000, &c, sizeof(c));
+    v->regs.rsp = GVA_BASE + 0x6000;
+    do_iret(v, 0, 0, 0, 0, 0);
+    assert_int_equal(v->pv.kernel_mode, 0);
+    assert_int_equal(v->cr3, 0x200ULL << 12);
+    assert_int_equal(v->regs.rcx, GVA_BASE + 0x300);
+    assert_int_equal(v->info->evtchn_upcall_mask, 0);
+}
+
+static void test_event_upcall(void **s)
+{
+    struct cpu_regs r;
+    kernel_regs(&r);
+    v->info->evtchn_upcall_pending = 1;
+    v->info->evtchn_upcall_mask = 1;
+    pv_return_to_guest(v, &r); /* masked */
+    assert_int_equal(r.rip, GVA_BASE + 0x100);
+    v->info->evtchn_upcall_mask = 0;
+    pv_return_to_guest(v, &r); /* no callback registered */
+    assert_int_equal(r.rip, GVA_BASE + 0x100);
+    v->pv.event_callback = GVA_BASE + 0x900;
+    pv_return_to_guest(v, &r);
+    assert_int_equal(r.rip, GVA_BASE + 0x900);
+    assert_int_equal(v->info->evtchn_upcall_mask, 1);
+    assert_true(gq(r.rsp + 32) & (1 << 9)); /* frame IF: was unmasked */
+}
+
+static void test_callbacks_and_misc(void **s)
+{
+    struct callback_register cb = { .type = CALLBACKTYPE_syscall, .flags = CALLBACKF_mask_events,
+                                    .address = GVA_BASE + 0xa00 };
+    memcpy(gmem + 0x3000, &cb, sizeof(cb));
+    assert_int_equal(do_callback_op(v, CALLBACKOP_register, GVA_BASE + 0x3000, 0, 0, 0), 0);
+    assert_int_equal(v->pv.syscall_callback, GVA_BASE + 0xa00);
+    assert_int_equal(v->pv.syscall_masks_events, 1);
+    assert_int_equal(do_callback_op(v, CALLBACKOP_register, 0x10, 0, 0, 0), -XL_EFAULT);
+    assert_int_equal(do_vm_assist(v, VMASST_CMD_enable, 32, 0, 0, 0), 0); /* m2p_strict */
+    assert_int_equal(do_vm_assist(v, VMASST_CMD_enable, 6, 0, 0, 0), -XL_EINVAL);
+    assert_int_equal(do_vm_assist(v, 5, 2, 0, 0, 0), -XL_ENOSYS);
+    assert_int_equal(do_set_segment_base(v, SEGBASE_GS_USER, 0x1234, 0, 0, 0), 0);
+    assert_int_equal(v->pv.gs_base_user, 0x1234);
+    /* User syscall bounces with events masked, in kernel mode. */
+    struct cpu_regs r;
+    kernel_regs(&r);
+    v->guest_table_user = 0x200;
+    v->pv.kernel_mode = 0;
+    v->pv.kernel_sp = GVA_BASE + 0x5000;
+    pv_syscall_from_user(v, &r);
+    assert_int_equal(r.rip, GVA_BASE + 0xa00);
+    assert_int_equal(v->pv.kernel_mode, 1);
+    assert_int_equal(v->info->evtchn_upcall_mask, 1);
+}
+
+static void test_decode(void **s)
+{
+    struct pv_insn in;
+    const uint8_t movcr3[] = { 0x0f, 0x20, 0xd8 };       /* mov %cr3, %rax */
+    assert_int_equal(pv_decode(movcr3, 3, &in), 0);
+    assert_int_equal(in.op, PV_OP_MOV_FROM_CR);
+    assert_int_equal(in.cr, 3);
+    assert_int_equal(in.reg, 0);
+    assert_int_equal(in.len, 3);
+    const uint8_t movcr4r9[] = { 0x41, 0x0f, 0x20, 0xe1 }; /* mov %cr4, %r9 */
+    assert_int_equal(pv_decode(movcr4r9, 4, &in), 0);
+    assert_int_equal(in.cr, 4);
+    assert_int_equal(in.reg, 9);
+    assert_int_equal(in.len, 4);
+    const uint8_t outw[] = { 0x66, 0xef };
+    assert_int_equal(pv_decode(outw, 2, &in), 0);
+    assert_int_equal(in.op, PV_OP_OUT);
+    assert_int_equal(in.size, 2);
+    assert_true(in.port_dx);
+    const uint8_t inb_imm[] = { 0xe4, 0x80 };
+    assert_int_equal(pv_decode(inb_imm, 2, &in), 0);
+    assert_int_equal(in.op, PV_OP_IN);
+    assert_int_equal(in.imm, 0x80);
+    assert_int_equal(pv_decode(inb_imm, 1, &in), -1); /* truncated */
+    const uint8_t int80[] = { 0xcd, 0x80 };
+    assert_int_equal(pv_decode(int80, 2, &in), 0);
+    assert_int_equal(in.op, PV_OP_INT);
+    const uint8_t nop[] = { 0x90 };
+    assert_int_equal(pv_decode(nop, 1, &in), -1);
+    const uint8_t cpuid16[] = { 0x66, 0x0f, 0xa2 };
+    assert_int_equal(pv_decode(cpuid16, 3, &in), -1);
+    const uint8_t forced[] = { 0x0f, 0x0b, 'x', 'e', 'n', 0x0f, 0xa2 };
+    assert_true(pv_is_forced_cpuid(forced, 7));
+    assert_false(pv_is_forced_cpuid(forced, 6));
+}
+
+static void test_emulate_io_needs_iopl(void **s)
+{
+    struct cpu_regs r;
+    kernel_regs(&r);
+    gmem[0x100] = 0xe4, gmem[0x101] = 0x80; /* inb $0x80, %al */
+    dom.privileged = 1;
+    r.rax = 0x1100;
+    assert_int_equal(pv_emulate_priv_op(v, &r), 0);
+    v->pv.iopl = 1;
+    assert_int_equal(pv_emulate_priv_op(v, &r), 1);
+    assert_int_equal(r.rax, 0x11ab);
+    assert_int_equal(r.rip, GVA_BASE + 0x102);
+    gmem[0x102] = 0x0f, gmem[0x103] = 0x20, gmem[0x104] = 0xd3; /* mov %cr2, %rbx */
+    v->pv.cr2 = 0x77;
+    assert_int_equal(pv_emulate_priv_op(v, &r), 1);
+    assert_int_equal(r.rbx, 0x77);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(test_bounce_kernel_mode_with_error_code, setup),
+        cmocka_unit_test_setup(test_bounce_saves_mask_in_cs, setup),
+        cmocka_unit_test_setup(test_bounce_from_user_uses_kernel_stack, setup),
+        cmocka_unit_test_setup(test_bounce_failures_crash, setup),
+        cmocka_unit_test_setup(test_set_trap_table, setup),
+        cmocka_unit_test_setup(test_exception_routing, setup),
+        cmocka_unit_test_setup(test_int_n_follows_dpl, setup),
+        cmocka_unit_test_setup(test_iret, setup),
+        cmocka_unit_test_setup(test_event_upcall, setup),
+        cmocka_unit_test_setup(test_callbacks_and_misc, setup),
+        cmocka_unit_test_setup(test_decode, setup),
+        cmocka_unit_test_setup(test_emulate_io_needs_iopl, setup),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
