@@ -10,6 +10,7 @@
 #include <xenolith/domain.h>
 #include <xenolith/hypercall.h>
 #include <xenolith/layout.h>
+#include <xenolith/lib.h>
 #include <xenolith/power.h>
 
 extern uint8_t hv_stack_bottom[], hv_stack_top[];
@@ -161,6 +162,27 @@ static void load_guest_state(const struct vcpu *v)
         write_cr0(want);
 }
 
+/* Eager FPU switch between vcpus: the hv itself never uses x87/SSE
+ * (-mno-sse), so the state in the registers always belongs to the vcpu
+ * that ran last. CR0.TS may be set for a guest's fpu_taskswitch, so it
+ * is cleared around the save/restore and load_guest_state sets it again. */
+static struct vcpu *fpu_owner; /* whose x87/SSE state is in the registers */
+
+static void fpu_switch(struct vcpu *prev, struct vcpu *next)
+{
+    clts();
+    if (prev) /* may be a destroyed domain's slot: static memory, harmless */
+        fxsave(prev->pv.fpu);
+    if (!next->pv.fpu_initialised) {
+        /* What FNINIT + reset MXCSR give: all exceptions masked. */
+        memset(next->pv.fpu, 0, sizeof(next->pv.fpu));
+        *(uint16_t *)&next->pv.fpu[0] = 0x37f;   /* FCW */
+        *(uint32_t *)&next->pv.fpu[24] = 0x1f80; /* MXCSR */
+        next->pv.fpu_initialised = 1;
+    }
+    fxrstor(next->pv.fpu);
+}
+
 void trap_entry(struct cpu_regs *r)
 {
     if (!regs_from_guest(r)) {
@@ -171,6 +193,8 @@ void trap_entry(struct cpu_regs *r)
     }
     struct vcpu *v = current;
     BUG_ON(!v);
+    if (!fpu_owner)
+        fpu_owner = v; /* the first guest entered with the boot FPU state */
     v->regs = *r;
     save_guest_state(v);
     if (r->vector == VEC_SYSCALL) {
@@ -197,6 +221,11 @@ void trap_entry(struct cpu_regs *r)
         pv_return_to_guest(next, &next->regs);
         if (next->domain->state == DOM_RUNNING)
             break;
+    }
+    /* A reused domain slot starts uninitialised: never inherit state. */
+    if (next != fpu_owner || !next->pv.fpu_initialised) {
+        fpu_switch(fpu_owner, next);
+        fpu_owner = next;
     }
     current = next;
     if (read_cr3() != next->cr3)

@@ -45,6 +45,9 @@ struct pv_vcpu {
     uint64_t cr2;                /* last #PF address delivered (mov from %cr2) */
     unsigned int iopl;           /* virtual IOPL 0-3 (PHYSDEVOP_set_iopl) */
     uint64_t vm_assist;          /* VMASST_TYPE_* bits (one vcpu per domain) */
+    /* x87/SSE state (FXSAVE image) while another vcpu owns the FPU. */
+    uint8_t fpu[512] __attribute__((aligned(16)));
+    int fpu_initialised;         /* fpu[] holds a real image */
     /* A pending exception bounce, written to the guest stack on return. */
     struct {
         int pending;

@@ -68,6 +68,10 @@ static inline void load_segments(uint16_t cs, uint16_t ds)
                      :: "r"((uint64_t)cs), "r"(ds) : "rax", "memory");
 }
 
+static inline void fxsave(void *area) { __asm__ volatile("fxsave64 (%0)" :: "r"(area) : "memory"); }
+static inline void fxrstor(const void *area) { __asm__ volatile("fxrstor64 (%0)" :: "r"(area) : "memory"); }
+static inline void clts(void) { __asm__ volatile("clts" ::: "memory"); }
+
 static inline uint64_t read_rbp(void) { uint64_t v; __asm__ volatile("mov %%rbp, %0" : "=r"(v)); return v; }
 
 #define MSR_EFER   0xc0000080
