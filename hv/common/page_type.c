@@ -58,14 +58,15 @@ int get_entry_refs(unsigned int level, uint64_t e, uint16_t pt_owner, uint16_t p
         return 0;
     uint64_t mfn = (e & PTE_ADDR) >> PAGE_SHIFT;
     if (mfn >= max_mfn)
-        return -XL_EINVAL;
+        return level == 1 ? -XL_EBUSY : -XL_EINVAL;
     if (level == 1) {
+        /* Xen 4.17 answers -EBUSY when an L1 entry's frame cannot be
+         * referenced (not the owner's, or a page table mapped writable). */
         uint16_t owner = frame_table[mfn].owner;
         if (owner != pt_owner && owner != pg_owner)
-            return -XL_EINVAL;
-        if (!(e & PTE_RW))
-            return get_page(mfn, owner);
-        return get_page_and_type(mfn, owner, PGT_writable);
+            return -XL_EBUSY;
+        int rc = (e & PTE_RW) ? get_page_and_type(mfn, owner, PGT_writable) : get_page(mfn, owner);
+        return rc ? -XL_EBUSY : 0;
     }
     if (e & PTE_PS)
         return -XL_EINVAL; /* no superpages, and PS is reserved in an L4 */
