@@ -67,9 +67,10 @@ uint64_t mm_free_count(void);
 int get_page(uint64_t mfn, uint16_t owner);
 void put_page(uint64_t mfn);
 /* Take one reference of type `type`. Taking a page-table type on a frame
- * with type_count 0 validates every entry (taking their references);
- * pg_owner is the domain whose frames L1 entries may also map (the owner
- * itself, or a foreign domain for a privileged caller). */
+ * with type_count 0 validates every entry (taking their references; the
+ * entries may only name frames of the table's own owner), and dropping the
+ * last one drops them again. A frame already holding another type: -EINVAL.
+ * An L1 entry that cannot be referenced is -EBUSY, as in Xen 4.17. */
 int get_page_type(uint64_t mfn, unsigned int type);
 void put_page_type(uint64_t mfn);
 int get_page_and_type(uint64_t mfn, uint16_t owner, unsigned int type);
