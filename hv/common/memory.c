@@ -1,5 +1,177 @@
-/* memory.c - PLACEHOLDER until memory_op lands (not done). */
+/*
+ * memory.c - the memory_op hypercall for PV domains: reservations
+ * (current/maximum, populate_physmap, decrease_reservation), the guest's
+ * memory map, and where the M2P is (machphys_mapping, machphys_mfn_list).
+ * Owns: d->tot_pages changes after build. Must never: give a domain more
+ * than max_pages, or hand a frame back to the allocator while anything
+ * still references it (it becomes DOMID_ORPHAN until the last put_page).
+ */
+#include <xenolith/domain.h>
 #include <xenolith/errno.h>
+#include <xenolith/guest_access.h>
 #include <xenolith/hypercall.h>
+#include <xenolith/layout.h>
+#include <xenolith/lib.h>
+#include <xenolith/mm.h>
+#include <xen/memory.h>
 
-HYPERCALL_DECL(memory_op) { (void)v; (void)a1; (void)a2; (void)a3; (void)a4; (void)a5; return -XL_ENOSYS; }
+#define MEMOP_CMD_MASK 0x3f /* the low bits; the rest is a continuation */
+#define E820_RAM 1
+
+struct e820_entry {
+    uint64_t addr, size;
+    uint32_t type;
+} __attribute__((packed));
+
+/* The domain a memory_op names: DOMID_SELF (or its own id) always; others
+ * only for a privileged caller. */
+static int target_domain(struct vcpu *v, domid_t id, struct domain **out)
+{
+    if (id == DOMID_SELF || id == v->domain->domid) {
+        *out = v->domain;
+        return 0;
+    }
+    struct domain *d = domain_by_id(id);
+    if (!d)
+        return -XL_ESRCH;
+    if (!v->domain->privileged)
+        return -XL_EPERM;
+    *out = d;
+    return 0;
+}
+
+/* PV guests name machine frames in decrease_reservation (see mm.h). */
+int mm_remove_page(struct domain *d, uint64_t mfn)
+{
+    if (mfn >= max_mfn || frame_table[mfn].owner != d->domid || mfn == d->shared_info_mfn)
+        return -XL_EINVAL;
+    struct page_info *pg = &frame_table[mfn];
+    if (pg->flags & PGF_pinned) {
+        pg->flags &= (uint8_t)~PGF_pinned;
+        put_page_and_type(mfn);
+    }
+    d->tot_pages--;
+    if (pg->count) {
+        /* Still mapped (or in use as a page table): it leaves the domain
+         * now and goes back to the allocator with its last reference. */
+        pg->owner = DOMID_ORPHAN;
+        m2p_set(mfn, ~0ULL);
+    } else {
+        mm_free_frame(mfn);
+    }
+    return 0;
+}
+
+static long reservation(struct vcpu *v, unsigned int cmd, uint64_t arg, uint64_t start)
+{
+    struct xen_memory_reservation r;
+    struct domain *d;
+    if (copy_from_guest_va(v->cr3, &r, arg, sizeof(r)))
+        return -XL_EFAULT;
+    int rc = target_domain(v, r.domid, &d);
+    if (rc)
+        return rc;
+    if (r.extent_order != 0)
+        return -XL_EINVAL; /* only single pages so far */
+    uint64_t list = (uint64_t)r.extent_start.p, i;
+    for (i = start; i < r.nr_extents; i++) {
+        uint64_t x;
+        if (copy_from_guest_va(v->cr3, &x, list + i * sizeof(x), sizeof(x)))
+            return i ? (long)i : -XL_EFAULT;
+        if (cmd == XENMEM_decrease_reservation) {
+            if (mm_remove_page(d, x))
+                break;
+            continue;
+        }
+        /* populate_physmap: x is the pfn the new frame will have. */
+        if (d->tot_pages >= d->max_pages)
+            break;
+        int64_t mfn = mm_alloc_frame(d->domid);
+        if (mfn < 0)
+            break;
+        uint64_t m = (uint64_t)mfn;
+        if (copy_to_guest_va(v->cr3, list + i * sizeof(m), &m, sizeof(m))) {
+            mm_free_frame(m);
+            return i ? (long)i : -XL_EFAULT;
+        }
+        m2p_set(m, x);
+        d->tot_pages++;
+    }
+    return (long)i;
+}
+
+static long memory_map(struct vcpu *v, uint64_t arg)
+{
+    struct xen_memory_map map;
+    if (copy_from_guest_va(v->cr3, &map, arg, sizeof(map)))
+        return -XL_EFAULT;
+    /* No toolstack sets a map: what xl gives a PV guest, one RAM range of
+     * the domain's maximum size. */
+    struct e820_entry e = { .addr = 0, .size = v->domain->max_pages << PAGE_SHIFT,
+                            .type = E820_RAM };
+    unsigned int n = map.nr_entries ? 1 : 0;
+    if (n && copy_to_guest_va(v->cr3, (uint64_t)map.buffer.p, &e, sizeof(e)))
+        return -XL_EFAULT;
+    map.nr_entries = n;
+    if (copy_to_guest_va(v->cr3, arg, &map, sizeof(map)))
+        return -XL_EFAULT;
+    return 0;
+}
+
+static long machphys_mfn_list(struct vcpu *v, uint64_t arg)
+{
+    struct xen_machphys_mfn_list l;
+    if (copy_from_guest_va(v->cr3, &l, arg, sizeof(l)))
+        return -XL_EFAULT;
+    /* The table is contiguous: one mfn per 2 MiB of it. */
+    uint64_t chunks = (m2p_bytes + (2ULL << 20) - 1) >> 21, i;
+    for (i = 0; i < chunks && i < l.max_extents; i++) {
+        xen_pfn_t m = m2p_first_mfn + i * 512;
+        if (copy_to_guest_va(v->cr3, (uint64_t)l.extent_start.p + i * sizeof(m), &m, sizeof(m)))
+            return -XL_EFAULT;
+    }
+    l.nr_extents = (unsigned int)i;
+    return copy_to_guest_va(v->cr3, arg, &l, sizeof(l)) ? -XL_EFAULT : 0;
+}
+
+HYPERCALL_DECL(memory_op)
+{
+    (void)a3; (void)a4; (void)a5;
+    unsigned int cmd = (unsigned int)a1 & MEMOP_CMD_MASK;
+    uint64_t start = a1 >> 6;
+    if (start && cmd != XENMEM_populate_physmap && cmd != XENMEM_decrease_reservation)
+        return -XL_ENOSYS;
+    switch (cmd) {
+    case XENMEM_maximum_ram_page:
+        return (long)max_mfn;
+    case XENMEM_current_reservation:
+    case XENMEM_maximum_reservation: {
+        domid_t id;
+        struct domain *d;
+        if (copy_from_guest_va(v->cr3, &id, a2, sizeof(id)))
+            return -XL_EFAULT;
+        int rc = target_domain(v, id, &d);
+        if (rc)
+            return rc;
+        return (long)(cmd == XENMEM_current_reservation ? d->tot_pages : d->max_pages);
+    }
+    case XENMEM_populate_physmap:
+    case XENMEM_decrease_reservation:
+        return reservation(v, cmd, a2, start);
+    case XENMEM_memory_map:
+        return memory_map(v, a2);
+    case XENMEM_machphys_mapping: {
+        struct xen_machphys_mapping m = {
+            .v_start = M2P_BASE, .v_end = M2P_BASE + m2p_bytes,
+            .max_mfn = m2p_bytes / sizeof(uint64_t) - 1,
+        };
+        if (!m2p_bytes)
+            return -XL_ENOSYS;
+        return copy_to_guest_va(v->cr3, a2, &m, sizeof(m)) ? -XL_EFAULT : 0;
+    }
+    case XENMEM_machphys_mfn_list:
+        return machphys_mfn_list(v, a2);
+    default:
+        return -XL_ENOSYS;
+    }
+}

@@ -1,9 +1,11 @@
 /*
  * mm.c - frame ownership on top of the page allocator.
  * Owns: frame_table entries' owner field. Must never: free a frame whose
- * owner is not the one asked, or leave a freed frame with an owner.
+ * owner is not the one asked, free a frame something still references,
+ * or leave a freed frame with an owner, a type, a count or an M2P entry.
  */
 #include <xenolith/console.h>
+#include <xenolith/domain.h>
 #include <xenolith/errno.h>
 #include <xenolith/lib.h>
 #include <xenolith/mm.h>
@@ -27,18 +29,34 @@ void mm_free_frame(uint64_t mfn)
 {
     BUG_ON(mfn >= max_mfn || frame_table[mfn].owner == DOMID_FREE);
     frame_table[mfn] = (struct page_info){ .owner = DOMID_FREE };
+    m2p_set(mfn, ~0ULL); /* INVALID_M2P_ENTRY */
     BUG_ON(page_alloc_free_pages(&hv_pages, mfn, 0) != 0);
 }
 
 uint64_t mm_free_domain_frames(uint16_t domid)
 {
-    uint64_t n = 0;
+    struct domain *d = domain_by_id(domid);
+    if (d)
+        mm_release_domain(d);
+    uint64_t n = 0, orphans = 0;
     for (uint64_t mfn = 0; mfn < max_mfn; mfn++) {
-        if (frame_table[mfn].owner == domid) {
-            mm_free_frame(mfn);
-            n++;
+        struct page_info *pg = &frame_table[mfn];
+        if (pg->owner != domid)
+            continue;
+        if (pg->count) {
+            /* Still mapped by another domain's page tables. */
+            pg->owner = DOMID_ORPHAN;
+            pg->flags = 0;
+            m2p_set(mfn, ~0ULL);
+            orphans++;
+            continue;
         }
+        mm_free_frame(mfn);
+        n++;
     }
+    if (orphans)
+        printk("d%u: %lu frames still referenced by other domains; freed when released\n",
+               domid, (unsigned long)orphans);
     return n;
 }
 

@@ -1,8 +1,354 @@
-/* mmu.c - PLACEHOLDER until the page-type work lands (not done). */
+/*
+ * mmu.c - the PV MMU hypercalls: mmu_update, mmuext_op, update_va_mapping
+ * and update_va_mapping_otherdomain, on top of page_type.c (Xen's x86_64
+ * direct paging rules; see mm.h).
+ * Owns: writes to guest page-table entries, pins, the vcpu base pointers
+ * (guest_table, guest_table_user) and the stored LDT. Must never: write an
+ * entry whose new references could not be taken, drop references before
+ * the new ones are held, or touch a frame the caller does not own (except
+ * through an L1 entry for the privileged caller's explicit foreign domain).
+ */
+#include <xenolith/domain.h>
 #include <xenolith/errno.h>
+#include <xenolith/guest_access.h>
 #include <xenolith/hypercall.h>
+#include <xenolith/layout.h>
+#include <xenolith/lib.h>
+#include <xenolith/mm.h>
+#include <xenolith/pte.h>
 
-HYPERCALL_DECL(mmu_update) { (void)v; (void)a1; (void)a2; (void)a3; (void)a4; (void)a5; return -XL_ENOSYS; }
-HYPERCALL_DECL(mmuext_op) { (void)v; (void)a1; (void)a2; (void)a3; (void)a4; (void)a5; return -XL_ENOSYS; }
-HYPERCALL_DECL(update_va_mapping) { (void)v; (void)a1; (void)a2; (void)a3; (void)a4; (void)a5; return -XL_ENOSYS; }
-HYPERCALL_DECL(update_va_mapping_otherdomain) { (void)v; (void)a1; (void)a2; (void)a3; (void)a4; (void)a5; return -XL_ENOSYS; }
+/* Xen's continuation bit in the count of mmu_update / mmuext_op. */
+#define MMU_UPDATE_PREEMPTED (~(~0U >> 1))
+
+static struct mm_ldt ldts[MAX_DOMAINS];
+
+const struct mm_ldt *mm_vcpu_ldt(uint16_t domid)
+{
+    static const struct mm_ldt none;
+    return domid < MAX_DOMAINS ? &ldts[domid] : &none;
+}
+
+static int frame_owned(uint64_t mfn, uint16_t owner)
+{
+    return mfn < max_mfn && frame_table[mfn].owner == owner;
+}
+
+int mm_pt_update(uint16_t pt_owner, uint16_t pg_owner, uint64_t ptr, uint64_t val,
+                 int preserve_ad)
+{
+    uint64_t mfn = ptr >> PAGE_SHIFT;
+    if (!frame_owned(mfn, pt_owner) || (ptr & 7))
+        return -XL_EINVAL;
+    struct page_info *pg = &frame_table[mfn];
+    uint64_t *e = (uint64_t *)mfn_to_virt(mfn) + ((ptr & (PAGE_SIZE - 1)) >> 3);
+    if (pg->type_count && pg->type >= PGT_l1 && pg->type <= PGT_l4) {
+        unsigned int level = pg->type;
+        if (level == 4 && l4_slot_is_hv((unsigned int)((ptr & (PAGE_SIZE - 1)) >> 3)))
+            return -XL_EINVAL; /* the hv fills its own slots */
+        uint64_t old = *e;
+        if (preserve_ad)
+            val = (val & ~(PTE_A | PTE_D)) | (old & (PTE_A | PTE_D));
+        int rc = get_entry_refs(level, val, pt_owner, pg_owner);
+        if (rc)
+            return rc;
+        *e = val;
+        put_entry_refs(level, old);
+        return 0;
+    }
+    /* Not a page table: as Xen does, a plain write if the frame can be
+     * writable (untyped or already writable), else refused. */
+    int rc = get_page_and_type(mfn, pt_owner, PGT_writable);
+    if (rc)
+        return rc;
+    *e = val;
+    put_page_and_type(mfn);
+    return 0;
+}
+
+int mm_update_va(uint16_t pt_owner, uint16_t pg_owner, uint64_t l4_mfn, uint64_t va,
+                 uint64_t val)
+{
+    if (!guest_va_ok(va))
+        return -XL_EINVAL;
+    uint64_t mfn = l4_mfn;
+    for (int level = 4; level > 1; level--) {
+        if (mfn >= max_mfn)
+            return -XL_EINVAL;
+        uint64_t e = ((const uint64_t *)mfn_to_virt(mfn))[(va >> (PAGE_SHIFT + 9 * (level - 1))) & 511];
+        if (!(e & PTE_P) || (e & PTE_PS))
+            return -XL_EINVAL;
+        mfn = (e & PTE_ADDR) >> PAGE_SHIFT;
+    }
+    if (!frame_owned(mfn, pt_owner) || frame_table[mfn].type != PGT_l1 ||
+        !frame_table[mfn].type_count)
+        return -XL_EINVAL;
+    return mm_pt_update(pt_owner, pg_owner, (mfn << PAGE_SHIFT) | (((va >> PAGE_SHIFT) & 511) << 3),
+                        val, 0);
+}
+
+int mm_pin(uint16_t owner, uint64_t mfn, unsigned int type)
+{
+    int rc = get_page_and_type(mfn, owner, type);
+    if (rc)
+        return rc;
+    if (frame_table[mfn].flags & PGF_pinned) {
+        put_page_and_type(mfn);
+        return -XL_EINVAL; /* already pinned */
+    }
+    frame_table[mfn].flags |= PGF_pinned;
+    return 0;
+}
+
+int mm_unpin(uint16_t owner, uint64_t mfn)
+{
+    if (!frame_owned(mfn, owner) || !(frame_table[mfn].flags & PGF_pinned))
+        return -XL_EINVAL;
+    frame_table[mfn].flags &= (uint8_t)~PGF_pinned;
+    put_page_and_type(mfn);
+    return 0;
+}
+
+int mm_new_baseptr(struct vcpu *v, uint64_t mfn, int user)
+{
+    uint64_t *slot = user ? &v->guest_table_user : &v->guest_table;
+    if (mfn || !user) {
+        int rc = get_page_and_type(mfn, v->domain->domid, PGT_l4);
+        if (rc)
+            return rc;
+    }
+    uint64_t old = *slot;
+    *slot = mfn;
+    if (old)
+        put_page_and_type(old);
+    pv_update_cr3(v);
+    return 0;
+}
+
+void mm_release_domain(struct domain *d)
+{
+    struct vcpu *v = &d->vcpu;
+    if (v->guest_table)
+        put_page_and_type(v->guest_table);
+    if (v->guest_table_user)
+        put_page_and_type(v->guest_table_user);
+    v->guest_table = v->guest_table_user = 0;
+    for (uint64_t mfn = 0; mfn < max_mfn; mfn++) {
+        if (frame_table[mfn].owner == d->domid && (frame_table[mfn].flags & PGF_pinned)) {
+            frame_table[mfn].flags &= (uint8_t)~PGF_pinned;
+            put_page_and_type(mfn);
+        }
+    }
+    if (d->domid < MAX_DOMAINS)
+        ldts[d->domid] = (struct mm_ldt){ 0 };
+}
+
+/* The domain whose frames the caller names (Xen's get_pg_owner): itself
+ * for DOMID_SELF; naming its own id explicitly, an unknown or a special
+ * domain is -ESRCH; another domain only for a privileged caller (-EPERM). */
+static int pg_owner_of(const struct vcpu *v, uint64_t foreigndom, uint16_t *out)
+{
+    const struct domain *d = v->domain;
+    uint16_t id = (uint16_t)foreigndom;
+    if (foreigndom >> 16)
+        return -XL_EINVAL; /* separate pt_owner (Xen's pt_dom) not supported */
+    if (id == DOMID_SELF) {
+        *out = d->domid;
+        return 0;
+    }
+    if (id == d->domid || !domain_by_id(id))
+        return -XL_ESRCH;
+    if (!d->privileged)
+        return -XL_EPERM;
+    *out = id;
+    return 0;
+}
+
+static int write_done(struct vcpu *v, uint64_t pdone, unsigned int done)
+{
+    if (!pdone)
+        return 0;
+    return copy_to_guest_va(v->cr3, pdone, &done, sizeof(done)) ? -XL_EFAULT : 0;
+}
+
+HYPERCALL_DECL(mmu_update)
+{
+    (void)a5;
+    uint16_t pg_owner;
+    unsigned int count = (unsigned int)a2 & ~MMU_UPDATE_PREEMPTED, i;
+    int rc = pg_owner_of(v, a4, &pg_owner);
+    if (rc)
+        return rc;
+    uint16_t self = v->domain->domid;
+    for (i = 0; i < count; i++) {
+        mmu_update_t req;
+        if (copy_from_guest_va(v->cr3, &req, a1 + (uint64_t)i * sizeof(req), sizeof(req))) {
+            rc = -XL_EFAULT;
+            break;
+        }
+        switch (req.ptr & 7) {
+        case MMU_NORMAL_PT_UPDATE:
+        case MMU_PT_UPDATE_PRESERVE_AD:
+            rc = mm_pt_update(self, pg_owner, req.ptr & ~7ULL, req.val,
+                              (req.ptr & 7) == MMU_PT_UPDATE_PRESERVE_AD);
+            break;
+        case MMU_MACHPHYS_UPDATE:
+            if (frame_owned(req.ptr >> PAGE_SHIFT, pg_owner))
+                m2p_set(req.ptr >> PAGE_SHIFT, req.val);
+            else
+                rc = -XL_EINVAL;
+            break;
+        default:
+            rc = -XL_ENOSYS;
+        }
+        if (rc)
+            break;
+    }
+    int drc = write_done(v, a3, i);
+    return rc ? rc : drc;
+}
+
+static int vcpumask_ok(struct vcpu *v, uint64_t mask_va)
+{
+    uint64_t mask;
+    return copy_from_guest_va(v->cr3, &mask, mask_va, sizeof(mask)) ? -XL_EFAULT : 0;
+}
+
+static int copy_or_clear(uint16_t owner, uint64_t dst, int copy, uint64_t src)
+{
+    if (copy && get_page(src, owner))
+        return -XL_EINVAL;
+    int rc = get_page_and_type(dst, owner, PGT_writable);
+    if (rc) {
+        if (copy)
+            put_page(src);
+        return rc;
+    }
+    if (copy)
+        memcpy(mfn_to_virt(dst), mfn_to_virt(src), PAGE_SIZE);
+    else
+        memset(mfn_to_virt(dst), 0, PAGE_SIZE);
+    put_page_and_type(dst);
+    if (copy)
+        put_page(src);
+    return 0;
+}
+
+static int mmuext_one(struct vcpu *v, uint16_t pg_owner, const struct mmuext_op *op)
+{
+    struct domain *d = v->domain;
+    switch (op->cmd) {
+    case MMUEXT_PIN_L1_TABLE:
+    case MMUEXT_PIN_L2_TABLE:
+    case MMUEXT_PIN_L3_TABLE:
+    case MMUEXT_PIN_L4_TABLE:
+        return mm_pin(pg_owner, op->arg1.mfn, PGT_l1 + (op->cmd - MMUEXT_PIN_L1_TABLE));
+    case MMUEXT_UNPIN_TABLE:
+        return mm_unpin(pg_owner, op->arg1.mfn);
+    case MMUEXT_NEW_BASEPTR:
+    case MMUEXT_NEW_USER_BASEPTR:
+        if (pg_owner != d->domid)
+            return -XL_EPERM;
+        return mm_new_baseptr(v, op->arg1.mfn, op->cmd == MMUEXT_NEW_USER_BASEPTR);
+    case MMUEXT_TLB_FLUSH_MULTI:
+        if (vcpumask_ok(v, (uint64_t)op->arg2.vcpumask.p))
+            return -XL_EFAULT;
+        __attribute__((fallthrough)); /* one vcpu per domain, one CPU */
+    case MMUEXT_TLB_FLUSH_LOCAL:
+    case MMUEXT_TLB_FLUSH_ALL:
+        arch_flush_tlb();
+        return 0;
+    case MMUEXT_INVLPG_MULTI:
+        if (vcpumask_ok(v, (uint64_t)op->arg2.vcpumask.p))
+            return -XL_EFAULT;
+        __attribute__((fallthrough));
+    case MMUEXT_INVLPG_LOCAL:
+    case MMUEXT_INVLPG_ALL:
+        arch_invlpg(op->arg1.linear_addr);
+        return 0;
+    case MMUEXT_FLUSH_CACHE:
+    case MMUEXT_FLUSH_CACHE_GLOBAL:
+        if (pg_owner != d->domid)
+            return -XL_EPERM;
+        if (!d->privileged)
+            return -XL_EACCES; /* only a domain with hardware access (Xen) */
+        arch_flush_cache();
+        return 0;
+    case MMUEXT_COPY_PAGE:
+        return copy_or_clear(pg_owner, op->arg1.mfn, 1, op->arg2.src_mfn);
+    case MMUEXT_CLEAR_PAGE:
+        return copy_or_clear(pg_owner, op->arg1.mfn, 0, 0);
+    case MMUEXT_SET_LDT: {
+        uint64_t la = op->arg1.linear_addr;
+        unsigned int ents = op->arg2.nr_ents;
+        if (pg_owner != d->domid)
+            return -XL_EPERM;
+        if ((la & (PAGE_SIZE - 1)) || ents > 8192 ||
+            (ents && (!guest_va_ok(la) || !guest_va_ok(la + ents * 8 - 1))))
+            return -XL_EINVAL;
+        if (d->domid < MAX_DOMAINS)
+            ldts[d->domid] = (struct mm_ldt){ .linear_addr = ents ? la : 0, .nr_ents = ents };
+        return 0;
+    }
+    default:
+        return -XL_ENOSYS;
+    }
+}
+
+HYPERCALL_DECL(mmuext_op)
+{
+    (void)a5;
+    uint16_t pg_owner;
+    unsigned int count = (unsigned int)a2 & ~MMU_UPDATE_PREEMPTED, i;
+    int rc = pg_owner_of(v, a4, &pg_owner);
+    if (rc)
+        return rc;
+    for (i = 0; i < count; i++) {
+        struct mmuext_op op;
+        if (copy_from_guest_va(v->cr3, &op, a1 + (uint64_t)i * sizeof(op), sizeof(op))) {
+            rc = -XL_EFAULT;
+            break;
+        }
+        if ((rc = mmuext_one(v, pg_owner, &op)))
+            break;
+    }
+    int drc = write_done(v, a3, i);
+    return rc ? rc : drc;
+}
+
+static long update_va(struct vcpu *v, uint16_t pg_owner, uint64_t va, uint64_t val,
+                      uint64_t flags)
+{
+    int rc = mm_update_va(v->domain->domid, pg_owner, v->cr3 >> PAGE_SHIFT, va, val);
+    if (rc)
+        return rc;
+    switch (flags & UVMF_FLUSHTYPE_MASK) {
+    case UVMF_TLB_FLUSH:
+        arch_flush_tlb();
+        break;
+    case UVMF_INVLPG:
+        arch_invlpg(va);
+        break;
+    default:
+        return 0; /* UVMF_NONE (and 3, which Xen ignores too) */
+    }
+    uint64_t mask_va = flags & ~(uint64_t)(UVMF_FLUSHTYPE_MASK | UVMF_ALL);
+    if (!(flags & UVMF_ALL) && mask_va && vcpumask_ok(v, mask_va))
+        return -XL_EFAULT; /* UVMF_MULTI with a bad vcpumask pointer */
+    return 0;
+}
+
+HYPERCALL_DECL(update_va_mapping)
+{
+    (void)a4; (void)a5;
+    return update_va(v, v->domain->domid, a1, a2, a3);
+}
+
+HYPERCALL_DECL(update_va_mapping_otherdomain)
+{
+    (void)a5;
+    uint16_t pg_owner;
+    int rc = pg_owner_of(v, a4, &pg_owner);
+    if (rc)
+        return rc;
+    return update_va(v, pg_owner, a1, a2, a3);
+}

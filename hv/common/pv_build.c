@@ -106,12 +106,10 @@ static void va_write(const struct builder *b, uint64_t va, const void *src, uint
     }
 }
 
-static uint64_t *new_table(struct builder *b, unsigned int type)
+/* Page-table frames get their types when the finished L4 is validated. */
+static uint64_t *new_table(struct builder *b)
 {
-    uint64_t mfn = b->p2m[b->next_pt++];
-    frame_table[mfn].type = (uint8_t)type;
-    frame_table[mfn].count = 1;
-    return mfn_to_virt(mfn);
+    return mfn_to_virt(b->p2m[b->next_pt++]);
 }
 
 /* Map one guest page at va; page-table frames are mapped read-only. */
@@ -121,7 +119,7 @@ static void map_page(struct builder *b, uint64_t *l4, uint64_t va, uint64_t mfn,
     for (int level = 4; level > 1; level--) {
         uint64_t *e = &t[(va >> (PAGE_SHIFT + 9 * (level - 1))) & 511];
         if (!(*e & PTE_P)) {
-            uint64_t *nt = new_table(b, (unsigned int)(level - 1));
+            uint64_t *nt = new_table(b);
             *e = (virt_to_mfn(nt) << PAGE_SHIFT) | PTE_P | PTE_RW | PTE_US | PTE_A;
         }
         t = mfn_to_virt((*e & PTE_ADDR) >> PAGE_SHIFT);
@@ -181,8 +179,27 @@ static int alloc_memory(struct domain *d, uint64_t *p2m, uint64_t nr_pages)
         if (mfn < 0)
             return -XL_ENOMEM;
         p2m[pfn] = (uint64_t)mfn;
+        m2p_set((uint64_t)mfn, pfn);
         d->tot_pages++;
     }
+    return 0;
+}
+
+/* Validate the initial tables as Xen does for dom0: the L4 takes its type
+ * (which types every L3..L1 and takes a reference on every mapped frame),
+ * once for the vcpu's guest_table and once for the pin. */
+static int type_page_tables(struct domain *d)
+{
+    uint64_t l4 = d->vcpu.guest_table;
+    int rc = get_page_and_type(l4, d->domid, PGT_l4);
+    if (rc)
+        return rc;
+    if ((rc = get_page_and_type(l4, d->domid, PGT_l4))) {
+        put_page_and_type(l4);
+        d->vcpu.guest_table = 0;
+        return rc;
+    }
+    frame_table[l4].flags |= PGF_pinned;
     return 0;
 }
 
@@ -190,7 +207,7 @@ static void build_page_tables(struct builder *b)
 {
     const struct pv_layout *l = b->l;
     b->next_pt = (l->vpt_start - l->v_start) >> PAGE_SHIFT;
-    uint64_t *l4 = new_table(b, PGT_l4);
+    uint64_t *l4 = new_table(b);
     const uint64_t *hv = arch_hv_l4_slots();
     for (unsigned int s = HV_SLOT_FIRST; s <= HV_SLOT_LAST; s++)
         l4[s] = hv[s];
@@ -238,6 +255,12 @@ static int pv_build_load(struct domain *d, const struct pv_image *img, const str
         va_write(&b, l->vphysmap_start, b.p2m, bytes);
         fill_start_info(&b, img);
         build_page_tables(&b);
+        if ((rc = type_page_tables(d))) {
+            d->vcpu.guest_table = 0; /* unreferenced: nothing to drop */
+            *why = "initial page tables failed validation";
+        }
+    }
+    if (!rc) {
         if (notes->has_hypercall_page)
             hypercall_page_fill(va_ptr(&b, notes->hypercall_page));
         set_initial_regs(&d->vcpu, l, entry);

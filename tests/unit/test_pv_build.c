@@ -23,6 +23,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <xenolith/console.h>
 #include <xenolith/errno.h>
 #include <xenolith/guest_access.h>
 #include <xenolith/hypercall.h>
@@ -49,6 +50,7 @@ uint64_t max_mfn;
 static uint8_t *mem;
 static uint64_t *hv_bitmap;
 static int hcall_fills;
+static uint64_t m2p_fake[NFRAMES];
 
 void *mfn_to_virt(uint64_t mfn)
 {
@@ -75,6 +77,21 @@ int64_t mm_alloc_frame(uint16_t owner)
     frame_table[mfn] = (struct page_info){ .owner = owner };
     memset(mfn_to_virt((uint64_t)mfn), 0, PAGE_SIZE);
     return mfn;
+}
+
+void mm_free_frame(uint64_t mfn)
+{
+    assert_true(mfn < max_mfn && frame_table[mfn].owner != DOMID_FREE);
+    frame_table[mfn] = (struct page_info){ .owner = DOMID_FREE };
+    assert_int_equal(page_alloc_free_pages(&hv_pages, mfn, 0), 0);
+}
+
+void arch_set_hv_l4_slot(unsigned int slot, uint64_t e) { (void)slot; (void)e; }
+
+void panic(const char *fmt, ...)
+{
+    fail_msg("panic: %s", fmt);
+    abort();
 }
 
 static uint64_t hv_slot_value(unsigned s) { return 0x0000123400000063ULL | ((uint64_t)s << 12); }
@@ -115,6 +132,8 @@ static int setup(void **state)
         frame_table[i].owner = DOMID_FREE;
     frame_table[0].owner = DOMID_HV_OWNED;
     max_mfn = NFRAMES;
+    memset(m2p_fake, 0xff, sizeof(m2p_fake));
+    m2p_table = m2p_fake;
     hv_bitmap = calloc(1, page_alloc_bitmap_bytes(NFRAMES));
     assert_non_null(hv_bitmap);
     page_alloc_init(&hv_pages, hv_bitmap, 0, NFRAMES);
@@ -486,12 +505,57 @@ static void test_build_ok(void **state)
     uint64_t l4_mfn = dom.vcpu.cr3 >> PAGE_SHIFT;
     assert_int_equal(dom.vcpu.cr3 & 0xfff, 0);
     assert_int_equal(l4_mfn, p2m[(l.vpt_start - l.v_start) >> PAGE_SHIFT]);
+    /* The L4 is validated, pinned and the vcpu's guest_table: two type
+     * references (pin, guest_table) plus its read-only mapping. */
     assert_int_equal(frame_table[l4_mfn].type, PGT_l4);
-    /* Every page-table frame is typed with one reference. */
+    assert_int_equal(frame_table[l4_mfn].type_count, 2);
+    assert_int_equal(frame_table[l4_mfn].count, 3);
+    assert_true(frame_table[l4_mfn].flags & PGF_pinned);
+    assert_int_equal(dom.vcpu.guest_table, l4_mfn);
+    /* Every other page-table frame has the level its parent entry says,
+     * one type reference (that entry) and one read-only mapping. */
     for (uint64_t va = l.vpt_start; va < l.vpt_end; va += PAGE_SIZE) {
         uint64_t m = p2m[(va - l.v_start) >> PAGE_SHIFT];
         assert_true(frame_table[m].type >= PGT_l1 && frame_table[m].type <= PGT_l4);
-        assert_int_equal(frame_table[m].count, 1);
+        if (m == l4_mfn)
+            continue;
+        assert_int_equal(frame_table[m].type_count, 1);
+        assert_int_equal(frame_table[m].count, 2);
+        assert_false(frame_table[m].flags & PGF_pinned);
+    }
+    {
+        const uint64_t *t4 = mfn_to_virt(l4_mfn);
+        for (unsigned i4 = 0; i4 < 256; i4++) {
+            if (!(t4[i4] & P))
+                continue;
+            const uint64_t *t3 = mfn_to_virt((t4[i4] & ADDR_MASK) >> PAGE_SHIFT);
+            assert_int_equal(frame_table[(t4[i4] & ADDR_MASK) >> PAGE_SHIFT].type, PGT_l3);
+            for (unsigned i3 = 0; i3 < 512; i3++) {
+                if (!(t3[i3] & P))
+                    continue;
+                uint64_t m2 = (t3[i3] & ADDR_MASK) >> PAGE_SHIFT;
+                assert_int_equal(frame_table[m2].type, PGT_l2);
+                const uint64_t *t2 = mfn_to_virt(m2);
+                for (unsigned i2 = 0; i2 < 512; i2++)
+                    if (t2[i2] & P)
+                        assert_int_equal(frame_table[(t2[i2] & ADDR_MASK) >> PAGE_SHIFT].type, PGT_l1);
+            }
+        }
+    }
+    /* Every other page is mapped once, writable: type writable, one ref;
+     * and the M2P names its pfn. */
+    for (uint64_t pfn = 0; pfn < l.nr_pages; pfn++) {
+        uint64_t m = p2m[pfn], va = l.v_start + pfn * PAGE_SIZE;
+        assert_int_equal(m2p_fake[m], pfn);
+        if (va >= l.vpt_start && va < l.vpt_end)
+            continue;
+        if (va < l.v_end) {
+            assert_int_equal(frame_table[m].type, PGT_writable);
+            assert_int_equal(frame_table[m].type_count, 1);
+            assert_int_equal(frame_table[m].count, 1);
+        } else {
+            assert_int_equal(frame_table[m].count, 0);
+        }
     }
     /* The L4 holds the hv slots, the kernel slot, and nothing else. */
     const uint64_t *l4 = mfn_to_virt(l4_mfn);

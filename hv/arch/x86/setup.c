@@ -32,6 +32,8 @@ const uint64_t *arch_hv_l4_slots(void) { return idle_pml4; }
 void arch_flush_tlb(void) { write_cr3(read_cr3()); }
 void arch_invlpg(uint64_t va) { invlpg(va); }
 void arch_leave_guest_page_tables(void) { write_cr3(virt_to_mfn(idle_pml4) << PAGE_SHIFT); }
+void arch_set_hv_l4_slot(unsigned int slot, uint64_t e) { idle_pml4[slot & 511] = e; }
+void arch_flush_cache(void) { __asm__ volatile("wbinvd" ::: "memory"); }
 int console_getc(void) { return serial_getc(); }
 
 /* "key=value" in the hv command line, as a number (with K/M/G suffix). */
@@ -197,6 +199,8 @@ void hv_start(uint64_t bootinfo_phys)
     printk("boot: loader handed over %lu us before hv start\n",
            (unsigned long)((boot_tsc - bi->loader_tsc) * 1000000 / tsc_hz()));
     memory_init(bi);
+    if (m2p_init())
+        panic("no memory for the M2P table");
     apic_init(100);
 
     const struct xl_module *dom0 = NULL, *initrd = NULL;

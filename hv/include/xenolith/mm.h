@@ -1,6 +1,11 @@
 /*
  * mm.h - machine frames: the allocator instance, the frame table (owner,
- * type, count of every frame) and how the hv reaches a frame's bytes.
+ * page type, type count and reference count of every frame), the M2P table,
+ * and how the hv reaches a frame's bytes.
+ * Owns: struct page_info and the page-type / reference-count API
+ * (page_type.c), the M2P (m2p.c), the PV MMU operations (mmu.c, memory.c).
+ * Must never: be used from hv/common with inline asm; arch hooks are
+ * declared here and defined in hv/arch/x86 (or by host tests).
  */
 #ifndef XENOLITH_MM_H
 #define XENOLITH_MM_H
@@ -10,19 +15,30 @@
 
 #define DOMID_HV_OWNED 0x7FF2 /* DOMID_XEN: frames the hypervisor owns */
 #define DOMID_FREE     0x7FFF /* DOMID_INVALID: free frame */
+/* A frame its domain gave up (decrease_reservation, destroy) while other
+ * page tables still referenced it: freed when the last reference goes. */
+#define DOMID_ORPHAN   0x7FF5
 
+/* Page types (Xen's PGT_*): a frame has exactly one while type_count > 0. */
 #define PGT_none      0
 #define PGT_l1        1
 #define PGT_l2        2
 #define PGT_l3        3
 #define PGT_l4        4
 #define PGT_writable  5
+#define PGT_seg_desc  6
+
+/* page_info.flags */
+#define PGF_pinned    0x1 /* holds one get_page_and_type of its type */
 
 struct page_info {
-    uint16_t owner;  /* domid, DOMID_HV_OWNED, or DOMID_FREE */
-    uint8_t type;    /* PGT_* */
-    uint8_t pad;
-    uint32_t count;  /* references of that type */
+    uint16_t owner;      /* domid, DOMID_HV_OWNED, DOMID_ORPHAN or DOMID_FREE */
+    uint8_t type;        /* PGT_*; meaningful while type_count > 0 */
+    uint8_t flags;       /* PGF_* */
+    uint32_t type_count; /* references of that type; page tables are
+                            validated exactly while this is > 0 */
+    uint32_t count;      /* general references (mappings, types, pins) */
+    uint32_t pad;
 };
 
 extern struct page_alloc hv_pages;
@@ -38,14 +54,90 @@ uint64_t virt_to_mfn(const void *va);
  * Returns the mfn, or -XL_ENOMEM. */
 int64_t mm_alloc_frame(uint16_t owner);
 void mm_free_frame(uint64_t mfn);
-/* Free every frame owned by domid; returns how many. */
+/* Give back every frame owned by domid: first drop the references the
+ * domain's own state holds (pins, base pointers), then free each frame;
+ * a frame other domains still reference becomes DOMID_ORPHAN and is freed
+ * by the last put_page. Returns how many frames were freed now. */
 uint64_t mm_free_domain_frames(uint16_t domid);
 uint64_t mm_free_count(void);
+
+/* ---- page types and reference counts (page_type.c) ----
+ * Xen's rules for x86_64 PV direct paging. Every function checks mfn
+ * against max_mfn and the owner; errors are negative Xen errno. */
+int get_page(uint64_t mfn, uint16_t owner);
+void put_page(uint64_t mfn);
+/* Take one reference of type `type`. Taking a page-table type on a frame
+ * with type_count 0 validates every entry (taking their references; the
+ * entries may only name frames of the table's own owner), and dropping the
+ * last one drops them again. A frame already holding another type: -EINVAL.
+ * An L1 entry that cannot be referenced is -EBUSY, as in Xen 4.17. */
+int get_page_type(uint64_t mfn, unsigned int type);
+void put_page_type(uint64_t mfn);
+int get_page_and_type(uint64_t mfn, uint16_t owner, unsigned int type);
+void put_page_and_type(uint64_t mfn);
+/* Take / drop the references one entry of a level-`level` table owned by
+ * pt_owner needs (level 1: the target frame, writable type if RW; levels
+ * 2-4: the next level's type). pg_owner: domain whose frames an L1 entry
+ * may map besides pt_owner's. 0 or -XL_EINVAL. */
+int get_entry_refs(unsigned int level, uint64_t e, uint16_t pt_owner, uint16_t pg_owner);
+void put_entry_refs(unsigned int level, uint64_t e);
+/* Is slot i of an L4 one the hv fills (256..271)? */
+int l4_slot_is_hv(unsigned int i);
+
+/* ---- the M2P table (m2p.c) ---- */
+extern uint64_t *m2p_table;     /* hv view (direct map), max_mfn entries */
+extern uint64_t m2p_first_mfn;  /* first frame of the (contiguous) table */
+extern uint64_t m2p_bytes;      /* bytes mapped for guests at M2P_BASE */
+/* Allocate the table (every entry INVALID_M2P_ENTRY) and map it read-only
+ * and user-readable at M2P_BASE in the hv L4 slot every guest L4 copies.
+ * Must run before the first domain is built. 0 or -XL_ENOMEM. */
+int m2p_init(void);
+static inline void m2p_set(uint64_t mfn, uint64_t pfn)
+{
+    if (m2p_table && mfn < max_mfn)
+        m2p_table[mfn] = pfn;
+}
+static inline uint64_t m2p_get(uint64_t mfn)
+{
+    return (m2p_table && mfn < max_mfn) ? m2p_table[mfn] : ~0ULL;
+}
+
+/* ---- PV MMU operations (mmu.c), the cores of the hypercalls ---- */
+struct vcpu;
+struct domain;
+/* MMU_NORMAL_PT_UPDATE / MMU_PT_UPDATE_PRESERVE_AD of the entry at machine
+ * address ptr (8-byte aligned) in a frame of pt_owner. */
+int mm_pt_update(uint16_t pt_owner, uint16_t pg_owner, uint64_t ptr, uint64_t val,
+                 int preserve_ad);
+/* Update the L1 entry that maps va under the L4 frame l4_mfn. */
+int mm_update_va(uint16_t pt_owner, uint16_t pg_owner, uint64_t l4_mfn, uint64_t va,
+                 uint64_t val);
+int mm_pin(uint16_t owner, uint64_t mfn, unsigned int type);
+int mm_unpin(uint16_t owner, uint64_t mfn);
+int mm_new_baseptr(struct vcpu *v, uint64_t mfn, int user);
+/* decrease_reservation of one frame (memory.c): unpin it, take it out of
+ * d (tot_pages, M2P); freed now if unreferenced, else orphaned. 0 or
+ * -XL_EINVAL (not d's, or d's shared_info). */
+int mm_remove_page(struct domain *d, uint64_t mfn);
+/* Drop what a domain's own state holds: pins of its frames, base ptrs. */
+void mm_release_domain(struct domain *d);
+
+/* MMUEXT_SET_LDT, stored for the CPU subsystem (not loaded by mm). */
+struct mm_ldt {
+    uint64_t linear_addr;
+    unsigned int nr_ents;
+};
+/* The LDT the guest of domain domid last set (zeroes if none). */
+const struct mm_ldt *mm_vcpu_ldt(uint16_t domid);
 
 /* TLB maintenance of the running CPU (arch; host tests provide their own). */
 void arch_flush_tlb(void);
 void arch_invlpg(uint64_t va);
+/* Write back and invalidate caches (MMUEXT_FLUSH_CACHE). */
+void arch_flush_cache(void);
 /* Load the hypervisor's own page tables (before a guest's are freed). */
 void arch_leave_guest_page_tables(void);
+/* Set one of the hv's L4 slots (256..271) copied into every guest L4. */
+void arch_set_hv_l4_slot(unsigned int slot, uint64_t entry);
 
 #endif
