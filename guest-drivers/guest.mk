@@ -6,7 +6,7 @@ GUEST_RT_SRCS := guest-drivers/kernel/runtime.c guest-drivers/kernel/traps.c \
                  hv/common/format.c hv/common/lib.c
 GUEST_RT_OBJS := $(patsubst %.c,$(BUILD)/guest/%.o,$(GUEST_RT_SRCS)) \
                  $(BUILD)/guest/guest-drivers/kernel/head.o \
-                 $(BUILD)/guest/guest-drivers/kernel/traps.o
+                 $(BUILD)/guest/guest-drivers/kernel/trap_entry.o
 
 $(BUILD)/guest/%.o: %.c | $(XEN_INC)/xen
 	@mkdir -p $(dir $@)

@@ -1,5 +1,5 @@
 /*
- * traps.S - the guest kit's exception and event-callback entry points.
+ * trap_entry.S - the guest kit's exception and event-callback entry points.
  * On entry (Xen x86_64 PV bounce frame) the stack holds
  *   RCX, R11, [error code,] RIP, CS, RFLAGS, RSP, SS
  * Each stub restores RCX/R11 from it, pushes an error code (0 if none)
