@@ -1,5 +1,6 @@
 /*
- * domain.c - domain lifecycle: create, shutdown, crash, destroy.
+ * domain.c - domain lifecycle: create, shutdown, crash, destroy, and the
+ * hooks that set up / tear down a domain's events and time.
  * Owns: domains[]. Must never: let a domain's failure touch another
  * domain or the hypervisor; every frame it held goes back on destroy.
  */
@@ -37,6 +38,10 @@ struct domain *domain_create(uint16_t domid, int privileged, const char *name)
     d->vcpu.domain = d;
     d->vcpu.info = &d->shared_info->vcpu_info[0];
     d->vcpu.info->evtchn_upcall_mask = 1; /* events masked until the guest is ready */
+    evtchn_domain_init(d);
+    timer_vcpu_init(&d->vcpu);
+    domain_update_wallclock(d);
+    vcpu_update_time(&d->vcpu);
     d->state = DOM_RUNNING;
     return d;
 }
@@ -58,6 +63,7 @@ void domain_shutdown(struct domain *d, unsigned int reason)
         printk("d%u shut down: %s (code %u)\n", d->domid, reason_name(reason), d->shutdown_code);
     else
         printk("d%u shut down: %s\n", d->domid, reason_name(reason));
+    send_global_virq(VIRQ_DOM_EXC); /* tell dom0, as Xen does */
 }
 
 void domain_crash(struct domain *d, const char *fmt, ...)
@@ -71,16 +77,19 @@ void domain_crash(struct domain *d, const char *fmt, ...)
     if (d->state == DOM_RUNNING) {
         d->state = DOM_SHUTDOWN;
         d->shutdown_reason = SHUTDOWN_crash;
+        send_global_virq(VIRQ_DOM_EXC);
     }
 }
 
 void domain_destroy(struct domain *d)
 {
     arch_leave_guest_page_tables(); /* never run on tables being freed */
+    evtchn_domain_destroy(d);         /* peers' ends go back to unbound */
     uint64_t n = mm_free_domain_frames(d->domid);
     printk("d%u destroyed: %lu frames returned, %lu free\n", d->domid,
            (unsigned long)n, (unsigned long)mm_free_count());
     if (current == &d->vcpu)
         current = NULL;
     memset(d, 0, sizeof(*d));
+    send_global_virq(VIRQ_DOM_EXC);
 }

@@ -1,7 +1,451 @@
-/* event_channel.c - PLACEHOLDER until event channels land (not done). */
-#include <xenolith/errno.h>
-#include <xenolith/hypercall.h>
-
-HYPERCALL_DECL(event_channel_op) { (void)v; (void)a1; (void)a2; (void)a3; (void)a4; (void)a5; return -XL_ENOSYS; }
+/*
+ * event_channel.c - Xen event channels, 2-level ABI: the per-domain port
+ * state machine (unbound, interdomain, virq, ipi), the pending/mask
+ * bitmaps in shared_info and vcpu_info, VIRQ delivery, and the
+ * event_channel_op hypercall.
+ * Owns: struct domain_events and the evtchn_* words of shared_info /
+ * vcpu_info (the guest owns evtchn_mask and clears pending bits itself).
+ * Must never: act on a guest-chosen port or domain before checking it
+ * (bad port -EINVAL, unknown domain -ESRCH, another domain without
+ * privilege -EPERM); touch another domain except the remote end of a
+ * channel the two share. Pure C: no arch code, unit-tested on the host.
+ */
+#include <xenolith/console.h>
 #include <xenolith/domain.h>
-void vcpu_mark_events_pending(struct vcpu *v) { v->info->evtchn_upcall_pending = 1; }
+#include <xenolith/errno.h>
+#include <xenolith/guest_access.h>
+#include <xenolith/hypercall.h>
+#include <xenolith/lib.h>
+#include <xen/event_channel.h>
+
+#define BITS_PER_WORD 64
+#ifndef EVTCHNOP_reset_cont
+#define EVTCHNOP_reset_cont 14 /* hypervisor-internal in the public header */
+#endif
+
+/* ---- bit helpers on the guest-visible words (single CPU: plain ops) ---- */
+
+static int test_and_set(volatile xen_ulong_t *w, unsigned int bit)
+{
+    xen_ulong_t m = (xen_ulong_t)1 << (bit % BITS_PER_WORD);
+    int old = (w[bit / BITS_PER_WORD] & m) != 0;
+    w[bit / BITS_PER_WORD] |= m;
+    return old;
+}
+
+static int test_and_clear(volatile xen_ulong_t *w, unsigned int bit)
+{
+    xen_ulong_t m = (xen_ulong_t)1 << (bit % BITS_PER_WORD);
+    int old = (w[bit / BITS_PER_WORD] & m) != 0;
+    w[bit / BITS_PER_WORD] &= ~m;
+    return old;
+}
+
+static int test_bit(const volatile xen_ulong_t *w, unsigned int bit)
+{
+    return (w[bit / BITS_PER_WORD] >> (bit % BITS_PER_WORD)) & 1;
+}
+
+/* ---- wake-ups ---- */
+
+void vcpu_wake(struct vcpu *v)
+{
+    if (!v->blocked)
+        return;
+    v->blocked = 0;
+    v->ev.polling = 0;
+    v->ev.poll_deadline = 0;
+    vcpu_runstate_change(v, RUNSTATE_runnable, xl_now());
+}
+
+/* Xen's vcpu_mark_events_pending: only a 0 -> 1 change kicks the vcpu. */
+void vcpu_mark_events_pending(struct vcpu *v)
+{
+    if (v->info->evtchn_upcall_pending)
+        return;
+    v->info->evtchn_upcall_pending = 1;
+    vcpu_wake(v);
+}
+
+static void check_pollers(struct domain *d, unsigned int port)
+{
+    struct vcpu *v = &d->vcpu;
+    if (v->blocked && v->ev.polling && (v->ev.poll_port < 0 || (unsigned int)v->ev.poll_port == port))
+        vcpu_wake(v);
+}
+
+static int port_is_valid(const struct domain *d, unsigned int port)
+{
+    return port < d->ev.valid;
+}
+
+/* 2-level set_pending: pending bit, then (if unmasked) the selector bit
+ * and the upcall flag, then pollers of that port. */
+static void evtchn_set_pending(struct domain *d, unsigned int port)
+{
+    shared_info_t *s = d->shared_info;
+    struct vcpu *v = &d->vcpu; /* notify_vcpu is always 0: one vcpu */
+    if (test_and_set(s->evtchn_pending, port))
+        return;
+    if (!test_bit(s->evtchn_mask, port) &&
+        !test_and_set(&v->info->evtchn_pending_sel, port / BITS_PER_WORD))
+        vcpu_mark_events_pending(v);
+    check_pollers(d, port);
+}
+
+int evtchn_port_is_pending(struct domain *d, unsigned int port)
+{
+    return port_is_valid(d, port) && test_bit(d->shared_info->evtchn_pending, port);
+}
+
+static int virq_is_global(unsigned int virq)
+{
+    return !(virq == VIRQ_TIMER || virq == VIRQ_DEBUG || virq == VIRQ_XENOPROF ||
+             virq == VIRQ_XENPMU);
+}
+
+void send_guest_vcpu_virq(struct vcpu *v, unsigned int virq)
+{
+    if (virq >= XL_NR_VIRQS || v->domain->state == DOM_FREE)
+        return;
+    unsigned int port = v->ev.virq_to_port[virq];
+    if (port)
+        evtchn_set_pending(v->domain, port);
+}
+
+void send_guest_global_virq(struct domain *d, unsigned int virq)
+{
+    send_guest_vcpu_virq(&d->vcpu, virq);
+}
+
+/* Global VIRQs go to their handler: dom0 (Xen's hardware domain). */
+void send_global_virq(unsigned int virq)
+{
+    struct domain *d0 = domain_by_id(0);
+    if (d0 && d0->state == DOM_RUNNING)
+        send_guest_global_virq(d0, virq);
+}
+
+/* ---- the port table ---- */
+
+void evtchn_domain_init(struct domain *d)
+{
+    memset(&d->ev, 0, sizeof(d->ev));
+    memset(d->vcpu.ev.virq_to_port, 0, sizeof(d->vcpu.ev.virq_to_port));
+    d->ev.valid = EVTCHN_BUCKET;
+    d->ev.ports[0].state = ECS_RESERVED;
+}
+
+/* First free port, growing the valid range one bucket at a time. */
+static int get_free_port(struct domain *d)
+{
+    for (unsigned int p = 0; p < EVTCHN_MAX; p++) {
+        if (p >= d->ev.valid)
+            d->ev.valid += EVTCHN_BUCKET;
+        if (d->ev.ports[p].state == ECS_FREE)
+            return (int)p;
+    }
+    return -XL_ENOSPC;
+}
+
+static void evtchn_free(struct domain *d, unsigned int port)
+{
+    test_and_clear(d->shared_info->evtchn_pending, port);
+    d->ev.ports[port] = (struct evtchn){ .state = ECS_FREE };
+}
+
+/* DOMID_SELF or an existing domain; NULL means -ESRCH. */
+static struct domain *lookup(struct vcpu *v, domid_t id)
+{
+    return id == DOMID_SELF ? v->domain : domain_by_id(id);
+}
+
+/* Xen's XSM_TARGET default: a domain may act on itself; only a
+ * privileged domain on others. */
+static int may_target(const struct vcpu *v, const struct domain *t)
+{
+    return t == v->domain || v->domain->privileged;
+}
+
+static long evtchn_close(struct domain *d, unsigned int port)
+{
+    if (!port_is_valid(d, port))
+        return -XL_EINVAL;
+    struct evtchn *c = &d->ev.ports[port];
+    switch (c->state) {
+    case ECS_UNBOUND:
+    case ECS_IPI:
+        break;
+    case ECS_VIRQ:
+        if (d->vcpu.ev.virq_to_port[c->virq] == port)
+            d->vcpu.ev.virq_to_port[c->virq] = 0;
+        break;
+    case ECS_INTERDOMAIN: {
+        struct domain *r = domain_by_id(c->remote_dom);
+        BUG_ON(!r);
+        struct evtchn *rc = &r->ev.ports[c->remote_port];
+        BUG_ON(rc->state != ECS_INTERDOMAIN || rc->remote_dom != d->domid ||
+               rc->remote_port != port);
+        /* The remote end waits for a new partner: unbound to us. */
+        rc->state = ECS_UNBOUND;
+        rc->remote_dom = d->domid;
+        rc->remote_port = 0;
+        break;
+    }
+    default: /* free, reserved */
+        return -XL_EINVAL;
+    }
+    evtchn_free(d, port);
+    return 0;
+}
+
+void evtchn_domain_destroy(struct domain *d)
+{
+    for (unsigned int p = 1; p < d->ev.valid && p < EVTCHN_MAX; p++)
+        if (d->ev.ports[p].state != ECS_FREE)
+            evtchn_close(d, p);
+}
+
+/* ---- sub-ops ---- */
+
+static long op_alloc_unbound(struct vcpu *v, evtchn_alloc_unbound_t *a)
+{
+    struct domain *d = lookup(v, a->dom);
+    if (!d)
+        return -XL_ESRCH;
+    if (!may_target(v, d))
+        return -XL_EPERM;
+    int port = get_free_port(d);
+    if (port < 0)
+        return port;
+    struct evtchn *c = &d->ev.ports[port];
+    c->state = ECS_UNBOUND;
+    c->remote_dom = a->remote_dom == DOMID_SELF ? v->domain->domid : a->remote_dom;
+    a->port = (evtchn_port_t)port;
+    return 0;
+}
+
+static long op_bind_interdomain(struct vcpu *v, evtchn_bind_interdomain_t *b)
+{
+    struct domain *ld = v->domain;
+    struct domain *rd = lookup(v, b->remote_dom);
+    if (!rd)
+        return -XL_ESRCH;
+    int lport = get_free_port(ld);
+    if (lport < 0)
+        return lport;
+    unsigned int rport = b->remote_port;
+    if (!port_is_valid(rd, rport) || rd->ev.ports[rport].state != ECS_UNBOUND ||
+        rd->ev.ports[rport].remote_dom != ld->domid)
+        return -XL_EINVAL; /* lport was never marked used */
+    struct evtchn *l = &ld->ev.ports[lport], *r = &rd->ev.ports[rport];
+    *l = (struct evtchn){ .state = ECS_INTERDOMAIN, .remote_dom = rd->domid,
+                          .remote_port = (uint16_t)rport };
+    r->state = ECS_INTERDOMAIN;
+    r->remote_dom = ld->domid;
+    r->remote_port = (uint16_t)lport;
+    /* As Xen: a notification sent to the unbound port may be lost, so
+     * the new local port starts pending. */
+    evtchn_set_pending(ld, (unsigned int)lport);
+    b->local_port = (evtchn_port_t)lport;
+    return 0;
+}
+
+static long op_bind_virq(struct vcpu *v, evtchn_bind_virq_t *b)
+{
+    struct domain *d = v->domain;
+    if (b->virq >= XL_NR_VIRQS)
+        return -XL_EINVAL;
+    if (virq_is_global(b->virq) && b->vcpu != 0)
+        return -XL_EINVAL;
+    if (b->vcpu != 0)
+        return -XL_ENOENT;
+    if (v->ev.virq_to_port[b->virq])
+        return -XL_EEXIST;
+    int port = get_free_port(d);
+    if (port < 0)
+        return port;
+    d->ev.ports[port] = (struct evtchn){ .state = ECS_VIRQ, .virq = (uint8_t)b->virq };
+    v->ev.virq_to_port[b->virq] = (uint16_t)port;
+    b->port = (evtchn_port_t)port;
+    return 0;
+}
+
+static long op_bind_ipi(struct vcpu *v, evtchn_bind_ipi_t *b)
+{
+    if (b->vcpu != 0)
+        return -XL_ENOENT;
+    int port = get_free_port(v->domain);
+    if (port < 0)
+        return port;
+    v->domain->ev.ports[port] = (struct evtchn){ .state = ECS_IPI };
+    b->port = (evtchn_port_t)port;
+    return 0;
+}
+
+static long op_send(struct vcpu *v, unsigned int port)
+{
+    struct domain *d = v->domain;
+    if (!port_is_valid(d, port))
+        return -XL_EINVAL;
+    struct evtchn *c = &d->ev.ports[port];
+    switch (c->state) {
+    case ECS_INTERDOMAIN: {
+        struct domain *r = domain_by_id(c->remote_dom);
+        BUG_ON(!r);
+        evtchn_set_pending(r, c->remote_port);
+        return 0;
+    }
+    case ECS_IPI:
+        evtchn_set_pending(d, port);
+        return 0;
+    case ECS_UNBOUND:
+        return 0; /* nobody listens yet: dropped, as Xen does */
+    default:
+        return -XL_EINVAL;
+    }
+}
+
+static long op_status(struct vcpu *v, evtchn_status_t *s)
+{
+    struct domain *d = lookup(v, s->dom);
+    if (!d)
+        return -XL_ESRCH;
+    if (!port_is_valid(d, s->port))
+        return -XL_EINVAL;
+    if (!may_target(v, d))
+        return -XL_EPERM;
+    const struct evtchn *c = &d->ev.ports[s->port];
+    memset(&s->u, 0, sizeof(s->u));
+    s->vcpu = c->notify_vcpu;
+    switch (c->state) {
+    case ECS_UNBOUND:
+        s->status = EVTCHNSTAT_unbound;
+        s->u.unbound.dom = c->remote_dom;
+        break;
+    case ECS_INTERDOMAIN:
+        s->status = EVTCHNSTAT_interdomain;
+        s->u.interdomain.dom = c->remote_dom;
+        s->u.interdomain.port = c->remote_port;
+        break;
+    case ECS_VIRQ:
+        s->status = EVTCHNSTAT_virq;
+        s->u.virq = c->virq;
+        break;
+    case ECS_IPI:
+        s->status = EVTCHNSTAT_ipi;
+        break;
+    default:
+        s->status = EVTCHNSTAT_closed;
+        break;
+    }
+    return 0;
+}
+
+static long op_unmask(struct vcpu *v, unsigned int port)
+{
+    struct domain *d = v->domain;
+    if (!port_is_valid(d, port))
+        return -XL_EINVAL;
+    shared_info_t *s = d->shared_info;
+    if (test_and_clear(s->evtchn_mask, port) && test_bit(s->evtchn_pending, port) &&
+        !test_and_set(&d->vcpu.info->evtchn_pending_sel, port / BITS_PER_WORD))
+        vcpu_mark_events_pending(&d->vcpu);
+    return 0;
+}
+
+static long op_bind_vcpu(struct vcpu *v, evtchn_bind_vcpu_t *b)
+{
+    struct domain *d = v->domain;
+    if (b->vcpu != 0)
+        return -XL_ENOENT;
+    if (!port_is_valid(d, b->port))
+        return -XL_EINVAL;
+    struct evtchn *c = &d->ev.ports[b->port];
+    switch (c->state) {
+    case ECS_VIRQ:
+        if (!virq_is_global(c->virq))
+            return -XL_EINVAL;
+        /* fall through */
+    case ECS_UNBOUND:
+    case ECS_INTERDOMAIN:
+        c->notify_vcpu = 0;
+        return 0;
+    default:
+        return -XL_EINVAL;
+    }
+}
+
+static long op_reset(struct vcpu *v, domid_t dom)
+{
+    struct domain *d = lookup(v, dom);
+    if (!d)
+        return -XL_ESRCH;
+    if (!may_target(v, d))
+        return -XL_EPERM;
+    if (d != v->domain)
+        return -XL_EINVAL; /* Xen: only a paused domain; we cannot pause */
+    evtchn_domain_destroy(d);
+    return 0;
+}
+
+/* Copy the op in, run it, copy it back when the op returns data. */
+#define OP(type, fn, out)                                                   \
+    do {                                                                    \
+        type op_;                                                           \
+        if (copy_from_guest_va(v->cr3, &op_, arg, sizeof(op_)))             \
+            return -XL_EFAULT;                                              \
+        long rc_ = fn(v, &op_);                                             \
+        if (!rc_ && (out) && copy_to_guest_va(v->cr3, arg, &op_, sizeof(op_))) \
+            return -XL_EFAULT;                                              \
+        return rc_;                                                         \
+    } while (0)
+
+long do_event_channel_op(struct vcpu *v, uint64_t cmd, uint64_t arg, uint64_t a3, uint64_t a4,
+                         uint64_t a5)
+{
+    (void)a3; (void)a4; (void)a5;
+    switch (cmd) {
+    case EVTCHNOP_alloc_unbound:
+        OP(evtchn_alloc_unbound_t, op_alloc_unbound, 1);
+    case EVTCHNOP_bind_interdomain:
+        OP(evtchn_bind_interdomain_t, op_bind_interdomain, 1);
+    case EVTCHNOP_bind_virq:
+        OP(evtchn_bind_virq_t, op_bind_virq, 1);
+    case EVTCHNOP_bind_ipi:
+        OP(evtchn_bind_ipi_t, op_bind_ipi, 1);
+    case EVTCHNOP_status:
+        OP(evtchn_status_t, op_status, 1);
+    case EVTCHNOP_bind_vcpu:
+        OP(evtchn_bind_vcpu_t, op_bind_vcpu, 0);
+    case EVTCHNOP_close: {
+        evtchn_close_t c;
+        if (copy_from_guest_va(v->cr3, &c, arg, sizeof(c)))
+            return -XL_EFAULT;
+        return evtchn_close(v->domain, c.port);
+    }
+    case EVTCHNOP_send: {
+        evtchn_send_t s;
+        if (copy_from_guest_va(v->cr3, &s, arg, sizeof(s)))
+            return -XL_EFAULT;
+        return op_send(v, s.port);
+    }
+    case EVTCHNOP_unmask: {
+        evtchn_unmask_t u;
+        if (copy_from_guest_va(v->cr3, &u, arg, sizeof(u)))
+            return -XL_EFAULT;
+        return op_unmask(v, u.port);
+    }
+    case EVTCHNOP_reset:
+    case EVTCHNOP_reset_cont: {
+        evtchn_reset_t r;
+        if (copy_from_guest_va(v->cr3, &r, arg, sizeof(r)))
+            return -XL_EFAULT;
+        return op_reset(v, r.dom);
+    }
+    default:
+        /* bind_pirq (no physical IRQs), and the FIFO ABI (init_control,
+         * expand_array, set_priority): guests fall back to 2-level. */
+        return -XL_ENOSYS;
+    }
+}

@@ -1,8 +1,11 @@
 /*
- * sched.c - the scheduler (round robin over runnable vcpus on the boot
- * CPU) and sched_op. Owns: which vcpu is `current`, and what the machine
- * does when dom0 is gone. Must never: run a vcpu of a domain that is not
- * DOM_RUNNING.
+ * sched.c - the scheduler (round robin with time slices over runnable
+ * vcpus on the boot CPU, preempted on the timer tick) and sched_op:
+ * yield, block, poll, shutdown, shutdown_code, remote_shutdown.
+ * Owns: which vcpu is `current`, the blocked/polling state of vcpus,
+ * runstate transitions, and what the machine does when dom0 is gone.
+ * Must never: run a vcpu of a domain that is not DOM_RUNNING; let a
+ * spinning domain keep the CPU past its slice while another can run.
  */
 #include <xenolith/console.h>
 #include <xenolith/domain.h>
@@ -12,15 +15,14 @@
 #include <xenolith/mm.h>
 #include <xenolith/power.h>
 
+#define SLICE_NS   30000000ULL /* 30 ms, Xen credit's default */
+#define NR_PORTS_2L 4096       /* 2-level ABI: d->max_evtchns on x86_64 */
+
 void arch_idle_wait(void); /* halt until the next interrupt */
 
 static int vcpu_runnable(const struct vcpu *v)
 {
-    if (v->domain->state != DOM_RUNNING)
-        return 0;
-    if (v->blocked && v->info->evtchn_upcall_pending)
-        ((struct vcpu *)v)->blocked = 0;
-    return !v->blocked;
+    return v->domain->state == DOM_RUNNING && !v->blocked;
 }
 
 /* Boot-time domUs have no toolstack to reap them: destroy them as soon
@@ -32,15 +34,41 @@ static void reap_auto_destroy(void)
             domain_destroy(&domains[i]);
 }
 
+static void switch_to(struct vcpu *prev, struct vcpu *next, uint64_t now)
+{
+    if (prev && prev != next && prev->ev.rs_state == RUNSTATE_running)
+        vcpu_runstate_change(prev, prev->domain->state != DOM_RUNNING ? RUNSTATE_offline
+                                   : prev->blocked ? RUNSTATE_blocked : RUNSTATE_runnable, now);
+    next->ev.slice_end = now + SLICE_NS;
+    next->ev.yielded = 0;
+    if (next->ev.rs_state != RUNSTATE_running) {
+        vcpu_runstate_change(next, RUNSTATE_running, now);
+        vcpu_update_time(next);
+        timer_vcpu_scheduled_in(next, now);
+    }
+}
+
 struct vcpu *sched_pick_next(void)
 {
     reap_auto_destroy();
-    unsigned int start = current ? current->domain->domid + 1u : 0;
+    uint64_t now = xl_now();
+    timers_run(now);
+    struct vcpu *prev = current;
+    /* Keep the running vcpu until its slice ends, it yields or blocks. */
+    if (prev && prev->domain->state != DOM_FREE && vcpu_runnable(prev) && !prev->ev.yielded &&
+        now < prev->ev.slice_end)
+        return prev;
+    unsigned int start = prev ? prev->domain->domid + 1u : 0;
     for (unsigned int i = 0; i < MAX_DOMAINS; i++) {
         struct domain *d = &domains[(start + i) % MAX_DOMAINS];
-        if (d->state != DOM_FREE && vcpu_runnable(&d->vcpu))
+        if (d->state != DOM_FREE && vcpu_runnable(&d->vcpu)) {
+            switch_to(prev && prev->domain->state != DOM_FREE ? prev : NULL, &d->vcpu, now);
             return &d->vcpu;
+        }
     }
+    if (prev && prev->domain->state != DOM_FREE && prev->ev.rs_state == RUNSTATE_running)
+        vcpu_runstate_change(prev, prev->domain->state != DOM_RUNNING ? RUNSTATE_offline
+                                   : RUNSTATE_blocked, now);
     return NULL;
 }
 
@@ -75,18 +103,61 @@ void sched_idle_or_halt(void)
     arch_idle_wait();
 }
 
-/* SCHEDOP_shutdown and friends; see xen/sched.h. */
+/* Xen's do_block: unmask, then sleep unless an event is already due. */
+static long sched_block(struct vcpu *v)
+{
+    v->info->evtchn_upcall_mask = 0;
+    if (v->info->evtchn_upcall_pending)
+        return 0;
+    v->blocked = 1;
+    v->ev.polling = 0;
+    return 0;
+}
+
+/* Xen's do_poll: block until one of the ports is pending, an event kicks
+ * the vcpu, or the timeout (system time) passes. */
+static long sched_poll(struct vcpu *v, uint64_t arg)
+{
+    struct sched_poll p;
+    if (copy_from_guest_va(v->cr3, &p, arg, sizeof(p)))
+        return -XL_EFAULT;
+    if (p.nr_ports > 128)
+        return -XL_EINVAL;
+    uint64_t ports = (uint64_t)p.ports.p;
+    if (p.nr_ports && (!guest_va_ok(ports) || !guest_va_ok(ports + p.nr_ports * 4ULL - 1)))
+        return -XL_EFAULT;
+    if (v->info->evtchn_upcall_pending && !v->info->evtchn_upcall_mask)
+        return 0;
+    evtchn_port_t port = 0;
+    for (unsigned int i = 0; i < p.nr_ports; i++) {
+        if (copy_from_guest_va(v->cr3, &port, ports + i * 4ULL, sizeof(port)))
+            return -XL_EFAULT;
+        if (port >= NR_PORTS_2L)
+            return -XL_EINVAL;
+        if (evtchn_port_is_pending(v->domain, port))
+            return 0;
+    }
+    v->blocked = 1;
+    v->ev.polling = 1;
+    v->ev.poll_port = p.nr_ports == 1 ? (int)port : -1;
+    v->ev.poll_deadline = p.timeout;
+    return 0;
+}
+
+/* SCHEDOP_* ; see xen/sched.h. */
 long do_sched_op(struct vcpu *v, uint64_t cmd, uint64_t arg, uint64_t a3, uint64_t a4,
                  uint64_t a5)
 {
+    (void)a3; (void)a4; (void)a5;
     struct domain *d = v->domain;
     switch (cmd) {
     case SCHEDOP_yield:
+        v->ev.yielded = 1;
         return 0;
     case SCHEDOP_block:
-        v->info->evtchn_upcall_mask = 0; /* Xen unmasks events on block */
-        v->blocked = 1;
-        return 0;
+        return sched_block(v);
+    case SCHEDOP_poll:
+        return sched_poll(v, arg);
     case SCHEDOP_shutdown: {
         struct sched_shutdown s;
         if (copy_from_guest_va(v->cr3, &s, arg, sizeof(s)))
@@ -107,20 +178,20 @@ long do_sched_op(struct vcpu *v, uint64_t cmd, uint64_t arg, uint64_t a3, uint64
     }
     case SCHEDOP_remote_shutdown: {
         struct sched_remote_shutdown s;
-        if (!d->privileged)
-            return -XL_EPERM;
         if (copy_from_guest_va(v->cr3, &s, arg, sizeof(s)))
             return -XL_EFAULT;
-        if (s.reason > SHUTDOWN_MAX)
-            return -XL_EINVAL;
         struct domain *t = domain_by_id(s.domain_id);
         if (!t)
             return -XL_ESRCH;
+        if (!d->privileged)
+            return -XL_EPERM;
+        if (s.reason > SHUTDOWN_MAX)
+            return -XL_EINVAL;
         domain_shutdown(t, s.reason);
         return 0;
     }
     default:
-        /* poll, watchdog, pin_override need event channels / watchdogs. */
+        /* watchdog (no watchdog timers yet), pin_override (one CPU). */
         return -XL_ENOSYS;
     }
 }

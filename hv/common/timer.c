@@ -1,6 +1,257 @@
-/* timer.c - PLACEHOLDER until timers land (not done). */
+/*
+ * timer.c - time as guests see it: the PV clock in every vcpu_info, the
+ * shared_info wallclock, per-vcpu timers (set_timer_op, VCPUOP singleshot
+ * and periodic timers, SCHEDOP_poll timeouts), runstate accounting, and
+ * the vcpu_op hypercall.
+ * Owns: the timer and runstate fields of struct vcpu_events, the
+ * vcpu_time_info and wc_* words of shared_info.
+ * Must never: fire a timer before its deadline (system time, ns since
+ * boot); let a guest's area registration fault the hv (guest copies only
+ * through guest_access). Pure C: the clock comes from arch hooks.
+ */
+#include <xenolith/arch.h>
+#include <xenolith/domain.h>
 #include <xenolith/errno.h>
+#include <xenolith/guest_access.h>
 #include <xenolith/hypercall.h>
+#include <xenolith/lib.h>
 
-HYPERCALL_DECL(set_timer_op) { (void)v; (void)a1; (void)a2; (void)a3; (void)a4; (void)a5; return -XL_ENOSYS; }
-HYPERCALL_DECL(vcpu_op) { (void)v; (void)a1; (void)a2; (void)a3; (void)a4; (void)a5; return -XL_ENOSYS; }
+#define MILLISECS(ms) ((uint64_t)(ms) * 1000000ULL)
+#define STIME_DELTA_MAX (1ULL << 62)
+
+uint64_t xl_now(void)
+{
+    return arch_time_ns();
+}
+
+static void barrier(void)
+{
+    __asm__ volatile("" ::: "memory");
+}
+
+/* ---- PV clock and wallclock ---- */
+
+void vcpu_update_time(struct vcpu *v)
+{
+    struct vcpu_time_info *t = &v->info->time, tmp;
+    t->version++; /* odd: update in progress */
+    barrier();
+    tmp = *t;
+    arch_pvclock_fill(&tmp);
+    t->tsc_timestamp = tmp.tsc_timestamp;
+    t->system_time = tmp.system_time;
+    t->tsc_to_system_mul = tmp.tsc_to_system_mul;
+    t->tsc_shift = tmp.tsc_shift;
+    t->flags = tmp.flags;
+    barrier();
+    t->version++;
+    if (v->ev.time_guest_va) {
+        tmp = *t;
+        copy_to_guest_va(v->cr3, v->ev.time_guest_va, &tmp, sizeof(tmp)); /* best effort, as Xen */
+    }
+}
+
+void domain_update_wallclock(struct domain *d)
+{
+    uint64_t sec;
+    uint32_t nsec;
+    shared_info_t *s = d->shared_info;
+    arch_wallclock_base(&sec, &nsec);
+    s->wc_version++;
+    barrier();
+    s->wc_sec = (uint32_t)sec;
+    s->wc_sec_hi = (uint32_t)(sec >> 32);
+    s->wc_nsec = nsec;
+    barrier();
+    s->wc_version++;
+}
+
+/* ---- runstate ---- */
+
+static void runstate_snapshot(const struct vcpu *v, uint64_t now, struct vcpu_runstate_info *r)
+{
+    r->state = v->ev.rs_state;
+    r->state_entry_time = v->ev.rs_entry;
+    for (unsigned int i = 0; i < 4; i++)
+        r->time[i] = v->ev.rs_time[i];
+    if (now > v->ev.rs_entry)
+        r->time[r->state] += now - v->ev.rs_entry;
+}
+
+void vcpu_runstate_change(struct vcpu *v, int state, uint64_t now)
+{
+    if (now < v->ev.rs_entry)
+        now = v->ev.rs_entry;
+    v->ev.rs_time[v->ev.rs_state] += now - v->ev.rs_entry;
+    v->ev.rs_state = state;
+    v->ev.rs_entry = now;
+    if (v->ev.runstate_guest_va && v->domain->state == DOM_RUNNING) {
+        struct vcpu_runstate_info r;
+        runstate_snapshot(v, now, &r);
+        copy_to_guest_va(v->cr3, v->ev.runstate_guest_va, &r, sizeof(r)); /* best effort */
+    }
+}
+
+void timer_vcpu_init(struct vcpu *v)
+{
+    uint64_t now = xl_now();
+    memset(&v->ev.rs_time, 0, sizeof(v->ev.rs_time));
+    v->ev.rs_state = RUNSTATE_runnable;
+    v->ev.rs_entry = now;
+    v->ev.singleshot = 0;
+    v->ev.poll_deadline = 0;
+    v->ev.periodic_period = MILLISECS(10); /* Xen: PV guests get a 100 Hz ticker */
+    v->ev.periodic_next = now + v->ev.periodic_period;
+    v->ev.runstate_guest_va = 0;
+    v->ev.time_guest_va = 0;
+}
+
+/* ---- timers ---- */
+
+/* A deadline is due once now has passed it (strictly: never early even
+ * by the ns a guest's own PV clock reading may lag the hv's). */
+static int due(uint64_t deadline, uint64_t now)
+{
+    return deadline && now > deadline;
+}
+
+void timers_run(uint64_t now)
+{
+    for (unsigned int i = 0; i < MAX_DOMAINS; i++) {
+        struct domain *d = &domains[i];
+        if (d->state != DOM_RUNNING)
+            continue;
+        struct vcpu *v = &d->vcpu;
+        if (due(v->ev.singleshot, now)) {
+            v->ev.singleshot = 0;
+            send_guest_vcpu_virq(v, VIRQ_TIMER);
+        }
+        /* Xen runs the periodic timer only while the vcpu runs. */
+        if (v->ev.rs_state == RUNSTATE_running && v->ev.periodic_period &&
+            due(v->ev.periodic_next, now)) {
+            send_guest_vcpu_virq(v, VIRQ_TIMER);
+            v->ev.periodic_next = now + v->ev.periodic_period;
+        }
+        if (v->blocked && v->ev.polling && due(v->ev.poll_deadline, now))
+            vcpu_wake(v);
+    }
+}
+
+uint64_t timers_next_deadline(void)
+{
+    uint64_t best = 0;
+    for (unsigned int i = 0; i < MAX_DOMAINS; i++) {
+        struct vcpu *v = &domains[i].vcpu;
+        if (domains[i].state != DOM_RUNNING)
+            continue;
+        uint64_t c[3] = { v->ev.singleshot, v->ev.poll_deadline,
+                          v->ev.rs_state == RUNSTATE_running && v->ev.periodic_period
+                              ? v->ev.periodic_next : 0 };
+        for (unsigned int k = 0; k < 3; k++)
+            if (c[k] && (!best || c[k] < best))
+                best = c[k];
+    }
+    return best;
+}
+
+/* The periodic timer restarts when its vcpu is scheduled in (Xen's
+ * vcpu_periodic_timer_work): an overdue tick fires now. */
+void timer_vcpu_scheduled_in(struct vcpu *v, uint64_t now)
+{
+    if (v->ev.periodic_period && due(v->ev.periodic_next, now)) {
+        send_guest_vcpu_virq(v, VIRQ_TIMER);
+        v->ev.periodic_next = now + v->ev.periodic_period;
+    }
+}
+
+long do_set_timer_op(struct vcpu *v, uint64_t timeout, uint64_t a2, uint64_t a3, uint64_t a4,
+                     uint64_t a5)
+{
+    (void)a2; (void)a3; (void)a4; (void)a5;
+    uint64_t now = xl_now();
+    int64_t offset = (int64_t)(timeout - now);
+    if (timeout == 0)
+        v->ev.singleshot = 0;
+    else if ((int64_t)timeout < 0 || (offset > 0 && (uint32_t)(offset >> 50) != 0))
+        v->ev.singleshot = now + MILLISECS(100); /* Xen's guard for wrapped deadlines */
+    else
+        v->ev.singleshot = timeout;
+    return 0;
+}
+
+long do_vcpu_op(struct vcpu *v, uint64_t cmd64, uint64_t vcpuid64, uint64_t arg, uint64_t a4,
+                uint64_t a5)
+{
+    (void)a4; (void)a5;
+    int cmd = (int)cmd64;
+    unsigned int vcpuid = (unsigned int)vcpuid64;
+    if (vcpuid != 0)
+        return -XL_ENOENT; /* one vcpu per domain */
+    uint64_t now = xl_now();
+    switch (cmd) {
+    case VCPUOP_initialise:
+        return -XL_EEXIST; /* vcpu 0 is initialised by the domain builder */
+    case VCPUOP_up:
+        return 0;          /* already up */
+    case VCPUOP_is_up:
+        return 1;
+    case VCPUOP_get_runstate_info: {
+        struct vcpu_runstate_info r;
+        runstate_snapshot(v, now, &r);
+        return copy_to_guest_va(v->cr3, arg, &r, sizeof(r)) ? -XL_EFAULT : 0;
+    }
+    case VCPUOP_register_runstate_memory_area: {
+        struct vcpu_register_runstate_memory_area a;
+        if (copy_from_guest_va(v->cr3, &a, arg, sizeof(a)))
+            return -XL_EFAULT;
+        if (a.addr.p && !guest_va_ok(a.addr.p))
+            return -XL_EFAULT;
+        v->ev.runstate_guest_va = a.addr.p;
+        if (a.addr.p) {
+            struct vcpu_runstate_info r;
+            runstate_snapshot(v, now, &r);
+            copy_to_guest_va(v->cr3, a.addr.p, &r, sizeof(r)); /* best effort, as Xen */
+        }
+        return 0;
+    }
+    case VCPUOP_register_vcpu_time_memory_area: {
+        struct vcpu_register_time_memory_area a;
+        if (copy_from_guest_va(v->cr3, &a, arg, sizeof(a)))
+            return -XL_EFAULT;
+        if (a.addr.p && !guest_va_ok(a.addr.p))
+            return -XL_EFAULT;
+        v->ev.time_guest_va = a.addr.p;
+        vcpu_update_time(v);
+        return 0;
+    }
+    case VCPUOP_set_periodic_timer: {
+        struct vcpu_set_periodic_timer p;
+        if (copy_from_guest_va(v->cr3, &p, arg, sizeof(p)))
+            return -XL_EFAULT;
+        if (p.period_ns < MILLISECS(1) || p.period_ns > STIME_DELTA_MAX)
+            return -XL_EINVAL;
+        v->ev.periodic_period = p.period_ns;
+        v->ev.periodic_next = now + p.period_ns;
+        return 0;
+    }
+    case VCPUOP_stop_periodic_timer:
+        v->ev.periodic_period = 0;
+        return 0;
+    case VCPUOP_set_singleshot_timer: {
+        struct vcpu_set_singleshot_timer s;
+        if (copy_from_guest_va(v->cr3, &s, arg, sizeof(s)))
+            return -XL_EFAULT;
+        /* Real Xen 4.17 ignores VCPU_SSHOTTMR_future (no -ETIME; checked
+         * with pv_events on Xen): a past deadline fires at once. */
+        v->ev.singleshot = s.timeout_abs_ns ? s.timeout_abs_ns : 1;
+        return 0;
+    }
+    case VCPUOP_stop_singleshot_timer:
+        v->ev.singleshot = 0;
+        return 0;
+    default:
+        /* down (would leave the domain without a cpu), register_vcpu_info,
+         * send_nmi, get_physid, ...: not offered. */
+        return -XL_ENOSYS;
+    }
+}

@@ -1,11 +1,16 @@
 /*
  * time.c - the boot CPU's clocks: TSC calibrated against PIT channel 2,
- * and the local APIC's periodic tick. Owns: the PIT, the LAPIC timer.
- * Must never: wait on a device without a bound.
+ * system time (ns since boot) and the PV clock scale derived from it, the
+ * CMOS RTC read once at boot for the wallclock, and the local APIC's
+ * periodic tick that drives guest timers and preemption.
+ * Owns: the PIT, the RTC, the LAPIC timer. Must never: wait on a device
+ * without a bound; let system time go backwards.
  */
 #include <arch/x86.h>
 #include <xenolith/arch.h>
 #include <xenolith/console.h>
+#include <xenolith/domain.h>
+#include <xenolith/event.h>
 #include <xenolith/layout.h>
 
 #define PIT_HZ      1193182
@@ -19,12 +24,19 @@
 #define APIC_TIMER_DIV  0x3e0
 
 static uint64_t tsc_start, tsc_freq;
+/* PV clock scale: ns = ((tsc_delta << shift or >> -shift) * mul) >> 32. */
+static uint32_t pv_mul;
+static int8_t pv_shift;
+static uint64_t wc_base_sec;
+static uint32_t wc_base_nsec;
 static uint32_t apic_per_ms;
 static volatile uint32_t *apic;
 static volatile uint64_t ticks;
 
 static uint32_t apic_read(unsigned int reg) { return apic[reg / 4]; }
 static void apic_write(unsigned int reg, uint32_t v) { apic[reg / 4] = v; }
+static void pvclock_scale_init(void);
+static void rtc_read_wallclock(void);
 
 /* Remap the 8259 PICs clear of exception vectors, then mask them all:
  * the hv uses the LAPIC only. */
@@ -65,17 +77,126 @@ void time_init(void)
     apic_per_ms = (a0 - a1) / CAL_MS;
     if (!tsc_freq)
         tsc_freq = 1000000000; /* no PIT: assume 1 GHz rather than divide by 0 */
+    pvclock_scale_init();
+    rtc_read_wallclock();
 }
 
 uint64_t tsc_hz(void) { return tsc_freq; }
 uint64_t time_ticks(void) { return ticks; }
 
+static uint64_t scale_delta(uint64_t delta)
+{
+    if (pv_shift < 0)
+        delta >>= -pv_shift;
+    else
+        delta <<= pv_shift;
+    return (uint64_t)(((unsigned __int128)delta * pv_mul) >> 32);
+}
+
+/* Pick shift so that the scaled frequency f is in (1 GHz, 2 GHz]: then
+ * mul = 2^32 * 1e9 / f fits 32 bits with at least 31 significant ones. */
+static void pvclock_scale_init(void)
+{
+    uint64_t f = tsc_freq;
+    int shift = 0;
+    while (f <= 1000000000ULL) {
+        f <<= 1;
+        shift++;
+    }
+    while (f > 2000000000ULL) {
+        f >>= 1;
+        shift--;
+    }
+    pv_shift = (int8_t)shift;
+    pv_mul = (uint32_t)((1000000000ULL << 32) / f);
+}
+
+/* System time: the same formula the guests' PV clocks use, from one TSC
+ * origin, so it is monotonic and agrees with every vcpu_time_info. */
 uint64_t arch_time_ns(void)
 {
-    if (!tsc_freq)
+    if (!pv_mul)
         return 0;
-    uint64_t d = rdtsc() - tsc_start;
-    return d / tsc_freq * 1000000000u + d % tsc_freq * 1000000000u / tsc_freq;
+    return scale_delta(rdtsc() - tsc_start);
+}
+
+void arch_pvclock_fill(struct vcpu_time_info *t)
+{
+    uint64_t tsc = rdtsc();
+    t->tsc_timestamp = tsc;
+    t->system_time = scale_delta(tsc - tsc_start);
+    t->tsc_to_system_mul = pv_mul;
+    t->tsc_shift = pv_shift;
+    t->flags = XEN_PVCLOCK_TSC_STABLE_BIT; /* one CPU, one TSC */
+}
+
+/* ---- CMOS RTC ---- */
+
+static uint8_t cmos_read(uint8_t reg)
+{
+    outb(0x70, reg);
+    return inb(0x71);
+}
+
+static unsigned int bcd(uint8_t v, int binary)
+{
+    return binary ? v : (v & 0xf) + (v >> 4) * 10;
+}
+
+/* Days from 1970-01-01 to y-m-d (proleptic Gregorian). */
+static uint64_t days_from_civil(unsigned int y, unsigned int m, unsigned int d)
+{
+    y -= m <= 2;
+    uint64_t era = y / 400, yoe = y - era * 400;
+    uint64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    uint64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static void rtc_read_wallclock(void)
+{
+    uint8_t sec, min, hour, day, mon, year, cen, b;
+    /* Wait (bounded) for no update in progress, then read twice until stable. */
+    for (int tries = 0; tries < 5; tries++) {
+        for (uint64_t i = 0; i < 1000000 && (cmos_read(0x0a) & 0x80); i++)
+            ;
+        sec = cmos_read(0x00); min = cmos_read(0x02); hour = cmos_read(0x04);
+        day = cmos_read(0x07); mon = cmos_read(0x08); year = cmos_read(0x09);
+        cen = cmos_read(0x32);
+        if (sec == cmos_read(0x00))
+            break;
+    }
+    b = cmos_read(0x0b);
+    int binary = b & 0x04, h24 = b & 0x02;
+    unsigned int h = bcd(hour & 0x7f, binary);
+    if (!h24 && (hour & 0x80))
+        h = (h % 12) + 12;
+    else if (!h24 && h == 12)
+        h = 0;
+    unsigned int c = cen ? bcd(cen, binary) : 20;
+    if (c < 19 || c > 30)
+        c = 20;
+    unsigned int y = c * 100 + bcd(year, binary);
+    unsigned int m = bcd(mon, binary), dd = bcd(day, binary);
+    if (m < 1 || m > 12 || dd < 1 || dd > 31) {
+        printk("time: RTC reads nonsense (month %u, day %u); wallclock starts at 1970\n", m, dd);
+        return;
+    }
+    uint64_t now_sec = days_from_civil(y, m, dd) * 86400 + h * 3600 + bcd(min, binary) * 60 +
+                       bcd(sec, binary);
+    /* Wallclock at system time 0 = RTC now - system time now. */
+    uint64_t st = arch_time_ns();
+    uint64_t wall_ns_hi = now_sec, st_s = st / 1000000000ULL, st_ns = st % 1000000000ULL;
+    wc_base_sec = wall_ns_hi - st_s - (st_ns ? 1 : 0);
+    wc_base_nsec = st_ns ? (uint32_t)(1000000000ULL - st_ns) : 0;
+    printk("time: RTC %04u-%02u-%02u %02u:%02u:%02u UTC, wallclock base %lu.%09u\n", y, m, dd, h,
+           bcd(min, binary), bcd(sec, binary), (unsigned long)wc_base_sec, wc_base_nsec);
+}
+
+void arch_wallclock_base(uint64_t *sec, uint32_t *nsec)
+{
+    *sec = wc_base_sec;
+    *nsec = wc_base_nsec;
 }
 
 void apic_init(unsigned int hz)
@@ -97,6 +218,10 @@ void timer_interrupt(void)
 {
     ticks++;
     apic_eoi();
+    uint64_t now = arch_time_ns();
+    timers_run(now);
+    if (current && current->domain->state == DOM_RUNNING)
+        vcpu_update_time(current); /* refreshed on ticks, as Xen's time calibration does */
 }
 
 void arch_idle_wait(void)

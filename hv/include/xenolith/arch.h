@@ -9,8 +9,10 @@
 #include <stdint.h>
 #include <xenolith/regs.h>
 
+struct vcpu_time_info;
+
 void cpu_init(void);
-void time_init(void);          /* calibrate the TSC against the PIT */
+void time_init(void);          /* calibrate the TSC against the PIT, read the RTC */
 void apic_init(unsigned int hz);/* LAPIC periodic tick */
 void apic_eoi(void);
 uint64_t time_ticks(void);
@@ -18,6 +20,15 @@ uint64_t tsc_hz(void);
 void trap_entry(struct cpu_regs *r);
 void enter_frame(const struct cpu_regs *r) __attribute__((noreturn));
 void arch_idle_wait(void);
+
+/* Time (time.c). System time is ns since boot, from the TSC through the
+ * same mul/shift the guest's PV clock uses, so the two agree. */
+uint64_t arch_time_ns(void);
+/* Fill tsc_timestamp, system_time, tsc_to_system_mul, tsc_shift and
+ * flags of a PV clock record for now (version is the caller's). */
+void arch_pvclock_fill(struct vcpu_time_info *t);
+/* Wall-clock time (Unix epoch) at system time 0, from the CMOS RTC. */
+void arch_wallclock_base(uint64_t *sec, uint32_t *nsec);
 
 #define VEC_TIMER    0xf0
 #define VEC_SPURIOUS 0xff

@@ -1,7 +1,10 @@
 /*
- * event.h - event channels (2-level ABI), virtual IRQs, per-vcpu timers
- * and the PV clock, as the rest of the hypervisor sees them.
- * Owns: struct domain_events, struct vcpu_events.
+ * event.h - event channels (2-level ABI), virtual IRQs, per-vcpu timers,
+ * runstate and the PV clock, as the rest of the hypervisor sees them.
+ * Owns: struct domain_events, struct vcpu_events and the functions other
+ * subsystems call to raise events (event_channel.c) or time them (timer.c).
+ * Must never: be given a port or domain a guest chose without the
+ * hypercall handler having checked it first.
  */
 #ifndef XENOLITH_EVENT_H
 #define XENOLITH_EVENT_H
@@ -11,15 +14,89 @@
 struct vcpu;
 struct domain;
 
+/* 2-level ABI on x86_64: 64 x 64 = 4096 ports; Xenolith gives each
+ * domain EVTCHN_MAX of them (the rest are -ENOSPC / -EINVAL). Ports are
+ * made valid in buckets of EVTCHN_BUCKET as Xen does (port 0..63 from the
+ * start), which decides -EINVAL vs "closed" for a never-used port. */
+#define EVTCHN_MAX     1024
+#define EVTCHN_BUCKET  64
+#define XL_NR_VIRQS    24
+
+enum evtchn_state {
+    ECS_FREE = 0,
+    ECS_RESERVED,    /* port 0 */
+    ECS_UNBOUND,     /* waiting for remote_dom to bind */
+    ECS_INTERDOMAIN, /* connected to (remote_dom, remote_port) */
+    ECS_VIRQ,
+    ECS_IPI,
+};
+
+struct evtchn {
+    uint8_t state;        /* enum evtchn_state */
+    uint8_t virq;         /* ECS_VIRQ */
+    uint16_t remote_dom;  /* ECS_UNBOUND, ECS_INTERDOMAIN */
+    uint16_t remote_port; /* ECS_INTERDOMAIN */
+    uint16_t notify_vcpu;
+};
+
 struct domain_events {
-    int unused;
+    struct evtchn ports[EVTCHN_MAX];
+    unsigned int valid;   /* ports [0, valid) exist (whole buckets) */
 };
 
+/* A timer: deadline in system time (ns since boot), 0 = inactive. */
 struct vcpu_events {
-    int unused;
+    uint16_t virq_to_port[XL_NR_VIRQS];
+    uint64_t singleshot;       /* set_timer_op / VCPUOP_set_singleshot_timer */
+    uint64_t periodic_period;  /* ns; 0 = stopped */
+    uint64_t periodic_next;
+    uint64_t poll_deadline;    /* SCHEDOP_poll timeout, 0 = none */
+    int polling;               /* blocked in SCHEDOP_poll */
+    int poll_port;             /* the one port polled, or -1 for several */
+    /* runstate (vcpu.h), kept by the scheduler */
+    int rs_state;
+    uint64_t rs_entry, rs_time[4];
+    uint64_t runstate_guest_va; /* VCPUOP_register_runstate_memory_area, 0 = none */
+    uint64_t time_guest_va;     /* VCPUOP_register_vcpu_time_memory_area, 0 = none */
+    uint64_t slice_end;         /* scheduler: end of the current time slice */
+    int yielded;
 };
 
-/* Set v's evtchn_upcall_pending and wake it if it is blocked. */
+/* --- event_channel.c --- */
+/* Reset d's ports (port 0 reserved) and v's VIRQ bindings: domain_create. */
+void evtchn_domain_init(struct domain *d);
+/* Close every port of d, turning remote ends of its interdomain
+ * channels back to unbound (domain_destroy). */
+void evtchn_domain_destroy(struct domain *d);
+/* Raise a per-vcpu VIRQ on v / a global VIRQ on d (no-op if unbound). */
+void send_guest_vcpu_virq(struct vcpu *v, unsigned int virq);
+void send_guest_global_virq(struct domain *d, unsigned int virq);
+/* A global VIRQ for its handler domain (dom0): VIRQ_DOM_EXC, VIRQ_CONSOLE. */
+void send_global_virq(unsigned int virq);
+/* Is port pending in d's shared_info (0 for an invalid port)? */
+int evtchn_port_is_pending(struct domain *d, unsigned int port);
+/* Set v's evtchn_upcall_pending and wake it if it is blocked or polling. */
 void vcpu_mark_events_pending(struct vcpu *v);
+/* Wake v if it is blocked (SCHEDOP_block / SCHEDOP_poll). */
+void vcpu_wake(struct vcpu *v);
+
+/* --- timer.c --- */
+/* System time: ns since boot (arch; the PV clock of every vcpu agrees). */
+uint64_t xl_now(void);
+/* Fire every expired timer of every vcpu (timer tick, scheduler). */
+void timers_run(uint64_t now);
+/* Earliest active timer deadline over all vcpus, or 0 if none. */
+uint64_t timers_next_deadline(void);
+/* Refresh v's vcpu_time_info (version odd while writing). */
+void vcpu_update_time(struct vcpu *v);
+/* Write d's wallclock into its shared_info (wc_version protocol). */
+void domain_update_wallclock(struct domain *d);
+/* Per-vcpu time/timer defaults (Xen: 100 Hz periodic timer for PV). */
+void timer_vcpu_init(struct vcpu *v);
+/* v was just scheduled in at now: catch up its periodic timer. */
+void timer_vcpu_scheduled_in(struct vcpu *v, uint64_t now);
+/* Runstate change of v at now (RUNSTATE_*), copied to the guest's
+ * registered area if any. */
+void vcpu_runstate_change(struct vcpu *v, int state, uint64_t now);
 
 #endif

@@ -1,0 +1,410 @@
+/*
+ * pv_events.c - a PV test kernel (run as dom0, on Xenolith and on a real
+ * Xen 4.17) that checks event channels, VIRQ_TIMER, timers, the PV clock,
+ * the wallclock, SCHEDOP_poll/block, vcpu_op and multicall from inside.
+ * One PASS/FAIL line per check, then the verdict. Checks that need
+ * shared_info (pending bits, PV clock) or an event callback print a SKIP
+ * line when the hypervisor refuses those; time then comes from the
+ * runstate (state_entry_time: when this vcpu last started running).
+ */
+#include <stdint.h>
+#include <xen/errno.h>
+#include <xlguest/hypercall.h>
+#include <xlguest/check.h>
+#include <xlguest/kernel.h>
+#include <xlguest/traps.h>
+
+#define MS 1000000ULL
+
+static shared_info_t *si_;
+static volatile unsigned int upcalls, timer_upcalls;
+static volatile uint64_t upcall_at;
+static unsigned int timer_port;
+
+static inline uint64_t rdtsc(void)
+{
+    uint32_t lo, hi;
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    return ((uint64_t)hi << 32) | lo;
+}
+
+static uint64_t pvclock(void)
+{
+    volatile struct vcpu_time_info *t = &si_->vcpu_info[0].time;
+    uint32_t ver;
+    uint64_t tsc, ts, st;
+    uint32_t mul;
+    int8_t shift;
+    do {
+        ver = t->version;
+        __asm__ volatile("" ::: "memory");
+        tsc = rdtsc();
+        ts = t->tsc_timestamp;
+        st = t->system_time;
+        mul = t->tsc_to_system_mul;
+        shift = t->tsc_shift;
+        __asm__ volatile("" ::: "memory");
+    } while ((ver & 1) || ver != t->version);
+    uint64_t d = tsc - ts;
+    d = shift < 0 ? d >> -shift : d << shift;
+    return st + (uint64_t)(((unsigned __int128)d * mul) >> 32);
+}
+
+static struct vcpu_runstate_info runstate(void)
+{
+    struct vcpu_runstate_info r = { 0 };
+    HYPERVISOR_vcpu_op(VCPUOP_get_runstate_info, 0, &r);
+    return r;
+}
+
+/* A lower bound of system time now. Without a PV clock: sleep until
+ * the next timer tick (poll, no ports, timeout in the past), then take
+ * the time this vcpu was scheduled back in. */
+static uint64_t now_lb(void)
+{
+    if (si_)
+        return pvclock();
+    struct sched_poll sp = { .nr_ports = 0, .timeout = 1 };
+    HYPERVISOR_sched_op(SCHEDOP_poll, &sp);
+    return runstate().state_entry_time;
+}
+
+static int pending(unsigned int port)
+{
+    return (si_->evtchn_pending[port / 64] >> (port % 64)) & 1;
+}
+
+static void clear_pending(unsigned int port)
+{
+    __atomic_and_fetch(&si_->evtchn_pending[port / 64], ~(1UL << (port % 64)), __ATOMIC_SEQ_CST);
+}
+
+/* Linux-style 2-level demux: clear the flag, take the selector, clear and
+ * count the pending unmasked ports. */
+void guest_event_upcall(struct guest_frame *f)
+{
+    (void)f;
+    vcpu_info_t *vi = &si_->vcpu_info[0];
+    vi->evtchn_upcall_pending = 0;
+    unsigned long sel = __atomic_exchange_n(&vi->evtchn_pending_sel, 0, __ATOMIC_SEQ_CST);
+    while (sel) {
+        unsigned int w = (unsigned int)__builtin_ctzl(sel);
+        sel &= sel - 1;
+        unsigned long bits = si_->evtchn_pending[w] & ~si_->evtchn_mask[w];
+        while (bits) {
+            unsigned int port = w * 64 + (unsigned int)__builtin_ctzl(bits);
+            bits &= bits - 1;
+            clear_pending(port);
+            if (port == timer_port) {
+                timer_upcalls++;
+                upcall_at = pvclock();
+            }
+        }
+    }
+    upcalls++;
+}
+
+static long evtchn(int cmd, void *arg) { return HYPERVISOR_event_channel_op(cmd, arg); }
+
+static long ev_status(domid_t dom, unsigned int port, evtchn_status_t *st)
+{
+    *st = (evtchn_status_t){ .dom = dom, .port = port };
+    return evtchn(EVTCHNOP_status, st);
+}
+
+static long ev_close(unsigned int port)
+{
+    evtchn_close_t c = { .port = port };
+    return evtchn(EVTCHNOP_close, &c);
+}
+
+static long ev_send(unsigned int port)
+{
+    evtchn_send_t s = { .port = port };
+    return evtchn(EVTCHNOP_send, &s);
+}
+
+static long poll1(unsigned int port, uint64_t timeout)
+{
+    evtchn_port_t p = port;
+    struct sched_poll sp = { .nr_ports = 1, .timeout = timeout };
+    set_xen_guest_handle(sp.ports, &p);
+    return HYPERVISOR_sched_op(SCHEDOP_poll, &sp);
+}
+
+static long bind_virq(unsigned int virq, unsigned int vcpu, unsigned int *port)
+{
+    evtchn_bind_virq_t b = { .virq = virq, .vcpu = vcpu };
+    long rc = evtchn(EVTCHNOP_bind_virq, &b);
+    if (port)
+        *port = b.port;
+    return rc;
+}
+
+/* Arm the singleshot timer step ns after a lower bound of now. */
+static uint64_t arm_singleshot(uint64_t step)
+{
+    struct vcpu_set_singleshot_timer t = { .timeout_abs_ns = now_lb() + step };
+    check_eq("set_singleshot_timer", HYPERVISOR_vcpu_op(VCPUOP_set_singleshot_timer, 0, &t), 0);
+    return t.timeout_abs_ns;
+}
+
+static void errors(void)
+{
+    evtchn_status_t st;
+    unsigned int p;
+    evtchn_alloc_unbound_t au = { .dom = 999, .remote_dom = DOMID_SELF };
+    check_eq("close port 0 (reserved) -> -EINVAL", ev_close(0), -XEN_EINVAL);
+    check_eq("close port 5000 -> -EINVAL", ev_close(5000), -XEN_EINVAL);
+    check_eq("send on port 5000 -> -EINVAL", ev_send(5000), -XEN_EINVAL);
+    evtchn_unmask_t um = { .port = 5000 };
+    check_eq("unmask port 5000 -> -EINVAL", evtchn(EVTCHNOP_unmask, &um), -XEN_EINVAL);
+    check_eq("status port 5000 -> -EINVAL", ev_status(DOMID_SELF, 5000, &st), -XEN_EINVAL);
+    check_eq("status of domain 999 -> -ESRCH", ev_status(999, 1, &st), -XEN_ESRCH);
+    check_eq("alloc_unbound in domain 999 -> -ESRCH", evtchn(EVTCHNOP_alloc_unbound, &au),
+             -XEN_ESRCH);
+    check_eq("bind_virq 24 -> -EINVAL", bind_virq(NR_VIRQS, 0, &p), -XEN_EINVAL);
+    check_eq("bind_virq DOM_EXC (global) on vcpu 1 -> -EINVAL", bind_virq(VIRQ_DOM_EXC, 1, &p),
+             -XEN_EINVAL);
+    check_eq("bind_virq TIMER on vcpu 4000 -> -ENOENT", bind_virq(VIRQ_TIMER, 4000, &p),
+             -XEN_ENOENT);
+    evtchn_bind_ipi_t ipi = { .vcpu = 4000 };
+    check_eq("bind_ipi vcpu 4000 -> -ENOENT", evtchn(EVTCHNOP_bind_ipi, &ipi), -XEN_ENOENT);
+    check_eq("event_channel_op 99 -> -ENOSYS", evtchn(99, &st), -XEN_ENOSYS);
+    check_eq("event_channel_op status from unmapped -> -EFAULT",
+             evtchn(EVTCHNOP_status, (void *)0x1000), -XEN_EFAULT);
+}
+
+static void loopback(domid_t me)
+{
+    evtchn_status_t st;
+    evtchn_alloc_unbound_t au = { .dom = DOMID_SELF, .remote_dom = DOMID_SELF };
+    if (!check_eq("alloc_unbound for myself", evtchn(EVTCHNOP_alloc_unbound, &au), 0))
+        return;
+    unsigned int pu = au.port;
+    check_true("alloc_unbound port is not 0", pu != 0);
+    check_eq("status(unbound) -> 0", ev_status(DOMID_SELF, pu, &st), 0);
+    check_eq("status(unbound).status", st.status, EVTCHNSTAT_unbound);
+    check_eq("status(unbound).remote dom is me", st.u.unbound.dom, me);
+    check_eq("send on unbound port -> 0 (dropped)", ev_send(pu), 0);
+    evtchn_bind_interdomain_t bi = { .remote_dom = DOMID_SELF, .remote_port = 5000 };
+    check_eq("bind_interdomain to port 5000 -> -EINVAL", evtchn(EVTCHNOP_bind_interdomain, &bi),
+             -XEN_EINVAL);
+    bi.remote_port = pu;
+    if (!check_eq("bind_interdomain loopback", evtchn(EVTCHNOP_bind_interdomain, &bi), 0))
+        return;
+    unsigned int pl = bi.local_port;
+    check_eq("bind_interdomain on a bound port -> -EINVAL",
+             evtchn(EVTCHNOP_bind_interdomain, &bi), -XEN_EINVAL);
+    ev_status(DOMID_SELF, pl, &st);
+    check_eq("status(local).status", st.status, EVTCHNSTAT_interdomain);
+    check_eq("status(local) points at the unbound port", st.u.interdomain.port, pu);
+    ev_status(DOMID_SELF, pu, &st);
+    check_eq("status(remote) now interdomain", st.status, EVTCHNSTAT_interdomain);
+    check_eq("status(remote) points back", st.u.interdomain.port, pl);
+    if (si_) {
+        check_true("new local port starts pending (as Xen)", pending(pl));
+        clear_pending(pl);
+        clear_pending(pu);
+        check_eq("send local -> 0", ev_send(pl), 0);
+        check_true("send local -> remote port pending", pending(pu) && !pending(pl));
+        check_eq("send remote -> 0", ev_send(pu), 0);
+        check_true("send remote -> local port pending", pending(pl));
+        /* Masked port: pending bit only; unmask re-raises the upcall. */
+        vcpu_info_t *vi = &si_->vcpu_info[0];
+        clear_pending(pl);
+        clear_pending(pu);
+        __atomic_or_fetch(&si_->evtchn_mask[pu / 64], 1UL << (pu % 64), __ATOMIC_SEQ_CST);
+        vi->evtchn_upcall_pending = 0;
+        vi->evtchn_pending_sel = 0;
+        ev_send(pl);
+        check_true("send to masked port: pending, no upcall",
+                   pending(pu) && !vi->evtchn_upcall_pending && !vi->evtchn_pending_sel);
+        evtchn_unmask_t um = { .port = pu };
+        check_eq("unmask -> 0", evtchn(EVTCHNOP_unmask, &um), 0);
+        check_true("unmask of a pending port raises the upcall",
+                   vi->evtchn_upcall_pending && (vi->evtchn_pending_sel >> (pu / 64) & 1));
+        check_true("unmask cleared the mask bit", !((si_->evtchn_mask[pu / 64] >> (pu % 64)) & 1));
+        clear_pending(pu);
+        vi->evtchn_upcall_pending = 0;
+        vi->evtchn_pending_sel = 0;
+    } else {
+        printk("SKIP pending-bit checks: shared_info not mapped\n");
+    }
+    check_eq("close local end", ev_close(pl), 0);
+    ev_status(DOMID_SELF, pu, &st);
+    check_eq("remote end back to unbound after close", st.status, EVTCHNSTAT_unbound);
+    check_eq("... and waits for me again", st.u.unbound.dom, me);
+    check_eq("closed port status -> closed", ev_status(DOMID_SELF, pl, &st) ?: (long)st.status,
+             EVTCHNSTAT_closed);
+    check_eq("send on closed port -> -EINVAL", ev_send(pl), -XEN_EINVAL);
+    check_eq("close closed port -> -EINVAL", ev_close(pl), -XEN_EINVAL);
+    check_eq("close unbound end", ev_close(pu), 0);
+
+    evtchn_bind_ipi_t ipi = { .vcpu = 0 };
+    if (check_eq("bind_ipi vcpu 0", evtchn(EVTCHNOP_bind_ipi, &ipi), 0)) {
+        ev_status(DOMID_SELF, ipi.port, &st);
+        check_eq("status(ipi)", st.status, EVTCHNSTAT_ipi);
+        check_eq("send on ipi -> 0", ev_send(ipi.port), 0);
+        if (si_)
+            check_true("ipi port pending after send", pending(ipi.port));
+        check_eq("poll on pending ipi returns at once", poll1(ipi.port, 0), 0);
+        check_eq("close ipi", ev_close(ipi.port), 0);
+    }
+}
+
+static void timers(void)
+{
+    unsigned int p;
+    struct vcpu_set_periodic_timer per = { .period_ns = 100 };
+    check_eq("set_periodic_timer 100 ns -> -EINVAL",
+             HYPERVISOR_vcpu_op(VCPUOP_set_periodic_timer, 0, &per), -XEN_EINVAL);
+    check_eq("stop_periodic_timer (Xen's default 100 Hz tick)",
+             HYPERVISOR_vcpu_op(VCPUOP_stop_periodic_timer, 0, NULL), 0);
+    struct vcpu_set_singleshot_timer past = { .timeout_abs_ns = 1, .flags = VCPU_SSHOTTMR_future };
+    /* Xen 4.17 ignores VCPU_SSHOTTMR_future: a past deadline just fires. */
+    check_eq("singleshot in the past with SSHOTTMR_future -> 0 (flag ignored, as Xen)",
+             HYPERVISOR_vcpu_op(VCPUOP_set_singleshot_timer, 0, &past), 0);
+    check_eq("stop_singleshot_timer", HYPERVISOR_vcpu_op(VCPUOP_stop_singleshot_timer, 0, NULL),
+             0);
+    check_eq("vcpu_op is_up vcpu 0 -> 1", HYPERVISOR_vcpu_op(VCPUOP_is_up, 0, NULL), 1);
+    check_eq("vcpu_op on vcpu 4000 -> -ENOENT", HYPERVISOR_vcpu_op(VCPUOP_is_up, 4000, NULL),
+             -XEN_ENOENT);
+    check_eq("vcpu_op 99 -> -ENOSYS", HYPERVISOR_vcpu_op(99, 0, NULL), -XEN_ENOSYS);
+    struct vcpu_runstate_info r = runstate();
+    check_eq("runstate: running", r.state, RUNSTATE_running);
+
+    if (!check_eq("bind VIRQ_TIMER", bind_virq(VIRQ_TIMER, 0, &p), 0))
+        return;
+    timer_port = p;
+    check_eq("bind VIRQ_TIMER twice -> -EEXIST", bind_virq(VIRQ_TIMER, 0, NULL), -XEN_EEXIST);
+    evtchn_status_t st;
+    ev_status(DOMID_SELF, p, &st);
+    check_true("status(virq) is VIRQ_TIMER", st.status == EVTCHNSTAT_virq && st.u.virq == VIRQ_TIMER);
+
+    /* Singleshot timer + poll on the VIRQ port. */
+    uint64_t deadline = arm_singleshot(20 * MS);
+    check_eq("poll VIRQ_TIMER port", poll1(p, 0), 0);
+    uint64_t after = si_ ? pvclock() : runstate().state_entry_time;
+    if (!check_true("singleshot fired no earlier than its deadline", after >= deadline))
+        printk("  deadline %lu, woke at %lu\n", (unsigned long)deadline, (unsigned long)after);
+    check_true("... and not absurdly late (< 2 s)", after < deadline + 2000 * MS);
+    if (si_)
+        check_true("VIRQ_TIMER port pending after the timer", pending(p));
+
+    /* set_timer_op on a fresh binding (closing clears pending). */
+    check_eq("close VIRQ_TIMER port", ev_close(p), 0);
+    check_eq("rebind VIRQ_TIMER", bind_virq(VIRQ_TIMER, 0, &p), 0);
+    timer_port = p;
+    deadline = now_lb() + 30 * MS;
+    check_eq("set_timer_op", HYPERVISOR_set_timer_op(deadline), 0);
+    check_eq("poll after set_timer_op", poll1(p, 0), 0);
+    after = si_ ? pvclock() : runstate().state_entry_time;
+    check_true("set_timer_op fired no earlier than its deadline", after >= deadline);
+
+    /* Poll timeout without an event; a cancelled timer must not fire. */
+    if (si_) {
+        clear_pending(p);
+        uint64_t t0 = pvclock();
+        HYPERVISOR_set_timer_op(t0 + 20 * MS);
+        check_eq("set_timer_op(0) cancels", HYPERVISOR_set_timer_op(0), 0);
+        check_eq("poll with timeout", poll1(p, t0 + 60 * MS), 0);
+        uint64_t t1 = pvclock();
+        check_true("poll returned at its timeout, not before", t1 >= t0 + 60 * MS);
+        check_true("cancelled timer did not fire", !pending(p));
+    } else {
+        printk("SKIP poll-timeout/cancel checks: shared_info not mapped\n");
+    }
+    struct sched_poll sp = { .nr_ports = 129 };
+    check_eq("poll 129 ports -> -EINVAL", HYPERVISOR_sched_op(SCHEDOP_poll, &sp), -XEN_EINVAL);
+    sp.nr_ports = 1;
+    set_xen_guest_handle(sp.ports, (evtchn_port_t *)0x1000);
+    check_eq("poll ports unmapped -> -EFAULT", HYPERVISOR_sched_op(SCHEDOP_poll, &sp), -XEN_EFAULT);
+    evtchn_port_t big = 5000;
+    set_xen_guest_handle(sp.ports, &big);
+    check_eq("poll port 5000 -> -EINVAL", HYPERVISOR_sched_op(SCHEDOP_poll, &sp), -XEN_EINVAL);
+    check_eq("poll args unmapped -> -EFAULT", HYPERVISOR_sched_op(SCHEDOP_poll, (void *)0x1000),
+             -XEN_EFAULT);
+}
+
+static void clock_checks(void)
+{
+    if (!si_) {
+        printk("SKIP PV clock / wallclock checks: shared_info not mapped\n");
+        return;
+    }
+    volatile struct vcpu_time_info *t = &si_->vcpu_info[0].time;
+    check_true("vcpu_time_info: mul set, version even", t->tsc_to_system_mul && !(t->version & 1));
+    uint64_t prev = pvclock(), first = prev;
+    int back = 0;
+    for (int i = 0; i < 200000; i++) {
+        uint64_t n = pvclock();
+        if (n < prev)
+            back++;
+        prev = n;
+    }
+    check_eq("PV clock monotonic over 200000 reads (backward steps)", back, 0);
+    check_true("PV clock advanced", prev > first);
+    uint32_t v = si_->wc_version;
+    uint64_t sec = si_->wc_sec | ((uint64_t)si_->wc_sec_hi << 32);
+    check_true("wallclock version even", !(v & 1));
+    check_true("wallclock after 2020 and before 2100", sec > 1577836800ULL && sec < 4102444800ULL);
+    check_true("wallclock nsec < 1e9", si_->wc_nsec < 1000000000u);
+}
+
+static void upcall_test(void)
+{
+    long rc = traps_init();
+    if (rc || !si_) {
+        printk("SKIP upcall/block checks: traps_init -> %ld, shared_info %s\n", rc,
+               si_ ? "mapped" : "not mapped");
+        return;
+    }
+    vcpu_info_t *vi = &si_->vcpu_info[0];
+    clear_pending(timer_port);
+    vi->evtchn_upcall_pending = 0;
+    vi->evtchn_pending_sel = 0;
+    upcalls = timer_upcalls = 0;
+    uint64_t deadline = pvclock() + 20 * MS;
+    HYPERVISOR_set_timer_op(deadline);
+    while (!timer_upcalls && pvclock() < deadline + 2000 * MS)
+        HYPERVISOR_sched_op(SCHEDOP_block, NULL); /* unmasks events, as Xen */
+    vi->evtchn_upcall_mask = 1;
+    check_true("block + VIRQ_TIMER: event upcall arrived", timer_upcalls >= 1);
+    check_true("upcall no earlier than the deadline", upcall_at >= deadline);
+}
+
+static void multicalls(void)
+{
+    multicall_entry_t mc[4] = {
+        { .op = __HYPERVISOR_xen_version, .args = { XENVER_version } },
+        { .op = __HYPERVISOR_event_channel_op, .args = { 99 } },
+        { .op = __HYPERVISOR_multicall, .args = { 0, 0 } },
+        { .op = __HYPERVISOR_xen_version, .args = { XENVER_pagesize } },
+    };
+    mc[2].args[0] = (unsigned long)&mc[0];
+    mc[2].args[1] = 1;
+    check_eq("multicall of 4", HYPERVISOR_multicall(mc, 4), 0);
+    check_eq("multicall[0] xen_version", (long)mc[0].result, (4 << 16) | 17);
+    check_eq("multicall[1] evtchn 99 -> -ENOSYS", (long)mc[1].result, -XEN_ENOSYS);
+    check_eq("multicall[2] nested multicall -> -EINVAL", (long)mc[2].result, -XEN_EINVAL);
+    check_eq("multicall[3] pagesize", (long)mc[3].result, 4096);
+    check_eq("multicall list unmapped -> -EFAULT",
+             HYPERVISOR_multicall((multicall_entry_t *)0x1000, 1), -XEN_EFAULT);
+    check_eq("multicall of 0 -> 0", HYPERVISOR_multicall(mc, 0), 0);
+}
+
+int guest_main(start_info_t *si)
+{
+    si_ = guest_shared_info;
+    printk("pv_events: shared_info %s\n", si_ ? "mapped" : "not mapped (SKIP lines follow)");
+    domid_t me = 0; /* run as dom0 */
+    (void)si;
+    errors();
+    loopback(me);
+    clock_checks();
+    timers();
+    upcall_test();
+    multicalls();
+    return check_summary("pv_events");
+}

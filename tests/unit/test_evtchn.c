@@ -1,0 +1,440 @@
+/*
+ * test_evtchn.c - host unit tests for the 2-level event channel state
+ * machine (cmocka, ASan/UBSan).
+ * Tests: hv/common/event_channel.c through do_event_channel_op and the
+ * calls other subsystems make (send_guest_vcpu_virq, evtchn_domain_destroy,
+ * vcpu_mark_events_pending): every sub-op, every refusal (-EINVAL bad
+ * port, -ESRCH unknown domain, -EPERM other domain unprivileged,
+ * -ENOSPC, -EEXIST, -ENOENT, -EFAULT, -ENOSYS), the pending / mask /
+ * selector / upcall bits as Xen's 2-level code sets them, wake-ups of
+ * blocked and polling vcpus, and teardown with remote ends.
+ * Links: hv/common/event_channel.c only.
+ * Mocks: domains[] and domain_by_id (three domains: d0 privileged, d1,
+ * d2), guest copies (guest va = host pointer; BAD_VA faults), xl_now,
+ * vcpu_runstate_change (records the last state), panic (fails the test).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <xenolith/domain.h>
+#include <xenolith/console.h>
+#include <xenolith/errno.h>
+#include <xenolith/guest_access.h>
+#include <xenolith/hypercall.h>
+#include <xen/event_channel.h>
+
+#define BAD_VA 0xdead000ULL
+
+/* ---- mocks ---- */
+struct domain domains[MAX_DOMAINS];
+struct vcpu *current;
+static shared_info_t shinfo[3] __attribute__((aligned(4096)));
+static int last_runstate = -1;
+
+struct domain *domain_by_id(uint16_t domid)
+{
+    if (domid >= MAX_DOMAINS || domains[domid].state == DOM_FREE)
+        return NULL;
+    return &domains[domid];
+}
+int copy_from_guest_va(uint64_t cr3, void *dst, uint64_t src, size_t len)
+{
+    (void)cr3;
+    if (src == BAD_VA)
+        return -XL_EFAULT;
+    memcpy(dst, (const void *)src, len);
+    return 0;
+}
+int copy_to_guest_va(uint64_t cr3, uint64_t dst, const void *src, size_t len)
+{
+    (void)cr3;
+    if (dst == BAD_VA)
+        return -XL_EFAULT;
+    memcpy((void *)dst, src, len);
+    return 0;
+}
+uint64_t xl_now(void) { return 12345; }
+void vcpu_runstate_change(struct vcpu *v, int state, uint64_t now)
+{
+    (void)v; (void)now;
+    last_runstate = state;
+}
+void panic(const char *fmt, ...)
+{
+    fail_msg("panic: %s", fmt);
+    abort();
+}
+
+/* ---- helpers ---- */
+static struct domain *d0, *d1, *d2;
+
+static int setup(void **state)
+{
+    (void)state;
+    memset(domains, 0, sizeof(domains));
+    memset(shinfo, 0, sizeof(shinfo));
+    for (unsigned int i = 0; i < 3; i++) {
+        struct domain *d = &domains[i];
+        d->domid = (uint16_t)i;
+        d->state = DOM_RUNNING;
+        d->privileged = i == 0;
+        d->shared_info = &shinfo[i];
+        d->vcpu.domain = d;
+        d->vcpu.info = &shinfo[i].vcpu_info[0];
+        d->vcpu.info->evtchn_upcall_mask = 1;
+        evtchn_domain_init(d);
+    }
+    d0 = &domains[0], d1 = &domains[1], d2 = &domains[2];
+    last_runstate = -1;
+    return 0;
+}
+
+static long op(struct domain *d, int cmd, void *arg)
+{
+    return do_event_channel_op(&d->vcpu, (uint64_t)cmd, (uint64_t)(uintptr_t)arg, 0, 0, 0);
+}
+
+static int alloc_unbound(struct domain *d, domid_t dom, domid_t remote)
+{
+    evtchn_alloc_unbound_t a = { .dom = dom, .remote_dom = remote };
+    long rc = op(d, EVTCHNOP_alloc_unbound, &a);
+    return rc ? (int)rc : (int)a.port;
+}
+
+static int bind_inter(struct domain *d, domid_t rdom, unsigned int rport)
+{
+    evtchn_bind_interdomain_t b = { .remote_dom = rdom, .remote_port = rport };
+    long rc = op(d, EVTCHNOP_bind_interdomain, &b);
+    return rc ? (int)rc : (int)b.local_port;
+}
+
+static int bind_virq(struct domain *d, unsigned int virq, unsigned int vcpu)
+{
+    evtchn_bind_virq_t b = { .virq = virq, .vcpu = vcpu };
+    long rc = op(d, EVTCHNOP_bind_virq, &b);
+    return rc ? (int)rc : (int)b.port;
+}
+
+static long send(struct domain *d, unsigned int port)
+{
+    evtchn_send_t s = { .port = port };
+    return op(d, EVTCHNOP_send, &s);
+}
+
+static long closep(struct domain *d, unsigned int port)
+{
+    evtchn_close_t c = { .port = port };
+    return op(d, EVTCHNOP_close, &c);
+}
+
+static long status(struct domain *d, domid_t dom, unsigned int port, evtchn_status_t *st)
+{
+    *st = (evtchn_status_t){ .dom = dom, .port = port };
+    return op(d, EVTCHNOP_status, st);
+}
+
+static int pend(struct domain *d, unsigned int port)
+{
+    return (d->shared_info->evtchn_pending[port / 64] >> (port % 64)) & 1;
+}
+
+static void mask(struct domain *d, unsigned int port)
+{
+    d->shared_info->evtchn_mask[port / 64] |= 1UL << (port % 64);
+}
+
+/* ---- tests ---- */
+
+static void test_alloc_unbound_and_status(void **state)
+{
+    (void)state;
+    evtchn_status_t st;
+    int p = alloc_unbound(d1, DOMID_SELF, 0);
+    assert_int_equal(p, 1); /* port 0 is reserved */
+    assert_int_equal(status(d1, DOMID_SELF, (unsigned int)p, &st), 0);
+    assert_int_equal(st.status, EVTCHNSTAT_unbound);
+    assert_int_equal(st.u.unbound.dom, 0);
+    assert_int_equal(alloc_unbound(d1, DOMID_SELF, DOMID_SELF), 2);
+    assert_int_equal(status(d1, DOMID_SELF, 2, &st), 0);
+    assert_int_equal(st.u.unbound.dom, 1);
+    /* d0 (privileged) may allocate in d2 and look at d1's ports. */
+    assert_int_equal(alloc_unbound(d0, 2, 0), 1);
+    assert_int_equal(status(d0, 1, 1, &st), 0);
+    assert_int_equal(st.status, EVTCHNSTAT_unbound);
+    /* port 0 reads as closed; a free port inside the first bucket too. */
+    assert_int_equal(status(d1, DOMID_SELF, 0, &st), 0);
+    assert_int_equal(st.status, EVTCHNSTAT_closed);
+    assert_int_equal(status(d1, DOMID_SELF, 63, &st), 0);
+    assert_int_equal(st.status, EVTCHNSTAT_closed);
+}
+
+static void test_refusals(void **state)
+{
+    (void)state;
+    evtchn_status_t st;
+    assert_int_equal(alloc_unbound(d1, 7, 0), -XL_ESRCH);
+    assert_int_equal(alloc_unbound(d1, 0, 1), -XL_EPERM);   /* unprivileged into d0 */
+    assert_int_equal(status(d1, 9, 1, &st), -XL_ESRCH);
+    assert_int_equal(status(d1, DOMID_SELF, 64, &st), -XL_EINVAL);  /* beyond the bucket */
+    assert_int_equal(status(d1, DOMID_SELF, 5000, &st), -XL_EINVAL);
+    alloc_unbound(d0, DOMID_SELF, 1);
+    assert_int_equal(status(d1, 0, 1, &st), -XL_EPERM);
+    assert_int_equal(status(d1, 0, 500, &st), -XL_EINVAL); /* port checked first, as Xen */
+    assert_int_equal(send(d1, 5000), -XL_EINVAL);
+    assert_int_equal(send(d1, 0), -XL_EINVAL);
+    assert_int_equal(send(d1, 10), -XL_EINVAL);   /* free port */
+    assert_int_equal(closep(d1, 0), -XL_EINVAL);  /* reserved */
+    assert_int_equal(closep(d1, 10), -XL_EINVAL); /* free */
+    assert_int_equal(closep(d1, 9999), -XL_EINVAL);
+    evtchn_unmask_t um = { .port = 4096 };
+    assert_int_equal(op(d1, EVTCHNOP_unmask, &um), -XL_EINVAL);
+    assert_int_equal(op(d1, EVTCHNOP_status, (void *)BAD_VA), -XL_EFAULT);
+    assert_int_equal(op(d1, EVTCHNOP_send, (void *)BAD_VA), -XL_EFAULT);
+    assert_int_equal(op(d1, EVTCHNOP_init_control, &st), -XL_ENOSYS);
+    assert_int_equal(op(d1, EVTCHNOP_expand_array, &st), -XL_ENOSYS);
+    assert_int_equal(op(d1, EVTCHNOP_set_priority, &st), -XL_ENOSYS);
+    assert_int_equal(op(d1, EVTCHNOP_bind_pirq, &st), -XL_ENOSYS);
+    assert_int_equal(op(d1, 99, &st), -XL_ENOSYS);
+    /* A failed copy-out leaves nothing half-done visible to the caller. */
+    assert_int_equal(op(d1, EVTCHNOP_alloc_unbound, (void *)BAD_VA), -XL_EFAULT);
+}
+
+static void test_interdomain(void **state)
+{
+    (void)state;
+    evtchn_status_t st;
+    int up = alloc_unbound(d1, DOMID_SELF, 0);
+    assert_int_equal(bind_inter(d0, 1, 40), -XL_EINVAL);           /* free remote port */
+    assert_int_equal(bind_inter(d0, 1, 4000), -XL_EINVAL);         /* invalid remote port */
+    assert_int_equal(bind_inter(d0, 5, (unsigned int)up), -XL_ESRCH);
+    assert_int_equal(bind_inter(d2, 1, (unsigned int)up), -XL_EINVAL); /* not offered to d2 */
+    int lp = bind_inter(d0, 1, (unsigned int)up);
+    assert_true(lp > 0);
+    /* Xen marks the new local port pending (and, unmasked, raises it). */
+    assert_true(pend(d0, (unsigned int)lp));
+    assert_true(d0->vcpu.info->evtchn_pending_sel & 1);
+    assert_int_equal(d0->vcpu.info->evtchn_upcall_pending, 1);
+    assert_int_equal(bind_inter(d0, 1, (unsigned int)up), -XL_EINVAL); /* already bound */
+    assert_int_equal(status(d1, DOMID_SELF, (unsigned int)up, &st), 0);
+    assert_int_equal(st.status, EVTCHNSTAT_interdomain);
+    assert_int_equal(st.u.interdomain.dom, 0);
+    assert_int_equal(st.u.interdomain.port, lp);
+    /* d0 -> d1 */
+    assert_int_equal(send(d0, (unsigned int)lp), 0);
+    assert_true(pend(d1, (unsigned int)up));
+    assert_int_equal(d1->vcpu.info->evtchn_upcall_pending, 1);
+    /* d1 -> d0 after d0 cleared its bits */
+    d0->shared_info->evtchn_pending[0] = 0;
+    d0->vcpu.info->evtchn_pending_sel = 0;
+    d0->vcpu.info->evtchn_upcall_pending = 0;
+    assert_int_equal(send(d1, (unsigned int)up), 0);
+    assert_true(pend(d0, (unsigned int)lp));
+    assert_int_equal(d0->vcpu.info->evtchn_upcall_pending, 1);
+    /* d1 closes: d0's end goes back to unbound, waiting for d1. */
+    assert_int_equal(closep(d1, (unsigned int)up), 0);
+    assert_int_equal(status(d0, DOMID_SELF, (unsigned int)lp, &st), 0);
+    assert_int_equal(st.status, EVTCHNSTAT_unbound);
+    assert_int_equal(st.u.unbound.dom, 1);
+    assert_int_equal(send(d0, (unsigned int)lp), 0); /* dropped */
+    /* ... and d1 can bind to it again. */
+    int up2 = bind_inter(d1, 0, (unsigned int)lp);
+    assert_true(up2 > 0);
+    assert_int_equal(status(d0, DOMID_SELF, (unsigned int)lp, &st), 0);
+    assert_int_equal(st.u.interdomain.port, up2);
+}
+
+static void test_loopback(void **state)
+{
+    (void)state;
+    int a = alloc_unbound(d2, DOMID_SELF, DOMID_SELF);
+    int b = bind_inter(d2, DOMID_SELF, (unsigned int)a);
+    assert_true(a > 0 && b > 0 && a != b);
+    d2->shared_info->evtchn_pending[0] = 0;
+    assert_int_equal(send(d2, (unsigned int)b), 0);
+    assert_true(pend(d2, (unsigned int)a) && !pend(d2, (unsigned int)b));
+    assert_int_equal(closep(d2, (unsigned int)a), 0);
+    assert_false(pend(d2, (unsigned int)a)); /* closing clears pending */
+    evtchn_status_t st;
+    status(d2, DOMID_SELF, (unsigned int)b, &st);
+    assert_int_equal(st.status, EVTCHNSTAT_unbound);
+    assert_int_equal(st.u.unbound.dom, 2);
+}
+
+static void test_mask_unmask(void **state)
+{
+    (void)state;
+    int p = alloc_unbound(d1, DOMID_SELF, DOMID_SELF);
+    int q = bind_inter(d1, DOMID_SELF, (unsigned int)p);
+    d1->shared_info->evtchn_pending[0] = 0;
+    d1->vcpu.info->evtchn_pending_sel = 0;
+    d1->vcpu.info->evtchn_upcall_pending = 0;
+    mask(d1, (unsigned int)p);
+    assert_int_equal(send(d1, (unsigned int)q), 0);
+    assert_true(pend(d1, (unsigned int)p));
+    assert_int_equal(d1->vcpu.info->evtchn_pending_sel, 0);
+    assert_int_equal(d1->vcpu.info->evtchn_upcall_pending, 0);
+    evtchn_unmask_t um = { .port = (unsigned int)p };
+    assert_int_equal(op(d1, EVTCHNOP_unmask, &um), 0);
+    assert_int_equal(d1->shared_info->evtchn_mask[0], 0);
+    assert_int_equal(d1->vcpu.info->evtchn_pending_sel, 1);
+    assert_int_equal(d1->vcpu.info->evtchn_upcall_pending, 1);
+    /* Unmasking a port that is not pending raises nothing. */
+    d1->vcpu.info->evtchn_pending_sel = 0;
+    d1->vcpu.info->evtchn_upcall_pending = 0;
+    d1->shared_info->evtchn_pending[0] = 0;
+    mask(d1, (unsigned int)p);
+    assert_int_equal(op(d1, EVTCHNOP_unmask, &um), 0);
+    assert_int_equal(d1->vcpu.info->evtchn_upcall_pending, 0);
+    /* A port in the second selector word sets selector bit 1. */
+    for (int i = 0; i < 70; i++)
+        alloc_unbound(d1, DOMID_SELF, DOMID_SELF);
+    evtchn_bind_ipi_t ipi = { .vcpu = 0 };
+    assert_int_equal(op(d1, EVTCHNOP_bind_ipi, &ipi), 0);
+    assert_true(ipi.port >= 64);
+    assert_int_equal(send(d1, ipi.port), 0);
+    assert_true(d1->vcpu.info->evtchn_pending_sel & (1UL << (ipi.port / 64)));
+}
+
+static void test_virq(void **state)
+{
+    (void)state;
+    evtchn_status_t st;
+    assert_int_equal(bind_virq(d0, NR_VIRQS, 0), -XL_EINVAL);
+    assert_int_equal(bind_virq(d0, VIRQ_DOM_EXC, 1), -XL_EINVAL);  /* global: vcpu 0 only */
+    assert_int_equal(bind_virq(d0, VIRQ_TIMER, 1), -XL_ENOENT);    /* no vcpu 1 */
+    int t = bind_virq(d0, VIRQ_TIMER, 0);
+    assert_true(t > 0);
+    assert_int_equal(bind_virq(d0, VIRQ_TIMER, 0), -XL_EEXIST);
+    assert_int_equal(status(d0, DOMID_SELF, (unsigned int)t, &st), 0);
+    assert_int_equal(st.status, EVTCHNSTAT_virq);
+    assert_int_equal(st.u.virq, VIRQ_TIMER);
+    assert_int_equal(send(d0, (unsigned int)t), -XL_EINVAL); /* cannot send on a VIRQ */
+    send_guest_vcpu_virq(&d0->vcpu, VIRQ_TIMER);
+    assert_true(pend(d0, (unsigned int)t));
+    /* Global VIRQs reach dom0 only when it bound them. */
+    int e = bind_virq(d0, VIRQ_DOM_EXC, 0);
+    send_global_virq(VIRQ_DOM_EXC);
+    assert_true(pend(d0, (unsigned int)e));
+    send_guest_vcpu_virq(&d1->vcpu, VIRQ_TIMER); /* unbound in d1: nothing */
+    assert_int_equal(d1->shared_info->evtchn_pending[0], 0);
+    /* bind_vcpu: global VIRQ yes, per-vcpu VIRQ no, vcpu 1 never. */
+    evtchn_bind_vcpu_t bv = { .port = (unsigned int)e, .vcpu = 0 };
+    assert_int_equal(op(d0, EVTCHNOP_bind_vcpu, &bv), 0);
+    bv.port = (unsigned int)t;
+    assert_int_equal(op(d0, EVTCHNOP_bind_vcpu, &bv), -XL_EINVAL);
+    bv.vcpu = 1;
+    assert_int_equal(op(d0, EVTCHNOP_bind_vcpu, &bv), -XL_ENOENT);
+    bv = (evtchn_bind_vcpu_t){ .port = 3000, .vcpu = 0 };
+    assert_int_equal(op(d0, EVTCHNOP_bind_vcpu, &bv), -XL_EINVAL);
+    /* Closing unbinds: the VIRQ can be bound again, old port stays quiet. */
+    assert_int_equal(closep(d0, (unsigned int)t), 0);
+    send_guest_vcpu_virq(&d0->vcpu, VIRQ_TIMER);
+    assert_false(pend(d0, (unsigned int)t));
+    assert_true(bind_virq(d0, VIRQ_TIMER, 0) > 0);
+}
+
+static void test_ipi_and_enospc(void **state)
+{
+    (void)state;
+    evtchn_bind_ipi_t ipi = { .vcpu = 1 };
+    assert_int_equal(op(d2, EVTCHNOP_bind_ipi, &ipi), -XL_ENOENT);
+    ipi.vcpu = 0;
+    assert_int_equal(op(d2, EVTCHNOP_bind_ipi, &ipi), 0);
+    assert_int_equal(send(d2, ipi.port), 0);
+    assert_true(pend(d2, ipi.port));
+    int n = 1; /* the ipi */
+    int p;
+    while ((p = alloc_unbound(d2, DOMID_SELF, 0)) > 0)
+        n++;
+    assert_int_equal(p, -XL_ENOSPC);
+    assert_int_equal(n, EVTCHN_MAX - 1);
+    assert_int_equal(bind_virq(d2, VIRQ_TIMER, 0), -XL_ENOSPC);
+    assert_int_equal(closep(d2, 500), 0);
+    assert_int_equal(alloc_unbound(d2, DOMID_SELF, 0), 500); /* lowest free port again */
+}
+
+static void test_wakeups(void **state)
+{
+    (void)state;
+    int p = alloc_unbound(d1, DOMID_SELF, DOMID_SELF);
+    int q = bind_inter(d1, DOMID_SELF, (unsigned int)p);
+    d1->shared_info->evtchn_pending[0] = 0;
+    d1->vcpu.info->evtchn_pending_sel = 0;
+    d1->vcpu.info->evtchn_upcall_pending = 0;
+    /* Polling one port: another masked port does not wake it ... */
+    int r = alloc_unbound(d1, DOMID_SELF, DOMID_SELF);
+    int s = bind_inter(d1, DOMID_SELF, (unsigned int)r);
+    d1->shared_info->evtchn_pending[0] = 0;
+    d1->vcpu.info->evtchn_pending_sel = 0;
+    d1->vcpu.info->evtchn_upcall_pending = 0;
+    mask(d1, (unsigned int)r);
+    d1->vcpu.blocked = 1;
+    d1->vcpu.ev.polling = 1;
+    d1->vcpu.ev.poll_port = p;
+    send(d1, (unsigned int)s);
+    assert_int_equal(d1->vcpu.blocked, 1);
+    /* ... the polled one does, even masked. */
+    mask(d1, (unsigned int)p);
+    send(d1, (unsigned int)q);
+    assert_int_equal(d1->vcpu.blocked, 0);
+    assert_int_equal(d1->vcpu.ev.polling, 0);
+    assert_int_equal(last_runstate, RUNSTATE_runnable);
+    /* A blocked vcpu wakes when its upcall flag goes 0 -> 1. */
+    d1->shared_info->evtchn_mask[0] = 0;
+    d1->shared_info->evtchn_pending[0] = 0;
+    d1->vcpu.blocked = 1;
+    send(d1, (unsigned int)q);
+    assert_int_equal(d1->vcpu.blocked, 0);
+    assert_true(evtchn_port_is_pending(d1, (unsigned int)p));
+    assert_false(evtchn_port_is_pending(d1, 4000));
+}
+
+static void test_destroy_and_reset(void **state)
+{
+    (void)state;
+    evtchn_status_t st;
+    int up = alloc_unbound(d1, DOMID_SELF, 0);
+    int lp = bind_inter(d0, 1, (unsigned int)up);
+    int t = bind_virq(d1, VIRQ_TIMER, 0);
+    assert_true(t > 0);
+    evtchn_domain_destroy(d1);
+    assert_int_equal(status(d0, DOMID_SELF, (unsigned int)lp, &st), 0);
+    assert_int_equal(st.status, EVTCHNSTAT_unbound);
+    assert_int_equal(st.u.unbound.dom, 1);
+    assert_int_equal(status(d1, DOMID_SELF, (unsigned int)up, &st), 0);
+    assert_int_equal(st.status, EVTCHNSTAT_closed);
+    assert_int_equal(d1->vcpu.ev.virq_to_port[VIRQ_TIMER], 0);
+    /* reset: -ESRCH, -EPERM for others unprivileged, -EINVAL for a running
+     * other domain even when privileged; self works. */
+    evtchn_reset_t rs = { .dom = 9 };
+    assert_int_equal(op(d1, EVTCHNOP_reset, &rs), -XL_ESRCH);
+    rs.dom = 0;
+    assert_int_equal(op(d1, EVTCHNOP_reset, &rs), -XL_EPERM);
+    rs.dom = 1;
+    assert_int_equal(op(d0, EVTCHNOP_reset, &rs), -XL_EINVAL);
+    rs.dom = DOMID_SELF;
+    assert_int_equal(op(d0, EVTCHNOP_reset, &rs), 0);
+    assert_int_equal(status(d0, DOMID_SELF, (unsigned int)lp, &st), 0);
+    assert_int_equal(st.status, EVTCHNSTAT_closed);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(test_alloc_unbound_and_status, setup),
+        cmocka_unit_test_setup(test_refusals, setup),
+        cmocka_unit_test_setup(test_interdomain, setup),
+        cmocka_unit_test_setup(test_loopback, setup),
+        cmocka_unit_test_setup(test_mask_unmask, setup),
+        cmocka_unit_test_setup(test_virq, setup),
+        cmocka_unit_test_setup(test_ipi_and_enospc, setup),
+        cmocka_unit_test_setup(test_wakeups, setup),
+        cmocka_unit_test_setup(test_destroy_and_reset, setup),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
