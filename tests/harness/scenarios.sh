@@ -3,12 +3,19 @@
 # each by its exit status and serial-log markers. A scenario file is bash
 # that sets:
 #   DESC            one line saying what it shows
-#   RUN_ARGS=(...)  arguments for run-qemu.sh (--dom0, --cfg-text, ...)
-#   EXPECT_STATUS   run-qemu.sh exit status (0 poweroff, 2 reboot, 3 crash, 5 loader error)
+#   RUNNER          qemu (default): Xenolith via run-qemu.sh; xen: the same
+#                   QEMU booting REAL Xen 4.17 via run-xen.sh (dom0 only)
+#   RUN_ARGS=(...)  arguments for the runner (--dom0, --cfg-text, ...)
+#   EXPECT_STATUS   the runner's exit status (0 poweroff, 2 reboot, 3 crash,
+#                   5 loader error, 124 timeout; see run-qemu.sh / run-xen.sh)
 #   EXPECT=(...)    fixed strings that must appear in the log, in this order
 #   REJECT=(...)    fixed strings that must not appear
 #   MEASURE=(...)   extended regexes whose matching lines are printed (numbers)
-#   TIMEOUT         seconds before run-qemu.sh calls it a hang (default 60)
+#   TIMEOUT         seconds before the runner calls it a hang (default 60)
+#   check_log()     optional bash function, a custom check run after EXPECT
+#                   and REJECT pass: called with the log file (\r removed) as
+#                   $1; non-zero return fails the scenario, and its last line
+#                   of output says why. Other lines are printed as measured.
 # On failure it says why and prints the tail of the log.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -18,12 +25,18 @@ mkdir -p "$logdir"
 pass=0 fail=0
 for scn in "$@"; do
     name=$(basename "$scn" .scn)
-    DESC="" RUN_ARGS=() EXPECT_STATUS=0 EXPECT=() REJECT=() MEASURE=() TIMEOUT=60
+    DESC="" RUNNER=qemu RUN_ARGS=() EXPECT_STATUS=0 EXPECT=() REJECT=() MEASURE=() TIMEOUT=60
+    unset -f check_log
     # shellcheck disable=SC1090
     source "$scn"
     log="$logdir/$name.log"
     t0=$(date +%s%N)
-    bash "$here/run-qemu.sh" --quiet --timeout "$TIMEOUT" --log "$log" "${RUN_ARGS[@]}" 2>/dev/null
+    case "$RUNNER" in
+    qemu) runner="$here/run-qemu.sh" ;;
+    xen) runner="$here/run-xen.sh" ;;
+    *) echo "FAIL $name: unknown RUNNER=$RUNNER"; fail=$((fail + 1)); continue ;;
+    esac
+    bash "$runner" --quiet --timeout "$TIMEOUT" --log "$log" "${RUN_ARGS[@]}" 2>/dev/null
     status=$?
     ms=$((($(date +%s%N) - t0) / 1000000))
     secs="$((ms / 1000)).$(((ms % 1000) / 100))"
@@ -40,12 +53,21 @@ for scn in "$@"; do
     for m in "${REJECT[@]}"; do
         [ -z "$why" ] && grep -qF -- "$m" "$log" && why="unexpected: $m"
     done
+    checked=""
+    if [ -z "$why" ] && declare -F check_log >/dev/null; then
+        tr -d '\r' <"$log" >"$log.clean"
+        if checked=$(check_log "$log.clean" 2>&1); then :; else
+            why="check_log: $(tail -n 1 <<<"$checked")"
+        fi
+        rm -f "$log.clean"
+    fi
     if [ -z "$why" ]; then
         pass=$((pass + 1))
         printf 'PASS %-24s %5ss  %s\n' "$name" "$secs" "$DESC"
         for re in "${MEASURE[@]}"; do
             grep -aE -- "$re" "$log" | tr -d '\r' | sed 's/^/     measured: /'
         done
+        [ -n "$checked" ] && sed 's/^/     measured: /' <<<"$checked"
     else
         fail=$((fail + 1))
         printf 'FAIL %-24s %5ss  %s\n     why: %s\n     log tail (%s):\n' "$name" "$secs" "$DESC" "$why" "$log"

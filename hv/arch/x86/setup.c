@@ -216,6 +216,7 @@ void hv_start(uint64_t bootinfo_phys)
     /* Boot-time domUs (like Xen's dom0less): d1, d2, ... in config order,
      * unprivileged, each with domu_mem of memory. Nothing reaps them but
      * the scheduler, which destroys them once they shut down. */
+    printk("memory: %lu pages free before boot-time domUs\n", (unsigned long)mm_free_count());
     uint16_t next_domid = 1;
     for (uint32_t i = 0; i < bi->nr_modules && i < XL_MAX_MODULES; i++) {
         if (bi->modules[i].kind != XL_MOD_DOMU)
