@@ -305,6 +305,8 @@ int pv_build(struct domain *d, const struct pv_image *img, struct pv_layout *l,
         *why = rc == -XL_ENOEXEC ? "no Xen ELF notes: not a Xen PV kernel" : "malformed Xen ELF notes";
         return rc;
     }
+    if ((rc = elf_xen_check(&notes, d->privileged, why)))
+        return rc;
     if ((rc = kernel_placement(&elf, &notes, &virt_offset, &kstart, &kend, &entry, &v_start))) {
         *why = "kernel addresses (VIRT_BASE/PADDR_OFFSET/ENTRY) are inconsistent";
         return rc;

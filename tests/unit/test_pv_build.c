@@ -345,6 +345,20 @@ static void add_note64(uint32_t type, uint64_t v)
     img_phdr(1)->p_filesz = note_len;
 }
 
+/* A string note; desc is NUL-terminated and padded to 4 bytes. */
+static void add_note_str(uint32_t type, const char *str)
+{
+    uint8_t *p = img_bytes() + NOTE_OFF + note_len;
+    uint32_t len = (uint32_t)strlen(str) + 1, padded = (len + 3) & ~3u;
+    uint32_t hdr[3] = { 4, len, type };
+    memcpy(p, hdr, 12);
+    memcpy(p + 12, "Xen", 4);
+    memset(p + 16, 0, padded);
+    memcpy(p + 16, str, len);
+    note_len += 16 + padded;
+    img_phdr(1)->p_filesz = note_len;
+}
+
 /* One PT_LOAD (code + .bss) and a PT_NOTE; notes added by the caller. */
 static void build_image(void)
 {
@@ -377,6 +391,8 @@ static void build_xen_image(uint64_t hcall_va)
     add_note64(XEN_ELFNOTE_PADDR_OFFSET, 0);
     add_note64(XEN_ELFNOTE_ENTRY, ENTRY);
     add_note64(XEN_ELFNOTE_HYPERCALL_PAGE, hcall_va);
+    add_note_str(XEN_ELFNOTE_LOADER, "generic");
+    add_note_str(XEN_ELFNOTE_XEN_VERSION, "xen-3.0");
 }
 
 static struct domain dom;
@@ -654,6 +670,36 @@ static void test_build_no_xen_notes(void **state)
     assert_int_equal(hcall_fills, 0);
 }
 
+/* Xen's note checks run before any memory is given to the domain. */
+static void test_build_refuses_unsupported_kernel(void **state)
+{
+    struct pv_layout l;
+    const char *why = NULL;
+    init_domain(0);
+    struct pv_image img = make_img(NULL);
+    uint64_t free_before = hv_pages.nr_free;
+
+    build_xen_image(HCALL_VA);
+    add_note_str(XEN_ELFNOTE_FEATURES, "!auto_translated_physmap");
+    assert_int_equal(pv_build(&dom, &img, &l, &why), -XL_EINVAL);
+    assert_non_null(strstr(why, "feature"));
+
+    build_image(); /* no LOADER/GUEST_OS: neither generic nor linux */
+    add_note64(XEN_ELFNOTE_VIRT_BASE, KVIRT_BASE);
+    add_note64(XEN_ELFNOTE_ENTRY, ENTRY);
+    add_note_str(XEN_ELFNOTE_XEN_VERSION, "xen-3.0");
+    assert_int_equal(pv_build(&dom, &img, &l, &why), -XL_EINVAL);
+    assert_non_null(strstr(why, "loader"));
+
+    assert_int_equal(hv_pages.nr_free, free_before);
+    assert_int_equal(dom.tot_pages, 0);
+
+    /* Linux's "!writable_page_tables" is accepted. */
+    build_xen_image(HCALL_VA);
+    add_note_str(XEN_ELFNOTE_FEATURES, "!writable_page_tables|pae_pgdir_above_4gb");
+    assert_int_equal(pv_build(&dom, &img, &l, &why), 0);
+}
+
 static void test_build_hypercall_page_outside(void **state)
 {
     static const uint64_t bad[] = {
@@ -743,6 +789,7 @@ int main(void)
         T(test_build_privileged_flags),
         T(test_build_initrd),
         T(test_build_no_xen_notes),
+        T(test_build_refuses_unsupported_kernel),
         T(test_build_hypercall_page_outside),
         T(test_build_enomem),
         T(test_build_hypercall_page_wraps),
