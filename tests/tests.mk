@@ -31,6 +31,7 @@ $(eval $(call guest_kernel,$(BUILD)/guests/crash.elf,tests/guests/crash.c))
 $(eval $(call guest_kernel,$(BUILD)/guests/hypercalls.elf,tests/guests/hypercalls.c))
 
 -include $(wildcard tests/guests/*.mk)
+-include $(wildcard tests/bench/*.mk)
 
 IMAGES := $(LOADER) $(HV_ELF) $(DOM0_ELF) $(TEST_GUESTS)
 

@@ -9,6 +9,7 @@
 #   --domu 'ELF [CMDLINE]'   a boot-time domU (repeatable)
 #   --cfg-text TEXT   use TEXT as xenolith.cfg verbatim (loader tests)
 #   --timeout S (default 60, 0 = none)   --log FILE   --quiet   --gdb
+# Environment: XL_QEMU_ARGS adds QEMU arguments (e.g. "-icount shift=0").
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -81,7 +82,7 @@ qemu-system-x86_64 -machine q35 -m 512M -cpu qemu64 -smp 1 -no-reboot -display n
     -drive if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd \
     -drive if=pflash,format=raw,file="$work/vars.fd" \
     -drive format=raw,file=fat:rw:"$esp" \
-    -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+    -device isa-debug-exit,iobase=0xf4,iosize=0x04 ${XL_QEMU_ARGS:-} \
     -net none "${serial[@]}" "${dbg[@]}" 0<&3 &
 qpid=$!
 

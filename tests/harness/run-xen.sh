@@ -83,7 +83,7 @@ cp /usr/share/OVMF/OVMF_VARS_4M.fd "$work/vars.fd"
 qemu-system-x86_64 -machine q35 -m 512M -cpu max -smp 1 -no-reboot -display none \
     -drive if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd \
     -drive if=pflash,format=raw,file="$work/vars.fd" \
-    -drive format=raw,file=fat:rw:"$esp" \
+    -drive format=raw,file=fat:rw:"$esp" ${XL_QEMU_ARGS:-} \
     -net none -chardev "file,id=s0,path=$log" -serial chardev:s0 </dev/null 2>"$work/qemu.err" &
 qpid=$!
 if [ $quiet = 0 ]; then
