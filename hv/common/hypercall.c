@@ -4,6 +4,7 @@
  * 0..NR_HYPERCALLS-1 has an entry; those not implemented yet return
  * -ENOSYS, as do numbers beyond the table.
  */
+#include <xenolith/arch.h>
 #include <xenolith/errno.h>
 #include <xenolith/hypercall.h>
 #include <xenolith/lib.h>
@@ -39,12 +40,56 @@ static const hypercall_fn table[NR_HYPERCALLS] = {
      * kexec, tmem, argo, xenpmu, dm_op, hypfs. */
 };
 
+/* One CPU, hypercalls do not nest (a multicall runs its entries one by
+ * one): the start time of the outermost one bounds how long it may run. */
+static uint64_t started_ns;
+static int depth;
+int hypercall_in_multicall;
+static struct {
+    int pending;
+    uint64_t args[5];
+} mc_cont;
+
+#define PREEMPT_AFTER_NS 1000000ULL /* 1 ms, a tenth of a scheduler tick */
+
 long hypercall_dispatch(struct vcpu *v, uint64_t nr, uint64_t a1, uint64_t a2,
                         uint64_t a3, uint64_t a4, uint64_t a5)
 {
     if (nr >= NR_HYPERCALLS || !table[nr])
         return -XL_ENOSYS;
-    return table[nr](v, a1, a2, a3, a4, a5);
+    if (depth++ == 0)
+        started_ns = arch_time_ns();
+    long rc = table[nr](v, a1, a2, a3, a4, a5);
+    depth--;
+    return rc;
+}
+
+int hypercall_preempt_check(void)
+{
+    return arch_time_ns() - started_ns > PREEMPT_AFTER_NS;
+}
+
+long hypercall_continuation(struct vcpu *v, unsigned int nr, uint64_t a1, uint64_t a2,
+                            uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    if (hypercall_in_multicall) {
+        mc_cont.pending = 1;
+        mc_cont.args[0] = a1, mc_cont.args[1] = a2, mc_cont.args[2] = a3;
+        mc_cont.args[3] = a4, mc_cont.args[4] = a5;
+        return (long)nr;
+    }
+    v->regs.rip -= 2; /* back over `syscall` (0f 05) */
+    v->regs.rdi = a1, v->regs.rsi = a2, v->regs.rdx = a3, v->regs.r10 = a4, v->regs.r8 = a5;
+    return (long)nr; /* becomes %rax: the number to re-issue */
+}
+
+int hypercall_take_mc_continuation(uint64_t args[5])
+{
+    if (!mc_cont.pending)
+        return 0;
+    memcpy(args, mc_cont.args, sizeof(mc_cont.args));
+    mc_cont.pending = 0;
+    return 1;
 }
 
 /*

@@ -51,6 +51,24 @@ HYPERCALL_DECL(vcpu_op);
 HYPERCALL_DECL(event_channel_op);
 HYPERCALL_DECL(multicall);
 
+/*
+ * Long-running hypercalls (Xen's continuations). A handler that has
+ * worked for a while (hypercall_preempt_check() says so) saves its
+ * progress in its arguments and returns hypercall_continuation(v, nr,
+ * new args): the guest's rip is moved back over the 2-byte `syscall`, so
+ * when the guest next runs it re-issues hypercall nr with the new
+ * arguments, after the scheduler had its chance. Inside a multicall the
+ * new arguments are stored in the multicall entry instead, and the
+ * multicall itself is continued at that entry.
+ */
+int hypercall_preempt_check(void);
+long hypercall_continuation(struct vcpu *v, unsigned int nr, uint64_t a1, uint64_t a2,
+                            uint64_t a3, uint64_t a4, uint64_t a5);
+/* For multicall.c: did the entry that just ran ask to be continued, and
+ * with which arguments? Clears the request. */
+int hypercall_take_mc_continuation(uint64_t args[5]);
+extern int hypercall_in_multicall;
+
 /* Xen's 32-byte x86_64 hypercall page stubs, written into a guest page. */
 void hypercall_page_fill(uint8_t *page);
 
