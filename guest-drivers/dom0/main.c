@@ -4,13 +4,20 @@
  *   shutdown=poweroff|reboot|crash|hang   how to end (default poweroff;
  *   hang blocks forever with no event source, to exercise the idle loop
  *   and the harness's hang detection)
- *   heartbeat=N [beat=Y]   before ending, stay alive next to the domUs and
- *   print "dom0: heartbeat i/N" N times, Y sched_op yields apart (default
- *   1000): dom0 runs alongside boot-time domUs, and a scenario can see it
- *   kept running during and after them. Yields, not time: no timer needed.
+ *   heartbeat=N [beat=MS] [until=D [after=K]]   before ending, stay alive
+ *   next to the domUs and print "dom0: heartbeat i/N (T ms)" every MS
+ *   milliseconds of PV-clock time (default 20), at most N times. With
+ *   until=D it stops early, K beats (default 3) after domain D is gone
+ *   (XENMEM_current_reservation of D says -ESRCH), and says so. Between
+ *   beats it sleeps in SCHEDOP_poll with no ports and an absolute
+ *   timeout, so the domUs get the CPU; a scenario can see dom0 kept
+ *   running during and after them. Without a PV clock (shared_info not
+ *   mapped) it falls back to 1000 yields per beat.
  * Runs as a PV guest kernel; works unchanged on a real Xen.
+ * Must never: unmask events (it has no event callback).
  */
 #include <xenolith/lib.h>
+#include <xen/errno.h>
 #include <xlguest/hypercall.h>
 #include <xlguest/kernel.h>
 
@@ -24,6 +31,92 @@ static int shutdown_reason(const start_info_t *si)
     if (!strcmp(how, "hang"))
         return -1;
     return SHUTDOWN_crash;
+}
+
+static unsigned long parse_ulong(const char *s);
+
+static inline uint64_t rdtsc(void)
+{
+    uint32_t lo, hi;
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    return ((uint64_t)hi << 32) | lo;
+}
+
+/* System time in ns from vcpu 0's PV clock (version-checked read). */
+static uint64_t pvclock_ns(void)
+{
+    volatile struct vcpu_time_info *t = &guest_shared_info->vcpu_info[0].time;
+    uint32_t ver, mul;
+    uint64_t tsc, ts, st;
+    int8_t shift;
+    do {
+        ver = t->version;
+        __asm__ volatile("" ::: "memory");
+        tsc = rdtsc();
+        ts = t->tsc_timestamp;
+        st = t->system_time;
+        mul = t->tsc_to_system_mul;
+        shift = t->tsc_shift;
+        __asm__ volatile("" ::: "memory");
+    } while ((ver & 1) || ver != t->version);
+    uint64_t d = tsc - ts;
+    d = shift < 0 ? d >> -shift : d << shift;
+    return st + (uint64_t)(((unsigned __int128)d * mul) >> 32);
+}
+
+/* Sleep until system time `until` ns (no event ports: only the timeout
+ * wakes it); without a PV clock, yield a while instead. */
+static void sleep_until(uint64_t until)
+{
+    if (!guest_shared_info) {
+        for (int y = 0; y < 1000; y++)
+            HYPERVISOR_sched_op(SCHEDOP_yield, NULL);
+        return;
+    }
+    while (pvclock_ns() < until) {
+        struct sched_poll p = { .nr_ports = 0, .timeout = until };
+        if (HYPERVISOR_sched_op(SCHEDOP_poll, &p) < 0)
+            HYPERVISOR_sched_op(SCHEDOP_yield, NULL);
+    }
+}
+
+/* Does domain `id` still exist? Asks for its reservation (privileged). */
+static int domain_exists(domid_t id)
+{
+    domid_t dom = id;
+    return HYPERVISOR_memory_op(XENMEM_current_reservation, &dom) != -XEN_ESRCH;
+}
+
+static void heartbeat(const start_info_t *si)
+{
+    char num[24];
+    unsigned long beats = 0, period_ms = 20, after = 3;
+    long until = -1;
+    if (cmdline_get(si, "heartbeat", num, sizeof(num)))
+        beats = parse_ulong(num);
+    if (cmdline_get(si, "beat", num, sizeof(num)))
+        period_ms = parse_ulong(num);
+    if (cmdline_get(si, "until", num, sizeof(num)))
+        until = (long)parse_ulong(num);
+    if (cmdline_get(si, "after", num, sizeof(num)))
+        after = parse_ulong(num);
+    if (!beats)
+        return;
+    uint64_t t0 = guest_shared_info ? pvclock_ns() : 0, next = t0;
+    unsigned long gone_at = 0;
+    for (unsigned long i = 1; i <= beats; i++) {
+        next += period_ms * 1000000ULL;
+        sleep_until(next);
+        uint64_t now = guest_shared_info ? pvclock_ns() : 0;
+        printk("dom0: heartbeat %lu/%lu (%lu ms)\n", i, beats,
+               (unsigned long)((now - t0) / 1000000));
+        if (until >= 0 && !gone_at && !domain_exists((domid_t)until)) {
+            gone_at = i;
+            printk("dom0: d%ld is gone, %lu more beats\n", until, after);
+        }
+        if (gone_at && i - gone_at >= after)
+            break;
+    }
 }
 
 static unsigned long parse_ulong(const char *s)
@@ -45,17 +138,7 @@ int guest_main(start_info_t *si)
            (unsigned long)si->nr_pages, (unsigned int)si->flags, (const char *)si->cmd_line);
     printk("hypervisor: Xen %ld.%ld%s, capabilities \"%s\"\n", ver >> 16, ver & 0xffff, extra,
            caps);
-    char num[24];
-    unsigned long beats = 0, beat_yields = 1000;
-    if (cmdline_get(si, "heartbeat", num, sizeof(num)))
-        beats = parse_ulong(num);
-    if (cmdline_get(si, "beat", num, sizeof(num)))
-        beat_yields = parse_ulong(num);
-    for (unsigned long i = 1; i <= beats; i++) {
-        for (unsigned long y = 0; y < beat_yields; y++)
-            HYPERVISOR_sched_op(SCHEDOP_yield, NULL);
-        printk("dom0: heartbeat %lu/%lu\n", i, beats);
-    }
+    heartbeat(si);
     int reason = shutdown_reason(si);
     if (reason < 0) {
         printk("dom0: blocking forever\n");

@@ -1,15 +1,19 @@
 /*
  * hostile.c - a hostile PV test kernel, run as an unprivileged boot-time
- * domU: it calls every hypercall number 0-63 with random and malicious
- * arguments, written against the Xen 4.17 ABI, and counts what came back.
+ * domU: it calls hypercalls with random and malicious arguments, written
+ * against the Xen 4.17 ABI, and counts what came back. 4 calls in 5 go
+ * to the hypercalls Xenolith implements (implemented[]), mostly with
+ * valid sub-op numbers and structured arguments (request lists, memory
+ * reservations, event-channel ports, callback registrations); the 5th
+ * picks any number 0-63.
  * The hypervisor must answer each with an errno or a harmless success,
  * never panic, never hurt another domain, and get every frame back when
  * this domain is gone. The guest must never: pass arguments that would
  * legitimately end or freeze itself (list below); anything else is fair.
  *
  * Command line: seed=S (PRNG seed, default 1; the same seed replays the
- * same calls) calls=N (default 30000) progress=P (a line every P calls,
- * default 5000) self=D (its own domid, default 1: never targeted by
+ * same calls) calls=N (default 50000) progress=P (a line every P calls,
+ * default 10000) self=D (its own domid, default 1: never targeted by
  * remote shutdown).
  *
  * Arguments: pointers are NULL, unmapped (low half), non-canonical,
@@ -17,9 +21,13 @@
  * read-only page tables (start_info.pt_base), a victim area in its own
  * .text that is never executed, or a window of a scratch buffer filled
  * with the same kinds of words. Counts, commands, sub-ops, domids are
- * small, huge, negative or random. Frame numbers are other domains' or
- * unowned frames (any mfn not in its own P2M list), huge ones, or its
- * scratch frame. Structures (multicall entries, mmu_update requests,
+ * small, huge, negative or random; ports small, at the 2-level limit or
+ * huge. Frame numbers are other domains' or unowned frames (any mfn not
+ * in its own P2M list), huge ones, its scratch frames, or (as targets of
+ * mappings and mmuext ops) its own page-table frames. mmu_update and
+ * update_va_mapping aim at the L1 entries that map the victim area, so
+ * mapping its own page tables writable, foreign frames, etc. meet a
+ * real, present L1 slot. Structures (multicall entries, mmu_update requests,
  * mmuext ops, memory_op, event channel, grant, vcpu, domctl/sysctl
  * arguments) are scratch windows of such words.
  *
@@ -36,10 +44,12 @@
  *    never VCPUOP_register_vcpu_info with a readable argument (it would
  *    move the event mask this guest relies on).
  *  - frame numbers and virtual addresses never name its own memory other
- *    than the scratch buffer and the victim text: mmu_update,
+ *    than the scratch buffer, the victim text (its L1 entries too) and,
+ *    as mapping or mmuext targets, its page-table frames: mmu_update,
  *    update_va_mapping(_otherdomain) and mmuext_op (NEW_BASEPTR,
  *    CLEAR_PAGE, ...) could otherwise legitimately unmap or overwrite its
- *    own stack, code or page tables; memory_op could free them.
+ *    own stack, code or page tables; memory_op could free them
+ *    (decrease_reservation never names its own frames, scratch included).
  *  - counts with a pointer into its own memory are clamped so that the
  *    array fits in the scratch window (a huge count goes only with a bad
  *    pointer): otherwise a correct hypervisor writes past the window.
@@ -48,7 +58,7 @@
  *    the log unreadable, not attack the hypervisor).
  *  - every readable pointer has 4 KiB of its own memory behind it: a
  *    correct hypervisor may write a fixed-size result whatever the count.
- *  - multicall entries never nest multicall or iret.
+ *  - multicall entries never are iret (it would end the guest, as alone).
  * After set_trap_table, set_callbacks and callback_op it re-installs the
  * kit's handlers (traps_init). Events stay masked in its vcpu_info, so
  * no upcall ever lands on a garbage callback. Its trap handler turns off
@@ -147,6 +157,10 @@ static void sort_own(void)
 
 /* ---- argument generators ---- */
 static uint64_t last_window_bytes; /* room behind the last readable pointer, 0 if bad */
+/* Room behind the last pointer if it is a scratch window, else 0: the
+ * only memory this guest itself writes arguments into (the victim text
+ * may have been remapped read-only by its own update_va_mapping). */
+static uint64_t last_scratch_bytes;
 
 /* A pointer nothing readable sits behind (for calls whose success would
  * end this guest): NULL, unmapped, non-canonical, hv memory above the M2P. */
@@ -197,11 +211,11 @@ static uint64_t bad_or_victim_ptr(void)
 /* Any pointer argument. */
 static uint64_t ptr(void)
 {
-    last_window_bytes = 0;
+    last_window_bytes = last_scratch_bytes = 0;
     if (below(3) == 0) {
         size_t room;
         uint64_t p = struct_window(&room);
-        last_window_bytes = room;
+        last_window_bytes = last_scratch_bytes = room;
         return p;
     }
     return bad_or_victim_ptr();
@@ -230,8 +244,7 @@ static uint64_t cmd(unsigned int usual)
 {
     switch (below(8)) {
     case 0: return rnd();
-    case 1: return (uint64_t)-(int64_t)(1 + below(4));
-    case 2: return 0x7fffffff + below(2);
+    case 1: return below(2) ? (uint64_t)-(int64_t)(1 + below(4)) : 0x7fffffff + below(2);
     default: return below(usual);
     }
 }
@@ -247,21 +260,40 @@ static uint64_t domid(void)
     }
 }
 
+/* A frame this guest does not own (another domain's, the hv's, free or
+ * beyond RAM). */
+static uint64_t foreign_mfn(void)
+{
+    uint64_t m;
+    int tries = 0;
+    do {
+        m = below(4) ? own_mfns[below(nr_own)] + 1 + below(64) - 32 : below(max_mfn_guess);
+    } while (is_own_mfn(m) && ++tries < 16);
+    return is_own_mfn(m) ? 0 : m;
+}
+
 /* A frame this guest does not own, a huge one, or its scratch frame. */
 static uint64_t mfn(void)
 {
     switch (below(5)) {
     case 0: return scratch_mfn + below(SCRATCH_SIZE / 4096);
     case 1: return ~0ULL >> below(40);
-    default: {
-        uint64_t m;
-        int tries = 0;
-        do {
-            m = below(4) ? own_mfns[below(nr_own)] + 1 + below(64) - 32 : below(max_mfn_guess);
-        } while (is_own_mfn(m) && ++tries < 16);
-        return is_own_mfn(m) ? 0 : m;
+    default: return foreign_mfn();
     }
-    }
+}
+
+/* Its own page-table frames (pinned L4, L3, L2, L1s). */
+#define MAX_PT 64
+static uint64_t pt_mfns[MAX_PT];
+static unsigned int nr_pt;
+
+/* A frame as the target of a mapping or a page-table operation: also its
+ * own page-table frames (mapping one writable must be refused; CLEAR_PAGE
+ * or COPY_PAGE into one must be refused; pinning it again, or unpinning
+ * the pinned L4 that %cr3 still holds, is harmless). */
+static uint64_t target_mfn(void)
+{
+    return nr_pt && below(3) == 0 ? pt_mfns[below(nr_pt)] : mfn();
 }
 
 static uint64_t pte(void)
@@ -269,7 +301,18 @@ static uint64_t pte(void)
     uint64_t flags = rnd() & 0xfff;
     if (below(4) == 0)
         flags |= rnd() & 0xfff0000000000000ULL;
-    return (mfn() << 12) | flags;
+    else if (below(2))
+        flags = (flags & ~0x80ULL) | 1; /* present, no PAT: gets past the first checks */
+    return (target_mfn() << 12) | flags;
+}
+
+/* The L1 entries that map the victim area (machine addresses), found by
+ * walking its own page tables; 0 if the walk failed. */
+static uint64_t victim_pte_maddr[VICTIM_SIZE / 4096];
+
+static uint64_t victim_va(void)
+{
+    return (uint64_t)hostile_text_victim + 4096 * below(VICTIM_SIZE / 4096);
 }
 
 /* A virtual address that is not its own memory (update_va_mapping and
@@ -326,9 +369,49 @@ static void gen_multicall(struct call *c)
     c->a[1] = c->a[0] == p ? below(n + 1) : count(sizeof(*e));
 }
 
+/* The hypercalls Xenolith implements: most calls go to these, so the
+ * fuzzing reaches real code instead of -ENOSYS; the rest pick any 0-63. */
+static const uint8_t implemented[] = {
+    __HYPERVISOR_set_trap_table, __HYPERVISOR_mmu_update, __HYPERVISOR_stack_switch,
+    __HYPERVISOR_set_callbacks, __HYPERVISOR_fpu_taskswitch, __HYPERVISOR_memory_op,
+    __HYPERVISOR_multicall, __HYPERVISOR_update_va_mapping, __HYPERVISOR_set_timer_op,
+    __HYPERVISOR_xen_version, __HYPERVISOR_console_io, __HYPERVISOR_vm_assist,
+    __HYPERVISOR_update_va_mapping_otherdomain, __HYPERVISOR_vcpu_op,
+    __HYPERVISOR_set_segment_base, __HYPERVISOR_mmuext_op, __HYPERVISOR_sched_op,
+    __HYPERVISOR_callback_op, __HYPERVISOR_event_channel_op, __HYPERVISOR_physdev_op,
+};
+
+/* A port number: small (maybe bound), at the 2-level limit, or huge. */
+static uint32_t port(void)
+{
+    static const uint32_t edge[] = { 4095, 4096, 1U << 17, 0x7fffffff, 0xffffffff };
+    return below(4) ? (uint32_t)below(16) : edge[below(5)];
+}
+
+/* memory_op's reservation commands: a xen_memory_reservation with an
+ * extent list; decrease_reservation only ever names frames it does not
+ * own (freeing its own would legitimately pull memory from under it). */
+static void gen_reservation(struct call *c)
+{
+    size_t room;
+    uint64_t p = scratch_window(&room);
+    struct xen_memory_reservation *r = (void *)p;
+    memset(r, 0, sizeof(*r));
+    uint64_t list = ptr();
+    if (last_scratch_bytes && c->a[0] == XENMEM_decrease_reservation)
+        for (size_t i = 0; i < last_scratch_bytes / 8; i++)
+            ((uint64_t *)list)[i] = below(8) ? foreign_mfn() : ~0ULL >> below(40);
+    set_xen_guest_handle(r->extent_start, (xen_pfn_t *)list);
+    r->nr_extents = count(8);
+    r->extent_order = below(4) ? (unsigned int)below(2) : (unsigned int)rnd();
+    r->mem_flags = below(2) ? 0 : (unsigned int)rnd();
+    r->domid = below(2) ? DOMID_SELF : (domid_t)domid();
+    c->a[1] = below(8) ? p : bad_or_victim_ptr();
+}
+
 static void gen_call(struct call *c, int nested)
 {
-    c->nr = below(64);
+    c->nr = below(5) ? implemented[below(sizeof(implemented))] : below(64);
     c->reinit_traps = 0;
     for (int k = 0; k < 5; k++)
         c->a[k] = any_word();
@@ -341,20 +424,33 @@ static void gen_call(struct call *c, int nested)
     case __HYPERVISOR_mmuext_op: {
         size_t elem = c->nr == __HYPERVISOR_mmu_update ? sizeof(mmu_update_t)
                                                       : sizeof(struct mmuext_op);
-        c->a[0] = ptr();
+        do /* mostly a request list it filled, so the requests get looked at */
+            c->a[0] = ptr();
+        while (!last_scratch_bytes && below(4));
         if (last_window_bytes && c->a[0] >= (uint64_t)scratch &&
             c->a[0] < (uint64_t)scratch + SCRATCH_SIZE) {
             uint64_t *w = (uint64_t *)c->a[0];
             for (size_t i = 0; i < last_window_bytes / 8; i++) {
-                if (c->nr == __HYPERVISOR_mmu_update)
-                    w[i] = (i & 1) ? pte() : ((mfn() << 12) | (rnd() & 0xff8) | below(4));
-                else
-                    w[i] = (i % 3 == 0) ? cmd(22) : (below(2) ? mfn() : foreign_va());
+                if (c->nr == __HYPERVISOR_mmu_update) {
+                    uint64_t slot = victim_pte_maddr[below(VICTIM_SIZE / 4096)];
+                    if (i & 1)
+                        w[i] = pte();
+                    else if (slot && below(2))
+                        w[i] = slot | (below(2) ? MMU_NORMAL_PT_UPDATE : MMU_PT_UPDATE_PRESERVE_AD);
+                    else if (below(8) == 0)
+                        w[i] = (target_mfn() << 12) | MMU_MACHPHYS_UPDATE; /* M2P only */
+                    else
+                        w[i] = (mfn() << 12) | (rnd() & 0xff8) | below(4);
+                } else {
+                    w[i] = (i % 3 == 0) ? cmd(22)
+                         : (i % 3 == 1 && below(2)) ? target_mfn()
+                         : below(2) ? mfn() : foreign_va();
+                }
             }
         }
         c->a[1] = count(elem);
         c->a[2] = ptr();
-        c->a[3] = domid();
+        c->a[3] = below(2) ? DOMID_SELF : domid();
         break;
     }
     case __HYPERVISOR_set_gdt:
@@ -372,8 +468,14 @@ static void gen_call(struct call *c, int nested)
     case __HYPERVISOR_callback_op:
         c->reinit_traps = 1;
         if (c->nr == __HYPERVISOR_callback_op) {
-            c->a[0] = cmd(4);
+            c->a[0] = cmd(2);
             c->a[1] = ptr();
+            if (last_scratch_bytes && below(2)) {
+                struct callback_register *r = (void *)c->a[1];
+                r->type = (uint16_t)below(8);
+                r->flags = (uint16_t)below(4);
+                r->address = below(2) ? (uint64_t)hostile_text_victim : any_word();
+            }
         }
         break;
     case __HYPERVISOR_fpu_taskswitch:
@@ -393,32 +495,57 @@ static void gen_call(struct call *c, int nested)
         c->a[1] = rnd();
         break;
     case __HYPERVISOR_memory_op:
-    case __HYPERVISOR_xen_version:
-    case __HYPERVISOR_physdev_op:
+        c->a[0] = cmd(below(4) ? 13 : 32);
+        c->a[1] = ptr();
+        if (c->a[0] == XENMEM_increase_reservation || c->a[0] == XENMEM_decrease_reservation ||
+            c->a[0] == XENMEM_populate_physmap)
+            gen_reservation(c);
+        else if (last_scratch_bytes && below(2))
+            *(domid_t *)c->a[1] = (domid_t)domid(); /* current/maximum_reservation, ... */
+        break;
     case __HYPERVISOR_event_channel_op:
+        c->a[0] = cmd(15);
+        c->a[1] = ptr();
+        if (last_scratch_bytes && below(4)) {
+            /* Every evtchn_* struct is u16 domids and u32 ports/virqs/vcpus. */
+            uint32_t *w = (uint32_t *)c->a[1];
+            for (size_t i = 0; i < last_scratch_bytes / 4; i++)
+                w[i] = below(3) ? port() : below(2) ? (uint32_t)domid() << (16 * below(2))
+                                                    : (uint32_t)below(NR_VIRQS + 2);
+        }
+        break;
+    case __HYPERVISOR_physdev_op:
+        c->a[0] = below(2) ? PHYSDEVOP_set_iopl : cmd(32);
+        c->a[1] = ptr();
+        if (last_scratch_bytes && below(2))
+            *(uint32_t *)c->a[1] = below(2) ? (uint32_t)below(5) : (uint32_t)rnd(); /* iopl */
+        break;
+    case __HYPERVISOR_xen_version:
     case __HYPERVISOR_hvm_op:
-        c->a[0] = cmd(c->nr == __HYPERVISOR_memory_op ? 32 : 20);
+        c->a[0] = cmd(20);
         c->a[1] = ptr();
         break;
     case __HYPERVISOR_multicall:
-        if (nested)
-            c->nr = __HYPERVISOR_xen_version;
-        else
+        if (nested) { /* a multicall inside a multicall: must be refused */
+            c->a[0] = ptr();
+            c->a[1] = count(sizeof(multicall_entry_t));
+        } else {
             gen_multicall(c);
+        }
         break;
     case __HYPERVISOR_update_va_mapping:
-        c->a[0] = foreign_va();
+        c->a[0] = below(2) ? victim_va() : foreign_va();
         c->a[1] = pte();
         c->a[2] = cmd(8);
         break;
     case __HYPERVISOR_update_va_mapping_otherdomain:
-        c->a[0] = foreign_va();
+        c->a[0] = below(3) ? victim_va() : foreign_va();
         c->a[1] = pte();
         c->a[2] = cmd(8);
         c->a[3] = domid();
         break;
     case __HYPERVISOR_console_io:
-        c->a[0] = cmd(4);
+        c->a[0] = cmd(2);
         c->a[2] = ptr();
         c->a[1] = count(1);
         if (last_window_bytes && c->a[2] >= (uint64_t)scratch &&
@@ -458,7 +585,7 @@ static void gen_call(struct call *c, int nested)
         c->a[0] = cmd(5);
         break;
     case __HYPERVISOR_sched_op:
-        c->a[0] = cmd(10);
+        c->a[0] = cmd(below(4) ? 6 : 10);
         c->a[1] = ptr();
         switch (c->a[0]) {
         case SCHEDOP_block:
@@ -470,7 +597,7 @@ static void gen_call(struct call *c, int nested)
             c->a[1] = unreadable_ptr();
             break;
         case SCHEDOP_remote_shutdown:
-            if (last_window_bytes) {
+            if (last_scratch_bytes) {
                 struct sched_remote_shutdown *r = (void *)c->a[1];
                 if (r->domain_id == (domid_t)self_domid || r->domain_id == DOMID_SELF)
                     r->domain_id = 0;
@@ -485,7 +612,7 @@ static void gen_call(struct call *c, int nested)
     case __HYPERVISOR_domctl:
     case __HYPERVISOR_sysctl:
         c->a[0] = ptr();
-        if (last_window_bytes >= 16 && below(2)) {
+        if (last_scratch_bytes >= 16 && below(2)) {
             uint32_t *w = (uint32_t *)c->a[0];
             w[0] = below(64);                                  /* cmd */
             w[1] = c->nr == __HYPERVISOR_domctl ? DOMCTL_IFACE
@@ -495,6 +622,40 @@ static void gen_call(struct call *c, int nested)
         break;
     default:
         break;
+    }
+}
+
+/* The initial page-table frames, and the L1 entries mapping the victim
+ * area (walking its own tables, which are mapped read-only). */
+static const uint64_t *table_of(const start_info_t *si, uint64_t mfn)
+{
+    const uint64_t *p2m = (const uint64_t *)si->mfn_list;
+    for (unsigned long pfn = 0; pfn < si->nr_pages; pfn++)
+        if (p2m[pfn] == mfn)
+            return (const uint64_t *)(GUEST_VIRT_BASE + pfn * 4096);
+    return NULL;
+}
+
+static void find_page_tables(const start_info_t *si)
+{
+    const uint64_t *p2m = (const uint64_t *)si->mfn_list;
+    unsigned long pfn0 = (pt_base - GUEST_VIRT_BASE) >> 12;
+    for (unsigned long i = 0; i < si->nr_pt_frames && nr_pt < MAX_PT; i++)
+        if (pfn0 + i < si->nr_pages)
+            pt_mfns[nr_pt++] = p2m[pfn0 + i];
+    for (unsigned int v = 0; v < VICTIM_SIZE / 4096; v++) {
+        uint64_t va = (uint64_t)hostile_text_victim + 4096ULL * v;
+        const uint64_t *t = (const uint64_t *)pt_base;
+        for (int level = 4; t; level--) {
+            unsigned int idx = (va >> (12 + 9 * (level - 1))) & 511;
+            if (level == 1) {
+                victim_pte_maddr[v] = (virt_to_mfn(t) << 12) + idx * 8;
+                break;
+            }
+            if (!(t[idx] & 1) || (t[idx] & 0x80))
+                break;
+            t = table_of(si, (t[idx] & 0x000ffffffffff000ULL) >> 12);
+        }
     }
 }
 
@@ -565,6 +726,7 @@ static unsigned long parse_ulong(const char *s)
 /* Result classes: 0, positive, then errnos by name, then other negatives. */
 enum { R_ZERO, R_POS, R_ENOSYS, R_EFAULT, R_EINVAL, R_EPERM, R_ESRCH, R_OTHER, R_N };
 static unsigned long results[R_N];
+static unsigned long made_nr[64], ok_nr[64], enosys_nr[64]; /* per hypercall number */
 
 static void tally(long rc)
 {
@@ -586,7 +748,7 @@ static void report(const char *what, unsigned long n)
 int guest_main(start_info_t *si)
 {
     char num[24];
-    unsigned long seed = 1, calls = 30000, progress = 5000;
+    unsigned long seed = 1, calls = 50000, progress = 10000;
     if (cmdline_get(si, "seed", num, sizeof(num)))
         seed = parse_ulong(num);
     if (cmdline_get(si, "calls", num, sizeof(num)))
@@ -610,6 +772,7 @@ int guest_main(start_info_t *si)
     scratch_mfn = virt_to_mfn(scratch);
     pt_base = si->pt_base;
     pt_len = si->nr_pt_frames * 4096;
+    find_page_tables(si);
 
     /* Events stay masked: no upcall can reach a callback it scribbled. */
     if (guest_shared_info)
@@ -618,6 +781,8 @@ int guest_main(start_info_t *si)
     printk("hostile: seed %lu, %lu calls, %lu pages (mfns %lx-%lx), scratch mfn %lx, traps_init %ld\n",
            seed, calls, (unsigned long)si->nr_pages, (unsigned long)own_mfns[0],
            (unsigned long)top, (unsigned long)scratch_mfn, trc);
+    printk("hostile: %u page-table frames, victim PTEs at %lx %lx\n", nr_pt,
+           (unsigned long)victim_pte_maddr[0], (unsigned long)victim_pte_maddr[1]);
     uint64_t text0 = text_sum(), p2m0 = p2m_sum(si);
 
     unsigned long n;
@@ -627,6 +792,11 @@ int guest_main(start_info_t *si)
         gen_call(&c, 0);
         long rc = xen_hypercall5((unsigned int)c.nr, c.a[0], c.a[1], c.a[2], c.a[3], c.a[4]);
         tally(rc);
+        if (c.nr < 64) {
+            made_nr[c.nr]++;
+            ok_nr[c.nr] += rc >= 0;
+            enosys_nr[c.nr] += rc == -XEN_ENOSYS;
+        }
         if (c.reinit_traps)
             traps_init();
         if (guest_shared_info)
@@ -638,6 +808,10 @@ int guest_main(start_info_t *si)
     debugregs_off();
     HYPERVISOR_fpu_taskswitch(0);
     report("done:", n);
+    for (unsigned int h = 0; h < 64; h++)
+        if (made_nr[h] && (ok_nr[h] || made_nr[h] != enosys_nr[h]))
+            printk("hostile: hypercall %u: %lu calls, %lu >= 0, %lu ENOSYS\n", h, made_nr[h],
+                   ok_nr[h], enosys_nr[h]);
     printk("hostile: %lu calls made, seed %lu\n", n, seed);
     check_eq("hostile made every call", (long)n, (long)calls);
     check_true("own text unchanged (outside the victim area)", text_sum() == text0);
