@@ -913,6 +913,90 @@ static void test_flush_cache_permission(void **state)
     assert_all_unreferenced();
 }
 
+/* The destroy audit: A (privileged) holds pinned tables, a kernel and a
+ * user base pointer, a linear entry, a segment-descriptor frame and
+ * read-only and writable mappings of B's frames. */
+static uint64_t busy_domain_a(uint64_t *bro, uint64_t *brw)
+{
+    struct vcpu *v = guest(da);
+    da->privileged = 1;
+    assert_int_equal(mm_pin(A, ht.l4, PGT_l4), 0);
+    uint64_t l1b = frame(A), user = frame(A), x = frame(A), gdt = frame(A);
+    assert_int_equal(mm_pin(A, l1b, PGT_l1), 0);
+    assert_int_equal(mm_pin(A, x, PGT_l2), 0);
+    assert_int_equal(mm_new_baseptr(v, user, 1), 0);
+    assert_int_equal(mm_pt_update(A, A, (ht.l4 << PAGE_SHIFT) + 8 * 3, (ht.l4 << PAGE_SHIFT) | ROF, 0), 0);
+    assert_int_equal(mm_pt_update(A, A, (ht.l2 << PAGE_SHIFT) + 8 * 2, (x << PAGE_SHIFT) | ROF, 0), 0);
+    assert_int_equal(get_page_and_type(gdt, A, PGT_seg_desc), 0); /* what set_gdt holds */
+    *bro = frame(B);
+    *brw = frame(B);
+    mmu_update_t *req = buf();
+    req[0] = (mmu_update_t){ (ht.l1 << PAGE_SHIFT) + 8 * 5, (*bro << PAGE_SHIFT) | ROF };
+    req[1] = (mmu_update_t){ (ht.l1 << PAGE_SHIFT) + 8 * 6, (*brw << PAGE_SHIFT) | RWF };
+    assert_int_equal(do_mmu_update(v, BUF_VA, 2, 0, B, 0), 0);
+    assert_int_equal(pi(*brw)->type, PGT_writable);
+    assert_int_equal(pi(x)->linear, -1);
+    return gdt;
+}
+
+static void assert_everything_free(uint64_t free0)
+{
+    assert_int_equal(mm_free_count(), free0);
+    assert_all_unreferenced();
+    for (uint64_t m = FIRST_FREE; m < NFRAMES; m++)
+        assert_int_equal(pi(m)->owner, DOMID_FREE);
+}
+
+static void test_destroy_audit_mapper_first(void **state)
+{
+    (void)state;
+    uint64_t free0 = mm_free_count(), bro, brw;
+    uint64_t gdt = busy_domain_a(&bro, &brw);
+    uint64_t a_frames = da->tot_pages;
+    put_page_and_type(gdt); /* domain_destroy: pv_destroy_gdt runs first */
+    assert_int_equal(mm_free_domain_frames(A), a_frames);
+    assert_int_equal(da->vcpu.guest_table, 0);
+    assert_int_equal(da->vcpu.guest_table_user, 0);
+    /* B's frames: every reference A held is gone */
+    assert_int_equal(pi(bro)->count, 0);
+    assert_int_equal(pi(brw)->count, 0);
+    assert_int_equal(pi(brw)->type_count, 0);
+    assert_int_equal(pi(bro)->owner, B);
+    assert_int_equal(mm_free_domain_frames(B), 2);
+    assert_everything_free(free0);
+}
+
+static void test_destroy_audit_mapped_first(void **state)
+{
+    (void)state;
+    uint64_t free0 = mm_free_count(), bro, brw;
+    uint64_t gdt = busy_domain_a(&bro, &brw);
+    /* B goes first: its two frames A maps become orphans, freed with A */
+    assert_int_equal(mm_free_domain_frames(B), 0);
+    assert_int_equal(pi(bro)->owner, DOMID_ORPHAN);
+    assert_int_equal(pi(brw)->owner, DOMID_ORPHAN);
+    assert_false(page_alloc_is_free(&hv_pages, bro));
+    put_page_and_type(gdt);
+    mm_free_domain_frames(A);
+    assert_everything_free(free0);
+}
+
+static void test_destroy_with_seg_desc_still_held(void **state)
+{
+    (void)state;
+    uint64_t free0 = mm_free_count(), bro, brw;
+    uint64_t gdt = busy_domain_a(&bro, &brw);
+    /* if the GDT were not dropped first the frame is kept (orphaned), not
+     * freed under its holder, and goes back with the last put */
+    mm_free_domain_frames(A);
+    assert_int_equal(pi(gdt)->owner, DOMID_ORPHAN);
+    assert_int_equal(pi(gdt)->type, PGT_seg_desc);
+    put_page_and_type(gdt);
+    assert_int_equal(pi(gdt)->owner, DOMID_FREE);
+    mm_free_domain_frames(B);
+    assert_everything_free(free0);
+}
+
 /* ---- destroy and the M2P ---- */
 static void test_destroy_returns_every_frame(void **state)
 {
@@ -998,6 +1082,9 @@ int main(void)
         T(test_decrease_partial_extent),
         T(test_flush_cache_permission),
         T(test_destroy_returns_every_frame),
+        T(test_destroy_audit_mapper_first),
+        T(test_destroy_audit_mapped_first),
+        T(test_destroy_with_seg_desc_still_held),
         T(test_m2p_init),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -60,9 +60,13 @@ int64_t mm_alloc_frame(uint16_t owner);
 int64_t mm_alloc_frames(uint16_t owner, unsigned int order);
 void mm_free_frame(uint64_t mfn);
 /* Give back every frame owned by domid: first drop the references the
- * domain's own state holds (pins, base pointers), then free each frame;
- * a frame other domains still reference becomes DOMID_ORPHAN and is freed
- * by the last put_page. Returns how many frames were freed now. */
+ * domain's own state holds (pins, base pointers; validated tables then
+ * drop their entries' references, foreign mappings included), then free
+ * each frame; a frame something still references becomes DOMID_ORPHAN and
+ * is freed by the last put_page. The CPU subsystem's PGT_seg_desc
+ * references (GDT/LDT) must be dropped before (domain_destroy calls
+ * pv_destroy_gdt first), else those frames stay orphaned until it does.
+ * Returns how many frames were freed now. */
 uint64_t mm_free_domain_frames(uint16_t domid);
 uint64_t mm_free_count(void);
 
