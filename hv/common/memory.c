@@ -62,6 +62,22 @@ int mm_remove_page(struct domain *d, uint64_t mfn)
     return 0;
 }
 
+/* Largest extent order the caller may use (Xen's max_order): the control
+ * domain CONFIG_CTLDOM_MAX_ORDER (= the allocator's maximum, 20), any
+ * other domain CONFIG_DOMU_MAX_ORDER (9, one 2 MiB extent). */
+unsigned int mm_max_extent_order(const struct domain *caller)
+{
+    return caller->privileged ? MM_MAX_ORDER : MM_DOMU_MAX_ORDER;
+}
+
+/* populate_physmap / decrease_reservation, as Xen's PV: an order above
+ * mm_max_extent_order does nothing (returns start); otherwise extents
+ * are done until one fails (out of memory, max_pages, not the domain's
+ * frame, an unreadable list) and the number done is returned. A populated
+ * extent is 2^order contiguous frames aligned to their size, given pfns
+ * x .. x + 2^order - 1 in the M2P; the first mfn is written back. A
+ * decreased extent names mfns x .. x + 2^order - 1, removed in order (one
+ * that fails stops the call after the earlier frames of its extent). */
 static long reservation(struct vcpu *v, unsigned int cmd, uint64_t arg, uint64_t start)
 {
     struct xen_memory_reservation r;
@@ -71,31 +87,37 @@ static long reservation(struct vcpu *v, unsigned int cmd, uint64_t arg, uint64_t
     int rc = target_domain(v, r.domid, &d);
     if (rc)
         return rc;
-    if (r.extent_order != 0)
-        return -XL_EINVAL; /* only single pages so far */
-    uint64_t list = (uint64_t)r.extent_start.p, i;
+    if (start >= r.nr_extents || r.extent_order > mm_max_extent_order(v->domain))
+        return (long)start;
+    uint64_t list = (uint64_t)r.extent_start.p, i, n = 1ULL << r.extent_order;
     for (i = start; i < r.nr_extents; i++) {
         uint64_t x;
         if (copy_from_guest_va(v->cr3, &x, list + i * sizeof(x), sizeof(x)))
             return i ? (long)i : -XL_EFAULT;
         if (cmd == XENMEM_decrease_reservation) {
-            if (mm_remove_page(d, x))
+            uint64_t j;
+            for (j = 0; j < n; j++)
+                if (mm_remove_page(d, x + j))
+                    break;
+            if (j < n)
                 break;
             continue;
         }
-        /* populate_physmap: x is the pfn the new frame will have. */
-        if (d->tot_pages >= d->max_pages)
+        /* populate_physmap: x is the pfn of the extent's first frame. */
+        if (d->tot_pages + n > d->max_pages)
             break;
-        int64_t mfn = mm_alloc_frame(d->domid);
+        int64_t mfn = mm_alloc_frames(d->domid, r.extent_order);
         if (mfn < 0)
             break;
         uint64_t m = (uint64_t)mfn;
         if (copy_to_guest_va(v->cr3, list + i * sizeof(m), &m, sizeof(m))) {
-            mm_free_frame(m);
+            for (uint64_t j = 0; j < n; j++)
+                mm_free_frame(m + j);
             return i ? (long)i : -XL_EFAULT;
         }
-        m2p_set(m, x);
-        d->tot_pages++;
+        for (uint64_t j = 0; j < n; j++)
+            m2p_set(m + j, x + j);
+        d->tot_pages += n;
     }
     return (long)i;
 }
@@ -105,8 +127,12 @@ static long memory_map(struct vcpu *v, uint64_t arg)
     struct xen_memory_map map;
     if (copy_from_guest_va(v->cr3, &map, arg, sizeof(map)))
         return -XL_EFAULT;
-    /* No toolstack sets a map: what xl gives a PV guest, one RAM range of
-     * the domain's maximum size. */
+    /* Xen sets no map for a PV dom0, which reads the machine's map
+     * (XENMEM_machine_memory_map): -ENOSYS, as real Xen 4.17 answers.
+     * A domU gets what xl would set for it (no toolstack here): one RAM
+     * range of the domain's maximum size. */
+    if (v->domain->privileged)
+        return -XL_ENOSYS;
     struct e820_entry e = { .addr = 0, .size = v->domain->max_pages << PAGE_SHIFT,
                             .type = E820_RAM };
     unsigned int n = map.nr_entries ? 1 : 0;
@@ -161,9 +187,12 @@ HYPERCALL_DECL(memory_op)
     case XENMEM_memory_map:
         return memory_map(v, a2);
     case XENMEM_machphys_mapping: {
+        /* Xen 4.17: the whole M2P area (only frames below max_mfn are
+         * mapped), max_mfn MACH2PHYS_NR_ENTRIES - 1, except for the
+         * hardware domain, which is told the highest frame there is. */
         struct xen_machphys_mapping m = {
-            .v_start = M2P_BASE, .v_end = M2P_BASE + m2p_bytes,
-            .max_mfn = m2p_bytes / sizeof(uint64_t) - 1,
+            .v_start = MACH2PHYS_VIRT_START, .v_end = MACH2PHYS_VIRT_END,
+            .max_mfn = v->domain->privileged ? max_mfn - 1 : MACH2PHYS_NR_ENTRIES - 1,
         };
         if (!m2p_bytes)
             return -XL_ENOSYS;

@@ -25,6 +25,21 @@ int64_t mm_alloc_frame(uint16_t owner)
     return mfn;
 }
 
+int64_t mm_alloc_frames(uint16_t owner, unsigned int order)
+{
+    if (order > MM_MAX_ORDER)
+        return -XL_ENOMEM;
+    int64_t first = page_alloc_pages(&hv_pages, order);
+    if (first < 0)
+        return first;
+    for (uint64_t m = (uint64_t)first; m < (uint64_t)first + (1ULL << order); m++) {
+        BUG_ON(m >= max_mfn || frame_table[m].owner != DOMID_FREE);
+        frame_table[m] = (struct page_info){ .owner = owner };
+        memset(mfn_to_virt(m), 0, 4096);
+    }
+    return first;
+}
+
 void mm_free_frame(uint64_t mfn)
 {
     BUG_ON(mfn >= max_mfn || frame_table[mfn].owner == DOMID_FREE);

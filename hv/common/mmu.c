@@ -48,11 +48,11 @@ int mm_pt_update(uint16_t pt_owner, uint16_t pg_owner, uint64_t ptr, uint64_t va
         uint64_t old = *e;
         if (preserve_ad)
             val = (val & ~(PTE_A | PTE_D)) | (old & (PTE_A | PTE_D));
-        int rc = get_entry_refs(level, val, pt_owner, pg_owner);
+        int rc = get_entry_refs_at(level, val, mfn, pt_owner, pg_owner);
         if (rc)
             return rc;
         *e = val;
-        put_entry_refs(level, old);
+        put_entry_refs_at(level, old, mfn);
         return 0;
     }
     /* Not a page table: as Xen does, a plain write if the frame can be
@@ -269,8 +269,11 @@ static int mmuext_one(struct vcpu *v, uint16_t pg_owner, const struct mmuext_op 
     case MMUEXT_FLUSH_CACHE_GLOBAL:
         if (pg_owner != d->domid)
             return -XL_EPERM;
+        /* Only a domain with I/O resources (Xen's cache_flush_permitted:
+         * here dom0); Xen 4.17 refuses the others with -EACCES for
+         * FLUSH_CACHE but -EINVAL for FLUSH_CACHE_GLOBAL. */
         if (!d->privileged)
-            return -XL_EACCES; /* only a domain with hardware access (Xen) */
+            return op->cmd == MMUEXT_FLUSH_CACHE ? -XL_EACCES : -XL_EINVAL;
         arch_flush_cache();
         return 0;
     case MMUEXT_COPY_PAGE:

@@ -9,9 +9,15 @@
  * an L1 entry naming the explicit foreign pg_owner), or leave a frame
  * typed or counted after its last reference is gone.
  *
- * Linear (recursive) page tables are refused: an L2..L4 entry must point
- * at a frame that can take the next lower level's type, and a frame has
- * one type at a time, so an entry naming a table of its own level fails.
+ * Linear (recursive) page tables follow Xen's get_linear_pagetable rules:
+ * an L2..L4 entry whose target cannot take the next lower level's type may
+ * instead name a table of its own level if the entry is read-only and
+ * either names its own table (no reference taken at all) or names an
+ * already validated table of the same owner at that level. Such an entry
+ * holds a reference and a type reference on its target, and counts in
+ * page_info.linear: a table holding linear entries (linear > 0) cannot be
+ * the target of one (linear < 0) and the other way round, so linear
+ * references can never form a cycle that keeps frames alive.
  */
 #include <xenolith/console.h>
 #include <xenolith/errno.h>
@@ -52,7 +58,44 @@ static int is_pt_type(unsigned int type)
     return type >= PGT_l1 && type <= PGT_l4;
 }
 
+/* Xen's get_linear_pagetable: may read-only entry e of table table_mfn
+ * (level `level`, owned by owner) name frame mfn as a same-level table?
+ * 1 with the references taken, else 0. */
+static int get_linear(unsigned int level, uint64_t e, uint64_t mfn, uint64_t table_mfn,
+                      uint16_t owner)
+{
+    if (e & PTE_RW)
+        return 0;
+    if (mfn == table_mfn)
+        return 1; /* the table maps itself: nothing to count */
+    if (table_mfn >= max_mfn || frame_table[table_mfn].owner != owner)
+        return 0;
+    if (get_page(mfn, owner))
+        return 0;
+    struct page_info *pt = &frame_table[table_mfn], *pg = &frame_table[mfn];
+    if (pt->linear < 0 || pt->linear == INT32_MAX || pg->linear > 0 || pg->linear == INT32_MIN ||
+        !pg->type_count || pg->type != level || pg->type_count == UINT32_MAX) {
+        put_page(mfn);
+        return 0;
+    }
+    pt->linear++;
+    pg->linear--;
+    pg->type_count++;
+    return 1;
+}
+
 int get_entry_refs(unsigned int level, uint64_t e, uint16_t pt_owner, uint16_t pg_owner)
+{
+    return get_entry_refs_at(level, e, ~0ULL, pt_owner, pg_owner);
+}
+
+void put_entry_refs(unsigned int level, uint64_t e)
+{
+    put_entry_refs_at(level, e, ~0ULL);
+}
+
+int get_entry_refs_at(unsigned int level, uint64_t e, uint64_t table_mfn, uint16_t pt_owner,
+                      uint16_t pg_owner)
 {
     if (!(e & PTE_P))
         return 0;
@@ -70,18 +113,34 @@ int get_entry_refs(unsigned int level, uint64_t e, uint16_t pt_owner, uint16_t p
     }
     if (e & PTE_PS)
         return -XL_EINVAL; /* no superpages, and PS is reserved in an L4 */
-    return get_page_and_type(mfn, pt_owner, level - 1);
+    int rc = get_page_and_type(mfn, pt_owner, level - 1);
+    if (rc == -XL_EINVAL && get_linear(level, e, mfn, table_mfn, pt_owner))
+        rc = 0;
+    return rc;
 }
 
-void put_entry_refs(unsigned int level, uint64_t e)
+void put_entry_refs_at(unsigned int level, uint64_t e, uint64_t table_mfn)
 {
     if (!(e & PTE_P))
         return;
     uint64_t mfn = (e & PTE_ADDR) >> PAGE_SHIFT;
-    if (level == 1 && !(e & PTE_RW))
-        put_page(mfn);
-    else
-        put_page_and_type(mfn);
+    if (level == 1) {
+        if (e & PTE_RW)
+            put_page_and_type(mfn);
+        else
+            put_page(mfn);
+        return;
+    }
+    if (mfn == table_mfn)
+        return; /* a self-mapping holds nothing */
+    if (frame_table[mfn].type == level) {
+        /* A linear entry (a normal one names a level - 1 table). */
+        BUG_ON(table_mfn >= max_mfn);
+        BUG_ON(frame_table[table_mfn].linear <= 0 || frame_table[mfn].linear >= 0);
+        frame_table[table_mfn].linear--;
+        frame_table[mfn].linear++;
+    }
+    put_page_and_type(mfn);
 }
 
 /* Take the references of entries [0, 512) of table mfn; on failure drop
@@ -93,11 +152,11 @@ static int validate(uint64_t mfn, unsigned int level)
     for (unsigned int i = 0; i < 512; i++) {
         if (level == 4 && l4_slot_is_hv(i))
             continue; /* the hv's own slots: never the guest's references */
-        int rc = get_entry_refs(level, t[i], owner, owner);
+        int rc = get_entry_refs_at(level, t[i], mfn, owner, owner);
         if (rc) {
             while (i-- > 0)
                 if (!(level == 4 && l4_slot_is_hv(i)))
-                    put_entry_refs(level, t[i]);
+                    put_entry_refs_at(level, t[i], mfn);
             return rc;
         }
     }
@@ -109,7 +168,7 @@ static void devalidate(uint64_t mfn, unsigned int level)
     const uint64_t *t = mfn_to_virt(mfn);
     for (unsigned int i = 0; i < 512; i++)
         if (!(level == 4 && l4_slot_is_hv(i)))
-            put_entry_refs(level, t[i]);
+            put_entry_refs_at(level, t[i], mfn);
 }
 
 int get_page_type(uint64_t mfn, unsigned int type)

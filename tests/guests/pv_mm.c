@@ -28,6 +28,8 @@ static uint8_t spare[4096] __attribute__((aligned(4096)));
 static uint8_t target[4096] __attribute__((aligned(4096)));
 static uint64_t fresh[512] __attribute__((aligned(4096)));
 static uint8_t data[4096] __attribute__((aligned(4096)));
+static uint64_t l2b[512] __attribute__((aligned(4096)));
+static uint8_t pair[2 * 4096] __attribute__((aligned(8192)));
 
 static const uint64_t *p2m;
 static uint64_t nr_pages;
@@ -67,6 +69,37 @@ static long mmuext1(unsigned int cmd, uint64_t mfn)
     struct mmuext_op op = { .cmd = cmd };
     op.arg1.mfn = mfn;
     return HYPERVISOR_mmuext_op(&op, 1, NULL, DOMID_SELF);
+}
+
+static long mmu1(uint64_t ptr, uint64_t val)
+{
+    mmu_update_t req = { .ptr = ptr, .val = val };
+    return HYPERVISOR_mmu_update(&req, 1, NULL, DOMID_SELF);
+}
+
+static long reserve(unsigned int cmd, uint64_t *list, unsigned int n, unsigned int order)
+{
+    struct xen_memory_reservation r = { .nr_extents = n, .extent_order = order,
+                                        .domid = DOMID_SELF };
+    set_xen_guest_handle(r.extent_start, list);
+    return HYPERVISOR_memory_op(cmd, &r);
+}
+
+/* Machine address of the table entry `level` levels above va's page
+ * (level 1: its L1 entry ... level 4: its L4 entry). */
+static uint64_t entry_maddr(uint64_t l4_mfn, uint64_t va, int want)
+{
+    uint64_t mfn = l4_mfn;
+    for (int level = 4; level >= want; level--) {
+        unsigned int idx = (va >> (12 + 9 * (level - 1))) & 511;
+        if (level == want)
+            return (mfn << 12) | idx * 8;
+        const uint64_t *t = frame_va(mfn);
+        if (!t || !(t[idx] & PTE_P))
+            return 0;
+        mfn = (t[idx] & PTE_ADDR) >> 12;
+    }
+    return 0;
 }
 
 /* Refusals whose errno real Xen 4.17 was seen to return are checked
@@ -169,6 +202,107 @@ int guest_main(start_info_t *si)
     check_eq("remap the fresh page writable", uva(fresh, (fresh_mfn << 12) | RW_FLAGS), 0);
     fresh[2] = 7;
     check_eq("fresh page writable again", (long)fresh[2], 7);
+
+    /* ---- errors real Xen 4.17 returns (seen with tests/harness/run-xen.sh) ---- */
+    const uint64_t va_l2 = GUEST_VIRT_BASE + 500ULL * (2ULL << 20);  /* empty L2 slot */
+    const uint64_t va_l3 = 0xFFFFFF8000000000ULL + 100ULL * (1ULL << 30); /* empty L3 slot */
+    const uint64_t va_l4 = 0xFFFFC80000000000ULL;                    /* L4 slot 400 */
+    uint64_t l2e = entry_maddr(l4_mfn, va_l2, 2), l3e = entry_maddr(l4_mfn, va_l3, 3);
+    uint64_t l4e = entry_maddr(l4_mfn, va_l4, 4), live_l2 = l2e >> 12;
+    check_true("found empty L2, L3 and L4 slots",
+               l2e && l3e && l4e && !frame_va(l2e >> 12)[(l2e & 4095) / 8] &&
+               !frame_va(l3e >> 12)[(l3e & 4095) / 8] && !l4[400]);
+    check_eq("L2 entry naming a writable data page -> -EINVAL",
+             mmu1(l2e, (target_mfn << 12) | RO_FLAGS), -XEN_EINVAL);
+    check_eq("L2 entry naming a hypervisor frame -> -EINVAL",
+             mmu1(l2e, (hv_l3 << 12) | RO_FLAGS), -XEN_EINVAL);
+    check_eq("L2 superpage entry -> -EINVAL",
+             mmu1(l2e, (target_mfn << 12) | RO_FLAGS | 0x80), -XEN_EINVAL);
+    check_eq("L3 entry naming a writable data page -> -EINVAL",
+             mmu1(l3e, (target_mfn << 12) | RO_FLAGS), -XEN_EINVAL);
+    check_eq("L4 entry naming a writable data page -> -EINVAL",
+             mmu1(l4e, (target_mfn << 12) | RO_FLAGS), -XEN_EINVAL);
+    check_eq("L4 entry naming a hypervisor frame -> -EINVAL",
+             mmu1(l4e, (hv_l3 << 12) | RO_FLAGS), -XEN_EINVAL);
+    ((volatile uint64_t *)target)[3] = 0;
+    check_eq("mmu_update on an untyped frame (a plain write)",
+             mmu1((target_mfn << 12) + 24, 0x1234), 0);
+    check_eq("the untyped frame was written", (long)((volatile uint64_t *)target)[3], 0x1234);
+    check_eq("mmuext FLUSH_CACHE (dom0)", mmuext1(MMUEXT_FLUSH_CACHE, 0), 0);
+    check_eq("mmuext FLUSH_CACHE_GLOBAL (dom0)", mmuext1(MMUEXT_FLUSH_CACHE_GLOBAL, 0), 0);
+    struct xen_memory_map mmap = { .nr_entries = 4 };
+    uint8_t e820buf[4 * 20];
+    set_xen_guest_handle(mmap.buffer, e820buf);
+    check_eq("memory_map for dom0 -> -ENOSYS (dom0 reads the machine map)",
+             HYPERVISOR_memory_op(XENMEM_memory_map, &mmap), -XEN_ENOSYS);
+    printk("  (machphys_mapping v_start %#lx v_end %#lx max_mfn %#lx)\n",
+           (unsigned long)mm.v_start, (unsigned long)mm.v_end, (unsigned long)mm.max_mfn);
+    check_eq("machphys_mapping v_end is MACH2PHYS_VIRT_END", (long)mm.v_end,
+             (long)0xFFFF804000000000UL);
+    check_eq("machphys_mapping max_mfn for dom0 is maximum_ram_page - 1", (long)mm.max_mfn,
+             maxram - 1);
+
+    /* ---- linear (recursive) page tables, read-only, same level ---- */
+    const uint64_t *lin = (const uint64_t *)(0xFFFF000000000000ULL | (400ULL << 39) |
+                                             (400ULL << 30) | (400ULL << 21) | (400ULL << 12));
+    check_eq("writable linear L4 entry refused",
+             mmu1(l4e, (l4_mfn << 12) | RW_FLAGS), -XEN_EINVAL);
+    check_eq("read-only linear L4 entry (self) accepted", mmu1(l4e, (l4_mfn << 12) | RO_FLAGS), 0);
+    check_eq("the L4 read through its linear mapping", (long)lin[511], (long)l4[511]);
+    check_eq("linear L4 entry removed", mmu1(l4e, 0), 0);
+    uint64_t l2b_mfn = virt_to_mfn(l2b);
+    check_eq("remap a zeroed page read-only", uva(l2b, (l2b_mfn << 12) | RO_FLAGS), 0);
+    check_eq("pin it as an L2", mmuext1(MMUEXT_PIN_L2_TABLE, l2b_mfn), 0);
+    check_eq("writable linear L2 entry refused", mmu1(l2e, (l2b_mfn << 12) | RW_FLAGS), -XEN_EINVAL);
+    check_eq("read-only L2 entry naming another L2 accepted", mmu1(l2e, (l2b_mfn << 12) | RO_FLAGS), 0);
+    check_eq("unpin that L2", mmuext1(MMUEXT_UNPIN_TABLE, l2b_mfn), 0);
+    check_eq("it stays an L2 while linearly referenced: writable mapping refused",
+             uva(l2b, (l2b_mfn << 12) | RW_FLAGS), -XEN_EBUSY);
+    check_eq("a table used linearly cannot hold a linear entry itself",
+             mmu1(l2b_mfn << 12, (live_l2 << 12) | RO_FLAGS), -XEN_EINVAL);
+    check_eq("linear L2 entry removed", mmu1(l2e, 0), 0);
+    check_eq("the former L2 maps writable again", uva(l2b, (l2b_mfn << 12) | RW_FLAGS), 0);
+
+    /* ---- populate_physmap / decrease_reservation ---- */
+    uint64_t p0 = ((uint64_t)pair - GUEST_VIRT_BASE) >> 12;
+    uint64_t *wp2m = (uint64_t *)p2m;
+    uint64_t list[2] = { virt_to_mfn(pair), virt_to_mfn(pair + 4096) };
+    check_eq("unmap two pages", uva(pair, 0) | uva(pair + 4096, 0), 0);
+    check_eq("decrease_reservation of 2 frames", reserve(XENMEM_decrease_reservation, list, 2, 0), 2);
+    check_eq("current_reservation dropped by 2",
+             HYPERVISOR_memory_op(XENMEM_current_reservation, &self), (long)nr_pages - 2);
+    list[0] = p0;
+    check_eq("populate_physmap order 21 (above MAX_ORDER 20) does nothing",
+             reserve(XENMEM_populate_physmap, list, 1, 21), 0);
+    check_eq("populate_physmap of one order-1 extent", reserve(XENMEM_populate_physmap, list, 1, 1), 1);
+    uint64_t m = list[0];
+    check_true("the extent is 2 contiguous, aligned frames with M2P set",
+               !(m & 1) && M2P[m] == p0 && M2P[m + 1] == p0 + 1);
+    list[0] = p0;
+    check_eq("populate_physmap at max_pages does nothing", reserve(XENMEM_populate_physmap, list, 1, 0), 0);
+    wp2m[p0] = m;
+    wp2m[p0 + 1] = m + 1;
+    check_eq("map the new frames", uva(pair, (m << 12) | RW_FLAGS) | uva(pair + 4096, ((m + 1) << 12) | RW_FLAGS), 0);
+    pair[0] = 1;
+    pair[4096] = 2;
+    check_true("the new frames are usable", pair[0] == 1 && pair[4096] == 2);
+    list[0] = hv_l3;
+    check_eq("decrease_reservation of a frame not ours does nothing",
+             reserve(XENMEM_decrease_reservation, list, 1, 0), 0);
+    list[0] = m;
+    check_eq("decrease_reservation order 21 (above MAX_ORDER 20) does nothing",
+             reserve(XENMEM_decrease_reservation, list, 1, 21), 0);
+    check_eq("unmap them again", uva(pair, 0) | uva(pair + 4096, 0), 0);
+    check_eq("decrease_reservation of one order-1 extent", reserve(XENMEM_decrease_reservation, list, 1, 1), 1);
+    list[0] = p0;
+    list[1] = p0 + 1;
+    check_eq("populate_physmap of 2 order-0 extents", reserve(XENMEM_populate_physmap, list, 2, 0), 2);
+    check_true("M2P of both set", M2P[list[0]] == p0 && M2P[list[1]] == p0 + 1);
+    wp2m[p0] = list[0];
+    wp2m[p0 + 1] = list[1];
+    check_eq("map them", uva(pair, (list[0] << 12) | RW_FLAGS) | uva(pair + 4096, (list[1] << 12) | RW_FLAGS), 0);
+    check_eq("current_reservation back to nr_pages",
+             HYPERVISOR_memory_op(XENMEM_current_reservation, &self), (long)nr_pages);
 
     return check_summary("pv_mm");
 }

@@ -134,9 +134,9 @@ static int teardown(void **state)
 static void assert_all_unreferenced(void)
 {
     for (uint64_t m = 0; m < NFRAMES; m++) {
-        if (pi(m)->count || pi(m)->type_count || pi(m)->flags)
-            fail_msg("mfn %lu: count %u type_count %u flags %u", (unsigned long)m, pi(m)->count,
-                     pi(m)->type_count, pi(m)->flags);
+        if (pi(m)->count || pi(m)->type_count || pi(m)->flags || pi(m)->linear)
+            fail_msg("mfn %lu: count %u type_count %u flags %u linear %d", (unsigned long)m,
+                     pi(m)->count, pi(m)->type_count, pi(m)->flags, pi(m)->linear);
     }
 }
 
@@ -192,12 +192,166 @@ static void test_writable_self_map_refused(void **state)
     assert_all_unreferenced();
 }
 
-static void test_linear_pt_refused(void **state)
+/* ---- linear (recursive) page tables: Xen's get_linear_pagetable ---- */
+static void test_linear_self_l4_read_only(void **state)
 {
     (void)state;
     struct tree t = mktree(A);
     tab(t.l4)[1] = (t.l4 << PAGE_SHIFT) | ROF; /* recursive L4 slot */
+    assert_int_equal(get_page_and_type(t.l4, A, PGT_l4), 0);
+    assert_int_equal(pi(t.l4)->count, 1);      /* the self entry holds nothing */
+    assert_int_equal(pi(t.l4)->type_count, 1);
+    assert_int_equal(pi(t.l4)->linear, 0);
+    put_page_and_type(t.l4);
+    assert_all_unreferenced();
+}
+
+static void test_linear_self_writable_refused(void **state)
+{
+    (void)state;
+    struct tree t = mktree(A);
+    tab(t.l4)[1] = (t.l4 << PAGE_SHIFT) | RWF;
     assert_int_equal(get_page_and_type(t.l4, A, PGT_l4), -XL_EINVAL);
+    tab(t.l4)[1] = 0;
+    tab(t.l3)[1] = (t.l3 << PAGE_SHIFT) | RWF;
+    assert_int_equal(get_page_and_type(t.l4, A, PGT_l4), -XL_EINVAL);
+    assert_all_unreferenced();
+}
+
+static void test_linear_l3_and_l2_self(void **state)
+{
+    (void)state;
+    struct tree t = mktree(A);
+    tab(t.l3)[2] = (t.l3 << PAGE_SHIFT) | ROF;
+    tab(t.l2)[3] = (t.l2 << PAGE_SHIFT) | ROF;
+    assert_int_equal(get_page_and_type(t.l4, A, PGT_l4), 0);
+    assert_int_equal(pi(t.l3)->type_count, 1);
+    assert_int_equal(pi(t.l2)->type_count, 1);
+    put_page_and_type(t.l4);
+    assert_all_unreferenced();
+}
+
+static void test_linear_same_level_other_table(void **state)
+{
+    (void)state;
+    struct tree t = mktree(A);
+    uint64_t x = frame(A);
+    assert_int_equal(mm_pin(A, x, PGT_l2), 0);
+    tab(t.l3)[0] = (t.l2 << PAGE_SHIFT) | RWF;
+    tab(t.l2)[1] = (x << PAGE_SHIFT) | ROF; /* L2 entry naming another validated L2 */
+    assert_int_equal(get_page_and_type(t.l4, A, PGT_l4), 0);
+    assert_int_equal(pi(x)->type_count, 2);
+    assert_int_equal(pi(x)->count, 2);
+    assert_int_equal(pi(x)->linear, -1);
+    assert_int_equal(pi(t.l2)->linear, 1);
+    /* unpinned, x stays an L2 through the linear entry */
+    assert_int_equal(mm_unpin(A, x), 0);
+    assert_int_equal(pi(x)->type, PGT_l2);
+    assert_int_equal(pi(x)->type_count, 1);
+    /* and it cannot be mapped writable meanwhile */
+    assert_int_equal(mm_pt_update(A, A, (t.l1 << PAGE_SHIFT) + 32, (x << PAGE_SHIFT) | RWF, 0), -XL_EBUSY);
+    /* removing the entry drops the linear counts and x's type */
+    assert_int_equal(mm_pt_update(A, A, (t.l2 << PAGE_SHIFT) + 8, 0, 0), 0);
+    assert_int_equal(pi(x)->type_count, 0);
+    assert_int_equal(pi(x)->linear, 0);
+    assert_int_equal(pi(t.l2)->linear, 0);
+    put_page_and_type(t.l4);
+    assert_all_unreferenced();
+}
+
+static void test_linear_writable_refused(void **state)
+{
+    (void)state;
+    struct tree t = mktree(A);
+    uint64_t x = frame(A);
+    assert_int_equal(mm_pin(A, x, PGT_l2), 0);
+    tab(t.l2)[1] = (x << PAGE_SHIFT) | RWF;
+    assert_int_equal(get_page_and_type(t.l4, A, PGT_l4), -XL_EINVAL);
+    assert_int_equal(pi(x)->type_count, 1);
+    assert_int_equal(pi(x)->linear, 0);
+    assert_int_equal(mm_unpin(A, x), 0);
+    assert_all_unreferenced();
+}
+
+static void test_linear_unvalidated_or_other_level_refused(void **state)
+{
+    (void)state;
+    struct tree t = mktree(A);
+    uint64_t l3b = frame(A);
+    assert_int_equal(mm_pin(A, l3b, PGT_l3), 0);
+    tab(t.l2)[1] = (l3b << PAGE_SHIFT) | ROF; /* an L3 is neither L1 nor L2 */
+    assert_int_equal(get_page_and_type(t.l4, A, PGT_l4), -XL_EINVAL);
+    /* a frame that cannot become an L1 and is not a validated L2 */
+    uint64_t w = frame(A);
+    assert_int_equal(get_page_and_type(w, A, PGT_writable), 0);
+    tab(t.l2)[1] = (w << PAGE_SHIFT) | ROF;
+    assert_int_equal(get_page_and_type(t.l4, A, PGT_l4), -XL_EINVAL);
+    put_page_and_type(w);
+    assert_int_equal(mm_unpin(A, l3b), 0);
+    assert_all_unreferenced();
+}
+
+static void test_linear_other_owner_refused(void **state)
+{
+    (void)state;
+    struct tree t = mktree(A);
+    uint64_t x = frame(B);
+    assert_int_equal(mm_pin(B, x, PGT_l2), 0);
+    tab(t.l2)[1] = (x << PAGE_SHIFT) | ROF;
+    assert_int_equal(get_page_and_type(t.l4, A, PGT_l4), -XL_EINVAL);
+    assert_int_equal(pi(x)->count, 1);
+    assert_int_equal(mm_unpin(B, x), 0);
+    assert_all_unreferenced();
+}
+
+static void test_linear_no_chains(void **state)
+{
+    (void)state;
+    uint64_t x = frame(A), y = frame(A), z = frame(A);
+    assert_int_equal(mm_pin(A, x, PGT_l2), 0);
+    assert_int_equal(mm_pin(A, y, PGT_l2), 0);
+    assert_int_equal(mm_pin(A, z, PGT_l2), 0);
+    /* y holds a linear entry naming x */
+    assert_int_equal(mm_pt_update(A, A, y << PAGE_SHIFT, (x << PAGE_SHIFT) | ROF, 0), 0);
+    assert_int_equal(pi(y)->linear, 1);
+    assert_int_equal(pi(x)->linear, -1);
+    /* a table holding linear entries cannot be named by one ... */
+    assert_int_equal(mm_pt_update(A, A, z << PAGE_SHIFT, (y << PAGE_SHIFT) | ROF, 0), -XL_EINVAL);
+    /* ... and a table named by one cannot hold one */
+    assert_int_equal(mm_pt_update(A, A, x << PAGE_SHIFT, (z << PAGE_SHIFT) | ROF, 0), -XL_EINVAL);
+    /* a cycle is therefore impossible */
+    assert_int_equal(mm_pt_update(A, A, x << PAGE_SHIFT, (y << PAGE_SHIFT) | ROF, 0), -XL_EINVAL);
+    /* a second linear entry from y, to z, is fine */
+    assert_int_equal(mm_pt_update(A, A, (y << PAGE_SHIFT) + 8, (z << PAGE_SHIFT) | ROF, 0), 0);
+    assert_int_equal(pi(y)->linear, 2);
+    /* unpinning y devalidates it and releases x and z */
+    assert_int_equal(mm_unpin(A, y), 0);
+    assert_int_equal(pi(x)->linear, 0);
+    assert_int_equal(pi(z)->linear, 0);
+    assert_int_equal(pi(x)->type_count, 1);
+    assert_int_equal(mm_unpin(A, x), 0);
+    assert_int_equal(mm_unpin(A, z), 0);
+    assert_all_unreferenced();
+}
+
+static void test_linear_entry_via_pt_update(void **state)
+{
+    (void)state;
+    struct tree t = mktree(A);
+    assert_int_equal(mm_pin(A, t.l4, PGT_l4), 0);
+    uint64_t ptr = (t.l4 << PAGE_SHIFT) + 5 * 8;
+    assert_int_equal(mm_pt_update(A, A, ptr, (t.l4 << PAGE_SHIFT) | RWF, 0), -XL_EINVAL);
+    assert_int_equal(mm_pt_update(A, A, ptr, (t.l4 << PAGE_SHIFT) | ROF, 0), 0);
+    assert_int_equal(pi(t.l4)->type_count, 1);
+    assert_int_equal(pi(t.l4)->count, 1);
+    /* the linear slot may be rewritten to another same-level table */
+    uint64_t l4b = frame(A);
+    assert_int_equal(mm_pin(A, l4b, PGT_l4), 0);
+    assert_int_equal(mm_pt_update(A, A, ptr, (l4b << PAGE_SHIFT) | ROF, 0), 0);
+    assert_int_equal(pi(l4b)->linear, -1);
+    assert_int_equal(mm_unpin(A, l4b), 0);
+    assert_int_equal(pi(l4b)->type_count, 1);
+    assert_int_equal(mm_unpin(A, t.l4), 0); /* devalidation drops l4b */
     assert_all_unreferenced();
 }
 
@@ -550,8 +704,12 @@ static void test_hc_memory_op(void **state)
     struct xen_machphys_mapping *mm = buf();
     assert_int_equal(do_memory_op(v, XENMEM_machphys_mapping, BUF_VA, 0, 0, 0), 0);
     assert_int_equal(mm->v_start, M2P_BASE);
-    assert_int_equal(mm->v_end, M2P_BASE + 2 * PAGE_SIZE);
-    assert_int_equal(mm->max_mfn, 1023);
+    assert_int_equal(mm->v_end, MACH2PHYS_VIRT_END); /* as Xen 4.17 */
+    assert_int_equal(mm->max_mfn, MACH2PHYS_NR_ENTRIES - 1); /* a domU */
+    da->privileged = 1;
+    assert_int_equal(do_memory_op(v, XENMEM_machphys_mapping, BUF_VA, 0, 0, 0), 0);
+    assert_int_equal(mm->max_mfn, NFRAMES - 1); /* dom0: maximum_ram_page - 1 */
+    da->privileged = 0;
     /* populate 3 pfns with max_pages allowing 2 */
     struct xen_memory_reservation *r = buf();
     uint64_t *list = (uint64_t *)((uint8_t *)buf() + 1024);
@@ -566,7 +724,8 @@ static void test_hc_memory_op(void **state)
     assert_int_equal(m2p[m0], 100);
     assert_int_equal(m2p[m1], 101);
     r->extent_order = 1;
-    assert_int_equal(do_memory_op(v, XENMEM_populate_physmap, BUF_VA, 0, 0, 0), -XL_EINVAL);
+    assert_int_equal(do_memory_op(v, XENMEM_populate_physmap, BUF_VA, 0, 0, 0), 0); /* max_pages */
+    assert_int_equal(da->tot_pages, tot + 2);
     /* decrease: m1 unreferenced -> freed; m0 mapped -> orphaned until unmapped */
     assert_int_equal(do_update_va_mapping(v, 0x2000, (m0 << PAGE_SHIFT) | RWF, 0, 0, 0), 0);
     r->extent_order = 0;
@@ -584,7 +743,10 @@ static void test_hc_memory_op(void **state)
     assert_int_equal(do_update_va_mapping(v, 0x2000, 0, 0, 0, 0), 0);
     assert_int_equal(pi(m0)->owner, DOMID_FREE);
     assert_int_equal(mm_free_count(), before + 2);
-    /* memory_map: one RAM entry of max_pages */
+    /* memory_map: for dom0 -ENOSYS (real Xen 4.17), a domU one RAM entry of max_pages */
+    da->privileged = 1;
+    assert_int_equal(do_memory_op(v, XENMEM_memory_map, BUF_VA, 0, 0, 0), -XL_ENOSYS);
+    da->privileged = 0;
     struct xen_memory_map *map = buf();
     map->nr_entries = 4;
     map->buffer.p = (void *)(BUF_VA + 1024);
@@ -596,6 +758,243 @@ static void test_hc_memory_op(void **state)
     m2p_table = NULL;
     mm_free_domain_frames(A);
     assert_all_unreferenced();
+}
+
+/* populate_physmap / decrease_reservation with extent orders */
+static long reserve(struct vcpu *v, unsigned int cmd, unsigned int n, unsigned int order,
+                    uint16_t domid)
+{
+    struct xen_memory_reservation *r = buf();
+    *r = (struct xen_memory_reservation){ .nr_extents = n, .extent_order = order, .domid = domid };
+    r->extent_start.p = (xen_pfn_t *)(BUF_VA + 1024);
+    return do_memory_op(v, cmd, BUF_VA, 0, 0, 0);
+}
+static uint64_t *rlist(void) { return (uint64_t *)((uint8_t *)buf() + 1024); }
+
+static void test_populate_orders(void **state)
+{
+    (void)state;
+    struct vcpu *v = guest(da);
+    uint64_t m2p[NFRAMES];
+    memset(m2p, 0xff, sizeof(m2p));
+    m2p_table = m2p;
+    da->max_pages = 1000;
+    uint64_t tot = da->tot_pages, free0 = mm_free_count();
+    rlist()[0] = 200;
+    rlist()[1] = 300;
+    assert_int_equal(reserve(v, XENMEM_populate_physmap, 2, 2, DOMID_SELF), 2);
+    assert_int_equal(da->tot_pages, tot + 8);
+    assert_int_equal(mm_free_count(), free0 - 8);
+    for (int e = 0; e < 2; e++) {
+        uint64_t m = rlist()[e];
+        assert_int_equal(m & 3, 0); /* aligned to the extent */
+        for (uint64_t j = 0; j < 4; j++) {
+            assert_int_equal(pi(m + j)->owner, A);
+            assert_int_equal(m2p[m + j], (e ? 300 : 200) + j);
+        }
+    }
+    /* decrease one order-2 extent: all four frames go */
+    uint64_t m = rlist()[0];
+    rlist()[0] = m;
+    assert_int_equal(reserve(v, XENMEM_decrease_reservation, 1, 2, DOMID_SELF), 1);
+    assert_int_equal(da->tot_pages, tot + 4);
+    for (uint64_t j = 0; j < 4; j++) {
+        assert_int_equal(pi(m + j)->owner, DOMID_FREE);
+        assert_int_equal(m2p[m + j], ~0ULL);
+    }
+    m2p_table = NULL;
+    mm_free_domain_frames(A);
+    assert_int_equal(mm_free_count(), free0 + tot);
+    assert_all_unreferenced();
+}
+
+static void test_populate_order_above_limit_does_nothing(void **state)
+{
+    (void)state;
+    struct vcpu *v = guest(da);
+    da->max_pages = 100000;
+    uint64_t tot = da->tot_pages, free0 = mm_free_count();
+    rlist()[0] = 7;
+    /* a domU may use order 9 at most (Xen's CONFIG_DOMU_MAX_ORDER) */
+    assert_int_equal(mm_max_extent_order(da), 9);
+    assert_int_equal(reserve(v, XENMEM_populate_physmap, 1, 10, DOMID_SELF), 0);
+    assert_int_equal(rlist()[0], 7);
+    assert_int_equal(da->tot_pages, tot);
+    assert_int_equal(mm_free_count(), free0);
+    /* the control domain up to the allocator's maximum order, 20 */
+    da->privileged = 1;
+    assert_int_equal(mm_max_extent_order(da), 20);
+    assert_int_equal(reserve(v, XENMEM_populate_physmap, 1, 21, DOMID_SELF), 0);
+    assert_int_equal(reserve(v, XENMEM_populate_physmap, 1, 20, DOMID_SELF), 0); /* no memory */
+    assert_int_equal(da->tot_pages, tot);
+    assert_int_equal(mm_free_count(), free0);
+    da->privileged = 0;
+    /* decrease with a too large order removes nothing */
+    rlist()[0] = ht.l1;
+    assert_int_equal(reserve(v, XENMEM_decrease_reservation, 1, 10, DOMID_SELF), 0);
+    assert_int_equal(pi(ht.l1)->owner, A);
+    mm_free_domain_frames(A);
+    assert_all_unreferenced();
+}
+
+static void test_populate_max_pages_and_enomem(void **state)
+{
+    (void)state;
+    struct vcpu *v = guest(da);
+    uint64_t tot = da->tot_pages, free0 = mm_free_count();
+    /* max_pages: an order-2 extent needs 4 pages of room */
+    da->max_pages = tot + 3;
+    rlist()[0] = 1;
+    assert_int_equal(reserve(v, XENMEM_populate_physmap, 1, 2, DOMID_SELF), 0);
+    assert_int_equal(mm_free_count(), free0);
+    da->max_pages = tot + 4;
+    assert_int_equal(reserve(v, XENMEM_populate_physmap, 2, 2, DOMID_SELF), 1);
+    assert_int_equal(da->tot_pages, tot + 4);
+    /* -ENOMEM: one aligned 512-frame block exists (512..1023), not two */
+    da->max_pages = 100000;
+    rlist()[0] = 1000;
+    rlist()[1] = 2000;
+    assert_int_equal(reserve(v, XENMEM_populate_physmap, 2, 9, DOMID_SELF), 1);
+    assert_int_equal(rlist()[0], 512);
+    assert_int_equal(rlist()[1], 2000); /* untouched */
+    assert_int_equal(da->tot_pages, tot + 4 + 512);
+    /* another domain's reservation: only for a privileged caller */
+    assert_int_equal(reserve(v, XENMEM_populate_physmap, 1, 0, B), -XL_EPERM);
+    mm_free_domain_frames(A);
+    assert_int_equal(mm_free_count(), free0 + tot);
+    assert_all_unreferenced();
+}
+
+static void test_decrease_partial_extent(void **state)
+{
+    (void)state;
+    struct vcpu *v = guest(da);
+    uint64_t tot = da->tot_pages;
+    /* frames f, f+1 ours, f+2 B's: an order-1 extent at f is fine, at
+     * f+1 it stops at f+2 after removing f+1 (as Xen) and is not counted */
+    uint64_t f = frame(A), f1 = frame(A), fb = frame(B);
+    assert_int_equal(f1, f + 1);
+    assert_int_equal(fb, f + 2);
+    rlist()[0] = f + 1;
+    assert_int_equal(reserve(v, XENMEM_decrease_reservation, 1, 1, DOMID_SELF), 0);
+    assert_int_equal(pi(f1)->owner, DOMID_FREE);
+    assert_int_equal(pi(fb)->owner, B);
+    assert_int_equal(da->tot_pages, tot + 1);
+    /* the domain's shared_info frame cannot be given back */
+    da->shared_info_mfn = f;
+    rlist()[0] = f;
+    assert_int_equal(reserve(v, XENMEM_decrease_reservation, 1, 0, DOMID_SELF), 0);
+    assert_int_equal(pi(f)->owner, A);
+    da->shared_info_mfn = 0;
+    assert_int_equal(reserve(v, XENMEM_decrease_reservation, 1, 0, DOMID_SELF), 1);
+    assert_int_equal(da->tot_pages, tot);
+    mm_free_domain_frames(A);
+    mm_free_domain_frames(B);
+    assert_all_unreferenced();
+}
+
+static void test_flush_cache_permission(void **state)
+{
+    (void)state;
+    struct vcpu *v = guest(da);
+    struct mmuext_op *op = buf();
+    op[0] = (struct mmuext_op){ .cmd = MMUEXT_FLUSH_CACHE };
+    assert_int_equal(do_mmuext_op(v, BUF_VA, 1, 0, DOMID_SELF, 0), -XL_EACCES);
+    op[0] = (struct mmuext_op){ .cmd = MMUEXT_FLUSH_CACHE_GLOBAL };
+    assert_int_equal(do_mmuext_op(v, BUF_VA, 1, 0, DOMID_SELF, 0), -XL_EINVAL);
+    assert_int_equal(cache_flushes, 0);
+    da->privileged = 1;
+    assert_int_equal(do_mmuext_op(v, BUF_VA, 1, 0, B, 0), -XL_EPERM);
+    assert_int_equal(do_mmuext_op(v, BUF_VA, 1, 0, DOMID_SELF, 0), 0);
+    op[0] = (struct mmuext_op){ .cmd = MMUEXT_FLUSH_CACHE };
+    assert_int_equal(do_mmuext_op(v, BUF_VA, 1, 0, DOMID_SELF, 0), 0);
+    assert_int_equal(cache_flushes, 2);
+    mm_free_domain_frames(A);
+    assert_all_unreferenced();
+}
+
+/* The destroy audit: A (privileged) holds pinned tables, a kernel and a
+ * user base pointer, a linear entry, a segment-descriptor frame and
+ * read-only and writable mappings of B's frames. */
+static uint64_t busy_domain_a(uint64_t *bro, uint64_t *brw)
+{
+    struct vcpu *v = guest(da);
+    da->privileged = 1;
+    assert_int_equal(mm_pin(A, ht.l4, PGT_l4), 0);
+    uint64_t l1b = frame(A), user = frame(A), x = frame(A), gdt = frame(A);
+    assert_int_equal(mm_pin(A, l1b, PGT_l1), 0);
+    assert_int_equal(mm_pin(A, x, PGT_l2), 0);
+    assert_int_equal(mm_new_baseptr(v, user, 1), 0);
+    assert_int_equal(mm_pt_update(A, A, (ht.l4 << PAGE_SHIFT) + 8 * 3, (ht.l4 << PAGE_SHIFT) | ROF, 0), 0);
+    assert_int_equal(mm_pt_update(A, A, (ht.l2 << PAGE_SHIFT) + 8 * 2, (x << PAGE_SHIFT) | ROF, 0), 0);
+    assert_int_equal(get_page_and_type(gdt, A, PGT_seg_desc), 0); /* what set_gdt holds */
+    *bro = frame(B);
+    *brw = frame(B);
+    mmu_update_t *req = buf();
+    req[0] = (mmu_update_t){ (ht.l1 << PAGE_SHIFT) + 8 * 5, (*bro << PAGE_SHIFT) | ROF };
+    req[1] = (mmu_update_t){ (ht.l1 << PAGE_SHIFT) + 8 * 6, (*brw << PAGE_SHIFT) | RWF };
+    assert_int_equal(do_mmu_update(v, BUF_VA, 2, 0, B, 0), 0);
+    assert_int_equal(pi(*brw)->type, PGT_writable);
+    assert_int_equal(pi(x)->linear, -1);
+    return gdt;
+}
+
+static void assert_everything_free(uint64_t free0)
+{
+    assert_int_equal(mm_free_count(), free0);
+    assert_all_unreferenced();
+    for (uint64_t m = FIRST_FREE; m < NFRAMES; m++)
+        assert_int_equal(pi(m)->owner, DOMID_FREE);
+}
+
+static void test_destroy_audit_mapper_first(void **state)
+{
+    (void)state;
+    uint64_t free0 = mm_free_count(), bro, brw;
+    uint64_t gdt = busy_domain_a(&bro, &brw);
+    uint64_t a_frames = da->tot_pages;
+    put_page_and_type(gdt); /* domain_destroy: pv_destroy_gdt runs first */
+    assert_int_equal(mm_free_domain_frames(A), a_frames);
+    assert_int_equal(da->vcpu.guest_table, 0);
+    assert_int_equal(da->vcpu.guest_table_user, 0);
+    /* B's frames: every reference A held is gone */
+    assert_int_equal(pi(bro)->count, 0);
+    assert_int_equal(pi(brw)->count, 0);
+    assert_int_equal(pi(brw)->type_count, 0);
+    assert_int_equal(pi(bro)->owner, B);
+    assert_int_equal(mm_free_domain_frames(B), 2);
+    assert_everything_free(free0);
+}
+
+static void test_destroy_audit_mapped_first(void **state)
+{
+    (void)state;
+    uint64_t free0 = mm_free_count(), bro, brw;
+    uint64_t gdt = busy_domain_a(&bro, &brw);
+    /* B goes first: its two frames A maps become orphans, freed with A */
+    assert_int_equal(mm_free_domain_frames(B), 0);
+    assert_int_equal(pi(bro)->owner, DOMID_ORPHAN);
+    assert_int_equal(pi(brw)->owner, DOMID_ORPHAN);
+    assert_false(page_alloc_is_free(&hv_pages, bro));
+    put_page_and_type(gdt);
+    mm_free_domain_frames(A);
+    assert_everything_free(free0);
+}
+
+static void test_destroy_with_seg_desc_still_held(void **state)
+{
+    (void)state;
+    uint64_t free0 = mm_free_count(), bro, brw;
+    uint64_t gdt = busy_domain_a(&bro, &brw);
+    /* if the GDT were not dropped first the frame is kept (orphaned), not
+     * freed under its holder, and goes back with the last put */
+    mm_free_domain_frames(A);
+    assert_int_equal(pi(gdt)->owner, DOMID_ORPHAN);
+    assert_int_equal(pi(gdt)->type, PGT_seg_desc);
+    put_page_and_type(gdt);
+    assert_int_equal(pi(gdt)->owner, DOMID_FREE);
+    mm_free_domain_frames(B);
+    assert_everything_free(free0);
 }
 
 /* ---- destroy and the M2P ---- */
@@ -653,7 +1052,15 @@ int main(void)
         T(test_validate_tree_and_release),
         T(test_writable_map_of_own_pt_refused_validate),
         T(test_writable_self_map_refused),
-        T(test_linear_pt_refused),
+        T(test_linear_self_l4_read_only),
+        T(test_linear_self_writable_refused),
+        T(test_linear_l3_and_l2_self),
+        T(test_linear_same_level_other_table),
+        T(test_linear_writable_refused),
+        T(test_linear_unvalidated_or_other_level_refused),
+        T(test_linear_other_owner_refused),
+        T(test_linear_no_chains),
+        T(test_linear_entry_via_pt_update),
         T(test_superpages_refused),
         T(test_hv_slots_not_validated),
         T(test_l1_other_owner_refused),
@@ -669,7 +1076,15 @@ int main(void)
         T(test_hc_mmuext),
         T(test_hc_update_va_mapping),
         T(test_hc_memory_op),
+        T(test_populate_orders),
+        T(test_populate_order_above_limit_does_nothing),
+        T(test_populate_max_pages_and_enomem),
+        T(test_decrease_partial_extent),
+        T(test_flush_cache_permission),
         T(test_destroy_returns_every_frame),
+        T(test_destroy_audit_mapper_first),
+        T(test_destroy_audit_mapped_first),
+        T(test_destroy_with_seg_desc_still_held),
         T(test_m2p_init),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -38,7 +38,9 @@ struct page_info {
     uint32_t type_count; /* references of that type; page tables are
                             validated exactly while this is > 0 */
     uint32_t count;      /* general references (mappings, types, pins) */
-    uint32_t pad;
+    int32_t linear;      /* linear page tables: > 0 linear entries this table
+                            holds, < 0 linear entries naming it (Xen's
+                            linear_pt_count); never both */
 };
 
 extern struct page_alloc hv_pages;
@@ -53,11 +55,18 @@ uint64_t virt_to_mfn(const void *va);
 /* Allocate one zeroed frame for the hv / for domain domid; free it.
  * Returns the mfn, or -XL_ENOMEM. */
 int64_t mm_alloc_frame(uint16_t owner);
+/* 2^order contiguous zeroed frames aligned to their size, all owned by
+ * owner. Returns the first mfn, or -XL_ENOMEM. */
+int64_t mm_alloc_frames(uint16_t owner, unsigned int order);
 void mm_free_frame(uint64_t mfn);
 /* Give back every frame owned by domid: first drop the references the
- * domain's own state holds (pins, base pointers), then free each frame;
- * a frame other domains still reference becomes DOMID_ORPHAN and is freed
- * by the last put_page. Returns how many frames were freed now. */
+ * domain's own state holds (pins, base pointers; validated tables then
+ * drop their entries' references, foreign mappings included), then free
+ * each frame; a frame something still references becomes DOMID_ORPHAN and
+ * is freed by the last put_page. The CPU subsystem's PGT_seg_desc
+ * references (GDT/LDT) must be dropped before (domain_destroy calls
+ * pv_destroy_gdt first), else those frames stay orphaned until it does.
+ * Returns how many frames were freed now. */
 uint64_t mm_free_domain_frames(uint16_t domid);
 uint64_t mm_free_count(void);
 
@@ -75,10 +84,16 @@ int get_page_type(uint64_t mfn, unsigned int type);
 void put_page_type(uint64_t mfn);
 int get_page_and_type(uint64_t mfn, uint16_t owner, unsigned int type);
 void put_page_and_type(uint64_t mfn);
-/* Take / drop the references one entry of a level-`level` table owned by
- * pt_owner needs (level 1: the target frame, writable type if RW; levels
- * 2-4: the next level's type). pg_owner: domain whose frames an L1 entry
- * may map besides pt_owner's. 0 or -XL_EINVAL. */
+/* Take / drop the references one entry of the level-`level` table
+ * table_mfn owned by pt_owner needs (level 1: the target frame, writable
+ * type if RW; levels 2-4: the next level's type, or for a read-only entry
+ * naming a validated same-level table of pt_owner, a linear reference -
+ * see page_type.c). pg_owner: domain whose frames an L1 entry may map
+ * besides pt_owner's. 0, -XL_EINVAL, or -XL_EBUSY for an L1 entry. */
+int get_entry_refs_at(unsigned int level, uint64_t e, uint64_t table_mfn, uint16_t pt_owner,
+                      uint16_t pg_owner);
+void put_entry_refs_at(unsigned int level, uint64_t e, uint64_t table_mfn);
+/* The same without the table: linear entries are refused. */
 int get_entry_refs(unsigned int level, uint64_t e, uint16_t pt_owner, uint16_t pg_owner);
 void put_entry_refs(unsigned int level, uint64_t e);
 /* Is slot i of an L4 one the hv fills (256..271)? */
@@ -119,6 +134,12 @@ int mm_new_baseptr(struct vcpu *v, uint64_t mfn, int user);
  * d (tot_pages, M2P); freed now if unreferenced, else orphaned. 0 or
  * -XL_EINVAL (not d's, or d's shared_info). */
 int mm_remove_page(struct domain *d, uint64_t mfn);
+/* Extent orders of populate_physmap / decrease_reservation (Xen's
+ * max_order): MM_MAX_ORDER for the control domain, MM_DOMU_MAX_ORDER for
+ * the others; a larger order makes the call do nothing. */
+#define MM_MAX_ORDER      20
+#define MM_DOMU_MAX_ORDER 9
+unsigned int mm_max_extent_order(const struct domain *caller);
 /* Drop what a domain's own state holds: pins of its frames, base ptrs. */
 void mm_release_domain(struct domain *d);
 
