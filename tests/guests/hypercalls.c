@@ -52,6 +52,8 @@ static unsigned long parse_ul(const char *s)
     return n;
 }
 
+static int priv; /* SIF_PRIVILEGED: dom0 answers, else a domU's (Xen's XSM default) */
+
 static void version_checks(void)
 {
     static union {
@@ -76,7 +78,7 @@ static void version_checks(void)
     check("xen_version get_features 0 -> 0", HYPERVISOR_xen_version(XENVER_get_features, &u.fi),
           0);
     printk("INFO get_features submap 0 = %#x\n", u.fi.submap);
-    check("features: dom0", (u.fi.submap >> XENFEAT_dom0) & 1, 1);
+    check(priv ? "features: dom0" : "features: not dom0", (u.fi.submap >> XENFEAT_dom0) & 1, priv);
     check("features: mmu_pt_update_preserve_ad",
           (u.fi.submap >> XENFEAT_mmu_pt_update_preserve_ad) & 1, 1);
     check("features: highmem_assist", (u.fi.submap >> XENFEAT_highmem_assist) & 1, 1);
@@ -91,8 +93,13 @@ static void version_checks(void)
     check("xen_version pagesize with a buffer -> -EINVAL",
           HYPERVISOR_xen_version(XENVER_pagesize, &u.fi), -XEN_EINVAL);
     check("xen_version guest_handle -> 0", HYPERVISOR_xen_version(XENVER_guest_handle, &u.h), 0);
-    check("xen_version commandline (dom0) -> 0", HYPERVISOR_xen_version(XENVER_commandline, &u.cmd),
-          0);
+    check("xen_version commandline -> 0", HYPERVISOR_xen_version(XENVER_commandline, &u.cmd), 0);
+    if (!priv) { /* Xen hands an unprivileged domain its deny string, and no build id */
+        check("commandline for a domU is <denied>", str_starts(u.cmd, "<denied>") && !u.cmd[8], 1);
+        check("xen_version build_id for a domU -> -EPERM",
+              HYPERVISOR_xen_version(XENVER_build_id, NULL), -XEN_EPERM);
+        return;
+    }
     long sz = HYPERVISOR_xen_version(XENVER_build_id, NULL);
     check("xen_version build_id size (NULL) > 0", sz > 0 && sz <= 256, 1);
     u.bid.hdr.len = 0;
@@ -114,11 +121,16 @@ static void vcpu_checks(start_info_t *si)
     struct vcpu_get_physid pid;
     check("vcpu_op is_up vcpu 0 -> 1", HYPERVISOR_vcpu_op(VCPUOP_is_up, 0, NULL), 1);
     check("vcpu_op up vcpu 0 (already up) -> 0", HYPERVISOR_vcpu_op(VCPUOP_up, 0, NULL), 0);
-    check("vcpu_op get_physid (dom0, its one vcpu on one cpu) -> 0",
-          HYPERVISOR_vcpu_op(VCPUOP_get_physid, 0, &pid), 0);
-    printk("INFO get_physid = %#lx\n", (unsigned long)pid.phys_id);
-    check("vcpu_op get_physid to unmapped -> -EFAULT",
-          HYPERVISOR_vcpu_op(VCPUOP_get_physid, 0, (void *)UNMAPPED), -XEN_EFAULT);
+    if (priv) {
+        check("vcpu_op get_physid (dom0, its one vcpu on one cpu) -> 0",
+              HYPERVISOR_vcpu_op(VCPUOP_get_physid, 0, &pid), 0);
+        printk("INFO get_physid = %#lx\n", (unsigned long)pid.phys_id);
+        check("vcpu_op get_physid to unmapped -> -EFAULT",
+              HYPERVISOR_vcpu_op(VCPUOP_get_physid, 0, (void *)UNMAPPED), -XEN_EFAULT);
+    } else {
+        check("vcpu_op get_physid (domU) -> -EINVAL",
+              HYPERVISOR_vcpu_op(VCPUOP_get_physid, 0, &pid), -XEN_EINVAL);
+    }
     check("register_vcpu_info from unmapped -> -EFAULT",
           HYPERVISOR_vcpu_op(VCPUOP_register_vcpu_info, 0, (void *)UNMAPPED), -XEN_EFAULT);
     check("register_vcpu_info vcpu 1 -> -ENOENT",
@@ -179,6 +191,7 @@ int guest_main(start_info_t *si)
 {
     xen_extraversion_t extra;
     char end[32];
+    priv = !!(si->flags & SIF_PRIVILEGED);
 
     check("unknown hypercall 60 -> -ENOSYS", xen_hypercall5(60, 0, 0, 0, 0, 0), -XEN_ENOSYS);
     check("unknown hypercall 63 -> -ENOSYS", xen_hypercall5(63, 1, 2, 3, 4, 5), -XEN_ENOSYS);
