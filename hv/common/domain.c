@@ -46,23 +46,28 @@ struct domain *domain_create(uint16_t domid, int privileged, const char *name)
     return d;
 }
 
-static const char *reason_name(unsigned int r)
-{
-    static const char *const names[] = { "poweroff", "reboot", "suspend", "crash",
-                                         "watchdog", "soft_reset" };
-    return r < ARRAY_SIZE(names) ? names[r] : "unknown";
-}
+static const char *const reason_names[] = { "poweroff", "reboot", "suspend", "crash",
+                                            "watchdog", "soft_reset" };
 
+/* Xen takes any 8-bit reason (SCHEDOP_shutdown truncates it); one it does
+ * not know is logged as "unknown reason N" and, for dom0, ends the machine
+ * as a crash would (sched_idle_or_halt). */
 void domain_shutdown(struct domain *d, unsigned int reason)
 {
+    char what[32];
     if (d->state != DOM_RUNNING)
         return;
+    reason &= 0xff;
     d->state = DOM_SHUTDOWN;
     d->shutdown_reason = reason;
-    if (d->shutdown_code != ~0u)
-        printk("d%u shut down: %s (code %u)\n", d->domid, reason_name(reason), d->shutdown_code);
+    if (reason < ARRAY_SIZE(reason_names))
+        xl_snprintf(what, sizeof(what), "%s", reason_names[reason]);
     else
-        printk("d%u shut down: %s\n", d->domid, reason_name(reason));
+        xl_snprintf(what, sizeof(what), "unknown reason %u", reason);
+    if (d->shutdown_code != ~0u)
+        printk("d%u shut down: %s (code %u)\n", d->domid, what, d->shutdown_code);
+    else
+        printk("d%u shut down: %s\n", d->domid, what);
     send_global_virq(VIRQ_DOM_EXC); /* tell dom0, as Xen does */
 }
 
@@ -85,6 +90,7 @@ void domain_destroy(struct domain *d)
 {
     arch_leave_guest_page_tables(); /* never run on tables being freed */
     evtchn_domain_destroy(d);         /* peers' ends go back to unbound */
+    vcpu_info_unmap(&d->vcpu);        /* its frame's references go before the frames */
     uint64_t n = mm_free_domain_frames(d->domid);
     printk("d%u destroyed: %lu frames returned, %lu free\n", d->domid,
            (unsigned long)n, (unsigned long)mm_free_count());

@@ -88,8 +88,10 @@ void sched_idle_or_halt(void)
 {
     struct domain *d0 = &domains[0];
     if (d0->state == DOM_SHUTDOWN) {
-        static const char *const what[] = { "power off", "reboot", "stop: dom0 crashed" };
+        static const char *const what[] = { "power off", "reboot", "stop: dom0 crashed",
+                                            "stop: dom0 shut down with an unknown reason" };
         int status = dom0_exit_status(d0);
+        unsigned int how = d0->shutdown_reason > SHUTDOWN_MAX ? 3u : (unsigned int)status;
         uint64_t free_before = mm_free_count();
         for (unsigned int i = 1; i < MAX_DOMAINS; i++)
             if (domains[i].state != DOM_FREE)
@@ -97,7 +99,7 @@ void sched_idle_or_halt(void)
         domain_destroy(d0);
         printk("memory: %lu pages free (%lu returned at shutdown)\n",
                (unsigned long)mm_free_count(), (unsigned long)(mm_free_count() - free_before));
-        printk("dom0 is gone: machine will %s\n", what[status]);
+        printk("dom0 is gone: machine will %s\n", what[how]);
         arch_halt_machine(status);
     }
     arch_idle_wait();
@@ -162,18 +164,14 @@ long do_sched_op(struct vcpu *v, uint64_t cmd, uint64_t arg, uint64_t a3, uint64
         struct sched_shutdown s;
         if (copy_from_guest_va(v->cr3, &s, arg, sizeof(s)))
             return -XL_EFAULT;
-        if (s.reason > SHUTDOWN_MAX)
-            return -XL_EINVAL;
-        domain_shutdown(d, s.reason);
+        domain_shutdown(d, (uint8_t)s.reason); /* Xen: any reason, truncated to u8 */
         return 0;
     }
     case SCHEDOP_shutdown_code: {
         struct sched_shutdown s;
         if (copy_from_guest_va(v->cr3, &s, arg, sizeof(s)))
             return -XL_EFAULT;
-        if (s.reason > SHUTDOWN_MAX)
-            return -XL_EINVAL;
-        d->shutdown_code = s.reason;
+        d->shutdown_code = (uint8_t)s.reason; /* Xen: any reason, truncated to u8 */
         return 0;
     }
     case SCHEDOP_remote_shutdown: {
@@ -185,9 +183,7 @@ long do_sched_op(struct vcpu *v, uint64_t cmd, uint64_t arg, uint64_t a3, uint64
             return -XL_ESRCH;
         if (!d->privileged)
             return -XL_EPERM;
-        if (s.reason > SHUTDOWN_MAX)
-            return -XL_EINVAL;
-        domain_shutdown(t, s.reason);
+        domain_shutdown(t, (uint8_t)s.reason);
         return 0;
     }
     default:

@@ -15,6 +15,8 @@
 #include <xenolith/guest_access.h>
 #include <xenolith/hypercall.h>
 #include <xenolith/lib.h>
+#include <xenolith/layout.h>
+#include <xenolith/mm.h>
 
 #define MILLISECS(ms) ((uint64_t)(ms) * 1000000ULL)
 #define STIME_DELTA_MAX (1ULL << 62)
@@ -179,6 +181,39 @@ long do_set_timer_op(struct vcpu *v, uint64_t timeout, uint64_t a2, uint64_t a3,
     return 0;
 }
 
+/* Xen's map_vcpu_info for a PV guest (gfn == mfn): the frame must be the
+ * domain's own and take a writable type (not a page table); the offset
+ * must leave room for a vcpu_info and be 8-byte aligned (else -ENXIO);
+ * only once per vcpu; every other failure is -EINVAL. The old contents are copied over, then
+ * every selector bit is set and the upcall marked pending ("nothing gets
+ * lost": the guest sees one spurious scan). */
+static long vcpu_info_map(struct vcpu *v, uint64_t mfn, uint64_t offset)
+{
+    if (offset > PAGE_SIZE - sizeof(vcpu_info_t) || (offset & 7))
+        return -XEN_ENXIO; /* Xen 4.17 (checked on Xen); no XL_ name yet */
+    if (v->ev.vcpu_info_registered)
+        return -XL_EINVAL;
+    if (get_page_and_type(mfn, v->domain->domid, PGT_writable))
+        return -XL_EINVAL;
+    vcpu_info_t *ni = (vcpu_info_t *)((uint8_t *)mfn_to_virt(mfn) + offset);
+    memcpy(ni, v->info, sizeof(*ni));
+    v->info = ni;
+    v->ev.vcpu_info_mfn = mfn;
+    v->ev.vcpu_info_registered = 1;
+    __atomic_store_n(&ni->evtchn_pending_sel, ~0UL, __ATOMIC_SEQ_CST);
+    vcpu_mark_events_pending(v);
+    return 0;
+}
+
+void vcpu_info_unmap(struct vcpu *v)
+{
+    if (!v->ev.vcpu_info_registered)
+        return;
+    v->info = &v->domain->shared_info->vcpu_info[v->id];
+    v->ev.vcpu_info_registered = 0;
+    put_page_and_type(v->ev.vcpu_info_mfn);
+}
+
 long do_vcpu_op(struct vcpu *v, uint64_t cmd64, uint64_t vcpuid64, uint64_t arg, uint64_t a4,
                 uint64_t a5)
 {
@@ -195,6 +230,27 @@ long do_vcpu_op(struct vcpu *v, uint64_t cmd64, uint64_t vcpuid64, uint64_t arg,
         return 0;          /* already up */
     case VCPUOP_is_up:
         return 1;
+    case VCPUOP_down:
+        /* Xen: downing the last vcpu that is up powers the domain off. */
+        domain_shutdown(v->domain, SHUTDOWN_poweroff);
+        return 0;
+    case VCPUOP_register_vcpu_info: {
+        struct vcpu_register_vcpu_info ri;
+        if (copy_from_guest_va(v->cr3, &ri, arg, sizeof(ri)))
+            return -XL_EFAULT;
+        long rc = vcpu_info_map(v, ri.mfn, ri.offset);
+        vcpu_update_time(v); /* Xen: force_update_vcpu_system_time */
+        return rc;
+    }
+    case VCPUOP_get_physid: {
+        /* Xen: only for the hardware domain's vcpus pinned to one pCPU -
+         * here dom0's one vcpu on the one CPU: APIC ID 0, ACPI ID 0 (the
+         * boot CPU; real Xen in QEMU reports 0 as well). */
+        struct vcpu_get_physid pid = { .phys_id = 0 };
+        if (!v->domain->privileged)
+            return -XL_EINVAL;
+        return copy_to_guest_va(v->cr3, arg, &pid, sizeof(pid)) ? -XL_EFAULT : 0;
+    }
     case VCPUOP_get_runstate_info: {
         struct vcpu_runstate_info r;
         runstate_snapshot(v, now, &r);
@@ -250,8 +306,7 @@ long do_vcpu_op(struct vcpu *v, uint64_t cmd64, uint64_t vcpuid64, uint64_t arg,
         v->ev.singleshot = 0;
         return 0;
     default:
-        /* down (would leave the domain without a cpu), register_vcpu_info,
-         * send_nmi, get_physid, ...: not offered. */
+        /* send_nmi (one vcpu), ...: not offered. */
         return -XL_ENOSYS;
     }
 }

@@ -1,8 +1,14 @@
 /*
  * version.c - the xen_version hypercall: who we are, what we offer.
- * Xenolith speaks the Xen 4.17 ABI, so it reports version 4.17.
+ * Xenolith speaks the Xen 4.17 ABI, so it reports version 4.17, and every
+ * sub-op answers as Xen 4.17's with the default (dummy XSM) policy:
+ * version, platform_parameters, get_features for everyone; extraversion,
+ * compile_info, capabilities, changeset, pagesize, guest_handle for
+ * everyone; commandline and build_id for the privileged domain only (an
+ * unprivileged one reads "<denied>" / gets -EPERM, as on Xen).
  * Owns: nothing mutable. Must never: reveal the hv command line or build
- * id to an unprivileged domain (Xen's default policy).
+ * id to an unprivileged domain; claim a XENFEAT whose behaviour the
+ * hypervisor does not implement.
  */
 #include <xenolith/errno.h>
 #include <xenolith/guest_access.h>
@@ -23,23 +29,40 @@ static long put_string(struct vcpu *v, uint64_t arg, size_t size, const char *s)
     return copy_to_guest_va(v->cr3, arg, buf, size) ? -XL_EFAULT : 0;
 }
 
-static uint32_t feature_submap(const struct domain *d, unsigned int idx)
+#define XEN_DENY "<denied>"
+
+/* Submap 0 for a 64-bit PV domain: Xen's set minus what Xenolith does not
+ * implement (gnttab_map_avail_bits: no grant tables; memory_op_vnode_
+ * supported: no XENMEM_get_vnumainfo). */
+static uint32_t feature_submap0(const struct vcpu *v)
 {
-    uint32_t map = 0;
-    if (idx == 0 && d->privileged)
+    uint32_t map = (1u << XENFEAT_mmu_pt_update_preserve_ad) | /* mmu_update */
+                   (1u << XENFEAT_highmem_assist) |            /* MMUEXT_{COPY,CLEAR}_PAGE */
+                   (1u << XENFEAT_direct_mapped);              /* PV: not translated */
+    if (v->pv.vm_assist & (1ULL << VMASST_TYPE_pae_extended_cr3))
+        map |= 1u << XENFEAT_pae_pgdir_above_4gb;
+    if (v->domain->privileged)
         map |= 1u << XENFEAT_dom0;
     return map;
 }
 
+/* Xen: a NULL handle asks for the size only; len 0 is -EINVAL. */
 static long version_build_id(struct vcpu *v, uint64_t arg, uint64_t len)
 {
-    xen_build_id_t hdr;
+    (void)len;
+    xen_build_id_t hdr = { 0 };
     if (!v->domain->privileged)
         return -XL_EPERM;
+    if (arg) {
+        if (copy_from_guest_va(v->cr3, &hdr, arg, sizeof(hdr)))
+            return -XL_EFAULT;
+        if (hdr.len == 0)
+            return -XL_EINVAL;
+    }
     if (!hv_build_id_len)
         return -XL_ENODATA;
-    if (copy_from_guest_va(v->cr3, &hdr, arg, sizeof(hdr)))
-        return -XL_EFAULT;
+    if (!arg)
+        return hv_build_id_len;
     if (hdr.len < hv_build_id_len)
         return -XL_ENOBUFS;
     if (copy_to_guest_va(v->cr3, arg + sizeof(hdr), hv_build_id, hv_build_id_len))
@@ -76,17 +99,19 @@ long do_xen_version(struct vcpu *v, uint64_t cmd, uint64_t arg, uint64_t len, ui
         xen_feature_info_t fi;
         if (copy_from_guest_va(v->cr3, &fi, arg, sizeof(fi)))
             return -XL_EFAULT;
-        fi.submap = feature_submap(v->domain, fi.submap_idx);
+        if (fi.submap_idx != 0) /* XENFEAT_NR_SUBMAPS == 1 */
+            return -XL_EINVAL;
+        fi.submap = feature_submap0(v);
         return copy_to_guest_va(v->cr3, arg, &fi, sizeof(fi)) ? -XL_EFAULT : 0;
     }
     case XENVER_pagesize:
-        return PAGE_SIZE;
+        return arg ? -XL_EINVAL : PAGE_SIZE; /* Xen wants a NULL handle */
     case XENVER_guest_handle:
         return copy_to_guest_va(v->cr3, arg, v->domain->handle, sizeof(xen_domain_handle_t))
                    ? -XL_EFAULT : 0;
     case XENVER_commandline:
-        if (!v->domain->privileged)
-            return -XL_EPERM;
+        if (!v->domain->privileged) /* Xen copies its deny string, 9 bytes */
+            return copy_to_guest_va(v->cr3, arg, XEN_DENY, sizeof(XEN_DENY)) ? -XL_EFAULT : 0;
         return put_string(v, arg, sizeof(xen_commandline_t), hv_cmdline);
     case XENVER_build_id:
         return version_build_id(v, arg, len);

@@ -58,6 +58,8 @@ struct vcpu_events {
     uint64_t rs_entry, rs_time[4];
     uint64_t runstate_guest_va; /* VCPUOP_register_runstate_memory_area, 0 = none */
     uint64_t time_guest_va;     /* VCPUOP_register_vcpu_time_memory_area, 0 = none */
+    uint64_t vcpu_info_mfn;     /* VCPUOP_register_vcpu_info frame (page+writable ref held) */
+    int vcpu_info_registered;   /* v->info points into vcpu_info_mfn, not shared_info */
     uint64_t slice_end;         /* scheduler: end of the current time slice */
     int yielded;
 };
@@ -95,6 +97,9 @@ void domain_update_wallclock(struct domain *d);
 void timer_vcpu_init(struct vcpu *v);
 /* v was just scheduled in at now: catch up its periodic timer. */
 void timer_vcpu_scheduled_in(struct vcpu *v, uint64_t now);
+/* Drop v's VCPUOP_register_vcpu_info mapping (domain_destroy): v->info
+ * goes back to its shared_info slot and the frame's references are put. */
+void vcpu_info_unmap(struct vcpu *v);
 /* Runstate change of v at now (RUNSTATE_*), copied to the guest's
  * registered area if any. */
 void vcpu_runstate_change(struct vcpu *v, int state, uint64_t now);
