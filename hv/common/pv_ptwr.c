@@ -45,7 +45,11 @@ int pv_ptwr_fault(struct vcpu *v, struct cpu_regs *regs, uint64_t cr2)
     uint32_t ec = (uint32_t)regs->error_code;
     int ok;
 
-    if (!(v->pv.vm_assist & (1ULL << VMASST_TYPE_writable_pagetables)) || !v->pv.kernel_mode ||
+    /* Xen 4.17 emulates for the hardware domain (dom0) even without the
+     * assist (its read-only-MMIO path shares the emulator); real Xen was
+     * seen to do so. Other domains need VMASST_TYPE_writable_pagetables. */
+    if ((!(v->pv.vm_assist & (1ULL << VMASST_TYPE_writable_pagetables)) && !d->privileged) ||
+        !v->pv.kernel_mode ||
         (ec & (PFEC_PRESENT | PFEC_WRITE | PFEC_RSVD | PFEC_IFETCH)) != (PFEC_PRESENT | PFEC_WRITE) ||
         !guest_va_ok(cr2))
         return 0;
