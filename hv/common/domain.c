@@ -91,6 +91,7 @@ void domain_destroy(struct domain *d)
     arch_leave_guest_page_tables(); /* never run on tables being freed */
     evtchn_domain_destroy(d);         /* peers' ends go back to unbound */
     vcpu_info_unmap(&d->vcpu);        /* its frame's references go before the frames */
+    pv_destroy_gdt(&d->vcpu);         /* GDT frames lose their seg_desc type */
     uint64_t n = mm_free_domain_frames(d->domid);
     printk("d%u destroyed: %lu frames returned, %lu free\n", d->domid,
            (unsigned long)n, (unsigned long)mm_free_count());

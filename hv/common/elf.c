@@ -575,9 +575,8 @@ int elf_xen_parse_features(const char *s, uint32_t *supported, uint32_t *require
     return 0;
 }
 
-/* Features a PV guest may require of Xenolith. writable_page_tables is
- * accepted because every Linux kernel lists it as required, but direct
- * writes to page tables are not emulated yet (docs/pv-interfaces.md). */
+/* Features a PV guest may require of Xenolith: writable_page_tables is
+ * Xen's ptwr assist (hv/common/pv_ptwr.c), which every Linux requires. */
 #define PV_FEATURES_PROVIDED \
     ((1u << XENFEAT_writable_page_tables) | (1u << XENFEAT_pae_pgdir_above_4gb) | \
      (1u << XENFEAT_dom0))

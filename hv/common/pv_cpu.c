@@ -219,6 +219,10 @@ void pv_guest_exception(struct vcpu *v, struct cpu_regs *regs, uint64_t hw_cr2)
         }
         break;
     }
+    case 14:
+        if (pv_ptwr_fault(v, regs, hw_cr2))
+            return; /* a write to one of its L1 tables, done for it */
+        break;
     case 7:
         v->pv.cr0_ts = 0; /* Xen clears the virtual TS as it delivers #NM */
         break;
@@ -471,10 +475,7 @@ HYPERCALL_DECL(physdev_op)
     }
 }
 
-/* Descriptor tables and debug registers are not virtualised yet: a PV
- * guest keeps the hypervisor's flat GDT (FLAT_RING3_* selectors) and no
- * hardware breakpoints. These return -ENOSYS so a guest can tell. */
-HYPERCALL_DECL(set_gdt) { return -XL_ENOSYS; }
-HYPERCALL_DECL(update_descriptor) { return -XL_ENOSYS; }
+/* Debug registers are not virtualised yet: no hardware breakpoints for
+ * guests. These return -ENOSYS so a guest can tell. */
 HYPERCALL_DECL(set_debugreg) { return -XL_ENOSYS; }
 HYPERCALL_DECL(get_debugreg) { return -XL_ENOSYS; }

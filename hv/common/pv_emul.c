@@ -105,7 +105,7 @@ int pv_decode(const uint8_t *b, size_t n, struct pv_insn *in)
 }
 
 /* General registers by x86 encoding number. */
-static uint64_t *gpr(struct cpu_regs *r, unsigned int n)
+uint64_t *pv_gpr(struct cpu_regs *r, unsigned int n)
 {
     switch (n & 15) {
     case 0: return &r->rax;
@@ -194,16 +194,16 @@ int pv_emulate_priv_op(struct vcpu *v, struct cpu_regs *regs)
         case 4: val = arch_read_cr(4); break;
         default: return 0;
         }
-        *gpr(regs, in.reg) = val;
+        *pv_gpr(regs, in.reg) = val;
         break;
     }
     case PV_OP_MOV_TO_CR:
         /* Only CR0.TS may change (Xen); CR3 loads go through mmuext_op. */
         if (in.cr != 0)
             return 0;
-        if ((*gpr(regs, in.reg) ^ arch_read_cr(0)) & ~CR0_TS)
+        if ((*pv_gpr(regs, in.reg) ^ arch_read_cr(0)) & ~CR0_TS)
             return 0;
-        v->pv.cr0_ts = !!(*gpr(regs, in.reg) & CR0_TS);
+        v->pv.cr0_ts = !!(*pv_gpr(regs, in.reg) & CR0_TS);
         break;
     case PV_OP_CLTS:
         v->pv.cr0_ts = 0;
@@ -274,4 +274,239 @@ int pv_emulate_priv_op(struct vcpu *v, struct cpu_regs *regs)
     }
     regs->rip += in.len;
     return 1;
+}
+
+/* ------------------------------------------------ descriptor checking */
+
+#define SEG_P     (1u << 15)
+#define SEG_DPL   (3u << 13)
+#define SEG_S     (1u << 12)
+#define SEG_TYPE  (15u << 8)
+#define SEG_TYPE_CALL_GATE (12u << 8)
+#define GUEST_FIRST_RESERVED_ENTRY 7168 /* selector 0xe000 */
+#define FLAT_KERNEL_CS_SEL 0xe033
+
+/* Which code selectors a guest call gate may name: its own GDT part, its
+ * LDT, or the flat kernel code selector the hv provides. */
+static int gate_selector_ok(uint16_t sel)
+{
+    return (sel >> 3) < GUEST_FIRST_RESERVED_ENTRY || sel == FLAT_KERNEL_CS_SEL || (sel & 4);
+}
+
+int pv_check_descriptor(uint64_t *desc)
+{
+    uint32_t lo = (uint32_t)*desc, hi = (uint32_t)(*desc >> 32);
+
+    if (!(hi & SEG_P))
+        return 1; /* loading it faults in the guest: harmless */
+    /* The guest kernel runs in ring 3: nothing may claim a lower DPL. */
+    uint32_t dpl = (hi >> 13) & 3;
+    if (dpl < 3)
+        dpl = 3;
+    hi = (hi & ~SEG_DPL) | (dpl << 13);
+
+    if (!(hi & SEG_S)) {
+        if ((hi & SEG_TYPE) == 0)
+            return 1; /* type 0: also the upper half of a 64-bit gate */
+        if ((hi & SEG_TYPE) != SEG_TYPE_CALL_GATE)
+            return 0; /* LDT, TSS, interrupt/trap gates: never */
+        uint16_t cs = (uint16_t)(lo >> 16);
+        if (!gate_selector_ok(cs))
+            return 0;
+        /* DPL 0: every use traps (#GP naming the gate); the guest's DPL
+         * travels in the target selector's RPL. */
+        hi &= ~SEG_DPL;
+        cs = (uint16_t)((cs & ~3u) | dpl);
+        lo = (lo & 0xffffu) | ((uint32_t)cs << 16);
+        if (hi & 0xff)
+            return 0; /* reserved bits of a 64-bit gate */
+    }
+    *desc = ((uint64_t)hi << 32) | lo;
+    return 1;
+}
+
+/* ------------------------------------ writes to page tables (ptwr) */
+
+int pv_decode_write(const uint8_t *buf, size_t n, struct pv_winsn *in)
+{
+    size_t i = 0;
+    unsigned int rex = 0;
+
+    memset(in, 0, sizeof(*in));
+    /* lock and segment overrides (the address comes from %cr2 anyway). */
+    while (i < n && (buf[i] == 0xf0 || buf[i] == 0x2e || buf[i] == 0x3e || buf[i] == 0x26 ||
+                     buf[i] == 0x36 || buf[i] == 0x64 || buf[i] == 0x65))
+        i++;
+    if (i < n && (buf[i] & 0xf0) == 0x40)
+        rex = buf[i++];
+    if (i >= n)
+        return -1;
+    uint8_t op = buf[i++];
+    int imm_bytes = 0;
+    int need_reg_field = -1; /* /digit the opcode requires, -1: a register */
+    switch (op) {
+    case 0x89: in->op = PV_WOP_MOV; break;
+    case 0x87: in->op = PV_WOP_XCHG; break;
+    case 0x09: in->op = PV_WOP_OR; break;
+    case 0x21: in->op = PV_WOP_AND; break;
+    case 0x31: in->op = PV_WOP_XOR; break;
+    case 0xc7: in->op = PV_WOP_MOV; imm_bytes = 4; need_reg_field = 0; break;
+    case 0x81: imm_bytes = 4; break;
+    case 0x83: imm_bytes = 1; break;
+    case 0x0f:
+        if (i >= n || buf[i] != 0xb1)
+            return -1;
+        i++;
+        in->op = PV_WOP_CMPXCHG;
+        break;
+    default:
+        return -1;
+    }
+    if (i >= n)
+        return -1;
+    uint8_t modrm = buf[i++];
+    unsigned int mod = modrm >> 6, reg = (modrm >> 3) & 7, rm = modrm & 7;
+    if (mod == 3)
+        return -1; /* register destination: not a memory write */
+    if (op == 0x81 || op == 0x83) {
+        in->op = reg == 1 ? PV_WOP_OR : reg == 4 ? PV_WOP_AND : reg == 6 ? PV_WOP_XOR : PV_WOP_NONE;
+        if (in->op == PV_WOP_NONE)
+            return -1;
+    } else if (need_reg_field >= 0 && reg != (unsigned int)need_reg_field) {
+        return -1;
+    }
+    size_t disp = 0;
+    if (rm == 4) {
+        if (i >= n)
+            return -1;
+        uint8_t sib = buf[i++];
+        if (mod == 0 && (sib & 7) == 5)
+            disp = 4;
+    } else if (mod == 0 && rm == 5) {
+        disp = 4; /* rip-relative */
+    }
+    if (mod == 1)
+        disp = 1;
+    else if (mod == 2)
+        disp = 4;
+    i += disp;
+    if (imm_bytes) {
+        if (i + (size_t)imm_bytes > n)
+            return -1;
+        int64_t imm = imm_bytes == 1 ? (int8_t)buf[i]
+                                     : (int32_t)((uint32_t)buf[i] | (uint32_t)buf[i + 1] << 8 |
+                                                 (uint32_t)buf[i + 2] << 16 |
+                                                 (uint32_t)buf[i + 3] << 24);
+        in->imm = (uint64_t)imm;
+        in->has_imm = 1;
+        i += (size_t)imm_bytes;
+    } else {
+        in->reg = reg | ((rex & 4) ? 8 : 0);
+    }
+    if (i > n)
+        return -1;
+    in->size = (rex & 8) ? 8 : 4;
+    in->len = (unsigned int)i;
+    return 0;
+}
+
+static uint64_t size_mask(unsigned int size)
+{
+    return size == 8 ? ~0ULL : 0xffffffffULL;
+}
+
+/* The part of the 8-byte entry the instruction reads. */
+static uint64_t dest_part(const struct pv_winsn *in, uint64_t old, unsigned int off)
+{
+    return (old >> (off * 8)) & size_mask(in->size);
+}
+
+static uint64_t source(const struct pv_winsn *in, const struct cpu_regs *regs)
+{
+    uint64_t s = in->has_imm ? in->imm : *pv_gpr((struct cpu_regs *)regs, in->reg);
+    return s & size_mask(in->size);
+}
+
+void pv_write_compute(const struct pv_winsn *in, const struct cpu_regs *regs, uint64_t old,
+                      unsigned int off, uint64_t *new_entry, int *write)
+{
+    uint64_t cur = dest_part(in, old, off), src = source(in, regs), val;
+    uint64_t mask = size_mask(in->size);
+    *write = 1;
+    switch (in->op) {
+    case PV_WOP_OR: val = cur | src; break;
+    case PV_WOP_AND: val = cur & src; break;
+    case PV_WOP_XOR: val = cur ^ src; break;
+    case PV_WOP_CMPXCHG:
+        val = src;
+        if ((regs->rax & mask) != cur)
+            *write = 0;
+        break;
+    default: /* MOV, XCHG */
+        val = src;
+        break;
+    }
+    *new_entry = (old & ~(mask << (off * 8))) | ((val & mask) << (off * 8));
+    if (!*write)
+        *new_entry = old;
+}
+
+#define FL_CF 0x1ULL
+#define FL_PF 0x4ULL
+#define FL_AF 0x10ULL
+#define FL_ZF 0x40ULL
+#define FL_SF 0x80ULL
+#define FL_OF 0x800ULL
+
+/* ZF, SF, PF of result r (operand size bits wide). */
+static uint64_t result_flags(uint64_t r, unsigned int size)
+{
+    uint64_t f = 0;
+    if (!(r & size_mask(size)))
+        f |= FL_ZF;
+    if ((r >> (size * 8 - 1)) & 1)
+        f |= FL_SF;
+    if (!(__builtin_popcount((unsigned int)(r & 0xff)) & 1))
+        f |= FL_PF;
+    return f;
+}
+
+void pv_write_commit(const struct pv_winsn *in, struct cpu_regs *regs, uint64_t old,
+                     unsigned int off)
+{
+    uint64_t cur = dest_part(in, old, off), src = source(in, regs);
+    uint64_t mask = size_mask(in->size);
+    const uint64_t arith = FL_CF | FL_PF | FL_AF | FL_ZF | FL_SF | FL_OF;
+
+    switch (in->op) {
+    case PV_WOP_XCHG:
+        *pv_gpr(regs, in->reg) = cur; /* 32-bit results zero-extend */
+        break;
+    case PV_WOP_CMPXCHG: {
+        uint64_t acc = regs->rax & mask, r = (acc - cur) & mask;
+        uint64_t f = result_flags(r, in->size);
+        unsigned int top = in->size * 8 - 1;
+        if (acc < cur)
+            f |= FL_CF;
+        if ((((acc ^ cur) & (acc ^ r)) >> top) & 1)
+            f |= FL_OF;
+        if ((acc ^ cur ^ r) & 0x10)
+            f |= FL_AF;
+        regs->rflags = (regs->rflags & ~arith) | f;
+        if (acc != cur)
+            regs->rax = cur;
+        break;
+    }
+    case PV_WOP_OR:
+    case PV_WOP_AND:
+    case PV_WOP_XOR: {
+        uint64_t r = in->op == PV_WOP_OR ? cur | src : in->op == PV_WOP_AND ? cur & src : cur ^ src;
+        /* CF = OF = 0; AF is undefined: left as it was. */
+        regs->rflags = (regs->rflags & ~(arith & ~FL_AF)) | result_flags(r, in->size);
+        break;
+    }
+    default:
+        break;
+    }
+    regs->rip += in->len;
 }

@@ -57,6 +57,17 @@ void arch_io_out(uint16_t port, unsigned int size, uint32_t val) {}
 void arch_wbinvd(void) {}
 int arch_port_reserved(uint16_t port, unsigned int size) { return port == 0x3f8; }
 
+/* pv_ptwr.c is not linked (it needs mm): a fake that says whether the
+ * #PF path asked it, and what to answer. */
+static int ptwr_calls, ptwr_answer;
+int pv_ptwr_fault(struct vcpu *vc, struct cpu_regs *regs, uint64_t cr2)
+{
+    ptwr_calls++;
+    if (ptwr_answer)
+        regs->rip += 3;
+    return ptwr_answer;
+}
+
 static struct domain dom;
 static shared_info_t shinfo;
 static struct vcpu *v;
@@ -67,6 +78,7 @@ static int setup(void **state)
     memset(&shinfo, 0, sizeof(shinfo));
     memset(gmem, 0, sizeof(gmem));
     crashes = 0;
+    ptwr_calls = ptwr_answer = 0;
     dom.state = DOM_RUNNING;
     v = &dom.vcpu;
     v->domain = &dom;
@@ -353,6 +365,170 @@ static void test_emulate_io_needs_iopl(void **s)
     assert_int_equal(r.rbx, 0x77);
 }
 
+/* A #PF goes to the ptwr path first; only if it declines is it bounced. */
+static void test_pf_tries_ptwr(void **s)
+{
+    struct cpu_regs r;
+    kernel_regs(&r);
+    v->pv.traps[14] = (struct pv_trap){ .address = GVA_BASE + 0x500, .cs = FLAT_KERNEL_CS };
+    r.vector = 14, r.error_code = 7;
+    ptwr_answer = 1;
+    pv_guest_exception(v, &r, GVA_BASE + 0x2000);
+    assert_int_equal(ptwr_calls, 1);
+    assert_false(v->pv.tb.pending);
+    assert_int_equal(r.rip, GVA_BASE + 0x103);
+    ptwr_answer = 0;
+    pv_guest_exception(v, &r, GVA_BASE + 0x2000);
+    assert_int_equal(ptwr_calls, 2);
+    assert_true(v->pv.tb.pending);
+    assert_int_equal(v->pv.tb.vector, 14);
+}
+
+static uint64_t desc(uint32_t hi, uint32_t lo) { return ((uint64_t)hi << 32) | lo; }
+
+/* Xen's check_descriptor rules for 64-bit PV guests. */
+static void test_check_descriptor(void **s)
+{
+    uint64_t d;
+    d = desc(0x00209a00, 0); /* ring-0 64-bit code: DPL becomes 3 */
+    assert_true(pv_check_descriptor(&d));
+    assert_int_equal(d, desc(0x0020fa00, 0));
+    d = desc(0x00cf9200, 0x0000ffff); /* ring-0 data */
+    assert_true(pv_check_descriptor(&d));
+    assert_int_equal(d, desc(0x00cff200, 0x0000ffff));
+    d = desc(0x00cfb200, 0x1234ffff); /* DPL 1 data */
+    assert_true(pv_check_descriptor(&d));
+    assert_int_equal(d, desc(0x00cff200, 0x1234ffff));
+    d = desc(0x00cff200, 0x0000ffff); /* already DPL 3: unchanged */
+    assert_true(pv_check_descriptor(&d));
+    assert_int_equal(d, desc(0x00cff200, 0x0000ffff));
+    d = desc(0x00cf1200, 0x0000ffff); /* not present: anything goes, unchanged */
+    assert_true(pv_check_descriptor(&d));
+    assert_int_equal(d, desc(0x00cf1200, 0x0000ffff));
+    d = desc(0x0000e000 | 0x8000, 0); /* present system type 0 (gate upper half) */
+    assert_true(pv_check_descriptor(&d));
+    d = desc(0x00008900, 0x0000ffff); /* TSS */
+    assert_false(pv_check_descriptor(&d));
+    d = desc(0x00008200, 0x0000ffff); /* LDT */
+    assert_false(pv_check_descriptor(&d));
+    d = desc(0x00008e00, 0xe0330000); /* interrupt gate */
+    assert_false(pv_check_descriptor(&d));
+    /* Call gates: DPL forced to 0, the (fixed-up) DPL kept in the RPL. */
+    d = desc(0x1234ec00, 0x00105678); /* DPL 3 gate to guest selector 0x10 */
+    assert_true(pv_check_descriptor(&d));
+    assert_int_equal(d, desc(0x12348c00, 0x00135678));
+    d = desc(0x1234ac00, 0xe0335678); /* DPL 1 gate to FLAT_KERNEL_CS */
+    assert_true(pv_check_descriptor(&d));
+    assert_int_equal(d, desc(0x12348c00, 0xe0335678));
+    d = desc(0x1234ec00, 0xe0085678); /* to the hv's own code selector */
+    assert_false(pv_check_descriptor(&d));
+    d = desc(0x1234ec00, 0xe00c5678); /* an LDT selector is fine */
+    assert_true(pv_check_descriptor(&d));
+    d = desc(0x1234ec01, 0x00105678); /* parameter count / reserved bits */
+    assert_false(pv_check_descriptor(&d));
+}
+
+static void test_decode_write(void **s)
+{
+    struct pv_winsn in;
+    const uint8_t mov64[] = { 0x48, 0x89, 0x37 };                /* mov %rsi,(%rdi) */
+    assert_int_equal(pv_decode_write(mov64, 3, &in), 0);
+    assert_int_equal(in.op, PV_WOP_MOV);
+    assert_int_equal(in.size, 8);
+    assert_int_equal(in.reg, 6);
+    assert_int_equal(in.len, 3);
+    const uint8_t mov_r9_sib[] = { 0x4c, 0x89, 0x4c, 0xc7, 0x08 }; /* mov %r9,8(%rdi,%rax,8) */
+    assert_int_equal(pv_decode_write(mov_r9_sib, 5, &in), 0);
+    assert_int_equal(in.reg, 9);
+    assert_int_equal(in.len, 5);
+    const uint8_t mov32_disp32[] = { 0x89, 0x87, 0x00, 0x10, 0x00, 0x00 }; /* mov %eax,0x1000(%rdi) */
+    assert_int_equal(pv_decode_write(mov32_disp32, 6, &in), 0);
+    assert_int_equal(in.size, 4);
+    assert_int_equal(in.len, 6);
+    const uint8_t movimm[] = { 0x48, 0xc7, 0x07, 0xfe, 0xff, 0xff, 0xff }; /* movq $-2,(%rdi) */
+    assert_int_equal(pv_decode_write(movimm, 7, &in), 0);
+    assert_true(in.has_imm);
+    assert_int_equal(in.imm, (uint64_t)-2);
+    assert_int_equal(in.len, 7);
+    assert_int_equal(pv_decode_write(movimm, 6, &in), -1); /* truncated */
+    const uint8_t xchg[] = { 0x48, 0x87, 0x06 };                /* xchg %rax,(%rsi) */
+    assert_int_equal(pv_decode_write(xchg, 3, &in), 0);
+    assert_int_equal(in.op, PV_WOP_XCHG);
+    const uint8_t cmpxchg[] = { 0xf0, 0x48, 0x0f, 0xb1, 0x0e }; /* lock cmpxchg %rcx,(%rsi) */
+    assert_int_equal(pv_decode_write(cmpxchg, 5, &in), 0);
+    assert_int_equal(in.op, PV_WOP_CMPXCHG);
+    assert_int_equal(in.reg, 1);
+    assert_int_equal(in.len, 5);
+    const uint8_t andimm8[] = { 0xf0, 0x48, 0x83, 0x27, 0xfd };  /* lock andq $-3,(%rdi) */
+    assert_int_equal(pv_decode_write(andimm8, 5, &in), 0);
+    assert_int_equal(in.op, PV_WOP_AND);
+    assert_int_equal(in.imm, (uint64_t)-3);
+    const uint8_t riprel[] = { 0x48, 0x89, 0x05, 1, 2, 3, 4 };   /* mov %rax,x(%rip) */
+    assert_int_equal(pv_decode_write(riprel, 7, &in), 0);
+    assert_int_equal(in.len, 7);
+    const uint8_t regdst[] = { 0x48, 0x89, 0xc7 };              /* mov %rax,%rdi */
+    assert_int_equal(pv_decode_write(regdst, 3, &in), -1);
+    const uint8_t c7_reg1[] = { 0xc7, 0x0f, 0, 0, 0, 0 };        /* c7 /1: undefined */
+    assert_int_equal(pv_decode_write(c7_reg1, 6, &in), -1);
+    const uint8_t sub[] = { 0x48, 0x29, 0x07 };                 /* sub: not handled */
+    assert_int_equal(pv_decode_write(sub, 3, &in), -1);
+    const uint8_t mov16[] = { 0x66, 0x89, 0x07 };               /* 16-bit: not handled */
+    assert_int_equal(pv_decode_write(mov16, 3, &in), -1);
+}
+
+static void test_write_compute_commit(void **s)
+{
+    struct pv_winsn in;
+    struct cpu_regs r;
+    uint64_t n;
+    int w;
+    memset(&r, 0, sizeof(r));
+    r.rip = 0x1000;
+    /* 32-bit store into the upper half keeps the lower one. */
+    const uint8_t mov32[] = { 0x89, 0x47, 0x04 }; /* mov %eax,4(%rdi) */
+    assert_int_equal(pv_decode_write(mov32, 3, &in), 0);
+    r.rax = 0xffffffff00000080ULL;
+    pv_write_compute(&in, &r, 0x1111222233334444ULL, 4, &n, &w);
+    assert_true(w);
+    assert_int_equal(n, 0x0000008033334444ULL);
+    pv_write_commit(&in, &r, 0x1111222233334444ULL, 4);
+    assert_int_equal(r.rip, 0x1003);
+    /* xchg returns the old entry. */
+    const uint8_t xchg[] = { 0x48, 0x87, 0x1e }; /* xchg %rbx,(%rsi) */
+    assert_int_equal(pv_decode_write(xchg, 3, &in), 0);
+    r.rbx = 0x5067;
+    pv_write_compute(&in, &r, 0x4067, 0, &n, &w);
+    assert_int_equal(n, 0x5067);
+    pv_write_commit(&in, &r, 0x4067, 0);
+    assert_int_equal(r.rbx, 0x4067);
+    /* cmpxchg: match stores and sets ZF; mismatch loads rax, clears ZF. */
+    const uint8_t cx[] = { 0xf0, 0x48, 0x0f, 0xb1, 0x0e };
+    assert_int_equal(pv_decode_write(cx, 5, &in), 0);
+    r.rax = 0x4067, r.rcx = 0x6067, r.rflags = 0x202;
+    pv_write_compute(&in, &r, 0x4067, 0, &n, &w);
+    assert_true(w);
+    assert_int_equal(n, 0x6067);
+    pv_write_commit(&in, &r, 0x4067, 0);
+    assert_int_equal(r.rflags & 0x8d5, 0x44); /* ZF PF */
+    assert_int_equal(r.rax, 0x4067);
+    r.rax = 0x1;
+    pv_write_compute(&in, &r, 0x4067, 0, &n, &w);
+    assert_false(w);
+    assert_int_equal(n, 0x4067);
+    pv_write_commit(&in, &r, 0x4067, 0);
+    assert_int_equal(r.rax, 0x4067);
+    assert_int_equal(r.rflags & 0x40, 0);
+    assert_int_equal(r.rflags & 1, 1); /* 1 < 0x4067: borrow */
+    /* lock and $-3 clears RW; flags from the result. */
+    const uint8_t andimm8[] = { 0xf0, 0x48, 0x83, 0x27, 0xfd };
+    assert_int_equal(pv_decode_write(andimm8, 5, &in), 0);
+    r.rflags = 0x203 | 0x800;
+    pv_write_compute(&in, &r, 0x8000000000004067ULL, 0, &n, &w);
+    assert_int_equal(n, 0x8000000000004065ULL);
+    pv_write_commit(&in, &r, 0x8000000000004067ULL, 0);
+    assert_int_equal(r.rflags & 0x8c5, 0x84); /* SF PF (0x65: even parity), no CF/OF/ZF */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -368,6 +544,10 @@ int main(void)
         cmocka_unit_test_setup(test_callbacks_and_misc, setup),
         cmocka_unit_test_setup(test_decode, setup),
         cmocka_unit_test_setup(test_emulate_io_needs_iopl, setup),
+        cmocka_unit_test_setup(test_pf_tries_ptwr, setup),
+        cmocka_unit_test_setup(test_check_descriptor, setup),
+        cmocka_unit_test_setup(test_decode_write, setup),
+        cmocka_unit_test_setup(test_write_compute_commit, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

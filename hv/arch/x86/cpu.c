@@ -6,6 +6,7 @@
  */
 #include <arch/x86.h>
 #include <xenolith/arch.h>
+#include <xenolith/console.h>
 #include <xenolith/layout.h>
 #include <xenolith/lib.h>
 #include <xen/xen.h>
@@ -43,6 +44,35 @@ static void set_tss_desc(unsigned int idx, uint64_t base, uint32_t limit)
     gdt[idx] = (limit & 0xffff) | ((base & 0xffffff) << 16) | (0x89ULL << 40) |
                ((uint64_t)(limit >> 16) << 48) | (((base >> 24) & 0xff) << 56);
     gdt[idx + 1] = base >> 32;
+}
+
+/* ---- the guest part of the GDT (entries below GDT_FIRST_RESERVED) ---- */
+
+static unsigned int guest_gdt_frames; /* frames' worth of entries now set */
+
+void cpu_set_guest_gdt(const uint64_t *const frames[], unsigned int nr_frames)
+{
+    BUG_ON(nr_frames * 512 > SEL(GDT_FIRST_RESERVED));
+    for (unsigned int i = 0; i < nr_frames; i++)
+        memcpy(&gdt[i * 512], frames[i], 4096);
+    if (guest_gdt_frames > nr_frames)
+        memset(&gdt[nr_frames * 512], 0, (guest_gdt_frames - nr_frames) * 4096);
+    guest_gdt_frames = nr_frames;
+}
+
+int cpu_data_selector_ok(uint16_t sel)
+{
+    if ((sel & ~3u) == 0)
+        return 1; /* null */
+    if (sel & 4)
+        return 0; /* LDT: not loaded for guests */
+    if (sel / 8 >= GDT_ENTRIES)
+        return 0;
+    uint32_t hi = (uint32_t)(gdt[sel / 8] >> 32);
+    unsigned int type = (hi >> 8) & 15;
+    if (!(hi & (1u << 15)) || !(hi & (1u << 12)) || ((hi >> 13) & 3) != 3)
+        return 0; /* not present, system, or not ring 3 */
+    return !(type & 8) || (type & 2); /* data, or readable code */
 }
 
 static void gdt_init(void)

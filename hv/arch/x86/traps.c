@@ -11,6 +11,7 @@
 #include <xenolith/hypercall.h>
 #include <xenolith/layout.h>
 #include <xenolith/lib.h>
+#include <xenolith/mm.h>
 #include <xenolith/power.h>
 
 extern uint8_t hv_stack_bottom[], hv_stack_top[];
@@ -145,6 +146,10 @@ int arch_port_reserved(uint16_t port, unsigned int size)
  * on every entry, write them on every exit. */
 static void save_guest_state(struct vcpu *v)
 {
+    v->pv.sel[0] = read_ds();
+    v->pv.sel[1] = read_es();
+    v->pv.sel[2] = read_fs();
+    v->pv.sel[3] = read_gs();
     uint64_t gs = rdmsr(MSR_GS_BASE), shadow = rdmsr(MSR_KERNEL_GS_BASE);
     v->pv.fs_base = rdmsr(MSR_FS_BASE);
     v->pv.gs_base_kernel = v->pv.kernel_mode ? gs : shadow;
@@ -160,6 +165,40 @@ static void load_guest_state(const struct vcpu *v)
     uint64_t want = v->pv.cr0_ts ? (cr0 | 8) : (cr0 & ~8ULL); /* CR0.TS */
     if (want != cr0)
         write_cr0(want);
+}
+
+/* The CPU's GDT holds the guest's entries of the vcpu that runs: copied
+ * from its PGT_seg_desc frames when another vcpu's (or a changed) GDT
+ * is needed. Returns 1 if the entries were rewritten. */
+static const struct vcpu *gdt_vcpu;
+static uint64_t gdt_loaded_gen;
+
+static int load_guest_gdt(const struct vcpu *v)
+{
+    if (v == gdt_vcpu && v->pv.gdt_gen == gdt_loaded_gen)
+        return 0;
+    const uint64_t *frames[PV_GDT_MAX_FRAMES];
+    unsigned int nr = (v->pv.gdt_ents + 511) / 512;
+    for (unsigned int i = 0; i < nr; i++)
+        frames[i] = mfn_to_virt(v->pv.gdt_frames[i]);
+    cpu_set_guest_gdt(frames, nr);
+    gdt_vcpu = v;
+    gdt_loaded_gen = v->pv.gdt_gen;
+    return 1;
+}
+
+/* Reload the data segment registers a vcpu had. A selector whose
+ * descriptor is no longer usable (the GDT changed under it) becomes
+ * null rather than faulting in the hv. Before the base MSRs are set. */
+static void load_guest_selectors(const struct vcpu *v)
+{
+    uint16_t s[4];
+    for (int i = 0; i < 4; i++)
+        s[i] = cpu_data_selector_ok(v->pv.sel[i]) ? v->pv.sel[i] : 0;
+    load_ds(s[0]);
+    load_es(s[1]);
+    load_fs(s[2]);
+    load_gs(s[3]);
 }
 
 /* Eager FPU switch between vcpus: the hv itself never uses x87/SSE
@@ -230,6 +269,8 @@ void trap_entry(struct cpu_regs *r)
     current = next;
     if (read_cr3() != next->cr3)
         write_cr3(next->cr3);
+    if (load_guest_gdt(next) || next != v)
+        load_guest_selectors(next);
     load_guest_state(next);
     *r = next->regs;
     sanitize_guest_frame(r);

@@ -97,8 +97,7 @@ int elf_xen_parse_features(const char *s, uint32_t *supported, uint32_t *require
 /* Xen's checks of a PV kernel's notes before it is built: built for the
  * generic loader (or GUEST_OS linux) and for xen-3.0; PADDR_OFFSET only
  * with VIRT_BASE; as dom0, XENFEAT_dom0 if SUPPORTED_FEATURES is given;
- * every required feature one that Xenolith provides (for
- * writable_page_tables see docs/pv-interfaces.md). Returns 0 or
+ * every required feature one that Xenolith provides. Returns 0 or
  * -XL_EINVAL with *why set. */
 int elf_xen_check(const struct xen_elfnotes *n, int dom0, const char **why);
 

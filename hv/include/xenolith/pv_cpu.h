@@ -30,6 +30,11 @@ struct pv_trap {
 #define PV_TBF_ERRCODE   1 /* push an error code */
 #define PV_TBF_INTERRUPT 2 /* mask events (upcall mask) on entry */
 
+/* Guest GDT limits (Xen's FIRST_RESERVED_GDT_PAGE / _ENTRY): the guest
+ * owns GDT entries [0, 7168), the hv the ones from selector 0xe000 on. */
+#define PV_GDT_MAX_FRAMES 14
+#define PV_GDT_MAX_ENTRIES (PV_GDT_MAX_FRAMES * 512)
+
 struct pv_vcpu {
     int kernel_mode;             /* 1: guest kernel, 0: guest user */
     struct pv_trap traps[256];   /* set_trap_table */
@@ -48,6 +53,12 @@ struct pv_vcpu {
     /* x87/SSE state (FXSAVE image) while another vcpu owns the FPU. */
     uint8_t fpu[512] __attribute__((aligned(16)));
     int fpu_initialised;         /* fpu[] holds a real image */
+    /* Guest GDT (set_gdt, pv_desc.c): frames typed PGT_seg_desc. */
+    uint64_t gdt_frames[PV_GDT_MAX_FRAMES];
+    unsigned int gdt_ents;       /* 0: no guest GDT */
+    uint64_t gdt_gen;            /* changes whenever the GDT's contents may
+                                    have (set_gdt, update_descriptor) */
+    uint16_t sel[4];             /* %ds %es %fs %gs while not running */
     /* A pending exception bounce, written to the guest stack on return. */
     struct {
         int pending;
@@ -135,6 +146,54 @@ int pv_emulate_priv_op(struct vcpu *v, struct cpu_regs *regs);
 /* The guest's view of cpuid (Xen's PV policy, simplified): hypervisor
  * leaves 0x40000000.. say Xen 4.17, leaf 1 has the hypervisor bit. */
 void pv_cpuid(struct vcpu *v, uint32_t leaf, uint32_t sub, uint32_t r[4]);
+
+/* ---- descriptor tables (pv_emul.c: pure check; pv_desc.c: hypercalls) ---- */
+/* Xen's check_descriptor for a 64-bit PV guest: 1 if *desc may sit in a
+ * guest GDT/LDT (fixing it up in place: DPL 0-2 of a present code/data
+ * segment becomes 3; a call gate gets DPL 0 with its DPL kept in the
+ * target selector's RPL), 0 if it must be refused. */
+int pv_check_descriptor(uint64_t *desc);
+/* Drop v's GDT: the frames lose their PGT_seg_desc type and reference.
+ * Called by set_gdt and when the domain is destroyed. */
+void pv_destroy_gdt(struct vcpu *v);
+
+/* ---- writable page tables (pv_emul.c: decoder; pv_ptwr.c: fault) ---- */
+enum pv_wop {
+    PV_WOP_NONE = 0,
+    PV_WOP_MOV,     /* 89 /r, c7 /0 */
+    PV_WOP_XCHG,    /* 87 /r */
+    PV_WOP_CMPXCHG, /* 0f b1 /r */
+    PV_WOP_OR,      /* 09 /r, 81 /1, 83 /1 */
+    PV_WOP_AND,     /* 21 /r, 81 /4, 83 /4 */
+    PV_WOP_XOR,     /* 31 /r, 81 /6, 83 /6 */
+};
+struct pv_winsn {
+    enum pv_wop op;
+    unsigned int len;   /* bytes, including prefixes */
+    unsigned int size;  /* operand bytes: 4 or 8 */
+    int has_imm;        /* source is imm (sign-extended to size), else reg */
+    unsigned int reg;   /* source register (ModRM.reg with REX.R) */
+    uint64_t imm;
+};
+/* Decode a memory-destination write instruction of the kinds above
+ * (optional lock/REX prefixes, any ModRM memory form). 0 or -1. */
+int pv_decode_write(const uint8_t *buf, size_t n, struct pv_winsn *in);
+/* Run the decoded instruction against the 8-byte entry `old` whose
+ * written part starts at byte `off` (0 or 4 for 4-byte operands). Sets
+ * *new_entry; *write is 0 when nothing is to be stored (failed
+ * cmpxchg). Register and flag results go into regs only via
+ * pv_write_commit, after the store succeeded. */
+void pv_write_compute(const struct pv_winsn *in, const struct cpu_regs *regs, uint64_t old,
+                      unsigned int off, uint64_t *new_entry, int *write);
+void pv_write_commit(const struct pv_winsn *in, struct cpu_regs *regs, uint64_t old,
+                     unsigned int off);
+/* A #PF from guest kernel mode that may be a write to one of its own
+ * read-only mapped L1 tables (VMASST_TYPE_writable_pagetables): emulate
+ * it as Xen's ptwr does. 1 if done (regs advanced), 0 if the guest must
+ * get the #PF. */
+int pv_ptwr_fault(struct vcpu *v, struct cpu_regs *regs, uint64_t cr2);
+/* The general register with index 0..15 (rax..r15) in a frame. */
+uint64_t *pv_gpr(struct cpu_regs *regs, unsigned int n);
 
 /* ---- arch hooks (hv/arch/x86/traps.c; host tests provide fakes) ---- */
 void arch_cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4]);

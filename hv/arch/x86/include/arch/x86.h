@@ -68,6 +68,27 @@ static inline void load_segments(uint16_t cs, uint16_t ds)
                      :: "r"((uint64_t)cs), "r"(ds) : "rax", "memory");
 }
 
+/* Data segment selectors (the hv runs with whatever the guest loaded:
+ * 64-bit mode ignores %ds/%es and the hv never uses %fs/%gs). */
+static inline uint16_t read_ds(void) { uint16_t v; __asm__ volatile("mov %%ds, %0" : "=r"(v)); return v; }
+static inline uint16_t read_es(void) { uint16_t v; __asm__ volatile("mov %%es, %0" : "=r"(v)); return v; }
+static inline uint16_t read_fs(void) { uint16_t v; __asm__ volatile("mov %%fs, %0" : "=r"(v)); return v; }
+static inline uint16_t read_gs(void) { uint16_t v; __asm__ volatile("mov %%gs, %0" : "=r"(v)); return v; }
+/* Loading a selector whose descriptor is unusable faults: callers check
+ * it first (cpu_data_selector_ok). %fs/%gs loads reset the base MSRs. */
+static inline void load_ds(uint16_t s) { __asm__ volatile("mov %0, %%ds" :: "r"(s) : "memory"); }
+static inline void load_es(uint16_t s) { __asm__ volatile("mov %0, %%es" :: "r"(s) : "memory"); }
+static inline void load_fs(uint16_t s) { __asm__ volatile("mov %0, %%fs" :: "r"(s) : "memory"); }
+static inline void load_gs(uint16_t s) { __asm__ volatile("mov %0, %%gs" :: "r"(s) : "memory"); }
+
+/* cpu.c: the guest part of the CPU's GDT (entries below 0xe000). */
+/* Make entries [0, nr_frames * 512) the contents of those frames (each
+ * an hv pointer to 512 descriptors) and clear what the last call set. */
+void cpu_set_guest_gdt(const uint64_t *const frames[], unsigned int nr_frames);
+/* May a data segment register be loaded with sel now (null, or a
+ * present data / readable code descriptor of DPL 3 in the GDT)? */
+int cpu_data_selector_ok(uint16_t sel);
+
 static inline void fxsave(void *area) { __asm__ volatile("fxsave64 (%0)" :: "r"(area) : "memory"); }
 static inline void fxrstor(const void *area) { __asm__ volatile("fxrstor64 (%0)" :: "r"(area) : "memory"); }
 static inline void clts(void) { __asm__ volatile("clts" ::: "memory"); }

@@ -1,0 +1,110 @@
+/*
+ * pv_desc.c - a 64-bit PV guest's own descriptor table: set_gdt and
+ * update_descriptor as Xen 4.17 has them. GDT frames hold a
+ * PGT_seg_desc type reference (so they cannot be mapped writable) and
+ * every descriptor in them passed pv_check_descriptor; the arch code
+ * copies them into the CPU's GDT below the hv's reserved entries while
+ * the vcpu runs (hv/arch/x86/traps.c, gdt_gen says when to recopy).
+ * Owns: pv_vcpu.gdt_frames / gdt_ents / gdt_gen. Must never: let an
+ * unchecked descriptor reach a frame that is, or may become, a GDT, or
+ * leak a type reference (destroy returns every frame).
+ */
+#include <xenolith/domain.h>
+#include <xenolith/errno.h>
+#include <xenolith/guest_access.h>
+#include <xenolith/hypercall.h>
+#include <xenolith/layout.h>
+#include <xenolith/lib.h>
+#include <xenolith/mm.h>
+
+/* Strictly increasing, so a reused vcpu slot never matches what the
+ * CPU's GDT was last loaded with. */
+static uint64_t gdt_generation;
+
+static void gdt_changed(struct vcpu *v)
+{
+    v->pv.gdt_gen = ++gdt_generation;
+}
+
+static unsigned int gdt_nr_frames(unsigned int ents)
+{
+    return (ents + 511) / 512;
+}
+
+void pv_destroy_gdt(struct vcpu *v)
+{
+    unsigned int nr = gdt_nr_frames(v->pv.gdt_ents);
+    for (unsigned int i = 0; i < nr; i++)
+        put_page_and_type(v->pv.gdt_frames[i]);
+    memset(v->pv.gdt_frames, 0, sizeof(v->pv.gdt_frames));
+    v->pv.gdt_ents = 0;
+    gdt_changed(v);
+}
+
+/* Check (and fix up in place) all 512 descriptors of a frame that just
+ * became PGT_seg_desc, as Xen validates a new segment-descriptor page. */
+static int validate_desc_frame(uint64_t mfn)
+{
+    uint64_t *d = mfn_to_virt(mfn);
+    for (unsigned int i = 0; i < 512; i++)
+        if (!pv_check_descriptor(&d[i]))
+            return -XL_EINVAL;
+    return 0;
+}
+
+HYPERCALL_DECL(set_gdt)
+{
+    unsigned int entries = (unsigned int)a2;
+    uint64_t frames[PV_GDT_MAX_FRAMES];
+    uint16_t domid = v->domain->domid;
+    unsigned int i, nr;
+
+    if (entries > PV_GDT_MAX_ENTRIES)
+        return -XL_EINVAL;
+    nr = gdt_nr_frames(entries);
+    if (nr && copy_from_guest_va(v->cr3, frames, a1, nr * sizeof(frames[0])))
+        return -XL_EFAULT;
+
+    for (i = 0; i < nr; i++) {
+        if (get_page_and_type(frames[i], domid, PGT_seg_desc))
+            goto fail;
+        if (frame_table[frames[i]].type_count == 1 && validate_desc_frame(frames[i])) {
+            put_page_and_type(frames[i]);
+            goto fail;
+        }
+    }
+    pv_destroy_gdt(v);
+    for (i = 0; i < nr; i++)
+        v->pv.gdt_frames[i] = frames[i];
+    v->pv.gdt_ents = entries;
+    gdt_changed(v);
+    return 0;
+
+fail:
+    while (i-- > 0)
+        put_page_and_type(frames[i]);
+    return -XL_EINVAL;
+}
+
+HYPERCALL_DECL(update_descriptor)
+{
+    uint64_t maddr = a1, desc = a2, mfn = a1 >> PAGE_SHIFT;
+    uint16_t domid = v->domain->domid;
+
+    if ((maddr & 7) || !pv_check_descriptor(&desc))
+        return -XL_EINVAL;
+    if (get_page(mfn, domid))
+        return -XL_EINVAL; /* not a frame of the caller */
+    const struct page_info *pg = &frame_table[mfn];
+    int seg = pg->type_count && pg->type == PGT_seg_desc;
+    if (get_page_type(mfn, seg ? PGT_seg_desc : PGT_writable)) {
+        put_page(mfn); /* a page table (or otherwise typed): refused */
+        return -XL_EINVAL;
+    }
+    ((volatile uint64_t *)mfn_to_virt(mfn))[(maddr & (PAGE_SIZE - 1)) >> 3] = desc;
+    put_page_type(mfn);
+    put_page(mfn);
+    if (seg)
+        gdt_changed(v); /* the CPU's copy must be refreshed */
+    return 0;
+}

@@ -1,0 +1,185 @@
+/*
+ * pv_desc.c - a PV test kernel that checks the guest descriptor table
+ * hypercalls from inside: set_gdt refuses frames mapped writable, frames
+ * with descriptors Xen's check_descriptor refuses, too many entries and
+ * unreadable frame lists; an accepted GDT has its descriptors fixed up
+ * (DPL 3), cannot be mapped writable, and its selectors really load into
+ * %ds/%es and survive hypercalls and traps; update_descriptor checks
+ * alignment, descriptor and frame; selectors outside the GDT or of a
+ * not-present descriptor fault to the guest's handlers; replaced GDT
+ * frames can be mapped writable again. The same lines on Xenolith and
+ * on real Xen 4.17. With "keep=1" it ends with a GDT still set (the
+ * domain's destroy must return those frames).
+ */
+#include <stdint.h>
+#include <xen/errno.h>
+#include <xlguest/hypercall.h>
+#include <xlguest/check.h>
+#include <xlguest/kernel.h>
+#include <xlguest/traps.h>
+
+#define PTE_P  0x1ULL
+#define PTE_RW 0x2ULL
+#define PTE_US 0x4ULL
+#define PTE_A  0x20ULL
+#define PTE_D  0x40ULL
+#define PTE_ADDR 0x000FFFFFFFFFF000ULL
+#define RW_FLAGS (PTE_P | PTE_RW | PTE_US | PTE_A | PTE_D)
+#define RO_FLAGS (PTE_P | PTE_US | PTE_A)
+
+#define DATA_DPL0 0x00cf92000000ffffULL /* flat data, DPL 0 (fixed up to 3) */
+#define DATA_DPL3 0x00cff2000000ffffULL
+#define DATA_NP   0x00cf72000000ffffULL /* DPL 3, not present */
+#define TSS_DESC  0x0000890000000067ULL
+#define DPL(d)    (((d) >> 45) & 3)
+
+static uint64_t gdt1[512] __attribute__((aligned(4096)));
+static uint64_t gdt2[512] __attribute__((aligned(4096)));
+static uint64_t plain[512] __attribute__((aligned(4096)));
+
+static volatile unsigned long trap_vec, trap_ec, traps;
+
+void guest_trap(struct guest_frame *f)
+{
+    trap_vec = f->vector;
+    trap_ec = f->error_code;
+    traps++;
+    if (f->vector == 13 || f->vector == 11)
+        f->rip += 2; /* the 2-byte mov %ax, %es that faulted */
+    else if (f->vector != 3) {
+        printk("unexpected trap %lu at %lx (error %lx)\n", (unsigned long)f->vector,
+               (unsigned long)f->rip, (unsigned long)f->error_code);
+        xen_shutdown(SHUTDOWN_crash);
+    }
+}
+
+static long remap(void *va, uint64_t flags)
+{
+    return HYPERVISOR_update_va_mapping((unsigned long)va, (virt_to_mfn(va) << 12) | flags,
+                                        UVMF_INVLPG | UVMF_LOCAL);
+}
+
+static long set_gdt1(void *frame, unsigned int entries)
+{
+    unsigned long mfn = virt_to_mfn(frame);
+    return HYPERVISOR_set_gdt(&mfn, entries);
+}
+
+static uint16_t get_es(void)
+{
+    uint16_t s;
+    __asm__ volatile("mov %%es, %0" : "=r"(s));
+    return s;
+}
+static uint16_t get_ds(void)
+{
+    uint16_t s;
+    __asm__ volatile("mov %%ds, %0" : "=r"(s));
+    return s;
+}
+/* mov %ax, %es: 2 bytes (8e c0), skipped by guest_trap if it faults. */
+static void set_es(uint16_t s)
+{
+    __asm__ volatile("mov %0, %%es" :: "a"(s) : "memory");
+}
+static void set_ds(uint16_t s)
+{
+    __asm__ volatile("mov %0, %%ds" :: "a"(s) : "memory");
+}
+
+int guest_main(start_info_t *si)
+{
+    char buf[8];
+    int keep = cmdline_get(si, "keep", buf, sizeof(buf)) && buf[0] == '1';
+
+    check_eq("traps_init -> 0", traps_init(), 0);
+
+    /* ---- set_gdt refusals ---- */
+    gdt1[1] = DATA_DPL0;
+    gdt1[2] = DATA_DPL3;
+    gdt1[3] = TSS_DESC;
+    gdt2[1] = DATA_DPL3;
+    check_eq("set_gdt of a frame mapped writable -> -EINVAL", set_gdt1(gdt1, 16), -XEN_EINVAL);
+    check_eq("remap GDT frame read-only", remap(gdt1, RO_FLAGS), 0);
+    check_eq("set_gdt of a frame holding a TSS descriptor -> -EINVAL", set_gdt1(gdt1, 16),
+             -XEN_EINVAL);
+    check_eq("remap GDT frame writable again", remap(gdt1, RW_FLAGS), 0);
+    gdt1[3] = 0;
+    check_eq("remap GDT frame read-only", remap(gdt1, RO_FLAGS), 0);
+    check_eq("set_gdt 7169 entries -> -EINVAL", set_gdt1(gdt1, 7169), -XEN_EINVAL);
+    check_eq("set_gdt frame list unmapped -> -EFAULT",
+             HYPERVISOR_set_gdt((unsigned long *)0x1000, 16), -XEN_EFAULT);
+    unsigned long bogus = ~0UL >> 12;
+    check_eq("set_gdt of a frame not ours -> -EINVAL", HYPERVISOR_set_gdt(&bogus, 16),
+             -XEN_EINVAL);
+
+    /* ---- an accepted GDT ---- */
+    check_eq("set_gdt 512 entries -> 0", set_gdt1(gdt1, 512), 0);
+    check_eq("DPL 0 data descriptor fixed up to DPL 3", (long)DPL(gdt1[1]), 3);
+    check_eq("DPL 3 descriptor unchanged", (long)(gdt1[2] == DATA_DPL3), 1);
+    check_true("GDT frame cannot be mapped writable", remap(gdt1, RW_FLAGS) < 0);
+    set_es(0x0b);
+    check_eq("%es loads selector 0x0b of our GDT", get_es(), 0x0b);
+    set_ds(0x13);
+    check_eq("%ds loads selector 0x13 of our GDT", get_ds(), 0x13);
+    HYPERVISOR_sched_op(SCHEDOP_yield, NULL);
+    check_eq("%es and %ds survive a hypercall", get_es() == 0x0b && get_ds() == 0x13, 1);
+    __asm__ volatile("int3");
+    check_eq("%es survives a trap bounce", get_es() == 0x0b && traps == 1 && trap_vec == 3, 1);
+
+    /* ---- update_descriptor ---- */
+    uint64_t ma = virt_to_mfn(gdt1) << 12;
+    check_eq("update_descriptor entry 4 -> 0", HYPERVISOR_update_descriptor(ma + 32, DATA_DPL0), 0);
+    check_eq("entry 4 written, DPL 3", (long)(gdt1[4] == (DATA_DPL0 | (3ULL << 45))), 1);
+    set_es(0x23);
+    check_eq("%es loads the updated selector 0x23", get_es(), 0x23);
+    check_eq("update_descriptor misaligned -> -EINVAL",
+             HYPERVISOR_update_descriptor(ma + 36, DATA_DPL3), -XEN_EINVAL);
+    check_eq("update_descriptor TSS -> -EINVAL", HYPERVISOR_update_descriptor(ma + 40, TSS_DESC),
+             -XEN_EINVAL);
+    uint64_t gate_hv = 0x1234ec00ULL << 32 | 0xe0085678ULL;
+    check_eq("update_descriptor call gate to a hv selector -> -EINVAL",
+             HYPERVISOR_update_descriptor(ma + 48, gate_hv), -XEN_EINVAL);
+    uint64_t gate = 0x0000ec00ULL << 32 | 0x00105678ULL;
+    check_eq("update_descriptor call gate to selector 0x10 -> 0",
+             HYPERVISOR_update_descriptor(ma + 48, gate), 0);
+    check_eq("call gate stored with DPL 0, its DPL in the selector RPL",
+             (long)gdt1[6], (long)(0x00008c00ULL << 32 | 0x00135678ULL));
+    check_eq("update_descriptor into a plain page -> 0",
+             HYPERVISOR_update_descriptor(virt_to_mfn(plain) << 12, DATA_DPL3), 0);
+    check_eq("plain page written", (long)(plain[0] == DATA_DPL3), 1);
+    uint64_t l4_ma = virt_to_mfn((const void *)si->pt_base) << 12;
+    check_eq("update_descriptor into a page table -> -EINVAL",
+             HYPERVISOR_update_descriptor(l4_ma + 8 * 300, 0), -XEN_EINVAL);
+    const uint64_t *l4 = (const uint64_t *)si->pt_base;
+    check_eq("update_descriptor into a hv frame -> -EINVAL",
+             HYPERVISOR_update_descriptor(l4[256] & PTE_ADDR, 0), -XEN_EINVAL);
+
+    /* ---- faults on unusable selectors ---- */
+    traps = 0;
+    set_es(600 * 8 + 3);
+    check_eq("selector beyond the GDT frames -> #GP", traps == 1 && trap_vec == 13, 1);
+    check_eq("#GP error code is the selector", (long)trap_ec, 600 * 8);
+    check_eq("update_descriptor not-present entry 5 -> 0",
+             HYPERVISOR_update_descriptor(ma + 40, DATA_NP), 0);
+    traps = 0;
+    set_es(0x2b);
+    check_eq("not-present selector -> #NP", traps == 1 && trap_vec == 11, 1);
+    check_eq("#NP error code is the selector", (long)trap_ec, 0x28);
+    set_es(0);
+    set_ds(0);
+
+    /* ---- replacing and dropping the GDT ---- */
+    check_eq("remap second GDT frame read-only", remap(gdt2, RO_FLAGS), 0);
+    check_eq("set_gdt to the second frame -> 0", set_gdt1(gdt2, 16), 0);
+    check_eq("old GDT frame can be mapped writable again", remap(gdt1, RW_FLAGS), 0);
+    check_true("new GDT frame cannot", remap(gdt2, RW_FLAGS) < 0);
+    if (!keep) {
+        check_eq("set_gdt 0 entries -> 0", HYPERVISOR_set_gdt(NULL, 0), 0);
+        check_eq("dropped GDT frame can be mapped writable again", remap(gdt2, RW_FLAGS), 0);
+    } else {
+        set_es(0x0b); /* a selector of a GDT that is still set at the end */
+        printk("pv_desc: keeping the GDT (2nd frame) and %%es=0x%x\n", get_es());
+    }
+    return check_summary("pv_desc");
+}
