@@ -8,7 +8,10 @@
  *      runnable a fair share (the other ran: preemption, no starvation);
  *   3. domU then blocks on the channel and dom0 wakes it with a send
  *      (domU polls instead when shared_info is not mapped);
- *   4. domU ends with shutdown_code 2 (suspend) + poweroff, dom0 with poweroff.
+ *   4. domU records shutdown_code 2 (suspend), then 3 (crash: ignored,
+ *      Xen keeps the first code) and returns poweroff: as on Xen 4.17 the
+ *      recorded code replaces the reason, so the log says "suspend (code
+ *      2)". dom0 ends with poweroff.
  */
 #include <stdint.h>
 #include <xen/errno.h>
@@ -111,6 +114,9 @@ static int domu_main(void)
     }
     struct sched_shutdown code = { .reason = SHUTDOWN_suspend };
     check_eq("domU: shutdown_code 2", HYPERVISOR_sched_op(SCHEDOP_shutdown_code, &code), 0);
+    code.reason = SHUTDOWN_crash;
+    check_eq("domU: second shutdown_code 3 -> 0 (ignored)",
+             HYPERVISOR_sched_op(SCHEDOP_shutdown_code, &code), 0);
     return check_summary("pv_sched domU");
 }
 
