@@ -100,7 +100,7 @@ void sched_domain_shutdown(struct domain *d, unsigned int reason)
 }
 
 /* Xen's domain_watchdog: id 0 takes a free timer and returns its id
- * (1..XL_NR_WATCHDOGS, -ENOSPC if none); id N re-arms it, or frees it
+ * (1..XL_NR_WATCHDOGS, (u32)-ENOSPC if none); id N re-arms it, or frees it
  * when timeout is 0; an id not in use (or > XL_NR_WATCHDOGS) is -EINVAL.
  * A timeout of 0 on creation fires at once, as on Xen. */
 static long sched_watchdog(struct domain *d, uint32_t id, uint32_t timeout)
@@ -116,7 +116,9 @@ static long sched_watchdog(struct domain *d, uint32_t id, uint32_t timeout)
             d->ev.watchdog_deadline[w] = deadline;
             return (long)w + 1;
         }
-        return -XL_ENOSPC;
+        /* Xen 4.17 yields this through an unsigned int: the guest gets
+         * -ENOSPC zero-extended (4294967268; checked on Xen). */
+        return (long)(uint32_t)-XL_ENOSPC;
     }
     unsigned int w = id - 1;
     if (!(d->ev.watchdog_inuse >> w & 1))
