@@ -15,9 +15,10 @@ void cpu_init(void);
 void time_init(void);          /* calibrate the TSC against the PIT, read the RTC */
 void apic_init(void);           /* LAPIC timer: one-shot, disarmed */
 /* Arm the LAPIC timer to interrupt at system time deadline (ns since
- * boot; at once if it has passed). It may fire somewhat early, never more
- * than a few us late; whoever handles it re-checks what is due and
- * re-arms (the one-shot replaces any earlier arm). */
+ * boot; at once if it has passed). It may fire somewhat early (on
+ * purpose, for long waits) and is late only by the LAPIC calibration
+ * error over the short final wait; whoever handles it re-checks what is
+ * due and re-arms (the one-shot replaces any earlier arm). */
 void arch_timer_arm(uint64_t deadline);
 void apic_eoi(void);
 uint64_t time_ticks(void);     /* LAPIC timer interrupts so far */
