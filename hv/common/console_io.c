@@ -2,24 +2,32 @@
  * console_io.c - the console_io hypercall: guests write to the hv log
  * ("(dN) ..." lines) and the privileged domain reads serial input.
  * Owns: nothing but the hypercall. Must never: read guest memory except
- * through guest_access (bad pointers are -EFAULT).
+ * through guest_access (bad pointers are -EFAULT); spend more than
+ * DOMU_WRITE_MAX bytes of (synchronous) serial output on one call of an
+ * unprivileged domain, or more than the preemption budget on anyone's:
+ * the rest goes on in a continuation, as Xen's guest_console_write.
  */
 #include <xenolith/console.h>
 #include <xenolith/errno.h>
 #include <xenolith/guest_access.h>
 #include <xenolith/hypercall.h>
 
-
-
 #define CHUNK 128
+#define DOMU_WRITE_MAX 4096 /* bytes per call before a domU's write continues */
 
-static long console_write(struct vcpu *v, uint64_t count, uint64_t buf)
+/* Xen's count is an unsigned int; the buffer advances in the guest's
+ * registers with each continuation, so a fault part-way leaves the bytes
+ * before it written (as on Xen). */
+static long console_write(struct vcpu *v, uint64_t count64, uint64_t buf)
 {
     char tmp[CHUNK];
     struct domain *d = v->domain;
-    if (count > (1u << 20))
-        return -XL_EINVAL;
+    uint32_t count = (uint32_t)count64;
+    uint32_t done = 0;
     while (count) {
+        if (done && ((!d->privileged && done >= DOMU_WRITE_MAX) || hypercall_preempt_check()))
+            return hypercall_continuation(v, __HYPERVISOR_console_io, CONSOLEIO_write, count,
+                                          buf, 0, 0);
         size_t n = count > CHUNK ? CHUNK : count;
         if (copy_from_guest_va(v->cr3, tmp, buf, n))
             return -XL_EFAULT;
@@ -32,7 +40,8 @@ static long console_write(struct vcpu *v, uint64_t count, uint64_t buf)
         }
         console_guest_write(d->domid, tmp, n);
         buf += n;
-        count -= n;
+        count -= (uint32_t)n;
+        done += (uint32_t)n;
     }
     return 0;
 }

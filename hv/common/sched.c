@@ -1,12 +1,18 @@
 /*
  * sched.c - the scheduler (round robin with time slices over runnable
- * vcpus on the boot CPU, preempted on the timer tick) and sched_op:
- * yield, block, poll, shutdown, shutdown_code, remote_shutdown.
+ * vcpus on the boot CPU) and sched_op: yield, block, poll, shutdown,
+ * shutdown_code, remote_shutdown, watchdog. After every decision it arms
+ * the one-shot timer for the nearest of: a guest timer, a poll timeout,
+ * a watchdog, the PV clock refresh, the end of the running slice.
  * Owns: which vcpu is `current`, the blocked/polling state of vcpus,
- * runstate transitions, and what the machine does when dom0 is gone.
+ * runstate transitions, the watchdogs, and what the machine does when
+ * dom0 is gone.
  * Must never: run a vcpu of a domain that is not DOM_RUNNING; let a
- * spinning domain keep the CPU past its slice while another can run.
+ * spinning domain keep the CPU past its slice while another can run;
+ * return without the timer armed. Pure C (arch hooks only), so the host
+ * unit test links it.
  */
+#include <xenolith/arch.h>
 #include <xenolith/console.h>
 #include <xenolith/domain.h>
 #include <xenolith/errno.h>
@@ -17,8 +23,7 @@
 
 #define SLICE_NS   30000000ULL /* 30 ms, Xen credit's default */
 #define NR_PORTS_2L 4096       /* 2-level ABI: d->max_evtchns on x86_64 */
-
-void arch_idle_wait(void); /* halt until the next interrupt */
+#define SECONDS(s)  ((uint64_t)(s) * 1000000000ULL)
 
 static int vcpu_runnable(const struct vcpu *v)
 {
@@ -48,7 +53,17 @@ static void switch_to(struct vcpu *prev, struct vcpu *next, uint64_t now)
     }
 }
 
-struct vcpu *sched_pick_next(void)
+/* Arm the timer for the nearest deadline; the slice end counts only
+ * while a vcpu runs (next). */
+static void arm_next_deadline(const struct vcpu *next)
+{
+    uint64_t when = timers_next_deadline();
+    if (next && (!when || next->ev.slice_end < when))
+        when = next->ev.slice_end;
+    arch_timer_arm(when);
+}
+
+static struct vcpu *pick(void)
 {
     reap_auto_destroy();
     uint64_t now = xl_now();
@@ -70,6 +85,51 @@ struct vcpu *sched_pick_next(void)
         vcpu_runstate_change(prev, prev->domain->state != DOM_RUNNING ? RUNSTATE_offline
                                    : RUNSTATE_blocked, now);
     return NULL;
+}
+
+struct vcpu *sched_pick_next(void)
+{
+    struct vcpu *next = pick();
+    arm_next_deadline(next);
+    return next;
+}
+
+void sched_domain_shutdown(struct domain *d, unsigned int reason)
+{
+    domain_shutdown(d, d->shutdown_code != ~0u ? d->shutdown_code : reason);
+}
+
+/* Xen's domain_watchdog: id 0 takes a free timer and returns its id
+ * (1..XL_NR_WATCHDOGS, (u32)-ENOSPC if none); id N re-arms it, or frees it
+ * when timeout is 0; an id not in use (or > XL_NR_WATCHDOGS) is -EINVAL.
+ * A timeout of 0 on creation fires at once, as on Xen. */
+static long sched_watchdog(struct domain *d, uint32_t id, uint32_t timeout)
+{
+    uint64_t deadline = xl_now() + SECONDS(timeout);
+    if (id > XL_NR_WATCHDOGS)
+        return -XL_EINVAL;
+    if (id == 0) {
+        for (unsigned int w = 0; w < XL_NR_WATCHDOGS; w++) {
+            if (d->ev.watchdog_inuse >> w & 1)
+                continue;
+            d->ev.watchdog_inuse |= (uint8_t)(1u << w);
+            d->ev.watchdog_deadline[w] = deadline;
+            return (long)w + 1;
+        }
+        /* Xen 4.17 yields this through an unsigned int: the guest gets
+         * -ENOSPC zero-extended (4294967268; checked on Xen). */
+        return (long)(uint32_t)-XL_ENOSPC;
+    }
+    unsigned int w = id - 1;
+    if (!(d->ev.watchdog_inuse >> w & 1))
+        return -XL_EINVAL;
+    if (timeout == 0) {
+        d->ev.watchdog_inuse &= (uint8_t)~(1u << w);
+        d->ev.watchdog_deadline[w] = 0;
+    } else {
+        d->ev.watchdog_deadline[w] = deadline;
+    }
+    return 0;
 }
 
 static int dom0_exit_status(const struct domain *d0)
@@ -164,14 +224,17 @@ long do_sched_op(struct vcpu *v, uint64_t cmd, uint64_t arg, uint64_t a3, uint64
         struct sched_shutdown s;
         if (copy_from_guest_va(v->cr3, &s, arg, sizeof(s)))
             return -XL_EFAULT;
-        domain_shutdown(d, (uint8_t)s.reason); /* Xen: any reason, truncated to u8 */
+        sched_domain_shutdown(d, (uint8_t)s.reason); /* Xen: any reason, truncated to u8 */
         return 0;
     }
     case SCHEDOP_shutdown_code: {
         struct sched_shutdown s;
         if (copy_from_guest_va(v->cr3, &s, arg, sizeof(s)))
             return -XL_EFAULT;
-        d->shutdown_code = (uint8_t)s.reason; /* Xen: any reason, truncated to u8 */
+        /* Xen 4.17: the first code sticks (later calls change nothing),
+         * and domain_shutdown then uses it in place of its reason. */
+        if (d->shutdown_code == ~0u)
+            d->shutdown_code = (uint8_t)s.reason;
         return 0;
     }
     case SCHEDOP_remote_shutdown: {
@@ -183,11 +246,17 @@ long do_sched_op(struct vcpu *v, uint64_t cmd, uint64_t arg, uint64_t a3, uint64
             return -XL_ESRCH;
         if (!d->privileged)
             return -XL_EPERM;
-        domain_shutdown(t, (uint8_t)s.reason);
+        sched_domain_shutdown(t, (uint8_t)s.reason);
         return 0;
     }
+    case SCHEDOP_watchdog: {
+        struct sched_watchdog w;
+        if (copy_from_guest_va(v->cr3, &w, arg, sizeof(w)))
+            return -XL_EFAULT;
+        return sched_watchdog(d, w.id, w.timeout);
+    }
     default:
-        /* watchdog (no watchdog timers yet), pin_override (one CPU). */
+        /* pin_override (one CPU): not offered. */
         return -XL_ENOSYS;
     }
 }

@@ -10,6 +10,7 @@
  * through guest_access). Pure C: the clock comes from arch hooks.
  */
 #include <xenolith/arch.h>
+#include <xenolith/console.h>
 #include <xenolith/domain.h>
 #include <xenolith/errno.h>
 #include <xenolith/guest_access.h>
@@ -20,6 +21,12 @@
 
 #define MILLISECS(ms) ((uint64_t)(ms) * 1000000ULL)
 #define STIME_DELTA_MAX (1ULL << 62)
+/* The running vcpu's PV clock is rewritten at least this often (Xen's
+ * time calibration epoch); it is also rewritten whenever it is
+ * scheduled in. */
+#define TIME_REFRESH_NS MILLISECS(1000)
+
+static uint64_t refresh_next;
 
 uint64_t xl_now(void)
 {
@@ -136,12 +143,23 @@ void timers_run(uint64_t now)
         }
         if (v->blocked && v->ev.polling && due(v->ev.poll_deadline, now))
             vcpu_wake(v);
+        for (unsigned int w = 0; w < XL_NR_WATCHDOGS && d->state == DOM_RUNNING; w++)
+            if ((d->ev.watchdog_inuse >> w & 1) && due(d->ev.watchdog_deadline[w], now)) {
+                printk("d%u watchdog %u fired\n", d->domid, w + 1);
+                sched_domain_shutdown(d, SHUTDOWN_watchdog);
+            }
+    }
+    if (now >= refresh_next) {
+        refresh_next = now + TIME_REFRESH_NS;
+        for (unsigned int i = 0; i < MAX_DOMAINS; i++)
+            if (domains[i].state == DOM_RUNNING && domains[i].vcpu.ev.rs_state == RUNSTATE_running)
+                vcpu_update_time(&domains[i].vcpu);
     }
 }
 
 uint64_t timers_next_deadline(void)
 {
-    uint64_t best = 0;
+    uint64_t best = refresh_next;
     for (unsigned int i = 0; i < MAX_DOMAINS; i++) {
         struct vcpu *v = &domains[i].vcpu;
         if (domains[i].state != DOM_RUNNING)
@@ -152,6 +170,10 @@ uint64_t timers_next_deadline(void)
         for (unsigned int k = 0; k < 3; k++)
             if (c[k] && (!best || c[k] < best))
                 best = c[k];
+        for (unsigned int w = 0; w < XL_NR_WATCHDOGS; w++)
+            if ((domains[i].ev.watchdog_inuse >> w & 1) &&
+                (!best || domains[i].ev.watchdog_deadline[w] < best))
+                best = domains[i].ev.watchdog_deadline[w];
     }
     return best;
 }
@@ -232,7 +254,7 @@ long do_vcpu_op(struct vcpu *v, uint64_t cmd64, uint64_t vcpuid64, uint64_t arg,
         return 1;
     case VCPUOP_down:
         /* Xen: downing the last vcpu that is up powers the domain off. */
-        domain_shutdown(v->domain, SHUTDOWN_poweroff);
+        sched_domain_shutdown(v->domain, SHUTDOWN_poweroff);
         return 0;
     case VCPUOP_register_vcpu_info: {
         struct vcpu_register_vcpu_info ri;

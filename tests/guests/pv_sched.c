@@ -8,7 +8,14 @@
  *      runnable a fair share (the other ran: preemption, no starvation);
  *   3. domU then blocks on the channel and dom0 wakes it with a send
  *      (domU polls instead when shared_info is not mapped);
- *   4. domU ends with shutdown_code 2 (suspend) + poweroff, dom0 with poweroff.
+ *   4. domU writes 100 numbered 100-byte lines in ONE console_io call
+ *      (10000 bytes: more than a domU's per-call budget, so the
+ *      hypervisor continues the call; the scenario checks each line
+ *      appears exactly once);
+ *   5. domU records shutdown_code 2 (suspend), then 3 (crash: ignored,
+ *      Xen keeps the first code) and returns poweroff: as on Xen 4.17 the
+ *      recorded code replaces the reason, so the log says "suspend (code
+ *      2)". dom0 ends with poweroff.
  */
 #include <stdint.h>
 #include <xen/errno.h>
@@ -109,8 +116,26 @@ static int domu_main(void)
     } else {
         printk("SKIP domU block check: shared_info not mapped\n");
     }
+    static char big[100 * 100];
+    for (int i = 0; i < 100; i++) {
+        char *l = big + i * 100;
+        for (int k = 0; k < 99; k++)
+            l[k] = '.';
+        const char tag[] = "console-cont line ";
+        for (int k = 0; tag[k]; k++)
+            l[k] = tag[k];
+        l[18] = (char)('0' + i / 10);
+        l[19] = (char)('0' + i % 10);
+        l[20] = ' ';
+        l[99] = '\n';
+    }
+    check_eq("domU: console_io write of 10000 bytes in one call -> 0",
+             HYPERVISOR_console_io(CONSOLEIO_write, sizeof(big), big), 0);
     struct sched_shutdown code = { .reason = SHUTDOWN_suspend };
     check_eq("domU: shutdown_code 2", HYPERVISOR_sched_op(SCHEDOP_shutdown_code, &code), 0);
+    code.reason = SHUTDOWN_crash;
+    check_eq("domU: second shutdown_code 3 -> 0 (ignored)",
+             HYPERVISOR_sched_op(SCHEDOP_shutdown_code, &code), 0);
     return check_summary("pv_sched domU");
 }
 

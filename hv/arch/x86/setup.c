@@ -201,7 +201,7 @@ void hv_start(uint64_t bootinfo_phys)
     memory_init(bi);
     if (m2p_init())
         panic("no memory for the M2P table");
-    apic_init(100);
+    apic_init();
 
     const struct xl_module *dom0 = NULL, *initrd = NULL;
     for (uint32_t i = 0; i < bi->nr_modules && i < XL_MAX_MODULES; i++) {

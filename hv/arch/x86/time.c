@@ -1,10 +1,12 @@
 /*
  * time.c - the boot CPU's clocks: TSC calibrated against PIT channel 2,
  * system time (ns since boot) and the PV clock scale derived from it, the
- * CMOS RTC read once at boot for the wallclock, and the local APIC's
- * periodic tick that drives guest timers and preemption.
+ * CMOS RTC read once at boot for the wallclock, and the local APIC timer
+ * in one-shot mode, armed by the scheduler for its next deadline (guest
+ * timer, end of slice, PV clock refresh).
  * Owns: the PIT, the RTC, the LAPIC timer. Must never: wait on a device
- * without a bound; let system time go backwards.
+ * without a bound; let system time go backwards; leave the LAPIC timer
+ * disarmed while the CPU may halt.
  */
 #include <arch/x86.h>
 #include <xenolith/arch.h>
@@ -199,13 +201,31 @@ void arch_wallclock_base(uint64_t *sec, uint32_t *nsec)
     *nsec = wc_base_nsec;
 }
 
-void apic_init(unsigned int hz)
+void apic_init(void)
 {
-    uint32_t count = apic_per_ms * 1000 / hz;
-    apic_write(APIC_TIMER_INIT, count ? count : 100000);
-    apic_write(APIC_LVT_TIMER, VEC_TIMER | (1 << 17)); /* periodic */
-    printk("time: TSC %lu kHz, LAPIC timer %u Hz (%u counts/ms)\n",
-           (unsigned long)(tsc_freq / 1000), hz, apic_per_ms);
+    apic_write(APIC_LVT_TIMER, VEC_TIMER); /* one-shot, unmasked; armed per deadline */
+    apic_write(APIC_TIMER_INIT, 0);        /* disarmed until the first deadline */
+    printk("time: TSC %lu kHz, LAPIC timer one-shot (%u counts/ms)\n",
+           (unsigned long)(tsc_freq / 1000), apic_per_ms);
+}
+
+/* Longest single arm: 1 s (counts stay far below 2^32 at any sane bus). */
+#define ARM_MAX_NS 1000000000ULL
+/* Arms further out than this land a little early on purpose (1/32 of the
+ * wait) so an APIC running faster than calibrated is never late by more
+ * than the error on the short re-arm that follows. */
+#define EARLY_FROM_NS 200000ULL
+
+void arch_timer_arm(uint64_t deadline)
+{
+    uint64_t now = arch_time_ns();
+    uint64_t delta = deadline > now ? deadline - now : 0;
+    if (delta > ARM_MAX_NS)
+        delta = ARM_MAX_NS;
+    if (delta > EARLY_FROM_NS)
+        delta -= delta / 32;
+    uint64_t counts = delta * (apic_per_ms ? apic_per_ms : 100000) / 1000000ULL + 1;
+    apic_write(APIC_TIMER_INIT, (uint32_t)counts);
 }
 
 void apic_eoi(void)
@@ -213,15 +233,13 @@ void apic_eoi(void)
     apic_write(APIC_EOI, 0);
 }
 
+/* The scheduler runs every expired timer and re-arms the LAPIC right
+ * after this (trap_entry -> sched_pick_next, or the idle loop). */
 void timer_interrupt(void);
 void timer_interrupt(void)
 {
     ticks++;
     apic_eoi();
-    uint64_t now = arch_time_ns();
-    timers_run(now);
-    if (current && current->domain->state == DOM_RUNNING)
-        vcpu_update_time(current); /* refreshed on ticks, as Xen's time calibration does */
 }
 
 void arch_idle_wait(void)

@@ -13,9 +13,15 @@ struct vcpu_time_info;
 
 void cpu_init(void);
 void time_init(void);          /* calibrate the TSC against the PIT, read the RTC */
-void apic_init(unsigned int hz);/* LAPIC periodic tick */
+void apic_init(void);           /* LAPIC timer: one-shot, disarmed */
+/* Arm the LAPIC timer to interrupt at system time deadline (ns since
+ * boot; at once if it has passed). It may fire somewhat early (on
+ * purpose, for long waits) and is late only by the LAPIC calibration
+ * error over the short final wait; whoever handles it re-checks what is
+ * due and re-arms (the one-shot replaces any earlier arm). */
+void arch_timer_arm(uint64_t deadline);
 void apic_eoi(void);
-uint64_t time_ticks(void);
+uint64_t time_ticks(void);     /* LAPIC timer interrupts so far */
 uint64_t tsc_hz(void);
 void trap_entry(struct cpu_regs *r);
 void enter_frame(const struct cpu_regs *r) __attribute__((noreturn));

@@ -21,6 +21,7 @@ struct domain;
 #define EVTCHN_MAX     1024
 #define EVTCHN_BUCKET  64
 #define XL_NR_VIRQS    24
+#define XL_NR_WATCHDOGS 2 /* Xen's NR_DOMAIN_WATCHDOG_TIMERS */
 
 enum evtchn_state {
     ECS_FREE = 0,
@@ -42,6 +43,10 @@ struct evtchn {
 struct domain_events {
     struct evtchn ports[EVTCHN_MAX];
     unsigned int valid;   /* ports [0, valid) exist (whole buckets) */
+    /* SCHEDOP_watchdog timers: bit w of inuse = id w+1 exists; its
+     * deadline is system time (fires once, shutting the domain down). */
+    uint8_t watchdog_inuse;
+    uint64_t watchdog_deadline[XL_NR_WATCHDOGS];
 };
 
 /* A timer: deadline in system time (ns since boot), 0 = inactive. */
@@ -87,7 +92,9 @@ void vcpu_wake(struct vcpu *v);
 uint64_t xl_now(void);
 /* Fire every expired timer of every vcpu (timer tick, scheduler). */
 void timers_run(uint64_t now);
-/* Earliest active timer deadline over all vcpus, or 0 if none. */
+/* Earliest active deadline over all vcpus and domains (timers, poll
+ * timeouts, watchdogs, the PV clock refresh); never 0 after the first
+ * timers_run. */
 uint64_t timers_next_deadline(void);
 /* Refresh v's vcpu_time_info (version odd while writing). */
 void vcpu_update_time(struct vcpu *v);
@@ -103,5 +110,10 @@ void vcpu_info_unmap(struct vcpu *v);
 /* Runstate change of v at now (RUNSTATE_*), copied to the guest's
  * registered area if any. */
 void vcpu_runstate_change(struct vcpu *v, int state, uint64_t now);
+
+/* --- sched.c --- */
+/* Xen's domain_shutdown: a code recorded with SCHEDOP_shutdown_code
+ * replaces reason (every shutdown path of a guest goes through here). */
+void sched_domain_shutdown(struct domain *d, unsigned int reason);
 
 #endif

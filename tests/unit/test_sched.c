@@ -1,0 +1,419 @@
+/*
+ * test_sched.c - host unit tests for the scheduler and the timers it
+ * drives (cmocka, ASan/UBSan).
+ * Tests: hv/common/sched.c with the real timer.c and event_channel.c:
+ * slices and fairness between spinning vcpus, the one-shot timer armed
+ * for the nearest deadline (slice end, guest timer, poll timeout), block
+ * and wake on events, poll with ports and with a timeout, yield,
+ * shutdown / shutdown_code (first code sticks and replaces the reason) /
+ * remote_shutdown, reaping of boot-time domUs, SCHEDOP_watchdog.
+ * Links: hv/common/{sched,timer,event_channel}.c.
+ * Mocks: domains[] (three: d0 privileged, d1, d2), a fake clock
+ * (arch_time_ns), arch_timer_arm (records the deadline), guest copies
+ * (guest va = host pointer), domain_shutdown / domain_destroy as
+ * domain.c does them (state only), panic and arch_halt_machine fail.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <xenolith/arch.h>
+#include <xenolith/console.h>
+#include <xenolith/domain.h>
+#include <xenolith/errno.h>
+#include <xenolith/guest_access.h>
+#include <xenolith/hypercall.h>
+#include <xenolith/mm.h>
+#include <xenolith/power.h>
+#include <xen/event_channel.h>
+
+#define MS 1000000ULL
+#define SLICE (30 * MS)
+
+/* ---- mocks ---- */
+struct domain domains[MAX_DOMAINS];
+struct vcpu *current;
+static shared_info_t shinfo[3] __attribute__((aligned(4096)));
+static uint64_t fake_now = 1000 * MS; /* monotonic across tests (timer.c keeps state) */
+static uint64_t armed;
+static int arms, destroyed[MAX_DOMAINS];
+
+uint64_t arch_time_ns(void) { return fake_now; }
+void arch_timer_arm(uint64_t deadline) { armed = deadline; arms++; }
+void arch_pvclock_fill(struct vcpu_time_info *t) { t->system_time = fake_now; }
+void arch_wallclock_base(uint64_t *sec, uint32_t *nsec) { *sec = 0; *nsec = 0; }
+void arch_idle_wait(void) {}
+void arch_halt_machine(int status) { fail_msg("halt %d", status); abort(); }
+void panic(const char *fmt, ...) { fail_msg("panic: %s", fmt); abort(); }
+void printk(const char *fmt, ...) { (void)fmt; }
+uint64_t mm_free_count(void) { return 0; }
+void *mfn_to_virt(uint64_t mfn) { (void)mfn; return NULL; }
+int get_page_and_type(uint64_t mfn, uint16_t owner, unsigned int type)
+{
+    (void)mfn; (void)owner; (void)type;
+    return -XL_EINVAL;
+}
+void put_page_and_type(uint64_t mfn) { (void)mfn; }
+int guest_va_ok(uint64_t va) { return va != 0; }
+int copy_from_guest_va(uint64_t cr3, void *dst, uint64_t src, size_t len)
+{
+    (void)cr3;
+    if (!src)
+        return -XL_EFAULT;
+    memcpy(dst, (const void *)src, len);
+    return 0;
+}
+int copy_to_guest_va(uint64_t cr3, uint64_t dst, const void *src, size_t len)
+{
+    (void)cr3;
+    if (!dst)
+        return -XL_EFAULT;
+    memcpy((void *)dst, src, len);
+    return 0;
+}
+struct domain *domain_by_id(uint16_t domid)
+{
+    if (domid >= MAX_DOMAINS || domains[domid].state == DOM_FREE)
+        return NULL;
+    return &domains[domid];
+}
+void domain_shutdown(struct domain *d, unsigned int reason)
+{
+    if (d->state != DOM_RUNNING)
+        return;
+    d->state = DOM_SHUTDOWN;
+    d->shutdown_reason = reason & 0xff;
+}
+void domain_destroy(struct domain *d)
+{
+    destroyed[d->domid]++;
+    if (current == &d->vcpu)
+        current = NULL;
+    uint16_t id = d->domid;
+    memset(d, 0, sizeof(*d));
+    d->domid = id;
+}
+
+/* ---- helpers ---- */
+static struct domain *d0, *d1, *d2;
+
+static int setup(void **state)
+{
+    (void)state;
+    memset(domains, 0, sizeof(domains));
+    memset(shinfo, 0, sizeof(shinfo));
+    memset(destroyed, 0, sizeof(destroyed));
+    fake_now += 10000 * MS; /* well past anything a previous test armed */
+    for (unsigned int i = 0; i < 3; i++) {
+        struct domain *d = &domains[i];
+        d->domid = (uint16_t)i;
+        d->state = DOM_RUNNING;
+        d->privileged = i == 0;
+        d->shutdown_code = ~0u;
+        d->shared_info = &shinfo[i];
+        d->vcpu.domain = d;
+        d->vcpu.info = &shinfo[i].vcpu_info[0];
+        d->vcpu.info->evtchn_upcall_mask = 1;
+        evtchn_domain_init(d);
+        timer_vcpu_init(&d->vcpu);
+        d->vcpu.ev.periodic_period = 0; /* no 100 Hz ticker unless a test wants one */
+    }
+    d0 = &domains[0], d1 = &domains[1], d2 = &domains[2];
+    current = NULL;
+    return 0;
+}
+
+/* What trap_entry does after a trap: pick and make it current. */
+static struct vcpu *schedule(void)
+{
+    struct vcpu *v = sched_pick_next();
+    if (v)
+        current = v;
+    return v;
+}
+
+static long schedop(struct domain *d, int cmd, void *arg)
+{
+    return do_sched_op(&d->vcpu, (uint64_t)cmd, (uint64_t)(uintptr_t)arg, 0, 0, 0);
+}
+
+static long watchdog(struct domain *d, uint32_t id, uint32_t timeout)
+{
+    struct sched_watchdog w = { .id = id, .timeout = timeout };
+    return schedop(d, SCHEDOP_watchdog, &w);
+}
+
+static void only_running(struct domain *keep)
+{
+    for (unsigned int i = 0; i < 3; i++)
+        if (&domains[i] != keep)
+            domains[i].vcpu.blocked = 1;
+}
+
+/* ---- tests ---- */
+
+/* Three spinning vcpus, a timer interrupt every ms: each gets a third
+ * of the CPU, none runs longer than a slice at a stretch, and while one
+ * runs the timer is armed no later than its slice end. */
+static void test_fairness(void **state)
+{
+    (void)state;
+    uint64_t ran[3] = { 0 }, stretch = 0, longest = 0;
+    struct vcpu *prev = schedule();
+    assert_ptr_equal(prev, &d0->vcpu);
+    for (int t = 0; t < 900; t++) {
+        assert_true(armed <= prev->ev.slice_end);
+        assert_true(armed > fake_now);
+        fake_now += MS;
+        struct vcpu *v = schedule();
+        assert_non_null(v);
+        ran[prev->domain->domid] += MS;
+        stretch = v == prev ? stretch + MS : MS;
+        if (stretch > longest)
+            longest = stretch;
+        prev = v;
+    }
+    for (unsigned int i = 0; i < 3; i++)
+        assert_in_range(ran[i], 270 * MS, 330 * MS);
+    assert_in_range(longest, SLICE, SLICE + MS);
+    /* Runstate: the others waited runnable while one ran. */
+    assert_int_equal(d1->vcpu.ev.rs_state, current == &d1->vcpu ? RUNSTATE_running
+                                                                 : RUNSTATE_runnable);
+}
+
+/* Alone, a vcpu keeps the CPU past its slice (a new slice each time). */
+static void test_alone_keeps_cpu(void **state)
+{
+    (void)state;
+    only_running(d1);
+    assert_ptr_equal(schedule(), &d1->vcpu);
+    for (int t = 0; t < 100; t++) {
+        fake_now += MS;
+        assert_ptr_equal(schedule(), &d1->vcpu);
+    }
+}
+
+static void test_yield(void **state)
+{
+    (void)state;
+    d2->vcpu.blocked = 1;
+    assert_ptr_equal(schedule(), &d0->vcpu);
+    fake_now += MS;
+    assert_int_equal(schedop(d0, SCHEDOP_yield, NULL), 0);
+    assert_ptr_equal(schedule(), &d1->vcpu); /* before d0's slice ended */
+    d0->vcpu.blocked = 1;
+    assert_int_equal(schedop(d1, SCHEDOP_yield, NULL), 0);
+    assert_ptr_equal(schedule(), &d1->vcpu); /* nobody else: yield is a no-op */
+}
+
+static void test_block_and_wake(void **state)
+{
+    (void)state;
+    d2->vcpu.blocked = 1;
+    assert_ptr_equal(schedule(), &d0->vcpu);
+    /* Block with an event already pending: returns at once, unmasked. */
+    d0->vcpu.info->evtchn_upcall_pending = 1;
+    assert_int_equal(schedop(d0, SCHEDOP_block, NULL), 0);
+    assert_false(d0->vcpu.blocked);
+    assert_int_equal(d0->vcpu.info->evtchn_upcall_mask, 0);
+    assert_ptr_equal(schedule(), &d0->vcpu);
+    /* Nothing pending: d0 sleeps, d1 runs. */
+    d0->vcpu.info->evtchn_upcall_pending = 0;
+    d0->vcpu.info->evtchn_upcall_mask = 1;
+    assert_int_equal(schedop(d0, SCHEDOP_block, NULL), 0);
+    assert_true(d0->vcpu.blocked);
+    assert_ptr_equal(schedule(), &d1->vcpu);
+    assert_int_equal(d0->vcpu.ev.rs_state, RUNSTATE_blocked);
+    fake_now += 5 * MS;
+    assert_ptr_equal(schedule(), &d1->vcpu);
+    /* d1 signals d0 over an interdomain channel: d0 wakes, runnable. */
+    evtchn_alloc_unbound_t au = { .dom = DOMID_SELF, .remote_dom = 1 };
+    assert_int_equal(do_event_channel_op(&d0->vcpu, EVTCHNOP_alloc_unbound,
+                                         (uint64_t)(uintptr_t)&au, 0, 0, 0), 0);
+    evtchn_bind_interdomain_t bi = { .remote_dom = 0, .remote_port = au.port };
+    assert_int_equal(do_event_channel_op(&d1->vcpu, EVTCHNOP_bind_interdomain,
+                                         (uint64_t)(uintptr_t)&bi, 0, 0, 0), 0);
+    d0->vcpu.info->evtchn_upcall_mask = 0;
+    d0->vcpu.info->evtchn_upcall_pending = 0;
+    evtchn_send_t s = { .port = bi.local_port };
+    assert_true(d0->vcpu.blocked);
+    assert_int_equal(do_event_channel_op(&d1->vcpu, EVTCHNOP_send, (uint64_t)(uintptr_t)&s, 0,
+                                         0, 0), 0);
+    assert_false(d0->vcpu.blocked);
+    assert_int_equal(d0->vcpu.ev.rs_state, RUNSTATE_runnable);
+    /* d1 keeps its slice; d0 runs when it ends. */
+    assert_ptr_equal(schedule(), &d1->vcpu);
+    fake_now += SLICE;
+    assert_ptr_equal(schedule(), &d0->vcpu);
+}
+
+/* Everybody asleep: no vcpu, and the timer is armed for the earliest
+ * guest deadline; the timer fires only after it, then the vcpu runs. */
+static void test_idle_arms_nearest_timer(void **state)
+{
+    (void)state;
+    only_running(NULL);
+    d2->vcpu.ev.singleshot = fake_now + 7 * MS;
+    d1->vcpu.ev.singleshot = fake_now + 3 * MS;
+    evtchn_bind_virq_t bv = { .virq = VIRQ_TIMER, .vcpu = 0 };
+    assert_int_equal(do_event_channel_op(&d1->vcpu, EVTCHNOP_bind_virq,
+                                         (uint64_t)(uintptr_t)&bv, 0, 0, 0), 0);
+    d1->vcpu.info->evtchn_upcall_mask = 0;
+    assert_null(schedule());
+    assert_int_equal(armed, fake_now + 3 * MS);
+    fake_now += 3 * MS; /* exactly at the deadline: not yet (never early) */
+    assert_null(schedule());
+    assert_true(armed > fake_now - 1 && armed <= fake_now + 1);
+    fake_now += 1;
+    assert_ptr_equal(schedule(), &d1->vcpu);
+    assert_true(evtchn_port_is_pending(d1, bv.port));
+    assert_int_equal(d1->vcpu.ev.singleshot, 0);
+    /* d1 runs: armed for d2's timer, before d1's slice end. */
+    assert_int_equal(armed, d2->vcpu.ev.singleshot);
+}
+
+static long poll(struct domain *d, evtchn_port_t *ports, unsigned int n, uint64_t timeout)
+{
+    struct sched_poll p = { .nr_ports = n, .timeout = timeout };
+    set_xen_guest_handle(p.ports, ports);
+    return schedop(d, SCHEDOP_poll, &p);
+}
+
+static void test_poll_timeout(void **state)
+{
+    (void)state;
+    only_running(d0);
+    assert_ptr_equal(schedule(), &d0->vcpu);
+    uint64_t timeout = fake_now + 20 * MS;
+    assert_int_equal(poll(d0, NULL, 0, timeout), 0);
+    assert_true(d0->vcpu.blocked);
+    assert_null(schedule());
+    assert_int_equal(armed, timeout);
+    fake_now = timeout;
+    assert_null(schedule());
+    fake_now = timeout + 1;
+    assert_ptr_equal(schedule(), &d0->vcpu);
+    assert_false(d0->vcpu.blocked);
+    /* No timeout and no ports: sleeps until an event. */
+    assert_int_equal(poll(d0, NULL, 0, 0), 0);
+    fake_now += 5000 * MS;
+    assert_null(schedule());
+    vcpu_mark_events_pending(&d0->vcpu);
+    assert_ptr_equal(schedule(), &d0->vcpu);
+}
+
+static void test_poll_ports(void **state)
+{
+    (void)state;
+    only_running(d0);
+    assert_ptr_equal(schedule(), &d0->vcpu);
+    evtchn_bind_ipi_t ipi = { .vcpu = 0 };
+    assert_int_equal(do_event_channel_op(&d0->vcpu, EVTCHNOP_bind_ipi,
+                                         (uint64_t)(uintptr_t)&ipi, 0, 0, 0), 0);
+    evtchn_port_t ports[2] = { 5, ipi.port };
+    /* Already pending: returns at once. */
+    evtchn_send_t s = { .port = ipi.port };
+    do_event_channel_op(&d0->vcpu, EVTCHNOP_send, (uint64_t)(uintptr_t)&s, 0, 0, 0);
+    assert_int_equal(poll(d0, ports, 2, 0), 0);
+    assert_false(d0->vcpu.blocked);
+    /* Not pending (events masked, so no upcall wakes it): sleeps until
+     * the port is signalled, even with the upcall masked. */
+    shinfo[0].evtchn_pending[0] = 0;
+    d0->vcpu.info->evtchn_upcall_mask = 1;
+    assert_int_equal(poll(d0, &ports[1], 1, 0), 0);
+    assert_true(d0->vcpu.blocked);
+    assert_null(schedule());
+    do_event_channel_op(&d0->vcpu, EVTCHNOP_send, (uint64_t)(uintptr_t)&s, 0, 0, 0);
+    assert_false(d0->vcpu.blocked);
+    assert_ptr_equal(schedule(), &d0->vcpu);
+    /* Bad arguments. */
+    evtchn_port_t bad = 5000;
+    assert_int_equal(poll(d0, &bad, 1, 0), -XL_EINVAL);
+    assert_int_equal(poll(d0, ports, 129, 0), -XL_EINVAL);
+    assert_int_equal(schedop(d0, SCHEDOP_poll, NULL), -XL_EFAULT);
+    assert_false(d0->vcpu.blocked);
+}
+
+static void test_shutdown_code_and_reap(void **state)
+{
+    (void)state;
+    d1->auto_destroy = 1;
+    struct sched_shutdown c = { .reason = SHUTDOWN_suspend };
+    assert_int_equal(schedop(d1, SCHEDOP_shutdown_code, &c), 0);
+    c.reason = SHUTDOWN_crash;
+    assert_int_equal(schedop(d1, SCHEDOP_shutdown_code, &c), 0);
+    assert_int_equal(d1->shutdown_code, SHUTDOWN_suspend); /* the first one sticks */
+    struct sched_shutdown s = { .reason = SHUTDOWN_poweroff };
+    assert_int_equal(schedop(d1, SCHEDOP_shutdown, &s), 0);
+    assert_int_equal(d1->state, DOM_SHUTDOWN);
+    assert_int_equal(d1->shutdown_reason, SHUTDOWN_suspend); /* the code replaces it */
+    /* The next scheduling pass reaps the boot-time domU. */
+    schedule();
+    assert_int_equal(destroyed[1], 1);
+    assert_int_equal(d1->state, DOM_FREE);
+    /* Shut-down domains never run again. */
+    for (int t = 0; t < 100; t++) {
+        fake_now += MS;
+        struct vcpu *v = schedule();
+        assert_true(v == &d0->vcpu || v == &d2->vcpu);
+    }
+    /* Remote shutdown: dom0 may, d2 may not; unknown domain -ESRCH. */
+    struct sched_remote_shutdown r = { .domain_id = 0, .reason = SHUTDOWN_reboot };
+    assert_int_equal(schedop(d2, SCHEDOP_remote_shutdown, &r), -XL_EPERM);
+    r.domain_id = 9;
+    assert_int_equal(schedop(d0, SCHEDOP_remote_shutdown, &r), -XL_ESRCH);
+    r.domain_id = 2;
+    assert_int_equal(schedop(d0, SCHEDOP_remote_shutdown, &r), 0);
+    assert_int_equal(d2->shutdown_reason, SHUTDOWN_reboot);
+    assert_int_equal(destroyed[2], 0); /* not auto_destroy: left for its owner */
+    assert_int_equal(schedop(d0, SCHEDOP_shutdown, NULL), -XL_EFAULT);
+    assert_int_equal(schedop(d0, 99, NULL), -XL_ENOSYS);
+}
+
+static void test_watchdog(void **state)
+{
+    (void)state;
+    only_running(d0);
+    d1->vcpu.blocked = 0;
+    assert_int_equal(watchdog(d1, 0, 5), 1);
+    assert_int_equal(watchdog(d1, 0, 10), 2);
+    assert_int_equal(watchdog(d1, 0, 10), (long)(uint32_t)-XL_ENOSPC);
+    assert_int_equal(watchdog(d1, 3, 10), -XL_EINVAL);
+    assert_int_equal(watchdog(d1, 2, 0), 0);  /* destroy */
+    assert_int_equal(watchdog(d1, 2, 10), -XL_EINVAL);
+    assert_int_equal(watchdog(d1, 0, 0xffffffffu), 2); /* free id reused */
+    assert_int_equal(watchdog(d1, 0, 5) , (long)(uint32_t)-XL_ENOSPC);
+    assert_int_equal(schedop(d1, SCHEDOP_watchdog, NULL), -XL_EFAULT);
+    uint64_t start = fake_now;
+    assert_int_equal(watchdog(d1, 1, 2), 0); /* ping: now 2 s */
+    schedule();
+    assert_true(armed <= start + 2000 * MS);
+    fake_now = start + 2000 * MS;
+    schedule();
+    assert_int_equal(d1->state, DOM_RUNNING); /* not before its deadline */
+    fake_now += 1;
+    schedule();
+    assert_int_equal(d1->state, DOM_SHUTDOWN);
+    assert_int_equal(d1->shutdown_reason, SHUTDOWN_watchdog);
+    assert_int_equal(d0->state, DOM_RUNNING);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(test_fairness, setup),
+        cmocka_unit_test_setup(test_alone_keeps_cpu, setup),
+        cmocka_unit_test_setup(test_yield, setup),
+        cmocka_unit_test_setup(test_block_and_wake, setup),
+        cmocka_unit_test_setup(test_idle_arms_nearest_timer, setup),
+        cmocka_unit_test_setup(test_poll_timeout, setup),
+        cmocka_unit_test_setup(test_poll_ports, setup),
+        cmocka_unit_test_setup(test_shutdown_code_and_reap, setup),
+        cmocka_unit_test_setup(test_watchdog, setup),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
