@@ -1,8 +1,9 @@
 /*
  * domain.c - domain lifecycle: create, shutdown, crash, destroy, and the
  * hooks that set up / tear down a domain's events and time.
- * Owns: domains[]. Must never: let a domain's failure touch another
- * domain or the hypervisor; every frame it held goes back on destroy.
+ * Owns: domains[], the permanent writable type on each shared_info frame.
+ * Must never: let a domain's failure touch another domain or the
+ * hypervisor; every frame it held goes back on destroy.
  */
 #include <stdarg.h>
 #include <xenolith/console.h>
@@ -27,6 +28,11 @@ struct domain *domain_create(uint16_t domid, int privileged, const char *name)
     int64_t mfn = mm_alloc_frame(domid);
     if (mfn < 0)
         return NULL;
+    /* Xen's share_xen_page_with_guest: the hv writes event bits and time
+     * into shared_info, so it keeps a writable type on it for the
+     * domain's whole life; the guest can map it but never make it a page
+     * table (or a descriptor table). */
+    BUG_ON(get_page_and_type((uint64_t)mfn, domid, PGT_writable) != 0);
     struct domain *d = &domains[domid];
     memset(d, 0, sizeof(*d));
     d->domid = domid;
@@ -92,6 +98,7 @@ void domain_destroy(struct domain *d)
     evtchn_domain_destroy(d);         /* peers' ends go back to unbound */
     vcpu_info_unmap(&d->vcpu);        /* its frame's references go before the frames */
     pv_destroy_gdt(&d->vcpu);         /* GDT frames lose their seg_desc type */
+    put_page_and_type(d->shared_info_mfn); /* domain_create's permanent type */
     uint64_t n = mm_free_domain_frames(d->domid);
     printk("d%u destroyed: %lu frames returned, %lu free\n", d->domid,
            (unsigned long)n, (unsigned long)mm_free_count());

@@ -15,7 +15,8 @@
 #include <xenolith/mm.h>
 #include <xen/memory.h>
 
-#define MEMOP_CMD_MASK 0x3f /* the low bits; the rest is a continuation */
+#define MEMOP_EXTENT_SHIFT 6 /* Xen: cmd's bits above are the start extent */
+#define MEMOP_CMD_MASK ((1u << MEMOP_EXTENT_SHIFT) - 1)
 #define E820_RAM 1
 
 struct e820_entry {
@@ -46,17 +47,21 @@ int mm_remove_page(struct domain *d, uint64_t mfn)
     if (mfn >= max_mfn || frame_table[mfn].owner != d->domid || mfn == d->shared_info_mfn)
         return -XL_EINVAL;
     struct page_info *pg = &frame_table[mfn];
+    if (pg->flags & PGF_removed)
+        return 0; /* given up already; Xen's guest_remove_page does nothing */
     if (pg->flags & PGF_pinned) {
         pg->flags &= (uint8_t)~PGF_pinned;
         put_page_and_type(mfn);
     }
-    d->tot_pages--;
     if (pg->count) {
-        /* Still mapped (or in use as a page table): it leaves the domain
-         * now and goes back to the allocator with its last reference. */
-        pg->owner = DOMID_ORPHAN;
+        /* Still mapped (or in use as a page table): it leaves the M2P
+         * now, but stays d's and counts against d->max_pages until the
+         * last reference frees it (mm_free_frame), as in Xen - else a
+         * populate/map/decrease loop would take every free frame. */
+        pg->flags |= PGF_removed;
         m2p_set(mfn, ~0ULL);
     } else {
+        d->tot_pages--;
         mm_free_frame(mfn);
     }
     return 0;
@@ -70,18 +75,26 @@ unsigned int mm_max_extent_order(const struct domain *caller)
     return caller->privileged ? MM_MAX_ORDER : MM_DOMU_MAX_ORDER;
 }
 
-/* populate_physmap / decrease_reservation, as Xen's PV: an order above
- * mm_max_extent_order does nothing (returns start); otherwise extents
- * are done until one fails (out of memory, max_pages, not the domain's
- * frame, an unreadable list) and the number done is returned. A populated
- * extent is 2^order contiguous frames aligned to their size, given pfns
- * x .. x + 2^order - 1 in the M2P; the first mfn is written back. A
- * decreased extent names mfns x .. x + 2^order - 1, removed in order (one
- * that fails stops the call after the earlier frames of its extent). */
-static long reservation(struct vcpu *v, unsigned int cmd, uint64_t arg, uint64_t start)
+/* Look at the clock every this many extents (never before the first). */
+#define MEM_PREEMPT_EVERY 16
+
+/* increase_reservation / populate_physmap / decrease_reservation, as
+ * Xen's PV: an order above mm_max_extent_order does nothing (returns
+ * start); otherwise extents are done until one fails (out of memory,
+ * max_pages, not the domain's frame, an unreadable list) and the number
+ * done is returned. A new extent is 2^order contiguous frames aligned to
+ * their size; its first mfn is written back (increase_reservation: only
+ * if the list is not NULL); populate_physmap gives them pfns x .. x +
+ * 2^order - 1 in the M2P. A decreased extent names mfns x .. x + 2^order
+ * - 1, removed in order (one that fails stops the call after the earlier
+ * frames of its extent). A long list is continued (Xen: the extent to go
+ * on from in cmd >> MEMOP_EXTENT_SHIFT); *preempted says so. */
+static long reservation(struct vcpu *v, unsigned int cmd, uint64_t arg, uint64_t start,
+                        int *preempted)
 {
     struct xen_memory_reservation r;
     struct domain *d;
+    *preempted = 0;
     if (copy_from_guest_va(v->cr3, &r, arg, sizeof(r)))
         return -XL_EFAULT;
     int rc = target_domain(v, r.domid, &d);
@@ -91,8 +104,13 @@ static long reservation(struct vcpu *v, unsigned int cmd, uint64_t arg, uint64_t
         return (long)start;
     uint64_t list = (uint64_t)r.extent_start.p, i, n = 1ULL << r.extent_order;
     for (i = start; i < r.nr_extents; i++) {
-        uint64_t x;
-        if (copy_from_guest_va(v->cr3, &x, list + i * sizeof(x), sizeof(x)))
+        uint64_t x = 0;
+        if (i != start && (i - start) % MEM_PREEMPT_EVERY == 0 && hypercall_preempt_check()) {
+            *preempted = 1;
+            return (long)i;
+        }
+        if ((cmd != XENMEM_increase_reservation || list) &&
+            copy_from_guest_va(v->cr3, &x, list + i * sizeof(x), sizeof(x)))
             return i ? (long)i : -XL_EFAULT;
         if (cmd == XENMEM_decrease_reservation) {
             uint64_t j;
@@ -110,13 +128,15 @@ static long reservation(struct vcpu *v, unsigned int cmd, uint64_t arg, uint64_t
         if (mfn < 0)
             break;
         uint64_t m = (uint64_t)mfn;
-        if (copy_to_guest_va(v->cr3, list + i * sizeof(m), &m, sizeof(m))) {
+        if ((cmd != XENMEM_increase_reservation || list) &&
+            copy_to_guest_va(v->cr3, list + i * sizeof(m), &m, sizeof(m))) {
             for (uint64_t j = 0; j < n; j++)
                 mm_free_frame(m + j);
             return i ? (long)i : -XL_EFAULT;
         }
-        for (uint64_t j = 0; j < n; j++)
-            m2p_set(m + j, x + j);
+        if (cmd == XENMEM_populate_physmap)
+            for (uint64_t j = 0; j < n; j++)
+                m2p_set(m + j, x + j);
         d->tot_pages += n;
     }
     return (long)i;
@@ -164,8 +184,9 @@ HYPERCALL_DECL(memory_op)
 {
     (void)a3; (void)a4; (void)a5;
     unsigned int cmd = (unsigned int)a1 & MEMOP_CMD_MASK;
-    uint64_t start = a1 >> 6;
-    if (start && cmd != XENMEM_populate_physmap && cmd != XENMEM_decrease_reservation)
+    uint64_t start = a1 >> MEMOP_EXTENT_SHIFT;
+    if (start && cmd != XENMEM_populate_physmap && cmd != XENMEM_decrease_reservation &&
+        cmd != XENMEM_increase_reservation)
         return -XL_ENOSYS;
     switch (cmd) {
     case XENMEM_maximum_ram_page:
@@ -181,9 +202,17 @@ HYPERCALL_DECL(memory_op)
             return rc;
         return (long)(cmd == XENMEM_current_reservation ? d->tot_pages : d->max_pages);
     }
+    case XENMEM_increase_reservation:
     case XENMEM_populate_physmap:
-    case XENMEM_decrease_reservation:
-        return reservation(v, cmd, a2, start);
+    case XENMEM_decrease_reservation: {
+        int preempted;
+        long rc = reservation(v, cmd, a2, start, &preempted);
+        if (preempted)
+            return hypercall_continuation(v, __HYPERVISOR_memory_op,
+                                          cmd | ((uint64_t)rc << MEMOP_EXTENT_SHIFT), a2, a3, a4,
+                                          a5);
+        return rc;
+    }
     case XENMEM_memory_map:
         return memory_map(v, a2);
     case XENMEM_machphys_mapping: {

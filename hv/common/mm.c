@@ -43,6 +43,12 @@ int64_t mm_alloc_frames(uint16_t owner, unsigned int order)
 void mm_free_frame(uint64_t mfn)
 {
     BUG_ON(mfn >= max_mfn || frame_table[mfn].owner == DOMID_FREE);
+    if (frame_table[mfn].flags & PGF_removed) {
+        /* decrease_reservation left it charged until now */
+        struct domain *d = domain_by_id(frame_table[mfn].owner);
+        if (d && d->tot_pages)
+            d->tot_pages--;
+    }
     frame_table[mfn] = (struct page_info){ .owner = DOMID_FREE };
     m2p_set(mfn, ~0ULL); /* INVALID_M2P_ENTRY */
     BUG_ON(page_alloc_free_pages(&hv_pages, mfn, 0) != 0);

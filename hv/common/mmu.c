@@ -118,9 +118,14 @@ int mm_new_baseptr(struct vcpu *v, uint64_t mfn, int user)
     }
     uint64_t old = *slot;
     *slot = mfn;
+    pv_update_cr3(v);
+    /* Xen's write_ptbase before put_page_and_type: the old table may be
+     * the one the CPU runs on, and dropping its last reference makes it
+     * an ordinary frame (clearable, freeable) - so leave it first. */
+    if (v == current)
+        arch_write_ptbase(v->cr3);
     if (old)
         put_page_and_type(old);
-    pv_update_cr3(v);
     return 0;
 }
 
@@ -163,6 +168,17 @@ static int pg_owner_of(const struct vcpu *v, uint64_t foreigndom, uint16_t *out)
     return 0;
 }
 
+/* Progress of a continued mmu_update / mmuext_op: pdone accumulates
+ * across continuations (Xen reads it back when MMU_UPDATE_PREEMPTED is
+ * set in count, and adds this call's work to it). */
+static unsigned int read_done(struct vcpu *v, uint64_t count, uint64_t pdone)
+{
+    unsigned int done = 0;
+    if ((count & MMU_UPDATE_PREEMPTED) && pdone)
+        (void)copy_from_guest_va(v->cr3, &done, pdone, sizeof(done));
+    return done;
+}
+
 static int write_done(struct vcpu *v, uint64_t pdone, unsigned int done)
 {
     if (!pdone)
@@ -170,17 +186,35 @@ static int write_done(struct vcpu *v, uint64_t pdone, unsigned int done)
     return copy_to_guest_va(v->cr3, pdone, &done, sizeof(done)) ? -XL_EFAULT : 0;
 }
 
+/* Look at the clock every this many list entries (never before the
+ * first, so every call makes progress). */
+#define MM_PREEMPT_EVERY 16
+
+static int time_to_preempt(uint64_t i)
+{
+    return i && (i % MM_PREEMPT_EVERY) == 0 && hypercall_preempt_check();
+}
+
 HYPERCALL_DECL(mmu_update)
 {
-    (void)a5;
     uint16_t pg_owner;
     unsigned int count = (unsigned int)a2 & ~MMU_UPDATE_PREEMPTED, i;
     int rc = pg_owner_of(v, a4, &pg_owner);
     if (rc)
         return rc;
+    unsigned int done = read_done(v, a2, a3);
     uint16_t self = v->domain->domid;
     for (i = 0; i < count; i++) {
         mmu_update_t req;
+        if (time_to_preempt(i)) {
+            /* Xen: re-issued for the rest of the list, pdone so far */
+            int drc = write_done(v, a3, done + i);
+            if (drc)
+                return drc;
+            return hypercall_continuation(v, __HYPERVISOR_mmu_update,
+                                          a1 + (uint64_t)i * sizeof(req),
+                                          (count - i) | MMU_UPDATE_PREEMPTED, a3, a4, a5);
+        }
         if (copy_from_guest_va(v->cr3, &req, a1 + (uint64_t)i * sizeof(req), sizeof(req))) {
             rc = -XL_EFAULT;
             break;
@@ -203,7 +237,7 @@ HYPERCALL_DECL(mmu_update)
         if (rc)
             break;
     }
-    int drc = write_done(v, a3, i);
+    int drc = write_done(v, a3, done + i);
     return rc ? rc : drc;
 }
 
@@ -299,14 +333,22 @@ static int mmuext_one(struct vcpu *v, uint16_t pg_owner, const struct mmuext_op 
 
 HYPERCALL_DECL(mmuext_op)
 {
-    (void)a5;
     uint16_t pg_owner;
     unsigned int count = (unsigned int)a2 & ~MMU_UPDATE_PREEMPTED, i;
     int rc = pg_owner_of(v, a4, &pg_owner);
     if (rc)
         return rc;
+    unsigned int done = read_done(v, a2, a3);
     for (i = 0; i < count; i++) {
         struct mmuext_op op;
+        if (time_to_preempt(i)) {
+            int drc = write_done(v, a3, done + i);
+            if (drc)
+                return drc;
+            return hypercall_continuation(v, __HYPERVISOR_mmuext_op,
+                                          a1 + (uint64_t)i * sizeof(op),
+                                          (count - i) | MMU_UPDATE_PREEMPTED, a3, a4, a5);
+        }
         if (copy_from_guest_va(v->cr3, &op, a1 + (uint64_t)i * sizeof(op), sizeof(op))) {
             rc = -XL_EFAULT;
             break;
@@ -314,7 +356,7 @@ HYPERCALL_DECL(mmuext_op)
         if ((rc = mmuext_one(v, pg_owner, &op)))
             break;
     }
-    int drc = write_done(v, a3, i);
+    int drc = write_done(v, a3, done + i);
     return rc ? rc : drc;
 }
 

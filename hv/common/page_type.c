@@ -47,7 +47,7 @@ void put_page(uint64_t mfn)
     BUG_ON(mfn >= max_mfn);
     struct page_info *pg = &frame_table[mfn];
     BUG_ON(pg->count == 0);
-    if (--pg->count == 0 && pg->owner == DOMID_ORPHAN) {
+    if (--pg->count == 0 && (pg->owner == DOMID_ORPHAN || (pg->flags & PGF_removed))) {
         BUG_ON(pg->type_count != 0);
         mm_free_frame(mfn);
     }
@@ -186,6 +186,15 @@ int get_page_type(uint64_t mfn, unsigned int type)
      * writable self-mapping, a recursive entry) sees the new type. */
     pg->type = (uint8_t)type;
     pg->type_count = 1;
+    if (type == PGT_l4) {
+        /* Xen's init_xen_l4_slots: the hv's slots (the M2P, the direct
+         * map) are the hv's, whatever the guest left in the frame. No
+         * writable mapping of it can exist now that it holds this type. */
+        uint64_t *t = mfn_to_virt(mfn);
+        const uint64_t *hv = arch_hv_l4_slots();
+        for (unsigned int i = HV_SLOT_FIRST; i <= HV_SLOT_LAST; i++)
+            t[i] = hv[i];
+    }
     if (is_pt_type(type)) {
         int rc = validate(mfn, type);
         if (rc) {

@@ -30,6 +30,7 @@ static uint64_t fresh[512] __attribute__((aligned(4096)));
 static uint8_t data[4096] __attribute__((aligned(4096)));
 static uint64_t l2b[512] __attribute__((aligned(4096)));
 static uint8_t pair[2 * 4096] __attribute__((aligned(8192)));
+static uint64_t l4x[512] __attribute__((aligned(4096)));
 
 static const uint64_t *p2m;
 static uint64_t nr_pages;
@@ -303,6 +304,41 @@ int guest_main(start_info_t *si)
     check_eq("map them", uva(pair, (list[0] << 12) | RW_FLAGS) | uva(pair + 4096, (list[1] << 12) | RW_FLAGS), 0);
     check_eq("current_reservation back to nr_pages",
              HYPERVISOR_memory_op(XENMEM_current_reservation, &self), (long)nr_pages);
+
+    /* ---- hardening (round 3) ---- */
+    /* The hv writes into shared_info: it can never become a page table. */
+    check_eq("pin shared_info as an L1 -> -EINVAL",
+             mmuext1(MMUEXT_PIN_L1_TABLE, si->shared_info >> 12), -XEN_EINVAL);
+    check_eq("pin shared_info as an L4 -> -EINVAL",
+             mmuext1(MMUEXT_PIN_L4_TABLE, si->shared_info >> 12), -XEN_EINVAL);
+    /* A guest-built L4 gets the hv's slots whatever the guest wrote. */
+    for (unsigned int i = 256; i < 272; i++)
+        l4x[i] = 0x5A5A5A5A5A5A5A5AULL;
+    uint64_t l4x_mfn = virt_to_mfn(l4x);
+    check_eq("map a fresh L4 read-only", uva(l4x, (l4x_mfn << 12) | RO_FLAGS), 0);
+    check_eq("pin it as an L4 with garbage in the hv slots", mmuext1(MMUEXT_PIN_L4_TABLE, l4x_mfn), 0);
+    /* Slot 262 only: real Xen 4.17 (without VMASST m2p_strict) leaves
+     * the M2P slot 256 of a pinned L4 empty until it becomes a base
+     * pointer; Xenolith fills it at validation. */
+    check_true("its direct-map slot is the hypervisor's", l4x[262] == l4[262]);
+    check_eq("hv slot of the pinned L4 not writable",
+             mmu1((l4x_mfn << 12) + 262 * 8, 0), -XEN_EINVAL);
+    check_eq("unpin it and map it writable again",
+             mmuext1(MMUEXT_UNPIN_TABLE, l4x_mfn) | uva(l4x, (l4x_mfn << 12) | RW_FLAGS), 0);
+    /* A frame given back while mapped stays charged until unmapped. */
+    list[0] = wp2m[p0 + 1];
+    check_eq("decrease_reservation of a frame still mapped", reserve(XENMEM_decrease_reservation, list, 1, 0), 1);
+    check_eq("current_reservation unchanged while it is mapped",
+             HYPERVISOR_memory_op(XENMEM_current_reservation, &self), (long)nr_pages);
+    list[0] = p0 + 1;
+    check_eq("populate_physmap still at max_pages", reserve(XENMEM_populate_physmap, list, 1, 0), 0);
+    check_eq("unmap it", uva(pair + 4096, 0), 0);
+    check_eq("current_reservation drops when it is freed",
+             HYPERVISOR_memory_op(XENMEM_current_reservation, &self), (long)nr_pages - 1);
+    list[0] = p0 + 1;
+    check_eq("populate_physmap works again", reserve(XENMEM_populate_physmap, list, 1, 0), 1);
+    wp2m[p0 + 1] = list[0];
+    check_eq("map it", uva(pair + 4096, (list[0] << 12) | RW_FLAGS), 0);
 
     return check_summary("pv_mm");
 }

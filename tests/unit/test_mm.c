@@ -69,6 +69,37 @@ void arch_invlpg(uint64_t va) { (void)va; invlpgs++; }
 void arch_flush_cache(void) { cache_flushes++; }
 void arch_leave_guest_page_tables(void) {}
 void arch_set_hv_l4_slot(unsigned int slot, uint64_t e) { hv_slot_set[slot & 511] = e; }
+/* The hv's L4: slots 256..271 hold recognisable hv entries. */
+static uint64_t hv_l4_entry(unsigned int s) { return 0x0000777700000063ULL | ((uint64_t)s << 12); }
+const uint64_t *arch_hv_l4_slots(void)
+{
+    static uint64_t slots[512];
+    for (unsigned int s = 0; s < 512; s++)
+        slots[s] = l4_slot_is_hv(s) ? hv_l4_entry(s) : 0xBADBADULL;
+    return slots;
+}
+/* The CPU's cr3 (arch_write_ptbase) and, when it was loaded, the type
+ * count of the frame watched_mfn (the table being replaced). */
+static uint32_t pi_type_count(uint64_t m) { return frame_table[m].type_count; }
+static uint64_t hw_cr3, watched_mfn;
+static int ptbase_writes;
+static uint32_t watched_type_count_at_write;
+void arch_write_ptbase(uint64_t cr3)
+{
+    hw_cr3 = cr3;
+    ptbase_writes++;
+    if (watched_mfn)
+        watched_type_count_at_write = pi_type_count(watched_mfn);
+}
+/* hypercall.c is not linked here (see test_mm_hc.c): never preempt. */
+int hypercall_preempt_check(void) { return 0; }
+long hypercall_continuation(struct vcpu *v, unsigned int nr, uint64_t a1, uint64_t a2,
+                            uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    (void)v; (void)a1; (void)a2; (void)a3; (void)a4; (void)a5;
+    fail_msg("unexpected continuation of hypercall %u", nr);
+    return -1;
+}
 
 /* ---- helpers ---- */
 enum { A = 1, B = 2 };
@@ -116,6 +147,10 @@ static int setup(void **state)
     memset(domains, 0, sizeof(domains));
     memset(hv_slot_set, 0, sizeof(hv_slot_set));
     tlb_flushes = invlpgs = cache_flushes = 0;
+    hw_cr3 = watched_mfn = 0;
+    ptbase_writes = 0;
+    watched_type_count_at_write = 0;
+    current = NULL;
     da = mkdom(A, 0);
     db = mkdom(B, 0);
     return 0;
@@ -726,22 +761,25 @@ static void test_hc_memory_op(void **state)
     r->extent_order = 1;
     assert_int_equal(do_memory_op(v, XENMEM_populate_physmap, BUF_VA, 0, 0, 0), 0); /* max_pages */
     assert_int_equal(da->tot_pages, tot + 2);
-    /* decrease: m1 unreferenced -> freed; m0 mapped -> orphaned until unmapped */
+    /* decrease: m1 unreferenced -> freed; m0 mapped -> out of the M2P but
+     * still A's and charged to A (Xen) until unmapped */
     assert_int_equal(do_update_va_mapping(v, 0x2000, (m0 << PAGE_SHIFT) | RWF, 0, 0, 0), 0);
     r->extent_order = 0;
     r->nr_extents = 3;
     list[0] = m1, list[1] = m0, list[2] = hbuf + 500; /* the last is not ours */
     uint64_t before = mm_free_count();
     assert_int_equal(do_memory_op(v, XENMEM_decrease_reservation, BUF_VA, 0, 0, 0), 2);
-    assert_int_equal(da->tot_pages, tot);
+    assert_int_equal(da->tot_pages, tot + 1);
     assert_int_equal(pi(m1)->owner, DOMID_FREE);
     assert_int_equal(m2p[m1], ~0ULL);
-    assert_int_equal(pi(m0)->owner, DOMID_ORPHAN);
+    assert_int_equal(pi(m0)->owner, A);
+    assert_int_equal(pi(m0)->flags, PGF_removed);
     assert_int_equal(m2p[m0], ~0ULL);
     assert_int_equal(mm_free_count(), before + 1);
     assert_false(page_alloc_is_free(&hv_pages, m0));
     assert_int_equal(do_update_va_mapping(v, 0x2000, 0, 0, 0, 0), 0);
     assert_int_equal(pi(m0)->owner, DOMID_FREE);
+    assert_int_equal(da->tot_pages, tot);
     assert_int_equal(mm_free_count(), before + 2);
     /* memory_map: for dom0 -ENOSYS (real Xen 4.17), a domU one RAM entry of max_pages */
     da->privileged = 1;
@@ -1045,6 +1083,133 @@ static void test_m2p_init(void **state)
     m2p_table = NULL;
 }
 
+/* ---- security review round 3 ---- */
+
+/* 1: a guest-built L4 gets the hv's slots when it becomes an L4, whatever
+ * the guest wrote there (here: a mapping of its own frame in the direct
+ * map slot 262), and the guest still cannot write them afterwards. */
+static void test_l4_type_overwrites_hv_slots(void **state)
+{
+    (void)state;
+    struct tree t = mktree(A);
+    uint64_t mine = frame(A);
+    for (unsigned int s = 0; s < 512; s++)
+        if (l4_slot_is_hv(s))
+            tab(t.l4)[s] = 0x5A5A5A5A5A5A5A5AULL;
+    tab(t.l4)[262] = (mine << PAGE_SHIFT) | RWF;
+    assert_int_equal(mm_pin(A, t.l4, PGT_l4), 0);
+    for (unsigned int s = 0; s < 512; s++)
+        if (l4_slot_is_hv(s))
+            assert_int_equal(tab(t.l4)[s], hv_l4_entry(s));
+    assert_int_equal(tab(t.l4)[0], (t.l3 << PAGE_SHIFT) | RWF); /* guest slots kept */
+    assert_int_equal(pi(mine)->count, 0); /* no reference from slot 262 */
+    assert_int_equal(mm_pt_update(A, A, (t.l4 << PAGE_SHIFT) + 262 * 8, (mine << PAGE_SHIFT) | RWF, 0),
+                     -XL_EINVAL);
+    assert_int_equal(tab(t.l4)[262], hv_l4_entry(262));
+    /* as the base pointer too (no pin first) */
+    struct tree t2 = mktree(A);
+    tab(t2.l4)[256] = (mine << PAGE_SHIFT) | ROF;
+    assert_int_equal(mm_new_baseptr(&da->vcpu, t2.l4, 0), 0);
+    assert_int_equal(tab(t2.l4)[256], hv_l4_entry(256));
+    assert_int_equal(mm_unpin(A, t.l4), 0);
+    mm_release_domain(da);
+    assert_all_unreferenced();
+}
+
+/* 3: {UNPIN X, NEW_BASEPTR Y, CLEAR_PAGE X} with X the live cr3: the CPU
+ * must be on Y before X loses its last type reference (and becomes a
+ * clearable frame). */
+static void test_new_baseptr_leaves_live_table_first(void **state)
+{
+    (void)state;
+    struct vcpu *v = guest(da);
+    uint64_t x = ht.l4;
+    struct tree y = mktree(A);
+    tab(y.l1)[1] = (hbuf << PAGE_SHIFT) | RWF; /* the argument page stays mapped */
+    assert_int_equal(mm_pin(A, x, PGT_l4), 0);
+    current = v;
+    hw_cr3 = v->cr3;
+    watched_mfn = x;
+    struct mmuext_op *op = buf();
+    op[0] = (struct mmuext_op){ .cmd = MMUEXT_UNPIN_TABLE, .arg1.mfn = x };
+    op[1] = (struct mmuext_op){ .cmd = MMUEXT_NEW_BASEPTR, .arg1.mfn = y.l4 };
+    op[2] = (struct mmuext_op){ .cmd = MMUEXT_CLEAR_PAGE, .arg1.mfn = x };
+    assert_int_equal(do_mmuext_op(v, BUF_VA, 3, 0, DOMID_SELF, 0), 0);
+    assert_int_equal(ptbase_writes, 1);
+    assert_int_equal(hw_cr3, y.l4 << PAGE_SHIFT);
+    assert_int_equal(v->cr3, y.l4 << PAGE_SHIFT);
+    assert_int_equal(watched_type_count_at_write, 1); /* X still typed when the CPU left it */
+    assert_int_equal(pi(x)->type_count, 0);
+    assert_int_equal(tab(x)[0], 0); /* cleared: it is not live any more */
+    /* a vcpu that is not running: nothing loaded */
+    current = NULL;
+    assert_int_equal(mm_new_baseptr(v, x, 0), 0);
+    assert_int_equal(ptbase_writes, 1);
+    mm_release_domain(da);
+    assert_all_unreferenced();
+}
+
+/* 4: a frame given back while still mapped stays charged to the domain
+ * until it is really freed: populate/map/decrease cannot grow past
+ * max_pages. */
+static void test_decrease_mapped_frame_keeps_quota(void **state)
+{
+    (void)state;
+    struct vcpu *v = guest(da);
+    uint64_t free0 = mm_free_count();
+    da->max_pages = da->tot_pages + 1;
+    uint64_t tot = da->tot_pages;
+    rlist()[0] = 100;
+    assert_int_equal(reserve(v, XENMEM_populate_physmap, 1, 0, DOMID_SELF), 1);
+    uint64_t m = rlist()[0];
+    assert_int_equal(do_update_va_mapping(v, 0x2000, (m << PAGE_SHIFT) | ROF, 0, 0, 0), 0);
+    rlist()[0] = m;
+    assert_int_equal(reserve(v, XENMEM_decrease_reservation, 1, 0, DOMID_SELF), 1);
+    assert_int_equal(da->tot_pages, tot + 1);
+    assert_int_equal(pi(m)->owner, A);
+    /* giving it back twice changes nothing */
+    assert_int_equal(reserve(v, XENMEM_decrease_reservation, 1, 0, DOMID_SELF), 1);
+    assert_int_equal(da->tot_pages, tot + 1);
+    /* the loop: populate again is refused, nothing more is taken */
+    rlist()[0] = 101;
+    assert_int_equal(reserve(v, XENMEM_populate_physmap, 1, 0, DOMID_SELF), 0);
+    assert_int_equal(mm_free_count(), free0 - 1);
+    /* unmapped: freed and off the quota; populate works again */
+    assert_int_equal(do_update_va_mapping(v, 0x2000, 0, 0, 0, 0), 0);
+    assert_int_equal(pi(m)->owner, DOMID_FREE);
+    assert_int_equal(da->tot_pages, tot);
+    assert_int_equal(mm_free_count(), free0);
+    rlist()[0] = 101;
+    assert_int_equal(reserve(v, XENMEM_populate_physmap, 1, 0, DOMID_SELF), 1);
+    mm_free_domain_frames(A);
+    assert_all_unreferenced();
+}
+
+/* 4: destroy still returns a removed frame, whoever maps it. */
+static void test_destroy_returns_removed_frames(void **state)
+{
+    (void)state;
+    uint64_t free0 = mm_free_count();
+    struct vcpu *v = guest(da);
+    uint64_t m = frame(A), n = frame(A);
+    /* m mapped by A itself, n mapped by privileged B */
+    assert_int_equal(do_update_va_mapping(v, 0x2000, (m << PAGE_SHIFT) | RWF, 0, 0, 0), 0);
+    struct tree tb = mktree(B);
+    assert_int_equal(mm_pin(B, tb.l1, PGT_l1), 0);
+    db->privileged = 1;
+    assert_int_equal(mm_pt_update(B, A, (tb.l1 << PAGE_SHIFT) + 8, (n << PAGE_SHIFT) | ROF, 0), 0);
+    assert_int_equal(mm_remove_page(da, m), 0);
+    assert_int_equal(mm_remove_page(da, n), 0);
+    assert_int_equal(pi(m)->flags, PGF_removed);
+    mm_free_domain_frames(A);
+    assert_int_equal(pi(m)->owner, DOMID_FREE);
+    assert_int_equal(pi(n)->owner, DOMID_ORPHAN); /* B still maps it */
+    assert_int_equal(pi(n)->flags, 0);
+    mm_free_domain_frames(B);
+    assert_int_equal(mm_free_count(), free0);
+    assert_all_unreferenced();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1086,6 +1251,10 @@ int main(void)
         T(test_destroy_audit_mapped_first),
         T(test_destroy_with_seg_desc_still_held),
         T(test_m2p_init),
+        T(test_l4_type_overwrites_hv_slots),
+        T(test_new_baseptr_leaves_live_table_first),
+        T(test_decrease_mapped_frame_keeps_quota),
+        T(test_destroy_returns_removed_frames),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

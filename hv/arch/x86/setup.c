@@ -33,6 +33,11 @@ void arch_flush_tlb(void) { write_cr3(read_cr3()); }
 void arch_invlpg(uint64_t va) { invlpg(va); }
 void arch_leave_guest_page_tables(void) { write_cr3(virt_to_mfn(idle_pml4) << PAGE_SHIFT); }
 void arch_set_hv_l4_slot(unsigned int slot, uint64_t e) { idle_pml4[slot & 511] = e; }
+void arch_write_ptbase(uint64_t cr3)
+{
+    if (read_cr3() != cr3)
+        write_cr3(cr3);
+}
 void arch_flush_cache(void) { __asm__ volatile("wbinvd" ::: "memory"); }
 int console_getc(void) { return serial_getc(); }
 

@@ -30,6 +30,11 @@
 
 /* page_info.flags */
 #define PGF_pinned    0x1 /* holds one get_page_and_type of its type */
+/* Given up by its domain (decrease_reservation) while still referenced:
+ * out of the M2P, but still owned by and charged to the domain (tot_pages)
+ * until the last put_page frees it, as Xen frees a page and only then
+ * takes it off d->tot_pages. */
+#define PGF_removed   0x2
 
 struct page_info {
     uint16_t owner;      /* domid, DOMID_HV_OWNED, DOMID_ORPHAN or DOMID_FREE */
@@ -58,6 +63,8 @@ int64_t mm_alloc_frame(uint16_t owner);
 /* 2^order contiguous zeroed frames aligned to their size, all owned by
  * owner. Returns the first mfn, or -XL_ENOMEM. */
 int64_t mm_alloc_frames(uint16_t owner, unsigned int order);
+/* Give a frame back to the allocator (M2P entry INVALID). A PGF_removed
+ * frame is taken off its domain's tot_pages here. */
 void mm_free_frame(uint64_t mfn);
 /* Give back every frame owned by domid: first drop the references the
  * domain's own state holds (pins, base pointers; validated tables then
@@ -74,11 +81,14 @@ uint64_t mm_free_count(void);
  * Xen's rules for x86_64 PV direct paging. Every function checks mfn
  * against max_mfn and the owner; errors are negative Xen errno. */
 int get_page(uint64_t mfn, uint16_t owner);
+/* Drop one reference; the last one frees a DOMID_ORPHAN or PGF_removed
+ * frame. */
 void put_page(uint64_t mfn);
 /* Take one reference of type `type`. Taking a page-table type on a frame
  * with type_count 0 validates every entry (taking their references; the
  * entries may only name frames of the table's own owner), and dropping the
- * last one drops them again. A frame already holding another type: -EINVAL.
+ * last one drops them again. Taking PGT_l4 first overwrites slots 256..271
+ * with the hv's own (arch_hv_l4_slots), whatever the guest wrote there. A frame already holding another type: -EINVAL.
  * An L1 entry that cannot be referenced is -EBUSY, as in Xen 4.17. */
 int get_page_type(uint64_t mfn, unsigned int type);
 void put_page_type(uint64_t mfn);
@@ -131,8 +141,9 @@ int mm_pin(uint16_t owner, uint64_t mfn, unsigned int type);
 int mm_unpin(uint16_t owner, uint64_t mfn);
 int mm_new_baseptr(struct vcpu *v, uint64_t mfn, int user);
 /* decrease_reservation of one frame (memory.c): unpin it, take it out of
- * d (tot_pages, M2P); freed now if unreferenced, else orphaned. 0 or
- * -XL_EINVAL (not d's, or d's shared_info). */
+ * the M2P; freed now (and off d->tot_pages) if unreferenced, else marked
+ * PGF_removed and still charged to d until its last put_page. 0 (also for
+ * a frame already removed) or -XL_EINVAL (not d's, or d's shared_info). */
 int mm_remove_page(struct domain *d, uint64_t mfn);
 /* Extent orders of populate_physmap / decrease_reservation (Xen's
  * max_order): MM_MAX_ORDER for the control domain, MM_DOMU_MAX_ORDER for
@@ -160,5 +171,10 @@ void arch_flush_cache(void);
 void arch_leave_guest_page_tables(void);
 /* Set one of the hv's L4 slots (256..271) copied into every guest L4. */
 void arch_set_hv_l4_slot(unsigned int slot, uint64_t entry);
+/* The hv's L4 (all 512 slots; 256..271 are the ones guests get). */
+const uint64_t *arch_hv_l4_slots(void);
+/* Load cr3 into the CPU now (Xen's write_ptbase): mmu.c calls it for the
+ * running vcpu before dropping the reference of the table it replaces. */
+void arch_write_ptbase(uint64_t cr3);
 
 #endif

@@ -1,0 +1,447 @@
+/*
+ * test_mm_hc.c - host unit tests for the memory hypercalls through the
+ * real hypercall layer: continuations of mmu_update, mmuext_op, memory_op
+ * and multicall (hypercall.c's preempt check over a fake clock), and the
+ * shared_info frame's permanent writable type (domain.c).
+ * Links: hypercall.c multicall.c domain.c mm.c page_type.c m2p.c mmu.c
+ * memory.c page_alloc.c guest_access.c format.c. Mocks: fake machine
+ * memory, arch_time_ns (advances step_ns per call), the hypercalls of
+ * other subsystems (xen_version counts its calls), the event/time hooks
+ * domain.c calls, pv_update_cr3 and the arch MMU hooks.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <xenolith/console.h>
+#include <xenolith/domain.h>
+#include <xenolith/errno.h>
+#include <xenolith/hypercall.h>
+#include <xenolith/layout.h>
+#include <xenolith/mm.h>
+#include <xenolith/pte.h>
+#include <xen/memory.h>
+
+#define NFRAMES    1024
+#define FIRST_FREE 16
+#define RWF (PTE_P | PTE_RW | PTE_US | PTE_A)
+#define ROF (PTE_P | PTE_US | PTE_A)
+#define PREEMPTED 0x80000000u /* MMU_UPDATE_PREEMPTED */
+#define RIP 0x400000ULL       /* where the guest's syscall "returns" to */
+
+/* ---- mocks ---- */
+static uint8_t *mem;
+static uint64_t *bitmap;
+static uint64_t now_ns, step_ns;
+static int invlpgs, version_calls;
+
+void *mfn_to_virt(uint64_t mfn)
+{
+    if (mfn >= NFRAMES)
+        fail_msg("mfn_to_virt(%#lx) outside the fake memory", (unsigned long)mfn);
+    return mem + mfn * PAGE_SIZE;
+}
+uint64_t virt_to_mfn(const void *va) { return (uint64_t)((const uint8_t *)va - mem) >> PAGE_SHIFT; }
+void printk(const char *fmt, ...) { (void)fmt; }
+void panic(const char *fmt, ...)
+{
+    char buf[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    fail_msg("panic: %s", buf);
+    abort();
+}
+uint64_t arch_time_ns(void) { return now_ns += step_ns; }
+void pv_update_cr3(struct vcpu *v) { v->cr3 = v->guest_table << PAGE_SHIFT; }
+void arch_flush_tlb(void) {}
+void arch_invlpg(uint64_t va) { (void)va; invlpgs++; }
+void arch_flush_cache(void) {}
+void arch_leave_guest_page_tables(void) {}
+void arch_set_hv_l4_slot(unsigned int slot, uint64_t e) { (void)slot; (void)e; }
+void arch_write_ptbase(uint64_t cr3) { (void)cr3; }
+const uint64_t *arch_hv_l4_slots(void)
+{
+    static uint64_t slots[512];
+    return slots;
+}
+/* domain.c's event and time hooks */
+void evtchn_domain_init(struct domain *d) { (void)d; }
+void evtchn_domain_destroy(struct domain *d) { (void)d; }
+void send_global_virq(unsigned int virq) { (void)virq; }
+void vcpu_update_time(struct vcpu *v) { (void)v; }
+void domain_update_wallclock(struct domain *d) { (void)d; }
+void timer_vcpu_init(struct vcpu *v) { (void)v; }
+void vcpu_info_unmap(struct vcpu *v) { (void)v; }
+void pv_destroy_gdt(struct vcpu *v) { (void)v; } /* pv_desc.c: no GDT in these tests */
+/* the other subsystems' hypercalls */
+#define STUB(name) \
+    HYPERCALL_DECL(name) { (void)v; (void)a1; (void)a2; (void)a3; (void)a4; (void)a5; return -XL_ENOSYS; }
+STUB(set_trap_table) STUB(set_gdt) STUB(stack_switch) STUB(set_callbacks) STUB(fpu_taskswitch)
+STUB(set_debugreg) STUB(get_debugreg) STUB(update_descriptor) STUB(set_timer_op)
+STUB(console_io) STUB(vm_assist) STUB(iret) STUB(vcpu_op) STUB(set_segment_base)
+STUB(sched_op) STUB(callback_op) STUB(event_channel_op) STUB(physdev_op)
+#define VERSION 0x40011
+HYPERCALL_DECL(xen_version)
+{
+    (void)v; (void)a1; (void)a2; (void)a3; (void)a4; (void)a5;
+    version_calls++;
+    return VERSION;
+}
+
+/* ---- a guest: domain A with va 0x1000..0x8fff mapped to 8 frames ---- */
+enum { A = 1 };
+#define BUF_VA 0x1000ULL
+#define NBUF   8
+static struct domain *da;
+static uint64_t l4, l3, l2, l1, bufs[NBUF];
+#define pi(m) (&frame_table[m])
+static uint64_t *tab(uint64_t mfn) { return mfn_to_virt(mfn); }
+static void *gva(uint64_t va) /* the hv-side address of a guest buffer byte */
+{
+    return (uint8_t *)mfn_to_virt(bufs[(va - BUF_VA) >> PAGE_SHIFT]) + (va & (PAGE_SIZE - 1));
+}
+static uint64_t frame(void)
+{
+    int64_t m = mm_alloc_frame(A);
+    assert_true(m >= FIRST_FREE);
+    da->tot_pages++;
+    return (uint64_t)m;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    mem = aligned_alloc(PAGE_SIZE, (size_t)NFRAMES * PAGE_SIZE);
+    frame_table = calloc(NFRAMES, sizeof(*frame_table));
+    bitmap = calloc(1, page_alloc_bitmap_bytes(NFRAMES));
+    assert_non_null(mem);
+    memset(mem, 0xEE, (size_t)NFRAMES * PAGE_SIZE);
+    max_mfn = NFRAMES;
+    page_alloc_init(&hv_pages, bitmap, 0, NFRAMES);
+    page_alloc_add_free(&hv_pages, FIRST_FREE, NFRAMES - FIRST_FREE);
+    for (uint64_t m = 0; m < NFRAMES; m++)
+        frame_table[m] = (struct page_info){ .owner = m < FIRST_FREE ? DOMID_HV_OWNED : DOMID_FREE };
+    m2p_table = NULL;
+    memset(domains, 0, sizeof(domains));
+    current = NULL;
+    now_ns = step_ns = 0;
+    invlpgs = version_calls = 0;
+    da = domain_create(A, 0, "a");
+    assert_non_null(da);
+    da->tot_pages = 1; /* its shared_info */
+    da->max_pages = 600;
+    l4 = frame(), l3 = frame(), l2 = frame(), l1 = frame();
+    tab(l4)[0] = (l3 << PAGE_SHIFT) | RWF;
+    tab(l3)[0] = (l2 << PAGE_SHIFT) | RWF;
+    tab(l2)[0] = (l1 << PAGE_SHIFT) | RWF;
+    for (int i = 0; i < NBUF; i++) {
+        bufs[i] = frame();
+        tab(l1)[1 + i] = (bufs[i] << PAGE_SHIFT) | RWF;
+    }
+    assert_int_equal(mm_new_baseptr(&da->vcpu, l4, 0), 0);
+    current = &da->vcpu;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    free(mem);
+    free(frame_table);
+    free(bitmap);
+    return 0;
+}
+
+/* The guest issues hypercall nr once (one `syscall` at RIP - 2). */
+static long issue(struct vcpu *v, uint64_t nr, uint64_t a1, uint64_t a2, uint64_t a3,
+                  uint64_t a4, uint64_t a5)
+{
+    v->regs.rip = RIP;
+    return hypercall_dispatch(v, nr, a1, a2, a3, a4, a5);
+}
+/* Did the last issue() ask the guest to re-issue (rip back on syscall)? */
+static int continued(const struct vcpu *v) { return v->regs.rip == RIP - 2; }
+/* What the guest does after a continuation: re-run the syscall with the
+ * registers the hv left, until it really returns. */
+static long finish(struct vcpu *v, long rc, int *conts)
+{
+    while (continued(v)) {
+        (*conts)++;
+        assert_true(*conts < 100000);
+        rc = issue(v, (uint64_t)rc, v->regs.rdi, v->regs.rsi, v->regs.rdx, v->regs.r10,
+                   v->regs.r8);
+    }
+    return rc;
+}
+
+/* N mmu_update requests at BUF_VA mapping pg read-only into slots 0..N-1
+ * of a pinned L1; pdone at the last buffer page. */
+#define N_UPD 400
+#define PDONE_VA (BUF_VA + (NBUF - 1) * PAGE_SIZE)
+static uint64_t mmu_list(uint64_t *pg)
+{
+    uint64_t lx = frame();
+    *pg = frame();
+    assert_int_equal(mm_pin(A, lx, PGT_l1), 0);
+    for (unsigned int j = 0; j < N_UPD; j++) {
+        mmu_update_t *r = gva(BUF_VA + j * sizeof(*r));
+        r->ptr = (lx << PAGE_SHIFT) + 8 * j;
+        r->val = (*pg << PAGE_SHIFT) | ROF;
+    }
+    *(unsigned int *)gva(PDONE_VA) = 12345;
+    return lx;
+}
+
+static void test_mmu_update_continued(void **state)
+{
+    (void)state;
+    struct vcpu *v = &da->vcpu;
+    uint64_t pg, lx = mmu_list(&pg);
+    step_ns = 200000; /* each clock read is 0.2 ms later */
+    long rc = issue(v, __HYPERVISOR_mmu_update, BUF_VA, N_UPD, PDONE_VA, DOMID_SELF, 0);
+    assert_true(continued(v));
+    assert_int_equal(rc, __HYPERVISOR_mmu_update);
+    unsigned int k = *(unsigned int *)gva(PDONE_VA);
+    assert_true(k > 0 && k < N_UPD);
+    assert_int_equal(pi(pg)->count, k); /* exactly the first k were done */
+    assert_int_equal(tab(lx)[k - 1], (pg << PAGE_SHIFT) | ROF);
+    assert_int_equal(tab(lx)[k], 0); /* not yet */
+    assert_int_equal(v->regs.rdi, BUF_VA + k * sizeof(mmu_update_t));
+    assert_int_equal(v->regs.rsi, (N_UPD - k) | PREEMPTED);
+    assert_int_equal(v->regs.rdx, PDONE_VA);
+    assert_int_equal(v->regs.r10, DOMID_SELF);
+    int conts = 0;
+    rc = finish(v, rc, &conts);
+    assert_int_equal(rc, 0);
+    assert_true(conts >= 1);
+    assert_int_equal(*(unsigned int *)gva(PDONE_VA), N_UPD);
+    assert_int_equal(pi(pg)->count, N_UPD);
+    for (unsigned int j = 0; j < N_UPD; j++)
+        assert_int_equal(tab(lx)[j], (pg << PAGE_SHIFT) | ROF);
+    /* with no time passing the same list is done in one call */
+    step_ns = 0;
+    assert_int_equal(mm_unpin(A, lx), 0);
+    assert_int_equal(pi(pg)->count, 0);
+    memset(tab(lx), 0, PAGE_SIZE);
+    assert_int_equal(mm_pin(A, lx, PGT_l1), 0);
+    assert_int_equal(issue(v, __HYPERVISOR_mmu_update, BUF_VA, N_UPD, PDONE_VA, DOMID_SELF, 0), 0);
+    assert_false(continued(v));
+    assert_int_equal(*(unsigned int *)gva(PDONE_VA), N_UPD);
+    assert_int_equal(pi(pg)->count, N_UPD);
+}
+
+static void test_mmuext_op_continued(void **state)
+{
+    (void)state;
+    struct vcpu *v = &da->vcpu;
+    const unsigned int n = 300;
+    for (unsigned int j = 0; j < n; j++) {
+        struct mmuext_op *op = gva(BUF_VA + j * sizeof(*op));
+        *op = (struct mmuext_op){ .cmd = MMUEXT_INVLPG_LOCAL, .arg1.linear_addr = 0x1000 };
+    }
+    step_ns = 200000;
+    long rc = issue(v, __HYPERVISOR_mmuext_op, BUF_VA, n, PDONE_VA, DOMID_SELF, 0);
+    assert_true(continued(v));
+    unsigned int k = *(unsigned int *)gva(PDONE_VA);
+    assert_true(k > 0 && k < n);
+    assert_int_equal(invlpgs, k);
+    assert_int_equal(v->regs.rdi, BUF_VA + k * sizeof(struct mmuext_op));
+    assert_int_equal(v->regs.rsi, (n - k) | PREEMPTED);
+    int conts = 0;
+    assert_int_equal(finish(v, rc, &conts), 0);
+    assert_int_equal(invlpgs, n);
+    assert_int_equal(*(unsigned int *)gva(PDONE_VA), n);
+    /* an error after a continuation: done counts the whole call */
+    struct mmuext_op *bad = gva(BUF_VA + (n - 1) * sizeof(*bad));
+    bad->cmd = 99;
+    invlpgs = 0;
+    rc = issue(v, __HYPERVISOR_mmuext_op, BUF_VA, n, PDONE_VA, DOMID_SELF, 0);
+    assert_int_equal(finish(v, rc, &conts), -XL_ENOSYS);
+    assert_int_equal(invlpgs, n - 1);
+    assert_int_equal(*(unsigned int *)gva(PDONE_VA), n - 1);
+}
+
+static void test_memory_op_continued(void **state)
+{
+    (void)state;
+    struct vcpu *v = &da->vcpu;
+    uint64_t m2p[NFRAMES];
+    memset(m2p, 0xff, sizeof(m2p));
+    m2p_table = m2p;
+    const unsigned int n = 200;
+    uint64_t tot0 = da->tot_pages, free0 = mm_free_count();
+    struct xen_memory_reservation *r = gva(BUF_VA);
+    *r = (struct xen_memory_reservation){ .nr_extents = n, .domid = DOMID_SELF };
+    r->extent_start.p = (xen_pfn_t *)(BUF_VA + PAGE_SIZE);
+    uint64_t *list = gva(BUF_VA + PAGE_SIZE);
+    for (unsigned int i = 0; i < n; i++)
+        list[i] = 1000 + i;
+    step_ns = 200000;
+    long rc = issue(v, __HYPERVISOR_memory_op, XENMEM_populate_physmap, BUF_VA, 0, 0, 0);
+    assert_true(continued(v));
+    uint64_t k = v->regs.rdi >> 6;
+    assert_int_equal(v->regs.rdi & 63, XENMEM_populate_physmap);
+    assert_int_equal(v->regs.rsi, BUF_VA);
+    assert_true(k > 0 && k < n);
+    assert_int_equal(da->tot_pages, tot0 + k);
+    assert_int_equal(m2p[list[k - 1]], 1000 + k - 1); /* done: an mfn now */
+    assert_int_equal(list[k], 1000 + k);              /* not yet: still the pfn */
+    int conts = 0;
+    assert_int_equal(finish(v, rc, &conts), n);
+    assert_int_equal(da->tot_pages, tot0 + n);
+    assert_int_equal(mm_free_count(), free0 - n);
+    for (unsigned int i = 0; i < n; i++) {
+        assert_int_equal(pi(list[i])->owner, A);
+        assert_int_equal(m2p[list[i]], 1000 + i);
+    }
+    /* decrease the same frames, continued too */
+    rc = issue(v, __HYPERVISOR_memory_op, XENMEM_decrease_reservation, BUF_VA, 0, 0, 0);
+    assert_true(continued(v));
+    assert_int_equal(v->regs.rdi & 63, XENMEM_decrease_reservation);
+    assert_int_equal(finish(v, rc, &conts), n);
+    assert_int_equal(da->tot_pages, tot0);
+    assert_int_equal(mm_free_count(), free0);
+    /* increase_reservation without a list */
+    r->extent_start.p = NULL;
+    rc = issue(v, __HYPERVISOR_memory_op, XENMEM_increase_reservation, BUF_VA, 0, 0, 0);
+    assert_true(continued(v));
+    assert_int_equal(finish(v, rc, &conts), n);
+    assert_int_equal(da->tot_pages, tot0 + n);
+    /* a start extent at the end does nothing */
+    step_ns = 0;
+    assert_int_equal(issue(v, __HYPERVISOR_memory_op, XENMEM_populate_physmap | (n << 6), BUF_VA, 0, 0, 0), n);
+    assert_int_equal(da->tot_pages, tot0 + n);
+    m2p_table = NULL;
+}
+
+static void test_multicall_continued(void **state)
+{
+    (void)state;
+    struct vcpu *v = &da->vcpu;
+    uint64_t pg, lx = mmu_list(&pg); /* 400 requests: 6400 bytes, pages 0-1 */
+    (void)lx;
+    const uint64_t mc_va = BUF_VA + 4 * PAGE_SIZE;
+    multicall_entry_t *mc = gva(mc_va);
+    mc[0] = (multicall_entry_t){ .op = __HYPERVISOR_xen_version, .result = 7 };
+    mc[1] = (multicall_entry_t){ .op = __HYPERVISOR_mmu_update, .result = 7,
+                                 .args = { BUF_VA, N_UPD, PDONE_VA, DOMID_SELF } };
+    mc[2] = (multicall_entry_t){ .op = __HYPERVISOR_xen_version, .result = 7 };
+    step_ns = 200000;
+    long rc = issue(v, __HYPERVISOR_multicall, mc_va, 3, 0, 0, 0);
+    /* entry 0 done; entry 1 cut inside: its progress is in the entry and
+     * the multicall goes on from it */
+    assert_true(continued(v));
+    assert_int_equal(rc, __HYPERVISOR_multicall);
+    assert_int_equal(v->regs.rdi, mc_va + sizeof(multicall_entry_t));
+    assert_int_equal(v->regs.rsi, 2);
+    assert_int_equal(version_calls, 1);
+    assert_int_equal(mc[0].result, VERSION);
+    unsigned int k = *(unsigned int *)gva(PDONE_VA);
+    assert_true(k > 0 && k < N_UPD);
+    assert_int_equal(pi(pg)->count, k);
+    assert_int_equal(mc[1].op, __HYPERVISOR_mmu_update);
+    assert_int_equal(mc[1].args[0], BUF_VA + k * sizeof(mmu_update_t));
+    assert_int_equal(mc[1].args[1], (N_UPD - k) | PREEMPTED);
+    assert_int_equal(mc[1].args[2], PDONE_VA);
+    assert_int_equal(mc[1].args[3], DOMID_SELF);
+    assert_int_equal(mc[2].result, 7); /* not run yet */
+    int conts = 0;
+    assert_int_equal(finish(v, rc, &conts), 0);
+    assert_int_equal(version_calls, 2); /* entry 0 was not run again */
+    assert_int_equal(mc[1].result, 0);
+    assert_int_equal(mc[2].result, VERSION);
+    assert_int_equal(pi(pg)->count, N_UPD);
+    assert_int_equal(*(unsigned int *)gva(PDONE_VA), N_UPD);
+    /* a nested multicall is refused, also after a continuation */
+    mc[0] = (multicall_entry_t){ .op = __HYPERVISOR_multicall, .args = { mc_va, 1 } };
+    step_ns = 0;
+    assert_int_equal(issue(v, __HYPERVISOR_multicall, mc_va, 1, 0, 0, 0), 0);
+    assert_false(continued(v));
+    assert_int_equal((long)mc[0].result, -XL_EINVAL);
+}
+
+/* Without a clock moving, a long multicall of cheap calls still is one
+ * call; with it, entries are never run twice. */
+static void test_multicall_long_list(void **state)
+{
+    (void)state;
+    struct vcpu *v = &da->vcpu;
+    const uint64_t mc_va = BUF_VA;
+    const unsigned int n = 200; /* 200 * 64 bytes: pages 0-3 */
+    for (unsigned int i = 0; i < n; i++)
+        *(multicall_entry_t *)gva(mc_va + i * sizeof(multicall_entry_t)) =
+            (multicall_entry_t){ .op = __HYPERVISOR_xen_version };
+    step_ns = 300000;
+    long rc = issue(v, __HYPERVISOR_multicall, mc_va, n, 0, 0, 0);
+    assert_true(continued(v));
+    unsigned int k = (unsigned int)((v->regs.rdi - mc_va) / sizeof(multicall_entry_t));
+    assert_true(k > 0 && k < n);
+    assert_int_equal(v->regs.rsi, n - k);
+    assert_int_equal(version_calls, k);
+    int conts = 0;
+    assert_int_equal(finish(v, rc, &conts), 0);
+    assert_int_equal(version_calls, n);
+    for (unsigned int i = 0; i < n; i++)
+        assert_int_equal(((multicall_entry_t *)gva(mc_va + i * sizeof(multicall_entry_t)))->result,
+                         VERSION);
+}
+
+/* shared_info keeps a writable type all its life: it can be mapped but
+ * never become a page table; destroy gives it back. */
+static void test_shared_info_never_a_page_table(void **state)
+{
+    (void)state;
+    struct vcpu *v = &da->vcpu;
+    uint64_t si = da->shared_info_mfn;
+    assert_int_equal(pi(si)->owner, A);
+    assert_int_equal(pi(si)->type, PGT_writable);
+    assert_int_equal(pi(si)->type_count, 1);
+    for (unsigned int t = PGT_l1; t <= PGT_l4; t++)
+        assert_int_equal(mm_pin(A, si, t), -XL_EINVAL);
+    struct mmuext_op *op = gva(BUF_VA);
+    *op = (struct mmuext_op){ .cmd = MMUEXT_PIN_L1_TABLE, .arg1.mfn = si };
+    assert_int_equal(issue(v, __HYPERVISOR_mmuext_op, BUF_VA, 1, 0, DOMID_SELF, 0), -XL_EINVAL);
+    assert_int_equal(pi(si)->type, PGT_writable);
+    /* it may be mapped writable, as in Xen */
+    assert_int_equal(issue(v, __HYPERVISOR_update_va_mapping, 0x20000, (si << PAGE_SHIFT) | RWF,
+                           0, 0, 0), 0);
+    assert_int_equal(pi(si)->type_count, 2);
+    /* nor can it be given back */
+    struct xen_memory_reservation *r = gva(BUF_VA);
+    *r = (struct xen_memory_reservation){ .nr_extents = 1, .domid = DOMID_SELF };
+    r->extent_start.p = (xen_pfn_t *)(BUF_VA + 64);
+    *(uint64_t *)gva(BUF_VA + 64) = si;
+    assert_int_equal(issue(v, __HYPERVISOR_memory_op, XENMEM_decrease_reservation, BUF_VA, 0, 0, 0), 0);
+    /* destroy: every frame back, nothing orphaned */
+    da->state = DOM_SHUTDOWN;
+    domain_destroy(da);
+    assert_null(domain_by_id(A));
+    assert_null(current);
+    assert_int_equal(mm_free_count(), NFRAMES - FIRST_FREE);
+    for (uint64_t m = FIRST_FREE; m < NFRAMES; m++) {
+        assert_int_equal(pi(m)->owner, DOMID_FREE);
+        assert_int_equal(pi(m)->count, 0);
+        assert_int_equal(pi(m)->type_count, 0);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+        T(test_mmu_update_continued),
+        T(test_mmuext_op_continued),
+        T(test_memory_op_continued),
+        T(test_multicall_continued),
+        T(test_multicall_long_list),
+        T(test_shared_info_never_a_page_table),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
