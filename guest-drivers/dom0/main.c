@@ -20,6 +20,7 @@
 #include <xen/errno.h>
 #include <xlguest/hypercall.h>
 #include <xlguest/kernel.h>
+#include <xlguest/time.h>
 
 static int shutdown_reason(const start_info_t *si)
 {
@@ -35,33 +36,10 @@ static int shutdown_reason(const start_info_t *si)
 
 static unsigned long parse_ulong(const char *s);
 
-static inline uint64_t rdtsc(void)
-{
-    uint32_t lo, hi;
-    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-    return ((uint64_t)hi << 32) | lo;
-}
-
 /* System time in ns from vcpu 0's PV clock (version-checked read). */
 static uint64_t pvclock_ns(void)
 {
-    volatile struct vcpu_time_info *t = &guest_shared_info->vcpu_info[0].time;
-    uint32_t ver, mul;
-    uint64_t tsc, ts, st;
-    int8_t shift;
-    do {
-        ver = t->version;
-        __asm__ volatile("" ::: "memory");
-        tsc = rdtsc();
-        ts = t->tsc_timestamp;
-        st = t->system_time;
-        mul = t->tsc_to_system_mul;
-        shift = t->tsc_shift;
-        __asm__ volatile("" ::: "memory");
-    } while ((ver & 1) || ver != t->version);
-    uint64_t d = tsc - ts;
-    d = shift < 0 ? d >> -shift : d << shift;
-    return st + (uint64_t)(((unsigned __int128)d * mul) >> 32);
+    return pvclock_read(&guest_shared_info->vcpu_info[0].time);
 }
 
 /* Sleep until system time `until` ns (no event ports: only the timeout

@@ -16,6 +16,7 @@
 #include <xlguest/hypercall.h>
 #include <xlguest/check.h>
 #include <xlguest/kernel.h>
+#include <xlguest/time.h>
 #include <xlguest/traps.h>
 
 #define MS 1000000ULL
@@ -25,33 +26,9 @@ static volatile unsigned int upcalls, timer_upcalls;
 static volatile uint64_t upcall_at;
 static unsigned int timer_port;
 
-static inline uint64_t rdtsc(void)
-{
-    uint32_t lo, hi;
-    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-    return ((uint64_t)hi << 32) | lo;
-}
-
 static uint64_t pvclock(void)
 {
-    volatile struct vcpu_time_info *t = &si_->vcpu_info[0].time;
-    uint32_t ver;
-    uint64_t tsc, ts, st;
-    uint32_t mul;
-    int8_t shift;
-    do {
-        ver = t->version;
-        __asm__ volatile("" ::: "memory");
-        tsc = rdtsc();
-        ts = t->tsc_timestamp;
-        st = t->system_time;
-        mul = t->tsc_to_system_mul;
-        shift = t->tsc_shift;
-        __asm__ volatile("" ::: "memory");
-    } while ((ver & 1) || ver != t->version);
-    uint64_t d = tsc - ts;
-    d = shift < 0 ? d >> -shift : d << shift;
-    return st + (uint64_t)(((unsigned __int128)d * mul) >> 32);
+    return pvclock_read(&si_->vcpu_info[0].time);
 }
 
 static struct vcpu_runstate_info runstate(void)
