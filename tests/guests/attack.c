@@ -279,23 +279,38 @@ static void attack_shinfo(start_info_t *si)
 
 /* ---- finding 3: non-canonical rip through iret / emulation ---- */
 void iret_noncanonical(void);
+extern char iret_back[];
+/* iret to 0x8000000000000000 with the caller's rsp; the #GP handler
+ * resumes at iret_back, which returns to the caller. */
 __asm__(".text\n"
-        ".globl iret_noncanonical\n"
+        ".globl iret_noncanonical, iret_back\n"
         "iret_noncanonical:\n"
-        "    pushq $0xe02b\n"          /* ss: FLAT_KERNEL_SS */
-        "    push %rsp\n"
+        "    mov %rsp, %rax\n"
+        "    pushq $0xe02b\n"          /* ss */
+        "    push %rax\n"              /* rsp: the caller's, at our return address */
         "    pushq $0x2\n"             /* rflags: IF=0 */
-        "    pushq $0xe033\n"          /* cs: FLAT_KERNEL_CS */
-        "    movabs $0x8000000000000000, %rax\n"
-        "    push %rax\n"              /* rip */
+        "    pushq $0xe030\n"          /* cs: kernel context (RPL 0, as in a bounce frame) */
+        "    movabs $0x8000000000000000, %rcx\n"
+        "    push %rcx\n"              /* rip */
         "    pushq $0\n"               /* flags */
-        "    jmp hypercall_page + 23 * 32\n");
+        "    jmp hypercall_page + 23 * 32\n"
+        "iret_back:\n"
+        "    ret\n");
 
 static void attack_iret(void)
 {
     printk("attack iret: HYPERVISOR_iret to rip 0x8000000000000000 with IF=0\n");
+    edge_traps = 0;
+    edge_resume = (uint64_t)iret_back;
     iret_noncanonical();
-    check_true("iret to a non-canonical rip never returns", 0);
+    edge_resume = 0;
+    printk("attack iret: trap %lu at %lx (error %lx)\n", (unsigned long)edge_vec,
+           (unsigned long)edge_rip, (unsigned long)edge_err);
+    /* Real Xen 4.17 returns to the frame and bounces the #GP of the
+     * non-canonical rip to the guest. */
+    check_eq("one trap after the iret", edge_traps, 1);
+    check_eq("the trap is #GP (as Xen)", (long)edge_vec, 13);
+    check_true("the #GP rip is 0x8000000000000000 (as Xen)", edge_rip == 0x8000000000000000ULL);
 }
 
 extern char edge_code[], edge_code_end[], edge_back[];
