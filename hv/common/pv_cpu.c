@@ -237,6 +237,15 @@ void pv_return_to_guest(struct vcpu *v, struct cpu_regs *regs)
     struct domain *d = v->domain;
     if (d->state != DOM_RUNNING)
         return;
+    /* A non-canonical rip (from iret, or rip + length after an emulated
+     * instruction) must never reach iretq: Intel CPUs fault on it in
+     * ring 0. Xen's iretq faults there and the fault is bounced to the
+     * guest as #GP(0) with that rip in the frame; do the same without
+     * the fault. A bounce already pending saves the rip in its frame
+     * and leaves with the (canonical) handler address instead. */
+    if (!v->pv.tb.pending && !canonical(regs->rip) &&
+        pv_inject_exception(v, regs, 13, 0, 0))
+        return;
     if (v->pv.tb.pending) {
         v->pv.tb.pending = 0;
         if (pv_bounce(v, regs, v->pv.traps[v->pv.tb.vector].address, v->pv.tb.flags,
@@ -249,6 +258,12 @@ void pv_return_to_guest(struct vcpu *v, struct cpu_regs *regs)
 
 /* ---------------------------------------------------------- hypercalls */
 
+/* The table runs to its first zero address, however long (as Xen):
+ * after every TRAP_TABLE_BATCH entries the hypercall may be continued
+ * at the next entry, so a huge or unterminated table cannot hold the
+ * (single) CPU. */
+#define TRAP_TABLE_BATCH 64
+
 HYPERCALL_DECL(set_trap_table)
 {
     struct trap_info ti;
@@ -256,7 +271,9 @@ HYPERCALL_DECL(set_trap_table)
         memset(v->pv.traps, 0, sizeof(v->pv.traps));
         return 0;
     }
-    for (uint64_t p = a1;; p += sizeof(ti)) {
+    for (uint64_t p = a1, n = 0;; p += sizeof(ti), n++) {
+        if (n && n % TRAP_TABLE_BATCH == 0 && hypercall_preempt_check())
+            return hypercall_continuation(v, __HYPERVISOR_set_trap_table, p, 0, 0, 0, 0);
         if (copy_from_guest_va(v->cr3, &ti, p, sizeof(ti)))
             return -XL_EFAULT; /* entries before this one stay set, as in Xen */
         if (ti.address == 0)

@@ -3,7 +3,9 @@
  * execute and that Xen emulates for it (emul-priv-op): mov from/to
  * control registers, clts, wbinvd, cpuid, rdmsr/wrmsr of the segment
  * base MSRs, port I/O with (virtual) I/O privilege, cli/sti as no-ops
- * with I/O privilege. Anything else gets #GP.
+ * with I/O privilege. Anything else gets #GP. Only guest kernel mode is
+ * treated as CPL 0: guest user mode gets just I/O, cli/sti (virtual IOPL
+ * 3) and cpuid, as in Xen.
  * Owns: the instruction decoder (pure) and the guest-visible effects.
  * Must never: execute a guest instruction on the guest's behalf beyond
  * what is listed, or touch ports the hypervisor owns.
@@ -182,6 +184,12 @@ int pv_emulate_priv_op(struct vcpu *v, struct cpu_regs *regs)
     while (n < sizeof(buf) && !copy_from_guest_va(v->cr3, buf + n, regs->rip + n, 1))
         n++;
     if (pv_decode(buf, n, &in))
+        return 0;
+    /* Xen emulates as CPL 0 only in guest kernel mode. Guest user mode
+     * is CPL 3: only what the (virtual) IOPL allows - port I/O and
+     * cli/sti - and cpuid; everything else is a #GP for the guest. */
+    if (!v->pv.kernel_mode && in.op != PV_OP_IN && in.op != PV_OP_OUT && in.op != PV_OP_CLI &&
+        in.op != PV_OP_STI && in.op != PV_OP_CPUID)
         return 0;
 
     switch (in.op) {

@@ -7,6 +7,11 @@
  * upcall is delivered on return from a hypercall, and guest user mode
  * (iret to RPL 3, int3 and syscall from user mode) works when the
  * hypervisor accepts a user page table. Same lines on Xenolith and Xen.
+ * Hardening: an iret to a non-canonical rip gives the guest #GP (never
+ * the hypervisor), privileged instructions from guest user mode give #GP
+ * (forced-emulation cpuid still works there), int3 from user mode is
+ * delivered whatever DPL the trap table gives it (as Xen), and a trap
+ * table longer than 256 entries is taken whole.
  */
 #include <stdint.h>
 #include <xen/errno.h>
@@ -21,7 +26,17 @@ static volatile struct {
     uint64_t vector, error_code, rip, cs, rsp, frame;
     uint64_t cr2, cr2_mov;
     unsigned int skip;
+    uint64_t redirect; /* if set: resume there instead of rip + skip */
 } last;
+
+/* The user-mode probe (user_code2): each instruction i runs from
+ * ux_table[2i] to ux_table[2i + 1]; a trap there records its vector in
+ * ux_vec[i] (+1, so 0 means "no trap") and resumes after it. */
+#define UX_N 10
+extern const uint64_t ux_table[2 * UX_N];
+static volatile uint64_t ux_vec[UX_N];
+static volatile int ux_phase;
+extern char user_code2[], nc_recover[], guest_trap_3[];
 
 void guest_trap(struct guest_frame *f)
 {
@@ -35,6 +50,24 @@ void guest_trap(struct guest_frame *f)
     if (f->vector == 14) {
         last.cr2 = guest_fault_cr2();
         __asm__ volatile("mov %%cr2, %0" : "=r"(last.cr2_mov));
+    }
+    if (ux_phase) {
+        /* A faulting instruction's start first: it is also the end of
+         * the one before. A trap (int3) reports the end. */
+        for (int pass = 0; pass < 2; pass++) {
+            for (int i = 0; i < UX_N; i++) {
+                if (f->rip == ux_table[2 * i + pass]) {
+                    ux_vec[i] = f->vector + 1;
+                    f->rip = ux_table[2 * i + 1];
+                    return;
+                }
+            }
+        }
+    }
+    if (last.redirect) {
+        f->rip = last.redirect;
+        last.redirect = 0;
+        return;
     }
     f->rip += last.skip;
 }
@@ -55,6 +88,7 @@ static void reset(unsigned int skip)
     last.count = 0;
     last.vector = last.error_code = last.rip = last.cs = ~0ULL;
     last.skip = skip;
+    last.redirect = 0;
 }
 
 /* Labels of faulting instructions, from the asm below. */
@@ -63,6 +97,8 @@ extern char user_code[], user_int3_after[], user_syscall_after[], user_syscall_c
 extern char int80_stub[];
 extern char hypercall_page[];
 long enter_user(uint64_t rip, uint64_t rsp);
+void nc_iret(uint64_t rip, uint64_t cs);
+volatile uint64_t ux_cpuid_ebx, nc_rsp;
 volatile uint64_t int80_count, int80_rax;
 volatile uint64_t us_rax, us_cs, us_rip, us_rsp, us_rflags;
 
@@ -114,6 +150,53 @@ __asm__(
     "    push %rdi\n"
     "    pushq $0\n"
     "    jmp hypercall_page + 23 * 32\n"
+    /* Privileged instructions from guest user mode: each must trap
+     * (#GP), except the forced-emulation cpuid; then int3, then leave
+     * through the syscall callback like user_code. */
+    ".globl user_code2\n"
+    "user_code2:\n"
+    "ux0: clts\n ux0e:\n"
+    "ux1: mov %cr0, %rax\n ux1e:\n"
+    "    mov $0xc0000100, %ecx\n xor %eax, %eax\n xor %edx, %edx\n"
+    "ux2: wrmsr\n ux2e:\n"
+    "ux3: rdmsr\n ux3e:\n"
+    "ux4: wbinvd\n ux4e:\n"
+    "ux5: mov %cr3, %rax\n ux5e:\n"
+    "ux6: inb $0x80, %al\n ux6e:\n"
+    "ux7: cli\n ux7e:\n"
+    "    mov $0x40000000, %eax\n xor %ecx, %ecx\n xor %ebx, %ebx\n"
+    "ux8: ud2a; .ascii \"xen\"; cpuid\n ux8e:\n"
+    "    mov %ebx, ux_cpuid_ebx(%rip)\n"
+    "ux9: int3\n ux9e:\n"
+    "    mov $17, %eax\n"
+    "    xor %edi, %edi\n"
+    "    syscall\n"
+    "    ud2\n"
+    /* nc_iret(rip, cs): HYPERVISOR_iret to rip with IF clear; the #GP
+     * handler resumes at nc_recover. */
+    ".globl nc_iret, nc_recover\n"
+    "nc_iret:\n"
+    "    push %rbx\n push %rbp\n push %r12\n push %r13\n push %r14\n push %r15\n"
+    "    mov %rsp, kctx_rsp(%rip)\n"
+    "    mov %rsp, %rax\n"
+    "    sub $64, %rax\n"
+    "    mov %rax, nc_rsp(%rip)\n"
+    "    pushq $0xe02b\n"
+    "    push %rax\n"
+    "    pushq $0x2\n" /* IF clear: no upcall may rewrite the rip */
+    "    push %rsi\n"
+    "    push %rdi\n"
+    "    pushq $0\n"
+    "    jmp hypercall_page + 23 * 32\n"
+    "nc_recover:\n"
+    "    mov kctx_rsp(%rip), %rsp\n"
+    "    pop %r15\n pop %r14\n pop %r13\n pop %r12\n pop %rbp\n pop %rbx\n"
+    "    ret\n"
+    ".section .rodata\n"
+    ".globl ux_table\n"
+    ".p2align 3\n"
+    "ux_table: .quad ux0, ux0e, ux1, ux1e, ux2, ux2e, ux3, ux3e, ux4, ux4e\n"
+    "          .quad ux5, ux5e, ux6, ux6e, ux7, ux7e, ux8, ux8e, ux9, ux9e\n"
     ".data\n"
     "kctx_rsp: .quad 0\n"
     ".text\n");
@@ -316,6 +399,8 @@ static void test_upcall(void)
     vi->evtchn_upcall_mask = 1;
 }
 
+static int user_mode_ok; /* MMUEXT_NEW_USER_BASEPTR accepted */
+
 static void test_user_mode(start_info_t *si)
 {
     struct callback_register sc = { .type = CALLBACKTYPE_syscall,
@@ -330,6 +415,7 @@ static void test_user_mode(start_info_t *si)
         printk("SKIP guest user mode: MMUEXT_NEW_USER_BASEPTR -> %ld\n", rc);
         return;
     }
+    user_mode_ok = 1;
     reset(0);
     us_rax = us_cs = us_rip = 0;
     enter_user((uint64_t)user_code, (uint64_t)(ustack + sizeof(ustack)));
@@ -347,6 +433,102 @@ static void test_user_mode(start_info_t *si)
                us_rsp == (uint64_t)kstack + sizeof(kstack) - 56);
 }
 
+/* HYPERVISOR_iret to a non-canonical rip: the guest gets #GP(0) with
+ * that rip in the frame (Xen: the iretq faults and the fault is bounced
+ * to the guest); the hypervisor never faults. */
+static void test_iret_noncanonical(void)
+{
+    static const uint64_t bad[2] = { 0x8000000000000000ULL, 0x0000800000000000ULL };
+    uint8_t mask = guest_shared_info ? guest_shared_info->vcpu_info[0].evtchn_upcall_mask : 1;
+    for (int i = 0; i < 2; i++) {
+        reset(0);
+        last.redirect = (uint64_t)nc_recover;
+        nc_iret(bad[i], 0xe030 /* RPL 0: stay in guest kernel mode */);
+        if (i == 0) {
+            check_eq("iret to rip 0x8000000000000000 -> one trap", last.count, 1);
+            check_eq("iret to rip 0x8000000000000000 -> #GP", (long)last.vector, 13);
+            check_eq("iret to rip 0x8000000000000000 -> #GP error 0", (long)last.error_code, 0);
+            check_true("iret non-canonical: #GP frame rip is the bad rip", last.rip == bad[i]);
+            check_true("iret non-canonical: #GP frame rsp is the iret rsp", last.rsp == nc_rsp);
+        } else {
+            check_eq("iret to rip 0x0000800000000000 -> #GP", (long)last.vector, 13);
+            check_true("iret to rip 0x0000800000000000: frame rip", last.rip == bad[i]);
+        }
+    }
+    if (guest_shared_info)
+        guest_shared_info->vcpu_info[0].evtchn_upcall_mask = mask;
+}
+
+/* Xen takes a trap table up to its zero entry however long it is
+ * (continuing the hypercall as needed). Entry 600 makes int $0x80
+ * callable again (vector 0x80: TCG reports other int $n vectors wrongly
+ * in the #GP error code, which real Xen trusts). */
+static void test_long_trap_table(void)
+{
+    static struct trap_info t[601];
+    struct trap_info off[2] = {
+        { .vector = 0x80, .flags = 0, .cs = FLAT_KERNEL_CS, .address = (unsigned long)int80_stub },
+        { 0 },
+    };
+    check_eq("set_trap_table: int $0x80 DPL 0 -> 0", HYPERVISOR_set_trap_table(off), 0);
+    for (int i = 0; i < 600; i++)
+        t[i] = (struct trap_info){ .vector = (uint8_t)(0x40 + (i % 48)), .flags = 0,
+                                   .cs = FLAT_KERNEL_CS, .address = (unsigned long)int80_stub };
+    t[599].vector = 0x80;
+    t[599].flags = 3;
+    t[600] = (struct trap_info){ 0 };
+    check_eq("set_trap_table with 600 entries -> 0", HYPERVISOR_set_trap_table(t), 0);
+    int80_count = 0;
+    reset(2); /* a #GP skips the int */
+    __asm__ volatile("int $0x80" ::: "rcx", "r11", "memory");
+    check_eq("entry 600 of a long trap table is in effect (int $0x80)", (long)int80_count, 1);
+    check_eq("int $0x80 after the long table: no #GP", last.count, 0);
+}
+
+static void test_user_privops(void)
+{
+    if (!user_mode_ok) {
+        printk("SKIP user-mode privileged instructions: no user page table\n");
+        return;
+    }
+    struct trap_info t[2] = {
+        { .vector = 3, .flags = 0, .cs = FLAT_KERNEL_CS, .address = (unsigned long)guest_trap_3 },
+        { 0 },
+    };
+    check_eq("set_trap_table: int3 with DPL 0 -> 0", HYPERVISOR_set_trap_table(t), 0);
+    reset(0);
+    for (int i = 0; i < UX_N; i++)
+        ux_vec[i] = 0;
+    ux_cpuid_ebx = 0;
+    us_rax = 0;
+    ux_phase = 1;
+    enter_user((uint64_t)user_code2, (uint64_t)(ustack + sizeof(ustack)));
+    ux_phase = 0;
+    check_eq("user-mode probe left through the syscall callback", (long)us_rax, 17);
+    static const char *const what[8] = {
+        "clts", "mov from %cr0", "wrmsr FS_BASE", "rdmsr FS_BASE", "wbinvd",
+        "mov from %cr3", "inb without IOPL", "cli without IOPL",
+    };
+    for (int i = 0; i < 8; i++) {
+        char buf[64];
+        const char *p = "user mode ";
+        int n = 0;
+        while (*p)
+            buf[n++] = *p++;
+        for (p = what[i]; *p;)
+            buf[n++] = *p++;
+        for (p = " -> #GP"; *p;)
+            buf[n++] = *p++;
+        buf[n] = 0;
+        check_eq(buf, (long)ux_vec[i], 13 + 1);
+    }
+    check_eq("user mode forced cpuid is emulated (no trap)", (long)ux_vec[8], 0);
+    check_eq("user mode forced cpuid 0x40000000 gives XenV", (long)ux_cpuid_ebx, 0x566e6558);
+    check_eq("user mode int3 with trap DPL 0 -> #BP as Xen (DPL of 3/4 unchecked)",
+             (long)ux_vec[9], 3 + 1);
+    check_eq("traps_init again -> 0", traps_init(), 0);
+}
+
 int guest_main(start_info_t *si)
 {
     check_eq("traps_init -> 0", traps_init(), 0);
@@ -356,6 +538,9 @@ int guest_main(start_info_t *si)
     test_callbacks();
     test_upcall();
     test_user_mode(si);
+    test_user_privops();
+    test_iret_noncanonical();
+    test_long_trap_table();
     check_eq("set_trap_table(NULL) clears -> 0", HYPERVISOR_set_trap_table(NULL), 0);
     return check_summary("pv_traps");
 }

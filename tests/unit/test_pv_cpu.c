@@ -68,6 +68,24 @@ int pv_ptwr_fault(struct vcpu *vc, struct cpu_regs *regs, uint64_t cr2)
     return ptwr_answer;
 }
 
+/* Continuations (hypercall.c is not linked): preempt_now says whether
+ * the handler should stop; a continuation records where it would resume. */
+static int preempt_now, preempt_checks;
+static unsigned int cont_nr = ~0u;
+static uint64_t cont_a1;
+int hypercall_preempt_check(void)
+{
+    preempt_checks++;
+    return preempt_now;
+}
+long hypercall_continuation(struct vcpu *vc, unsigned int nr, uint64_t a1, uint64_t a2,
+                            uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    cont_nr = nr;
+    cont_a1 = a1;
+    return (long)nr;
+}
+
 static struct domain dom;
 static shared_info_t shinfo;
 static struct vcpu *v;
@@ -79,6 +97,9 @@ static int setup(void **state)
     memset(gmem, 0, sizeof(gmem));
     crashes = 0;
     ptwr_calls = ptwr_answer = 0;
+    preempt_now = preempt_checks = 0;
+    cont_nr = ~0u;
+    cont_a1 = 0;
     dom.state = DOM_RUNNING;
     v = &dom.vcpu;
     v->domain = &dom;
@@ -187,6 +208,175 @@ static void test_set_trap_table(void **s)
     assert_int_equal(do_set_trap_table(v, 0x1000, 0, 0, 0, 0), -XL_EFAULT);
     assert_int_equal(do_set_trap_table(v, 0, 0, 0, 0, 0), 0);
     assert_int_equal(v->pv.traps[14].address, 0);
+}
+
+/* A long table is taken whole, continued in batches: an unterminated
+ * one never holds the CPU (the loop stops at the first preempt check). */
+static void test_set_trap_table_continues(void **s)
+{
+    uint64_t tbl = GVA_BASE + 0x2000;
+    for (unsigned int i = 0; i < 300; i++)
+        put_trap(tbl + 16 * i, (uint8_t)(0x40 + (i % 100)), 0, 0xe033, GVA_BASE + 0x100 + i);
+    put_trap(tbl + 16 * 299, 0x81, 3, 0xe033, GVA_BASE + 0x777);
+    put_trap(tbl + 16 * 300, 0, 0, 0, 0);
+    assert_int_equal(do_set_trap_table(v, tbl, 0, 0, 0, 0), 0);
+    assert_int_equal(v->pv.traps[0x81].address, GVA_BASE + 0x777);
+    assert_true(preempt_checks > 0); /* it asked while it went */
+    assert_int_equal(cont_nr, ~0u);
+    /* The same table with the scheduler wanting the CPU: continued at
+     * entry 64, nothing past it written yet. */
+    memset(v->pv.traps, 0, sizeof(v->pv.traps));
+    preempt_now = 1;
+    assert_int_equal(do_set_trap_table(v, tbl, 0, 0, 0, 0), __HYPERVISOR_set_trap_table);
+    assert_int_equal(cont_nr, __HYPERVISOR_set_trap_table);
+    assert_int_equal(cont_a1, tbl + 16 * 64);
+    assert_int_equal(v->pv.traps[0x40 + 63].address, GVA_BASE + 0x100 + 63);
+    assert_int_equal(v->pv.traps[0x40].address, GVA_BASE + 0x100); /* entry 0 */
+    assert_int_equal(v->pv.traps[0x40 + 64].address, 0);             /* entry 64: not yet */
+    assert_int_equal(v->pv.traps[0x81].address, 0);
+    /* Resuming at the continuation address finishes the job. */
+    preempt_now = 0;
+    assert_int_equal(do_set_trap_table(v, cont_a1, 0, 0, 0, 0), 0);
+    assert_int_equal(v->pv.traps[0x81].address, GVA_BASE + 0x777);
+}
+
+/* Nothing non-canonical ever reaches iretq: the guest gets #GP(0) with
+ * the bad rip in the frame (what Xen's faulting iretq gives it). */
+static void test_noncanonical_rip_becomes_gp(void **s)
+{
+    struct cpu_regs r;
+    kernel_regs(&r);
+    v->pv.traps[13] = (struct pv_trap){ .address = GVA_BASE + 0x1d0, .cs = 0xe033 };
+    r.rip = 0x8000000000000000ULL;
+    pv_return_to_guest(v, &r);
+    assert_int_equal(crashes, 0);
+    assert_int_equal(r.rip, GVA_BASE + 0x1d0);
+    /* Frame: rcx, r11, error code, rip, cs, ... */
+    assert_int_equal(gq(r.rsp + 16), 0);
+    assert_int_equal(gq(r.rsp + 24), 0x8000000000000000ULL);
+    assert_int_equal(v->pv.tb.pending, 0);
+
+    /* Forced-emulation cpuid whose end is the first non-canonical byte. */
+    setup(NULL);
+    kernel_regs(&r);
+    v->pv.traps[13] = (struct pv_trap){ .address = GVA_BASE + 0x1d0, .cs = 0xe033 };
+    r.rip = 0x800000000000ULL; /* as after rip += 7 */
+    v->regs = r;
+    pv_return_to_guest(v, &r);
+    assert_int_equal(r.rip, GVA_BASE + 0x1d0);
+    assert_int_equal(gq(r.rsp + 24), 0x800000000000ULL);
+
+    /* No #GP handler: the guest is crashed, the rip never used. */
+    setup(NULL);
+    kernel_regs(&r);
+    r.rip = 0x0000900000000000ULL;
+    pv_return_to_guest(v, &r);
+    assert_int_equal(crashes, 1);
+
+    /* A pending bounce keeps the bad rip in its frame, leaves canonical. */
+    setup(NULL);
+    kernel_regs(&r);
+    v->pv.traps[3] = (struct pv_trap){ .address = GVA_BASE + 0x130, .cs = 0xe033, .flags = 3 };
+    r.rip = 0x0000800000000000ULL;
+    r.vector = 3;
+    pv_guest_exception(v, &r, 0);
+    pv_return_to_guest(v, &r);
+    assert_int_equal(r.rip, GVA_BASE + 0x130);
+    assert_int_equal(gq(r.rsp + 16), 0x0000800000000000ULL); /* no error code */
+}
+
+/* From guest user mode only I/O, cli/sti (IOPL 3) and cpuid are
+ * emulated; clts, mov cr, rdmsr/wrmsr, wbinvd are a #GP as in Xen. */
+static void test_emulate_user_mode(void **s)
+{
+    struct cpu_regs r;
+    kernel_regs(&r);
+    dom.privileged = 1;
+    v->guest_table_user = 0x200;
+    v->pv.kernel_mode = 0;
+    pv_update_cr3(v);
+    static const struct { uint8_t b[3]; unsigned int n; } denied[] = {
+        { { 0x0f, 0x06 }, 2 },       /* clts */
+        { { 0x0f, 0x20, 0xc0 }, 3 }, /* mov %cr0, %rax */
+        { { 0x0f, 0x20, 0xd8 }, 3 }, /* mov %cr3, %rax */
+        { { 0x0f, 0x22, 0xc0 }, 3 }, /* mov %rax, %cr0 */
+        { { 0x0f, 0x30 }, 2 },       /* wrmsr */
+        { { 0x0f, 0x32 }, 2 },       /* rdmsr */
+        { { 0x0f, 0x09 }, 2 },       /* wbinvd */
+    };
+    v->pv.cr0_ts = 1;
+    v->pv.fs_base = 0x1234;
+    for (unsigned int i = 0; i < sizeof(denied) / sizeof(denied[0]); i++) {
+        memset(gmem + 0x100, 0x90, 8);
+        memcpy(gmem + 0x100, denied[i].b, denied[i].n);
+        r.rip = GVA_BASE + 0x100;
+        r.rcx = 0xc0000100; /* FS_BASE */
+        r.rax = r.rdx = 0;
+        assert_int_equal(pv_emulate_priv_op(v, &r), 0);
+        assert_int_equal(r.rip, GVA_BASE + 0x100);
+    }
+    assert_int_equal(v->pv.cr0_ts, 1);
+    assert_int_equal(v->pv.fs_base, 0x1234);
+    /* The same in kernel mode is emulated. */
+    v->pv.kernel_mode = 1;
+    memcpy(gmem + 0x100, denied[0].b, 2);
+    r.rip = GVA_BASE + 0x100;
+    assert_int_equal(pv_emulate_priv_op(v, &r), 1);
+    assert_int_equal(v->pv.cr0_ts, 0);
+    /* User mode: I/O and cli need IOPL 3; cpuid is always emulated. */
+    v->pv.kernel_mode = 0;
+    gmem[0x100] = 0xe4, gmem[0x101] = 0x80; /* inb $0x80 */
+    r.rip = GVA_BASE + 0x100;
+    v->pv.iopl = 1;
+    assert_int_equal(pv_emulate_priv_op(v, &r), 0);
+    v->pv.iopl = 3;
+    assert_int_equal(pv_emulate_priv_op(v, &r), 1);
+    gmem[0x100] = 0xfa; /* cli */
+    r.rip = GVA_BASE + 0x100;
+    assert_int_equal(pv_emulate_priv_op(v, &r), 1);
+    gmem[0x100] = 0x0f, gmem[0x101] = 0xa2; /* cpuid */
+    r.rip = GVA_BASE + 0x100;
+    v->pv.iopl = 0;
+    assert_int_equal(pv_emulate_priv_op(v, &r), 1);
+    assert_int_equal(r.rip, GVA_BASE + 0x102);
+}
+
+/* Xen 4.17 (guest_io_read/write): with I/O privilege, a port the domain
+ * has no access to reads as all ones and writes are dropped - no #GP. */
+static void test_domu_io_reads_ones(void **s)
+{
+    struct cpu_regs r;
+    kernel_regs(&r);
+    dom.privileged = 0;
+    v->pv.iopl = 1;
+    gmem[0x100] = 0x66, gmem[0x101] = 0xed; /* inw %dx, %ax */
+    r.rdx = 0x80;
+    r.rax = 0x55550000;
+    assert_int_equal(pv_emulate_priv_op(v, &r), 1);
+    assert_int_equal(r.rax, 0x5555ffff); /* not the port's 0xab */
+    dom.privileged = 1;
+    r.rip = GVA_BASE + 0x100;
+    assert_int_equal(pv_emulate_priv_op(v, &r), 1);
+    assert_int_equal(r.rax, 0x555500ab);
+}
+
+/* int3 from guest user mode goes to vector 3 whatever DPL the trap
+ * table gives it: Xen does not check the DPL of vectors 3 and 4 (the
+ * CPU's own DPL check already allowed the instruction). */
+static void test_user_int3_ignores_dpl(void **s)
+{
+    struct cpu_regs r;
+    kernel_regs(&r);
+    v->guest_table_user = 0x200;
+    v->pv.kernel_mode = 0;
+    v->pv.kernel_sp = GVA_BASE + 0x5000;
+    v->pv.traps[3] = (struct pv_trap){ .address = GVA_BASE + 0x130, .cs = 0xe033, .flags = 0 };
+    r.cs = 0xe033;
+    r.vector = 3;
+    pv_guest_exception(v, &r, 0);
+    assert_int_equal(v->pv.tb.vector, 3);
+    pv_return_to_guest(v, &r);
+    assert_int_equal(r.rip, GVA_BASE + 0x130);
 }
 
 static void test_exception_routing(void **s)
@@ -537,6 +727,11 @@ int main(void)
         cmocka_unit_test_setup(test_bounce_from_user_uses_kernel_stack, setup),
         cmocka_unit_test_setup(test_bounce_failures_crash, setup),
         cmocka_unit_test_setup(test_set_trap_table, setup),
+        cmocka_unit_test_setup(test_set_trap_table_continues, setup),
+        cmocka_unit_test_setup(test_noncanonical_rip_becomes_gp, setup),
+        cmocka_unit_test_setup(test_emulate_user_mode, setup),
+        cmocka_unit_test_setup(test_domu_io_reads_ones, setup),
+        cmocka_unit_test_setup(test_user_int3_ignores_dpl, setup),
         cmocka_unit_test_setup(test_exception_routing, setup),
         cmocka_unit_test_setup(test_int_n_follows_dpl, setup),
         cmocka_unit_test_setup(test_iret, setup),

@@ -85,6 +85,12 @@ static void interrupt(uint64_t vec)
         apic_eoi();
 }
 
+static int guest_rip_canonical(uint64_t va)
+{
+    uint64_t top = va >> 47;
+    return top == 0 || top == 0x1FFFF;
+}
+
 /* Guests must stay in ring 3 with interrupts on and IOPL 0, whatever
  * flags they handed the syscall. */
 static void sanitize_guest_frame(struct cpu_regs *r)
@@ -258,6 +264,14 @@ void trap_entry(struct cpu_regs *r)
             sched_idle_or_halt();
         /* Delivery may crash next (bad stack, no handler): pick again. */
         pv_return_to_guest(next, &next->regs);
+        /* Backstop: iretq to a non-canonical rip faults in ring 0 on
+         * Intel. pv_return_to_guest turns one into a guest #GP, so this
+         * only fires if that ever fails: the guest dies, never the hv.
+         * (A non-canonical rsp is loaded by iretq without a check; the
+         * guest's next stack access faults in ring 3.) */
+        if (next->domain->state == DOM_RUNNING && !guest_rip_canonical(next->regs.rip))
+            domain_crash(next->domain, "return to non-canonical rip %016lx refused",
+                         next->regs.rip);
         if (next->domain->state == DOM_RUNNING)
             break;
     }
