@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <xenolith/console.h>
 #include <xenolith/domain.h>
+#include <xenolith/grant_table.h>
 #include <xenolith/lib.h>
 #include <xenolith/mm.h>
 
@@ -45,6 +46,12 @@ struct domain *domain_create(uint16_t domid, int privileged, const char *name)
     d->vcpu.info = &d->shared_info->vcpu_info[0];
     d->vcpu.info->evtchn_upcall_mask = 1; /* events masked until the guest is ready */
     evtchn_domain_init(d);
+    if (gnttab_domain_init(d)) {
+        gnttab_domain_destroy(d);
+        mm_free_frame((uint64_t)mfn);
+        memset(d, 0, sizeof(*d));
+        return NULL;
+    }
     timer_vcpu_init(&d->vcpu);
     domain_update_wallclock(d);
     vcpu_update_time(&d->vcpu);
@@ -96,6 +103,7 @@ void domain_destroy(struct domain *d)
 {
     arch_leave_guest_page_tables(); /* never run on tables being freed */
     evtchn_domain_destroy(d);         /* peers' ends go back to unbound */
+    gnttab_domain_destroy(d);         /* its mappings go; its granted frames outlive it while mapped */
     vcpu_info_unmap(&d->vcpu);        /* its frame's references go before the frames */
     pv_destroy_gdt(&d->vcpu);         /* GDT frames lose their seg_desc type */
     put_page_and_type(d->shared_info_mfn); /* domain_create's permanent type */

@@ -6,6 +6,7 @@
  */
 #include <xenolith/arch.h>
 #include <xenolith/errno.h>
+#include <xenolith/grant_table.h>
 #include <xenolith/hypercall.h>
 #include <xenolith/lib.h>
 
@@ -35,7 +36,8 @@ static const hypercall_fn table[NR_HYPERCALLS] = {
     [__HYPERVISOR_callback_op] = do_callback_op,
     [__HYPERVISOR_event_channel_op] = do_event_channel_op,
     [__HYPERVISOR_physdev_op] = do_physdev_op,
-    /* grant_table_op, domctl, sysctl: issue 4. Not planned: the old
+    [__HYPERVISOR_grant_table_op] = do_grant_table_op,
+    /* domctl, sysctl: issue 4. Not planned: the old
      * compat sched_op/event_channel_op (6, 16), platform_op, xsm, hvm,
      * kexec, tmem, argo, xenpmu, dm_op, hypfs. */
 };

@@ -1,0 +1,738 @@
+/*
+ * grant_table.c - grant tables v1 for PV domains (see grant_table.h):
+ * setup_table, query_size, map_grant_ref / unmap_grant_ref (host mappings
+ * by virtual address or by PTE machine address, and device mappings),
+ * copy, set_version / get_version, with Xen 4.17's GNTST_* statuses and
+ * GTF_reading / GTF_writing updates in the shared entries.
+ * Owns: each domain's grant frames, active entries and maptrack. Must
+ * never: pin an entry whose type/domid do not name the caller, pin a
+ * GTF_readonly entry for writing, write a PTE except through mm_pt_update
+ * (so page-type rules hold), or drop a page reference it did not take.
+ *
+ * State lives here, indexed by domid (struct domain is not ours). A
+ * maptrack entry records the granter's generation; when the granter has
+ * been destroyed (or its domid reused) unmapping still releases the PTE
+ * and the page references but touches no active entry.
+ */
+#include <xenolith/console.h>
+#include <xenolith/domain.h>
+#include <xenolith/errno.h>
+#include <xenolith/grant_table.h>
+#include <xenolith/guest_access.h>
+#include <xenolith/hypercall.h>
+#include <xenolith/layout.h>
+#include <xenolith/lib.h>
+#include <xenolith/mm.h>
+#include <xenolith/pte.h>
+#include <xen/grant_table.h>
+
+#define ENTRIES_PER_FRAME (PAGE_SIZE / sizeof(grant_entry_v1_t))
+#define CMD_MASK          0xfffu /* Xen's GNTTABOP_CMD_MASK */
+#define PIN_MAX           0x7fffu
+
+/* Pins of one entry (Xen's active_grant_entry, host and device pins
+ * together: GTF_* only care about reading vs writing). */
+struct active {
+    uint16_t pins_ro, pins_rw;
+    uint16_t domid; /* the domain holding the pins */
+    uint16_t pad;
+    uint64_t mfn;   /* the frame pinned at the first pin */
+};
+#define ACTIVE_PER_FRAME (PAGE_SIZE / sizeof(struct active))
+#define ACTIVE_FRAMES_PER_GRANT_FRAME (ENTRIES_PER_FRAME / ACTIVE_PER_FRAME)
+
+/* One mapping this domain holds of someone's grant. flags == 0: free. */
+struct maptrack {
+    uint32_t flags; /* GNTMAP_host_map/device_map/readonly/contains_pte */
+    uint16_t domid; /* granter */
+    uint16_t pad;
+    uint32_t ref;
+    uint32_t gen;   /* granter's generation at map time */
+    uint64_t mfn;
+};
+#define MAPTRACK_PER_FRAME (PAGE_SIZE / sizeof(struct maptrack))
+#define MT_KEEP (GNTMAP_host_map | GNTMAP_device_map | GNTMAP_readonly | GNTMAP_contains_pte)
+
+struct gnttab {
+    int live;
+    unsigned int nr_frames;
+    uint64_t frames[GNTTAB_MAX_FRAMES];
+    uint64_t active[GNTTAB_MAX_FRAMES * ACTIVE_FRAMES_PER_GRANT_FRAME];
+    unsigned int nr_maptrack;
+    uint64_t maptrack[GNTTAB_MAX_MAPTRACK_FRAMES];
+    unsigned int mappings;
+};
+
+static struct gnttab gts[MAX_DOMAINS];
+static uint32_t gens[MAX_DOMAINS]; /* bumped on every destroy */
+static unsigned int total_mappings;
+
+/* ---- tables ---- */
+
+static unsigned int nr_entries(const struct gnttab *gt)
+{
+    return gt->nr_frames * (unsigned int)ENTRIES_PER_FRAME;
+}
+
+static grant_entry_v1_t *shared_entry(const struct gnttab *gt, uint32_t ref)
+{
+    return (grant_entry_v1_t *)mfn_to_virt(gt->frames[ref / ENTRIES_PER_FRAME]) +
+           ref % ENTRIES_PER_FRAME;
+}
+
+static struct active *active_entry(const struct gnttab *gt, uint32_t ref)
+{
+    return (struct active *)mfn_to_virt(gt->active[ref / ACTIVE_PER_FRAME]) +
+           ref % ACTIVE_PER_FRAME;
+}
+
+static struct maptrack *maptrack_entry(const struct gnttab *gt, uint32_t handle)
+{
+    return (struct maptrack *)mfn_to_virt(gt->maptrack[handle / MAPTRACK_PER_FRAME]) +
+           handle % MAPTRACK_PER_FRAME;
+}
+
+static struct gnttab *gt_of(uint16_t domid)
+{
+    return domid < MAX_DOMAINS ? &gts[domid] : NULL;
+}
+
+/* Grow domid's table to n frames (n <= GNTTAB_MAX_FRAMES). */
+static int grow_table(uint16_t domid, unsigned int n)
+{
+    struct gnttab *gt = &gts[domid];
+    while (gt->nr_frames < n) {
+        unsigned int i = gt->nr_frames;
+        int64_t f = mm_alloc_frame(domid);
+        if (f < 0)
+            return -XL_ENOMEM;
+        int64_t a[ACTIVE_FRAMES_PER_GRANT_FRAME];
+        unsigned int k;
+        for (k = 0; k < ACTIVE_FRAMES_PER_GRANT_FRAME; k++) {
+            a[k] = mm_alloc_frame(DOMID_HV_OWNED);
+            if (a[k] < 0)
+                break;
+        }
+        if (k < ACTIVE_FRAMES_PER_GRANT_FRAME || get_page((uint64_t)f, domid)) {
+            while (k-- > 0)
+                mm_free_frame((uint64_t)a[k]);
+            mm_free_frame((uint64_t)f);
+            return -XL_ENOMEM;
+        }
+        gt->frames[i] = (uint64_t)f;
+        for (k = 0; k < ACTIVE_FRAMES_PER_GRANT_FRAME; k++)
+            gt->active[i * ACTIVE_FRAMES_PER_GRANT_FRAME + k] = (uint64_t)a[k];
+        gt->nr_frames = i + 1;
+    }
+    return 0;
+}
+
+int gnttab_domain_init(struct domain *d)
+{
+    struct gnttab *gt = gt_of(d->domid);
+    if (!gt)
+        return -XL_EINVAL;
+    if (gt->live)
+        gnttab_domain_destroy(d);
+    memset(gt, 0, sizeof(*gt));
+    gt->live = 1;
+    return grow_table(d->domid, GNTTAB_INITIAL_FRAMES);
+}
+
+int gnttab_is_table_frame(uint16_t domid, uint64_t mfn)
+{
+    const struct gnttab *gt = gt_of(domid);
+    if (!gt)
+        return 0;
+    for (unsigned int i = 0; i < gt->nr_frames; i++)
+        if (gt->frames[i] == mfn)
+            return 1;
+    return 0;
+}
+
+unsigned int gnttab_nr_mappings(uint16_t domid)
+{
+    const struct gnttab *gt = gt_of(domid);
+    return gt ? gt->mappings : 0;
+}
+
+unsigned int gnttab_total_mappings(void)
+{
+    return total_mappings;
+}
+
+/* The granter's table if the domain that granted still exists (same
+ * generation), else NULL. */
+static struct gnttab *granter_of(const struct maptrack *mt)
+{
+    struct gnttab *gt = gt_of(mt->domid);
+    if (!gt || !gt->live || gens[mt->domid] != mt->gen || !domain_by_id(mt->domid))
+        return NULL;
+    return gt;
+}
+
+/* ---- pins and status flags (Xen's _set_status_v1 / clear flags) ---- */
+
+/* Mark entry ref of rd pinned by ldomid for reading (and writing unless
+ * ro). Before the first pin the entry must be a permit_access grant to
+ * ldomid (and for a mapping not sub_page); a writer needs !GTF_readonly. */
+static int set_status(grant_entry_v1_t *sh, const struct active *a, int ro, int mapflag,
+                      uint16_t ldomid)
+{
+    uint16_t flags = sh->flags, domid = sh->domid;
+    uint16_t mask = GTF_type_mask | (mapflag ? GTF_sub_page : 0);
+    if (!(a->pins_ro + a->pins_rw) &&
+        ((flags & mask) != GTF_permit_access || domid != ldomid))
+        return GNTST_general_error;
+    if (!ro && (flags & GTF_readonly))
+        return GNTST_general_error;
+    sh->flags = (uint16_t)(flags | GTF_reading | (ro ? 0 : GTF_writing));
+    return GNTST_okay;
+}
+
+static void clear_status(grant_entry_v1_t *sh, const struct active *a, int ro)
+{
+    uint16_t clear = 0;
+    if (!ro && !a->pins_rw)
+        clear |= GTF_writing;
+    if (!a->pins_ro && !a->pins_rw)
+        clear |= GTF_reading;
+    sh->flags = (uint16_t)(sh->flags & ~clear);
+}
+
+/* Pin entry ref of granter rd for ldomid, n times (ro or rw), returning
+ * the frame. Takes no page references. */
+static int pin_entry(uint16_t rd, uint32_t ref, uint16_t ldomid, int ro, int mapflag,
+                     unsigned int n, uint64_t *mfn)
+{
+    struct gnttab *gt = &gts[rd];
+    if (ref >= nr_entries(gt))
+        return GNTST_bad_gntref;
+    struct active *a = active_entry(gt, ref);
+    grant_entry_v1_t *sh = shared_entry(gt, ref);
+    unsigned int pins = a->pins_ro + a->pins_rw;
+    if (pins && (a->domid != ldomid || (ro ? a->pins_ro : a->pins_rw) + n > PIN_MAX))
+        return GNTST_general_error;
+    if (!pins || (!ro && !a->pins_rw)) {
+        int rc = set_status(sh, a, ro, mapflag, ldomid);
+        if (rc)
+            return rc;
+        if (!pins) {
+            uint64_t f = sh->frame;
+            if (f >= max_mfn || frame_table[f].owner != rd) {
+                clear_status(sh, a, ro);
+                return GNTST_bad_page;
+            }
+            a->mfn = f;
+            a->domid = ldomid;
+        }
+    }
+    if (ro)
+        a->pins_ro = (uint16_t)(a->pins_ro + n);
+    else
+        a->pins_rw = (uint16_t)(a->pins_rw + n);
+    *mfn = a->mfn;
+    return GNTST_okay;
+}
+
+static void unpin_entry(uint16_t rd, uint32_t ref, int ro, unsigned int n)
+{
+    struct gnttab *gt = &gts[rd];
+    struct active *a = active_entry(gt, ref);
+    BUG_ON((ro ? a->pins_ro : a->pins_rw) < n);
+    if (ro)
+        a->pins_ro = (uint16_t)(a->pins_ro - n);
+    else
+        a->pins_rw = (uint16_t)(a->pins_rw - n);
+    clear_status(shared_entry(gt, ref), a, ro);
+}
+
+/* n page references (and writable types unless ro) on a frame of owner. */
+static int get_refs(uint64_t mfn, uint16_t owner, int ro, unsigned int n)
+{
+    for (unsigned int i = 0; i < n; i++) {
+        int rc = ro ? get_page(mfn, owner) : get_page_and_type(mfn, owner, PGT_writable);
+        if (rc) {
+            while (i-- > 0)
+                ro ? put_page(mfn) : put_page_and_type(mfn);
+            return rc;
+        }
+    }
+    return 0;
+}
+
+static void put_refs(uint64_t mfn, int ro, unsigned int n)
+{
+    while (n-- > 0)
+        ro ? put_page(mfn) : put_page_and_type(mfn);
+}
+
+/* ---- host mappings: the L1 entry a request names ---- */
+
+/* Machine address of the L1 entry for host_addr (a va in v's current
+ * page tables, or with contains_pte the entry's machine address); it must
+ * be in a validated L1 of v's domain. 0 or GNTST_general_error. */
+static int host_pte(const struct vcpu *v, uint64_t host_addr, uint32_t flags, uint64_t *ptr)
+{
+    uint16_t self = v->domain->domid;
+    uint64_t p;
+    if (flags & GNTMAP_contains_pte) {
+        if (host_addr & 7)
+            return GNTST_general_error;
+        p = host_addr;
+    } else {
+        if (!guest_va_ok(host_addr))
+            return GNTST_general_error;
+        uint64_t mfn = (v->cr3 & PTE_ADDR) >> PAGE_SHIFT;
+        for (int level = 4; level > 1; level--) {
+            if (mfn >= max_mfn)
+                return GNTST_general_error;
+            uint64_t e = ((const uint64_t *)mfn_to_virt(mfn))
+                [(host_addr >> (PAGE_SHIFT + 9 * (level - 1))) & 511];
+            if (!(e & PTE_P) || (e & PTE_PS))
+                return GNTST_general_error;
+            mfn = (e & PTE_ADDR) >> PAGE_SHIFT;
+        }
+        p = (mfn << PAGE_SHIFT) | (((host_addr >> PAGE_SHIFT) & 511) << 3);
+    }
+    uint64_t mfn = p >> PAGE_SHIFT;
+    if (mfn >= max_mfn || frame_table[mfn].owner != self ||
+        frame_table[mfn].type != PGT_l1 || !frame_table[mfn].type_count)
+        return GNTST_general_error;
+    *ptr = p;
+    return GNTST_okay;
+}
+
+static void flush_after(uint64_t host_addr, uint32_t flags)
+{
+    if (flags & GNTMAP_contains_pte)
+        arch_flush_tlb();
+    else
+        arch_invlpg(host_addr);
+}
+
+/* Remove the host mapping of mfn at host_addr (Xen's
+ * replace_grant_host_mapping with no replacement). */
+static int clear_host_mapping(const struct vcpu *v, uint64_t host_addr, uint32_t flags,
+                              uint64_t mfn)
+{
+    uint64_t ptr;
+    int rc = host_pte(v, host_addr, flags, &ptr);
+    if (rc)
+        return rc;
+    uint64_t e = ((const uint64_t *)mfn_to_virt(ptr >> PAGE_SHIFT))[(ptr & (PAGE_SIZE - 1)) >> 3];
+    if (!(e & PTE_P) || ((e & PTE_ADDR) >> PAGE_SHIFT) != mfn)
+        return GNTST_general_error; /* the PTE no longer maps the grant */
+    uint16_t self = v->domain->domid;
+    if (mm_pt_update(self, self, ptr, 0, 0))
+        return GNTST_general_error;
+    flush_after(host_addr, flags);
+    return GNTST_okay;
+}
+
+/* ---- maptrack ---- */
+
+static int get_handle(uint16_t domid, uint32_t *handle)
+{
+    struct gnttab *gt = &gts[domid];
+    unsigned int limit = gt->nr_maptrack * (unsigned int)MAPTRACK_PER_FRAME;
+    for (unsigned int h = 0; h < limit; h++) {
+        if (!maptrack_entry(gt, h)->flags) {
+            *handle = h;
+            return 0;
+        }
+    }
+    if (gt->nr_maptrack == GNTTAB_MAX_MAPTRACK_FRAMES)
+        return -XL_ENOSPC;
+    int64_t f = mm_alloc_frame(DOMID_HV_OWNED);
+    if (f < 0)
+        return -XL_ENOMEM;
+    gt->maptrack[gt->nr_maptrack++] = (uint64_t)f;
+    *handle = limit;
+    return 0;
+}
+
+static unsigned int map_count(uint32_t flags)
+{
+    return !!(flags & GNTMAP_host_map) + !!(flags & GNTMAP_device_map);
+}
+
+/* ---- GNTTABOP_map_grant_ref ---- */
+
+static void map_one(struct vcpu *v, struct gnttab_map_grant_ref *op)
+{
+    uint16_t ld = v->domain->domid;
+    uint32_t flags = op->flags & MT_KEEP;
+    int ro = !!(flags & GNTMAP_readonly);
+    unsigned int n = map_count(flags);
+    uint32_t handle;
+    uint64_t mfn, ptr = 0;
+    int rc;
+
+    if (!n) {
+        op->status = GNTST_bad_gntref;
+        return;
+    }
+    struct gnttab *rgt = gt_of(op->dom);
+    if (!rgt || !rgt->live || !domain_by_id(op->dom)) {
+        op->status = GNTST_bad_domain;
+        return;
+    }
+    if (!gts[ld].live || get_handle(ld, &handle)) {
+        op->status = GNTST_no_device_space;
+        return;
+    }
+    rc = pin_entry(op->dom, op->ref, ld, ro, 1, n, &mfn);
+    if (rc) {
+        op->status = (int16_t)rc;
+        return;
+    }
+    if (get_refs(mfn, op->dom, ro, n)) {
+        rc = GNTST_general_error; /* Xen's "could not pin the granted frame" */
+        goto unpin;
+    }
+    if (flags & GNTMAP_host_map) {
+        rc = host_pte(v, op->host_addr, flags, &ptr);
+        uint64_t pte = (mfn << PAGE_SHIFT) | PTE_P | PTE_US | PTE_A | PTE_D | (ro ? 0 : PTE_RW);
+        if (!rc && mm_pt_update(ld, op->dom, ptr, pte, 0))
+            rc = GNTST_general_error;
+        if (rc) {
+            put_refs(mfn, ro, n);
+            goto unpin;
+        }
+        flush_after(op->host_addr, flags);
+    }
+    struct maptrack *mt = maptrack_entry(&gts[ld], handle);
+    *mt = (struct maptrack){ .flags = flags, .domid = op->dom, .ref = op->ref,
+                             .gen = gens[op->dom], .mfn = mfn };
+    gts[ld].mappings++;
+    total_mappings++;
+    op->dev_bus_addr = mfn << PAGE_SHIFT;
+    op->handle = handle;
+    op->status = GNTST_okay;
+    return;
+unpin:
+    unpin_entry(op->dom, op->ref, ro, n);
+    op->status = (int16_t)rc;
+}
+
+/* ---- GNTTABOP_unmap_grant_ref ---- */
+
+static void release_mapping(uint16_t ld, uint32_t handle, struct maptrack *mt, uint32_t done)
+{
+    int ro = !!(mt->flags & GNTMAP_readonly);
+    unsigned int n = map_count(done);
+    put_refs(mt->mfn, ro, n);
+    if (granter_of(mt))
+        unpin_entry(mt->domid, mt->ref, ro, n);
+    mt->flags &= ~done;
+    if (!(mt->flags & (GNTMAP_host_map | GNTMAP_device_map))) {
+        mt->flags = 0;
+        gts[ld].mappings--;
+        total_mappings--;
+    }
+    (void)handle;
+}
+
+static int16_t unmap_one(struct vcpu *v, const struct gnttab_unmap_grant_ref *op)
+{
+    uint16_t ld = v->domain->domid;
+    struct gnttab *gt = &gts[ld];
+    if (op->handle >= gt->nr_maptrack * MAPTRACK_PER_FRAME)
+        return GNTST_bad_handle;
+    struct maptrack *mt = maptrack_entry(gt, op->handle);
+    if (!mt->flags)
+        return GNTST_bad_handle;
+    if (op->dev_bus_addr && op->dev_bus_addr != mt->mfn << PAGE_SHIFT)
+        return GNTST_general_error;
+    uint32_t done = 0;
+    if (op->host_addr && (mt->flags & GNTMAP_host_map)) {
+        int rc = clear_host_mapping(v, op->host_addr, mt->flags, mt->mfn);
+        if (rc)
+            return (int16_t)rc;
+        done |= GNTMAP_host_map;
+    }
+    if (op->dev_bus_addr && (mt->flags & GNTMAP_device_map))
+        done |= GNTMAP_device_map;
+    if (done)
+        release_mapping(ld, op->handle, mt, done);
+    return GNTST_okay;
+}
+
+/* ---- GNTTABOP_copy ---- */
+
+struct copy_buf {
+    uint16_t domid;  /* the domain whose frame (or grant) it is */
+    int gref, ro, have_type;
+    uint32_t ref;
+    uint64_t mfn;
+};
+
+static void copy_release(struct copy_buf *b)
+{
+    if (b->have_type)
+        put_page_type(b->mfn);
+    put_page(b->mfn);
+    if (b->gref)
+        unpin_entry(b->domid, b->ref, b->ro, 1);
+}
+
+static int copy_claim(uint16_t ld, const struct gnttab_copy_ptr *p, int gref, int ro,
+                      struct copy_buf *b)
+{
+    b->domid = p->domid == DOMID_SELF ? ld : p->domid;
+    b->gref = gref;
+    b->ro = ro;
+    b->have_type = 0;
+    if (gref) {
+        struct gnttab *gt = gt_of(b->domid);
+        if (!gt || !gt->live)
+            return GNTST_bad_domain;
+        int rc = pin_entry(b->domid, p->u.ref, ld, ro, 0, 1, &b->mfn);
+        if (rc)
+            return rc;
+        b->ref = p->u.ref;
+        if (get_page(b->mfn, b->domid)) {
+            unpin_entry(b->domid, b->ref, ro, 1);
+            return GNTST_bad_domain; /* pinned frame no longer the granter's */
+        }
+    } else {
+        b->mfn = p->u.gmfn;
+        if (get_page(b->mfn, ld))
+            return GNTST_bad_page;
+    }
+    if (!ro) {
+        if (get_page_type(b->mfn, PGT_writable)) {
+            b->have_type = 0;
+            copy_release(b);
+            return GNTST_general_error;
+        }
+        b->have_type = 1;
+    }
+    return GNTST_okay;
+}
+
+static int16_t copy_one(struct vcpu *v, const struct gnttab_copy *op)
+{
+    uint16_t ld = v->domain->domid;
+    int sg = !!(op->flags & GNTCOPY_source_gref), dg = !!(op->flags & GNTCOPY_dest_gref);
+    /* Only DOMID_SELF may be named by frame. */
+    if ((op->source.domid != DOMID_SELF && !sg) || (op->dest.domid != DOMID_SELF && !dg))
+        return GNTST_permission_denied;
+    if ((op->source.domid != DOMID_SELF && !domain_by_id(op->source.domid)) ||
+        (op->dest.domid != DOMID_SELF && !domain_by_id(op->dest.domid)))
+        return GNTST_bad_domain;
+    struct copy_buf src, dst;
+    int rc = copy_claim(ld, &op->source, sg, 1, &src);
+    if (rc)
+        return (int16_t)rc;
+    rc = copy_claim(ld, &op->dest, dg, 0, &dst);
+    if (rc) {
+        copy_release(&src);
+        return (int16_t)rc;
+    }
+    if ((unsigned int)op->source.offset + op->len > PAGE_SIZE ||
+        (unsigned int)op->dest.offset + op->len > PAGE_SIZE) {
+        rc = GNTST_bad_copy_arg;
+    } else {
+        memmove((uint8_t *)mfn_to_virt(dst.mfn) + op->dest.offset,
+                (const uint8_t *)mfn_to_virt(src.mfn) + op->source.offset, op->len);
+    }
+    copy_release(&dst);
+    copy_release(&src);
+    return (int16_t)rc;
+}
+
+/* ---- setup_table, query_size, versions ---- */
+
+/* The domain an op names (DOMID_SELF or an id): its domid, or a GNTST
+ * error (unknown: bad_domain; someone else's without privilege:
+ * permission_denied). */
+static int named_domain(const struct vcpu *v, domid_t dom, uint16_t *out)
+{
+    if (dom == DOMID_SELF)
+        dom = v->domain->domid;
+    if (!domain_by_id(dom) || !gt_of(dom))
+        return GNTST_bad_domain;
+    if (dom != v->domain->domid && !v->domain->privileged)
+        return GNTST_permission_denied;
+    *out = dom;
+    return GNTST_okay;
+}
+
+static long setup_table(struct vcpu *v, uint64_t uop, unsigned int count)
+{
+    struct gnttab_setup_table op;
+    uint16_t d;
+    if (count != 1)
+        return -XL_EINVAL;
+    if (copy_from_guest_va(v->cr3, &op, uop, sizeof(op)))
+        return -XL_EFAULT;
+    op.status = (int16_t)named_domain(v, op.dom, &d);
+    if (op.status == GNTST_okay && op.nr_frames > GNTTAB_MAX_FRAMES)
+        op.status = GNTST_general_error;
+    if (op.status == GNTST_okay && (!gts[d].live || grow_table(d, op.nr_frames)))
+        op.status = GNTST_general_error;
+    if (op.status == GNTST_okay) {
+        uint64_t list = (uint64_t)op.frame_list.p;
+        for (unsigned int i = 0; i < op.nr_frames; i++) {
+            xen_pfn_t f = gts[d].frames[i];
+            if (copy_to_guest_va(v->cr3, list + i * sizeof(f), &f, sizeof(f))) {
+                op.status = GNTST_bad_virt_addr;
+                break;
+            }
+        }
+    }
+    if (copy_to_guest_va(v->cr3, uop + __builtin_offsetof(struct gnttab_setup_table, status),
+                         &op.status, sizeof(op.status)))
+        return -XL_EFAULT;
+    return 0;
+}
+
+static long query_size(struct vcpu *v, uint64_t uop, unsigned int count)
+{
+    struct gnttab_query_size op;
+    uint16_t d;
+    if (count != 1)
+        return -XL_EINVAL;
+    if (copy_from_guest_va(v->cr3, &op, uop, sizeof(op)))
+        return -XL_EFAULT;
+    op.status = (int16_t)named_domain(v, op.dom, &d);
+    if (op.status == GNTST_okay) {
+        op.nr_frames = gts[d].nr_frames;
+        op.max_nr_frames = GNTTAB_MAX_FRAMES;
+    }
+    if (copy_to_guest_va(v->cr3, uop, &op, sizeof(op)))
+        return -XL_EFAULT;
+    return 0;
+}
+
+/* Only version 1 exists here: like a Xen booted with gnttab=max-ver:1,
+ * asking for 2 is -ENOSYS, anything else but 1 -EINVAL; the version in
+ * force (1) is written back either way. */
+static long set_version(struct vcpu *v, uint64_t uop)
+{
+    struct gnttab_set_version op;
+    long rc = 0;
+    if (copy_from_guest_va(v->cr3, &op, uop, sizeof(op)))
+        return -XL_EFAULT;
+    if (op.version != 1)
+        rc = op.version == 2 ? -XL_ENOSYS : -XL_EINVAL;
+    op.version = 1;
+    if (copy_to_guest_va(v->cr3, uop, &op, sizeof(op)))
+        return -XL_EFAULT;
+    return rc;
+}
+
+static long get_version(struct vcpu *v, uint64_t uop)
+{
+    struct gnttab_get_version op;
+    if (copy_from_guest_va(v->cr3, &op, uop, sizeof(op)))
+        return -XL_EFAULT;
+    domid_t dom = op.dom == DOMID_SELF ? v->domain->domid : op.dom;
+    if (!domain_by_id(dom))
+        return -XL_ESRCH;
+    if (dom != v->domain->domid && !v->domain->privileged)
+        return -XL_EPERM;
+    op.version = 1;
+    if (copy_to_guest_va(v->cr3, uop + __builtin_offsetof(struct gnttab_get_version, version),
+                         &op.version, sizeof(op.version)))
+        return -XL_EFAULT;
+    return 0;
+}
+
+/* ---- teardown ---- */
+
+void gnttab_domain_destroy(struct domain *d)
+{
+    struct gnttab *gt = gt_of(d->domid);
+    if (!gt || !gt->live)
+        return;
+    /* As mapper: every mapping it holds goes; its PTEs go with its page
+     * tables (mm_free_domain_frames), which hold their own references. */
+    unsigned int limit = gt->nr_maptrack * (unsigned int)MAPTRACK_PER_FRAME;
+    for (uint32_t h = 0; h < limit; h++) {
+        struct maptrack *mt = maptrack_entry(gt, h);
+        if (mt->flags)
+            release_mapping(d->domid, h, mt, mt->flags & (GNTMAP_host_map | GNTMAP_device_map));
+    }
+    for (unsigned int i = 0; i < gt->nr_maptrack; i++)
+        mm_free_frame(gt->maptrack[i]);
+    /* As granter: others' mappings keep their own references on the
+     * granted frames; only the table itself goes. */
+    for (unsigned int i = 0; i < gt->nr_frames; i++) {
+        put_page(gt->frames[i]);
+        for (unsigned int k = 0; k < ACTIVE_FRAMES_PER_GRANT_FRAME; k++)
+            mm_free_frame(gt->active[i * ACTIVE_FRAMES_PER_GRANT_FRAME + k]);
+    }
+    memset(gt, 0, sizeof(*gt));
+    gens[d->domid]++;
+}
+
+/* ---- the hypercall ---- */
+
+HYPERCALL_DECL(grant_table_op)
+{
+    (void)a4; (void)a5;
+    unsigned int cmd = (unsigned int)a1, count = (unsigned int)a3;
+    uint64_t uop = a2;
+    unsigned int i;
+
+    if ((int)count < 0 || (cmd & ~CMD_MASK))
+        return -XL_EINVAL;
+    switch (cmd) {
+    case GNTTABOP_map_grant_ref:
+        for (i = 0; i < count; i++) {
+            struct gnttab_map_grant_ref op;
+            uint64_t p = uop + (uint64_t)i * sizeof(op);
+            if (i && hypercall_preempt_check())
+                return hypercall_continuation(v, __HYPERVISOR_grant_table_op, cmd, p,
+                                              count - i, 0, 0);
+            if (copy_from_guest_va(v->cr3, &op, p, sizeof(op)))
+                return -XL_EFAULT;
+            map_one(v, &op);
+            if (copy_to_guest_va(v->cr3, p, &op, sizeof(op)))
+                return -XL_EFAULT;
+        }
+        return 0;
+    case GNTTABOP_unmap_grant_ref:
+        for (i = 0; i < count; i++) {
+            struct gnttab_unmap_grant_ref op;
+            uint64_t p = uop + (uint64_t)i * sizeof(op);
+            if (i && hypercall_preempt_check())
+                return hypercall_continuation(v, __HYPERVISOR_grant_table_op, cmd, p,
+                                              count - i, 0, 0);
+            if (copy_from_guest_va(v->cr3, &op, p, sizeof(op)))
+                return -XL_EFAULT;
+            op.status = unmap_one(v, &op);
+            if (copy_to_guest_va(v->cr3, p, &op, sizeof(op)))
+                return -XL_EFAULT;
+        }
+        return 0;
+    case GNTTABOP_copy:
+        for (i = 0; i < count; i++) {
+            struct gnttab_copy op;
+            uint64_t p = uop + (uint64_t)i * sizeof(op);
+            if (i && hypercall_preempt_check())
+                return hypercall_continuation(v, __HYPERVISOR_grant_table_op, cmd, p,
+                                              count - i, 0, 0);
+            if (copy_from_guest_va(v->cr3, &op, p, sizeof(op)))
+                return -XL_EFAULT;
+            op.status = copy_one(v, &op);
+            if (copy_to_guest_va(v->cr3, p + __builtin_offsetof(struct gnttab_copy, status),
+                                 &op.status, sizeof(op.status)))
+                return -XL_EFAULT;
+        }
+        return 0;
+    case GNTTABOP_setup_table:
+        return setup_table(v, uop, count);
+    case GNTTABOP_query_size:
+        return query_size(v, uop, count);
+    case GNTTABOP_set_version:
+        return set_version(v, uop);
+    case GNTTABOP_get_version:
+        return get_version(v, uop);
+    default:
+        return -XL_ENOSYS; /* transfer, unmap_and_replace, v2 ops, swap, cache_flush */
+    }
+}

@@ -1,0 +1,49 @@
+/*
+ * grant_table.h - grant tables v1 (GNTTABOP_*), Xen 4.17's ABI: every
+ * domain's shared grant entries, the hv's active (pinned) state of each
+ * entry, and each domain's maptrack (the mappings it holds of others'
+ * grants, named by handle).
+ * Owns: per-domain grant state (grant_table.c). Must never: let a domain
+ * map or copy a frame not granted to it, map a read-only grant writable,
+ * or free a frame while a grant mapping still holds it.
+ *
+ * Frames: the shared entry frames are owned by their domain (so it can
+ * map them with its own L1 entries) but not counted in tot_pages, and the
+ * table holds one general reference on each; active entries and maptrack
+ * pages are hv-owned frames. All of it goes back on gnttab_domain_destroy.
+ * A grant mapping holds its own page reference (+ PGT_writable type for a
+ * writable one) on the granted frame, and the PTE it installed holds the
+ * ordinary L1 references page_type.c gives it; both go on unmap.
+ */
+#ifndef XENOLITH_GRANT_TABLE_H
+#define XENOLITH_GRANT_TABLE_H
+
+#include <stdint.h>
+#include <xenolith/hypercall.h>
+
+#define GNTTAB_MAX_FRAMES        64 /* Xen 4.17's default max_grant_frames */
+#define GNTTAB_INITIAL_FRAMES    1  /* Xen's INITIAL_NR_GRANT_FRAMES */
+#define GNTTAB_MAX_MAPTRACK_FRAMES 16
+
+/* Hooks (lead: domain.c). gnttab_domain_init: after the domain slot is
+ * set up in domain_create (allocates the initial frame; 0 or -XL_ENOMEM,
+ * on which domain_create should fail and call gnttab_domain_destroy).
+ * gnttab_domain_destroy: in domain_destroy after evtchn_domain_destroy
+ * and before mm_free_domain_frames; unmaps every grant mapping d holds
+ * (its PTEs are left to its own page-table teardown), then frees its
+ * table. d's own grants still mapped by others stay mapped: those frames
+ * live on as DOMID_ORPHAN until the last unmap. Safe to call twice. */
+int gnttab_domain_init(struct domain *d);
+void gnttab_domain_destroy(struct domain *d);
+
+/* Is mfn one of domid's grant-table frames? (lead: memory.c's
+ * mm_remove_page should refuse these as it refuses shared_info.) */
+int gnttab_is_table_frame(uint16_t domid, uint64_t mfn);
+/* Live grant mappings held by domid / by everyone (for xl info and the
+ * create/destroy leak check). */
+unsigned int gnttab_nr_mappings(uint16_t domid);
+unsigned int gnttab_total_mappings(void);
+
+HYPERCALL_DECL(grant_table_op);
+
+#endif
