@@ -35,7 +35,7 @@
  * hypervisor they would end or freeze this guest:
  *  - iret (23) at all: a garbage frame legitimately kills the guest.
  *  - sched_op (29) SCHEDOP_block (freeze: no event source), and
- *    SCHEDOP_shutdown / SCHEDOP_poll / SCHEDOP_watchdog unless the
+ *    SCHEDOP_shutdown / shutdown_code / poll / watchdog unless the
  *    argument pointer is unreadable (NULL, unmapped, non-canonical, or hv
  *    memory outside the read-only M2P); SCHEDOP_remote_shutdown never
  *    names its own domid or DOMID_SELF. sched_op_compat (6): never
@@ -592,6 +592,7 @@ static void gen_call(struct call *c, int nested)
             c->a[0] = SCHEDOP_yield;
             break;
         case SCHEDOP_shutdown:
+        case SCHEDOP_shutdown_code: /* the first code recorded becomes the reason */
         case SCHEDOP_poll:
         case SCHEDOP_watchdog:
             c->a[1] = unreadable_ptr();

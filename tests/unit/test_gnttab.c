@@ -101,6 +101,12 @@ void arch_invlpg(uint64_t va) { (void)va; invlpgs++; }
 void arch_flush_cache(void) {}
 void arch_leave_guest_page_tables(void) {}
 void arch_set_hv_l4_slot(unsigned int slot, uint64_t e) { (void)slot; (void)e; }
+void arch_write_ptbase(uint64_t cr3) { (void)cr3; }
+const uint64_t *arch_hv_l4_slots(void)
+{
+    static uint64_t slots[512];
+    return slots;
+}
 
 /* ---- helpers ---- */
 enum { D0 = 0, A = 1, B = 2, C = 3 };

@@ -21,6 +21,7 @@
 #include <xenolith/console.h>
 #include <xenolith/domain.h>
 #include <xenolith/errno.h>
+#include <xenolith/grant_table.h>
 #include <xenolith/hypercall.h>
 #include <xenolith/layout.h>
 #include <xenolith/mm.h>
@@ -80,13 +81,15 @@ void domain_update_wallclock(struct domain *d) { (void)d; }
 void timer_vcpu_init(struct vcpu *v) { (void)v; }
 void vcpu_info_unmap(struct vcpu *v) { (void)v; }
 void pv_destroy_gdt(struct vcpu *v) { (void)v; } /* pv_desc.c: no GDT in these tests */
+int gnttab_domain_init(struct domain *d) { (void)d; return 0; } /* grant_table.c: none here */
+void gnttab_domain_destroy(struct domain *d) { (void)d; }
 /* the other subsystems' hypercalls */
 #define STUB(name) \
     HYPERCALL_DECL(name) { (void)v; (void)a1; (void)a2; (void)a3; (void)a4; (void)a5; return -XL_ENOSYS; }
 STUB(set_trap_table) STUB(set_gdt) STUB(stack_switch) STUB(set_callbacks) STUB(fpu_taskswitch)
 STUB(set_debugreg) STUB(get_debugreg) STUB(update_descriptor) STUB(set_timer_op)
 STUB(console_io) STUB(vm_assist) STUB(iret) STUB(vcpu_op) STUB(set_segment_base)
-STUB(sched_op) STUB(callback_op) STUB(event_channel_op) STUB(physdev_op)
+STUB(sched_op) STUB(callback_op) STUB(event_channel_op) STUB(physdev_op) STUB(grant_table_op)
 #define VERSION 0x40011
 HYPERCALL_DECL(xen_version)
 {
