@@ -112,7 +112,8 @@ int xs_canonical(const struct xs_conn *c, const char *in, char *out, int allow_s
     for (size_t i = 0; i + 1 < len; i++)
         if (out[i] == '/' && out[i + 1] == '/')
             return -XL_EINVAL;
-    if (len - local_prefix_len(out) > XENSTORE_REL_PATH_MAX)
+    /* the quota Xen applies to unprivileged domains only */
+    if (!c->privileged && len - local_prefix_len(out) > XENSTORE_REL_PATH_MAX)
         return -XL_EINVAL;
     return valid_chars(out) ? 0 : -XL_EINVAL;
 }
@@ -200,7 +201,7 @@ static struct xs_node *node_new(struct xs_store *s, const char *path,
     memcpy(xs_node_path(n), path, plen + 1);
     if (vlen)
         memcpy(xs_node_val(n), val, vlen);
-    if (clen)
+    if (clen && kids)           /* kids NULL: the caller fills them */
         memcpy(xs_node_kids(n), kids, clen);
     return n;
 }
@@ -482,13 +483,12 @@ int xs_op_get_perms(struct xs_store *s, struct xs_conn *c, struct xs_tx *tx, con
 /* New node like n but with other value / perms / children. */
 static struct xs_node *node_edit(struct xs_store *s, const struct xs_node *n,
                                  const struct xs_perm *perms, unsigned int nperms,
-                                 const char *val, uint32_t vlen,
-                                 const char *kids, uint32_t clen)
+                                 const char *val, uint32_t vlen)
 {
     return node_new(s, xs_node_path(n),
                     perms ? perms : n->perms, perms ? nperms : n->nperms,
                     val ? val : xs_node_val(n), val ? vlen : n->vlen,
-                    kids ? kids : xs_node_kids(n), kids ? clen : n->clen);
+                    xs_node_kids(n), n->clen);
 }
 
 /* Parent node with child name added (add) or removed. */
@@ -507,8 +507,10 @@ static int parent_update(struct xs_store *s, struct xs_tx *tx, const char *path,
         return -XL_ENOENT;
     k = xs_node_kids(p);
     if (add) {
-        if (!(np = node_edit(s, p, NULL, 0, NULL, 0, NULL, p->clen + (uint32_t)blen)))
+        if (!(np = node_new(s, pp, p->perms, p->nperms, xs_node_val(p), p->vlen,
+                            NULL, p->clen + (uint32_t)blen)))
             return -XL_ENOMEM;
+        memcpy(xs_node_kids(np), k, p->clen);
         memcpy(xs_node_kids(np) + p->clen, path + base, blen);
     } else {
         uint32_t off = 0;
@@ -516,7 +518,8 @@ static int parent_update(struct xs_store *s, struct xs_tx *tx, const char *path,
             off += (uint32_t)strlen(k + off) + 1;
         if (off >= p->clen)
             return 0;
-        if (!(np = node_edit(s, p, NULL, 0, NULL, 0, NULL, p->clen - (uint32_t)blen)))
+        if (!(np = node_new(s, pp, p->perms, p->nperms, xs_node_val(p), p->vlen,
+                            NULL, p->clen - (uint32_t)blen)))
             return -XL_ENOMEM;
         memcpy(xs_node_kids(np), k, off);
         memcpy(xs_node_kids(np) + off, k + off + blen, p->clen - off - blen);
@@ -607,7 +610,7 @@ int xs_op_write(struct xs_store *s, struct xs_conn *c, struct xs_tx *tx, const c
     if (n) {
         if (!(node_perm(c, n) & XSL_PERM_WRITE))
             return -XL_EACCES;
-        if (!(nn = node_edit(s, n, NULL, 0, val, vlen, NULL, 0)))
+        if (!(nn = node_edit(s, n, NULL, 0, val, vlen)))
             return -XL_ENOMEM;
         if ((rc = put(s, tx, nn)))
             return rc;
@@ -752,7 +755,7 @@ int xs_op_set_perms(struct xs_store *s, struct xs_conn *c, struct xs_tx *tx, con
         return rc;
     if (!c->privileged && perms[0].id != n->perms[0].id)
         return -XL_EPERM;       /* only dom0 gives nodes away */
-    if (!(nn = node_edit(s, n, perms, np, NULL, 0, NULL, 0)))
+    if (!(nn = node_edit(s, n, perms, np, NULL, 0)))
         return -XL_ENOMEM;
     if ((rc = put(s, tx, nn)))
         return rc;

@@ -30,7 +30,7 @@ static const struct {
 static const char *err_name(int err)
 {
     for (unsigned int i = 0; i < ARRAY_SIZE(err_names); i++)
-        if (err_names[i].err == err)
+        if (err_names[i].err == -err)
             return err_names[i].name;
     return "EINVAL";
 }
@@ -540,6 +540,13 @@ int xs_conn_process(struct xs_store *s, struct xs_conn *c)
 
     if (c->broken)
         return -XL_EIO;
+    if (__atomic_load_n(&c->intf->req_prod, __ATOMIC_ACQUIRE) - c->intf->req_cons >
+            XENSTORE_RING_SIZE ||
+        c->intf->rsp_prod - __atomic_load_n(&c->intf->rsp_cons, __ATOMIC_ACQUIRE) >
+            XENSTORE_RING_SIZE) {
+        ring_broken(c);
+        return -XL_EIO;
+    }
     flush(s, c);
     /* a client that does not read its answers is not served further
      * until it does (its rsp ring is full) */
