@@ -656,7 +656,7 @@ static void test_quotas(void **state)
     assert_string_equal(rm_(1, "n0"), "OK");
     assert_string_equal(wr(1, 0, "again", "x"), "OK");
     assert_string_equal(wr(1, 0, "a/b", "x"), "!ENOSPC");  /* needs two */
-    /* dom0 is not limited, and what it creates below d1 is charged to d1's owner */
+    /* dom0 is not limited by the node quota */
     for (int i = 0; i < 20; i++) {
         snprintf(p, sizeof(p), "/d0/n%d", i);
         assert_string_equal(wr(0, 0, p, "x"), "OK");
