@@ -1,0 +1,874 @@
+/*
+ * test_xenstore.c - host unit tests of the xenstored core
+ * (guest-drivers/xenstore), driven end to end through the xs_wire rings:
+ * every request type, Xen's path rules, the permission model (EACCES,
+ * EPERM cases), watches (initial fire, descendants, relative paths,
+ * permission filtering, rm below a watch, special watches), transactions
+ * (commit, conflict -> EAGAIN, abort), introduce/release, quotas, arena
+ * exhaustion, and malformed wire messages (unknown type, oversized,
+ * partial, unterminated, bad ring indexes, random garbage) while another
+ * domain keeps being served.
+ * Links: arena.c store.c wire.c and hv/common/format.c. No mocks: the
+ * tests play dom0 and the domUs on in-memory rings.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "../../guest-drivers/xenstore/store.h"
+#include "../../guest-drivers/xenstore/arena.h"
+#include <xenolith/errno.h>
+
+#define NDOM 5
+#define MEM_SIZE (4u << 20)
+
+struct msg {
+    struct xsd_sockmsg h;
+    char body[XENSTORE_PAYLOAD_MAX + 1];
+};
+
+static struct xenstore_domain_interface rings[NDOM];
+static uint8_t *mem;
+static struct xs_store *st;
+static uint32_t next_req = 100;
+
+/* per domain: replies and events read back from the rsp ring */
+static struct msg *inbox[NDOM];
+static unsigned int ninbox[NDOM];
+static uint8_t partial[NDOM][sizeof(struct msg)];
+static uint32_t npartial[NDOM];
+static int notified[NDOM], unmapped[NDOM];
+
+static struct xenstore_domain_interface *t_map(void *o, uint16_t domid, uint64_t mfn, uint32_t port)
+{
+    (void)o;
+    if (domid >= NDOM || mfn != 1234 || port != 5)
+        return NULL;
+    memset(&rings[domid], 0, sizeof(rings[domid]));
+    return &rings[domid];
+}
+static void t_unmap(void *o, uint16_t domid, struct xenstore_domain_interface *i)
+{
+    (void)o;
+    assert_ptr_equal(i, &rings[domid]);
+    unmapped[domid]++;
+}
+static void t_notify(void *o, uint16_t domid)
+{
+    (void)o;
+    if (domid < NDOM)
+        notified[domid]++;
+}
+static const struct xs_ops ops = { t_map, t_unmap, t_notify, NULL };
+
+static void drain(int d)
+{
+    struct xenstore_domain_interface *r = &rings[d];
+    while (r->rsp_cons != r->rsp_prod) {
+        partial[d][npartial[d]++] = (uint8_t)r->rsp[MASK_XENSTORE_IDX(r->rsp_cons)];
+        r->rsp_cons++;
+        if (npartial[d] >= sizeof(struct xsd_sockmsg)) {
+            struct xsd_sockmsg *h = (struct xsd_sockmsg *)partial[d];
+            assert_true(h->len <= XENSTORE_PAYLOAD_MAX);
+            if (npartial[d] == sizeof(*h) + h->len) {
+                struct msg *m = &inbox[d][ninbox[d]++];
+                assert_true(ninbox[d] < 4096);
+                memcpy(m, partial[d], npartial[d]);
+                m->body[h->len] = 0;
+                npartial[d] = 0;
+            }
+        }
+    }
+}
+
+/* Push raw bytes into d's req ring, letting the store run as room is needed. */
+static void push(int d, const void *p, uint32_t len)
+{
+    struct xenstore_domain_interface *r = &rings[d];
+    const uint8_t *b = p;
+    while (len) {
+        while (len && r->req_prod - r->req_cons < XENSTORE_RING_SIZE) {
+            r->req[MASK_XENSTORE_IDX(r->req_prod)] = (char)*b++;
+            r->req_prod++;
+            len--;
+        }
+        xs_process_all(st);
+        drain(d);
+    }
+    xs_process_all(st);
+    drain(d);
+}
+
+static struct msg *find_reply(int d, uint32_t req_id)
+{
+    for (unsigned int i = 0; i < ninbox[d]; i++)
+        if (inbox[d][i].h.type != XS_WATCH_EVENT && inbox[d][i].h.req_id == req_id)
+            return &inbox[d][i];
+    return NULL;
+}
+
+static struct msg *call(int d, uint32_t type, uint32_t tx, const void *p, uint32_t len)
+{
+    struct xsd_sockmsg h = { .type = type, .req_id = next_req++, .tx_id = tx, .len = len };
+    struct msg *m;
+    push(d, &h, sizeof(h));
+    push(d, p, len);
+    for (int i = 0; i < 8 && !(m = find_reply(d, h.req_id)); i++) {
+        xs_process_all(st);
+        drain(d);
+    }
+    assert_non_null(m);
+    return m;
+}
+
+/* Result as a string: the payload, or the error name prefixed by '!'. */
+static char resbuf[XENSTORE_PAYLOAD_MAX + 8];
+static const char *res(const struct msg *m)
+{
+    if (m->h.type == XS_ERROR)
+        snprintf(resbuf, sizeof(resbuf), "!%s", m->body);
+    else
+        memcpy(resbuf, m->body, m->h.len + 1);
+    return resbuf;
+}
+
+static const char *s1(int d, uint32_t type, uint32_t tx, const char *a)
+{
+    return res(call(d, type, tx, a, (uint32_t)strlen(a) + 1));
+}
+static const char *wr(int d, uint32_t tx, const char *path, const char *val)
+{
+    char buf[XENSTORE_PAYLOAD_MAX + 8];
+    size_t pl = strlen(path) + 1, vl = strlen(val);
+    memcpy(buf, path, pl);
+    memcpy(buf + pl, val, vl);
+    return res(call(d, XS_WRITE, tx, buf, (uint32_t)(pl + vl)));
+}
+static const char *rd(int d, const char *path) { return s1(d, XS_READ, 0, path); }
+static const char *rm_(int d, const char *path) { return s1(d, XS_RM, 0, path); }
+static const char *mkd(int d, const char *path) { return s1(d, XS_MKDIR, 0, path); }
+/* strings a\0b\0... joined into one payload */
+static const char *multi(int d, uint32_t type, uint32_t tx, int n, ...)
+{
+    char buf[XENSTORE_PAYLOAD_MAX];
+    uint32_t len = 0;
+    va_list ap;
+    va_start(ap, n);
+    for (int i = 0; i < n; i++) {
+        const char *a = va_arg(ap, const char *);
+        memcpy(buf + len, a, strlen(a) + 1);
+        len += (uint32_t)strlen(a) + 1;
+    }
+    va_end(ap);
+    return res(call(d, type, tx, buf, len));
+}
+/* multi-string reply joined with ',' for comparisons */
+static const char *joined(const struct msg *m)
+{
+    static char out[XENSTORE_PAYLOAD_MAX + 8];
+    if (m->h.type == XS_ERROR)
+        return res(m);
+    memcpy(out, m->body, m->h.len + 1);
+    for (uint32_t i = 0; i + 1 < m->h.len; i++)
+        if (!out[i])
+            out[i] = ',';
+    if (m->h.len)
+        out[m->h.len - 1] = 0;
+    return out;
+}
+static const char *dir(int d, const char *path)
+{
+    return joined(call(d, XS_DIRECTORY, 0, path, (uint32_t)strlen(path) + 1));
+}
+static const char *perms(int d, const char *path)
+{
+    return joined(call(d, XS_GET_PERMS, 0, path, (uint32_t)strlen(path) + 1));
+}
+static const char *setp(int d, const char *path, const char *p1, const char *p2)
+{
+    return p2 ? multi(d, XS_SET_PERMS, 0, 3, path, p1, p2) : multi(d, XS_SET_PERMS, 0, 2, path, p1);
+}
+static const char *watch(int d, const char *path, const char *tok)
+{
+    return multi(d, XS_WATCH, 0, 2, path, tok);
+}
+/* Count (and remove) watch events "path"/"tok" in d's inbox. */
+static int events(int d, const char *path, const char *tok)
+{
+    int n = 0;
+    unsigned int j = 0;
+    xs_process_all(st);
+    drain(d);
+    for (unsigned int i = 0; i < ninbox[d]; i++) {
+        struct msg *m = &inbox[d][i];
+        if (m->h.type == XS_WATCH_EVENT && strcmp(m->body, path) == 0 &&
+            strcmp(m->body + strlen(m->body) + 1, tok) == 0) {
+            n++;
+            continue;
+        }
+        if (j != i)
+            inbox[d][j] = *m;
+        j++;
+    }
+    ninbox[d] = j;
+    return n;
+}
+static int all_events(int d)
+{
+    int n = 0;
+    xs_process_all(st);
+    drain(d);
+    for (unsigned int i = 0; i < ninbox[d]; i++)
+        n += inbox[d][i].h.type == XS_WATCH_EVENT;
+    return n;
+}
+static void clear(void)
+{
+    if (st)
+        xs_process_all(st);
+    for (int d = 0; d < NDOM; d++) {
+        drain(d);
+        ninbox[d] = 0;
+    }
+}
+
+static int setup_q(const struct xs_quota *q)
+{
+    memset(rings, 0, sizeof(rings));
+    memset(npartial, 0, sizeof(npartial));
+    memset(notified, 0, sizeof(notified));
+    memset(unmapped, 0, sizeof(unmapped));
+    st = NULL;
+    clear();
+    for (int d = 0; d < NDOM; d++)
+        if (!inbox[d])
+            inbox[d] = calloc(4096, sizeof(struct msg));
+    if (!mem)
+        mem = malloc(MEM_SIZE);
+    st = xs_store_init(mem, MEM_SIZE, q, &ops);
+    assert_non_null(st);
+    for (int d = 0; d < 3; d++)
+        assert_non_null(xs_conn_attach(st, (uint16_t)d, &rings[d]));
+    return 0;
+}
+static int setup(void **state) { (void)state; return setup_q(NULL); }
+
+/* dom0 makes /local/domain/1 and 2 owned by their domains, as a toolstack. */
+static void make_domain_dirs(void)
+{
+    assert_string_equal(mkd(0, "/local/domain/1"), "OK");
+    assert_string_equal(setp(0, "/local/domain/1", "n1", NULL), "OK");
+    assert_string_equal(mkd(0, "/local/domain/2"), "OK");
+    assert_string_equal(setp(0, "/local/domain/2", "n2", NULL), "OK");
+}
+
+/* ---------------- tests ---------------- */
+
+static void test_arena(void **state)
+{
+    (void)state;
+    static uint8_t block[65536];
+    struct xs_arena a;
+    void *p[64];
+    size_t full;
+    assert_int_equal(xs_arena_init(&a, block, 16), -XL_EINVAL);
+    assert_int_equal(xs_arena_init(&a, block + 3, sizeof(block) - 3), 0);
+    full = xs_arena_largest(&a);
+    for (int i = 0; i < 64; i++) {
+        p[i] = xs_alloc(&a, 100 + (size_t)i * 7);
+        assert_non_null(p[i]);
+        assert_int_equal((uintptr_t)p[i] & 15, 0);
+        memset(p[i], 0xa5, 100 + (size_t)i * 7);
+    }
+    assert_null(xs_alloc(&a, sizeof(block)));
+    for (int i = 0; i < 64; i += 2)
+        xs_free(&a, p[i]);
+    for (int i = 1; i < 64; i += 2)
+        xs_free(&a, p[i]);
+    xs_free(&a, block + 100);          /* not ours: ignored */
+    assert_int_equal(xs_arena_largest(&a), full);
+    assert_int_equal(a.used, 0);
+    /* exhaustion then recovery */
+    int n = 0;
+    while ((p[0] = xs_alloc(&a, 1000)) != NULL)
+        n++;
+    assert_true(n > 50);
+}
+
+static void test_read_write_dir(void **state)
+{
+    (void)state;
+    assert_string_equal(rd(0, "/a"), "!ENOENT");
+    assert_string_equal(wr(0, 0, "/a/b/c", "hello"), "OK");
+    assert_string_equal(rd(0, "/a/b/c"), "hello");
+    assert_string_equal(rd(0, "/a/b"), "");
+    assert_string_equal(dir(0, "/"), "a");
+    assert_string_equal(dir(0, "/a/b"), "c");
+    assert_string_equal(wr(0, 0, "/a/b/d", ""), "OK");
+    assert_string_equal(wr(0, 0, "/a/b/c", "bye"), "OK");
+    assert_string_equal(rd(0, "/a/b/c"), "bye");
+    assert_string_equal(dir(0, "/a/b"), "c,d");
+    assert_string_equal(dir(0, "/a/b/c"), "");
+    /* values are bytes: embedded NULs survive, read has no terminator */
+    char v[3] = { 'x', 0, 'y' }, buf[16] = "/bin";
+    memcpy(buf + 5, v, 3);
+    struct msg *m = call(0, XS_WRITE, 0, buf, 8);
+    assert_string_equal(res(m), "OK");
+    m = call(0, XS_READ, 0, "/bin", 5);
+    assert_int_equal(m->h.len, 3);
+    assert_memory_equal(m->body, v, 3);
+    /* mkdir: creates, existing is fine */
+    assert_string_equal(mkd(0, "/m/n"), "OK");
+    assert_string_equal(mkd(0, "/m/n"), "OK");
+    assert_string_equal(dir(0, "/m"), "n");
+    /* rm: recursive; absent child of an existing parent is fine */
+    assert_string_equal(rm_(0, "/a"), "OK");
+    assert_string_equal(rd(0, "/a/b/c"), "!ENOENT");
+    assert_string_equal(dir(0, "/"), "bin,m");
+    assert_string_equal(rm_(0, "/m/zz"), "OK");
+    assert_string_equal(rm_(0, "/q/zz"), "!ENOENT");
+    assert_string_equal(rm_(0, "/"), "!EINVAL");
+    struct xs_stats s;
+    xs_get_stats(st, &s);
+    assert_int_equal(s.nodes, 4);      /* / /bin /m /m/n */
+    /* 4096-byte value: the largest payload the path leaves room for */
+    static char big[XENSTORE_PAYLOAD_MAX];
+    memset(big, 'v', sizeof(big) - 1);
+    big[XENSTORE_PAYLOAD_MAX - 4] = 0;  /* "/bv\0" + 4092 bytes */
+    char req[XENSTORE_PAYLOAD_MAX];
+    memcpy(req, "/bv", 4);
+    memset(req + 4, 'v', XENSTORE_PAYLOAD_MAX - 4);
+    assert_string_equal(res(call(0, XS_WRITE, 0, req, XENSTORE_PAYLOAD_MAX)), "OK");
+    m = call(0, XS_READ, 0, "/bv", 4);
+    assert_int_equal(m->h.len, XENSTORE_PAYLOAD_MAX - 4);
+}
+
+static void test_relative_and_domain_path(void **state)
+{
+    (void)state;
+    make_domain_dirs();
+    assert_string_equal(wr(1, 0, "name", "vm1"), "OK");
+    assert_string_equal(rd(0, "/local/domain/1/name"), "vm1");
+    assert_string_equal(rd(1, "name"), "vm1");
+    assert_string_equal(dir(1, "/local/domain/1"), "name");
+    assert_string_equal(s1(1, XS_GET_DOMAIN_PATH, 0, "7"), "/local/domain/7");
+    assert_string_equal(s1(1, XS_GET_DOMAIN_PATH, 0, "x7"), "!EINVAL");
+}
+
+static void test_path_rules(void **state)
+{
+    (void)state;
+    static char p[XENSTORE_PAYLOAD_MAX];
+    assert_string_equal(wr(0, 0, "/a//b", "x"), "!EINVAL");
+    assert_string_equal(wr(0, 0, "/a/", "x"), "!EINVAL");
+    assert_string_equal(wr(0, 0, "/a b", "x"), "!EINVAL");
+    assert_string_equal(wr(0, 0, "/a.b", "x"), "!EINVAL");
+    assert_string_equal(wr(0, 0, "/A-z_0@9", "x"), "OK");
+    assert_string_equal(rd(0, "@introduceDomain"), "!EINVAL");
+    assert_string_equal(wr(0, 0, "", "x"), "!EINVAL");      /* "/local/domain/0/" */
+    /* absolute: 3072 bytes fine, 3073 not */
+    memset(p, 'a', sizeof(p));
+    p[0] = '/';
+    p[XENSTORE_ABS_PATH_MAX] = 0;
+    assert_string_equal(mkd(0, p), "OK");
+    p[XENSTORE_ABS_PATH_MAX] = 'a';
+    p[XENSTORE_ABS_PATH_MAX + 1] = 0;
+    assert_string_equal(mkd(0, p), "!EINVAL");
+    /* below /local/domain/N/ at most 2048 bytes */
+    make_domain_dirs();
+    memset(p, 'b', sizeof(p));
+    p[XENSTORE_REL_PATH_MAX] = 0;
+    assert_string_equal(mkd(1, p), "OK");
+    p[XENSTORE_REL_PATH_MAX] = 'b';
+    p[XENSTORE_REL_PATH_MAX + 1] = 0;
+    assert_string_equal(mkd(1, p), "!EINVAL");
+}
+
+static void test_permissions(void **state)
+{
+    (void)state;
+    make_domain_dirs();
+    assert_string_equal(perms(0, "/local/domain/1"), "n1");
+    /* a domain cannot write outside its area, or read another's */
+    assert_string_equal(wr(1, 0, "/tool", "x"), "!EACCES");
+    assert_string_equal(mkd(1, "/local/domain/2/x"), "!EACCES");
+    assert_string_equal(wr(2, 0, "data", "secret"), "OK");
+    assert_string_equal(rd(1, "/local/domain/2/data"), "!EACCES");
+    assert_string_equal(dir(1, "/local/domain/2"), "!EACCES");
+    assert_string_equal(perms(1, "/local/domain/2/data"), "!EACCES");
+    /* an absent node below an unreadable one: EACCES, not ENOENT */
+    assert_string_equal(rd(1, "/local/domain/2/nothere"), "!EACCES");
+    assert_string_equal(rd(2, "nothere"), "!ENOENT");
+    assert_string_equal(rm_(1, "/local/domain/2/data"), "!EACCES");
+    assert_string_equal(rd(2, "data"), "secret");
+    /* created children inherit perms; an unprivileged creator owns them */
+    assert_string_equal(perms(2, "data"), "n2");
+    assert_string_equal(setp(2, "data", "n2", "r1"), "OK");
+    assert_string_equal(rd(1, "/local/domain/2/data"), "secret");
+    assert_string_equal(wr(1, 0, "/local/domain/2/data", "x"), "!EACCES");
+    assert_string_equal(setp(1, "/local/domain/2/data", "n1", NULL), "!EACCES");
+    assert_string_equal(setp(2, "data", "b2", "w1"), "OK");
+    assert_string_equal(rd(1, "/local/domain/2/data"), "!EACCES");  /* w only */
+    assert_string_equal(wr(1, 0, "/local/domain/2/data/sub", "y"), "OK");
+    assert_string_equal(perms(0, "/local/domain/2/data/sub"), "b1,w1");
+    /* the owner (1) may read although "b" is for others and 1 is listed w */
+    assert_string_equal(rd(1, "/local/domain/2/data/sub"), "y");
+    /* a domain may not give a node away; dom0 may, and always may anything */
+    assert_string_equal(setp(2, "data", "b1", NULL), "!EPERM");
+    assert_string_equal(setp(0, "/local/domain/2/data", "n3", NULL), "OK");
+    assert_string_equal(rd(2, "data"), "!EACCES");
+    assert_string_equal(rd(0, "/local/domain/2/data"), "secret");
+    /* bad permission strings, too many entries */
+    assert_string_equal(setp(0, "/local/domain/2", "x1", NULL), "!EINVAL");
+    assert_string_equal(setp(0, "/local/domain/2", "r", NULL), "!EINVAL");
+    assert_string_equal(setp(0, "/local/domain/2", "r70000", NULL), "!EINVAL");
+    assert_string_equal(setp(0, "/local/domain/2", "r1a", NULL), "!EINVAL");
+    assert_string_equal(res(call(0, XS_SET_PERMS, 0, "/local/domain/2", 16)), "!EINVAL");
+    assert_string_equal(multi(2, XS_SET_PERMS, 0, 7, "x", "n2", "r1", "r3", "r4", "r5", "r6"),
+                        "!ENOSPC");
+    assert_string_equal(setp(2, "/local/domain/2/nothere", "n2", NULL), "!ENOENT");
+    /* root: only dom0 reads it */
+    assert_string_equal(dir(1, "/"), "!EACCES");
+    assert_string_equal(s1(1, XS_IS_DOMAIN_INTRODUCED, 0, "2"), "!EACCES");
+}
+
+static void test_watches(void **state)
+{
+    (void)state;
+    make_domain_dirs();
+    /* reply, then the initial event with the path as registered */
+    assert_string_equal(watch(1, "device", "tok"), "OK");
+    assert_int_equal(events(1, "device", "tok"), 1);
+    assert_string_equal(watch(1, "device", "tok"), "!EEXIST");
+    assert_string_equal(watch(1, "device", "tok2"), "OK");
+    assert_int_equal(events(1, "device", "tok2"), 1);
+    assert_string_equal(multi(1, XS_UNWATCH, 0, 2, "device", "tok2"), "OK");
+    assert_string_equal(multi(1, XS_UNWATCH, 0, 2, "device", "tok2"), "!ENOENT");
+    /* descendants fire, relative watches get relative paths */
+    assert_string_equal(wr(0, 0, "/local/domain/1/device/vif/0", "x"), "OK");
+    assert_int_equal(events(1, "device/vif/0", "tok"), 1);
+    assert_string_equal(wr(1, 0, "devices", "x"), "OK");   /* not below "device" */
+    assert_int_equal(all_events(1), 0);
+    /* absolute watch by dom0 on a subtree */
+    assert_string_equal(watch(0, "/local/domain/1", "w0"), "OK");
+    assert_int_equal(events(0, "/local/domain/1", "w0"), 1);
+    assert_string_equal(wr(1, 0, "device/vif/0/state", "4"), "OK");
+    assert_int_equal(events(0, "/local/domain/1/device/vif/0/state", "w0"), 1);
+    assert_int_equal(events(1, "device/vif/0/state", "tok"), 1);
+    /* set_perms fires; mkdir of an existing node does not */
+    assert_string_equal(setp(1, "device", "n1", "r2"), "OK");
+    assert_int_equal(events(1, "device", "tok"), 1);
+    assert_int_equal(events(0, "/local/domain/1/device", "w0"), 1);
+    assert_string_equal(mkd(1, "device"), "OK");
+    assert_int_equal(all_events(1), 0);
+    /* rm: fires for the node, and for watches below it with their own path */
+    assert_string_equal(watch(1, "device/vif/0/state", "deep"), "OK");
+    assert_int_equal(events(1, "device/vif/0/state", "deep"), 1);
+    assert_string_equal(rm_(0, "/local/domain/1/device/vif"), "OK");
+    assert_int_equal(events(1, "device/vif", "tok"), 1);
+    assert_int_equal(events(1, "device/vif/0/state", "deep"), 1);
+    assert_int_equal(events(0, "/local/domain/1/device/vif", "w0"), 1);
+    /* no event to a watcher that cannot read the node */
+    assert_string_equal(watch(2, "/local/domain/1", "spy"), "OK");
+    assert_int_equal(events(2, "/local/domain/1", "spy"), 1);
+    assert_string_equal(wr(1, 0, "private", "x"), "OK");
+    assert_int_equal(all_events(2), 0);
+    assert_int_equal(events(1, "private", "tok"), 0);
+    clear();
+    assert_string_equal(wr(1, 0, "device/shared", "x"), "OK");  /* inherits r2 */
+    assert_int_equal(events(2, "/local/domain/1/device/shared", "spy"), 1);
+    /* watch "/" sees everything it may read; bad watch args */
+    assert_string_equal(watch(0, "/", "all"), "OK");
+    assert_int_equal(events(0, "/", "all"), 1);
+    assert_string_equal(wr(2, 0, "z", "1"), "OK");
+    assert_int_equal(events(0, "/local/domain/2/z", "all"), 1);
+    assert_string_equal(watch(1, "/a//b", "t"), "!EINVAL");
+    assert_string_equal(multi(1, XS_WATCH, 0, 1, "device"), "!EINVAL");
+    assert_string_equal(multi(1, XS_WATCH, 0, 3, "device", "a", "b"), "!EINVAL");
+    /* reset drops them all */
+    assert_string_equal(res(call(1, XS_RESET_WATCHES, 0, "", 1)), "OK");
+    clear();
+    assert_string_equal(wr(0, 0, "/local/domain/1/device/q", "x"), "OK");
+    assert_int_equal(all_events(1), 0);
+}
+
+static uint32_t tx_start(int d)
+{
+    const char *r = res(call(d, XS_TRANSACTION_START, 0, "", 1));
+    assert_true(r[0] >= '1' && r[0] <= '9');
+    return (uint32_t)strtoul(r, NULL, 10);
+}
+static const char *tx_end(int d, uint32_t tx, const char *tf)
+{
+    return res(call(d, XS_TRANSACTION_END, tx, tf, (uint32_t)strlen(tf) + 1));
+}
+
+static void test_transactions(void **state)
+{
+    (void)state;
+    make_domain_dirs();
+    assert_string_equal(wr(1, 0, "a", "1"), "OK");
+    assert_string_equal(watch(0, "/local/domain/1", "w"), "OK");
+    clear();
+    /* commit: invisible outside until the end, events at commit */
+    uint32_t t = tx_start(1);
+    assert_string_equal(wr(1, t, "a", "2"), "OK");
+    assert_string_equal(wr(1, t, "new/deep", "n"), "OK");
+    assert_string_equal(s1(1, XS_READ, t, "a"), "2");
+    assert_string_equal(joined(call(1, XS_DIRECTORY, t, "/local/domain/1", 16)), "a,new");
+    assert_string_equal(rd(1, "a"), "1");
+    assert_string_equal(rd(1, "new/deep"), "!ENOENT");
+    assert_string_equal(dir(1, "/local/domain/1"), "a");
+    assert_int_equal(all_events(0), 0);
+    assert_string_equal(tx_end(1, t, "T"), "OK");
+    assert_string_equal(rd(1, "a"), "2");
+    assert_string_equal(rd(1, "new/deep"), "n");
+    assert_string_equal(dir(1, "/local/domain/1"), "a,new");
+    assert_int_equal(events(0, "/local/domain/1/a", "w"), 1);
+    assert_int_equal(events(0, "/local/domain/1/new/deep", "w"), 1);
+    assert_string_equal(tx_end(1, t, "T"), "!ENOENT");   /* gone */
+    /* conflict: a node read in the transaction changed -> EAGAIN, nothing applied */
+    t = tx_start(1);
+    assert_string_equal(s1(1, XS_READ, t, "a"), "2");
+    assert_string_equal(wr(1, t, "b", "tx"), "OK");
+    assert_string_equal(wr(0, 0, "/local/domain/1/a", "3"), "OK");
+    assert_string_equal(tx_end(1, t, "T"), "!EAGAIN");
+    assert_string_equal(rd(1, "b"), "!ENOENT");
+    assert_string_equal(rd(1, "a"), "3");
+    /* conflict on a node the transaction saw absent */
+    t = tx_start(1);
+    assert_string_equal(s1(1, XS_READ, t, "c"), "!ENOENT");
+    assert_string_equal(wr(1, 0, "c", "outside"), "OK");
+    assert_string_equal(wr(1, t, "d", "x"), "OK");
+    assert_string_equal(tx_end(1, t, "T"), "!EAGAIN");
+    assert_string_equal(rd(1, "d"), "!ENOENT");
+    /* unrelated changes do not conflict */
+    t = tx_start(1);
+    assert_string_equal(wr(1, t, "new/deep", "m"), "OK");
+    assert_string_equal(wr(2, 0, "other", "x"), "OK");
+    assert_string_equal(tx_end(1, t, "T"), "OK");
+    assert_string_equal(rd(1, "new/deep"), "m");
+    /* two transactions writing the same node: the second loses */
+    uint32_t t1 = tx_start(1), t2 = tx_start(2);
+    assert_int_not_equal(t1, t2);
+    assert_string_equal(setp(1, "a", "n1", "w2"), "OK");
+    assert_string_equal(wr(1, t1, "a", "t1"), "OK");
+    assert_string_equal(wr(2, t2, "/local/domain/1/a", "t2"), "OK");
+    assert_string_equal(tx_end(1, t1, "T"), "OK");
+    assert_string_equal(tx_end(2, t2, "T"), "!EAGAIN");
+    assert_string_equal(rd(1, "a"), "t1");
+    /* abort, rm and perms inside a transaction */
+    t = tx_start(1);
+    assert_string_equal(s1(1, XS_RM, t, "new"), "OK");
+    assert_string_equal(s1(1, XS_READ, t, "new/deep"), "!ENOENT");
+    assert_string_equal(rd(1, "new/deep"), "m");
+    assert_string_equal(tx_end(1, t, "F"), "OK");
+    assert_string_equal(rd(1, "new/deep"), "m");
+    t = tx_start(1);
+    assert_string_equal(s1(1, XS_RM, t, "new"), "OK");
+    assert_string_equal(tx_end(1, t, "T"), "OK");
+    assert_string_equal(rd(1, "new/deep"), "!ENOENT");
+    assert_string_equal(dir(1, "/local/domain/1"), "a,c");
+    /* tx ids belong to their connection; bad end arguments */
+    t = tx_start(1);
+    assert_string_equal(s1(2, XS_READ, t, "/local/domain/2"), "!ENOENT");
+    assert_string_equal(tx_end(1, t, "X"), "!EINVAL");
+    assert_string_equal(tx_end(1, 9999, "T"), "!ENOENT");
+    assert_string_equal(res(call(1, XS_TRANSACTION_START, t, "", 1)), "!EBUSY");
+    /* permission checks apply inside transactions too */
+    assert_string_equal(wr(1, t, "/local/domain/2/x", "y"), "!EACCES");
+    assert_string_equal(tx_end(1, t, "F"), "OK");
+    /* quota: 10 open transactions */
+    for (int i = 0; i < 10; i++)
+        tx_start(2);
+    assert_string_equal(res(call(2, XS_TRANSACTION_START, 0, "", 1)), "!ENOSPC");
+    /* a domain's open transactions die with it */
+    assert_int_equal(xs_domain_gone(st, 2), 0);
+    struct xs_stats s;
+    xs_get_stats(st, &s);
+    assert_int_equal(s.conns, 2);
+}
+
+static void test_introduce_release(void **state)
+{
+    (void)state;
+    assert_string_equal(watch(0, "@introduceDomain", "intro"), "OK");
+    assert_string_equal(watch(0, "@releaseDomain", "rel"), "OK");
+    assert_string_equal(watch(1, "@introduceDomain", "spy"), "OK");
+    clear();
+    assert_string_equal(s1(0, XS_IS_DOMAIN_INTRODUCED, 0, "3"), "F");
+    assert_string_equal(multi(1, XS_INTRODUCE, 0, 3, "3", "1234", "5"), "!EACCES");
+    assert_string_equal(multi(0, XS_INTRODUCE, 0, 3, "3", "99", "5"), "!EINVAL");  /* map fails */
+    assert_string_equal(multi(0, XS_INTRODUCE, 0, 3, "3", "x", "5"), "!EINVAL");
+    assert_string_equal(multi(0, XS_INTRODUCE, 0, 2, "3", "1234"), "!EINVAL");
+    assert_string_equal(multi(0, XS_INTRODUCE, 0, 3, "3", "1234", "5"), "OK");
+    assert_int_equal(events(0, "@introduceDomain", "intro"), 1);
+    assert_int_equal(all_events(1), 0);    /* special events: privileged only */
+    assert_string_equal(multi(0, XS_INTRODUCE, 0, 3, "3", "1234", "5"), "!EEXIST");
+    assert_string_equal(s1(0, XS_IS_DOMAIN_INTRODUCED, 0, "3"), "T");
+    /* the new domain is served on its ring */
+    assert_string_equal(mkd(0, "/local/domain/3"), "OK");
+    assert_string_equal(setp(0, "/local/domain/3", "n3", NULL), "OK");
+    assert_string_equal(wr(3, 0, "hello", "world"), "OK");
+    assert_true(notified[3] > 0);
+    /* release */
+    assert_string_equal(s1(1, XS_RELEASE, 0, "3"), "!EACCES");
+    assert_string_equal(s1(0, XS_RELEASE, 0, "0"), "!EINVAL");
+    assert_string_equal(s1(0, XS_RELEASE, 0, "3"), "OK");
+    assert_int_equal(unmapped[3], 1);
+    assert_int_equal(events(0, "@releaseDomain", "rel"), 1);
+    assert_string_equal(s1(0, XS_IS_DOMAIN_INTRODUCED, 0, "3"), "F");
+    assert_string_equal(s1(0, XS_RELEASE, 0, "3"), "!ENOENT");
+    /* nodes stay for the toolstack to remove */
+    assert_string_equal(rd(0, "/local/domain/3/hello"), "world");
+    /* attached (not introduced) conns are not unmapped */
+    assert_int_equal(xs_domain_gone(st, 2), 0);
+    assert_int_equal(unmapped[2], 0);
+    assert_int_equal(events(0, "@releaseDomain", "rel"), 1);
+    assert_int_equal(xs_domain_gone(st, 2), -XL_ENOENT);
+    assert_string_equal(res(call(0, XS_CONTROL, 0, "x", 2)), "!ENOSYS");
+    assert_string_equal(res(call(1, XS_CONTROL, 0, "x", 2)), "!EACCES");
+}
+
+static void test_quotas(void **state)
+{
+    (void)state;
+    struct xs_quota q = { .nodes = 10, .watches = 3, .outq_bytes = 2048 };
+    setup_q(&q);
+    make_domain_dirs();
+    /* /local/domain/1 itself counts: owned by 1 */
+    assert_int_equal(xs_owned_nodes(st, 1), 1);
+    char p[32];
+    int ok = 0;
+    for (int i = 0; i < 20; i++) {
+        snprintf(p, sizeof(p), "n%d", i);
+        if (strcmp(wr(1, 0, p, "x"), "OK") == 0)
+            ok++;
+    }
+    assert_int_equal(ok, 9);
+    assert_string_equal(wr(1, 0, "more", "x"), "!ENOSPC");
+    assert_string_equal(wr(1, 0, "n0", "rewrite is fine"), "OK");
+    assert_string_equal(rm_(1, "n0"), "OK");
+    assert_string_equal(wr(1, 0, "again", "x"), "OK");
+    assert_string_equal(wr(1, 0, "a/b", "x"), "!ENOSPC");  /* needs two */
+    /* dom0 is not limited by the node quota */
+    for (int i = 0; i < 20; i++) {
+        snprintf(p, sizeof(p), "/d0/n%d", i);
+        assert_string_equal(wr(0, 0, p, "x"), "OK");
+    }
+    /* watches */
+    assert_string_equal(watch(1, "w1", "t"), "OK");
+    assert_string_equal(watch(1, "w2", "t"), "OK");
+    assert_string_equal(watch(1, "w3", "t"), "OK");
+    assert_string_equal(watch(1, "w4", "t"), "!E2BIG");
+    /* a domain that never reads its events: they are capped, others served */
+    assert_string_equal(watch(2, "/local/domain/2", "flood"), "OK");
+    assert_string_equal(setp(0, "/local/domain/2", "n2", "r0"), "OK");
+    struct xs_stats before, after;
+    xs_get_stats(st, &before);
+    for (int i = 0; i < 300; i++) {
+        /* the call() helper drains only dom0's rsp ring: d2's fills up */
+        assert_string_equal(wr(0, 0, "/local/domain/2/x", "0123456789"), "OK");
+    }
+    xs_get_stats(st, &after);
+    assert_true(after.events_dropped > before.events_dropped);
+    assert_true(after.arena_used < before.arena_used + 4 * 2048 + 65536);
+    assert_string_equal(wr(1, 0, "n1", "still served"), "OK");
+}
+
+static void test_arena_exhaustion(void **state)
+{
+    (void)state;
+    static uint8_t small[256 * 1024];
+    struct xs_quota q = { 0 };
+    st = xs_store_init(small, sizeof(small), &q, &ops);
+    assert_non_null(st);
+    memset(rings, 0, sizeof(rings));
+    clear();
+    assert_non_null(xs_conn_attach(st, 0, &rings[0]));
+    static char req[XENSTORE_PAYLOAD_MAX];
+    int i, enomem = 0;
+    for (i = 0; i < 200 && !enomem; i++) {
+        int n = snprintf(req, sizeof(req), "/big/%d", i) + 1;
+        memset(req + n, 'x', 3000);
+        const char *r = res(call(0, XS_WRITE, 0, req, (uint32_t)n + 3000));
+        if (strcmp(r, "!ENOMEM") == 0)
+            enomem = 1;
+        else
+            assert_string_equal(r, "OK");
+    }
+    assert_true(enomem);
+    assert_string_equal(rm_(0, "/big"), "OK");
+    assert_string_equal(wr(0, 0, "/after", "ok"), "OK");
+    assert_string_equal(rd(0, "/after"), "ok");
+    st = NULL;
+}
+
+/* ---- malformed wire messages ---- */
+
+static void test_wire_errors(void **state)
+{
+    (void)state;
+    make_domain_dirs();
+    struct msg *m;
+    /* unknown type, and types a client may not send: EINVAL, ids echoed */
+    m = call(2, 999, 0, "x", 2);
+    assert_int_equal(m->h.type, XS_ERROR);
+    assert_string_equal(m->body, "EINVAL");
+    assert_int_equal(m->h.len, 7);
+    m = call(2, XS_WATCH_EVENT, 0, "a\0b", 4);
+    assert_string_equal(res(m), "!EINVAL");
+    m = call(2, XS_ERROR, 0, "", 0);
+    assert_string_equal(res(m), "!EINVAL");
+    /* missing terminator, extra strings, empty payload */
+    assert_string_equal(res(call(2, XS_READ, 0, "/local", 6)), "!EINVAL");
+    assert_string_equal(res(call(2, XS_READ, 0, "a\0b", 4)), "!EINVAL");
+    assert_string_equal(res(call(2, XS_READ, 0, "", 0)), "!EINVAL");
+    assert_string_equal(res(call(2, XS_WRITE, 0, "nonul", 5)), "!EINVAL");
+    assert_string_equal(res(call(2, XS_TRANSACTION_END, 0, "T", 2)), "!ENOENT");
+    /* oversized: E2BIG, its payload skipped, the stream stays in sync */
+    static uint8_t junk[8192];
+    memset(junk, 0x41, sizeof(junk));
+    struct xsd_sockmsg h = { .type = XS_WRITE, .req_id = 77, .len = 6000 };
+    push(2, &h, sizeof(h));
+    push(2, junk, 6000);
+    m = find_reply(2, 77);
+    assert_non_null(m);
+    assert_string_equal(res(m), "!E2BIG");
+    assert_string_equal(wr(2, 0, "after", "big"), "OK");
+    assert_string_equal(rd(2, "after"), "big");
+    /* partial: header in one go, payload bytes one at a time */
+    struct xsd_sockmsg hp = { .type = XS_READ, .req_id = 555, .len = 6 };
+    push(2, &hp, 10);
+    assert_null(find_reply(2, 555));
+    push(2, (uint8_t *)&hp + 10, sizeof(hp) - 10);
+    for (int i = 0; i < 6; i++) {
+        assert_null(find_reply(2, 555));
+        push(2, "after" + i, 1);
+    }
+    m = find_reply(2, 555);
+    assert_non_null(m);
+    assert_string_equal(res(m), "big");
+    /* tx_id is echoed */
+    uint32_t t = tx_start(2);
+    m = call(2, XS_READ, t, "after", 6);
+    assert_int_equal(m->h.tx_id, t);
+    /* bad ring indexes break only that connection */
+    rings[2].req_prod = rings[2].req_cons + 5000;
+    xs_process_all(st);
+    assert_int_equal(rings[2].error, XENSTORE_ERROR_RINGIDX);
+    assert_int_equal(xs_conn_process(st, xs_conn_find(st, 2)), -XL_EIO);
+    assert_string_equal(wr(1, 0, "fine", "yes"), "OK");
+    assert_string_equal(rd(0, "/local/domain/1/fine"), "yes");
+    /* rsp indexes corrupted by the guest */
+    rings[1].rsp_cons = rings[1].rsp_prod + 3000;
+    for (unsigned int i = 0; i < sizeof(hp); i++)      /* not push(): no drain */
+        rings[1].req[MASK_XENSTORE_IDX(rings[1].req_prod++)] = ((char *)&hp)[i];
+    assert_int_equal(xs_conn_process(st, xs_conn_find(st, 1)), -XL_EIO);
+    assert_int_equal(rings[1].error, XENSTORE_ERROR_RINGIDX);
+    assert_string_equal(rd(0, "/local/domain/2/after"), "big");
+    /* a broken domain's watches get nothing; releasing it is clean */
+    assert_int_equal(xs_domain_gone(st, 1), 0);
+    assert_int_equal(xs_domain_gone(st, 2), 0);
+    assert_string_equal(wr(0, 0, "/x", "y"), "OK");
+    assert_int_equal(rings[2].server_features & XENSTORE_SERVER_FEATURE_ERROR,
+                     XENSTORE_SERVER_FEATURE_ERROR);
+}
+
+/* Random garbage from d2 (headers with random types, ids and lengths,
+ * random payloads) never stops dom0 and d1 being served, and never
+ * touches memory it should not (ASan). */
+static void test_wire_fuzz(void **state)
+{
+    (void)state;
+    make_domain_dirs();
+    static uint8_t buf[XENSTORE_PAYLOAD_MAX];
+    uint32_t seed = 12345;
+    for (int i = 0; i < 3000; i++) {
+        seed = seed * 1103515245u + 12345u;
+        struct xsd_sockmsg h = {
+            .type = (seed >> 8) % (XS_TYPE_COUNT + 3),
+            .req_id = seed,
+            .tx_id = (seed >> 4) & 1 ? 0 : (seed >> 12) % 4,
+            .len = (seed >> 16) % 64,
+        };
+        for (uint32_t j = 0; j < h.len; j++) {
+            seed = seed * 1103515245u + 12345u;
+            /* mostly path-ish bytes so some requests get deep */
+            static const char chars[] = "/ab0@\0\0/local/domain/12rwnb";
+            buf[j] = (uint8_t)chars[(seed >> 16) % (sizeof(chars) - 1)];
+        }
+        if (h.type == XS_INTRODUCE || h.type == XS_RELEASE)
+            h.type = XS_READ;
+        push(2, &h, sizeof(h));
+        push(2, buf, h.len);
+        ninbox[2] = 0;
+        if (i % 100 == 0) {
+            char v[16];
+            snprintf(v, sizeof(v), "%d", i);
+            assert_string_equal(wr(1, 0, "alive", v), "OK");
+            assert_string_equal(rd(0, "/local/domain/1/alive"), v);
+        }
+    }
+    assert_string_equal(rd(1, "alive"), "2900");
+    assert_string_equal(perms(0, "/local/domain/1"), "n1");
+}
+
+static void test_directory_part(void **state)
+{
+    (void)state;
+    char p[64];
+    for (int i = 0; i < 400; i++) {
+        snprintf(p, sizeof(p), "/many/child-with-a-long-name-%03d", i);
+        assert_string_equal(mkd(0, p), "OK");
+    }
+    /* the full list is over 4096 bytes: E2BIG, as in Xen */
+    assert_string_equal(dir(0, "/many"), "!E2BIG");
+    unsigned int off = 0, got = 0, done = 0;
+    while (!done) {
+        char req[64];
+        int n = snprintf(req, sizeof(req), "/many") + 1;
+        n += snprintf(req + n, sizeof(req) - (size_t)n, "%u", off) + 1;
+        struct msg *m = call(0, XS_DIRECTORY_PART, 0, req, (uint32_t)n);
+        assert_int_equal(m->h.type, XS_DIRECTORY_PART);
+        uint32_t pos = (uint32_t)strlen(m->body) + 1;   /* generation */
+        while (pos < m->h.len) {
+            size_t l = strlen(m->body + pos);
+            if (!l) {
+                done = 1;
+                break;
+            }
+            got++;
+            off += (unsigned int)l + 1;
+            pos += (uint32_t)l + 1;
+        }
+    }
+    assert_int_equal(got, 400);
+    assert_string_equal(multi(0, XS_DIRECTORY_PART, 0, 2, "/many", "7"), "!EINVAL");
+    assert_string_equal(multi(0, XS_DIRECTORY_PART, 0, 2, "/many", "99999"), "!EINVAL");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_arena),
+        cmocka_unit_test_setup(test_read_write_dir, setup),
+        cmocka_unit_test_setup(test_relative_and_domain_path, setup),
+        cmocka_unit_test_setup(test_path_rules, setup),
+        cmocka_unit_test_setup(test_permissions, setup),
+        cmocka_unit_test_setup(test_watches, setup),
+        cmocka_unit_test_setup(test_transactions, setup),
+        cmocka_unit_test_setup(test_introduce_release, setup),
+        cmocka_unit_test_setup(test_quotas, setup),
+        cmocka_unit_test_setup(test_arena_exhaustion, setup),
+        cmocka_unit_test_setup(test_wire_errors, setup),
+        cmocka_unit_test_setup(test_wire_fuzz, setup),
+        cmocka_unit_test_setup(test_directory_part, setup),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
