@@ -1,0 +1,131 @@
+/*
+ * xlcmd.h - the `xl` command front end of the dom0 toolstack: splits a
+ * line typed on a console into words, parses `xl` subcommands and their
+ * options, calls the toolstack through struct xlcmd_ops, and prints what
+ * real xl (Xen 4.17) prints for them: `xl list` columns and state letters,
+ * `xl info` key : value lines, xl's error messages and exit statuses.
+ * Owns: argv splitting, option parsing, domain qualifiers (id or name),
+ * the text of every answer. Must never: touch a domain itself (only the
+ * ops do), allocate, or trust a typed line (bad input = message + status).
+ * Commands: create, list, destroy, pause, unpause, shutdown, console,
+ * info, dmesg, help. Freestanding C; runs inside dom0 and in host tests.
+ */
+#ifndef XENOLITH_TOOLSTACK_XLCMD_H
+#define XENOLITH_TOOLSTACK_XLCMD_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "xlcfg.h"
+
+#define XLCMD_MAX_ARGS     32
+#define XLCMD_MAX_DOMAINS  64
+#define XLCMD_NAME_MAX     64
+
+/* Exit statuses, as xl's. */
+#define XLCMD_EXIT_OK      0
+#define XLCMD_EXIT_FAILURE 1
+#define XLCMD_EXIT_USAGE   2
+
+/* One domain, as libxl_dominfo has it (the ops fill it from getdomaininfo
+ * and xenstore's /local/domain/N/name). */
+struct xlcmd_dominfo {
+    uint32_t domid;
+    char name[XLCMD_NAME_MAX];
+    uint64_t current_memkb;
+    uint64_t outstanding_memkb;
+    unsigned int vcpu_online;
+    uint8_t running, blocked, paused, shutdown, dying;
+    unsigned int shutdown_reason;   /* SHUTDOWN_*, meaningful if shutdown */
+    uint64_t cpu_time_ns;
+};
+
+/* XEN_SYSCTL_PHYSCAP_* bits of xen/sysctl.h (Xen 4.17), for caps. */
+#define XLCMD_CAP_HVM        (1u << 0)
+#define XLCMD_CAP_PV         (1u << 1)
+#define XLCMD_CAP_DIRECTIO   (1u << 2)
+#define XLCMD_CAP_HAP        (1u << 3)
+#define XLCMD_CAP_SHADOW     (1u << 4)
+#define XLCMD_CAP_IOMMU_HAP_PT_SHARE (1u << 5)
+#define XLCMD_CAP_VMTRACE    (1u << 6)
+#define XLCMD_CAP_VPMU       (1u << 7)
+#define XLCMD_CAP_GNTTAB_V1  (1u << 8)
+#define XLCMD_CAP_GNTTAB_V2  (1u << 9)
+
+/* What `xl info` prints: uname of dom0, sysctl physinfo, xen_version. */
+struct xlcmd_hostinfo {
+    char host[65], release[65], version[65], machine[65];
+    unsigned int nr_cpus, max_cpu_id, nr_nodes, cores_per_socket, threads_per_core;
+    unsigned int cpu_khz;
+    uint32_t hw_cap[8];
+    uint32_t caps;                   /* XLCMD_CAP_* */
+    uint64_t total_pages, free_pages, outstanding_pages;
+    uint64_t sharing_freed_pages, sharing_used_frames;
+    unsigned int free_cpus;
+    int xen_major, xen_minor;
+    char xen_extra[16];              /* xen_extraversion_t */
+    char xen_caps[1024];             /* xen_capabilities_info_t */
+    char scheduler[32];
+    unsigned int pagesize;
+    uint64_t virt_start;
+    char changeset[64];              /* xen_changeset_info_t */
+    char commandline[1024];          /* xen_commandline_t */
+    char compiler[64], compile_by[16], compile_domain[32], compile_date[32];
+    char build_id[80];
+};
+
+/* Output: fd 1 is what xl prints on stdout, fd 2 on stderr. */
+struct xlcmd_io {
+    void (*write)(void *opaque, int fd, const char *s, size_t n);
+    void *opaque;
+};
+
+/* The toolstack. Every call returns 0 or a negative Xen errno; a NULL op
+ * makes its commands answer "not available" (exit 1). */
+struct xlcmd_ops {
+    /* The whole file, in memory the toolstack owns until the next call. */
+    int (*read_file)(void *ctx, const char *path, const char **data, size_t *len);
+    int (*create)(void *ctx, const struct xlcfg *cfg, int paused, uint32_t *domid);
+    /* Fills up to max entries in domid order; returns how many. */
+    int (*list)(void *ctx, struct xlcmd_dominfo *out, unsigned int max);
+    int (*destroy)(void *ctx, uint32_t domid);
+    int (*pause)(void *ctx, uint32_t domid);
+    int (*unpause)(void *ctx, uint32_t domid);
+    int (*shutdown)(void *ctx, uint32_t domid, int wait);
+    /* Attaches the console until the user detaches (Ctrl-]). */
+    int (*console)(void *ctx, uint32_t domid);
+    int (*hostinfo)(void *ctx, struct xlcmd_hostinfo *hi);
+    /* Writes the hypervisor's console ring through io; clear afterwards. */
+    int (*dmesg)(void *ctx, int clear, const struct xlcmd_io *io);
+};
+
+/* One per console; big scratch lives here, not on the stack. */
+struct xlcmd {
+    const struct xlcmd_ops *ops;
+    void *ctx;
+    struct xlcmd_io io;
+    /* scratch */
+    struct xlcmd_dominfo doms[XLCMD_MAX_DOMAINS];
+    struct xlcmd_hostinfo host;
+    struct xlcfg cfg;
+    char diag[2048];
+    char line[1600];
+};
+
+void xlcmd_init(struct xlcmd *x, const struct xlcmd_ops *ops, void *ctx,
+                const struct xlcmd_io *io);
+
+/* Splits line in place into words: blanks separate; '...' keeps all
+ * literally; "..." keeps all but \" \\ (backslash-escaped); outside quotes
+ * a backslash escapes the next byte; quoted parts join their neighbours
+ * (a"b c"d is one word). Returns argc (argv[argc] = NULL), -XL_EINVAL for
+ * an unterminated quote or a trailing backslash, -XL_E2BIG for more than
+ * max - 1 words. */
+int xlcmd_split(char *line, char **argv, int max);
+
+/* Runs `xl ARGS` (argv[0] may be "xl" or the subcommand). Returns the exit
+ * status xl would have. */
+int xlcmd_run(struct xlcmd *x, int argc, char **argv);
+/* xlcmd_split + xlcmd_run; an empty line does nothing (returns 0). */
+int xlcmd_run_line(struct xlcmd *x, char *line);
+
+#endif

@@ -1,0 +1,483 @@
+/*
+ * test_xlcfg.c - host unit tests for the xl.cfg parser of the dom0
+ * toolstack (guest-drivers/toolstack/xlcfg.c), cmocka + ASan/UBSan.
+ * Tests: the syntax (strings with xl's escapes, numbers, lists across
+ * lines, comments, ';'), every key, defaults, cross-checks, the exact
+ * "FILE:LINE: message" diagnostics, overrides parsed after the file,
+ * the error cap and diagnostic truncation, and fuzzing (random bytes,
+ * every truncation and random mutations of a good file) with each input
+ * in an exactly sized heap buffer so ASan sees any overread.
+ * Links: xlcfg.c and hv/common/format.c.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <xenolith/errno.h>
+#include "../../guest-drivers/toolstack/xlcfg.h"
+
+static struct xlcfg cfg;
+static char dbuf[4096];
+static struct xlcfg_diag diag;
+
+/* Parses text as FILE "guest.cfg" and finishes; returns finish's result
+ * (or parse's if parse failed). */
+static int run(const char *text)
+{
+    int rc, rc2;
+    size_t n = strlen(text);
+    char *copy = malloc(n ? n : 1);
+
+    memcpy(copy, text, n);
+    xlcfg_diag_init(&diag, dbuf, sizeof(dbuf));
+    xlcfg_init(&cfg);
+    rc = xlcfg_parse(&cfg, "guest.cfg", copy, n, &diag);
+    rc2 = xlcfg_finish(&cfg, &diag);
+    free(copy);
+    assert_true(rc == 0 || rc == -XL_EINVAL);
+    return rc ? rc : rc2;
+}
+
+static void test_full_config(void **state)
+{
+    static const uint8_t want_uuid[16] = {
+        0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0,
+        0x0f, 0xed, 0xcb, 0xa9, 0x87, 0x65, 0x43, 0x21 };
+    const char *text =
+        "# a PV guest\n"
+        "\n"
+        "name = \"web-1\"\n"
+        "type='pv'\n"
+        "memory = 256 ; maxmem = 0x200\n"
+        "vcpus = 2\n"
+        "maxvcpus = \"4\"   # numbers may be quoted, as in xl\n"
+        "kernel = \"/boot/vmlinuz\"\n"
+        "ramdisk = '/boot/initrd.img'\n"
+        "cmdline = \"console=hvc0 quiet\\tx=\\\"y\\\" \\x41\\101\"\n"
+        "on_poweroff = 'preserve'\n"
+        "on_reboot = \"rename-restart\"\n"
+        "on_crash = \"coredump-restart\"\n"
+        "on_watchdog = \"coredump-destroy\"\n"
+        "on_soft_reset = \"destroy\"\n"
+        "uuid = \"12345678-9ABC-def0-0fed-cba987654321\"\n";
+
+    (void)state;
+    assert_int_equal(run(text), 0);
+    assert_string_equal(dbuf, "");
+    assert_string_equal(cfg.name, "web-1");
+    assert_int_equal(cfg.type, XLCFG_TYPE_PV);
+    assert_int_equal(cfg.memory_mib, 256);
+    assert_int_equal(cfg.maxmem_mib, 512);
+    assert_int_equal(cfg.vcpus, 2);
+    assert_int_equal(cfg.maxvcpus, 4);
+    assert_string_equal(cfg.kernel, "/boot/vmlinuz");
+    assert_string_equal(cfg.ramdisk, "/boot/initrd.img");
+    assert_string_equal(cfg.cmdline, "console=hvc0 quiet\tx=\"y\" AA");
+    assert_int_equal(cfg.on[XLCFG_ON_POWEROFF], XLCFG_ACTION_PRESERVE);
+    assert_int_equal(cfg.on[XLCFG_ON_REBOOT], XLCFG_ACTION_RENAME_RESTART);
+    assert_int_equal(cfg.on[XLCFG_ON_CRASH], XLCFG_ACTION_COREDUMP_RESTART);
+    assert_int_equal(cfg.on[XLCFG_ON_WATCHDOG], XLCFG_ACTION_COREDUMP_DESTROY);
+    assert_int_equal(cfg.on[XLCFG_ON_SOFT_RESET], XLCFG_ACTION_DESTROY);
+    assert_true(cfg.has_uuid);
+    assert_memory_equal(cfg.uuid, want_uuid, 16);
+}
+
+static void test_defaults(void **state)
+{
+    (void)state;
+    assert_int_equal(run("name='a'\nkernel='k'"), 0);   /* no final newline */
+    assert_int_equal(cfg.memory_mib, XLCFG_DEFAULT_MEMORY);
+    assert_int_equal(cfg.maxmem_mib, XLCFG_DEFAULT_MEMORY);
+    assert_int_equal(cfg.vcpus, 1);
+    assert_int_equal(cfg.maxvcpus, 1);
+    assert_string_equal(cfg.ramdisk, "");
+    assert_string_equal(cfg.cmdline, "");
+    assert_false(cfg.has_uuid);
+    /* xl's defaults for the actions */
+    assert_int_equal(cfg.on[XLCFG_ON_POWEROFF], XLCFG_ACTION_DESTROY);
+    assert_int_equal(cfg.on[XLCFG_ON_REBOOT], XLCFG_ACTION_RESTART);
+    assert_int_equal(cfg.on[XLCFG_ON_CRASH], XLCFG_ACTION_DESTROY);
+    assert_int_equal(cfg.on[XLCFG_ON_WATCHDOG], XLCFG_ACTION_DESTROY);
+    assert_int_equal(cfg.on[XLCFG_ON_SOFT_RESET], XLCFG_ACTION_SOFT_RESET);
+    /* memory alone sets maxmem too; a later setting wins */
+    assert_int_equal(run("name='a'\nkernel='k'\nmemory=64\nmemory=128\nvcpus=3\n"), 0);
+    assert_int_equal(cfg.memory_mib, 128);
+    assert_int_equal(cfg.maxmem_mib, 128);
+    assert_int_equal(cfg.maxvcpus, 3);
+}
+
+static void test_lists_and_unknown_keys(void **state)
+{
+    (void)state;
+    assert_int_equal(run("name='a'\nkernel='k'\n"
+                         "disk = [ 'phy:/dev/sda,xvda,w',\n"
+                         "         \"file:/x.img,xvdb,r\", # comment in a list\n"
+                         "       ]\n"
+                         "vnuma = [ [ 'pnode=0', 'size=512' ], [] ]\n"
+                         "colour = \"blue\"\n"
+                         "memory = 96\n"), 0);
+    assert_string_equal(dbuf,
+        "guest.cfg:3: warning: `disk' is not supported by this toolstack, ignored\n"
+        "guest.cfg:6: warning: `vnuma' is not supported by this toolstack, ignored\n"
+        "guest.cfg:7: warning: unknown key `colour' ignored\n");
+    assert_int_equal(diag.warnings, 3);
+    assert_int_equal(diag.errors, 0);
+    assert_int_equal(cfg.memory_mib, 96);   /* line numbers kept across the list */
+}
+
+static void test_error_lines(void **state)
+{
+    (void)state;
+    assert_int_equal(run("name = 'g'\n"
+                         "kernel = '/k'\n"
+                         "memory = \"lots\"\n"          /* 3 */
+                         "vcpus = 0\n"                  /* 4 */
+                         "memory 64\n"                  /* 5 */
+                         "= 5\n"                        /* 6 */
+                         "maxmem = 12abc\n"             /* 7 */
+                         "kernel = ['a']\n"             /* 8 */
+                         "ramdisk = initrd\n"           /* 9 */
+                         "cmdline = \"unterminated\n"   /* 10 */
+                         "on_crash = 'explode'\n"       /* 11 */
+                         "type = 'hvm'\n"               /* 12 */
+                         "builder = 'weird'\n"          /* 13 */
+                         "uuid = '1234'\n"              /* 14 */
+                         "extra = 'a\\qb'\n"            /* 15 */
+                         "root = 'x' 'y'\n"             /* 16 */
+                         "vcpus = 99999999999999999999999\n" /* 17 */
+                         "name = '42'\n"                /* 18 */
+                         "memory = 5 $\n"),              /* 19 */
+                     -XL_EINVAL);
+    assert_string_equal(dbuf,
+        "guest.cfg:3: memory: not a number: `lots'\n"
+        "guest.cfg:4: vcpus: 0 is out of range (1 to 128)\n"
+        "guest.cfg:5: memory: expected `=', found `64'\n"
+        "guest.cfg:6: expected `key = value', found `='\n"
+        "guest.cfg:7: maxmem: not a number: `12abc'\n"
+        "guest.cfg:8: kernel: is a list but should be a single value\n"
+        "guest.cfg:9: ramdisk: bare word `initrd' (strings need quotes)\n"
+        "guest.cfg:10: unterminated string (a \"... string must end on its line)\n"
+        "guest.cfg:11: on_crash: unknown action `explode' (destroy, restart, rename-restart, preserve, coredump-destroy, coredump-restart, soft-reset)\n"
+        "guest.cfg:12: type: hvm guests are not supported (only pv)\n"
+        "guest.cfg:13: builder: invalid domain type `weird' (generic or hvm)\n"
+        "guest.cfg:14: uuid: `1234' is not a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)\n"
+        "guest.cfg:15: extra: unknown escape `\\q' in string\n"
+        "guest.cfg:16: root: unexpected string \"y\" after the value\n"
+        "guest.cfg:17: vcpus: 99999999999999999999999 is out of range (1 to 128)\n"
+        "guest.cfg:18: name: `42' is all digits (it would read as a domain id)\n"
+        "guest.cfg:19: unexpected character `$'\n");
+    assert_int_equal(diag.errors, 17);
+}
+
+static void test_missing_and_cross_checks(void **state)
+{
+    (void)state;
+    assert_int_equal(run("# nothing\n"), -XL_EINVAL);
+    assert_string_equal(dbuf,
+        "guest.cfg: name: not set (every domain needs a name)\n"
+        "guest.cfg: kernel: not set (a PV guest needs a kernel)\n");
+    assert_int_equal(run("name='a'\nkernel='k'\nmemory=256\nmaxmem=128\n"
+                         "vcpus=4\nmaxvcpus=2\n"), -XL_EINVAL);
+    assert_string_equal(dbuf,
+        "guest.cfg:4: maxmem: 128 MiB is less than memory (256 MiB)\n"
+        "guest.cfg:6: maxvcpus: 2 is less than vcpus (4)\n");
+    assert_int_equal(run("name='a'\nkernel=''\n"), -XL_EINVAL);
+    assert_string_equal(dbuf, "guest.cfg:2: kernel: empty path\n");
+    assert_int_equal(run("name='a/b'\nkernel='k'\n"), -XL_EINVAL);
+    assert_int_equal(run("name='a\\nb'\nkernel='k'\n"), -XL_EINVAL);
+    assert_int_equal(run("name=''\nkernel='k'\n"), -XL_EINVAL);
+    assert_int_equal(run("name='a'\nkernel='k'\nmemory=16777217\n"), -XL_EINVAL);
+    assert_int_equal(run("name='a'\nkernel='k'\nmemory=16777216\nmaxmem=0x1000000\n"), 0);
+    assert_int_equal(run("name='a'\nkernel='k'\nmemory=010\n"), 0);   /* octal, as strtol(0) */
+    assert_int_equal(cfg.memory_mib, 8);
+    assert_int_equal(run("name='a'\nkernel='k'\nmemory=09\n"), -XL_EINVAL);
+    assert_int_equal(run("name='a'\nkernel='k'\nmemory=0x\n"), -XL_EINVAL);
+}
+
+static void test_cmdline_combination(void **state)
+{
+    (void)state;
+    assert_int_equal(run("name='a'\nkernel='k'\nroot='/dev/xvda1 ro'\nextra='quiet'\n"), 0);
+    assert_string_equal(cfg.cmdline, "root=/dev/xvda1 ro quiet");
+    assert_int_equal(run("name='a'\nkernel='k'\nroot='/dev/xvda1'\n"), 0);
+    assert_string_equal(cfg.cmdline, "root=/dev/xvda1");
+    assert_int_equal(run("name='a'\nkernel='k'\nextra='init=/bin/sh'\n"), 0);
+    assert_string_equal(cfg.cmdline, "init=/bin/sh");
+    assert_int_equal(run("name='a'\nkernel='k'\nextra='e'\ncmdline='c'\n"), 0);
+    assert_string_equal(cfg.cmdline, "c");
+    assert_string_equal(dbuf, "guest.cfg:4: warning: ignoring root= and extra= in favour of cmdline=\n");
+
+    /* root + extra that only together exceed the limit */
+    {
+        static char text[4096];
+        char big[700];
+        memset(big, 'r', sizeof(big) - 1);
+        big[sizeof(big) - 1] = '\0';
+        snprintf(text, sizeof(text), "name='a'\nkernel='k'\nroot='%s'\nextra='%s'\n", big, big);
+        assert_int_equal(run(text), -XL_EINVAL);
+        assert_string_equal(dbuf, "guest.cfg:3: root/extra: the command line they make is too long (at most 1023 bytes)\n");
+        /* one field over its own limit */
+        char huge[1100];
+        memset(huge, 'c', sizeof(huge) - 1);
+        huge[sizeof(huge) - 1] = '\0';
+        snprintf(text, sizeof(text), "name='a'\nkernel='k'\ncmdline=\"%s\"\n", huge);
+        assert_int_equal(run(text), -XL_EINVAL);
+        assert_string_equal(dbuf, "guest.cfg:3: cmdline: too long (at most 1023 bytes)\n");
+        /* exactly at the limit is fine */
+        huge[1023] = '\0';
+        snprintf(text, sizeof(text), "name='a'\nkernel='k'\ncmdline=\"%s\"\n", huge);
+        assert_int_equal(run(text), 0);
+        assert_int_equal(strlen(cfg.cmdline), 1023);
+    }
+}
+
+static void test_types_and_actions(void **state)
+{
+    static const char *const names[] = { "destroy", "restart", "rename-restart",
+        "preserve", "coredump-destroy", "coredump-restart", "soft-reset" };
+    char text[256];
+    unsigned int i;
+
+    (void)state;
+    assert_int_equal(run("name='a'\nkernel='k'\nbuilder='generic'\n"), 0);
+    assert_int_equal(run("name='a'\nkernel='k'\nbuilder='hvm'\n"), -XL_EINVAL);
+    assert_string_equal(dbuf, "guest.cfg:3: builder: hvm guests are not supported (only pv)\n");
+    assert_int_equal(run("name='a'\nkernel='k'\ntype='pvh'\n"), -XL_EINVAL);
+    assert_string_equal(dbuf, "guest.cfg:3: type: pvh guests are not supported (only pv)\n");
+    assert_int_equal(run("name='a'\nkernel='k'\ntype='PV'\n"), -XL_EINVAL);
+    assert_string_equal(dbuf, "guest.cfg:3: type: invalid domain type `PV' (pv, pvh or hvm)\n");
+    for (i = 0; i < 7; i++) {
+        snprintf(text, sizeof(text), "name='a'\nkernel='k'\non_reboot='%s'\n", names[i]);
+        assert_int_equal(run(text), 0);
+        assert_int_equal(cfg.on[XLCFG_ON_REBOOT], i + 1);
+        assert_string_equal(xlcfg_action_name(i + 1), names[i]);
+    }
+    assert_string_equal(xlcfg_action_name(0), "?");
+    assert_string_equal(xlcfg_action_name(99), "?");
+}
+
+static void test_uuid(void **state)
+{
+    uint8_t u[16];
+    char s[40];
+
+    (void)state;
+    assert_int_equal(xlcfg_parse_uuid("00112233-4455-6677-8899-aabbccddeeff", u), 0);
+    xlcfg_format_uuid(u, s, sizeof(s));
+    assert_string_equal(s, "00112233-4455-6677-8899-aabbccddeeff");
+    assert_int_equal(xlcfg_parse_uuid("00112233-4455-6677-8899-aabbccddeef", u), -XL_EINVAL);
+    assert_int_equal(xlcfg_parse_uuid("00112233-4455-6677-8899-aabbccddeeff0", u), -XL_EINVAL);
+    assert_int_equal(xlcfg_parse_uuid("0011223304455-6677-8899-aabbccddeeff", u), -XL_EINVAL);
+    assert_int_equal(xlcfg_parse_uuid("00112233-4455-6677-8899-aabbccddeefg", u), -XL_EINVAL);
+    assert_int_equal(xlcfg_parse_uuid("", u), -XL_EINVAL);
+}
+
+static void test_escapes(void **state)
+{
+    (void)state;
+    assert_int_equal(run("name='a'\nkernel='k'\n"
+                         "cmdline='\\a\\b\\f\\n\\r\\t\\v\\'\\\"\\\\\\x7e\\7\\77\\1234'\n"), 0);
+    assert_string_equal(cfg.cmdline, "\a\b\f\n\r\t\v'\"\\~\007?S4");
+    assert_int_equal(run("name='a'\nkernel='k'\ncmdline='\\x4'\n"), -XL_EINVAL);
+    assert_string_equal(dbuf, "guest.cfg:3: cmdline: \\x needs two hex digits\n");
+    assert_int_equal(run("name='a'\nkernel='k'\ncmdline='a\\0b'\n"), -XL_EINVAL);
+    assert_string_equal(dbuf, "guest.cfg:3: cmdline: string contains a NUL byte\n");
+    assert_int_equal(run("name='a'\nkernel='k'\ncmdline='\\400'\n"), -XL_EINVAL);
+    /* a backslash-quote does not end the string */
+    assert_int_equal(run("name='a'\nkernel='k'\ncmdline='it\\'s'\n"), 0);
+    assert_string_equal(cfg.cmdline, "it's");
+    /* control bytes never reach a diagnostic */
+    assert_int_equal(run("name='a'\nkernel='k'\non_crash='\\x1b[2J'\n"), -XL_EINVAL);
+    assert_string_equal(dbuf, "guest.cfg:3: on_crash: unknown action `?[2J' (destroy, restart, "
+                        "rename-restart, preserve, coredump-destroy, coredump-restart, soft-reset)\n");
+}
+
+static void test_structure_errors(void **state)
+{
+    (void)state;
+    assert_int_equal(run("name='a'\nkernel='k'\ndisk=[ 'a',\n 'b'\n"), -XL_EINVAL);
+    assert_string_equal(dbuf, "guest.cfg:5: disk: list opened on line 3 is not closed\n");
+    assert_int_equal(run("name='a'\nkernel='k'\ndisk=[ 'a' 'b' ]\n"), -XL_EINVAL);
+    assert_string_equal(dbuf, "guest.cfg:3: disk: expected `,' or `]' in list, found string \"b\"\n");
+    assert_int_equal(run("name='a'\nkernel='k'\nx=[[[[[[[[[['deep']]]]]]]]]]\n"), -XL_EINVAL);
+    assert_string_equal(dbuf, "guest.cfg:3: x: lists nested too deeply\n");
+    assert_int_equal(run("name='a'\nkernel='k'\nmemory=\n"), -XL_EINVAL);
+    assert_string_equal(dbuf, "guest.cfg:3: memory: expected a value, found end of line\n");
+    /* a NUL byte and a high byte in the text */
+    {
+        static const char t[] = "name='a'\nkernel='k'\n\0\n\xff=1\nvcpus='\0'\n";
+        memset(&diag, 0, sizeof(diag));
+        diag.buf = dbuf;
+        diag.size = sizeof(dbuf);
+        xlcfg_init(&cfg);
+        assert_int_equal(xlcfg_parse(&cfg, "g", t, sizeof(t) - 1, &diag), -XL_EINVAL);
+        assert_string_equal(dbuf, "g:3: unexpected byte 0x00\n"
+                                  "g:4: unexpected byte 0xff\n"
+                                  "g:5: vcpus: string contains a NUL byte\n");
+    }
+    /* a too long key */
+    assert_int_equal(run("name='a'\nkernel='k'\n"
+                         "k234567890123456789012345678901234567890123456789012345678901234=1\n"),
+                     -XL_EINVAL);
+    assert_string_equal(dbuf, "guest.cfg:3: key too long (at most 63 characters)\n");
+}
+
+static void test_overrides(void **state)
+{
+    (void)state;
+    xlcfg_diag_init(&diag, dbuf, sizeof(dbuf));
+    xlcfg_init(&cfg);
+    assert_int_equal(xlcfg_parse(&cfg, "g.cfg", "name='a'\nkernel='k'\nmemory=64\n", 29, &diag), 0);
+    assert_int_equal(xlcfg_parse(&cfg, "<command line>", "memory=128", 10, &diag), 0);
+    assert_int_equal(xlcfg_parse(&cfg, "<command line>", "maxmem=100", 10, &diag), 0);
+    assert_int_equal(xlcfg_finish(&cfg, &diag), -XL_EINVAL);
+    assert_string_equal(dbuf, "<command line>:1: maxmem: 100 MiB is less than memory (128 MiB)\n");
+}
+
+static void test_error_cap_and_truncation(void **state)
+{
+    static char text[8192];
+    size_t o = 0;
+    int i;
+    char small[100];
+    const char *p;
+    int lines = 0;
+
+    (void)state;
+    for (i = 0; i < 100; i++)
+        o += (size_t)snprintf(text + o, sizeof(text) - o, "memory = 'bad%d'\n", i);
+    assert_int_equal(run(text), -XL_EINVAL);
+    assert_int_equal(diag.errors, XLCFG_MAX_ERRORS);
+    for (p = dbuf; *p; p++)
+        lines += *p == '\n';
+    assert_int_equal(lines, XLCFG_MAX_ERRORS + 1);
+    assert_non_null(strstr(dbuf, "guest.cfg:20: memory: not a number: `bad19'\n"
+                                 "guest.cfg: too many errors, giving up\n"));
+
+    /* a small diagnostic buffer: whole lines, then "...", always terminated */
+    xlcfg_diag_init(&diag, small, sizeof(small));
+    xlcfg_init(&cfg);
+    assert_int_equal(xlcfg_parse(&cfg, "guest.cfg", text, strlen(text), &diag), -XL_EINVAL);
+    assert_true(diag.truncated);
+    assert_true(strlen(small) < sizeof(small));
+    assert_string_equal(small, "guest.cfg:1: memory: not a number: `bad0'\n"
+                               "guest.cfg:2: memory: not a number: `bad1'\n...\n");
+    /* no sink at all */
+    xlcfg_init(&cfg);
+    assert_int_equal(xlcfg_parse(&cfg, "guest.cfg", text, strlen(text), NULL), -XL_EINVAL);
+    assert_int_equal(xlcfg_finish(&cfg, NULL), -XL_EINVAL);
+}
+
+/* ---- fuzzing ---- */
+
+static uint64_t rng = 0x9e3779b97f4a7c15ULL;
+static uint32_t rnd(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return (uint32_t)rng;
+}
+
+static void check_invariants(int rc_parse, int rc_finish, const struct xlcfg_diag *d)
+{
+    assert_true(d->len < d->size);
+    assert_int_equal(strlen(d->buf), d->len);
+    assert_true(rc_parse == 0 || rc_parse == -XL_EINVAL);
+    assert_true(rc_finish == 0 || rc_finish == -XL_EINVAL);
+    assert_int_equal(rc_finish == 0, d->errors == 0);
+    assert_true(d->errors <= XLCFG_MAX_ERRORS);
+    assert_true(memchr(cfg.name, 0, sizeof(cfg.name)) != NULL);
+    assert_true(memchr(cfg.kernel, 0, sizeof(cfg.kernel)) != NULL);
+    assert_true(memchr(cfg.ramdisk, 0, sizeof(cfg.ramdisk)) != NULL);
+    assert_true(memchr(cfg.cmdline, 0, sizeof(cfg.cmdline)) != NULL);
+    if (rc_finish == 0) {
+        assert_true(cfg.name[0] && cfg.kernel[0]);
+        assert_true(cfg.memory_mib >= 1 && cfg.memory_mib <= cfg.maxmem_mib);
+        assert_true(cfg.vcpus >= 1 && cfg.vcpus <= cfg.maxvcpus &&
+                    cfg.maxvcpus <= XLCFG_MAX_VCPUS);
+    }
+}
+
+static void fuzz_one(const char *data, size_t len)
+{
+    char *copy = malloc(len ? len : 1);
+    int rp, rf;
+
+    memcpy(copy, data, len);
+    xlcfg_diag_init(&diag, dbuf, sizeof(dbuf));
+    xlcfg_init(&cfg);
+    rp = xlcfg_parse(&cfg, "f", copy, len, &diag);
+    rf = xlcfg_finish(&cfg, &diag);
+    free(copy);
+    check_invariants(rp, rf, &diag);
+}
+
+static const char good[] =
+    "name = \"fuzz\"\nkernel = '/k'\nmemory = 0x40; maxmem = 128\n"
+    "vcpus = 2\ndisk = [ 'a', \"b\\x41\",\n [ '1' ] ]\ncmdline = 'a\\tb'\n"
+    "on_crash = 'preserve' # c\nuuid = '00112233-4455-6677-8899-aabbccddeeff'\n";
+
+static void test_fuzz_truncations(void **state)
+{
+    size_t n;
+
+    (void)state;
+    for (n = 0; n <= sizeof(good) - 1; n++)
+        fuzz_one(good, n);
+    fuzz_one(good, sizeof(good) - 1);
+    assert_int_equal(diag.errors, 0);
+}
+
+static void test_fuzz_random(void **state)
+{
+    static char buf[2048];
+    static const char alphabet[] = "=[],;#'\"\\\n abcxn019_.-\t\r";
+    int iter;
+
+    (void)state;
+    for (iter = 0; iter < 20000; iter++) {
+        size_t len = rnd() % sizeof(buf), i;
+        int mode = iter % 3;
+        if (mode == 0) {                  /* raw bytes */
+            for (i = 0; i < len; i++)
+                buf[i] = (char)rnd();
+        } else if (mode == 1) {           /* syntax-heavy soup */
+            for (i = 0; i < len; i++)
+                buf[i] = alphabet[rnd() % (sizeof(alphabet) - 1)];
+        } else {                          /* mutations of a good file */
+            len = sizeof(good) - 1;
+            memcpy(buf, good, len);
+            for (i = 0; i < 1 + rnd() % 4; i++)
+                buf[rnd() % len] = (char)rnd();
+            len = rnd() % (len + 1);
+        }
+        fuzz_one(buf, len);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_full_config),
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_lists_and_unknown_keys),
+        cmocka_unit_test(test_error_lines),
+        cmocka_unit_test(test_missing_and_cross_checks),
+        cmocka_unit_test(test_cmdline_combination),
+        cmocka_unit_test(test_types_and_actions),
+        cmocka_unit_test(test_uuid),
+        cmocka_unit_test(test_escapes),
+        cmocka_unit_test(test_structure_errors),
+        cmocka_unit_test(test_overrides),
+        cmocka_unit_test(test_error_cap_and_truncation),
+        cmocka_unit_test(test_fuzz_truncations),
+        cmocka_unit_test(test_fuzz_random),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

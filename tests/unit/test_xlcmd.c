@@ -1,0 +1,570 @@
+/*
+ * test_xlcmd.c - host unit tests for the `xl` front end of the dom0
+ * toolstack (guest-drivers/toolstack/xlcmd.c), cmocka + ASan/UBSan.
+ * Tests: word splitting with quotes and its refusals; dispatch of every
+ * command to a mock toolstack (which records calls) with options and
+ * domain qualifiers; `xl list` text checked literally and against xl's
+ * own format string run through the host printf (float time included);
+ * `xl info` text literally, and its one-key filter; xl's error messages
+ * and exit statuses; create with a config file, overrides, -n/-p/-c and
+ * diagnostics; random typed lines never crash it.
+ * Links: xlcmd.c, xlcfg.c, hv/common/format.c.
+ * Mocks: struct xlcmd_ops over three domains (Domain-0, web, db) and
+ * a small file table; output captured per fd.
+ */
+/* sysctl.h is a tools interface: it wants __XEN_TOOLS__ and the latest
+ * interface version. */
+#define __XEN_TOOLS__ 1
+#undef __XEN_INTERFACE_VERSION__
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <xenolith/errno.h>
+#include <xen/sysctl.h>
+#include "../../guest-drivers/toolstack/xlcmd.h"
+
+_Static_assert(XLCMD_CAP_HVM == XEN_SYSCTL_PHYSCAP_hvm, "hvm");
+_Static_assert(XLCMD_CAP_PV == XEN_SYSCTL_PHYSCAP_pv, "pv");
+_Static_assert(XLCMD_CAP_DIRECTIO == XEN_SYSCTL_PHYSCAP_directio, "directio");
+_Static_assert(XLCMD_CAP_HAP == XEN_SYSCTL_PHYSCAP_hap, "hap");
+_Static_assert(XLCMD_CAP_SHADOW == XEN_SYSCTL_PHYSCAP_shadow, "shadow");
+_Static_assert(XLCMD_CAP_IOMMU_HAP_PT_SHARE == XEN_SYSCTL_PHYSCAP_iommu_hap_pt_share, "iommu");
+_Static_assert(XLCMD_CAP_VMTRACE == XEN_SYSCTL_PHYSCAP_vmtrace, "vmtrace");
+_Static_assert(XLCMD_CAP_VPMU == XEN_SYSCTL_PHYSCAP_vpmu, "vpmu");
+_Static_assert(XLCMD_CAP_GNTTAB_V1 == XEN_SYSCTL_PHYSCAP_gnttab_v1, "gnttab1");
+_Static_assert(XLCMD_CAP_GNTTAB_V2 == XEN_SYSCTL_PHYSCAP_gnttab_v2, "gnttab2");
+
+/* ---- mock toolstack ---- */
+static char out1[16384], out2[16384];
+static size_t len1, len2;
+static char calls[1024];
+static struct xlcmd_dominfo doms[3];
+static int ndoms;
+static int fail_rc;
+static struct xlcfg created;
+static int created_paused;
+
+static void io_write(void *opaque, int fd, const char *s, size_t n)
+{
+    char *b = fd == 1 ? out1 : out2;
+    size_t *l = fd == 1 ? &len1 : &len2;
+    (void)opaque;
+    assert_true(fd == 1 || fd == 2);
+    assert_true(*l + n < sizeof(out1));
+    memcpy(b + *l, s, n);
+    *l += n;
+    b[*l] = '\0';
+}
+
+static void note(const char *fmt, ...)
+{
+    va_list ap;
+    size_t l = strlen(calls);
+    va_start(ap, fmt);
+    vsnprintf(calls + l, sizeof(calls) - l, fmt, ap);
+    va_end(ap);
+}
+
+static const char cfgfile[] =
+    "name = 'web2'\nkernel = '/boot/domu.elf'\nmemory = 64\ncmdline = 'console=hvc0'\n";
+static const char badfile[] = "name = 'x'\nmemory = lots\n";
+
+static int m_read_file(void *ctx, const char *path, const char **data, size_t *len)
+{
+    (void)ctx;
+    note("read(%s) ", path);
+    if (!strcmp(path, "web2.cfg")) {
+        *data = cfgfile;
+        *len = sizeof(cfgfile) - 1;
+        return 0;
+    }
+    if (!strcmp(path, "bad.cfg")) {
+        *data = badfile;
+        *len = sizeof(badfile) - 1;
+        return 0;
+    }
+    return -XL_ENOENT;
+}
+static int m_create(void *ctx, const struct xlcfg *cfg, int paused, uint32_t *domid)
+{
+    (void)ctx;
+    note("create(%s,%d) ", cfg->name, paused);
+    created = *cfg;
+    created_paused = paused;
+    *domid = 7;
+    return fail_rc;
+}
+static int m_list(void *ctx, struct xlcmd_dominfo *out, unsigned int max)
+{
+    int i;
+    (void)ctx;
+    for (i = 0; i < ndoms && (unsigned int)i < max; i++)
+        out[i] = doms[i];
+    return i;
+}
+static int m_destroy(void *ctx, uint32_t d) { (void)ctx; note("destroy(%u) ", d); return fail_rc; }
+static int m_pause(void *ctx, uint32_t d) { (void)ctx; note("pause(%u) ", d); return fail_rc; }
+static int m_unpause(void *ctx, uint32_t d) { (void)ctx; note("unpause(%u) ", d); return fail_rc; }
+static int m_shutdown(void *ctx, uint32_t d, int wait)
+{
+    (void)ctx;
+    note("shutdown(%u,%d) ", d, wait);
+    return fail_rc;
+}
+static int m_console(void *ctx, uint32_t d) { (void)ctx; note("console(%u) ", d); return 0; }
+static int m_hostinfo(void *ctx, struct xlcmd_hostinfo *h)
+{
+    (void)ctx;
+    strcpy(h->host, "xenolith");
+    strcpy(h->release, "6.1.0-xen");
+    strcpy(h->version, "#1 SMP");
+    strcpy(h->machine, "x86_64");
+    h->nr_cpus = 1; h->max_cpu_id = 0; h->nr_nodes = 1;
+    h->cores_per_socket = 1; h->threads_per_core = 1;
+    h->cpu_khz = 2400123;
+    h->hw_cap[0] = 0x178bfbff; h->hw_cap[1] = 0xf6f83203; h->hw_cap[7] = 0x1;
+    h->caps = XLCMD_CAP_PV | XLCMD_CAP_GNTTAB_V1;
+    h->total_pages = 262144;          /* 1 GiB */
+    h->free_pages = 100000;
+    h->outstanding_pages = 256;
+    h->free_cpus = 0;
+    h->xen_major = 4; h->xen_minor = 17;
+    strcpy(h->xen_extra, ".0-xenolith");
+    strcpy(h->xen_caps, "xen-3.0-x86_64");
+    strcpy(h->scheduler, "credit");
+    h->pagesize = 4096;
+    h->virt_start = 0xffff800000000000ULL;
+    strcpy(h->changeset, "unavailable");
+    strcpy(h->commandline, "console=com1");
+    strcpy(h->compiler, "gcc (Debian 12.2.0-14) 12.2.0");
+    strcpy(h->compile_by, "root");
+    strcpy(h->compile_domain, "local");
+    strcpy(h->compile_date, "Mon Jan  1 00:00:00 UTC 2024");
+    strcpy(h->build_id, "0123abcd");
+    return fail_rc;
+}
+static int m_dmesg(void *ctx, int clear, const struct xlcmd_io *io)
+{
+    (void)ctx;
+    note("dmesg(%d) ", clear);
+    io->write(io->opaque, 1, "(XEN) hello\n", 12);
+    return 0;
+}
+
+static const struct xlcmd_ops ops = {
+    m_read_file, m_create, m_list, m_destroy, m_pause, m_unpause,
+    m_shutdown, m_console, m_hostinfo, m_dmesg,
+};
+static struct xlcmd xl;
+
+static int setup(void **state)
+{
+    static const struct xlcmd_io io = { io_write, NULL };
+    (void)state;
+    len1 = len2 = 0;
+    out1[0] = out2[0] = calls[0] = '\0';
+    fail_rc = 0;
+    memset(doms, 0, sizeof(doms));
+    strcpy(doms[0].name, "Domain-0");
+    doms[0].domid = 0; doms[0].current_memkb = 4096 * 1024; doms[0].vcpu_online = 2;
+    doms[0].running = 1; doms[0].cpu_time_ns = 12345678901ULL;
+    strcpy(doms[1].name, "web");
+    doms[1].domid = 3; doms[1].current_memkb = 131072; doms[1].outstanding_memkb = 1024;
+    doms[1].vcpu_online = 1; doms[1].blocked = 1; doms[1].paused = 1;
+    doms[1].cpu_time_ns = 50000000;
+    strcpy(doms[2].name, "db");
+    doms[2].domid = 12; doms[2].current_memkb = 65536; doms[2].vcpu_online = 4;
+    doms[2].shutdown = 1; doms[2].shutdown_reason = 3; doms[2].dying = 1;
+    doms[2].cpu_time_ns = 987654321987ULL;
+    ndoms = 3;
+    xlcmd_init(&xl, &ops, NULL, &io);
+    return 0;
+}
+
+static int run(const char *line)
+{
+    char buf[512];
+    len1 = len2 = 0;
+    out1[0] = out2[0] = calls[0] = '\0';
+    snprintf(buf, sizeof(buf), "%s", line);
+    return xlcmd_run_line(&xl, buf);
+}
+
+/* ---- splitting ---- */
+
+static void test_split(void **state)
+{
+    char line[256], *argv[8];
+    (void)state;
+
+    strcpy(line, "  xl  create 'my guest.cfg'\t\"a \\\"b\\\" \\\\ c\" x'y z'w e\\ f  ");
+    assert_int_equal(xlcmd_split(line, argv, 8), 6);
+    assert_string_equal(argv[0], "xl");
+    assert_string_equal(argv[1], "create");
+    assert_string_equal(argv[2], "my guest.cfg");
+    assert_string_equal(argv[3], "a \"b\" \\ c");
+    assert_string_equal(argv[4], "xy zw");
+    assert_string_equal(argv[5], "e f");
+    assert_null(argv[6]);
+    strcpy(line, "''  \"\"");
+    assert_int_equal(xlcmd_split(line, argv, 8), 2);
+    assert_string_equal(argv[0], "");
+    assert_string_equal(argv[1], "");
+    strcpy(line, "   \t ");
+    assert_int_equal(xlcmd_split(line, argv, 8), 0);
+    assert_null(argv[0]);
+    strcpy(line, "a 'b");
+    assert_int_equal(xlcmd_split(line, argv, 8), -XL_EINVAL);
+    strcpy(line, "a \"b\\\"");
+    assert_int_equal(xlcmd_split(line, argv, 8), -XL_EINVAL);
+    strcpy(line, "a b\\");
+    assert_int_equal(xlcmd_split(line, argv, 8), -XL_EINVAL);
+    strcpy(line, "1 2 3 4 5 6 7");
+    assert_int_equal(xlcmd_split(line, argv, 8), 7);
+    strcpy(line, "1 2 3 4 5 6 7 8");
+    assert_int_equal(xlcmd_split(line, argv, 8), -XL_E2BIG);
+}
+
+/* ---- list ---- */
+
+static const char header[] = "Name                                        ID   Mem VCPUs\tState\tTime(s)\n";
+
+static void xl_line(char *buf, size_t size, const struct xlcmd_dominfo *d)
+{
+    /* xl 4.17's list_domains() format, run by the host printf */
+    static const char letters[] = "-rscwS";
+    unsigned int reason = d->shutdown ? d->shutdown_reason : 0;
+    snprintf(buf, size, "%-40s %5d %5lu %5d     %c%c%c%c%c%c  %8.1f\n",
+             d->name, (int)d->domid,
+             (unsigned long)((d->current_memkb + d->outstanding_memkb) / 1024),
+             (int)d->vcpu_online,
+             d->running ? 'r' : '-', d->blocked ? 'b' : '-', d->paused ? 'p' : '-',
+             d->shutdown ? 's' : '-',
+             reason < sizeof(letters) - 1 ? letters[reason] : '?',
+             d->dying ? 'd' : '-', ((float)d->cpu_time_ns / 1e9));
+}
+
+static void test_list(void **state)
+{
+    char want[2048], l[256];
+    int i;
+    (void)state;
+
+    assert_int_equal(run("xl list"), 0);
+    assert_string_equal(out1,
+        "Name                                        ID   Mem VCPUs\tState\tTime(s)\n"
+        "Domain-0                                     0  4096     2     r-----      12.3\n"
+        "web                                          3   129     1     -bp---       0.1\n"
+        "db                                          12    64     4     ---scd     987.7\n");
+    assert_string_equal(out2, "");
+    strcpy(want, header);
+    for (i = 0; i < 3; i++) {
+        xl_line(l, sizeof(l), &doms[i]);
+        strcat(want, l);
+    }
+    assert_string_equal(out1, want);
+
+    assert_int_equal(run("list web"), 0);
+    xl_line(l, sizeof(l), &doms[1]);
+    snprintf(want, sizeof(want), "%s%s", header, l);
+    assert_string_equal(out1, want);
+    assert_int_equal(run("list 12"), 0);
+    assert_non_null(strstr(out1, "db "));
+
+    assert_int_equal(run("list nosuch"), 1);
+    assert_string_equal(out1, "");
+    assert_string_equal(out2, "nosuch is an invalid domain identifier (rc=-6)\n");
+    assert_int_equal(run("list 5"), 1);
+    assert_string_equal(out2, "Error: Domain '5' does not exist.\n");
+    assert_int_equal(run("list 99999"), 1);
+    assert_string_equal(out2, "99999 is an invalid domain identifier (rc=-6)\n");
+    assert_int_equal(run("list -v"), 2);
+    assert_string_equal(out2, "option `v' not supported.\n");
+    assert_int_equal(run("list a b"), 1);
+    assert_non_null(strstr(out1, "Usage: xl list"));
+}
+
+static void test_list_states_and_times(void **state)
+{
+    static const uint64_t fixed[] = { 0, 49999999, 50000000, 149999999, 16777216,
+        16777217, 33554431, 1099511627775ULL, 999999999999ULL, 1234567890123ULL,
+        18446744073709551615ULL, 18446744073709551615ULL >> 1 };
+    struct xlcmd_dominfo *d = &doms[0];
+    char want[256];
+    uint64_t seed = 88172645463325252ULL;
+    unsigned int r;
+    int i;
+    (void)state;
+
+    ndoms = 1;
+    /* every shutdown reason letter, and an unknown one */
+    for (r = 0; r < 8; r++) {
+        memset(d, 0, sizeof(*d));
+        strcpy(d->name, "x");
+        d->shutdown = 1;
+        d->shutdown_reason = r;
+        assert_int_equal(run("list"), 0);
+        xl_line(want, sizeof(want), d);
+        assert_string_equal(out1 + strlen(header), want);
+    }
+    assert_non_null(strstr(out1, "---s?-"));
+    /* cpu times against (float)ns / 1e9 printed with %8.1f */
+    for (i = 0; i < 6000; i++) {
+        memset(d, 0, sizeof(*d));
+        strcpy(d->name, "t");
+        if (i < (int)(sizeof(fixed) / sizeof(fixed[0]))) {
+            d->cpu_time_ns = fixed[i];
+        } else if (i < 3000) {     /* exact .x5 ties and their neighbours */
+            uint64_t k = (uint64_t)i * (i % 3 ? 1 : 7919);
+            d->cpu_time_ns = k * 100000000ULL + 50000000ULL + (uint64_t)(i % 5) - 2;
+        } else {
+            seed ^= seed << 13; seed ^= seed >> 7; seed ^= seed << 17;
+            d->cpu_time_ns = seed >> (seed % 60);
+        }
+        assert_int_equal(run("list"), 0);
+        xl_line(want, sizeof(want), d);
+        if (strcmp(out1 + strlen(header), want))
+            fail_msg("ns=%llu: got %s want %s", (unsigned long long)d->cpu_time_ns,
+                     out1 + strlen(header), want);
+    }
+    /* a name longer than the column pushes the rest, as in xl */
+    memset(d, 0, sizeof(*d));
+    memset(d->name, 'n', 50);
+    assert_int_equal(run("list"), 0);
+    xl_line(want, sizeof(want), d);
+    assert_string_equal(out1 + strlen(header), want);
+}
+
+/* ---- info ---- */
+
+static void test_info(void **state)
+{
+    (void)state;
+    assert_int_equal(run("xl info"), 0);
+    assert_string_equal(out1,
+        "host                   : xenolith\n"
+        "release                : 6.1.0-xen\n"
+        "version                : #1 SMP\n"
+        "machine                : x86_64\n"
+        "nr_cpus                : 1\n"
+        "max_cpu_id             : 0\n"
+        "nr_nodes               : 1\n"
+        "cores_per_socket       : 1\n"
+        "threads_per_core       : 1\n"
+        "cpu_mhz                : 2400.123\n"
+        "hw_caps                : 178bfbff:f6f83203:00000000:00000000:00000000:00000000:00000000:00000001\n"
+        "virt_caps              : pv gnttab-v1\n"
+        "total_memory           : 1024\n"
+        "free_memory            : 389\n"
+        "sharing_freed_memory   : 0\n"
+        "sharing_used_memory    : 0\n"
+        "outstanding_claims     : 1\n"
+        "free_cpus              : 0\n"
+        "xen_major              : 4\n"
+        "xen_minor              : 17\n"
+        "xen_extra              : .0-xenolith\n"
+        "xen_version            : 4.17.0-xenolith\n"
+        "xen_caps               : xen-3.0-x86_64\n"
+        "xen_scheduler          : credit\n"
+        "xen_pagesize           : 4096\n"
+        "platform_params        : virt_start=0xffff800000000000\n"
+        "xen_changeset          : unavailable\n"
+        "xen_commandline        : console=com1\n"
+        "cc_compiler            : gcc (Debian 12.2.0-14) 12.2.0\n"
+        "cc_compile_by          : root\n"
+        "cc_compile_domain      : local\n"
+        "cc_compile_date        : Mon Jan  1 00:00:00 UTC 2024\n"
+        "build_id               : 0123abcd\n"
+        "xend_config_format     : 4\n");
+    /* xl info NAME prints the values of the lines that start with NAME */
+    assert_int_equal(run("xl info free_memory"), 0);
+    assert_string_equal(out1, "389\n");
+    assert_int_equal(run("xl info xen_m"), 0);
+    assert_string_equal(out1, "4\n17\n");
+    assert_int_equal(run("xl info nothing"), 0);
+    assert_string_equal(out1, "");
+    fail_rc = -XL_EPERM;
+    assert_int_equal(run("xl info"), 1);
+    assert_string_equal(out2, "libxl_physinfo failed.\n");
+}
+
+/* ---- domain commands ---- */
+
+static void test_domain_ops(void **state)
+{
+    (void)state;
+    assert_int_equal(run("xl pause web"), 0);
+    assert_string_equal(calls, "pause(3) ");
+    assert_int_equal(run("xl unpause 3"), 0);
+    assert_string_equal(calls, "unpause(3) ");
+    assert_int_equal(run("xl destroy db"), 0);
+    assert_string_equal(calls, "destroy(12) ");
+    assert_int_equal(run("xl destroy Domain-0"), 1);
+    assert_string_equal(calls, "");
+    assert_string_equal(out2, "Not destroying domain 0; use -f to force.\n"
+                              "This can only be done when using a disaggregated "
+                              "hardware domain and toolstack.\n\n");
+    assert_int_equal(run("xl destroy -f 0"), 0);
+    assert_string_equal(calls, "destroy(0) ");
+    assert_int_equal(run("xl destroy"), 2);
+    assert_non_null(strstr(out2, "'xl destroy' requires at least 1 argument.\n\n"));
+    assert_non_null(strstr(out1, "Usage: xl destroy"));
+    assert_int_equal(run("xl pause ghost"), 1);
+    assert_string_equal(out2, "ghost is an invalid domain identifier (rc=-6)\n");
+    fail_rc = -XL_ESRCH;
+    assert_int_equal(run("xl pause 9"), 1);
+    assert_string_equal(out2, "pause failed (rc=-3)\n");
+    fail_rc = 0;
+
+    assert_int_equal(run("xl shutdown -w web"), 0);
+    assert_string_equal(calls, "shutdown(3,1) ");
+    assert_string_equal(out2, "Shutting down domain 3\n");
+    assert_int_equal(run("xl shutdown -a"), 0);
+    assert_string_equal(calls, "shutdown(3,0) shutdown(12,0) ");
+    assert_int_equal(run("xl shutdown"), 1);
+    assert_string_equal(out2, "You must specify -a or a domain id.\n\n");
+
+    assert_int_equal(run("xl console web"), 0);
+    assert_string_equal(calls, "console(3) ");
+    assert_int_equal(run("xl console -t pv -n 0 db"), 0);
+    assert_string_equal(calls, "console(12) ");
+    assert_int_equal(run("xl console -t serial db"), 2);
+    assert_string_equal(calls, "");
+    assert_int_equal(run("xl console -t"), 2);
+    assert_string_equal(out2, "option `t' needs an argument.\n");
+
+    assert_int_equal(run("xl dmesg -c"), 0);
+    assert_string_equal(calls, "dmesg(1) ");
+    assert_string_equal(out1, "(XEN) hello\n");
+}
+
+static void test_create(void **state)
+{
+    (void)state;
+    assert_int_equal(run("xl create web2.cfg"), 0);
+    assert_string_equal(out2, "Parsing config from web2.cfg\n");
+    assert_string_equal(calls, "read(web2.cfg) create(web2,0) ");
+    assert_int_equal(created.memory_mib, 64);
+    assert_string_equal(created.cmdline, "console=hvc0");
+
+    assert_int_equal(run("xl create -p -c web2.cfg 'memory = 96' vcpus=2"), 0);
+    assert_string_equal(calls, "read(web2.cfg) create(web2,1) console(7) ");
+    assert_int_equal(created.memory_mib, 96);
+    assert_int_equal(created.vcpus, 2);
+
+    assert_int_equal(run("xl create web2.cfg -q maxmem=32"), 1);
+    assert_string_equal(out2, "<command line>:1: maxmem: 32 MiB is less than memory (64 MiB)\n");
+    assert_string_equal(calls, "read(web2.cfg) ");
+
+    assert_int_equal(run("xl create -n web2.cfg"), 0);
+    assert_string_equal(calls, "read(web2.cfg) ");
+    assert_string_equal(out1, "name = \"web2\"\ntype = \"pv\"\nmemory = 64\nmaxmem = 64\n"
+                              "vcpus = 1\nmaxvcpus = 1\nkernel = \"/boot/domu.elf\"\n"
+                              "cmdline = \"console=hvc0\"\non_poweroff = \"destroy\"\n"
+                              "on_reboot = \"restart\"\non_watchdog = \"destroy\"\n"
+                              "on_crash = \"destroy\"\non_soft_reset = \"soft-reset\"\n");
+
+    assert_int_equal(run("xl create bad.cfg"), 1);
+    assert_string_equal(out2, "Parsing config from bad.cfg\n"
+                              "bad.cfg:2: memory: bare word `lots' (strings need quotes)\n"
+                              "bad.cfg: kernel: not set (a PV guest needs a kernel)\n");
+    assert_string_equal(calls, "read(bad.cfg) ");
+
+    assert_int_equal(run("xl create missing.cfg"), 1);
+    assert_string_equal(out2, "Parsing config from missing.cfg\nFailed to read config file: missing.cfg (rc=-2)\n");
+
+    fail_rc = -XL_ENOMEM;
+    assert_int_equal(run("xl create -f web2.cfg"), 1);
+    assert_string_equal(out2, "Parsing config from web2.cfg\nFailed to create domain web2 (rc=-12)\n");
+    fail_rc = 0;
+
+    assert_int_equal(run("xl create"), 2);
+    assert_non_null(strstr(out1, "Usage: xl create"));
+    assert_int_equal(run("xl create a.cfg b.cfg"), 2);
+}
+
+static void test_help_and_errors(void **state)
+{
+    (void)state;
+    assert_int_equal(run("xl help"), 0);
+    assert_non_null(strstr(out1, "Usage xl <subcommand> [args]\n\nxl full list of subcommands:\n\n"));
+    assert_non_null(strstr(out1, "\n create              "));
+    assert_non_null(strstr(out1, "\n dmesg               "));
+    assert_int_equal(run("xl"), 2);
+    assert_non_null(strstr(out1, "xl full list of subcommands"));
+    assert_int_equal(run(""), 0);
+    assert_string_equal(out1, "");
+    assert_int_equal(run("xl frobnicate"), 1);
+    assert_string_equal(out2, "command not implemented\n");
+    assert_int_equal(run("xl list -h"), 0);
+    assert_string_equal(out1, "Usage: xl list [Domain]\n\nList all domains, or one.\n\n");
+    assert_int_equal(run("xl help nope"), 0);
+    assert_string_equal(out1, "command \"nope\" not implemented\n");
+    assert_int_equal(run("xl list 'unterminated"), 2);
+    assert_string_equal(out2, "xl: unterminated quote or trailing backslash\n");
+
+    /* a toolstack without some ops */
+    {
+        static const struct xlcmd_ops few = { .list = m_list };
+        static const struct xlcmd_io io = { io_write, NULL };
+        xlcmd_init(&xl, &few, NULL, &io);
+        assert_int_equal(run("xl pause web"), 1);
+        assert_string_equal(out2, "xl pause: not available in this toolstack\n");
+        assert_int_equal(run("xl info"), 1);
+        assert_int_equal(run("xl create web2.cfg"), 1);
+        assert_int_equal(run("xl list"), 0);
+    }
+}
+
+static void test_fuzz_lines(void **state)
+{
+    static const char *const words[] = { "xl", "create", "list", "destroy", "pause",
+        "unpause", "console", "info", "dmesg", "shutdown", "help", "-a", "-w", "-c",
+        "-p", "-n", "-f", "-t", "--", "-", "web", "0", "12", "99999", "'", "\"",
+        "\\", "web2.cfg", "bad.cfg", "memory=1", "x=[", "-h", "--help", "-zz" };
+    uint64_t seed = 0x1234567ULL;
+    char line[600];
+    int iter, k;
+    (void)state;
+
+    for (iter = 0; iter < 20000; iter++) {
+        size_t o = 0;
+        int n;
+        seed ^= seed << 13; seed ^= seed >> 7; seed ^= seed << 17;
+        n = (int)(seed % 40);
+        for (k = 0; k < n && o < 500; k++) {
+            seed ^= seed << 13; seed ^= seed >> 7; seed ^= seed << 17;
+            if (seed & 0x100000)
+                line[o++] = (char)(seed >> 24);
+            else
+                o += (size_t)snprintf(line + o, sizeof(line) - o, "%s ",
+                                      words[(seed >> 8) % (sizeof(words) / sizeof(words[0]))]);
+        }
+        line[o] = '\0';
+        len1 = len2 = 0;
+        out1[0] = out2[0] = calls[0] = '\0';
+        k = xlcmd_run_line(&xl, line);
+        assert_true(k >= 0 && k <= 2);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(test_split, setup),
+        cmocka_unit_test_setup(test_list, setup),
+        cmocka_unit_test_setup(test_list_states_and_times, setup),
+        cmocka_unit_test_setup(test_info, setup),
+        cmocka_unit_test_setup(test_domain_ops, setup),
+        cmocka_unit_test_setup(test_create, setup),
+        cmocka_unit_test_setup(test_help_and_errors, setup),
+        cmocka_unit_test_setup(test_fuzz_lines, setup),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
