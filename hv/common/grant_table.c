@@ -113,7 +113,11 @@ static int grow_table(uint16_t domid, unsigned int n)
             if (a[k] < 0)
                 break;
         }
-        if (k < ACTIVE_FRAMES_PER_GRANT_FRAME || get_page((uint64_t)f, domid)) {
+        /* The hv writes GTF_* flags into these frames: like shared_info they
+         * hold a writable type for their whole life, so the guest can never
+         * make one of them a page table or descriptor table. */
+        if (k < ACTIVE_FRAMES_PER_GRANT_FRAME ||
+            get_page_and_type((uint64_t)f, domid, PGT_writable)) {
             while (k-- > 0)
                 mm_free_frame((uint64_t)a[k]);
             mm_free_frame((uint64_t)f);
@@ -661,7 +665,7 @@ void gnttab_domain_destroy(struct domain *d)
     /* As granter: others' mappings keep their own references on the
      * granted frames; only the table itself goes. */
     for (unsigned int i = 0; i < gt->nr_frames; i++) {
-        put_page(gt->frames[i]);
+        put_page_and_type(gt->frames[i]);
         for (unsigned int k = 0; k < ACTIVE_FRAMES_PER_GRANT_FRAME; k++)
             mm_free_frame(gt->active[i * ACTIVE_FRAMES_PER_GRANT_FRAME + k]);
     }

@@ -296,6 +296,20 @@ static void test_setup_and_query(void **state)
     assert_int_equal(mm_update_va(A, A, trees[A].l4, VA(9), 0), 0);
 }
 
+/* The hv writes GTF_* flags into the table frames: they must never become
+ * page tables or descriptor tables (like shared_info). */
+static void test_table_frames_never_page_tables(void **state)
+{
+    (void)state;
+    xen_pfn_t list[1] = { 0 };
+    struct gnttab_setup_table st = { .dom = DOMID_SELF, .nr_frames = 1 };
+    set_xen_guest_handle(st.frame_list, list);
+    assert_int_equal(gop(A, GNTTABOP_setup_table, &st, 1), 0);
+    for (unsigned int type = PGT_l1; type <= PGT_l4; type++)
+        assert_int_not_equal(mm_pin(A, list[0], type), 0);
+    assert_int_not_equal(get_page_and_type(list[0], A, PGT_seg_desc), 0);
+}
+
 static void test_setup_refusals(void **state)
 {
     (void)state;
@@ -772,6 +786,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
         T(test_setup_and_query),
+        T(test_table_frames_never_page_tables),
         T(test_setup_refusals),
         T(test_versions),
         T(test_map_rw_by_va_and_unmap),
