@@ -13,14 +13,20 @@
  *   timeout, so the domUs get the CPU; a scenario can see dom0 kept
  *   running during and after them. Without a PV clock (shared_info not
  *   mapped) it falls back to 1000 yields per beat.
+ *   services=1 (or the word "xl" in the command line)   instead of all
+ *   the above, run dom0's services (services.c): xenstored, the console
+ *   back end and the xl front end on the COM2 control line, until "halt"
+ *   arrives on that line.
  * Runs as a PV guest kernel; works unchanged on a real Xen.
- * Must never: unmask events (it has no event callback).
+ * Must never: unmask events outside the service mode (only services.c
+ * registers an event callback).
  */
 #include <xenolith/lib.h>
 #include <xen/errno.h>
 #include <xlguest/hypercall.h>
 #include <xlguest/kernel.h>
 #include <xlguest/time.h>
+#include "svc.h"
 
 static int shutdown_reason(const start_info_t *si)
 {
@@ -105,6 +111,20 @@ static unsigned long parse_ulong(const char *s)
     return v;
 }
 
+/* "services=1", or "xl" as a word of the command line. */
+static int services_wanted(const start_info_t *si)
+{
+    char v[8];
+    if (cmdline_get(si, "services", v, sizeof(v)) && strcmp(v, "0"))
+        return 1;
+    const char *c = (const char *)si->cmd_line;
+    for (size_t i = 0; c[i]; i++)
+        if ((i == 0 || c[i - 1] == ' ') && c[i] == 'x' && c[i + 1] == 'l' &&
+            (c[i + 2] == ' ' || c[i + 2] == '\0'))
+            return 1;
+    return 0;
+}
+
 int guest_main(start_info_t *si)
 {
     xen_extraversion_t extra = "";
@@ -116,6 +136,8 @@ int guest_main(start_info_t *si)
            (unsigned long)si->nr_pages, (unsigned int)si->flags, (const char *)si->cmd_line);
     printk("hypervisor: Xen %ld.%ld%s, capabilities \"%s\"\n", ver >> 16, ver & 0xffff, extra,
            caps);
+    if (services_wanted(si))
+        return services_main(si);
     heartbeat(si);
     int reason = shutdown_reason(si);
     if (reason < 0) {

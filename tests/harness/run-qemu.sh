@@ -9,6 +9,12 @@
 #   --domu 'ELF [CMDLINE]'   a boot-time domU (repeatable)
 #   --cfg-text TEXT   use TEXT as xenolith.cfg verbatim (loader tests)
 #   --timeout S (default 60, 0 = none)   --log FILE   --quiet   --gdb
+#   --ramdisk FILE   dom0's boot module (start_info mod_start/mod_len)
+#   --ctl PATH   COM2 (dom0's control line) on a unix socket at PATH, for
+#                tests/harness/xlctl.sh --sock PATH
+#   --ctl-script FILE   with --ctl (or a temporary socket): once QEMU runs,
+#                feed FILE to xlctl.sh --script; its output is appended to
+#                the log after the machine ends, after a "== xlctl ==" line
 # Environment: XL_QEMU_ARGS adds QEMU arguments (e.g. "-icount shift=0").
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -16,7 +22,7 @@ top=$(cd "$here/../.." && pwd)
 BUILD=${BUILD:-$top/build}
 dom0="$BUILD/guests/dom0.elf" dom0_cmdline="" hv_cmdline="console=com1"
 cfg_text="" timeout=60 log="" quiet=0 gdb=0
-domus=()
+domus=() ramdisk="" ctl="" ctl_script=""
 while [ $# -gt 0 ]; do
     case "$1" in
     --dom0) dom0=$2; shift ;;
@@ -28,6 +34,9 @@ while [ $# -gt 0 ]; do
     --log) log=$2; shift ;;
     --quiet) quiet=1 ;;
     --gdb) gdb=1; timeout=0 ;;
+    --ramdisk) ramdisk=$2; shift ;;
+    --ctl) ctl=$2; shift ;;
+    --ctl-script) ctl_script=$2; shift ;;
     *) echo "run-qemu.sh: unknown option $1" >&2; exit 64 ;;
     esac
     shift
@@ -35,7 +44,12 @@ done
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/xenolith.XXXXXX")
 qpid=""
-cleanup() { [ -n "$qpid" ] && kill "$qpid" 2>/dev/null; rm -rf "$work"; }
+cpid=""
+cleanup() {
+    [ -n "$qpid" ] && kill "$qpid" 2>/dev/null
+    [ -n "$cpid" ] && kill "$cpid" 2>/dev/null
+    rm -rf "$work"
+}
 trap cleanup EXIT
 [ -n "$log" ] || log="$work/serial.log"
 : >"$log"
@@ -56,6 +70,11 @@ hypervisor_cmdline = $hv_cmdline
 dom0 = \\EFI\\xenolith\\dom0.elf
 CFG
     [ -n "$dom0_cmdline" ] && echo "dom0_cmdline = $dom0_cmdline" >>"$esp/EFI/xenolith/xenolith.cfg"
+    if [ -n "$ramdisk" ]; then
+        if [ ! -f "$ramdisk" ]; then echo "run-qemu.sh: no such ramdisk: $ramdisk" >&2; exit 64; fi
+        cp "$ramdisk" "$esp/EFI/xenolith/ramdisk.img"
+        echo "ramdisk = \\EFI\\xenolith\\ramdisk.img" >>"$esp/EFI/xenolith/xenolith.cfg"
+    fi
     i=1
     for spec in ${domus[@]+"${domus[@]}"}; do
         elf=${spec%% *} args=""
@@ -72,6 +91,11 @@ serial=(-chardev "file,id=s0,path=$log" -serial chardev:s0)
 if [ $quiet = 0 ]; then
     serial=(-chardev "stdio,id=s0,logfile=$log,signal=off" -serial chardev:s0)
 fi
+if [ -n "$ctl_script" ] && [ -z "$ctl" ]; then ctl="$work/ctl.sock"; fi
+if [ -n "$ctl" ]; then
+    rm -f "$ctl"
+    serial+=(-chardev "socket,id=s1,path=$ctl,server=on,wait=off" -serial chardev:s1)
+fi
 dbg=()
 if [ $gdb = 1 ]; then
     dbg=(-s -S)
@@ -85,6 +109,11 @@ qemu-system-x86_64 -machine q35 -m 512M -cpu qemu64 -smp 1 -no-reboot -display n
     -device isa-debug-exit,iobase=0xf4,iosize=0x04 ${XL_QEMU_ARGS:-} \
     -net none "${serial[@]}" "${dbg[@]}" 0<&3 &
 qpid=$!
+if [ -n "$ctl_script" ]; then
+    for _ in $(seq 50); do [ -S "$ctl" ] && break; sleep 0.1; done
+    bash "$here/xlctl.sh" --sock "$ctl" --script "$ctl_script" >"$work/ctl.out" 2>&1 &
+    cpid=$!
+fi
 
 start=$SECONDS
 status=""
@@ -110,6 +139,10 @@ if [ -z "$status" ]; then
     esac
 fi
 qpid=""
+if [ -n "$cpid" ]; then
+    sleep 0.5; kill "$cpid" 2>/dev/null; wait "$cpid" 2>/dev/null; cpid=""
+    { echo "== xlctl =="; cat "$work/ctl.out"; } >>"$log"
+fi
 names=([0]=poweroff [2]=reboot [3]="dom0 crashed" [4]="hypervisor panic" [5]="loader error" [6]="unexpected QEMU exit" [124]="hang (timeout ${timeout}s)")
 echo "xenolith: machine ended: ${names[$status]} (exit status $status)" >&2
 exit $status

@@ -1,0 +1,140 @@
+/*
+ * consback.c - dom0's PV console back end: each domU's console page
+ * (xen/io/console.h, struct xencons_interface) foreign-mapped, its out
+ * ring drained into "(dN) ..." lines on dom0's console (console_io), and
+ * `xl console N` over the control line (output to COM2, COM2 input into
+ * the in ring, Ctrl-] detaches). Owns: the per-domain console state.
+ * Must never: trust the domain's ring indexes (a producer more than a
+ * ring ahead is clamped), or wait on a domain that is gone.
+ */
+#include <xenolith/lib.h>
+#include <xen/errno.h>
+#include <xen/io/console.h>
+#include <xlguest/kernel.h>
+#include "svc.h"
+
+#define LINE_MAX_ 160
+
+static struct cons {
+    struct xencons_interface *intf;
+    uint32_t port;
+    char line[LINE_MAX_];
+    unsigned int len;
+    int interactive;       /* output goes to COM2 too */
+} cons[SVC_MAX_DOMS];
+
+int consback_attach(uint16_t domid, uint64_t mfn, uint32_t remote_port)
+{
+    if (domid == 0 || domid >= SVC_MAX_DOMS || cons[domid].intf)
+        return -XEN_EINVAL;
+    struct xencons_interface *intf = svc_map_foreign(domid, mfn);
+    if (!intf)
+        return -XEN_EFAULT;
+    long lp = svc_bind_interdomain(domid, remote_port);
+    if (lp < 0) {
+        svc_unmap(intf);
+        return (int)lp;
+    }
+    cons[domid] = (struct cons){ .intf = intf, .port = (uint32_t)lp };
+    return 0;
+}
+
+int consback_attached(uint16_t domid)
+{
+    return domid < SVC_MAX_DOMS && cons[domid].intf;
+}
+
+static void flush_line(uint16_t domid, struct cons *c)
+{
+    if (!c->len)
+        return;
+    printk("(d%u) %.*s\n", domid, (int)c->len, c->line);
+    c->len = 0;
+}
+
+/* Move what the domain wrote out of its ring. */
+static void drain(uint16_t domid, struct cons *c)
+{
+    struct xencons_interface *i = c->intf;
+    XENCONS_RING_IDX cons_ = i->out_cons, prod = __atomic_load_n(&i->out_prod, __ATOMIC_ACQUIRE);
+    if (prod - cons_ > sizeof(i->out))
+        cons_ = prod - (XENCONS_RING_IDX)sizeof(i->out); /* a lying producer */
+    if (prod == cons_)
+        return;
+    while (cons_ != prod) {
+        char ch = i->out[MASK_XENCONS_IDX(cons_, i->out)];
+        cons_++;
+        if (c->interactive)
+            ctl_write(&ch, 1);
+        if (ch == '\n' || c->len == LINE_MAX_ - 1) {
+            if (ch != '\n')
+                c->line[c->len++] = ch;
+            flush_line(domid, c);
+        } else if (ch != '\r') {
+            c->line[c->len++] = ch;
+        }
+    }
+    __atomic_store_n(&i->out_cons, cons_, __ATOMIC_RELEASE);
+    svc_send(c->port);
+}
+
+void consback_poll(void)
+{
+    for (uint16_t d = 1; d < SVC_MAX_DOMS; d++)
+        if (cons[d].intf) {
+            svc_port_pending(cons[d].port);
+            drain(d, &cons[d]);
+        }
+}
+
+void consback_detach(uint16_t domid)
+{
+    if (!consback_attached(domid))
+        return;
+    struct cons *c = &cons[domid];
+    flush_line(domid, c);
+    svc_close_port(c->port);
+    svc_unmap(c->intf);
+    memset(c, 0, sizeof(*c));
+}
+
+/* Put one byte in the domain's in ring; 0 if full. */
+static int put_in(struct cons *c, char ch)
+{
+    struct xencons_interface *i = c->intf;
+    XENCONS_RING_IDX prod = i->in_prod, cons_ = __atomic_load_n(&i->in_cons, __ATOMIC_ACQUIRE);
+    if (prod - cons_ >= sizeof(i->in))
+        return 0;
+    i->in[MASK_XENCONS_IDX(prod, i->in)] = ch;
+    __atomic_store_n(&i->in_prod, prod + 1, __ATOMIC_RELEASE);
+    return 1;
+}
+
+int consback_interactive(uint16_t domid)
+{
+    if (!consback_attached(domid))
+        return -XEN_ENOENT;
+    struct cons *c = &cons[domid];
+    c->interactive = 1;
+    for (;;) {
+        int ch, sent = 0, done = 0;
+        while ((ch = ctl_getc()) >= 0) {
+            if (ch == 0x1d) {   /* Ctrl-] */
+                done = 1;
+                break;
+            }
+            sent |= put_in(c, (char)ch);
+        }
+        if (sent)
+            svc_send(c->port);
+        if (done)
+            break;
+        svc_step(0);            /* drains our ring too */
+        if (!consback_attached(domid))
+            return 0;           /* the domain went away meanwhile */
+    }
+    c->interactive = 0;
+    static const char nl[] = "\n";
+    ctl_write(nl, 1);
+    return 0;
+}

@@ -1,0 +1,103 @@
+/*
+ * svc.h - dom0's service mode (cmdline "services=1" or "xl"): the
+ * interfaces between its files. services.c runs the event loop and the
+ * COM2 control line; xsd.c embeds xenstored; consback.c is the PV
+ * console backend; xlops.c implements struct xlcmd_ops; ctl.c is the
+ * small domctl/sysctl adapter used until guest-drivers/toolstack/ctrl.h
+ * exists. Must never: be used by the default (scenario) dom0 paths.
+ */
+#ifndef DOM0_SVC_H
+#define DOM0_SVC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <xen/xen.h>
+
+#define SVC_MAX_DOMS 64
+
+/* services.c */
+int services_main(start_info_t *si);
+/* One pass of the loop: events, xenstore, consoles, the control line
+ * (unless with_ctl is 0), then block until an event or the timer. */
+void svc_step(int with_ctl);
+/* Bind an interdomain channel to (domid, remote_port); the local port or
+ * a negative Xen errno. svc_port_pending consumes the port's flag. */
+long svc_bind_interdomain(uint16_t domid, uint32_t remote_port);
+void svc_close_port(uint32_t port);
+void svc_send(uint32_t port);
+int svc_port_pending(uint32_t port);
+/* Map (domid, mfn) at a free slot of dom0's address space; NULL if the
+ * hypervisor refuses or no slot is free. svc_unmap puts dom0's own frame
+ * back. */
+void *svc_map_foreign(uint16_t domid, uint64_t mfn);
+void svc_unmap(void *va);
+/* COM2 (the host control line). */
+int ctl_getc(void);                     /* -1 if nothing waiting */
+void ctl_write(const char *s, size_t n);
+/* The ramdisk module (cpio newc), or NULL/0. */
+const void *svc_ramdisk(size_t *len);
+
+/* xsd.c */
+int xsd_init(void);
+void xsd_process(void);                  /* every connection, every queue */
+/* dom0's own client over its local ring: 0 or a negative Xen errno. */
+int xsd_write(const char *path, const char *val);
+int xsd_read(const char *path, char *buf, size_t len);
+int xsd_rm(const char *path);
+int xsd_introduce(uint16_t domid, uint64_t mfn, uint32_t port);
+/* A domain is gone: its connection goes (fires @releaseDomain). */
+void xsd_domain_gone(uint16_t domid);
+/* Domains with a store connection, for the VIRQ_DOM_EXC sweep. */
+int xsd_has_conn(uint16_t domid);
+
+/* consback.c */
+int consback_attach(uint16_t domid, uint64_t mfn, uint32_t remote_port);
+void consback_detach(uint16_t domid);
+int consback_attached(uint16_t domid);
+void consback_poll(void);               /* drain every ring, print lines */
+/* Interactive: forward the domain's output to COM2 and COM2 input to it
+ * until Ctrl-] (0x1d) or the domain goes. */
+int consback_interactive(uint16_t domid);
+
+/* ctl.c: domctl/sysctl (Xen 4.17 ABI) with dom0-side fallbacks. */
+struct ctl_dominfo {
+    uint16_t domid;
+    uint64_t tot_pages, max_pages;
+    uint32_t flags;                     /* XEN_DOMINF_* */
+    uint64_t cpu_time;
+    unsigned int nr_online_vcpus;
+};
+/* Domains from first upward, at most max: count or negative errno. When
+ * the hypervisor has no sysctl getdomaininfolist, existence and pages
+ * come from XENMEM_current_reservation and flags are 0 (unknown). */
+int ctl_list(uint16_t first, struct ctl_dominfo *out, unsigned int max);
+int ctl_exists(uint16_t domid);
+int ctl_pause(uint16_t domid, int pause);
+int ctl_destroy(uint16_t domid);
+struct xlcmd_hostinfo;
+int ctl_hostinfo(struct xlcmd_hostinfo *hi);
+/* XEN_SYSCTL_readconsole from index *idx: bytes copied or errno. */
+int ctl_readconsole(char *buf, uint32_t len, uint32_t *idx, int clear);
+long ctl_evtchn_alloc_unbound(uint16_t dom, uint16_t remote);
+
+/* xlops.c */
+void xlops_init(void);
+/* Runs one control-line command; returns xl's exit status. */
+int xlops_run_line(char *line);
+
+/* The PV builder for `xl create`, provided by the builder engineer's
+ * toolstack (guest-drivers/toolstack/). dom0 links a weak fallback that
+ * answers -XEN_ENOSYS until the real one is linked. In: the new domain
+ * (created, paused, max_mem set by the caller), its kernel image and
+ * command line, its memory in pages. Out: the store and console frames
+ * (pfn->mfn already resolved) and the event channels allocated for
+ * them (remote side = dom0), as start_info has them. */
+struct dom0_build_out {
+    uint64_t store_mfn, console_mfn;
+    uint32_t store_evtchn, console_evtchn;
+};
+int dom0_build_pv(uint16_t domid, const void *kernel, size_t kernel_len,
+                  const void *ramdisk, size_t ramdisk_len, const char *cmdline,
+                  uint64_t nr_pages, struct dom0_build_out *out);
+
+#endif

@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# xlctl.sh - the host side of dom0's control line (COM2 of the QEMU
+# machine, a unix socket made by run-qemu.sh --ctl PATH). Sends xl command
+# lines, prints dom0's answers; each answer ends with "xl-exit: N", which
+# is not printed. Exit status: the last command's N (or 124 if dom0 did
+# not answer in time, 64 for bad usage).
+#   xlctl.sh --sock PATH 'xl list'          one command
+#   xlctl.sh --sock PATH --script FILE      one command per line ('#' comments);
+#                                           each is echoed as "xl> LINE" first
+#                                           and followed by "[exit N]"
+#   --wait S   how long to wait for each answer (default 30; dom0 may still
+#              be booting when the first command goes out)
+# A line "halt" (or "halt reboot") asks dom0 to end the machine.
+set -u
+sock="" script="" wait=30 cmds=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --sock) sock=$2; shift ;;
+    --script) script=$2; shift ;;
+    --wait) wait=$2; shift ;;
+    -*) echo "xlctl.sh: unknown option $1" >&2; exit 64 ;;
+    *) cmds+=("$1") ;;
+    esac
+    shift
+done
+[ -n "$sock" ] || { echo "xlctl.sh: --sock PATH is required" >&2; exit 64; }
+if [ -n "$script" ]; then
+    [ -f "$script" ] || { echo "xlctl.sh: no such script: $script" >&2; exit 64; }
+    while IFS= read -r l; do
+        case "$l" in ''|'#'*) continue ;; esac
+        cmds+=("$l")
+    done <"$script"
+fi
+[ ${#cmds[@]} -gt 0 ] || { echo "xlctl.sh: no command" >&2; exit 64; }
+echo_cmds=0
+[ -n "$script" ] && echo_cmds=1
+exec python3 - "$sock" "$wait" "$echo_cmds" "${cmds[@]}" <<'PY'
+import re, socket, sys, time
+path, wait, echo, cmds = sys.argv[1], float(sys.argv[2]), sys.argv[3] == "1", sys.argv[4:]
+deadline = time.time() + wait * 4
+while True:
+    try:
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(path)
+        break
+    except OSError:
+        if time.time() > deadline:
+            print("xlctl.sh: cannot connect to %s" % path, file=sys.stderr)
+            sys.exit(124)
+        time.sleep(0.2)
+buf = b""
+status = 0
+# Sync: the firmware also prints on COM2 and dom0 resets the UART when it
+# starts, so ping until dom0 answers the latest ping; drop all before it.
+k = 0
+while True:
+    k += 1
+    s.sendall(b"ping %d\n" % k)
+    s.settimeout(1.0)
+    t_end = time.time() + 1.0
+    m = None
+    while time.time() < t_end:
+        m = re.search(rb"pong %d\nxl-exit: 0\n" % k, buf)
+        if m:
+            break
+        try:
+            d = s.recv(4096)
+        except socket.timeout:
+            d = b""
+        except OSError:
+            d = b""
+        buf += d
+    if m:
+        buf = buf[m.end():]
+        break
+    if time.time() > deadline:
+        print("xlctl.sh: dom0 does not answer on %s" % path, file=sys.stderr)
+        sys.exit(124)
+for cmd in cmds:
+    if echo:
+        print("xl> " + cmd, flush=True)
+    s.sendall(cmd.encode() + b"\n")
+    if cmd.strip().startswith("halt"):
+        # dom0 answers, then ends the machine; the socket may close first.
+        s.settimeout(wait)
+        try:
+            while b"xl-exit:" not in buf:
+                d = s.recv(4096)
+                if not d:
+                    break
+                buf += d
+        except OSError:
+            pass
+        break
+    s.settimeout(wait)
+    while True:
+        m = re.search(rb"(?:^|\n)xl-exit: (-?\d+)\n", buf)
+        if m:
+            out = buf[:m.start() + (1 if buf[m.start():m.start() + 1] == b"\n" else 0)]
+            sys.stdout.write(out.decode(errors="replace").replace("\r", ""))
+            sys.stdout.flush()
+            status = int(m.group(1))
+            if echo:
+                print("[exit %d]" % status, flush=True)
+            buf = buf[m.end():]
+            break
+        try:
+            d = s.recv(4096)
+        except socket.timeout:
+            d = None
+        if not d:
+            sys.stdout.write(buf.decode(errors="replace"))
+            print("xlctl.sh: no answer to '%s'" % cmd, file=sys.stderr)
+            sys.exit(124)
+        buf += d
+sys.exit(status)
+PY
