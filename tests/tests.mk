@@ -6,7 +6,7 @@ UNIT_TESTS += page_alloc format guest_access pv_build
 UNIT_SRCS_page_alloc   := hv/common/page_alloc.c
 UNIT_SRCS_format       := hv/common/format.c
 UNIT_SRCS_guest_access := hv/common/guest_access.c
-UNIT_SRCS_pv_build     := hv/common/pv_build.c hv/common/elf.c hv/common/page_alloc.c \
+UNIT_SRCS_pv_build     := hv/common/pv_build.c hv/common/pv_build_hv.c hv/common/elf.c hv/common/page_alloc.c \
                           hv/common/format.c
 
 # Each subsystem may add its own tests in a fragment: tests/unit/NAME.mk

@@ -1,5 +1,5 @@
 /*
- * hypercall.c - the hypercall table and the hypercall page.
+ * hypercall.c - the hypercall table (the hypercall page: hypercall_page.c).
  * Owns: the mapping from Xen hypercall numbers to handlers. Every number
  * 0..NR_HYPERCALLS-1 has an entry; those not implemented yet return
  * -ENOSYS, as do numbers beyond the table.
@@ -92,30 +92,4 @@ int hypercall_take_mc_continuation(uint64_t args[5])
     memcpy(args, mc_cont.args, sizeof(mc_cont.args));
     mc_cont.pending = 0;
     return 1;
-}
-
-/*
- * Each 32-byte slot: push %rcx; push %r11; mov $nr,%eax; syscall;
- * pop %r11; pop %rcx; ret — the guest's %rcx/%r11 survive the syscall.
- * The iret slot has no return: push %rcx; push %r11; push %rax;
- * mov $__HYPERVISOR_iret,%eax; syscall (Xen's layout).
- */
-void hypercall_page_fill(uint8_t *page)
-{
-    memset(page, 0xcc, 4096); /* int3 between and after stubs */
-    for (unsigned int nr = 0; nr < 4096 / 32; nr++) {
-        uint8_t *p = page + nr * 32;
-        *p++ = 0x51;                         /* push %rcx */
-        *p++ = 0x41, *p++ = 0x53;            /* push %r11 */
-        if (nr == __HYPERVISOR_iret)
-            *p++ = 0x50;                     /* push %rax */
-        *p++ = 0xb8;                         /* mov $nr, %eax */
-        *p++ = (uint8_t)nr, *p++ = 0, *p++ = 0, *p++ = 0;
-        *p++ = 0x0f, *p++ = 0x05;            /* syscall */
-        if (nr == __HYPERVISOR_iret)
-            continue;
-        *p++ = 0x41, *p++ = 0x5b;            /* pop %r11 */
-        *p++ = 0x59;                         /* pop %rcx */
-        *p++ = 0xc3;                         /* ret */
-    }
 }

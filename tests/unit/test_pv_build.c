@@ -1,19 +1,18 @@
 /*
  * test_pv_build.c - host unit tests for the PV domain builder (cmocka,
  * ASan/UBSan).
- * Tests: hv/common/pv_build.c (hv/include/xenolith/pv_build.h): the
+ * Tests: hv/common/pv_build.c + pv_build_hv.c (xenolith/pv_build.h): the
  * layout arithmetic of pv_layout_compute / pv_count_pt_pages, and a full
  * pv_build of a small ELF64 PV kernel built in memory here, checked by
  * walking the guest's page tables by hand; plus its refusal paths.
- * Links: hv/common/pv_build.c, elf.c, page_alloc.c, format.c.
+ * Links: hv/common/pv_build.c (the shared core), pv_build_hv.c (the hv
+ * back end), elf.c, page_alloc.c, format.c.
  * Mocks (xenolith/mm.h, pv_build.h, hypercall.h, guest_access.h): the
  * globals hv_pages / frame_table / max_mfn over a 16 MiB fake machine
  * memory; mm_alloc_frame (page_alloc_pages + owner + zero), mfn_to_virt /
  * virt_to_mfn (fail the test on any mfn outside the fake memory),
  * arch_hv_l4_slots (recognizable values in slots 256..271),
- * hypercall_page_fill (memset to HCALL_MARK and count calls), and
- * guest_va_ok (canonical and outside PML4 slots 256..271, as
- * guest_access.c defines it, which is not linked here).
+ * and hypercall_page_fill (memset to HCALL_MARK and count calls).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -108,15 +107,6 @@ void hypercall_page_fill(uint8_t *page)
 {
     memset(page, HCALL_MARK, PAGE_SIZE);
     hcall_fills++;
-}
-
-int guest_va_ok(uint64_t va)
-{
-    uint64_t top = va >> 47;
-    if (top != 0 && top != 0x1FFFF)
-        return 0;
-    unsigned slot = (va >> 39) & 511;
-    return !(top && slot >= HV_SLOT_FIRST && slot <= HV_SLOT_LAST);
 }
 
 /* Frame 0 is never given out: a sentinel for stray writes. */

@@ -69,8 +69,8 @@ long hypercall_continuation(struct vcpu *v, unsigned int nr, uint64_t a1, uint64
 int hypercall_take_mc_continuation(uint64_t args[5]);
 extern int hypercall_in_multicall;
 
-/* Xen's 32-byte x86_64 hypercall page stubs, written into a guest page. */
-void hypercall_page_fill(uint8_t *page);
+/* Xen's 32-byte x86_64 hypercall page stubs: hypercall_page.h. */
+#include <xenolith/hypercall_page.h>
 
 /* Set by the arch layer at boot; reported by xen_version. */
 extern const char *hv_cmdline;
