@@ -15,6 +15,7 @@
 #include "../toolstack/xlcmd.h"
 #include "cpio.h"
 #include "svc.h"
+#include "../toolstack/build.h"
 
 static struct xlcmd xl;
 
@@ -206,15 +207,25 @@ static int op_create(void *ctx, const struct xlcfg *cfg, int paused, uint32_t *d
     return 0;
 }
 
-__attribute__((weak)) int dom0_build_pv(uint16_t domid, const void *kernel, size_t kernel_len,
-                                        const void *ramdisk, size_t ramdisk_len,
-                                        const char *cmdline, uint64_t nr_pages,
-                                        struct dom0_build_out *out)
+/* Steps 3-6 of docs/toolstack.md through the toolstack's PV builder
+ * (guest-drivers/toolstack/build.c, the same layout code as the hv's). */
+int dom0_build_pv(uint16_t domid, const void *kernel, size_t kernel_len, const void *ramdisk,
+                  size_t ramdisk_len, const char *cmdline, uint64_t nr_pages,
+                  struct dom0_build_out *out)
 {
-    (void)domid, (void)kernel, (void)kernel_len, (void)ramdisk, (void)ramdisk_len;
-    (void)cmdline, (void)nr_pages, (void)out;
-    printk("dom0: no PV builder linked into this dom0 yet\n");
-    return -XEN_ENOSYS;
+    struct xl_build_out o;
+    const char *why = "unknown";
+    int rc = xl_build_pv(domid, kernel, kernel_len, ramdisk, ramdisk_len, cmdline,
+                         (unsigned int)(nr_pages >> 8), &o, &why);
+    if (rc) {
+        printk("dom0: building d%u failed: %s (%d)\n", domid, why, rc);
+        return rc;
+    }
+    out->store_mfn = o.store_mfn;
+    out->console_mfn = o.console_mfn;
+    out->store_evtchn = o.store_evtchn;
+    out->console_evtchn = o.console_evtchn;
+    return 0;
 }
 
 static const struct xlcmd_ops ops = {
