@@ -10,10 +10,6 @@
 #include <xenolith/hypercall.h>
 #include <xenolith/lib.h>
 
-/* domctl.c, sysctl.c (their header needs to come first; see domctl.h) */
-HYPERCALL_DECL(domctl);
-HYPERCALL_DECL(sysctl);
-
 static const hypercall_fn table[NR_HYPERCALLS] = {
     [__HYPERVISOR_set_trap_table] = do_set_trap_table,
     [__HYPERVISOR_mmu_update] = do_mmu_update,
