@@ -1,22 +1,28 @@
 /*
  * console.c - the hypervisor log (printk, guest console lines, panic)
- * and the log ring that `xl dmesg` reads later.
- * Owns: line prefixes and the ring. Must never: allocate, or block.
+ * and the log ring that `xl dmesg` reads later (XEN_SYSCTL_readconsole).
+ * Owns: line prefixes and the ring (Xen's conring: free-running 32-bit
+ * producer and consumer indices over a power-of-two buffer; the oldest
+ * bytes are overwritten). Must never: allocate, or block, or touch guest
+ * memory itself (readers pass a copy function).
  */
 #include <stdarg.h>
 #include <xenolith/console.h>
 #include <xenolith/lib.h>
 #include <xenolith/power.h>
 
-#define RING_SIZE 16384
+#define RING_SIZE CONSOLE_RING_SIZE
+_Static_assert((RING_SIZE & (RING_SIZE - 1)) == 0, "ring indices wrap at 2^32");
 static char ring[RING_SIZE];
-static uint64_t ring_pos;
+static uint32_t ring_prod, ring_cons; /* Xen's conringp / conringc */
 static int at_line_start = 1;
 
 static void emit(const char *s, size_t len)
 {
     for (size_t i = 0; i < len; i++)
-        ring[ring_pos++ % RING_SIZE] = s[i];
+        ring[ring_prod++ & (RING_SIZE - 1)] = s[i];
+    if (ring_prod - ring_cons > RING_SIZE)
+        ring_cons = ring_prod - RING_SIZE;
     arch_console_write(s, len);
 }
 
@@ -99,12 +105,40 @@ void console_guest_write(uint16_t domid, const char *buf, size_t len)
 
 size_t console_ring_read(char *buf, size_t len)
 {
-    uint64_t avail = ring_pos < RING_SIZE ? ring_pos : RING_SIZE;
-    uint64_t start = ring_pos - avail;
+    uint32_t c = ring_cons;
     size_t n = 0;
-    for (; n < len && n < avail; n++)
-        buf[n] = ring[(start + n) % RING_SIZE];
+    for (; n < len && c != ring_prod; n++, c++)
+        buf[n] = ring[c & (RING_SIZE - 1)];
     return n;
+}
+
+/* Xen's read_console_ring: start at the consumer index, or at *index if
+ * incremental and *index lies in (consumer, producer]; copy in at most
+ * two contiguous pieces; clear moves the consumer to where reading
+ * stopped. */
+int console_ring_read_xen(int clear, int incremental, uint32_t *index, uint32_t *count,
+                          console_copy_fn copy, void *ctx)
+{
+    uint32_t c = ring_cons, p = ring_prod, max = *count, sofar = 0;
+    if (incremental && (c <= p ? (c < *index && *index <= p) : (c < *index || *index <= p)))
+        c = *index;
+    while (c != p && sofar < max) {
+        uint32_t idx = c & (RING_SIZE - 1), len = p - c;
+        if (idx + len > RING_SIZE)
+            len = RING_SIZE - idx;
+        if (sofar + len > max)
+            len = max - sofar;
+        int rc = copy(ctx, sofar, &ring[idx], len);
+        if (rc)
+            return rc;
+        sofar += len;
+        c += len;
+    }
+    if (clear)
+        ring_cons = p - c > RING_SIZE ? p - RING_SIZE : c;
+    *count = sofar;
+    *index = c;
+    return 0;
 }
 
 void panic(const char *fmt, ...)

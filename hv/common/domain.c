@@ -1,7 +1,8 @@
 /*
  * domain.c - domain lifecycle: create, shutdown, crash, destroy, and the
  * hooks that set up / tear down a domain's events and time.
- * Owns: domains[], the permanent writable type on each shared_info frame.
+ * Owns: domains[], the permanent writable type on each shared_info frame,
+ * whether a domain's vcpu may run (pause count, initialised, online).
  * Must never: let a domain's failure touch another domain or the
  * hypervisor; every frame it held goes back on destroy.
  */
@@ -43,6 +44,8 @@ struct domain *domain_create(uint16_t domid, int privileged, const char *name)
     d->shared_info_mfn = (uint64_t)mfn;
     d->shared_info = mfn_to_virt((uint64_t)mfn);
     d->vcpu.domain = d;
+    d->vcpu.initialised = 1;
+    d->vcpu.online = 1;
     d->vcpu.info = &d->shared_info->vcpu_info[0];
     d->vcpu.info->evtchn_upcall_mask = 1; /* events masked until the guest is ready */
     evtchn_domain_init(d);

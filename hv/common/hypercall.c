@@ -37,7 +37,9 @@ static const hypercall_fn table[NR_HYPERCALLS] = {
     [__HYPERVISOR_event_channel_op] = do_event_channel_op,
     [__HYPERVISOR_physdev_op] = do_physdev_op,
     [__HYPERVISOR_grant_table_op] = do_grant_table_op,
-    /* domctl, sysctl: issue 4. Not planned: the old
+    [__HYPERVISOR_domctl] = do_domctl,
+    [__HYPERVISOR_sysctl] = do_sysctl,
+    /* Not planned: the old
      * compat sched_op/event_channel_op (6, 16), platform_op, xsm, hvm,
      * kexec, tmem, argo, xenpmu, dm_op, hypfs. */
 };

@@ -7,7 +7,9 @@
  * Owns: which vcpu is `current`, the blocked/polling state of vcpus,
  * runstate transitions, the watchdogs, and what the machine does when
  * dom0 is gone.
- * Must never: run a vcpu of a domain that is not DOM_RUNNING; let a
+ * Must never: run a vcpu of a domain that is not DOM_RUNNING, is paused
+ * (XEN_DOMCTL_pausedomain, or created and not yet unpaused) or whose vcpu
+ * has no context / is down; let a
  * spinning domain keep the CPU past its slice while another can run;
  * return without the timer armed. Pure C (arch hooks only), so the host
  * unit test links it.
@@ -27,7 +29,7 @@
 
 static int vcpu_runnable(const struct vcpu *v)
 {
-    return v->domain->state == DOM_RUNNING && !v->blocked;
+    return domain_vcpu_may_run(v) && !v->blocked; /* paused domains never run */
 }
 
 /* Boot-time domUs have no toolstack to reap them: destroy them as soon

@@ -90,6 +90,7 @@ STUB(set_trap_table) STUB(set_gdt) STUB(stack_switch) STUB(set_callbacks) STUB(f
 STUB(set_debugreg) STUB(get_debugreg) STUB(update_descriptor) STUB(set_timer_op)
 STUB(console_io) STUB(vm_assist) STUB(iret) STUB(vcpu_op) STUB(set_segment_base)
 STUB(sched_op) STUB(callback_op) STUB(event_channel_op) STUB(physdev_op) STUB(grant_table_op)
+STUB(domctl) STUB(sysctl)
 #define VERSION 0x40011
 HYPERCALL_DECL(xen_version)
 {

@@ -116,6 +116,7 @@ static int setup(void **state)
         d->shutdown_code = ~0u;
         d->shared_info = &shinfo[i];
         d->vcpu.domain = d;
+        d->vcpu.initialised = d->vcpu.online = 1;
         d->vcpu.info = &shinfo[i].vcpu_info[0];
         d->vcpu.info->evtchn_upcall_mask = 1;
         evtchn_domain_init(d);
@@ -155,6 +156,35 @@ static void only_running(struct domain *keep)
 }
 
 /* ---- tests ---- */
+
+/* A paused domain (pause_count > 0), and one whose vcpu has no context
+ * yet or is down, is never picked, even when nothing else can run; it
+ * runs again once unpaused. */
+static void test_paused_never_runs(void **state)
+{
+    (void)state;
+    d0->vcpu.blocked = 1;
+    d2->vcpu.blocked = 1;
+    d1->pause_count = 1;
+    for (int t = 0; t < 5; t++) {
+        fake_now += 40 * MS;
+        assert_null(schedule());
+    }
+    d1->pause_count = 0;
+    d1->vcpu.initialised = 0;
+    assert_null(schedule());
+    d1->vcpu.initialised = 1;
+    d1->vcpu.online = 0;
+    assert_null(schedule());
+    d1->vcpu.online = 1;
+    assert_ptr_equal(schedule(), &d1->vcpu);
+    /* paused while running: it loses the CPU at the next decision */
+    d0->vcpu.blocked = 0;
+    d1->pause_count = 2;
+    assert_ptr_equal(schedule(), &d0->vcpu);
+    fake_now += 40 * MS;
+    assert_ptr_equal(schedule(), &d0->vcpu);
+}
 
 /* Three spinning vcpus, a timer interrupt every ms: each gets a third
  * of the CPU, none runs longer than a slice at a stretch, and while one
@@ -414,6 +444,7 @@ int main(void)
         cmocka_unit_test_setup(test_poll_ports, setup),
         cmocka_unit_test_setup(test_shutdown_code_and_reap, setup),
         cmocka_unit_test_setup(test_watchdog, setup),
+        cmocka_unit_test_setup(test_paused_never_runs, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,8 +12,18 @@ void printk(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Guest console output: bytes from domain domid, split into lines that
  * carry the "(dN) " prefix. */
 void console_guest_write(uint16_t domid, const char *buf, size_t len);
+/* The log ring: the last CONSOLE_RING_SIZE bytes of console output. */
+#define CONSOLE_RING_SIZE 65536
 /* Copy up to len bytes of the log ring into buf, oldest first. */
 size_t console_ring_read(char *buf, size_t len);
+/* Copy len bytes of the ring (src) to offset off of the reader's buffer;
+ * 0 or a negative Xen errno (which stops the read). */
+typedef int (*console_copy_fn)(void *ctx, uint32_t off, const char *src, uint32_t len);
+/* XEN_SYSCTL_readconsole's semantics: *count in = buffer size, out =
+ * bytes copied; *index in = start (if incremental), out = end index.
+ * 0 or the copy function's error. */
+int console_ring_read_xen(int clear, int incremental, uint32_t *index, uint32_t *count,
+                          console_copy_fn copy, void *ctx);
 
 /* Report a broken hv invariant with a stack trace and stop the machine. */
 void panic(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));

@@ -31,6 +31,11 @@ struct vcpu {
     struct pv_vcpu pv;       /* PV CPU state (pv_cpu.h) */
     struct vcpu_events ev;   /* timers, virqs, poll (event.h) */
     int blocked;             /* SCHEDOP_block until an event is pending */
+    /* Xen's is_initialised / !VPF_down: a vcpu of a domain created by
+     * XEN_DOMCTL_createdomain has neither until XEN_DOMCTL_setvcpucontext
+     * (online only with VGCF_online); boot-built domains have both. */
+    int initialised;
+    int online;
     vcpu_info_t *info;       /* this vcpu's slot in shared_info */
 };
 
@@ -47,6 +52,13 @@ struct domain {
     shared_info_t *shared_info;
     uint64_t first_output_ns;     /* 0 until the first console_io write */
     uint8_t handle[16];
+    /* Xen's controller_pause_count: XEN_DOMCTL_pausedomain/unpausedomain
+     * (0..255). A domain created by domctl starts at 1; nothing of it
+     * runs while it is > 0. */
+    unsigned int pause_count;
+    int creation_finished;        /* pause_count first dropped to 0 */
+    uint32_t cdf_flags;           /* XEN_DOMCTL_CDF_* it was created with */
+    uint32_t max_evtchn_port;     /* createdomain's (stored; 2-level caps at 4095) */
     struct domain_events ev; /* event channels (event.h) */
     struct vcpu vcpu;             /* one vcpu per domain for now */
 };
@@ -55,7 +67,9 @@ extern struct domain domains[MAX_DOMAINS];
 extern struct vcpu *current;
 
 /* Allocate a domain slot with its shared_info page. Returns NULL if domid
- * is taken or out of range, or memory is short. */
+ * is taken or out of range, or memory is short. The domain is unpaused
+ * with its vcpu initialised and online (what the boot-time builder
+ * wants); domctl.c's createdomain pauses it and takes the vcpu down. */
 struct domain *domain_create(uint16_t domid, int privileged, const char *name);
 struct domain *domain_by_id(uint16_t domid);
 /* The domain asked to stop (SHUTDOWN_* reason); it will not run again. */
@@ -65,6 +79,13 @@ void domain_shutdown(struct domain *d, unsigned int reason);
 void domain_crash(struct domain *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Give every frame of a shut-down domain back and free its slot. */
 void domain_destroy(struct domain *d);
+/* Can v run as far as its domain goes (DOM_RUNNING, not paused, vcpu
+ * initialised and online)? Blocking is the scheduler's business. */
+static inline int domain_vcpu_may_run(const struct vcpu *v)
+{
+    const struct domain *d = v->domain;
+    return d->state == DOM_RUNNING && !d->pause_count && v->initialised && v->online;
+}
 
 /* Pick the next vcpu to run (round robin over runnable vcpus); returns
  * NULL when none can run. */

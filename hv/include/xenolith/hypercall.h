@@ -50,6 +50,9 @@ HYPERCALL_DECL(set_timer_op);
 HYPERCALL_DECL(vcpu_op);
 HYPERCALL_DECL(event_channel_op);
 HYPERCALL_DECL(multicall);
+/* Toolstack (domctl.c, sysctl.c; their argument types: xenolith/domctl.h). */
+HYPERCALL_DECL(domctl);
+HYPERCALL_DECL(sysctl);
 
 /*
  * Long-running hypercalls (Xen's continuations). A handler that has

@@ -1,0 +1,421 @@
+/*
+ * domctl.c - XEN_DOMCTL_* for the toolstack in dom0, with Xen 4.17's
+ * semantics and errors: createdomain (paused, no memory but shared_info,
+ * grant table and event channels), max_vcpus, max_mem, getdomaininfo,
+ * pause/unpause (counted), destroydomain, set/getvcpucontext (x86_64
+ * PV), setdomainhandle, getvcpuinfo.
+ * Owns: the checks on every domctl argument, and the controller pause
+ * count. Must never: let an unprivileged domain do anything here (-EPERM
+ * after the version check, as Xen's XSM dummy policy), let a domain
+ * pause, destroy or reload itself, or install a vcpu context whose page
+ * table is not a validated L4 of that domain (the type reference is
+ * taken as MMUEXT_NEW_BASEPTR takes it).
+ */
+#include <xenolith/domctl.h> /* first: see there */
+#include <xenolith/console.h>
+#include <xenolith/errno.h>
+#include <xenolith/grant_table.h>
+#include <xenolith/guest_access.h>
+#include <xenolith/layout.h>
+#include <xenolith/lib.h>
+#include <xenolith/mm.h>
+
+#define MAX_PAUSE_COUNT 255      /* Xen: the toolstack's pause count limit */
+#define MAX_VCPUS_PER_DOMAIN 1   /* struct domain has one vcpu */
+#define XEN_DEFAULT_GNT_FRAMES GNTTAB_MAX_FRAMES
+#define KNOWN_CDF (XEN_DOMCTL_CDF_hvm | XEN_DOMCTL_CDF_hap | XEN_DOMCTL_CDF_s3_integrity | \
+                   XEN_DOMCTL_CDF_oos_off | XEN_DOMCTL_CDF_xs_domain | XEN_DOMCTL_CDF_iommu | \
+                   XEN_DOMCTL_CDF_nested_virt | XEN_DOMCTL_CDF_vpmu)
+
+/* One CPU and hypercalls do not nest: the op and a vcpu context (5 KiB)
+ * live here, not on the hv stack. */
+static struct xen_domctl op;
+static struct vcpu_guest_context ctx;
+
+static int canonical(uint64_t va)
+{
+    return (uint64_t)((int64_t)(va << 16) >> 16) == va;
+}
+
+/* Xen's sanitise_domain_config + arch checks + grant_table_init's
+ * limits, for what this hv offers: PV only, one vcpu, grant v1, no
+ * IOMMU, vPMU, vmtrace or cpupools. */
+static int check_create_config(const struct xen_domctl_createdomain *c)
+{
+    uint32_t f = c->flags;
+    if (f & ~KNOWN_CDF)
+        return -XL_EINVAL;
+    if (c->grant_opts & ~XEN_DOMCTL_GRANT_version_mask)
+        return -XL_EINVAL;
+    if (c->max_vcpus < 1)
+        return -XL_EINVAL;
+    if ((f & XEN_DOMCTL_CDF_hap) && !(f & XEN_DOMCTL_CDF_hvm))
+        return -XL_EINVAL;
+    if (f & (XEN_DOMCTL_CDF_hvm | XEN_DOMCTL_CDF_iommu | XEN_DOMCTL_CDF_vpmu |
+             XEN_DOMCTL_CDF_nested_virt))
+        return -XL_EINVAL; /* no HVM, no IOMMU, no vPMU here: Xen says -EINVAL too */
+    if (c->iommu_opts)
+        return -XL_EINVAL;
+    if (c->vmtrace_size)
+        return -XL_EINVAL;
+    if (c->arch.misc_flags & ~XEN_X86_MSR_RELAXED)
+        return -XL_EINVAL;
+    if (c->arch.emulation_flags)
+        return -XEN_EOPNOTSUPP; /* a PV domU emulates nothing */
+    if (c->max_vcpus > MAX_VCPUS_PER_DOMAIN)
+        return -XL_EINVAL;
+    int32_t gf = c->max_grant_frames < 0 ? XEN_DEFAULT_GNT_FRAMES : c->max_grant_frames;
+    int32_t mf = c->max_maptrack_frames < 0 ? GNTTAB_MAX_MAPTRACK_FRAMES : c->max_maptrack_frames;
+    if (gf < GNTTAB_INITIAL_FRAMES || gf > GNTTAB_MAX_FRAMES || mf > GNTTAB_MAX_MAPTRACK_FRAMES)
+        return -XL_EINVAL;
+    unsigned int ver = XEN_DOMCTL_GRANT_version(c->grant_opts);
+    if (ver != 1)
+        return -XL_EINVAL; /* 0 is invalid; this hv's max version is 1 */
+    if (c->cpupool_id)
+        return -XL_ENOENT; /* only pool 0 exists */
+    return 0;
+}
+
+static int domid_free(uint16_t id)
+{
+    return id < MAX_DOMAINS && domains[id].state == DOM_FREE;
+}
+
+static long create_domain(struct xen_domctl *o)
+{
+    struct xen_domctl_createdomain *c = &o->u.createdomain;
+    uint16_t id = o->domain;
+    if (id > 0 && id < DOMID_FIRST_RESERVED) {
+        if (id >= MAX_DOMAINS)
+            return -XL_EINVAL; /* beyond this hv's domain table */
+        if (!domid_free(id))
+            return -XL_EEXIST;
+    } else {
+        /* Xen moves a rover on; here: the lowest free id (brief). */
+        for (id = 1; id < MAX_DOMAINS && !domid_free(id); id++)
+            ;
+        if (id == MAX_DOMAINS)
+            return -XL_ENOMEM;
+    }
+    int rc = check_create_config(c);
+    if (rc)
+        return rc;
+    char name[16];
+    xl_snprintf(name, sizeof(name), "d%u", id);
+    struct domain *d = domain_create(id, 0, name);
+    if (!d)
+        return -XL_ENOMEM;
+    d->pause_count = 1;          /* Xen: controller_pause_count starts at 1 */
+    d->vcpu.initialised = 0;     /* no context until setvcpucontext */
+    d->vcpu.online = 0;          /* VPF_down */
+    d->cdf_flags = c->flags;
+    d->max_evtchn_port = c->max_evtchn_port;
+    d->max_pages = 0;            /* XEN_DOMCTL_max_mem sets it */
+    d->tot_pages = 0;            /* shared_info is not counted, as in Xen */
+    memcpy(d->handle, c->handle, sizeof(d->handle));
+    o->domain = id;
+    printk("d%u created by d%u (paused)\n", id, current ? current->domain->domid : 0);
+    return 0;
+}
+
+void domctl_getdomaininfo(const struct domain *d, struct xen_domctl_getdomaininfo *info)
+{
+    const struct vcpu *v = &d->vcpu;
+    uint32_t flags = XEN_DOMINF_blocked;
+    memset(info, 0, sizeof(*info));
+    info->domain = d->domid;
+    uint64_t run = v->ev.rs_time[RUNSTATE_running];
+    if (v->ev.rs_state == RUNSTATE_running && xl_now() > v->ev.rs_entry)
+        run += xl_now() - v->ev.rs_entry;
+    info->cpu_time = run;
+    info->max_vcpu_id = 0;
+    if (v->online && d->state == DOM_RUNNING) {
+        if (!v->blocked)
+            flags &= ~XEN_DOMINF_blocked;
+        if (current == v)
+            flags |= XEN_DOMINF_running;
+        info->nr_online_vcpus = 1;
+    }
+    info->flags = (info->nr_online_vcpus ? flags : 0) |
+                  (d->state == DOM_SHUTDOWN ? XEN_DOMINF_shutdown : 0) |
+                  (d->pause_count ? XEN_DOMINF_paused : 0) |
+                  ((d->cdf_flags & XEN_DOMCTL_CDF_xs_domain) ? XEN_DOMINF_xs_domain : 0) |
+                  (d->state == DOM_SHUTDOWN ? (d->shutdown_reason & XEN_DOMINF_shutdownmask)
+                                                  << XEN_DOMINF_shutdownshift : 0);
+    info->tot_pages = d->tot_pages;
+    info->max_pages = d->max_pages;
+    info->shr_pages = 0;
+    info->paged_pages = 0;
+    info->outstanding_pages = 0;
+    info->shared_info_frame = d->shared_info_mfn; /* PV: mfn_to_gfn is the mfn */
+    info->ssidref = 0;
+    info->cpupool = 0;
+    info->gpaddr_bits = 52;
+    memcpy(info->handle, d->handle, sizeof(info->handle));
+}
+
+/* ---- vcpu context (x86_64 PV) ---- */
+
+static int set_vcpu_context(struct domain *d, struct vcpu_guest_context *c)
+{
+    struct vcpu *v = &d->vcpu;
+    unsigned long flags = c->flags;
+    /* Xen's arch_set_info_guest checks for a 64-bit PV guest. */
+    if (!canonical(c->user_regs.rip) || !canonical(c->user_regs.rsp) ||
+        !canonical(c->kernel_sp) || (c->ldt_ents && !canonical(c->ldt_base)) ||
+        !canonical(c->fs_base) || !canonical(c->gs_base_kernel) ||
+        !canonical(c->gs_base_user) || !canonical(c->event_callback_eip) ||
+        !canonical(c->syscall_callback_eip) || !canonical(c->failsafe_callback_eip))
+        return -XL_EINVAL;
+    for (unsigned int i = 0; i < 256; i++)
+        if (!canonical(c->trap_ctxt[i].address))
+            return -XL_EINVAL;
+    if ((c->ldt_base & (PAGE_SIZE - 1)) || c->ldt_ents > 8192 ||
+        (c->ldt_ents && (!guest_va_ok(c->ldt_base) ||
+                         !guest_va_ok(c->ldt_base + c->ldt_ents * 8 - 1))))
+        return -XL_EINVAL;
+    if (c->gdt_ents)
+        return -XL_EINVAL; /* a guest GDT is set by the guest itself (set_gdt) */
+    uint64_t l4 = c->ctrlreg[3] >> PAGE_SHIFT;   /* xen_cr3_to_pfn, x86_64 */
+    uint64_t ul4 = c->ctrlreg[1] >> PAGE_SHIFT;
+    if (!v->initialised) {
+        if (!(flags & VGCF_in_kernel) && !ul4)
+            return -XL_EINVAL;
+    } else if (l4 != v->guest_table || ul4 != v->guest_table_user || c->ldt_ents ||
+               v->pv.gdt_ents) {
+        return -XEN_EOPNOTSUPP; /* Xen: these cannot change on a running vcpu */
+    }
+    if (!v->initialised) {
+        /* The L4 type references, as MMUEXT_NEW_BASEPTR takes them. */
+        if (!l4)
+            return -XL_EINVAL;
+        int rc = mm_new_baseptr(v, l4, 0);
+        if (rc)
+            return rc;
+        if (ul4 && (rc = mm_new_baseptr(v, ul4, 1))) {
+            put_page_and_type(v->guest_table); /* the kernel table's, just taken */
+            v->guest_table = 0;
+            pv_update_cr3(v);
+            return rc;
+        }
+    }
+    struct cpu_regs *r = &v->regs;
+    const struct cpu_user_regs *u = &c->user_regs;
+    r->r15 = u->r15, r->r14 = u->r14, r->r13 = u->r13, r->r12 = u->r12;
+    r->r11 = u->r11, r->r10 = u->r10, r->r9 = u->r9, r->r8 = u->r8;
+    r->rbp = u->rbp, r->rdi = u->rdi, r->rsi = u->rsi, r->rdx = u->rdx;
+    r->rcx = u->rcx, r->rbx = u->rbx, r->rax = u->rax;
+    r->rip = u->rip, r->rsp = u->rsp;
+    /* Xen's fixup_guest_{code,stack}_selector: a 64-bit PV kernel runs
+     * in ring 3. IOPL goes to the virtual IOPL; IF is always on. */
+    r->cs = (u->cs & 3) ? u->cs : (u->cs | 3u);
+    r->ss = (u->ss & 3) ? u->ss : (u->ss | 3u);
+    v->pv.iopl = (unsigned int)(u->rflags >> 12) & 3;
+    r->rflags = (u->rflags & ~0x3000ULL) | 0x202;
+    v->pv.sel[0] = u->ds, v->pv.sel[1] = u->es, v->pv.sel[2] = u->fs, v->pv.sel[3] = u->gs;
+    for (unsigned int i = 0; i < 256; i++) {
+        uint16_t cs = c->trap_ctxt[i].cs;
+        v->pv.traps[i] = (struct pv_trap){ .address = c->trap_ctxt[i].address,
+                                           .cs = (cs & 3) ? cs : (uint16_t)(cs | 3),
+                                           .flags = c->trap_ctxt[i].flags };
+    }
+    v->pv.kernel_ss = (c->kernel_ss & 3) ? c->kernel_ss : (c->kernel_ss | 3);
+    v->pv.kernel_sp = c->kernel_sp;
+    v->pv.event_callback = c->event_callback_eip;
+    v->pv.failsafe_callback = c->failsafe_callback_eip;
+    v->pv.syscall_callback = c->syscall_callback_eip;
+    v->pv.failsafe_masks_events = !!(flags & VGCF_failsafe_disables_events);
+    v->pv.syscall_masks_events = !!(flags & VGCF_syscall_disables_events);
+    v->pv.fs_base = c->fs_base;
+    v->pv.gs_base_kernel = c->gs_base_kernel;
+    v->pv.gs_base_user = c->gs_base_user;
+    if (flags & VGCF_i387_valid) {
+        memcpy(v->pv.fpu, &c->fpu_ctxt, sizeof(v->pv.fpu));
+        v->pv.fpu_initialised = 1;
+    }
+    v->pv.kernel_mode = !!(flags & VGCF_in_kernel);
+    pv_update_cr3(v);
+    v->initialised = 1;
+    v->online = !!(flags & VGCF_online); /* Xen: VPF_down unless online */
+    return 0;
+}
+
+static void get_vcpu_context(const struct domain *d, struct vcpu_guest_context *c)
+{
+    const struct vcpu *v = &d->vcpu;
+    const struct cpu_regs *r = &v->regs;
+    struct cpu_user_regs *u = &c->user_regs;
+    memset(c, 0, sizeof(*c));
+    c->flags = (v->pv.kernel_mode ? VGCF_in_kernel : 0) | (v->online ? VGCF_online : 0) |
+               (v->pv.fpu_initialised ? VGCF_i387_valid : 0) |
+               (v->pv.failsafe_masks_events ? VGCF_failsafe_disables_events : 0) |
+               (v->pv.syscall_masks_events ? VGCF_syscall_disables_events : 0);
+    if (v->pv.fpu_initialised)
+        memcpy(&c->fpu_ctxt, v->pv.fpu, sizeof(v->pv.fpu));
+    u->r15 = r->r15, u->r14 = r->r14, u->r13 = r->r13, u->r12 = r->r12;
+    u->r11 = r->r11, u->r10 = r->r10, u->r9 = r->r9, u->r8 = r->r8;
+    u->rbp = r->rbp, u->rdi = r->rdi, u->rsi = r->rsi, u->rdx = r->rdx;
+    u->rcx = r->rcx, u->rbx = r->rbx, u->rax = r->rax;
+    u->rip = r->rip, u->rsp = r->rsp;
+    u->cs = (uint16_t)r->cs, u->ss = (uint16_t)r->ss;
+    u->rflags = (r->rflags & ~0x3000ULL) | ((uint64_t)v->pv.iopl << 12);
+    u->ds = v->pv.sel[0], u->es = v->pv.sel[1], u->fs = v->pv.sel[2], u->gs = v->pv.sel[3];
+    u->saved_upcall_mask = v->info ? v->info->evtchn_upcall_mask : 0;
+    for (unsigned int i = 0; i < 256; i++) {
+        c->trap_ctxt[i].vector = (uint8_t)i;
+        c->trap_ctxt[i].flags = v->pv.traps[i].flags;
+        c->trap_ctxt[i].cs = v->pv.traps[i].cs;
+        c->trap_ctxt[i].address = v->pv.traps[i].address;
+    }
+    const struct mm_ldt *ldt = mm_vcpu_ldt(d->domid);
+    c->ldt_base = ldt->linear_addr;
+    c->ldt_ents = ldt->nr_ents;
+    c->gdt_ents = v->pv.gdt_ents;
+    for (unsigned int i = 0; i < PV_GDT_MAX_FRAMES && i < 16; i++)
+        c->gdt_frames[i] = v->pv.gdt_frames[i];
+    c->kernel_ss = v->pv.kernel_ss;
+    c->kernel_sp = v->pv.kernel_sp;
+    c->ctrlreg[0] = 0x80050033ULL | (v->pv.cr0_ts ? 8 : 0); /* PG|AM|WP|NE|ET|MP|PE (+TS) */
+    c->ctrlreg[2] = v->pv.cr2;
+    c->ctrlreg[3] = v->guest_table << PAGE_SHIFT;       /* xen_pfn_to_cr3 */
+    c->ctrlreg[1] = v->guest_table_user << PAGE_SHIFT;
+    c->event_callback_eip = v->pv.event_callback;
+    c->failsafe_callback_eip = v->pv.failsafe_callback;
+    c->syscall_callback_eip = v->pv.syscall_callback;
+    c->vm_assist = v->pv.vm_assist;
+    c->fs_base = v->pv.fs_base;
+    c->gs_base_kernel = v->pv.gs_base_kernel;
+    c->gs_base_user = v->pv.gs_base_user;
+}
+
+/* ---- the hypercall ---- */
+
+static long domctl_on(struct vcpu *caller, struct domain *d, struct xen_domctl *o, int *copyback)
+{
+    struct domain *self = caller->domain;
+    switch (o->cmd) {
+    case XEN_DOMCTL_pausedomain:
+        if (d == self)
+            return -XL_EINVAL;
+        if (d->pause_count >= MAX_PAUSE_COUNT)
+            return -XL_EOVERFLOW;
+        d->pause_count++;
+        return 0;
+    case XEN_DOMCTL_unpausedomain:
+        if (!d->pause_count)
+            return -XL_EINVAL;
+        if (--d->pause_count == 0)
+            d->creation_finished = 1;
+        return 0;
+    case XEN_DOMCTL_destroydomain:
+        if (d == self)
+            return -XL_EINVAL; /* Xen: protects dom0 (and anyone) from itself */
+        if (d->state == DOM_RUNNING) {
+            d->state = DOM_SHUTDOWN; /* dying: never runs again */
+            d->shutdown_reason = SHUTDOWN_poweroff;
+        }
+        domain_destroy(d);
+        return 0;
+    case XEN_DOMCTL_max_vcpus:
+        if (d == self || o->u.max_vcpus.max != MAX_VCPUS_PER_DOMAIN)
+            return -XL_EINVAL; /* must match createdomain's (which is 1) */
+        return 0;
+    case XEN_DOMCTL_max_mem: {
+        uint64_t pages = o->u.max_mem.max_memkb >> (PAGE_SHIFT - 10);
+        d->max_pages = pages > 0xffffffffULL ? 0xffffffffULL : pages; /* Xen: unsigned int */
+        return 0;
+    }
+    case XEN_DOMCTL_setdomainhandle:
+        memcpy(d->handle, o->u.setdomainhandle.handle, sizeof(d->handle));
+        return 0;
+    case XEN_DOMCTL_getvcpuinfo: {
+        const struct vcpu *v = &d->vcpu;
+        if (o->u.getvcpuinfo.vcpu >= MAX_VCPUS_PER_DOMAIN)
+            return -XL_EINVAL;
+        struct xen_domctl_getdomaininfo info;
+        domctl_getdomaininfo(d, &info);
+        o->u.getvcpuinfo.online = (uint8_t)v->online;
+        o->u.getvcpuinfo.blocked = (uint8_t)!!v->blocked;
+        o->u.getvcpuinfo.running = (uint8_t)(current == v);
+        o->u.getvcpuinfo.cpu_time = info.cpu_time;
+        o->u.getvcpuinfo.cpu = 0;
+        *copyback = 1;
+        return 0;
+    }
+    case XEN_DOMCTL_setvcpucontext: {
+        uint64_t h = (uint64_t)o->u.vcpucontext.ctxt.p;
+        if (d == self || o->u.vcpucontext.vcpu >= MAX_VCPUS_PER_DOMAIN)
+            return -XL_EINVAL;
+        if (d->state != DOM_RUNNING)
+            return -XL_EINVAL;
+        if (!h)
+            return -XEN_EOPNOTSUPP; /* vcpu_reset: not offered */
+        if (!d->pause_count && d->vcpu.initialised)
+            return -XL_EBUSY; /* the domain must be paused (or not yet started) */
+        if (copy_from_guest_va(caller->cr3, &ctx, h, sizeof(ctx)))
+            return -XL_EFAULT;
+        return set_vcpu_context(d, &ctx);
+    }
+    case XEN_DOMCTL_getvcpucontext: {
+        uint64_t h = (uint64_t)o->u.vcpucontext.ctxt.p;
+        if (d == self || o->u.vcpucontext.vcpu >= MAX_VCPUS_PER_DOMAIN)
+            return -XL_EINVAL;
+        if (!d->vcpu.initialised)
+            return -XL_ENODATA;
+        get_vcpu_context(d, &ctx);
+        if (h && copy_to_guest_va(caller->cr3, h, &ctx, sizeof(ctx)))
+            return -XL_EFAULT;
+        return 0;
+    }
+    default:
+        return -XL_ENOSYS;
+    }
+}
+
+/* Xen 4.17's XEN_DOMCTL_getdomaininfo answers for the first domain whose
+ * id is >= the one asked for (libxc's xc_domain_getinfo walks the list
+ * that way); -ESRCH if there is none, -EINVAL for a reserved id. */
+static long get_domain_info(struct xen_domctl *o)
+{
+    if (o->domain >= DOMID_FIRST_RESERVED)
+        return -XL_EINVAL;
+    for (unsigned int id = o->domain; id < MAX_DOMAINS; id++) {
+        if (domains[id].state == DOM_FREE)
+            continue;
+        domctl_getdomaininfo(&domains[id], &o->u.getdomaininfo);
+        o->domain = (domid_t)id;
+        return 0;
+    }
+    return -XL_ESRCH;
+}
+
+HYPERCALL_DECL(domctl)
+{
+    (void)a2; (void)a3; (void)a4; (void)a5;
+    if (copy_from_guest_va(v->cr3, &op, a1, sizeof(op)))
+        return -XL_EFAULT;
+    if (op.interface_version != XEN_DOMCTL_INTERFACE_VERSION)
+        return -XL_EACCES;
+    struct domain *d = NULL;
+    if (op.cmd != XEN_DOMCTL_createdomain) {
+        d = domain_by_id(op.domain);
+        if (!d && op.cmd != XEN_DOMCTL_getdomaininfo)
+            return -XL_ESRCH;
+    }
+    if (!v->domain->privileged)
+        return -XL_EPERM; /* XSM dummy: control domain only */
+    int copyback = 0;
+    long rc;
+    if (op.cmd == XEN_DOMCTL_createdomain) {
+        rc = create_domain(&op);
+        copyback = 1;
+    } else if (op.cmd == XEN_DOMCTL_getdomaininfo) {
+        rc = get_domain_info(&op);
+        copyback = 1;
+    } else {
+        rc = domctl_on(v, d, &op, &copyback);
+    }
+    if (!rc && copyback && copy_to_guest_va(v->cr3, a1, &op, sizeof(op)))
+        rc = -XL_EFAULT;
+    return rc;
+}

@@ -1,0 +1,107 @@
+/*
+ * sysctl.c - XEN_SYSCTL_* for the toolstack in dom0, Xen 4.17's ABI:
+ * readconsole (the hv console ring, console.c), physinfo, and
+ * getdomaininfolist.
+ * Owns: the sysctl argument checks. Must never: answer an unprivileged
+ * domain (-EPERM after the version check, Xen's XSM dummy policy), or
+ * write outside the buffers the caller named.
+ */
+#include <xenolith/domctl.h> /* first: see there */
+#include <xenolith/arch.h>
+#include <xenolith/console.h>
+#include <xenolith/errno.h>
+#include <xenolith/guest_access.h>
+#include <xenolith/lib.h>
+#include <xenolith/mm.h>
+
+static struct xen_sysctl op; /* one CPU, no nesting */
+
+struct guest_buf {
+    uint64_t cr3, va;
+};
+
+static int copy_out(void *ctx, uint32_t off, const char *src, uint32_t len)
+{
+    const struct guest_buf *b = ctx;
+    return copy_to_guest_va(b->cr3, b->va + off, src, len) ? -XL_EFAULT : 0;
+}
+
+/* Pages the allocator hands out: free ones plus those domains hold (the
+ * hv's own frames and holes are not counted). */
+static uint64_t usable_pages(void)
+{
+    uint64_t n = 0;
+    for (uint64_t m = 0; m < max_mfn; m++)
+        if (frame_table[m].owner != DOMID_HV_OWNED)
+            n++;
+    return n;
+}
+
+static void physinfo(struct xen_sysctl_physinfo *p)
+{
+    memset(p, 0, sizeof(*p));
+    p->threads_per_core = 1;
+    p->cores_per_socket = 1;
+    p->nr_cpus = 1;
+    p->max_cpu_id = 0;
+    p->nr_nodes = 1;
+    p->max_node_id = 0;
+    p->cpu_khz = (uint32_t)(tsc_hz() / 1000);
+    p->capabilities = XEN_SYSCTL_PHYSCAP_pv;
+    p->total_pages = usable_pages();
+    p->free_pages = mm_free_count();
+    p->scrub_pages = 0;
+    p->outstanding_pages = 0;
+    p->max_mfn = max_mfn ? max_mfn - 1 : 0;
+}
+
+static long domaininfo_list(struct vcpu *v, struct xen_sysctl_getdomaininfolist *l)
+{
+    uint32_t n = 0;
+    for (unsigned int id = l->first_domain; id < MAX_DOMAINS; id++) {
+        if (domains[id].state == DOM_FREE)
+            continue;
+        if (n == l->max_domains)
+            break;
+        struct xen_domctl_getdomaininfo info;
+        domctl_getdomaininfo(&domains[id], &info);
+        if (copy_to_guest_va(v->cr3, (uint64_t)l->buffer.p + n * sizeof(info), &info,
+                             sizeof(info)))
+            return -XL_EFAULT;
+        n++;
+    }
+    l->num_domains = n;
+    return 0;
+}
+
+HYPERCALL_DECL(sysctl)
+{
+    (void)a2; (void)a3; (void)a4; (void)a5;
+    if (copy_from_guest_va(v->cr3, &op, a1, sizeof(op)))
+        return -XL_EFAULT;
+    if (op.interface_version != XEN_SYSCTL_INTERFACE_VERSION)
+        return -XL_EACCES;
+    if (!v->domain->privileged)
+        return -XL_EPERM;
+    long rc;
+    switch (op.cmd) {
+    case XEN_SYSCTL_readconsole: {
+        struct xen_sysctl_readconsole *r = &op.u.readconsole;
+        struct guest_buf b = { .cr3 = v->cr3, .va = (uint64_t)r->buffer.p };
+        rc = console_ring_read_xen(r->clear, r->incremental, &r->index, &r->count, copy_out, &b);
+        break;
+    }
+    case XEN_SYSCTL_physinfo:
+        physinfo(&op.u.physinfo);
+        rc = 0;
+        break;
+    case XEN_SYSCTL_getdomaininfolist:
+        rc = domaininfo_list(v, &op.u.getdomaininfolist);
+        break;
+    default:
+        return -XL_ENOSYS;
+    }
+    if (!rc && copy_to_guest_va(v->cr3, a1, &op, sizeof(op)))
+        rc = -XL_EFAULT;
+    return rc;
+}

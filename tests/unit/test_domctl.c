@@ -1,0 +1,584 @@
+/*
+ * test_domctl.c - host unit tests for domctl.c / sysctl.c through the
+ * real hypercall layer: every refusal (version -EACCES, unprivileged
+ * -EPERM, unknown domain -ESRCH, bad create configs, self pause/destroy,
+ * pause count limits, vcpu context checks), createdomain's paused
+ * domain, getdomaininfo (4.17's ">= domid" walk), destroy giving every
+ * frame back, and readconsole's clear/incremental on console.c's ring.
+ * Links: domctl.c sysctl.c console.c hypercall.c multicall.c domain.c
+ * mm.c page_type.c m2p.c mmu.c memory.c page_alloc.c guest_access.c
+ * format.c. Mocks: fake machine memory, the clock, the other
+ * subsystems' hypercalls, the event/time/grant hooks domain.c calls.
+ */
+#include <xenolith/domctl.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <xenolith/arch.h>
+#include <xenolith/console.h>
+#include <xenolith/errno.h>
+#include <xenolith/grant_table.h>
+#include <xenolith/layout.h>
+#include <xenolith/mm.h>
+#include <xenolith/pte.h>
+#include <xen/memory.h>
+
+#define NFRAMES    1024
+#define FIRST_FREE 16
+#define RWF (PTE_P | PTE_RW | PTE_US | PTE_A)
+#define BUF_VA 0x1000ULL
+#define NBUF   6
+
+/* ---- mocks ---- */
+static uint8_t *mem;
+static uint64_t *bitmap;
+static uint64_t now_ns;
+static char serial[1 << 17];
+static size_t serial_len;
+
+void *mfn_to_virt(uint64_t mfn)
+{
+    if (mfn >= NFRAMES)
+        fail_msg("mfn_to_virt(%#lx) outside the fake memory", (unsigned long)mfn);
+    return mem + mfn * PAGE_SIZE;
+}
+uint64_t virt_to_mfn(const void *va) { return (uint64_t)((const uint8_t *)va - mem) >> PAGE_SHIFT; }
+uint64_t arch_time_ns(void) { return now_ns += 1000; }
+uint64_t xl_now(void) { return now_ns; }
+uint64_t tsc_hz(void) { return 2500000000ULL; }
+void arch_console_write(const char *s, size_t len)
+{
+    if (serial_len + len < sizeof(serial))
+        memcpy(serial + serial_len, s, len), serial_len += len;
+}
+void arch_dump_stack(void) {}
+void arch_halt_machine(int status) { fail_msg("halt %d", status); abort(); }
+int console_getc(void) { return -1; }
+void pv_update_cr3(struct vcpu *v) { v->cr3 = v->guest_table << PAGE_SHIFT; }
+void arch_flush_tlb(void) {}
+void arch_invlpg(uint64_t va) { (void)va; }
+void arch_flush_cache(void) {}
+void arch_leave_guest_page_tables(void) {}
+void arch_set_hv_l4_slot(unsigned int slot, uint64_t e) { (void)slot; (void)e; }
+void arch_write_ptbase(uint64_t cr3) { (void)cr3; }
+const uint64_t *arch_hv_l4_slots(void)
+{
+    static uint64_t slots[512];
+    return slots;
+}
+void evtchn_domain_init(struct domain *d) { (void)d; }
+void evtchn_domain_destroy(struct domain *d) { (void)d; }
+void send_global_virq(unsigned int virq) { (void)virq; }
+void vcpu_update_time(struct vcpu *v) { (void)v; }
+void domain_update_wallclock(struct domain *d) { (void)d; }
+void timer_vcpu_init(struct vcpu *v) { (void)v; }
+void vcpu_info_unmap(struct vcpu *v) { (void)v; }
+void pv_destroy_gdt(struct vcpu *v) { (void)v; }
+/* grant tables: one frame of the domain's own, as the real init takes */
+static uint64_t gnt_frame[MAX_DOMAINS];
+int gnttab_domain_init(struct domain *d)
+{
+    int64_t m = mm_alloc_frame(d->domid);
+    if (m < 0)
+        return -XL_ENOMEM;
+    gnt_frame[d->domid] = (uint64_t)m;
+    return 0;
+}
+void gnttab_domain_destroy(struct domain *d)
+{
+    if (gnt_frame[d->domid])
+        mm_free_frame(gnt_frame[d->domid]);
+    gnt_frame[d->domid] = 0;
+}
+#define STUB(name) \
+    HYPERCALL_DECL(name) { (void)v; (void)a1; (void)a2; (void)a3; (void)a4; (void)a5; return -XL_ENOSYS; }
+STUB(set_trap_table) STUB(set_gdt) STUB(stack_switch) STUB(set_callbacks) STUB(fpu_taskswitch)
+STUB(set_debugreg) STUB(get_debugreg) STUB(update_descriptor) STUB(set_timer_op)
+STUB(console_io) STUB(vm_assist) STUB(iret) STUB(vcpu_op) STUB(set_segment_base)
+STUB(sched_op) STUB(callback_op) STUB(event_channel_op) STUB(physdev_op) STUB(grant_table_op)
+STUB(xen_version)
+
+/* ---- two guests: dom0 (privileged) and d1, each with BUF_VA mapped ---- */
+struct guest {
+    struct domain *d;
+    uint64_t bufs[NBUF];
+};
+static struct guest g0, g1;
+static uint64_t *tab(uint64_t mfn) { return mfn_to_virt(mfn); }
+
+static uint64_t frame_of(struct domain *d)
+{
+    int64_t m = mm_alloc_frame(d->domid);
+    assert_true(m >= FIRST_FREE);
+    d->tot_pages++;
+    return (uint64_t)m;
+}
+
+static void make_guest(struct guest *g, uint16_t id, int priv)
+{
+    g->d = domain_create(id, priv, priv ? "d0" : "d1");
+    assert_non_null(g->d);
+    g->d->max_pages = 100;
+    uint64_t l4 = frame_of(g->d), l3 = frame_of(g->d), l2 = frame_of(g->d), l1 = frame_of(g->d);
+    tab(l4)[0] = (l3 << PAGE_SHIFT) | RWF;
+    tab(l3)[0] = (l2 << PAGE_SHIFT) | RWF;
+    tab(l2)[0] = (l1 << PAGE_SHIFT) | RWF;
+    for (int i = 0; i < NBUF; i++) {
+        g->bufs[i] = frame_of(g->d);
+        tab(l1)[1 + i] = (g->bufs[i] << PAGE_SHIFT) | RWF;
+    }
+    assert_int_equal(mm_new_baseptr(&g->d->vcpu, l4, 0), 0);
+}
+
+/* hv-side address of guest g's va (inside BUF_VA .. + NBUF pages) */
+static void *gva(struct guest *g, uint64_t va)
+{
+    return (uint8_t *)mfn_to_virt(g->bufs[(va - BUF_VA) >> PAGE_SHIFT]) + (va & (PAGE_SIZE - 1));
+}
+
+#define OP_VA   BUF_VA                    /* the domctl / sysctl struct */
+#define CTX_VA  (BUF_VA + 1 * PAGE_SIZE)  /* vcpu context: 2 pages */
+#define DATA_VA (BUF_VA + 3 * PAGE_SIZE)  /* lists, console bytes, mfns */
+
+static int setup(void **state)
+{
+    (void)state;
+    mem = aligned_alloc(PAGE_SIZE, (size_t)NFRAMES * PAGE_SIZE);
+    frame_table = calloc(NFRAMES, sizeof(*frame_table));
+    bitmap = calloc(1, page_alloc_bitmap_bytes(NFRAMES));
+    assert_non_null(mem);
+    memset(mem, 0xEE, (size_t)NFRAMES * PAGE_SIZE);
+    max_mfn = NFRAMES;
+    page_alloc_init(&hv_pages, bitmap, 0, NFRAMES);
+    page_alloc_add_free(&hv_pages, FIRST_FREE, NFRAMES - FIRST_FREE);
+    for (uint64_t m = 0; m < NFRAMES; m++)
+        frame_table[m] = (struct page_info){ .owner = m < FIRST_FREE ? DOMID_HV_OWNED : DOMID_FREE };
+    m2p_table = NULL;
+    memset(domains, 0, sizeof(domains));
+    memset(gnt_frame, 0, sizeof(gnt_frame));
+    make_guest(&g0, 0, 1);
+    make_guest(&g1, 1, 0);
+    current = &g0.d->vcpu;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    free(mem);
+    free(frame_table);
+    free(bitmap);
+    return 0;
+}
+
+static struct xen_domctl *dop(struct guest *g) { return gva(g, OP_VA); }
+static struct xen_sysctl *sop(struct guest *g) { return gva(g, OP_VA); }
+
+static long domctl_as(struct guest *g, uint32_t cmd, domid_t dom)
+{
+    struct xen_domctl *o = dop(g);
+    o->cmd = cmd;
+    o->interface_version = XEN_DOMCTL_INTERFACE_VERSION;
+    o->domain = dom;
+    return hypercall_dispatch(&g->d->vcpu, __HYPERVISOR_domctl, OP_VA, 0, 0, 0, 0);
+}
+static long sysctl_as(struct guest *g, uint32_t cmd)
+{
+    struct xen_sysctl *o = sop(g);
+    o->cmd = cmd;
+    o->interface_version = XEN_SYSCTL_INTERFACE_VERSION;
+    return hypercall_dispatch(&g->d->vcpu, __HYPERVISOR_sysctl, OP_VA, 0, 0, 0, 0);
+}
+static void good_create(struct xen_domctl *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->u.createdomain.max_vcpus = 1;
+    o->u.createdomain.max_grant_frames = -1;
+    o->u.createdomain.max_maptrack_frames = -1;
+    o->u.createdomain.grant_opts = 1;
+}
+static long create(domid_t want)
+{
+    good_create(dop(&g0));
+    long rc = domctl_as(&g0, XEN_DOMCTL_createdomain, want);
+    return rc ? rc : dop(&g0)->domain;
+}
+
+/* ---- tests ---- */
+
+static void test_version_and_privilege(void **state)
+{
+    (void)state;
+    struct xen_domctl *o = dop(&g0);
+    memset(o, 0, sizeof(*o));
+    o->cmd = XEN_DOMCTL_getdomaininfo;
+    o->interface_version = XEN_DOMCTL_INTERFACE_VERSION - 1;
+    assert_int_equal(hypercall_dispatch(&g0.d->vcpu, __HYPERVISOR_domctl, OP_VA, 0, 0, 0, 0),
+                     -XL_EACCES);
+    struct xen_sysctl *s = sop(&g0);
+    s->interface_version = XEN_SYSCTL_INTERFACE_VERSION + 1;
+    s->cmd = XEN_SYSCTL_physinfo;
+    assert_int_equal(hypercall_dispatch(&g0.d->vcpu, __HYPERVISOR_sysctl, OP_VA, 0, 0, 0, 0),
+                     -XL_EACCES);
+    /* a domU: -EPERM for all, even on itself */
+    good_create(dop(&g1));
+    assert_int_equal(domctl_as(&g1, XEN_DOMCTL_createdomain, 0), -XL_EPERM);
+    assert_int_equal(domctl_as(&g1, XEN_DOMCTL_getdomaininfo, 1), -XL_EPERM);
+    assert_int_equal(domctl_as(&g1, XEN_DOMCTL_pausedomain, 0), -XL_EPERM);
+    assert_int_equal(domctl_as(&g1, XEN_DOMCTL_destroydomain, 0), -XL_EPERM);
+    assert_int_equal(domctl_as(&g1, XEN_DOMCTL_max_mem, 1), -XL_EPERM);
+    assert_int_equal(sysctl_as(&g1, XEN_SYSCTL_physinfo), -XL_EPERM);
+    assert_int_equal(sysctl_as(&g1, XEN_SYSCTL_readconsole), -XL_EPERM);
+    assert_int_equal(sysctl_as(&g1, XEN_SYSCTL_getdomaininfolist), -XL_EPERM);
+    assert_int_equal(g1.d->state, DOM_RUNNING);
+    /* unknown domain: -ESRCH (before the privilege check, as Xen) */
+    assert_int_equal(domctl_as(&g0, XEN_DOMCTL_pausedomain, 9), -XL_ESRCH);
+    assert_int_equal(domctl_as(&g1, XEN_DOMCTL_pausedomain, 9), -XL_ESRCH);
+    /* bad pointer */
+    assert_int_equal(hypercall_dispatch(&g0.d->vcpu, __HYPERVISOR_domctl, 0x7000000, 0, 0, 0, 0),
+                     -XL_EFAULT);
+    assert_int_equal(domctl_as(&g0, 999, 0), -XL_ENOSYS);
+}
+
+static void test_create_configs(void **state)
+{
+    (void)state;
+    struct xen_domctl *o = dop(&g0);
+    static const struct { const char *what; long want; } bad[] = {
+        { "unknown flag", -XL_EINVAL }, { "hvm", -XL_EINVAL }, { "hap without hvm", -XL_EINVAL },
+        { "iommu", -XL_EINVAL }, { "0 vcpus", -XL_EINVAL }, { "2 vcpus", -XL_EINVAL },
+        { "grant version 0", -XL_EINVAL }, { "grant version 2", -XL_EINVAL },
+        { "grant opts bits", -XL_EINVAL }, { "0 grant frames", -XL_EINVAL },
+        { "65 grant frames", -XL_EINVAL }, { "too many maptrack", -XL_EINVAL },
+        { "vmtrace", -XL_EINVAL }, { "emulation", -XEN_EOPNOTSUPP }, { "cpupool 3", -XL_ENOENT },
+    };
+    uint64_t free0 = mm_free_count();
+    for (unsigned int i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        good_create(o);
+        struct xen_domctl_createdomain *x = &o->u.createdomain;
+        switch (i) {
+        case 0: x->flags = 1u << 12; break;
+        case 1: x->flags = XEN_DOMCTL_CDF_hvm; break;
+        case 2: x->flags = XEN_DOMCTL_CDF_hap; break;
+        case 3: x->flags = XEN_DOMCTL_CDF_iommu; break;
+        case 4: x->max_vcpus = 0; break;
+        case 5: x->max_vcpus = 2; break;
+        case 6: x->grant_opts = 0; break;
+        case 7: x->grant_opts = 2; break;
+        case 8: x->grant_opts = 0x11; break;
+        case 9: x->max_grant_frames = 0; break;
+        case 10: x->max_grant_frames = 65; break;
+        case 11: x->max_maptrack_frames = 1000; break;
+        case 12: x->vmtrace_size = 4096; break;
+        case 13: x->arch.emulation_flags = 1; break;
+        default: x->cpupool_id = 3; break;
+        }
+        long rc = domctl_as(&g0, XEN_DOMCTL_createdomain, 0);
+        if (rc != bad[i].want)
+            fail_msg("%s: got %ld, want %ld", bad[i].what, rc, bad[i].want);
+    }
+    assert_int_equal(mm_free_count(), free0);
+    good_create(o);
+    assert_int_equal(domctl_as(&g0, XEN_DOMCTL_createdomain, 1), -XL_EEXIST);
+    good_create(o);
+    assert_int_equal(domctl_as(&g0, XEN_DOMCTL_createdomain, 200), -XL_EINVAL);
+    /* domid 0 and reserved ids pick the lowest free; a free one is used */
+    assert_int_equal(create(0), 2);
+    assert_int_equal(create(DOMID_SELF), 3);
+    assert_int_equal(create(7), 7);
+    for (long id = 4; id < MAX_DOMAINS; id++)
+        if (id != 7)
+            assert_int_equal(create(0), id);
+    assert_int_equal(create(0), -XL_ENOMEM);
+}
+
+static void test_new_domain_is_paused_and_empty(void **state)
+{
+    (void)state;
+    uint64_t free0 = mm_free_count();
+    long id = create(0);
+    assert_int_equal(id, 2);
+    struct domain *d = domain_by_id(2);
+    assert_non_null(d);
+    assert_int_equal(d->pause_count, 1);
+    assert_false(domain_vcpu_may_run(&d->vcpu));
+    assert_int_equal(domctl_as(&g0, XEN_DOMCTL_getdomaininfo, 2), 0);
+    struct xen_domctl_getdomaininfo *i = &dop(&g0)->u.getdomaininfo;
+    assert_int_equal(i->domain, 2);
+    assert_int_equal(i->flags, XEN_DOMINF_paused);
+    assert_int_equal(i->tot_pages, 0);
+    assert_int_equal(i->max_pages, 0);
+    assert_int_equal(i->nr_online_vcpus, 0);
+    assert_int_equal(i->shared_info_frame, d->shared_info_mfn);
+    /* max_vcpus must match; max_mem KiB -> pages; populate respects it */
+    dop(&g0)->u.max_vcpus.max = 2;
+    assert_int_equal(domctl_as(&g0, XEN_DOMCTL_max_vcpus, 2), -XL_EINVAL);
+    dop(&g0)->u.max_vcpus.max = 1;
+    assert_int_equal(domctl_as(&g0, XEN_DOMCTL_max_vcpus, 2), 0);
+    dop(&g0)->u.max_mem.max_memkb = 40;
+    assert_int_equal(domctl_as(&g0, XEN_DOMCTL_max_mem, 2), 0);
+    assert_int_equal(d->max_pages, 10);
+    struct xen_memory_reservation *r = gva(&g0, DATA_VA);
+    *r = (struct xen_memory_reservation){ .nr_extents = 12, .domid = 2 };
+    set_xen_guest_handle(r->extent_start, (xen_pfn_t *)(uintptr_t)(DATA_VA + 64));
+    assert_int_equal(hypercall_dispatch(&g0.d->vcpu, __HYPERVISOR_memory_op,
+                                        XENMEM_populate_physmap, DATA_VA, 0, 0, 0), 10);
+    assert_int_equal(d->tot_pages, 10);
+    /* destroy: every frame back, its slot free */
+    assert_int_equal(domctl_as(&g0, XEN_DOMCTL_destroydomain, 0), -XL_EINVAL);
+    assert_int_equal(domctl_as(&g0, XEN_DOMCTL_destroydomain, 2), 0);
+    assert_int_equal(mm_free_count(), free0);
+    assert_null(domain_by_id(2));
+    assert_int_equal(domctl_as(&g0, XEN_DOMCTL_pausedomain, 2), -XL_ESRCH);
+    /* 4.17's getdomaininfo: the next domain up, -ESRCH past the last */
+    assert_int_equal(domctl_as(&g0, XEN_DOMCTL_getdomaininfo, 2), -XL_ESRCH);
+    assert_int_equal(domctl_as(&g0, XEN_DOMCTL_getdomaininfo, 0), 0);
+    assert_int_equal(dop(&g0)->u.getdomaininfo.domain, 0);
+    assert_int_equal(dop(&g0)->u.getdomaininfo.flags & XEN_DOMINF_running, XEN_DOMINF_running);
+    create(5);
+    assert_int_equal(domctl_as(&g0, XEN_DOMCTL_getdomaininfo, 2), 0);
+    assert_int_equal(dop(&g0)->domain, 5);
+    assert_int_equal(domctl_as(&g0, XEN_DOMCTL_getdomaininfo, DOMID_SELF), -XL_EINVAL);
+    /* destroying a running boot domain works too */
+    assert_int_equal(domctl_as(&g0, XEN_DOMCTL_destroydomain, 1), 0);
+    assert_null(domain_by_id(1));
+}
+
+static void test_pause_counting(void **state)
+{
+    (void)state;
+    assert_int_equal(domctl_as(&g0, XEN_DOMCTL_pausedomain, 0), -XL_EINVAL);
+    assert_int_equal(domctl_as(&g0, XEN_DOMCTL_unpausedomain, 1), -XL_EINVAL); /* not paused */
+    for (int i = 0; i < 255; i++)
+        assert_int_equal(domctl_as(&g0, XEN_DOMCTL_pausedomain, 1), 0);
+    assert_int_equal(domctl_as(&g0, XEN_DOMCTL_pausedomain, 1), -XL_EOVERFLOW);
+    assert_false(domain_vcpu_may_run(&g1.d->vcpu));
+    for (int i = 0; i < 255; i++)
+        assert_int_equal(domctl_as(&g0, XEN_DOMCTL_unpausedomain, 1), 0);
+    assert_true(domain_vcpu_may_run(&g1.d->vcpu));
+    assert_int_equal(domctl_as(&g0, XEN_DOMCTL_unpausedomain, 1), -XL_EINVAL);
+}
+
+static long vcpuctx(uint32_t cmd, domid_t id)
+{
+    struct xen_domctl *o = dop(&g0);
+    o->u.vcpucontext.vcpu = 0;
+    set_xen_guest_handle(o->u.vcpucontext.ctxt, (vcpu_guest_context_t *)CTX_VA);
+    return domctl_as(&g0, cmd, id);
+}
+
+static void test_vcpu_context(void **state)
+{
+    (void)state;
+    long id = create(0);
+    struct domain *d = domain_by_id((uint16_t)id);
+    d->max_pages = 4;
+    uint64_t l4 = frame_of(d);
+    struct vcpu_guest_context *c = gva(&g0, CTX_VA);
+    struct xen_domctl *o = dop(&g0);
+#define SET() vcpuctx(XEN_DOMCTL_setvcpucontext, (domid_t)id)
+#define GET() vcpuctx(XEN_DOMCTL_getvcpucontext, (domid_t)id)
+    assert_int_equal(GET(), -XL_ENODATA);
+    memset(c, 0, sizeof(*c));
+    c->flags = VGCF_in_kernel | VGCF_online;
+    c->user_regs.rip = 0xffffffff80001000ULL;
+    c->user_regs.cs = 0xe030; /* RPL 0: becomes 3 */
+    c->user_regs.rflags = 0x3000; /* IOPL 3 -> virtual IOPL */
+    c->trap_ctxt[14].address = 0xffffffff80002000ULL;
+    c->trap_ctxt[14].cs = 0xe030;
+    c->ctrlreg[3] = g0.bufs[0] << PAGE_SHIFT; /* dom0's frame */
+    assert_int_equal(SET(), -XL_EINVAL);
+    c->ctrlreg[3] = 0;
+    assert_int_equal(SET(), -XL_EINVAL);
+    c->ctrlreg[3] = l4 << PAGE_SHIFT;
+    c->user_regs.rsp = 1ULL << 47;
+    assert_int_equal(SET(), -XL_EINVAL);
+    c->user_regs.rsp = 0;
+    c->trap_ctxt[3].address = 0x8000000000000000ULL;
+    assert_int_equal(SET(), -XL_EINVAL);
+    c->trap_ctxt[3].address = 0;
+    c->gdt_ents = 1;
+    assert_int_equal(SET(), -XL_EINVAL);
+    c->gdt_ents = 0;
+    c->ldt_base = 0x1234;
+    c->ldt_ents = 1;
+    assert_int_equal(SET(), -XL_EINVAL);
+    c->ldt_base = 0, c->ldt_ents = 0;
+    c->flags = 0; /* user mode without a user table */
+    assert_int_equal(SET(), -XL_EINVAL);
+    c->flags = VGCF_in_kernel | VGCF_online;
+    /* a frame that cannot be an L4 (typed writable by a mapping) */
+    uint64_t busy = frame_of(d);
+    assert_int_equal(get_page_and_type(busy, d->domid, PGT_writable), 0);
+    c->ctrlreg[3] = busy << PAGE_SHIFT;
+    assert_int_equal(SET(), -XL_EINVAL);
+    put_page_and_type(busy);
+    assert_int_equal(frame_table[l4].type_count, 0);
+    /* (no change happened on any refusal) */
+    assert_false(d->vcpu.initialised);
+    assert_int_equal(d->vcpu.guest_table, 0);
+    /* setvcpucontext on itself */
+    o->u.vcpucontext.vcpu = 0;
+    assert_int_equal(domctl_as(&g0, XEN_DOMCTL_setvcpucontext, 0), -XL_EINVAL);
+    c->ctrlreg[3] = l4 << PAGE_SHIFT;
+    assert_int_equal(SET(), 0);
+    assert_int_equal(frame_table[l4].type, PGT_l4);
+    assert_int_equal(frame_table[l4].type_count, 1);
+    assert_int_equal(d->vcpu.regs.cs, 0xe033);
+    assert_int_equal(d->vcpu.pv.iopl, 3);
+    assert_int_equal(d->vcpu.regs.rflags & 0x3200, 0x200);
+    assert_int_equal(d->vcpu.pv.traps[14].cs, 0xe033);
+    assert_true(d->vcpu.initialised && d->vcpu.online && d->vcpu.pv.kernel_mode);
+    assert_false(domain_vcpu_may_run(&d->vcpu)); /* still paused */
+    memset(c, 0, sizeof(*c));
+    assert_int_equal(GET(), 0);
+    assert_int_equal(c->user_regs.rip, 0xffffffff80001000ULL);
+    assert_int_equal(c->ctrlreg[3], l4 << PAGE_SHIFT);
+    assert_int_equal(c->flags & (VGCF_in_kernel | VGCF_online), VGCF_in_kernel | VGCF_online);
+    assert_int_equal(c->trap_ctxt[14].address, 0xffffffff80002000ULL);
+    /* initialised: cr3 cannot change (Xen's -EOPNOTSUPP) */
+    uint64_t other = frame_of(d);
+    c->ctrlreg[3] = other << PAGE_SHIFT;
+    assert_int_equal(SET(), -XEN_EOPNOTSUPP);
+    c->ctrlreg[3] = l4 << PAGE_SHIFT;
+    c->user_regs.rip = 0xffffffff80003000ULL;
+    assert_int_equal(SET(), 0);
+    assert_int_equal(frame_table[l4].type_count, 1);
+    /* unpaused and started: refused */
+    assert_int_equal(domctl_as(&g0, XEN_DOMCTL_unpausedomain, (domid_t)id), 0);
+    assert_true(domain_vcpu_may_run(&d->vcpu));
+    assert_int_equal(SET(), -XL_EBUSY);
+    /* getdomaininfo: online, not blocked, not running */
+    assert_int_equal(domctl_as(&g0, XEN_DOMCTL_getdomaininfo, (domid_t)id), 0);
+    assert_int_equal(dop(&g0)->u.getdomaininfo.flags, 0);
+    assert_int_equal(dop(&g0)->u.getdomaininfo.nr_online_vcpus, 1);
+    /* destroy: the L4's reference goes with it, every frame back */
+    uint64_t before = mm_free_count();
+    assert_int_equal(domctl_as(&g0, XEN_DOMCTL_destroydomain, (domid_t)id), 0);
+    assert_int_equal(mm_free_count(), before + 3 + 1 + 1); /* l4, busy, other, shinfo, gnt */
+#undef SET
+#undef GET
+}
+
+static void test_sysctl(void **state)
+{
+    (void)state;
+    struct xen_sysctl *s = sop(&g0);
+    memset(s, 0, sizeof(*s));
+    assert_int_equal(sysctl_as(&g0, XEN_SYSCTL_physinfo), 0);
+    assert_int_equal(s->u.physinfo.nr_cpus, 1);
+    assert_int_equal(s->u.physinfo.cpu_khz, 2500000);
+    assert_int_equal(s->u.physinfo.capabilities, XEN_SYSCTL_PHYSCAP_pv);
+    assert_int_equal(s->u.physinfo.free_pages, mm_free_count());
+    assert_int_equal(s->u.physinfo.total_pages, NFRAMES - FIRST_FREE);
+    assert_int_equal(s->u.physinfo.max_mfn, NFRAMES - 1);
+    create(4);
+    memset(s, 0, sizeof(*s));
+    s->u.getdomaininfolist.first_domain = 1;
+    s->u.getdomaininfolist.max_domains = 16;
+    set_xen_guest_handle(s->u.getdomaininfolist.buffer, (xen_domctl_getdomaininfo_t *)DATA_VA);
+    assert_int_equal(sysctl_as(&g0, XEN_SYSCTL_getdomaininfolist), 0);
+    assert_int_equal(s->u.getdomaininfolist.num_domains, 2);
+    xen_domctl_getdomaininfo_t *l = gva(&g0, DATA_VA);
+    assert_int_equal(l[0].domain, 1);
+    assert_int_equal(l[1].domain, 4);
+    assert_int_equal(l[1].flags, XEN_DOMINF_paused);
+    s->u.getdomaininfolist.first_domain = 0;
+    s->u.getdomaininfolist.max_domains = 1;
+    assert_int_equal(sysctl_as(&g0, XEN_SYSCTL_getdomaininfolist), 0);
+    assert_int_equal(s->u.getdomaininfolist.num_domains, 1);
+    assert_int_equal(l[0].domain, 0);
+    set_xen_guest_handle(s->u.getdomaininfolist.buffer, (xen_domctl_getdomaininfo_t *)0x7000000);
+    assert_int_equal(sysctl_as(&g0, XEN_SYSCTL_getdomaininfolist), -XL_EFAULT);
+    assert_int_equal(sysctl_as(&g0, 9999), -XL_ENOSYS);
+}
+
+static long readcon(int clear, int incr, uint32_t index, uint32_t count)
+{
+    struct xen_sysctl *s = sop(&g0);
+    memset(s, 0, sizeof(*s));
+    s->u.readconsole.clear = (uint8_t)clear;
+    s->u.readconsole.incremental = (uint8_t)incr;
+    s->u.readconsole.index = index;
+    s->u.readconsole.count = count;
+    set_xen_guest_handle(s->u.readconsole.buffer, (char *)DATA_VA);
+    return sysctl_as(&g0, XEN_SYSCTL_readconsole);
+}
+
+static void test_readconsole(void **state)
+{
+    (void)state;
+    struct xen_sysctl *s = sop(&g0);
+    char *buf = gva(&g0, DATA_VA);
+    assert_int_equal(readcon(1, 0, 0, 8192), 0); /* start from an empty ring */
+    uint32_t end = s->u.readconsole.index;
+    assert_int_equal(readcon(0, 0, 0, 8192), 0);
+    assert_int_equal(s->u.readconsole.count, 0);
+    printk("hello ring\n");
+    assert_int_equal(readcon(0, 0, 0, 8192), 0);
+    uint32_t n = s->u.readconsole.count;
+    assert_true(n > 11 && n < 40);
+    assert_memory_equal(buf + n - 11, "hello ring\n", 11);
+    assert_int_equal(s->u.readconsole.index, end + n);
+    /* small buffer: partial, index says where it stopped */
+    assert_int_equal(readcon(0, 0, 0, 5), 0);
+    assert_int_equal(s->u.readconsole.count, 5);
+    assert_int_equal(s->u.readconsole.index, end + 5);
+    /* incremental from the end: nothing; from the middle: the rest */
+    assert_int_equal(readcon(0, 1, end + n, 8192), 0);
+    assert_int_equal(s->u.readconsole.count, 0);
+    assert_int_equal(readcon(0, 1, end + 5, 8192), 0);
+    assert_int_equal(s->u.readconsole.count, n - 5);
+    /* an index outside (cons, prod] is ignored: read from the start */
+    assert_int_equal(readcon(0, 1, end + n + 100, 8192), 0);
+    assert_int_equal(s->u.readconsole.count, n);
+    /* clear after a partial read keeps the rest */
+    assert_int_equal(readcon(1, 0, 0, 5), 0);
+    assert_int_equal(readcon(0, 0, 0, 8192), 0);
+    assert_int_equal(s->u.readconsole.count, n - 5);
+    /* overflow: only the last CONSOLE_RING_SIZE bytes survive */
+    for (int i = 0; i < 3000; i++)
+        printk("line %04d .............................................\n", i);
+    assert_int_equal(readcon(0, 0, 0, 4096), 0);
+    assert_int_equal(s->u.readconsole.count, 4096);
+    assert_int_equal(readcon(0, 0, 0, 0), 0);
+    assert_int_equal(s->u.readconsole.count, 0);
+    /* a bad buffer: -EFAULT */
+    struct xen_sysctl *t = sop(&g0);
+    memset(t, 0, sizeof(*t));
+    t->u.readconsole.count = 100;
+    set_xen_guest_handle(t->u.readconsole.buffer, (char *)0x7000000);
+    assert_int_equal(sysctl_as(&g0, XEN_SYSCTL_readconsole), -XL_EFAULT);
+    /* whole ring: exactly CONSOLE_RING_SIZE bytes available */
+    uint32_t got = 0;
+    assert_int_equal(readcon(0, 0, 0, 4096), 0);
+    uint32_t idx = s->u.readconsole.index - s->u.readconsole.count;
+    for (;;) {
+        assert_int_equal(readcon(0, 1, idx, 4096), 0);
+        if (idx == s->u.readconsole.index)
+            break;
+        got += s->u.readconsole.count;
+        idx = s->u.readconsole.index;
+    }
+    assert_int_equal(got, CONSOLE_RING_SIZE);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_version_and_privilege, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_create_configs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_new_domain_is_paused_and_empty, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pause_counting, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_vcpu_context, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sysctl, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_readconsole, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
