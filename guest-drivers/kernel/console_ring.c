@@ -6,6 +6,7 @@
  * in ring or the consumer index, block forever on a backend that does not
  * drain, or be used by dom0 (whose console is console_io).
  */
+#include <stdint.h>
 #include <xen/errno.h>
 #include <xen/io/console.h>
 #include <xlguest/console_ring.h>

@@ -6,6 +6,7 @@
  * handle outside the pending word being dispatched, or call a handler for
  * a masked port.
  */
+#include <stdint.h>
 #include <xen/errno.h>
 #include <xlguest/evtchn.h>
 #include <xlguest/hypercall.h>

@@ -6,6 +6,7 @@
  * other side may still have mapped, or write an entry's flags before its
  * domid and frame are in place.
  */
+#include <stdint.h>
 #include <xen/errno.h>
 #include <xlguest/gnttab.h>
 #include <xlguest/hypercall.h>

@@ -9,6 +9,7 @@
  * never: read or write outside the 1024-byte rings whatever the server's
  * indexes say, trust a length from the server, or spin without waiting.
  */
+#include <stdint.h>
 #include <xen/errno.h>
 #include <xenolith/lib.h>
 #include <xlguest/xenbus.h>

@@ -7,6 +7,7 @@
 #define XLGUEST_CONSOLE_RING_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <xen/xen.h>
 
 /* Map the ring if si describes one (not dom0, console.domU.mfn != 0).
