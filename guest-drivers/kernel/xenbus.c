@@ -308,6 +308,21 @@ int xenbus_write_u64(struct xenbus *b, xenbus_transaction_t t, const char *path,
     return xenbus_write(b, t, path, buf);
 }
 
+int xenbus_set_perms(struct xenbus *b, xenbus_transaction_t t, const char *path,
+                     const char *const *perms, unsigned int n)
+{
+    char buf[256];
+    uint32_t len = 0;
+    for (unsigned int i = 0; i < n; i++) {
+        uint32_t l = slen(perms[i]);
+        if (len + l > sizeof(buf))
+            return -XEN_E2BIG;
+        memcpy(buf + len, perms[i], l);
+        len += l;
+    }
+    return call(b, XS_SET_PERMS, t, path, slen(path), buf, len, NULL, 0);
+}
+
 int xenbus_watch(struct xenbus *b, const char *path, const char *token)
 {
     return call(b, XS_WATCH, XBT_NIL, path, slen(path), token, slen(token), NULL, 0);

@@ -142,6 +142,11 @@ static void test_read_write(void **state)
     assert_int_equal(xenbus_write(b, XBT_NIL, "/evil", "1"), -XEN_EACCES);
     assert_int_equal(xenbus_get_domain_path(b, 1, buf, sizeof(buf)), 0);
     assert_string_equal(buf, "/local/domain/1");
+    /* dom1 lets dom0 read a node it owns, and not write it */
+    assert_int_equal(xenbus_write(b, XBT_NIL, "shared", "s"), 0);
+    static const char *const pr[] = { "n1", "r0" };
+    assert_int_equal(xenbus_set_perms(b, XBT_NIL, "shared", pr, 2), 0);
+    assert_int_equal(xenbus_set_perms(b, XBT_NIL, "/local/domain/0", pr, 2), -XEN_EACCES);
     /* dom0 reads what dom1 wrote */
     assert_int_equal(xenbus_read(bus[0], XBT_NIL, "/local/domain/1/n", buf, sizeof(buf)), 13);
     assert_int_equal(b->events_dropped, 0);

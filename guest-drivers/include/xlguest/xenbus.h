@@ -76,6 +76,11 @@ int xenbus_read_u64(struct xenbus *b, xenbus_transaction_t t, const char *path,
 int xenbus_write_u64(struct xenbus *b, xenbus_transaction_t t, const char *path,
                      uint64_t val);
 
+/* XS_SET_PERMS: perms is a list of n strings such as "n1" (owner 1, no
+ * access for others) then "r2" (domain 2 may read), as Xen spells them. */
+int xenbus_set_perms(struct xenbus *b, xenbus_transaction_t t, const char *path,
+                     const char *const *perms, unsigned int n);
+
 int xenbus_watch(struct xenbus *b, const char *path, const char *token);
 int xenbus_unwatch(struct xenbus *b, const char *path, const char *token);
 /* Next queued watch event. If none: -EAGAIN when !block, else waits.
