@@ -2,7 +2,8 @@
  * console_ring.c - PV console output for a domU: the xencons_interface out
  * ring (the page at start_info.console.domU.mfn) plus EVTCHNOP_send on
  * console.domU.evtchn; the kit's printk writes here when it is active.
- * Owns: the ring mapping and its producer index. Must never: write the
+ * The page is found where the builder mapped it (xlguest/m2p.h).
+ * Owns: the ring's producer index. Must never: write the
  * in ring or the consumer index, block forever on a backend that does not
  * drain, or be used by dom0 (whose console is console_io).
  */
@@ -12,11 +13,10 @@
 #include <xlguest/console_ring.h>
 #include <xlguest/hypercall.h>
 #include <xlguest/kernel.h>
+#include <xlguest/m2p.h>
 
-#define PTE_FLAGS 0x67ULL /* P RW US A D */
 #define FULL_RETRIES 2000 /* yields waited for room before dropping */
 
-static uint8_t ring_win[4096] __attribute__((aligned(4096)));
 static struct xencons_interface *ring;
 static evtchn_port_t ring_port;
 unsigned long console_ring_dropped;
@@ -25,13 +25,12 @@ int console_ring_init(const start_info_t *si)
 {
     if ((si->flags & SIF_INITDOMAIN) || !si->console.domU.mfn)
         return 0;
-    long rc = HYPERVISOR_update_va_mapping((unsigned long)ring_win,
-                                           (si->console.domU.mfn << 12) | PTE_FLAGS,
-                                           UVMF_INVLPG);
-    if (rc)
-        return (int)rc;
+    /* no page of our own for it: kit images stay the size they were */
+    void *va = guest_mfn_to_virt(si, si->console.domU.mfn);
+    if (!va)
+        return -XEN_EINVAL;
     ring_port = si->console.domU.evtchn;
-    ring = (struct xencons_interface *)ring_win;
+    ring = va;
     return 1;
 }
 

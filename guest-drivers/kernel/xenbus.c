@@ -407,11 +407,9 @@ int xenbus_get_domain_path(struct xenbus *b, domid_t domid, char *buf, size_t le
 #include <xlguest/evtchn.h>
 #include <xlguest/hypercall.h>
 #include <xlguest/kernel.h>
+#include <xlguest/m2p.h>
 #include <xlguest/time.h>
 
-#define PTE_FLAGS 0x67ULL /* P RW US A D */
-
-static uint8_t store_win[4096] __attribute__((aligned(4096)));
 static struct xenbus store;
 static evtchn_port_t store_port;
 
@@ -444,12 +442,12 @@ struct xenbus *xenbus_init(void)
         return &store;
     if (!start_info->store_mfn || !guest_shared_info)
         return NULL;
-    if (HYPERVISOR_update_va_mapping((unsigned long)store_win,
-                                     (start_info->store_mfn << 12) | PTE_FLAGS, UVMF_INVLPG))
+    void *intf = guest_mfn_to_virt(start_info, start_info->store_mfn);
+    if (!intf)
         return NULL;
     store_port = start_info->store_evtchn;
     evtchn_mask(store_port);
-    xenbus_attach(&store, (struct xenstore_domain_interface *)store_win, store_notify,
+    xenbus_attach(&store, intf, store_notify,
                   store_wait, NULL);
     return &store;
 }

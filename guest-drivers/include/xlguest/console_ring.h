@@ -10,10 +10,10 @@
 #include <stdint.h>
 #include <xen/xen.h>
 
-/* Map the ring if si describes one (not dom0, console.domU.mfn != 0).
- * Returns 1 if printk now goes to the ring, 0 if it stays on console_io,
- * or a negative Xen errno if the page could not be mapped (console_io
- * stays in use). */
+/* Use the ring if si describes one (not dom0, console.domU.mfn != 0),
+ * found in the bootstrap mapping (xlguest/m2p.h). Returns 1 if printk
+ * now goes to the ring, 0 if it stays on console_io, or -EINVAL if the
+ * page is not where Xen's builder puts it (console_io stays in use). */
 int console_ring_init(const start_info_t *si);
 int console_ring_active(void);
 

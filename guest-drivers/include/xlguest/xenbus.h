@@ -47,9 +47,10 @@ struct xenbus {
 void xenbus_attach(struct xenbus *b, struct xenstore_domain_interface *intf,
                    void (*notify)(void *), void (*wait)(void *), void *opaque);
 
-/* Guest kernels: map start_info's store page, mask its port (the client
- * polls it), attach. NULL if the domain has no store (store_mfn 0) or the
- * page could not be mapped. */
+/* Guest kernels: find start_info's store page in the bootstrap mapping
+ * (xlguest/m2p.h, as Xen's builder places it), mask its port (the client
+ * polls it), attach. NULL if the domain has no store (store_mfn 0) or
+ * the page is not there. */
 struct xenbus *xenbus_init(void);
 
 /* Take whatever replies/events the server has written. 0, or -EIO once
