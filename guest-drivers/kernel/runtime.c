@@ -1,11 +1,13 @@
 /*
  * runtime.c - the C side of the guest kit's PV kernel runtime: start of
- * day, console output through console_io, command-line lookup.
+ * day, console output (console_io, or the domU console ring when there
+ * is one), command-line lookup.
  * Runs in the guest kernel (ring 3 under a PV hypervisor). Must never:
  * execute a privileged instruction; every service is a hypercall.
  */
 #include <stdarg.h>
 #include <xenolith/lib.h>
+#include <xlguest/console_ring.h>
 #include <xlguest/hypercall.h>
 #include <xlguest/kernel.h>
 
@@ -33,8 +35,14 @@ static void map_shared_info(start_info_t *si)
         guest_shared_info = (shared_info_t *)shared_info_va;
 }
 
+/* A domU with a console ring (console_ring.c) writes there; dom0 and
+ * domains without one use console_io. */
 void console_write(const char *s, size_t len)
 {
+    if (console_ring_active()) {
+        console_ring_write(s, len);
+        return;
+    }
     HYPERVISOR_console_io(CONSOLEIO_write, (int)len, s);
 }
 
@@ -68,6 +76,7 @@ void kernel_start(start_info_t *si)
 {
     start_info = si;
     map_shared_info(si);
+    console_ring_init(si);
     int reason = guest_main(si);
     xen_shutdown((unsigned int)reason);
     for (;;)

@@ -1,0 +1,123 @@
+/*
+ * gnttab.c - grant tables v1 for the kit's guest kernels: our table's
+ * frames mapped over a window in the image, a ref allocator, grant/end
+ * access, and map/unmap of other domains' grants by virtual address.
+ * Owns: the table window and the allocator. Must never: reuse a ref the
+ * other side may still have mapped, or write an entry's flags before its
+ * domid and frame are in place.
+ */
+#include <stdint.h>
+#include <xen/errno.h>
+#include <xlguest/gnttab.h>
+#include <xlguest/hypercall.h>
+#include <xlguest/kernel.h>
+
+#define PTE_FLAGS 0x67ULL /* P RW US A D */
+#define NR_REFS   (GNTTAB_KIT_FRAMES * 4096 / sizeof(grant_entry_v1_t))
+
+static uint8_t table_win[GNTTAB_KIT_FRAMES][4096] __attribute__((aligned(4096)));
+static volatile grant_entry_v1_t *table;
+static uint8_t ref_used[NR_REFS];
+
+static long gnttab_op(unsigned int cmd, void *arg, unsigned int count)
+{
+    return HYPERCALL(__HYPERVISOR_grant_table_op, cmd, arg, count);
+}
+
+long gnttab_init(void)
+{
+    xen_pfn_t frames[GNTTAB_KIT_FRAMES];
+    struct gnttab_setup_table st = { .dom = DOMID_SELF, .nr_frames = GNTTAB_KIT_FRAMES };
+    long rc;
+
+    if (table)
+        return 0;
+    set_xen_guest_handle(st.frame_list, frames);
+    if ((rc = gnttab_op(GNTTABOP_setup_table, &st, 1)))
+        return rc;
+    if (st.status != GNTST_okay)
+        return -XEN_EIO;
+    for (unsigned int i = 0; i < GNTTAB_KIT_FRAMES; i++)
+        if ((rc = HYPERVISOR_update_va_mapping((unsigned long)table_win[i],
+                                               ((uint64_t)frames[i] << 12) | PTE_FLAGS,
+                                               UVMF_INVLPG)))
+            return rc;
+    table = (volatile grant_entry_v1_t *)table_win;
+    return 0;
+}
+
+long gnttab_grant_access(domid_t domid, uint64_t mfn, int readonly)
+{
+    if (!table)
+        return -XEN_EINVAL;
+    if (mfn >> 32)
+        return -XEN_EINVAL; /* v1 frames are 32 bits */
+    for (grant_ref_t r = GNTTAB_FIRST_REF; r < NR_REFS; r++) {
+        if (ref_used[r])
+            continue;
+        ref_used[r] = 1;
+        table[r].domid = domid;
+        table[r].frame = (uint32_t)mfn;
+        __atomic_thread_fence(__ATOMIC_SEQ_CST); /* entry complete before it is live */
+        table[r].flags = (uint16_t)(GTF_permit_access | (readonly ? GTF_readonly : 0));
+        return (long)r;
+    }
+    return -XEN_ENOSPC;
+}
+
+long gnttab_end_access(grant_ref_t ref)
+{
+    if (!table || ref < GNTTAB_FIRST_REF || ref >= NR_REFS || !ref_used[ref])
+        return -XEN_EINVAL;
+    uint16_t *flags = (uint16_t *)&table[ref].flags;
+    uint16_t old = __atomic_load_n(flags, __ATOMIC_SEQ_CST);
+    do {
+        if (old & (GTF_reading | GTF_writing))
+            return -XEN_EBUSY;
+    } while (!__atomic_compare_exchange_n(flags, &old, 0, 0, __ATOMIC_SEQ_CST,
+                                          __ATOMIC_SEQ_CST));
+    ref_used[ref] = 0;
+    return 0;
+}
+
+uint16_t gnttab_flags(grant_ref_t ref)
+{
+    return table && ref < NR_REFS ? table[ref].flags : 0;
+}
+
+long gnttab_map(domid_t domid, grant_ref_t ref, void *va, int readonly,
+                grant_handle_t *handle, int16_t *status)
+{
+    struct gnttab_map_grant_ref m = {
+        .host_addr = (uint64_t)va,
+        .flags = GNTMAP_host_map | (readonly ? GNTMAP_readonly : 0),
+        .ref = ref,
+        .dom = domid,
+    };
+    long rc = gnttab_op(GNTTABOP_map_grant_ref, &m, 1);
+    if (status)
+        *status = rc ? GNTST_general_error : m.status;
+    if (rc)
+        return rc;
+    if (m.status != GNTST_okay)
+        return -XEN_EIO;
+    *handle = m.handle;
+    return 0;
+}
+
+long gnttab_unmap(void *va, grant_handle_t handle, int16_t *status)
+{
+    struct gnttab_unmap_grant_ref u = { .host_addr = (uint64_t)va, .handle = handle };
+    long rc = gnttab_op(GNTTABOP_unmap_grant_ref, &u, 1);
+    if (status)
+        *status = rc ? GNTST_general_error : u.status;
+    if (rc)
+        return rc;
+    if (u.status != GNTST_okay)
+        return -XEN_EIO;
+    uint64_t mfn = virt_to_mfn(va);
+    if (mfn != ~0ULL)
+        rc = HYPERVISOR_update_va_mapping((unsigned long)va, (mfn << 12) | PTE_FLAGS,
+                                          UVMF_INVLPG);
+    return rc;
+}
