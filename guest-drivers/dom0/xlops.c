@@ -149,6 +149,11 @@ static int write_domain_nodes(uint16_t domid, const struct xlcfg *cfg,
     return rc;
 }
 
+/* cpio keeps file data 4-byte aligned; the ELF reader wants 8 (it reads
+ * headers in place), so the kernel is copied here first. */
+#define KERNEL_MAX (4u << 20)
+static uint8_t kernel_copy[KERNEL_MAX] __attribute__((aligned(4096)));
+
 static int op_create(void *ctx, const struct xlcfg *cfg, int paused, uint32_t *domid_out)
 {
     (void)ctx;
@@ -157,6 +162,13 @@ static int op_create(void *ctx, const struct xlcfg *cfg, int paused, uint32_t *d
     int rc = op_read_file(ctx, cfg->kernel, &kernel, &klen);
     if (rc)
         return rc;
+    if (klen > KERNEL_MAX) {
+        printk("dom0: kernel %s is %lu bytes, more than dom0 can stage (%u)\n", cfg->kernel,
+               (unsigned long)klen, KERNEL_MAX);
+        return -XEN_E2BIG;
+    }
+    memcpy(kernel_copy, kernel, klen);
+    kernel = (const char *)kernel_copy;
     const char *rd = NULL;
     size_t rdlen = 0;
     if (cfg->ramdisk[0] && (rc = op_read_file(ctx, cfg->ramdisk, &rd, &rdlen)))
@@ -168,6 +180,7 @@ static int op_create(void *ctx, const struct xlcfg *cfg, int paused, uint32_t *d
     d.u.createdomain.max_evtchn_port = 1023;
     d.u.createdomain.max_grant_frames = 32;
     d.u.createdomain.max_maptrack_frames = 1024;
+    d.u.createdomain.grant_opts = XEN_DOMCTL_GRANT_version(1);
     memcpy(d.u.createdomain.handle, cfg->uuid, sizeof(d.u.createdomain.handle));
     long hc = HYPERCALL(__HYPERVISOR_domctl, &d, 0, 0);
     if (hc)

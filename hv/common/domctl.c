@@ -23,6 +23,7 @@
 #define MAX_PAUSE_COUNT 255      /* Xen: the toolstack's pause count limit */
 #define MAX_VCPUS_PER_DOMAIN 1   /* struct domain has one vcpu */
 #define XEN_DEFAULT_GNT_FRAMES GNTTAB_MAX_FRAMES
+#define XEN_DEFAULT_MAPTRACK_FRAMES 1024 /* Xen's opt_max_maptrack_frames */
 #define KNOWN_CDF (XEN_DOMCTL_CDF_hvm | XEN_DOMCTL_CDF_hap | XEN_DOMCTL_CDF_s3_integrity | \
                    XEN_DOMCTL_CDF_oos_off | XEN_DOMCTL_CDF_xs_domain | XEN_DOMCTL_CDF_iommu | \
                    XEN_DOMCTL_CDF_nested_virt | XEN_DOMCTL_CDF_vpmu)
@@ -65,8 +66,11 @@ static int check_create_config(const struct xen_domctl_createdomain *c)
     if (c->max_vcpus > MAX_VCPUS_PER_DOMAIN)
         return -XL_EINVAL;
     int32_t gf = c->max_grant_frames < 0 ? XEN_DEFAULT_GNT_FRAMES : c->max_grant_frames;
-    int32_t mf = c->max_maptrack_frames < 0 ? GNTTAB_MAX_MAPTRACK_FRAMES : c->max_maptrack_frames;
-    if (gf < GNTTAB_INITIAL_FRAMES || gf > GNTTAB_MAX_FRAMES || mf > GNTTAB_MAX_MAPTRACK_FRAMES)
+    int32_t mf = c->max_maptrack_frames < 0 ? XEN_DEFAULT_MAPTRACK_FRAMES : c->max_maptrack_frames;
+    /* Xen's limits (gnttab_max_frames 64, gnttab_max_maptrack_frames 1024
+     * by default), so libxl's defaults are accepted; grant_table.c caps a
+     * domain's maptrack at GNTTAB_MAX_MAPTRACK_FRAMES of its own. */
+    if (gf < GNTTAB_INITIAL_FRAMES || gf > GNTTAB_MAX_FRAMES || mf > XEN_DEFAULT_MAPTRACK_FRAMES)
         return -XL_EINVAL;
     unsigned int ver = XEN_DOMCTL_GRANT_version(c->grant_opts);
     if (ver != 1)
