@@ -44,6 +44,8 @@ void xsd_process(void);                  /* every connection, every queue */
 int xsd_write(const char *path, const char *val);
 int xsd_read(const char *path, char *buf, size_t len);
 int xsd_rm(const char *path);
+int xsd_mkdir(const char *path);
+int xsd_set_perms(const char *path, const char *perms, uint32_t perms_len);
 int xsd_introduce(uint16_t domid, uint64_t mfn, uint32_t port);
 /* A domain is gone: its connection goes (fires @releaseDomain). */
 void xsd_domain_gone(uint16_t domid);

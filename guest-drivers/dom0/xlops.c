@@ -128,8 +128,28 @@ static int op_dmesg(void *ctx, int clear, const struct xlcmd_io *io)
 static int write_domain_nodes(uint16_t domid, const struct xlcfg *cfg,
                               const struct dom0_build_out *b)
 {
-    char path[96], val[64];
+    char path[96], val[64], ro[32], rw[32];
     int rc = 0;
+    /* As libxl: the domain's home is dom0's, readable by the domain; the
+     * directories it writes in (device, data, backend, ...) are its own. */
+    int ro_len = xl_snprintf(ro, sizeof(ro), "n0%cr%u", 0, domid) + 1;
+    int rw_len = xl_snprintf(rw, sizeof(rw), "n%u", domid) + 1;
+    xl_snprintf(path, sizeof(path), "/local/domain/%u", domid);
+    rc = xsd_mkdir(path);
+    if (!rc)
+        rc = xsd_set_perms(path, ro, (uint32_t)ro_len);
+    static const char *const own_dirs[] = { "device", "data", "backend", "drivers",
+                                            "feature", "attr", "error" };
+    for (unsigned int i = 0; i < sizeof(own_dirs) / sizeof(own_dirs[0]) && !rc; i++) {
+        xl_snprintf(path, sizeof(path), "/local/domain/%u/%s", domid, own_dirs[i]);
+        rc = xsd_mkdir(path);
+        if (!rc)
+            rc = xsd_set_perms(path, rw, (uint32_t)rw_len);
+    }
+    if (!rc) {
+        xl_snprintf(path, sizeof(path), "/local/domain/%u/control", domid);
+        rc = xsd_mkdir(path);
+    }
 #define W(fmt_path, fmt_val, ...)                                               \
     do {                                                                        \
         xl_snprintf(path, sizeof(path), "/local/domain/%u/" fmt_path, domid);   \

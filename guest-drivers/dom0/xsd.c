@@ -199,6 +199,20 @@ int xsd_rm(const char *path)
     return rc < 0 ? rc : 0;
 }
 
+int xsd_mkdir(const char *path)
+{
+    int rc = request(XS_MKDIR, path, (uint32_t)strlen(path) + 1, NULL, 0, NULL, 0);
+    return rc < 0 ? rc : 0;
+}
+
+/* perms: Xen's wire form, NUL-separated entries ("n0\0r5\0"), first the
+ * owner with the default access, then one per other domain. */
+int xsd_set_perms(const char *path, const char *perms, uint32_t perms_len)
+{
+    int rc = request(XS_SET_PERMS, path, (uint32_t)strlen(path) + 1, perms, perms_len, NULL, 0);
+    return rc < 0 ? rc : 0;
+}
+
 int xsd_introduce(uint16_t domid, uint64_t mfn, uint32_t port)
 {
     char a[96];

@@ -10,7 +10,8 @@
 #                                           and followed by "[exit N]"
 #   --wait S   how long to wait for each answer (default 30; dom0 may still
 #              be booting when the first command goes out)
-# A line "halt" (or "halt reboot") asks dom0 to end the machine.
+# A line "halt" (or "halt reboot") asks dom0 to end the machine; a line
+# "sleep S" waits S seconds on the host (scripts that let guests run).
 set -u
 sock="" script="" wait=30 cmds=()
 while [ $# -gt 0 ]; do
@@ -79,6 +80,10 @@ while True:
 for cmd in cmds:
     if echo:
         print("xl> " + cmd, flush=True)
+    if cmd.split()[:1] == ["sleep"]:
+        # host side only: give the guests time (a script line "sleep S")
+        time.sleep(float(cmd.split()[1]) if len(cmd.split()) > 1 else 1.0)
+        continue
     s.sendall(cmd.encode() + b"\n")
     if cmd.strip().startswith("halt"):
         # dom0 answers, then ends the machine; the socket may close first.

@@ -2,9 +2,11 @@
  * m2p.h - where a kit kernel sees one of its own machine frames: the
  * read-only M2P at MACH2PHYS_VIRT_START gives the pfn, and pfn N is at
  * GUEST_VIRT_BASE + N pages if it lies in the builder's bootstrap
- * mapping (which ends with the initial page tables). Xen's builder puts
- * start_info's xenstore and console pages there, and Linux and Mini-OS
- * rely on it (mfn_to_virt); so does the kit.
+ * mapping. xen.h promises that mapping covers the kernel, initrd, P2M,
+ * start_info, the bootstrap page tables, a boot stack and at least
+ * 512 KiB of padding; the xenstore and console pages of start_info are
+ * inside it (Xen's libxc puts them before the page tables, Xenolith's
+ * toolstack just after the boot stack).
  */
 #ifndef XLGUEST_M2P_H
 #define XLGUEST_M2P_H
@@ -23,8 +25,8 @@ static inline void *guest_mfn_to_virt(const start_info_t *si, uint64_t mfn)
     if (pfn >= si->nr_pages || ((const uint64_t *)si->mfn_list)[pfn] != mfn)
         return NULL;
     uint64_t va = GUEST_VIRT_BASE + (pfn << 12);
-    if (va >= si->pt_base + si->nr_pt_frames * 4096ULL)
-        return NULL;
+    if (va >= si->pt_base + si->nr_pt_frames * 4096ULL + 4096 + (512ULL << 10))
+        return NULL; /* beyond what xen.h guarantees to be mapped */
     return (void *)va;
 }
 
