@@ -12,6 +12,7 @@
  */
 #include <xenolith/lib.h>
 #include <xen/errno.h>
+#include <xen/domctl.h>
 #include <xlguest/hypercall.h>
 #include <xlguest/kernel.h>
 #include <xlguest/time.h>
@@ -243,7 +244,14 @@ static void ctl_poll(void)
 
 static void dom_exc(void)
 {
-    /* Some domain changed state: drop the back ends of those gone. */
+    /* Some domain changed state: apply xl's on_* action to those that
+     * shut down, then drop the back ends of those gone. */
+    static struct ctl_dominfo di[SVC_MAX_DOMS];
+    int n = ctl_list(1, di, SVC_MAX_DOMS);
+    for (int i = 0; i < n; i++)
+        if (di[i].flags & XEN_DOMINF_shutdown)
+            xlops_domain_shutdown(di[i].domid, (di[i].flags >> XEN_DOMINF_shutdownshift) &
+                                                   XEN_DOMINF_shutdownmask);
     for (uint16_t d = 1; d < SVC_MAX_DOMS; d++) {
         if ((xsd_has_conn(d) || consback_attached(d)) && !ctl_exists(d)) {
             printk("dom0: d%u is gone\n", d);

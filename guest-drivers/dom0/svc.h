@@ -84,6 +84,8 @@ long ctl_evtchn_alloc_unbound(uint16_t dom, uint16_t remote);
 
 /* xlops.c */
 void xlops_init(void);
+/* A domain xl created has shut down with reason: apply its on_* action. */
+void xlops_domain_shutdown(uint16_t domid, unsigned int reason);
 /* Runs one control-line command; returns xl's exit status. */
 int xlops_run_line(char *line);
 

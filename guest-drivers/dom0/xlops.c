@@ -174,6 +174,8 @@ static int write_domain_nodes(uint16_t domid, const struct xlcfg *cfg,
 #define KERNEL_MAX (4u << 20)
 static uint8_t kernel_copy[KERNEL_MAX] __attribute__((aligned(4096)));
 
+static uint8_t on_shutdown[SVC_MAX_DOMS][XLCFG_ON_NR]; /* recorded at create */
+
 static int op_create(void *ctx, const struct xlcfg *cfg, int paused, uint32_t *domid_out)
 {
     (void)ctx;
@@ -236,8 +238,27 @@ static int op_create(void *ctx, const struct xlcfg *cfg, int paused, uint32_t *d
         op_destroy(ctx, domid);
         return (int)hc;
     }
+    memcpy(on_shutdown[domid < SVC_MAX_DOMS ? domid : 0], cfg->on, sizeof(cfg->on));
     *domid_out = domid;
     return 0;
+}
+
+/* What xl does when a domain it created shuts down (on_poweroff,
+ * on_reboot, on_crash, on_watchdog...): preserve keeps it; every other
+ * action destroys it (restarting is not done yet: said in the log). */
+void xlops_domain_shutdown(uint16_t domid, unsigned int reason)
+{
+    if (domid == 0 || domid >= SVC_MAX_DOMS)
+        return;
+    unsigned int act = reason < XLCFG_ON_NR ? on_shutdown[domid][reason] : XLCFG_ACTION_DESTROY;
+    if (act == XLCFG_ACTION_PRESERVE)
+        return;
+    if (act != XLCFG_ACTION_DESTROY && act != XLCFG_ACTION_COREDUMP_DESTROY && act != 0)
+        printk("dom0: d%u: action %s is not supported yet; destroying it\n", domid,
+               xlcfg_action_name(act));
+    printk("dom0: d%u shut down (reason %u): destroying it\n", domid, reason);
+    ctl_destroy(domid);
+    memset(on_shutdown[domid], 0, sizeof(on_shutdown[domid]));
 }
 
 /* Steps 3-6 of docs/toolstack.md through the toolstack's PV builder
