@@ -12,13 +12,16 @@
 #              be booting when the first command goes out)
 # A line "halt" (or "halt reboot") asks dom0 to end the machine; a line
 # "sleep S" waits S seconds on the host (scripts that let guests run).
+# After "xl console D" it waits --console-secs (default 2) and detaches
+# with Ctrl-], showing what the domain printed meanwhile.
 set -u
-sock="" script="" wait=30 cmds=()
+sock="" script="" wait=30 console_secs=2 cmds=()
 while [ $# -gt 0 ]; do
     case "$1" in
     --sock) sock=$2; shift ;;
     --script) script=$2; shift ;;
     --wait) wait=$2; shift ;;
+    --console-secs) console_secs=$2; shift ;;
     -*) echo "xlctl.sh: unknown option $1" >&2; exit 64 ;;
     *) cmds+=("$1") ;;
     esac
@@ -35,9 +38,10 @@ fi
 [ ${#cmds[@]} -gt 0 ] || { echo "xlctl.sh: no command" >&2; exit 64; }
 echo_cmds=0
 [ -n "$script" ] && echo_cmds=1
-exec python3 - "$sock" "$wait" "$echo_cmds" "${cmds[@]}" <<'PY'
+exec python3 - "$sock" "$wait" "$echo_cmds" "$console_secs" "${cmds[@]}" <<'PY'
 import re, socket, sys, time
-path, wait, echo, cmds = sys.argv[1], float(sys.argv[2]), sys.argv[3] == "1", sys.argv[4:]
+path, wait, echo = sys.argv[1], float(sys.argv[2]), sys.argv[3] == "1"
+console_secs, cmds = float(sys.argv[4]), sys.argv[5:]
 deadline = time.time() + wait * 4
 while True:
     try:
@@ -85,6 +89,11 @@ for cmd in cmds:
         time.sleep(float(cmd.split()[1]) if len(cmd.split()) > 1 else 1.0)
         continue
     s.sendall(cmd.encode() + b"\n")
+    if cmd.split()[:2] == ["xl", "console"]:
+        # attached: show what the domain prints for a while, then detach
+        # with Ctrl-] as a user would
+        time.sleep(console_secs)
+        s.sendall(b"\x1d")
     if cmd.strip().startswith("halt"):
         # dom0 answers, then ends the machine; the socket may close first.
         s.settimeout(wait)
