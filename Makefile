@@ -29,7 +29,7 @@ HOST_CFLAGS := -std=gnu11 -O1 -g $(WARN) -fsanitize=address,undefined \
               -I$(XEN_INC) -Ihv/include -Iboot/include $(XEN_IFACE) -DXL_HOST_TEST -MMD -MP
 HOST_LDLIBS := -lcmocka
 
-.PHONY: all help deps run test unit scenarios debug clean bench
+.PHONY: all help deps run test unit scenarios debug clean bench run-xl xl
 all:
 
 help:

@@ -49,6 +49,26 @@ run: $(DEPS_STAMP) $(IMAGES)
 	$(Q)bash tests/harness/run-qemu.sh --dom0 '$(DOM0)' --dom0-cmdline '$(DOM0_CMDLINE)' \
 	    --hv-cmdline '$(HV_CMDLINE)' --timeout $(RUN_TIMEOUT)
 
+# The xl demo: dom0 in service mode with a ramdisk of configs and kernels
+# (tests/xl-demo/*.cfg), xl on a unix socket. In another terminal:
+#   make xl CMD='xl create pp-front.cfg'
+XL_DEMO_CPIO := $(BUILD)/xl-demo.cpio
+XL_SOCK      ?= $(BUILD)/xl.sock
+$(XL_DEMO_CPIO): $(wildcard tests/xl-demo/*.cfg) $(BUILD)/guests/pingpong.elf $(DOM0_ELF)
+	@rm -rf $(BUILD)/xl-demo && mkdir -p $(BUILD)/xl-demo
+	$(Q)cp tests/xl-demo/*.cfg $(BUILD)/guests/pingpong.elf $(BUILD)/xl-demo/
+	$(Q)cp $(DOM0_ELF) $(BUILD)/xl-demo/beat.elf
+	$(Q)cd $(BUILD)/xl-demo && ls | cpio -o -H newc --quiet >$(abspath $@)
+
+run-xl: $(DEPS_STAMP) $(IMAGES) $(XL_DEMO_CPIO)
+	@echo "xl is on $(XL_SOCK): in another terminal, make xl CMD='xl list'"
+	$(Q)bash tests/harness/run-qemu.sh --dom0-cmdline services=1 --ramdisk $(XL_DEMO_CPIO) \
+	    --ctl $(XL_SOCK) --timeout 0
+
+CMD ?= xl list
+xl:
+	$(Q)bash tests/harness/xlctl.sh --sock $(XL_SOCK) '$(CMD)'
+
 debug: $(DEPS_STAMP) $(IMAGES)
 	$(Q)bash tests/harness/run-qemu.sh --dom0 '$(DOM0)' --dom0-cmdline '$(DOM0_CMDLINE)' \
 	    --hv-cmdline '$(HV_CMDLINE)' --gdb

@@ -111,8 +111,9 @@ void domain_destroy(struct domain *d)
     pv_destroy_gdt(&d->vcpu);         /* GDT frames lose their seg_desc type */
     put_page_and_type(d->shared_info_mfn); /* domain_create's permanent type */
     uint64_t n = mm_free_domain_frames(d->domid);
-    printk("d%u destroyed: %lu frames returned, %lu free\n", d->domid,
-           (unsigned long)n, (unsigned long)mm_free_count());
+    printk("d%u destroyed: %lu frames returned, %lu free; in use: %u event channels, %u grant mappings\n",
+           d->domid, (unsigned long)n, (unsigned long)mm_free_count(), evtchn_total_in_use(),
+           gnttab_total_mappings());
     if (current == &d->vcpu)
         current = NULL;
     memset(d, 0, sizeof(*d));

@@ -74,6 +74,8 @@ const uint64_t *arch_hv_l4_slots(void)
 }
 void evtchn_domain_init(struct domain *d) { (void)d; }
 void evtchn_domain_destroy(struct domain *d) { (void)d; }
+unsigned int evtchn_total_in_use(void) { return 0; }
+unsigned int gnttab_total_mappings(void) { return 0; }
 void send_global_virq(unsigned int virq) { (void)virq; }
 void vcpu_update_time(struct vcpu *v) { (void)v; }
 void domain_update_wallclock(struct domain *d) { (void)d; }

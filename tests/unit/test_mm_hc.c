@@ -83,6 +83,8 @@ void vcpu_info_unmap(struct vcpu *v) { (void)v; }
 void pv_destroy_gdt(struct vcpu *v) { (void)v; } /* pv_desc.c: no GDT in these tests */
 int gnttab_domain_init(struct domain *d) { (void)d; return 0; } /* grant_table.c: none here */
 void gnttab_domain_destroy(struct domain *d) { (void)d; }
+unsigned int gnttab_total_mappings(void) { return 0; }
+unsigned int evtchn_total_in_use(void) { return 0; } /* event_channel.c: not linked */
 /* the other subsystems' hypercalls */
 #define STUB(name) \
     HYPERCALL_DECL(name) { (void)v; (void)a1; (void)a2; (void)a3; (void)a4; (void)a5; return -XL_ENOSYS; }

@@ -82,6 +82,10 @@ void send_guest_global_virq(struct domain *d, unsigned int virq);
 void send_global_virq(unsigned int virq);
 /* Is port pending in d's shared_info (0 for an invalid port)? */
 int evtchn_port_is_pending(struct domain *d, unsigned int port);
+/* Event channels in use (bound or unbound) in every live domain, port 0
+ * excepted: the destroy log prints it so a leak across domains shows. */
+unsigned int evtchn_total_in_use(void);
+
 /* Set v's evtchn_upcall_pending and wake it if it is blocked or polling. */
 void vcpu_mark_events_pending(struct vcpu *v);
 /* Wake v if it is blocked (SCHEDOP_block / SCHEDOP_poll). */
