@@ -45,9 +45,14 @@ DOM0         ?= $(DOM0_ELF)
 DOM0_CMDLINE ?=
 HV_CMDLINE   ?= console=com1
 RUN_TIMEOUT  ?= 60
+# make run XL=1 is make run-xl: dom0 with its toolstack, xl on a socket.
+ifeq ($(XL),1)
+run: run-xl
+else
 run: $(DEPS_STAMP) $(IMAGES)
 	$(Q)bash tests/harness/run-qemu.sh --dom0 '$(DOM0)' --dom0-cmdline '$(DOM0_CMDLINE)' \
 	    --hv-cmdline '$(HV_CMDLINE)' --timeout $(RUN_TIMEOUT)
+endif
 
 # The xl demo: dom0 in service mode with a ramdisk of configs and kernels
 # (tests/xl-demo/*.cfg), xl on a unix socket. In another terminal:
