@@ -116,7 +116,7 @@ static const char *const vec_names[32] = {
     "#MC machine check", "#XM SIMD error", "#VE virtualization", "#CP control protection",
 };
 
-static const char *vec_name(unsigned int v)
+const char *x86_vector_name(uint64_t v)
 {
     return v < 32 && vec_names[v] ? vec_names[v] : "reserved";
 }
@@ -140,9 +140,9 @@ static int inject(struct vcpu *v, struct cpu_regs *regs, unsigned int vector, in
     if (!t->address) {
         if (hw && vector == 14)
             domain_crash(d, "%s at %016lx (cr2 %016lx, error %x), no guest handler",
-                         vec_name(vector), regs->rip, cr2, hw_ec);
+                         x86_vector_name(vector), regs->rip, cr2, hw_ec);
         else if (hw)
-            domain_crash(d, "%s at %016lx (error %x), no guest handler", vec_name(vector),
+            domain_crash(d, "%s at %016lx (error %x), no guest handler", x86_vector_name(vector),
                          regs->rip, hw_ec);
         else
             domain_crash(d, "int $0x%x at %016lx, no guest handler", vector, regs->rip);

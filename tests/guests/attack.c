@@ -28,6 +28,7 @@
 #include <xlguest/hypercall.h>
 #include <xlguest/check.h>
 #include <xlguest/kernel.h>
+#include <xlguest/time.h>
 #include <xlguest/traps.h>
 
 #define PTE_P  0x001ULL
@@ -406,22 +407,7 @@ extern char loop_sc[];
 
 static uint64_t pvclock_ns(void)
 {
-    volatile struct vcpu_time_info *t = &guest_shared_info->vcpu_info[0].time;
-    uint32_t ver, mul, lo, hi;
-    uint64_t ts, st;
-    int8_t shift;
-    do {
-        ver = t->version;
-        __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi) :: "memory");
-        ts = t->tsc_timestamp;
-        st = t->system_time;
-        mul = t->tsc_to_system_mul;
-        shift = t->tsc_shift;
-        __asm__ volatile("" ::: "memory");
-    } while ((ver & 1) || ver != t->version);
-    uint64_t d = (((uint64_t)hi << 32) | lo) - ts;
-    d = shift < 0 ? d >> -shift : d << shift;
-    return st + (uint64_t)(((unsigned __int128)d * mul) >> 32);
+    return pvclock_read(&guest_shared_info->vcpu_info[0].time);
 }
 
 void guest_event_upcall(struct guest_frame *f)

@@ -17,20 +17,6 @@
 extern uint8_t hv_stack_bottom[], hv_stack_top[];
 void timer_interrupt(void);
 
-static const char *const exc_names[32] = {
-    "#DE divide error", "#DB debug", "NMI", "#BP breakpoint", "#OF overflow",
-    "#BR bound range", "#UD invalid opcode", "#NM device not available",
-    "#DF double fault", "coprocessor overrun", "#TS invalid TSS",
-    "#NP segment not present", "#SS stack fault", "#GP general protection",
-    "#PF page fault", "reserved 15", "#MF x87 error", "#AC alignment check",
-    "#MC machine check", "#XM SIMD error", "#VE virtualization", "#CP control protection",
-};
-
-static const char *exc_name(uint64_t v)
-{
-    return v < 32 && exc_names[v] ? exc_names[v] : "reserved";
-}
-
 static void dump_regs(const struct cpu_regs *r)
 {
     printk("  rip %016lx  cs %04lx  rflags %016lx\n", r->rip, r->cs, r->rflags);
@@ -67,7 +53,7 @@ static void hv_fault(struct cpu_regs *r)
 {
     printk("\n");
     printk("****************************************\n");
-    printk("PANIC: hypervisor fault %s (vector %lu) at %016lx\n", exc_name(r->vector),
+    printk("PANIC: hypervisor fault %s (vector %lu) at %016lx\n", x86_vector_name(r->vector),
            r->vector, r->rip);
     printk("invariant broken: the hypervisor never faults in its own code\n");
     printk("****************************************\n");

@@ -68,6 +68,9 @@ struct pv_vcpu {
     } tb;
 };
 
+/* "#PF page fault" etc. for exception vectors 0-31, "reserved" else. */
+const char *x86_vector_name(uint64_t v);
+
 /* Point v->cr3 at the page table of the mode v is in (kernel table, or
  * the user table if set and v is in user mode). */
 void pv_update_cr3(struct vcpu *v);
