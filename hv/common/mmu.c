@@ -195,6 +195,20 @@ static int time_to_preempt(uint64_t i)
     return i && (i % MM_PREEMPT_EVERY) == 0 && hypercall_preempt_check();
 }
 
+/* mmu_update / mmuext_op preempted after i of count entries of list:
+ * pdone gets what is done so far and the call is re-issued for the rest
+ * (count | MMU_UPDATE_PREEMPTED, as Xen). */
+static long continue_batch(struct vcpu *v, unsigned int nr, uint64_t list, size_t elem,
+                           unsigned int i, unsigned int count, unsigned int done,
+                           uint64_t pdone, uint64_t a4, uint64_t a5)
+{
+    int rc = write_done(v, pdone, done + i);
+    if (rc)
+        return rc;
+    return hypercall_continuation(v, nr, list + (uint64_t)i * elem,
+                                  (count - i) | MMU_UPDATE_PREEMPTED, pdone, a4, a5);
+}
+
 HYPERCALL_DECL(mmu_update)
 {
     uint16_t pg_owner;
@@ -206,15 +220,9 @@ HYPERCALL_DECL(mmu_update)
     uint16_t self = v->domain->domid;
     for (i = 0; i < count; i++) {
         mmu_update_t req;
-        if (time_to_preempt(i)) {
-            /* Xen: re-issued for the rest of the list, pdone so far */
-            int drc = write_done(v, a3, done + i);
-            if (drc)
-                return drc;
-            return hypercall_continuation(v, __HYPERVISOR_mmu_update,
-                                          a1 + (uint64_t)i * sizeof(req),
-                                          (count - i) | MMU_UPDATE_PREEMPTED, a3, a4, a5);
-        }
+        if (time_to_preempt(i))
+            return continue_batch(v, __HYPERVISOR_mmu_update, a1, sizeof(req), i, count, done,
+                                  a3, a4, a5);
         if (copy_from_guest_va(v->cr3, &req, a1 + (uint64_t)i * sizeof(req), sizeof(req))) {
             rc = -XL_EFAULT;
             break;
@@ -341,14 +349,9 @@ HYPERCALL_DECL(mmuext_op)
     unsigned int done = read_done(v, a2, a3);
     for (i = 0; i < count; i++) {
         struct mmuext_op op;
-        if (time_to_preempt(i)) {
-            int drc = write_done(v, a3, done + i);
-            if (drc)
-                return drc;
-            return hypercall_continuation(v, __HYPERVISOR_mmuext_op,
-                                          a1 + (uint64_t)i * sizeof(op),
-                                          (count - i) | MMU_UPDATE_PREEMPTED, a3, a4, a5);
-        }
+        if (time_to_preempt(i))
+            return continue_batch(v, __HYPERVISOR_mmuext_op, a1, sizeof(op), i, count, done,
+                                  a3, a4, a5);
         if (copy_from_guest_va(v->cr3, &op, a1 + (uint64_t)i * sizeof(op), sizeof(op))) {
             rc = -XL_EFAULT;
             break;
