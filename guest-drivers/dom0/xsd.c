@@ -13,6 +13,7 @@
 #include <xen/io/xs_wire.h>
 #include <xlguest/kernel.h>
 #include "../xenstore/store.h"
+#include <xlguest/xenbus.h>
 #include "svc.h"
 
 #define ARENA_SIZE (2u << 20)
@@ -126,23 +127,6 @@ static uint32_t ring_get(void *p, uint32_t n)
     return n;
 }
 
-/* xs_wire's error names (XS_ERROR payloads) as Xen errno values. */
-static int err_num(const char *name)
-{
-    static const struct { const char *n; int e; } t[] = {
-        { "EINVAL", XEN_EINVAL }, { "EACCES", XEN_EACCES }, { "EEXIST", XEN_EEXIST },
-        { "EISDIR", XEN_EISDIR }, { "ENOENT", XEN_ENOENT }, { "ENOMEM", XEN_ENOMEM },
-        { "ENOSPC", XEN_ENOSPC }, { "EIO", XEN_EIO }, { "ENOTEMPTY", XEN_ENOTEMPTY },
-        { "ENOSYS", XEN_ENOSYS }, { "EROFS", XEN_EROFS }, { "EBUSY", XEN_EBUSY },
-        { "EAGAIN", XEN_EAGAIN }, { "EISCONN", XEN_EISCONN }, { "E2BIG", XEN_E2BIG },
-        { "EPERM", XEN_EPERM },
-    };
-    for (unsigned int i = 0; i < sizeof(t) / sizeof(t[0]); i++)
-        if (!strcmp(name, t[i].n))
-            return t[i].e;
-    return XEN_EIO;
-}
-
 /* One request, one reply (watch events for dom0 are skipped: it sets no
  * watches). Returns the payload length or a negative Xen errno. */
 static int request(uint32_t type, const char *a, uint32_t alen, const char *b, uint32_t blen,
@@ -167,7 +151,7 @@ static int request(uint32_t type, const char *a, uint32_t alen, const char *b, u
             if (r.req_id != h.req_id || r.type == XS_WATCH_EVENT)
                 continue;
             if (r.type == XS_ERROR) {
-                return -err_num(body);
+                return xenbus_errno(body, n, -XEN_EIO);
             }
             if (out && outlen) {
                 size_t c = n < outlen - 1 ? n : outlen - 1;

@@ -29,14 +29,14 @@ static const struct {
     { "EPERM", XEN_EPERM },
 };
 
-static int err_from_name(const char *s, uint32_t len)
+int xenbus_errno(const char *s, uint32_t len, int unknown)
 {
     for (unsigned int i = 0; i < ARRAY_SIZE(xs_errs); i++) {
         size_t n = strlen(xs_errs[i].name);
         if (len >= n && memcmp(s, xs_errs[i].name, n) == 0 && (len == n || s[n] == 0))
             return -xs_errs[i].err;
     }
-    return -XEN_EINVAL; /* an error we do not know is still an error */
+    return unknown;
 }
 
 void xenbus_attach(struct xenbus *b, struct xenstore_domain_interface *intf,
@@ -221,7 +221,7 @@ static int call(struct xenbus *b, uint32_t type, xenbus_transaction_t t, const v
         if ((rc = wait_once(b)))
             goto out;
     if (b->reply_type == XS_ERROR)
-        rc = err_from_name(b->reply, b->reply_len);
+        rc = xenbus_errno(b->reply, b->reply_len, -XEN_EINVAL); /* unknown: still an error */
     else if (b->reply_type != type)
         rc = -XEN_EIO;
 out:

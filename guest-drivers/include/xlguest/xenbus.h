@@ -96,4 +96,8 @@ int xenbus_transaction_end(struct xenbus *b, xenbus_transaction_t t, int abort);
 /* Our domain's home, "/local/domain/N", from XS_GET_DOMAIN_PATH. */
 int xenbus_get_domain_path(struct xenbus *b, domid_t domid, char *buf, size_t len);
 
+/* An XS_ERROR payload (xs_wire.h's error names, s[0..len), NUL or not)
+ * as a negative Xen errno; unknown for a name not in the list. */
+int xenbus_errno(const char *s, uint32_t len, int unknown);
+
 #endif
