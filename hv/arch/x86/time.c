@@ -216,8 +216,18 @@ void apic_init(void)
  * than the error on the short re-arm that follows. */
 #define EARLY_FROM_NS 200000ULL
 
+/* The deadline the LAPIC counts toward; the scheduler arms it on every
+ * pass, so an unchanged deadline is not written again. Cleared by the
+ * timer interrupt (it may have fired early, see EARLY_FROM_NS). */
+static uint64_t armed_deadline;
+static int armed;
+
 void arch_timer_arm(uint64_t deadline)
 {
+    if (armed && deadline == armed_deadline)
+        return;
+    armed = 1;
+    armed_deadline = deadline;
     uint64_t now = arch_time_ns();
     uint64_t delta = deadline > now ? deadline - now : 0;
     if (delta > ARM_MAX_NS)
@@ -239,6 +249,7 @@ void timer_interrupt(void);
 void timer_interrupt(void)
 {
     ticks++;
+    armed = 0;
     apic_eoi();
 }
 
