@@ -337,7 +337,10 @@ static int clear_host_mapping(const struct vcpu *v, uint64_t host_addr, uint32_t
     uint16_t self = v->domain->domid;
     if (mm_pt_update(self, self, ptr, 0, 0))
         return GNTST_general_error;
-    flush_after(host_addr, flags);
+    /* The whole TLB, as Xen's gnttab_flush_tlb: the same frame may be
+     * reachable through another virtual address (an L1 hooked twice),
+     * and the grant is released as soon as this returns. */
+    flush_tlb_local();
     return GNTST_okay;
 }
 

@@ -194,7 +194,8 @@ int get_page_type(uint64_t mfn, unsigned int type)
     /* A new type: no TLB may still hold a mapping made under the old one
      * (a writable entry of a frame about to become a table or a GDT, a
      * cached walk through a table about to become writable). */
-    if (tlbflush_type_change_needs_flush(pg->type, type))
+    uint8_t last = pg->type;
+    if (tlbflush_type_change_needs_flush(last, type))
         tlbflush_since(pg->tlbflush_stamp);
     /* Typed before validation, so an entry naming this very frame (a
      * writable self-mapping, a recursive entry) sees the new type. */
@@ -212,8 +213,11 @@ int get_page_type(uint64_t mfn, unsigned int type)
     if (is_pt_type(type)) {
         int rc = validate(mfn, type);
         if (rc) {
+            /* Never in use as the new type: the last type and its stamp
+             * still say what a TLB may hold (a failed re-validation must
+             * not make the next type change look like a first one). */
             pg->type_count = 0;
-            pg->type = PGT_none;
+            pg->type = last;
             return rc;
         }
     }

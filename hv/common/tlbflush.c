@@ -85,5 +85,7 @@ int tlbflush_since(uint64_t stamp)
 
 int tlbflush_type_change_needs_flush(unsigned int old_type, unsigned int new_type)
 {
-    return old_type != PGT_none && old_type != new_type;
+    /* From PGT_none too: a frame that never held a type has stamp 0 and
+     * costs nothing, and one that lost its type record must not skip. */
+    return old_type != new_type;
 }

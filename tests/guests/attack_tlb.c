@@ -11,10 +11,13 @@
  *   gnt_unmap    map one grant of our own read-only at A and read-write at
  *                B; unmap the read-write handle at A: GNTST_general_error,
  *                and the write pin stays while B maps it (Xen 4.17)
+ *   gnt_alias    the same grant reachable through an alias of its L1: after
+ *                the unmap and end of the grant the alias no longer
+ *                reaches it (the unmap flushes the whole TLB, as Xen)
  *   runstate_pad VCPUOP_get_runstate_info and the registered runstate
  *                area: the padding after `state` is zero
  * Several run in one boot when joined with '+' (attack=stale_l1+stale_gdt).
- * gnt_unmap needs the domain's own id: self=N on the command line (0 for
+ * gnt_unmap and gnt_alias need the domain's own id: self=N on the command line (0 for
  * dom0). Must never: touch another domain's memory, or leave a write
  * that landed unreported.
  */
@@ -160,19 +163,26 @@ static long grant_op(unsigned int cmd, void *arg)
     return HYPERCALL(__HYPERVISOR_grant_table_op, cmd, arg, 1);
 }
 
-static void attack_gnt_unmap(start_info_t *si)
+/* Our own domid, from self=N on the command line (grants to ourselves
+ * need it), with the grant table set up: 1, or 0 after a FAIL line. */
+static int grant_self(start_info_t *si, domid_t *self)
 {
+    static int ready;
     char num[8];
     if (!cmdline_get(si, "self", num, sizeof(num))) {
-        printk("attack gnt_unmap: needs self=DOMID on the command line\n");
-        check_true("gnt_unmap: self=DOMID given", 0);
-        return;
+        check_true("grant attacks: self=DOMID on the command line", 0);
+        return 0;
     }
-    domid_t self = 0;
+    *self = 0;
     for (const char *p = num; *p >= '0' && *p <= '9'; p++)
-        self = (domid_t)(self * 10 + (*p - '0'));
-    if (!check_eq("gnt_unmap: gnttab_init", gnttab_init(), 0))
-        return;
+        *self = (domid_t)(*self * 10 + (*p - '0'));
+    if (!ready)
+        ready = check_eq("gnttab_init", gnttab_init(), 0);
+    return ready;
+}
+
+static void attack_gnt_unmap(domid_t self)
+{
     uint64_t *page = pool_page(), *a = pool_page(), *b = pool_page();
     page[0] = 0x1234;
     long ref = gnttab_grant_access(self, mfn_of(page), 0);
@@ -199,6 +209,56 @@ static void attack_gnt_unmap(start_info_t *si)
     check_eq("gnt_unmap: GTF_writing cleared", gnttab_flags((grant_ref_t)ref) & GTF_writing, 0);
     check_eq("gnt_unmap: unmap A with its own handle", gnttab_unmap(a, hr, &st), 0);
     check_eq("gnt_unmap: end access", gnttab_end_access((grant_ref_t)ref), 0);
+}
+
+/* The L1 that maps A is hooked a second time into a free slot of the
+ * same L2, so A has an alias A'. A grant of our own page G mapped
+ * read-write at A and read through A' (the TLB caches A' -> G); after the
+ * unmap at A and the end of the grant, a write through A' must not reach
+ * G: the unmap flushes the whole TLB, not only A (Xen: the same). */
+#define M2P_RO ((const uint64_t *)0xffff800000000000ULL)
+
+static uint64_t *table_va(uint64_t entry)
+{
+    return (uint64_t *)(GUEST_VIRT_BASE + (M2P_RO[(entry & 0x000ffffffffff000ULL) >> 12] << 12));
+}
+
+static void attack_gnt_alias(domid_t self)
+{
+    uint64_t *g = pool_page(), *a = pool_page();
+    uint64_t va = (uint64_t)a;
+    uint64_t *l3 = table_va(((const uint64_t *)start_info->pt_base)[(va >> 39) & 511]);
+    uint64_t *l2 = table_va(l3[(va >> 30) & 511]);
+    unsigned int i2 = (va >> 21) & 511, k;
+    for (k = i2 + 1; k < 512 && l2[k]; k++)
+        ;
+    if (!check_true("gnt_alias: a free L2 slot after ours", k < 512))
+        return;
+    mmu_update_t u = { .ptr = (mfn_of(l2) << 12) | (k * 8),
+                       .val = (l2[i2] & 0x000ffffffffff000ULL) | PTE_RW_FLAGS };
+    if (!check_eq("gnt_alias: hook our L1 a second time -> 0",
+                  HYPERVISOR_mmu_update(&u, 1, NULL, DOMID_SELF), 0))
+        return;
+    uint64_t *alias = (uint64_t *)(va - ((uint64_t)i2 << 21) + ((uint64_t)k << 21));
+    g[0] = 0x1111;
+    long ref = gnttab_grant_access(self, mfn_of(g), 0);
+    grant_handle_t h;
+    int16_t st;
+    if (check_true("gnt_alias: grant G to ourselves", ref >= 0) &&
+        check_eq("gnt_alias: map G read-write at A", gnttab_map(self, (grant_ref_t)ref, a, 0, &h, &st), 0)) {
+        uint64_t v = 0;
+        check_eq("gnt_alias: the alias reads G", !probe_read((uint64_t)alias, &v) && v == 0x1111, 1);
+        check_eq("gnt_alias: unmap at A -> 0", gnttab_unmap(a, h, &st), 0);
+        check_eq("gnt_alias: end access -> 0", gnttab_end_access((grant_ref_t)ref), 0);
+        int vec = probe_write((uint64_t)alias, 0x3333);
+        printk("attack gnt_alias: write through the alias after the unmap: vector %d, G[0] %lx\n",
+               vec, (unsigned long)g[0]);
+        check_true("gnt_alias: after the unmap the alias no longer reaches G", g[0] == 0x1111);
+    }
+    u.val = 0;
+    check_eq("gnt_alias: unhook the alias -> 0", HYPERVISOR_mmu_update(&u, 1, NULL, DOMID_SELF), 0);
+    struct mmuext_op fl = { .cmd = MMUEXT_TLB_FLUSH_LOCAL };
+    HYPERVISOR_mmuext_op(&fl, 1, NULL, DOMID_SELF);
 }
 
 /* Bytes 4..7 of vcpu_runstate_info (after int state) are padding. */
@@ -235,8 +295,13 @@ static int run_one(start_info_t *si, const char *name)
         attack_stale_gdt();
     else if (!strcmp(name, "stale_free"))
         attack_stale_free(si);
-    else if (!strcmp(name, "gnt_unmap"))
-        attack_gnt_unmap(si);
+    else if (!strcmp(name, "gnt_unmap") || !strcmp(name, "gnt_alias")) {
+        domid_t self;
+        if (grant_self(si, &self) && !strcmp(name, "gnt_unmap"))
+            attack_gnt_unmap(self);
+        else if (grant_self(si, &self))
+            attack_gnt_alias(self);
+    }
     else if (!strcmp(name, "runstate_pad"))
         attack_runstate_pad();
     else

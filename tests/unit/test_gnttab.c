@@ -581,6 +581,22 @@ static void test_unmap_checks_pte_permissions(void **state)
     assert_int_equal(l1e(B, 4), 0);
 }
 
+/* Unmapping a host mapping by virtual address flushes the whole TLB
+ * before the grant is released: the frame may be reachable through an
+ * alias of the same L1 (Xen's gnttab_flush_tlb). */
+static void test_unmap_flushes_whole_tlb(void **state)
+{
+    (void)state;
+    uint64_t pg = frame(A);
+    grant(A, 7, B, pg, GTF_permit_access);
+    grant_handle_t h;
+    assert_int_equal(map(B, A, 7, HOST, VA(3), &h), GNTST_okay);
+    int before = tlb_flushes;
+    assert_int_equal(unmap(B, h, VA(3), 0), GNTST_okay);
+    assert_int_equal(tlb_flushes, before + 1);
+    assert_int_equal(entry(A, 7)->flags, GTF_permit_access);
+}
+
 static void test_pte_matches(void **state)
 {
     (void)state;
@@ -844,6 +860,7 @@ int main(void)
         T(test_two_mappings_flags),
         T(test_unmap_checks_pte_permissions),
         T(test_pte_matches),
+        T(test_unmap_flushes_whole_tlb),
         T(test_device_map),
         T(test_many_mappings_grow_maptrack),
         T(test_batch_and_preemption),

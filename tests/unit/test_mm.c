@@ -1221,11 +1221,54 @@ static void test_flush_decision_by_type(void **state)
     static const unsigned int types[] = { PGT_l1, PGT_l2, PGT_l3, PGT_l4, PGT_writable,
                                           PGT_seg_desc };
     for (unsigned int i = 0; i < 6; i++) {
-        /* never typed (fresh from the allocator, which flushed) */
-        assert_false(tlbflush_type_change_needs_flush(PGT_none, types[i]));
+        /* never typed: checked too (its stamp 0 makes the check free) */
+        assert_true(tlbflush_type_change_needs_flush(PGT_none, types[i]));
         for (unsigned int j = 0; j < 6; j++)
             assert_int_equal(tlbflush_type_change_needs_flush(types[i], types[j]), i != j);
     }
+}
+
+/* A review's sequence: X, an L1 hooked into a live L2 (so a CPU's
+ * paging-structure cache may hold "this L2 slot -> X"), is unhooked
+ * without a flush; the frame X maps is freed so that re-pinning X as an
+ * L1 (same type: no flush) fails validation. X must not come out of that
+ * looking never typed: its next use as a writable frame, where the guest
+ * chooses every entry the stale cache would walk, must flush first. The
+ * same one level up, with X an L2. */
+static void failed_revalidation_then_write(unsigned int level)
+{
+    struct tree t = mktree(A);
+    uint64_t x = frame(A), z = frame(A);
+    uint64_t parent = level == 1 ? t.l2 : t.l3;
+    tab(x)[0] = (z << PAGE_SHIFT) | RWF;
+    assert_int_equal(mm_pin(A, t.l4, PGT_l4), 0);
+    assert_int_equal(mm_pt_update(A, A, (parent << PAGE_SHIFT) + 8, (x << PAGE_SHIFT) | RWF, 0), 0);
+    assert_int_equal(pi(x)->type, level);
+    flush_tlb_local(); /* clean; then the guest walks through parent[1] -> X */
+    int before = tlb_flushes;
+    assert_int_equal(mm_pt_update(A, A, (parent << PAGE_SHIFT) + 8, 0, 0), 0);
+    assert_int_equal(pi(x)->type_count, 0);
+    assert_int_equal(mm_remove_page(da, z), 0);
+    assert_int_equal(pi(z)->owner, DOMID_FREE);
+    assert_int_not_equal(mm_pin(A, x, level), 0);
+    assert_int_equal(pi(x)->type, level); /* the last type is kept */
+    assert_int_equal(tlb_flushes, before);
+    /* a plain write into X: it takes the writable type, which flushes */
+    assert_int_equal(mm_pt_update(A, A, (x << PAGE_SHIFT) + 5 * 8, (3ULL << PAGE_SHIFT) | RWF, 0), 0);
+    assert_int_equal(tlb_flushes, before + 1);
+    assert_int_equal(mm_unpin(A, t.l4), 0);
+}
+
+static void test_failed_revalidation_keeps_last_type_l1(void **state)
+{
+    (void)state;
+    failed_revalidation_then_write(1);
+}
+
+static void test_failed_revalidation_keeps_last_type_l2(void **state)
+{
+    (void)state;
+    failed_revalidation_then_write(2);
 }
 
 static void test_flush_clock_filter(void **state)
@@ -1345,6 +1388,8 @@ int main(void)
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
         T(test_validate_tree_and_release),
         T(test_flush_decision_by_type),
+        T(test_failed_revalidation_keeps_last_type_l1),
+        T(test_failed_revalidation_keeps_last_type_l2),
         T(test_flush_clock_filter),
         T(test_retype_after_unflushed_unmap_flushes),
         T(test_no_flush_when_not_needed),

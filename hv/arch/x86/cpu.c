@@ -134,14 +134,41 @@ uint32_t arch_mxcsr_mask(void)
     return mxcsr_mask;
 }
 
+/* AMD CPUs without RstrFpErrPtrs (CPUID 0x80000008 EBX bit 2) save and
+ * restore the x87 FIP/FDP/FOP only while an exception is pending, so
+ * FXRSTOR would leave the previous vcpu's pointers for the next to read
+ * (Xen's XSA-172 workaround clears them first). */
+static int fpu_keeps_error_pointers;
+
 static void fpu_probe(void)
 {
     static uint8_t area[512] __attribute__((aligned(16)));
+    uint32_t r[4];
     clts();
     fxsave(area);
     memcpy(&mxcsr_mask, area + 28, sizeof(mxcsr_mask));
     if (!mxcsr_mask)
         mxcsr_mask = 0xffbf;
+    cpuid(0, 0, r);
+    int amd = r[1] == 0x68747541 && r[3] == 0x69746e65 && r[2] == 0x444d4163; /* AuthenticAMD */
+    cpuid(0x80000000, 0, r);
+    uint32_t max_ext = r[0];
+    r[1] = 0;
+    if (max_ext >= 0x80000008)
+        cpuid(0x80000008, 0, r);
+    fpu_keeps_error_pointers = amd && !(r[1] & (1u << 2));
+}
+
+void cpu_fpu_load(const uint8_t img[512])
+{
+    /* FSW & ~FCW & 0x3f: an unmasked exception pending in the image makes
+     * FXRSTOR load the pointers anyway. */
+    uint16_t fcw, fsw;
+    memcpy(&fcw, img, 2);
+    memcpy(&fsw, img + 2, 2);
+    if (fpu_keeps_error_pointers && !(fsw & ~fcw & 0x3f))
+        x87_reset_error_pointers(img);
+    fxrstor(img);
 }
 
 void cpu_init(void)

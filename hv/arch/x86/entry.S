@@ -60,10 +60,13 @@ hv_entry64:
     rdmsr
     or      $((1 << 0) | (1 << 11)), %eax
     wrmsr
-    /* CR4: PAE stays, OSFXSR|OSXMMEXCPT so guests may use SSE; no PGE yet. */
+    /* CR4: PAE stays, OSFXSR|OSXMMEXCPT so guests may use SSE. Off,
+     * whatever the firmware left: PGE (guest entries must never be
+     * global: every CR3 load is a full flush), FSGSBASE, PCIDE, OSXSAVE
+     * (state FXSAVE does not switch between vcpus would leak), PKE, CET. */
     mov     %cr4, %rax
     or      $((1 << 9) | (1 << 10)), %rax
-    and     $~(1 << 7), %rax
+    and     $~((1 << 7) | (1 << 16) | (1 << 17) | (1 << 18) | (1 << 22) | (1 << 23)), %rax
     mov     %rax, %cr4
     /* CR0: WP so the hv honours read-only mappings too. */
     mov     %cr0, %rax

@@ -212,7 +212,7 @@ static void fpu_switch(struct vcpu *prev, struct vcpu *next)
         *(uint32_t *)&next->pv.fpu[24] = 0x1f80; /* MXCSR */
         next->pv.fpu_initialised = 1;
     }
-    fxrstor(next->pv.fpu);
+    cpu_fpu_load(next->pv.fpu);
 }
 
 void trap_entry(struct cpu_regs *r)

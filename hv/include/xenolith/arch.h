@@ -12,6 +12,9 @@
 struct vcpu_time_info;
 
 void cpu_init(void);
+/* Load a vcpu's FXSAVE image into the FPU (CR0.TS clear), leaving nothing
+ * of the previous vcpu's x87 state behind. */
+void cpu_fpu_load(const uint8_t img[512]);
 void time_init(void);          /* calibrate the TSC against the PIT, read the RTC */
 void apic_init(void);           /* LAPIC timer: one-shot, disarmed */
 /* Arm the LAPIC timer to interrupt at system time deadline (ns since

@@ -43,9 +43,10 @@ void flush_tlb_mask(cpumask_t mask);
  * those that might. Returns 1 if something was flushed. */
 int tlbflush_since(uint64_t stamp);
 
-/* Does a frame whose last type was old_type (PGT_*) need the flush check
- * before it takes new_type? Only a change of type does: a stale entry
- * gives no more than a fresh one of the same type would. */
+/* Does a frame whose last type was old_type (PGT_*, PGT_none if it never
+ * held one) need the flush check (tlbflush_since its stamp) before it
+ * takes new_type? Every change of type does, as in Xen; the same type
+ * again does not: a stale entry gives no more than a fresh one would. */
 int tlbflush_type_change_needs_flush(unsigned int old_type, unsigned int new_type);
 
 /* This CPU's number (0: the boot CPU, the only one until SMP). */

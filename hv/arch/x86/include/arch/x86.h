@@ -91,6 +91,12 @@ int cpu_data_selector_ok(uint16_t sel);
 
 static inline void fxsave(void *area) { __asm__ volatile("fxsave64 (%0)" :: "r"(area) : "memory"); }
 static inline void fxrstor(const void *area) { __asm__ volatile("fxrstor64 (%0)" :: "r"(area) : "memory"); }
+/* Reset the x87 error pointers (FIP/FDP/FOP) to values of the hv's own:
+ * clear pending exceptions, free st(7), load a known integer. */
+static inline void x87_reset_error_pointers(const void *known)
+{
+    __asm__ volatile("fnclex\n\tffree %%st(7)\n\tfildl %0" :: "m"(*(const int *)known));
+}
 static inline void clts(void) { __asm__ volatile("clts" ::: "memory"); }
 
 static inline uint64_t read_rbp(void) { uint64_t v; __asm__ volatile("mov %%rbp, %0" : "=r"(v)); return v; }
