@@ -112,6 +112,9 @@ void consback_detach(uint16_t domid)
     if (!consback_attached(domid))
         return;
     struct cons *c = &cons[domid];
+    /* What it wrote last (the page stays while mapped, even once the
+     * domain is destroyed) */
+    drain(domid, c);
     flush_line(domid, c);
     svc_close_port(c->port);
     svc_unmap(c->intf);
