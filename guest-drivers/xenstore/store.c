@@ -348,6 +348,27 @@ static struct xs_txent *tx_ent(struct xs_tx *tx, const char *path)
     return NULL;
 }
 
+/* n bytes (16-aligned) from the transaction's chunks, charged to it. */
+static void *tx_carve(struct xs_store *s, struct xs_tx *tx, size_t n)
+{
+    struct xs_txchunk *k = tx->chunks;
+    void *p;
+
+    n = ROUNDUP(n, 16);
+    if (!k || k->used + n > k->cap) {
+        size_t cap = n > XS_TX_CHUNK ? n : XS_TX_CHUNK;
+        if (!(k = xs_mem_alloc(s, sizeof(*k) + cap, tx->tag, 1)))
+            return NULL;
+        k->used = 0;
+        k->cap = (uint32_t)cap;
+        k->next = tx->chunks;
+        tx->chunks = k;
+    }
+    p = k->data + k->used;
+    k->used += (uint32_t)n;
+    return p;
+}
+
 static int tx_touch(struct xs_store *s, struct xs_tx *tx, const char *path,
                     struct xs_txent **out)
 {
@@ -356,10 +377,10 @@ static int tx_touch(struct xs_store *s, struct xs_tx *tx, const char *path,
     size_t len;
 
     if (!e) {
-        if (tx->nents >= s->q.tx_nodes)
-            return -XL_ENOSPC;
+        if (tx->tag != 0 && tx->nents >= s->q.tx_nodes)
+            return -XL_ENOSPC;      /* Xen: for unprivileged domains */
         len = strlen(path);
-        if (!(e = xs_mem_alloc(s, sizeof(*e) + len + 1, tx->tag, 1)))
+        if (!(e = tx_carve(s, tx, sizeof(*e) + len + 1)))
             return -XL_ENOMEM;
         memcpy(e->path, path, len + 1);
         m = main_get(s, path);
@@ -933,7 +954,11 @@ void xs_tx_free(struct xs_store *s, struct xs_conn *c, struct xs_tx *tx)
         tx->ents = e->next;
         if (e->modified && e->node)
             xs_mem_free(s, e->node);
-        xs_mem_free(s, e);
+    }
+    while (tx->chunks) {
+        struct xs_txchunk *k = tx->chunks;
+        tx->chunks = k->next;
+        xs_mem_free(s, k);
     }
     while (tx->evs) {
         struct xs_event *ev = tx->evs;

@@ -83,8 +83,18 @@ struct xs_event {
     struct xs_perm perms[];     /* the node's perms, for the READ check */
 };
 
+/* Transaction entries are carved from chunks of the transaction's own,
+ * freed all together when it ends (one arena call per ~40 entries). */
+#define XS_TX_CHUNK 4096u
+struct xs_txchunk {
+    struct xs_txchunk *next;
+    uint32_t used, cap;
+    uint8_t data[];
+};
+
 struct xs_tx {
     struct xs_tx *next;
+    struct xs_txchunk *chunks;
     uint32_t id;
     uint32_t tag;               /* the conn's domid: charged for all of it */
     unsigned int nents;
