@@ -85,9 +85,8 @@ while True:
         print("xlctl.sh: dom0 does not answer on %s" % path, file=sys.stderr)
         sys.exit(124)
 def answer(cmd):
-    """Send one command, return (output, status)."""
+    """The answer to cmd (already sent): (output, status)."""
     global buf
-    s.sendall(cmd.encode() + b"\n")
     s.settimeout(wait)
     while True:
         m = re.search(rb"(?:^|\n)xl-exit: (-?\d+)\n", buf)
@@ -115,6 +114,7 @@ for cmd in cmds:
         pat = re.compile(args[0][1:] if neg else args[0], re.M)
         limit = time.time() + (float(args[1]) if len(args) > 1 else 30.0)
         while True:
+            s.sendall(b"xl list\n")
             out, status = answer("xl list")
             if bool(pat.search(out)) != neg:
                 break
@@ -149,26 +149,10 @@ for cmd in cmds:
         except OSError:
             pass
         break
-    s.settimeout(wait)
-    while True:
-        m = re.search(rb"(?:^|\n)xl-exit: (-?\d+)\n", buf)
-        if m:
-            out = buf[:m.start() + (1 if buf[m.start():m.start() + 1] == b"\n" else 0)]
-            sys.stdout.write(out.decode(errors="replace").replace("\r", ""))
-            sys.stdout.flush()
-            status = int(m.group(1))
-            if echo:
-                print("[exit %d]" % status, flush=True)
-            buf = buf[m.end():]
-            break
-        try:
-            d = s.recv(4096)
-        except socket.timeout:
-            d = None
-        if not d:
-            sys.stdout.write(buf.decode(errors="replace"))
-            print("xlctl.sh: no answer to '%s'" % cmd, file=sys.stderr)
-            sys.exit(124)
-        buf += d
+    out, status = answer(cmd)
+    sys.stdout.write(out)
+    sys.stdout.flush()
+    if echo:
+        print("[exit %d]" % status, flush=True)
 sys.exit(status)
 PY
