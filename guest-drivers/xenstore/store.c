@@ -183,8 +183,8 @@ void *xs_mem_alloc(struct xs_store *s, size_t n, uint32_t tag, int check)
     if (tag != XS_TAG_SYS && tag != 0) {
         if (!(a = acct(s, (uint16_t)tag, 1)))
             return NULL;
-        if (check && (a->mem + cost > s->q.memory ||
-                      s->arena.used + cost + s->q.reserve > s->arena.size))
+        if ((check == XS_CHECK_ALWAYS || (check == XS_CHECK && !s->exempt)) &&
+            (a->mem + cost > s->q.memory || s->arena.used + cost + s->q.reserve > s->arena.size))
             return NULL;
     }
     if (!(p = xs_alloc_tagged(&s->arena, n, tag)))
@@ -357,7 +357,7 @@ static void *tx_carve(struct xs_store *s, struct xs_tx *tx, size_t n)
     n = ROUNDUP(n, 16);
     if (!k || k->used + n > k->cap) {
         size_t cap = n > XS_TX_CHUNK ? n : XS_TX_CHUNK;
-        if (!(k = xs_mem_alloc(s, sizeof(*k) + cap, tx->tag, 1)))
+        if (!(k = xs_mem_alloc(s, sizeof(*k) + cap, tx->tag, XS_CHECK)))
             return NULL;
         k->used = 0;
         k->cap = (uint32_t)cap;
@@ -474,7 +474,7 @@ static int fire(struct xs_store *s, struct xs_tx *tx, const char *path,
         ev->recursive |= (uint8_t)recursive;
     } else {
         unsigned int cap = nperms > s->q.perms ? nperms : s->q.perms;
-        if (!(ev = xs_mem_alloc(s, sizeof(*ev) + cap * sizeof(*perms), tx->tag, 1)))
+        if (!(ev = xs_mem_alloc(s, sizeof(*ev) + cap * sizeof(*perms), tx->tag, XS_CHECK)))
             return -XL_ENOMEM;
         ev->next = NULL;
         ev->cap = (uint16_t)cap;
@@ -924,7 +924,7 @@ int xs_tx_start(struct xs_store *s, struct xs_conn *c)
 
     if (!c->privileged && c->ntx >= s->q.transactions)
         return -XL_ENOSPC;
-    if (!(t = xs_mem_alloc(s, sizeof(*t), c->domid, 1)))
+    if (!(t = xs_mem_alloc(s, sizeof(*t), c->domid, XS_CHECK)))
         return -XL_ENOMEM;
     memset(t, 0, sizeof(*t));
     t->tag = c->domid;

@@ -143,7 +143,7 @@ static void send_msg(struct xs_store *s, struct xs_conn *c, uint32_t type,
         m->bytes = c->reply_buf;
         c->reply_busy = 1;
     } else if ((type == XS_WATCH_EVENT && c->outq_bytes + total > s->q.outq_bytes) ||
-               !(m = xs_mem_alloc(s, sizeof(*m) + total, c->domid, 1))) {
+               !(m = xs_mem_alloc(s, sizeof(*m) + total, c->domid, XS_CHECK_ALWAYS))) {
         s->events_dropped++;
         return;
     } else {
@@ -229,7 +229,7 @@ static int watch_add(struct xs_store *s, struct xs_conn *c, const char *path,
         return -XL_E2BIG;
     al = strlen(s->pbuf);
     tl = strlen(token);
-    if (!(w = xs_mem_alloc(s, sizeof(*w) + al + tl + 2, c->domid, 1)))
+    if (!(w = xs_mem_alloc(s, sizeof(*w) + al + tl + 2, c->domid, XS_CHECK)))
         return -XL_ENOMEM;
     w->abs = w->data;
     memcpy(w->abs, s->pbuf, al + 1);
@@ -288,7 +288,7 @@ struct xs_conn *xs_conn_attach(struct xs_store *s, uint16_t domid,
     struct xs_conn *c;
 
     if (!intf || xs_conn_find(s, domid) ||
-        !(c = xs_mem_alloc(s, sizeof(*c), XS_TAG_SYS, 0)))
+        !(c = xs_mem_alloc(s, sizeof(*c), XS_TAG_SYS, XS_NOCHECK)))
         return NULL;
     memset(c, 0, offsetof(struct xs_conn, in_buf));
     c->reply_busy = 0;
@@ -408,6 +408,7 @@ static void dispatch(struct xs_store *s, struct xs_conn *c, const struct xsd_soc
     char buf[32];
 
     s->rlen = 0;
+    s->exempt = c->privileged;
     /* transaction context for tree operations */
     switch (h->type) {
     case XS_READ: case XS_DIRECTORY: case XS_DIRECTORY_PART: case XS_GET_PERMS:
@@ -488,6 +489,7 @@ static void dispatch(struct xs_store *s, struct xs_conn *c, const struct xsd_soc
     case XS_WATCH:
         rc = watch_add(s, c, v[0], v[1]);
         if (!rc) {
+            s->exempt = 0;
             /* the reply, then the initial event (Xen fires once up front) */
             send_msg(s, c, XS_WATCH, h->req_id, h->tx_id, "OK", 3, NULL, 0);
             send_event(s, c, c->watches, c->watches->abs);
@@ -548,6 +550,7 @@ static void dispatch(struct xs_store *s, struct xs_conn *c, const struct xsd_soc
         break;
     }
 out:
+    s->exempt = 0;
     if (rc) {
         const char *e = err_name(rc);
         send_msg(s, c, XS_ERROR, h->req_id, h->tx_id, e, (uint32_t)strlen(e) + 1, NULL, 0);

@@ -156,6 +156,7 @@ struct xs_store {
     uint64_t gen;
     uint32_t next_txid;
     uint32_t round;
+    uint8_t exempt;             /* serving dom0: no quota refuses its request */
     unsigned int nnodes;
     unsigned long events_dropped;
     struct xs_node **buckets;
@@ -171,7 +172,12 @@ struct xs_store {
  * check, an allocation for a domain other than dom0 fails (NULL) past its
  * memory quota or when it would eat into dom0's reserve; without, only
  * an empty arena stops it (for what must not fail: shrinking a node,
- * cleaning up after a domain). */
+ * cleaning up after a domain). XS_CHECK does not refuse what dom0's own
+ * requests need (dom0 writing into a domU's node charges the domU);
+ * XS_CHECK_ALWAYS (watch events) refuses whoever sent the request. */
+#define XS_NOCHECK 0
+#define XS_CHECK 1
+#define XS_CHECK_ALWAYS 2
 void *xs_mem_alloc(struct xs_store *s, size_t n, uint32_t tag, int check);
 void xs_mem_free(struct xs_store *s, void *p);
 void xs_mem_retag(struct xs_store *s, void *p, uint32_t tag);

@@ -901,6 +901,13 @@ static void test_memory_quota(void **state)
     assert_true(xs_domain_memory(st, 1) <= 64 * 1024);
     assert_string_equal(wr_len(0, "/dom0/big", 4000), "OK");
     assert_string_equal(wr(2, 0, "y", "z"), "OK");
+    /* dom0's requests are not refused for the domU's quota, though the
+     * node dom0 makes below the domU's home is charged to the domU */
+    size_t before = xs_domain_memory(st, 1);
+    assert_string_equal(wr_len(0, "/local/domain/1/from-dom0", 1024), "OK");
+    assert_true(xs_domain_memory(st, 1) > before);
+    assert_string_equal(rm_(0, "/local/domain/1/from-dom0"), "OK");
+    assert_int_equal(xs_domain_memory(st, 1), before);
     /* watches and transactions are charged too (a 1 KiB node did not fit) */
     static char tok[2048];
     memset(tok, 't', sizeof(tok) - 1);
