@@ -27,8 +27,8 @@ void svc_close_port(uint32_t port);
 void svc_send(uint32_t port);
 int svc_port_pending(uint32_t port);
 /* Everything dom0 keeps for a domain that no longer runs (console back
- * end, xenstore connection and tree): called on every death before the
- * domid can be given out again, and by xl create on the id it gets. */
+ * end, xenstore connection and tree): called on every death, before dom0
+ * goes back to its loop, so before xl create can be given the id again. */
 void svc_domain_cleanup(uint16_t domid);
 /* Map (domid, mfn) at a free slot of dom0's address space; NULL if the
  * hypervisor refuses or no slot is free. svc_unmap puts dom0's own frame

@@ -213,8 +213,6 @@ static int op_create(void *ctx, const struct xlcfg *cfg, int paused, uint32_t *d
     if (hc)
         return (int)hc;
     uint16_t domid = d.domain;
-    /* Whatever a previous domain with this id left in dom0 goes first. */
-    svc_domain_cleanup(domid);
     struct xen_domctl m = { .cmd = XEN_DOMCTL_max_vcpus, .domain = domid,
                             .interface_version = XEN_DOMCTL_INTERFACE_VERSION };
     m.u.max_vcpus.max = d.u.createdomain.max_vcpus;
