@@ -3,9 +3,12 @@
  * (xen/io/console.h, struct xencons_interface) foreign-mapped, its out
  * ring drained into "(dN) ..." lines on dom0's console (console_io), and
  * `xl console N` over the control line (output to COM2, COM2 input into
- * the in ring, Ctrl-] detaches). Owns: the per-domain console state.
- * Must never: trust the domain's ring indexes (a producer more than a
- * ring ahead is clamped), or wait on a domain that is gone.
+ * the in ring, Ctrl-] detaches: a terminal session, bytes as they come).
+ * Owns: the per-domain console state. Must never: trust the domain's ring
+ * indexes (a producer more than a ring ahead is clamped), wait on a
+ * domain that is gone, or put a control byte of the domain's into the
+ * log (it is written as \xNN, so escape sequences cannot reach a
+ * terminal that shows the log).
  */
 #include <xenolith/lib.h>
 #include <xen/errno.h>
@@ -52,6 +55,25 @@ static void flush_line(uint16_t domid, struct cons *c)
     c->len = 0;
 }
 
+/* One byte of the domain's into its log line: printable ASCII and tab as
+ * they are, anything else as \xNN; a full line is flushed first. */
+static void put_logged(uint16_t domid, struct cons *c, uint8_t ch)
+{
+    static const char hex[] = "0123456789abcdef";
+    int plain = (ch >= 0x20 && ch < 0x7f) || ch == '\t';
+    unsigned int need = plain ? 1 : 4;
+    if (c->len + need > LINE_MAX_ - 1)
+        flush_line(domid, c);
+    if (plain) {
+        c->line[c->len++] = (char)ch;
+        return;
+    }
+    c->line[c->len++] = '\\';
+    c->line[c->len++] = 'x';
+    c->line[c->len++] = hex[ch >> 4];
+    c->line[c->len++] = hex[ch & 15];
+}
+
 /* Move what the domain wrote out of its ring. */
 static void drain(uint16_t domid, struct cons *c)
 {
@@ -66,12 +88,10 @@ static void drain(uint16_t domid, struct cons *c)
         cons_++;
         if (c->interactive)
             ctl_write(&ch, 1);
-        if (ch == '\n' || c->len == LINE_MAX_ - 1) {
-            if (ch != '\n')
-                c->line[c->len++] = ch;
+        if (ch == '\n') {
             flush_line(domid, c);
         } else if (ch != '\r') {
-            c->line[c->len++] = ch;
+            put_logged(domid, c, (uint8_t)ch);
         }
     }
     __atomic_store_n(&i->out_cons, cons_, __ATOMIC_RELEASE);
@@ -92,6 +112,9 @@ void consback_detach(uint16_t domid)
     if (!consback_attached(domid))
         return;
     struct cons *c = &cons[domid];
+    /* What it wrote last (the page stays while mapped, even once the
+     * domain is destroyed) */
+    drain(domid, c);
     flush_line(domid, c);
     svc_close_port(c->port);
     svc_unmap(c->intf);

@@ -242,10 +242,18 @@ static void ctl_poll(void)
 
 /* ---- the loop ---- */
 
+void svc_domain_cleanup(uint16_t domid)
+{
+    if (domid == 0 || domid >= SVC_MAX_DOMS)
+        return;
+    consback_detach(domid);
+    xsd_domain_gone(domid);
+}
+
 static void dom_exc(void)
 {
     /* Some domain changed state: apply xl's on_* action to those that
-     * shut down, then drop the back ends of those gone. */
+     * shut down, then clean up after every one gone, however it went. */
     static struct ctl_dominfo di[SVC_MAX_DOMS];
     int n = ctl_list(1, di, SVC_MAX_DOMS);
     for (int i = 0; i < n; i++)
@@ -253,10 +261,9 @@ static void dom_exc(void)
             xlops_domain_shutdown(di[i].domid, (di[i].flags >> XEN_DOMINF_shutdownshift) &
                                                    XEN_DOMINF_shutdownmask);
     for (uint16_t d = 1; d < SVC_MAX_DOMS; d++) {
-        if ((xsd_has_conn(d) || consback_attached(d)) && !ctl_exists(d)) {
+        if ((xsd_has_conn(d) || consback_attached(d) || xlops_created(d)) && !ctl_exists(d)) {
             printk("dom0: d%u is gone\n", d);
-            consback_detach(d);
-            xsd_domain_gone(d);
+            svc_domain_cleanup(d);
         }
     }
 }
@@ -271,12 +278,12 @@ void svc_step(int with_ctl)
     if (svc_port_pending(dom_exc_port))
         dom_exc();
     svc_port_pending(timer_port);
-    xsd_process();
+    int busy = xsd_process();
     consback_poll();
     if (with_ctl)
         ctl_poll();
-    if (halt_reason >= 0)
-        return;
+    if (halt_reason >= 0 || busy)
+        return;     /* requests left: another pass before blocking */
     /* Block until an event or the next poll of COM2. */
     vcpu_info_t *vi = &guest_shared_info->vcpu_info[0];
     HYPERVISOR_set_timer_op(now_ns() + POLL_NS);

@@ -26,6 +26,10 @@ long svc_bind_interdomain(uint16_t domid, uint32_t remote_port);
 void svc_close_port(uint32_t port);
 void svc_send(uint32_t port);
 int svc_port_pending(uint32_t port);
+/* Everything dom0 keeps for a domain that no longer runs (console back
+ * end, xenstore connection and tree): called on every death, before dom0
+ * goes back to its loop, so before xl create can be given the id again. */
+void svc_domain_cleanup(uint16_t domid);
 /* Map (domid, mfn) at a free slot of dom0's address space; NULL if the
  * hypervisor refuses or no slot is free. svc_unmap puts dom0's own frame
  * back. */
@@ -39,7 +43,8 @@ const void *svc_ramdisk(size_t *len);
 
 /* xsd.c */
 int xsd_init(void);
-void xsd_process(void);                  /* every connection, every queue */
+/* Every connection in turn, every queue; 1 if requests may be left. */
+int xsd_process(void);
 /* dom0's own client over its local ring: 0 or a negative Xen errno. */
 int xsd_write(const char *path, const char *val);
 int xsd_read(const char *path, char *buf, size_t len);
@@ -47,7 +52,9 @@ int xsd_rm(const char *path);
 int xsd_mkdir(const char *path);
 int xsd_set_perms(const char *path, const char *perms, uint32_t perms_len);
 int xsd_introduce(uint16_t domid, uint64_t mfn, uint32_t port);
-/* A domain is gone: its connection goes (fires @releaseDomain). */
+/* A domain is gone: its connection, watches, transactions, the nodes it
+ * owns and its permissions elsewhere go (fires @releaseDomain), then
+ * /local/domain/N, as libxl removes it. */
 void xsd_domain_gone(uint16_t domid);
 /* Domains with a store connection, for the VIRQ_DOM_EXC sweep. */
 int xsd_has_conn(uint16_t domid);
@@ -86,6 +93,8 @@ long ctl_evtchn_alloc_unbound(uint16_t dom, uint16_t remote);
 void xlops_init(void);
 /* A domain xl created has shut down with reason: apply its on_* action. */
 void xlops_domain_shutdown(uint16_t domid, unsigned int reason);
+/* Domains xl created that were not cleaned up yet. */
+int xlops_created(uint16_t domid);
 /* Runs one control-line command; returns xl's exit status. */
 int xlops_run_line(char *line);
 

@@ -18,6 +18,14 @@
 #include "../toolstack/build.h"
 
 static struct xlcmd xl;
+/* Recorded at create; all zero for a domain xl did not create or that is
+ * cleaned up. [domid][XLCFG_ON_NR] is the "created" flag. */
+static uint8_t on_shutdown[SVC_MAX_DOMS][XLCFG_ON_NR + 1];
+
+int xlops_created(uint16_t domid)
+{
+    return domid < SVC_MAX_DOMS && on_shutdown[domid][XLCFG_ON_NR];
+}
 
 static void io_write(void *opaque, int fd, const char *s, size_t n)
 {
@@ -75,11 +83,9 @@ static int op_destroy(void *ctx, uint32_t domid)
     int rc = ctl_destroy((uint16_t)domid);
     if (rc)
         return rc;
-    consback_detach((uint16_t)domid);
-    xsd_domain_gone((uint16_t)domid);
-    char path[48];
-    xl_snprintf(path, sizeof(path), "/local/domain/%u", domid);
-    xsd_rm(path);
+    svc_domain_cleanup((uint16_t)domid);
+    if (domid < SVC_MAX_DOMS)
+        memset(on_shutdown[domid], 0, sizeof(on_shutdown[domid]));
     return 0;
 }
 
@@ -174,7 +180,6 @@ static int write_domain_nodes(uint16_t domid, const struct xlcfg *cfg,
 #define KERNEL_MAX (4u << 20)
 static uint8_t kernel_copy[KERNEL_MAX] __attribute__((aligned(4096)));
 
-static uint8_t on_shutdown[SVC_MAX_DOMS][XLCFG_ON_NR]; /* recorded at create */
 
 static int op_create(void *ctx, const struct xlcfg *cfg, int paused, uint32_t *domid_out)
 {
@@ -238,7 +243,10 @@ static int op_create(void *ctx, const struct xlcfg *cfg, int paused, uint32_t *d
         op_destroy(ctx, domid);
         return (int)hc;
     }
-    memcpy(on_shutdown[domid < SVC_MAX_DOMS ? domid : 0], cfg->on, sizeof(cfg->on));
+    if (domid < SVC_MAX_DOMS) {
+        memcpy(on_shutdown[domid], cfg->on, sizeof(cfg->on));
+        on_shutdown[domid][XLCFG_ON_NR] = 1;
+    }
     *domid_out = domid;
     return 0;
 }
@@ -257,8 +265,10 @@ void xlops_domain_shutdown(uint16_t domid, unsigned int reason)
         printk("dom0: d%u: action %s is not supported yet; destroying it\n", domid,
                xlcfg_action_name(act));
     printk("dom0: d%u shut down (reason %u): destroying it\n", domid, reason);
-    ctl_destroy(domid);
-    memset(on_shutdown[domid], 0, sizeof(on_shutdown[domid]));
+    if (ctl_destroy(domid) == 0) {
+        svc_domain_cleanup(domid);
+        memset(on_shutdown[domid], 0, sizeof(on_shutdown[domid]));
+    }
 }
 
 /* Steps 3-6 of docs/toolstack.md through the toolstack's PV builder

@@ -3,7 +3,8 @@
  * xenstore) over a static arena, dom0's own connection on a local
  * in-memory ring with a tiny synchronous client (xsd_read/write/rm,
  * XS_INTRODUCE), and the xs_ops: a domain's store frame foreign-mapped,
- * its event channel bound interdomain, notify = EVTCHNOP_send.
+ * its event channel bound interdomain, notify = EVTCHNOP_send; the
+ * quotas dom0's xenstored runs with (docs/toolstack.md).
  * Owns: the arena, dom0's ring, the per-domain store ports and mappings.
  * Must never: wait forever for a reply (the store answers dom0 in the
  * same call), or keep a mapping of a domain that is gone.
@@ -16,7 +17,11 @@
 #include <xlguest/xenbus.h>
 #include "svc.h"
 
-#define ARENA_SIZE (2u << 20)
+/* One arena for the whole store. A domU may hold DOMU_MEMORY of it; the
+ * last eighth (the library's default reserve) is dom0's alone, so dom0's
+ * requests (xl create among them) are answered whatever domUs do. */
+#define ARENA_SIZE (4u << 20)
+#define DOMU_MEMORY (512u << 10)
 static char arena[ARENA_SIZE] __attribute__((aligned(4096)));
 static struct xenstore_domain_interface local_ring __attribute__((aligned(4096)));
 static struct xs_store *store;
@@ -72,7 +77,8 @@ static const struct xs_ops ops = {
 
 int xsd_init(void)
 {
-    store = xs_store_init(arena, sizeof(arena), NULL, &ops);
+    static const struct xs_quota quota = { .memory = DOMU_MEMORY };
+    store = xs_store_init(arena, sizeof(arena), &quota, &ops);
     if (!store)
         return -XEN_ENOMEM;
     self = xs_conn_attach(store, 0, &local_ring);
@@ -81,18 +87,18 @@ int xsd_init(void)
     int rc = xsd_write("/local/domain/0/name", "Domain-0");
     if (!rc)
         rc = xsd_write("/local/domain/0/domid", "0");
-    printk("dom0: xenstored running (%u KiB arena)%s\n", ARENA_SIZE >> 10,
-           rc ? ", but writing dom0's nodes failed" : "");
+    printk("dom0: xenstored running (%u KiB arena, %u KiB per domU)%s\n", ARENA_SIZE >> 10,
+           DOMU_MEMORY >> 10, rc ? ", but writing dom0's nodes failed" : "");
     return rc;
 }
 
-void xsd_process(void)
+int xsd_process(void)
 {
     for (uint16_t d = 1; d < SVC_MAX_DOMS; d++)
         if (doms[d].port)
             svc_port_pending(doms[d].port);
     /* Cheap when idle: every ring is looked at, busy or not. */
-    xs_process_all(store);
+    return xs_process_all(store);
 }
 
 int xsd_has_conn(uint16_t domid)
@@ -102,8 +108,12 @@ int xsd_has_conn(uint16_t domid)
 
 void xsd_domain_gone(uint16_t domid)
 {
-    if (store)
-        xs_domain_gone(store, domid);
+    char home[32];
+    if (!store || domid == 0)
+        return;
+    xs_domain_gone(store, domid);
+    xl_snprintf(home, sizeof(home), "/local/domain/%u", domid);
+    xsd_rm(home);
 }
 
 static void ring_put(const void *p, uint32_t n)

@@ -17,7 +17,7 @@
 struct xs_hdr {
     uint64_t size;      /* whole block, header included, multiple of ALIGN */
     uint32_t magic;
-    uint32_t pad;
+    uint32_t tag;       /* the user's (xs_alloc_tagged) */
 };
 
 struct xs_free {
@@ -43,16 +43,25 @@ int xs_arena_init(struct xs_arena *a, void *mem, size_t size)
     return 0;
 }
 
+size_t xs_alloc_cost(size_t n)
+{
+    size_t need = ROUNDUP(n + sizeof(struct xs_hdr), ALIGN);
+    return need < sizeof(struct xs_free) ? ROUNDUP(sizeof(struct xs_free), ALIGN) : need;
+}
+
 void *xs_alloc(struct xs_arena *a, size_t n)
+{
+    return xs_alloc_tagged(a, n, 0);
+}
+
+void *xs_alloc_tagged(struct xs_arena *a, size_t n, uint32_t tag)
 {
     struct xs_free **pp, *f;
     uint64_t need;
 
     if (n > a->size)
         return NULL;
-    need = ROUNDUP(n + sizeof(struct xs_hdr), ALIGN);
-    if (need < sizeof(struct xs_free))
-        need = ROUNDUP(sizeof(struct xs_free), ALIGN);
+    need = xs_alloc_cost(n);
     for (pp = &a->free; (f = *pp) != NULL; pp = &f->next) {
         if (f->h.size < need)
             continue;
@@ -67,6 +76,7 @@ void *xs_alloc(struct xs_arena *a, size_t n)
             *pp = f->next;
         }
         f->h.magic = MAGIC_USED;
+        f->h.tag = tag;
         a->used += f->h.size;
         if (a->used > a->peak)
             a->peak = a->used;
@@ -75,16 +85,46 @@ void *xs_alloc(struct xs_arena *a, size_t n)
     return NULL;
 }
 
+/* The header of a block this arena handed out, or NULL. */
+static struct xs_hdr *used_hdr(const struct xs_arena *a, const void *p)
+{
+    struct xs_hdr *h;
+
+    if (!p)
+        return NULL;
+    h = (struct xs_hdr *)((uint8_t *)p - sizeof(struct xs_hdr));
+    if ((const uint8_t *)h < a->base || (const uint8_t *)h >= a->base + a->size ||
+        ((uintptr_t)h & (ALIGN - 1)) || h->magic != MAGIC_USED)
+        return NULL;
+    return h;
+}
+
+size_t xs_block_size(const struct xs_arena *a, const void *p)
+{
+    const struct xs_hdr *h = used_hdr(a, p);
+    return h ? h->size : 0;
+}
+
+uint32_t xs_block_tag(const struct xs_arena *a, const void *p)
+{
+    const struct xs_hdr *h = used_hdr(a, p);
+    return h ? h->tag : 0;
+}
+
+void xs_block_set_tag(struct xs_arena *a, void *p, uint32_t tag)
+{
+    struct xs_hdr *h = used_hdr(a, p);
+    if (h)
+        h->tag = tag;
+}
+
 void xs_free(struct xs_arena *a, void *p)
 {
     struct xs_free *b, *prev = NULL, *cur;
 
-    if (!p)
+    if (!used_hdr(a, p))
         return;
     b = (struct xs_free *)((uint8_t *)p - sizeof(struct xs_hdr));
-    if ((uint8_t *)b < a->base || (uint8_t *)b >= a->base + a->size ||
-        ((uintptr_t)b & (ALIGN - 1)) || b->h.magic != MAGIC_USED)
-        return;
     b->h.magic = MAGIC_FREE;
     a->used -= b->h.size;
     for (cur = a->free; cur && cur < b; cur = cur->next)

@@ -3,8 +3,11 @@
  * table, Xen's path rules and permission model, per-domain node quotas,
  * and transactions (an overlay of touched nodes with the generation each
  * had; commit fails with EAGAIN if any of them changed meanwhile, as in
- * Xen's C xenstored).
- * Owns: every node and transaction in the arena.
+ * Xen's C xenstored); the per-domain limits (node count, node size,
+ * memory) checked on each request and again at commit; the cleanup of
+ * a domain that is gone.
+ * Owns: every node and transaction in the arena, and what each domain is
+ * charged for.
  * Must never: change a node in place, trust a length or string from a
  * request without bounds, or leave a parent's children list disagreeing
  * with the nodes that exist (an error part-way, e.g. ENOMEM while creating
@@ -161,13 +164,75 @@ static struct xs_acct *acct(struct xs_store *s, uint16_t domid, int create)
     for (a = s->accts; a; a = a->next)
         if (a->domid == domid)
             return a;
-    if (!create || !(a = xs_alloc(&s->arena, sizeof(*a))))
+    if (!create || !(a = xs_alloc_tagged(&s->arena, sizeof(*a), XS_TAG_SYS)))
         return NULL;
     a->domid = domid;
     a->nodes = 0;
+    a->mem = 0;
     a->next = s->accts;
     s->accts = a;
     return a;
+}
+
+void *xs_mem_alloc(struct xs_store *s, size_t n, uint32_t tag, int check)
+{
+    size_t cost = xs_alloc_cost(n);
+    struct xs_acct *a = NULL;
+    void *p;
+
+    if (tag != XS_TAG_SYS && tag != 0) {
+        if (!(a = acct(s, (uint16_t)tag, 1)))
+            return NULL;
+        if ((check == XS_CHECK_ALWAYS || (check == XS_CHECK && !s->exempt)) &&
+            (a->mem + cost > s->q.memory || s->arena.used + cost + s->q.reserve > s->arena.size))
+            return NULL;
+    }
+    if (!(p = xs_alloc_tagged(&s->arena, n, tag)))
+        return NULL;
+    if (a)
+        a->mem += xs_block_size(&s->arena, p);
+    return p;
+}
+
+static void mem_charge(struct xs_store *s, uint32_t tag, size_t size, int add)
+{
+    struct xs_acct *a;
+    if (tag == XS_TAG_SYS || tag == 0 || !(a = acct(s, (uint16_t)tag, 0)))
+        return;
+    if (add)
+        a->mem += size;
+    else
+        a->mem -= size <= a->mem ? size : a->mem;
+}
+
+void xs_mem_free(struct xs_store *s, void *p)
+{
+    size_t size = xs_block_size(&s->arena, p);
+    if (!size)
+        return;
+    mem_charge(s, xs_block_tag(&s->arena, p), size, 0);
+    xs_free(&s->arena, p);
+}
+
+void xs_mem_retag(struct xs_store *s, void *p, uint32_t tag)
+{
+    size_t size = xs_block_size(&s->arena, p);
+    uint32_t old = xs_block_tag(&s->arena, p);
+    if (!size || old == tag)
+        return;
+    mem_charge(s, old, size, 0);
+    if (tag != XS_TAG_SYS && tag != 0)
+        acct(s, (uint16_t)tag, 1);  /* a record to charge; none: uncounted */
+    mem_charge(s, tag, size, 1);
+    xs_block_set_tag(&s->arena, p, tag);
+}
+
+size_t xs_domain_memory(const struct xs_store *s, uint16_t domid)
+{
+    for (const struct xs_acct *a = s->accts; a; a = a->next)
+        if (a->domid == domid)
+            return a->mem;
+    return 0;
 }
 
 unsigned int xs_owned_nodes(const struct xs_store *s, uint16_t domid)
@@ -180,14 +245,21 @@ unsigned int xs_owned_nodes(const struct xs_store *s, uint16_t domid)
 
 /* ---- nodes ---- */
 
-static struct xs_node *node_new(struct xs_store *s, const char *path,
+/* A node for the committed tree is charged to its owner; one in a
+ * transaction to the transaction's domain until it commits. */
+static uint32_t node_tag(const struct xs_tx *tx, const struct xs_perm *perms)
+{
+    return tx ? tx->tag : perms[0].id;
+}
+
+static struct xs_node *node_new(struct xs_store *s, struct xs_tx *tx, const char *path,
                                 const struct xs_perm *perms, unsigned int nperms,
                                 const char *val, uint32_t vlen,
-                                const char *kids, uint32_t clen)
+                                const char *kids, uint32_t clen, int check)
 {
     size_t plen = strlen(path);
-    struct xs_node *n = xs_alloc(&s->arena, sizeof(*n) + nperms * sizeof(*perms) +
-                                 plen + 1 + vlen + clen);
+    struct xs_node *n = xs_mem_alloc(s, sizeof(*n) + nperms * sizeof(*perms) + plen + 1 +
+                                     vlen + clen, node_tag(tx, perms), check);
     if (!n)
         return NULL;
     n->hnext = NULL;
@@ -232,15 +304,17 @@ static void charge(struct xs_store *s, const struct xs_node *n, int delta)
         a->nodes--;
 }
 
-/* Put n in the committed tree in place of the node with its path. */
+/* Put n in the committed tree in place of the node with its path; from
+ * now on its owner is charged for it. */
 static void main_put(struct xs_store *s, struct xs_node *n)
 {
     struct xs_node **pp = main_slot(s, xs_node_path(n)), *old = *pp;
     n->gen = ++s->gen;
+    xs_mem_retag(s, n, n->perms[0].id);
     if (old) {
         n->hnext = old->hnext;
         charge(s, old, -1);
-        xs_free(&s->arena, old);
+        xs_mem_free(s, old);
     } else {
         n->hnext = NULL;
         s->nnodes++;
@@ -258,17 +332,41 @@ static void main_del(struct xs_store *s, const char *path)
     s->nnodes--;
     s->gen++;
     charge(s, old, -1);
-    xs_free(&s->arena, old);
+    xs_mem_free(s, old);
 }
 
 /* ---- the view of a connection: committed tree or transaction ---- */
 
+/* O(1) on average whatever the transaction's size: XS_TX_BUCKETS chains
+ * of at most tx_nodes entries in all. */
 static struct xs_txent *tx_ent(struct xs_tx *tx, const char *path)
 {
-    for (struct xs_txent *e = tx->ents; e; e = e->next)
-        if (strcmp(e->path, path) == 0)
+    uint32_t h = hash_path(path);
+    for (struct xs_txent *e = tx->hash[h % XS_TX_BUCKETS]; e; e = e->hnext)
+        if (e->hash == h && strcmp(e->path, path) == 0)
             return e;
     return NULL;
+}
+
+/* n bytes (16-aligned) from the transaction's chunks, charged to it. */
+static void *tx_carve(struct xs_store *s, struct xs_tx *tx, size_t n)
+{
+    struct xs_txchunk *k = tx->chunks;
+    void *p;
+
+    n = ROUNDUP(n, 16);
+    if (!k || k->used + n > k->cap) {
+        size_t cap = n > XS_TX_CHUNK ? n : XS_TX_CHUNK;
+        if (!(k = xs_mem_alloc(s, sizeof(*k) + cap, tx->tag, XS_CHECK)))
+            return NULL;
+        k->used = 0;
+        k->cap = (uint32_t)cap;
+        k->next = tx->chunks;
+        tx->chunks = k;
+    }
+    p = k->data + k->used;
+    k->used += (uint32_t)n;
+    return p;
 }
 
 static int tx_touch(struct xs_store *s, struct xs_tx *tx, const char *path,
@@ -279,16 +377,20 @@ static int tx_touch(struct xs_store *s, struct xs_tx *tx, const char *path,
     size_t len;
 
     if (!e) {
-        if (tx->nents >= s->q.tx_nodes)
-            return -XL_ENOSPC;
+        if (tx->tag != 0 && tx->nents >= s->q.tx_nodes)
+            return -XL_ENOSPC;      /* Xen: for unprivileged domains */
         len = strlen(path);
-        if (!(e = xs_alloc(&s->arena, sizeof(*e) + len + 1)))
+        if (!(e = tx_carve(s, tx, sizeof(*e) + len + 1)))
             return -XL_ENOMEM;
         memcpy(e->path, path, len + 1);
         m = main_get(s, path);
         e->gen_seen = m ? m->gen : 0;
         e->node = NULL;
+        e->ev = NULL;
         e->modified = 0;
+        e->hash = hash_path(path);
+        e->hnext = tx->hash[e->hash % XS_TX_BUCKETS];
+        tx->hash[e->hash % XS_TX_BUCKETS] = e;
         e->next = tx->ents;
         tx->ents = e;
         tx->nents++;
@@ -324,11 +426,11 @@ static int put(struct xs_store *s, struct xs_tx *tx, struct xs_node *n)
         return 0;
     }
     if ((rc = tx_touch(s, tx, xs_node_path(n), &e))) {
-        xs_free(&s->arena, n);
+        xs_mem_free(s, n);
         return rc;
     }
     if (e->modified && e->node)
-        xs_free(&s->arena, e->node);
+        xs_mem_free(s, e->node);
     e->node = n;
     e->modified = 1;
     return 0;
@@ -346,34 +448,49 @@ static int del(struct xs_store *s, struct xs_tx *tx, const char *path)
     if ((rc = tx_touch(s, tx, path, &e)))
         return rc;
     if (e->modified && e->node)
-        xs_free(&s->arena, e->node);
+        xs_mem_free(s, e->node);
     e->node = NULL;
     e->modified = 1;
     return 0;
 }
 
-/* Event for path: queued in the transaction, or fired now. */
+/* Event for path: fired now, or queued in the transaction, where a path
+ * has one event (its latest perms; recursive if any change was an rm). */
 static int fire(struct xs_store *s, struct xs_tx *tx, const char *path,
                 const struct xs_perm *perms, unsigned int nperms, int recursive)
 {
+    struct xs_txent *e;
     struct xs_event *ev;
-    size_t len;
+    int rc;
 
     if (!tx) {
         xs_watch_fire(s, path, perms, nperms, recursive);
         return 0;
     }
-    len = strlen(path);
-    if (!(ev = xs_alloc(&s->arena, sizeof(*ev) + nperms * sizeof(*perms) + len + 1)))
-        return -XL_ENOMEM;
-    ev->next = NULL;
+    if ((rc = tx_touch(s, tx, path, &e)))
+        return rc;
+    ev = e->ev;
+    if (ev && ev->cap >= nperms) {
+        ev->recursive |= (uint8_t)recursive;
+    } else {
+        unsigned int cap = nperms > s->q.perms ? nperms : s->q.perms;
+        if (!(ev = xs_mem_alloc(s, sizeof(*ev) + cap * sizeof(*perms), tx->tag, XS_CHECK)))
+            return -XL_ENOMEM;
+        ev->next = NULL;
+        ev->cap = (uint16_t)cap;
+        ev->dead = 0;
+        ev->recursive = (uint8_t)recursive;
+        ev->path = e->path;
+        if (e->ev) {
+            e->ev->dead = 1;
+            ev->recursive |= e->ev->recursive;
+        }
+        e->ev = ev;
+        *tx->evs_tail = ev;
+        tx->evs_tail = &ev->next;
+    }
     ev->nperms = (uint16_t)nperms;
-    ev->recursive = (uint8_t)recursive;
     memcpy(ev->perms, perms, nperms * sizeof(*perms));
-    ev->path = (char *)&ev->perms[nperms];
-    memcpy(ev->path, path, len + 1);
-    *tx->evs_tail = ev;
-    tx->evs_tail = &ev->next;
     return 0;
 }
 
@@ -480,19 +597,29 @@ int xs_op_get_perms(struct xs_store *s, struct xs_conn *c, struct xs_tx *tx, con
     return rc;
 }
 
+/* Xen's node-size quota (ENOSPC), for every caller but dom0: perms
+ * counted at Xen's 8 bytes each, plus value, plus children list. */
+static int entry_ok(const struct xs_store *s, const struct xs_conn *c, unsigned int nperms,
+                    uint32_t vlen, uint32_t clen)
+{
+    return c->privileged || (uint64_t)nperms * XS_XEN_PERM_SIZE + vlen + clen <= s->q.entry_size;
+}
+
 /* New node like n but with other value / perms / children. */
-static struct xs_node *node_edit(struct xs_store *s, const struct xs_node *n,
+static struct xs_node *node_edit(struct xs_store *s, struct xs_tx *tx, const struct xs_node *n,
                                  const struct xs_perm *perms, unsigned int nperms,
                                  const char *val, uint32_t vlen)
 {
-    return node_new(s, xs_node_path(n),
+    return node_new(s, tx, xs_node_path(n),
                     perms ? perms : n->perms, perms ? nperms : n->nperms,
                     val ? val : xs_node_val(n), val ? vlen : n->vlen,
-                    xs_node_kids(n), n->clen);
+                    xs_node_kids(n), n->clen, 1);
 }
 
-/* Parent node with child name added (add) or removed. */
-static int parent_update(struct xs_store *s, struct xs_tx *tx, const char *path, int add)
+/* Parent node with child name added (add, for c: quotas apply) or
+ * removed (c NULL: a smaller node, never refused for quota). */
+static int parent_update(struct xs_store *s, const struct xs_conn *c, struct xs_tx *tx,
+                         const char *path, int add)
 {
     char *pp = s->pbuf2;
     size_t base = parent_of(path, pp), blen = strlen(path + base) + 1;
@@ -507,8 +634,10 @@ static int parent_update(struct xs_store *s, struct xs_tx *tx, const char *path,
         return -XL_ENOENT;
     k = xs_node_kids(p);
     if (add) {
-        if (!(np = node_new(s, pp, p->perms, p->nperms, xs_node_val(p), p->vlen,
-                            NULL, p->clen + (uint32_t)blen)))
+        if (!entry_ok(s, c, p->nperms, p->vlen, p->clen + (uint32_t)blen))
+            return -XL_ENOSPC;
+        if (!(np = node_new(s, tx, pp, p->perms, p->nperms, xs_node_val(p), p->vlen,
+                            NULL, p->clen + (uint32_t)blen, 1)))
             return -XL_ENOMEM;
         memcpy(xs_node_kids(np), k, p->clen);
         memcpy(xs_node_kids(np) + p->clen, path + base, blen);
@@ -518,8 +647,8 @@ static int parent_update(struct xs_store *s, struct xs_tx *tx, const char *path,
             off += (uint32_t)strlen(k + off) + 1;
         if (off >= p->clen)
             return 0;
-        if (!(np = node_new(s, pp, p->perms, p->nperms, xs_node_val(p), p->vlen,
-                            NULL, p->clen - (uint32_t)blen)))
+        if (!(np = node_new(s, tx, pp, p->perms, p->nperms, xs_node_val(p), p->vlen,
+                            NULL, p->clen - (uint32_t)blen, tx != NULL)))
             return -XL_ENOMEM;
         memcpy(xs_node_kids(np), k, off);
         memcpy(xs_node_kids(np) + off, k + off + blen, p->clen - off - blen);
@@ -552,7 +681,8 @@ static int create(struct xs_store *s, struct xs_conn *c, struct xs_tx *tx,
         return -XL_EACCES;
     if (!c->privileged) {
         ac = acct(s, c->domid, 0);
-        if ((ac ? ac->nodes : 0) + (tx ? tx->created : 0) + missing_n > s->q.nodes)
+        if ((long)(ac ? ac->nodes : 0) + (tx ? tx->created : 0) + (long)missing_n >
+            (long)s->q.nodes)
             return -XL_ENOSPC;
     }
     /* create top-down: cut path at each missing component in turn */
@@ -574,14 +704,18 @@ static int create(struct xs_store *s, struct xs_conn *c, struct xs_tx *tx,
         memcpy(perms, parent->perms, parent->nperms * sizeof(perms[0]));
         if (!c->privileged)
             perms[0].id = c->domid;
-        n = node_new(s, path, perms, parent->nperms,
-                     missing_n ? "" : val, missing_n ? 0 : vlen, "", 0);
+        if (!entry_ok(s, c, parent->nperms, missing_n ? 0 : vlen, 0)) {
+            path[i] = saved;
+            return -XL_ENOSPC;
+        }
+        n = node_new(s, tx, path, perms, parent->nperms,
+                     missing_n ? "" : val, missing_n ? 0 : vlen, "", 0, 1);
         if (!n) {
             path[i] = saved;
             return -XL_ENOMEM;
         }
-        if ((rc = parent_update(s, tx, path, 1))) {
-            xs_free(&s->arena, n);
+        if ((rc = parent_update(s, c, tx, path, 1))) {
+            xs_mem_free(s, n);
             path[i] = saved;
             return rc;
         }
@@ -610,7 +744,9 @@ int xs_op_write(struct xs_store *s, struct xs_conn *c, struct xs_tx *tx, const c
     if (n) {
         if (!(node_perm(c, n) & XSL_PERM_WRITE))
             return -XL_EACCES;
-        if (!(nn = node_edit(s, n, NULL, 0, val, vlen)))
+        if (!entry_ok(s, c, n->nperms, vlen, n->clen))
+            return -XL_ENOSPC;
+        if (!(nn = node_edit(s, tx, n, NULL, 0, val, vlen)))
             return -XL_ENOMEM;
         if ((rc = put(s, tx, nn)))
             return rc;
@@ -646,8 +782,10 @@ int xs_op_mkdir(struct xs_store *s, struct xs_conn *c, struct xs_tx *tx, const c
 }
 
 /* Delete the subtree at path (canonical, in s->pbuf) without recursion:
- * walk down to a leaf, delete it, unlink it from its parent, repeat. */
-static int delete_tree(struct xs_store *s, struct xs_tx *tx, size_t toplen)
+ * walk down to a leaf, delete it, unlink it from its parent, repeat. In a
+ * transaction, c's own nodes deleted count down its quota use. */
+static int delete_tree(struct xs_store *s, const struct xs_conn *c, struct xs_tx *tx,
+                       size_t toplen)
 {
     char *p = s->pbuf;
     const struct xs_node *n;
@@ -665,7 +803,9 @@ static int delete_tree(struct xs_store *s, struct xs_tx *tx, size_t toplen)
             memcpy(p + l, xs_node_kids(n), kl + 1);
             continue;
         }
-        if ((rc = del(s, tx, p)) || (rc = parent_update(s, tx, p, 0)))
+        if (tx && n && !c->privileged && n->perms[0].id == c->domid)
+            tx->created--;
+        if ((rc = del(s, tx, p)) || (rc = parent_update(s, NULL, tx, p, 0)))
             return rc;
         if (strlen(p) <= toplen)
             return 0;
@@ -702,7 +842,7 @@ int xs_op_rm(struct xs_store *s, struct xs_conn *c, struct xs_tx *tx, const char
     np = n->nperms;
     memcpy(perms, n->perms, np * sizeof(perms[0]));
     len = strlen(s->pbuf);
-    if ((rc = delete_tree(s, tx, len)))
+    if ((rc = delete_tree(s, c, tx, len)))
         return rc;
     rc = fire(s, tx, s->pbuf, perms, np, 1);
     return rc ? rc : xs_reply_str(s, "OK");
@@ -753,9 +893,13 @@ int xs_op_set_perms(struct xs_store *s, struct xs_conn *c, struct xs_tx *tx, con
     }
     if ((rc = lookup(s, c, tx, path, XSL_PERM_WRITE, &n)))
         return rc;
+    if (!c->privileged && n->perms[0].id != c->domid)
+        return -XL_EACCES;      /* as Xen 4.17: the owner's (or dom0's) call */
     if (!c->privileged && perms[0].id != n->perms[0].id)
         return -XL_EPERM;       /* only dom0 gives nodes away */
-    if (!(nn = node_edit(s, n, perms, np, NULL, 0)))
+    if (!entry_ok(s, c, np, n->vlen, n->clen))
+        return -XL_ENOSPC;
+    if (!(nn = node_edit(s, tx, n, perms, np, NULL, 0)))
         return -XL_ENOMEM;
     if ((rc = put(s, tx, nn)))
         return rc;
@@ -778,11 +922,12 @@ int xs_tx_start(struct xs_store *s, struct xs_conn *c)
     struct xs_tx *t;
     char buf[16];
 
-    if (c->ntx >= s->q.transactions)
+    if (!c->privileged && c->ntx >= s->q.transactions)
         return -XL_ENOSPC;
-    if (!(t = xs_alloc(&s->arena, sizeof(*t))))
+    if (!(t = xs_mem_alloc(s, sizeof(*t), c->domid, XS_CHECK)))
         return -XL_ENOMEM;
     memset(t, 0, sizeof(*t));
+    t->tag = c->domid;
     do {
         t->id = s->next_txid++;
     } while (t->id == 0 || xs_tx_find(c, t->id));
@@ -808,15 +953,34 @@ void xs_tx_free(struct xs_store *s, struct xs_conn *c, struct xs_tx *tx)
         struct xs_txent *e = tx->ents;
         tx->ents = e->next;
         if (e->modified && e->node)
-            xs_free(&s->arena, e->node);
-        xs_free(&s->arena, e);
+            xs_mem_free(s, e->node);
+    }
+    while (tx->chunks) {
+        struct xs_txchunk *k = tx->chunks;
+        tx->chunks = k->next;
+        xs_mem_free(s, k);
     }
     while (tx->evs) {
         struct xs_event *ev = tx->evs;
         tx->evs = ev->next;
-        xs_free(&s->arena, ev);
+        xs_mem_free(s, ev);
     }
-    xs_free(&s->arena, tx);
+    xs_mem_free(s, tx);
+}
+
+/* How c's own node count changes if tx commits now (every entry's
+ * committed node is the one it saw). */
+static long tx_owned_delta(struct xs_store *s, const struct xs_conn *c, struct xs_tx *tx)
+{
+    long d = 0;
+    for (struct xs_txent *e = tx->ents; e; e = e->next) {
+        const struct xs_node *m;
+        if (!e->modified)
+            continue;
+        m = main_get(s, e->path);
+        d += (e->node && e->node->perms[0].id == c->domid) - (m && m->perms[0].id == c->domid);
+    }
+    return d;
 }
 
 int xs_tx_end(struct xs_store *s, struct xs_conn *c, struct xs_tx *tx, int commit)
@@ -824,12 +988,20 @@ int xs_tx_end(struct xs_store *s, struct xs_conn *c, struct xs_tx *tx, int commi
     struct xs_txent *e;
 
     if (commit) {
+        long delta;
         for (e = tx->ents; e; e = e->next) {
             const struct xs_node *m = main_get(s, e->path);
             if ((m ? m->gen : 0) != e->gen_seen) {
                 xs_tx_free(s, c, tx);
                 return -XEN_EAGAIN;
             }
+        }
+        /* The node quota again, against the tree as it is now: parallel
+         * transactions each within the quota must not add up past it. */
+        if (!c->privileged && (delta = tx_owned_delta(s, c, tx)) > 0 &&
+            (long)xs_owned_nodes(s, c->domid) + delta > (long)s->q.nodes) {
+            xs_tx_free(s, c, tx);
+            return -XL_ENOSPC;
         }
         /* deletions first, so a node deleted and re-created stays */
         for (e = tx->ents; e; e = e->next)
@@ -842,7 +1014,8 @@ int xs_tx_end(struct xs_store *s, struct xs_conn *c, struct xs_tx *tx, int commi
                 e->modified = 0;
             }
         for (struct xs_event *ev = tx->evs; ev; ev = ev->next)
-            xs_watch_fire(s, ev->path, ev->perms, ev->nperms, ev->recursive);
+            if (!ev->dead)
+                xs_watch_fire(s, ev->path, ev->perms, ev->nperms, ev->recursive);
     }
     xs_tx_free(s, c, tx);
     return xs_reply_str(s, "OK");
@@ -855,12 +1028,66 @@ int xs_store_setup(struct xs_store *s)
     static const struct xs_perm root_perm = { .id = 0, .perm = XSL_PERM_NONE };
     struct xs_node *root;
 
-    s->buckets = xs_alloc(&s->arena, XS_HASH_BUCKETS * sizeof(*s->buckets));
+    s->buckets = xs_alloc_tagged(&s->arena, XS_HASH_BUCKETS * sizeof(*s->buckets), XS_TAG_SYS);
     if (!s->buckets)
         return -XL_ENOMEM;
     memset(s->buckets, 0, XS_HASH_BUCKETS * sizeof(*s->buckets));
-    if (!(root = node_new(s, "/", &root_perm, 1, "", 0, "", 0)))
+    if (!(root = node_new(s, NULL, "/", &root_perm, 1, "", 0, "", 0, 0)))
         return -XL_ENOMEM;
     main_put(s, root);
     return 0;
+}
+
+/* ---- a domain that is gone ---- */
+
+/* Xen 4.17 removes the nodes a released domain owns (with what is below
+ * them) and revokes its permissions elsewhere; so does this, in one pass
+ * over the hash table: a subtree is deleted where its owner is met (the
+ * bucket is then walked again from its head, its chain having changed),
+ * a node naming domid in perms[1..] is rebuilt without those entries.
+ * Nothing here is refused for quota: the cleanup only frees. */
+void xs_purge_domain(struct xs_store *s, uint16_t domid)
+{
+    static char top[XS_PATH_BUF];
+    struct xs_perm perms[XS_PERMS_HARD_MAX];
+    struct xs_acct **pa, *a;
+
+    for (unsigned int b = 0; b < XS_HASH_BUCKETS; b++) {
+        struct xs_node *n = s->buckets[b];
+        while (n) {
+            unsigned int i, k = 0;
+            if (n->perms[0].id == domid && n->plen > 1) {
+                unsigned int np = n->nperms;
+                memcpy(perms, n->perms, np * sizeof(perms[0]));
+                memcpy(top, xs_node_path(n), n->plen + 1u);
+                memcpy(s->pbuf, top, n->plen + 1u);
+                if (delete_tree(s, NULL, NULL, strlen(top)))
+                    break;      /* the arena is empty: leave this bucket */
+                xs_watch_fire(s, top, perms, np, 1);
+                n = s->buckets[b];
+                continue;
+            }
+            for (i = 0; i < n->nperms; i++)
+                if (i == 0 || n->perms[i].id != domid)
+                    perms[k++] = n->perms[i];
+            if (k < n->nperms) {
+                struct xs_node *nn = node_new(s, NULL, xs_node_path(n), perms, k,
+                                              xs_node_val(n), n->vlen, xs_node_kids(n),
+                                              n->clen, 0);
+                if (nn) {
+                    main_put(s, nn);    /* takes n's place in the chain */
+                    n = nn;
+                }
+            }
+            n = n->hnext;
+        }
+    }
+    for (pa = &s->accts; (a = *pa); pa = &a->next)
+        if (a->domid == domid) {
+            if (!a->nodes && !a->mem) {
+                *pa = a->next;
+                xs_free(&s->arena, a);
+            }
+            break;
+        }
 }

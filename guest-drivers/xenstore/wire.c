@@ -4,8 +4,10 @@
  * (partial messages wait, oversized ones get E2BIG and their payload is
  * skipped, malformed ones get XS_ERROR), dispatching them to store.c,
  * queueing replies and XS_WATCH_EVENTs and writing them into the rsp
- * ring; watches, @introduceDomain/@releaseDomain, connections.
- * Owns: connections, watches and output queues.
+ * ring; watches, @introduceDomain/@releaseDomain, connections; the
+ * service loop, which serves the connections in turn, one request each.
+ * Owns: connections, watches and output queues (a reply always has its
+ * connection's slot; events are charged to the receiving domain).
  * Must never: read or write outside a ring's 1024 bytes whatever its
  * indexes say, block, or let one connection's bad input affect another.
  */
@@ -111,14 +113,20 @@ static void flush(struct xs_store *s, struct xs_conn *c)
         if (!c->outq)
             c->outq_tail = &c->outq;
         c->outq_bytes -= m->len;
-        xs_free(&s->arena, m);
+        if (m == &c->reply)
+            c->reply_busy = 0;
+        else
+            xs_mem_free(s, m);
     }
     if (wrote)
         notify(s, c);
 }
 
-/* Queue one message. Events over the connection's quota are dropped (as
- * Xen drops them for a domain that does not read its ring). */
+/* Queue one message. A reply takes the connection's reply slot (one
+ * request is served at a time, so it is free). An event is charged to the
+ * receiving domain; over its outq or memory quota it is dropped and
+ * counted (Xen too drops the events of a domain that does not read its
+ * ring). */
 static void send_msg(struct xs_store *s, struct xs_conn *c, uint32_t type,
                      uint32_t req_id, uint32_t tx_id, const void *p1, uint32_t l1,
                      const void *p2, uint32_t l2)
@@ -128,12 +136,18 @@ static void send_msg(struct xs_store *s, struct xs_conn *c, uint32_t type,
     uint32_t total = HDR_LEN + l1 + l2;
     struct xs_msg *m;
 
-    if (c->broken)
+    if (c->broken || total > sizeof(c->reply_buf))
         return;
-    if ((type == XS_WATCH_EVENT && c->outq_bytes + total > s->q.outq_bytes) ||
-        !(m = xs_alloc(&s->arena, sizeof(*m) + total))) {
+    if (type != XS_WATCH_EVENT && !c->reply_busy) {
+        m = &c->reply;
+        m->bytes = c->reply_buf;
+        c->reply_busy = 1;
+    } else if ((type == XS_WATCH_EVENT && c->outq_bytes + total > s->q.outq_bytes) ||
+               !(m = xs_mem_alloc(s, sizeof(*m) + total, c->domid, XS_CHECK_ALWAYS))) {
         s->events_dropped++;
         return;
+    } else {
+        m->bytes = (uint8_t *)(m + 1);
     }
     memcpy(m->bytes, &h, HDR_LEN);
     if (l1)
@@ -211,11 +225,11 @@ static int watch_add(struct xs_store *s, struct xs_conn *c, const char *path,
     for (w = c->watches; w; w = w->next)
         if (strcmp(w->abs, s->pbuf) == 0 && strcmp(w->token, token) == 0)
             return -XL_EEXIST;
-    if (c->nwatches >= s->q.watches)
+    if (!c->privileged && c->nwatches >= s->q.watches)
         return -XL_E2BIG;
     al = strlen(s->pbuf);
     tl = strlen(token);
-    if (!(w = xs_alloc(&s->arena, sizeof(*w) + al + tl + 2)))
+    if (!(w = xs_mem_alloc(s, sizeof(*w) + al + tl + 2, c->domid, XS_CHECK)))
         return -XL_ENOMEM;
     w->abs = w->data;
     memcpy(w->abs, s->pbuf, al + 1);
@@ -240,7 +254,7 @@ static int watch_del(struct xs_store *s, struct xs_conn *c, const char *path,
         if (strcmp(w->abs, s->pbuf) == 0 && strcmp(w->token, token) == 0) {
             *pp = w->next;
             c->nwatches--;
-            xs_free(&s->arena, w);
+            xs_mem_free(s, w);
             return xs_reply_str(s, "OK");
         }
     return -XL_ENOENT;
@@ -251,7 +265,7 @@ static void drop_watches_and_txs(struct xs_store *s, struct xs_conn *c)
     while (c->watches) {
         struct xs_watch *w = c->watches;
         c->watches = w->next;
-        xs_free(&s->arena, w);
+        xs_mem_free(s, w);
     }
     c->nwatches = 0;
     while (c->txs)
@@ -273,9 +287,12 @@ struct xs_conn *xs_conn_attach(struct xs_store *s, uint16_t domid,
 {
     struct xs_conn *c;
 
-    if (!intf || xs_conn_find(s, domid) || !(c = xs_alloc(&s->arena, sizeof(*c))))
+    if (!intf || xs_conn_find(s, domid) ||
+        !(c = xs_mem_alloc(s, sizeof(*c), XS_TAG_SYS, XS_NOCHECK)))
         return NULL;
     memset(c, 0, offsetof(struct xs_conn, in_buf));
+    c->reply_busy = 0;
+    c->reply.bytes = c->reply_buf;
     c->domid = domid;
     c->privileged = domid == 0;
     c->intf = intf;
@@ -292,20 +309,26 @@ int xs_domain_gone(struct xs_store *s, uint16_t domid)
     struct xs_conn **pp, *c;
     static const struct xs_perm dom0_only = { .id = 0, .perm = XSL_PERM_NONE };
 
+    if (domid == 0)
+        return -XL_EINVAL;
     for (pp = &s->conns; (c = *pp) && c->domid != domid; pp = &c->next)
         ;
+    if (c) {
+        *pp = c->next;
+        drop_watches_and_txs(s, c);
+        while (c->outq) {
+            struct xs_msg *m = c->outq;
+            c->outq = m->next;
+            if (m != &c->reply)
+                xs_mem_free(s, m);
+        }
+        if (c->introduced && s->ops.unmap_ring)
+            s->ops.unmap_ring(s->ops.opaque, domid, c->intf);
+        xs_mem_free(s, c);
+    }
+    xs_purge_domain(s, domid);
     if (!c)
         return -XL_ENOENT;
-    *pp = c->next;
-    drop_watches_and_txs(s, c);
-    while (c->outq) {
-        struct xs_msg *m = c->outq;
-        c->outq = m->next;
-        xs_free(&s->arena, m);
-    }
-    if (c->introduced && s->ops.unmap_ring)
-        s->ops.unmap_ring(s->ops.opaque, domid, c->intf);
-    xs_free(&s->arena, c);
     xs_watch_fire(s, "@releaseDomain", &dom0_only, 1, 0);
     return 0;
 }
@@ -385,6 +408,7 @@ static void dispatch(struct xs_store *s, struct xs_conn *c, const struct xsd_soc
     char buf[32];
 
     s->rlen = 0;
+    s->exempt = c->privileged;
     /* transaction context for tree operations */
     switch (h->type) {
     case XS_READ: case XS_DIRECTORY: case XS_DIRECTORY_PART: case XS_GET_PERMS:
@@ -465,6 +489,7 @@ static void dispatch(struct xs_store *s, struct xs_conn *c, const struct xsd_soc
     case XS_WATCH:
         rc = watch_add(s, c, v[0], v[1]);
         if (!rc) {
+            s->exempt = 0;
             /* the reply, then the initial event (Xen fires once up front) */
             send_msg(s, c, XS_WATCH, h->req_id, h->tx_id, "OK", 3, NULL, 0);
             send_event(s, c, c->watches, c->watches->abs);
@@ -525,6 +550,7 @@ static void dispatch(struct xs_store *s, struct xs_conn *c, const struct xsd_soc
         break;
     }
 out:
+    s->exempt = 0;
     if (rc) {
         const char *e = err_name(rc);
         send_msg(s, c, XS_ERROR, h->req_id, h->tx_id, e, (uint32_t)strlen(e) + 1, NULL, 0);
@@ -533,7 +559,8 @@ out:
     }
 }
 
-int xs_conn_process(struct xs_store *s, struct xs_conn *c)
+/* Up to max requests of c (0: as many as its ring holds). */
+static int conn_serve(struct xs_store *s, struct xs_conn *c, unsigned int max)
 {
     int handled = 0;
     uint32_t consumed = 0;
@@ -550,7 +577,7 @@ int xs_conn_process(struct xs_store *s, struct xs_conn *c)
     flush(s, c);
     /* a client that does not read its answers is not served further
      * until it does (its rsp ring is full) */
-    while (!c->outq && !c->broken) {
+    while (!c->outq && !c->broken && (!max || (unsigned int)handled < max)) {
         const struct xsd_sockmsg *h = (const struct xsd_sockmsg *)c->in_buf;
         uint32_t n;
 
@@ -591,22 +618,36 @@ int xs_conn_process(struct xs_store *s, struct xs_conn *c)
     return c->broken ? -XL_EIO : handled;
 }
 
-void xs_process_all(struct xs_store *s)
+int xs_conn_process(struct xs_store *s, struct xs_conn *c)
+{
+    return conn_serve(s, c, 0);
+}
+
+int xs_process_all(struct xs_store *s)
 {
     struct xs_conn *c;
+    unsigned int turn;
+    int busy = 1;
 
-    s->round++;
-    for (;;) {
-        /* restart from the head each time: a request may release a conn */
-        for (c = s->conns; c && c->round == s->round; c = c->next)
-            ;
-        if (!c)
-            break;
-        c->round = s->round;
-        xs_conn_process(s, c);
+    /* Every connection gets one request per turn, so a domain with a full
+     * ring of costly requests delays the others by one request each. */
+    for (turn = 0; turn < XS_TURNS_MAX && busy; turn++) {
+        busy = 0;
+        s->round++;
+        for (;;) {
+            /* restart from the head each time: a request may release a conn */
+            for (c = s->conns; c && c->round == s->round; c = c->next)
+                ;
+            if (!c)
+                break;
+            c->round = s->round;
+            if (conn_serve(s, c, 1) > 0)
+                busy = 1;
+        }
     }
     for (c = s->conns; c; c = c->next)
         flush(s, c);
+    return busy;
 }
 
 /* ---- the store ---- */
@@ -631,6 +672,12 @@ struct xs_store *xs_store_init(void *mem, size_t size, const struct xs_quota *q,
         s->q = *q;
     if (!s->q.nodes)
         s->q.nodes = 1000;
+    if (!s->q.entry_size)
+        s->q.entry_size = 2048;
+    if (!s->q.memory)
+        s->q.memory = 2u * 1024 * 1024 + 512 * 1024;
+    if (!s->q.reserve)
+        s->q.reserve = s->arena.size / 8;
     if (!s->q.watches)
         s->q.watches = 128;
     if (!s->q.transactions)

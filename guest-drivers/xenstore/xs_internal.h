@@ -17,6 +17,12 @@
 #define XS_PERMS_HARD_MAX 256u   /* even dom0 */
 #define XS_PATH_BUF (XENSTORE_ABS_PATH_MAX + 1)
 #define XS_LOCAL_PREFIX "/local/domain/"
+#define XS_TX_BUCKETS 256u       /* per transaction: touched paths by hash */
+#define XS_XEN_PERM_SIZE 8u      /* sizeof(struct xs_permissions) in Xen's count */
+#define XS_TURNS_MAX 64u         /* turns of xs_process_all per call */
+/* Arena tags: a domid (the domain charged for the block) or the store's
+ * own bookkeeping, which is charged to nobody. */
+#define XS_TAG_SYS 0x10000u
 
 struct xs_perm {
     uint16_t id;
@@ -55,29 +61,47 @@ static inline char *xs_node_kids(const struct xs_node *n)
  * first touched (0: absent); a modified entry carries the transaction's own
  * version (node NULL: deleted in the transaction). */
 struct xs_txent {
-    struct xs_txent *next;
+    struct xs_txent *next;      /* all of the transaction's, newest first */
+    struct xs_txent *hnext;     /* same bucket of xs_tx.hash */
+    uint32_t hash;
     uint64_t gen_seen;
     struct xs_node *node;
+    struct xs_event *ev;        /* the event queued for this path, if any */
     uint8_t modified;
     char path[];
 };
 
-/* A watch event to fire: at once, or at commit for a transaction. */
+/* A watch event to fire at commit: one per path a transaction changed
+ * (later changes of the same path update it), so a transaction queues no
+ * more events than it touches nodes. */
 struct xs_event {
     struct xs_event *next;
-    uint16_t nperms;
+    uint16_t nperms, cap;       /* perms[] in use, room for */
     uint8_t recursive;          /* rm: watches below path fire too */
-    char *path;                 /* stored after perms[] */
+    uint8_t dead;               /* replaced by a larger one: skipped */
+    const char *path;           /* the txent's */
     struct xs_perm perms[];     /* the node's perms, for the READ check */
+};
+
+/* Transaction entries are carved from chunks of the transaction's own,
+ * freed all together when it ends (one arena call per ~40 entries). */
+#define XS_TX_CHUNK 4096u
+struct xs_txchunk {
+    struct xs_txchunk *next;
+    uint32_t used, cap;
+    uint8_t data[];
 };
 
 struct xs_tx {
     struct xs_tx *next;
+    struct xs_txchunk *chunks;
     uint32_t id;
+    uint32_t tag;               /* the conn's domid: charged for all of it */
     unsigned int nents;
-    unsigned int created;       /* nodes created for the conn's own quota */
+    int created;                /* change of the conn's own node count */
     struct xs_txent *ents;
     struct xs_event *evs, **evs_tail;
+    struct xs_txent *hash[XS_TX_BUCKETS];
 };
 
 struct xs_watch {
@@ -91,7 +115,7 @@ struct xs_watch {
 struct xs_msg {                 /* a queued reply or event */
     struct xs_msg *next;
     uint32_t len, off;          /* total bytes (header included), sent */
-    uint8_t bytes[];
+    uint8_t *bytes;             /* after the struct, or xs_conn.reply_buf */
 };
 
 struct xs_conn {
@@ -110,12 +134,19 @@ struct xs_conn {
     uint32_t skip;              /* payload bytes of an oversized msg to drop */
     uint32_t in_have;           /* bytes of in_buf filled */
     uint8_t in_buf[sizeof(struct xsd_sockmsg) + XENSTORE_PAYLOAD_MAX];
+    /* Every reply goes through this one slot: a request is read only once
+     * the previous reply is in the ring, so a reply never waits for memory
+     * and is never dropped. */
+    uint8_t reply_busy;
+    struct xs_msg reply;
+    uint8_t reply_buf[sizeof(struct xsd_sockmsg) + XENSTORE_PAYLOAD_MAX];
 };
 
 struct xs_acct {
     struct xs_acct *next;
     uint16_t domid;
     unsigned int nodes;
+    size_t mem;                 /* arena bytes tagged with domid */
 };
 
 struct xs_store {
@@ -125,6 +156,7 @@ struct xs_store {
     uint64_t gen;
     uint32_t next_txid;
     uint32_t round;
+    uint8_t exempt;             /* serving dom0: no quota refuses its request */
     unsigned int nnodes;
     unsigned long events_dropped;
     struct xs_node **buckets;
@@ -135,6 +167,22 @@ struct xs_store {
     char rbuf[XENSTORE_PAYLOAD_MAX];
     char pbuf[XS_PATH_BUF], pbuf2[XS_PATH_BUF];
 };
+
+/* store.c: memory charged to a domain (tag: domid or XS_TAG_SYS). With
+ * check, an allocation for a domain other than dom0 fails (NULL) past its
+ * memory quota or when it would eat into dom0's reserve; without, only
+ * an empty arena stops it (for what must not fail: shrinking a node,
+ * cleaning up after a domain). XS_CHECK does not refuse what dom0's own
+ * requests need (dom0 writing into a domU's node charges the domU);
+ * XS_CHECK_ALWAYS (watch events) refuses whoever sent the request. */
+#define XS_NOCHECK 0
+#define XS_CHECK 1
+#define XS_CHECK_ALWAYS 2
+void *xs_mem_alloc(struct xs_store *s, size_t n, uint32_t tag, int check);
+void xs_mem_free(struct xs_store *s, void *p);
+void xs_mem_retag(struct xs_store *s, void *p, uint32_t tag);
+/* Delete what domid owns and strip it from other nodes' permissions. */
+void xs_purge_domain(struct xs_store *s, uint16_t domid);
 
 /* store.c: operations on the tree, for the connection c in transaction tx
  * (NULL: none). Each returns 0 or a negative Xen errno, and builds its

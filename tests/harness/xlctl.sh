@@ -11,7 +11,10 @@
 #   --wait S   how long to wait for each answer (default 30; dom0 may still
 #              be booting when the first command goes out)
 # A line "halt" (or "halt reboot") asks dom0 to end the machine; a line
-# "sleep S" waits S seconds on the host (scripts that let guests run).
+# "sleep S" waits S seconds on the host (scripts that let guests run);
+# a line "wait-list [!]REGEX [S]" sends "xl list" until its output matches
+# REGEX (with '!': until it no longer does), at most S seconds (default
+# 30), then shows that listing; not reached in time: exit 124.
 # After "xl console D" it waits --console-secs (default 2) and detaches
 # with Ctrl-], showing what the domain printed meanwhile.
 set -u
@@ -81,9 +84,49 @@ while True:
     if time.time() > deadline:
         print("xlctl.sh: dom0 does not answer on %s" % path, file=sys.stderr)
         sys.exit(124)
+def answer(cmd):
+    """The answer to cmd (already sent): (output, status)."""
+    global buf
+    s.settimeout(wait)
+    while True:
+        m = re.search(rb"(?:^|\n)xl-exit: (-?\d+)\n", buf)
+        if m:
+            out = buf[:m.start() + (1 if buf[m.start():m.start() + 1] == b"\n" else 0)]
+            buf = buf[m.end():]
+            return out.decode(errors="replace").replace("\r", ""), int(m.group(1))
+        try:
+            d = s.recv(4096)
+        except socket.timeout:
+            d = None
+        if not d:
+            sys.stdout.write(buf.decode(errors="replace"))
+            print("xlctl.sh: no answer to '%s'" % cmd, file=sys.stderr)
+            sys.exit(124)
+        buf += d
+
 for cmd in cmds:
     if echo:
         print("xl> " + cmd, flush=True)
+    if cmd.split()[:1] == ["wait-list"]:
+        # poll xl list until the state is there, with a bound
+        args = cmd.split()[1:]
+        neg = args[0].startswith("!")
+        pat = re.compile(args[0][1:] if neg else args[0], re.M)
+        limit = time.time() + (float(args[1]) if len(args) > 1 else 30.0)
+        while True:
+            s.sendall(b"xl list\n")
+            out, status = answer("xl list")
+            if bool(pat.search(out)) != neg:
+                break
+            if time.time() > limit:
+                sys.stdout.write(out)
+                print("xlctl.sh: wait-list %s: not reached in time" % args[0], flush=True)
+                sys.exit(124)
+            time.sleep(0.3)
+        sys.stdout.write(out)
+        if echo:
+            print("[exit %d]" % status, flush=True)
+        continue
     if cmd.split()[:1] == ["sleep"]:
         # host side only: give the guests time (a script line "sleep S")
         time.sleep(float(cmd.split()[1]) if len(cmd.split()) > 1 else 1.0)
@@ -106,26 +149,10 @@ for cmd in cmds:
         except OSError:
             pass
         break
-    s.settimeout(wait)
-    while True:
-        m = re.search(rb"(?:^|\n)xl-exit: (-?\d+)\n", buf)
-        if m:
-            out = buf[:m.start() + (1 if buf[m.start():m.start() + 1] == b"\n" else 0)]
-            sys.stdout.write(out.decode(errors="replace").replace("\r", ""))
-            sys.stdout.flush()
-            status = int(m.group(1))
-            if echo:
-                print("[exit %d]" % status, flush=True)
-            buf = buf[m.end():]
-            break
-        try:
-            d = s.recv(4096)
-        except socket.timeout:
-            d = None
-        if not d:
-            sys.stdout.write(buf.decode(errors="replace"))
-            print("xlctl.sh: no answer to '%s'" % cmd, file=sys.stderr)
-            sys.exit(124)
-        buf += d
+    out, status = answer(cmd)
+    sys.stdout.write(out)
+    sys.stdout.flush()
+    if echo:
+        print("[exit %d]" % status, flush=True)
 sys.exit(status)
 PY

@@ -5,7 +5,10 @@
  * EPERM cases), watches (initial fire, descendants, relative paths,
  * permission filtering, rm below a watch, special watches), transactions
  * (commit, conflict -> EAGAIN, abort), introduce/release, quotas, arena
- * exhaustion, and malformed wire messages (unknown type, oversized,
+ * exhaustion, the per-domain limits (memory with dom0's reserve, node
+ * size, node count at commit, transaction floods, owner-only SET_PERMS),
+ * the cleanup of a domain that is gone, fair service between domains,
+ * and malformed wire messages (unknown type, oversized,
  * partial, unterminated, bad ring indexes, random garbage) while another
  * domain keeps being served.
  * Links: arena.c store.c wire.c and hv/common/format.c. No mocks: the
@@ -18,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <cmocka.h>
 
 #include "../../guest-drivers/xenstore/store.h"
@@ -43,6 +47,8 @@ static unsigned int ninbox[NDOM];
 static uint8_t partial[NDOM][sizeof(struct msg)];
 static uint32_t npartial[NDOM];
 static int notified[NDOM], unmapped[NDOM];
+static int notify_log[256];     /* domids in the order they were kicked */
+static unsigned int nlog;
 
 static struct xenstore_domain_interface *t_map(void *o, uint16_t domid, uint64_t mfn, uint32_t port)
 {
@@ -63,6 +69,8 @@ static void t_notify(void *o, uint16_t domid)
     (void)o;
     if (domid < NDOM)
         notified[domid]++;
+    if (nlog < 256)
+        notify_log[nlog++] = domid;
 }
 static const struct xs_ops ops = { t_map, t_unmap, t_notify, NULL };
 
@@ -379,9 +387,12 @@ static void test_path_rules(void **state)
     p[XENSTORE_ABS_PATH_MAX] = 'a';
     p[XENSTORE_ABS_PATH_MAX + 1] = 0;
     assert_string_equal(mkd(0, p), "!EINVAL");
-    /* below /local/domain/N/ at most 2048 bytes */
+    /* below /local/domain/N/ at most 2048 bytes (in short components: a
+     * name of 2048 bytes would not fit in its parent's 2048-byte entry) */
     make_domain_dirs();
-    memset(p, 'b', sizeof(p));
+    for (int i = 0; i < XENSTORE_REL_PATH_MAX; i++)
+        p[i] = i % 8 == 7 ? '/' : 'b';
+    p[XENSTORE_REL_PATH_MAX - 1] = 'b';
     p[XENSTORE_REL_PATH_MAX] = 0;
     assert_string_equal(mkd(1, p), "OK");
     p[XENSTORE_REL_PATH_MAX] = 'b';
@@ -624,8 +635,10 @@ static void test_introduce_release(void **state)
     assert_int_equal(events(0, "@releaseDomain", "rel"), 1);
     assert_string_equal(s1(0, XS_IS_DOMAIN_INTRODUCED, 0, "3"), "F");
     assert_string_equal(s1(0, XS_RELEASE, 0, "3"), "!ENOENT");
-    /* nodes stay for the toolstack to remove */
-    assert_string_equal(rd(0, "/local/domain/3/hello"), "world");
+    /* what the domain owned went with it (Xen 4.17), its home included */
+    assert_string_equal(rd(0, "/local/domain/3/hello"), "!ENOENT");
+    assert_string_equal(rd(0, "/local/domain/3"), "!ENOENT");
+    assert_int_equal(xs_owned_nodes(st, 3), 0);
     /* attached (not introduced) conns are not unmapped */
     assert_int_equal(xs_domain_gone(st, 2), 0);
     assert_int_equal(unmapped[2], 0);
@@ -853,8 +866,365 @@ static void test_directory_part(void **state)
     assert_string_equal(multi(0, XS_DIRECTORY_PART, 0, 2, "/many", "99999"), "!EINVAL");
 }
 
-int main(void)
+
+/* ---- per-domain limits (issue 14) ---- */
+
+
+static const char *wr_len(int d, const char *path, size_t vlen)
 {
+    static char req[XENSTORE_PAYLOAD_MAX];
+    size_t pl = strlen(path) + 1;
+    memcpy(req, path, pl);
+    memset(req + pl, 'v', vlen);
+    return res(call(d, XS_WRITE, 0, req, (uint32_t)(pl + vlen)));
+}
+
+/* A domU runs into its memory quota (ENOMEM, answered), others are
+ * served, and what it frees is given back to its count. */
+static void test_memory_quota(void **state)
+{
+    (void)state;
+    struct xs_quota q = { .memory = 64 * 1024, .nodes = 5000 };
+    char p[32];
+    const char *r = "";
+    int ok = 0;
+    setup_q(&q);
+    make_domain_dirs();
+    for (int i = 0; i < 1000; i++) {
+        snprintf(p, sizeof(p), "f%d", i);
+        if (strcmp(r = wr_len(1, p, 1024), "OK"))
+            break;
+        ok++;
+    }
+    assert_string_equal(r, "!ENOMEM");
+    assert_in_range(ok, 40, 63);
+    assert_true(xs_domain_memory(st, 1) <= 64 * 1024);
+    assert_string_equal(wr_len(0, "/dom0/big", 4000), "OK");
+    assert_string_equal(wr(2, 0, "y", "z"), "OK");
+    /* dom0's requests are not refused for the domU's quota, though the
+     * node dom0 makes below the domU's home is charged to the domU */
+    size_t before = xs_domain_memory(st, 1);
+    assert_string_equal(wr_len(0, "/local/domain/1/from-dom0", 1024), "OK");
+    assert_true(xs_domain_memory(st, 1) > before);
+    assert_string_equal(rm_(0, "/local/domain/1/from-dom0"), "OK");
+    assert_int_equal(xs_domain_memory(st, 1), before);
+    /* watches and transactions are charged too (a 1 KiB node did not fit) */
+    static char tok[2048];
+    memset(tok, 't', sizeof(tok) - 1);
+    assert_string_equal(watch(1, "w", tok), "!ENOMEM");
+    assert_string_equal(res(call(1, XS_TRANSACTION_START, 0, "", 1)), "!ENOMEM");
+    for (int i = 0; i < ok; i++) {
+        snprintf(p, sizeof(p), "f%d", i);
+        assert_string_equal(rm_(1, p), "OK");
+    }
+    assert_true(xs_domain_memory(st, 1) < 1024);   /* its home node only */
+    assert_string_equal(watch(1, "w", tok), "OK");
+}
+
+/* One transaction writing one node 30000 times: constant memory, one
+ * event at commit (the review's flood filled the whole arena). */
+static void test_transaction_flood(void **state)
+{
+    (void)state;
+    make_domain_dirs();
+    assert_string_equal(watch(0, "/local/domain/1", "w"), "OK");
+    clear();
+    uint32_t t = tx_start(1);
+    size_t peak = 0;
+    for (int i = 0; i < 30000; i++) {
+        assert_string_equal(wr(1, t, "flood", "0123456789abcdef0123456789abcdef"), "OK");
+        if (xs_domain_memory(st, 1) > peak)
+            peak = xs_domain_memory(st, 1);
+        if (i % 1000 == 0)
+            clear();
+    }
+    assert_true(peak < 8 * 1024);
+    assert_string_equal(tx_end(1, t, "T"), "OK");
+    assert_int_equal(events(0, "/local/domain/1/flood", "w"), 1);
+    /* write and rm of the same path: one event, recursive */
+    assert_string_equal(wr(1, 0, "d/e", "x"), "OK");
+    assert_string_equal(watch(0, "/local/domain/1/d/e", "we"), "OK");
+    clear();
+    t = tx_start(1);
+    for (int i = 0; i < 100; i++)
+        assert_string_equal(wr(1, t, "d", "y"), "OK");
+    assert_string_equal(s1(1, XS_RM, t, "d"), "OK");
+    assert_string_equal(tx_end(1, t, "T"), "OK");
+    assert_int_equal(events(0, "/local/domain/1/d/e", "we"), 1);
+}
+
+/* Several domUs together cannot take dom0's reserve: dom0 is answered,
+ * and so are the domUs (ENOMEM), with replies larger than the ring. */
+static void test_dom0_reserve(void **state)
+{
+    (void)state;
+    struct xs_quota q = { .nodes = 5000 };
+    char p[32];
+    int full = 0;
+    setup_q(&q);
+    make_domain_dirs();
+    for (int d = 1; d <= 2; d++)
+        for (int i = 0; i < 5000; i++) {
+            snprintf(p, sizeof(p), "d%d/f%d", i / 50, i);
+            const char *r = wr_len(d, p, 2000);
+            if (strcmp(r, "OK")) {
+                assert_string_equal(r, "!ENOMEM");
+                full++;
+                break;
+            }
+        }
+    assert_int_equal(full, 2);
+    struct xs_stats stt;
+    xs_get_stats(st, &stt);
+    assert_true(stt.arena_size - stt.arena_used < stt.arena_size / 8 + 8192);
+    assert_string_equal(rd(2, "d0/f0") + 1995, "vvvvv");   /* 2000 bytes back */
+    for (int i = 0; i < 100; i++) {
+        snprintf(p, sizeof(p), "/dom0/n%d", i);
+        assert_string_equal(wr_len(0, p, 3000), "OK");
+    }
+    assert_string_equal(wr(2, 0, "more", "x"), "!ENOMEM");
+}
+
+/* Xen's node-size quota: 8 bytes per perm + value + children list. */
+static void test_entry_size(void **state)
+{
+    (void)state;
+    char p[160];
+    const char *r = "";
+    int i;
+    make_domain_dirs();
+    assert_string_equal(wr_len(1, "v", 2040), "OK");
+    assert_string_equal(wr_len(1, "v", 2041), "!ENOSPC");
+    assert_string_equal(wr_len(1, "w", 2041), "!ENOSPC");
+    assert_string_equal(rd(1, "w"), "!ENOENT");
+    assert_string_equal(multi(1, XS_SET_PERMS, 0, 3, "v", "n1", "r2"), "!ENOSPC");
+    assert_string_equal(wr_len(0, "/local/domain/1/dom0big", 4000), "OK");
+    /* children: the parent's list counts */
+    memset(p, 'k', 100);
+    for (i = 0; i < 40; i++) {
+        snprintf(p + 100, sizeof(p) - 100, "%d", i);
+        char path[200];
+        snprintf(path, sizeof(path), "kids/%s", p);
+        if (strcmp(r = wr(1, 0, path, "x"), "OK"))
+            break;
+    }
+    assert_in_range(i, 15, 21);
+    assert_string_equal(r, "!ENOSPC");
+    assert_string_equal(wr(0, 0, "/local/domain/1/kids/dom0-is-not-limited", "x"), "OK");
+}
+
+/* The review's PoC: parallel transactions each within the node quota
+ * together went far past it; the commit checks again. */
+static void test_parallel_transactions_quota(void **state)
+{
+    (void)state;
+    struct xs_quota q = { .nodes = 20 };
+    uint32_t t[5];
+    char p[32];
+    int committed = 0;
+    setup_q(&q);
+    make_domain_dirs();
+    /* one directory each, made first: the transactions do not conflict */
+    for (int i = 0; i < 5; i++) {
+        snprintf(p, sizeof(p), "t%d", i);
+        assert_string_equal(mkd(1, p), "OK");
+    }
+    assert_int_equal(xs_owned_nodes(st, 1), 6);
+    for (int i = 0; i < 5; i++) {
+        t[i] = tx_start(1);
+        for (int k = 0; k < 5; k++) {
+            snprintf(p, sizeof(p), "t%d/k%d", i, k);
+            assert_string_equal(wr(1, t[i], p, "x"), "OK");   /* 11 owned in each */
+        }
+    }
+    for (int i = 0; i < 5; i++) {
+        const char *r = tx_end(1, t[i], "T");
+        if (!strcmp(r, "OK"))
+            committed++;
+        else
+            assert_string_equal(r, "!ENOSPC");
+    }
+    assert_int_equal(committed, 2);
+    assert_int_equal(xs_owned_nodes(st, 1), 16);
+    assert_string_equal(dir(1, "t2"), "");
+    /* in a transaction, nodes it deletes count down: 16 - 6 + 10 */
+    uint32_t u = tx_start(1);
+    assert_string_equal(s1(1, XS_RM, u, "t0"), "OK");
+    for (int k = 0; k < 9; k++) {
+        snprintf(p, sizeof(p), "u/k%d", k);
+        assert_string_equal(wr(1, u, p, "x"), "OK");
+    }
+    assert_string_equal(wr(1, u, "u/one-too-many", "x"), "!ENOSPC");
+    assert_string_equal(tx_end(1, u, "T"), "OK");
+    assert_int_equal(xs_owned_nodes(st, 1), 20);
+}
+
+/* Xen 4.17: XS_SET_PERMS needs ownership (or privilege), not write. */
+static void test_set_perms_owner_only(void **state)
+{
+    (void)state;
+    make_domain_dirs();
+    assert_string_equal(wr(1, 0, "shared", "s"), "OK");
+    assert_string_equal(setp(1, "shared", "n1", "w2"), "OK");
+    assert_string_equal(wr(2, 0, "/local/domain/1/shared", "written by 2"), "OK");
+    assert_string_equal(multi(2, XS_SET_PERMS, 0, 4, "/local/domain/1/shared", "n1", "b2", "r3"),
+                        "!EACCES");
+    assert_string_equal(multi(2, XS_SET_PERMS, 0, 2, "/local/domain/1/shared", "b2"), "!EACCES");
+    assert_string_equal(perms(0, "/local/domain/1/shared"), "n1,w2");
+    assert_string_equal(rd(2, "/local/domain/1/shared"), "!EACCES");
+    assert_string_equal(setp(1, "shared", "n1", "b2"), "OK");   /* the owner may */
+    assert_string_equal(setp(1, "shared", "n2", NULL), "!EPERM"); /* not give it away */
+    assert_string_equal(setp(0, "/local/domain/1/shared", "n2", NULL), "OK");
+}
+
+/* A domain that is gone leaves nothing: its nodes anywhere, its
+ * permissions on other nodes, watches, transactions, memory; a new domain
+ * with its id starts from an empty home and a zero count. */
+static void test_domain_gone_cleanup(void **state)
+{
+    (void)state;
+    make_domain_dirs();
+    assert_string_equal(multi(0, XS_INTRODUCE, 0, 3, "3", "1234", "5"), "OK");
+    assert_string_equal(mkd(0, "/local/domain/3"), "OK");
+    assert_string_equal(setp(0, "/local/domain/3", "n0", "r3"), "OK");
+    assert_string_equal(mkd(0, "/local/domain/3/device"), "OK");
+    assert_string_equal(setp(0, "/local/domain/3/device", "n3", NULL), "OK");
+    assert_string_equal(wr(3, 0, "device/vif/0/state", "1"), "OK");
+    assert_string_equal(wr(3, 0, "device/planted", "p"), "OK");
+    assert_string_equal(setp(3, "device/planted", "n3", "b1"), "OK");
+    assert_string_equal(wr(0, 0, "/local/domain/3/device/vif/0/dom0-wrote", "d"), "OK");
+    /* outside its home: where domain 1 lets it write */
+    assert_string_equal(setp(1, "/local/domain/1", "n1", "w3"), "OK");
+    assert_string_equal(wr(3, 0, "/local/domain/1/from3/x", "y"), "OK");
+    assert_string_equal(wr(0, 0, "/local/domain/2/granted", "g"), "OK");
+    assert_string_equal(setp(0, "/local/domain/2/granted", "n2", "r3"), "OK");
+    assert_string_equal(watch(3, "device", "w3"), "OK");
+    assert_string_equal(watch(0, "/local/domain/3/device", "w0"), "OK");
+    uint32_t t = tx_start(3);
+    assert_string_equal(wr(3, t, "device/in-tx", "t"), "OK");
+    clear();
+    assert_true(xs_owned_nodes(st, 3) >= 6);
+    assert_true(xs_domain_memory(st, 3) > 0);
+    struct xs_stats before;
+    xs_get_stats(st, &before);
+
+    assert_int_equal(xs_domain_gone(st, 3), 0);
+    assert_int_equal(xs_owned_nodes(st, 3), 0);
+    assert_int_equal(xs_domain_memory(st, 3), 0);
+    assert_string_equal(rd(0, "/local/domain/3/device"), "!ENOENT");
+    assert_string_equal(dir(0, "/local/domain/3"), "");       /* dom0's node stays */
+    assert_string_equal(dir(0, "/local/domain/1"), "");
+    assert_string_equal(perms(0, "/local/domain/1"), "n1");
+    assert_string_equal(perms(0, "/local/domain/2/granted"), "n2");
+    assert_string_equal(perms(0, "/local/domain/3"), "n0");
+    assert_int_equal(events(0, "/local/domain/3/device", "w0"), 1);
+    assert_int_equal(xs_domain_gone(st, 0), -XL_EINVAL);
+
+    /* the id again: nothing inherited */
+    assert_string_equal(multi(0, XS_INTRODUCE, 0, 3, "3", "1234", "5"), "OK");
+    assert_string_equal(rd(3, "device/planted"), "!EACCES");   /* home: n0 now */
+    assert_string_equal(rd(3, "/local/domain/2/granted"), "!EACCES");
+    assert_string_equal(tx_end(3, t, "T"), "!ENOENT");
+    assert_int_equal(xs_owned_nodes(st, 3), 0);
+    /* gone without ever having a connection: its nodes go all the same */
+    assert_string_equal(wr(0, 0, "/orphan/x", "o"), "OK");
+    assert_string_equal(setp(0, "/orphan/x", "n4", NULL), "OK");
+    assert_int_equal(xs_owned_nodes(st, 4), 1);
+    assert_int_equal(xs_domain_gone(st, 4), -XL_ENOENT);
+    assert_int_equal(xs_owned_nodes(st, 4), 0);
+    assert_string_equal(dir(0, "/orphan"), "");
+}
+
+/* Raw request into d's ring without running the store. */
+static void raw_req(int d, uint32_t type, const char *p, uint32_t len)
+{
+    struct xsd_sockmsg h = { .type = type, .req_id = next_req++, .tx_id = 0, .len = len };
+    struct xenstore_domain_interface *r = &rings[d];
+    const uint8_t *b = (const uint8_t *)&h;
+    for (uint32_t i = 0; i < sizeof(h); i++)
+        r->req[MASK_XENSTORE_IDX(r->req_prod++)] = (char)b[i];
+    for (uint32_t i = 0; i < len; i++)
+        r->req[MASK_XENSTORE_IDX(r->req_prod++)] = p[i];
+}
+
+/* The service loop serves the connections in turn: a domain with a ring
+ * full of requests delays another's single request by one of its own. */
+static void test_fair_service(void **state)
+{
+    (void)state;
+    make_domain_dirs();
+    clear();
+    /* domain 2 comes first in the loop (the newest connection) */
+    for (int i = 0; i < 30; i++)
+        raw_req(2, XS_READ, "a", 2);
+    raw_req(1, XS_READ, "b", 2);
+    nlog = 0;
+    xs_process_all(st);
+    unsigned int first1 = nlog, twos_before = 0;
+    for (unsigned int i = 0; i < nlog; i++)
+        if (notify_log[i] == 1) {
+            first1 = i;
+            break;
+        }
+    for (unsigned int i = 0; i < first1; i++)
+        twos_before += notify_log[i] == 2;
+    assert_true(first1 < nlog);
+    assert_in_range(twos_before, 1, 2);   /* one request: consumed + answered */
+    drain(1);
+    drain(2);
+    assert_int_equal(rings[2].req_cons, rings[2].req_prod);  /* all served */
+}
+
+/* ---- benchmark (make xs-bench; prints, asserts nothing about time) ---- */
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void bench_dir(int n)
+{
+    char p[32];
+    for (int i = 0; i < n; i++) {
+        snprintf(p, sizeof(p), "/bench/c%04d", i);
+        assert_string_equal(wr(0, 0, p, "v"), "OK");
+        if (i % 1000 == 999)
+            clear();        /* the inbox holds 4096 messages */
+    }
+    clear();
+}
+
+/* Removing a directory of n children, plainly and inside a transaction
+ * (then committed); best of 5 each. */
+static int bench(int n)
+{
+    double plain = 1e9, txn = 1e9, t0;
+    setup_q(NULL);
+    for (int rep = 0; rep < 5; rep++) {
+        bench_dir(n);
+        t0 = now_s();
+        assert_string_equal(rm_(0, "/bench"), "OK");
+        if (now_s() - t0 < plain)
+            plain = now_s() - t0;
+        bench_dir(n);
+        t0 = now_s();
+        uint32_t t = tx_start(0);
+        assert_string_equal(s1(0, XS_RM, t, "/bench"), "OK");
+        assert_string_equal(tx_end(0, t, "T"), "OK");
+        if (now_s() - t0 < txn)
+            txn = now_s() - t0;
+    }
+    printf("xenstore rm of a directory of %d children: plain %.6f s, in a transaction "
+           "%.6f s (%.2fx)\n", n, plain, txn, txn / plain);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && !strcmp(argv[1], "--bench"))
+        return bench(argc > 2 ? atoi(argv[2]) : 1000);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_arena),
         cmocka_unit_test_setup(test_read_write_dir, setup),
@@ -869,6 +1239,14 @@ int main(void)
         cmocka_unit_test_setup(test_wire_errors, setup),
         cmocka_unit_test_setup(test_wire_fuzz, setup),
         cmocka_unit_test_setup(test_directory_part, setup),
+        cmocka_unit_test_setup(test_memory_quota, setup),
+        cmocka_unit_test_setup(test_transaction_flood, setup),
+        cmocka_unit_test_setup(test_dom0_reserve, setup),
+        cmocka_unit_test_setup(test_entry_size, setup),
+        cmocka_unit_test_setup(test_parallel_transactions_quota, setup),
+        cmocka_unit_test_setup(test_set_perms_owner_only, setup),
+        cmocka_unit_test_setup(test_domain_gone_cleanup, setup),
+        cmocka_unit_test_setup(test_fair_service, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
