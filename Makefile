@@ -21,12 +21,12 @@ KCFLAGS    := -std=gnu11 -O2 -g $(WARN) -ffreestanding -nostdinc -isystem $(GCC_
               -fno-builtin -fno-pic -fno-pie -mno-red-zone -mno-mmx -mno-sse -mno-sse2 \
               -fno-stack-protector -fno-asynchronous-unwind-tables \
               -fno-omit-frame-pointer -ffunction-sections -fdata-sections \
-              -I$(XEN_INC) -Ihv/include -Iboot/include $(XEN_IFACE) -MMD -MP
+              -I$(XEN_INC) -Ihv/shared/include -Iboot/include $(XEN_IFACE) -MMD -MP
 
 # Host unit tests: the same pure sources, with sanitizers.
 HOST_CFLAGS := -std=gnu11 -O1 -g $(WARN) -fsanitize=address,undefined \
               -fno-sanitize-recover=all -fno-omit-frame-pointer \
-              -I$(XEN_INC) -Ihv/include -Iboot/include $(XEN_IFACE) -DXL_HOST_TEST -MMD -MP
+              -I$(XEN_INC) -Ihv/shared/include -Iboot/include $(XEN_IFACE) -DXL_HOST_TEST -MMD -MP
 HOST_LDLIBS := -lcmocka
 
 .PHONY: all help deps run test unit scenarios debug clean bench run-xl xl

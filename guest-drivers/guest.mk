@@ -5,7 +5,7 @@ GUEST_CFLAGS := $(KCFLAGS) -mcmodel=kernel -Iguest-drivers/include
 GUEST_RT_SRCS := guest-drivers/kernel/runtime.c guest-drivers/kernel/traps.c \
                  guest-drivers/kernel/console_ring.c guest-drivers/kernel/evtchn.c \
                  guest-drivers/kernel/gnttab.c guest-drivers/kernel/xenbus.c \
-                 hv/common/format.c hv/common/lib.c
+                 hv/shared/format.c hv/shared/lib.c
 GUEST_RT_OBJS := $(patsubst %.c,$(BUILD)/guest/%.o,$(GUEST_RT_SRCS)) \
                  $(BUILD)/guest/guest-drivers/kernel/head.o \
                  $(BUILD)/guest/guest-drivers/kernel/trap_entry.o

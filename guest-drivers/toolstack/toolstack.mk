@@ -3,4 +3,4 @@
 # GUEST_TOOLSTACK_SRCS lists the .c files (guest.mk does not include this
 # fragment yet: the dom0 kernel's owner adds it to dom0's sources).
 GUEST_TOOLSTACK_SRCS := guest-drivers/toolstack/ctrl.c guest-drivers/toolstack/build.c \
-                        hv/common/pv_build.c hv/common/elf.c hv/common/hypercall_page.c
+                        hv/shared/pv_build.c hv/shared/elf.c hv/shared/hypercall_page.c

@@ -2,6 +2,6 @@
 UNIT_TESTS += mm
 UNIT_SRCS_mm := hv/common/mm.c hv/common/page_type.c hv/common/m2p.c hv/common/mmu.c \
                 hv/common/memory.c hv/common/page_alloc.c hv/common/guest_access.c \
-                hv/common/format.c
+                hv/shared/format.c
 # pv_build now types its tables and fills the M2P.
 UNIT_SRCS_pv_build += hv/common/page_type.c hv/common/m2p.c

@@ -4,4 +4,4 @@ UNIT_TESTS += mm_hc
 UNIT_SRCS_mm_hc := hv/common/hypercall.c hv/common/multicall.c hv/common/domain.c \
                    hv/common/mm.c hv/common/page_type.c hv/common/m2p.c hv/common/mmu.c \
                    hv/common/memory.c hv/common/page_alloc.c hv/common/guest_access.c \
-                   hv/common/format.c
+                   hv/shared/format.c

@@ -4,6 +4,6 @@
 UNIT_TESTS += ring
 UNIT_SRCS_ring := guest-drivers/kernel/xenbus.c guest-drivers/xenstore/arena.c \
                   guest-drivers/xenstore/store.c guest-drivers/xenstore/wire.c \
-                  hv/common/format.c
+                  hv/shared/format.c
 $(BUILD)/unit/test_ring: UNIT_HOST_CFLAGS += -Iguest-drivers/include
 $(BUILD)/unit/test_ring: $(wildcard guest-drivers/include/xlguest/*.h guest-drivers/xenstore/*.h)

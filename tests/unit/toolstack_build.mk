@@ -5,8 +5,8 @@
 include guest-drivers/toolstack/toolstack.mk
 UNIT_TESTS += build ctrl
 UNIT_SRCS_build := guest-drivers/toolstack/build.c guest-drivers/toolstack/ctrl.c \
-                   hv/common/pv_build.c hv/common/elf.c hv/common/hypercall_page.c \
-                   hv/common/format.c
+                   hv/shared/pv_build.c hv/shared/elf.c hv/shared/hypercall_page.c \
+                   hv/shared/format.c
 UNIT_SRCS_ctrl := guest-drivers/toolstack/ctrl.c
 TOOLSTACK_BUILD_HDRS := guest-drivers/toolstack/ctrl.h guest-drivers/toolstack/build.h
 $(BUILD)/unit/test_build $(BUILD)/unit/test_ctrl: $(TOOLSTACK_BUILD_HDRS)

@@ -4,9 +4,9 @@
 # they are known to build for dom0 (linking them into dom0 is not done
 # here).
 UNIT_TESTS += xlcfg xlcmd
-UNIT_SRCS_xlcfg := guest-drivers/toolstack/xlcfg.c hv/common/format.c
+UNIT_SRCS_xlcfg := guest-drivers/toolstack/xlcfg.c hv/shared/format.c
 UNIT_SRCS_xlcmd := guest-drivers/toolstack/xlcmd.c guest-drivers/toolstack/xlcfg.c \
-                   hv/common/format.c
+                   hv/shared/format.c
 
 TOOLSTACK_HDRS := $(wildcard guest-drivers/toolstack/*.h)
 $(BUILD)/unit/test_xlcfg $(BUILD)/unit/test_xlcmd: $(TOOLSTACK_HDRS)
