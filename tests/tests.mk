@@ -6,7 +6,7 @@ UNIT_TESTS += page_alloc format guest_access pv_build
 UNIT_SRCS_page_alloc   := hv/common/page_alloc.c
 UNIT_SRCS_format       := hv/shared/format.c
 UNIT_SRCS_guest_access := hv/common/guest_access.c
-UNIT_SRCS_pv_build     := hv/shared/pv_build.c hv/common/pv_build_hv.c hv/shared/elf.c hv/common/page_alloc.c \
+UNIT_SRCS_pv_build     := hv/shared/pv_build.c hv/arch/x86/pv/pv_build_hv.c hv/shared/elf.c hv/common/page_alloc.c \
                           hv/shared/format.c
 
 # Each subsystem may add its own tests in a fragment: tests/unit/NAME.mk
