@@ -31,11 +31,11 @@ endef
 # dom0: its own files, the embedded xenstored, the xl front end, and the
 # builder engineer's toolstack sources (GUEST_TOOLSTACK_SRCS) once that
 # fragment exists.
--include guest-drivers/toolstack/toolstack.mk
-DOM0_SRCS := $(wildcard guest-drivers/dom0/*.c) $(wildcard guest-drivers/xenstore/*.c) \
-             guest-drivers/toolstack/xlcfg.c guest-drivers/toolstack/xlcmd.c \
+-include toolstack/libxc/toolstack.mk
+DOM0_SRCS := $(wildcard guest-drivers/dom0/*.c) $(wildcard toolstack/dom0svc/*.c) \
+             $(wildcard toolstack/xenstored/*.c) $(wildcard toolstack/xl/*.c) \
              $(GUEST_TOOLSTACK_SRCS)
-DOM0_HDRS := $(wildcard guest-drivers/dom0/*.h guest-drivers/xenstore/*.h guest-drivers/toolstack/*.h)
+DOM0_HDRS := $(wildcard guest-drivers/dom0/*.h toolstack/*/*.h)
 $(patsubst %.c,$(BUILD)/guest/%.o,$(DOM0_SRCS)): GUEST_CFLAGS += -D__XEN_TOOLS__ -U__XEN_INTERFACE_VERSION__
 $(patsubst %.c,$(BUILD)/guest/%.o,$(DOM0_SRCS)): $(DOM0_HDRS)
 DOM0_ELF := $(BUILD)/guests/dom0.elf

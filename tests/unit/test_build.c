@@ -22,8 +22,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "../../guest-drivers/toolstack/build.h"
-#include "../../guest-drivers/toolstack/ctrl.h"
+#include "../../toolstack/libxc/build.h"
+#include "../../toolstack/libxc/ctrl.h"
 #include <xenolith/elf.h>
 #include <xenolith/errno.h>
 #include <xenolith/hypercall_page.h>

@@ -17,7 +17,7 @@
 #include <cmocka.h>
 
 #include <xen/errno.h>
-#include "../../guest-drivers/dom0/cpio.h"
+#include "../../toolstack/dom0svc/cpio.h"
 
 static char arc[8192];
 static size_t arc_len;

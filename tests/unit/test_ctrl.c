@@ -14,7 +14,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "../../guest-drivers/toolstack/ctrl.h"
+#include "../../toolstack/libxc/ctrl.h"
 #include <xenolith/errno.h>
 
 static unsigned int last_nr, calls;

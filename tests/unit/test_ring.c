@@ -18,7 +18,7 @@
 #include <cmocka.h>
 #include <xen/errno.h>
 #include <xlguest/xenbus.h>
-#include "../../guest-drivers/xenstore/store.h"
+#include "../../toolstack/xenstored/store.h"
 
 #define MEM_SIZE (1 << 20)
 

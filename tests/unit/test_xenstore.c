@@ -20,8 +20,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "../../guest-drivers/xenstore/store.h"
-#include "../../guest-drivers/xenstore/arena.h"
+#include "../../toolstack/xenstored/store.h"
+#include "../../toolstack/xenstored/arena.h"
 #include <xenolith/errno.h>
 
 #define NDOM 5

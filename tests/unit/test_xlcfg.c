@@ -19,7 +19,7 @@
 #include <cmocka.h>
 
 #include <xenolith/errno.h>
-#include "../../guest-drivers/toolstack/xlcfg.h"
+#include "../../toolstack/xl/xlcfg.h"
 
 static struct xlcfg cfg;
 static char dbuf[4096];

@@ -27,7 +27,7 @@
 
 #include <xenolith/errno.h>
 #include <xen/sysctl.h>
-#include "../../guest-drivers/toolstack/xlcmd.h"
+#include "../../toolstack/xl/xlcmd.h"
 
 _Static_assert(XLCMD_CAP_HVM == XEN_SYSCTL_PHYSCAP_hvm, "hvm");
 _Static_assert(XLCMD_CAP_PV == XEN_SYSCTL_PHYSCAP_pv, "pv");

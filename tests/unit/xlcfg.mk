@@ -4,14 +4,14 @@
 # they are known to build for dom0 (linking them into dom0 is not done
 # here).
 UNIT_TESTS += xlcfg xlcmd
-UNIT_SRCS_xlcfg := guest-drivers/toolstack/xlcfg.c hv/shared/format.c
-UNIT_SRCS_xlcmd := guest-drivers/toolstack/xlcmd.c guest-drivers/toolstack/xlcfg.c \
+UNIT_SRCS_xlcfg := toolstack/xl/xlcfg.c hv/shared/format.c
+UNIT_SRCS_xlcmd := toolstack/xl/xlcmd.c toolstack/xl/xlcfg.c \
                    hv/shared/format.c
 
-TOOLSTACK_HDRS := $(wildcard guest-drivers/toolstack/*.h)
+TOOLSTACK_HDRS := $(wildcard toolstack/xl/*.h)
 $(BUILD)/unit/test_xlcfg $(BUILD)/unit/test_xlcmd: $(TOOLSTACK_HDRS)
 
-TOOLSTACK_OBJS := $(BUILD)/guest/guest-drivers/toolstack/xlcfg.o \
-                  $(BUILD)/guest/guest-drivers/toolstack/xlcmd.o
+TOOLSTACK_OBJS := $(BUILD)/guest/toolstack/xl/xlcfg.o \
+                  $(BUILD)/guest/toolstack/xl/xlcmd.o
 $(TOOLSTACK_OBJS): $(TOOLSTACK_HDRS)
 all: $(TOOLSTACK_OBJS)

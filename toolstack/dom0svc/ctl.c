@@ -14,7 +14,7 @@
 #include <xen/sysctl.h>
 #include <xlguest/hypercall.h>
 #include <xlguest/kernel.h>
-#include "../toolstack/xlcmd.h"
+#include "../xl/xlcmd.h"
 #include "svc.h"
 
 static long domctl(struct xen_domctl *d)

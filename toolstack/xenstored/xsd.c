@@ -12,9 +12,9 @@
 #include <xen/errno.h>
 #include <xen/io/xs_wire.h>
 #include <xlguest/kernel.h>
-#include "../xenstore/store.h"
+#include "store.h"
 #include <xlguest/xenbus.h>
-#include "svc.h"
+#include "../dom0svc/svc.h"
 
 #define ARENA_SIZE (2u << 20)
 static char arena[ARENA_SIZE] __attribute__((aligned(4096)));

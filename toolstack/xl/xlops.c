@@ -12,10 +12,10 @@
 #include <xen/domctl.h>
 #include <xlguest/hypercall.h>
 #include <xlguest/kernel.h>
-#include "../toolstack/xlcmd.h"
-#include "cpio.h"
-#include "svc.h"
-#include "../toolstack/build.h"
+#include "xlcmd.h"
+#include "../dom0svc/cpio.h"
+#include "../dom0svc/svc.h"
+#include "../libxc/build.h"
 
 static struct xlcmd xl;
 
