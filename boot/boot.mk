@@ -14,7 +14,7 @@ EFI_CFLAGS  := -std=gnu11 -O2 -g $(WARN) -fpic -fshort-wchar -mno-red-zone \
                -ffreestanding -fno-stack-protector -fno-strict-aliasing \
                -mno-mmx -mno-sse -mno-sse2 -DEFI_FUNCTION_WRAPPER \
                -isystem $(EFI_INC) -isystem $(EFI_INC)/x86_64 \
-               -I$(XEN_INC) -Ihv/shared/include -Iboot/include -Iboot $(XEN_IFACE) -MMD -MP
+               -I$(XEN_INC) -I$(SHARED_INC) -Iboot/include -Iboot $(XEN_IFACE) -MMD -MP
 EFI_LDFLAGS := -nostdlib -znocombreloc -shared -Bsymbolic --no-undefined -T $(EFI_LDS)
 
 LOADER      := $(BUILD)/boot/BOOTX64.EFI

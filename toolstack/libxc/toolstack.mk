@@ -1,6 +1,7 @@
-# toolstack/libxc/toolstack.mk - the dom0 toolstack's domain
-# builder and libxenctrl-style library, for the dom0 kernel to link:
-# GUEST_TOOLSTACK_SRCS lists the .c files (guest.mk does not include this
-# fragment yet: the dom0 kernel's owner adds it to dom0's sources).
-GUEST_TOOLSTACK_SRCS := toolstack/libxc/ctrl.c toolstack/libxc/build.c \
-                        hv/shared/pv_build.c hv/shared/elf.c hv/shared/hypercall_page.c
+# toolstack/libxc/toolstack.mk - the libxenctrl-style library (ctrl.c)
+# and the domain builder's toolstack back end (build.c) on the shared PV
+# layout core, linked into dom0.
+LIBXC_SRCS := toolstack/libxc/ctrl.c toolstack/libxc/build.c
+DOM0_TOOLSTACK_SRCS += $(LIBXC_SRCS) $(SHARED_BUILD_SRCS)
+$(patsubst %.c,$(BUILD)/guest/%.o,$(LIBXC_SRCS) $(SHARED_BUILD_SRCS)): GUEST_CFLAGS += $(TOOLSTACK_CFLAGS)
+$(patsubst %.c,$(BUILD)/guest/%.o,$(LIBXC_SRCS)): $(TOOLSTACK_HDRS) $(SHARED_HDRS)
