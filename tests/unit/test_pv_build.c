@@ -28,7 +28,7 @@
 #include <xenolith/hypercall.h>
 #include <xenolith/layout.h>
 #include <xenolith/mm.h>
-#include <xenolith/pv_build.h>
+#include <xenolith/pv_build_hv.h>
 #include <xenolith/elf.h>
 #include <xen/elfnote.h>
 #include <xen/xen.h>

@@ -12,11 +12,11 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <xen/xen.h>
+#include <xlguest/services.h>
 
 #define SVC_MAX_DOMS 64
 
-/* services.c */
-int services_main(start_info_t *si);
+/* services.c: services_main() (xlguest/services.h), and */
 /* One pass of the loop: events, xenstore, consoles, the control line
  * (unless with_ctl is 0), then block until an event or the timer. */
 void svc_step(int with_ctl);
