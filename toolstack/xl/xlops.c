@@ -262,7 +262,7 @@ void xlops_domain_shutdown(uint16_t domid, unsigned int reason)
 }
 
 /* Steps 3-6 of docs/toolstack.md through the toolstack's PV builder
- * (guest-drivers/toolstack/build.c, the same layout code as the hv's). */
+ * (toolstack/libxc/build.c, the same layout code as the hv's). */
 int dom0_build_pv(uint16_t domid, const void *kernel, size_t kernel_len, const void *ramdisk,
                   size_t ramdisk_len, const char *cmdline, uint64_t nr_pages,
                   struct dom0_build_out *out)
