@@ -160,6 +160,18 @@ void domctl_getdomaininfo(const struct domain *d, struct xen_domctl_getdomaininf
 
 /* ---- vcpu context (x86_64 PV) ---- */
 
+/* An FXSAVE image from the toolstack with MXCSR bits this CPU reserves
+ * would make FXRSTOR fault in the hv when the vcpu is first scheduled.
+ * Xen restores such an image through a fixup that zeroes it and retries;
+ * the same result, decided here once: the image becomes all zeroes. */
+static void fpu_image_sanitize(uint8_t fpu[512])
+{
+    uint32_t mxcsr;
+    memcpy(&mxcsr, fpu + 24, sizeof(mxcsr)); /* FXSAVE layout: MXCSR at 24 */
+    if (mxcsr & ~arch_mxcsr_mask())
+        memset(fpu, 0, 512);
+}
+
 static int set_vcpu_context(struct domain *d, struct vcpu_guest_context *c)
 {
     struct vcpu *v = &d->vcpu;
@@ -235,6 +247,7 @@ static int set_vcpu_context(struct domain *d, struct vcpu_guest_context *c)
     v->pv.gs_base_user = c->gs_base_user;
     if (flags & VGCF_i387_valid) {
         memcpy(v->pv.fpu, &c->fpu_ctxt, sizeof(v->pv.fpu));
+        fpu_image_sanitize(v->pv.fpu);
         v->pv.fpu_initialised = 1;
     }
     v->pv.kernel_mode = !!(flags & VGCF_in_kernel);

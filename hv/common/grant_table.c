@@ -24,6 +24,7 @@
 #include <xenolith/lib.h>
 #include <xenolith/mm.h>
 #include <xenolith/pte.h>
+#include <xenolith/tlbflush.h>
 #include <xen/grant_table.h>
 
 #define ENTRIES_PER_FRAME (PAGE_SIZE / sizeof(grant_entry_v1_t))
@@ -310,9 +311,15 @@ static int host_pte(const struct vcpu *v, uint64_t host_addr, uint32_t flags, ui
 static void flush_after(uint64_t host_addr, uint32_t flags)
 {
     if (flags & GNTMAP_contains_pte)
-        arch_flush_tlb();
+        flush_tlb_local();
     else
         arch_invlpg(host_addr);
+}
+
+int gnttab_pte_matches(uint64_t pte, uint64_t mfn, uint32_t flags)
+{
+    uint64_t want = PTE_P | ((flags & GNTMAP_readonly) ? 0 : PTE_RW);
+    return ((pte & PTE_ADDR) >> PAGE_SHIFT) == mfn && (pte & (PTE_P | PTE_RW)) == want;
 }
 
 /* Remove the host mapping of mfn at host_addr (Xen's
@@ -325,8 +332,8 @@ static int clear_host_mapping(const struct vcpu *v, uint64_t host_addr, uint32_t
     if (rc)
         return rc;
     uint64_t e = ((const uint64_t *)mfn_to_virt(ptr >> PAGE_SHIFT))[(ptr & (PAGE_SIZE - 1)) >> 3];
-    if (!(e & PTE_P) || ((e & PTE_ADDR) >> PAGE_SHIFT) != mfn)
-        return GNTST_general_error; /* the PTE no longer maps the grant */
+    if (!gnttab_pte_matches(e, mfn, flags))
+        return GNTST_general_error; /* the PTE is not this mapping's */
     uint16_t self = v->domain->domid;
     if (mm_pt_update(self, self, ptr, 0, 0))
         return GNTST_general_error;

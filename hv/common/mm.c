@@ -2,13 +2,16 @@
  * mm.c - frame ownership on top of the page allocator.
  * Owns: frame_table entries' owner field. Must never: free a frame whose
  * owner is not the one asked, free a frame something still references,
- * or leave a freed frame with an owner, a type, a count or an M2P entry.
+ * or leave a freed frame with an owner, a type, a count or an M2P entry,
+ * or hand a frame out while a TLB may still map it for its last owner
+ * (freed frames are stamped on the TLB-flush clock, tlbflush.h).
  */
 #include <xenolith/console.h>
 #include <xenolith/domain.h>
 #include <xenolith/errno.h>
 #include <xenolith/lib.h>
 #include <xenolith/mm.h>
+#include <xenolith/tlbflush.h>
 
 struct page_alloc hv_pages;
 struct page_info *frame_table;
@@ -20,6 +23,7 @@ int64_t mm_alloc_frame(uint16_t owner)
     if (mfn < 0)
         return mfn;
     BUG_ON((uint64_t)mfn >= max_mfn || frame_table[mfn].owner != DOMID_FREE);
+    tlbflush_since(frame_table[mfn].tlbflush_stamp);
     frame_table[mfn] = (struct page_info){ .owner = owner };
     memset(mfn_to_virt((uint64_t)mfn), 0, 4096);
     return mfn;
@@ -32,8 +36,14 @@ int64_t mm_alloc_frames(uint16_t owner, unsigned int order)
     int64_t first = page_alloc_pages(&hv_pages, order);
     if (first < 0)
         return first;
+    uint64_t stamp = 0;
     for (uint64_t m = (uint64_t)first; m < (uint64_t)first + (1ULL << order); m++) {
         BUG_ON(m >= max_mfn || frame_table[m].owner != DOMID_FREE);
+        if (frame_table[m].tlbflush_stamp > stamp)
+            stamp = frame_table[m].tlbflush_stamp;
+    }
+    tlbflush_since(stamp);
+    for (uint64_t m = (uint64_t)first; m < (uint64_t)first + (1ULL << order); m++) {
         frame_table[m] = (struct page_info){ .owner = owner };
         memset(mfn_to_virt(m), 0, 4096);
     }
@@ -49,7 +59,10 @@ void mm_free_frame(uint64_t mfn)
         if (d && d->tot_pages)
             d->tot_pages--;
     }
-    frame_table[mfn] = (struct page_info){ .owner = DOMID_FREE };
+    /* A TLB may still map it for its last owner: whoever gets it next
+     * flushes those first (mm_alloc_frame). */
+    frame_table[mfn] = (struct page_info){ .owner = DOMID_FREE,
+                                           .tlbflush_stamp = tlbflush_current_time() };
     m2p_set(mfn, ~0ULL); /* INVALID_M2P_ENTRY */
     BUG_ON(page_alloc_free_pages(&hv_pages, mfn, 0) != 0);
 }

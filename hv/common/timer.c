@@ -79,6 +79,7 @@ void domain_update_wallclock(struct domain *d)
 
 static void runstate_snapshot(const struct vcpu *v, uint64_t now, struct vcpu_runstate_info *r)
 {
+    memset(r, 0, sizeof(*r)); /* the padding after state reaches the guest too */
     r->state = v->ev.rs_state;
     r->state_entry_time = v->ev.rs_entry;
     for (unsigned int i = 0; i < 4; i++)

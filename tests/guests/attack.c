@@ -13,6 +13,9 @@
  *   reservation  decrease_reservation of still-mapped frames + populate
  *   user         privileged instructions and int3 (DPL 0) from user mode
  *                (Xen 4.17 gives #GP for the former, #BP for int3)
+ *   stale_l1, stale_gdt, stale_free, gnt_unmap, runstate_pad
+ *                the TLB and grant findings of the second review
+ *                (attack_tlb.c)
  * It runs as a boot-time domU next to the heartbeat dom0 (Xenolith) or,
  * for the attacks that do not need a second domain, as dom0 of a real
  * Xen 4.17. It prints PASS/FAIL lines (xlguest/check.h) for what it can
@@ -30,15 +33,7 @@
 #include <xlguest/kernel.h>
 #include <xlguest/time.h>
 #include <xlguest/traps.h>
-
-#define PTE_P  0x001ULL
-#define PTE_RW 0x002ULL
-#define PTE_US 0x004ULL
-#define PTE_A  0x020ULL
-#define PTE_D  0x040ULL
-#define PTE_PS 0x080ULL
-#define PTE_RO_FLAGS (PTE_P | PTE_US | PTE_A)
-#define PTE_RW_FLAGS (PTE_P | PTE_RW | PTE_US | PTE_A | PTE_D)
+#include "attack.h"
 
 #define HV_DIRECTMAP 0xffff830000000000ULL
 #define HV_M2P       0xffff800000000000ULL
@@ -49,7 +44,7 @@
 static uint64_t pool[POOL_PAGES][512] __attribute__((aligned(4096)));
 static unsigned int pool_next;
 
-static uint64_t *pool_page(void)
+uint64_t *pool_page(void)
 {
     if (pool_next >= POOL_PAGES) {
         printk("attack: page pool exhausted\n");
@@ -60,19 +55,19 @@ static uint64_t *pool_page(void)
     return p;
 }
 
-static uint64_t mfn_of(const void *va)
+uint64_t mfn_of(const void *va)
 {
     return virt_to_mfn(va);
 }
 
 /* Map va to its own frame with `flags`, or unmap it (flags 0). */
-static long remap(const void *va, uint64_t flags)
+long remap(const void *va, uint64_t flags)
 {
     uint64_t pte = flags ? (mfn_of(va) << 12) | flags : 0;
     return HYPERVISOR_update_va_mapping((unsigned long)va, pte, UVMF_INVLPG);
 }
 
-static long mmuext1(unsigned int cmd, uint64_t mfn)
+long mmuext1(unsigned int cmd, uint64_t mfn)
 {
     struct mmuext_op op = { .cmd = cmd };
     op.arg1.mfn = mfn;
@@ -143,7 +138,7 @@ void guest_trap(struct guest_frame *f)
 }
 
 /* Read a word at addr; returns 1 if it faulted. */
-static int probe_read(uint64_t addr, uint64_t *val)
+int probe_read(uint64_t addr, uint64_t *val)
 {
     uint64_t v = 0;
     probe_faulted = 0;
@@ -152,6 +147,18 @@ static int probe_read(uint64_t addr, uint64_t *val)
     probing = 0;
     *val = v;
     return probe_faulted;
+}
+
+/* Write a word at addr (the same 3-byte instruction length as the read,
+ * which guest_trap skips); returns the vector it faulted with, or 0. */
+int probe_write(uint64_t addr, uint64_t val)
+{
+    probe_faulted = 0;
+    probe_vec = 0;
+    probing = 1;
+    __asm__ volatile("mov %%rax, (%%rsi)" :: "a"(val), "S"(addr) : "memory");
+    probing = 0;
+    return probe_faulted ? (int)probe_vec : 0;
 }
 
 /* ---- finding 1: hv slots of a guest-built L4 ---- */
@@ -690,7 +697,7 @@ static void attack_user(start_info_t *si)
 
 /* Stay alive (blocked) for ms of system time, so the dom0 heartbeat is
  * seen while this domain exists, around an attack that takes no time. */
-static void linger(uint64_t ms)
+void linger(uint64_t ms)
 {
     if (!guest_shared_info) {
         for (int i = 0; i < 2000; i++)
@@ -707,7 +714,7 @@ static void linger(uint64_t ms)
 
 int guest_main(start_info_t *si)
 {
-    char name[32], num[16];
+    char name[96], num[16];
     if (!cmdline_get(si, "attack", name, sizeof(name))) {
         printk("attack: no attack=NAME on the command line\n");
         return SHUTDOWN_crash;
@@ -739,6 +746,8 @@ int guest_main(start_info_t *si)
         attack_reservation();
     else if (!strcmp(name, "user"))
         attack_user(si);
+    else if (attack_tlb(si, name, &check_passed, &check_failed))
+        ;
     else {
         printk("attack: unknown attack %s\n", name);
         return SHUTDOWN_crash;

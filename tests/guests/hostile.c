@@ -65,6 +65,9 @@
  * debug registers on #DB, clears TS on #NM, ignores NMI and #BP; any
  * other fault is a failure (memory it relies on was changed).
  *
+ * About one iteration in 64 also runs a stale-TLB sequence on a pool page
+ * of its own (stale_sequence: write, read-only without a flush, pin or
+ * set_gdt, write again: it must fault).
  * At the end it checks that its own text (outside the victim area) and
  * P2M list are unchanged and that the hypervisor still answers plain
  * calls, prints "hostile: N calls made, seed S", the check summary, and
@@ -669,9 +672,18 @@ static void debugregs_off(void)
     HYPERCALL(__HYPERVISOR_set_debugreg, 6, 0, 0);
 }
 
+/* A stale-TLB probe write is running (stale_sequence): its #PF is the
+ * expected answer. */
+static volatile int probing, probe_faulted;
+
 void guest_trap(struct guest_frame *f)
 {
     traps_seen++;
+    if (probing && f->vector == 14) {
+        probe_faulted = 1;
+        f->rip += 3; /* mov %rax, (%rsi) */
+        return;
+    }
     switch (f->vector) {
     case 1: /* #DB: our own set_debugreg armed a breakpoint */
         debugregs_off();
@@ -688,6 +700,75 @@ void guest_trap(struct guest_frame *f)
                (unsigned long)guest_fault_cr2());
         xen_shutdown(SHUTDOWN_crash);
     }
+}
+
+/* ---- stale TLB entries across a change of type ----
+ * The review's sequence, at random: write one of our pool pages through
+ * its writable mapping, make that mapping read-only (mostly without a
+ * flush), give the frame a type that forbids writable mappings (an L1..L4
+ * pin or a GDT), and write through the old mapping. The write must fault;
+ * one that lands in a frame holding such a type is an isolation break. */
+#define STALE_PAGES 4
+static uint64_t stale_pool[STALE_PAGES][512] __attribute__((aligned(4096)));
+static unsigned long stale_tries, stale_typed, stale_faulted, stale_landed_typed;
+
+static int probe_write(volatile uint64_t *at, uint64_t val)
+{
+    probe_faulted = 0;
+    probing = 1;
+    __asm__ volatile("mov %%rax, (%%rsi)" :: "a"(val), "S"(at) : "memory");
+    probing = 0;
+    return probe_faulted;
+}
+
+static long map_self(uint64_t *page, uint64_t flags, uint64_t uvmf)
+{
+    return HYPERVISOR_update_va_mapping((unsigned long)page, (virt_to_mfn(page) << 12) | flags,
+                                        uvmf);
+}
+
+static void stale_sequence(void)
+{
+    static const uint64_t uvmf[4] = { UVMF_NONE, UVMF_NONE, UVMF_NONE, UVMF_INVLPG };
+    uint64_t *page = stale_pool[below(STALE_PAGES)];
+    uint64_t mfn = virt_to_mfn(page);
+    unsigned int how = (unsigned int)below(5); /* 0-3: pin L1..L4, 4: GDT */
+    stale_tries++;
+    traps_init(); /* the fuzzing may have left a trap table of garbage */
+    memset(page, 0, 4096); /* a valid empty table or GDT; the TLB holds it writable */
+    if (map_self(page, 0x025 /* P US A */, uvmf[below(4)]))
+        return;
+    long rc;
+    if (how < 4) {
+        struct mmuext_op op = { .cmd = MMUEXT_PIN_L1_TABLE + how };
+        op.arg1.mfn = mfn;
+        rc = HYPERVISOR_mmuext_op(&op, 1, NULL, DOMID_SELF);
+    } else {
+        unsigned long frames[1] = { mfn };
+        rc = HYPERVISOR_set_gdt(frames, 512);
+    }
+    /* For a table: a writable entry naming the table itself, which the hv
+     * (and a writable-page-table emulation) must refuse. */
+    uint64_t poison = (mfn << 12) | 0x067;
+    int faulted = probe_write(&page[0], poison);
+    stale_faulted += faulted;
+    if (rc == 0) {
+        stale_typed++;
+        if (!faulted || page[0] == poison) {
+            stale_landed_typed++;
+            printk("FAIL hostile: a write through a stale TLB entry landed in a frame "
+                   "pinned as %s (try %lu)\n", how < 4 ? "a page table" : "a GDT", stale_tries);
+        }
+        if (how < 4) {
+            struct mmuext_op op = { .cmd = MMUEXT_UNPIN_TABLE };
+            op.arg1.mfn = mfn;
+            HYPERVISOR_mmuext_op(&op, 1, NULL, DOMID_SELF);
+        } else {
+            HYPERVISOR_set_gdt(NULL, 0);
+        }
+    }
+    if (map_self(page, 0x067 /* P RW US A D */, UVMF_INVLPG))
+        printk("FAIL hostile: pool page %lx cannot be made writable again\n", (unsigned long)mfn);
 }
 
 /* ---- the run ---- */
@@ -802,6 +883,8 @@ int guest_main(start_info_t *si)
             traps_init();
         if (guest_shared_info)
             guest_shared_info->vcpu_info[0].evtchn_upcall_mask = 1;
+        if (below(64) == 0)
+            stale_sequence();
         if (progress && n % progress == 0)
             report("progress:", n);
     }
@@ -813,7 +896,13 @@ int guest_main(start_info_t *si)
         if (made_nr[h] && (ok_nr[h] || made_nr[h] != enosys_nr[h]))
             printk("hostile: hypercall %u: %lu calls, %lu >= 0, %lu ENOSYS\n", h, made_nr[h],
                    ok_nr[h], enosys_nr[h]);
+    printk("hostile: %lu stale-TLB sequences, %lu retyped, %lu writes faulted, "
+           "%lu landed in a retyped frame\n", stale_tries, stale_typed, stale_faulted,
+           stale_landed_typed);
     printk("hostile: %lu calls made, seed %lu\n", n, seed);
+    check_true("stale-TLB sequences tried", stale_tries > 0);
+    check_eq("no stale write landed in a frame pinned as a table or GDT",
+             (long)stale_landed_typed, 0);
     check_eq("hostile made every call", (long)n, (long)calls);
     check_true("own text unchanged (outside the victim area)", text_sum() == text0);
     check_true("own P2M list unchanged", p2m_sum(si) == p2m0);

@@ -206,6 +206,28 @@ static void dom0_role(void)
     check_eq("  cr3 back", ctx.ctrlreg[3] == (uint64_t)xen_pfn_to_cr3(mfns[1]), 1);
     check_eq("  in kernel, not online", ctx.flags & (VGCF_in_kernel | VGCF_online), VGCF_in_kernel);
     check_eq("  event callback back", ctx.event_callback_eip == 0xffffffff80002000ULL, 1);
+    /* An FXSAVE image whose MXCSR sets bits the CPU reserves would fault
+     * in FXRSTOR: accepted, and cleared as Xen's restore fixup clears it;
+     * a valid image is kept as given. */
+    uint8_t *fpu = (uint8_t *)&ctx.fpu_ctxt;
+    uint32_t bad_mxcsr = 0xffffffffu, good_mxcsr = 0x1f80, got_mxcsr;
+    ctx.flags |= VGCF_i387_valid;
+    fpu[0] = 0x7f, fpu[1] = 0x03; /* FCW 0x37f */
+    memcpy(fpu + 24, &bad_mxcsr, 4);
+    check_eq("setvcpucontext with reserved MXCSR bits -> 0",
+             domctl(XEN_DOMCTL_setvcpucontext, (domid_t)d), 0);
+    memset(&ctx, 0, sizeof(ctx));
+    check_eq("getvcpucontext", domctl(XEN_DOMCTL_getvcpucontext, (domid_t)d), 0);
+    memcpy(&got_mxcsr, fpu + 24, 4);
+    check_eq("  reserved MXCSR: the FPU image is cleared (MXCSR 0, FCW 0)",
+             got_mxcsr == 0 && fpu[0] == 0 && fpu[1] == 0, 1);
+    fpu[0] = 0x7f, fpu[1] = 0x03;
+    memcpy(fpu + 24, &good_mxcsr, 4);
+    check_eq("setvcpucontext with MXCSR 0x1f80 -> 0", domctl(XEN_DOMCTL_setvcpucontext, (domid_t)d), 0);
+    memset(&ctx, 0, sizeof(ctx));
+    check_eq("getvcpucontext", domctl(XEN_DOMCTL_getvcpucontext, (domid_t)d), 0);
+    memcpy(&got_mxcsr, fpu + 24, 4);
+    check_eq("  valid MXCSR kept", got_mxcsr == 0x1f80 && fpu[0] == 0x7f && fpu[1] == 0x03, 1);
     /* its L4 now holds a type: dom0 may not map it writable */
     mmu_update_t u = { .ptr = ((uint64_t)mfns[1] << 12) | MMU_NORMAL_PT_UPDATE, .val = 0 };
     check_true("its L4 (typed) refuses a plain write of slot 256",

@@ -22,6 +22,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 logdir="$top/build/scenario-logs"
 mkdir -p "$logdir"
+# shellcheck source=scenario-lib.sh
+source "$here/scenario-lib.sh"
 pass=0 fail=0
 for scn in "$@"; do
     name=$(basename "$scn" .scn)

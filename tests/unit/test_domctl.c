@@ -62,6 +62,7 @@ void arch_halt_machine(int status) { fail_msg("halt %d", status); abort(); }
 int console_getc(void) { return -1; }
 void pv_update_cr3(struct vcpu *v) { v->cr3 = v->guest_table << PAGE_SHIFT; }
 void arch_flush_tlb(void) {}
+uint32_t arch_mxcsr_mask(void) { return 0xffbf; }
 void arch_invlpg(uint64_t va) { (void)va; }
 void arch_flush_cache(void) {}
 void arch_leave_guest_page_tables(void) {}
@@ -452,6 +453,21 @@ static void test_vcpu_context(void **state)
     c->user_regs.rip = 0xffffffff80003000ULL;
     assert_int_equal(SET(), 0);
     assert_int_equal(frame_table[l4].type_count, 1);
+    /* An FXSAVE image with MXCSR bits outside the CPU's mask would fault
+     * in the hv's FXRSTOR: it is cleared, as Xen's restore fixup does. */
+    uint8_t *img = (uint8_t *)&c->fpu_ctxt;
+    uint32_t mxcsr = 0x1f80 | 0x10000;
+    c->flags |= VGCF_i387_valid;
+    img[0] = 0x7f, img[1] = 0x03;
+    memcpy(img + 24, &mxcsr, 4);
+    assert_int_equal(SET(), 0);
+    for (unsigned int i = 0; i < sizeof(d->vcpu.pv.fpu); i++)
+        assert_int_equal(d->vcpu.pv.fpu[i], 0);
+    assert_true(d->vcpu.pv.fpu_initialised);
+    mxcsr = 0x1f80; /* the reset value: inside any mask */
+    memcpy(img + 24, &mxcsr, 4);
+    assert_int_equal(SET(), 0);
+    assert_memory_equal(d->vcpu.pv.fpu, img, sizeof(d->vcpu.pv.fpu));
     /* unpaused and started: refused */
     assert_int_equal(domctl_as(&g0, XEN_DOMCTL_unpausedomain, (domid_t)id), 0);
     assert_true(domain_vcpu_may_run(&d->vcpu));

@@ -552,6 +552,52 @@ static void test_two_mappings_flags(void **state)
     assert_int_equal(unmap(B, h2, VA(3), 0), GNTST_okay);
 }
 
+/* Finding of a review: unmapping the read-write handle at the read-only
+ * mapping's address must not release the write pin while the writable
+ * PTE survives. Xen 4.17 requires the PTE's present and RW bits to match
+ * the handle's mapping. */
+static void test_unmap_checks_pte_permissions(void **state)
+{
+    (void)state;
+    uint64_t pg = frame(A);
+    grant(A, 6, B, pg, GTF_permit_access);
+    grant_handle_t hw, hr;
+    assert_int_equal(map(B, A, 6, HOST | RO, VA(3), &hr), GNTST_okay);
+    assert_int_equal(map(B, A, 6, HOST, VA(4), &hw), GNTST_okay);
+    uint16_t both = GTF_permit_access | GTF_reading | GTF_writing;
+    assert_int_equal(unmap(B, hw, VA(3), 0), GNTST_general_error);
+    assert_int_equal(unmap(B, hr, VA(4), 0), GNTST_general_error);
+    assert_int_equal(entry(A, 6)->flags, both);
+    assert_true(l1e(B, 3) & PTE_P);
+    assert_true(l1e(B, 4) & PTE_RW);
+    assert_int_equal(frame_table[pg].type, PGT_writable);
+    assert_true(frame_table[pg].type_count > 0);
+    /* The right pairs still work, and leave nothing behind. */
+    assert_int_equal(unmap(B, hw, VA(4), 0), GNTST_okay);
+    assert_int_equal(entry(A, 6)->flags, GTF_permit_access | GTF_reading);
+    assert_int_equal(unmap(B, hr, VA(3), 0), GNTST_okay);
+    assert_int_equal(entry(A, 6)->flags, GTF_permit_access);
+    assert_int_equal(l1e(B, 3), 0);
+    assert_int_equal(l1e(B, 4), 0);
+}
+
+static void test_pte_matches(void **state)
+{
+    (void)state;
+    uint64_t m = 0x123;
+    uint64_t rw = (m << PAGE_SHIFT) | PTE_P | PTE_RW | PTE_US | PTE_A | PTE_D;
+    uint64_t ro = (m << PAGE_SHIFT) | PTE_P | PTE_US | PTE_A;
+    assert_true(gnttab_pte_matches(rw, m, HOST));
+    assert_false(gnttab_pte_matches(rw, m, HOST | RO));
+    assert_true(gnttab_pte_matches(ro, m, HOST | RO));
+    assert_false(gnttab_pte_matches(ro, m, HOST));
+    assert_false(gnttab_pte_matches(rw & ~PTE_P, m, HOST));
+    assert_false(gnttab_pte_matches(ro & ~PTE_P, m, HOST | RO));
+    assert_false(gnttab_pte_matches(rw, m + 1, HOST));
+    /* accessed/dirty/user bits do not matter, as in Xen */
+    assert_true(gnttab_pte_matches(rw & ~(PTE_A | PTE_D), m, HOST));
+}
+
 static void test_device_map(void **state)
 {
     (void)state;
@@ -796,6 +842,8 @@ int main(void)
         T(test_map_contains_pte),
         T(test_unmap_refusals),
         T(test_two_mappings_flags),
+        T(test_unmap_checks_pte_permissions),
+        T(test_pte_matches),
         T(test_device_map),
         T(test_many_mappings_grow_maptrack),
         T(test_batch_and_preemption),

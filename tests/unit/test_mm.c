@@ -206,7 +206,10 @@ static void test_validate_tree_and_release(void **state)
     assert_int_equal(pi(t.l2)->count, 2); /* type ref from l3 + read-only mapping */
     put_page_and_type(t.l4);
     assert_all_unreferenced();
-    assert_int_equal(pi(t.l1)->type, PGT_none);
+    /* Untyped now; the last type stays for the flush decision. */
+    assert_int_equal(pi(t.l1)->type_count, 0);
+    assert_int_equal(pi(t.l1)->type, PGT_l1);
+    assert_int_not_equal(pi(t.l1)->tlbflush_stamp, 0);
 }
 
 static void test_writable_map_of_own_pt_refused_validate(void **state)
@@ -1210,11 +1213,143 @@ static void test_destroy_returns_removed_frames(void **state)
     assert_all_unreferenced();
 }
 
+/* ---- TLB flushes before a frame changes type or owner (tlbflush.c) ---- */
+
+static void test_flush_decision_by_type(void **state)
+{
+    (void)state;
+    static const unsigned int types[] = { PGT_l1, PGT_l2, PGT_l3, PGT_l4, PGT_writable,
+                                          PGT_seg_desc };
+    for (unsigned int i = 0; i < 6; i++) {
+        /* never typed (fresh from the allocator, which flushed) */
+        assert_false(tlbflush_type_change_needs_flush(PGT_none, types[i]));
+        for (unsigned int j = 0; j < 6; j++)
+            assert_int_equal(tlbflush_type_change_needs_flush(types[i], types[j]), i != j);
+    }
+}
+
+static void test_flush_clock_filter(void **state)
+{
+    (void)state;
+    flush_tlb_local();
+    uint64_t stamp = tlbflush_current_time();
+    cpumask_t mask = 1;
+    tlbflush_filter(&mask, stamp);
+    /* the flush began at the stamp's time, so it may predate the stamp */
+    assert_int_equal(mask, 1);
+    int before = tlb_flushes;
+    assert_true(tlbflush_since(stamp));
+    assert_int_equal(tlb_flushes, before + 1);
+    mask = 1;
+    tlbflush_filter(&mask, stamp);
+    assert_int_equal(mask, 0);
+    assert_false(tlbflush_since(stamp));
+    assert_false(tlbflush_since(0)); /* never stamped */
+    assert_int_equal(tlb_flushes, before + 1);
+}
+
+/* The review's sequence: a writable PTE removed without a flush
+ * (update_va_mapping with UVMF_NONE), then the frame pinned as an L1.
+ * The pin must flush before it validates, or the old writable TLB entry
+ * writes into a validated page table. */
+static void test_retype_after_unflushed_unmap_flushes(void **state)
+{
+    (void)state;
+    struct tree t = mktree(A);
+    uint64_t f = frame(A);
+    tab(t.l1)[1] = (f << PAGE_SHIFT) | RWF;
+    assert_int_equal(mm_pin(A, t.l4, PGT_l4), 0);
+    flush_tlb_local(); /* the CPU is clean up to here */
+    int before = tlb_flushes;
+    assert_int_equal(mm_update_va(A, A, t.l4, 0x1000, (f << PAGE_SHIFT) | ROF), 0);
+    assert_int_equal(pi(f)->type_count, 0);
+    assert_int_equal(tlb_flushes, before); /* UVMF_NONE: nothing flushed yet */
+    assert_int_equal(mm_pin(A, f, PGT_l1), 0);
+    assert_int_equal(tlb_flushes, before + 1);
+    assert_int_equal(mm_unpin(A, f), 0);
+    assert_int_equal(mm_update_va(A, A, t.l4, 0x1000, 0), 0);
+    assert_int_equal(mm_unpin(A, t.l4), 0);
+    assert_all_unreferenced();
+}
+
+/* A guest that flushed (or was switched out) since the unmap needs no
+ * second flush; a frame that keeps its type needs none at all. */
+static void test_no_flush_when_not_needed(void **state)
+{
+    (void)state;
+    struct tree t = mktree(A);
+    uint64_t f = frame(A), g = frame(A);
+    tab(t.l1)[1] = (f << PAGE_SHIFT) | RWF;
+    tab(t.l1)[2] = (g << PAGE_SHIFT) | RWF;
+    assert_int_equal(mm_pin(A, t.l4, PGT_l4), 0);
+    assert_int_equal(mm_update_va(A, A, t.l4, 0x1000, (f << PAGE_SHIFT) | ROF), 0);
+    flush_tlb_local(); /* MMUEXT_TLB_FLUSH_LOCAL, or a context switch */
+    int before = tlb_flushes;
+    assert_int_equal(mm_pin(A, f, PGT_l1), 0);
+    assert_int_equal(tlb_flushes, before);
+    /* writable -> none -> writable again: same type, no flush */
+    assert_int_equal(mm_update_va(A, A, t.l4, 0x2000, 0), 0);
+    assert_int_equal(mm_update_va(A, A, t.l4, 0x2000, (g << PAGE_SHIFT) | RWF), 0);
+    assert_int_equal(tlb_flushes, before);
+    assert_int_equal(mm_unpin(A, f), 0);
+    assert_int_equal(mm_update_va(A, A, t.l4, 0x1000, 0), 0);
+    assert_int_equal(mm_update_va(A, A, t.l4, 0x2000, 0), 0);
+    assert_int_equal(mm_unpin(A, t.l4), 0);
+    assert_all_unreferenced();
+}
+
+/* A page table that becomes writable may still sit in the paging-structure
+ * caches: that type change flushes too, and so does a GDT frame's. */
+static void test_table_or_gdt_to_writable_flushes(void **state)
+{
+    (void)state;
+    uint64_t f = frame(A);
+    flush_tlb_local();
+    assert_int_equal(mm_pin(A, f, PGT_l1), 0);
+    assert_int_equal(mm_unpin(A, f), 0);
+    int before = tlb_flushes;
+    assert_int_equal(get_page_and_type(f, A, PGT_writable), 0);
+    assert_int_equal(tlb_flushes, before + 1);
+    put_page_and_type(f);
+    assert_int_equal(get_page_and_type(f, A, PGT_seg_desc), 0);
+    assert_int_equal(tlb_flushes, before + 2);
+    put_page_and_type(f);
+    assert_all_unreferenced();
+}
+
+/* A freed frame may still be in the old owner's TLB: whoever gets it next
+ * (another domain, the hv) gets it only after a flush. */
+static void test_freed_frame_flushed_before_reuse(void **state)
+{
+    (void)state;
+    struct tree t = mktree(A);
+    uint64_t f = frame(A);
+    tab(t.l1)[1] = (f << PAGE_SHIFT) | RWF;
+    assert_int_equal(mm_pin(A, t.l4, PGT_l4), 0);
+    flush_tlb_local();
+    assert_int_equal(mm_update_va(A, A, t.l4, 0x1000, 0), 0); /* UVMF_NONE */
+    assert_int_equal(mm_remove_page(da, f), 0); /* decrease_reservation */
+    assert_int_equal(pi(f)->owner, DOMID_FREE);
+    int before = tlb_flushes;
+    int64_t m;
+    while ((m = mm_alloc_frame(B)) >= 0 && (uint64_t)m != f)
+        ; /* keep the others: the allocator must reach f */
+    assert_int_equal(m, (int64_t)f);
+    assert_true(tlb_flushes >= before + 1);
+    assert_int_equal(mm_unpin(A, t.l4), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
         T(test_validate_tree_and_release),
+        T(test_flush_decision_by_type),
+        T(test_flush_clock_filter),
+        T(test_retype_after_unflushed_unmap_flushes),
+        T(test_no_flush_when_not_needed),
+        T(test_table_or_gdt_to_writable_flushes),
+        T(test_freed_frame_flushed_before_reuse),
         T(test_writable_map_of_own_pt_refused_validate),
         T(test_writable_self_map_refused),
         T(test_linear_self_l4_read_only),

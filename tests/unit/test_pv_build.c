@@ -86,6 +86,7 @@ void mm_free_frame(uint64_t mfn)
 }
 
 void arch_set_hv_l4_slot(unsigned int slot, uint64_t e) { (void)slot; (void)e; }
+void arch_flush_tlb(void) {}
 
 void panic(const char *fmt, ...)
 {

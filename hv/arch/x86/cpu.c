@@ -9,6 +9,7 @@
 #include <xenolith/console.h>
 #include <xenolith/layout.h>
 #include <xenolith/lib.h>
+#include <xenolith/pv_cpu.h>
 #include <xen/xen.h>
 
 #define GDT_ENTRIES (GDT_FIRST_RESERVED / 8 + 16)
@@ -125,9 +126,28 @@ static void syscall_init(void)
     wrmsr(MSR_SFMASK, 0x47700);
 }
 
+/* FXSAVE's MXCSR_MASK (bytes 28..31; 0 means the architectural 0xffbf). */
+static uint32_t mxcsr_mask;
+
+uint32_t arch_mxcsr_mask(void)
+{
+    return mxcsr_mask;
+}
+
+static void fpu_probe(void)
+{
+    static uint8_t area[512] __attribute__((aligned(16)));
+    clts();
+    fxsave(area);
+    memcpy(&mxcsr_mask, area + 28, sizeof(mxcsr_mask));
+    if (!mxcsr_mask)
+        mxcsr_mask = 0xffbf;
+}
+
 void cpu_init(void)
 {
     gdt_init();
     idt_init();
     syscall_init();
+    fpu_probe();
 }

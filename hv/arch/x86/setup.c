@@ -16,6 +16,7 @@
 #include <xenolith/power.h>
 #include <xenolith/pv_build_hv.h>
 #include <xenolith/serial.h>
+#include <xenolith/tlbflush.h>
 #include <xenolith/version_info.h>
 #include <xenolith/bootinfo.h>
 
@@ -31,12 +32,18 @@ uint64_t virt_to_mfn(const void *va) { return ((uint64_t)va - DIRECTMAP_BASE) >>
 const uint64_t *arch_hv_l4_slots(void) { return idle_pml4; }
 void arch_flush_tlb(void) { write_cr3(read_cr3()); }
 void arch_invlpg(uint64_t va) { invlpg(va); }
-void arch_leave_guest_page_tables(void) { write_cr3(virt_to_mfn(idle_pml4) << PAGE_SHIFT); }
+void arch_switch_cr3(uint64_t cr3)
+{
+    uint64_t t = tlbflush_begin();
+    write_cr3(cr3);
+    tlbflush_done(t);
+}
+void arch_leave_guest_page_tables(void) { arch_switch_cr3(virt_to_mfn(idle_pml4) << PAGE_SHIFT); }
 void arch_set_hv_l4_slot(unsigned int slot, uint64_t e) { idle_pml4[slot & 511] = e; }
 void arch_write_ptbase(uint64_t cr3)
 {
     if (read_cr3() != cr3)
-        write_cr3(cr3);
+        arch_switch_cr3(cr3);
 }
 void arch_flush_cache(void) { __asm__ volatile("wbinvd" ::: "memory"); }
 int console_getc(void) { return serial_getc(); }
@@ -240,7 +247,7 @@ void hv_start(uint64_t bootinfo_phys)
     while (!(v = sched_pick_next()))
         sched_idle_or_halt();
     current = v;
-    write_cr3(v->cr3);
+    arch_switch_cr3(v->cr3);
     printk("boot: entering d%u at %016lx, %lu us after hv start\n", v->domain->domid,
            (unsigned long)v->regs.rip, (unsigned long)(arch_time_ns() / 1000));
     enter_frame(&v->regs);

@@ -13,6 +13,7 @@
 #include <xenolith/lib.h>
 #include <xenolith/mm.h>
 #include <xenolith/power.h>
+#include <xenolith/tlbflush.h>
 
 extern uint8_t hv_stack_bottom[], hv_stack_top[];
 void timer_interrupt(void);
@@ -268,7 +269,7 @@ void trap_entry(struct cpu_regs *r)
     }
     current = next;
     if (read_cr3() != next->cr3)
-        write_cr3(next->cr3);
+        arch_switch_cr3(next->cr3);
     if (load_guest_gdt(next) || next != v)
         load_guest_selectors(next);
     load_guest_state(next);

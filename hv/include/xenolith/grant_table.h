@@ -43,6 +43,10 @@ int gnttab_is_table_frame(uint16_t domid, uint64_t mfn);
  * create/destroy leak check). */
 unsigned int gnttab_nr_mappings(uint16_t domid);
 unsigned int gnttab_total_mappings(void);
+/* Is pte the host mapping a grant mapping of mfn with GNTMAP_* flags
+ * made: that frame, present, and writable exactly when the mapping is?
+ * (Xen's check before an unmap clears the PTE.) */
+int gnttab_pte_matches(uint64_t pte, uint64_t mfn, uint32_t flags);
 
 HYPERCALL_DECL(grant_table_op);
 

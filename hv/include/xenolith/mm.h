@@ -12,6 +12,7 @@
 
 #include <stdint.h>
 #include <xenolith/page_alloc.h>
+#include <xenolith/tlbflush.h>
 
 #define DOMID_HV_OWNED 0x7FF2 /* DOMID_XEN: frames the hypervisor owns */
 #define DOMID_FREE     0x7FFF /* DOMID_INVALID: free frame */
@@ -38,7 +39,9 @@
 
 struct page_info {
     uint16_t owner;      /* domid, DOMID_HV_OWNED, DOMID_ORPHAN or DOMID_FREE */
-    uint8_t type;        /* PGT_*; meaningful while type_count > 0 */
+    uint8_t type;        /* PGT_*: the type held while type_count > 0; after
+                            that the last type held, so the next type change
+                            knows to flush (PGT_none: never typed) */
     uint8_t flags;       /* PGF_* */
     uint32_t type_count; /* references of that type; page tables are
                             validated exactly while this is > 0 */
@@ -46,6 +49,9 @@ struct page_info {
     int32_t linear;      /* linear page tables: > 0 linear entries this table
                             holds, < 0 linear entries naming it (Xen's
                             linear_pt_count); never both */
+    uint64_t tlbflush_stamp; /* tlbflush clock when the last type reference
+                                (type_count -> 0) or the frame itself (freed)
+                                went; 0: never. See tlbflush.h */
 };
 
 extern struct page_alloc hv_pages;
@@ -162,8 +168,9 @@ struct mm_ldt {
 /* The LDT the guest of domain domid last set (zeroes if none). */
 const struct mm_ldt *mm_vcpu_ldt(uint16_t domid);
 
-/* TLB maintenance of the running CPU (arch; host tests provide their own). */
-void arch_flush_tlb(void);
+/* TLB maintenance of the running CPU (arch; host tests provide their own).
+ * Full flushes go through flush_tlb_local() (tlbflush.h), which records
+ * them on the flush clock. */
 void arch_invlpg(uint64_t va);
 /* Write back and invalidate caches (MMUEXT_FLUSH_CACHE). */
 void arch_flush_cache(void);

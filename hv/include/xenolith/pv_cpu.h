@@ -200,6 +200,9 @@ uint64_t *pv_gpr(struct cpu_regs *regs, unsigned int n);
 
 /* ---- arch hooks (hv/arch/x86/traps.c; host tests provide fakes) ---- */
 void arch_cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4]);
+/* MXCSR bits FXRSTOR accepts on this CPU (FXSAVE's MXCSR_MASK, or 0xffbf
+ * where the CPU leaves that 0). */
+uint32_t arch_mxcsr_mask(void);
 uint64_t arch_read_cr(unsigned int n);          /* 0 or 4 */
 uint32_t arch_io_in(uint16_t port, unsigned int size);
 void arch_io_out(uint16_t port, unsigned int size, uint32_t val);

@@ -16,6 +16,7 @@
 #include <xenolith/lib.h>
 #include <xenolith/mm.h>
 #include <xenolith/pte.h>
+#include <xenolith/tlbflush.h>
 
 /* Xen's continuation bit in the count of mmu_update / mmuext_op. */
 #define MMU_UPDATE_PREEMPTED (~(~0U >> 1))
@@ -297,7 +298,7 @@ static int mmuext_one(struct vcpu *v, uint16_t pg_owner, const struct mmuext_op 
         __attribute__((fallthrough)); /* one vcpu per domain, one CPU */
     case MMUEXT_TLB_FLUSH_LOCAL:
     case MMUEXT_TLB_FLUSH_ALL:
-        arch_flush_tlb();
+        flush_tlb_local();
         return 0;
     case MMUEXT_INVLPG_MULTI:
         if (vcpumask_ok(v, (uint64_t)op->arg2.vcpumask.p))
@@ -371,7 +372,7 @@ static long update_va(struct vcpu *v, uint16_t pg_owner, uint64_t va, uint64_t v
         return rc;
     switch (flags & UVMF_FLUSHTYPE_MASK) {
     case UVMF_TLB_FLUSH:
-        arch_flush_tlb();
+        flush_tlb_local();
         break;
     case UVMF_INVLPG:
         arch_invlpg(va);

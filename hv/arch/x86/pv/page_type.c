@@ -18,12 +18,21 @@
  * page_info.linear: a table holding linear entries (linear > 0) cannot be
  * the target of one (linear < 0) and the other way round, so linear
  * references can never form a cycle that keeps frames alive.
+ *
+ * TLB flushes (Xen's tlbflush_timestamp): when a frame's type count drops
+ * to 0, mappings of it under that type may still sit in some TLB (a guest
+ * removes a PTE with UVMF_NONE; a page table leaves the paging-structure
+ * caches only at a flush). The frame is stamped then, and before it takes
+ * a different type every TLB that has not flushed since the stamp is
+ * flushed - before the new type is validated, so nothing can be written
+ * through an old writable entry into a validated table or GDT frame.
  */
 #include <xenolith/console.h>
 #include <xenolith/errno.h>
 #include <xenolith/layout.h>
 #include <xenolith/mm.h>
 #include <xenolith/pte.h>
+#include <xenolith/tlbflush.h>
 
 int l4_slot_is_hv(unsigned int i)
 {
@@ -182,6 +191,11 @@ int get_page_type(uint64_t mfn, unsigned int type)
         pg->type_count++;
         return 0;
     }
+    /* A new type: no TLB may still hold a mapping made under the old one
+     * (a writable entry of a frame about to become a table or a GDT, a
+     * cached walk through a table about to become writable). */
+    if (tlbflush_type_change_needs_flush(pg->type, type))
+        tlbflush_since(pg->tlbflush_stamp);
     /* Typed before validation, so an entry naming this very frame (a
      * writable self-mapping, a recursive entry) sees the new type. */
     pg->type = (uint8_t)type;
@@ -215,8 +229,9 @@ void put_page_type(uint64_t mfn)
         return;
     if (is_pt_type(pg->type))
         devalidate(mfn, pg->type);
-    if (!pg->type_count) /* devalidation cannot retype it, but be sure */
-        pg->type = PGT_none;
+    /* The type stays as the last one held; the stamp says since when no
+     * mapping of that type exists (TLBs aside). */
+    pg->tlbflush_stamp = tlbflush_current_time();
 }
 
 int get_page_and_type(uint64_t mfn, uint16_t owner, unsigned int type)

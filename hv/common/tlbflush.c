@@ -1,0 +1,89 @@
+/*
+ * tlbflush.c - the TLB-flush clock (see tlbflush.h): a global counter
+ * that advances at every full TLB flush, each CPU's time of its last one,
+ * and the decision which CPUs must flush before a frame may be reused.
+ * A frame is stamped with the clock when its last mapping of a kind goes
+ * away (page_type.c: type count 0; mm.c: freed). A CPU whose last full
+ * flush began after that stamp cannot cache a translation to the frame
+ * made under its old type or owner; any other CPU must flush first.
+ * Owns: tlbflush_clock, tlbflush_time[]. Must never: report a CPU as
+ * flushed for a flush that began before the stamp it is compared with.
+ */
+#include <xenolith/console.h>
+#include <xenolith/mm.h>
+#include <xenolith/tlbflush.h>
+
+cpumask_t cpu_online_mask = 1;
+
+/* One CPU runs the hv until the SMP bring-up gives each its own number. */
+unsigned int smp_processor_id(void)
+{
+    return 0;
+}
+
+/* Starts at 1 so that a stamp of 0 (never mapped) needs no flush from a
+ * CPU that has flushed once; every CPU flushes when it first loads a
+ * guest's page tables. */
+static uint64_t tlbflush_clock = 1;
+static uint64_t tlbflush_time[TLBFLUSH_MAX_CPUS];
+
+uint64_t tlbflush_current_time(void)
+{
+    return tlbflush_clock;
+}
+
+/* A CPU whose last flush began at time t (it took t = ++clock before
+ * flushing) has dropped everything cached before any stamp < t. A stamp
+ * equal to t may have been taken between the increment and the flush. */
+void tlbflush_filter(cpumask_t *mask, uint64_t stamp)
+{
+    for (unsigned int cpu = 0; cpu < TLBFLUSH_MAX_CPUS; cpu++)
+        if ((*mask >> cpu) & 1 && tlbflush_time[cpu] > stamp)
+            *mask &= ~(1ULL << cpu);
+}
+
+uint64_t tlbflush_begin(void)
+{
+    return ++tlbflush_clock;
+}
+
+void tlbflush_done(uint64_t t)
+{
+    unsigned int cpu = smp_processor_id();
+    BUG_ON(cpu >= TLBFLUSH_MAX_CPUS);
+    if (tlbflush_time[cpu] < t)
+        tlbflush_time[cpu] = t;
+}
+
+void flush_tlb_local(void)
+{
+    uint64_t t = tlbflush_begin();
+    arch_flush_tlb();
+    tlbflush_done(t);
+}
+
+void flush_tlb_mask(cpumask_t mask)
+{
+    unsigned int cpu = smp_processor_id();
+    if (mask & (1ULL << cpu))
+        flush_tlb_local();
+    /* No other CPU runs guests yet: a remote flush would be an IPI. */
+    BUG_ON(mask & ~(1ULL << cpu) & cpu_online_mask);
+}
+
+int tlbflush_since(uint64_t stamp)
+{
+    if (!stamp)
+        return 0; /* never stamped: never mapped by a guest */
+    cpumask_t mask = cpu_online_mask;
+    tlbflush_filter(&mask, stamp);
+    if (!mask)
+        return 0;
+    flush_tlb_mask(mask);
+    return 1;
+}
+
+int tlbflush_type_change_needs_flush(unsigned int old_type, unsigned int new_type)
+{
+    return old_type != PGT_none && old_type != new_type;
+}
