@@ -17,7 +17,7 @@ UNIT_BINS := $(addprefix $(BUILD)/unit/test_,$(UNIT_TESTS))
 UNIT_HOST_CFLAGS := $(filter-out -MMD -MP,$(HOST_CFLAGS)) -Ihv/include
 
 .SECONDEXPANSION:
-$(BUILD)/unit/test_%: tests/unit/test_%.c $$(UNIT_SRCS_$$*) $$(wildcard hv/include/xenolith/*.h hv/shared/include/xenolith/*.h) | $(XEN_INC)/xen
+$(BUILD)/unit/test_%: tests/unit/test_%.c $$(UNIT_SRCS_$$*) $$(wildcard hv/include/xenolith/*.h hv/shared/include/xenolith/*.h tests/unit/fake_*.h) | $(XEN_INC)/xen
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(UNIT_HOST_CFLAGS) -o $@ $(filter %.c,$^) $(HOST_LDLIBS)
 

@@ -4,4 +4,5 @@ UNIT_TESTS += mm_hc
 UNIT_SRCS_mm_hc := hv/common/hypercall.c hv/common/multicall.c hv/common/domain.c \
                    hv/common/mm.c hv/arch/x86/pv/page_type.c hv/arch/x86/tlbflush.c hv/arch/x86/pv/m2p.c hv/arch/x86/pv/mmu.c \
                    hv/common/memory.c hv/common/page_alloc.c hv/common/guest_access.c \
-                   hv/shared/format.c
+                   hv/shared/format.c \
+                   tests/unit/fake_mem.c tests/unit/fake_console.c
