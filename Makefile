@@ -16,17 +16,20 @@ WARN       := -Wall -Wextra -Werror -Wno-unused-parameter -Wstrict-prototypes \
               -Wmissing-prototypes -Wshadow -Wpointer-arith
 GCC_INC    := $(shell $(CC) -print-file-name=include)
 
+# The code every part links (hv/shared): SHARED_INC, SHARED_*_SRCS.
+include hv/shared/shared.mk
+
 # Freestanding code: the hypervisor and guest kernels.
 KCFLAGS    := -std=gnu11 -O2 -g $(WARN) -ffreestanding -nostdinc -isystem $(GCC_INC) \
               -fno-builtin -fno-pic -fno-pie -mno-red-zone -mno-mmx -mno-sse -mno-sse2 \
               -fno-stack-protector -fno-asynchronous-unwind-tables \
               -fno-omit-frame-pointer -ffunction-sections -fdata-sections \
-              -I$(XEN_INC) -Ihv/include -Iboot/include $(XEN_IFACE) -MMD -MP
+              -I$(XEN_INC) -I$(SHARED_INC) -Iboot/include $(XEN_IFACE) -MMD -MP
 
 # Host unit tests: the same pure sources, with sanitizers.
 HOST_CFLAGS := -std=gnu11 -O1 -g $(WARN) -fsanitize=address,undefined \
               -fno-sanitize-recover=all -fno-omit-frame-pointer \
-              -I$(XEN_INC) -Ihv/include -Iboot/include $(XEN_IFACE) -DXL_HOST_TEST -MMD -MP
+              -I$(XEN_INC) -I$(SHARED_INC) -Iboot/include $(XEN_IFACE) -DXL_HOST_TEST -MMD -MP
 HOST_LDLIBS := -lcmocka
 
 .PHONY: all help deps run test unit scenarios debug clean bench run-xl xl
@@ -53,6 +56,13 @@ $(XEN_INC)/xen: | $(DEPS_STAMP)
 -include boot/boot.mk
 include hv/hv.mk
 include guest-drivers/guest.mk
+# The toolstack (toolstack/*/toolstack.mk) is built as Xen's tools are:
+# with __XEN_TOOLS__ (domctl/sysctl) and the newest interface version. Each
+# fragment adds its sources to DOM0_TOOLSTACK_SRCS, which dom0.mk links.
+TOOLSTACK_CFLAGS := -D__XEN_TOOLS__ -U__XEN_INTERFACE_VERSION__
+TOOLSTACK_HDRS   := $(wildcard toolstack/*/*.h)
+include $(wildcard toolstack/*/toolstack.mk)
+include guest-drivers/dom0/dom0.mk
 include tests/tests.mk
 
 clean:

@@ -14,7 +14,7 @@ EFI_CFLAGS  := -std=gnu11 -O2 -g $(WARN) -fpic -fshort-wchar -mno-red-zone \
                -ffreestanding -fno-stack-protector -fno-strict-aliasing \
                -mno-mmx -mno-sse -mno-sse2 -DEFI_FUNCTION_WRAPPER \
                -isystem $(EFI_INC) -isystem $(EFI_INC)/x86_64 \
-               -I$(XEN_INC) -Ihv/include -Iboot/include -Iboot $(XEN_IFACE) -MMD -MP
+               -I$(XEN_INC) -I$(SHARED_INC) -Iboot/include -Iboot $(XEN_IFACE) -MMD -MP
 EFI_LDFLAGS := -nostdlib -znocombreloc -shared -Bsymbolic --no-undefined -T $(EFI_LDS)
 
 LOADER      := $(BUILD)/boot/BOOTX64.EFI
@@ -26,7 +26,7 @@ $(BUILD)/boot/%.o: boot/%.c | $(XEN_INC)/xen
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(EFI_CFLAGS) -c $< -o $@
 
-$(BUILD)/boot/elf.o: hv/common/elf.c | $(XEN_INC)/xen
+$(BUILD)/boot/elf.o: hv/shared/elf.c | $(XEN_INC)/xen
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(EFI_CFLAGS) -c $< -o $@
 
@@ -42,7 +42,7 @@ $(LOADER): $(BUILD)/boot/loader.so
 
 # Host unit tests (built and run by tests/tests.mk).
 UNIT_TESTS       += elf config memmap
-UNIT_SRCS_elf    := hv/common/elf.c
+UNIT_SRCS_elf    := hv/shared/elf.c
 UNIT_SRCS_config := boot/config.c
 UNIT_SRCS_memmap := boot/memmap.c
 

@@ -1,11 +1,12 @@
-# guest-drivers/guest.mk - the guest driver kit's PV kernel runtime and the
-# kernels built on it: the built-in dom0 and the test guests in tests/guests.
+# guest-drivers/guest.mk - the guest driver kit's PV kernel runtime and
+# guest_kernel, which links a PV kernel from it (the built-in dom0 in
+# guest-drivers/dom0/dom0.mk, the test guests in tests/guests).
 
 GUEST_CFLAGS := $(KCFLAGS) -mcmodel=kernel -Iguest-drivers/include
 GUEST_RT_SRCS := guest-drivers/kernel/runtime.c guest-drivers/kernel/traps.c \
                  guest-drivers/kernel/console_ring.c guest-drivers/kernel/evtchn.c \
                  guest-drivers/kernel/gnttab.c guest-drivers/kernel/xenbus.c \
-                 hv/common/format.c hv/common/lib.c
+                 $(SHARED_LIB_SRCS)
 GUEST_RT_OBJS := $(patsubst %.c,$(BUILD)/guest/%.o,$(GUEST_RT_SRCS)) \
                  $(BUILD)/guest/guest-drivers/kernel/head.o \
                  $(BUILD)/guest/guest-drivers/kernel/trap_entry.o
@@ -27,16 +28,3 @@ $(1): $(patsubst %.c,$(BUILD)/guest/%.o,$(2)) $(GUEST_RT_OBJS) guest-drivers/ker
 	@echo "  LD      $$@"
 all: $(1)
 endef
-
-# dom0: its own files, the embedded xenstored, the xl front end, and the
-# builder engineer's toolstack sources (GUEST_TOOLSTACK_SRCS) once that
-# fragment exists.
--include guest-drivers/toolstack/toolstack.mk
-DOM0_SRCS := $(wildcard guest-drivers/dom0/*.c) $(wildcard guest-drivers/xenstore/*.c) \
-             guest-drivers/toolstack/xlcfg.c guest-drivers/toolstack/xlcmd.c \
-             $(GUEST_TOOLSTACK_SRCS)
-DOM0_HDRS := $(wildcard guest-drivers/dom0/*.h guest-drivers/xenstore/*.h guest-drivers/toolstack/*.h)
-$(patsubst %.c,$(BUILD)/guest/%.o,$(DOM0_SRCS)): GUEST_CFLAGS += -D__XEN_TOOLS__ -U__XEN_INTERFACE_VERSION__
-$(patsubst %.c,$(BUILD)/guest/%.o,$(DOM0_SRCS)): $(DOM0_HDRS)
-DOM0_ELF := $(BUILD)/guests/dom0.elf
-$(eval $(call guest_kernel,$(DOM0_ELF),$(sort $(DOM0_SRCS))))

@@ -1,10 +1,11 @@
 # hv/hv.mk - the hypervisor ELF (build/hv/xenolith.elf).
 
 HV_ELF    := $(BUILD)/hv/xenolith.elf
-HV_SRCS   := $(wildcard hv/common/*.c) $(wildcard hv/arch/x86/*.c)
+HV_SRCS   := $(wildcard hv/common/*.c) $(wildcard hv/arch/x86/*.c) $(wildcard hv/arch/x86/pv/*.c) \
+             $(SHARED_LIB_SRCS) $(SHARED_BUILD_SRCS)
 HV_ASMS   := $(wildcard hv/arch/x86/*.S)
 HV_OBJS   := $(patsubst %.c,$(BUILD)/%.o,$(HV_SRCS)) $(patsubst %.S,$(BUILD)/%.o,$(HV_ASMS))
-HV_CFLAGS := $(KCFLAGS) -mcmodel=large -Ihv/arch/x86/include
+HV_CFLAGS := $(KCFLAGS) -mcmodel=large -Ihv/include -Ihv/arch/x86/include
 
 # Version facts come from git, so one commit always reports the same.
 GIT_SHA   := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)

@@ -4,20 +4,20 @@
 # Unit tests: tests/unit/test_NAME.c linked with exactly UNIT_SRCS_NAME.
 UNIT_TESTS += page_alloc format guest_access pv_build
 UNIT_SRCS_page_alloc   := hv/common/page_alloc.c
-UNIT_SRCS_format       := hv/common/format.c
+UNIT_SRCS_format       := hv/shared/format.c
 UNIT_SRCS_guest_access := hv/common/guest_access.c
-UNIT_SRCS_pv_build     := hv/common/pv_build.c hv/common/pv_build_hv.c hv/common/elf.c hv/common/page_alloc.c \
-                          hv/common/format.c
+UNIT_SRCS_pv_build     := hv/shared/pv_build.c hv/arch/x86/pv/pv_build_hv.c hv/shared/elf.c hv/common/page_alloc.c \
+                          hv/shared/format.c
 
 # Each subsystem may add its own tests in a fragment: tests/unit/NAME.mk
 # (UNIT_TESTS += NAME, UNIT_SRCS_NAME := ...), tests/guests/NAME.mk.
 -include $(wildcard tests/unit/*.mk)
 
 UNIT_BINS := $(addprefix $(BUILD)/unit/test_,$(UNIT_TESTS))
-UNIT_HOST_CFLAGS := $(filter-out -MMD -MP,$(HOST_CFLAGS))
+UNIT_HOST_CFLAGS := $(filter-out -MMD -MP,$(HOST_CFLAGS)) -Ihv/include
 
 .SECONDEXPANSION:
-$(BUILD)/unit/test_%: tests/unit/test_%.c $$(UNIT_SRCS_$$*) $$(wildcard hv/include/xenolith/*.h) | $(XEN_INC)/xen
+$(BUILD)/unit/test_%: tests/unit/test_%.c $$(UNIT_SRCS_$$*) $$(wildcard hv/include/xenolith/*.h hv/shared/include/xenolith/*.h tests/unit/fake_*.h) | $(XEN_INC)/xen
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(UNIT_HOST_CFLAGS) -o $@ $(filter %.c,$^) $(HOST_LDLIBS)
 

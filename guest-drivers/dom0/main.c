@@ -26,7 +26,7 @@
 #include <xlguest/hypercall.h>
 #include <xlguest/kernel.h>
 #include <xlguest/time.h>
-#include "svc.h"
+#include <xlguest/services.h>
 
 static int shutdown_reason(const start_info_t *si)
 {

@@ -11,12 +11,16 @@
 #   --wait S   how long to wait for each answer (default 30; dom0 may still
 #              be booting when the first command goes out)
 # A line "halt" (or "halt reboot") asks dom0 to end the machine; a line
-# "sleep S" waits S seconds on the host (scripts that let guests run);
-# a line "wait-list [!]REGEX [S]" sends "xl list" until its output matches
-# REGEX (with '!': until it no longer does), at most S seconds (default
-# 30), then shows that listing; not reached in time: exit 124.
+# "sleep S" waits S seconds on the host (scripts that let guests run).
 # After "xl console D" it waits --console-secs (default 2) and detaches
 # with Ctrl-], showing what the domain printed meanwhile.
+# A line "wait S REGEX COMMAND..." waits for a state instead of a time:
+# it runs COMMAND again (every 0.2 s) until its output matches REGEX (a
+# Python regex, multiline, no spaces: write \s), or with "!REGEX" until
+# it no longer matches; for "xl console D" it stays attached until the
+# domain's output matches. It prints the last output and "[exit 0]", or
+# after S seconds "xlctl.sh: wait: /REGEX/ not seen in S s" and
+# "[exit 1]" (and the script's status is 1).
 set -u
 sock="" script="" wait=30 console_secs=2 cmds=()
 while [ $# -gt 0 ]; do
@@ -85,7 +89,7 @@ while True:
         print("xlctl.sh: dom0 does not answer on %s" % path, file=sys.stderr)
         sys.exit(124)
 def answer(cmd):
-    """The answer to cmd (already sent): (output, status)."""
+    """Read dom0's answer to cmd (up to "xl-exit: N"): (text, N)."""
     global buf
     s.settimeout(wait)
     while True:
@@ -104,41 +108,67 @@ def answer(cmd):
             sys.exit(124)
         buf += d
 
+def console(cmd, until=None, secs=console_secs):
+    """Attached to a domain's console: show what it prints for secs, or
+    until its output matches the regex until; then detach with Ctrl-]
+    as a user would. Returns (text, N, matched)."""
+    global buf
+    s.sendall(cmd.encode() + b"\n")
+    t_end = time.time() + secs
+    matched = until is None
+    while until is not None and time.time() < t_end:
+        if until.search(buf.decode(errors="replace").replace("\r", "")):
+            matched = True
+            break
+        s.settimeout(0.2)
+        try:
+            d = s.recv(4096)
+        except socket.timeout:
+            d = b""
+        buf += d
+    if until is None:
+        time.sleep(secs)
+    s.sendall(b"\x1d")
+    out, n = answer(cmd)
+    return out, n, matched or until.search(out) is not None
+
+def run(cmd):
+    if cmd.split()[:2] == ["xl", "console"]:
+        out, n, _ = console(cmd)
+        return out, n
+    s.sendall(cmd.encode() + b"\n")
+    return answer(cmd)
+
+def wait_for(secs, pattern, cmd):
+    """The "wait S REGEX COMMAND" line: (last output, status)."""
+    negate = pattern.startswith("!")
+    rx = re.compile(pattern[1:] if negate else pattern, re.M)
+    t_end = time.time() + secs
+    if cmd.split()[:2] == ["xl", "console"]:
+        out, n, ok = console(cmd, until=rx, secs=secs)
+    else:
+        while True:
+            out, n = run(cmd)
+            ok = (rx.search(out) is None) == negate
+            if ok or time.time() > t_end:
+                break
+            time.sleep(0.2)
+    if not ok:
+        out += "xlctl.sh: wait: /%s/ not seen in %g s\n" % (pattern, secs)
+        n = n or 1
+    return out, n
+
 for cmd in cmds:
     if echo:
         print("xl> " + cmd, flush=True)
-    if cmd.split()[:1] == ["wait-list"]:
-        # poll xl list until the state is there, with a bound
-        args = cmd.split()[1:]
-        neg = args[0].startswith("!")
-        pat = re.compile(args[0][1:] if neg else args[0], re.M)
-        limit = time.time() + (float(args[1]) if len(args) > 1 else 30.0)
-        while True:
-            s.sendall(b"xl list\n")
-            out, status = answer("xl list")
-            if bool(pat.search(out)) != neg:
-                break
-            if time.time() > limit:
-                sys.stdout.write(out)
-                print("xlctl.sh: wait-list %s: not reached in time" % args[0], flush=True)
-                sys.exit(124)
-            time.sleep(0.3)
-        sys.stdout.write(out)
-        if echo:
-            print("[exit %d]" % status, flush=True)
-        continue
-    if cmd.split()[:1] == ["sleep"]:
+    words = cmd.split()
+    if words[:1] == ["sleep"]:
         # host side only: give the guests time (a script line "sleep S")
-        time.sleep(float(cmd.split()[1]) if len(cmd.split()) > 1 else 1.0)
+        time.sleep(float(words[1]) if len(words) > 1 else 1.0)
         continue
-    s.sendall(cmd.encode() + b"\n")
-    if cmd.split()[:2] == ["xl", "console"]:
-        # attached: show what the domain prints for a while, then detach
-        # with Ctrl-] as a user would
-        time.sleep(console_secs)
-        s.sendall(b"\x1d")
     if cmd.strip().startswith("halt"):
         # dom0 answers, then ends the machine; the socket may close first.
+        s.sendall(cmd.encode() + b"\n")
         s.settimeout(wait)
         try:
             while b"xl-exit:" not in buf:
@@ -149,7 +179,13 @@ for cmd in cmds:
         except OSError:
             pass
         break
-    out, status = answer(cmd)
+    if words[:1] == ["wait"]:
+        if len(words) < 4:
+            print("xlctl.sh: usage: wait SECONDS REGEX COMMAND...", file=sys.stderr)
+            sys.exit(64)
+        out, status = wait_for(float(words[1]), words[2], " ".join(words[3:]))
+    else:
+        out, status = run(cmd)
     sys.stdout.write(out)
     sys.stdout.flush()
     if echo:

@@ -3,6 +3,7 @@
 UNIT_TESTS += domctl
 UNIT_SRCS_domctl := hv/common/domctl.c hv/common/sysctl.c hv/common/console.c \
                     hv/common/hypercall.c hv/common/multicall.c hv/common/domain.c \
-                    hv/common/mm.c hv/common/page_type.c hv/common/tlbflush.c hv/common/m2p.c hv/common/mmu.c \
+                    hv/common/mm.c hv/arch/x86/pv/page_type.c hv/arch/x86/tlbflush.c hv/arch/x86/pv/m2p.c hv/arch/x86/pv/mmu.c \
                     hv/common/memory.c hv/common/page_alloc.c hv/common/guest_access.c \
-                    hv/common/format.c
+                    hv/shared/format.c \
+                    tests/unit/fake_mem.c

@@ -1,2 +1,2 @@
 UNIT_TESTS += evtchn
-UNIT_SRCS_evtchn := hv/common/event_channel.c
+UNIT_SRCS_evtchn := hv/common/event_channel.c tests/unit/fake_console.c tests/unit/fake_domains.c

@@ -1,4 +1,5 @@
 # Grant tables v1: map/unmap/copy/setup state machine on the real page-type code.
 UNIT_TESTS += gnttab
-UNIT_SRCS_gnttab := hv/common/grant_table.c hv/common/mm.c hv/common/page_type.c hv/common/tlbflush.c \
-                    hv/common/m2p.c hv/common/mmu.c hv/common/page_alloc.c hv/common/format.c
+UNIT_SRCS_gnttab := hv/common/grant_table.c hv/common/mm.c hv/arch/x86/pv/page_type.c hv/arch/x86/tlbflush.c \
+                    hv/arch/x86/pv/m2p.c hv/arch/x86/pv/mmu.c hv/common/page_alloc.c hv/shared/format.c \
+                    tests/unit/fake_mem.c tests/unit/fake_console.c tests/unit/fake_domains.c

@@ -1,7 +1,8 @@
 # PV memory management: page types, reference counts, M2P, MMU hypercalls.
 UNIT_TESTS += mm
-UNIT_SRCS_mm := hv/common/mm.c hv/common/page_type.c hv/common/tlbflush.c hv/common/m2p.c hv/common/mmu.c \
+UNIT_SRCS_mm := hv/common/mm.c hv/arch/x86/pv/page_type.c hv/arch/x86/tlbflush.c hv/arch/x86/pv/m2p.c hv/arch/x86/pv/mmu.c \
                 hv/common/memory.c hv/common/page_alloc.c hv/common/guest_access.c \
-                hv/common/format.c
+                hv/shared/format.c \
+                tests/unit/fake_mem.c tests/unit/fake_console.c tests/unit/fake_domains.c
 # pv_build now types its tables and fills the M2P.
-UNIT_SRCS_pv_build += hv/common/page_type.c hv/common/tlbflush.c hv/common/m2p.c
+UNIT_SRCS_pv_build += hv/arch/x86/pv/page_type.c hv/arch/x86/tlbflush.c hv/arch/x86/pv/m2p.c

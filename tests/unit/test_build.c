@@ -1,7 +1,7 @@
 /*
  * test_build.c - host unit test of the dom0 back end of the PV domain
- * builder (guest-drivers/toolstack/build.c) on top of ctrl.c and the
- * shared builder core (hv/common/pv_build.c), against a fake hypervisor.
+ * builder (toolstack/libxc/build.c) on top of ctrl.c and the
+ * shared builder core (hv/shared/pv_build.c), against a fake hypervisor.
  * Tests: xl_build_pv's hypercall sequence (getdomaininfo, max_vcpus,
  * max_mem, populate_physmap, alloc_unbound x2, foreign maps, M2P batch,
  * PIN_L4 with foreigndom, setvcpucontext), that nothing is mapped when
@@ -22,8 +22,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "../../guest-drivers/toolstack/build.h"
-#include "../../guest-drivers/toolstack/ctrl.h"
+#include "../../toolstack/libxc/build.h"
+#include "../../toolstack/libxc/ctrl.h"
 #include <xenolith/elf.h>
 #include <xenolith/errno.h>
 #include <xenolith/hypercall_page.h>

@@ -1,6 +1,6 @@
 /*
  * test_cpio.c - host unit tests for dom0's newc cpio reader
- * (guest-drivers/dom0/cpio.c): archives built here byte by byte, lookups
+ * (toolstack/dom0svc/cpio.c): archives built here byte by byte, lookups
  * with ./ and / prefixes, directories skipped, the trailer ends the list,
  * and every malformed header (bad magic, bad hex, sizes running past the
  * end, a name without its NUL) plus every truncation of a good archive
@@ -17,7 +17,7 @@
 #include <cmocka.h>
 
 #include <xen/errno.h>
-#include "../../guest-drivers/dom0/cpio.h"
+#include "../../toolstack/dom0svc/cpio.h"
 
 static char arc[8192];
 static size_t arc_len;

@@ -1,6 +1,6 @@
 /*
  * test_ctrl.c - host unit test of the dom0 libxenctrl-style library's
- * argument marshalling (guest-drivers/toolstack/ctrl.c).
+ * argument marshalling (toolstack/libxc/ctrl.c).
  * Tests: every xc_* call issues the right hypercall number, sub-command,
  * interface version, domain and fields, reads back what the hv returns,
  * and passes the hv's errors through; the foreign-mapping window's
@@ -14,7 +14,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "../../guest-drivers/toolstack/ctrl.h"
+#include "../../toolstack/libxc/ctrl.h"
 #include <xenolith/errno.h>
 
 static unsigned int last_nr, calls;

@@ -28,6 +28,7 @@
 #include <xenolith/mm.h>
 #include <xenolith/pte.h>
 #include <xen/memory.h>
+#include "fake_mem.h"
 
 #define NFRAMES    1024
 #define FIRST_FREE 16
@@ -36,19 +37,10 @@
 #define NBUF   6
 
 /* ---- mocks ---- */
-static uint8_t *mem;
-static uint64_t *bitmap;
 static uint64_t now_ns;
 static char serial[1 << 17];
 static size_t serial_len;
 
-void *mfn_to_virt(uint64_t mfn)
-{
-    if (mfn >= NFRAMES)
-        fail_msg("mfn_to_virt(%#lx) outside the fake memory", (unsigned long)mfn);
-    return mem + mfn * PAGE_SIZE;
-}
-uint64_t virt_to_mfn(const void *va) { return (uint64_t)((const uint8_t *)va - mem) >> PAGE_SHIFT; }
 uint64_t arch_time_ns(void) { return now_ns += 1000; }
 uint64_t xl_now(void) { return now_ns; }
 uint64_t tsc_hz(void) { return 2500000000ULL; }
@@ -60,19 +52,7 @@ void arch_console_write(const char *s, size_t len)
 void arch_dump_stack(void) {}
 void arch_halt_machine(int status) { fail_msg("halt %d", status); abort(); }
 int console_getc(void) { return -1; }
-void pv_update_cr3(struct vcpu *v) { v->cr3 = v->guest_table << PAGE_SHIFT; }
-void arch_flush_tlb(void) {}
 uint32_t arch_mxcsr_mask(void) { return 0xffbf; }
-void arch_invlpg(uint64_t va) { (void)va; }
-void arch_flush_cache(void) {}
-void arch_leave_guest_page_tables(void) {}
-void arch_set_hv_l4_slot(unsigned int slot, uint64_t e) { (void)slot; (void)e; }
-void arch_write_ptbase(uint64_t cr3) { (void)cr3; }
-const uint64_t *arch_hv_l4_slots(void)
-{
-    static uint64_t slots[512];
-    return slots;
-}
 void evtchn_domain_init(struct domain *d) { (void)d; }
 void evtchn_domain_destroy(struct domain *d) { (void)d; }
 unsigned int evtchn_total_in_use(void) { return 0; }
@@ -152,17 +132,7 @@ static void *gva(struct guest *g, uint64_t va)
 static int setup(void **state)
 {
     (void)state;
-    mem = aligned_alloc(PAGE_SIZE, (size_t)NFRAMES * PAGE_SIZE);
-    frame_table = calloc(NFRAMES, sizeof(*frame_table));
-    bitmap = calloc(1, page_alloc_bitmap_bytes(NFRAMES));
-    assert_non_null(mem);
-    memset(mem, 0xEE, (size_t)NFRAMES * PAGE_SIZE);
-    max_mfn = NFRAMES;
-    page_alloc_init(&hv_pages, bitmap, 0, NFRAMES);
-    page_alloc_add_free(&hv_pages, FIRST_FREE, NFRAMES - FIRST_FREE);
-    for (uint64_t m = 0; m < NFRAMES; m++)
-        frame_table[m] = (struct page_info){ .owner = m < FIRST_FREE ? DOMID_HV_OWNED : DOMID_FREE };
-    m2p_table = NULL;
+    fake_mem_setup(NFRAMES, FIRST_FREE);
     memset(domains, 0, sizeof(domains));
     memset(gnt_frame, 0, sizeof(gnt_frame));
     make_guest(&g0, 0, 1);
@@ -174,9 +144,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    free(mem);
-    free(frame_table);
-    free(bitmap);
+    fake_mem_teardown();
     return 0;
 }
 

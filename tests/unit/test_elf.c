@@ -1,5 +1,5 @@
 /*
- * test_elf.c - host unit tests for hv/common/elf.c (cmocka, ASan/UBSan).
+ * test_elf.c - host unit tests for hv/shared/elf.c (cmocka, ASan/UBSan).
  * Owns: building ELF images in memory and checking every validation path
  * and Xen note decoder of elf.c.
  * Must never: read ELF files from disk; every image is built here so each

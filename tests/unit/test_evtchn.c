@@ -31,17 +31,9 @@
 #define BAD_VA 0xdead000ULL
 
 /* ---- mocks ---- */
-struct domain domains[MAX_DOMAINS];
-struct vcpu *current;
 static shared_info_t shinfo[3] __attribute__((aligned(4096)));
 static int last_runstate = -1;
 
-struct domain *domain_by_id(uint16_t domid)
-{
-    if (domid >= MAX_DOMAINS || domains[domid].state == DOM_FREE)
-        return NULL;
-    return &domains[domid];
-}
 int copy_from_guest_va(uint64_t cr3, void *dst, uint64_t src, size_t len)
 {
     (void)cr3;
@@ -63,11 +55,6 @@ void vcpu_runstate_change(struct vcpu *v, int state, uint64_t now)
 {
     (void)v; (void)now;
     last_runstate = state;
-}
-void panic(const char *fmt, ...)
-{
-    fail_msg("panic: %s", fmt);
-    abort();
 }
 
 /* ---- helpers ---- */

@@ -1,10 +1,10 @@
 /*
  * test_format.c - host unit tests for the hv formatter (cmocka, ASan/UBSan).
- * Tests: xl_snprintf / xl_vsnprintf of hv/common/format.c
- * (hv/include/xenolith/lib.h), checked against the host libc's snprintf
+ * Tests: xl_snprintf / xl_vsnprintf of hv/shared/format.c
+ * (hv/shared/include/xenolith/lib.h), checked against the host libc's snprintf
  * for every conversion, flag, width, precision and length modifier the
  * header promises, plus truncation (return value, NUL, canary bytes) and
- * NULL %s. Links: hv/common/format.c only. Mocks: nothing.
+ * NULL %s. Links: hv/shared/format.c only. Mocks: nothing.
  */
 #include <stdarg.h>
 #include <stddef.h>

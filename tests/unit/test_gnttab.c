@@ -33,6 +33,7 @@
 #include <xenolith/mm.h>
 #include <xenolith/pte.h>
 #include <xen/grant_table.h>
+#include "fake_mem.h"
 
 #define NFRAMES    2048
 #define FIRST_FREE 16
@@ -40,35 +41,9 @@
 #define RWF (PTE_P | PTE_RW | PTE_US | PTE_A)
 
 /* ---- mocks ---- */
-static uint8_t *mem;
-static uint64_t *bitmap;
-static int tlb_flushes, invlpgs, preempt, continued;
+static int preempt, continued;
 static uint64_t cont_args[3];
 
-void *mfn_to_virt(uint64_t mfn)
-{
-    if (mfn >= NFRAMES)
-        fail_msg("mfn_to_virt(%#lx) outside the fake memory", (unsigned long)mfn);
-    return mem + mfn * PAGE_SIZE;
-}
-uint64_t virt_to_mfn(const void *va) { return (uint64_t)((const uint8_t *)va - mem) >> PAGE_SHIFT; }
-void printk(const char *fmt, ...) { (void)fmt; }
-void panic(const char *fmt, ...)
-{
-    char buf[256];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof(buf), fmt, ap);
-    va_end(ap);
-    fail_msg("panic: %s", buf);
-    abort();
-}
-struct domain domains[MAX_DOMAINS];
-struct vcpu *current;
-struct domain *domain_by_id(uint16_t id)
-{
-    return id < MAX_DOMAINS && domains[id].state != DOM_FREE ? &domains[id] : NULL;
-}
 int copy_from_guest_va(uint64_t cr3, void *dst, uint64_t src, size_t len)
 {
     (void)cr3;
@@ -94,18 +69,6 @@ long hypercall_continuation(struct vcpu *v, unsigned int nr, uint64_t a1, uint64
     continued++;
     cont_args[0] = a1, cont_args[1] = a2, cont_args[2] = a3;
     return (long)nr;
-}
-void pv_update_cr3(struct vcpu *v) { v->cr3 = v->guest_table << PAGE_SHIFT; }
-void arch_flush_tlb(void) { tlb_flushes++; }
-void arch_invlpg(uint64_t va) { (void)va; invlpgs++; }
-void arch_flush_cache(void) {}
-void arch_leave_guest_page_tables(void) {}
-void arch_set_hv_l4_slot(unsigned int slot, uint64_t e) { (void)slot; (void)e; }
-void arch_write_ptbase(uint64_t cr3) { (void)cr3; }
-const uint64_t *arch_hv_l4_slots(void)
-{
-    static uint64_t slots[512];
-    return slots;
 }
 
 /* ---- helpers ---- */
@@ -158,19 +121,9 @@ static void killdom(uint16_t id)
 static int setup(void **state)
 {
     (void)state;
-    mem = aligned_alloc(PAGE_SIZE, (size_t)NFRAMES * PAGE_SIZE);
-    frame_table = calloc(NFRAMES, sizeof(*frame_table));
-    bitmap = calloc(1, page_alloc_bitmap_bytes(NFRAMES));
-    assert_non_null(mem);
-    memset(mem, 0xEE, (size_t)NFRAMES * PAGE_SIZE);
-    max_mfn = NFRAMES;
-    page_alloc_init(&hv_pages, bitmap, 0, NFRAMES);
-    page_alloc_add_free(&hv_pages, FIRST_FREE, NFRAMES - FIRST_FREE);
-    for (uint64_t m = 0; m < NFRAMES; m++)
-        frame_table[m] = (struct page_info){ .owner = m < FIRST_FREE ? DOMID_HV_OWNED : DOMID_FREE };
-    m2p_table = NULL;
+    fake_mem_setup(NFRAMES, FIRST_FREE);
     memset(domains, 0, sizeof(domains));
-    tlb_flushes = invlpgs = preempt = continued = 0;
+    preempt = continued = 0;
     free_at_start = mm_free_count();
     mkdom(D0, 1);
     mkdom(A, 0);
@@ -191,9 +144,7 @@ static int teardown(void **state)
             bad = 1;
     uint64_t freec = mm_free_count();
     assert_int_equal(gnttab_total_mappings(), 0);
-    free(mem);
-    free(frame_table);
-    free(bitmap);
+    fake_mem_teardown();
     if (bad || freec != free_at_start)
         fail_msg("leak: %lu free, %lu at start", (unsigned long)freec,
                  (unsigned long)free_at_start);
@@ -389,7 +340,7 @@ static void test_map_rw_by_va_and_unmap(void **state)
     assert_int_equal(pi(pg)->count, 2);      /* the mapping's + the PTE's */
     assert_int_equal(pi(pg)->type_count, 2);
     assert_int_equal(gnttab_nr_mappings(B), 1);
-    assert_true(invlpgs > 0);
+    assert_true(fake_invlpgs > 0);
     assert_string_equal((char *)mfn_to_virt((e & PTE_ADDR) >> PAGE_SHIFT), "hello from A");
 
     assert_int_equal(unmap(B, h, VA(7), 0), GNTST_okay);
@@ -480,10 +431,10 @@ static void test_map_contains_pte(void **state)
     uint64_t pg = frame(A);
     grant(A, 7, B, pg, GTF_permit_access);
     grant_handle_t h;
-    int before = tlb_flushes;
+    int before = fake_tlb_flushes;
     assert_int_equal(map(B, A, 7, HOST | GNTMAP_contains_pte, pte_maddr(B, 11), &h), GNTST_okay);
     assert_int_equal((l1e(B, 11) & PTE_ADDR) >> PAGE_SHIFT, pg);
-    assert_true(tlb_flushes > before);
+    assert_true(fake_tlb_flushes > before);
     /* the PTE must be in one of the caller's validated L1 tables */
     uint64_t plain = frame(B);
     assert_int_equal(map(B, A, 7, HOST | GNTMAP_contains_pte, plain << PAGE_SHIFT, NULL),

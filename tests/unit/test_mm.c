@@ -27,6 +27,7 @@
 #include <xenolith/mm.h>
 #include <xenolith/pte.h>
 #include <xen/memory.h>
+#include "fake_mem.h"
 
 #define NFRAMES    1024
 #define FIRST_FREE 16
@@ -34,60 +35,17 @@
 #define ROF (PTE_P | PTE_US | PTE_A)
 
 /* ---- mocks ---- */
-static uint8_t *mem;
-static uint64_t *bitmap;
-static int tlb_flushes, invlpgs, cache_flushes;
-static uint64_t hv_slot_set[512];
 
-void *mfn_to_virt(uint64_t mfn)
-{
-    if (mfn >= NFRAMES)
-        fail_msg("mfn_to_virt(%#lx) outside the fake memory", (unsigned long)mfn);
-    return mem + mfn * PAGE_SIZE;
-}
-uint64_t virt_to_mfn(const void *va) { return (uint64_t)((const uint8_t *)va - mem) >> PAGE_SHIFT; }
-void printk(const char *fmt, ...) { (void)fmt; }
-void panic(const char *fmt, ...)
-{
-    char buf[256];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof(buf), fmt, ap);
-    va_end(ap);
-    fail_msg("panic: %s", buf);
-    abort();
-}
-struct domain domains[MAX_DOMAINS];
-struct vcpu *current;
-struct domain *domain_by_id(uint16_t id)
-{
-    return id < MAX_DOMAINS && domains[id].state != DOM_FREE ? &domains[id] : NULL;
-}
-void pv_update_cr3(struct vcpu *v) { v->cr3 = v->guest_table << PAGE_SHIFT; }
-void arch_flush_tlb(void) { tlb_flushes++; }
-void arch_invlpg(uint64_t va) { (void)va; invlpgs++; }
-void arch_flush_cache(void) { cache_flushes++; }
-void arch_leave_guest_page_tables(void) {}
-void arch_set_hv_l4_slot(unsigned int slot, uint64_t e) { hv_slot_set[slot & 511] = e; }
 /* The hv's L4: slots 256..271 hold recognisable hv entries. */
 static uint64_t hv_l4_entry(unsigned int s) { return 0x0000777700000063ULL | ((uint64_t)s << 12); }
-const uint64_t *arch_hv_l4_slots(void)
-{
-    static uint64_t slots[512];
-    for (unsigned int s = 0; s < 512; s++)
-        slots[s] = l4_slot_is_hv(s) ? hv_l4_entry(s) : 0xBADBADULL;
-    return slots;
-}
-/* The CPU's cr3 (arch_write_ptbase) and, when it was loaded, the type
- * count of the frame watched_mfn (the table being replaced). */
+/* When the CPU's cr3 is loaded (arch_write_ptbase), the type count of the
+ * frame watched_mfn (the table being replaced). */
 static uint32_t pi_type_count(uint64_t m) { return frame_table[m].type_count; }
-static uint64_t hw_cr3, watched_mfn;
-static int ptbase_writes;
+static uint64_t watched_mfn;
 static uint32_t watched_type_count_at_write;
-void arch_write_ptbase(uint64_t cr3)
+static void watch_ptbase(uint64_t cr3)
 {
-    hw_cr3 = cr3;
-    ptbase_writes++;
+    (void)cr3;
     if (watched_mfn)
         watched_type_count_at_write = pi_type_count(watched_mfn);
 }
@@ -132,23 +90,13 @@ static uint64_t *tab(uint64_t mfn) { return mfn_to_virt(mfn); }
 static int setup(void **state)
 {
     (void)state;
-    mem = aligned_alloc(PAGE_SIZE, (size_t)NFRAMES * PAGE_SIZE);
-    frame_table = calloc(NFRAMES, sizeof(*frame_table));
-    bitmap = calloc(1, page_alloc_bitmap_bytes(NFRAMES));
-    assert_non_null(mem);
-    memset(mem, 0xEE, (size_t)NFRAMES * PAGE_SIZE);
-    max_mfn = NFRAMES;
-    page_alloc_init(&hv_pages, bitmap, 0, NFRAMES);
-    page_alloc_add_free(&hv_pages, FIRST_FREE, NFRAMES - FIRST_FREE);
-    for (uint64_t m = 0; m < NFRAMES; m++)
-        frame_table[m] = (struct page_info){ .owner = m < FIRST_FREE ? DOMID_HV_OWNED : DOMID_FREE };
-    m2p_table = NULL;
+    fake_mem_setup(NFRAMES, FIRST_FREE);
     m2p_bytes = 0;
     memset(domains, 0, sizeof(domains));
-    memset(hv_slot_set, 0, sizeof(hv_slot_set));
-    tlb_flushes = invlpgs = cache_flushes = 0;
-    hw_cr3 = watched_mfn = 0;
-    ptbase_writes = 0;
+    for (unsigned int sl = 0; sl < 512; sl++)
+        fake_hv_l4[sl] = l4_slot_is_hv(sl) ? hv_l4_entry(sl) : 0xBADBADULL;
+    fake_on_write_ptbase = watch_ptbase;
+    watched_mfn = 0;
     watched_type_count_at_write = 0;
     current = NULL;
     da = mkdom(A, 0);
@@ -159,9 +107,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    free(mem);
-    free(frame_table);
-    free(bitmap);
+    fake_mem_teardown();
     return 0;
 }
 
@@ -668,8 +614,8 @@ static void test_hc_mmuext(void **state)
     op[0] = (struct mmuext_op){ .cmd = MMUEXT_TLB_FLUSH_LOCAL };
     op[1] = (struct mmuext_op){ .cmd = MMUEXT_INVLPG_LOCAL, .arg1.linear_addr = 0x1000 };
     assert_int_equal(do_mmuext_op(v, BUF_VA, 2, 0, DOMID_SELF, 0), 0);
-    assert_int_equal(tlb_flushes, 1);
-    assert_int_equal(invlpgs, 1);
+    assert_int_equal(fake_tlb_flushes, 1);
+    assert_int_equal(fake_invlpgs, 1);
     op[0] = (struct mmuext_op){ .cmd = MMUEXT_TLB_FLUSH_MULTI, .arg2.vcpumask.p = (void *)0x5000 };
     assert_int_equal(do_mmuext_op(v, BUF_VA, 1, 0, DOMID_SELF, 0), -XL_EFAULT);
     op[0] = (struct mmuext_op){ .cmd = MMUEXT_FLUSH_CACHE };
@@ -707,9 +653,9 @@ static void test_hc_update_va_mapping(void **state)
     uint64_t pg = frame(A);
     assert_int_equal(do_update_va_mapping(v, 0x2000, (ht.l2 << PAGE_SHIFT) | RWF, UVMF_INVLPG, 0, 0), -XL_EBUSY);
     assert_int_equal(do_update_va_mapping(v, 0x2000, (pg << PAGE_SHIFT) | RWF, UVMF_INVLPG, 0, 0), 0);
-    assert_int_equal(invlpgs, 1);
+    assert_int_equal(fake_invlpgs, 1);
     assert_int_equal(do_update_va_mapping(v, 0x2000, (pg << PAGE_SHIFT) | ROF, UVMF_TLB_FLUSH | UVMF_ALL, 0, 0), 0);
-    assert_int_equal(tlb_flushes, 1);
+    assert_int_equal(fake_tlb_flushes, 1);
     assert_int_equal(pi(pg)->type_count, 0);
     assert_int_equal(pi(pg)->count, 1);
     assert_int_equal(do_update_va_mapping(v, 0x2000, 0, UVMF_TLB_FLUSH | 0x5000, 0, 0), -XL_EFAULT);
@@ -943,13 +889,13 @@ static void test_flush_cache_permission(void **state)
     assert_int_equal(do_mmuext_op(v, BUF_VA, 1, 0, DOMID_SELF, 0), -XL_EACCES);
     op[0] = (struct mmuext_op){ .cmd = MMUEXT_FLUSH_CACHE_GLOBAL };
     assert_int_equal(do_mmuext_op(v, BUF_VA, 1, 0, DOMID_SELF, 0), -XL_EINVAL);
-    assert_int_equal(cache_flushes, 0);
+    assert_int_equal(fake_cache_flushes, 0);
     da->privileged = 1;
     assert_int_equal(do_mmuext_op(v, BUF_VA, 1, 0, B, 0), -XL_EPERM);
     assert_int_equal(do_mmuext_op(v, BUF_VA, 1, 0, DOMID_SELF, 0), 0);
     op[0] = (struct mmuext_op){ .cmd = MMUEXT_FLUSH_CACHE };
     assert_int_equal(do_mmuext_op(v, BUF_VA, 1, 0, DOMID_SELF, 0), 0);
-    assert_int_equal(cache_flushes, 2);
+    assert_int_equal(fake_cache_flushes, 2);
     mm_free_domain_frames(A);
     assert_all_unreferenced();
 }
@@ -1065,7 +1011,7 @@ static void test_m2p_init(void **state)
     for (uint64_t m = 0; m < NFRAMES; m++)
         assert_int_equal(m2p_table[m], ~0ULL);
     assert_int_equal(pi(m2p_first_mfn)->owner, DOMID_HV_OWNED);
-    uint64_t l4e = hv_slot_set[256];
+    uint64_t l4e = fake_hv_slot_set[256];
     assert_int_equal(l4e & (PTE_P | PTE_US | PTE_RW), PTE_P | PTE_US);
     uint64_t l3e = tab((l4e & PTE_ADDR) >> PAGE_SHIFT)[0];
     assert_int_equal(l3e & (PTE_P | PTE_US | PTE_RW), PTE_P | PTE_US);
@@ -1131,15 +1077,15 @@ static void test_new_baseptr_leaves_live_table_first(void **state)
     tab(y.l1)[1] = (hbuf << PAGE_SHIFT) | RWF; /* the argument page stays mapped */
     assert_int_equal(mm_pin(A, x, PGT_l4), 0);
     current = v;
-    hw_cr3 = v->cr3;
+    fake_hw_cr3 = v->cr3;
     watched_mfn = x;
     struct mmuext_op *op = buf();
     op[0] = (struct mmuext_op){ .cmd = MMUEXT_UNPIN_TABLE, .arg1.mfn = x };
     op[1] = (struct mmuext_op){ .cmd = MMUEXT_NEW_BASEPTR, .arg1.mfn = y.l4 };
     op[2] = (struct mmuext_op){ .cmd = MMUEXT_CLEAR_PAGE, .arg1.mfn = x };
     assert_int_equal(do_mmuext_op(v, BUF_VA, 3, 0, DOMID_SELF, 0), 0);
-    assert_int_equal(ptbase_writes, 1);
-    assert_int_equal(hw_cr3, y.l4 << PAGE_SHIFT);
+    assert_int_equal(fake_ptbase_writes, 1);
+    assert_int_equal(fake_hw_cr3, y.l4 << PAGE_SHIFT);
     assert_int_equal(v->cr3, y.l4 << PAGE_SHIFT);
     assert_int_equal(watched_type_count_at_write, 1); /* X still typed when the CPU left it */
     assert_int_equal(pi(x)->type_count, 0);
@@ -1147,7 +1093,7 @@ static void test_new_baseptr_leaves_live_table_first(void **state)
     /* a vcpu that is not running: nothing loaded */
     current = NULL;
     assert_int_equal(mm_new_baseptr(v, x, 0), 0);
-    assert_int_equal(ptbase_writes, 1);
+    assert_int_equal(fake_ptbase_writes, 1);
     mm_release_domain(da);
     assert_all_unreferenced();
 }
@@ -1280,15 +1226,15 @@ static void test_flush_clock_filter(void **state)
     tlbflush_filter(&mask, stamp);
     /* the flush began at the stamp's time, so it may predate the stamp */
     assert_int_equal(mask, 1);
-    int before = tlb_flushes;
+    int before = fake_tlb_flushes;
     assert_true(tlbflush_since(stamp));
-    assert_int_equal(tlb_flushes, before + 1);
+    assert_int_equal(fake_tlb_flushes, before + 1);
     mask = 1;
     tlbflush_filter(&mask, stamp);
     assert_int_equal(mask, 0);
     assert_false(tlbflush_since(stamp));
     assert_false(tlbflush_since(0)); /* never stamped */
-    assert_int_equal(tlb_flushes, before + 1);
+    assert_int_equal(fake_tlb_flushes, before + 1);
 }
 
 /* The review's sequence: a writable PTE removed without a flush
@@ -1303,12 +1249,12 @@ static void test_retype_after_unflushed_unmap_flushes(void **state)
     tab(t.l1)[1] = (f << PAGE_SHIFT) | RWF;
     assert_int_equal(mm_pin(A, t.l4, PGT_l4), 0);
     flush_tlb_local(); /* the CPU is clean up to here */
-    int before = tlb_flushes;
+    int before = fake_tlb_flushes;
     assert_int_equal(mm_update_va(A, A, t.l4, 0x1000, (f << PAGE_SHIFT) | ROF), 0);
     assert_int_equal(pi(f)->type_count, 0);
-    assert_int_equal(tlb_flushes, before); /* UVMF_NONE: nothing flushed yet */
+    assert_int_equal(fake_tlb_flushes, before); /* UVMF_NONE: nothing flushed yet */
     assert_int_equal(mm_pin(A, f, PGT_l1), 0);
-    assert_int_equal(tlb_flushes, before + 1);
+    assert_int_equal(fake_tlb_flushes, before + 1);
     assert_int_equal(mm_unpin(A, f), 0);
     assert_int_equal(mm_update_va(A, A, t.l4, 0x1000, 0), 0);
     assert_int_equal(mm_unpin(A, t.l4), 0);
@@ -1327,13 +1273,13 @@ static void test_no_flush_when_not_needed(void **state)
     assert_int_equal(mm_pin(A, t.l4, PGT_l4), 0);
     assert_int_equal(mm_update_va(A, A, t.l4, 0x1000, (f << PAGE_SHIFT) | ROF), 0);
     flush_tlb_local(); /* MMUEXT_TLB_FLUSH_LOCAL, or a context switch */
-    int before = tlb_flushes;
+    int before = fake_tlb_flushes;
     assert_int_equal(mm_pin(A, f, PGT_l1), 0);
-    assert_int_equal(tlb_flushes, before);
+    assert_int_equal(fake_tlb_flushes, before);
     /* writable -> none -> writable again: same type, no flush */
     assert_int_equal(mm_update_va(A, A, t.l4, 0x2000, 0), 0);
     assert_int_equal(mm_update_va(A, A, t.l4, 0x2000, (g << PAGE_SHIFT) | RWF), 0);
-    assert_int_equal(tlb_flushes, before);
+    assert_int_equal(fake_tlb_flushes, before);
     assert_int_equal(mm_unpin(A, f), 0);
     assert_int_equal(mm_update_va(A, A, t.l4, 0x1000, 0), 0);
     assert_int_equal(mm_update_va(A, A, t.l4, 0x2000, 0), 0);
@@ -1350,12 +1296,12 @@ static void test_table_or_gdt_to_writable_flushes(void **state)
     flush_tlb_local();
     assert_int_equal(mm_pin(A, f, PGT_l1), 0);
     assert_int_equal(mm_unpin(A, f), 0);
-    int before = tlb_flushes;
+    int before = fake_tlb_flushes;
     assert_int_equal(get_page_and_type(f, A, PGT_writable), 0);
-    assert_int_equal(tlb_flushes, before + 1);
+    assert_int_equal(fake_tlb_flushes, before + 1);
     put_page_and_type(f);
     assert_int_equal(get_page_and_type(f, A, PGT_seg_desc), 0);
-    assert_int_equal(tlb_flushes, before + 2);
+    assert_int_equal(fake_tlb_flushes, before + 2);
     put_page_and_type(f);
     assert_all_unreferenced();
 }
@@ -1373,12 +1319,12 @@ static void test_freed_frame_flushed_before_reuse(void **state)
     assert_int_equal(mm_update_va(A, A, t.l4, 0x1000, 0), 0); /* UVMF_NONE */
     assert_int_equal(mm_remove_page(da, f), 0); /* decrease_reservation */
     assert_int_equal(pi(f)->owner, DOMID_FREE);
-    int before = tlb_flushes;
+    int before = fake_tlb_flushes;
     int64_t m;
     while ((m = mm_alloc_frame(B)) >= 0 && (uint64_t)m != f)
         ; /* keep the others: the allocator must reach f */
     assert_int_equal(m, (int64_t)f);
-    assert_true(tlb_flushes >= before + 1);
+    assert_true(fake_tlb_flushes >= before + 1);
     assert_int_equal(mm_unpin(A, t.l4), 0);
 }
 

@@ -27,6 +27,7 @@
 #include <xenolith/mm.h>
 #include <xenolith/pte.h>
 #include <xen/memory.h>
+#include "fake_mem.h"
 
 #define NFRAMES    1024
 #define FIRST_FREE 16
@@ -36,42 +37,10 @@
 #define RIP 0x400000ULL       /* where the guest's syscall "returns" to */
 
 /* ---- mocks ---- */
-static uint8_t *mem;
-static uint64_t *bitmap;
 static uint64_t now_ns, step_ns;
-static int invlpgs, version_calls;
+static int version_calls;
 
-void *mfn_to_virt(uint64_t mfn)
-{
-    if (mfn >= NFRAMES)
-        fail_msg("mfn_to_virt(%#lx) outside the fake memory", (unsigned long)mfn);
-    return mem + mfn * PAGE_SIZE;
-}
-uint64_t virt_to_mfn(const void *va) { return (uint64_t)((const uint8_t *)va - mem) >> PAGE_SHIFT; }
-void printk(const char *fmt, ...) { (void)fmt; }
-void panic(const char *fmt, ...)
-{
-    char buf[256];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof(buf), fmt, ap);
-    va_end(ap);
-    fail_msg("panic: %s", buf);
-    abort();
-}
 uint64_t arch_time_ns(void) { return now_ns += step_ns; }
-void pv_update_cr3(struct vcpu *v) { v->cr3 = v->guest_table << PAGE_SHIFT; }
-void arch_flush_tlb(void) {}
-void arch_invlpg(uint64_t va) { (void)va; invlpgs++; }
-void arch_flush_cache(void) {}
-void arch_leave_guest_page_tables(void) {}
-void arch_set_hv_l4_slot(unsigned int slot, uint64_t e) { (void)slot; (void)e; }
-void arch_write_ptbase(uint64_t cr3) { (void)cr3; }
-const uint64_t *arch_hv_l4_slots(void)
-{
-    static uint64_t slots[512];
-    return slots;
-}
 /* domain.c's event and time hooks */
 void evtchn_domain_init(struct domain *d) { (void)d; }
 void evtchn_domain_destroy(struct domain *d) { (void)d; }
@@ -124,21 +93,11 @@ static uint64_t frame(void)
 static int setup(void **state)
 {
     (void)state;
-    mem = aligned_alloc(PAGE_SIZE, (size_t)NFRAMES * PAGE_SIZE);
-    frame_table = calloc(NFRAMES, sizeof(*frame_table));
-    bitmap = calloc(1, page_alloc_bitmap_bytes(NFRAMES));
-    assert_non_null(mem);
-    memset(mem, 0xEE, (size_t)NFRAMES * PAGE_SIZE);
-    max_mfn = NFRAMES;
-    page_alloc_init(&hv_pages, bitmap, 0, NFRAMES);
-    page_alloc_add_free(&hv_pages, FIRST_FREE, NFRAMES - FIRST_FREE);
-    for (uint64_t m = 0; m < NFRAMES; m++)
-        frame_table[m] = (struct page_info){ .owner = m < FIRST_FREE ? DOMID_HV_OWNED : DOMID_FREE };
-    m2p_table = NULL;
+    fake_mem_setup(NFRAMES, FIRST_FREE);
     memset(domains, 0, sizeof(domains));
     current = NULL;
     now_ns = step_ns = 0;
-    invlpgs = version_calls = 0;
+    version_calls = 0;
     da = domain_create(A, 0, "a");
     assert_non_null(da);
     da->tot_pages = 1; /* its shared_info */
@@ -159,9 +118,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    free(mem);
-    free(frame_table);
-    free(bitmap);
+    fake_mem_teardown();
     return 0;
 }
 
@@ -257,20 +214,20 @@ static void test_mmuext_op_continued(void **state)
     assert_true(continued(v));
     unsigned int k = *(unsigned int *)gva(PDONE_VA);
     assert_true(k > 0 && k < n);
-    assert_int_equal(invlpgs, k);
+    assert_int_equal(fake_invlpgs, k);
     assert_int_equal(v->regs.rdi, BUF_VA + k * sizeof(struct mmuext_op));
     assert_int_equal(v->regs.rsi, (n - k) | PREEMPTED);
     int conts = 0;
     assert_int_equal(finish(v, rc, &conts), 0);
-    assert_int_equal(invlpgs, n);
+    assert_int_equal(fake_invlpgs, n);
     assert_int_equal(*(unsigned int *)gva(PDONE_VA), n);
     /* an error after a continuation: done counts the whole call */
     struct mmuext_op *bad = gva(BUF_VA + (n - 1) * sizeof(*bad));
     bad->cmd = 99;
-    invlpgs = 0;
+    fake_invlpgs = 0;
     rc = issue(v, __HYPERVISOR_mmuext_op, BUF_VA, n, PDONE_VA, DOMID_SELF, 0);
     assert_int_equal(finish(v, rc, &conts), -XL_ENOSYS);
-    assert_int_equal(invlpgs, n - 1);
+    assert_int_equal(fake_invlpgs, n - 1);
     assert_int_equal(*(unsigned int *)gva(PDONE_VA), n - 1);
 }
 

@@ -1,11 +1,11 @@
 /*
  * test_pv_build.c - host unit tests for the PV domain builder (cmocka,
  * ASan/UBSan).
- * Tests: hv/common/pv_build.c + pv_build_hv.c (xenolith/pv_build.h): the
+ * Tests: hv/shared/pv_build.c + pv_build_hv.c (xenolith/pv_build.h): the
  * layout arithmetic of pv_layout_compute / pv_count_pt_pages, and a full
  * pv_build of a small ELF64 PV kernel built in memory here, checked by
  * walking the guest's page tables by hand; plus its refusal paths.
- * Links: hv/common/pv_build.c (the shared core), pv_build_hv.c (the hv
+ * Links: hv/shared/pv_build.c (the shared core), pv_build_hv.c (the hv
  * back end), elf.c, page_alloc.c, format.c.
  * Mocks (xenolith/mm.h, pv_build.h, hypercall.h, guest_access.h): the
  * globals hv_pages / frame_table / max_mfn over a 16 MiB fake machine
@@ -28,7 +28,7 @@
 #include <xenolith/hypercall.h>
 #include <xenolith/layout.h>
 #include <xenolith/mm.h>
-#include <xenolith/pv_build.h>
+#include <xenolith/pv_build_hv.h>
 #include <xenolith/elf.h>
 #include <xen/elfnote.h>
 #include <xen/xen.h>

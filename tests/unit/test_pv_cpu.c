@@ -1,8 +1,8 @@
 /*
  * test_pv_cpu.c - host unit tests for the PV virtual CPU (cmocka,
  * ASan/UBSan).
- * Tests: hv/common/pv_cpu.c (bounce frames, trap table, iret, callbacks,
- * exception routing) and hv/common/pv_emul.c (instruction decoder).
+ * Tests: hv/arch/x86/pv/pv_cpu.c (bounce frames, trap table, iret, callbacks,
+ * exception routing) and hv/arch/x86/pv/pv_emul.c (instruction decoder).
  * Mocks: copy_from_guest_va / copy_to_guest_va over one fake 64 KiB guest
  * window at GVA_BASE (anything else is -EFAULT), domain_crash (records),
  * and the arch hooks of pv_cpu.h.

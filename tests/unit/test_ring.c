@@ -1,7 +1,7 @@
 /*
  * test_ring.c - host tests of the guest kit's xenstore client framing
  * (guest-drivers/kernel/xenbus.c) driven against the real xenstored
- * library (guest-drivers/xenstore) on in-memory rings: every operation,
+ * library (toolstack/xenstored) on in-memory rings: every operation,
  * errors from the server (ENOENT, EACCES, EAGAIN), watches and their
  * queue, transactions, ring wrap-around over thousands of requests, the
  * same through a relay that moves 1..7 bytes at a time (partial headers
@@ -18,7 +18,7 @@
 #include <cmocka.h>
 #include <xen/errno.h>
 #include <xlguest/xenbus.h>
-#include "../../guest-drivers/xenstore/store.h"
+#include "../../toolstack/xenstored/store.h"
 
 #define MEM_SIZE (1 << 20)
 

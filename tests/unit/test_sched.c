@@ -35,8 +35,6 @@
 #define SLICE (30 * MS)
 
 /* ---- mocks ---- */
-struct domain domains[MAX_DOMAINS];
-struct vcpu *current;
 static shared_info_t shinfo[3] __attribute__((aligned(4096)));
 static uint64_t fake_now = 1000 * MS; /* monotonic across tests (timer.c keeps state) */
 static uint64_t armed;
@@ -48,8 +46,6 @@ void arch_pvclock_fill(struct vcpu_time_info *t) { t->system_time = fake_now; }
 void arch_wallclock_base(uint64_t *sec, uint32_t *nsec) { *sec = 0; *nsec = 0; }
 void arch_idle_wait(void) {}
 void arch_halt_machine(int status) { fail_msg("halt %d", status); abort(); }
-void panic(const char *fmt, ...) { fail_msg("panic: %s", fmt); abort(); }
-void printk(const char *fmt, ...) { (void)fmt; }
 uint64_t mm_free_count(void) { return 0; }
 void *mfn_to_virt(uint64_t mfn) { (void)mfn; return NULL; }
 int get_page_and_type(uint64_t mfn, uint16_t owner, unsigned int type)
@@ -74,12 +70,6 @@ int copy_to_guest_va(uint64_t cr3, uint64_t dst, const void *src, size_t len)
         return -XL_EFAULT;
     memcpy((void *)dst, src, len);
     return 0;
-}
-struct domain *domain_by_id(uint16_t domid)
-{
-    if (domid >= MAX_DOMAINS || domains[domid].state == DOM_FREE)
-        return NULL;
-    return &domains[domid];
 }
 void domain_shutdown(struct domain *d, unsigned int reason)
 {

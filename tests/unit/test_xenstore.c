@@ -1,6 +1,6 @@
 /*
  * test_xenstore.c - host unit tests of the xenstored core
- * (guest-drivers/xenstore), driven end to end through the xs_wire rings:
+ * (toolstack/xenstored), driven end to end through the xs_wire rings:
  * every request type, Xen's path rules, the permission model (EACCES,
  * EPERM cases), watches (initial fire, descendants, relative paths,
  * permission filtering, rm below a watch, special watches), transactions
@@ -11,7 +11,7 @@
  * and malformed wire messages (unknown type, oversized,
  * partial, unterminated, bad ring indexes, random garbage) while another
  * domain keeps being served.
- * Links: arena.c store.c wire.c and hv/common/format.c. No mocks: the
+ * Links: arena.c store.c wire.c and hv/shared/format.c. No mocks: the
  * tests play dom0 and the domUs on in-memory rings.
  */
 #include <stdarg.h>
@@ -24,8 +24,8 @@
 #include <time.h>
 #include <cmocka.h>
 
-#include "../../guest-drivers/xenstore/store.h"
-#include "../../guest-drivers/xenstore/arena.h"
+#include "../../toolstack/xenstored/store.h"
+#include "../../toolstack/xenstored/arena.h"
 #include <xenolith/errno.h>
 
 #define NDOM 5

@@ -1,13 +1,13 @@
 /*
  * test_xlcfg.c - host unit tests for the xl.cfg parser of the dom0
- * toolstack (guest-drivers/toolstack/xlcfg.c), cmocka + ASan/UBSan.
+ * toolstack (toolstack/xl/xlcfg.c), cmocka + ASan/UBSan.
  * Tests: the syntax (strings with xl's escapes, numbers, lists across
  * lines, comments, ';'), every key, defaults, cross-checks, the exact
  * "FILE:LINE: message" diagnostics, overrides parsed after the file,
  * the error cap and diagnostic truncation, and fuzzing (random bytes,
  * every truncation and random mutations of a good file) with each input
  * in an exactly sized heap buffer so ASan sees any overread.
- * Links: xlcfg.c and hv/common/format.c.
+ * Links: xlcfg.c and hv/shared/format.c.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,7 +19,7 @@
 #include <cmocka.h>
 
 #include <xenolith/errno.h>
-#include "../../guest-drivers/toolstack/xlcfg.h"
+#include "../../toolstack/xl/xlcfg.h"
 
 static struct xlcfg cfg;
 static char dbuf[4096];

@@ -1,6 +1,6 @@
 /*
  * test_xlcmd.c - host unit tests for the `xl` front end of the dom0
- * toolstack (guest-drivers/toolstack/xlcmd.c), cmocka + ASan/UBSan.
+ * toolstack (toolstack/xl/xlcmd.c), cmocka + ASan/UBSan.
  * Tests: word splitting with quotes and its refusals; dispatch of every
  * command to a mock toolstack (which records calls) with options and
  * domain qualifiers; `xl list` text checked literally and against xl's
@@ -8,7 +8,7 @@
  * `xl info` text literally, and its one-key filter; xl's error messages
  * and exit statuses; create with a config file, overrides, -n/-p/-c and
  * diagnostics; random typed lines never crash it.
- * Links: xlcmd.c, xlcfg.c, hv/common/format.c.
+ * Links: xlcmd.c, xlcfg.c, hv/shared/format.c.
  * Mocks: struct xlcmd_ops over three domains (Domain-0, web, db) and
  * a small file table; output captured per fd.
  */
@@ -27,7 +27,7 @@
 
 #include <xenolith/errno.h>
 #include <xen/sysctl.h>
-#include "../../guest-drivers/toolstack/xlcmd.h"
+#include "../../toolstack/xl/xlcmd.h"
 
 _Static_assert(XLCMD_CAP_HVM == XEN_SYSCTL_PHYSCAP_hvm, "hvm");
 _Static_assert(XLCMD_CAP_PV == XEN_SYSCTL_PHYSCAP_pv, "pv");

@@ -1,15 +1,7 @@
-# The dom0 domain builder (guest-drivers/toolstack/build.c) and the
-# libxenctrl-style library (ctrl.c): host unit tests against fake
-# hypercalls, plus a freestanding compile of every GUEST_TOOLSTACK_SRCS
-# file with the guest kit's flags (linking into dom0 is the dom0 owner's).
-include guest-drivers/toolstack/toolstack.mk
+# The domain builder's toolstack back end (toolstack/libxc/build.c) and
+# the libxenctrl-style library (ctrl.c): host unit tests against fake
+# hypercalls.
 UNIT_TESTS += build ctrl
-UNIT_SRCS_build := guest-drivers/toolstack/build.c guest-drivers/toolstack/ctrl.c \
-                   hv/common/pv_build.c hv/common/elf.c hv/common/hypercall_page.c \
-                   hv/common/format.c
-UNIT_SRCS_ctrl := guest-drivers/toolstack/ctrl.c
-TOOLSTACK_BUILD_HDRS := guest-drivers/toolstack/ctrl.h guest-drivers/toolstack/build.h
-$(BUILD)/unit/test_build $(BUILD)/unit/test_ctrl: $(TOOLSTACK_BUILD_HDRS)
-TOOLSTACK_BUILD_OBJS := $(patsubst %.c,$(BUILD)/guest/%.o,$(GUEST_TOOLSTACK_SRCS))
-$(TOOLSTACK_BUILD_OBJS): $(TOOLSTACK_BUILD_HDRS)
-all: $(TOOLSTACK_BUILD_OBJS)
+UNIT_SRCS_build := $(LIBXC_SRCS) $(SHARED_BUILD_SRCS) hv/shared/format.c
+UNIT_SRCS_ctrl := toolstack/libxc/ctrl.c
+$(BUILD)/unit/test_build $(BUILD)/unit/test_ctrl: $(wildcard toolstack/libxc/*.h)

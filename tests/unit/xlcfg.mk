@@ -1,17 +1,7 @@
-# tests/unit/xlcfg.mk - the dom0 toolstack's xl.cfg parser and xl command
-# front end (guest-drivers/toolstack/): host unit tests, plus a
-# freestanding compile of the same sources with the guest kit's flags so
-# they are known to build for dom0 (linking them into dom0 is not done
-# here).
+# tests/unit/xlcfg.mk - xl's config parser and command front end
+# (toolstack/xl/): host unit tests.
 UNIT_TESTS += xlcfg xlcmd
-UNIT_SRCS_xlcfg := guest-drivers/toolstack/xlcfg.c hv/common/format.c
-UNIT_SRCS_xlcmd := guest-drivers/toolstack/xlcmd.c guest-drivers/toolstack/xlcfg.c \
-                   hv/common/format.c
-
-TOOLSTACK_HDRS := $(wildcard guest-drivers/toolstack/*.h)
-$(BUILD)/unit/test_xlcfg $(BUILD)/unit/test_xlcmd: $(TOOLSTACK_HDRS)
-
-TOOLSTACK_OBJS := $(BUILD)/guest/guest-drivers/toolstack/xlcfg.o \
-                  $(BUILD)/guest/guest-drivers/toolstack/xlcmd.o
-$(TOOLSTACK_OBJS): $(TOOLSTACK_HDRS)
-all: $(TOOLSTACK_OBJS)
+UNIT_SRCS_xlcfg := toolstack/xl/xlcfg.c hv/shared/format.c
+UNIT_SRCS_xlcmd := toolstack/xl/xlcmd.c toolstack/xl/xlcfg.c \
+                   hv/shared/format.c
+$(BUILD)/unit/test_xlcfg $(BUILD)/unit/test_xlcmd: $(wildcard toolstack/xl/*.h)

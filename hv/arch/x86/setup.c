@@ -14,7 +14,7 @@
 #include <xenolith/lib.h>
 #include <xenolith/mm.h>
 #include <xenolith/power.h>
-#include <xenolith/pv_build.h>
+#include <xenolith/pv_build_hv.h>
 #include <xenolith/serial.h>
 #include <xenolith/tlbflush.h>
 #include <xenolith/version_info.h>

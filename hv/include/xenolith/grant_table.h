@@ -25,7 +25,7 @@
 #define GNTTAB_INITIAL_FRAMES    1  /* Xen's INITIAL_NR_GRANT_FRAMES */
 #define GNTTAB_MAX_MAPTRACK_FRAMES 16
 
-/* Hooks (lead: domain.c). gnttab_domain_init: after the domain slot is
+/* Hooks called by domain.c. gnttab_domain_init: after the domain slot is
  * set up in domain_create (allocates the initial frame; 0 or -XL_ENOMEM,
  * on which domain_create should fail and call gnttab_domain_destroy).
  * gnttab_domain_destroy: in domain_destroy after evtchn_domain_destroy
@@ -36,8 +36,8 @@
 int gnttab_domain_init(struct domain *d);
 void gnttab_domain_destroy(struct domain *d);
 
-/* Is mfn one of domid's grant-table frames? (lead: memory.c's
- * mm_remove_page should refuse these as it refuses shared_info.) */
+/* Is mfn one of domid's grant-table frames? (for memory code that must
+ * refuse them as it refuses shared_info; nothing in memory.c calls it yet) */
 int gnttab_is_table_frame(uint16_t domid, uint64_t mfn);
 /* Live grant mappings held by domid / by everyone (for xl info and the
  * create/destroy leak check). */

@@ -1,7 +1,8 @@
 /*
  * x86.h - every inline-assembly accessor the hypervisor uses, as small
- * static inlines. Owns: nothing but instructions. Only hv/arch/x86 files
- * include it; hv/common stays assembly-free so host tests can link it.
+ * static inlines. Owns: nothing but instructions. Only the files directly
+ * in hv/arch/x86 include it; hv/common and hv/arch/x86/pv stay
+ * assembly-free so host tests can link them.
  */
 #ifndef ARCH_X86_H
 #define ARCH_X86_H

@@ -576,7 +576,7 @@ int elf_xen_parse_features(const char *s, uint32_t *supported, uint32_t *require
 }
 
 /* Features a PV guest may require of Xenolith: writable_page_tables is
- * Xen's ptwr assist (hv/common/pv_ptwr.c), which every Linux requires. */
+ * Xen's ptwr assist (hv/arch/x86/pv/pv_ptwr.c), which every Linux requires. */
 #define PV_FEATURES_PROVIDED \
     ((1u << XENFEAT_writable_page_tables) | (1u << XENFEAT_pae_pgdir_above_4gb) | \
      (1u << XENFEAT_dom0))

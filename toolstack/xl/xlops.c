@@ -12,10 +12,10 @@
 #include <xen/domctl.h>
 #include <xlguest/hypercall.h>
 #include <xlguest/kernel.h>
-#include "../toolstack/xlcmd.h"
-#include "cpio.h"
-#include "svc.h"
-#include "../toolstack/build.h"
+#include "xlcmd.h"
+#include "../dom0svc/cpio.h"
+#include "../dom0svc/svc.h"
+#include "../libxc/build.h"
 
 static struct xlcmd xl;
 /* Recorded at create; all zero for a domain xl did not create or that is
@@ -272,7 +272,7 @@ void xlops_domain_shutdown(uint16_t domid, unsigned int reason)
 }
 
 /* Steps 3-6 of docs/toolstack.md through the toolstack's PV builder
- * (guest-drivers/toolstack/build.c, the same layout code as the hv's). */
+ * (toolstack/libxc/build.c, the same layout code as the hv's). */
 int dom0_build_pv(uint16_t domid, const void *kernel, size_t kernel_len, const void *ramdisk,
                   size_t ramdisk_len, const char *cmdline, uint64_t nr_pages,
                   struct dom0_build_out *out)

@@ -2,15 +2,17 @@
  * pv_build.h - the PV domain builder: lays out and loads a Xen x86_64 PV
  * kernel the way Xen's dom0 builder does (docs/memory-layout.md).
  *
- * One implementation (hv/common/pv_build.c, pure C: it only touches the
+ * One implementation (hv/shared/pv_build.c, pure C: it only touches the
  * domain's memory through pv_build_ops) serves two back ends:
- *   - the hypervisor's (hv/common/pv_build_hv.c, pv_build()): boot-time
+ *   - the hypervisor's (hv/arch/x86/pv/pv_build_hv.c, pv_build() in
+ *     xenolith/pv_build_hv.h): boot-time
  *     dom0 and domUs, frames from the allocator, bytes through the direct
  *     map, page types and M2P set directly;
- *   - the toolstack's in dom0 (guest-drivers/toolstack/build.c): frames
+ *   - the toolstack's in dom0 (toolstack/libxc/build.c): frames
  *     from XENMEM_populate_physmap, bytes through foreign mappings, M2P
  *     with MMU_MACHPHYS_UPDATE, the L4 pinned with MMUEXT_PIN_L4_TABLE.
- * This header must stay free of hypervisor-only types so dom0 can use it.
+ * Shared code (hv/shared): this header must stay free of hypervisor-only
+ * types and declarations so the toolstack can use it.
  */
 #ifndef XENOLITH_PV_BUILD_H
 #define XENOLITH_PV_BUILD_H
@@ -111,17 +113,5 @@ int pv_build_load(const struct pv_plan *plan, const struct pv_image *img,
                   const struct pv_start_args *args, const uint64_t *p2m,
                   const struct pv_build_ops *ops, struct pv_build_result *out,
                   const char **why);
-
-/* The hv back end (pv_build_hv.c): build domain d from a PV kernel ELF:
- * allocate its memory, load it, type its page tables, set its M2P and its
- * vcpu ready to run. On failure returns a negative errno with *why set,
- * and the frames already given to d stay owned by d (domain_destroy
- * frees). */
-struct domain;
-int pv_build(struct domain *d, const struct pv_image *img, struct pv_layout *out,
-             const char **why);
-
-/* The hv PML4 slots copied into every guest L4 (arch provides them). */
-const uint64_t *arch_hv_l4_slots(void);
 
 #endif

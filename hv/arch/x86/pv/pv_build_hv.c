@@ -14,7 +14,7 @@
 #include <xenolith/lib.h>
 #include <xenolith/mm.h>
 #include <xenolith/page_alloc.h>
-#include <xenolith/pv_build.h>
+#include <xenolith/pv_build_hv.h>
 #include <xen/xen.h>
 
 /* Allocate nr_pages frames for d; p2m[pfn] receives each mfn. */

@@ -1,8 +1,8 @@
 /*
  * pv_build.c - the PV domain builder's one implementation of Xen's x86_64
  * PV layout and loading (see pv_build.h), shared by the hypervisor
- * (pv_build_hv.c) and the dom0 toolstack (guest-drivers/toolstack/
- * build.c). Pure C: the domain's memory is reached only through
+ * (hv/arch/x86/pv/pv_build_hv.c) and the dom0 toolstack
+ * (toolstack/libxc/build.c). Pure C: the domain's memory is reached only through
  * pv_build_ops.map, so host tests run it on fake memory.
  * Owns: the initial memory image of a PV guest. Must never: write outside
  * the frames it is given, trust a size from the ELF image before elf.c

@@ -13,9 +13,9 @@
 #include <xen/errno.h>
 #include <xen/io/xs_wire.h>
 #include <xlguest/kernel.h>
-#include "../xenstore/store.h"
+#include "store.h"
 #include <xlguest/xenbus.h>
-#include "svc.h"
+#include "../dom0svc/svc.h"
 
 /* One arena for the whole store. A domU may hold DOMU_MEMORY of it; the
  * last eighth (the library's default reserve) is dom0's alone, so dom0's

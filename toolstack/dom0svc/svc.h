@@ -1,10 +1,11 @@
 /*
  * svc.h - dom0's service mode (cmdline "services=1" or "xl"): the
  * interfaces between its files. services.c runs the event loop and the
- * COM2 control line; xsd.c embeds xenstored; consback.c is the PV
- * console backend; xlops.c implements struct xlcmd_ops; ctl.c is the
- * small domctl/sysctl adapter used until guest-drivers/toolstack/ctrl.h
- * exists. Must never: be used by the default (scenario) dom0 paths.
+ * COM2 control line; consback.c is the PV console back end (both in
+ * toolstack/dom0svc/); xsd.c (toolstack/xenstored/) embeds xenstored;
+ * xlops.c (toolstack/xl/) implements struct xlcmd_ops; ctl.c is xl's
+ * small domctl/sysctl adapter. Must never: be used by the default
+ * (scenario) dom0 paths.
  */
 #ifndef DOM0_SVC_H
 #define DOM0_SVC_H
@@ -12,11 +13,11 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <xen/xen.h>
+#include <xlguest/services.h>
 
 #define SVC_MAX_DOMS 64
 
-/* services.c */
-int services_main(start_info_t *si);
+/* services.c: services_main() (xlguest/services.h), and */
 /* One pass of the loop: events, xenstore, consoles, the control line
  * (unless with_ctl is 0), then block until an event or the timer. */
 void svc_step(int with_ctl);
@@ -98,9 +99,8 @@ int xlops_created(uint16_t domid);
 /* Runs one control-line command; returns xl's exit status. */
 int xlops_run_line(char *line);
 
-/* The PV builder for `xl create`, provided by the builder engineer's
- * toolstack (guest-drivers/toolstack/). dom0 links a weak fallback that
- * answers -XEN_ENOSYS until the real one is linked. In: the new domain
+/* The PV builder for `xl create` (xlops.c, on toolstack/libxc/build.c).
+ * In: the new domain
  * (created, paused, max_mem set by the caller), its kernel image and
  * command line, its memory in pages. Out: the store and console frames
  * (pfn->mfn already resolved) and the event channels allocated for

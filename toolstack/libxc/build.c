@@ -4,7 +4,7 @@
  * bytes are written through foreign mappings in ctrl.c's window, its M2P
  * is set with MMU_MACHPHYS_UPDATE and its page tables are validated by
  * the hypervisor when the L4 is pinned on its behalf. The layout and
- * loading are hv/common/pv_build.c's, the same as for boot-time domains.
+ * loading are hv/shared/pv_build.c's, the same as for boot-time domains.
  * Owns: the order of the build steps. Must never: pin the L4 while dom0
  * still maps one of the domain's frames, or leave a window page mapped.
  */

@@ -1,8 +1,7 @@
 /*
  * ctl.c - dom0's small control adapter over the Xen 4.17 domctl/sysctl
  * ABI (xen/domctl.h, xen/sysctl.h with __XEN_TOOLS__), used by xlops.c
- * until guest-drivers/toolstack/ctrl.h (the libxenctrl-style library)
- * exists; then these become calls of its xc_* functions. Where the
+ * (the domain builder uses toolstack/libxc/ctrl.h instead). Where the
  * hypervisor answers -ENOSYS it falls back to what dom0 can learn
  * otherwise (XENMEM_current_reservation, xen_version) and says so.
  * Owns: building the hypercall arguments. Must never: pretend a
@@ -14,7 +13,7 @@
 #include <xen/sysctl.h>
 #include <xlguest/hypercall.h>
 #include <xlguest/kernel.h>
-#include "../toolstack/xlcmd.h"
+#include "../xl/xlcmd.h"
 #include "svc.h"
 
 static long domctl(struct xen_domctl *d)

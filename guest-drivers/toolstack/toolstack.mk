@@ -1,6 +1,0 @@
-# guest-drivers/toolstack/toolstack.mk - the dom0 toolstack's domain
-# builder and libxenctrl-style library, for the dom0 kernel to link:
-# GUEST_TOOLSTACK_SRCS lists the .c files (guest.mk does not include this
-# fragment yet: the dom0 kernel's owner adds it to dom0's sources).
-GUEST_TOOLSTACK_SRCS := guest-drivers/toolstack/ctrl.c guest-drivers/toolstack/build.c \
-                        hv/common/pv_build.c hv/common/elf.c hv/common/hypercall_page.c

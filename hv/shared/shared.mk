@@ -1,0 +1,11 @@
+# hv/shared/shared.mk - the freestanding pure code that the hypervisor,
+# the guest kernels and the toolstack all link, and its include directory.
+# It includes nothing but its own headers, the Xen public headers and the
+# compiler's freestanding ones; the hv's and the toolstack's include dirs
+# are never on its path.
+SHARED_INC        := hv/shared/include
+# string and formatting routines: every freestanding image links them
+SHARED_LIB_SRCS   := hv/shared/format.c hv/shared/lib.c
+# the PV domain builder's core: ELF reader, layout, hypercall page
+SHARED_BUILD_SRCS := hv/shared/pv_build.c hv/shared/elf.c hv/shared/hypercall_page.c
+SHARED_HDRS       := $(wildcard $(SHARED_INC)/xenolith/*.h)
