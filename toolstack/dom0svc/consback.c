@@ -17,6 +17,9 @@
 #include "svc.h"
 
 #define LINE_MAX_ 160
+/* Output kept for the next `xl console` (what xenconsoled and the pty
+ * hold for a client that has not attached yet): the newest bytes. */
+#define PENDING_MAX 4096
 
 static struct cons {
     struct xencons_interface *intf;
@@ -24,7 +27,19 @@ static struct cons {
     char line[LINE_MAX_];
     unsigned int len;
     int interactive;       /* output goes to COM2 too */
+    char pending[PENDING_MAX]; /* written while no console was attached */
+    unsigned int npending;
 } cons[SVC_MAX_DOMS];
+
+/* Keep ch for the next console session, dropping the oldest byte when full. */
+static void keep_pending(struct cons *c, char ch)
+{
+    if (c->npending == PENDING_MAX) {
+        memmove(c->pending, c->pending + PENDING_MAX / 2, PENDING_MAX / 2);
+        c->npending = PENDING_MAX / 2;
+    }
+    c->pending[c->npending++] = ch;
+}
 
 int consback_attach(uint16_t domid, uint64_t mfn, uint32_t remote_port)
 {
@@ -88,6 +103,8 @@ static void drain(uint16_t domid, struct cons *c)
         cons_++;
         if (c->interactive)
             ctl_write(&ch, 1);
+        else
+            keep_pending(c, ch);
         if (ch == '\n') {
             flush_line(domid, c);
         } else if (ch != '\r') {
@@ -138,6 +155,10 @@ int consback_interactive(uint16_t domid)
     if (!consback_attached(domid))
         return -XEN_ENOENT;
     struct cons *c = &cons[domid];
+    /* First what it wrote before anyone was attached, as a pty would. */
+    drain(domid, c);
+    ctl_write(c->pending, c->npending);
+    c->npending = 0;
     c->interactive = 1;
     for (;;) {
         int ch, sent = 0, done = 0;
