@@ -497,7 +497,11 @@ static int fire(struct xs_store *s, struct xs_tx *tx, const char *path,
 /* The error for a path that does not exist: EACCES if the caller may not
  * read the nearest existing ancestor (do not leak what exists), else
  * ENOENT. */
-static int missing(struct xs_store *s, struct xs_conn *c, struct xs_tx *tx, const char *path)
+/* The error for an absent path (Xen's errno_from_parents): ENOENT if the
+ * caller holds perm on the nearest existing ancestor, else EACCES, so a
+ * node's absence says nothing to whoever may not see the directory. */
+static int missing_perm(struct xs_store *s, struct xs_conn *c, struct xs_tx *tx,
+                        const char *path, unsigned int perm)
 {
     char *p = s->pbuf2;
     const struct xs_node *n = NULL;
@@ -511,7 +515,12 @@ static int missing(struct xs_store *s, struct xs_conn *c, struct xs_tx *tx, cons
         if (!n && strcmp(p, "/") == 0)
             return -XL_ENOENT;
     }
-    return node_perm(c, n) & XSL_PERM_READ ? -XL_ENOENT : -XL_EACCES;
+    return node_perm(c, n) & perm ? -XL_ENOENT : -XL_EACCES;
+}
+
+static int missing(struct xs_store *s, struct xs_conn *c, struct xs_tx *tx, const char *path)
+{
+    return missing_perm(s, c, tx, path, XSL_PERM_READ);
 }
 
 static int lookup(struct xs_store *s, struct xs_conn *c, struct xs_tx *tx,
@@ -829,13 +838,14 @@ int xs_op_rm(struct xs_store *s, struct xs_conn *c, struct xs_tx *tx, const char
     if ((rc = get(s, tx, s->pbuf, &n)))
         return rc;
     if (!n) {
-        /* gone already: fine if the parent exists (Xen) */
+        /* Gone already: fine if the parent exists and the caller may
+         * write it (Xen); else the error an absent path gets for a
+         * writer, which tells a stranger nothing about what exists. */
+        rc = missing_perm(s, c, tx, s->pbuf, XSL_PERM_WRITE);
         parent_of(s->pbuf, s->pbuf2);
-        if ((rc = get(s, tx, s->pbuf2, &n)))
-            return rc;
-        if (n)
+        if (rc == -XL_ENOENT && !get(s, tx, s->pbuf2, &n) && n)
             return xs_reply_str(s, "OK");
-        return missing(s, c, tx, s->pbuf);
+        return rc;
     }
     if (!(node_perm(c, n) & XSL_PERM_WRITE))
         return -XL_EACCES;
@@ -929,7 +939,7 @@ int xs_tx_start(struct xs_store *s, struct xs_conn *c)
     memset(t, 0, sizeof(*t));
     t->tag = c->domid;
     do {
-        t->id = s->next_txid++;
+        t->id = c->next_txid++;
     } while (t->id == 0 || xs_tx_find(c, t->id));
     t->evs_tail = &t->evs;
     t->next = c->txs;

@@ -127,6 +127,21 @@ static void flush(struct xs_store *s, struct xs_conn *c)
  * receiving domain; over its outq or memory quota it is dropped and
  * counted (Xen too drops the events of a domain that does not read its
  * ring). */
+/* Is a watch event with this header and body queued and not yet begun?
+ * The queue is bounded (outq_bytes), so the scan is too. */
+static int event_pending(const struct xs_conn *c, const struct xsd_sockmsg *h, const void *p1,
+                         uint32_t l1, const void *p2, uint32_t l2)
+{
+    for (const struct xs_msg *m = c->outq; m; m = m->next) {
+        if (m->off || m->len != HDR_LEN + l1 + l2 || memcmp(m->bytes, h, HDR_LEN))
+            continue;
+        if ((!l1 || !memcmp(m->bytes + HDR_LEN, p1, l1)) &&
+            (!l2 || !memcmp(m->bytes + HDR_LEN + l1, p2, l2)))
+            return 1;
+    }
+    return 0;
+}
+
 static void send_msg(struct xs_store *s, struct xs_conn *c, uint32_t type,
                      uint32_t req_id, uint32_t tx_id, const void *p1, uint32_t l1,
                      const void *p2, uint32_t l2)
@@ -138,6 +153,8 @@ static void send_msg(struct xs_store *s, struct xs_conn *c, uint32_t type,
 
     if (c->broken || total > sizeof(c->reply_buf))
         return;
+    if (type == XS_WATCH_EVENT && event_pending(c, &h, p1, l1, p2, l2))
+        return; /* the same event still waits to be read: once is enough (Xen) */
     if (type != XS_WATCH_EVENT && !c->reply_busy) {
         m = &c->reply;
         m->bytes = c->reply_buf;
@@ -692,7 +709,6 @@ struct xs_store *xs_store_init(void *mem, size_t size, const struct xs_quota *q,
         s->q.outq_bytes = 65536;
     if (ops)
         s->ops = *ops;
-    s->next_txid = 1;
     if (xs_store_setup(s))
         return NULL;
     return s;

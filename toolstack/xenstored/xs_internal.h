@@ -127,6 +127,8 @@ struct xs_conn {
     uint32_t round;             /* xs_process_all pass that last saw it */
     struct xenstore_domain_interface *intf;
     unsigned int nwatches, ntx;
+    uint32_t next_txid;         /* per connection, as Xen: ids say nothing
+                                   of other domains' transactions */
     struct xs_watch *watches;
     struct xs_tx *txs;
     struct xs_msg *outq, **outq_tail;
@@ -154,7 +156,6 @@ struct xs_store {
     struct xs_quota q;
     struct xs_ops ops;
     uint64_t gen;
-    uint32_t next_txid;
     uint32_t round;
     uint8_t exempt;             /* serving dom0: no quota refuses its request */
     unsigned int nnodes;
