@@ -19,14 +19,7 @@ uint64_t max_mfn;
 
 int64_t mm_alloc_frame(uint16_t owner)
 {
-    int64_t mfn = page_alloc_pages(&hv_pages, 0);
-    if (mfn < 0)
-        return mfn;
-    BUG_ON((uint64_t)mfn >= max_mfn || frame_table[mfn].owner != DOMID_FREE);
-    tlbflush_since(frame_table[mfn].tlbflush_stamp);
-    frame_table[mfn] = (struct page_info){ .owner = owner };
-    memset(mfn_to_virt((uint64_t)mfn), 0, 4096);
-    return mfn;
+    return mm_alloc_frames(owner, 0);
 }
 
 int64_t mm_alloc_frames(uint16_t owner, unsigned int order)

@@ -556,7 +556,7 @@ static void attack_loops(uint64_t budget_ms)
 #define RESV_FRAMES 32
 static uint8_t resv[RESV_FRAMES][4096] __attribute__((aligned(4096)));
 
-static long reservation(unsigned int cmd, xen_pfn_t *frame)
+long reservation(unsigned int cmd, xen_pfn_t *frame)
 {
     struct xen_memory_reservation r = { .nr_extents = 1, .extent_order = 0, .domid = DOMID_SELF };
     set_xen_guest_handle(r.extent_start, frame);

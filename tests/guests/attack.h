@@ -25,6 +25,9 @@ uint64_t mfn_of(const void *va);
 /* Map va to its own frame with flags (0: unmap), flushing that va. */
 long remap(const void *va, uint64_t flags);
 long mmuext1(unsigned int cmd, uint64_t mfn);
+/* One order-0 extent of XENMEM_decrease_reservation / populate_physmap for
+ * ourselves (frame: the mfn, or the pfn in and the new mfn out). */
+long reservation(unsigned int cmd, xen_pfn_t *frame);
 /* 1 if reading addr faulted; the value read in *val. */
 int probe_read(uint64_t addr, uint64_t *val);
 /* The vector a write of val to addr faulted with, or 0 if it landed. */

@@ -99,13 +99,6 @@ static void attack_stale_gdt(void)
     check_eq("stale_gdt: writable again -> 0", remap(f, PTE_RW_FLAGS), 0);
 }
 
-static long reservation1(unsigned int cmd, xen_pfn_t *frame)
-{
-    struct xen_memory_reservation r = { .nr_extents = 1, .extent_order = 0, .domid = DOMID_SELF };
-    set_xen_guest_handle(r.extent_start, frame);
-    return HYPERVISOR_memory_op(cmd, &r);
-}
-
 /* Put frame m at pfn: P2M, M2P, and a writable mapping at va. */
 static int adopt(start_info_t *si, uint64_t *va, uint64_t pfn, uint64_t m)
 {
@@ -121,10 +114,10 @@ static uint64_t swap_frame(uint64_t m, uint64_t pfn)
 {
     xen_pfn_t x = m;
     if (!check_eq("stale_free: decrease_reservation -> 1",
-                  reservation1(XENMEM_decrease_reservation, &x), 1))
+                  reservation(XENMEM_decrease_reservation, &x), 1))
         return 0;
     x = pfn;
-    if (!check_eq("stale_free: populate_physmap -> 1", reservation1(XENMEM_populate_physmap, &x), 1))
+    if (!check_eq("stale_free: populate_physmap -> 1", reservation(XENMEM_populate_physmap, &x), 1))
         return 0;
     return x;
 }

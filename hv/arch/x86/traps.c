@@ -268,8 +268,7 @@ void trap_entry(struct cpu_regs *r)
         fpu_owner = next;
     }
     current = next;
-    if (read_cr3() != next->cr3)
-        arch_switch_cr3(next->cr3);
+    arch_write_ptbase(next->cr3);
     if (load_guest_gdt(next) || next != v)
         load_guest_selectors(next);
     load_guest_state(next);
