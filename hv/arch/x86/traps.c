@@ -268,7 +268,8 @@ void trap_entry(struct cpu_regs *r)
         fpu_owner = next;
     }
     current = next;
-    arch_write_ptbase(next->cr3);
+    if (read_cr3() != next->cr3) /* inline: every return to a guest passes here */
+        arch_switch_cr3(next->cr3);
     if (load_guest_gdt(next) || next != v)
         load_guest_selectors(next);
     load_guest_state(next);
