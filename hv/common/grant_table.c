@@ -316,6 +316,14 @@ static void flush_after(uint64_t host_addr, uint32_t flags)
         arch_invlpg(host_addr);
 }
 
+/* XENFEAT_gnttab_map_avail_bits: the map flags from _GNTMAP_guest_avail0
+ * up land in the PTE's software-available bits 9-11 (Linux marks its
+ * grant mappings _PAGE_SPECIAL this way), as Xen's grant_to_pte_flags. */
+uint64_t gnttab_avail_bits(uint32_t flags)
+{
+    return ((uint64_t)(flags >> _GNTMAP_guest_avail0) << 9) & PTE_AVAIL;
+}
+
 int gnttab_pte_matches(uint64_t pte, uint64_t mfn, uint32_t flags)
 {
     uint64_t want = PTE_P | ((flags & GNTMAP_readonly) ? 0 : PTE_RW);
@@ -407,7 +415,8 @@ static void map_one(struct vcpu *v, struct gnttab_map_grant_ref *op)
     }
     if (flags & GNTMAP_host_map) {
         rc = host_pte(v, op->host_addr, flags, &ptr);
-        uint64_t pte = (mfn << PAGE_SHIFT) | PTE_P | PTE_US | PTE_A | PTE_D | (ro ? 0 : PTE_RW);
+        uint64_t pte = (mfn << PAGE_SHIFT) | PTE_P | PTE_US | PTE_A | PTE_D | (ro ? 0 : PTE_RW) |
+                       gnttab_avail_bits(flags);
         if (!rc && mm_pt_update(ld, op->dom, ptr, pte, 0))
             rc = GNTST_general_error;
         if (rc) {

@@ -17,12 +17,6 @@
 
 #define MEMOP_EXTENT_SHIFT 6 /* Xen: cmd's bits above are the start extent */
 #define MEMOP_CMD_MASK ((1u << MEMOP_EXTENT_SHIFT) - 1)
-#define E820_RAM 1
-
-struct e820_entry {
-    uint64_t addr, size;
-    uint32_t type;
-} __attribute__((packed));
 
 /* The domain a memory_op names: DOMID_SELF (or its own id) always; others
  * only for a privileged caller. */
@@ -142,6 +136,43 @@ static long reservation(struct vcpu *v, unsigned int cmd, uint64_t arg, uint64_t
     return (long)i;
 }
 
+/* The machine's memory map as an E820 table (XENMEM_machine_memory_map):
+ * what the loader found, with the hv's own RAM shown as RAM, as Xen shows
+ * a PV dom0 the firmware's map. Set once at boot. */
+#define MACHINE_MAP_MAX 128
+static struct e820_entry machine_map[MACHINE_MAP_MAX];
+static unsigned int machine_map_nr;
+
+void memory_add_machine_range(uint64_t addr, uint64_t size, uint32_t type)
+{
+    struct e820_entry *last = machine_map_nr ? &machine_map[machine_map_nr - 1] : NULL;
+    if (!size)
+        return;
+    if (last && last->type == type && last->addr + last->size == addr) {
+        last->size += size; /* adjacent and of one kind: one entry */
+        return;
+    }
+    if (machine_map_nr < MACHINE_MAP_MAX)
+        machine_map[machine_map_nr++] = (struct e820_entry){ .addr = addr, .size = size,
+                                                             .type = type };
+}
+
+static long machine_memory_map(struct vcpu *v, uint64_t arg)
+{
+    struct xen_memory_map map;
+    if (!v->domain->privileged)
+        return -XL_EPERM;
+    if (copy_from_guest_va(v->cr3, &map, arg, sizeof(map)))
+        return -XL_EFAULT;
+    /* Xen copies min(nr_entries, map size) entries and says how many. */
+    unsigned int n = MIN(map.nr_entries, machine_map_nr);
+    if (n && copy_to_guest_va(v->cr3, (uint64_t)map.buffer.p, machine_map,
+                              n * sizeof(machine_map[0])))
+        return -XL_EFAULT;
+    map.nr_entries = n;
+    return copy_to_guest_va(v->cr3, arg, &map, sizeof(map)) ? -XL_EFAULT : 0;
+}
+
 static long memory_map(struct vcpu *v, uint64_t arg)
 {
     struct xen_memory_map map;
@@ -215,6 +246,8 @@ HYPERCALL_DECL(memory_op)
     }
     case XENMEM_memory_map:
         return memory_map(v, a2);
+    case XENMEM_machine_memory_map:
+        return machine_memory_map(v, a2);
     case XENMEM_machphys_mapping: {
         /* Xen 4.17: the whole M2P area (only frames below max_mfn are
          * mapped), max_mfn MACH2PHYS_NR_ENTRIES - 1, except for the

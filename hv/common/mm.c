@@ -91,3 +91,18 @@ uint64_t mm_free_count(void)
 {
     return hv_pages.nr_free;
 }
+
+/* The interrupt controllers stay the hv's (Xen denies dom0 their pages). */
+#define LAPIC_MFN  0xFEE00ULL
+#define IOAPIC_MFN 0xFEC00ULL
+
+int mm_io_map_ok(uint16_t pg_owner, uint64_t mfn, int rw)
+{
+    (void)rw;
+    const struct domain *d = domain_by_id(pg_owner);
+    if (!d || !d->privileged)
+        return -XL_EPERM; /* Xen: "non-privileged attempt to map MMIO space" */
+    if (mfn == LAPIC_MFN || mfn == IOAPIC_MFN || mfn > (1ULL << 40))
+        return -XL_EPERM;
+    return 0;
+}

@@ -32,7 +32,7 @@ static uint64_t usable_pages(void)
 {
     uint64_t n = 0;
     for (uint64_t m = 0; m < max_mfn; m++)
-        if (frame_table[m].owner != DOMID_HV_OWNED)
+        if (frame_table[m].owner != DOMID_HV_OWNED && frame_table[m].owner != DOMID_IO_OWNED)
             n++;
     return n;
 }

@@ -32,13 +32,13 @@ static long put_string(struct vcpu *v, uint64_t arg, size_t size, const char *s)
 #define XEN_DENY "<denied>"
 
 /* Submap 0 for a 64-bit PV domain: Xen's set minus what Xenolith does not
- * implement (gnttab_map_avail_bits: no grant tables; memory_op_vnode_
- * supported: no XENMEM_get_vnumainfo). */
+ * implement (memory_op_vnode_supported: no XENMEM_get_vnumainfo). */
 static uint32_t feature_submap0(const struct vcpu *v)
 {
     uint32_t map = (1u << XENFEAT_mmu_pt_update_preserve_ad) | /* mmu_update */
                    (1u << XENFEAT_highmem_assist) |            /* MMUEXT_{COPY,CLEAR}_PAGE */
-                   (1u << XENFEAT_direct_mapped);              /* PV: not translated */
+                   (1u << XENFEAT_direct_mapped) |             /* PV: not translated */
+                   (1u << XENFEAT_gnttab_map_avail_bits);      /* grant PTEs keep bits 9-11 */
     if (v->pv.vm_assist & (1ULL << VMASST_TYPE_pae_extended_cr3))
         map |= 1u << XENFEAT_pae_pgdir_above_4gb;
     if (v->domain->privileged)

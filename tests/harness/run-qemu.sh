@@ -10,6 +10,7 @@
 #   --cfg-text TEXT   use TEXT as xenolith.cfg verbatim (loader tests)
 #   --timeout S (default 60, 0 = none)   --log FILE   --quiet   --gdb
 #   --ramdisk FILE   dom0's boot module (start_info mod_start/mod_len)
+#   --mem SIZE   QEMU guest RAM (default 512M; Linux guests want 1G or more)
 #   --ctl PATH   COM2 (dom0's control line) on a unix socket at PATH, for
 #                tests/harness/xlctl.sh --sock PATH
 #   --ctl-script FILE   with --ctl (or a temporary socket): once QEMU runs,
@@ -35,6 +36,7 @@ while [ $# -gt 0 ]; do
     --quiet) quiet=1 ;;
     --gdb) gdb=1; timeout=0 ;;
     --ramdisk) ramdisk=$2; shift ;;
+    --mem) mem=$2; shift ;;
     --ctl) ctl=$2; shift ;;
     --ctl-script) ctl_script=$2; shift ;;
     *) echo "run-qemu.sh: unknown option $1" >&2; exit 64 ;;
@@ -102,7 +104,7 @@ if [ $gdb = 1 ]; then
     echo "QEMU waits for gdb on :1234: gdb -x tests/harness/gdbinit (from $top)" >&2
 fi
 exec 3<&0
-qemu-system-x86_64 -machine q35 -m 512M -cpu qemu64 -smp 1 -no-reboot -display none \
+qemu-system-x86_64 -machine q35 -m "${mem:-512M}" -cpu qemu64 -smp 1 -no-reboot -display none \
     -drive if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd \
     -drive if=pflash,format=raw,file="$work/vars.fd" \
     -drive format=raw,file=fat:rw:"$esp" \

@@ -374,8 +374,33 @@ static void test_l1_other_owner_refused(void **state)
     tab(t.l1)[1] = ((uint64_t)(NFRAMES - 1) << PAGE_SHIFT) | ROF; /* free */
     assert_int_equal(pi(NFRAMES - 1)->owner, DOMID_FREE);
     assert_int_equal(get_page_and_type(t.l4, A, PGT_l4), -XL_EBUSY);
-    tab(t.l1)[1] = ((uint64_t)NFRAMES << PAGE_SHIFT) | ROF; /* beyond max_mfn */
-    assert_int_equal(get_page_and_type(t.l4, A, PGT_l4), -XL_EBUSY);
+    tab(t.l1)[1] = ((uint64_t)NFRAMES << PAGE_SHIFT) | ROF; /* beyond max_mfn: MMIO */
+    assert_int_equal(get_page_and_type(t.l4, A, PGT_l4), -XL_EPERM);
+    assert_all_unreferenced();
+}
+
+/* I/O memory (DOMID_IO frames and frames past the frame table) is
+ * mappable, read-write too, by a privileged domain only, never counted;
+ * the local APIC page stays the hv's. */
+static void test_io_frames_privileged_only(void **state)
+{
+    (void)state;
+    struct tree t = mktree(A);
+    uint64_t io = 6;
+    pi(io)->owner = DOMID_IO_OWNED;
+    tab(t.l1)[1] = (io << PAGE_SHIFT) | RWF;
+    tab(t.l1)[2] = ((uint64_t)NFRAMES << PAGE_SHIFT) | RWF;
+    domains[A].privileged = 0;
+    assert_int_equal(get_page_and_type(t.l4, A, PGT_l4), -XL_EPERM);
+    domains[A].privileged = 1;
+    assert_int_equal(get_page_and_type(t.l4, A, PGT_l4), 0);
+    assert_int_equal(pi(io)->count, 0);
+    assert_int_equal(pi(io)->type_count, 0);
+    put_page_and_type(t.l4);
+    tab(t.l1)[2] = (0xFEE00ULL << PAGE_SHIFT) | RWF;
+    assert_int_equal(get_page_and_type(t.l4, A, PGT_l4), -XL_EPERM);
+    domains[A].privileged = 0;
+    pi(io)->owner = DOMID_HV_OWNED;
     assert_all_unreferenced();
 }
 
@@ -1355,6 +1380,7 @@ int main(void)
         T(test_superpages_refused),
         T(test_hv_slots_not_validated),
         T(test_l1_other_owner_refused),
+        T(test_io_frames_privileged_only),
         T(test_l2_entry_to_other_owner_refused),
         T(test_pin_of_writable_mapped_frame_refused),
         T(test_unpin_unpinned_refused),

@@ -664,6 +664,40 @@ static void test_decode_write(void **s)
     assert_int_equal(pv_decode_write(sub, 3, &in), -1);
     const uint8_t mov16[] = { 0x66, 0x89, 0x07 };               /* 16-bit: not handled */
     assert_int_equal(pv_decode_write(mov16, 3, &in), -1);
+    /* Linux's ptep_set_wrprotect: notrack/ds, REX.B, lock-free andb $0xfd,(%r12). */
+    const uint8_t andb[] = { 0x3e, 0x41, 0x80, 0x24, 0x24, 0xfd };
+    assert_int_equal(pv_decode_write(andb, 6, &in), 0);
+    assert_int_equal(in.op, PV_WOP_AND);
+    assert_int_equal(in.size, 1);
+    assert_int_equal(in.len, 6);
+    const uint8_t orb_reg[] = { 0x08, 0x07 };                   /* or %al,(%rdi) */
+    assert_int_equal(pv_decode_write(orb_reg, 2, &in), 0);
+    assert_int_equal(in.size, 1);
+    const uint8_t movb_ah[] = { 0x88, 0x27 };                   /* mov %ah,(%rdi): refused */
+    assert_int_equal(pv_decode_write(movb_ah, 2, &in), -1);
+    const uint8_t subb[] = { 0x80, 0x2f, 0x01 };                /* subb: not handled */
+    assert_int_equal(pv_decode_write(subb, 3, &in), -1);
+}
+
+/* A byte store changes only its byte of the entry, and flags follow it. */
+static void test_write_byte(void **s)
+{
+    (void)s;
+    struct pv_winsn in;
+    struct cpu_regs r;
+    uint64_t n;
+    int w;
+    memset(&r, 0, sizeof(r));
+    const uint8_t andb[] = { 0x80, 0x27, 0xfd }; /* andb $0xfd,(%rdi) */
+    assert_int_equal(pv_decode_write(andb, 3, &in), 0);
+    pv_write_compute(&in, &r, 0x8000000012345067ULL, 0, &n, &w);
+    assert_true(w);
+    assert_int_equal(n, 0x8000000012345065ULL);
+    pv_write_compute(&in, &r, 0x8000000012345067ULL, 7, &n, &w); /* the top byte */
+    assert_int_equal(n, 0x8000000012345067ULL & ~(2ULL << 56));
+    r.rflags = 0x202 | 0x40;
+    pv_write_commit(&in, &r, 0x8000000012345067ULL, 0);
+    assert_int_equal(r.rflags & 0x40, 0); /* result 0x65 is not zero */
 }
 
 static void test_write_compute_commit(void **s)
@@ -742,6 +776,7 @@ int main(void)
         cmocka_unit_test_setup(test_pf_tries_ptwr, setup),
         cmocka_unit_test_setup(test_check_descriptor, setup),
         cmocka_unit_test_setup(test_decode_write, setup),
+        cmocka_unit_test_setup(test_write_byte, setup),
         cmocka_unit_test_setup(test_write_compute_commit, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

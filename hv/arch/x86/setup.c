@@ -124,10 +124,30 @@ static void memory_init(const struct xl_bootinfo *bi)
         panic("no room for the frame table (%lu bytes)", (unsigned long)(bm + ft));
     frame_table = (struct page_info *)(DIRECTMAP_BASE + meta);
     page_alloc_init(&hv_pages, (uint64_t *)(DIRECTMAP_BASE + meta + ft), 0, max_mfn);
+    /* Xen's rule: what the map does not call RAM, and the first MiB, is
+     * I/O memory (DOMID_IO) that dom0 may map; RAM is the hv's until the
+     * allocator takes it. */
     for (uint64_t m = 0; m < max_mfn; m++)
-        frame_table[m] = (struct page_info){ .owner = DOMID_HV_OWNED };
+        frame_table[m] = (struct page_info){ .owner = DOMID_IO_OWNED };
     for (uint32_t i = 0; i < bi->nr_ranges; i++) {
         const struct xl_mem_range *r = &bi->ranges[i];
+        if (r->type != XL_MEM_USABLE && r->type != XL_MEM_BOOT && r->type != XL_MEM_HV)
+            continue;
+        for (uint64_t m = MAX(r->base, 0x100000ULL) >> PAGE_SHIFT;
+             m < (r->base + r->len) >> PAGE_SHIFT && m < max_mfn; m++)
+            frame_table[m].owner = DOMID_HV_OWNED;
+    }
+
+    for (uint32_t i = 0; i < bi->nr_ranges; i++) {
+        const struct xl_mem_range *r = &bi->ranges[i];
+        static const uint32_t e820_type[] = { [XL_MEM_USABLE] = E820_RAM,
+                                              [XL_MEM_RESERVED] = E820_RESERVED,
+                                              [XL_MEM_ACPI] = E820_ACPI,
+                                              [XL_MEM_ACPI_NVS] = E820_NVS,
+                                              [XL_MEM_BOOT] = E820_RAM, [XL_MEM_HV] = E820_RAM };
+        memory_add_machine_range(r->base, r->len,
+                                 r->type < ARRAY_SIZE(e820_type) && e820_type[r->type]
+                                     ? e820_type[r->type] : E820_RESERVED);
         printk("  %016lx-%016lx %s\n", (unsigned long)r->base,
                (unsigned long)(r->base + r->len), range_name(r->type));
         if (r->type != XL_MEM_USABLE || r->base + r->len <= 0x100000)

@@ -14,6 +14,7 @@
 #include <xenolith/mm.h>
 #include <xenolith/power.h>
 #include <xenolith/tlbflush.h>
+#include <xenolith/guest_access.h>
 
 extern uint8_t hv_stack_bottom[], hv_stack_top[];
 void timer_interrupt(void);
@@ -215,6 +216,21 @@ static void fpu_switch(struct vcpu *prev, struct vcpu *next)
     cpu_fpu_load(next->pv.fpu);
 }
 
+/* The top of a crashed guest's stack (read through its own page tables,
+ * so a bad rsp prints nothing rather than faulting): return addresses
+ * there name the caller, which is what one needs with the kernel's
+ * symbols at hand. */
+static void dump_guest_stack(struct vcpu *v, uint64_t rsp)
+{
+    for (unsigned int i = 0; i < 16; i += 4) {
+        uint64_t w[4];
+        if (copy_from_guest_va(v->cr3, w, rsp + i * 8, sizeof(w)))
+            break;
+        printk("  stack %016lx: %016lx %016lx %016lx %016lx\n", rsp + i * 8, w[0], w[1],
+               w[2], w[3]);
+    }
+}
+
 void trap_entry(struct cpu_regs *r)
 {
     if (!regs_from_guest(r)) {
@@ -240,6 +256,7 @@ void trap_entry(struct cpu_regs *r)
         if (v->domain->state != DOM_RUNNING) {
             printk("d%u registers:\n", v->domain->domid);
             dump_regs(r);
+            dump_guest_stack(v, r->rsp);
         }
     } else {
         interrupt(r->vector);

@@ -46,6 +46,7 @@ unsigned int gnttab_total_mappings(void);
 /* Is pte the host mapping a grant mapping of mfn with GNTMAP_* flags
  * made: that frame, present, and writable exactly when the mapping is?
  * (Xen's check before an unmap clears the PTE.) */
+uint64_t gnttab_avail_bits(uint32_t flags);
 int gnttab_pte_matches(uint64_t pte, uint64_t mfn, uint32_t flags);
 
 HYPERCALL_DECL(grant_table_op);

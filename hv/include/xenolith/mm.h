@@ -16,6 +16,9 @@
 
 #define DOMID_HV_OWNED 0x7FF2 /* DOMID_XEN: frames the hypervisor owns */
 #define DOMID_FREE     0x7FFF /* DOMID_INVALID: free frame */
+#define DOMID_IO_OWNED 0x7FF1 /* DOMID_IO: not RAM (MMIO, firmware, ACPI, the
+                               * first MiB): never allocated, never counted;
+                               * only a privileged domain maps it */
 /* A frame its domain gave up (decrease_reservation, destroy) while other
  * page tables still referenced it: freed when the last reference goes. */
 #define DOMID_ORPHAN   0x7FF5
@@ -106,6 +109,13 @@ void put_page_and_type(uint64_t mfn);
  * naming a validated same-level table of pt_owner, a linear reference -
  * see page_type.c). pg_owner: domain whose frames an L1 entry may map
  * besides pt_owner's. 0, -XL_EINVAL, or -XL_EBUSY for an L1 entry. */
+/* Xen's adjust_guest_l{1,2,3,4}e for a 64-bit PV guest, whose kernel runs
+ * in ring 3: a present entry gets _PAGE_USER; an L1 entry that lacked it
+ * is marked as the kernel's with bit 52 (Xen's _PAGE_GUEST_KERNEL). Applied
+ * when a table is validated and on every entry written into one, so the
+ * guest reads back what Xen's guests read. (Xen also adds _PAGE_GLOBAL to
+ * user L1 entries; Xenolith leaves CR4.PGE off and does not.) */
+uint64_t pv_adjust_guest_entry(unsigned int level, uint64_t e);
 int get_entry_refs_at(unsigned int level, uint64_t e, uint64_t table_mfn, uint16_t pt_owner,
                       uint16_t pg_owner);
 void put_entry_refs_at(unsigned int level, uint64_t e, uint64_t table_mfn);
@@ -183,5 +193,31 @@ const uint64_t *arch_hv_l4_slots(void);
 /* Load cr3 into the CPU now (Xen's write_ptbase): mmu.c calls it for the
  * running vcpu before dropping the reference of the table it replaces. */
 void arch_write_ptbase(uint64_t cr3);
+
+/* E820 memory-map entries as XENMEM_memory_map and
+ * XENMEM_machine_memory_map hand them out (Xen's public e820 layout). */
+#define E820_RAM      1
+#define E820_RESERVED 2
+#define E820_ACPI     3
+#define E820_NVS      4
+struct e820_entry {
+    uint64_t addr, size;
+    uint32_t type;
+} __attribute__((packed));
+
+/* Append one range of the machine's map (called at boot, in address
+ * order; adjacent ranges of one type merge). */
+void memory_add_machine_range(uint64_t addr, uint64_t size, uint32_t type);
+
+/* Is mfn I/O memory (Xen's dom_io frames and frames past the frame
+ * table)? Fixed at boot, so a mapping's count rule never changes. */
+static inline int mm_is_io_frame(uint64_t mfn)
+{
+    return mfn >= max_mfn || frame_table[mfn].owner == DOMID_IO_OWNED;
+}
+
+/* May pg_owner map I/O frame mfn (writable if rw)? 0, or Xen's -EPERM for
+ * an unprivileged domain or a frame the hv keeps (local APIC, I/O APIC). */
+int mm_io_map_ok(uint16_t pg_owner, uint64_t mfn, int rw);
 
 #endif

@@ -48,6 +48,8 @@ struct pv_vcpu {
     uint16_t gs_sel_user;        /* SEGBASE_GS_USER_SEL (stored, RPL 3) */
     int cr0_ts;                  /* virtual CR0.TS (fpu_taskswitch) */
     uint64_t cr2;                /* last #PF address delivered (mov from %cr2) */
+    uint64_t cr4;                /* guest-controllable CR4 bits it last wrote */
+    uint64_t mci_ctl_cleared[2]; /* vMCE banks' CTL, stored inverted (0 = all ones) */
     unsigned int iopl;           /* virtual IOPL 0-3 (PHYSDEVOP_set_iopl) */
     uint64_t vm_assist;          /* VMASST_TYPE_* bits (one vcpu per domain) */
     /* x87/SSE state (FXSAVE image) while another vcpu owns the FPU. */
@@ -173,7 +175,7 @@ enum pv_wop {
 struct pv_winsn {
     enum pv_wop op;
     unsigned int len;   /* bytes, including prefixes */
-    unsigned int size;  /* operand bytes: 4 or 8 */
+    unsigned int size;  /* operand bytes: 1, 4 or 8 */
     int has_imm;        /* source is imm (sign-extended to size), else reg */
     unsigned int reg;   /* source register (ModRM.reg with REX.R) */
     uint64_t imm;

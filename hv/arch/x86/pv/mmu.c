@@ -49,6 +49,7 @@ int mm_pt_update(uint16_t pt_owner, uint16_t pg_owner, uint64_t ptr, uint64_t va
         uint64_t old = *e;
         if (preserve_ad)
             val = (val & ~(PTE_A | PTE_D)) | (old & (PTE_A | PTE_D));
+        val = pv_adjust_guest_entry(level, val);
         int rc = get_entry_refs_at(level, val, mfn, pt_owner, pg_owner);
         if (rc)
             return rc;

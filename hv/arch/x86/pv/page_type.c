@@ -93,6 +93,17 @@ static int get_linear(unsigned int level, uint64_t e, uint64_t mfn, uint64_t tab
     return 1;
 }
 
+uint64_t pv_adjust_guest_entry(unsigned int level, uint64_t e)
+{
+    if (!(e & PTE_P))
+        return e;
+    if (level > 1)
+        return e | PTE_US;
+    if (!(e & PTE_US))
+        e |= PTE_US | PTE_GUEST_KERNEL;
+    return e;
+}
+
 int get_entry_refs(unsigned int level, uint64_t e, uint16_t pt_owner, uint16_t pg_owner)
 {
     return get_entry_refs_at(level, e, ~0ULL, pt_owner, pg_owner);
@@ -109,6 +120,8 @@ int get_entry_refs_at(unsigned int level, uint64_t e, uint64_t table_mfn, uint16
     if (!(e & PTE_P))
         return 0;
     uint64_t mfn = (e & PTE_ADDR) >> PAGE_SHIFT;
+    if (level == 1 && mm_is_io_frame(mfn))
+        return mm_io_map_ok(pg_owner, mfn, e & PTE_RW);
     if (mfn >= max_mfn)
         return level == 1 ? -XL_EBUSY : -XL_EINVAL;
     if (level == 1) {
@@ -134,6 +147,8 @@ void put_entry_refs_at(unsigned int level, uint64_t e, uint64_t table_mfn)
         return;
     uint64_t mfn = (e & PTE_ADDR) >> PAGE_SHIFT;
     if (level == 1) {
+        if (mm_is_io_frame(mfn))
+            return; /* I/O frames are never counted */
         if (e & PTE_RW)
             put_page_and_type(mfn);
         else
@@ -156,11 +171,12 @@ void put_entry_refs_at(unsigned int level, uint64_t e, uint64_t table_mfn)
  * the ones taken and return the error. */
 static int validate(uint64_t mfn, unsigned int level)
 {
-    const uint64_t *t = mfn_to_virt(mfn);
+    uint64_t *t = mfn_to_virt(mfn);
     uint16_t owner = frame_table[mfn].owner;
     for (unsigned int i = 0; i < 512; i++) {
         if (level == 4 && l4_slot_is_hv(i))
             continue; /* the hv's own slots: never the guest's references */
+        t[i] = pv_adjust_guest_entry(level, t[i]);
         int rc = get_entry_refs_at(level, t[i], mfn, owner, owner);
         if (rc) {
             while (i-- > 0)

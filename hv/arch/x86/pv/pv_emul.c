@@ -15,6 +15,11 @@
 #include <xenolith/lib.h>
 
 #define CR0_TS (1ULL << 3)
+/* Xen's PV CR4 view: the guest controls TSD, DE, FSGSBASE and OSXSAVE in
+ * what it reads back (Xenolith does not apply them to the real CR4 yet);
+ * PAE, MCE, OSFXSR and OSXMMEXCPT show the real CR4; the rest reads 0. */
+#define PV_CR4_GUEST_MASK   ((1ULL << 2) | (1ULL << 3) | (1ULL << 16) | (1ULL << 18))
+#define PV_CR4_VISIBLE_MASK ((1ULL << 5) | (1ULL << 6) | (1ULL << 9) | (1ULL << 10))
 
 #define MSR_FS_BASE        0xc0000100
 #define MSR_GS_BASE        0xc0000101
@@ -131,7 +136,6 @@ uint64_t *pv_gpr(struct cpu_regs *r, unsigned int n)
 
 void pv_cpuid(struct vcpu *v, uint32_t leaf, uint32_t sub, uint32_t r[4])
 {
-    (void)v;
     if (leaf >= 0x40000000 && leaf < 0x40010000) {
         r[0] = r[1] = r[2] = r[3] = 0;
         switch (leaf) {
@@ -154,12 +158,81 @@ void pv_cpuid(struct vcpu *v, uint32_t leaf, uint32_t sub, uint32_t r[4])
         return;
     }
     arch_cpuid(leaf, sub, r);
-    if (leaf == 1) {
-        r[2] |= 1u << 31;  /* hypervisor present */
-        r[2] &= ~(1u << 5); /* no VMX */
-        r[2] &= ~(1u << 3); /* no MONITOR/MWAIT */
-        r[3] &= ~(1u << 22); /* no ACPI thermal MSRs */
+    /* Xen's PV feature policy: only the features cpufeatureset.h marks
+     * 'A' (all guests) stay visible; the masks below are those markings
+     * (Xen 4.17's public header) for the words a PV kernel reads. So a PV
+     * guest sees no PSE, PGE, MTRR, VMX/SVM, MONITOR, 1 GiB pages... and
+     * never builds superpage mappings the hv would refuse. */
+    switch (leaf) {
+    case 1:
+        r[3] &= 0x1fc9cbf5u; /* word 0 */
+        r[2] &= 0xf6d83203u; /* word 1 */
+        r[2] &= ~(1u << 22 | 1u << 21); /* X2APIC is not 'A'; ACPI stays off below */
+        r[3] &= ~(1u << 22);  /* no ACPI thermal MSRs */
+        r[2] |= 1u << 31;     /* hypervisor present */
+        r[2] &= ~(1u << 27);  /* OSXSAVE mirrors the guest's CR4.OSXSAVE */
+        if (v && (v->pv.cr4 & (1ULL << 18)))
+            r[2] |= 1u << 27;
+        break;
+    case 7:
+        if (sub == 0) {
+            r[1] &= 0xfdaf0b29u; /* word 5 */
+            r[2] &= 0x02405f43u; /* word 6 */
+            r[3] &= 0xac00441cu; /* word 9 */
+        } else {
+            r[0] = r[1] = r[2] = r[3] = 0;
+        }
+        break;
+    case 0x80000001:
+        r[3] &= 0xea500800u; /* word 2 */
+        r[2] &= 0x042109e3u; /* word 3 */
+        break;
+    default:
+        break;
     }
+}
+
+/* Xen's virtual machine-check MSRs (vmce), which Linux reads as soon as
+ * CPUID shows MCE/MCA: MCG_CAP with 2 banks and no MCG_CTL, MCG_STATUS 0,
+ * each bank's CTL as last written (all ones at start), STATUS/ADDR/MISC 0.
+ * No machine check is ever injected. 0 = handled, else the guest's #GP. */
+#define MSR_MCG_CAP    0x179
+#define MSR_MCG_STATUS 0x17a
+#define MSR_MC0_CTL    0x400
+#define VMCE_BANKS     2
+#define MCG_TES_P      (1ULL << 11)
+
+static int pv_vmce_rdmsr(struct vcpu *v, uint32_t msr, uint64_t *val)
+{
+    if (msr == MSR_MCG_CAP) {
+        *val = MCG_TES_P | VMCE_BANKS;
+        return 0;
+    }
+    if (msr == MSR_MCG_STATUS) {
+        *val = 0;
+        return 0;
+    }
+    if (msr >= MSR_MC0_CTL && msr < MSR_MC0_CTL + 4 * VMCE_BANKS) {
+        unsigned int bank = (msr - MSR_MC0_CTL) / 4;
+        *val = (msr & 3) == 0 ? ~v->pv.mci_ctl_cleared[bank] : 0;
+        return 0;
+    }
+    return -1;
+}
+
+static int pv_vmce_wrmsr(struct vcpu *v, uint32_t msr, uint64_t val)
+{
+    if (msr == MSR_MCG_STATUS)
+        return val ? -1 : 0;
+    if (msr >= MSR_MC0_CTL && msr < MSR_MC0_CTL + 4 * VMCE_BANKS) {
+        unsigned int bank = (msr - MSR_MC0_CTL) / 4;
+        if ((msr & 3) == 0) {
+            v->pv.mci_ctl_cleared[bank] = ~val;
+            return 0;
+        }
+        return (msr & 3) == 1 && val ? -1 : 0; /* STATUS only to 0; ADDR/MISC ignored */
+    }
+    return -1;
 }
 
 /* Xen's iopl_ok: the virtual IOPL covers the current guest mode. */
@@ -199,14 +272,37 @@ int pv_emulate_priv_op(struct vcpu *v, struct cpu_regs *regs)
         case 0: val = (arch_read_cr(0) & ~CR0_TS) | (v->pv.cr0_ts ? CR0_TS : 0); break;
         case 2: val = v->pv.cr2; break;
         case 3: val = v->guest_table << 12; break;
-        case 4: val = arch_read_cr(4); break;
+        case 4: val = v->pv.cr4 | (arch_read_cr(4) & PV_CR4_VISIBLE_MASK); break;
         default: return 0;
         }
         *pv_gpr(regs, in.reg) = val;
         break;
     }
     case PV_OP_MOV_TO_CR:
-        /* Only CR0.TS may change (Xen); CR3 loads go through mmuext_op. */
+        /* As Xen: CR2 and CR4 writes are taken (CR4 keeps only the
+         * guest-controllable bits, which Linux's xen_write_cr4 writes back
+         * with a native mov); only CR0.TS may change; CR3 loads go through
+         * mmuext_op. */
+        if (in.cr == 2) {
+            v->pv.cr2 = *pv_gpr(regs, in.reg);
+            break;
+        }
+        if (in.cr == 4) {
+            uint64_t want = *pv_gpr(regs, in.reg) & PV_CR4_GUEST_MASK;
+            uint32_t r[4];
+            pv_cpuid(v, 1, 0, r); /* the policy: only bits whose feature the guest sees */
+            if (!(r[3] & (1u << 4)))
+                want &= ~(1ULL << 2); /* TSD needs TSC */
+            if (!(r[3] & (1u << 2)))
+                want &= ~(1ULL << 3); /* DE */
+            if (!(r[2] & (1u << 26)))
+                want &= ~(1ULL << 18); /* OSXSAVE needs XSAVE */
+            pv_cpuid(v, 7, 0, r);
+            if (!(r[1] & 1u))
+                want &= ~(1ULL << 16); /* FSGSBASE */
+            v->pv.cr4 = want;
+            break;
+        }
         if (in.cr != 0)
             return 0;
         if ((*pv_gpr(regs, in.reg) ^ arch_read_cr(0)) & ~CR0_TS)
@@ -232,7 +328,10 @@ int pv_emulate_priv_op(struct vcpu *v, struct cpu_regs *regs)
         case MSR_FS_BASE: val = v->pv.fs_base; break;
         case MSR_GS_BASE: val = v->pv.kernel_mode ? v->pv.gs_base_kernel : v->pv.gs_base_user; break;
         case MSR_SHADOW_GS_BASE: val = v->pv.kernel_mode ? v->pv.gs_base_user : v->pv.gs_base_kernel; break;
-        default: return 0;
+        default:
+            if (pv_vmce_rdmsr(v, (uint32_t)regs->rcx, &val))
+                return 0;
+            break;
         }
         regs->rax = (uint32_t)val;
         regs->rdx = val >> 32;
@@ -241,9 +340,15 @@ int pv_emulate_priv_op(struct vcpu *v, struct cpu_regs *regs)
     case PV_OP_WRMSR: {
         uint64_t val = ((regs->rdx & 0xffffffff) << 32) | (regs->rax & 0xffffffff);
         uint64_t top = val >> 47;
+        uint32_t msr = (uint32_t)regs->rcx;
+        if (msr != MSR_FS_BASE && msr != MSR_GS_BASE && msr != MSR_SHADOW_GS_BASE) {
+            if (pv_vmce_wrmsr(v, msr, val))
+                return 0;
+            break;
+        }
         if (top != 0 && top != 0x1FFFF)
             return 0;
-        switch ((uint32_t)regs->rcx) {
+        switch (msr) {
         case MSR_FS_BASE: v->pv.fs_base = val; break;
         case MSR_GS_BASE:
             *(v->pv.kernel_mode ? &v->pv.gs_base_kernel : &v->pv.gs_base_user) = val;
@@ -352,7 +457,14 @@ int pv_decode_write(const uint8_t *buf, size_t n, struct pv_winsn *in)
     uint8_t op = buf[i++];
     int imm_bytes = 0;
     int need_reg_field = -1; /* /digit the opcode requires, -1: a register */
+    int byte_op = 0;         /* an 8-bit store (Linux's clear_bit on a PTE is `lock andb`) */
     switch (op) {
+    case 0x88: in->op = PV_WOP_MOV; byte_op = 1; break;
+    case 0x08: in->op = PV_WOP_OR; byte_op = 1; break;
+    case 0x20: in->op = PV_WOP_AND; byte_op = 1; break;
+    case 0x30: in->op = PV_WOP_XOR; byte_op = 1; break;
+    case 0xc6: in->op = PV_WOP_MOV; imm_bytes = 1; need_reg_field = 0; byte_op = 1; break;
+    case 0x80: imm_bytes = 1; byte_op = 1; break;
     case 0x89: in->op = PV_WOP_MOV; break;
     case 0x87: in->op = PV_WOP_XCHG; break;
     case 0x09: in->op = PV_WOP_OR; break;
@@ -376,7 +488,7 @@ int pv_decode_write(const uint8_t *buf, size_t n, struct pv_winsn *in)
     unsigned int mod = modrm >> 6, reg = (modrm >> 3) & 7, rm = modrm & 7;
     if (mod == 3)
         return -1; /* register destination: not a memory write */
-    if (op == 0x81 || op == 0x83) {
+    if (op == 0x81 || op == 0x83 || op == 0x80) {
         in->op = reg == 1 ? PV_WOP_OR : reg == 4 ? PV_WOP_AND : reg == 6 ? PV_WOP_XOR : PV_WOP_NONE;
         if (in->op == PV_WOP_NONE)
             return -1;
@@ -409,18 +521,21 @@ int pv_decode_write(const uint8_t *buf, size_t n, struct pv_winsn *in)
         in->has_imm = 1;
         i += (size_t)imm_bytes;
     } else {
+        /* Without a REX prefix, byte registers 4-7 are %ah..%bh: not taken. */
+        if (byte_op && !rex && reg >= 4)
+            return -1;
         in->reg = reg | ((rex & 4) ? 8 : 0);
     }
     if (i > n)
         return -1;
-    in->size = (rex & 8) ? 8 : 4;
+    in->size = byte_op ? 1 : (rex & 8) ? 8 : 4;
     in->len = (unsigned int)i;
     return 0;
 }
 
 static uint64_t size_mask(unsigned int size)
 {
-    return size == 8 ? ~0ULL : 0xffffffffULL;
+    return size == 8 ? ~0ULL : (1ULL << (size * 8)) - 1;
 }
 
 /* The part of the 8-byte entry the instruction reads. */
