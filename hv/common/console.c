@@ -16,6 +16,10 @@ _Static_assert((RING_SIZE & (RING_SIZE - 1)) == 0, "ring indices wrap at 2^32");
 static char ring[RING_SIZE];
 static uint32_t ring_prod, ring_cons; /* Xen's conringp / conringc */
 static int at_line_start = 1;
+/* The domain whose unfinished line is on the serial port right now (a
+ * shell prompt, keystrokes echoed one by one): its next bytes continue
+ * that line; anyone else's output starts a new one. -1: none. */
+static int open_line_domid = -1;
 
 static void emit(const char *s, size_t len)
 {
@@ -62,6 +66,9 @@ void printk(const char *fmt, ...)
     va_end(ap);
     if (n > (int)sizeof(buf) - 1)
         n = sizeof(buf) - 1;
+    if (open_line_domid >= 0 && !at_line_start)
+        emit("\n", 1), at_line_start = 1;
+    open_line_domid = -1;
     emit_lines("(XEN)", buf, (size_t)n);
 }
 
@@ -73,15 +80,22 @@ static struct {
     char buf[GUEST_LINE];
 } gline[8];
 
-static void flush_guest_line(int slot)
+
+/* Put slot's bytes on the serial port: complete lines always; with
+ * partial set, an unfinished line too, left open for its domain. */
+static void flush_guest_line(int slot, int partial)
 {
     char who[16];
+    size_t len = gline[slot].len;
+    if (!len || (!partial && gline[slot].buf[len - 1] != '\n' && len < GUEST_LINE))
+        return;
     xl_snprintf(who, sizeof(who), "(d%u)", gline[slot].domid);
-    if (!at_line_start)
+    if (!at_line_start && open_line_domid != gline[slot].domid)
         emit("\n", 1), at_line_start = 1;
-    emit_lines(who, gline[slot].buf, gline[slot].len);
-    if (!at_line_start)
+    emit_lines(who, gline[slot].buf, len);
+    if (!at_line_start && !partial)
         emit("\n", 1), at_line_start = 1;
+    open_line_domid = at_line_start ? -1 : gline[slot].domid;
     gline[slot].len = 0;
 }
 
@@ -89,7 +103,7 @@ void console_guest_write(uint16_t domid, const char *buf, size_t len)
 {
     int slot = domid % ARRAY_SIZE(gline);
     if (gline[slot].domid != domid && gline[slot].len)
-        flush_guest_line(slot);
+        flush_guest_line(slot, 1);
     gline[slot].domid = domid;
     for (size_t i = 0; i < len; i++) {
         char c = buf[i];
@@ -99,8 +113,11 @@ void console_guest_write(uint16_t domid, const char *buf, size_t len)
             c = '?'; /* keep guests from sending terminal escapes */
         gline[slot].buf[gline[slot].len++] = c;
         if (c == '\n' || gline[slot].len == GUEST_LINE)
-            flush_guest_line(slot);
+            flush_guest_line(slot, 0);
     }
+    /* What is left is an unfinished line: show it now (a prompt must be
+     * seen before its newline comes), and keep the line open. */
+    flush_guest_line(slot, 1);
 }
 
 size_t console_ring_read(char *buf, size_t len)

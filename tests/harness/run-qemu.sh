@@ -10,6 +10,10 @@
 #   --cfg-text TEXT   use TEXT as xenolith.cfg verbatim (loader tests)
 #   --timeout S (default 60, 0 = none)   --log FILE   --quiet   --gdb
 #   --ramdisk FILE   dom0's boot module (start_info mod_start/mod_len)
+#   --console-script FILE   COM1 (the hv's console, dom0's hvc0) on a unix
+#                socket driven by tests/harness/consdrv.py with FILE
+#                (expect/send lines); its output is appended to the log
+#                after a "== console ==" line when the machine ends
 #   --mem SIZE   QEMU guest RAM (default 512M; Linux guests want 1G or more)
 #   --ctl PATH   COM2 (dom0's control line) on a unix socket at PATH, for
 #                tests/harness/xlctl.sh --sock PATH
@@ -39,6 +43,7 @@ while [ $# -gt 0 ]; do
     --mem) mem=$2; shift ;;
     --ctl) ctl=$2; shift ;;
     --ctl-script) ctl_script=$2; shift ;;
+    --console-script) con_script=$2; shift ;;
     *) echo "run-qemu.sh: unknown option $1" >&2; exit 64 ;;
     esac
     shift
@@ -48,6 +53,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/xenolith.XXXXXX")
 qpid=""
 cpid=""
 cleanup() {
+    [ -n "${conpid:-}" ] && kill "$conpid" 2>/dev/null
     [ -n "$qpid" ] && kill "$qpid" 2>/dev/null
     [ -n "$cpid" ] && kill "$cpid" 2>/dev/null
     rm -rf "$work"
@@ -90,7 +96,9 @@ fi
 cp /usr/share/OVMF/OVMF_VARS_4M.fd "$work/vars.fd"
 
 serial=(-chardev "file,id=s0,path=$log" -serial chardev:s0)
-if [ $quiet = 0 ]; then
+if [ -n "${con_script:-}" ]; then
+    serial=(-chardev "socket,id=s0,path=$work/con.sock,server=on,wait=off,logfile=$log" -serial chardev:s0)
+elif [ $quiet = 0 ]; then
     serial=(-chardev "stdio,id=s0,logfile=$log,signal=off" -serial chardev:s0)
 fi
 if [ -n "$ctl_script" ] && [ -z "$ctl" ]; then ctl="$work/ctl.sock"; fi
@@ -111,6 +119,11 @@ qemu-system-x86_64 -machine q35 -m "${mem:-512M}" -cpu qemu64 -smp 1 -no-reboot 
     -device isa-debug-exit,iobase=0xf4,iosize=0x04 ${XL_QEMU_ARGS:-} \
     -net none "${serial[@]}" "${dbg[@]}" 0<&3 &
 qpid=$!
+conpid=""
+if [ -n "${con_script:-}" ]; then
+    python3 "$here/consdrv.py" "$work/con.sock" "$con_script" >"$work/con.out" 2>&1 &
+    conpid=$!
+fi
 if [ -n "$ctl_script" ]; then
     for _ in $(seq 50); do [ -S "$ctl" ] && break; sleep 0.1; done
     bash "$here/xlctl.sh" --sock "$ctl" --script "$ctl_script" >"$work/ctl.out" 2>&1 &
@@ -141,6 +154,10 @@ if [ -z "$status" ]; then
     esac
 fi
 qpid=""
+if [ -n "$conpid" ]; then
+    sleep 0.5; kill "$conpid" 2>/dev/null; wait "$conpid" 2>/dev/null; conpid=""
+    { echo "== console =="; cat "$work/con.out"; } >>"$log"
+fi
 if [ -n "$cpid" ]; then
     sleep 0.5; kill "$cpid" 2>/dev/null; wait "$cpid" 2>/dev/null; cpid=""
     { echo "== xlctl =="; cat "$work/ctl.out"; } >>"$log"

@@ -1,11 +1,16 @@
 /*
  * serial.c - the COM1 16550 UART: the hypervisor's user interface.
- * Owns: port 0x3f8. Must never: block forever (a missing UART just drops
- * output after a bounded wait).
+ * Owns: port 0x3f8, its receive ring and the I/O APIC entry of its IRQ 4.
+ * Must never: block forever (a missing UART just drops output after a
+ * bounded wait).
  */
 #include <arch/x86.h>
 #include <xenolith/console.h>
+#include <xenolith/arch.h>
+#include <xenolith/event.h>
+#include <xenolith/layout.h>
 #include <xenolith/serial.h>
+#include <xen/xen.h>
 
 #define COM1 0x3f8
 
@@ -36,11 +41,55 @@ void arch_console_write(const char *s, size_t len)
     }
 }
 
+/* Bytes taken from the UART by its interrupt, until dom0 reads them with
+ * CONSOLEIO_read (as Xen's serial rx ring). */
+#define RX_RING 1024
+static char rx_ring[RX_RING];
+static uint32_t rx_prod, rx_cons;
+
+static void rx_drain_uart(void)
+{
+    for (int i = 0; i < 64 && (inb(COM1 + 5) & 0x01); i++) {
+        char c = (char)inb(COM1);
+        if (rx_prod - rx_cons < RX_RING)
+            rx_ring[rx_prod++ % RX_RING] = c;
+    }
+}
+
 int serial_getc(void)
 {
-    if (!(inb(COM1 + 5) & 0x01))
+    rx_drain_uart();
+    if (rx_prod == rx_cons)
         return -1;
-    return inb(COM1);
+    return (unsigned char)rx_ring[rx_cons++ % RX_RING];
+}
+
+/* Input wakes dom0's console (VIRQ_CONSOLE), as on Xen: COM1's IRQ 4
+ * through the I/O APIC (ISA IRQ 4 is GSI 4 on the PC and q35 machines),
+ * edge-triggered to the boot CPU; the bytes wait in the ring. */
+#define IOAPIC_BASE 0xfec00000ULL
+static void ioapic_write(unsigned int reg, uint32_t val)
+{
+    volatile uint32_t *io = (volatile uint32_t *)(DIRECTMAP_BASE + IOAPIC_BASE);
+    io[0] = reg;
+    io[4] = val;
+}
+
+void serial_enable_rx_irq(void)
+{
+    ioapic_write(0x10 + 2 * 4 + 1, 0);          /* destination: APIC id 0 */
+    ioapic_write(0x10 + 2 * 4, VEC_SERIAL);     /* fixed, edge, active high, unmasked */
+    outb(COM1 + 4, 0x0b);                       /* DTR, RTS, OUT2 (the IRQ line) */
+    outb(COM1 + 1, 0x01);                       /* receive-data interrupt */
+    rx_drain_uart();
+}
+
+void serial_interrupt(void)
+{
+    inb(COM1 + 2); /* IIR: acknowledge */
+    rx_drain_uart();
+    if (rx_prod != rx_cons)
+        send_global_virq(VIRQ_CONSOLE);
 }
 
 /* Wait for the transmitter to empty, then 5 ms more: QEMU's 16550 drains

@@ -234,6 +234,7 @@ void hv_start(uint64_t bootinfo_phys)
     if (m2p_init())
         panic("no memory for the M2P table");
     apic_init();
+    serial_enable_rx_irq();
 
     const struct xl_module *dom0 = NULL, *initrd = NULL;
     for (uint32_t i = 0; i < bi->nr_modules && i < XL_MAX_MODULES; i++) {

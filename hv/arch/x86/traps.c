@@ -13,6 +13,7 @@
 #include <xenolith/lib.h>
 #include <xenolith/mm.h>
 #include <xenolith/power.h>
+#include <xenolith/serial.h>
 #include <xenolith/tlbflush.h>
 #include <xenolith/guest_access.h>
 
@@ -67,10 +68,14 @@ static void hv_fault(struct cpu_regs *r)
 
 static void interrupt(uint64_t vec)
 {
-    if (vec == VEC_TIMER)
+    if (vec == VEC_TIMER) {
         timer_interrupt();
-    else if (vec != VEC_SPURIOUS)
+    } else if (vec == VEC_SERIAL) {
+        serial_interrupt();
         apic_eoi();
+    } else if (vec != VEC_SPURIOUS) {
+        apic_eoi();
+    }
 }
 
 static int guest_rip_canonical(uint64_t va)
