@@ -23,6 +23,7 @@ import time
 
 def main():
     sock_path, script = sys.argv[1], sys.argv[2]
+    t0 = time.time()  # about when QEMU started (run-qemu.sh starts both)
     deadline = time.time() + 30
     s = None
     while time.time() < deadline:
@@ -67,6 +68,7 @@ def main():
                 m = rx.search(buf)
                 if m:
                     buf = buf[m.end():]
+                    print("\nconsdrv: matched /%s/ %.1f s after start" % (pattern, time.time() - t0))
                     break
                 if closed:
                     print("\nconsdrv: expect: console closed before /%s/ (line %d)"

@@ -12,6 +12,9 @@
 #   REJECT=(...)    fixed strings that must not appear
 #   MEASURE=(...)   extended regexes whose matching lines are printed (numbers)
 #   TIMEOUT         seconds before the runner calls it a hang (default 60)
+#   SKIP            when set (to the reason), the scenario is not run and is
+#                   reported as "SKIP name: reason" (fixtures that could not
+#                   be had)
 #   check_log()     optional bash function, a custom check run after EXPECT
 #                   and REJECT pass: called with the log file (\r removed) as
 #                   $1; non-zero return fails the scenario, and its last line
@@ -24,14 +27,19 @@ logdir="$top/build/scenario-logs"
 mkdir -p "$logdir"
 # shellcheck source=scenario-lib.sh
 source "$here/scenario-lib.sh"
-pass=0 fail=0
+pass=0 fail=0 skipped=0
 for scn in "$@"; do
     name=$(basename "$scn" .scn)
-    DESC="" RUNNER=qemu RUN_ARGS=() EXPECT_STATUS=0 EXPECT=() REJECT=() MEASURE=() TIMEOUT=60
+    DESC="" RUNNER=qemu RUN_ARGS=() EXPECT_STATUS=0 EXPECT=() REJECT=() MEASURE=() TIMEOUT=60 SKIP=""
     unset -f check_log
     # shellcheck disable=SC1090
     source "$scn"
     log="$logdir/$name.log"
+    if [ -n "$SKIP" ]; then
+        echo "SKIP $name: $SKIP"
+        skipped=$((skipped + 1))
+        continue
+    fi
     t0=$(date +%s%N)
     case "$RUNNER" in
     qemu) runner="$here/run-qemu.sh" ;;
@@ -76,5 +84,5 @@ for scn in "$@"; do
         tail -n 25 "$log" | tr -d '\r' | sed 's/^/       | /'
     fi
 done
-echo "scenarios: $pass passed, $fail failed"
+echo "scenarios: $pass passed, $fail failed$( [ "$skipped" -gt 0 ] && echo ", $skipped skipped (see the SKIP lines)")"
 [ "$fail" = 0 ]
