@@ -14,6 +14,7 @@
 #include <xenolith/lib.h>
 #include <xenolith/mm.h>
 #include <xenolith/power.h>
+#include <xenolith/kimage.h>
 #include <xenolith/pv_build_hv.h>
 #include <xenolith/serial.h>
 #include <xenolith/tlbflush.h>
@@ -183,14 +184,62 @@ static void reclaim_boot_modules(const struct xl_bootinfo *bi)
            (unsigned long)mm_free_count());
 }
 
+static uint8_t kimage_scratch[KIMAGE_SCRATCH_SIZE] __attribute__((aligned(8)));
+
+static void free_frames(uint64_t first, unsigned int order)
+{
+    for (uint64_t i = 0; i < (1ULL << order); i++)
+        mm_free_frame(first + i);
+}
+
 static struct domain *build_boot_domain(uint16_t domid, const struct xl_module *m,
                                         const struct xl_module *initrd, uint64_t mem)
 {
     struct domain *d = domain_create(domid, domid == 0, domid == 0 ? "Domain-0" : m->name);
     if (!d)
         panic("cannot create d%u", domid);
+    /* A bzImage or a compressed ELF is unpacked into frames of the hv's,
+     * given back once the domain is built (Xen's boot-time builder does
+     * the same with its bzimage_parse). */
+    const void *kernel = (const void *)(DIRECTMAP_BASE + m->start);
+    size_t kernel_len = m->len;
+    int64_t unpacked = -1;
+    unsigned int order = 0;
+    struct kimage_info ki;
+    const char *kwhy = "";
+    if (kimage_probe(kernel, kernel_len, &ki, &kwhy)) {
+        printk("d%u: cannot build from %s: %s\n", domid, m->name, kwhy);
+        domain_crash(d, "domain builder failed");
+        return d;
+    }
+    if (ki.comp != KCOMP_NONE) {
+        while (order < MM_MAX_ORDER && ((size_t)PAGE_SIZE << order) < ki.out_len)
+            order++;
+        uint64_t t0 = arch_time_ns();
+        unpacked = ((size_t)PAGE_SIZE << order) >= ki.out_len ? mm_alloc_frames(DOMID_HV_OWNED, order) : -1;
+        int rc = unpacked < 0 ? -XL_ENOMEM
+                              : kimage_decompress(&ki, mfn_to_virt((uint64_t)unpacked),
+                                                  PAGE_SIZE << order, kimage_scratch, &kwhy);
+        if (unpacked < 0)
+            kwhy = "no contiguous memory to unpack it into";
+        if (rc) {
+            printk("d%u: cannot build from %s: %s%s payload of %lu bytes: %s\n", domid, m->name,
+                   ki.is_bzimage ? "bzImage, " : "", kimage_comp_name(ki.comp),
+                   (unsigned long)ki.payload_len, kwhy);
+            if (unpacked >= 0)
+                free_frames((uint64_t)unpacked, order);
+            domain_crash(d, "domain builder failed");
+            return d;
+        }
+        printk("d%u: %s: %s%s, %lu KiB unpacked to %lu KiB in %lu ms\n", domid, m->name,
+               ki.is_bzimage ? "bzImage with " : "", kimage_comp_name(ki.comp),
+               (unsigned long)(ki.payload_len >> 10), (unsigned long)(ki.out_len >> 10),
+               (unsigned long)((arch_time_ns() - t0) / 1000000));
+        kernel = mfn_to_virt((uint64_t)unpacked);
+        kernel_len = ki.out_len;
+    }
     struct pv_image img = {
-        .kernel = (const void *)(DIRECTMAP_BASE + m->start), .kernel_len = m->len,
+        .kernel = kernel, .kernel_len = kernel_len,
         .initrd = initrd ? (const void *)(DIRECTMAP_BASE + initrd->start) : NULL,
         .initrd_len = initrd ? initrd->len : 0, .cmdline = m->cmdline,
         .nr_pages = mem >> PAGE_SHIFT,
@@ -198,6 +247,8 @@ static struct domain *build_boot_domain(uint16_t domid, const struct xl_module *
     struct pv_layout l;
     const char *why = "unknown";
     int rc = pv_build(d, &img, &l, &why);
+    if (unpacked >= 0)
+        free_frames((uint64_t)unpacked, order);
     if (rc) {
         printk("d%u: cannot build from %s: %s (error %d)\n", domid, m->name, why, rc);
         domain_crash(d, "domain builder failed");
