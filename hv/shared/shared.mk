@@ -8,4 +8,6 @@ SHARED_INC        := hv/shared/include
 SHARED_LIB_SRCS   := hv/shared/format.c hv/shared/lib.c
 # the PV domain builder's core: ELF reader, layout, hypercall page
 SHARED_BUILD_SRCS := hv/shared/pv_build.c hv/shared/elf.c hv/shared/hypercall_page.c
+# hypercall and sub-op names, the hypercall counters' listing (hv, xl)
+SHARED_HCSTAT_SRCS := hv/shared/hcstat.c
 SHARED_HDRS       := $(wildcard $(SHARED_INC)/xenolith/*.h)
