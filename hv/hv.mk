@@ -2,7 +2,7 @@
 
 HV_ELF    := $(BUILD)/hv/xenolith.elf
 HV_SRCS   := $(wildcard hv/common/*.c) $(wildcard hv/arch/x86/*.c) $(wildcard hv/arch/x86/pv/*.c) \
-             $(SHARED_LIB_SRCS) $(SHARED_BUILD_SRCS)
+             $(SHARED_LIB_SRCS) $(SHARED_BUILD_SRCS) $(SHARED_HCSTAT_SRCS)
 HV_ASMS   := $(wildcard hv/arch/x86/*.S)
 HV_OBJS   := $(patsubst %.c,$(BUILD)/%.o,$(HV_SRCS)) $(patsubst %.S,$(BUILD)/%.o,$(HV_ASMS))
 HV_CFLAGS := $(KCFLAGS) -mcmodel=large -Ihv/include -Ihv/arch/x86/include

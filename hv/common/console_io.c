@@ -69,6 +69,6 @@ long do_console_io(struct vcpu *v, uint64_t cmd, uint64_t count, uint64_t buf, u
     case CONSOLEIO_read:
         return console_read(v, count, buf);
     default:
-        return -XL_ENOSYS;
+        return hc_unimplemented(v->domain, __HYPERVISOR_console_io, (unsigned int)cmd);
     }
 }

@@ -385,7 +385,7 @@ static long domctl_on(struct vcpu *caller, struct domain *d, struct xen_domctl *
         return 0;
     }
     default:
-        return -XL_ENOSYS;
+        return hc_unimplemented(self, __HYPERVISOR_domctl, o->cmd);
     }
 }
 

@@ -446,7 +446,7 @@ long do_event_channel_op(struct vcpu *v, uint64_t cmd, uint64_t arg, uint64_t a3
     default:
         /* bind_pirq (no physical IRQs), and the FIFO ABI (init_control,
          * expand_array, set_priority): guests fall back to 2-level. */
-        return -XL_ENOSYS;
+        return hc_unimplemented(v->domain, __HYPERVISOR_event_channel_op, (unsigned int)cmd);
     }
 }
 

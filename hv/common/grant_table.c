@@ -639,8 +639,10 @@ static long set_version(struct vcpu *v, uint64_t uop)
     long rc = 0;
     if (copy_from_guest_va(v->cr3, &op, uop, sizeof(op)))
         return -XL_EFAULT;
-    if (op.version != 1)
-        rc = op.version == 2 ? -XL_ENOSYS : -XL_EINVAL;
+    if (op.version == 2) /* Xen offers it by default: a gap, logged */
+        rc = hc_unimplemented(v->domain, __HYPERVISOR_grant_table_op, GNTTABOP_set_version);
+    else if (op.version != 1)
+        rc = -XL_EINVAL;
     op.version = 1;
     if (copy_to_guest_va(v->cr3, uop, &op, sizeof(op)))
         return -XL_EFAULT;
@@ -755,7 +757,7 @@ HYPERCALL_DECL(grant_table_op)
         return set_version(v, uop);
     case GNTTABOP_get_version:
         return get_version(v, uop);
-    default:
-        return -XL_ENOSYS; /* transfer, unmap_and_replace, v2 ops, swap, cache_flush */
+    default: /* transfer, unmap_and_replace, v2 ops, swap, cache_flush */
+        return hc_unimplemented(v->domain, __HYPERVISOR_grant_table_op, (unsigned int)cmd);
     }
 }

@@ -2,11 +2,13 @@
  * hypercall.c - the hypercall table (the hypercall page: hypercall_page.c).
  * Owns: the mapping from Xen hypercall numbers to handlers. Every number
  * 0..NR_HYPERCALLS-1 has an entry; those not implemented yet return
- * -ENOSYS, as do numbers beyond the table.
+ * -ENOSYS, as do numbers beyond the table (logged once per domain and
+ * number by hc_unimplemented).
  */
 #include <xenolith/arch.h>
 #include <xenolith/errno.h>
 #include <xenolith/grant_table.h>
+#include <xenolith/guest_access.h>
 #include <xenolith/hypercall.h>
 #include <xenolith/lib.h>
 
@@ -56,11 +58,29 @@ static struct {
 
 #define PREEMPT_AFTER_NS 1000000ULL /* 1 ms, a tenth of a scheduler tick */
 
+/* A number with no handler: -ENOSYS, logged once per domain. For the
+ * multiplexed ones not implemented at all, the log names the sub-op too:
+ * hvm_op's is its first argument, platform_op's the cmd at the start of
+ * its structure. */
+static long __attribute__((noinline)) no_handler(struct vcpu *v, uint64_t nr, uint64_t a1)
+{
+    unsigned int op = HCSTAT_NO_SUBOP;
+    if (nr == __HYPERVISOR_hvm_op) {
+        op = (unsigned int)a1;
+    } else if (nr == __HYPERVISOR_platform_op) {
+        uint32_t cmd;
+        if (!copy_from_guest_va(v->cr3, &cmd, a1, sizeof(cmd)))
+            op = cmd;
+    }
+    /* Numbers past 32 bits are logged (and share a bit) as 0xffffffff. */
+    return hc_unimplemented(v->domain, nr < 0xffffffffULL ? (unsigned int)nr : 0xffffffffu, op);
+}
+
 long hypercall_dispatch(struct vcpu *v, uint64_t nr, uint64_t a1, uint64_t a2,
                         uint64_t a3, uint64_t a4, uint64_t a5)
 {
     if (nr >= NR_HYPERCALLS || !table[nr])
-        return -XL_ENOSYS;
+        return no_handler(v, nr, a1);
     if (depth++ == 0)
         started_ns = arch_time_ns();
     long rc = table[nr](v, a1, a2, a3, a4, a5);

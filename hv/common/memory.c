@@ -218,7 +218,7 @@ HYPERCALL_DECL(memory_op)
     uint64_t start = a1 >> MEMOP_EXTENT_SHIFT;
     if (start && cmd != XENMEM_populate_physmap && cmd != XENMEM_decrease_reservation &&
         cmd != XENMEM_increase_reservation)
-        return -XL_ENOSYS;
+        return -XL_ENOSYS; /* a continuation for a call that has none: Xen's answer */
     switch (cmd) {
     case XENMEM_maximum_ram_page:
         return (long)max_mfn;
@@ -263,6 +263,6 @@ HYPERCALL_DECL(memory_op)
     case XENMEM_machphys_mfn_list:
         return machphys_mfn_list(v, a2);
     default:
-        return -XL_ENOSYS;
+        return hc_unimplemented(v->domain, __HYPERVISOR_memory_op, cmd);
     }
 }

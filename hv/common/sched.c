@@ -259,6 +259,6 @@ long do_sched_op(struct vcpu *v, uint64_t cmd, uint64_t arg, uint64_t a3, uint64
     }
     default:
         /* pin_override (one CPU): not offered. */
-        return -XL_ENOSYS;
+        return hc_unimplemented(d, __HYPERVISOR_sched_op, (unsigned int)cmd);
     }
 }

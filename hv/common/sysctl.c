@@ -99,7 +99,7 @@ HYPERCALL_DECL(sysctl)
         rc = domaininfo_list(v, &op.u.getdomaininfolist);
         break;
     default:
-        return -XL_ENOSYS;
+        return hc_unimplemented(v->domain, __HYPERVISOR_sysctl, op.cmd);
     }
     if (!rc && copy_to_guest_va(v->cr3, a1, &op, sizeof(op)))
         rc = -XL_EFAULT;

@@ -330,6 +330,6 @@ long do_vcpu_op(struct vcpu *v, uint64_t cmd64, uint64_t vcpuid64, uint64_t arg,
         return 0;
     default:
         /* send_nmi (one vcpu), ...: not offered. */
-        return -XL_ENOSYS;
+        return hc_unimplemented(v->domain, __HYPERVISOR_vcpu_op, (unsigned int)cmd);
     }
 }

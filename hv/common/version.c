@@ -116,6 +116,6 @@ long do_xen_version(struct vcpu *v, uint64_t cmd, uint64_t arg, uint64_t len, ui
     case XENVER_build_id:
         return version_build_id(v, arg, len);
     default:
-        return -XL_ENOSYS;
+        return hc_unimplemented(v->domain, __HYPERVISOR_xen_version, (unsigned int)cmd);
     }
 }

@@ -12,4 +12,6 @@ SHARED_BUILD_SRCS := hv/shared/pv_build.c hv/shared/elf.c hv/shared/hypercall_pa
 SHARED_KIMAGE_SRCS := hv/shared/kimage.c hv/shared/decompress/crc.c hv/shared/decompress/inflate.c \
                       hv/shared/decompress/xz.c hv/shared/decompress/lz4.c hv/shared/decompress/zstd.c
 SHARED_BUILD_SRCS  += $(SHARED_KIMAGE_SRCS)
+# hypercall and sub-op names, the hypercall counters' listing (hv, xl)
+SHARED_HCSTAT_SRCS := hv/shared/hcstat.c
 SHARED_HDRS       := $(wildcard $(SHARED_INC)/xenolith/*.h)

@@ -6,3 +6,5 @@ UNIT_SRCS_mm_hc := hv/common/hypercall.c hv/common/multicall.c hv/common/domain.
                    hv/common/memory.c hv/common/page_alloc.c hv/common/guest_access.c \
                    hv/shared/format.c \
                    tests/unit/fake_mem.c tests/unit/fake_console.c
+# hc_unimplemented (hcstat.c) and the names it logs
+UNIT_SRCS_mm_hc += hv/common/hcstat.c hv/shared/hcstat.c

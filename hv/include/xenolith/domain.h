@@ -6,6 +6,7 @@
 
 #include <stdint.h>
 #include <xenolith/event.h>
+#include <xenolith/hcstat.h>
 #include <xenolith/pv_cpu.h>
 #include <xenolith/regs.h>
 #include <xenolith/xen.h>
@@ -61,6 +62,9 @@ struct domain {
     uint32_t max_evtchn_port;     /* createdomain's (stored; 2-level caps at 4095) */
     struct domain_events ev; /* event channels (event.h) */
     struct vcpu vcpu;             /* one vcpu per domain for now */
+    /* hc_unimplemented's log-once bits: per hypercall (>= 64 share the
+     * last), bit min(sub-op, 63). */
+    uint64_t hc_unimpl_logged[HCSTAT_CALLS];
 };
 
 extern struct domain domains[MAX_DOMAINS];

@@ -72,6 +72,15 @@ long hypercall_continuation(struct vcpu *v, unsigned int nr, uint64_t a1, uint64
 int hypercall_take_mc_continuation(uint64_t args[5]);
 extern int hypercall_in_multicall;
 
+/*
+ * An unimplemented hypercall or sub-op (hcstat.c): the first time domain
+ * d asks for the pair, log "dN: NAME SUBOP -ENOSYS (SUBOP_NAME)" (no
+ * SUBOP with HCSTAT_NO_SUBOP); sub-ops >= 63 share one log bit per
+ * hypercall. Returns -ENOSYS, so a handler can `return
+ * hc_unimplemented(...)`.
+ */
+long hc_unimplemented(struct domain *d, unsigned int hc, unsigned int subop);
+
 /* Xen's 32-byte x86_64 hypercall page stubs: hypercall_page.h. */
 #include <xenolith/hypercall_page.h>
 

@@ -241,8 +241,8 @@ HYPERCALL_DECL(mmu_update)
             else
                 rc = -XL_EINVAL;
             break;
-        default:
-            rc = -XL_ENOSYS;
+        default: /* MMU_PT_UPDATE_NO_TRANSLATE (HVM only in Xen) and unknown ones */
+            rc = hc_unimplemented(v->domain, __HYPERVISOR_mmu_update, (unsigned int)(req.ptr & 7));
         }
         if (rc)
             break;
@@ -336,8 +336,8 @@ static int mmuext_one(struct vcpu *v, uint16_t pg_owner, const struct mmuext_op 
             ldts[d->domid] = (struct mm_ldt){ .linear_addr = ents ? la : 0, .nr_ents = ents };
         return 0;
     }
-    default:
-        return -XL_ENOSYS;
+    default: /* MARK_SUPER, UNMARK_SUPER (superpages) and unknown ones */
+        return (int)hc_unimplemented(d, __HYPERVISOR_mmuext_op, op->cmd);
     }
 }
 

@@ -343,11 +343,11 @@ HYPERCALL_DECL(callback_op)
             v->pv.traps[2].address = 0;
             return 0;
         default:
-            return -XL_ENOSYS;
+            return -XL_ENOSYS; /* an unknown type: Xen's answer too */
         }
     }
     default:
-        return -XL_ENOSYS;
+        return hc_unimplemented(v->domain, __HYPERVISOR_callback_op, (unsigned int)a1);
     }
 }
 
@@ -436,7 +436,7 @@ HYPERCALL_DECL(vm_assist)
         v->pv.vm_assist &= ~(1ULL << a2);
         return 0;
     default:
-        return -XL_ENOSYS;
+        return hc_unimplemented(v->domain, __HYPERVISOR_vm_assist, (unsigned int)a1);
     }
 }
 
@@ -488,11 +488,17 @@ HYPERCALL_DECL(physdev_op)
     }
     default:
         /* IRQs, MSI, PCI and the I/O bitmap belong to later work. */
-        return -XL_ENOSYS;
+        return hc_unimplemented(v->domain, __HYPERVISOR_physdev_op, (unsigned int)a1);
     }
 }
 
 /* Debug registers are not virtualised yet: no hardware breakpoints for
  * guests. These return -ENOSYS so a guest can tell. */
-HYPERCALL_DECL(set_debugreg) { return -XL_ENOSYS; }
-HYPERCALL_DECL(get_debugreg) { return -XL_ENOSYS; }
+HYPERCALL_DECL(set_debugreg)
+{
+    return hc_unimplemented(v->domain, __HYPERVISOR_set_debugreg, HCSTAT_NO_SUBOP);
+}
+HYPERCALL_DECL(get_debugreg)
+{
+    return hc_unimplemented(v->domain, __HYPERVISOR_get_debugreg, HCSTAT_NO_SUBOP);
+}
