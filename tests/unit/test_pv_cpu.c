@@ -57,6 +57,11 @@ void arch_io_out(uint16_t port, unsigned int size, uint32_t val) {}
 void arch_wbinvd(void) {}
 int arch_port_reserved(uint16_t port, unsigned int size) { return port == 0x3f8; }
 
+/* timer.c is not linked: the mode-toggle retry of the runstate/time
+ * areas is counted only. */
+static int mode_toggled_calls;
+void timer_vcpu_mode_toggled(struct vcpu *vc) { (void)vc; mode_toggled_calls++; }
+
 /* pv_ptwr.c is not linked (it needs mm): a fake that says whether the
  * #PF path asked it, and what to answer. */
 static int ptwr_calls, ptwr_answer;

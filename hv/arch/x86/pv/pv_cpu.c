@@ -49,6 +49,8 @@ void pv_toggle_mode(struct vcpu *v)
 {
     v->pv.kernel_mode = !v->pv.kernel_mode;
     pv_update_cr3(v);
+    if (v->ev.rs_pending || v->ev.time_pending)
+        timer_vcpu_mode_toggled(v);
 }
 
 /* ------------------------------------------------------------ bouncing */
