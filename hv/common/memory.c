@@ -173,6 +173,231 @@ static long machine_memory_map(struct vcpu *v, uint64_t arg)
     return copy_to_guest_va(v->cr3, arg, &map, sizeof(map)) ? -XL_EFAULT : 0;
 }
 
+/* ---- XENMEM_exchange ---- */
+
+/* Xen's guest_handle_subrange_okay for a PV guest: elements [lo, hi] of
+ * an array of 8-byte entries at base start at a guest-accessible address
+ * and do not wrap (only the range is checked; a bad mapping is found when
+ * the entry is copied). */
+static int subrange_ok(uint64_t base, uint64_t lo, uint64_t hi)
+{
+    uint64_t count = hi - lo + 1;
+    if (count >= ~0ULL / 8)
+        return 0;
+    return guest_va_ok(base + lo * 8);
+}
+
+/* Xen's steal_page for an exchange: the frame must be d's own, not a
+ * frame the hv shares with it, and hold no reference at all (no mapping,
+ * no type, no pin). It is marked PGF_exchange while the chunk is in
+ * flight (so a second list entry naming it is refused, as Xen's second
+ * steal finds no owner). */
+static int exchange_steal(struct domain *d, uint64_t mfn)
+{
+    if (mfn >= max_mfn)
+        return -XL_EINVAL;
+    struct page_info *pg = &frame_table[mfn];
+    if (pg->owner != d->domid || mfn == d->shared_info_mfn || pg->count || pg->type_count ||
+        (pg->flags & (PGF_removed | PGF_pinned | PGF_exchange)))
+        return -XL_EINVAL;
+    pg->flags |= PGF_exchange;
+    return 0;
+}
+
+/* End a chunk's hold on its input frames: the first `entries` entries
+ * (from index first) of the input list, each naming 2^order frames, are
+ * read again (nothing else runs during the hypercall, and the list is in
+ * frames the guest maps, which cannot be stolen, so they read as before)
+ * and every frame still marked is freed (done) or handed back. Should a
+ * read fail after all, every marked frame of d is found in the frame
+ * table instead. */
+static void exchange_release(struct vcpu *v, struct domain *d, uint64_t list, uint64_t first,
+                             uint64_t entries, unsigned int order, int done)
+{
+    for (uint64_t j = 0; j < entries; j++) {
+        uint64_t gmfn;
+        if (copy_from_guest_va(v->cr3, &gmfn, list + (first + j) * 8, 8)) {
+            for (uint64_t m = 0; m < max_mfn; m++)
+                if (frame_table[m].owner == d->domid && (frame_table[m].flags & PGF_exchange)) {
+                    frame_table[m].flags &= (uint8_t)~PGF_exchange;
+                    if (done)
+                        mm_free_frame(m);
+                }
+            return;
+        }
+        for (uint64_t k = 0; k < (1ULL << order); k++) {
+            uint64_t m = gmfn + k;
+            if (m < gmfn || m >= max_mfn || frame_table[m].owner != d->domid ||
+                !(frame_table[m].flags & PGF_exchange))
+                continue;
+            frame_table[m].flags &= (uint8_t)~PGF_exchange;
+            if (done)
+                mm_free_frame(m); /* its M2P entry becomes INVALID */
+        }
+    }
+}
+
+static long exchange_nr_back(struct vcpu *v, uint64_t arg, const struct xen_memory_exchange *e)
+{
+    return copy_to_guest_va(v->cr3, arg + offsetof(struct xen_memory_exchange, nr_exchanged),
+                            &e->nr_exchanged, sizeof(e->nr_exchanged));
+}
+
+/* The output extents of a chunk in flight are chained through the first
+ * word of each (zeroed frames the hv allocated; cleared again before the
+ * guest can see them). */
+static void exchange_free_out(uint64_t head, unsigned int order)
+{
+    while (head != ~0ULL) {
+        uint64_t *w = mfn_to_virt(head), next = *w;
+        *w = 0;
+        for (uint64_t k = 0; k < (1ULL << order); k++)
+            mm_free_frame(head + k);
+        head = next;
+    }
+}
+
+/* Xen 4.17's memory_exchange for a PV domain: the input extents
+ * (machine frames) are taken from the domain and freed, output extents
+ * of out.extent_order are allocated (below 2^address_bits when
+ * out.mem_flags gives them), each gets the pfns read from the output
+ * list in the M2P, and its first mfn is written over that list entry.
+ * The work goes in chunks of max(in, out) order; nr_exchanged (in input
+ * extents) is written back, so a failed or continued call says how far
+ * it got. Errors: -EPERM for an order above the caller's maximum,
+ * -EINVAL for inconsistent sizes or domains or a frame that is not the
+ * domain's own free-able frame, -EFAULT, -ESRCH / -EPERM for the domain,
+ * -ENOMEM. */
+static long memory_exchange(struct vcpu *v, uint64_t arg)
+{
+    struct xen_memory_exchange exch;
+    struct domain *d;
+    uint64_t in_chunk, out_chunk, i, j, k, in_taken = 0, out_head = ~0ULL;
+    long rc = 0;
+
+    if (copy_from_guest_va(v->cr3, &exch, arg, sizeof(exch)))
+        return -XL_EFAULT;
+    unsigned int in_o = exch.in.extent_order, out_o = exch.out.extent_order;
+    if ((in_o > out_o ? in_o : out_o) > mm_max_extent_order(v->domain)) {
+        rc = -XL_EPERM;
+        goto fail_early;
+    }
+    if (exch.nr_exchanged > exch.in.nr_extents || exch.in.domid != exch.out.domid ||
+        (~0ULL >> in_o) < exch.in.nr_extents || (~0ULL >> out_o) < exch.out.nr_extents ||
+        (exch.in.nr_extents << in_o) != (exch.out.nr_extents << out_o)) {
+        rc = -XL_EINVAL;
+        goto fail_early;
+    }
+    if (exch.nr_exchanged == exch.in.nr_extents)
+        return 0;
+    uint64_t in_list = (uint64_t)exch.in.extent_start.p, out_list = (uint64_t)exch.out.extent_start.p;
+    if (!subrange_ok(in_list, exch.nr_exchanged, exch.in.nr_extents - 1)) {
+        rc = -XL_EFAULT;
+        goto fail_early;
+    }
+    if (in_o <= out_o) {
+        in_chunk = out_o - in_o;
+        out_chunk = 0;
+        if (!subrange_ok(out_list, exch.nr_exchanged >> in_chunk, exch.out.nr_extents - 1)) {
+            rc = -XL_EFAULT;
+            goto fail_early;
+        }
+    } else {
+        in_chunk = 0;
+        out_chunk = in_o - out_o;
+        if (!subrange_ok(out_list, exch.nr_exchanged << out_chunk, exch.out.nr_extents - 1)) {
+            rc = -XL_EFAULT;
+            goto fail_early;
+        }
+    }
+    if (exch.nr_exchanged & ((1ULL << in_chunk) - 1)) {
+        rc = -XL_EINVAL;
+        goto fail_early;
+    }
+    rc = target_domain(v, exch.in.domid, &d);
+    if (rc)
+        goto fail_early;
+    /* XENMEMF_address_bits: every output frame below 2^bits (Xen: 13
+     * bits or fewer leave no zone at all). */
+    unsigned int bits = exch.out.mem_flags & 0xff;
+    uint64_t limit = ~0ULL;
+    i = exch.nr_exchanged >> in_chunk;
+    if (bits && bits < 64 + PAGE_SHIFT) {
+        if (bits <= PAGE_SHIFT + 1) {
+            rc = -XL_ENOMEM;
+            goto fail;
+        }
+        limit = 1ULL << (bits - PAGE_SHIFT);
+    }
+
+    for (; i < (exch.in.nr_extents >> in_chunk); i++) {
+        if (i != (exch.nr_exchanged >> in_chunk) && hypercall_preempt_check()) {
+            exch.nr_exchanged = i << in_chunk;
+            if (exchange_nr_back(v, arg, &exch))
+                return -XL_EFAULT;
+            return hypercall_continuation(v, __HYPERVISOR_memory_op, XENMEM_exchange, arg, 0, 0, 0);
+        }
+        /* Take the chunk's input frames from the domain. */
+        for (in_taken = 0; in_taken < (1ULL << in_chunk);) {
+            uint64_t gmfn;
+            if (copy_from_guest_va(v->cr3, &gmfn, in_list + ((i << in_chunk) + in_taken) * 8, 8)) {
+                rc = -XL_EFAULT;
+                goto fail;
+            }
+            in_taken++; /* released by rereading, even if only partly taken */
+            for (k = 0; k < (1ULL << in_o); k++)
+                if (gmfn + k < gmfn || exchange_steal(d, gmfn + k)) {
+                    rc = -XL_EINVAL;
+                    goto fail;
+                }
+        }
+        /* Allocate the chunk's output extents. */
+        for (j = 0; j < (1ULL << out_chunk); j++) {
+            int64_t m = mm_alloc_frames_below(d->domid, out_o, limit);
+            if (m < 0) {
+                rc = -XL_ENOMEM;
+                goto fail;
+            }
+            *(uint64_t *)mfn_to_virt((uint64_t)m) = out_head;
+            out_head = (uint64_t)m;
+        }
+        /* Nothing can fail the chunk from here: the inputs go. */
+        exchange_release(v, d, in_list, i << in_chunk, in_taken, in_o, 1);
+        in_taken = 0;
+        /* The chain runs last-allocated first: hand out from the end. */
+        for (j = 1ULL << out_chunk; j-- > 0;) {
+            uint64_t m = out_head, gpfn, slot = out_list + ((i << out_chunk) + j) * 8;
+            out_head = *(uint64_t *)mfn_to_virt(m);
+            *(uint64_t *)mfn_to_virt(m) = 0;
+            if (copy_from_guest_va(v->cr3, &gpfn, slot, 8)) {
+                rc = -XL_EFAULT; /* the extent stays the domain's, unnamed */
+                continue;
+            }
+            for (k = 0; k < (1ULL << out_o); k++)
+                m2p_set(m + k, gpfn + k);
+            if (copy_to_guest_va(v->cr3, slot, &m, 8))
+                rc = -XL_EFAULT;
+        }
+        if (rc)
+            goto fail;
+    }
+    exch.nr_exchanged = exch.in.nr_extents;
+    if (exchange_nr_back(v, arg, &exch))
+        rc = -XL_EFAULT;
+    return rc;
+
+fail:
+    /* Hand back what this chunk took; it does not count as exchanged. */
+    if (in_taken)
+        exchange_release(v, d, in_list, i << in_chunk, in_taken, in_o, 0);
+    exchange_free_out(out_head, out_o);
+    exch.nr_exchanged = i << in_chunk;
+fail_early:
+    if (exchange_nr_back(v, arg, &exch))
+        rc = -XL_EFAULT;
+    return rc;
+}
+
 static long memory_map(struct vcpu *v, uint64_t arg)
 {
     struct xen_memory_map map;
@@ -216,6 +441,8 @@ HYPERCALL_DECL(memory_op)
     (void)a3; (void)a4; (void)a5;
     unsigned int cmd = (unsigned int)a1 & MEMOP_CMD_MASK;
     uint64_t start = a1 >> MEMOP_EXTENT_SHIFT;
+    if (start && cmd == XENMEM_exchange)
+        return -XL_EINVAL; /* Xen: it continues through nr_exchanged instead */
     if (start && cmd != XENMEM_populate_physmap && cmd != XENMEM_decrease_reservation &&
         cmd != XENMEM_increase_reservation)
         return -XL_ENOSYS; /* a continuation for a call that has none: Xen's answer */
@@ -244,6 +471,8 @@ HYPERCALL_DECL(memory_op)
                                           a5);
         return rc;
     }
+    case XENMEM_exchange:
+        return memory_exchange(v, a2);
     case XENMEM_memory_map:
         return memory_map(v, a2);
     case XENMEM_machine_memory_map:

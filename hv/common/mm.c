@@ -24,9 +24,14 @@ int64_t mm_alloc_frame(uint16_t owner)
 
 int64_t mm_alloc_frames(uint16_t owner, unsigned int order)
 {
+    return mm_alloc_frames_below(owner, order, UINT64_MAX);
+}
+
+int64_t mm_alloc_frames_below(uint16_t owner, unsigned int order, uint64_t limit_mfn)
+{
     if (order > MM_MAX_ORDER)
         return -XL_ENOMEM;
-    int64_t first = page_alloc_pages(&hv_pages, order);
+    int64_t first = page_alloc_pages_below(&hv_pages, order, limit_mfn);
     if (first < 0)
         return first;
     uint64_t stamp = 0;

@@ -122,16 +122,24 @@ static int range_free(const struct page_alloc *pa, uint64_t i, uint64_t n)
 
 int64_t page_alloc_pages(struct page_alloc *pa, unsigned int order)
 {
+    return page_alloc_pages_below(pa, order, UINT64_MAX);
+}
+
+int64_t page_alloc_pages_below(struct page_alloc *pa, unsigned int order, uint64_t limit_pfn)
+{
     if (order >= 40)
         return -XL_ENOMEM;
-    if (order == 0)
+    uint64_t end = pa->base_pfn + pa->nr_pfns;
+    if (order == 0 && limit_pfn >= end)
         return alloc_one(pa);
+    if (limit_pfn < end)
+        end = limit_pfn;
     uint64_t n = 1ULL << order;
     if (pa->nr_free < n)
         return -XL_ENOMEM;
     /* First absolute pfn aligned to n at or above base_pfn. */
     uint64_t pfn = (pa->base_pfn + n - 1) & ~(n - 1);
-    for (; pfn + n <= pa->base_pfn + pa->nr_pfns; pfn += n) {
+    for (; pfn + n <= end; pfn += n) {
         if (range_free(pa, pfn - pa->base_pfn, n)) {
             set_range(pa, pfn, n, 0);
             return (int64_t)pfn;

@@ -71,9 +71,11 @@ static struct vcpu *pick(void)
     uint64_t now = xl_now();
     timers_run(now);
     struct vcpu *prev = current;
-    /* Keep the running vcpu until its slice ends, it yields or blocks. */
+    /* Keep the running vcpu until its slice ends, it yields or blocks. A
+     * vcpu that blocked and was woken while nothing else ran is switched
+     * in again below (runstate running, PV clock refreshed). */
     if (prev && prev->domain->state != DOM_FREE && vcpu_runnable(prev) && !prev->ev.yielded &&
-        now < prev->ev.slice_end)
+        prev->ev.rs_state == RUNSTATE_running && now < prev->ev.slice_end)
         return prev;
     unsigned int start = prev ? prev->domain->domid + 1u : 0;
     for (unsigned int i = 0; i < MAX_DOMAINS; i++) {

@@ -40,6 +40,8 @@ static void barrier(void)
 
 /* ---- PV clock and wallclock ---- */
 
+static int time_area_write(struct vcpu *v, const struct vcpu_time_info *final);
+
 void vcpu_update_time(struct vcpu *v)
 {
     struct vcpu_time_info *t = &v->info->time, tmp;
@@ -56,8 +58,31 @@ void vcpu_update_time(struct vcpu *v)
     t->version++;
     if (v->ev.time_guest_va) {
         tmp = *t;
-        copy_to_guest_va(v->cr3, v->ev.time_guest_va, &tmp, sizeof(tmp)); /* best effort, as Xen */
+        /* A copy the guest's current page tables cannot take while it is
+         * in user mode is kept and written on its next switch to kernel
+         * mode (Xen's pending_system_time). */
+        v->ev.time_pending = !time_area_write(v, &tmp) && !v->pv.kernel_mode;
     }
+}
+
+/* Xen's update_secondary_system_time: the version odd first, then the
+ * whole record (still odd), then the even version, so a reader of the
+ * guest's copy sees the same protocol as in vcpu_info. A guest address
+ * that does not take the write just skips it. 1 if written. */
+static int time_area_write(struct vcpu *v, const struct vcpu_time_info *final)
+{
+    struct vcpu_time_info u = *final;
+    uint64_t va = v->ev.time_guest_va;
+    u.version = final->version - 1; /* odd: in progress */
+    if (copy_to_guest_va(v->cr3, va, &u.version, sizeof(u.version)))
+        return 0;
+    barrier();
+    if (copy_to_guest_va(v->cr3, va, &u, sizeof(u)))
+        return 0;
+    barrier();
+    u.version = final->version;
+    copy_to_guest_va(v->cr3, va, &u.version, sizeof(u.version));
+    return 1;
 }
 
 void domain_update_wallclock(struct domain *d)
@@ -88,6 +113,52 @@ static void runstate_snapshot(const struct vcpu *v, uint64_t now, struct vcpu_ru
         r->time[r->state] += now - v->ev.rs_entry;
 }
 
+/* Xen's update_runstate_area: with VMASST_TYPE_runstate_update_flag,
+ * XEN_RUNSTATE_UPDATE is set in state_entry_time (its top byte written
+ * alone) before the record is written and cleared after it, so the
+ * guest can tell a torn read. Returns 1 if the record was written. */
+static int runstate_area_write(struct vcpu *v, const struct vcpu_runstate_info *rs)
+{
+    struct vcpu_runstate_info r = *rs;
+    uint64_t va = v->ev.runstate_guest_va;
+    uint64_t top = va + offsetof(struct vcpu_runstate_info, state_entry_time) + 7;
+    int flag = !!(v->pv.vm_assist & (1ULL << VMASST_TYPE_runstate_update_flag));
+    if (flag) {
+        r.state_entry_time |= XEN_RUNSTATE_UPDATE;
+        copy_to_guest_va(v->cr3, top, (uint8_t *)&r.state_entry_time + 7, 1);
+        barrier();
+    }
+    int ok = !copy_to_guest_va(v->cr3, va, &r, sizeof(r));
+    if (flag) {
+        r.state_entry_time &= ~XEN_RUNSTATE_UPDATE;
+        barrier();
+        copy_to_guest_va(v->cr3, top, (uint8_t *)&r.state_entry_time + 7, 1);
+    }
+    return ok;
+}
+
+/* The record as the registered area shows it (Xen's v->runstate: the
+ * time of the current state is not yet added). */
+static void runstate_raw(const struct vcpu *v, struct vcpu_runstate_info *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->state = v->ev.rs_state;
+    r->state_entry_time = v->ev.rs_entry;
+    for (unsigned int i = 0; i < 4; i++)
+        r->time[i] = v->ev.rs_time[i];
+}
+
+static void runstate_area_update(struct vcpu *v)
+{
+    if (!v->ev.runstate_guest_va || v->domain->state != DOM_RUNNING)
+        return;
+    struct vcpu_runstate_info r;
+    runstate_raw(v, &r);
+    /* In guest user mode the kernel's area is usually not mapped: Xen
+     * retries on the next switch to kernel mode (need_update_runstate_area). */
+    v->ev.rs_pending = !runstate_area_write(v, &r) && !v->pv.kernel_mode;
+}
+
 void vcpu_runstate_change(struct vcpu *v, int state, uint64_t now)
 {
     if (now < v->ev.rs_entry)
@@ -95,10 +166,23 @@ void vcpu_runstate_change(struct vcpu *v, int state, uint64_t now)
     v->ev.rs_time[v->ev.rs_state] += now - v->ev.rs_entry;
     v->ev.rs_state = state;
     v->ev.rs_entry = now;
-    if (v->ev.runstate_guest_va && v->domain->state == DOM_RUNNING) {
+    runstate_area_update(v);
+}
+
+/* Xen's toggle_guest_mode tail: write what failed while in user mode. */
+void timer_vcpu_mode_toggled(struct vcpu *v)
+{
+    if (v->ev.rs_pending) {
         struct vcpu_runstate_info r;
-        runstate_snapshot(v, now, &r);
-        copy_to_guest_va(v->cr3, v->ev.runstate_guest_va, &r, sizeof(r)); /* best effort */
+        runstate_raw(v, &r);
+        if (v->domain->state == DOM_RUNNING && v->ev.runstate_guest_va &&
+            runstate_area_write(v, &r))
+            v->ev.rs_pending = 0;
+    }
+    if (v->ev.time_pending && v->ev.time_guest_va) {
+        struct vcpu_time_info t = v->info->time;
+        if (!(t.version & 1) && time_area_write(v, &t))
+            v->ev.time_pending = 0;
     }
 }
 
@@ -114,6 +198,8 @@ void timer_vcpu_init(struct vcpu *v)
     v->ev.periodic_next = now + v->ev.periodic_period;
     v->ev.runstate_guest_va = 0;
     v->ev.time_guest_va = 0;
+    v->ev.rs_pending = 0;
+    v->ev.time_pending = 0;
 }
 
 /* ---- timers ---- */
@@ -285,11 +371,14 @@ long do_vcpu_op(struct vcpu *v, uint64_t cmd64, uint64_t vcpuid64, uint64_t arg,
             return -XL_EFAULT;
         if (a.addr.p && !guest_va_ok(a.addr.p))
             return -XL_EFAULT;
+        /* Xen: the handle is only range-checked (guest_handle_okay); the
+         * first copy is plain (no update flag) and may fail unseen. */
         v->ev.runstate_guest_va = a.addr.p;
+        v->ev.rs_pending = 0;
         if (a.addr.p) {
             struct vcpu_runstate_info r;
-            runstate_snapshot(v, now, &r);
-            copy_to_guest_va(v->cr3, a.addr.p, &r, sizeof(r)); /* best effort, as Xen */
+            runstate_raw(v, &r);
+            copy_to_guest_va(v->cr3, a.addr.p, &r, sizeof(r));
         }
         return 0;
     }
@@ -300,7 +389,8 @@ long do_vcpu_op(struct vcpu *v, uint64_t cmd64, uint64_t vcpuid64, uint64_t arg,
         if (a.addr.p && !guest_va_ok(a.addr.p))
             return -XL_EFAULT;
         v->ev.time_guest_va = a.addr.p;
-        vcpu_update_time(v);
+        v->ev.time_pending = 0;
+        vcpu_update_time(v); /* Xen: force_update_vcpu_system_time */
         return 0;
     }
     case VCPUOP_set_periodic_timer: {

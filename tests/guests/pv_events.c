@@ -402,6 +402,85 @@ static void lateness(void)
      * is ms late; see tests/scenarios/pv_events.scn). */
 }
 
+
+/* VCPUOP_register_runstate_memory_area / _vcpu_time_memory_area: the
+ * hypervisor keeps a copy of the runstate (written as the vcpu is
+ * switched out and in, with XEN_RUNSTATE_UPDATE around each write once
+ * VMASST_TYPE_runstate_update_flag is on) and of vcpu_time_info (same
+ * version protocol as vcpu_info) at guest virtual addresses. Only the
+ * address range is checked: an hv address is -EFAULT, an unmapped one
+ * is accepted (its updates are skipped). */
+static volatile struct vcpu_runstate_info rs_area;
+static volatile struct vcpu_time_info time_area;
+
+static void guest_areas(void)
+{
+    struct vcpu_register_runstate_memory_area ra;
+    struct vcpu_register_time_memory_area ta;
+    check_eq("vm_assist enable runstate_update_flag",
+             HYPERVISOR_vm_assist(VMASST_CMD_enable, VMASST_TYPE_runstate_update_flag), 0);
+    ra.addr.v = (struct vcpu_runstate_info *)0xffff800000000000UL;
+    check_eq("register runstate area at an hv address -> -EFAULT",
+             HYPERVISOR_vcpu_op(VCPUOP_register_runstate_memory_area, 0, &ra), -XEN_EFAULT);
+    ra.addr.v = (struct vcpu_runstate_info *)0x1000UL;
+    check_eq("register runstate area unmapped -> 0 (updates skipped)",
+             HYPERVISOR_vcpu_op(VCPUOP_register_runstate_memory_area, 0, &ra), 0);
+    check_eq("register runstate area args unmapped -> -EFAULT",
+             HYPERVISOR_vcpu_op(VCPUOP_register_runstate_memory_area, 0, (void *)0x1000),
+             -XEN_EFAULT);
+    ra.addr.v = (struct vcpu_runstate_info *)&rs_area;
+    check_eq("register runstate area",
+             HYPERVISOR_vcpu_op(VCPUOP_register_runstate_memory_area, 0, &ra), 0);
+    check_eq("runstate area: running", rs_area.state, RUNSTATE_running);
+    struct vcpu_runstate_info r0 = runstate();
+    check_eq("runstate area: entry time as get_runstate_info", (long)rs_area.state_entry_time,
+             (long)r0.state_entry_time);
+    uint64_t blocked0 = rs_area.time[RUNSTATE_blocked], entry0 = rs_area.state_entry_time;
+    struct sched_poll sp = { .nr_ports = 0, .timeout = now_lb() + 20 * MS };
+    HYPERVISOR_sched_op(SCHEDOP_poll, &sp);
+    check_eq("runstate area: running after poll", rs_area.state, RUNSTATE_running);
+    check_true("runstate area: switched in again (entry time moved)",
+               rs_area.state_entry_time > entry0);
+    check_true("runstate area: XEN_RUNSTATE_UPDATE clear between updates",
+               !(rs_area.state_entry_time & XEN_RUNSTATE_UPDATE));
+    check_true("runstate area: >= 10 ms more blocked after a 20 ms poll",
+               rs_area.time[RUNSTATE_blocked] >= blocked0 + 10 * MS);
+    r0 = runstate();
+    check_eq("runstate area: entry time still as get_runstate_info",
+             (long)rs_area.state_entry_time, (long)r0.state_entry_time);
+
+    ta.addr.v = (struct vcpu_time_info *)0xffff800000000000UL;
+    check_eq("register time area at an hv address -> -EFAULT",
+             HYPERVISOR_vcpu_op(VCPUOP_register_vcpu_time_memory_area, 0, &ta), -XEN_EFAULT);
+    ta.addr.v = (struct vcpu_time_info *)&time_area;
+    check_eq("register time area",
+             HYPERVISOR_vcpu_op(VCPUOP_register_vcpu_time_memory_area, 0, &ta), 0);
+    if (!si_) {
+        printk("SKIP time area contents: shared_info not mapped\n");
+        return;
+    }
+    check_true("time area: version even and non-zero",
+               time_area.version && !(time_area.version & 1));
+    check_eq("time area: tsc_to_system_mul as vcpu_info's", time_area.tsc_to_system_mul,
+             si_->vcpu_info[0].time.tsc_to_system_mul);
+    uint64_t t = pvclock_read((struct vcpu_time_info *)&time_area), c = pvclock();
+    check_true("time area: clock within 1 ms of vcpu_info's", t <= c && c - t < 1 * MS);
+    /* Xen rewrites it whenever it rewrites vcpu_info's (its calibration
+     * epoch may be a second long, so no claim that it moved). */
+    sp.timeout = pvclock() + 20 * MS;
+    HYPERVISOR_sched_op(SCHEDOP_poll, &sp);
+    t = pvclock_read((struct vcpu_time_info *)&time_area), c = pvclock();
+    check_true("time area: still within 1 ms of vcpu_info's after a poll",
+               t <= c && c - t < 1 * MS);
+    check_true("time area: version even again", !(time_area.version & 1));
+    ra.addr.v = NULL;
+    check_eq("unregister runstate area (NULL)",
+             HYPERVISOR_vcpu_op(VCPUOP_register_runstate_memory_area, 0, &ra), 0);
+    ta.addr.v = NULL;
+    check_eq("unregister time area (NULL)",
+             HYPERVISOR_vcpu_op(VCPUOP_register_vcpu_time_memory_area, 0, &ta), 0);
+}
+
 static long watchdog(uint32_t id, uint32_t timeout)
 {
     struct sched_watchdog w = { .id = id, .timeout = timeout };
@@ -474,6 +553,7 @@ int guest_main(start_info_t *si)
     loopback(me);
     clock_checks();
     timers();
+    guest_areas();
     upcall_test();
     lateness();
     watchdogs();

@@ -31,6 +31,7 @@ static uint8_t data[4096] __attribute__((aligned(4096)));
 static uint64_t l2b[512] __attribute__((aligned(4096)));
 static uint8_t pair[2 * 4096] __attribute__((aligned(8192)));
 static uint64_t l4x[512] __attribute__((aligned(4096)));
+static uint8_t xpair[2 * 4096] __attribute__((aligned(8192)));
 
 static const uint64_t *p2m;
 static uint64_t nr_pages;
@@ -107,6 +108,112 @@ static uint64_t entry_maddr(uint64_t l4_mfn, uint64_t va, int want)
  * exactly: -EBUSY for an L1 entry that cannot be referenced, -EINVAL for
  * the rest. */
 #define check_refused(what, rc, want) check_eq(what, (rc), (want))
+
+static long exchange(struct xen_memory_exchange *x, uint64_t *in, unsigned long nin,
+                     unsigned int in_order, uint64_t *out, unsigned long nout,
+                     unsigned int out_order, unsigned int bits)
+{
+    *x = (struct xen_memory_exchange){
+        .in = { .nr_extents = nin, .extent_order = in_order, .domid = DOMID_SELF },
+        .out = { .nr_extents = nout, .extent_order = out_order, .domid = DOMID_SELF,
+                 .mem_flags = XENMEMF_address_bits(bits) },
+    };
+    set_xen_guest_handle(x->in.extent_start, in);
+    set_xen_guest_handle(x->out.extent_start, out);
+    return HYPERVISOR_memory_op(XENMEM_exchange, x);
+}
+
+/* XENMEM_exchange as swiotlb-xen uses it (Linux's
+ * xen_create_contiguous_region): unmapped frames of ours in, one
+ * contiguous extent below 4 GiB out, and back again. */
+static void exchanges(void)
+{
+    struct xen_memory_exchange x;
+    uint64_t *wp2m = (uint64_t *)p2m;
+    uint64_t p0 = ((uint64_t)xpair - GUEST_VIRT_BASE) >> 12;
+    uint64_t in[2] = { virt_to_mfn(xpair), virt_to_mfn(xpair + 4096) }, out[2];
+    uint64_t old0 = in[0], old1 = in[1];
+    domid_t self = DOMID_SELF;
+    long cur = HYPERVISOR_memory_op(XENMEM_current_reservation, &self);
+
+    xpair[0] = 0x11;
+    out[0] = p0;
+    check_eq("exchange of a mapped frame -> -EINVAL", exchange(&x, in, 2, 0, out, 1, 1, 32),
+             -XEN_EINVAL);
+    check_eq("... nr_exchanged 0", (long)x.nr_exchanged, 0);
+    check_eq("exchange order 21 (above MAX_ORDER) -> -EPERM",
+             exchange(&x, in, 1, 21, out, 1, 21, 0), -XEN_EPERM);
+    check_eq("exchange of 2 frames for 2 order-1 extents -> -EINVAL",
+             exchange(&x, in, 2, 0, out, 2, 1, 0), -XEN_EINVAL);
+    exchange(&x, in, 2, 0, out, 1, 1, 0);
+    x.out.domid = 0x7ff0;
+    check_eq("exchange with in.domid != out.domid -> -EINVAL",
+             HYPERVISOR_memory_op(XENMEM_exchange, &x), -XEN_EINVAL);
+    exchange(&x, in, 2, 0, out, 1, 1, 0);
+    x.nr_exchanged = 3;
+    check_eq("exchange with nr_exchanged > nr_extents -> -EINVAL",
+             HYPERVISOR_memory_op(XENMEM_exchange, &x), -XEN_EINVAL);
+    x.nr_exchanged = 2;
+    check_eq("exchange with everything exchanged already -> 0",
+             HYPERVISOR_memory_op(XENMEM_exchange, &x), 0);
+    x.nr_exchanged = 1;
+    check_eq("exchange resuming inside a chunk -> -EINVAL",
+             HYPERVISOR_memory_op(XENMEM_exchange, &x), -XEN_EINVAL);
+    x.nr_exchanged = 0;
+    check_eq("exchange with a start extent in cmd -> -EINVAL",
+             HYPERVISOR_memory_op(XENMEM_exchange | (1 << 6), &x), -XEN_EINVAL);
+    set_xen_guest_handle(x.in.extent_start, (uint64_t *)0xffff800000000000UL);
+    check_eq("exchange with the input list in the hv's range -> -EFAULT",
+             HYPERVISOR_memory_op(XENMEM_exchange, &x), -XEN_EFAULT);
+    check_eq("exchange args unmapped -> -EFAULT",
+             HYPERVISOR_memory_op(XENMEM_exchange, (void *)0x1000), -XEN_EFAULT);
+
+    check_eq("unmap two frames", uva(xpair, 0) | uva(xpair + 4096, 0), 0);
+    in[1] = in[0];
+    check_eq("exchange naming one frame twice -> -EINVAL", exchange(&x, in, 2, 0, out, 1, 1, 32),
+             -XEN_EINVAL);
+    in[1] = old1;
+    check_eq("exchange for an extent below 2^12 bytes -> -ENOMEM",
+             exchange(&x, in, 2, 0, out, 1, 1, 12), -XEN_ENOMEM);
+    check_eq("... nr_exchanged 0", (long)x.nr_exchanged, 0);
+    check_eq("the frames are still ours after the failures",
+             uva(xpair, (old0 << 12) | RW_FLAGS), 0);
+    check_eq("... with their contents", xpair[0], 0x11);
+    check_eq("unmap it again", uva(xpair, 0), 0);
+
+    out[0] = p0;
+    check_eq("exchange 2 frames for one order-1 extent below 4 GiB",
+             exchange(&x, in, 2, 0, out, 1, 1, 32), 0);
+    check_eq("... nr_exchanged 2", (long)x.nr_exchanged, 2);
+    uint64_t m = out[0];
+    check_true("... the new mfn is written over the pfn: aligned, below 4 GiB",
+               m != p0 && !(m & 1) && m + 1 < (1ULL << 20));
+    check_true("... M2P of the new frames set to the pfns", M2P[m] == p0 && M2P[m + 1] == p0 + 1);
+    check_eq("... current_reservation unchanged",
+             HYPERVISOR_memory_op(XENMEM_current_reservation, &self), cur);
+    check_true("an exchanged-away frame cannot be mapped", uva(xpair, (old0 << 12) | RW_FLAGS) < 0);
+    wp2m[p0] = m;
+    wp2m[p0 + 1] = m + 1;
+    check_eq("map the new extent", uva(xpair, (m << 12) | RW_FLAGS) |
+                                   uva(xpair + 4096, ((m + 1) << 12) | RW_FLAGS), 0);
+    check_true("... zeroed and usable", xpair[0] == 0 && xpair[4096] == 0 &&
+                                        (xpair[1] = 5, xpair[4097] = 6, xpair[1] + xpair[4097] == 11));
+
+    check_eq("unmap the extent", uva(xpair, 0) | uva(xpair + 4096, 0), 0);
+    in[0] = m;
+    out[0] = p0;
+    out[1] = p0 + 1;
+    check_eq("exchange the order-1 extent back for 2 frames", exchange(&x, in, 1, 1, out, 2, 0, 0),
+             0);
+    check_eq("... nr_exchanged 1", (long)x.nr_exchanged, 1);
+    check_true("... M2P of both set", M2P[out[0]] == p0 && M2P[out[1]] == p0 + 1);
+    wp2m[p0] = out[0];
+    wp2m[p0 + 1] = out[1];
+    check_eq("map them", uva(xpair, (out[0] << 12) | RW_FLAGS) |
+                         uva(xpair + 4096, (out[1] << 12) | RW_FLAGS), 0);
+    check_eq("... current_reservation still unchanged",
+             HYPERVISOR_memory_op(XENMEM_current_reservation, &self), cur);
+}
 
 int guest_main(start_info_t *si)
 {
@@ -304,6 +411,8 @@ int guest_main(start_info_t *si)
     check_eq("map them", uva(pair, (list[0] << 12) | RW_FLAGS) | uva(pair + 4096, (list[1] << 12) | RW_FLAGS), 0);
     check_eq("current_reservation back to nr_pages",
              HYPERVISOR_memory_op(XENMEM_current_reservation, &self), (long)nr_pages);
+
+    exchanges();
 
     /* ---- hardening (round 3) ---- */
     /* The hv writes into shared_info: it can never become a page table. */

@@ -459,6 +459,67 @@ static void test_iret_noncanonical(void)
         guest_shared_info->vcpu_info[0].evtchn_upcall_mask = mask;
 }
 
+/* set_debugreg / get_debugreg (Xen 4.17's rules; the guest's CR4.DE is
+ * clear on both): DR0-3 must be guest addresses, DR6/DR7 reserved bits
+ * are forced, DR7.GD and I/O breakpoints are refused, a data breakpoint
+ * enabled in DR7 gives #DB after the write, with B0 in DR6. */
+static long set_dr(int reg, unsigned long val)
+{
+    return xen_hypercall5(__HYPERVISOR_set_debugreg, (uint64_t)(long)reg, val, 0, 0, 0);
+}
+static long get_dr(int reg)
+{
+    return xen_hypercall5(__HYPERVISOR_get_debugreg, (uint64_t)(long)reg, 0, 0, 0, 0);
+}
+static volatile uint64_t watched;
+extern char db_write_after[];
+
+static void test_debugregs(void)
+{
+    check_eq("get_debugreg(7) at start -> 0x400", get_dr(7), 0x400);
+    check_eq("get_debugreg(6) at start -> 0xffff0ff0", get_dr(6), 0xffff0ff0L);
+    check_eq("get_debugreg(8) -> -ENODEV", get_dr(8), -XEN_ENODEV);
+    check_eq("get_debugreg(-1) -> -ENODEV", get_dr(-1), -XEN_ENODEV);
+    check_eq("set_debugreg(8) -> -ENODEV", set_dr(8, 0), -XEN_ENODEV);
+    check_eq("set_debugreg(0, hv address) -> -EPERM", set_dr(0, 0xffff800000000000UL), -XEN_EPERM);
+    check_eq("set_debugreg(1, non-canonical) -> -EPERM", set_dr(1, 0x0000800000000000UL),
+             -XEN_EPERM);
+    check_eq("set_debugreg(3, guest address) -> 0", set_dr(3, 0xffff880000001000UL), 0);
+    check_eq("get_debugreg(3) reads it back", get_dr(3), (long)0xffff880000001000UL);
+    check_eq("set_debugreg(7, GD) -> -EPERM", set_dr(7, 1UL << 13), -XEN_EPERM);
+    check_eq("set_debugreg(7, L0 I/O breakpoint without CR4.DE) -> -EPERM",
+             set_dr(7, 1 | (2UL << 16)), -XEN_EPERM);
+    check_eq("set_debugreg(7, upper half set) -> -EINVAL", set_dr(7, 1UL << 32), -XEN_EINVAL);
+    check_eq("set_debugreg(6, upper half set) -> -EINVAL", set_dr(6, 1UL << 40), -XEN_EINVAL);
+    check_eq("set_debugreg(7, reserved bits only) -> 0", set_dr(7, 0xd800UL), 0);
+    check_eq("... reads 0x400 (reserved bits forced)", get_dr(7), 0x400);
+    check_eq("set_debugreg(6, 0) -> 0", set_dr(6, 0), 0);
+    check_eq("... reads 0xffff0ff0", get_dr(6), 0xffff0ff0L);
+    check_eq("set_debugreg(4, 1) (DR6 alias without CR4.DE) -> 0", set_dr(4, 1), 0);
+    check_eq("get_debugreg(5) (DR7 alias) -> 0x400", get_dr(5), 0x400);
+    check_eq("set_debugreg(6, default) -> 0", set_dr(6, 0xffff0ff0UL), 0);
+
+    /* L0, RW0 = write, LEN0 = 8 bytes on `watched`. */
+    const unsigned long dr7 = 1 | (1UL << 16) | (3UL << 18);
+    check_eq("set_debugreg(0, &watched) -> 0", set_dr(0, (unsigned long)&watched), 0);
+    check_eq("set_debugreg(7, write watch on DR0) -> 0", set_dr(7, dr7), 0);
+    check_eq("get_debugreg(7) -> the watch", get_dr(7), (long)(dr7 | 0x400));
+    reset(0);
+    __asm__ volatile("movq $1, %0\n"
+                     ".globl db_write_after\n"
+                     "db_write_after:\n" : "=m"(watched) :: "memory");
+    check_eq("write to the watched word -> one trap", last.count, 1);
+    check_eq("... #DB", (long)last.vector, 1);
+    check_true("... after the write (trap)", last.rip == (uint64_t)db_write_after);
+    check_eq("... DR6 says B0", get_dr(6) & 0xf, 1);
+    check_eq("set_debugreg(7, 0) -> 0", set_dr(7, 0), 0);
+    reset(0);
+    watched = 2;
+    check_eq("no #DB once DR7 is clear", last.count, 0);
+    check_eq("watched word written", (long)watched, 2);
+    set_dr(6, 0);
+}
+
 /* Xen takes a trap table up to its zero entry however long it is
  * (continuing the hypercall as needed). Entry 600 makes int $0x80
  * callable again (vector 0x80: TCG reports other int $n vectors wrongly
@@ -540,6 +601,7 @@ int guest_main(start_info_t *si)
     test_user_mode(si);
     test_user_privops();
     test_iret_noncanonical();
+    test_debugregs();
     test_long_trap_table();
     check_eq("set_trap_table(NULL) clears -> 0", HYPERVISOR_set_trap_table(NULL), 0);
     return check_summary("pv_traps");

@@ -284,6 +284,96 @@ static void test_memory_op_continued(void **state)
     m2p_table = NULL;
 }
 
+/* XENMEM_exchange: a long list is continued through nr_exchanged (cmd
+ * stays XENMEM_exchange), inputs are freed, outputs are the domain's
+ * with their M2P set and their mfn written over the pfn, address_bits
+ * bound the outputs; a bad frame stops it with the earlier chunks done
+ * and its chunk's frames handed back unmarked. */
+static void test_memory_exchange(void **state)
+{
+    (void)state;
+    struct vcpu *v = &da->vcpu;
+    uint64_t m2p[NFRAMES];
+    memset(m2p, 0xff, sizeof(m2p));
+    m2p_table = m2p;
+    const unsigned int n = 200;
+    uint64_t in[200];
+    for (unsigned int i = 0; i < n; i++)
+        in[i] = frame(); /* the domain's, unreferenced */
+    uint64_t tot0 = da->tot_pages, free0 = mm_free_count();
+    struct xen_memory_exchange *x = gva(BUF_VA);
+    *x = (struct xen_memory_exchange){
+        .in = { .nr_extents = n, .domid = DOMID_SELF },
+        .out = { .nr_extents = n, .domid = DOMID_SELF, .mem_flags = XENMEMF_address_bits(20) },
+    };
+    x->in.extent_start.p = (xen_pfn_t *)(BUF_VA + PAGE_SIZE);
+    x->out.extent_start.p = (xen_pfn_t *)(BUF_VA + 3 * PAGE_SIZE);
+    uint64_t *il = gva(BUF_VA + PAGE_SIZE), *ol = gva(BUF_VA + 3 * PAGE_SIZE);
+    for (unsigned int i = 0; i < n; i++)
+        il[i] = in[i], ol[i] = 5000 + i;
+    step_ns = 200000;
+    long rc = issue(v, __HYPERVISOR_memory_op, XENMEM_exchange, BUF_VA, 0, 0, 0);
+    assert_true(continued(v));
+    assert_int_equal(v->regs.rdi, XENMEM_exchange);
+    assert_int_equal(v->regs.rsi, BUF_VA);
+    uint64_t k = x->nr_exchanged;
+    assert_true(k > 0 && k < n);
+    assert_int_equal(m2p[ol[k - 1]], 5000 + k - 1); /* done: an mfn now */
+    assert_int_equal(ol[k], 5000 + k);              /* not yet: the pfn */
+    assert_int_equal(pi(in[k])->owner, A);
+    int conts = 0;
+    assert_int_equal(finish(v, rc, &conts), 0);
+    assert_int_equal(x->nr_exchanged, n);
+    assert_int_equal(da->tot_pages, tot0);
+    assert_int_equal(mm_free_count(), free0);
+    for (unsigned int i = 0; i < n; i++) {
+        /* freed (or handed out again as a later output) */
+        assert_true(pi(in[i])->owner == DOMID_FREE || m2p[in[i]] >= 5000);
+        assert_true(ol[i] < 256); /* below 2^20 bytes */
+        assert_int_equal(pi(ol[i])->owner, A);
+        assert_int_equal(pi(ol[i])->flags, 0);
+        assert_int_equal(m2p[ol[i]], 5000 + i);
+    }
+    /* one bad frame (a page table of ours) in the middle */
+    step_ns = 0;
+    for (unsigned int i = 0; i < 10; i++)
+        il[i] = ol[i], ol[i] = 6000 + i;
+    uint64_t keep = il[3];
+    il[4] = l1;
+    x->nr_exchanged = 0;
+    x->in.nr_extents = x->out.nr_extents = 10;
+    assert_int_equal(issue(v, __HYPERVISOR_memory_op, XENMEM_exchange, BUF_VA, 0, 0, 0), -XL_EINVAL);
+    assert_int_equal(x->nr_exchanged, 4);
+    assert_int_equal(pi(keep)->owner, DOMID_FREE);
+    assert_int_equal(pi(l1)->flags & PGF_exchange, 0);
+    /* a frame named twice inside one chunk (order-1 out): handed back */
+    uint64_t a = il[5], b = il[6];
+    il[0] = a, il[1] = a;
+    ol[0] = 7000;
+    x->nr_exchanged = 0;
+    x->in.nr_extents = 2;
+    x->out.nr_extents = 1;
+    x->out.extent_order = 1;
+    assert_int_equal(issue(v, __HYPERVISOR_memory_op, XENMEM_exchange, BUF_VA, 0, 0, 0), -XL_EINVAL);
+    assert_int_equal(x->nr_exchanged, 0);
+    assert_int_equal(pi(a)->owner, A);
+    assert_int_equal(pi(a)->flags, 0);
+    assert_int_equal(ol[0], 7000);
+    il[1] = b;
+    assert_int_equal(issue(v, __HYPERVISOR_memory_op, XENMEM_exchange, BUF_VA, 0, 0, 0), 0);
+    assert_int_equal(x->nr_exchanged, 2);
+    assert_int_equal(ol[0] & 1, 0);
+    assert_int_equal(m2p[ol[0] + 1], 7001);
+    assert_int_equal(pi(a)->owner, DOMID_FREE);
+    assert_int_equal(pi(b)->owner, DOMID_FREE);
+    assert_int_equal(mm_free_count(), free0);
+    /* another domain's frames: a domU may not name it */
+    x->in.domid = x->out.domid = 7;
+    x->nr_exchanged = 0;
+    assert_int_equal(issue(v, __HYPERVISOR_memory_op, XENMEM_exchange, BUF_VA, 0, 0, 0), -XL_ESRCH);
+    m2p_table = NULL;
+}
+
 static void test_multicall_continued(void **state)
 {
     (void)state;
@@ -402,6 +492,7 @@ int main(void)
         T(test_mmu_update_continued),
         T(test_mmuext_op_continued),
         T(test_memory_op_continued),
+        T(test_memory_exchange),
         T(test_multicall_continued),
         T(test_multicall_long_list),
         T(test_shared_info_never_a_page_table),

@@ -200,6 +200,53 @@ static void load_guest_selectors(const struct vcpu *v)
     load_gs(s[3]);
 }
 
+/* Debug registers: the CPU holds a vcpu's DR0-3 and DR7 only while it
+ * runs with a breakpoint enabled (Xen's activate_debugregs on the switch
+ * in, DR7 cleared on the switch to a vcpu without). A shadow of what the
+ * CPU holds keeps the (serialising) writes to changes. DR6 in the CPU is
+ * kept at its reset value: a #DB reads and resets it, and its status
+ * goes into the guest's virtual DR6 (pv_debug_trap). */
+#define WRITE_DR(n, v) __asm__ volatile("mov %0, %%db" #n :: "r"((uint64_t)(v)))
+static uint64_t hw_dr[4], hw_dr7;
+
+static uint64_t read_dr6(void)
+{
+    uint64_t v;
+    __asm__ volatile("mov %%db6, %0" : "=r"(v));
+    return v;
+}
+
+static void load_guest_debugregs(const struct vcpu *v)
+{
+    if (!(v->pv.dr7 & PV_DR7_ACTIVE)) {
+        if (hw_dr7 & PV_DR7_ACTIVE) {
+            WRITE_DR(7, PV_DR7_DEFAULT);
+            hw_dr7 = PV_DR7_DEFAULT;
+        }
+        return;
+    }
+    if (hw_dr7 != v->pv.dr7 && (hw_dr7 & PV_DR7_ACTIVE)) {
+        WRITE_DR(7, PV_DR7_DEFAULT); /* no stale breakpoint while DR0-3 change */
+        hw_dr7 = PV_DR7_DEFAULT;
+    }
+    if (hw_dr[0] != v->pv.dr[0]) WRITE_DR(0, hw_dr[0] = v->pv.dr[0]);
+    if (hw_dr[1] != v->pv.dr[1]) WRITE_DR(1, hw_dr[1] = v->pv.dr[1]);
+    if (hw_dr[2] != v->pv.dr[2]) WRITE_DR(2, hw_dr[2] = v->pv.dr[2]);
+    if (hw_dr[3] != v->pv.dr[3]) WRITE_DR(3, hw_dr[3] = v->pv.dr[3]);
+    if (hw_dr7 != v->pv.dr7) {
+        WRITE_DR(7, v->pv.dr7);
+        hw_dr7 = v->pv.dr7;
+    }
+}
+
+/* A #DB: read the CPU's DR6 and put it back to its reset value. */
+static uint64_t take_dr6(void)
+{
+    uint64_t dr6 = read_dr6();
+    WRITE_DR(6, PV_DR6_DEFAULT);
+    return dr6;
+}
+
 /* Eager FPU switch between vcpus: the hv itself never uses x87/SSE
  * (-mno-sse), so the state in the registers always belongs to the vcpu
  * that ran last. CR0.TS may be set for a guest's fpu_taskswitch, so it
@@ -239,6 +286,15 @@ static void dump_guest_stack(struct vcpu *v, uint64_t rsp)
 void trap_entry(struct cpu_regs *r)
 {
     if (!regs_from_guest(r)) {
+        if (r->vector == 1) {
+            /* Guests point DR0-3 only at guest addresses, which the hv
+             * reaches through the direct map, so this should not happen;
+             * if it does (a data breakpoint, a trap) it is restartable:
+             * note it and go on, as Xen does. */
+            printk("#DB in hv context at %016lx, dr6 %lx: ignored\n", r->rip,
+                   (unsigned long)take_dr6());
+            return;
+        }
         if (r->vector < 32)
             hv_fault(r);
         interrupt(r->vector);
@@ -257,6 +313,8 @@ void trap_entry(struct cpu_regs *r)
         else
             pv_syscall_from_user(v, &v->regs); /* never a hypercall from user mode */
     } else if (r->vector < 32) {
+        if (r->vector == 1)
+            pv_debug_trap(v, take_dr6());
         pv_guest_exception(v, &v->regs, read_cr2());
         if (v->domain->state != DOM_RUNNING) {
             printk("d%u registers:\n", v->domain->domid);
@@ -295,6 +353,7 @@ void trap_entry(struct cpu_regs *r)
     if (load_guest_gdt(next) || next != v)
         load_guest_selectors(next);
     load_guest_state(next);
+    load_guest_debugregs(next);
     *r = next->regs;
     sanitize_guest_frame(r);
 }

@@ -63,6 +63,8 @@ struct vcpu_events {
     uint64_t rs_entry, rs_time[4];
     uint64_t runstate_guest_va; /* VCPUOP_register_runstate_memory_area, 0 = none */
     uint64_t time_guest_va;     /* VCPUOP_register_vcpu_time_memory_area, 0 = none */
+    int rs_pending;             /* runstate area write failed in user mode: retry in kernel mode */
+    int time_pending;           /* the same for the time area (Xen's pending_system_time) */
     uint64_t vcpu_info_mfn;     /* VCPUOP_register_vcpu_info frame (page+writable ref held) */
     int vcpu_info_registered;   /* v->info points into vcpu_info_mfn, not shared_info */
     uint64_t slice_end;         /* scheduler: end of the current time slice */
@@ -111,6 +113,9 @@ void timer_vcpu_scheduled_in(struct vcpu *v, uint64_t now);
 /* Drop v's VCPUOP_register_vcpu_info mapping (domain_destroy): v->info
  * goes back to its shared_info slot and the frame's references are put. */
 void vcpu_info_unmap(struct vcpu *v);
+/* v switched between guest kernel and user mode (pv_toggle_mode): write
+ * the runstate / time areas whose update failed in user mode. */
+void timer_vcpu_mode_toggled(struct vcpu *v);
 /* Runstate change of v at now (RUNSTATE_*), copied to the guest's
  * registered area if any. */
 void vcpu_runstate_change(struct vcpu *v, int state, uint64_t now);

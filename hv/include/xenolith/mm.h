@@ -39,6 +39,9 @@
  * until the last put_page frees it, as Xen frees a page and only then
  * takes it off d->tot_pages. */
 #define PGF_removed   0x2
+/* Taken by a XENMEM_exchange chunk in flight (memory.c): unreferenced,
+ * freed or handed back before the hypercall returns. */
+#define PGF_exchange  0x4
 
 struct page_info {
     uint16_t owner;      /* domid, DOMID_HV_OWNED, DOMID_ORPHAN or DOMID_FREE */
@@ -72,6 +75,8 @@ int64_t mm_alloc_frame(uint16_t owner);
 /* 2^order contiguous zeroed frames aligned to their size, all owned by
  * owner. Returns the first mfn, or -XL_ENOMEM. */
 int64_t mm_alloc_frames(uint16_t owner, unsigned int order);
+/* The same with every frame below limit_mfn (XENMEM address_bits). */
+int64_t mm_alloc_frames_below(uint16_t owner, unsigned int order, uint64_t limit_mfn);
 /* Give a frame back to the allocator (M2P entry INVALID). A PGF_removed
  * frame is taken off its domain's tot_pages here. */
 void mm_free_frame(uint64_t mfn);

@@ -33,6 +33,8 @@ uint64_t page_alloc_reserve(struct page_alloc *pa, uint64_t pfn, uint64_t count)
 /* Allocate 2^order contiguous frames aligned to 2^order frames. Returns
  * the first pfn (>= 0), or -XL_ENOMEM. */
 int64_t page_alloc_pages(struct page_alloc *pa, unsigned int order);
+/* The same, all of them below frame limit_pfn (XENMEM address_bits). */
+int64_t page_alloc_pages_below(struct page_alloc *pa, unsigned int order, uint64_t limit_pfn);
 
 /* Free 2^order frames at pfn. Returns 0, or -XL_EINVAL if any of them is
  * outside the span or already free (a double free); then nothing changes. */

@@ -61,6 +61,13 @@ struct pv_vcpu {
     uint64_t gdt_gen;            /* changes whenever the GDT's contents may
                                     have (set_gdt, update_descriptor) */
     uint16_t sel[4];             /* %ds %es %fs %gs while not running */
+    /* Debug registers (set_debugreg): DR0-3 guest addresses; DR6 kept
+     * with positive polarity (value ^ PV_DR6_DEFAULT, so 0 = reset
+     * value); DR7 as loaded (bit 10 added on reads). Loaded into the
+     * CPU while the vcpu runs if DR7 enables a breakpoint. */
+    uint64_t dr[4];
+    uint64_t dr6_pos;
+    uint64_t dr7;
     /* A pending exception bounce, written to the guest stack on return. */
     struct {
         int pending;
@@ -69,6 +76,17 @@ struct pv_vcpu {
         uint32_t error_code;
     } tb;
 };
+
+/* Architectural reset values of DR6 / DR7 (Xen's X86_DR6_DEFAULT,
+ * X86_DR7_DEFAULT) and DR7's enable bits L0-G3. */
+#define PV_DR6_DEFAULT 0xffff0ff0ULL
+#define PV_DR7_DEFAULT 0x400ULL
+#define PV_DR7_ACTIVE  0xffULL
+
+/* A #DB reached the guest with the CPU's DR6 = hw_dr6: merge its status
+ * into the guest's virtual DR6 (Xen's x86_merge_dr6: B0-B3 replaced,
+ * BD/BS/BT sticky) so get_debugreg(6) reads it. */
+void pv_debug_trap(struct vcpu *v, uint64_t hw_dr6);
 
 /* "#PF page fault" etc. for exception vectors 0-31, "reserved" else. */
 const char *x86_vector_name(uint64_t v);

@@ -49,6 +49,8 @@ void pv_toggle_mode(struct vcpu *v)
 {
     v->pv.kernel_mode = !v->pv.kernel_mode;
     pv_update_cr3(v);
+    if (v->ev.rs_pending || v->ev.time_pending)
+        timer_vcpu_mode_toggled(v);
 }
 
 /* ------------------------------------------------------------ bouncing */
@@ -492,13 +494,97 @@ HYPERCALL_DECL(physdev_op)
     }
 }
 
-/* Debug registers are not virtualised yet: no hardware breakpoints for
- * guests. These return -ENOSYS so a guest can tell. */
+/* ---------------------------------------------------- debug registers */
+
+/* Xen 4.17's x86_adj_dr6_rsvd / x86_adj_dr7_rsvd for a CPU policy
+ * without RTM or bus-lock detect (QEMU's TCG offers neither): DR6 bits
+ * 4-11 and 16-31 read as 1, bit 12 and 32-63 as 0; DR7 bit 10 as 1, bits
+ * 11, 12, 14, 15 and 32-63 as 0. */
+#define DR6_ZEROS 0xffffffff00001000ULL
+#define DR7_ZEROS 0xffffffff0000d800ULL
+#define DR7_GD    (1ULL << 13)
+#define DR_IO     2ULL
+/* The guest's virtual CR4.DE: always clear here (the emulator takes no
+ * mov to %cr4), so DR4/DR5 alias DR6/DR7 and I/O breakpoints are refused,
+ * as Xen does for a guest that has not set CR4.DE. The upper halves of
+ * DR6/DR7 are refused (-EINVAL) rather than forced. */
+#define GUEST_CR4_DE 0
+
+static uint64_t adj_dr6(uint64_t v)
+{
+    return (v | PV_DR6_DEFAULT) & ~DR6_ZEROS;
+}
+
+void pv_debug_trap(struct vcpu *v, uint64_t hw_dr6)
+{
+    uint64_t pos = adj_dr6(hw_dr6) ^ PV_DR6_DEFAULT; /* what this #DB reports */
+    v->pv.dr6_pos = (v->pv.dr6_pos & ~0xfULL) | pos;
+}
+
+/* Xen's set_debugreg for a 64-bit PV vcpu: DR0-3 only guest-accessible
+ * addresses (-EPERM), DR6 and DR7 with their reserved bits forced (bits
+ * 32-63 set: -EINVAL), DR7.GD
+ * -EPERM, an I/O breakpoint without CR4.DE -EPERM, other registers
+ * -ENODEV. The CPU gets them on the way back to the guest (traps.c). */
 HYPERCALL_DECL(set_debugreg)
 {
-    return hc_unimplemented(v->domain, __HYPERVISOR_set_debugreg, HCSTAT_NO_SUBOP);
+    int reg = (int)a1;
+    uint64_t value = a2;
+    switch (reg) {
+    case 0: case 1: case 2: case 3:
+        if (!guest_va_ok(value))
+            return -XL_EPERM; /* Xen: !access_ok(value, sizeof(long)) */
+        v->pv.dr[reg] = value;
+        return 0;
+    case 4:
+        if (GUEST_CR4_DE)
+            return -XEN_ENODEV;
+        /* fall through */
+    case 6:
+        if (value >> 32)
+            return -XL_EINVAL; /* Xen: the upper half is strictly reserved */
+        v->pv.dr6_pos = adj_dr6(value) ^ PV_DR6_DEFAULT;
+        return 0;
+    case 5:
+        if (GUEST_CR4_DE)
+            return -XEN_ENODEV;
+        /* fall through */
+    case 7:
+        if (value >> 32)
+            return -XL_EINVAL;
+        value = (value | PV_DR7_DEFAULT) & ~DR7_ZEROS;
+        if (value & DR7_GD)
+            return -XL_EPERM;
+        if (value & PV_DR7_ACTIVE)
+            for (unsigned int i = 16; i < 32; i += 4)
+                if (((value >> i) & 3) == DR_IO)
+                    return -XL_EPERM; /* needs CR4.DE */
+        v->pv.dr7 = value;
+        return 0;
+    default:
+        return -XEN_ENODEV;
+    }
 }
+
+/* Xen's do_get_debugreg (x86emul_read_dr): the value, or -ENODEV. */
 HYPERCALL_DECL(get_debugreg)
 {
-    return hc_unimplemented(v->domain, __HYPERVISOR_get_debugreg, HCSTAT_NO_SUBOP);
+    switch ((int)a1) {
+    case 0: case 1: case 2: case 3:
+        return (long)v->pv.dr[a1];
+    case 4:
+        if (GUEST_CR4_DE)
+            return -XEN_ENODEV;
+        /* fall through */
+    case 6:
+        return (long)(v->pv.dr6_pos ^ PV_DR6_DEFAULT);
+    case 5:
+        if (GUEST_CR4_DE)
+            return -XEN_ENODEV;
+        /* fall through */
+    case 7:
+        return (long)(v->pv.dr7 | PV_DR7_DEFAULT);
+    default:
+        return -XEN_ENODEV;
+    }
 }
