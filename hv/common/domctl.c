@@ -39,7 +39,7 @@ static int canonical(uint64_t va)
 }
 
 /* Xen's sanitise_domain_config + arch checks + grant_table_init's
- * limits, for what this hv offers: PV only, one vcpu, grant v1, no
+ * limits, for what this hv offers: PV only, one vcpu, grant v1/v2, no
  * IOMMU, vPMU, vmtrace or cpupools. */
 static int check_create_config(const struct xen_domctl_createdomain *c)
 {
@@ -73,8 +73,8 @@ static int check_create_config(const struct xen_domctl_createdomain *c)
     if (gf < GNTTAB_INITIAL_FRAMES || gf > GNTTAB_MAX_FRAMES || mf > XEN_DEFAULT_MAPTRACK_FRAMES)
         return -XL_EINVAL;
     unsigned int ver = XEN_DOMCTL_GRANT_version(c->grant_opts);
-    if (ver != 1)
-        return -XL_EINVAL; /* 0 is invalid; this hv's max version is 1 */
+    if (!ver || ver > GNTTAB_MAX_VERSION)
+        return -XL_EINVAL; /* 0 is invalid; Xen 4.17's max version is 2 */
     if (c->cpupool_id)
         return -XL_ENOENT; /* only pool 0 exists */
     return 0;
@@ -109,6 +109,9 @@ static long create_domain(struct xen_domctl *o)
     struct domain *d = domain_create(id, 0, name);
     if (!d)
         return -XL_ENOMEM;
+    BUG_ON(gnttab_set_limits(d, (unsigned int)(c->max_grant_frames < 0 ? XEN_DEFAULT_GNT_FRAMES
+                                                                        : c->max_grant_frames),
+                             XEN_DOMCTL_GRANT_version(c->grant_opts)) != 0);
     d->pause_count = 1;          /* Xen: controller_pause_count starts at 1 */
     d->vcpu.initialised = 0;     /* no context until setvcpucontext */
     d->vcpu.online = 0;          /* VPF_down */

@@ -1,10 +1,15 @@
 /*
- * event_channel.c - Xen event channels, 2-level ABI: the per-domain port
- * state machine (unbound, interdomain, virq, ipi), the pending/mask
- * bitmaps in shared_info and vcpu_info, VIRQ delivery, and the
- * event_channel_op hypercall.
+ * event_channel.c - Xen event channels: the per-domain port state machine
+ * (unbound, interdomain, virq, ipi), the 2-level ABI (pending/mask
+ * bitmaps in shared_info and vcpu_info) and the FIFO ABI (Xen's
+ * event_fifo: event words in guest event-array pages, per-priority
+ * queues linked through the words, heads and the READY bitmap in a
+ * guest control block), VIRQ delivery, and the event_channel_op
+ * hypercall.
  * Owns: struct domain_events and the evtchn_* words of shared_info /
- * vcpu_info (the guest owns evtchn_mask and clears pending bits itself).
+ * vcpu_info (the guest owns evtchn_mask and clears pending bits itself);
+ * in FIFO mode the hv's side of the event words (PENDING, LINKED, LINK,
+ * BUSY), the queue tails and the references on the guest frames used.
  * Must never: act on a guest-chosen port or domain before checking it
  * (bad port -EINVAL, unknown domain -ESRCH, another domain without
  * privilege -EPERM); touch another domain except the remote end of a
@@ -15,7 +20,9 @@
 #include <xenolith/errno.h>
 #include <xenolith/guest_access.h>
 #include <xenolith/hypercall.h>
+#include <xenolith/layout.h>
 #include <xenolith/lib.h>
+#include <xenolith/mm.h>
 #include <xen/event_channel.h>
 
 #define BITS_PER_WORD 64
@@ -79,10 +86,84 @@ static int port_is_valid(const struct domain *d, unsigned int port)
     return port < d->ev.valid;
 }
 
+/* ---- FIFO ABI (Xen's event_fifo.c semantics, one vcpu, one CPU: the
+ * guest never runs while the hv updates its words, so no cmpxchg) ---- */
+
+#define FIFO_BIT(b) ((uint32_t)1 << (b))
+
+static volatile uint32_t *fifo_word(const struct domain *d, unsigned int port)
+{
+    if (port >= d->ev.fifo_nr_pages * EVTCHN_FIFO_WORDS_PER_PAGE)
+        return NULL;
+    return (volatile uint32_t *)mfn_to_virt(d->ev.fifo_array[port / EVTCHN_FIFO_WORDS_PER_PAGE]) +
+           port % EVTCHN_FIFO_WORDS_PER_PAGE;
+}
+
+static volatile evtchn_fifo_control_block_t *fifo_ctrl(const struct domain *d)
+{
+    if (!d->ev.fifo_ctrl_mfn)
+        return NULL;
+    return (volatile evtchn_fifo_control_block_t *)((uint8_t *)mfn_to_virt(d->ev.fifo_ctrl_mfn) +
+                                                     d->ev.fifo_ctrl_off);
+}
+
+/* Xen's evtchn_fifo_set_pending: set PENDING; if unmasked and not yet
+ * LINKED, link it at the tail of its priority's queue (through the old
+ * tail's LINK field while that tail is still LINKED, else as the new
+ * head); a queue that was empty sets its READY bit and, on a 0 -> 1
+ * change, the upcall. Without the event word (array page not added yet)
+ * the event is remembered for expand_array. */
+static void fifo_set_pending(struct domain *d, unsigned int port)
+{
+    struct evtchn *c = &d->ev.ports[port];
+    volatile uint32_t *w = fifo_word(d, port);
+    if (!w) {
+        c->pending = 1;
+        return;
+    }
+    int was_pending = (*w & FIFO_BIT(EVTCHN_FIFO_PENDING)) != 0;
+    *w |= FIFO_BIT(EVTCHN_FIFO_PENDING);
+    volatile evtchn_fifo_control_block_t *cb = fifo_ctrl(d);
+    unsigned int q = c->priority;
+    int linked = 1;
+    if (cb && !(*w & FIFO_BIT(EVTCHN_FIFO_MASKED)) && !(*w & FIFO_BIT(EVTCHN_FIFO_LINKED))) {
+        *w |= FIFO_BIT(EVTCHN_FIFO_LINKED);
+        /* Was it the tail of the queue it was last on? That queue is
+         * empty now (the guest unlinked it): forget the tail. */
+        if (d->ev.fifo_tail[c->last_priority] == port)
+            d->ev.fifo_tail[c->last_priority] = 0;
+        c->last_priority = (uint8_t)q;
+        linked = 0;
+        uint32_t tail = d->ev.fifo_tail[q];
+        if (tail) {
+            volatile uint32_t *tw = fifo_word(d, tail);
+            if (tw && (*tw & FIFO_BIT(EVTCHN_FIFO_LINKED))) {
+                *tw = (*tw & ~(FIFO_BIT(EVTCHN_FIFO_BUSY) | EVTCHN_FIFO_LINK_MASK)) | port;
+                linked = 1;
+            }
+        }
+        if (!linked)
+            cb->head[q] = port;
+        d->ev.fifo_tail[q] = port;
+    }
+    if (!linked && !(cb->ready & FIFO_BIT(q))) {
+        cb->ready |= FIFO_BIT(q);
+        vcpu_mark_events_pending(&d->vcpu);
+    }
+    if (!was_pending)
+        check_pollers(d, port);
+}
+
+/* ---- the ABI in force ---- */
+
 /* 2-level set_pending: pending bit, then (if unmasked) the selector bit
  * and the upcall flag, then pollers of that port. */
 static void evtchn_set_pending(struct domain *d, unsigned int port)
 {
+    if (d->ev.fifo) {
+        fifo_set_pending(d, port);
+        return;
+    }
     shared_info_t *s = d->shared_info;
     struct vcpu *v = &d->vcpu; /* notify_vcpu is always 0: one vcpu */
     if (test_and_set(s->evtchn_pending, port))
@@ -95,7 +176,23 @@ static void evtchn_set_pending(struct domain *d, unsigned int port)
 
 int evtchn_port_is_pending(struct domain *d, unsigned int port)
 {
-    return port_is_valid(d, port) && test_bit(d->shared_info->evtchn_pending, port);
+    if (!port_is_valid(d, port))
+        return 0;
+    if (d->ev.fifo) {
+        volatile uint32_t *w = fifo_word(d, port);
+        return w && (*w & FIFO_BIT(EVTCHN_FIFO_PENDING));
+    }
+    return test_bit(d->shared_info->evtchn_pending, port);
+}
+
+/* FIFO: a port still LINKED in a queue cannot be reused before the guest
+ * has unlinked it (Xen's evtchn_is_busy). */
+static int port_is_busy(const struct domain *d, unsigned int port)
+{
+    if (!d->ev.fifo)
+        return 0;
+    volatile uint32_t *w = fifo_word(d, port);
+    return w && (*w & FIFO_BIT(EVTCHN_FIFO_LINKED));
 }
 
 static int virq_is_global(unsigned int virq)
@@ -136,22 +233,43 @@ void evtchn_domain_init(struct domain *d)
     d->ev.ports[0].state = ECS_RESERVED;
 }
 
-/* First free port, growing the valid range one bucket at a time. */
+/* First free port (not busy), growing the valid range one bucket at a
+ * time. Its FIFO priority starts at the default (Xen's evtchn_fifo_init,
+ * harmless under 2-level), last_priority is kept: a port reused while it
+ * is still the hv's tail of that queue must not link to itself. */
 static int get_free_port(struct domain *d)
 {
     for (unsigned int p = 0; p < EVTCHN_MAX; p++) {
         if (p >= d->ev.valid)
             d->ev.valid += EVTCHN_BUCKET;
-        if (d->ev.ports[p].state == ECS_FREE)
+        if (d->ev.ports[p].state == ECS_FREE && !port_is_busy(d, p)) {
+            d->ev.ports[p].priority = EVTCHN_FIFO_PRIORITY_DEFAULT;
             return (int)p;
+        }
     }
     return -XL_ENOSPC;
 }
 
+/* Claim a free port for a binding (state and fields given). */
+static void port_bind(struct domain *d, unsigned int port, struct evtchn c)
+{
+    struct evtchn *p = &d->ev.ports[port];
+    c.priority = p->priority;
+    c.last_priority = p->last_priority;
+    *p = c;
+}
+
 static void evtchn_free(struct domain *d, unsigned int port)
 {
-    test_and_clear(d->shared_info->evtchn_pending, port);
-    d->ev.ports[port] = (struct evtchn){ .state = ECS_FREE };
+    if (d->ev.fifo) {
+        volatile uint32_t *w = fifo_word(d, port);
+        if (w)
+            *w &= ~FIFO_BIT(EVTCHN_FIFO_PENDING); /* the guest unlinks it itself */
+    } else {
+        test_and_clear(d->shared_info->evtchn_pending, port);
+    }
+    uint8_t last = d->ev.ports[port].last_priority;
+    d->ev.ports[port] = (struct evtchn){ .state = ECS_FREE, .last_priority = last };
 }
 
 /* DOMID_SELF or an existing domain; NULL means -ESRCH. */
@@ -199,11 +317,113 @@ static long evtchn_close(struct domain *d, unsigned int port)
     return 0;
 }
 
-void evtchn_domain_destroy(struct domain *d)
+/* Drop the FIFO ABI's guest frames and go back to 2-level (Xen's
+ * evtchn_fifo_destroy + evtchn_2l_init). */
+static void fifo_destroy(struct domain *d)
+{
+    if (d->ev.fifo_ctrl_mfn)
+        put_page_and_type(d->ev.fifo_ctrl_mfn);
+    for (unsigned int i = 0; i < d->ev.fifo_nr_pages; i++)
+        put_page_and_type(d->ev.fifo_array[i]);
+    d->ev.fifo = 0;
+    d->ev.fifo_ctrl_mfn = 0;
+    d->ev.fifo_ctrl_off = 0;
+    d->ev.fifo_nr_pages = 0;
+    memset(d->ev.fifo_array, 0, sizeof(d->ev.fifo_array));
+    memset(d->ev.fifo_tail, 0, sizeof(d->ev.fifo_tail));
+    for (unsigned int p = 0; p < d->ev.valid && p < EVTCHN_MAX; p++) {
+        d->ev.ports[p].pending = 0;
+        d->ev.ports[p].last_priority = 0;
+    }
+}
+
+static void close_all(struct domain *d)
 {
     for (unsigned int p = 1; p < d->ev.valid && p < EVTCHN_MAX; p++)
         if (d->ev.ports[p].state != ECS_FREE)
             evtchn_close(d, p);
+}
+
+void evtchn_domain_destroy(struct domain *d)
+{
+    close_all(d);
+    fifo_destroy(d);
+}
+
+/* A guest frame the hv will write into for d (Xen's map_guest_page): d's
+ * own (PV: the gfn is the mfn), with a writable type so it can never be
+ * a page table or descriptor table while in use. */
+static int fifo_get_frame(struct domain *d, uint64_t gfn)
+{
+    if (get_page_and_type(gfn, d->domid, PGT_writable)) /* checks gfn < max_mfn */
+        return -XL_EINVAL;
+    return 0;
+}
+
+static long op_init_control(struct vcpu *v, evtchn_init_control_t *ic)
+{
+    struct domain *d = v->domain;
+    ic->link_bits = EVTCHN_FIFO_LINK_BITS;
+    if (ic->vcpu != 0)
+        return -XL_ENOENT;
+    if (ic->offset > PAGE_SIZE - sizeof(evtchn_fifo_control_block_t) || (ic->offset & 7))
+        return -XL_EINVAL;
+    if (d->ev.fifo_ctrl_mfn)
+        return -XL_EINVAL; /* this vcpu's control block is set already */
+    if (fifo_get_frame(d, ic->control_gfn))
+        return -XL_EINVAL;
+    d->ev.fifo_ctrl_mfn = ic->control_gfn;
+    d->ev.fifo_ctrl_off = ic->offset;
+    if (!d->ev.fifo) {
+        /* Switch from 2-level: bound ports are kept with the default
+         * priority; those pending in the 2-level bitmap are raised again
+         * once their event-array page exists (Xen's setup_ports). */
+        d->ev.fifo = 1;
+        memset(d->ev.fifo_tail, 0, sizeof(d->ev.fifo_tail));
+        for (unsigned int p = 1; p < d->ev.valid && p < EVTCHN_MAX; p++) {
+            struct evtchn *c = &d->ev.ports[p];
+            c->pending = (uint8_t)test_bit(d->shared_info->evtchn_pending, p);
+            c->priority = EVTCHN_FIFO_PRIORITY_DEFAULT;
+        }
+    }
+    return 0;
+}
+
+static long op_expand_array(struct vcpu *v, evtchn_expand_array_t *ea)
+{
+    struct domain *d = v->domain;
+    if (!d->ev.fifo)
+        return -XEN_EOPNOTSUPP;
+    unsigned int slot = d->ev.fifo_nr_pages;
+    if (slot >= EVTCHN_FIFO_PAGES)
+        return -XL_ENOSPC;
+    if (fifo_get_frame(d, ea->array_gfn))
+        return -XL_EINVAL;
+    d->ev.fifo_array[slot] = ea->array_gfn;
+    d->ev.fifo_nr_pages = slot + 1;
+    /* Events raised while this page was missing. */
+    for (unsigned int p = slot * EVTCHN_FIFO_WORDS_PER_PAGE;
+         p < (slot + 1) * EVTCHN_FIFO_WORDS_PER_PAGE && p < d->ev.valid; p++) {
+        if (d->ev.ports[p].pending) {
+            d->ev.ports[p].pending = 0;
+            fifo_set_pending(d, p);
+        }
+    }
+    return 0;
+}
+
+static long op_set_priority(struct vcpu *v, evtchn_set_priority_t *sp)
+{
+    struct domain *d = v->domain;
+    if (!port_is_valid(d, sp->port))
+        return -XL_EINVAL;
+    if (!d->ev.fifo)
+        return -XL_ENOSYS;
+    if (sp->priority > EVTCHN_FIFO_PRIORITY_MIN)
+        return -XL_EINVAL;
+    /* Only new events go to the new queue; one already linked stays. */
+    d->ev.ports[sp->port].priority = (uint8_t)sp->priority;
+    return 0;
 }
 
 /* ---- sub-ops ---- */
@@ -218,9 +438,10 @@ static long op_alloc_unbound(struct vcpu *v, evtchn_alloc_unbound_t *a)
     int port = get_free_port(d);
     if (port < 0)
         return port;
-    struct evtchn *c = &d->ev.ports[port];
-    c->state = ECS_UNBOUND;
-    c->remote_dom = a->remote_dom == DOMID_SELF ? v->domain->domid : a->remote_dom;
+    port_bind(d, (unsigned int)port,
+              (struct evtchn){ .state = ECS_UNBOUND,
+                               .remote_dom = a->remote_dom == DOMID_SELF ? v->domain->domid
+                                                                         : a->remote_dom });
     a->port = (evtchn_port_t)port;
     return 0;
 }
@@ -238,9 +459,10 @@ static long op_bind_interdomain(struct vcpu *v, evtchn_bind_interdomain_t *b)
     if (!port_is_valid(rd, rport) || rd->ev.ports[rport].state != ECS_UNBOUND ||
         rd->ev.ports[rport].remote_dom != ld->domid)
         return -XL_EINVAL; /* lport was never marked used */
-    struct evtchn *l = &ld->ev.ports[lport], *r = &rd->ev.ports[rport];
-    *l = (struct evtchn){ .state = ECS_INTERDOMAIN, .remote_dom = rd->domid,
-                          .remote_port = (uint16_t)rport };
+    struct evtchn *r = &rd->ev.ports[rport];
+    port_bind(ld, (unsigned int)lport, (struct evtchn){ .state = ECS_INTERDOMAIN,
+                                                        .remote_dom = rd->domid,
+                                                        .remote_port = (uint16_t)rport });
     r->state = ECS_INTERDOMAIN;
     r->remote_dom = ld->domid;
     r->remote_port = (uint16_t)lport;
@@ -265,7 +487,7 @@ static long op_bind_virq(struct vcpu *v, evtchn_bind_virq_t *b)
     int port = get_free_port(d);
     if (port < 0)
         return port;
-    d->ev.ports[port] = (struct evtchn){ .state = ECS_VIRQ, .virq = (uint8_t)b->virq };
+    port_bind(d, (unsigned int)port, (struct evtchn){ .state = ECS_VIRQ, .virq = (uint8_t)b->virq });
     v->ev.virq_to_port[b->virq] = (uint16_t)port;
     b->port = (evtchn_port_t)port;
     return 0;
@@ -278,7 +500,7 @@ static long op_bind_ipi(struct vcpu *v, evtchn_bind_ipi_t *b)
     int port = get_free_port(v->domain);
     if (port < 0)
         return port;
-    v->domain->ev.ports[port] = (struct evtchn){ .state = ECS_IPI };
+    port_bind(v->domain, (unsigned int)port, (struct evtchn){ .state = ECS_IPI });
     b->port = (evtchn_port_t)port;
     return 0;
 }
@@ -347,6 +569,16 @@ static long op_unmask(struct vcpu *v, unsigned int port)
     struct domain *d = v->domain;
     if (!port_is_valid(d, port))
         return -XL_EINVAL;
+    if (d->ev.fifo) {
+        /* Xen's evtchn_fifo_unmask: clear MASKED, relink if pending. */
+        volatile uint32_t *w = fifo_word(d, port);
+        if (w) {
+            *w &= ~FIFO_BIT(EVTCHN_FIFO_MASKED);
+            if (*w & FIFO_BIT(EVTCHN_FIFO_PENDING))
+                fifo_set_pending(d, port);
+        }
+        return 0;
+    }
     shared_info_t *s = d->shared_info;
     if (test_and_clear(s->evtchn_mask, port) && test_bit(s->evtchn_pending, port) &&
         !test_and_set(&d->vcpu.info->evtchn_pending_sel, port / BITS_PER_WORD))
@@ -385,7 +617,7 @@ static long op_reset(struct vcpu *v, domid_t dom)
         return -XL_EPERM;
     if (d != v->domain)
         return -XL_EINVAL; /* Xen: only a paused domain; we cannot pause */
-    evtchn_domain_destroy(d);
+    evtchn_domain_destroy(d); /* every port closed, back to 2-level */
     return 0;
 }
 
@@ -443,9 +675,14 @@ long do_event_channel_op(struct vcpu *v, uint64_t cmd, uint64_t arg, uint64_t a3
             return -XL_EFAULT;
         return op_reset(v, r.dom);
     }
+    case EVTCHNOP_init_control:
+        OP(evtchn_init_control_t, op_init_control, 1);
+    case EVTCHNOP_expand_array:
+        OP(evtchn_expand_array_t, op_expand_array, 0);
+    case EVTCHNOP_set_priority:
+        OP(evtchn_set_priority_t, op_set_priority, 0);
     default:
-        /* bind_pirq (no physical IRQs), and the FIFO ABI (init_control,
-         * expand_array, set_priority): guests fall back to 2-level. */
+        /* bind_pirq: no physical IRQs yet. */
         return hc_unimplemented(v->domain, __HYPERVISOR_event_channel_op, (unsigned int)cmd);
     }
 }

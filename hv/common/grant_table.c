@@ -56,6 +56,8 @@ struct maptrack {
 
 struct gnttab {
     int live;
+    unsigned int max_frames;  /* createdomain's max_grant_frames (default 64) */
+    unsigned int max_version; /* createdomain's grant_opts version (default 2) */
     unsigned int nr_frames;
     uint64_t frames[GNTTAB_MAX_FRAMES];
     uint64_t active[GNTTAB_MAX_FRAMES * ACTIVE_FRAMES_PER_GRANT_FRAME];
@@ -96,6 +98,19 @@ static struct maptrack *maptrack_entry(const struct gnttab *gt, uint32_t handle)
 static struct gnttab *gt_of(uint16_t domid)
 {
     return domid < MAX_DOMAINS ? &gts[domid] : NULL;
+}
+
+/* Drop the table's own reference on a frame shared with its domain. The
+ * frame was never counted in tot_pages, so a decrease_reservation of it
+ * (PGF_removed) must not take it off tot_pages when it is freed: the
+ * flag goes first. Still mapped by the domain, it stays the domain's
+ * (freed with its other frames); else it is freed now. */
+static void put_shared_frame(uint64_t mfn)
+{
+    frame_table[mfn].flags &= (uint8_t)~PGF_removed;
+    put_page_and_type(mfn);
+    if (frame_table[mfn].owner != DOMID_FREE && !frame_table[mfn].count)
+        mm_free_frame(mfn); /* (an orphan was freed by put_page already) */
 }
 
 /* Grow domid's table to n frames (n <= GNTTAB_MAX_FRAMES). */
@@ -141,7 +156,20 @@ int gnttab_domain_init(struct domain *d)
         gnttab_domain_destroy(d);
     memset(gt, 0, sizeof(*gt));
     gt->live = 1;
+    gt->max_frames = GNTTAB_MAX_FRAMES;
+    gt->max_version = GNTTAB_MAX_VERSION;
     return grow_table(d->domid, GNTTAB_INITIAL_FRAMES);
+}
+
+int gnttab_set_limits(struct domain *d, unsigned int max_frames, unsigned int max_version)
+{
+    struct gnttab *gt = gt_of(d->domid);
+    if (!gt || !gt->live || max_frames < gt->nr_frames || max_frames > GNTTAB_MAX_FRAMES ||
+        !max_version || max_version > GNTTAB_MAX_VERSION)
+        return -XL_EINVAL;
+    gt->max_frames = max_frames;
+    gt->max_version = max_version;
+    return 0;
 }
 
 int gnttab_is_table_frame(uint16_t domid, uint64_t mfn)
@@ -592,7 +620,7 @@ static long setup_table(struct vcpu *v, uint64_t uop, unsigned int count)
     if (copy_from_guest_va(v->cr3, &op, uop, sizeof(op)))
         return -XL_EFAULT;
     op.status = (int16_t)named_domain(v, op.dom, &d);
-    if (op.status == GNTST_okay && op.nr_frames > GNTTAB_MAX_FRAMES)
+    if (op.status == GNTST_okay && op.nr_frames > gts[d].max_frames)
         op.status = GNTST_general_error;
     if (op.status == GNTST_okay && (!gts[d].live || grow_table(d, op.nr_frames)))
         op.status = GNTST_general_error;
@@ -623,7 +651,7 @@ static long query_size(struct vcpu *v, uint64_t uop, unsigned int count)
     op.status = (int16_t)named_domain(v, op.dom, &d);
     if (op.status == GNTST_okay) {
         op.nr_frames = gts[d].nr_frames;
-        op.max_nr_frames = GNTTAB_MAX_FRAMES;
+        op.max_nr_frames = gts[d].max_frames;
     }
     if (copy_to_guest_va(v->cr3, uop, &op, sizeof(op)))
         return -XL_EFAULT;
@@ -686,7 +714,7 @@ void gnttab_domain_destroy(struct domain *d)
     /* As granter: others' mappings keep their own references on the
      * granted frames; only the table itself goes. */
     for (unsigned int i = 0; i < gt->nr_frames; i++) {
-        put_page_and_type(gt->frames[i]);
+        put_shared_frame(gt->frames[i]);
         for (unsigned int k = 0; k < ACTIVE_FRAMES_PER_GRANT_FRAME; k++)
             mm_free_frame(gt->active[i * ACTIVE_FRAMES_PER_GRANT_FRAME + k]);
     }

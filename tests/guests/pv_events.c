@@ -6,6 +6,15 @@
  * its deadline ("VIRQ_TIMER lateness" line).
  * Command line watchdog=expire: only arm a 1 s watchdog and block (the
  * hypervisor must shut the domain down with SHUTDOWN_watchdog).
+ * Command line abi=fifo: the same checks over the FIFO ABI (as Linux 6.1
+ * uses it: EVTCHNOP_init_control on a control-block page, event-array
+ * pages added with EVTCHNOP_expand_array and initialised MASKED, ports
+ * unmasked by clearing MASKED or with EVTCHNOP_unmask when pending, a
+ * Linux-style consumer of the READY queues in the upcall), after
+ * checking the switch keeps a port bound and pending under 2-level, and
+ * the FIFO refusals; then priority order, 1500 ports across two array
+ * pages, and EVTCHNOP_reset back to 2-level. self=ID: run as that
+ * boot-time domU (a domU ends with FIFO on, for the hv's teardown).
  * One PASS/FAIL line per check, then the verdict. Checks that need
  * shared_info (pending bits, PV clock) or an event callback print a SKIP
  * line when the hypervisor refuses those; time then comes from the
@@ -25,6 +34,29 @@ static shared_info_t *si_;
 static volatile unsigned int upcalls, timer_upcalls;
 static volatile uint64_t upcall_at;
 static unsigned int timer_port;
+
+/* ---- FIFO ABI state (abi=fifo) ---- */
+#define FIFO_PAGES 2
+static int fifo;
+static uint8_t fifo_ctrl_page[4096] __attribute__((aligned(4096)));
+static uint8_t fifo_array[FIFO_PAGES][4096] __attribute__((aligned(4096)));
+static unsigned int fifo_npages;
+static uint32_t fifo_qhead[EVTCHN_FIFO_MAX_QUEUES]; /* the consumer's own heads */
+#define FIFO_LOG 16
+static volatile unsigned int fifo_log[FIFO_LOG], fifo_logged, fifo_handled;
+static volatile int fifo_logging;
+#define FB(b) ((uint32_t)1 << (b))
+
+static volatile evtchn_fifo_control_block_t *fcb(void)
+{
+    return (volatile evtchn_fifo_control_block_t *)fifo_ctrl_page;
+}
+static volatile uint32_t *fword(unsigned int port)
+{
+    if (port >= fifo_npages * 1024)
+        return 0;
+    return (volatile uint32_t *)fifo_array[port / 1024] + port % 1024;
+}
 
 static uint64_t pvclock(void)
 {
@@ -52,12 +84,67 @@ static uint64_t now_lb(void)
 
 static int pending(unsigned int port)
 {
+    if (fifo) {
+        volatile uint32_t *w = fword(port);
+        return w && (*w & FB(EVTCHN_FIFO_PENDING));
+    }
     return (si_->evtchn_pending[port / 64] >> (port % 64)) & 1;
 }
 
 static void clear_pending(unsigned int port)
 {
+    if (fifo) {
+        volatile uint32_t *w = fword(port);
+        if (w)
+            __atomic_and_fetch(w, ~FB(EVTCHN_FIFO_PENDING), __ATOMIC_SEQ_CST);
+        return;
+    }
     __atomic_and_fetch(&si_->evtchn_pending[port / 64], ~(1UL << (port % 64)), __ATOMIC_SEQ_CST);
+}
+
+static void count_event(unsigned int port)
+{
+    if (port == timer_port) {
+        timer_upcalls++;
+        upcall_at = pvclock();
+    }
+    fifo_handled++;
+    if (fifo_logging && fifo_logged < FIFO_LOG)
+        fifo_log[fifo_logged++] = port;
+}
+
+/* Linux's clear_linked: clear LINKED and the link, return the link. */
+static uint32_t fifo_clear_linked(volatile uint32_t *w)
+{
+    uint32_t old = *w, new;
+    do {
+        new = old & ~(FB(EVTCHN_FIFO_LINKED) | EVTCHN_FIFO_LINK_MASK);
+    } while (!__atomic_compare_exchange_n(w, &old, new, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST));
+    return old & EVTCHN_FIFO_LINK_MASK;
+}
+
+/* Linux's __evtchn_fifo_handle_events / consume_one_event. */
+static void fifo_upcall(void)
+{
+    volatile evtchn_fifo_control_block_t *cb = fcb();
+    uint32_t ready = __atomic_exchange_n(&cb->ready, 0, __ATOMIC_SEQ_CST);
+    while (ready) {
+        unsigned int q = (unsigned int)__builtin_ctz(ready);
+        uint32_t head = fifo_qhead[q];
+        if (!head)
+            head = cb->head[q];
+        unsigned int port = head;
+        volatile uint32_t *w = fword(port);
+        head = w ? fifo_clear_linked(w) : 0;
+        if (!head)
+            ready &= ~FB(q);
+        if (w && (*w & FB(EVTCHN_FIFO_PENDING)) && !(*w & FB(EVTCHN_FIFO_MASKED))) {
+            clear_pending(port); /* Linux acks an edge event before handling it */
+            count_event(port);
+        }
+        fifo_qhead[q] = head;
+        ready |= __atomic_exchange_n(&cb->ready, 0, __ATOMIC_SEQ_CST);
+    }
 }
 
 /* Linux-style 2-level demux: clear the flag, take the selector, clear and
@@ -67,6 +154,11 @@ void guest_event_upcall(struct guest_frame *f)
     (void)f;
     vcpu_info_t *vi = &si_->vcpu_info[0];
     vi->evtchn_upcall_pending = 0;
+    if (fifo) {
+        fifo_upcall();
+        upcalls++;
+        return;
+    }
     unsigned long sel = __atomic_exchange_n(&vi->evtchn_pending_sel, 0, __ATOMIC_SEQ_CST);
     while (sel) {
         unsigned int w = (unsigned int)__builtin_ctzl(sel);
@@ -76,16 +168,66 @@ void guest_event_upcall(struct guest_frame *f)
             unsigned int port = w * 64 + (unsigned int)__builtin_ctzl(bits);
             bits &= bits - 1;
             clear_pending(port);
-            if (port == timer_port) {
-                timer_upcalls++;
-                upcall_at = pvclock();
-            }
+            count_event(port);
         }
     }
     upcalls++;
 }
 
 static long evtchn(int cmd, void *arg) { return HYPERVISOR_event_channel_op(cmd, arg); }
+
+/* FIFO: event-array pages up to port, initialised MASKED (Linux's
+ * evtchn_fifo_setup / init_array_page). */
+static long fifo_ensure(unsigned int port)
+{
+    while (port >= fifo_npages * 1024) {
+        if (fifo_npages == FIFO_PAGES)
+            return -1;
+        uint32_t *pg = (uint32_t *)fifo_array[fifo_npages];
+        for (unsigned int i = 0; i < 1024; i++)
+            pg[i] = FB(EVTCHN_FIFO_MASKED);
+        evtchn_expand_array_t ea = { .array_gfn = virt_to_mfn(pg) };
+        long rc = evtchn(EVTCHNOP_expand_array, &ea);
+        if (rc)
+            return rc;
+        fifo_npages++;
+    }
+    return 0;
+}
+
+/* Linux's evtchn_fifo_unmask: clear MASKED unless pending (or BUSY);
+ * then the hypervisor must link it: EVTCHNOP_unmask. */
+static void fifo_unmask(unsigned int port)
+{
+    volatile uint32_t *w = fword(port);
+    uint32_t old = *w;
+    for (;;) {
+        if (!(old & FB(EVTCHN_FIFO_MASKED)))
+            return;
+        if (old & FB(EVTCHN_FIFO_PENDING))
+            break;
+        uint32_t expect = old & ~FB(EVTCHN_FIFO_BUSY);
+        if (__atomic_compare_exchange_n(w, &expect, expect & ~FB(EVTCHN_FIFO_MASKED), 0,
+                                        __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+            return;
+        old = expect;
+    }
+    evtchn_unmask_t um = { .port = port };
+    evtchn(EVTCHNOP_unmask, &um);
+}
+
+/* A port just bound: under FIFO give it its word and unmask it (as a
+ * 2-level port starts unmasked). */
+static void bound(unsigned int port)
+{
+    if (!fifo)
+        return;
+    if (fifo_ensure(port)) {
+        printk("FAIL fifo_ensure(%u)\n", port);
+        return;
+    }
+    fifo_unmask(port);
+}
 
 static long ev_status(domid_t dom, unsigned int port, evtchn_status_t *st)
 {
@@ -119,6 +261,8 @@ static long bind_virq(unsigned int virq, unsigned int vcpu, unsigned int *port)
     long rc = evtchn(EVTCHNOP_bind_virq, &b);
     if (port)
         *port = b.port;
+    if (!rc)
+        bound(b.port);
     return rc;
 }
 
@@ -163,6 +307,7 @@ static void loopback(domid_t me)
     if (!check_eq("alloc_unbound for myself", evtchn(EVTCHNOP_alloc_unbound, &au), 0))
         return;
     unsigned int pu = au.port;
+    bound(pu);
     check_true("alloc_unbound port is not 0", pu != 0);
     check_eq("status(unbound) -> 0", ev_status(DOMID_SELF, pu, &st), 0);
     check_eq("status(unbound).status", st.status, EVTCHNSTAT_unbound);
@@ -175,6 +320,7 @@ static void loopback(domid_t me)
     if (!check_eq("bind_interdomain loopback", evtchn(EVTCHNOP_bind_interdomain, &bi), 0))
         return;
     unsigned int pl = bi.local_port;
+    bound(pl);
     check_eq("bind_interdomain on a bound port -> -EINVAL",
              evtchn(EVTCHNOP_bind_interdomain, &bi), -XEN_EINVAL);
     ev_status(DOMID_SELF, pl, &st);
@@ -195,20 +341,43 @@ static void loopback(domid_t me)
         vcpu_info_t *vi = &si_->vcpu_info[0];
         clear_pending(pl);
         clear_pending(pu);
-        __atomic_or_fetch(&si_->evtchn_mask[pu / 64], 1UL << (pu % 64), __ATOMIC_SEQ_CST);
-        vi->evtchn_upcall_pending = 0;
-        vi->evtchn_pending_sel = 0;
-        ev_send(pl);
-        check_true("send to masked port: pending, no upcall",
-                   pending(pu) && !vi->evtchn_upcall_pending && !vi->evtchn_pending_sel);
-        evtchn_unmask_t um = { .port = pu };
-        check_eq("unmask -> 0", evtchn(EVTCHNOP_unmask, &um), 0);
-        check_true("unmask of a pending port raises the upcall",
-                   vi->evtchn_upcall_pending && (vi->evtchn_pending_sel >> (pu / 64) & 1));
-        check_true("unmask cleared the mask bit", !((si_->evtchn_mask[pu / 64] >> (pu % 64)) & 1));
-        clear_pending(pu);
-        vi->evtchn_upcall_pending = 0;
-        vi->evtchn_pending_sel = 0;
+        if (fifo) {
+            fifo_upcall(); /* unlink what the sends above queued */
+            volatile uint32_t *w = fword(pu);
+            __atomic_or_fetch(w, FB(EVTCHN_FIFO_MASKED), __ATOMIC_SEQ_CST);
+            vi->evtchn_upcall_pending = 0;
+            ev_send(pl);
+            check_true("send to masked port: pending, no upcall",
+                       pending(pu) && !vi->evtchn_upcall_pending && !fcb()->ready &&
+                       !(*w & FB(EVTCHN_FIFO_LINKED)));
+            evtchn_unmask_t um = { .port = pu };
+            check_eq("unmask -> 0", evtchn(EVTCHNOP_unmask, &um), 0);
+            check_true("unmask of a pending port raises the upcall",
+                       vi->evtchn_upcall_pending && (fcb()->ready & FB(EVTCHN_FIFO_PRIORITY_DEFAULT)) &&
+                       fcb()->head[EVTCHN_FIFO_PRIORITY_DEFAULT] == pu &&
+                       (*w & FB(EVTCHN_FIFO_LINKED)));
+            check_true("unmask cleared the mask bit", !(*w & FB(EVTCHN_FIFO_MASKED)));
+            fifo_handled = 0;
+            fifo_upcall();
+            check_eq("the consumer finds the unmasked port", fifo_handled, 1);
+            vi->evtchn_upcall_pending = 0;
+        } else {
+            __atomic_or_fetch(&si_->evtchn_mask[pu / 64], 1UL << (pu % 64), __ATOMIC_SEQ_CST);
+            vi->evtchn_upcall_pending = 0;
+            vi->evtchn_pending_sel = 0;
+            ev_send(pl);
+            check_true("send to masked port: pending, no upcall",
+                       pending(pu) && !vi->evtchn_upcall_pending && !vi->evtchn_pending_sel);
+            evtchn_unmask_t um = { .port = pu };
+            check_eq("unmask -> 0", evtchn(EVTCHNOP_unmask, &um), 0);
+            check_true("unmask of a pending port raises the upcall",
+                       vi->evtchn_upcall_pending && (vi->evtchn_pending_sel >> (pu / 64) & 1));
+            check_true("unmask cleared the mask bit",
+                       !((si_->evtchn_mask[pu / 64] >> (pu % 64)) & 1));
+            clear_pending(pu);
+            vi->evtchn_upcall_pending = 0;
+            vi->evtchn_pending_sel = 0;
+        }
     } else {
         printk("SKIP pending-bit checks: shared_info not mapped\n");
     }
@@ -224,6 +393,7 @@ static void loopback(domid_t me)
 
     evtchn_bind_ipi_t ipi = { .vcpu = 0 };
     if (check_eq("bind_ipi vcpu 0", evtchn(EVTCHNOP_bind_ipi, &ipi), 0)) {
+        bound(ipi.port);
         ev_status(DOMID_SELF, ipi.port, &st);
         check_eq("status(ipi)", st.status, EVTCHNSTAT_ipi);
         check_eq("send on ipi -> 0", ev_send(ipi.port), 0);
@@ -231,6 +401,179 @@ static void loopback(domid_t me)
             check_true("ipi port pending after send", pending(ipi.port));
         check_eq("poll on pending ipi returns at once", poll1(ipi.port, 0), 0);
         check_eq("close ipi", ev_close(ipi.port), 0);
+    }
+}
+
+
+static long bind_ipi0(unsigned int *port)
+{
+    evtchn_bind_ipi_t b = { .vcpu = 0 };
+    long rc = evtchn(EVTCHNOP_bind_ipi, &b);
+    if (!rc) {
+        *port = b.port;
+        bound(b.port);
+    }
+    return rc;
+}
+
+static long set_priority(unsigned int port, unsigned int prio)
+{
+    evtchn_set_priority_t sp = { .port = port, .priority = prio };
+    return evtchn(EVTCHNOP_set_priority, &sp);
+}
+
+static long init_control(uint64_t gfn, uint32_t offset, uint32_t vcpu, uint8_t *link_bits)
+{
+    evtchn_init_control_t ic = { .control_gfn = gfn, .offset = offset, .vcpu = vcpu };
+    long rc = evtchn(EVTCHNOP_init_control, &ic);
+    if (link_bits)
+        *link_bits = ic.link_bits;
+    return rc;
+}
+
+/* abi=fifo, before the common checks: the refusals, then the switch from
+ * 2-level with one port bound and pending, as Linux 6.1 does at boot. */
+static void fifo_setup(start_info_t *si)
+{
+    unsigned int pre;
+    evtchn_expand_array_t ea = { .array_gfn = virt_to_mfn(fifo_array[0]) };
+    check_eq("fifo: expand_array before init_control -> -EOPNOTSUPP",
+             evtchn(EVTCHNOP_expand_array, &ea), -XEN_EOPNOTSUPP);
+    if (!check_eq("fifo: bind_ipi under 2-level", bind_ipi0(&pre), 0))
+        return;
+    check_eq("fifo: set_priority under 2-level -> -ENOSYS", set_priority(pre, 3), -XEN_ENOSYS);
+    check_eq("fifo: send under 2-level", ev_send(pre), 0);
+    check_true("fifo:   2-level pending bit set", si_ && pending(pre));
+    uint64_t ctrl = virt_to_mfn(fifo_ctrl_page), l4 = virt_to_mfn((const void *)si->pt_base);
+    check_eq("fifo: init_control vcpu 1 -> -ENOENT", init_control(ctrl, 0, 1, 0), -XEN_ENOENT);
+    check_eq("fifo: init_control offset 4 -> -EINVAL", init_control(ctrl, 4, 0, 0), -XEN_EINVAL);
+    check_eq("fifo: init_control offset 4032 (crosses the page) -> -EINVAL",
+             init_control(ctrl, 4032, 0, 0), -XEN_EINVAL);
+    check_eq("fifo: init_control on our L4 -> -EINVAL", init_control(l4, 0, 0, 0), -XEN_EINVAL);
+    check_eq("fifo: init_control on no frame -> -EINVAL", init_control(1ULL << 40, 0, 0, 0),
+             -XEN_EINVAL);
+    check_eq("fifo: init_control unmapped args -> -EFAULT",
+             evtchn(EVTCHNOP_init_control, (void *)0x1000), -XEN_EFAULT);
+    uint8_t bits = 0;
+    if (!check_eq("fifo: init_control -> 0", init_control(ctrl, 0, 0, &bits), 0))
+        return;
+    fifo = 1;
+    check_eq("fifo:   link_bits 17", bits, EVTCHN_FIFO_LINK_BITS);
+    check_eq("fifo: second init_control for vcpu 0 -> -EINVAL", init_control(ctrl, 64, 0, 0),
+             -XEN_EINVAL);
+    evtchn_status_t st;
+    ev_status(DOMID_SELF, pre, &st);
+    check_eq("fifo:   the 2-level port is still bound", st.status, EVTCHNSTAT_ipi);
+    check_eq("fifo: expand_array on our L4 -> -EINVAL",
+             (ea.array_gfn = l4, evtchn(EVTCHNOP_expand_array, &ea)), -XEN_EINVAL);
+    check_eq("fifo: first array page (all MASKED) -> 0", fifo_ensure(0), 0);
+    check_true("fifo:   the port pending under 2-level is pending, masked, not linked",
+               pending(pre) && !(*fword(pre) & FB(EVTCHN_FIFO_LINKED)) && !fcb()->ready);
+    fifo_unmask(pre);
+    check_true("fifo:   unmasked: linked at the head of queue 7, READY",
+               (*fword(pre) & FB(EVTCHN_FIFO_LINKED)) &&
+               fcb()->head[EVTCHN_FIFO_PRIORITY_DEFAULT] == pre &&
+               fcb()->ready == FB(EVTCHN_FIFO_PRIORITY_DEFAULT) &&
+               si_->vcpu_info[0].evtchn_upcall_pending);
+    fifo_handled = 0;
+    fifo_upcall();
+    check_true("fifo:   the consumer takes it, READY cleared",
+               fifo_handled == 1 && !fcb()->ready && !pending(pre));
+    check_eq("fifo: set_priority 16 -> -EINVAL", set_priority(pre, 16), -XEN_EINVAL);
+    check_eq("fifo: set_priority 15 -> 0", set_priority(pre, 15), 0);
+    check_eq("fifo: set_priority port 5000 -> -EINVAL", set_priority(5000, 1), -XEN_EINVAL);
+    check_eq("fifo: close", ev_close(pre), 0);
+    si_->vcpu_info[0].evtchn_upcall_pending = 0;
+}
+
+/* Deliver what is pending through a real upcall (SCHEDOP_block unmasks
+ * and returns at once with events pending), then mask again. */
+static void take_upcall(int have_upcall)
+{
+    if (have_upcall)
+        HYPERVISOR_sched_op(SCHEDOP_block, NULL);
+    else
+        fifo_upcall();
+    si_->vcpu_info[0].evtchn_upcall_mask = 1;
+}
+
+static domid_t self_id;
+
+#define MANY 1500
+static unsigned int many[MANY];
+
+/* abi=fifo, after the common checks. */
+static void fifo_checks(int have_upcall)
+{
+    if (!fifo)
+        return;
+    vcpu_info_t *vi = &si_->vcpu_info[0];
+    vi->evtchn_upcall_mask = 1;
+    fifo_upcall(); /* drain */
+    unsigned int p[4];
+    static const unsigned int prio[4] = { 7, 2, 2, 0 };
+    for (int i = 0; i < 4; i++)
+        if (!check_eq("fifo: bind_ipi for the priority check", bind_ipi0(&p[i]), 0))
+            return;
+    for (int i = 0; i < 4; i++)
+        check_eq("fifo: set_priority", set_priority(p[i], prio[i]), 0);
+    for (int i = 0; i < 4; i++)
+        ev_send(p[i]);
+    check_eq("fifo: READY has queues 0, 2 and 7", fcb()->ready,
+             FB(0) | FB(2) | FB(7));
+    fifo_logged = 0;
+    fifo_logging = 1;
+    take_upcall(have_upcall);
+    fifo_logging = 0;
+    check_true("fifo: delivered by priority, FIFO within one",
+               fifo_logged == 4 && fifo_log[0] == p[3] && fifo_log[1] == p[1] &&
+               fifo_log[2] == p[2] && fifo_log[3] == p[0]);
+    if (fifo_logged != 4 || fifo_log[0] != p[3])
+        printk("  order: %u %u %u %u (%u events)\n", fifo_log[0], fifo_log[1], fifo_log[2],
+               fifo_log[3], fifo_logged);
+    for (int i = 0; i < 4; i++)
+        ev_close(p[i]);
+
+    unsigned int n = 0;
+    for (; n < MANY; n++)
+        if (bind_ipi0(&many[n]))
+            break;
+    check_eq("fifo: 1500 ipi ports bound", n, MANY);
+    check_true("fifo:   across two event-array pages", fifo_npages == 2 && many[n - 1] >= 1024);
+    for (unsigned int i = 0; i < n; i++)
+        ev_send(many[i]);
+    fifo_handled = 0;
+    take_upcall(have_upcall);
+    check_eq("fifo:   every event delivered once", fifo_handled, n);
+    int closed = 0;
+    for (unsigned int i = 0; i < n; i++)
+        closed += ev_close(many[i]) == 0;
+    check_eq("fifo:   all closed", closed, (int)n);
+
+    evtchn_reset_t rs = { .dom = DOMID_SELF };
+    check_eq("fifo: EVTCHNOP_reset -> 0", evtchn(EVTCHNOP_reset, &rs), 0);
+    fifo = 0;
+    evtchn_expand_array_t ea = { .array_gfn = virt_to_mfn(fifo_array[0]) };
+    check_eq("fifo:   back to 2-level: expand_array -> -EOPNOTSUPP",
+             evtchn(EVTCHNOP_expand_array, &ea), -XEN_EOPNOTSUPP);
+    unsigned int q;
+    if (check_eq("fifo:   bind_ipi under 2-level again", bind_ipi0(&q), 0)) {
+        check_eq("fifo:   set_priority -> -ENOSYS", set_priority(q, 1), -XEN_ENOSYS);
+        clear_pending(q);
+        ev_send(q);
+        check_true("fifo:   send sets the 2-level pending bit", pending(q));
+        ev_close(q);
+    }
+    check_eq("fifo: init_control again after the reset -> 0",
+             init_control(virt_to_mfn(fifo_ctrl_page), 0, 0, 0), 0);
+    if (self_id == 0) {
+        check_eq("fifo:   and reset again -> 0", evtchn(EVTCHNOP_reset, &rs), 0);
+    } else {
+        /* A domU dies in FIFO mode: its control block and an array page
+         * are the hv's to release at destroy. */
+        check_eq("fifo:   an array page again -> 0",
+                 (fifo = 1, fifo_npages = 0, fifo_ensure(0)), 0);
+        printk("pv_events: leaving FIFO on for the teardown\n");
     }
 }
 
@@ -333,9 +676,12 @@ static void clock_checks(void)
     check_true("wallclock nsec < 1e9", si_->wc_nsec < 1000000000u);
 }
 
+static int upcall_ok;
+
 static void upcall_test(void)
 {
     long rc = traps_init();
+    upcall_ok = !rc && si_;
     if (rc || !si_) {
         printk("SKIP upcall/block checks: traps_init -> %ld, shared_info %s\n", rc,
                si_ ? "mapped" : "not mapped");
@@ -345,6 +691,8 @@ static void upcall_test(void)
     clear_pending(timer_port);
     vi->evtchn_upcall_pending = 0;
     vi->evtchn_pending_sel = 0;
+    if (fifo)
+        fifo_upcall(); /* drain what earlier checks left queued */
     upcalls = timer_upcalls = 0;
     uint64_t deadline = pvclock() + 20 * MS;
     HYPERVISOR_set_timer_op(deadline);
@@ -545,10 +893,20 @@ int guest_main(start_info_t *si)
 {
     si_ = guest_shared_info;
     printk("pv_events: shared_info %s\n", si_ ? "mapped" : "not mapped (SKIP lines follow)");
-    domid_t me = 0; /* run as dom0 */
+    domid_t me = 0; /* dom0, unless self=ID (a boot-time domU) */
     char arg[16];
+    if (cmdline_get(si, "self", arg, sizeof(arg)))
+        for (const char *c = arg; *c >= '0' && *c <= '9'; c++)
+            me = (domid_t)(me * 10 + (*c - '0'));
+    self_id = me;
     if (cmdline_get(si, "watchdog", arg, sizeof(arg)) && arg[0] == 'e')
         return watchdog_expire();
+    if (cmdline_get(si, "abi", arg, sizeof(arg)) && arg[0] == 'f') {
+        if (!si_)
+            printk("SKIP FIFO: shared_info not mapped\n");
+        else
+            fifo_setup(si);
+    }
     errors();
     loopback(me);
     clock_checks();
@@ -558,5 +916,6 @@ int guest_main(start_info_t *si)
     lateness();
     watchdogs();
     multicalls();
+    fifo_checks(upcall_ok);
     return check_summary("pv_events");
 }

@@ -73,6 +73,13 @@ int gnttab_domain_init(struct domain *d)
     gnt_frame[d->domid] = (uint64_t)m;
     return 0;
 }
+static unsigned int gnt_max_frames[MAX_DOMAINS], gnt_max_version[MAX_DOMAINS];
+int gnttab_set_limits(struct domain *d, unsigned int max_frames, unsigned int max_version)
+{
+    gnt_max_frames[d->domid] = max_frames;
+    gnt_max_version[d->domid] = max_version;
+    return 0;
+}
 void gnttab_domain_destroy(struct domain *d)
 {
     if (gnt_frame[d->domid])
@@ -224,7 +231,7 @@ static void test_create_configs(void **state)
     static const struct { const char *what; long want; } bad[] = {
         { "unknown flag", -XL_EINVAL }, { "hvm", -XL_EINVAL }, { "hap without hvm", -XL_EINVAL },
         { "iommu", -XL_EINVAL }, { "0 vcpus", -XL_EINVAL }, { "2 vcpus", -XL_EINVAL },
-        { "grant version 0", -XL_EINVAL }, { "grant version 2", -XL_EINVAL },
+        { "grant version 0", -XL_EINVAL }, { "grant version 3", -XL_EINVAL },
         { "grant opts bits", -XL_EINVAL }, { "0 grant frames", -XL_EINVAL },
         { "65 grant frames", -XL_EINVAL }, { "too many maptrack", -XL_EINVAL },
         { "vmtrace", -XL_EINVAL }, { "emulation", -XEN_EOPNOTSUPP }, { "cpupool 3", -XL_ENOENT },
@@ -241,7 +248,7 @@ static void test_create_configs(void **state)
         case 4: x->max_vcpus = 0; break;
         case 5: x->max_vcpus = 2; break;
         case 6: x->grant_opts = 0; break;
-        case 7: x->grant_opts = 2; break;
+        case 7: x->grant_opts = 3; break;
         case 8: x->grant_opts = 0x11; break;
         case 9: x->max_grant_frames = 0; break;
         case 10: x->max_grant_frames = 65; break;
@@ -261,6 +268,16 @@ static void test_create_configs(void **state)
     assert_int_equal(domctl_as(&g0, XEN_DOMCTL_createdomain, 200), -XL_EINVAL);
     /* domid 0 and reserved ids pick the lowest free; a free one is used */
     assert_int_equal(create(0), 2);
+    assert_int_equal(gnt_max_frames[2], 64); /* -1: Xen's default */
+    assert_int_equal(gnt_max_version[2], 1);
+    good_create(o);
+    o->u.createdomain.max_grant_frames = 32;
+    o->u.createdomain.grant_opts = 2;
+    assert_int_equal(domctl_as(&g0, XEN_DOMCTL_createdomain, 0), 0);
+    assert_int_equal(o->domain, 3);
+    assert_int_equal(gnt_max_frames[3], 32); /* the grant table gets the domain's limits */
+    assert_int_equal(gnt_max_version[3], 2);
+    assert_int_equal(domctl_as(&g0, XEN_DOMCTL_destroydomain, 3), 0);
     assert_int_equal(create(DOMID_SELF), 3);
     assert_int_equal(create(7), 7);
     for (long id = 4; id < MAX_DOMAINS; id++)

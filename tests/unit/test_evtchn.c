@@ -1,17 +1,25 @@
 /*
- * test_evtchn.c - host unit tests for the 2-level event channel state
- * machine (cmocka, ASan/UBSan).
+ * test_evtchn.c - host unit tests for the event channel state machine,
+ * 2-level and FIFO ABIs (cmocka, ASan/UBSan).
  * Tests: hv/common/event_channel.c through do_event_channel_op and the
  * calls other subsystems make (send_guest_vcpu_virq, evtchn_domain_destroy,
  * vcpu_mark_events_pending): every sub-op, every refusal (-EINVAL bad
  * port, -ESRCH unknown domain, -EPERM other domain unprivileged,
  * -ENOSPC, -EEXIST, -ENOENT, -EFAULT, -ENOSYS), the pending / mask /
  * selector / upcall bits as Xen's 2-level code sets them, wake-ups of
- * blocked and polling vcpus, and teardown with remote ends.
+ * blocked and polling vcpus, and teardown with remote ends; the FIFO
+ * ABI as Xen's event_fifo: init_control / expand_array / set_priority
+ * and their refusals, the switch from 2-level keeping bound ports and
+ * their pending state, LINKED/PENDING/MASKED/BUSY and LINK in the event
+ * words, per-priority queues, READY bits, unmask relinking, busy ports
+ * not reused, many ports across array pages, the guest frames' references
+ * held until reset/destroy.
  * Links: hv/common/event_channel.c only.
  * Mocks: domains[] and domain_by_id (three domains: d0 privileged, d1,
  * d2), guest copies (guest va = host pointer; BAD_VA faults), xl_now,
- * vcpu_runstate_change (records the last state), panic (fails the test).
+ * vcpu_runstate_change (records the last state), panic (fails the test),
+ * guest frames (GF_BASE.. : owner, references; mfn_to_virt,
+ * get_page_and_type / put_page_and_type).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -26,6 +34,7 @@
 #include <xenolith/errno.h>
 #include <xenolith/guest_access.h>
 #include <xenolith/hypercall.h>
+#include <xenolith/mm.h>
 #include <xen/event_channel.h>
 
 #define BAD_VA 0xdead000ULL
@@ -57,6 +66,34 @@ void vcpu_runstate_change(struct vcpu *v, int state, uint64_t now)
     last_runstate = state;
 }
 
+/* Guest frames for the FIFO ABI: mfn GF_BASE + i, owned by gf_owner[i];
+ * gf_pt[i] marks a page table (a writable type is refused). */
+#define GF_BASE 100
+#define NGF 12
+static uint8_t gf[NGF][4096] __attribute__((aligned(4096)));
+static uint16_t gf_owner[NGF];
+static int gf_refs[NGF], gf_pt[NGF];
+void *mfn_to_virt(uint64_t mfn)
+{
+    assert_true(mfn >= GF_BASE && mfn < GF_BASE + NGF);
+    return gf[mfn - GF_BASE];
+}
+int get_page_and_type(uint64_t mfn, uint16_t owner, unsigned int type)
+{
+    assert_int_equal(type, PGT_writable);
+    if (mfn < GF_BASE || mfn >= GF_BASE + NGF || gf_owner[mfn - GF_BASE] != owner ||
+        gf_pt[mfn - GF_BASE])
+        return -XL_EINVAL;
+    gf_refs[mfn - GF_BASE]++;
+    return 0;
+}
+void put_page_and_type(uint64_t mfn)
+{
+    assert_true(mfn >= GF_BASE && mfn < GF_BASE + NGF);
+    assert_true(gf_refs[mfn - GF_BASE] > 0);
+    gf_refs[mfn - GF_BASE]--;
+}
+
 /* ---- helpers ---- */
 static struct domain *d0, *d1, *d2;
 
@@ -78,6 +115,11 @@ static int setup(void **state)
     }
     d0 = &domains[0], d1 = &domains[1], d2 = &domains[2];
     last_runstate = -1;
+    memset(gf, 0, sizeof(gf));
+    memset(gf_refs, 0, sizeof(gf_refs));
+    memset(gf_pt, 0, sizeof(gf_pt));
+    for (unsigned int i = 0; i < NGF; i++)
+        gf_owner[i] = 1; /* d1's */
     return 0;
 }
 
@@ -182,9 +224,6 @@ static void test_refusals(void **state)
     assert_int_equal(op(d1, EVTCHNOP_unmask, &um), -XL_EINVAL);
     assert_int_equal(op(d1, EVTCHNOP_status, (void *)BAD_VA), -XL_EFAULT);
     assert_int_equal(op(d1, EVTCHNOP_send, (void *)BAD_VA), -XL_EFAULT);
-    assert_int_equal(op(d1, EVTCHNOP_init_control, &st), -XL_ENOSYS);
-    assert_int_equal(op(d1, EVTCHNOP_expand_array, &st), -XL_ENOSYS);
-    assert_int_equal(op(d1, EVTCHNOP_set_priority, &st), -XL_ENOSYS);
     assert_int_equal(op(d1, EVTCHNOP_bind_pirq, &st), -XL_ENOSYS);
     assert_int_equal(op(d1, 99, &st), -XL_ENOSYS);
     /* A failed copy-out leaves nothing half-done visible to the caller. */
@@ -410,6 +449,334 @@ static void test_destroy_and_reset(void **state)
     assert_int_equal(st.status, EVTCHNSTAT_closed);
 }
 
+
+/* ---- FIFO ABI ---- */
+#define PEND_B (1u << EVTCHN_FIFO_PENDING)
+#define MASK_B (1u << EVTCHN_FIFO_MASKED)
+#define LINK_B (1u << EVTCHN_FIFO_LINKED)
+#define BUSY_B (1u << EVTCHN_FIFO_BUSY)
+#define CTRL 0 /* gf index of the control block frame */
+
+static long init_control(struct domain *d, uint64_t gfn, uint32_t off, uint32_t vcpu)
+{
+    evtchn_init_control_t ic = { .control_gfn = gfn, .offset = off, .vcpu = vcpu };
+    long rc = op(d, EVTCHNOP_init_control, &ic);
+    if (!rc)
+        assert_int_equal(ic.link_bits, EVTCHN_FIFO_LINK_BITS);
+    return rc;
+}
+static long expand(struct domain *d, uint64_t gfn)
+{
+    evtchn_expand_array_t ea = { .array_gfn = gfn };
+    return op(d, EVTCHNOP_expand_array, &ea);
+}
+static long set_prio(struct domain *d, unsigned int port, unsigned int prio)
+{
+    evtchn_set_priority_t sp = { .port = port, .priority = prio };
+    return op(d, EVTCHNOP_set_priority, &sp);
+}
+static uint32_t *word(unsigned int page, unsigned int port)
+{
+    return (uint32_t *)gf[page] + port % 1024;
+}
+static evtchn_fifo_control_block_t *cb(unsigned int off)
+{
+    return (evtchn_fifo_control_block_t *)(gf[CTRL] + off);
+}
+/* d1 in FIFO mode with its control block at gf[CTRL] + off and npages
+ * array pages gf[1..npages], every word MASKED as Linux initialises them. */
+static void fifo_on(unsigned int off, unsigned int npages)
+{
+    assert_int_equal(init_control(d1, GF_BASE + CTRL, off, 0), 0);
+    for (unsigned int i = 1; i <= npages; i++) {
+        for (unsigned int w = 0; w < 1024; w++)
+            ((uint32_t *)gf[i])[w] = MASK_B;
+        assert_int_equal(expand(d1, GF_BASE + i), 0);
+    }
+}
+/* The guest's consumer, as Linux's consume_one_event: take the head of
+ * queue q, unlink it (clear LINKED, read LINK), clear its READY bit when
+ * the queue empties; returns the port (0: queue empty). */
+static unsigned int consume(unsigned int off, unsigned int q, uint32_t *head)
+{
+    unsigned int port = *head ? *head : cb(off)->head[q];
+    if (!port)
+        return 0;
+    uint32_t *w = word(1 + port / 1024, port);
+    uint32_t link = *w & EVTCHN_FIFO_LINK_MASK;
+    *w &= ~(LINK_B | EVTCHN_FIFO_LINK_MASK);
+    *head = link;
+    if (!link)
+        cb(off)->ready &= ~(1u << q);
+    *w &= ~PEND_B; /* handled */
+    return port;
+}
+static void unmask_guest(unsigned int port)
+{
+    *word(1 + port / 1024, port) &= ~MASK_B;
+}
+
+static void test_fifo_init_refusals(void **state)
+{
+    (void)state;
+    /* Before init_control: expand -EOPNOTSUPP, set_priority -ENOSYS. */
+    assert_int_equal(expand(d1, GF_BASE + 1), -XEN_EOPNOTSUPP);
+    int p = alloc_unbound(d1, DOMID_SELF, DOMID_SELF);
+    assert_int_equal(set_prio(d1, (unsigned int)p, 3), -XL_ENOSYS);
+    assert_int_equal(set_prio(d1, 5000, 3), -XL_EINVAL);
+    assert_int_equal(init_control(d1, GF_BASE, 0, 1), -XL_ENOENT);
+    assert_int_equal(init_control(d1, GF_BASE, 4, 0), -XL_EINVAL);
+    assert_int_equal(init_control(d1, GF_BASE, 4096 - 64, 0), -XL_EINVAL); /* 72 bytes: crosses the page */
+    assert_int_equal(init_control(d1, GF_BASE + NGF, 0, 0), -XL_EINVAL);       /* no such frame */
+    gf_owner[3] = 2;
+    assert_int_equal(init_control(d1, GF_BASE + 3, 0, 0), -XL_EINVAL); /* not d1's */
+    gf_pt[4] = 1;
+    assert_int_equal(init_control(d1, GF_BASE + 4, 0, 0), -XL_EINVAL); /* a page table */
+    assert_false(d1->ev.fifo);
+    evtchn_init_control_t ic = { .control_gfn = GF_BASE, .offset = 0 };
+    assert_int_equal(op(d1, EVTCHNOP_init_control, (void *)BAD_VA), -XL_EFAULT);
+    (void)ic;
+    /* The last offset that fits, then a second control block: -EINVAL. */
+    assert_int_equal(init_control(d1, GF_BASE, 4096 - 72, 0), 0);
+    assert_true(d1->ev.fifo);
+    assert_int_equal(gf_refs[0], 1);
+    assert_int_equal(init_control(d1, GF_BASE + 1, 0, 0), -XL_EINVAL);
+    assert_int_equal(gf_refs[1], 0);
+    assert_int_equal(set_prio(d1, (unsigned int)p, 16), -XL_EINVAL);
+    assert_int_equal(set_prio(d1, (unsigned int)p, 15), 0);
+    assert_int_equal(expand(d1, GF_BASE + 3), -XL_EINVAL);
+    for (unsigned int i = 1; i <= EVTCHN_FIFO_PAGES; i++)
+        assert_int_equal(expand(d1, GF_BASE + 4 + i), 0);
+    assert_int_equal(expand(d1, GF_BASE + 10), -XL_ENOSPC);
+    assert_int_equal(gf_refs[10], 0);
+    /* Reset: back to 2-level, every frame released. */
+    evtchn_reset_t rs = { .dom = DOMID_SELF };
+    assert_int_equal(op(d1, EVTCHNOP_reset, &rs), 0);
+    assert_false(d1->ev.fifo);
+    for (unsigned int i = 0; i < NGF; i++)
+        assert_int_equal(gf_refs[i], 0);
+    assert_int_equal(expand(d1, GF_BASE + 1), -XEN_EOPNOTSUPP);
+    /* ... and FIFO again after the reset, released by destroy. */
+    fifo_on(8, 2);
+    assert_int_equal(gf_refs[0] + gf_refs[1] + gf_refs[2], 3);
+    evtchn_domain_destroy(d1);
+    for (unsigned int i = 0; i < NGF; i++)
+        assert_int_equal(gf_refs[i], 0);
+}
+
+static void test_fifo_send_queue_ready(void **state)
+{
+    (void)state;
+    fifo_on(64, 1);
+    int u = alloc_unbound(d1, DOMID_SELF, DOMID_SELF);
+    int l = bind_inter(d1, DOMID_SELF, (unsigned int)u);
+    /* The new local port starts pending (as 2-level): masked, not linked. */
+    assert_int_equal(*word(1, (unsigned int)l), MASK_B | PEND_B);
+    assert_int_equal(cb(64)->ready, 0);
+    assert_int_equal(d1->vcpu.info->evtchn_upcall_pending, 0);
+    /* Unmask by hypercall while pending: linked at the head of queue 7. */
+    evtchn_unmask_t um = { .port = (unsigned int)l };
+    assert_int_equal(op(d1, EVTCHNOP_unmask, &um), 0);
+    assert_int_equal(*word(1, (unsigned int)l), PEND_B | LINK_B);
+    assert_int_equal(cb(64)->head[EVTCHN_FIFO_PRIORITY_DEFAULT], l);
+    assert_int_equal(cb(64)->ready, 1u << EVTCHN_FIFO_PRIORITY_DEFAULT);
+    assert_int_equal(d1->vcpu.info->evtchn_upcall_pending, 1);
+    assert_true(evtchn_port_is_pending(d1, (unsigned int)l));
+    /* Nothing in the 2-level bitmaps. */
+    assert_int_equal(d1->shared_info->evtchn_pending[0], 0);
+    /* A second event on the same queue is linked behind the tail. */
+    unmask_guest((unsigned int)u);
+    assert_int_equal(send(d1, (unsigned int)l), 0); /* -> u */
+    assert_int_equal(*word(1, (unsigned int)l), PEND_B | LINK_B | (uint32_t)u);
+    assert_int_equal(*word(1, (unsigned int)u), PEND_B | LINK_B);
+    /* Sending again while pending changes nothing. */
+    assert_int_equal(send(d1, (unsigned int)l), 0);
+    assert_int_equal(*word(1, (unsigned int)u), PEND_B | LINK_B);
+    uint32_t h = 0;
+    assert_int_equal(consume(64, 7, &h), l);
+    assert_int_equal(consume(64, 7, &h), u);
+    assert_int_equal(h, 0);
+    assert_int_equal(cb(64)->ready, 0);
+    assert_false(evtchn_port_is_pending(d1, (unsigned int)u));
+    /* Queue empty, the hv's tail (u) unlinked: the next event is a new
+     * head and sets READY again. */
+    d1->vcpu.info->evtchn_upcall_pending = 0;
+    assert_int_equal(send(d1, (unsigned int)l), 0);
+    assert_int_equal(cb(64)->head[7], u);
+    assert_int_equal(*word(1, (unsigned int)u), PEND_B | LINK_B);
+    assert_int_equal(cb(64)->ready, 1u << 7);
+    assert_int_equal(d1->vcpu.info->evtchn_upcall_pending, 1);
+    h = 0;
+    assert_int_equal(consume(64, 7, &h), u);
+    /* Masked by the guest: PENDING only; the unmask hypercall links it. */
+    *word(1, (unsigned int)u) |= MASK_B;
+    assert_int_equal(send(d1, (unsigned int)l), 0);
+    assert_int_equal(*word(1, (unsigned int)u), PEND_B | MASK_B);
+    assert_int_equal(cb(64)->ready, 0);
+    um.port = (unsigned int)u;
+    assert_int_equal(op(d1, EVTCHNOP_unmask, &um), 0);
+    assert_int_equal(*word(1, (unsigned int)u), PEND_B | LINK_B);
+    assert_int_equal(cb(64)->head[7], u);
+    /* Unmask of a port not pending: MASKED cleared, nothing linked. */
+    h = 0;
+    consume(64, 7, &h);
+    *word(1, (unsigned int)l) |= MASK_B;
+    assert_int_equal(op(d1, EVTCHNOP_unmask, &(evtchn_unmask_t){ .port = (unsigned int)l }), 0);
+    assert_int_equal(*word(1, (unsigned int)l), 0);
+    assert_int_equal(op(d1, EVTCHNOP_unmask, &(evtchn_unmask_t){ .port = 5000 }), -XL_EINVAL);
+}
+
+static void test_fifo_priorities(void **state)
+{
+    (void)state;
+    fifo_on(0, 1);
+    int ipi[4];
+    for (int i = 0; i < 4; i++) {
+        evtchn_bind_ipi_t b = { .vcpu = 0 };
+        assert_int_equal(op(d1, EVTCHNOP_bind_ipi, &b), 0);
+        ipi[i] = (int)b.port;
+        unmask_guest(b.port);
+    }
+    assert_int_equal(set_prio(d1, (unsigned int)ipi[1], 2), 0);
+    assert_int_equal(set_prio(d1, (unsigned int)ipi[2], 2), 0);
+    assert_int_equal(set_prio(d1, (unsigned int)ipi[3], 0), 0);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(send(d1, (unsigned int)ipi[i]), 0);
+    assert_int_equal(cb(0)->ready, (1u << 0) | (1u << 2) | (1u << 7));
+    assert_int_equal(cb(0)->head[0], ipi[3]);
+    assert_int_equal(cb(0)->head[2], ipi[1]);
+    assert_int_equal(cb(0)->head[7], ipi[0]);
+    /* Consumed in priority order, FIFO within a priority. */
+    unsigned int order[4], n = 0;
+    while (cb(0)->ready) {
+        unsigned int q = (unsigned int)__builtin_ctz(cb(0)->ready);
+        uint32_t h = 0;
+        unsigned int port;
+        while ((port = consume(0, q, &h)) != 0) {
+            order[n++] = port;
+            if (!h)
+                break;
+        }
+    }
+    assert_int_equal(n, 4);
+    assert_int_equal(order[0], ipi[3]);
+    assert_int_equal(order[1], ipi[1]);
+    assert_int_equal(order[2], ipi[2]);
+    assert_int_equal(order[3], ipi[0]);
+    /* A priority change while linked leaves the event where it is; the
+     * next one goes to the new queue, and the old queue's tail is
+     * forgotten once that port moves. */
+    assert_int_equal(send(d1, (unsigned int)ipi[0]), 0);
+    assert_int_equal(set_prio(d1, (unsigned int)ipi[0], 1), 0);
+    assert_int_equal(cb(0)->head[7], ipi[0]);
+    uint32_t h = 0;
+    assert_int_equal(consume(0, 7, &h), ipi[0]);
+    assert_int_equal(send(d1, (unsigned int)ipi[0]), 0);
+    assert_int_equal(cb(0)->head[1], ipi[0]);
+    assert_int_equal(d1->ev.fifo_tail[7], 0);
+    assert_int_equal(cb(0)->ready, 1u << 1);
+}
+
+static void test_fifo_switch_keeps_ports(void **state)
+{
+    (void)state;
+    int u = alloc_unbound(d1, DOMID_SELF, DOMID_SELF);
+    int l = bind_inter(d1, DOMID_SELF, (unsigned int)u); /* l pending (2-level) */
+    int t = bind_virq(d1, VIRQ_TIMER, 0);
+    assert_true(pend(d1, (unsigned int)l));
+    assert_int_equal(init_control(d1, GF_BASE + CTRL, 0, 0), 0);
+    /* No array page yet: events are remembered, not lost. */
+    send_guest_vcpu_virq(&d1->vcpu, VIRQ_TIMER);
+    assert_false(evtchn_port_is_pending(d1, (unsigned int)t));
+    evtchn_status_t st;
+    assert_int_equal(status(d1, DOMID_SELF, (unsigned int)l, &st), 0);
+    assert_int_equal(st.status, EVTCHNSTAT_interdomain); /* bindings kept */
+    /* The guest's page: l and the timer port unmasked, u masked. */
+    for (unsigned int w = 0; w < 1024; w++)
+        ((uint32_t *)gf[1])[w] = MASK_B;
+    unmask_guest((unsigned int)l);
+    unmask_guest((unsigned int)t);
+    assert_int_equal(expand(d1, GF_BASE + 1), 0);
+    assert_int_equal(*word(1, (unsigned int)l), PEND_B | LINK_B | (uint32_t)t);
+    assert_int_equal(*word(1, (unsigned int)t), PEND_B | LINK_B);
+    assert_int_equal(*word(1, (unsigned int)u), MASK_B);
+    assert_int_equal(cb(0)->head[7], l);
+    assert_int_equal(d1->vcpu.info->evtchn_upcall_pending, 1);
+    /* Sending works across the switch; poll sees FIFO pending bits. */
+    assert_int_equal(send(d1, (unsigned int)l), 0);
+    assert_true(evtchn_port_is_pending(d1, (unsigned int)u));
+}
+
+static void test_fifo_busy_port_not_reused_and_close(void **state)
+{
+    (void)state;
+    fifo_on(0, 1);
+    evtchn_bind_ipi_t b = { .vcpu = 0 };
+    assert_int_equal(op(d1, EVTCHNOP_bind_ipi, &b), 0);
+    unsigned int p = b.port;
+    unmask_guest(p);
+    assert_int_equal(send(d1, p), 0);
+    assert_int_equal(closep(d1, p), 0);
+    /* Closed: PENDING cleared, still LINKED until the guest unlinks it,
+     * so the port is not handed out again. */
+    assert_int_equal(*word(1, p), LINK_B);
+    assert_int_equal(op(d1, EVTCHNOP_bind_ipi, &b), 0);
+    assert_int_not_equal(b.port, p);
+    unsigned int p2 = b.port;
+    uint32_t h = 0;
+    assert_int_equal(consume(0, 7, &h), p);
+    assert_int_equal(op(d1, EVTCHNOP_bind_ipi, &b), 0);
+    assert_int_equal(b.port, p); /* unlinked: free again */
+    /* Reused while still the hv's tail of queue 7: no self-link. */
+    unmask_guest(p);
+    assert_int_equal(send(d1, p), 0);
+    assert_int_equal(*word(1, p), PEND_B | LINK_B);
+    assert_int_equal(cb(0)->head[7], p);
+    unmask_guest(p2);
+    assert_int_equal(send(d1, p2), 0);
+    assert_int_equal(*word(1, p), PEND_B | LINK_B | p2);
+}
+
+static void test_fifo_many_ports_across_pages(void **state)
+{
+    (void)state;
+    fifo_on(0, 1);
+    unsigned int ports[2100], n = 0;
+    for (; n < 2100; n++) {
+        evtchn_bind_ipi_t b = { .vcpu = 0 };
+        assert_int_equal(op(d1, EVTCHNOP_bind_ipi, &b), 0);
+        ports[n] = b.port;
+    }
+    assert_true(ports[n - 1] >= 2048);
+    /* Ports beyond page 1 raised before their pages exist... */
+    for (unsigned int i = 0; i < n; i++)
+        assert_int_equal(send(d1, ports[i]), 0);
+    assert_false(evtchn_port_is_pending(d1, ports[n - 1]));
+    /* ... show up when the guest adds pages 2 and 3 (words masked by the
+     * guest first, as Linux does: pending but not linked). */
+    for (unsigned int pg = 2; pg <= 3; pg++) {
+        for (unsigned int w = 0; w < 1024; w++)
+            ((uint32_t *)gf[pg])[w] = 0; /* unmasked: linked at once */
+        assert_int_equal(expand(d1, GF_BASE + pg), 0);
+    }
+    assert_true(evtchn_port_is_pending(d1, ports[n - 1]));
+    /* Everything on queue 7: page 1's ports were masked, so only the
+     * ports of pages 2-3 are linked, in port order. */
+    uint32_t h = 0;
+    unsigned int got = 0, prev = 0, port;
+    while ((port = consume(0, 7, &h)) != 0) {
+        assert_true(port >= 1024 && port > prev);
+        prev = port;
+        got++;
+        if (!h)
+            break;
+    }
+    assert_int_equal(got, ports[n - 1] - 1024 + 1);
+    evtchn_domain_destroy(d1);
+    for (unsigned int i = 0; i < NGF; i++)
+        assert_int_equal(gf_refs[i], 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -422,6 +789,12 @@ int main(void)
         cmocka_unit_test_setup(test_ipi_and_enospc, setup),
         cmocka_unit_test_setup(test_wakeups, setup),
         cmocka_unit_test_setup(test_destroy_and_reset, setup),
+        cmocka_unit_test_setup(test_fifo_init_refusals, setup),
+        cmocka_unit_test_setup(test_fifo_send_queue_ready, setup),
+        cmocka_unit_test_setup(test_fifo_priorities, setup),
+        cmocka_unit_test_setup(test_fifo_switch_keeps_ports, setup),
+        cmocka_unit_test_setup(test_fifo_busy_port_not_reused_and_close, setup),
+        cmocka_unit_test_setup(test_fifo_many_ports_across_pages, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

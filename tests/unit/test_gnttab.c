@@ -299,6 +299,70 @@ static void test_setup_refusals(void **state)
     assert_int_equal(gop(A, GNTTABOP_map_grant_ref, &q, 0x80000000u), -XL_EINVAL);
 }
 
+/* createdomain's max_grant_frames: query_size reports it, setup_table
+ * grows up to it and no further (Linux grows its table over time). */
+static void test_domain_limits(void **state)
+{
+    (void)state;
+    assert_int_equal(gnttab_set_limits(&domains[A], 0, 1), -XL_EINVAL);
+    assert_int_equal(gnttab_set_limits(&domains[A], GNTTAB_MAX_FRAMES + 1, 1), -XL_EINVAL);
+    assert_int_equal(gnttab_set_limits(&domains[A], 4, 0), -XL_EINVAL);
+    assert_int_equal(gnttab_set_limits(&domains[A], 4, 3), -XL_EINVAL);
+    assert_int_equal(gnttab_set_limits(&domains[A], 4, 2), 0);
+    struct gnttab_query_size q = { .dom = DOMID_SELF };
+    assert_int_equal(gop(A, GNTTABOP_query_size, &q, 1), 0);
+    assert_int_equal(q.nr_frames, 1);
+    assert_int_equal(q.max_nr_frames, 4);
+    xen_pfn_t list[5] = { 0 };
+    struct gnttab_setup_table st = { .dom = DOMID_SELF, .nr_frames = 5 };
+    set_xen_guest_handle(st.frame_list, list);
+    assert_int_equal(gop(A, GNTTABOP_setup_table, &st, 1), 0);
+    assert_int_equal(st.status, GNTST_general_error);
+    assert_int_equal(list[0], 0);
+    for (unsigned int n = 2; n <= 4; n++) { /* one frame more each time */
+        st = (struct gnttab_setup_table){ .dom = DOMID_SELF, .nr_frames = n };
+        set_xen_guest_handle(st.frame_list, list);
+        assert_int_equal(gop(A, GNTTABOP_setup_table, &st, 1), 0);
+        assert_int_equal(st.status, GNTST_okay);
+        assert_int_equal(gop(A, GNTTABOP_query_size, &q, 1), 0);
+        assert_int_equal(q.nr_frames, n);
+    }
+    /* Every frame mapped writable by its owner at once (as Linux maps the
+     * whole table), an entry written through the mapping, granted. */
+    for (unsigned int i = 0; i < 4; i++) {
+        tab(trees[A].l1)[20 + i] = 0;
+        assert_int_equal(mm_update_va(A, A, trees[A].l4, VA(20 + i),
+                                      (list[i] << PAGE_SHIFT) | RWF), 0);
+        assert_int_equal(pi(list[i])->type, PGT_writable);
+        assert_int_equal(pi(list[i])->type_count, 2); /* the table's and the PTE's */
+    }
+    uint64_t pg = frame(A);
+    grant_entry_v1_t *e = (grant_entry_v1_t *)mfn_to_virt(list[3]) + 7;
+    e->domid = B, e->frame = (uint32_t)pg, e->flags = GTF_permit_access;
+    grant_handle_t h;
+    assert_int_equal(map(B, A, 3 * 512 + 7, HOST, VA(5), &h), GNTST_okay);
+    assert_int_equal(e->flags, GTF_permit_access | GTF_reading | GTF_writing);
+    /* A smaller limit than the table has now is refused. */
+    assert_int_equal(gnttab_set_limits(&domains[A], 3, 1), -XL_EINVAL);
+    /* A dies with its table mapped in its own page tables and granted
+     * out: teardown (setup's teardown checks every frame comes back). */
+    killdom(A);
+    assert_int_equal(unmap(B, h, VA(5), 0), GNTST_okay);
+}
+
+/* A table frame given back by decrease_reservation (PGF_removed) was
+ * never in tot_pages: freeing it at teardown must not take it off. */
+static void test_removed_table_frame_not_uncharged(void **state)
+{
+    (void)state;
+    uint64_t f = table_frame(A, 0);
+    pi(f)->flags |= PGF_removed; /* what mm_remove_page does to a referenced frame */
+    uint64_t tot = domains[A].tot_pages;
+    gnttab_domain_destroy(&domains[A]);
+    assert_int_equal(domains[A].tot_pages, tot);
+    assert_int_equal(pi(f)->owner, DOMID_FREE);
+}
+
 static void test_versions(void **state)
 {
     (void)state;
@@ -801,7 +865,9 @@ int main(void)
         T(test_setup_and_query),
         T(test_table_frames_never_page_tables),
         T(test_setup_refusals),
-        T(test_versions),
+    T(test_domain_limits),
+    T(test_removed_table_frame_not_uncharged),
+    T(test_versions),
         T(test_map_rw_by_va_and_unmap),
         T(test_map_readonly),
         T(test_map_refusals),

@@ -1,5 +1,5 @@
 /*
- * event.h - event channels (2-level ABI), virtual IRQs, per-vcpu timers,
+ * event.h - event channels (2-level and FIFO ABIs), virtual IRQs, per-vcpu timers,
  * runstate and the PV clock, as the rest of the hypervisor sees them.
  * Owns: struct domain_events, struct vcpu_events and the functions other
  * subsystems call to raise events (event_channel.c) or time them (timer.c).
@@ -15,11 +15,15 @@ struct vcpu;
 struct domain;
 
 /* 2-level ABI on x86_64: 64 x 64 = 4096 ports; Xenolith gives each
- * domain EVTCHN_MAX of them (the rest are -ENOSPC / -EINVAL). Ports are
+ * domain EVTCHN_MAX of them in either ABI (the FIFO ABI's 2^17 are capped
+ * here: 4 event-array pages; the rest are -ENOSPC / -EINVAL). Ports are
  * made valid in buckets of EVTCHN_BUCKET as Xen does (port 0..63 from the
  * start), which decides -EINVAL vs "closed" for a never-used port. */
-#define EVTCHN_MAX     1024
+#define EVTCHN_MAX     4096
 #define EVTCHN_BUCKET  64
+#define EVTCHN_FIFO_WORDS_PER_PAGE 1024 /* 4-byte event words */
+#define EVTCHN_FIFO_PAGES (EVTCHN_MAX / EVTCHN_FIFO_WORDS_PER_PAGE)
+#define EVTCHN_FIFO_QUEUES 16           /* priorities 0 (highest) .. 15 */
 #define XL_NR_VIRQS    24
 #define XL_NR_WATCHDOGS 2 /* Xen's NR_DOMAIN_WATCHDOG_TIMERS */
 
@@ -38,11 +42,26 @@ struct evtchn {
     uint16_t remote_dom;  /* ECS_UNBOUND, ECS_INTERDOMAIN */
     uint16_t remote_port; /* ECS_INTERDOMAIN */
     uint16_t notify_vcpu;
+    uint8_t priority;      /* FIFO queue for new events (default 7) */
+    uint8_t last_priority; /* FIFO queue it was last linked on (Xen's fifo_lastq) */
+    uint8_t pending;       /* FIFO: raised while its event-array page was missing */
+    uint8_t pad;
 };
 
 struct domain_events {
     struct evtchn ports[EVTCHN_MAX];
     unsigned int valid;   /* ports [0, valid) exist (whole buckets) */
+    /* FIFO ABI (EVTCHNOP_init_control): on while fifo is set. The control
+     * block (vcpu 0's: one vcpu) and each event-array page are guest
+     * frames the hv holds a page + writable type reference on until
+     * EVTCHNOP_reset or destroy. fifo_tail: the hv's tail of each queue
+     * (0 = none); the heads live in the control block. */
+    int fifo;
+    uint64_t fifo_ctrl_mfn;
+    unsigned int fifo_ctrl_off;
+    unsigned int fifo_nr_pages;
+    uint64_t fifo_array[EVTCHN_FIFO_PAGES];
+    uint32_t fifo_tail[EVTCHN_FIFO_QUEUES];
     /* SCHEDOP_watchdog timers: bit w of inuse = id w+1 exists; its
      * deadline is system time (fires once, shutting the domain down). */
     uint8_t watchdog_inuse;
@@ -75,14 +94,16 @@ struct vcpu_events {
 /* Reset d's ports (port 0 reserved) and v's VIRQ bindings: domain_create. */
 void evtchn_domain_init(struct domain *d);
 /* Close every port of d, turning remote ends of its interdomain
- * channels back to unbound (domain_destroy). */
+ * channels back to unbound, and drop the FIFO ABI's guest frames
+ * (domain_destroy, before the domain's frames are freed). */
 void evtchn_domain_destroy(struct domain *d);
 /* Raise a per-vcpu VIRQ on v / a global VIRQ on d (no-op if unbound). */
 void send_guest_vcpu_virq(struct vcpu *v, unsigned int virq);
 void send_guest_global_virq(struct domain *d, unsigned int virq);
 /* A global VIRQ for its handler domain (dom0): VIRQ_DOM_EXC, VIRQ_CONSOLE. */
 void send_global_virq(unsigned int virq);
-/* Is port pending in d's shared_info (0 for an invalid port)? */
+/* Is port pending (2-level: d's shared_info bit; FIFO: its event word's
+ * PENDING bit; 0 for an invalid port or a missing array page)? */
 int evtchn_port_is_pending(struct domain *d, unsigned int port);
 /* Event channels in use (bound or unbound) in every live domain, port 0
  * excepted: the destroy log prints it so a leak across domains shows. */

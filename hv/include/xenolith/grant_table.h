@@ -24,6 +24,7 @@
 #define GNTTAB_MAX_FRAMES        64 /* Xen 4.17's default max_grant_frames */
 #define GNTTAB_INITIAL_FRAMES    1  /* Xen's INITIAL_NR_GRANT_FRAMES */
 #define GNTTAB_MAX_MAPTRACK_FRAMES 16
+#define GNTTAB_MAX_VERSION       2  /* Xen 4.17's default gnttab=max-ver:2 */
 
 /* Hooks called by domain.c. gnttab_domain_init: after the domain slot is
  * set up in domain_create (allocates the initial frame; 0 or -XL_ENOMEM,
@@ -35,6 +36,11 @@
  * live on as DOMID_ORPHAN until the last unmap. Safe to call twice. */
 int gnttab_domain_init(struct domain *d);
 void gnttab_domain_destroy(struct domain *d);
+/* XEN_DOMCTL_createdomain's max_grant_frames and grant_opts version for
+ * d (right after domain_create; boot-built domains keep the defaults,
+ * GNTTAB_MAX_FRAMES and GNTTAB_MAX_VERSION, as Xen's dom0). 0, or
+ * -XL_EINVAL for limits out of range. */
+int gnttab_set_limits(struct domain *d, unsigned int max_frames, unsigned int max_version);
 
 /* Is mfn one of domid's grant-table frames? (for memory code that must
  * refuse them as it refuses shared_info; nothing in memory.c calls it yet) */
