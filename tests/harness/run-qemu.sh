@@ -9,6 +9,9 @@
 #   --domu 'ELF [CMDLINE]'   a boot-time domU (repeatable)
 #   --cfg-text TEXT   use TEXT as xenolith.cfg verbatim (loader tests)
 #   --timeout S (default 60, 0 = none)   --log FILE   --quiet   --gdb
+#   --mem SIZE   the machine's memory, QEMU's -m (default 512M); the hv's
+#                dom0_mem= (--hv-cmdline) must leave room for the hv and
+#                the domUs
 #   --ramdisk FILE   dom0's boot module (start_info mod_start/mod_len)
 #   --ctl PATH   COM2 (dom0's control line) on a unix socket at PATH, for
 #                tests/harness/xlctl.sh --sock PATH
@@ -21,7 +24,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 BUILD=${BUILD:-$top/build}
 dom0="$BUILD/guests/dom0.elf" dom0_cmdline="" hv_cmdline="console=com1"
-cfg_text="" timeout=60 log="" quiet=0 gdb=0
+cfg_text="" timeout=60 log="" quiet=0 gdb=0 mem=512M
 domus=() ramdisk="" ctl="" ctl_script=""
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -31,6 +34,7 @@ while [ $# -gt 0 ]; do
     --cfg-text) cfg_text=$2; shift ;;
     --domu) domus+=("$2"); shift ;;
     --timeout) timeout=$2; shift ;;
+    --mem) mem=$2; shift ;;
     --log) log=$2; shift ;;
     --quiet) quiet=1 ;;
     --gdb) gdb=1; timeout=0 ;;
@@ -102,7 +106,7 @@ if [ $gdb = 1 ]; then
     echo "QEMU waits for gdb on :1234: gdb -x tests/harness/gdbinit (from $top)" >&2
 fi
 exec 3<&0
-qemu-system-x86_64 -machine q35 -m 512M -cpu qemu64 -smp 1 -no-reboot -display none \
+qemu-system-x86_64 -machine q35 -m "$mem" -cpu qemu64 -smp 1 -no-reboot -display none \
     -drive if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd \
     -drive if=pflash,format=raw,file="$work/vars.fd" \
     -drive format=raw,file=fat:rw:"$esp" \
