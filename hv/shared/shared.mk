@@ -8,4 +8,8 @@ SHARED_INC        := hv/shared/include
 SHARED_LIB_SRCS   := hv/shared/format.c hv/shared/lib.c
 # the PV domain builder's core: ELF reader, layout, hypercall page
 SHARED_BUILD_SRCS := hv/shared/pv_build.c hv/shared/elf.c hv/shared/hypercall_page.c
+# kernel images: bzImage/format probing and the single-call decompressors
+SHARED_KIMAGE_SRCS := hv/shared/kimage.c hv/shared/decompress/crc.c hv/shared/decompress/inflate.c \
+                      hv/shared/decompress/xz.c hv/shared/decompress/lz4.c hv/shared/decompress/zstd.c
+SHARED_BUILD_SRCS  += $(SHARED_KIMAGE_SRCS)
 SHARED_HDRS       := $(wildcard $(SHARED_INC)/xenolith/*.h)

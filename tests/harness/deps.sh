@@ -4,7 +4,7 @@
 # something is missing.
 set -euo pipefail
 PKGS=(gcc make binutils git gnu-efi libcmocka-dev libxen-dev qemu-system-x86 ovmf gdb
-      xen-hypervisor-4.17-amd64 cpio python3)
+      xen-hypervisor-4.17-amd64 cpio python3 gzip xz-utils lz4 zstd)
 missing=()
 for p in "${PKGS[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
