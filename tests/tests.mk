@@ -57,18 +57,37 @@ endif
 # The xl demo: dom0 in service mode with a ramdisk of configs and kernels
 # (tests/xl-demo/*.cfg), xl on a unix socket. In another terminal:
 #   make xl CMD='xl create pp-front.cfg'
+# XL_EXTRA adds host files to that ramdisk (by their base name: a config
+# names them so), XL_DOM0_MEM sets the hv's dom0_mem= (dom0 stages
+# kernels, ramdisks and P2Ms in its own memory) and XL_QEMU_MEM the
+# machine's memory, e.g. for a Linux domU:
+#   make run-xl XL_EXTRA='vmlinuz initrd.img linux.cfg' XL_DOM0_MEM=512M XL_QEMU_MEM=2G
 XL_DEMO_CPIO := $(BUILD)/xl-demo.cpio
 XL_SOCK      ?= $(BUILD)/xl.sock
-$(XL_DEMO_CPIO): $(wildcard tests/xl-demo/*.cfg) $(BUILD)/guests/pingpong.elf $(DOM0_ELF)
+XL_EXTRA     ?=
+XL_DOM0_MEM  ?=
+XL_QEMU_MEM  ?= 512M
+XL_HV_CMDLINE := console=com1$(if $(XL_DOM0_MEM), dom0_mem=$(XL_DOM0_MEM))
+# Rebuilt whenever the list of extra files changes.
+XL_EXTRA_LIST := $(BUILD)/xl-demo.extra
+$(XL_EXTRA_LIST): FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(abspath $(XL_EXTRA))' | cmp -s - $@ || echo '$(abspath $(XL_EXTRA))' >$@
+$(XL_DEMO_CPIO): $(wildcard tests/xl-demo/*.cfg) $(BUILD)/guests/pingpong.elf $(DOM0_ELF) \
+                 $(XL_EXTRA) $(XL_EXTRA_LIST)
 	@rm -rf $(BUILD)/xl-demo && mkdir -p $(BUILD)/xl-demo
 	$(Q)cp tests/xl-demo/*.cfg $(BUILD)/guests/pingpong.elf $(BUILD)/xl-demo/
 	$(Q)cp $(DOM0_ELF) $(BUILD)/xl-demo/beat.elf
+	$(Q)$(if $(strip $(XL_EXTRA)),cp $(XL_EXTRA) $(BUILD)/xl-demo/)
 	$(Q)cd $(BUILD)/xl-demo && ls | cpio -o -H newc --quiet >$(abspath $@)
 
 run-xl: $(DEPS_STAMP) $(IMAGES) $(XL_DEMO_CPIO)
 	@echo "xl is on $(XL_SOCK): in another terminal, make xl CMD='xl list'"
 	$(Q)bash tests/harness/run-qemu.sh --dom0-cmdline services=1 --ramdisk $(XL_DEMO_CPIO) \
-	    --ctl $(XL_SOCK) --timeout 0
+	    --hv-cmdline '$(XL_HV_CMDLINE)' --mem $(XL_QEMU_MEM) --ctl $(XL_SOCK) --timeout 0
+
+.PHONY: FORCE
+FORCE:
 
 CMD ?= xl list
 xl:

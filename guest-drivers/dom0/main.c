@@ -13,6 +13,9 @@
  *   timeout, so the domUs get the CPU; a scenario can see dom0 kept
  *   running during and after them. Without a PV clock (shared_info not
  *   mapped) it falls back to 1000 yields per beat.
+ *   A ramdisk (start_info mod_start/mod_len) is hashed and reported
+ *   ("dom0: ramdisk N bytes, fnv1a64 H"), so a scenario can check what
+ *   xl create loaded into a domU.
  *   services=1 (or the word "xl" in the command line)   instead of all
  *   the above, run dom0's services (services.c): xenstored, the console
  *   back end and the xl front end on the COM2 control line, until "halt"
@@ -138,6 +141,16 @@ int guest_main(start_info_t *si)
            caps);
     if (services_wanted(si))
         return services_main(si);
+    if (si->mod_start && si->mod_len) {
+        /* A ramdisk given to this kernel as a domU: its length and FNV-1a
+         * hash, for scenarios to compare with the file's. */
+        const uint8_t *m = (const uint8_t *)si->mod_start;
+        uint64_t h = 0xcbf29ce484222325ULL;
+        for (uint64_t i = 0; i < si->mod_len; i++)
+            h = (h ^ m[i]) * 0x100000001b3ULL;
+        printk("dom0: ramdisk %lu bytes, fnv1a64 %016lx\n", (unsigned long)si->mod_len,
+               (unsigned long)h);
+    }
     heartbeat(si);
     int reason = shutdown_reason(si);
     if (reason < 0) {

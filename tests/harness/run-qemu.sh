@@ -9,12 +9,14 @@
 #   --domu 'ELF [CMDLINE]'   a boot-time domU (repeatable)
 #   --cfg-text TEXT   use TEXT as xenolith.cfg verbatim (loader tests)
 #   --timeout S (default 60, 0 = none)   --log FILE   --quiet   --gdb
+#   --mem SIZE   the machine's memory, QEMU's -m (default 512M); the hv's
+#                dom0_mem= (--hv-cmdline) must leave room for the hv and
+#                the domUs
 #   --ramdisk FILE   dom0's boot module (start_info mod_start/mod_len)
 #   --console-script FILE   COM1 (the hv's console, dom0's hvc0) on a unix
 #                socket driven by tests/harness/consdrv.py with FILE
 #                (expect/send lines); its output is appended to the log
 #                after a "== console ==" line when the machine ends
-#   --mem SIZE   QEMU guest RAM (default 512M; Linux guests want 1G or more)
 #   --ctl PATH   COM2 (dom0's control line) on a unix socket at PATH, for
 #                tests/harness/xlctl.sh --sock PATH
 #   --ctl-script FILE   with --ctl (or a temporary socket): once QEMU runs,
@@ -26,7 +28,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 BUILD=${BUILD:-$top/build}
 dom0="$BUILD/guests/dom0.elf" dom0_cmdline="" hv_cmdline="console=com1"
-cfg_text="" timeout=60 log="" quiet=0 gdb=0
+cfg_text="" timeout=60 log="" quiet=0 gdb=0 mem=512M
 domus=() ramdisk="" ctl="" ctl_script=""
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -36,11 +38,11 @@ while [ $# -gt 0 ]; do
     --cfg-text) cfg_text=$2; shift ;;
     --domu) domus+=("$2"); shift ;;
     --timeout) timeout=$2; shift ;;
+    --mem) mem=$2; shift ;;
     --log) log=$2; shift ;;
     --quiet) quiet=1 ;;
     --gdb) gdb=1; timeout=0 ;;
     --ramdisk) ramdisk=$2; shift ;;
-    --mem) mem=$2; shift ;;
     --ctl) ctl=$2; shift ;;
     --ctl-script) ctl_script=$2; shift ;;
     --console-script) con_script=$2; shift ;;

@@ -133,7 +133,7 @@ long xc_hypercall(unsigned int nr, uint64_t a1, uint64_t a2, uint64_t a3, uint64
         struct xen_memory_reservation *r = (void *)(uintptr_t)a2;
         assert_int_equal(r->domid, DOMID);
         assert_int_equal(r->extent_order, 0);
-        assert_int_equal(max_memkb, (uint64_t)MEM_MB << 10); /* max_mem came first */
+        assert_true(max_memkb >= (uint64_t)r->nr_extents << 2); /* max_mem came first */
         assert_true(r->nr_extents <= NFRAMES);
         unsigned long n = fail_populate ? r->nr_extents / 2 : r->nr_extents;
         for (unsigned long i = 0; i < n; i++) {
@@ -301,11 +301,24 @@ static uint8_t *gptr(uint64_t l4, uint64_t va)
     return frame((e & ADDR_MASK) >> 12) + (va & 4095);
 }
 
+/* The builder's P2M scratch is the caller's. */
+static uint64_t p2m_scratch[(uint64_t)MEM_MB << 8];
+
+static int build(const void *k, size_t klen, const char *cmdline, unsigned int mem_mb,
+                 struct xl_build_out *out, const char **why)
+{
+    const struct xl_build_args a = {
+        .kernel = k, .kernel_len = klen, .cmdline = cmdline, .memory_mb = mem_mb,
+        .p2m = p2m_scratch, .p2m_entries = sizeof(p2m_scratch) / sizeof(p2m_scratch[0]),
+    };
+    return xl_build_pv(DOMID, &a, out, why);
+}
+
 static void test_build_pv_ok(void **state)
 {
     struct xl_build_out out;
     const char *why = NULL;
-    int rc = xl_build_pv(DOMID, img_store, IMG_SIZE, NULL, 0, "root=/dev/xvda1", MEM_MB, &out, &why);
+    int rc = build(img_store, IMG_SIZE, "root=/dev/xvda1", MEM_MB, &out, &why);
     if (rc)
         fail_msg("xl_build_pv: %d (%s)", rc, why);
     uint64_t nr = (uint64_t)MEM_MB << 8;
@@ -390,28 +403,50 @@ static void test_build_pv_refusals(void **state)
     const char *why = NULL;
     /* Not a kernel: refused before the domain is given anything. */
     static uint8_t junk[4096];
-    assert_int_equal(xl_build_pv(DOMID, junk, sizeof(junk), NULL, 0, "", MEM_MB, &out, &why),
+    assert_int_equal(build(junk, sizeof(junk), "", MEM_MB, &out, &why),
                      -XEN_ENOEXEC);
     assert_non_null(why);
     assert_int_equal(max_memkb, 0);
     assert_int_equal(nr_given, 0);
     /* Too much / no memory. */
-    assert_int_equal(xl_build_pv(DOMID, img_store, IMG_SIZE, NULL, 0, "", 0, &out, &why),
+    assert_int_equal(build(img_store, IMG_SIZE, "", 0, &out, &why),
                      -XEN_EINVAL);
-    assert_int_equal(xl_build_pv(DOMID, img_store, IMG_SIZE, NULL, 0, "", XL_BUILD_MAX_MB + 1,
-                                 &out, &why), -XEN_EINVAL);
+    assert_int_equal(build(img_store, IMG_SIZE, "", XL_BUILD_MAX_MB + 1, &out, &why), -XEN_EINVAL);
     /* Too little for the initial mapping (4 MiB). */
-    assert_int_equal(xl_build_pv(DOMID, img_store, IMG_SIZE, NULL, 0, "", 3, &out, &why),
+    assert_int_equal(build(img_store, IMG_SIZE, "", 3, &out, &why),
                      -XEN_ENOMEM);
     /* The hv gives fewer frames than asked: -EBUSY, nothing mapped. */
     fail_populate = 1;
     why = NULL;
-    assert_int_equal(xl_build_pv(DOMID, img_store, IMG_SIZE, NULL, 0, "", MEM_MB, &out, &why),
+    assert_int_equal(build(img_store, IMG_SIZE, "", MEM_MB, &out, &why),
                      -XEN_EBUSY);
     assert_non_null(why);
     assert_int_equal(mapped_now, 0);
     assert_false(pinned);
     assert_int_equal(ctx_calls, 0);
+}
+
+/* max_mem is the caller's (libxl: memory + 1 MiB); a P2M scratch
+ * smaller than the domain is refused before anything is given. */
+static void test_build_pv_maxmem_scratch(void **state)
+{
+    struct xl_build_out out;
+    const char *why = NULL;
+    struct xl_build_args a = {
+        .kernel = img_store, .kernel_len = IMG_SIZE, .cmdline = "", .memory_mb = MEM_MB,
+        .max_memkb = MEM_MB * 1024 + 1024, .p2m = p2m_scratch,
+        .p2m_entries = ((uint64_t)MEM_MB << 8) - 1,
+    };
+    assert_int_equal(xl_build_pv(DOMID, &a, &out, &why), -XEN_EINVAL);
+    assert_non_null(why);
+    assert_int_equal(max_memkb, 0);
+    assert_int_equal(nr_given, 0);
+    a.p2m_entries++;
+    int rc = xl_build_pv(DOMID, &a, &out, &why);
+    if (rc)
+        fail_msg("xl_build_pv: %d (%s)", rc, why);
+    assert_int_equal(max_memkb, MEM_MB * 1024 + 1024);
+    assert_int_equal(nr_given, (uint64_t)MEM_MB << 8);
 }
 
 /* The window is given back: many builds in a row still find room. */
@@ -422,7 +457,7 @@ static void test_build_pv_repeat(void **state)
         const char *why = NULL;
         pinned = 0;
         evtchn_calls = 0;
-        int rc = xl_build_pv(DOMID, img_store, IMG_SIZE, NULL, 0, "x", MEM_MB, &out, &why);
+        int rc = build(img_store, IMG_SIZE, "x", MEM_MB, &out, &why);
         if (rc)
             fail_msg("build %d: %d (%s)", i, rc, why);
         assert_int_equal(mapped_now, 0);
@@ -438,6 +473,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_build_pv_ok),
         T(test_build_pv_refusals),
+        T(test_build_pv_maxmem_scratch),
         T(test_build_pv_repeat),
     };
 #undef T

@@ -461,6 +461,47 @@ static void test_fuzz_random(void **state)
     }
 }
 
+/* A Debian Linux PV guest as its xl.cfg usually reads: bzImage and
+ * initrd, root + extra (cmdline "root=<root> <extra>", as libxl's
+ * parse_cmdline), maxmem above memory, a 2 GiB domain. */
+static void test_linux_guest(void **state)
+{
+    assert_int_equal(run("# Debian bookworm, PV\n"
+                         "name = \"deb\"\n"
+                         "type = \"pv\"\n"
+                         "kernel = \"vmlinuz-6.1.0-18-amd64\"\n"
+                         "ramdisk = \"initrd.img-6.1.0-18-amd64\"\n"
+                         "root = \"/dev/xvda1 ro\"\n"
+                         "extra = \"console=hvc0 earlyprintk=xen\"\n"
+                         "memory = 2048\n"
+                         "maxmem = 4096\n"
+                         "vcpus = 1\n"
+                         "on_poweroff = \"destroy\"\n"
+                         "on_reboot = \"destroy\"\n"
+                         "on_crash = \"preserve\"\n"
+                         "on_watchdog = \"destroy\"\n"), 0);
+    assert_string_equal(dbuf, "");
+    assert_string_equal(cfg.kernel, "vmlinuz-6.1.0-18-amd64");
+    assert_string_equal(cfg.ramdisk, "initrd.img-6.1.0-18-amd64");
+    assert_string_equal(cfg.cmdline, "root=/dev/xvda1 ro console=hvc0 earlyprintk=xen");
+    assert_int_equal(cfg.memory_mib, 2048);
+    assert_int_equal(cfg.maxmem_mib, 4096);
+    assert_int_equal(cfg.type, XLCFG_TYPE_PV);
+    assert_int_equal(cfg.on[XLCFG_ON_POWEROFF], XLCFG_ACTION_DESTROY);
+    assert_int_equal(cfg.on[XLCFG_ON_REBOOT], XLCFG_ACTION_DESTROY);
+    assert_int_equal(cfg.on[XLCFG_ON_CRASH], XLCFG_ACTION_PRESERVE);
+    assert_int_equal(cfg.on[XLCFG_ON_WATCHDOG], XLCFG_ACTION_DESTROY);
+    /* cmdline given: root and extra are ignored (with xl's warning). */
+    assert_int_equal(run("name='deb'\nkernel='vmlinuz'\nroot='/dev/xvda1'\n"
+                         "extra='quiet'\ncmdline='root=/dev/xvdb console=hvc0'\n"), 0);
+    assert_string_equal(cfg.cmdline, "root=/dev/xvdb console=hvc0");
+    assert_string_equal(dbuf, "guest.cfg:5: warning: ignoring root= and extra= in favour of cmdline=\n");
+    /* A bad line among good ones: reported with its file and line. */
+    assert_int_equal(run("name='deb'\nkernel='vmlinuz'\nmemory = 2G\nmaxmem = 1024\n"),
+                     -XL_EINVAL);
+    assert_string_equal(dbuf, "guest.cfg:3: memory: not a number: `2G'\n");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -471,6 +512,7 @@ int main(void)
         cmocka_unit_test(test_missing_and_cross_checks),
         cmocka_unit_test(test_cmdline_combination),
         cmocka_unit_test(test_types_and_actions),
+        cmocka_unit_test(test_linux_guest),
         cmocka_unit_test(test_uuid),
         cmocka_unit_test(test_escapes),
         cmocka_unit_test(test_structure_errors),

@@ -248,6 +248,7 @@ void svc_domain_cleanup(uint16_t domid)
         return;
     consback_detach(domid);
     xsd_domain_gone(domid);
+    xlops_domain_gone(domid);
 }
 
 static void dom_exc(void)

@@ -96,13 +96,16 @@ void xlops_init(void);
 void xlops_domain_shutdown(uint16_t domid, unsigned int reason);
 /* Domains xl created that were not cleaned up yet. */
 int xlops_created(uint16_t domid);
+/* A domain is gone: xl forgets it and removes what it wrote for it
+ * outside its home (/vm/<uuid>, /libxl/N). */
+void xlops_domain_gone(uint16_t domid);
 /* Runs one control-line command; returns xl's exit status. */
 int xlops_run_line(char *line);
 
 /* The PV builder for `xl create` (xlops.c, on toolstack/libxc/build.c).
  * In: the new domain
- * (created, paused, max_mem set by the caller), its kernel image and
- * command line, its memory in pages. Out: the store and console frames
+ * (created, paused), its kernel (an ELF, 8-byte aligned), ramdisk and
+ * command line, its memory in pages and its max_mem in KiB. Out: the store and console frames
  * (pfn->mfn already resolved) and the event channels allocated for
  * them (remote side = dom0), as start_info has them. */
 struct dom0_build_out {
@@ -111,6 +114,6 @@ struct dom0_build_out {
 };
 int dom0_build_pv(uint16_t domid, const void *kernel, size_t kernel_len,
                   const void *ramdisk, size_t ramdisk_len, const char *cmdline,
-                  uint64_t nr_pages, struct dom0_build_out *out);
+                  uint64_t nr_pages, uint64_t max_memkb, struct dom0_build_out *out);
 
 #endif

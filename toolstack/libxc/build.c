@@ -17,7 +17,6 @@
 #include <xenolith/pv_build.h>
 
 #define NSLOTS 16 /* window pages the builder maps frames into */
-#define MAX_PAGES ((uint64_t)XL_BUILD_MAX_MB << (20 - PAGE_SHIFT))
 
 /* The map cache: pfn % NSLOTS picks the window page. */
 struct fmap {
@@ -29,7 +28,6 @@ struct fmap {
 };
 
 static uint8_t discard[PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
-static uint64_t p2m[MAX_PAGES];
 static struct pv_plan plan;
 
 static void *fmap_map(void *ctx, uint64_t pfn, uint64_t mfn)
@@ -67,7 +65,7 @@ static int fmap_release(struct fmap *f)
     return rc;
 }
 
-static int set_m2p(uint32_t domid, uint64_t nr_pages)
+static int set_m2p(uint32_t domid, const uint64_t *p2m, uint64_t nr_pages)
 {
     struct xc_mmu mmu;
     xc_mmu_init(&mmu, domid);
@@ -97,21 +95,27 @@ static int set_context(uint32_t domid, const struct pv_layout *l, uint64_t entry
     return xc_vcpu_setcontext(domid, 0, &ctxt);
 }
 
-int xl_build_pv(uint32_t domid, const void *kernel, size_t kernel_len, const void *ramdisk,
-                size_t ramdisk_len, const char *cmdline, unsigned int memory_mb,
-                struct xl_build_out *out, const char **why)
+int xl_build_pv(uint32_t domid, const struct xl_build_args *a, struct xl_build_out *out,
+                const char **why)
 {
     int rc;
+    unsigned int memory_mb = a->memory_mb;
+    uint64_t *p2m = a->p2m;
     memset(out, 0, sizeof(*out));
     if (!memory_mb || memory_mb > XL_BUILD_MAX_MB) {
         *why = "memory size out of the builder's range";
         return -XL_EINVAL;
     }
     const struct pv_image img = {
-        .kernel = kernel, .kernel_len = kernel_len, .initrd = ramdisk,
-        .initrd_len = ramdisk ? ramdisk_len : 0, .cmdline = cmdline,
+        .kernel = a->kernel, .kernel_len = a->kernel_len, .initrd = a->ramdisk,
+        .initrd_len = a->ramdisk ? a->ramdisk_len : 0, .cmdline = a->cmdline,
         .nr_pages = (uint64_t)memory_mb << (20 - PAGE_SHIFT),
     };
+    if (!p2m || a->p2m_entries < img.nr_pages) {
+        *why = "P2M scratch smaller than the domain";
+        return -XL_EINVAL;
+    }
+    uint64_t max_memkb = a->max_memkb ? a->max_memkb : (uint64_t)memory_mb << 10;
     /* Check the kernel before the domain is given anything. */
     if ((rc = pv_build_prepare(&plan, &img, 0, why)))
         return rc;
@@ -125,7 +129,7 @@ int xl_build_pv(uint32_t domid, const void *kernel, size_t kernel_len, const voi
         *why = "XEN_DOMCTL_max_vcpus failed";
         return rc;
     }
-    if ((rc = xc_domain_setmaxmem(domid, (uint64_t)memory_mb << 10))) {
+    if ((rc = xc_domain_setmaxmem(domid, max_memkb))) {
         *why = "XEN_DOMCTL_max_mem failed";
         return rc;
     }
@@ -171,7 +175,7 @@ int xl_build_pv(uint32_t domid, const void *kernel, size_t kernel_len, const voi
     }
     if (rc)
         return rc;
-    if ((rc = set_m2p(domid, l->nr_pages))) {
+    if ((rc = set_m2p(domid, p2m, l->nr_pages))) {
         *why = "MMU_MACHPHYS_UPDATE failed";
         return rc;
     }

@@ -8,8 +8,23 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Largest domU the builder takes (its P2M scratch is static). */
-#define XL_BUILD_MAX_MB 128
+/* Largest domU the builder takes: 64 GiB. Its P2M scratch (8 bytes a
+ * page) is the caller's, so what really limits a domain is the memory
+ * the hv has and what dom0 can stage. */
+#define XL_BUILD_MAX_MB (64u << 10)
+
+/* What to build. */
+struct xl_build_args {
+    const void *kernel; /* an ELF (8-byte aligned: headers are read in place) */
+    size_t kernel_len;
+    const void *ramdisk; /* NULL: none */
+    size_t ramdisk_len;
+    const char *cmdline;
+    unsigned int memory_mb; /* populated at build (start_info nr_pages) */
+    uint64_t max_memkb;     /* XEN_DOMCTL_max_mem; 0: memory_mb's */
+    uint64_t *p2m;          /* scratch of p2m_entries, >= memory_mb << 8 */
+    size_t p2m_entries;
+};
 
 struct xl_build_out {
     uint64_t store_mfn, console_mfn;
@@ -19,15 +34,14 @@ struct xl_build_out {
 };
 
 /* Build PV domain domid (created with XEN_DOMCTL_createdomain, paused):
- * max_vcpus 1, max_mem, populate_physmap, load the kernel (and ramdisk)
+ * max_vcpus 1, max_mem (a->max_memkb), populate_physmap, load the kernel (and ramdisk)
  * through foreign mappings with pv_build.c, M2P through
  * MMU_MACHPHYS_UPDATE, pin the L4 on its behalf, the xenstore and
  * console pages and their unbound event channels (remote dom0), and the
  * vcpu context. Does not unpause. Returns 0, or a negative Xen errno
  * with *why set; on failure the caller destroys the domain (which takes
  * back every frame and channel given to it so far). */
-int xl_build_pv(uint32_t domid, const void *kernel, size_t kernel_len, const void *ramdisk,
-                size_t ramdisk_len, const char *cmdline, unsigned int memory_mb,
-                struct xl_build_out *out, const char **why);
+int xl_build_pv(uint32_t domid, const struct xl_build_args *a, struct xl_build_out *out,
+                const char **why);
 
 #endif

@@ -12,6 +12,9 @@
 #include <xen/domctl.h>
 #include <xlguest/hypercall.h>
 #include <xlguest/kernel.h>
+#include <xlguest/pages.h>
+#include <xlguest/time.h>
+#include <xenolith/kimage.h>
 #include "xlcmd.h"
 #include "../dom0svc/cpio.h"
 #include "../dom0svc/svc.h"
@@ -84,8 +87,6 @@ static int op_destroy(void *ctx, uint32_t domid)
     if (rc)
         return rc;
     svc_domain_cleanup((uint16_t)domid);
-    if (domid < SVC_MAX_DOMS)
-        memset(on_shutdown[domid], 0, sizeof(on_shutdown[domid]));
     return 0;
 }
 
@@ -129,77 +130,245 @@ static int op_dmesg(void *ctx, int clear, const struct xlcmd_io *io)
     return 0;
 }
 
-/* xl's xenstore entries for a new domain (libxl writes many more; these
- * are the ones guests and our tools read). */
-static int write_domain_nodes(uint16_t domid, const struct xlcfg *cfg,
-                              const struct dom0_build_out *b)
+/* What xl wrote outside /local/domain/N for each domain it created, to
+ * take away with it (libxl's vm_path and libxl_path). */
+static char vm_paths[SVC_MAX_DOMS][48];
+
+/* A UUID for a config without one (libxl_uuid_generate): version-4 form
+ * from the PV clock, the domid and a counter (dom0 has no entropy
+ * source; unique, not secret). */
+static void make_uuid(uint8_t u[16], uint16_t domid)
 {
-    char path[96], val[64], ro[32], rw[32];
-    int rc = 0;
-    /* As libxl: the domain's home is dom0's, readable by the domain; the
-     * directories it writes in (device, data, backend, ...) are its own. */
-    int ro_len = xl_snprintf(ro, sizeof(ro), "n0%cr%u", 0, domid) + 1;
-    int rw_len = xl_snprintf(rw, sizeof(rw), "n%u", domid) + 1;
-    xl_snprintf(path, sizeof(path), "/local/domain/%u", domid);
-    rc = xsd_mkdir(path);
-    if (!rc)
-        rc = xsd_set_perms(path, ro, (uint32_t)ro_len);
-    static const char *const own_dirs[] = { "device", "data", "backend", "drivers",
-                                            "feature", "attr", "error" };
-    for (unsigned int i = 0; i < sizeof(own_dirs) / sizeof(own_dirs[0]) && !rc; i++) {
-        xl_snprintf(path, sizeof(path), "/local/domain/%u/%s", domid, own_dirs[i]);
-        rc = xsd_mkdir(path);
-        if (!rc)
-            rc = xsd_set_perms(path, rw, (uint32_t)rw_len);
+    static uint64_t count;
+    uint64_t t = guest_shared_info ? pvclock_read(&guest_shared_info->vcpu_info[0].time) : 0;
+    uint64_t a = t ^ (0x9e3779b97f4a7c15ULL * ++count), b = (a * 0xbf58476d1ce4e5b9ULL) ^ domid;
+    for (int i = 0; i < 8; i++) {
+        u[i] = (uint8_t)(a >> (8 * i));
+        u[8 + i] = (uint8_t)(b >> (8 * i));
     }
-    if (!rc) {
-        xl_snprintf(path, sizeof(path), "/local/domain/%u/control", domid);
-        rc = xsd_mkdir(path);
-    }
-#define W(fmt_path, fmt_val, ...)                                               \
-    do {                                                                        \
-        xl_snprintf(path, sizeof(path), "/local/domain/%u/" fmt_path, domid);   \
-        xl_snprintf(val, sizeof(val), fmt_val, __VA_ARGS__);                    \
-        if (!rc)                                                                \
-            rc = xsd_write(path, val);                                          \
-    } while (0)
-    W("name", "%s", cfg->name);
-    W("domid", "%u", domid);
-    W("memory/target", "%lu", (unsigned long)(cfg->memory_mib << 10));
-    W("store/port", "%u", b->store_evtchn);
-    W("store/ring-ref", "%lu", (unsigned long)b->store_mfn);
-    W("console/port", "%u", b->console_evtchn);
-    W("console/ring-ref", "%lu", (unsigned long)b->console_mfn);
-    W("console/type", "%s", "xenconsoled");
-#undef W
-    return rc;
+    u[6] = (uint8_t)((u[6] & 0x0f) | 0x40);
+    u[8] = (uint8_t)((u[8] & 0x3f) | 0x80);
 }
 
-/* cpio keeps file data 4-byte aligned; the ELF reader wants 8 (it reads
- * headers in place), so the kernel is copied here first. */
-#define KERNEL_MAX (4u << 20)
-static uint8_t kernel_copy[KERNEL_MAX] __attribute__((aligned(4096)));
+struct xsw {
+    uint16_t domid;
+    int rc;
+    char ro[32], rw[32], no[8];
+    int ro_len, rw_len, no_len;
+};
 
+static void xs_node(struct xsw *w, const char *path, const char *val, int perm)
+{
+    if (w->rc)
+        return;
+    w->rc = val ? xsd_write(path, val) : xsd_mkdir(path);
+    if (!w->rc && perm == 'r')
+        w->rc = xsd_set_perms(path, w->ro, (uint32_t)w->ro_len);
+    else if (!w->rc && perm == 'w')
+        w->rc = xsd_set_perms(path, w->rw, (uint32_t)w->rw_len);
+    else if (!w->rc && perm == 'n')
+        w->rc = xsd_set_perms(path, w->no, (uint32_t)w->no_len);
+}
+
+/* /local/domain/N/<rel> (val NULL: a directory), with perm 'r' (dom0's,
+ * readable by N: libxl's roperm), 'w' (N's own: rwperm) or 0 (inherited). */
+static void xs_dom(struct xsw *w, const char *rel, const char *val, int perm)
+{
+    char path[128];
+    xl_snprintf(path, sizeof(path), "/local/domain/%u%s%s", w->domid, rel[0] ? "/" : "", rel);
+    xs_node(w, path, val, perm);
+}
+
+/* The xenstore entries of a new PV domain as libxl writes them
+ * (libxl__domain_make, libxl__build_post, libxl__device_console_add):
+ * /local/domain/N owned by dom0 and readable by N, the nodes N writes
+ * in (control/shutdown, control/feature-*, data, ...) N's own; /vm/<uuid>
+ * and /libxl/N. Differences: device (and backend, which libxl does not
+ * make for a domU) are N's own, as libxl does only with
+ * xend_suspend_evtchn_compat: there is no device-add yet, so frontends
+ * and backends make their own directories. */
+static int write_domain_nodes(uint16_t domid, const struct xlcfg *cfg, const uint8_t uuid[16],
+                              const struct dom0_build_out *b)
+{
+    struct xsw w = { .domid = domid };
+    char v[64], rel[48], us[40];
+    w.ro_len = xl_snprintf(w.ro, sizeof(w.ro), "n0%cr%u", 0, domid) + 1;
+    w.rw_len = xl_snprintf(w.rw, sizeof(w.rw), "n%u", domid) + 1;
+    w.no_len = xl_snprintf(w.no, sizeof(w.no), "n0") + 1;
+    xlcfg_format_uuid(uuid, us, sizeof(us));
+    char *vm = vm_paths[domid < SVC_MAX_DOMS ? domid : 0];
+    xl_snprintf(vm, sizeof(vm_paths[0]), "/vm/%s", us);
+
+    /* libxl__domain_make */
+    xs_dom(&w, "", NULL, 'r');
+    xs_node(&w, vm, NULL, 'r');
+    xl_snprintf(v, sizeof(v), "/libxl/%u", domid);
+    xs_node(&w, v, NULL, 'n');
+    xl_snprintf(v, sizeof(v), "/libxl/%u/device", domid);
+    xs_node(&w, v, NULL, 'n');
+    xs_dom(&w, "vm", vm, 0);
+    xs_dom(&w, "name", cfg->name, 0);
+    xs_dom(&w, "cpu", NULL, 'r');
+    xs_dom(&w, "memory", NULL, 'r');
+    xs_dom(&w, "device", NULL, 'w');
+    xs_dom(&w, "device/suspend/event-channel", "", 'w');
+    xs_dom(&w, "control", NULL, 'r');
+    static const char *const own[] = { "control/shutdown", "control/feature-poweroff",
+                                       "control/feature-reboot", "control/feature-suspend",
+                                       "control/sysrq", "data", "drivers", "feature", "attr",
+                                       "error", "backend" };
+    for (unsigned int i = 0; i < sizeof(own) / sizeof(own[0]); i++)
+        xs_dom(&w, own[i], i < 5 ? "" : NULL, 'w');
+    xl_snprintf(v, sizeof(v), "%s/uuid", vm);
+    xs_node(&w, v, us, 0);
+    xl_snprintf(v, sizeof(v), "%s/name", vm);
+    xs_node(&w, v, cfg->name, 0);
+    xs_dom(&w, "control/platform-feature-multiprocessor-suspend", "1", 0);
+    xs_dom(&w, "control/platform-feature-xs_reset_watches", "1", 0);
+    xl_snprintf(v, sizeof(v), "/libxl/%u/type", domid);
+    xs_node(&w, v, "pv", 0);
+
+    /* libxl__build_post (a PV domain has no video memory) */
+    xl_snprintf(v, sizeof(v), "%lu", (unsigned long)(cfg->maxmem_mib << 10));
+    xs_dom(&w, "memory/static-max", v, 0);
+    xl_snprintf(v, sizeof(v), "%lu", (unsigned long)(cfg->memory_mib << 10));
+    xs_dom(&w, "memory/target", v, 0);
+    xs_dom(&w, "memory/videoram", "0", 0);
+    xl_snprintf(v, sizeof(v), "%u", domid);
+    xs_dom(&w, "domid", v, 0);
+    xl_snprintf(v, sizeof(v), "%u", b->store_evtchn);
+    xs_dom(&w, "store/port", v, 0);
+    xl_snprintf(v, sizeof(v), "%lu", (unsigned long)b->store_mfn);
+    xs_dom(&w, "store/ring-ref", v, 0);
+    unsigned int maxv = cfg->maxvcpus ? cfg->maxvcpus : 1, online = cfg->vcpus ? cfg->vcpus : 1;
+    for (unsigned int i = 0; i < maxv; i++) {
+        xl_snprintf(rel, sizeof(rel), "cpu/%u/availability", i);
+        xs_dom(&w, rel, i < online ? "online" : "offline", 0);
+    }
+
+    /* libxl__device_console_add, console 0 (xenconsoled's pty) */
+    xl_snprintf(v, sizeof(v), "%u", b->console_evtchn);
+    xs_dom(&w, "console/port", v, 0);
+    xl_snprintf(v, sizeof(v), "%lu", (unsigned long)b->console_mfn);
+    xs_dom(&w, "console/ring-ref", v, 0);
+    xs_dom(&w, "console/limit", "1048576", 0);
+    xs_dom(&w, "console/type", "xenconsoled", 0);
+    xs_dom(&w, "console/output", "pty", 0);
+    return w.rc;
+}
+
+/* libxl's destroy removes /vm/<uuid> and /libxl/N besides the home
+ * (xenstored's @releaseDomain cleanup takes that one). */
+void xlops_domain_gone(uint16_t domid)
+{
+    char p[32];
+    if (domid == 0 || domid >= SVC_MAX_DOMS)
+        return;
+    if (vm_paths[domid][0])
+        xsd_rm(vm_paths[domid]);
+    vm_paths[domid][0] = '\0';
+    xl_snprintf(p, sizeof(p), "/libxl/%u", domid);
+    xsd_rm(p);
+    memset(on_shutdown[domid], 0, sizeof(on_shutdown[domid]));
+}
+
+/* A kernel image, read in place from the ramdisk: a plain ELF at an
+ * 8-byte aligned address is used as it is (the ELF reader reads
+ * headers in place); an unaligned one is copied, a compressed one
+ * (bzImage, gzip, xz, ...) decompressed into pages from dom0's free
+ * memory. staged/staged_pages: what to give back after the build. */
+struct kstage {
+    const void *elf;
+    size_t len;
+    void *staged;
+    uint64_t staged_pages;
+};
+
+static void say_no_memory(const char *what, const char *name, uint64_t bytes)
+{
+    printk("dom0: not enough memory to stage %s %s: needs %lu MiB, %lu free\n", what, name,
+           (unsigned long)((bytes + (1u << 20) - 1) >> 20),
+           (unsigned long)(pages_free_count() >> 8));
+}
+
+static int stage_kernel(const char *name, const void *img, size_t len, struct kstage *k)
+{
+    struct kimage_info info;
+    const char *why = "unknown";
+    memset(k, 0, sizeof(*k));
+    int rc = kimage_probe(img, len, &info, &why);
+    if (rc) {
+        printk("dom0: kernel %s: %s\n", name, why);
+        return rc;
+    }
+    if (info.comp == KCOMP_NONE && !((uintptr_t)info.payload & 7)) {
+        k->elf = info.payload;
+        k->len = info.payload_len;
+        return 0;
+    }
+    size_t out_len = info.comp == KCOMP_NONE ? info.payload_len : info.out_len;
+    uint64_t n = pages_for(out_len);
+    void *out = n ? pages_alloc(n) : NULL;
+    if (!out) {
+        say_no_memory("kernel", name, out_len);
+        return -XEN_ENOMEM;
+    }
+    k->staged = out;
+    k->staged_pages = n;
+    if (info.comp == KCOMP_NONE) {
+        memcpy(out, info.payload, out_len);
+    } else {
+        uint64_t sn = pages_for(KIMAGE_SCRATCH_SIZE);
+        void *scratch = pages_alloc(sn);
+        if (!scratch) {
+            say_no_memory("kernel", name, out_len + KIMAGE_SCRATCH_SIZE);
+            return -XEN_ENOMEM;
+        }
+        rc = kimage_decompress(&info, out, n << 12, scratch, &why);
+        pages_free(scratch, sn);
+        if (rc) {
+            printk("dom0: kernel %s (%s%s): %s\n", name, info.is_bzimage ? "bzImage, " : "",
+                   kimage_comp_name(info.comp), why);
+            return rc;
+        }
+        printk("dom0: kernel %s: %s%s, %lu bytes decompressed to %lu\n", name,
+               info.is_bzimage ? "bzImage, " : "", kimage_comp_name(info.comp),
+               (unsigned long)info.payload_len, (unsigned long)out_len);
+    }
+    k->elf = out;
+    k->len = out_len;
+    return 0;
+}
+
+static void unstage_kernel(struct kstage *k)
+{
+    pages_free(k->staged, k->staged_pages);
+    memset(k, 0, sizeof(*k));
+}
 
 static int op_create(void *ctx, const struct xlcfg *cfg, int paused, uint32_t *domid_out)
 {
     (void)ctx;
+    if (cfg->type != XLCFG_TYPE_PV) {
+        printk("dom0: only PV domains can be created\n");
+        return -XEN_EOPNOTSUPP;
+    }
     const char *kernel;
     size_t klen;
     int rc = op_read_file(ctx, cfg->kernel, &kernel, &klen);
-    if (rc)
+    if (rc) {
+        printk("dom0: kernel %s: not in dom0's ramdisk\n", cfg->kernel);
         return rc;
-    if (klen > KERNEL_MAX) {
-        printk("dom0: kernel %s is %lu bytes, more than dom0 can stage (%u)\n", cfg->kernel,
-               (unsigned long)klen, KERNEL_MAX);
-        return -XEN_E2BIG;
     }
-    memcpy(kernel_copy, kernel, klen);
-    kernel = (const char *)kernel_copy;
     const char *rd = NULL;
     size_t rdlen = 0;
-    if (cfg->ramdisk[0] && (rc = op_read_file(ctx, cfg->ramdisk, &rd, &rdlen)))
+    if (cfg->ramdisk[0] && (rc = op_read_file(ctx, cfg->ramdisk, &rd, &rdlen))) {
+        printk("dom0: ramdisk %s: not in dom0's ramdisk\n", cfg->ramdisk);
         return rc;
+    }
+    struct kstage k;
+    if ((rc = stage_kernel(cfg->kernel, kernel, klen, &k)))
+        goto out;
     /* 1-2: createdomain (paused), max_vcpus, max_mem. */
     struct xen_domctl d = { .cmd = XEN_DOMCTL_createdomain, .domain = 0,
                             .interface_version = XEN_DOMCTL_INTERFACE_VERSION };
@@ -208,29 +377,32 @@ static int op_create(void *ctx, const struct xlcfg *cfg, int paused, uint32_t *d
     d.u.createdomain.max_grant_frames = 32;
     d.u.createdomain.max_maptrack_frames = 1024;
     d.u.createdomain.grant_opts = XEN_DOMCTL_GRANT_version(1);
-    memcpy(d.u.createdomain.handle, cfg->uuid, sizeof(d.u.createdomain.handle));
+    uint8_t uuid[16];
+    if (cfg->has_uuid)
+        memcpy(uuid, cfg->uuid, sizeof(uuid));
+    else
+        make_uuid(uuid, 0);
+    memcpy(d.u.createdomain.handle, uuid, sizeof(d.u.createdomain.handle));
     long hc = HYPERCALL(__HYPERVISOR_domctl, &d, 0, 0);
-    if (hc)
-        return (int)hc;
+    if (hc) {
+        rc = (int)hc;
+        goto out;
+    }
     uint16_t domid = d.domain;
     struct xen_domctl m = { .cmd = XEN_DOMCTL_max_vcpus, .domain = domid,
                             .interface_version = XEN_DOMCTL_INTERFACE_VERSION };
     m.u.max_vcpus.max = d.u.createdomain.max_vcpus;
     hc = HYPERCALL(__HYPERVISOR_domctl, &m, 0, 0);
-    if (!hc) {
-        m = (struct xen_domctl){ .cmd = XEN_DOMCTL_max_mem, .domain = domid,
-                                 .interface_version = XEN_DOMCTL_INTERFACE_VERSION };
-        m.u.max_mem.max_memkb = cfg->maxmem_mib << 10;
-        hc = HYPERCALL(__HYPERVISOR_domctl, &m, 0, 0);
-    }
-    /* 3-6: memory, layout, start_info, rings, vcpu context. */
+    /* 3-6: memory, layout, start_info, rings, vcpu context. max_mem as
+     * libxl__build_pre: the initial allocation + LIBXL_MAXMEM_CONSTANT
+     * (1 MiB); maxmem goes to memory/static-max, the balloon's limit. */
     struct dom0_build_out b = { 0 };
     if (!hc)
-        hc = dom0_build_pv(domid, kernel, klen, rd, rdlen, cfg->cmdline,
-                           cfg->memory_mib << 8, &b);
+        hc = dom0_build_pv(domid, k.elf, k.len, rd, rdlen, cfg->cmdline, cfg->memory_mib << 8,
+                           (cfg->memory_mib << 10) + 1024, &b);
     /* 7: xenstore + the console back end. */
     if (!hc)
-        hc = write_domain_nodes(domid, cfg, &b);
+        hc = write_domain_nodes(domid, cfg, uuid, &b);
     if (!hc)
         hc = xsd_introduce(domid, b.store_mfn, b.store_evtchn);
     if (!hc)
@@ -241,14 +413,18 @@ static int op_create(void *ctx, const struct xlcfg *cfg, int paused, uint32_t *d
     if (hc) {
         printk("dom0: create of d%u failed (%ld), destroying it\n", domid, hc);
         op_destroy(ctx, domid);
-        return (int)hc;
+        rc = (int)hc;
+        goto out;
     }
     if (domid < SVC_MAX_DOMS) {
         memcpy(on_shutdown[domid], cfg->on, sizeof(cfg->on));
         on_shutdown[domid][XLCFG_ON_NR] = 1;
     }
     *domid_out = domid;
-    return 0;
+    rc = 0;
+out:
+    unstage_kernel(&k);
+    return rc;
 }
 
 /* What xl does when a domain it created shuts down (on_poweroff,
@@ -265,22 +441,34 @@ void xlops_domain_shutdown(uint16_t domid, unsigned int reason)
         printk("dom0: d%u: action %s is not supported yet; destroying it\n", domid,
                xlcfg_action_name(act));
     printk("dom0: d%u shut down (reason %u): destroying it\n", domid, reason);
-    if (ctl_destroy(domid) == 0) {
+    if (ctl_destroy(domid) == 0)
         svc_domain_cleanup(domid);
-        memset(on_shutdown[domid], 0, sizeof(on_shutdown[domid]));
-    }
 }
 
 /* Steps 3-6 of docs/toolstack.md through the toolstack's PV builder
  * (toolstack/libxc/build.c, the same layout code as the hv's). */
 int dom0_build_pv(uint16_t domid, const void *kernel, size_t kernel_len, const void *ramdisk,
-                  size_t ramdisk_len, const char *cmdline, uint64_t nr_pages,
+                  size_t ramdisk_len, const char *cmdline, uint64_t nr_pages, uint64_t max_memkb,
                   struct dom0_build_out *out)
 {
     struct xl_build_out o;
     const char *why = "unknown";
-    int rc = xl_build_pv(domid, kernel, kernel_len, ramdisk, ramdisk_len, cmdline,
-                         (unsigned int)(nr_pages >> 8), &o, &why);
+    /* The builder's P2M scratch: 8 bytes a page, from dom0's free memory. */
+    uint64_t pn = pages_for(nr_pages * sizeof(uint64_t));
+    uint64_t *p2m = pages_alloc(pn);
+    if (!p2m) {
+        printk("dom0: not enough memory to build d%u: its P2M needs %lu KiB, %lu MiB free\n",
+               domid, (unsigned long)(pn << 2), (unsigned long)(pages_free_count() >> 8));
+        return -XEN_ENOMEM;
+    }
+    const struct xl_build_args a = {
+        .kernel = kernel, .kernel_len = kernel_len, .ramdisk = ramdisk,
+        .ramdisk_len = ramdisk_len, .cmdline = cmdline,
+        .memory_mb = (unsigned int)(nr_pages >> 8), .max_memkb = max_memkb,
+        .p2m = p2m, .p2m_entries = pn << 9,
+    };
+    int rc = xl_build_pv(domid, &a, &o, &why);
+    pages_free(p2m, pn);
     if (rc) {
         printk("dom0: building d%u failed: %s (%d)\n", domid, why, rc);
         return rc;
