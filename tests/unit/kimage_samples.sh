@@ -4,7 +4,7 @@
 # build/; never committed). DIR/manifest lists the sample names; each
 # NAME.raw has NAME.gz, NAME.xz (BCJ x86 + LZMA2, CRC32: Linux's choice),
 # NAME.crc64.xz (plain xz), NAME.none.xz (no check), NAME.mb.xz (several
-# blocks), NAME.lz4 (legacy, as Linux uses) and NAME.zst beside it.
+# blocks), NAME.lz4 (legacy, as Linux uses) and NAME*.zst beside it.
 set -euo pipefail
 dir=$1
 rm -rf "$dir" && mkdir -p "$dir"
@@ -49,6 +49,11 @@ for raw in *.raw; do
     xz --format=xz --check=none -c "$raw" >"$n.none.xz"
     xz --format=xz --block-size=65536 -c "$raw" >"$n.mb.xz"
     lz4 -q -l -9 -c "$raw" >"$n.lz4"
-    [ $have_zstd = 1 ] && zstd -q -19 -c "$raw" >"$n.zst"
+    if [ $have_zstd = 1 ]; then
+        zstd -q -19 -c "$raw" >"$n.zst"                      # with size and checksum
+        zstd -q -19 --no-check -c "$raw" >"$n.nock.zst"      # no checksum
+        cat "$raw" | zstd -q -19 -c >"$n.pipe.zst"           # no size (as Linux's)
+        zstd -q -1 -c "$raw" >"$n.fast.zst"
+    fi
 done
 touch .stamp
