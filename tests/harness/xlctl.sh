@@ -14,6 +14,9 @@
 # "sleep S" waits S seconds on the host (scripts that let guests run).
 # After "xl console D" it waits --console-secs (default 2) and detaches
 # with Ctrl-], showing what the domain printed meanwhile.
+# A line "type D TEXT" attaches to D's console, types TEXT and Enter, and
+# detaches (a shell command for a Linux domU); "wait S REGEX type D TEXT"
+# types it and stays attached until output after it matches REGEX.
 # A line "wait S REGEX COMMAND..." waits for a state instead of a time:
 # it runs COMMAND again (every 0.2 s) until its output matches REGEX (a
 # Python regex, multiline, no spaces: write \s), or with "!REGEX" until
@@ -108,16 +111,29 @@ def answer(cmd):
             sys.exit(124)
         buf += d
 
-def console(cmd, until=None, secs=console_secs):
+def console(cmd, until=None, secs=console_secs, typed=None):
     """Attached to a domain's console: show what it prints for secs, or
     until its output matches the regex until; then detach with Ctrl-]
-    as a user would. Returns (text, N, matched)."""
+    as a user would. With typed, that text and Enter are typed first (as
+    a person types), and only output after it counts. Returns (text, N,
+    matched)."""
     global buf
     s.sendall(cmd.encode() + b"\n")
+    if typed is not None:
+        time.sleep(0.5)
+        for ch in typed + "\n":
+            s.sendall(ch.encode())
+            time.sleep(0.01)
+        s.settimeout(0.3)
+        try:
+            buf += s.recv(65536)
+        except socket.timeout:
+            pass
+    start = len(buf)
     t_end = time.time() + secs
     matched = until is None
     while until is not None and time.time() < t_end:
-        if until.search(buf.decode(errors="replace").replace("\r", "")):
+        if until.search(buf[start:].decode(errors="replace").replace("\r", "")):
             matched = True
             break
         s.settimeout(0.2)
@@ -146,6 +162,10 @@ def wait_for(secs, pattern, cmd):
     t_end = time.time() + secs
     if cmd.split()[:2] == ["xl", "console"]:
         out, n, ok = console(cmd, until=rx, secs=secs)
+    elif cmd.split()[:1] == ["type"] and len(cmd.split()) >= 2:
+        words = cmd.split(None, 2)
+        out, n, ok = console("xl console " + words[1], until=rx, secs=secs,
+                             typed=words[2] if len(words) > 2 else "")
     else:
         while True:
             out, n = run(cmd)
@@ -179,7 +199,22 @@ for cmd in cmds:
         except OSError:
             pass
         break
-    if words[:1] == ["wait"]:
+    if words[:1] == ["type"]:
+        # "type D TEXT": attach to D's console, type TEXT and Enter as a
+        # person would, detach; what it printed meanwhile is shown.
+        if len(words) < 2:
+            print("xlctl.sh: usage: type DOMAIN TEXT...", file=sys.stderr)
+            sys.exit(64)
+        text = cmd.split(None, 2)[2] if len(words) > 2 else ""
+        s.sendall(("xl console %s\n" % words[1]).encode())
+        time.sleep(0.5)
+        for ch in text + "\n":
+            s.sendall(ch.encode())
+            time.sleep(0.01)
+        time.sleep(0.5)
+        s.sendall(b"\x1d")
+        out, status = answer(cmd)
+    elif words[:1] == ["wait"]:
         if len(words) < 4:
             print("xlctl.sh: usage: wait SECONDS REGEX COMMAND...", file=sys.stderr)
             sys.exit(64)
