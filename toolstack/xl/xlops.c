@@ -186,7 +186,9 @@ static void xs_dom(struct xsw *w, const char *rel, const char *val, int perm)
  * and /libxl/N. Differences: device (and backend, which libxl does not
  * make for a domU) are N's own, as libxl does only with
  * xend_suspend_evtchn_compat: there is no device-add yet, so frontends
- * and backends make their own directories. */
+ * and backends make their own directories; and device/ starts empty
+ * (no device/suspend/event-channel, which only HVM-style suspend uses),
+ * as xs_domid_reuse checks a new domain's home. */
 static int write_domain_nodes(uint16_t domid, const struct xlcfg *cfg, const uint8_t uuid[16],
                               const struct dom0_build_out *b)
 {
@@ -211,7 +213,6 @@ static int write_domain_nodes(uint16_t domid, const struct xlcfg *cfg, const uin
     xs_dom(&w, "cpu", NULL, 'r');
     xs_dom(&w, "memory", NULL, 'r');
     xs_dom(&w, "device", NULL, 'w');
-    xs_dom(&w, "device/suspend/event-channel", "", 'w');
     xs_dom(&w, "control", NULL, 'r');
     static const char *const own[] = { "control/shutdown", "control/feature-poweroff",
                                        "control/feature-reboot", "control/feature-suspend",
