@@ -19,6 +19,8 @@
 # Options:
 #   --dom0 ELF            the PV kernel (default build/guests/dom0.elf)
 #   --dom0-cmdline S      its command line
+#   --ramdisk FILE        dom0's boot module (ramdisk= in the cfg: a Linux
+#                         initramfs; --dom0 may then be a bzImage)
 #   --hv-cmdline S        extra Xen options, appended to the defaults below
 #   --stop REGEX          extended regex: stop as soon as a log line matches
 #                         (for guests that do not shut down, or to end early)
@@ -29,7 +31,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 BUILD=${BUILD:-$top/build}
 XEN_EFI=${XEN_EFI:-/boot/xen-4.17-amd64.efi}
-dom0="$BUILD/guests/dom0.elf" dom0_cmdline="" hv_extra="" stop=""
+dom0="$BUILD/guests/dom0.elf" dom0_cmdline="" hv_extra="" stop="" ramdisk=""
 timeout=120 log="" quiet=0
 # Small dom0, one CPU, no IOMMU/microcode work, halt instead of rebooting on
 # a dom0 crash, and every line a guest writes shown on the serial console.
@@ -39,6 +41,7 @@ while [ $# -gt 0 ]; do
     case "$1" in
     --dom0) dom0=$2; shift ;;
     --dom0-cmdline) dom0_cmdline=$2; shift ;;
+    --ramdisk) ramdisk=$2; shift ;;
     --hv-cmdline) hv_extra=$2; shift ;;
     --stop) stop=$2; shift ;;
     --timeout) timeout=$2; shift ;;
@@ -53,6 +56,7 @@ if [ ! -f "$XEN_EFI" ]; then
     echo "run-xen.sh: no Xen at $XEN_EFI (package xen-hypervisor-4.17-amd64)" >&2; exit 64
 fi
 if [ ! -f "$dom0" ]; then echo "run-xen.sh: no such dom0 kernel: $dom0" >&2; exit 64; fi
+if [ -n "$ramdisk" ] && [ ! -f "$ramdisk" ]; then echo "run-xen.sh: no such ramdisk: $ramdisk" >&2; exit 64; fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/xenolith-xen.XXXXXX")
 qpid="" tpid=""
@@ -78,6 +82,10 @@ default=xen
 options=$xen_opts $hv_extra
 kernel=dom0.elf $dom0_cmdline
 CFG
+if [ -n "$ramdisk" ]; then
+    cp "$ramdisk" "$esp/EFI/BOOT/ramdisk.img" || exit 64
+    echo "ramdisk=ramdisk.img" >>"$esp/EFI/BOOT/BOOTX64.cfg"
+fi
 cp /usr/share/OVMF/OVMF_VARS_4M.fd "$work/vars.fd"
 
 qemu-system-x86_64 -machine q35 -m 512M -cpu max -smp 1 -no-reboot -display none \
