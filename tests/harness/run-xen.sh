@@ -25,6 +25,10 @@
 #   --stop REGEX          extended regex: stop as soon as a log line matches
 #                         (for guests that do not shut down, or to end early)
 #   --timeout S (default 120, 0 = none)   --log FILE   --quiet
+#   --stdin               the serial line reads this script's stdin, so dom0
+#                         can be typed at (Xen hands serial input to dom0
+#                         after boot); output goes to stdout and the log
+#                         (not with --quiet)
 #   --domu ...            refused: Xen 4.17 on x86 has no boot-time domUs
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -32,7 +36,7 @@ top=$(cd "$here/../.." && pwd)
 BUILD=${BUILD:-$top/build}
 XEN_EFI=${XEN_EFI:-/boot/xen-4.17-amd64.efi}
 dom0="$BUILD/guests/dom0.elf" dom0_cmdline="" hv_extra="" stop="" ramdisk=""
-timeout=120 log="" quiet=0
+timeout=120 log="" quiet=0 stdin=0
 # Small dom0, one CPU, no IOMMU/microcode work, halt instead of rebooting on
 # a dom0 crash, and every line a guest writes shown on the serial console.
 xen_opts="console=com1 com1=115200,8n1 dom0_mem=64M,max:64M dom0_max_vcpus=1 noreboot"
@@ -47,6 +51,7 @@ while [ $# -gt 0 ]; do
     --timeout) timeout=$2; shift ;;
     --log) log=$2; shift ;;
     --quiet) quiet=1 ;;
+    --stdin) stdin=1 ;;
     --domu) echo "run-xen.sh: Xen 4.17 on x86 cannot start domUs without a toolstack" >&2; exit 64 ;;
     *) echo "run-xen.sh: unknown option $1" >&2; exit 64 ;;
     esac
@@ -88,11 +93,19 @@ if [ -n "$ramdisk" ]; then
 fi
 cp /usr/share/OVMF/OVMF_VARS_4M.fd "$work/vars.fd"
 
+serial=(-chardev "file,id=s0,path=$log" -serial chardev:s0)
+exec 3</dev/null
+if [ $stdin = 1 ]; then
+    [ $quiet = 0 ] || { echo "run-xen.sh: --stdin and --quiet do not mix" >&2; exit 64; }
+    serial=(-chardev "stdio,id=s0,logfile=$log,signal=off" -serial chardev:s0)
+    quiet=1   # QEMU itself prints the console: no tail
+    exec 3<&0
+fi
 qemu-system-x86_64 -machine q35 -m 512M -cpu max -smp 1 -no-reboot -display none \
     -drive if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd \
     -drive if=pflash,format=raw,file="$work/vars.fd" \
     -drive format=raw,file=fat:rw:"$esp" ${XL_QEMU_ARGS:-} \
-    -net none -chardev "file,id=s0,path=$log" -serial chardev:s0 </dev/null 2>"$work/qemu.err" &
+    -net none "${serial[@]}" 2>"$work/qemu.err" 0<&3 &
 qpid=$!
 if [ $quiet = 0 ]; then
     tail -n +1 -f "$log" &
