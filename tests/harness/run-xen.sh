@@ -8,7 +8,9 @@
 # Xen boots as \EFI\BOOT\BOOTX64.EFI with BOOTX64.cfg beside it. When dom0
 # ends, Xen halts but QEMU keeps running, so this script watches the serial
 # log and stops QEMU itself. Exit status (the same numbers as run-qemu.sh):
-#   0   dom0 powered off ("Hardware Dom0 halted"), or the --stop line was
+#   0   dom0 powered off ("Hardware Dom0 halted", or "Entering ACPI S5
+#       state": a Linux dom0 powers the machine off itself through
+#       XENPF_enter_acpi_sleep, and QEMU then ends), or the --stop line was
 #       seen and no "NAME: N passed, M failed" line reported M > 0
 #   1   the --stop line was seen but a check summary reported failures
 #   2   dom0 asked for a reboot (or watchdog, soft reset)
@@ -121,7 +123,7 @@ judge() {
     *"Hardware Dom0 crashed"*|*"Hardware Dom0 shutdown (unknown reason"*) echo 3; return ;;
     *"Hardware Dom0 shutdown: rebooting"*|*"Hardware Dom0 shutdown: watchdog"*) echo 2; return ;;
     *"Hardware domain 0 did unsupported soft reset"*) echo 2; return ;;
-    *"Hardware Dom0 halted"*) echo 0; return ;;
+    *"Hardware Dom0 halted"*|*"Entering ACPI S5 state"*) echo 0; return ;;
     esac
     if [ -n "$stop" ] && grep -qE -- "$stop" <<<"$text"; then
         if grep -qE -- ': [0-9]+ passed, [1-9][0-9]* failed' <<<"$text"; then echo 1; else echo 0s; fi
