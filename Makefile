@@ -42,6 +42,7 @@ help:
 	@echo "make scenarios  QEMU scenario tests only"
 	@echo "make debug      boot with QEMU's gdbstub waiting; see tests/harness/gdbinit"
 	@echo "make deps       install the Debian packages the build and tests need"
+	@echo "make fixtures   fetch Debian's kernel + busybox, build the Linux test initramfs (build/fixtures)"
 
 # Installs missing Debian packages once per machine (see tests/harness/deps.sh).
 DEPS_STAMP := $(BUILD)/.deps-ok
