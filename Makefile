@@ -42,6 +42,8 @@ help:
 	@echo "make scenarios  QEMU scenario tests only"
 	@echo "make debug      boot with QEMU's gdbstub waiting; see tests/harness/gdbinit"
 	@echo "make deps       install the Debian packages the build and tests need"
+	@echo "make fixtures   fetch Debian's kernel + busybox, build the Linux test initramfs (build/fixtures)"
+	@echo "make fixtures-check[-xen]  boot them in plain QEMU [as dom0 of real Xen 4.17] and drive the shell"
 
 # Installs missing Debian packages once per machine (see tests/harness/deps.sh).
 DEPS_STAMP := $(BUILD)/.deps-ok

@@ -35,7 +35,23 @@ $(eval $(call guest_kernel,$(BUILD)/guests/hypercalls.elf,tests/guests/hypercall
 
 IMAGES := $(LOADER) $(HV_ELF) $(DOM0_ELF) $(TEST_GUESTS)
 
-scenarios: $(DEPS_STAMP) $(IMAGES)
+# The Linux guest fixtures (Debian's kernel, a busybox initramfs) in
+# $(BUILD)/fixtures, fetched with apt-get download; see
+# tests/harness/fixtures.sh. Quick when nothing changed; when they cannot
+# be had it says why, writes fixtures/UNAVAILABLE and succeeds, and the
+# tests that need them skip. linux-initramfs is the same step: it rebuilds
+# the initramfs after an edit of tests/harness/initramfs/.
+.PHONY: fixtures linux-initramfs fixtures-check fixtures-check-xen
+fixtures linux-initramfs: $(DEPS_STAMP)
+	$(Q)BUILD=$(BUILD) bash tests/harness/fixtures.sh
+# Boot them outside Xenolith and drive the shell: plain QEMU (~10 s), or as
+# dom0 of real Xen 4.17 (~45 s).
+fixtures-check: fixtures
+	$(Q)BUILD=$(BUILD) bash tests/harness/check-fixtures.sh
+fixtures-check-xen: fixtures
+	$(Q)BUILD=$(BUILD) bash tests/harness/check-fixtures.sh --xen
+
+scenarios: $(DEPS_STAMP) $(IMAGES) fixtures
 	$(Q)bash tests/harness/scenarios.sh tests/scenarios/*.scn
 
 test: unit boot-test scenarios

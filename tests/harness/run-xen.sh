@@ -8,7 +8,9 @@
 # Xen boots as \EFI\BOOT\BOOTX64.EFI with BOOTX64.cfg beside it. When dom0
 # ends, Xen halts but QEMU keeps running, so this script watches the serial
 # log and stops QEMU itself. Exit status (the same numbers as run-qemu.sh):
-#   0   dom0 powered off ("Hardware Dom0 halted"), or the --stop line was
+#   0   dom0 powered off ("Hardware Dom0 halted", or "Entering ACPI S5
+#       state": a Linux dom0 powers the machine off itself through
+#       XENPF_enter_acpi_sleep, and QEMU then ends), or the --stop line was
 #       seen and no "NAME: N passed, M failed" line reported M > 0
 #   1   the --stop line was seen but a check summary reported failures
 #   2   dom0 asked for a reboot (or watchdog, soft reset)
@@ -19,18 +21,24 @@
 # Options:
 #   --dom0 ELF            the PV kernel (default build/guests/dom0.elf)
 #   --dom0-cmdline S      its command line
+#   --ramdisk FILE        dom0's boot module (ramdisk= in the cfg: a Linux
+#                         initramfs; --dom0 may then be a bzImage)
 #   --hv-cmdline S        extra Xen options, appended to the defaults below
 #   --stop REGEX          extended regex: stop as soon as a log line matches
 #                         (for guests that do not shut down, or to end early)
 #   --timeout S (default 120, 0 = none)   --log FILE   --quiet
+#   --stdin               the serial line reads this script's stdin, so dom0
+#                         can be typed at (Xen hands serial input to dom0
+#                         after boot); output goes to stdout and the log
+#                         (not with --quiet)
 #   --domu ...            refused: Xen 4.17 on x86 has no boot-time domUs
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 BUILD=${BUILD:-$top/build}
 XEN_EFI=${XEN_EFI:-/boot/xen-4.17-amd64.efi}
-dom0="$BUILD/guests/dom0.elf" dom0_cmdline="" hv_extra="" stop=""
-timeout=120 log="" quiet=0
+dom0="$BUILD/guests/dom0.elf" dom0_cmdline="" hv_extra="" stop="" ramdisk=""
+timeout=120 log="" quiet=0 stdin=0
 # Small dom0, one CPU, no IOMMU/microcode work, halt instead of rebooting on
 # a dom0 crash, and every line a guest writes shown on the serial console.
 xen_opts="console=com1 com1=115200,8n1 dom0_mem=64M,max:64M dom0_max_vcpus=1 noreboot"
@@ -39,11 +47,13 @@ while [ $# -gt 0 ]; do
     case "$1" in
     --dom0) dom0=$2; shift ;;
     --dom0-cmdline) dom0_cmdline=$2; shift ;;
+    --ramdisk) ramdisk=$2; shift ;;
     --hv-cmdline) hv_extra=$2; shift ;;
     --stop) stop=$2; shift ;;
     --timeout) timeout=$2; shift ;;
     --log) log=$2; shift ;;
     --quiet) quiet=1 ;;
+    --stdin) stdin=1 ;;
     --domu) echo "run-xen.sh: Xen 4.17 on x86 cannot start domUs without a toolstack" >&2; exit 64 ;;
     *) echo "run-xen.sh: unknown option $1" >&2; exit 64 ;;
     esac
@@ -53,6 +63,7 @@ if [ ! -f "$XEN_EFI" ]; then
     echo "run-xen.sh: no Xen at $XEN_EFI (package xen-hypervisor-4.17-amd64)" >&2; exit 64
 fi
 if [ ! -f "$dom0" ]; then echo "run-xen.sh: no such dom0 kernel: $dom0" >&2; exit 64; fi
+if [ -n "$ramdisk" ] && [ ! -f "$ramdisk" ]; then echo "run-xen.sh: no such ramdisk: $ramdisk" >&2; exit 64; fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/xenolith-xen.XXXXXX")
 qpid="" tpid=""
@@ -78,13 +89,25 @@ default=xen
 options=$xen_opts $hv_extra
 kernel=dom0.elf $dom0_cmdline
 CFG
+if [ -n "$ramdisk" ]; then
+    cp "$ramdisk" "$esp/EFI/BOOT/ramdisk.img" || exit 64
+    echo "ramdisk=ramdisk.img" >>"$esp/EFI/BOOT/BOOTX64.cfg"
+fi
 cp /usr/share/OVMF/OVMF_VARS_4M.fd "$work/vars.fd"
 
+serial=(-chardev "file,id=s0,path=$log" -serial chardev:s0)
+exec 3</dev/null
+if [ $stdin = 1 ]; then
+    [ $quiet = 0 ] || { echo "run-xen.sh: --stdin and --quiet do not mix" >&2; exit 64; }
+    serial=(-chardev "stdio,id=s0,logfile=$log,signal=off" -serial chardev:s0)
+    quiet=1   # QEMU itself prints the console: no tail
+    exec 3<&0
+fi
 qemu-system-x86_64 -machine q35 -m 512M -cpu max -smp 1 -no-reboot -display none \
     -drive if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd \
     -drive if=pflash,format=raw,file="$work/vars.fd" \
     -drive format=raw,file=fat:rw:"$esp" ${XL_QEMU_ARGS:-} \
-    -net none -chardev "file,id=s0,path=$log" -serial chardev:s0 </dev/null 2>"$work/qemu.err" &
+    -net none "${serial[@]}" 2>"$work/qemu.err" 0<&3 &
 qpid=$!
 if [ $quiet = 0 ]; then
     tail -n +1 -f "$log" &
@@ -100,7 +123,7 @@ judge() {
     *"Hardware Dom0 crashed"*|*"Hardware Dom0 shutdown (unknown reason"*) echo 3; return ;;
     *"Hardware Dom0 shutdown: rebooting"*|*"Hardware Dom0 shutdown: watchdog"*) echo 2; return ;;
     *"Hardware domain 0 did unsupported soft reset"*) echo 2; return ;;
-    *"Hardware Dom0 halted"*) echo 0; return ;;
+    *"Hardware Dom0 halted"*|*"Entering ACPI S5 state"*) echo 0; return ;;
     esac
     if [ -n "$stop" ] && grep -qE -- "$stop" <<<"$text"; then
         if grep -qE -- ': [0-9]+ passed, [1-9][0-9]* failed' <<<"$text"; then echo 1; else echo 0s; fi
