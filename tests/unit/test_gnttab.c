@@ -3,8 +3,8 @@
  * ASan/UBSan) through do_grant_table_op and the domain hooks: setup_table,
  * query_size, the domain's limits, versions (v2 status frames, mapping
  * and copying v2 full-page / sub-page / transitive grants, switches
- * keeping the reserved entries, -EBUSY/-ERANGE), host mappings by va and by PTE address (rw, ro),
- * device mappings, copy, GTF_reading/GTF_writing as Xen sets them, every
+ * keeping the reserved entries, -EBUSY/-ERANGE), host mappings by va
+ * and by PTE address (rw, ro), device mappings, copy, GTF_reading/GTF_writing as Xen sets them, every
  * refusal (not granted, wrong domid, ro->rw, bad ref, bad domain, bad
  * page, bad handle, double unmap, wrong PTE, copy across domains and out
  * of bounds), and teardown either side (granter dies while mapped: the
