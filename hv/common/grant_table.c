@@ -1,9 +1,11 @@
 /*
- * grant_table.c - grant tables v1 for PV domains (see grant_table.h):
- * setup_table, query_size, map_grant_ref / unmap_grant_ref (host mappings
- * by virtual address or by PTE machine address, and device mappings),
- * copy, set_version / get_version, with Xen 4.17's GNTST_* statuses and
- * GTF_reading / GTF_writing updates in the shared entries.
+ * grant_table.c - grant tables v1 and v2 for PV domains (see
+ * grant_table.h): setup_table, query_size, map_grant_ref /
+ * unmap_grant_ref (host mappings by virtual address or by PTE machine
+ * address, and device mappings), copy (v2: full-page, sub-page and
+ * transitive grants), set_version / get_version / get_status_frames,
+ * with Xen 4.17's GNTST_* statuses and GTF_reading / GTF_writing updates
+ * in the shared entries (v1) or the status frames (v2).
  * Owns: each domain's grant frames, active entries and maptrack. Must
  * never: pin an entry whose type/domid do not name the caller, pin a
  * GTF_readonly entry for writing, write a PTE except through mm_pt_update
@@ -27,17 +29,28 @@
 #include <xenolith/tlbflush.h>
 #include <xen/grant_table.h>
 
-#define ENTRIES_PER_FRAME (PAGE_SIZE / sizeof(grant_entry_v1_t))
+#define SHGNT_V1 (PAGE_SIZE / sizeof(grant_entry_v1_t)) /* 512 entries a frame */
+#define SHGNT_V2 (PAGE_SIZE / sizeof(grant_entry_v2_t)) /* 256 */
+#define STGNT    (PAGE_SIZE / sizeof(grant_status_t))   /* 2048 status words a frame */
+#define ENTRIES_PER_FRAME SHGNT_V1 /* the most a frame holds: sizes the active table */
+#define MAX_STATUS_FRAMES ((GNTTAB_MAX_FRAMES * SHGNT_V2 + STGNT - 1) / STGNT)
 #define CMD_MASK          0xfffu /* Xen's GNTTABOP_CMD_MASK */
 #define PIN_MAX           0x7fffu
+
+_Static_assert(sizeof(grant_entry_v2_t) == 16, "v2 entries are 16 bytes");
 
 /* Pins of one entry (Xen's active_grant_entry, host and device pins
  * together: GTF_* only care about reading vs writing). */
 struct active {
     uint16_t pins_ro, pins_rw;
-    uint16_t domid; /* the domain holding the pins */
-    uint16_t pad;
-    uint64_t mfn;   /* the frame pinned at the first pin */
+    uint16_t domid;      /* the domain holding the pins */
+    uint16_t start;      /* the part of the frame granted (v2 sub-page) */
+    uint16_t length;
+    uint8_t is_sub_page; /* a sub-page or transitive grant: copy only */
+    uint8_t pad;
+    uint16_t trans_dom;  /* transitive: the domain and ref the frame */
+    uint32_t trans_gref; /* comes from (else the granter and this ref) */
+    uint64_t mfn;        /* the frame pinned at the first pin */
 };
 #define ACTIVE_PER_FRAME (PAGE_SIZE / sizeof(struct active))
 #define ACTIVE_FRAMES_PER_GRANT_FRAME (ENTRIES_PER_FRAME / ACTIVE_PER_FRAME)
@@ -58,6 +71,9 @@ struct gnttab {
     int live;
     unsigned int max_frames;  /* createdomain's max_grant_frames (default 64) */
     unsigned int max_version; /* createdomain's grant_opts version (default 2) */
+    unsigned int version;     /* 1 or 2 (GNTTABOP_set_version) */
+    unsigned int nr_status;   /* v2: status frames, shared like the table frames */
+    uint64_t status[MAX_STATUS_FRAMES];
     unsigned int nr_frames;
     uint64_t frames[GNTTAB_MAX_FRAMES];
     uint64_t active[GNTTAB_MAX_FRAMES * ACTIVE_FRAMES_PER_GRANT_FRAME];
@@ -74,13 +90,33 @@ static unsigned int total_mappings;
 
 static unsigned int nr_entries(const struct gnttab *gt)
 {
-    return gt->nr_frames * (unsigned int)ENTRIES_PER_FRAME;
+    return gt->nr_frames * (unsigned int)(gt->version == 2 ? SHGNT_V2 : SHGNT_V1);
 }
 
-static grant_entry_v1_t *shared_entry(const struct gnttab *gt, uint32_t ref)
+/* Entry ref laid out as v1 / v2, whatever the version in force. */
+static grant_entry_v1_t *entry_v1(const struct gnttab *gt, uint32_t ref)
 {
-    return (grant_entry_v1_t *)mfn_to_virt(gt->frames[ref / ENTRIES_PER_FRAME]) +
-           ref % ENTRIES_PER_FRAME;
+    return (grant_entry_v1_t *)mfn_to_virt(gt->frames[ref / SHGNT_V1]) + ref % SHGNT_V1;
+}
+
+static grant_entry_v2_t *entry_v2(const struct gnttab *gt, uint32_t ref)
+{
+    return (grant_entry_v2_t *)mfn_to_virt(gt->frames[ref / SHGNT_V2]) + ref % SHGNT_V2;
+}
+
+/* flags and domid: the same first 4 bytes in both layouts. */
+static grant_entry_header_t *entry_hdr(const struct gnttab *gt, uint32_t ref)
+{
+    return gt->version == 2 ? &entry_v2(gt, ref)->hdr : (grant_entry_header_t *)entry_v1(gt, ref);
+}
+
+/* Where GTF_reading / GTF_writing live: the entry's flags (v1), or its
+ * word in the status frames (v2). */
+static uint16_t *status_of(const struct gnttab *gt, uint32_t ref)
+{
+    if (gt->version == 2)
+        return (uint16_t *)mfn_to_virt(gt->status[ref / STGNT]) + ref % STGNT;
+    return &entry_hdr(gt, ref)->flags;
 }
 
 static struct active *active_entry(const struct gnttab *gt, uint32_t ref)
@@ -113,10 +149,61 @@ static void put_shared_frame(uint64_t mfn)
         mm_free_frame(mfn); /* (an orphan was freed by put_page already) */
 }
 
-/* Grow domid's table to n frames (n <= GNTTAB_MAX_FRAMES). */
+/* A frame shared with domid (Xen's share_xen_page_with_guest SHARE_rw):
+ * its own, not in tot_pages, the writable type held for its life here. */
+static int64_t alloc_shared_frame(uint16_t domid)
+{
+    int64_t f = mm_alloc_frame(domid);
+    if (f < 0)
+        return -XL_ENOMEM;
+    if (get_page_and_type((uint64_t)f, domid, PGT_writable)) {
+        mm_free_frame((uint64_t)f);
+        return -XL_ENOMEM;
+    }
+    return f;
+}
+
+static unsigned int status_frames_for(unsigned int nr_frames)
+{
+    return (unsigned int)((nr_frames * SHGNT_V2 + STGNT - 1) / STGNT);
+}
+
+/* Status frames down to n (the ones above must be unmapped). */
+static void shrink_status(uint16_t domid, unsigned int n)
+{
+    struct gnttab *gt = &gts[domid];
+    while (gt->nr_status > n) {
+        gt->nr_status--;
+        put_shared_frame(gt->status[gt->nr_status]);
+        gt->status[gt->nr_status] = 0;
+    }
+}
+
+/* Enough status frames for nr_frames table frames (Xen's
+ * gnttab_populate_status_frames); all or nothing. */
+static int grow_status(uint16_t domid, unsigned int nr_frames)
+{
+    struct gnttab *gt = &gts[domid];
+    unsigned int want = status_frames_for(nr_frames), had = gt->nr_status;
+    while (gt->nr_status < want) {
+        int64_t f = alloc_shared_frame(domid);
+        if (f < 0) {
+            shrink_status(domid, had);
+            return -XL_ENOMEM;
+        }
+        gt->status[gt->nr_status++] = (uint64_t)f;
+    }
+    return 0;
+}
+
+/* Grow domid's table to n frames (n <= GNTTAB_MAX_FRAMES), and in v2 its
+ * status frames with it. */
 static int grow_table(uint16_t domid, unsigned int n)
 {
     struct gnttab *gt = &gts[domid];
+    unsigned int had_status = gt->nr_status;
+    if (gt->version == 2 && grow_status(domid, n))
+        return -XL_ENOMEM;
     while (gt->nr_frames < n) {
         unsigned int i = gt->nr_frames;
         int64_t f = mm_alloc_frame(domid);
@@ -137,6 +224,10 @@ static int grow_table(uint16_t domid, unsigned int n)
             while (k-- > 0)
                 mm_free_frame((uint64_t)a[k]);
             mm_free_frame((uint64_t)f);
+            if (gt->version == 2) {
+                unsigned int keep = status_frames_for(gt->nr_frames);
+                shrink_status(domid, keep > had_status ? keep : had_status);
+            }
             return -XL_ENOMEM;
         }
         gt->frames[i] = (uint64_t)f;
@@ -158,6 +249,7 @@ int gnttab_domain_init(struct domain *d)
     gt->live = 1;
     gt->max_frames = GNTTAB_MAX_FRAMES;
     gt->max_version = GNTTAB_MAX_VERSION;
+    gt->version = 1;
     return grow_table(d->domid, GNTTAB_INITIAL_FRAMES);
 }
 
@@ -179,6 +271,9 @@ int gnttab_is_table_frame(uint16_t domid, uint64_t mfn)
         return 0;
     for (unsigned int i = 0; i < gt->nr_frames; i++)
         if (gt->frames[i] == mfn)
+            return 1;
+    for (unsigned int i = 0; i < gt->nr_status; i++)
+        if (gt->status[i] == mfn)
             return 1;
     return 0;
 }
@@ -204,60 +299,77 @@ static struct gnttab *granter_of(const struct maptrack *mt)
     return gt;
 }
 
-/* ---- pins and status flags (Xen's _set_status_v1 / clear flags) ---- */
+/* ---- pins and status flags (Xen's _set_status_v1/_v2, reduce_status_for_pin) ---- */
 
-/* Mark entry ref of rd pinned by ldomid for reading (and writing unless
+/* Mark entry ref of gt pinned by ldomid for reading (and writing unless
  * ro). Before the first pin the entry must be a permit_access grant to
- * ldomid (and for a mapping not sub_page); a writer needs !GTF_readonly. */
-static int set_status(grant_entry_v1_t *sh, const struct active *a, int ro, int mapflag,
-                      uint16_t ldomid)
+ * ldomid (for a mapping not sub_page; v2 copies also take transitive); a
+ * writer needs !GTF_readonly. */
+static int set_status(const struct gnttab *gt, uint32_t ref, const struct active *a, int ro,
+                      int mapflag, uint16_t ldomid)
 {
-    uint16_t flags = sh->flags, domid = sh->domid;
+    const grant_entry_header_t *h = entry_hdr(gt, ref);
+    uint16_t flags = h->flags, domid = h->domid;
     uint16_t mask = GTF_type_mask | (mapflag ? GTF_sub_page : 0);
-    if (!(a->pins_ro + a->pins_rw) &&
-        ((flags & mask) != GTF_permit_access || domid != ldomid))
+    int ok_type = (flags & mask) == GTF_permit_access ||
+                  (gt->version == 2 && !mapflag && (flags & mask) == GTF_transitive);
+    if (!(a->pins_ro + a->pins_rw) && (!ok_type || domid != ldomid))
         return GNTST_general_error;
     if (!ro && (flags & GTF_readonly))
         return GNTST_general_error;
-    sh->flags = (uint16_t)(flags | GTF_reading | (ro ? 0 : GTF_writing));
+    uint16_t *st = status_of(gt, ref);
+    *st = (uint16_t)(*st | GTF_reading | (ro ? 0 : GTF_writing));
     return GNTST_okay;
 }
 
-static void clear_status(grant_entry_v1_t *sh, const struct active *a, int ro)
+/* Drop the status bits the pins no longer need. */
+static void clear_status(const struct gnttab *gt, uint32_t ref, const struct active *a, int ro)
 {
     uint16_t clear = 0;
     if (!ro && !a->pins_rw)
         clear |= GTF_writing;
     if (!a->pins_ro && !a->pins_rw)
         clear |= GTF_reading;
-    sh->flags = (uint16_t)(sh->flags & ~clear);
+    if (ref < nr_entries(gt)) {
+        uint16_t *st = status_of(gt, ref);
+        *st = (uint16_t)(*st & ~clear);
+    }
 }
 
-/* Pin entry ref of granter rd for ldomid, n times (ro or rw), returning
- * the frame. Takes no page references. */
-static int pin_entry(uint16_t rd, uint32_t ref, uint16_t ldomid, int ro, int mapflag,
-                     unsigned int n, uint64_t *mfn)
+/* The frame a (non-transitive) entry names, as of the version in force. */
+static uint64_t entry_frame(const struct gnttab *gt, uint32_t ref)
+{
+    if (gt->version == 1)
+        return entry_v1(gt, ref)->frame;
+    const grant_entry_v2_t *e = entry_v2(gt, ref);
+    return (e->hdr.flags & GTF_sub_page) ? e->sub_page.frame : e->full_page.frame;
+}
+
+/* Pin entry ref of granter rd for a mapping by ldomid, n times (ro or rw),
+ * returning the frame. Takes no page references. */
+static int pin_entry(uint16_t rd, uint32_t ref, uint16_t ldomid, int ro, unsigned int n,
+                     uint64_t *mfn)
 {
     struct gnttab *gt = &gts[rd];
     if (ref >= nr_entries(gt))
         return GNTST_bad_gntref;
     struct active *a = active_entry(gt, ref);
-    grant_entry_v1_t *sh = shared_entry(gt, ref);
     unsigned int pins = a->pins_ro + a->pins_rw;
-    if (pins && (a->domid != ldomid || (ro ? a->pins_ro : a->pins_rw) + n > PIN_MAX))
+    if (pins && (a->domid != ldomid || (ro ? a->pins_ro : a->pins_rw) + n > PIN_MAX ||
+                 a->is_sub_page))
         return GNTST_general_error;
     if (!pins || (!ro && !a->pins_rw)) {
-        int rc = set_status(sh, a, ro, mapflag, ldomid);
+        int rc = set_status(gt, ref, a, ro, 1, ldomid);
         if (rc)
             return rc;
         if (!pins) {
-            uint64_t f = sh->frame;
+            uint64_t f = entry_frame(gt, ref);
             if (f >= max_mfn || frame_table[f].owner != rd) {
-                clear_status(sh, a, ro);
+                clear_status(gt, ref, a, ro);
                 return GNTST_bad_page;
             }
-            a->mfn = f;
-            a->domid = ldomid;
+            *a = (struct active){ .domid = ldomid, .start = 0, .length = PAGE_SIZE,
+                                  .trans_dom = rd, .trans_gref = ref, .mfn = f };
         }
     }
     if (ro)
@@ -277,7 +389,113 @@ static void unpin_entry(uint16_t rd, uint32_t ref, int ro, unsigned int n)
         a->pins_ro = (uint16_t)(a->pins_ro - n);
     else
         a->pins_rw = (uint16_t)(a->pins_rw - n);
-    clear_status(shared_entry(gt, ref), a, ro);
+    clear_status(gt, ref, a, ro);
+}
+
+/* Pin entry ref of rd for one copy by ldomid (Xen's
+ * acquire_grant_for_copy): the frame, whose domain owns it, and the part
+ * granted. A v2 transitive entry (when allowed: one level only) pins
+ * the entry it names in its trans_domid's table for rd. */
+static int acquire_for_copy(uint16_t rd, uint32_t ref, uint16_t ldomid, int ro,
+                            int allow_transitive, uint64_t *mfn, uint16_t *owner,
+                            uint16_t *off, uint16_t *len)
+{
+    struct gnttab *gt = &gts[rd];
+    if (ref >= nr_entries(gt))
+        return GNTST_bad_gntref;
+    struct active *a = active_entry(gt, ref);
+    unsigned int pins = a->pins_ro + a->pins_rw;
+    int upgrade = !pins || (!ro && !a->pins_rw);
+    int rc;
+    if (pins && (a->domid != ldomid || (unsigned int)(ro ? a->pins_ro : a->pins_rw) + 1 > PIN_MAX))
+        return GNTST_general_error;
+    if (gt->version == 2 && (entry_hdr(gt, ref)->flags & GTF_type_mask) == GTF_transitive) {
+        if (upgrade && (rc = set_status(gt, ref, a, ro, 0, ldomid)) != GNTST_okay)
+            return rc;
+        const grant_entry_v2_t *e = entry_v2(gt, ref);
+        uint16_t td = e->transitive.trans_domid;
+        uint32_t tref = e->transitive.gref;
+        uint64_t tm;
+        uint16_t towner, toff, tlen;
+        if (!allow_transitive || td == rd || !gt_of(td) || !gts[td].live || !domain_by_id(td)) {
+            clear_status(gt, ref, a, ro);
+            return GNTST_general_error; /* not allowed, self-referential, no such domain */
+        }
+        rc = acquire_for_copy(td, tref, rd, ro, 0, &tm, &towner, &toff, &tlen);
+        if (rc) {
+            clear_status(gt, ref, a, ro);
+            return rc;
+        }
+        if (!pins) {
+            *a = (struct active){ .domid = ldomid, .start = toff, .length = tlen,
+                                  .is_sub_page = 1, /* never mappable */
+                                  .trans_dom = td, .trans_gref = tref, .mfn = tm };
+        } else if (a->mfn != tm || a->start != toff || a->length != tlen || a->trans_dom != td ||
+                   a->trans_gref != tref || !a->is_sub_page) {
+            /* The entry changed under its pins (Xen retries the copy). */
+            struct active *ta = active_entry(&gts[td], tref);
+            ro ? ta->pins_ro-- : ta->pins_rw--;
+            clear_status(&gts[td], tref, ta, ro);
+            clear_status(gt, ref, a, ro);
+            return GNTST_general_error;
+        }
+        *owner = towner;
+    } else if (upgrade) {
+        if ((rc = set_status(gt, ref, a, ro, 0, ldomid)) != GNTST_okay)
+            return rc;
+        uint64_t f = entry_frame(gt, ref);
+        int sub = 0;
+        uint16_t start = 0, length = PAGE_SIZE;
+        if (gt->version == 2 && (entry_hdr(gt, ref)->flags & GTF_sub_page)) {
+            const grant_entry_v2_t *e = entry_v2(gt, ref);
+            sub = 1;
+            start = e->sub_page.page_off;
+            length = e->sub_page.length;
+        }
+        if (f >= max_mfn || frame_table[f].owner != rd) {
+            clear_status(gt, ref, a, ro);
+            return GNTST_bad_page;
+        }
+        if (!pins) {
+            *a = (struct active){ .domid = ldomid, .start = start, .length = length,
+                                  .is_sub_page = (uint8_t)sub, .trans_dom = rd,
+                                  .trans_gref = ref, .mfn = f };
+        } else if (a->mfn != f || a->trans_dom != rd || a->trans_gref != ref ||
+                   (a->is_sub_page && (!sub || a->start != start || a->length != length))) {
+            clear_status(gt, ref, a, ro);
+            return GNTST_general_error;
+        }
+        *owner = rd;
+    } else {
+        if (a->mfn >= max_mfn || frame_table[a->mfn].owner != rd)
+            return GNTST_bad_domain;
+        *owner = rd;
+    }
+    if (ro)
+        a->pins_ro++;
+    else
+        a->pins_rw++;
+    *mfn = a->mfn;
+    *off = a->start;
+    *len = a->length;
+    return GNTST_okay;
+}
+
+/* Undo one acquire_for_copy (Xen's release_grant_for_copy). */
+static void release_for_copy(uint16_t rd, uint32_t ref, int ro)
+{
+    struct gnttab *gt = &gts[rd];
+    struct active *a = active_entry(gt, ref);
+    uint16_t td = a->trans_dom;
+    uint32_t tref = a->trans_gref;
+    BUG_ON(!(ro ? a->pins_ro : a->pins_rw));
+    if (ro)
+        a->pins_ro--;
+    else
+        a->pins_rw--;
+    clear_status(gt, ref, a, ro);
+    if (gt->version == 2 && td != rd)
+        release_for_copy(td, tref, ro);
 }
 
 /* n page references (and writable types unless ro) on a frame of owner. */
@@ -432,7 +650,7 @@ static void map_one(struct vcpu *v, struct gnttab_map_grant_ref *op)
         op->status = GNTST_no_device_space;
         return;
     }
-    rc = pin_entry(op->dom, op->ref, ld, ro, 1, n, &mfn);
+    rc = pin_entry(op->dom, op->ref, ld, ro, n, &mfn);
     if (rc) {
         op->status = (int16_t)rc;
         return;
@@ -514,9 +732,11 @@ static int16_t unmap_one(struct vcpu *v, const struct gnttab_unmap_grant_ref *op
 
 struct copy_buf {
     uint16_t domid;  /* the domain whose frame (or grant) it is */
+    uint16_t owner;  /* the frame's owner (transitive: the last granter) */
     int gref, ro, have_type;
     uint32_t ref;
     uint64_t mfn;
+    uint16_t start, len; /* the part of the frame the grant covers */
 };
 
 static void copy_release(struct copy_buf *b)
@@ -525,7 +745,7 @@ static void copy_release(struct copy_buf *b)
         put_page_type(b->mfn);
     put_page(b->mfn);
     if (b->gref)
-        unpin_entry(b->domid, b->ref, b->ro, 1);
+        release_for_copy(b->domid, b->ref, b->ro);
 }
 
 static int copy_claim(uint16_t ld, const struct gnttab_copy_ptr *p, int gref, int ro,
@@ -539,16 +759,20 @@ static int copy_claim(uint16_t ld, const struct gnttab_copy_ptr *p, int gref, in
         struct gnttab *gt = gt_of(b->domid);
         if (!gt || !gt->live)
             return GNTST_bad_domain;
-        int rc = pin_entry(b->domid, p->u.ref, ld, ro, 0, 1, &b->mfn);
+        int rc = acquire_for_copy(b->domid, p->u.ref, ld, ro, 1, &b->mfn, &b->owner, &b->start,
+                                  &b->len);
         if (rc)
             return rc;
         b->ref = p->u.ref;
-        if (get_page(b->mfn, b->domid)) {
-            unpin_entry(b->domid, b->ref, ro, 1);
+        if (get_page(b->mfn, b->owner)) {
+            release_for_copy(b->domid, b->ref, ro);
             return GNTST_bad_domain; /* pinned frame no longer the granter's */
         }
     } else {
         b->mfn = p->u.gmfn;
+        b->owner = ld;
+        b->start = 0;
+        b->len = PAGE_SIZE;
         if (get_page(b->mfn, ld))
             return GNTST_bad_page;
     }
@@ -582,12 +806,15 @@ static int16_t copy_one(struct vcpu *v, const struct gnttab_copy *op)
         copy_release(&src);
         return (int16_t)rc;
     }
-    if ((unsigned int)op->source.offset + op->len > PAGE_SIZE ||
-        (unsigned int)op->dest.offset + op->len > PAGE_SIZE) {
+    unsigned int so = op->source.offset, dof = op->dest.offset, len = op->len;
+    if (so + len > PAGE_SIZE || dof + len > PAGE_SIZE) {
         rc = GNTST_bad_copy_arg;
+    } else if (so < src.start || so + len > (unsigned int)src.start + src.len ||
+               dof < dst.start || dof + len > (unsigned int)dst.start + dst.len) {
+        rc = GNTST_general_error; /* outside the (sub-page) grant */
     } else {
-        memmove((uint8_t *)mfn_to_virt(dst.mfn) + op->dest.offset,
-                (const uint8_t *)mfn_to_virt(src.mfn) + op->source.offset, op->len);
+        memmove((uint8_t *)mfn_to_virt(dst.mfn) + dof, (const uint8_t *)mfn_to_virt(src.mfn) + so,
+                len);
     }
     copy_release(&dst);
     copy_release(&src);
@@ -658,20 +885,92 @@ static long query_size(struct vcpu *v, uint64_t uop, unsigned int count)
     return 0;
 }
 
-/* Only version 1 exists here: like a Xen booted with gnttab=max-ver:1,
- * asking for 2 is -ENOSYS, anything else but 1 -EINVAL; the version in
- * force (1) is written back either way. */
+/* A status frame anyone but the table still references (a mapping). */
+static int status_frames_busy(const struct gnttab *gt)
+{
+    for (unsigned int i = 0; i < gt->nr_status; i++)
+        if (frame_table[gt->status[i]].count > 1 || frame_table[gt->status[i]].type_count > 1)
+            return 1;
+    return 0;
+}
+
+/* Xen's gnttab_set_version body for the caller's own table d: refused
+ * while an entry past the 8 reserved ones is pinned (-EBUSY); v2 -> v1
+ * refused while a reserved entry cannot be written as v1 (-ERANGE) or a
+ * status frame is still mapped (-EBUSY). The reserved entries (console,
+ * xenstore...) are carried over, everything else is cleared. */
+static long switch_version(uint16_t d, unsigned int to)
+{
+    struct gnttab *gt = &gts[d];
+    unsigned int n = nr_entries(gt), i;
+    grant_entry_v1_t saved[GNTTAB_NR_RESERVED_ENTRIES];
+    for (i = GNTTAB_NR_RESERVED_ENTRIES; i < n; i++) {
+        const struct active *a = active_entry(gt, i);
+        if (a->pins_ro || a->pins_rw)
+            return -XL_EBUSY;
+    }
+    if (gt->version == 1) {
+        if (grow_status(d, gt->nr_frames))
+            return -XL_ENOMEM;
+        memcpy(saved, entry_v1(gt, 0), sizeof(saved));
+    } else {
+        for (i = 0; i < GNTTAB_NR_RESERVED_ENTRIES; i++) {
+            const grant_entry_v2_t *e = entry_v2(gt, i);
+            unsigned int type = e->hdr.flags & GTF_type_mask;
+            if ((type == GTF_permit_access && (e->full_page.frame >> 32)) ||
+                type == GTF_transitive)
+                return -XL_ERANGE;
+        }
+        for (i = 0; i < GNTTAB_NR_RESERVED_ENTRIES; i++) {
+            const grant_entry_v2_t *e = entry_v2(gt, i);
+            if ((e->hdr.flags & GTF_type_mask) == GTF_permit_access)
+                saved[i] = (grant_entry_v1_t){ .flags = (uint16_t)(e->hdr.flags | *status_of(gt, i)),
+                                               .domid = e->hdr.domid,
+                                               .frame = (uint32_t)e->full_page.frame };
+            else
+                saved[i] = (grant_entry_v1_t){ 0 };
+        }
+        if (status_frames_busy(gt))
+            return -XL_EBUSY;
+        shrink_status(d, 0);
+    }
+    for (i = 0; i < gt->nr_frames; i++)
+        memset(mfn_to_virt(gt->frames[i]), 0, PAGE_SIZE);
+    gt->version = to;
+    for (i = 0; i < GNTTAB_NR_RESERVED_ENTRIES; i++) {
+        if (to == 1) {
+            *entry_v1(gt, i) = saved[i];
+        } else {
+            grant_entry_v2_t *e = entry_v2(gt, i);
+            *status_of(gt, i) = saved[i].flags & (GTF_reading | GTF_writing);
+            e->hdr.flags = saved[i].flags & ~(GTF_reading | GTF_writing);
+            e->hdr.domid = saved[i].domid;
+            e->full_page.frame = saved[i].frame;
+        }
+    }
+    return 0;
+}
+
+/* Versions 1 and 2 (Xen 4.17's default max version 2; a domain created
+ * with max version 1 gets -ENOSYS for 2); anything else -EINVAL. The
+ * version in force is written back whatever happened. */
 static long set_version(struct vcpu *v, uint64_t uop)
 {
     struct gnttab_set_version op;
+    uint16_t d = v->domain->domid;
+    struct gnttab *gt = &gts[d];
     long rc = 0;
     if (copy_from_guest_va(v->cr3, &op, uop, sizeof(op)))
         return -XL_EFAULT;
-    if (op.version == 2) /* Xen offers it by default: a gap, logged */
-        rc = hc_unimplemented(v->domain, __HYPERVISOR_grant_table_op, GNTTABOP_set_version);
-    else if (op.version != 1)
+    if (!gt->live)
+        return -XL_EINVAL;
+    if (op.version != 1 && op.version != 2)
         rc = -XL_EINVAL;
-    op.version = 1;
+    else if (op.version == 2 && gt->max_version == 1)
+        rc = -XL_ENOSYS;
+    else if (op.version != gt->version)
+        rc = switch_version(d, op.version);
+    op.version = gt->version;
     if (copy_to_guest_va(v->cr3, uop, &op, sizeof(op)))
         return -XL_EFAULT;
     return rc;
@@ -683,13 +982,42 @@ static long get_version(struct vcpu *v, uint64_t uop)
     if (copy_from_guest_va(v->cr3, &op, uop, sizeof(op)))
         return -XL_EFAULT;
     domid_t dom = op.dom == DOMID_SELF ? v->domain->domid : op.dom;
-    if (!domain_by_id(dom))
+    if (!domain_by_id(dom) || !gt_of(dom))
         return -XL_ESRCH;
     if (dom != v->domain->domid && !v->domain->privileged)
         return -XL_EPERM;
-    op.version = 1;
+    op.version = gts[dom].version;
     if (copy_to_guest_va(v->cr3, uop + __builtin_offsetof(struct gnttab_get_version, version),
                          &op.version, sizeof(op.version)))
+        return -XL_EFAULT;
+    return 0;
+}
+
+/* GNTTABOP_get_status_frames: the status frames' mfns (v2; under v1 there
+ * are none, so only nr_frames 0 succeeds). */
+static long get_status_frames(struct vcpu *v, uint64_t uop, unsigned int count)
+{
+    struct gnttab_get_status_frames op;
+    uint16_t d;
+    if (count != 1)
+        return -XL_EINVAL;
+    if (copy_from_guest_va(v->cr3, &op, uop, sizeof(op)))
+        return -XL_EFAULT;
+    op.status = (int16_t)named_domain(v, op.dom, &d);
+    if (op.status == GNTST_okay && op.nr_frames > gts[d].nr_status)
+        op.status = GNTST_general_error;
+    if (op.status == GNTST_okay) {
+        uint64_t list = (uint64_t)op.frame_list.p;
+        for (unsigned int i = 0; i < op.nr_frames; i++) {
+            uint64_t f = gts[d].status[i];
+            if (copy_to_guest_va(v->cr3, list + i * sizeof(f), &f, sizeof(f))) {
+                op.status = GNTST_bad_virt_addr;
+                break;
+            }
+        }
+    }
+    if (copy_to_guest_va(v->cr3, uop + __builtin_offsetof(struct gnttab_get_status_frames, status),
+                         &op.status, sizeof(op.status)))
         return -XL_EFAULT;
     return 0;
 }
@@ -713,6 +1041,7 @@ void gnttab_domain_destroy(struct domain *d)
         mm_free_frame(gt->maptrack[i]);
     /* As granter: others' mappings keep their own references on the
      * granted frames; only the table itself goes. */
+    shrink_status(d->domid, 0);
     for (unsigned int i = 0; i < gt->nr_frames; i++) {
         put_shared_frame(gt->frames[i]);
         for (unsigned int k = 0; k < ACTIVE_FRAMES_PER_GRANT_FRAME; k++)
@@ -785,7 +1114,9 @@ HYPERCALL_DECL(grant_table_op)
         return set_version(v, uop);
     case GNTTABOP_get_version:
         return get_version(v, uop);
-    default: /* transfer, unmap_and_replace, v2 ops, swap, cache_flush */
+    case GNTTABOP_get_status_frames:
+        return get_status_frames(v, uop, count);
+    default: /* transfer, unmap_and_replace, swap, cache_flush */
         return hc_unimplemented(v->domain, __HYPERVISOR_grant_table_op, (unsigned int)cmd);
     }
 }

@@ -9,12 +9,19 @@
  * grant over a scratch page (GTF_reading/GTF_writing set while mapped,
  * cleared on unmap), and checks the refusals (read-only grant mapped
  * writable, not granted, wrong domid, bad ref, bad handle, double unmap,
- * more frames than max_nr_frames) and a grant copy.
+ * more frames than max_nr_frames) and a grant copy. Then grant tables
+ * v2: set_version / get_version / get_status_frames, the status frame
+ * mapped read-only as Linux maps it, v2 full-page grants mapped with
+ * their GTF_reading/GTF_writing in the status frame, sub-page grants
+ * copied within their bounds and refused for mapping, a self-referential
+ * transitive grant refused, the reserved entries kept across switches,
+ * -EBUSY while a grant is in use or the status frame is mapped, -ERANGE
+ * for a reserved entry v1 cannot hold, and back to v1.
  * Pages the hv writes behind the compiler's back are read as volatile.
  * Owns: nothing outside itself. Must never: leave its scratch pages
  * unmapped as dom0 (it restores their PTEs before the verdict); as a
- * domU it ends with its table frames and one grant still mapped, so the
- * hv's teardown is what gives them back.
+ * domU it ends in v2 with its table frames, its status frame and one
+ * grant still mapped, so the hv's teardown is what gives them back.
  */
 #include <stdint.h>
 #include <xen/errno.h>
@@ -28,6 +35,7 @@
 #define NFRAMES 4
 static uint8_t tblwin[NFRAMES * 4096] __attribute__((aligned(4096)));
 static uint8_t mapwin[4096] __attribute__((aligned(4096)));
+static uint8_t statwin[4096] __attribute__((aligned(4096)));
 static uint8_t data[4096] __attribute__((aligned(4096)));
 static uint8_t dest[4096] __attribute__((aligned(4096)));
 static const uint64_t *p2m;
@@ -253,6 +261,132 @@ int guest_main(start_info_t *si)
     check_eq("get_version -> 0", gnttab_op(GNTTABOP_get_version, &gv, 1), 0);
     check_eq("  version 1", gv.version, 1);
 
+    /* ---- v2 ---- */
+    uint64_t statwin_mfn = mfn_of(statwin), sframes[2] = { 0, 0 };
+    struct gnttab_get_status_frames gs = { .dom = DOMID_SELF, .nr_frames = 1 };
+    set_xen_guest_handle(gs.frame_list, sframes);
+    gnttab_op(GNTTABOP_get_status_frames, &gs, 1);
+    check_eq("v1: get_status_frames 1 -> general_error", gs.status, GNTST_general_error);
+    gs.nr_frames = 0;
+    gnttab_op(GNTTABOP_get_status_frames, &gs, 1);
+    check_eq("v1: get_status_frames 0 -> okay", gs.status, GNTST_okay);
+    sv.version = 2;
+    check_eq("set_version 2 while ref 2047 is mapped -> -EBUSY",
+             gnttab_op(GNTTABOP_set_version, &sv, 1), -XEN_EBUSY);
+    check_eq("  version stays 1", sv.version, 1);
+    check_eq("  unmap ref 2047 -> okay", unmap(h), GNTST_okay);
+    gt[2].domid = me; /* a reserved entry: kept across the switch */
+    gt[2].frame = (uint32_t)mfn_of(data);
+    gt[2].flags = GTF_permit_access;
+    sv.version = 2;
+    check_eq("set_version 2 -> 0", gnttab_op(GNTTABOP_set_version, &sv, 1), 0);
+    check_eq("  version 2 written back", sv.version, 2);
+    gnttab_op(GNTTABOP_get_version, &gv, 1);
+    check_eq("  get_version: 2", gv.version, 2);
+    volatile grant_entry_v2_t *g2 = (volatile grant_entry_v2_t *)tblwin;
+    check_true("  reserved entry 2 kept in the v2 layout",
+               g2[2].hdr.flags == GTF_permit_access && g2[2].hdr.domid == me &&
+               g2[2].full_page.frame == mfn_of(data));
+    check_true("  other entries cleared", gt[refs[0]].flags == 0 && g2[100].hdr.flags == 0);
+    gs.nr_frames = 2;
+    gnttab_op(GNTTABOP_get_status_frames, &gs, 1);
+    check_eq("get_status_frames 2 (4 table frames need 1) -> general_error", gs.status,
+             GNTST_general_error);
+    gs.nr_frames = 1;
+    check_eq("get_status_frames 1 -> 0", gnttab_op(GNTTABOP_get_status_frames, &gs, 1), 0);
+    check_eq("  status okay", gs.status, GNTST_okay);
+    check_eq("status frame mapped read-only (as Linux maps it)",
+             HYPERVISOR_update_va_mapping((unsigned long)statwin, (sframes[0] << 12) | 0x25ULL,
+                                          UVMF_INVLPG), 0);
+    volatile grant_status_t *gst = (volatile grant_status_t *)statwin;
+
+    g2[10].hdr.domid = me;
+    g2[10].full_page.frame = mfn_of(data);
+    __asm__ volatile("" ::: "memory");
+    g2[10].hdr.flags = GTF_permit_access;
+    check_eq("v2: map ref 10 rw -> okay", map(10, GNTMAP_host_map, &h), GNTST_okay);
+    check_eq("  GTF_reading|GTF_writing in the status frame", gst[10],
+             GTF_reading | GTF_writing);
+    check_eq("  the entry's flags untouched", g2[10].hdr.flags, GTF_permit_access);
+    check_eq("  the mapping shows the page", ((volatile uint8_t *)mapwin)[100], 0x5a);
+    sv.version = 1;
+    check_eq("set_version 1 while ref 10 is mapped -> -EBUSY",
+             gnttab_op(GNTTABOP_set_version, &sv, 1), -XEN_EBUSY);
+    check_eq("  unmap -> okay", unmap(h), GNTST_okay);
+    check_eq("  status cleared", gst[10], 0);
+    check_eq("v2: ref 256 (past 1 frame's 256 entries, table has 4) -> okay",
+             (g2[256].hdr.domid = me, g2[256].full_page.frame = mfn_of(data),
+              g2[256].hdr.flags = GTF_permit_access | GTF_readonly,
+              map(256, GNTMAP_host_map | GNTMAP_readonly, &h2)), GNTST_okay);
+    check_eq("  GTF_reading only", gst[256], GTF_reading);
+    check_eq("  unmap -> okay", unmap(h2), GNTST_okay);
+    check_eq("v2: ref 1024 (past 4 frames) -> bad_gntref", map(1024, GNTMAP_host_map, &h2),
+             GNTST_bad_gntref);
+
+    g2[11].hdr.domid = me;
+    g2[11].sub_page.frame = mfn_of(data);
+    g2[11].sub_page.page_off = 4;
+    g2[11].sub_page.length = 10;
+    g2[11].hdr.flags = GTF_permit_access | GTF_sub_page;
+    check_eq("v2: sub-page grant mapped -> general_error", map(11, GNTMAP_host_map, &h2),
+             GNTST_general_error);
+    c = (struct gnttab_copy){ .len = 10, .flags = GNTCOPY_source_gref };
+    c.source.u.ref = 11, c.source.domid = me, c.source.offset = 4;
+    c.dest.u.gmfn = mfn_of(dest), c.dest.domid = DOMID_SELF, c.dest.offset = 300;
+    gnttab_op(GNTTABOP_copy, &c, 1);
+    check_eq("v2: copy within the sub-page -> okay", c.status, GNTST_okay);
+    same = 1;
+    for (unsigned int i = 0; i < 10; i++)
+        same &= ((volatile uint8_t *)dest)[300 + i] == (uint8_t)msg[4 + i];
+    check_true("  bytes 4..13 copied", same);
+    c.source.offset = 5;
+    gnttab_op(GNTTABOP_copy, &c, 1);
+    check_eq("v2: copy past the sub-page end -> general_error", c.status, GNTST_general_error);
+    c.source.offset = 3;
+    gnttab_op(GNTTABOP_copy, &c, 1);
+    check_eq("v2: copy before the sub-page -> general_error", c.status, GNTST_general_error);
+    check_eq("  status of the sub-page entry clear", gst[11], 0);
+    g2[12].hdr.domid = me;
+    g2[12].transitive.trans_domid = me;
+    g2[12].transitive.gref = 10;
+    g2[12].hdr.flags = GTF_transitive;
+    c.source.u.ref = 12, c.source.offset = 0;
+    gnttab_op(GNTTABOP_copy, &c, 1);
+    check_eq("v2: self-referential transitive copy -> general_error", c.status,
+             GNTST_general_error);
+    check_eq("v2: transitive grant mapped -> general_error", map(12, GNTMAP_host_map, &h2),
+             GNTST_general_error);
+    check_eq("  status of the transitive entry clear", gst[12], 0);
+
+    sv.version = 1;
+    check_eq("set_version 1 while the status frame is mapped -> -EBUSY",
+             gnttab_op(GNTTABOP_set_version, &sv, 1), -XEN_EBUSY);
+    check_eq("  status frame unmapped",
+             HYPERVISOR_update_va_mapping((unsigned long)statwin, (statwin_mfn << 12) | PTE_FLAGS,
+                                          UVMF_INVLPG), 0);
+    g2[5].hdr.domid = me;
+    g2[5].full_page.frame = 1ULL << 32;
+    g2[5].hdr.flags = GTF_permit_access;
+    sv.version = 1;
+    check_eq("set_version 1 with a reserved frame >= 2^32 -> -ERANGE",
+             gnttab_op(GNTTABOP_set_version, &sv, 1), -XEN_ERANGE);
+    check_eq("  version stays 2", sv.version, 2);
+    g2[5].hdr.flags = 0;
+    sv.version = 1;
+    check_eq("set_version 1 -> 0", gnttab_op(GNTTABOP_set_version, &sv, 1), 0);
+    gnttab_op(GNTTABOP_get_version, &gv, 1);
+    check_eq("  get_version: 1", gv.version, 1);
+    check_true("  reserved entry 2 back in the v1 layout",
+               gt[2].flags == GTF_permit_access && gt[2].domid == me &&
+               gt[2].frame == (uint32_t)mfn_of(data));
+    check_eq("  v2 entries cleared", g2[10].hdr.flags, 0);
+    gt[refs[2]].domid = me;
+    gt[refs[2]].frame = (uint32_t)mfn_of(data);
+    gt[refs[2]].flags = GTF_permit_access;
+    check_eq("v1 again: map ref 2047 -> okay", map(refs[2], GNTMAP_host_map, &h), GNTST_okay);
+    check_eq("  GTF_reading|GTF_writing in the entry", gt[refs[2]].flags,
+             GTF_permit_access | GTF_reading | GTF_writing);
+
     if (me == 0) {
         check_eq("  unmap ref 2047 -> okay", unmap(h), GNTST_okay);
         long rc = HYPERVISOR_update_va_mapping((unsigned long)mapwin,
@@ -262,7 +396,21 @@ int guest_main(start_info_t *si)
                                                (tblwin_mfn[i] << 12) | PTE_FLAGS, UVMF_INVLPG);
         check_eq("scratch pages restored", rc, 0);
     } else {
-        printk("pv_gnttab: leaving 4 table frames and one grant mapped for the teardown\n");
+        /* Die in v2 with the status frame and a v2 grant mapped. */
+        check_eq("  unmap ref 2047 -> okay", unmap(h), GNTST_okay);
+        sv.version = 2;
+        gnttab_op(GNTTABOP_set_version, &sv, 1);
+        gnttab_op(GNTTABOP_get_status_frames, &gs, 1);
+        g2[10].hdr.domid = me;
+        g2[10].full_page.frame = mfn_of(data);
+        g2[10].hdr.flags = GTF_permit_access;
+        check_true("v2 again: status frame and ref 10 mapped",
+                   sv.version == 2 && gs.status == GNTST_okay &&
+                   !HYPERVISOR_update_va_mapping((unsigned long)statwin,
+                                                 (sframes[0] << 12) | 0x25ULL, UVMF_INVLPG) &&
+                   map(10, GNTMAP_host_map, &h) == GNTST_okay &&
+                   ((volatile grant_status_t *)statwin)[10] == (GTF_reading | GTF_writing));
+        printk("pv_gnttab: leaving 4 table frames, the status frame and one grant mapped for the teardown\n");
     }
     return check_summary("pv_gnttab");
 }

@@ -1,8 +1,10 @@
 /*
- * test_gnttab.c - host unit tests for grant tables v1 (cmocka, ASan/UBSan)
- * through do_grant_table_op and the domain hooks: setup_table,
- * query_size, versions, host mappings by va and by PTE address (rw, ro),
- * device mappings, copy, GTF_reading/GTF_writing as Xen sets them, every
+ * test_gnttab.c - host unit tests for grant tables v1 and v2 (cmocka,
+ * ASan/UBSan) through do_grant_table_op and the domain hooks: setup_table,
+ * query_size, the domain's limits, versions (v2 status frames, mapping
+ * and copying v2 full-page / sub-page / transitive grants, switches
+ * keeping the reserved entries, -EBUSY/-ERANGE), host mappings by va
+ * and by PTE address (rw, ro), device mappings, copy, GTF_reading/GTF_writing as Xen sets them, every
  * refusal (not granted, wrong domid, ro->rw, bad ref, bad domain, bad
  * page, bad handle, double unmap, wrong PTE, copy across domains and out
  * of bounds), and teardown either side (granter dies while mapped: the
@@ -363,18 +365,23 @@ static void test_removed_table_frame_not_uncharged(void **state)
     assert_int_equal(pi(f)->owner, DOMID_FREE);
 }
 
+static long set_ver(uint16_t dom, uint32_t ver, uint32_t *now)
+{
+    struct gnttab_set_version sv = { .version = ver };
+    long rc = gop(dom, GNTTABOP_set_version, &sv, 1);
+    if (now)
+        *now = sv.version;
+    return rc;
+}
+
 static void test_versions(void **state)
 {
     (void)state;
-    struct gnttab_set_version sv = { .version = 1 };
-    assert_int_equal(gop(A, GNTTABOP_set_version, &sv, 1), 0);
-    assert_int_equal(sv.version, 1);
-    sv.version = 2;
-    assert_int_equal(gop(A, GNTTABOP_set_version, &sv, 1), -XL_ENOSYS);
-    assert_int_equal(sv.version, 1);
-    sv.version = 7;
-    assert_int_equal(gop(A, GNTTABOP_set_version, &sv, 1), -XL_EINVAL);
-    assert_int_equal(sv.version, 1);
+    uint32_t now;
+    assert_int_equal(set_ver(A, 1, &now), 0);
+    assert_int_equal(now, 1);
+    assert_int_equal(set_ver(A, 7, &now), -XL_EINVAL);
+    assert_int_equal(now, 1);
     assert_int_equal(gop(A, GNTTABOP_set_version, (void *)BAD_VA, 1), -XL_EFAULT);
     struct gnttab_get_version gv = { .dom = DOMID_SELF };
     assert_int_equal(gop(A, GNTTABOP_get_version, &gv, 1), 0);
@@ -385,6 +392,284 @@ static void test_versions(void **state)
     assert_int_equal(gv.version, 1);
     gv.dom = 11;
     assert_int_equal(gop(D0, GNTTABOP_get_version, &gv, 1), -XL_ESRCH);
+    /* Created with max version 1: 2 is -ENOSYS, as a Xen without v2. */
+    assert_int_equal(gnttab_set_limits(&domains[B], 64, 1), 0);
+    assert_int_equal(set_ver(B, 2, &now), -XL_ENOSYS);
+    assert_int_equal(now, 1);
+    /* Default (Xen 4.17's max version 2): 2 and back. */
+    assert_int_equal(set_ver(A, 2, &now), 0);
+    assert_int_equal(now, 2);
+    assert_int_equal(set_ver(A, 2, &now), 0);
+    assert_int_equal(set_ver(A, 9, &now), -XL_EINVAL);
+    assert_int_equal(now, 2);
+    gv = (struct gnttab_get_version){ .dom = DOMID_SELF };
+    assert_int_equal(gop(A, GNTTABOP_get_version, &gv, 1), 0);
+    assert_int_equal(gv.version, 2);
+    assert_int_equal(set_ver(A, 1, &now), 0);
+    assert_int_equal(now, 1);
+}
+
+/* ---- v2 ---- */
+static grant_entry_v2_t *entry2(uint16_t dom, uint32_t ref)
+{
+    return (grant_entry_v2_t *)mfn_to_virt(table_frame(dom, ref / 256)) + ref % 256;
+}
+static uint64_t status_frame(uint16_t dom, unsigned int i)
+{
+    uint64_t list[MAX_DOMAINS];
+    struct gnttab_get_status_frames gs = { .dom = DOMID_SELF, .nr_frames = i + 1 };
+    set_xen_guest_handle(gs.frame_list, list);
+    assert_int_equal(gop(dom, GNTTABOP_get_status_frames, &gs, 1), 0);
+    assert_int_equal(gs.status, GNTST_okay);
+    return list[i];
+}
+static uint16_t *status2(uint16_t dom, uint32_t ref)
+{
+    return (uint16_t *)mfn_to_virt(status_frame(dom, ref / 2048)) + ref % 2048;
+}
+static void grant2(uint16_t granter, uint32_t ref, uint16_t to, uint64_t mfn, uint16_t flags)
+{
+    grant_entry_v2_t *e = entry2(granter, ref);
+    memset(e, 0, sizeof(*e));
+    e->hdr.domid = to;
+    e->full_page.frame = mfn;
+    e->hdr.flags = flags;
+}
+static int16_t copy1(uint16_t who, struct gnttab_copy *c)
+{
+    assert_int_equal(gop(who, GNTTABOP_copy, c, 1), 0);
+    return c->status;
+}
+
+static void test_v2_status_frames(void **state)
+{
+    (void)state;
+    uint64_t list[4];
+    struct gnttab_get_status_frames gs = { .dom = DOMID_SELF, .nr_frames = 0 };
+    set_xen_guest_handle(gs.frame_list, list);
+    assert_int_equal(gop(A, GNTTABOP_get_status_frames, &gs, 1), 0);
+    assert_int_equal(gs.status, GNTST_okay); /* v1: none, 0 asked */
+    gs.nr_frames = 1;
+    assert_int_equal(gop(A, GNTTABOP_get_status_frames, &gs, 1), 0);
+    assert_int_equal(gs.status, GNTST_general_error);
+    assert_int_equal(gop(A, GNTTABOP_get_status_frames, &gs, 2), -XL_EINVAL);
+    assert_int_equal(gop(A, GNTTABOP_get_status_frames, (void *)BAD_VA, 1), -XL_EFAULT);
+    assert_int_equal(set_ver(A, 2, NULL), 0);
+    uint64_t s0 = status_frame(A, 0);
+    assert_int_equal(pi(s0)->owner, A); /* shared like the table frames */
+    assert_int_equal(pi(s0)->type, PGT_writable);
+    assert_true(gnttab_is_table_frame(A, s0));
+    for (unsigned int type = PGT_l1; type <= PGT_l4; type++)
+        assert_int_not_equal(mm_pin(A, s0, type), 0);
+    gs.nr_frames = 2;
+    assert_int_equal(gop(A, GNTTABOP_get_status_frames, &gs, 1), 0);
+    assert_int_equal(gs.status, GNTST_general_error);
+    gs = (struct gnttab_get_status_frames){ .dom = B, .nr_frames = 1 };
+    set_xen_guest_handle(gs.frame_list, list);
+    assert_int_equal(gop(A, GNTTABOP_get_status_frames, &gs, 1), 0);
+    assert_int_equal(gs.status, GNTST_permission_denied);
+    gs = (struct gnttab_get_status_frames){ .dom = DOMID_SELF, .nr_frames = 1 };
+    set_xen_guest_handle(gs.frame_list, (uint64_t *)BAD_VA);
+    assert_int_equal(gop(A, GNTTABOP_get_status_frames, &gs, 1), 0);
+    assert_int_equal(gs.status, GNTST_bad_virt_addr);
+    /* 9 table frames of 256 entries need 2 status frames of 2048. */
+    (void)table_frame(A, 8);
+    assert_int_not_equal(status_frame(A, 1), s0);
+    gs = (struct gnttab_get_status_frames){ .dom = DOMID_SELF, .nr_frames = 3 };
+    set_xen_guest_handle(gs.frame_list, list);
+    assert_int_equal(gop(A, GNTTABOP_get_status_frames, &gs, 1), 0);
+    assert_int_equal(gs.status, GNTST_general_error);
+    /* The status frame mapped writable by A: v1 refused until unmapped. */
+    tab(trees[A].l1)[9] = 0;
+    assert_int_equal(mm_update_va(A, A, trees[A].l4, VA(9), (s0 << PAGE_SHIFT) | RWF), 0);
+    assert_int_equal(set_ver(A, 1, NULL), -XL_EBUSY);
+    assert_int_equal(mm_update_va(A, A, trees[A].l4, VA(9), 0), 0);
+    uint32_t now;
+    assert_int_equal(set_ver(A, 1, &now), 0);
+    assert_int_equal(now, 1);
+    assert_int_equal(pi(s0)->owner, DOMID_FREE); /* status frames given back */
+    /* v2 again, and A dies with v2 status frames mapped: teardown. */
+    assert_int_equal(set_ver(A, 2, NULL), 0);
+    uint64_t s1 = status_frame(A, 1);
+    assert_int_equal(mm_update_va(A, A, trees[A].l4, VA(9), (s1 << PAGE_SHIFT) | RWF), 0);
+}
+
+static void test_v2_map_and_unmap(void **state)
+{
+    (void)state;
+    uint64_t pg = frame(A);
+    assert_int_equal(set_ver(A, 2, NULL), 0);
+    grant2(A, 20, B, pg, GTF_permit_access);
+    grant_handle_t h;
+    struct gnttab_map_grant_ref m = { .host_addr = VA(3), .flags = HOST, .ref = 20, .dom = A };
+    assert_int_equal(gop(B, GNTTABOP_map_grant_ref, &m, 1), 0);
+    assert_int_equal(m.status, GNTST_okay);
+    assert_int_equal(m.dev_bus_addr >> PAGE_SHIFT, pg);
+    h = m.handle;
+    assert_int_equal(l1e(B, 3) & PTE_ADDR, pg << PAGE_SHIFT);
+    assert_int_equal(*status2(A, 20), GTF_reading | GTF_writing);
+    assert_int_equal(entry2(A, 20)->hdr.flags, GTF_permit_access); /* flags untouched in v2 */
+    /* While an entry past the reserved ones is in use: no version change. */
+    assert_int_equal(set_ver(A, 1, NULL), -XL_EBUSY);
+    assert_int_equal(unmap(B, h, VA(3), 0), GNTST_okay);
+    assert_int_equal(*status2(A, 20), 0);
+    /* Read-only grant: rw map refused, ro map sets GTF_reading only. */
+    grant2(A, 21, B, pg, GTF_permit_access | GTF_readonly);
+    m = (struct gnttab_map_grant_ref){ .host_addr = VA(3), .flags = HOST, .ref = 21, .dom = A };
+    gop(B, GNTTABOP_map_grant_ref, &m, 1);
+    assert_int_equal(m.status, GNTST_general_error);
+    assert_int_equal(*status2(A, 21), 0);
+    m.flags = HOST | RO;
+    gop(B, GNTTABOP_map_grant_ref, &m, 1);
+    assert_int_equal(m.status, GNTST_okay);
+    assert_int_equal(*status2(A, 21), GTF_reading);
+    assert_int_equal(unmap(B, m.handle, VA(3), 0), GNTST_okay);
+    /* Sub-page and transitive grants are for copies only. */
+    grant_entry_v2_t *e = entry2(A, 22);
+    e->hdr.domid = B;
+    e->sub_page.frame = pg;
+    e->sub_page.page_off = 0;
+    e->sub_page.length = 4096;
+    e->hdr.flags = GTF_permit_access | GTF_sub_page;
+    m = (struct gnttab_map_grant_ref){ .host_addr = VA(3), .flags = HOST, .ref = 22, .dom = A };
+    gop(B, GNTTABOP_map_grant_ref, &m, 1);
+    assert_int_equal(m.status, GNTST_general_error);
+    e = entry2(A, 23);
+    e->hdr.domid = B;
+    e->transitive.trans_domid = C;
+    e->transitive.gref = 1;
+    e->hdr.flags = GTF_transitive;
+    m.ref = 23;
+    gop(B, GNTTABOP_map_grant_ref, &m, 1);
+    assert_int_equal(m.status, GNTST_general_error);
+    /* 256 entries a frame under v2. */
+    m.ref = 256;
+    gop(B, GNTTABOP_map_grant_ref, &m, 1);
+    assert_int_equal(m.status, GNTST_bad_gntref);
+    assert_int_equal(*status2(A, 22) | *status2(A, 23), 0);
+}
+
+static void test_v2_copy_sub_page_and_transitive(void **state)
+{
+    (void)state;
+    uint64_t pa = frame(A), pc = frame(C);
+    memset(mfn_to_virt(pa), 0, PAGE_SIZE);
+    memcpy((uint8_t *)mfn_to_virt(pa) + 100, "sub-page bytes", 15);
+    assert_int_equal(set_ver(A, 2, NULL), 0);
+    assert_int_equal(set_ver(B, 2, NULL), 0);
+    /* A: a sub-page grant of bytes 100..149 to C. */
+    grant_entry_v2_t *e = entry2(A, 30);
+    e->hdr.domid = C;
+    e->sub_page.frame = pa;
+    e->sub_page.page_off = 100;
+    e->sub_page.length = 50;
+    e->hdr.flags = GTF_permit_access | GTF_sub_page | GTF_readonly;
+    struct gnttab_copy c = { .flags = GNTCOPY_source_gref, .len = 15 };
+    c.source.u.ref = 30, c.source.domid = A, c.source.offset = 100;
+    c.dest.u.gmfn = pc, c.dest.domid = DOMID_SELF, c.dest.offset = 0;
+    assert_int_equal(copy1(C, &c), GNTST_okay);
+    assert_memory_equal(mfn_to_virt(pc), "sub-page bytes", 15);
+    assert_int_equal(*status2(A, 30), 0);
+    c.source.offset = 140; /* 140 + 15 > 150 */
+    assert_int_equal(copy1(C, &c), GNTST_general_error);
+    c.source.offset = 99;
+    assert_int_equal(copy1(C, &c), GNTST_general_error);
+    assert_int_equal(*status2(A, 30), 0);
+    /* Writing into a read-only sub-page grant: refused. */
+    c = (struct gnttab_copy){ .flags = GNTCOPY_dest_gref, .len = 4 };
+    c.source.u.gmfn = pc, c.source.domid = DOMID_SELF;
+    c.dest.u.ref = 30, c.dest.domid = A, c.dest.offset = 100;
+    assert_int_equal(copy1(C, &c), GNTST_general_error);
+
+    /* Transitive: A grants pa to B (ref 31); B grants it on to C as a
+     * transitive grant (ref 40); C copies from B's ref 40. */
+    grant2(A, 31, B, pa, GTF_permit_access);
+    e = entry2(B, 40);
+    e->hdr.domid = C;
+    e->transitive.trans_domid = A;
+    e->transitive.gref = 31;
+    e->hdr.flags = GTF_transitive;
+    c = (struct gnttab_copy){ .flags = GNTCOPY_source_gref | GNTCOPY_dest_gref, .len = 15 };
+    c.source.u.ref = 40, c.source.domid = B, c.source.offset = 100;
+    grant(C, 5, C, pc, GTF_permit_access); /* C (v1) grants its own page to itself */
+    c.dest.u.ref = 5, c.dest.domid = C, c.dest.offset = 200;
+    assert_int_equal(copy1(C, &c), GNTST_okay);
+    assert_memory_equal((uint8_t *)mfn_to_virt(pc) + 200, "sub-page bytes", 15);
+    assert_int_equal(*status2(A, 31) | *status2(B, 40), 0);
+    assert_int_equal(pi(pa)->count, 0); /* every reference dropped */
+    /* Writing through the transitive grant reaches A's page. */
+    c = (struct gnttab_copy){ .flags = GNTCOPY_dest_gref, .len = 3 };
+    c.source.u.gmfn = pc, c.source.domid = DOMID_SELF, c.source.offset = 200;
+    c.dest.u.ref = 40, c.dest.domid = B, c.dest.offset = 0;
+    assert_int_equal(copy1(C, &c), GNTST_okay);
+    assert_memory_equal(mfn_to_virt(pa), "sub", 3);
+    /* Self-referential, unknown domain, transitive of a transitive,
+     * entry in A not granted to B: all general_error, nothing left set. */
+    c = (struct gnttab_copy){ .flags = GNTCOPY_source_gref, .len = 1 };
+    c.source.u.ref = 40, c.source.domid = B;
+    c.dest.u.gmfn = pc, c.dest.domid = DOMID_SELF;
+    e->transitive.trans_domid = B;
+    assert_int_equal(copy1(C, &c), GNTST_general_error);
+    e->transitive.trans_domid = 9;
+    assert_int_equal(copy1(C, &c), GNTST_general_error);
+    grant_entry_v2_t *ea = entry2(A, 32);
+    ea->hdr.domid = B, ea->transitive.trans_domid = C, ea->transitive.gref = 5;
+    ea->hdr.flags = GTF_transitive;
+    e->transitive.trans_domid = A;
+    e->transitive.gref = 32;
+    assert_int_equal(copy1(C, &c), GNTST_general_error);
+    grant2(A, 33, D0, pa, GTF_permit_access);
+    e->transitive.gref = 33;
+    assert_int_equal(copy1(C, &c), GNTST_general_error);
+    assert_int_equal(*status2(B, 40) | *status2(A, 32) | *status2(A, 33), 0);
+    /* A v1 granter behind a transitive grant works too. */
+    assert_int_equal(set_ver(A, 1, NULL), 0);
+    grant(A, 34, B, pa, GTF_permit_access);
+    e->transitive.gref = 34;
+    assert_int_equal(copy1(C, &c), GNTST_okay);
+    assert_int_equal(entry(A, 34)->flags, GTF_permit_access);
+}
+
+/* Switching keeps the 8 reserved entries (console, xenstore) and their
+ * pins; v2 -> v1 refuses entries v1 cannot hold. */
+static void test_version_switch_reserved(void **state)
+{
+    (void)state;
+    uint64_t pg = frame(A);
+    grant(A, 1, B, pg, GTF_permit_access); /* the xenstore page */
+    grant(A, 9, B, pg, GTF_permit_access);
+    grant_handle_t h;
+    assert_int_equal(map(B, A, 1, HOST, VA(4), &h), GNTST_okay); /* pinned across */
+    assert_int_equal(set_ver(A, 2, NULL), 0);
+    grant_entry_v2_t *e = entry2(A, 1);
+    assert_int_equal(e->hdr.flags, GTF_permit_access);
+    assert_int_equal(e->hdr.domid, B);
+    assert_int_equal(e->full_page.frame, pg);
+    assert_int_equal(*status2(A, 1), GTF_reading | GTF_writing);
+    assert_int_equal(entry2(A, 9)->hdr.flags, 0); /* the rest cleared */
+    /* Unmapping under v2 clears the status word. */
+    assert_int_equal(unmap(B, h, VA(4), 0), GNTST_okay);
+    assert_int_equal(*status2(A, 1), 0);
+    /* A frame above 2^32 in a reserved entry: -ERANGE, still v2. */
+    e->full_page.frame = 1ULL << 32;
+    uint32_t now;
+    assert_int_equal(set_ver(A, 1, &now), -XL_ERANGE);
+    assert_int_equal(now, 2);
+    e->full_page.frame = pg;
+    e = entry2(A, 2);
+    e->hdr.flags = GTF_transitive;
+    assert_int_equal(set_ver(A, 1, NULL), -XL_ERANGE);
+    e->hdr.flags = 0;
+    struct gnttab_map_grant_ref m = { .host_addr = VA(4), .flags = HOST, .ref = 1, .dom = A };
+    assert_int_equal(gop(B, GNTTABOP_map_grant_ref, &m, 1), 0);
+    assert_int_equal(m.status, GNTST_okay);
+    h = m.handle;
+    assert_int_equal(set_ver(A, 1, &now), 0);
+    assert_int_equal(now, 1);
+    assert_int_equal(entry(A, 1)->flags, GTF_permit_access | GTF_reading | GTF_writing);
+    assert_int_equal(entry(A, 1)->frame, pg);
+    assert_int_equal(unmap(B, h, VA(4), 0), GNTST_okay);
+    assert_int_equal(entry(A, 1)->flags, GTF_permit_access);
 }
 
 /* ---- host mappings ---- */
@@ -868,6 +1153,10 @@ int main(void)
     T(test_domain_limits),
     T(test_removed_table_frame_not_uncharged),
     T(test_versions),
+    T(test_v2_status_frames),
+    T(test_v2_map_and_unmap),
+    T(test_v2_copy_sub_page_and_transitive),
+    T(test_version_switch_reserved),
         T(test_map_rw_by_va_and_unmap),
         T(test_map_readonly),
         T(test_map_refusals),

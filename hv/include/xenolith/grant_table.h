@@ -1,16 +1,17 @@
 /*
- * grant_table.h - grant tables v1 (GNTTABOP_*), Xen 4.17's ABI: every
- * domain's shared grant entries, the hv's active (pinned) state of each
- * entry, and each domain's maptrack (the mappings it holds of others'
- * grants, named by handle).
+ * grant_table.h - grant tables v1 and v2 (GNTTABOP_*), Xen 4.17's ABI:
+ * every domain's shared grant entries (and v2 status frames), the hv's
+ * active (pinned) state of each entry, and each domain's maptrack (the
+ * mappings it holds of others' grants, named by handle).
  * Owns: per-domain grant state (grant_table.c). Must never: let a domain
  * map or copy a frame not granted to it, map a read-only grant writable,
  * or free a frame while a grant mapping still holds it.
  *
- * Frames: the shared entry frames are owned by their domain (so it can
- * map them with its own L1 entries) but not counted in tot_pages, and the
- * table holds one general reference on each; active entries and maptrack
- * pages are hv-owned frames. All of it goes back on gnttab_domain_destroy.
+ * Frames: the shared entry frames and v2 status frames are owned by their
+ * domain (so it can map them with its own L1 entries, writable) but not
+ * counted in tot_pages, and the table holds a page + writable-type
+ * reference on each (Xen's share_xen_page_with_guest SHARE_rw); active
+ * entries and maptrack pages are hv-owned frames. All of it goes back on gnttab_domain_destroy.
  * A grant mapping holds its own page reference (+ PGT_writable type for a
  * writable one) on the granted frame, and the PTE it installed holds the
  * ordinary L1 references page_type.c gives it; both go on unmap.
@@ -42,8 +43,9 @@ void gnttab_domain_destroy(struct domain *d);
  * -XL_EINVAL for limits out of range. */
 int gnttab_set_limits(struct domain *d, unsigned int max_frames, unsigned int max_version);
 
-/* Is mfn one of domid's grant-table frames? (for memory code that must
- * refuse them as it refuses shared_info; nothing in memory.c calls it yet) */
+/* Is mfn one of domid's grant-table or status frames? (for memory code
+ * that must refuse them as it refuses shared_info; nothing in memory.c
+ * calls it yet) */
 int gnttab_is_table_frame(uint16_t domid, uint64_t mfn);
 /* Live grant mappings held by domid / by everyone (for xl info and the
  * create/destroy leak check). */
