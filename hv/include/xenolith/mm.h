@@ -117,6 +117,12 @@ void put_entry_refs_at(unsigned int level, uint64_t e, uint64_t table_mfn);
 /* The same without the table: linear entries are refused. */
 int get_entry_refs(unsigned int level, uint64_t e, uint16_t pt_owner, uint16_t pg_owner);
 void put_entry_refs(unsigned int level, uint64_t e);
+/* Xen 4.17's adjust_guest_l{1,2,3,4}e for a 64-bit PV guest: what a
+ * present entry a guest writes becomes in its table. L1: a kernel page
+ * (no USER) gets USER and the software bit 52 (_PAGE_GUEST_KERNEL), a
+ * user page gets _PAGE_GLOBAL; L2/L3: USER; L4: USER and ACCESSED.
+ * Applied by mm_pt_update and when a table is validated. */
+uint64_t pv_adjust_guest_entry(unsigned int level, uint64_t e);
 /* Is slot i of an L4 one the hv fills (256..271)? */
 int l4_slot_is_hv(unsigned int i);
 

@@ -52,7 +52,7 @@ int mm_pt_update(uint16_t pt_owner, uint16_t pg_owner, uint64_t ptr, uint64_t va
         int rc = get_entry_refs_at(level, val, mfn, pt_owner, pg_owner);
         if (rc)
             return rc;
-        *e = val;
+        *e = pv_adjust_guest_entry(level, val); /* Xen's adjust_guest_lNe */
         put_entry_refs_at(level, old, mfn);
         return 0;
     }
