@@ -8,7 +8,9 @@
  * alignment, descriptor and frame; selectors outside the GDT or of a
  * not-present descriptor fault to the guest's handlers; replaced GDT
  * frames can be mapped writable again. The same lines on Xenolith and
- * on real Xen 4.17. With "keep=1" it ends with a GDT still set (the
+ * on real Xen 4.17. MMUEXT_SET_LDT: LDT selectors load into %fs and read
+ * through the descriptor's base, pages are typed on first use, bad pages
+ * give #PF. With "keep=1" it ends with a GDT and an LDT still set (the
  * domain's destroy must return those frames).
  */
 #include <stdint.h>
@@ -37,15 +39,20 @@ static uint64_t gdt1[512] __attribute__((aligned(4096)));
 static uint64_t gdt2[512] __attribute__((aligned(4096)));
 static uint64_t plain[512] __attribute__((aligned(4096)));
 
-static volatile unsigned long trap_vec, trap_ec, traps;
+static uint64_t ldt1[512] __attribute__((aligned(4096)));
+static uint64_t ldt2[512] __attribute__((aligned(4096)));
+
+static volatile unsigned long trap_vec, trap_ec, traps, trap_cr2;
 
 void guest_trap(struct guest_frame *f)
 {
     trap_vec = f->vector;
     trap_ec = f->error_code;
     traps++;
-    if (f->vector == 13 || f->vector == 11)
-        f->rip += 2; /* the 2-byte mov %ax, %es that faulted */
+    if (f->vector == 14)
+        trap_cr2 = guest_fault_cr2();
+    if (f->vector == 13 || f->vector == 11 || f->vector == 14)
+        f->rip += 2; /* the 2-byte mov %ax, %es (or %fs) that faulted */
     else if (f->vector != 3) {
         printk("unexpected trap %lu at %lx (error %lx)\n", (unsigned long)f->vector,
                (unsigned long)f->rip, (unsigned long)f->error_code);
@@ -85,6 +92,108 @@ static void set_es(uint16_t s)
 static void set_ds(uint16_t s)
 {
     __asm__ volatile("mov %0, %%ds" :: "a"(s) : "memory");
+}
+
+static uint16_t get_fs(void)
+{
+    uint16_t s;
+    __asm__ volatile("mov %%fs, %0" : "=r"(s));
+    return s;
+}
+static void set_fs(uint16_t s)
+{
+    __asm__ volatile("mov %0, %%fs" :: "a"(s) : "memory");
+}
+static long set_ldt(const void *base, unsigned int ents)
+{
+    struct mmuext_op op = { .cmd = MMUEXT_SET_LDT };
+    op.arg1.linear_addr = (unsigned long)base;
+    op.arg2.nr_ents = ents;
+    return HYPERVISOR_mmuext_op(&op, 1, NULL, DOMID_SELF);
+}
+
+/* A data descriptor, DPL 3, 4 GiB limit, base 0x1000. */
+#define DATA_B1000 (0x00cff2000000ffffULL | (0x1000ULL << 16))
+static volatile uint64_t ldt_probe = 0x1dea5eed;
+
+/* MMUEXT_SET_LDT: the LDT is loaded; its pages are taken (typed as
+ * descriptor frames, checked as Xen's check_descriptor) when a selector
+ * first needs them, so they cannot be mapped writable until the LDT is
+ * replaced; a page that cannot be taken gives the guest #PF at the
+ * descriptor's address. */
+static void ldt_checks(int keep)
+{
+    check_eq("set_ldt misaligned -> -EINVAL", set_ldt((char *)ldt1 + 8, 1), -XEN_EINVAL);
+    check_eq("set_ldt 8193 entries -> -EINVAL", set_ldt(ldt1, 8193), -XEN_EINVAL);
+    check_eq("set_ldt at an hv address -> -EINVAL",
+             set_ldt((void *)0xffff800000000000UL, 1), -XEN_EINVAL);
+    ldt1[1] = DATA_B1000;
+    ldt1[2] = DATA_DPL0;
+    check_eq("remap LDT page read-only", remap(ldt1, RO_FLAGS), 0);
+    check_eq("set_ldt 3 entries -> 0", set_ldt(ldt1, 3), 0);
+    traps = 0;
+    set_fs(0x0f);
+    check_eq("%fs loads LDT selector 0x0f (no trap seen)", traps, 0);
+    check_eq("%fs holds 0x0f", get_fs(), 0x0f);
+    uint64_t v;
+    __asm__ volatile("mov %%fs:(%1), %0" : "=r"(v) : "r"((uint64_t)&ldt_probe - 0x1000));
+    check_eq("read through %fs uses the LDT descriptor's base", (long)v, 0x1dea5eed);
+    check_eq("LDT DPL 0 descriptor fixed up to DPL 3 once taken", (long)DPL(ldt1[2]), 3);
+    check_true("LDT page cannot be mapped writable", remap(ldt1, RW_FLAGS) < 0);
+    HYPERVISOR_sched_op(SCHEDOP_yield, NULL);
+    __asm__ volatile("int3");
+    v = 0;
+    __asm__ volatile("mov %%fs:(%1), %0" : "=r"(v) : "r"((uint64_t)&ldt_probe - 0x1000));
+    check_eq("%fs survives a hypercall and a trap", get_fs() == 0x0f && v == 0x1dea5eed, 1);
+    set_fs(0x17);
+    check_eq("%fs loads LDT selector 0x17", get_fs(), 0x17);
+    set_fs(0);
+    HYPERVISOR_set_segment_base(SEGBASE_FS, 0);
+    traps = 0;
+    set_fs(0x1f);
+    check_eq("LDT selector beyond its entries -> #GP", traps == 1 && trap_vec == 13, 1);
+    check_eq("... error code is the selector", (long)trap_ec, 0x1c);
+    uint64_t ma = virt_to_mfn(ldt1) << 12;
+    check_eq("update_descriptor LDT entry 1 not present -> 0",
+             HYPERVISOR_update_descriptor(ma + 8, DATA_NP), 0);
+    traps = 0;
+    set_fs(0x0f);
+    check_eq("not-present LDT selector -> #NP", traps == 1 && trap_vec == 11, 1);
+    check_eq("... error code is the selector", (long)trap_ec, 0x0c);
+    check_eq("update_descriptor LDT entry 1 present again -> 0",
+             HYPERVISOR_update_descriptor(ma + 8, DATA_B1000), 0);
+    traps = 0;
+    set_fs(0x0f);
+    check_eq("... and it loads again", traps == 0 && get_fs() == 0x0f, 1);
+    set_fs(0);
+    HYPERVISOR_set_segment_base(SEGBASE_FS, 0);
+
+    /* A page with a descriptor check_descriptor refuses cannot be taken. */
+    ldt2[0] = TSS_DESC;
+    ldt2[1] = DATA_DPL3;
+    check_eq("remap second LDT page read-only", remap(ldt2, RO_FLAGS), 0);
+    check_eq("set_ldt to a page holding a TSS descriptor -> 0 (taken only when used)",
+             set_ldt(ldt2, 2), 0);
+    check_eq("replaced LDT page can be mapped writable again", remap(ldt1, RW_FLAGS), 0);
+    traps = 0;
+    set_fs(0x0f);
+    check_eq("using it -> #PF", traps == 1 && trap_vec == 14, 1);
+    check_eq("... at the descriptor's address", (long)trap_cr2, (long)&ldt2[1]);
+    check_eq("... error code 0 (kernel read, not present)", (long)trap_ec, 0);
+    check_eq("set_ldt 0 entries -> 0", set_ldt(NULL, 0), 0);
+    check_eq("the second page maps writable", remap(ldt2, RW_FLAGS), 0);
+    traps = 0;
+    set_fs(0x0f);
+    check_eq("LDT selector with no LDT -> #GP", traps == 1 && trap_vec == 13, 1);
+    set_fs(0);
+    if (keep) {
+        /* End with an LDT whose page is taken: destroy must return it. */
+        remap(ldt1, RO_FLAGS);
+        set_ldt(ldt1, 3);
+        set_fs(0x0f);
+        HYPERVISOR_set_segment_base(SEGBASE_FS, 0);
+        printk("pv_desc: keeping the LDT (%%fs=0x%x)\n", get_fs());
+    }
 }
 
 int guest_main(start_info_t *si)
@@ -168,6 +277,8 @@ int guest_main(start_info_t *si)
     check_eq("#NP error code is the selector", (long)trap_ec, 0x28);
     set_es(0);
     set_ds(0);
+
+    ldt_checks(keep);
 
     /* ---- replacing and dropping the GDT ---- */
     check_eq("remap second GDT frame read-only", remap(gdt2, RO_FLAGS), 0);

@@ -414,6 +414,25 @@ int guest_main(start_info_t *si)
 
     exchanges();
 
+    /* ---- Xen's adjust_guest_l1e: what a written L1 entry becomes ---- */
+    {
+        const uint64_t G = 0x100, GK = 1ULL << 52;
+        const volatile uint64_t *e = frame_va(spare_l1e >> 12) + (spare_l1e & 4095) / 8;
+        check_eq("kernel entry (no USER) with _PAGE_GLOBAL accepted",
+                 uva(spare, (spare_mfn << 12) | PTE_P | PTE_RW | PTE_A | PTE_D | G), 0);
+        check_eq("... reads back with USER and bit 52 added, GLOBAL kept", (long)*e,
+                 (long)((spare_mfn << 12) | RW_FLAGS | G | GK));
+        check_eq("... the page is usable", ((volatile uint8_t *)spare)[0], 1);
+        check_eq("user entry (USER) accepted", uva(spare, (spare_mfn << 12) | RW_FLAGS), 0);
+        check_eq("... reads back with GLOBAL added", (long)*e,
+                 (long)((spare_mfn << 12) | RW_FLAGS | G));
+        check_eq("entry with software bit 62 accepted (a release Xen has no _PAGE_GNTTAB)",
+                 uva(spare, (spare_mfn << 12) | RW_FLAGS | (1ULL << 62)), 0);
+        check_eq("dom0 entry with PCD|PWT accepted (I/O resources)",
+                 uva(spare, (spare_mfn << 12) | RW_FLAGS | 0x18), 0);
+        check_eq("spare mapping restored", uva(spare, (spare_mfn << 12) | RW_FLAGS), 0);
+    }
+
     /* ---- hardening (round 3) ---- */
     /* The hv writes into shared_info: it can never become a page table. */
     check_eq("pin shared_info as an L1 -> -EINVAL",

@@ -19,6 +19,7 @@
 #                after a "== console ==" line when the machine ends
 #   --ctl PATH   COM2 (dom0's control line) on a unix socket at PATH, for
 #                tests/harness/xlctl.sh --sock PATH
+#   --ctl-wait S   how long xlctl.sh waits for each answer (default 30)
 #   --ctl-script FILE   with --ctl (or a temporary socket): once QEMU runs,
 #                feed FILE to xlctl.sh --script; its output is appended to
 #                the log after the machine ends, after a "== xlctl ==" line
@@ -45,6 +46,7 @@ while [ $# -gt 0 ]; do
     --ramdisk) ramdisk=$2; shift ;;
     --ctl) ctl=$2; shift ;;
     --ctl-script) ctl_script=$2; shift ;;
+    --ctl-wait) ctl_wait=$2; shift ;;
     --console-script) con_script=$2; shift ;;
     *) echo "run-qemu.sh: unknown option $1" >&2; exit 64 ;;
     esac
@@ -128,7 +130,7 @@ if [ -n "${con_script:-}" ]; then
 fi
 if [ -n "$ctl_script" ]; then
     for _ in $(seq 50); do [ -S "$ctl" ] && break; sleep 0.1; done
-    bash "$here/xlctl.sh" --sock "$ctl" --script "$ctl_script" >"$work/ctl.out" 2>&1 &
+    bash "$here/xlctl.sh" --sock "$ctl" --wait "${ctl_wait:-30}" --script "$ctl_script" >"$work/ctl.out" 2>&1 &
     cpid=$!
 fi
 
@@ -140,6 +142,12 @@ while kill -0 "$qpid" 2>/dev/null; do
         status=5; break
     fi
     if [ "$timeout" != 0 ] && [ $((SECONDS - start)) -ge "$timeout" ]; then
+        kill "$qpid" 2>/dev/null; wait "$qpid" 2>/dev/null
+        status=124; break
+    fi
+    # dom0 stopped answering the control script: the machine will not end
+    # by itself, so do not wait for the timeout.
+    if [ -n "$cpid" ] && ! kill -0 "$cpid" 2>/dev/null && grep -q "xlctl.sh: no answer" "$work/ctl.out"; then
         kill "$qpid" 2>/dev/null; wait "$qpid" 2>/dev/null
         status=124; break
     fi

@@ -5,6 +5,7 @@ UNIT_SRCS_mm := hv/common/mm.c hv/arch/x86/pv/page_type.c hv/arch/x86/tlbflush.c
                 hv/shared/format.c \
                 tests/unit/fake_mem.c tests/unit/fake_console.c tests/unit/fake_domains.c
 # pv_build now types its tables and fills the M2P.
-UNIT_SRCS_pv_build += hv/arch/x86/pv/page_type.c hv/arch/x86/tlbflush.c hv/arch/x86/pv/m2p.c
+UNIT_SRCS_pv_build += hv/arch/x86/pv/page_type.c hv/arch/x86/tlbflush.c hv/arch/x86/pv/m2p.c \
+                      tests/unit/fake_domains.c
 # hc_unimplemented (hcstat.c) and the names it logs
 UNIT_SRCS_mm += hv/common/hcstat.c hv/shared/hcstat.c

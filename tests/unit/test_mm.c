@@ -465,6 +465,40 @@ static void test_new_baseptr(void **state)
 }
 
 /* ---- updates ---- */
+/* Xen 4.17's adjust_guest_l1e..l4e and L1 flag rules: a kernel page
+ * (no USER) gets USER and bit 52, a user page GLOBAL, a GLOBAL written
+ * by the guest is accepted; upper levels get USER (L4 also ACCESSED),
+ * also when a table is validated; PWT/PCD/PAT refused for a domU, allowed
+ * for a privileged domain; software bits 52-62 accepted (Xen release). */
+static void test_entry_adjust(void **state)
+{
+    (void)state;
+    const uint64_t G = 0x100, GK = 1ULL << 52, P = PTE_P, RW = PTE_RW, US = PTE_US;
+    assert_int_equal(pv_adjust_guest_entry(1, 0x5000 | P | RW), 0x5000 | P | RW | US | GK);
+    assert_int_equal(pv_adjust_guest_entry(1, 0x5000 | P | RW | G), 0x5000 | P | RW | US | GK | G);
+    assert_int_equal(pv_adjust_guest_entry(1, 0x5000 | P | US), 0x5000 | P | US | G);
+    assert_int_equal(pv_adjust_guest_entry(1, 0x5000 | P | US | GK), 0x5000 | P | US | GK);
+    assert_int_equal(pv_adjust_guest_entry(1, 0x5000 | RW), 0x5000 | RW); /* not present */
+    assert_int_equal(pv_adjust_guest_entry(2, 0x5000 | P), 0x5000 | P | US);
+    assert_int_equal(pv_adjust_guest_entry(3, 0x5000 | P), 0x5000 | P | US);
+    assert_int_equal(pv_adjust_guest_entry(4, 0x5000 | P), 0x5000 | P | US | PTE_A);
+
+    struct tree t = mktree(A);
+    uint64_t pg = frame(A), l1ptr = (t.l1 << PAGE_SHIFT) + 8;
+    tab(t.l1)[2] = (pg << PAGE_SHIFT) | P;              /* a kernel page, before validation */
+    assert_int_equal(mm_pin(A, t.l4, PGT_l4), 0);
+    assert_int_equal(tab(t.l1)[2], (pg << PAGE_SHIFT) | P | US | GK);
+    assert_true(tab(t.l4)[0] & PTE_A);
+    assert_int_equal(mm_pt_update(A, A, l1ptr, (pg << PAGE_SHIFT) | P | RW | G, 0), 0);
+    assert_int_equal(tab(t.l1)[1], (pg << PAGE_SHIFT) | P | RW | G | US | GK);
+    assert_int_equal(mm_pt_update(A, A, l1ptr, (pg << PAGE_SHIFT) | P | 0x10, 0), -XL_EINVAL);
+    assert_int_equal(mm_pt_update(A, A, l1ptr, (pg << PAGE_SHIFT) | P | 0x80, 0), -XL_EINVAL);
+    assert_int_equal(mm_pt_update(A, A, l1ptr, (pg << PAGE_SHIFT) | P | (1ULL << 62), 0), 0);
+    da->privileged = 1;
+    assert_int_equal(mm_pt_update(A, A, l1ptr, (pg << PAGE_SHIFT) | P | 0x18, 0), 0);
+    da->privileged = 0;
+}
+
 static void test_pt_update_rules(void **state)
 {
     (void)state;
@@ -483,7 +517,7 @@ static void test_pt_update_rules(void **state)
     assert_int_equal(mm_pt_update(A, A, l1ptr, (frame(B) << PAGE_SHIFT) | ROF, 0), -XL_EBUSY);
     assert_int_equal(mm_pt_update(A, A, l1ptr, (2ULL << PAGE_SHIFT) | ROF, 0), -XL_EBUSY);
     assert_int_equal(mm_pt_update(A, A, l1ptr, (600ULL << PAGE_SHIFT) | ROF, 0), -XL_EBUSY);
-    assert_int_equal(tab(t.l1)[1], (pg << PAGE_SHIFT) | RWF);
+    assert_int_equal(tab(t.l1)[1], (pg << PAGE_SHIFT) | RWF | 0x100); /* user page: G added */
     /* L4 entries in the hv slots, superpages */
     assert_int_equal(mm_pt_update(A, A, (t.l4 << PAGE_SHIFT) + 256 * 8, 0, 0), -XL_EINVAL);
     assert_int_equal(mm_pt_update(A, A, (t.l4 << PAGE_SHIFT) + 271 * 8, 0, 0), -XL_EINVAL);
@@ -1358,6 +1392,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
         T(test_validate_tree_and_release),
+        T(test_entry_adjust),
         T(test_flush_decision_by_type),
         T(test_failed_revalidation_keeps_last_type_l1),
         T(test_failed_revalidation_keeps_last_type_l2),

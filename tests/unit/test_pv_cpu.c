@@ -71,6 +71,13 @@ int arch_port_reserved(uint16_t port, unsigned int size) { return port == 0x3f8;
 static int mode_toggled_calls;
 void timer_vcpu_mode_toggled(struct vcpu *vc) { (void)vc; mode_toggled_calls++; }
 
+/* pv_desc.c is not linked: no LDT here. */
+int pv_ldt_fault(struct vcpu *vc, struct cpu_regs *regs, uint32_t error_code)
+{
+    (void)vc; (void)regs; (void)error_code;
+    return 0;
+}
+
 /* pv_ptwr.c is not linked (it needs mm): a fake that says whether the
  * #PF path asked it, and what to answer. */
 static int ptwr_calls, ptwr_answer;

@@ -36,6 +36,12 @@ struct idt_gate {
 static struct idt_gate idt[256] __attribute__((aligned(16)));
 
 static uint8_t ist_stack[4096 * 2] __attribute__((aligned(16)));
+/* #DB has its own stack, as on Xen since XSA-260: a guest data breakpoint
+ * on the value it loads with `mov %ss` is delivered after the next
+ * instruction, and if that is `syscall` the #DB arrives in ring 0 before
+ * the hv has switched stacks - on the guest's %rsp, which must never be
+ * where the CPU writes its frame. */
+static uint8_t db_stack[4096 * 2] __attribute__((aligned(16)));
 extern const uint64_t trap_stub_table[256];
 extern uint8_t hv_stack_top[];
 extern void syscall_entry(void);
@@ -61,15 +67,53 @@ void cpu_set_guest_gdt(const uint64_t *const frames[], unsigned int nr_frames)
     guest_gdt_frames = nr_frames;
 }
 
+/* ---- the guest's LDT: an hv copy of its PGT_seg_desc frames ---- */
+
+#define HV_LDT 0xe050 /* a 16-byte system descriptor after the TSS's */
+#define LDT_MAX 8192
+static uint64_t ldt[LDT_MAX] __attribute__((aligned(4096)));
+static unsigned int ldt_ents; /* entries the loaded LDT has */
+
+void cpu_set_guest_ldt(const uint64_t *const frames[], unsigned int nr_frames, unsigned int ents)
+{
+    BUG_ON(ents > LDT_MAX || nr_frames * 512 < ents);
+    for (unsigned int i = 0; i < nr_frames; i++) {
+        unsigned int n = ents - i * 512 < 512 ? ents - i * 512 : 512;
+        if (frames[i])
+            memcpy(&ldt[i * 512], frames[i], n * 8);
+        else
+            memset(&ldt[i * 512], 0, n * 8);
+    }
+    if (ldt_ents > ents)
+        memset(&ldt[ents], 0, (ldt_ents - ents) * 8);
+    ldt_ents = ents;
+    if (!ents) {
+        lldt(0);
+        return;
+    }
+    uint64_t base = (uint64_t)ldt;
+    uint32_t limit = ents * 8 - 1;
+    gdt[SEL(HV_LDT)] = (limit & 0xffff) | ((base & 0xffffff) << 16) | (0x82ULL << 40) |
+                       ((uint64_t)((limit >> 16) & 0xf) << 48) | (((base >> 24) & 0xff) << 56);
+    gdt[SEL(HV_LDT) + 1] = base >> 32;
+    lldt(HV_LDT);
+}
+
 int cpu_data_selector_ok(uint16_t sel)
 {
     if ((sel & ~3u) == 0)
         return 1; /* null */
-    if (sel & 4)
-        return 0; /* LDT: not loaded for guests */
-    if (sel / 8 >= GDT_ENTRIES)
-        return 0;
-    uint32_t hi = (uint32_t)(gdt[sel / 8] >> 32);
+    uint64_t desc;
+    if (sel & 4) {
+        if (sel / 8 >= ldt_ents)
+            return 0;
+        desc = ldt[sel / 8];
+    } else {
+        if (sel / 8 >= GDT_ENTRIES)
+            return 0;
+        desc = gdt[sel / 8];
+    }
+    uint32_t hi = (uint32_t)(desc >> 32);
     unsigned int type = (hi >> 8) & 15;
     if (!(hi & (1u << 15)) || !(hi & (1u << 12)) || ((hi >> 13) & 3) != 3)
         return 0; /* not present, system, or not ring 3 */
@@ -85,6 +129,7 @@ static void gdt_init(void)
     gdt[SEL(FLAT_RING3_CS64)] = 0x0020fa0000000000ULL; /* ring 3, 64-bit code */
     tss.rsp[0] = (uint64_t)hv_stack_top;
     tss.ist[0] = (uint64_t)(ist_stack + sizeof(ist_stack));
+    tss.ist[1] = (uint64_t)(db_stack + sizeof(db_stack));
     tss.iomap_base = sizeof(tss); /* no I/O bitmap: ring 3 has no ports */
     set_tss_desc(SEL(HV_TSS), (uint64_t)&tss, sizeof(tss) - 1);
     struct desc_ptr p = { sizeof(gdt) - 1, (uint64_t)gdt };
@@ -109,6 +154,7 @@ static void idt_init(void)
         idt_set(v, trap_stub_table[v], 0, 0);
     idt_set(3, trap_stub_table[3], 3, 0); /* int3 and into are legal in ring 3 */
     idt_set(4, trap_stub_table[4], 3, 0);
+    idt_set(1, trap_stub_table[1], 0, 2); /* #DB: its own stack (see db_stack) */
     idt_set(2, trap_stub_table[2], 0, 1); /* NMI, #DF, #MC on a known-good stack */
     idt_set(8, trap_stub_table[8], 0, 1);
     idt_set(18, trap_stub_table[18], 0, 1);

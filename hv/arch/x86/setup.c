@@ -212,7 +212,10 @@ static struct domain *build_boot_domain(uint16_t domid, const struct xl_module *
         domain_crash(d, "domain builder failed");
         return d;
     }
-    if (ki.comp != KCOMP_NONE) {
+    if (ki.comp == KCOMP_NONE) {
+        kernel = ki.payload; /* an ELF, or a bzImage's uncompressed payload */
+        kernel_len = ki.payload_len;
+    } else {
         while (order < MM_MAX_ORDER && ((size_t)PAGE_SIZE << order) < ki.out_len)
             order++;
         uint64_t t0 = arch_time_ns();

@@ -166,9 +166,10 @@ static void load_guest_state(const struct vcpu *v)
         write_cr0(want);
 }
 
-/* The CPU's GDT holds the guest's entries of the vcpu that runs: copied
- * from its PGT_seg_desc frames when another vcpu's (or a changed) GDT
- * is needed. Returns 1 if the entries were rewritten. */
+/* The CPU's GDT holds the guest's entries of the vcpu that runs, and the
+ * CPU's LDT its LDT: copied from its PGT_seg_desc frames when another
+ * vcpu's (or a changed) GDT or LDT is needed. Returns 1 if the entries
+ * were rewritten. */
 static const struct vcpu *gdt_vcpu;
 static uint64_t gdt_loaded_gen;
 
@@ -181,6 +182,12 @@ static int load_guest_gdt(const struct vcpu *v)
     for (unsigned int i = 0; i < nr; i++)
         frames[i] = mfn_to_virt(v->pv.gdt_frames[i]);
     cpu_set_guest_gdt(frames, nr);
+    /* The LDT goes with it (same generation): the pages taken so far. */
+    const uint64_t *lframes[PV_LDT_MAX_FRAMES];
+    unsigned int lnr = (v->pv.ldt_ents * 8 + PAGE_SIZE - 1) / PAGE_SIZE;
+    for (unsigned int i = 0; i < lnr; i++)
+        lframes[i] = v->pv.ldt_frames[i] ? mfn_to_virt(v->pv.ldt_frames[i]) : NULL;
+    cpu_set_guest_ldt(lframes, lnr, v->pv.ldt_ents);
     gdt_vcpu = v;
     gdt_loaded_gen = v->pv.gdt_gen;
     return 1;

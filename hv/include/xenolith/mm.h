@@ -114,19 +114,18 @@ void put_page_and_type(uint64_t mfn);
  * naming a validated same-level table of pt_owner, a linear reference -
  * see page_type.c). pg_owner: domain whose frames an L1 entry may map
  * besides pt_owner's. 0, -XL_EINVAL, or -XL_EBUSY for an L1 entry. */
-/* Xen's adjust_guest_l{1,2,3,4}e for a 64-bit PV guest, whose kernel runs
- * in ring 3: a present entry gets _PAGE_USER; an L1 entry that lacked it
- * is marked as the kernel's with bit 52 (Xen's _PAGE_GUEST_KERNEL). Applied
- * when a table is validated and on every entry written into one, so the
- * guest reads back what Xen's guests read. (Xen also adds _PAGE_GLOBAL to
- * user L1 entries; Xenolith leaves CR4.PGE off and does not.) */
-uint64_t pv_adjust_guest_entry(unsigned int level, uint64_t e);
 int get_entry_refs_at(unsigned int level, uint64_t e, uint64_t table_mfn, uint16_t pt_owner,
                       uint16_t pg_owner);
 void put_entry_refs_at(unsigned int level, uint64_t e, uint64_t table_mfn);
 /* The same without the table: linear entries are refused. */
 int get_entry_refs(unsigned int level, uint64_t e, uint16_t pt_owner, uint16_t pg_owner);
 void put_entry_refs(unsigned int level, uint64_t e);
+/* Xen 4.17's adjust_guest_l{1,2,3,4}e for a 64-bit PV guest: what a
+ * present entry a guest writes becomes in its table. L1: a kernel page
+ * (no USER) gets USER and the software bit 52 (_PAGE_GUEST_KERNEL), a
+ * user page gets _PAGE_GLOBAL; L2/L3: USER; L4: USER and ACCESSED.
+ * Applied by mm_pt_update and when a table is validated. */
+uint64_t pv_adjust_guest_entry(unsigned int level, uint64_t e);
 /* Is slot i of an L4 one the hv fills (256..271)? */
 int l4_slot_is_hv(unsigned int i);
 

@@ -34,6 +34,9 @@ struct pv_trap {
  * owns GDT entries [0, 7168), the hv the ones from selector 0xe000 on. */
 #define PV_GDT_MAX_FRAMES 14
 #define PV_GDT_MAX_ENTRIES (PV_GDT_MAX_FRAMES * 512)
+/* Guest LDT: at most 8192 entries (Xen), 16 frames. */
+#define PV_LDT_MAX_ENTRIES 8192
+#define PV_LDT_MAX_FRAMES 16
 
 struct pv_vcpu {
     int kernel_mode;             /* 1: guest kernel, 0: guest user */
@@ -60,6 +63,13 @@ struct pv_vcpu {
     unsigned int gdt_ents;       /* 0: no guest GDT */
     uint64_t gdt_gen;            /* changes whenever the GDT's contents may
                                     have (set_gdt, update_descriptor) */
+    /* Guest LDT (MMUEXT_SET_LDT, pv_desc.c): what the CPU's LDT copy is
+     * made of. A page of the guest's LDT range is taken (typed
+     * PGT_seg_desc, like a GDT frame) when a guest selector first needs
+     * it (Xen's on-demand LDT mapping); 0 = not taken yet. */
+    uint64_t ldt_base;
+    unsigned int ldt_ents;       /* 0: no LDT */
+    uint64_t ldt_frames[PV_LDT_MAX_FRAMES];
     uint16_t sel[4];             /* %ds %es %fs %gs while not running */
     /* Debug registers (set_debugreg): DR0-3 guest addresses; DR6 kept
      * with positive polarity (value ^ PV_DR6_DEFAULT, so 0 = reset
@@ -176,9 +186,20 @@ void pv_cpuid(struct vcpu *v, uint32_t leaf, uint32_t sub, uint32_t r[4]);
  * segment becomes 3; a call gate gets DPL 0 with its DPL kept in the
  * target selector's RPL), 0 if it must be refused. */
 int pv_check_descriptor(uint64_t *desc);
-/* Drop v's GDT: the frames lose their PGT_seg_desc type and reference.
- * Called by set_gdt and when the domain is destroyed. */
+/* Drop v's GDT and LDT: the frames lose their PGT_seg_desc type and
+ * reference. Called when the domain is destroyed. */
 void pv_destroy_gdt(struct vcpu *v);
+/* MMUEXT_SET_LDT changed v's LDT (base / entries; mmu.c checked them):
+ * the frames of the old one are dropped, the new one starts with no
+ * frame taken. */
+void pv_set_ldt(struct vcpu *v, uint64_t base, unsigned int ents);
+/* A #GP from the guest naming an LDT selector (error code with TI set)
+ * whose LDT page is not taken yet: take it (Xen's
+ * pv_map_ldt_shadow_page) and return 1 so the instruction is retried;
+ * if it cannot be taken, queue the #PF Xen gives (cr2 = the descriptor's
+ * linear address; #GP if that is not canonical) and return 1 too. 0: not
+ * such a fault, deliver it as it is. */
+int pv_ldt_fault(struct vcpu *v, struct cpu_regs *regs, uint32_t error_code);
 
 /* ---- writable page tables (pv_emul.c: decoder; pv_ptwr.c: fault) ---- */
 enum pv_wop {

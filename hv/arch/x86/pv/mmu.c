@@ -29,6 +29,12 @@ const struct mm_ldt *mm_vcpu_ldt(uint16_t domid)
     return domid < MAX_DOMAINS ? &ldts[domid] : &none;
 }
 
+/* pv_desc.c loads the LDT; host tests that link mmu.c alone get this. */
+__attribute__((weak)) void pv_set_ldt(struct vcpu *v, uint64_t base, unsigned int ents)
+{
+    (void)v; (void)base; (void)ents;
+}
+
 static int frame_owned(uint64_t mfn, uint16_t owner)
 {
     return mfn < max_mfn && frame_table[mfn].owner == owner;
@@ -49,11 +55,10 @@ int mm_pt_update(uint16_t pt_owner, uint16_t pg_owner, uint64_t ptr, uint64_t va
         uint64_t old = *e;
         if (preserve_ad)
             val = (val & ~(PTE_A | PTE_D)) | (old & (PTE_A | PTE_D));
-        val = pv_adjust_guest_entry(level, val);
         int rc = get_entry_refs_at(level, val, mfn, pt_owner, pg_owner);
         if (rc)
             return rc;
-        *e = val;
+        *e = pv_adjust_guest_entry(level, val); /* Xen's adjust_guest_lNe */
         put_entry_refs_at(level, old, mfn);
         return 0;
     }
@@ -325,15 +330,19 @@ static int mmuext_one(struct vcpu *v, uint16_t pg_owner, const struct mmuext_op 
     case MMUEXT_CLEAR_PAGE:
         return copy_or_clear(pg_owner, op->arg1.mfn, 0, 0);
     case MMUEXT_SET_LDT: {
-        uint64_t la = op->arg1.linear_addr;
+        /* Xen: only the base is checked (page aligned, guest-accessible);
+         * a changed LDT drops the old one's frames (pv_desc.c). */
         unsigned int ents = op->arg2.nr_ents;
+        uint64_t la = ents ? op->arg1.linear_addr : 0;
         if (pg_owner != d->domid)
             return -XL_EPERM;
-        if ((la & (PAGE_SIZE - 1)) || ents > 8192 ||
-            (ents && (!guest_va_ok(la) || !guest_va_ok(la + ents * 8 - 1))))
+        if ((la & (PAGE_SIZE - 1)) || !guest_va_ok(la) || ents > 8192)
             return -XL_EINVAL;
-        if (d->domid < MAX_DOMAINS)
-            ldts[d->domid] = (struct mm_ldt){ .linear_addr = ents ? la : 0, .nr_ents = ents };
+        if (d->domid < MAX_DOMAINS &&
+            (ldts[d->domid].linear_addr != la || ldts[d->domid].nr_ents != ents)) {
+            ldts[d->domid] = (struct mm_ldt){ .linear_addr = la, .nr_ents = ents };
+            pv_set_ldt(&d->vcpu, la, ents);
+        }
         return 0;
     }
     default: /* MARK_SUPER, UNMARK_SUPER (superpages) and unknown ones */

@@ -4,8 +4,9 @@
  * L1..L4 type; every present entry of a validated table holds a reference
  * on what it points to, so a guest can never get a writable mapping of a
  * live page table nor map a frame it does not own.
- * Owns: page_info.type/type_count/count/flags. Must never: write a page
- * table entry, accept an entry pointing at another owner's frame (except
+ * Owns: page_info.type/type_count/count/flags, and Xen's adjustment of
+ * the entries guests write (pv_adjust_guest_entry). Must never: write a
+ * page table entry other than to adjust it or fill the hv's L4 slots, accept an entry pointing at another owner's frame (except
  * an L1 entry naming the explicit foreign pg_owner), or leave a frame
  * typed or counted after its last reference is gone.
  *
@@ -33,6 +34,48 @@
 #include <xenolith/mm.h>
 #include <xenolith/pte.h>
 #include <xenolith/tlbflush.h>
+
+#include <xenolith/domain.h>
+
+#define PTE_PWT 0x8ULL
+#define PTE_PCD 0x10ULL
+#define PTE_PAT 0x80ULL   /* in a 4 KiB L1 entry */
+#define PTE_G   0x100ULL
+/* Xen's _PAGE_GUEST_KERNEL: a software bit (PTE bit 52) marking an L1
+ * entry the guest wrote without _PAGE_USER, i.e. a guest kernel page. */
+#define PTE_GUEST_KERNEL (1ULL << 52)
+/* Xen's L1_DISALLOW_MASK on x86_64 (a release build, where _PAGE_GNTTAB
+ * is 0): PWT/PCD/PAT for a domain without I/O resources (Xen's
+ * l1_disallow_mask; here: every unprivileged domain). _PAGE_GLOBAL and
+ * the software bits 52-62 are allowed. */
+static uint64_t l1_disallow(uint16_t owner)
+{
+    const struct domain *d = domain_by_id(owner);
+    return d && d->privileged ? 0 : (PTE_PWT | PTE_PCD | PTE_PAT);
+}
+
+uint64_t pv_adjust_guest_entry(unsigned int level, uint64_t e)
+{
+    if (!(e & PTE_P))
+        return e;
+    switch (level) {
+    case 1:
+        /* Xen 4.17's adjust_guest_l1e for a 64-bit PV guest: a kernel
+         * page (written without USER) gets USER and GUEST_KERNEL, a user
+         * page (written with USER) gets GLOBAL; a GLOBAL the guest set on
+         * a kernel page stays (Xen only warns). */
+        if (!(e & PTE_US))
+            e |= PTE_GUEST_KERNEL | PTE_US;
+        if (!(e & PTE_GUEST_KERNEL))
+            e |= PTE_G | PTE_US;
+        return e;
+    case 2:
+    case 3:
+        return e | PTE_US;
+    default:
+        return e | PTE_US | PTE_A;
+    }
+}
 
 int l4_slot_is_hv(unsigned int i)
 {
@@ -93,17 +136,6 @@ static int get_linear(unsigned int level, uint64_t e, uint64_t mfn, uint64_t tab
     return 1;
 }
 
-uint64_t pv_adjust_guest_entry(unsigned int level, uint64_t e)
-{
-    if (!(e & PTE_P))
-        return e;
-    if (level > 1)
-        return e | PTE_US;
-    if (!(e & PTE_US))
-        e |= PTE_US | PTE_GUEST_KERNEL;
-    return e;
-}
-
 int get_entry_refs(unsigned int level, uint64_t e, uint16_t pt_owner, uint16_t pg_owner)
 {
     return get_entry_refs_at(level, e, ~0ULL, pt_owner, pg_owner);
@@ -125,6 +157,8 @@ int get_entry_refs_at(unsigned int level, uint64_t e, uint64_t table_mfn, uint16
     if (mfn >= max_mfn)
         return level == 1 ? -XL_EBUSY : -XL_EINVAL;
     if (level == 1) {
+        if (e & l1_disallow(pt_owner))
+            return -XL_EINVAL; /* Xen: "Bad L1 flags" */
         /* Xen 4.17 answers -EBUSY when an L1 entry's frame cannot be
          * referenced (not the owner's, or a page table mapped writable). */
         uint16_t owner = frame_table[mfn].owner;
@@ -171,12 +205,11 @@ void put_entry_refs_at(unsigned int level, uint64_t e, uint64_t table_mfn)
  * the ones taken and return the error. */
 static int validate(uint64_t mfn, unsigned int level)
 {
-    uint64_t *t = mfn_to_virt(mfn);
+    const uint64_t *t = mfn_to_virt(mfn);
     uint16_t owner = frame_table[mfn].owner;
     for (unsigned int i = 0; i < 512; i++) {
         if (level == 4 && l4_slot_is_hv(i))
             continue; /* the hv's own slots: never the guest's references */
-        t[i] = pv_adjust_guest_entry(level, t[i]);
         int rc = get_entry_refs_at(level, t[i], mfn, owner, owner);
         if (rc) {
             while (i-- > 0)
@@ -185,6 +218,11 @@ static int validate(uint64_t mfn, unsigned int level)
             return rc;
         }
     }
+    /* Xen's alloc_lN_table: the validated entries are adjusted in place. */
+    uint64_t *w = mfn_to_virt(mfn);
+    for (unsigned int i = 0; i < 512; i++)
+        if (!(level == 4 && l4_slot_is_hv(i)))
+            w[i] = pv_adjust_guest_entry(level, w[i]);
     return 0;
 }
 

@@ -207,6 +207,8 @@ void pv_guest_exception(struct vcpu *v, struct cpu_regs *regs, uint64_t hw_cr2)
     case 13:
         if ((ec & 3) == 2 && soft_int(v, regs))
             return;
+        if ((ec & 7) == 4 && pv_ldt_fault(v, regs, ec))
+            return; /* an LDT page taken on demand (or its #PF queued) */
         if (ec == 0 && pv_emulate_priv_op(v, regs))
             return;
         break;

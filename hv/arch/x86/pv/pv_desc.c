@@ -31,7 +31,7 @@ static unsigned int gdt_nr_frames(unsigned int ents)
     return (ents + 511) / 512;
 }
 
-void pv_destroy_gdt(struct vcpu *v)
+static void destroy_gdt_frames(struct vcpu *v)
 {
     unsigned int nr = gdt_nr_frames(v->pv.gdt_ents);
     for (unsigned int i = 0; i < nr; i++)
@@ -39,6 +39,31 @@ void pv_destroy_gdt(struct vcpu *v)
     memset(v->pv.gdt_frames, 0, sizeof(v->pv.gdt_frames));
     v->pv.gdt_ents = 0;
     gdt_changed(v);
+}
+
+static void destroy_ldt_frames(struct vcpu *v)
+{
+    for (unsigned int i = 0; i < PV_LDT_MAX_FRAMES; i++)
+        if (v->pv.ldt_frames[i]) {
+            put_page_and_type(v->pv.ldt_frames[i]);
+            v->pv.ldt_frames[i] = 0;
+        }
+    gdt_changed(v);
+}
+
+void pv_destroy_gdt(struct vcpu *v)
+{
+    destroy_gdt_frames(v);
+    destroy_ldt_frames(v);
+    v->pv.ldt_base = 0;
+    v->pv.ldt_ents = 0;
+}
+
+void pv_set_ldt(struct vcpu *v, uint64_t base, unsigned int ents)
+{
+    destroy_ldt_frames(v);
+    v->pv.ldt_base = ents ? base : 0;
+    v->pv.ldt_ents = ents;
 }
 
 /* Check (and fix up in place) all 512 descriptors of a frame that just
@@ -50,6 +75,58 @@ static int validate_desc_frame(uint64_t mfn)
         if (!pv_check_descriptor(&d[i]))
             return -XL_EINVAL;
     return 0;
+}
+
+/* Take frame mfn of the domain as a descriptor frame (checking every
+ * descriptor if it just became one), as set_gdt does for each frame. */
+static int take_desc_frame(uint64_t mfn, uint16_t domid)
+{
+    if (get_page_and_type(mfn, domid, PGT_seg_desc))
+        return -XL_EINVAL;
+    if (frame_table[mfn].type_count == 1 && validate_desc_frame(mfn)) {
+        put_page_and_type(mfn);
+        return -XL_EINVAL;
+    }
+    return 0;
+}
+
+/* Xen's pv_map_ldt_shadow_page: the page is found through the guest's
+ * kernel page tables (present; the frame the domain's own) and must take
+ * the PGT_seg_desc type. */
+static int ldt_take_page(struct vcpu *v, unsigned int page)
+{
+    uint64_t maddr;
+    if (v->pv.ldt_frames[page])
+        return 0;
+    if (guest_translate(v->guest_table << PAGE_SHIFT, v->pv.ldt_base + page * PAGE_SIZE, 0,
+                        &maddr))
+        return -XL_EFAULT;
+    if (take_desc_frame(maddr >> PAGE_SHIFT, v->domain->domid))
+        return -XL_EINVAL;
+    v->pv.ldt_frames[page] = maddr >> PAGE_SHIFT;
+    gdt_changed(v); /* the CPU's LDT copy gets the page */
+    return 0;
+}
+
+static int canonical(uint64_t va)
+{
+    uint64_t top = va >> 47;
+    return top == 0 || top == 0x1FFFF;
+}
+
+int pv_ldt_fault(struct vcpu *v, struct cpu_regs *regs, uint32_t error_code)
+{
+    unsigned int idx = (error_code & 0xfff8) >> 3;
+    if ((error_code & 7) != 4 || idx >= v->pv.ldt_ents ||
+        v->pv.ldt_frames[idx * 8 / PAGE_SIZE])
+        return 0; /* not an LDT selector, or its page is there: a real #GP */
+    if (!ldt_take_page(v, idx * 8 / PAGE_SIZE))
+        return 1; /* retry the instruction with the page in the CPU's LDT */
+    uint64_t va = v->pv.ldt_base + idx * 8;
+    if (!canonical(va))
+        return 0; /* Xen: #GP(selector) */
+    pv_inject_exception(v, regs, 14, 0, va);
+    return 1;
 }
 
 HYPERCALL_DECL(set_gdt)
@@ -73,7 +150,7 @@ HYPERCALL_DECL(set_gdt)
             goto fail;
         }
     }
-    pv_destroy_gdt(v);
+    destroy_gdt_frames(v);
     for (i = 0; i < nr; i++)
         v->pv.gdt_frames[i] = frames[i];
     v->pv.gdt_ents = entries;

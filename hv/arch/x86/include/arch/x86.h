@@ -86,8 +86,14 @@ static inline void load_gs(uint16_t s) { __asm__ volatile("mov %0, %%gs" :: "r"(
 /* Make entries [0, nr_frames * 512) the contents of those frames (each
  * an hv pointer to 512 descriptors) and clear what the last call set. */
 void cpu_set_guest_gdt(const uint64_t *const frames[], unsigned int nr_frames);
+/* The CPU's LDT (LLDT'd through the hv's reserved GDT entry at HV_LDT):
+ * entries [0, ents) become the contents of the frames (NULL: a frame not
+ * mapped yet, its entries zero), the rest is cleared; ents 0 loads a null
+ * LDT. */
+void cpu_set_guest_ldt(const uint64_t *const frames[], unsigned int nr_frames, unsigned int ents);
 /* May a data segment register be loaded with sel now (null, or a
- * present data / readable code descriptor of DPL 3 in the GDT)? */
+ * present data / readable code descriptor of DPL 3 in the GDT or the
+ * loaded LDT)? */
 int cpu_data_selector_ok(uint16_t sel);
 
 static inline void fxsave(void *area) { __asm__ volatile("fxsave64 (%0)" :: "r"(area) : "memory"); }
