@@ -29,6 +29,7 @@
 #include <xlguest/hypercall.h>
 #include <xlguest/check.h>
 #include <xlguest/kernel.h>
+#include <xlguest/time.h>
 
 #define PTE_FLAGS 0x67ULL /* P RW US A D */
 
@@ -77,6 +78,21 @@ static uint64_t *l1e_ptr(uint64_t l4_mfn, uint64_t va, uint64_t *maddr)
     uint64_t *l1 = frame_va(mfn);
     *maddr = (mfn << 12) | (((va >> 12) & 511) << 3);
     return l1 ? &l1[(va >> 12) & 511] : 0;
+}
+
+/* As a domU: stay alive (polling) for ms of system time, so the dom0
+ * heartbeat is seen while this domain exists (as attack.c's linger). */
+static void linger(uint64_t ms)
+{
+    if (!guest_shared_info)
+        return;
+    volatile struct vcpu_time_info *t = &guest_shared_info->vcpu_info[0].time;
+    uint64_t until = pvclock_read(t) + ms * 1000000ULL;
+    while (pvclock_read(t) < until) {
+        struct sched_poll p = { .nr_ports = 0, .timeout = until };
+        if (HYPERVISOR_sched_op(SCHEDOP_poll, &p) < 0)
+            HYPERVISOR_sched_op(SCHEDOP_yield, NULL);
+    }
 }
 
 static int16_t map(uint32_t ref, uint32_t flags, grant_handle_t *h)
@@ -411,6 +427,7 @@ int guest_main(start_info_t *si)
                    map(10, GNTMAP_host_map, &h) == GNTST_okay &&
                    ((volatile grant_status_t *)statwin)[10] == (GTF_reading | GTF_writing));
         printk("pv_gnttab: leaving 4 table frames, the status frame and one grant mapped for the teardown\n");
+        linger(100);
     }
     return check_summary("pv_gnttab");
 }
