@@ -18,6 +18,7 @@
 #include <xlguest/hypercall.h>
 #include <xlguest/check.h>
 #include <xlguest/kernel.h>
+#include <xlguest/time.h>
 #include <xlguest/traps.h>
 
 #define PTE_P  0x1ULL
@@ -112,6 +113,31 @@ static long set_ldt(const void *base, unsigned int ents)
     return HYPERVISOR_mmuext_op(&op, 1, NULL, DOMID_SELF);
 }
 
+/* The failsafe callback (Xen's frame: RCX, R11, DS, ES, FS, GS, RIP, CS,
+ * RFLAGS, RSP, SS): note FS and the count, then return with iret as
+ * Linux's xen_failsafe_callback does for a bad segment (the register is
+ * null by then). */
+volatile uint64_t failsafe_fs, failsafe_count;
+extern char pvd_failsafe[], guest_failsafe_callback[];
+__asm__(".text\n"
+        ".globl pvd_failsafe\n"
+        "pvd_failsafe:\n"
+        "    movq 0x20(%rsp), %r11\n"
+        "    movq %r11, failsafe_fs(%rip)\n"
+        "    incq failsafe_count(%rip)\n"
+        "    movq (%rsp), %rcx\n"
+        "    movq 8(%rsp), %r11\n"
+        "    addq $0x30, %rsp\n"          /* RIP CS RFLAGS RSP SS remain */
+        "    pushq $0\n"                  /* iret flags */
+        /* __HYPERVISOR_iret: its stub pushes %rcx, %r11, %rax (Xen's) */
+        "    jmp hypercall_page + 23 * 32\n");
+
+static long set_failsafe(void *cb)
+{
+    struct callback_register r = { .type = CALLBACKTYPE_failsafe, .address = (unsigned long)cb };
+    return HYPERVISOR_callback_op(CALLBACKOP_register, &r);
+}
+
 /* A data descriptor, DPL 3, 4 GiB limit, base 0x1000. */
 #define DATA_B1000 (0x00cff2000000ffffULL | (0x1000ULL << 16))
 static volatile uint64_t ldt_probe = 0x1dea5eed;
@@ -165,6 +191,36 @@ static void ldt_checks(int keep)
     traps = 0;
     set_fs(0x0f);
     check_eq("... and it loads again", traps == 0 && get_fs() == 0x0f, 1);
+    /* Loaded, then made not present: the CPU keeps the cached descriptor
+     * (on Xen too) until the hv loads the register again - which it does
+     * when it switches back to this vcpu after another ran: the register
+     * cannot be loaded, so the failsafe callback gets the old selectors
+     * (Xen's load_segments). As dom0 alone nothing else runs in the poll
+     * (Xen and Xenolith keep the vcpu's state), as a domU next to a
+     * beating dom0 it is switched out and back in. */
+    check_eq("update_descriptor LDT entry 1 not present while %fs holds it -> 0",
+             HYPERVISOR_update_descriptor(ma + 8, DATA_NP), 0);
+    v = 0;
+    __asm__ volatile("mov %%fs:(%1), %0" : "=r"(v) : "r"((uint64_t)&ldt_probe - 0x1000));
+    check_eq("%fs keeps its cached descriptor", get_fs() == 0x0f && v == 0x1dea5eed, 1);
+    check_eq("register our failsafe callback", set_failsafe(pvd_failsafe), 0);
+    failsafe_count = 0;
+    if (guest_shared_info) {
+        struct sched_poll sp = { .nr_ports = 0,
+                                 .timeout = pvclock_read(&guest_shared_info->vcpu_info[0].time) +
+                                            300000000ULL };
+        HYPERVISOR_sched_op(SCHEDOP_poll, &sp);
+    }
+    if (failsafe_count)
+        printk("pv_desc: failsafe callback %lu time(s), fs 0x%lx in its frame, %%fs now 0x%x\n",
+               (unsigned long)failsafe_count, (unsigned long)failsafe_fs, get_fs());
+    else
+        printk("pv_desc: no other vcpu ran during the poll: no failsafe callback\n");
+    set_failsafe(guest_failsafe_callback);
+    set_fs(0);
+    HYPERVISOR_set_segment_base(SEGBASE_FS, 0);
+    check_eq("update_descriptor LDT entry 1 present again -> 0",
+             HYPERVISOR_update_descriptor(ma + 8, DATA_B1000), 0);
     set_fs(0);
     HYPERVISOR_set_segment_base(SEGBASE_FS, 0);
 

@@ -207,6 +207,60 @@ static void test_bounce_failures_crash(void **s)
     assert_int_equal(crashes, 1);
 }
 
+/* Xen's failsafe frame: RCX, R11, DS, ES, FS, GS, RIP, CS (RPL 0 in
+ * kernel mode, mask in 32-39), RFLAGS (IF = !mask), RSP, SS on the
+ * 16-byte aligned stack; from user mode on the kernel stack in kernel
+ * mode; no callback or an unwritable stack crashes the domain. */
+static void test_failsafe(void **s)
+{
+    struct cpu_regs r;
+    const uint16_t sel[4] = { 0x2b, 0, 0x0f, 0x13 };
+    kernel_regs(&r);
+    v->pv.failsafe_callback = GVA_BASE + 0x700;
+    v->pv.failsafe_masks_events = 1;
+    assert_int_equal(pv_failsafe(v, &r, sel), 0);
+    uint64_t f = GVA_BASE + 0x8000 - 88;
+    assert_int_equal(r.rsp, f);
+    assert_int_equal(r.rip, GVA_BASE + 0x700);
+    assert_int_equal(r.cs, FLAT_KERNEL_CS);
+    assert_int_equal(r.rflags & (1 << 8), 0); /* TF cleared */
+    assert_int_equal(gq(f), 0xc1);
+    assert_int_equal(gq(f + 8), 0x11);
+    assert_int_equal(gq(f + 16), 0x2b);
+    assert_int_equal(gq(f + 32), 0x0f);
+    assert_int_equal(gq(f + 40), 0x13);
+    assert_int_equal(gq(f + 48), GVA_BASE + 0x100);
+    assert_int_equal(gq(f + 56), FLAT_KERNEL_CS & ~3);
+    assert_true(gq(f + 64) & (1 << 9)); /* IF: events were unmasked */
+    assert_int_equal(gq(f + 72), GVA_BASE + 0x8008);
+    assert_int_equal(v->info->evtchn_upcall_mask, 1); /* CALLBACKF_mask_events */
+    assert_int_equal(crashes, 0);
+    /* from user mode: onto the kernel stack, now in kernel mode */
+    setup(NULL);
+    v->guest_table_user = 0x200;
+    v->pv.kernel_mode = 0;
+    pv_update_cr3(v);
+    v->pv.kernel_sp = GVA_BASE + 0x4000;
+    v->pv.failsafe_callback = GVA_BASE + 0x700;
+    kernel_regs(&r);
+    r.cs = FLAT_USER_CS;
+    assert_int_equal(pv_failsafe(v, &r, sel), 0);
+    assert_int_equal(v->pv.kernel_mode, 1);
+    assert_int_equal(r.rsp, GVA_BASE + 0x4000 - 88);
+    assert_int_equal(gq(GVA_BASE + 0x4000 - 88 + 56), FLAT_USER_CS);
+    /* unwritable stack, no callback */
+    setup(NULL);
+    v->pv.failsafe_callback = GVA_BASE + 0x700;
+    kernel_regs(&r);
+    r.rsp = 0x1000;
+    assert_int_equal(pv_failsafe(v, &r, sel), -1);
+    assert_int_equal(crashes, 1);
+    setup(NULL);
+    kernel_regs(&r);
+    assert_int_equal(pv_failsafe(v, &r, sel), -1);
+    assert_int_equal(crashes, 1);
+}
+
 static void put_trap(uint64_t va, uint8_t vec, uint8_t flags, uint16_t cs, uint64_t addr)
 {
     struct trap_info t = { .vector = vec, .flags = flags, .cs = cs, .address = addr };
@@ -810,6 +864,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_bounce_kernel_mode_with_error_code, setup),
         cmocka_unit_test_setup(test_debugregs, setup),
+        cmocka_unit_test_setup(test_failsafe, setup),
         cmocka_unit_test_setup(test_bounce_saves_mask_in_cs, setup),
         cmocka_unit_test_setup(test_bounce_from_user_uses_kernel_stack, setup),
         cmocka_unit_test_setup(test_bounce_failures_crash, setup),

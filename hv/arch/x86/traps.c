@@ -193,18 +193,31 @@ static int load_guest_gdt(const struct vcpu *v)
     return 1;
 }
 
-/* Reload the data segment registers a vcpu had. A selector whose
- * descriptor is no longer usable (the GDT changed under it) becomes
- * null rather than faulting in the hv. Before the base MSRs are set. */
-static void load_guest_selectors(const struct vcpu *v)
+/* Reload the data segment registers of a vcpu being switched to (Xen's
+ * load_segments). A selector whose descriptor is no longer usable (its
+ * GDT/LDT entry changed while the vcpu was away) is loaded as null
+ * rather than faulting in the hv, and the guest gets its failsafe
+ * callback with the selectors it had (Xen). Before the base MSRs are
+ * set. Returns 1 if the failsafe frame was written (regs changed), -1 if
+ * that crashed the domain, 0 otherwise. */
+static int load_guest_selectors(struct vcpu *v)
 {
     uint16_t s[4];
-    for (int i = 0; i < 4; i++)
+    int bad = 0;
+    for (int i = 0; i < 4; i++) {
         s[i] = cpu_data_selector_ok(v->pv.sel[i]) ? v->pv.sel[i] : 0;
+        bad |= s[i] != v->pv.sel[i];
+    }
     load_ds(s[0]);
     load_es(s[1]);
     load_fs(s[2]);
     load_gs(s[3]);
+    if (!bad)
+        return 0;
+    uint16_t had[4];
+    memcpy(had, v->pv.sel, sizeof(had));
+    memcpy(v->pv.sel, s, sizeof(s));
+    return pv_failsafe(v, &v->regs, had) ? -1 : 1;
 }
 
 /* Debug registers: the CPU holds a vcpu's DR0-3 and DR7 only while it
@@ -333,6 +346,7 @@ void trap_entry(struct cpu_regs *r)
     }
 
     struct vcpu *next;
+again:
     for (;;) {
         while (!(next = sched_pick_next()))
             sched_idle_or_halt();
@@ -357,8 +371,17 @@ void trap_entry(struct cpu_regs *r)
     current = next;
     if (read_cr3() != next->cr3) /* inline: every return to a guest passes here */
         arch_switch_cr3(next->cr3);
-    if (load_guest_gdt(next) || next != v)
-        load_guest_selectors(next);
+    /* The CPU keeps the descriptors its segment registers cached when the
+     * GDT/LDT copy changes under the running vcpu (as under Xen); they are
+     * reloaded only when another vcpu ran in between. */
+    load_guest_gdt(next);
+    if (next != v) {
+        int fs = load_guest_selectors(next);
+        if (fs < 0)
+            goto again; /* no failsafe possible: the domain is crashed */
+        if (fs > 0 && read_cr3() != next->cr3)
+            arch_switch_cr3(next->cr3); /* the failsafe moved it to kernel mode */
+    }
     load_guest_state(next);
     load_guest_debugregs(next);
     *r = next->regs;

@@ -120,6 +120,13 @@ void pv_return_to_guest(struct vcpu *v, struct cpu_regs *regs);
 int pv_bounce(struct vcpu *v, struct cpu_regs *regs, uint64_t target, unsigned int flags,
               uint32_t error_code);
 
+/* The guest's data selectors sel[] (ds, es, fs, gs) could not all be
+ * loaded as the hv switched to v: bounce to its failsafe callback with
+ * Xen's frame (RCX, R11, DS, ES, FS, GS, RIP, CS, RFLAGS, RSP, SS) on its
+ * kernel stack. Returns 0, or crashes the domain (no callback, stack not
+ * writable) and returns -1. */
+int pv_failsafe(struct vcpu *v, struct cpu_regs *regs, const uint16_t sel[4]);
+
 /* Queue hardware exception `vector` (error code used if the vector has
  * one) for delivery through the trap table; cr2 for #PF. Returns 0, or
  * -1 when the guest has no handler (the domain is crashed with a line

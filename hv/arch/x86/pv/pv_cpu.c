@@ -109,6 +109,54 @@ int pv_bounce(struct vcpu *v, struct cpu_regs *regs, uint64_t target, unsigned i
     return 0;
 }
 
+/* Xen's load_segments failure path: the hv could not load one of the
+ * guest's data selectors on switching to it (its descriptor is no longer
+ * usable; the register is null now). A frame of RCX, R11, DS, ES, FS, GS
+ * (what the guest had), RIP, CS (upcall mask in bits 32-39), RFLAGS, RSP,
+ * SS goes onto the guest kernel stack and the failsafe callback runs. */
+int pv_failsafe(struct vcpu *v, struct cpu_regs *regs, const uint16_t sel[4])
+{
+    struct domain *d = v->domain;
+    uint64_t cs = regs->cs, sp;
+
+    if (!v->pv.failsafe_callback) {
+        domain_crash(d, "data selector unusable on return to %016lx, no failsafe callback",
+                     regs->rip);
+        return -1;
+    }
+    uint8_t mask = v->info->evtchn_upcall_mask;
+    uint64_t rflags = regs->rflags & ~(RFLAGS_IF | RFLAGS_IOPL);
+    if (!mask)
+        rflags |= RFLAGS_IF;
+    if (v->pv.vm_assist & (1ULL << VMASST_TYPE_architectural_iopl))
+        rflags |= (uint64_t)v->pv.iopl << 12;
+    if (!v->pv.kernel_mode) {
+        sp = v->pv.kernel_sp;
+        pv_toggle_mode(v);
+    } else {
+        sp = regs->rsp;
+        cs &= ~3ULL;
+    }
+    sp &= ~15ULL;
+    uint64_t frame[11] = {
+        regs->rcx, regs->r11, sel[0], sel[1], sel[2], sel[3], regs->rip,
+        (cs & 0xffff) | ((uint64_t)mask << 32), rflags, regs->rsp, regs->ss,
+    };
+    if (sp < sizeof(frame) || copy_to_guest_va(v->cr3, sp - sizeof(frame), frame, sizeof(frame))) {
+        domain_crash(d, "failsafe callback frame unwritable at %016lx (rip %016lx)",
+                     sp - sizeof(frame), regs->rip);
+        return -1;
+    }
+    if (v->pv.failsafe_masks_events)
+        v->info->evtchn_upcall_mask = 1;
+    regs->rflags &= ~(RFLAGS_AC | RFLAGS_VM | RFLAGS_RF | RFLAGS_NT | RFLAGS_TF);
+    regs->ss = FLAT_KERNEL_SS;
+    regs->rsp = sp - sizeof(frame);
+    regs->cs = FLAT_KERNEL_CS;
+    regs->rip = v->pv.failsafe_callback;
+    return 0;
+}
+
 static const char *const vec_names[32] = {
     "#DE divide error", "#DB debug", "NMI", "#BP breakpoint", "#OF overflow",
     "#BR bound range", "#UD invalid opcode", "#NM device not available",
