@@ -63,14 +63,15 @@ struct hcstat_counts {
     uint64_t sub[HCSTAT_SUBS];
 };
 
-/* Count sub-op `op` of multiplexed hypercall `name` (a constant row:
- * a compare and an increment). */
+/* Count sub-op `op` (any integer; compared as 64 bits, so a value with
+ * high bits set counts as "and above", not truncated) of multiplexed
+ * hypercall `name` (a constant row: a compare and an increment). */
 #define HCSTAT_SUB(counts, name, op)                                                      \
     do {                                                                                  \
-        unsigned int op_ = (unsigned int)(op);                                            \
+        uint64_t op_ = (uint64_t)(op);                                                    \
         (counts)->sub[HCS_BASE_##name +                                                   \
                       (op_ < HCS_LAST_##name - HCS_BASE_##name                            \
-                           ? op_ : HCS_LAST_##name - HCS_BASE_##name)]++;                 \
+                           ? op_ : (uint64_t)(HCS_LAST_##name - HCS_BASE_##name))]++;     \
     } while (0)
 
 /* The same for a hypercall number known only at run time (slow paths). */
