@@ -10,6 +10,7 @@
 #include <xenolith/console.h>
 #include <xenolith/domain.h>
 #include <xenolith/grant_table.h>
+#include <xenolith/hypercall.h>
 #include <xenolith/lib.h>
 #include <xenolith/mm.h>
 
@@ -111,6 +112,7 @@ void domain_destroy(struct domain *d)
     pv_destroy_gdt(&d->vcpu);         /* GDT frames lose their seg_desc type */
     put_page_and_type(d->shared_info_mfn); /* domain_create's permanent type */
     uint64_t n = mm_free_domain_frames(d->domid);
+    hcstat_print_summary(d);
     printk("d%u destroyed: %lu frames returned, %lu free; in use: %u event channels, %u grant mappings\n",
            d->domid, (unsigned long)n, (unsigned long)mm_free_count(), evtchn_total_in_use(),
            gnttab_total_mappings());

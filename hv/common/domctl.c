@@ -414,6 +414,7 @@ HYPERCALL_DECL(domctl)
     (void)a2; (void)a3; (void)a4; (void)a5;
     if (copy_from_guest_va(v->cr3, &op, a1, sizeof(op)))
         return -XL_EFAULT;
+    HCSTAT_SUB(&v->domain->hcstat, domctl, op.cmd);
     if (op.interface_version != XEN_DOMCTL_INTERFACE_VERSION)
         return -XL_EACCES;
     struct domain *d = NULL;

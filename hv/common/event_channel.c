@@ -637,6 +637,7 @@ long do_event_channel_op(struct vcpu *v, uint64_t cmd, uint64_t arg, uint64_t a3
                          uint64_t a5)
 {
     (void)a3; (void)a4; (void)a5;
+    HCSTAT_SUB(&v->domain->hcstat, event_channel_op, cmd);
     switch (cmd) {
     case EVTCHNOP_alloc_unbound:
         OP(evtchn_alloc_unbound_t, op_alloc_unbound, 1);

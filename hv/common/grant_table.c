@@ -1060,6 +1060,7 @@ HYPERCALL_DECL(grant_table_op)
     uint64_t uop = a2;
     unsigned int i;
 
+    HCSTAT_SUB(&v->domain->hcstat, grant_table_op, a1);
     if ((int)count < 0 || (cmd & ~CMD_MASK))
         return -XL_EINVAL;
     switch (cmd) {

@@ -4,7 +4,8 @@
  * summary printed when a domain is destroyed. The counters themselves
  * are incremented inline (hypercall.c, HCSTAT_SUB in the multiplexed
  * handlers); names and the top-N listing are hv/shared/hcstat.c.
- * Owns: struct domain's hc_unimpl_logged bits. Must never: print more
+ * Owns: struct domain's hc_unimpl_logged bits (the counters belong to
+ * whoever increments them). Must never: print more
  * than once per (domain, hypercall, sub-op bit), whatever a guest
  * issues; no inline asm (host-tested).
  */
@@ -37,4 +38,21 @@ long hc_unimplemented(struct domain *d, unsigned int hc, unsigned int subop)
     else
         printk("d%u: %s %u -ENOSYS\n", d->domid, name, subop);
     return -XL_ENOSYS;
+}
+
+void hcstat_print_summary(const struct domain *d)
+{
+    struct hcstat_leaf top[8];
+    char line[480], name[48];
+    unsigned int n = hcstat_top(&d->hcstat, top, ARRAY_SIZE(top));
+    int at = xl_snprintf(line, sizeof(line), "d%u hypercalls: %lu total", d->domid,
+                         (unsigned long)hcstat_total(&d->hcstat));
+    if (n > ARRAY_SIZE(top))
+        n = ARRAY_SIZE(top);
+    for (unsigned int i = 0; i < n && at < (int)sizeof(line); i++) {
+        hcstat_leaf_name(&top[i], '/', name, sizeof(name));
+        at += xl_snprintf(line + at, sizeof(line) - (size_t)at, "%s%s %lu", i ? ", " : "; ",
+                          name, (unsigned long)top[i].count);
+    }
+    printk("%s\n", line);
 }

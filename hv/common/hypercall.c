@@ -58,19 +58,24 @@ static struct {
 
 #define PREEMPT_AFTER_NS 1000000ULL /* 1 ms, a tenth of a scheduler tick */
 
-/* A number with no handler: -ENOSYS, logged once per domain. For the
+/* A number with no handler: counted, -ENOSYS, logged once per domain. For the
  * multiplexed ones not implemented at all, the log names the sub-op too:
  * hvm_op's is its first argument, platform_op's the cmd at the start of
  * its structure. */
 static long __attribute__((noinline)) no_handler(struct vcpu *v, uint64_t nr, uint64_t a1)
 {
+    struct hcstat_counts *c = &v->domain->hcstat;
     unsigned int op = HCSTAT_NO_SUBOP;
+    c->calls[nr < NR_HYPERCALLS ? nr : HCSTAT_OTHER_CALL]++;
     if (nr == __HYPERVISOR_hvm_op) {
-        op = (unsigned int)a1;
+        op = a1 < 0xffffffffULL ? (unsigned int)a1 : 0xffffffffu - 1;
+        HCSTAT_SUB(c, hvm_op, a1);
     } else if (nr == __HYPERVISOR_platform_op) {
         uint32_t cmd;
-        if (!copy_from_guest_va(v->cr3, &cmd, a1, sizeof(cmd)))
+        if (!copy_from_guest_va(v->cr3, &cmd, a1, sizeof(cmd))) {
             op = cmd;
+            HCSTAT_SUB(c, platform_op, cmd);
+        }
     }
     /* Numbers past 32 bits are logged (and share a bit) as 0xffffffff. */
     return hc_unimplemented(v->domain, nr < 0xffffffffULL ? (unsigned int)nr : 0xffffffffu, op);
@@ -81,6 +86,7 @@ long hypercall_dispatch(struct vcpu *v, uint64_t nr, uint64_t a1, uint64_t a2,
 {
     if (nr >= NR_HYPERCALLS || !table[nr])
         return no_handler(v, nr, a1);
+    v->domain->hcstat.calls[nr]++; /* sub-ops: HCSTAT_SUB in the handlers */
     if (depth++ == 0)
         started_ns = arch_time_ns();
     long rc = table[nr](v, a1, a2, a3, a4, a5);

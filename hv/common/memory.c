@@ -441,6 +441,7 @@ HYPERCALL_DECL(memory_op)
     (void)a3; (void)a4; (void)a5;
     unsigned int cmd = (unsigned int)a1 & MEMOP_CMD_MASK;
     uint64_t start = a1 >> MEMOP_EXTENT_SHIFT;
+    HCSTAT_SUB(&v->domain->hcstat, memory_op, cmd);
     if (start && cmd == XENMEM_exchange)
         return -XL_EINVAL; /* Xen: it continues through nr_exchanged instead */
     if (start && cmd != XENMEM_populate_physmap && cmd != XENMEM_decrease_reservation &&

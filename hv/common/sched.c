@@ -216,6 +216,7 @@ long do_sched_op(struct vcpu *v, uint64_t cmd, uint64_t arg, uint64_t a3, uint64
 {
     (void)a3; (void)a4; (void)a5;
     struct domain *d = v->domain;
+    HCSTAT_SUB(&d->hcstat, sched_op, cmd);
     switch (cmd) {
     case SCHEDOP_yield:
         v->ev.yielded = 1;

@@ -1,7 +1,8 @@
 /*
  * sysctl.c - XEN_SYSCTL_* for the toolstack in dom0, Xen 4.17's ABI:
  * readconsole (the hv console ring, console.c), physinfo, and
- * getdomaininfolist.
+ * getdomaininfolist; and Xenolith's own XENOLITH_SYSCTL_hypercall_stats
+ * (a domain's hypercall counters, hcstat.h).
  * Owns: the sysctl argument checks. Must never: answer an unprivileged
  * domain (-EPERM after the version check, Xen's XSM dummy policy), or
  * write outside the buffers the caller named.
@@ -11,6 +12,7 @@
 #include <xenolith/console.h>
 #include <xenolith/errno.h>
 #include <xenolith/guest_access.h>
+#include <xenolith/hcstat.h>
 #include <xenolith/lib.h>
 #include <xenolith/mm.h>
 
@@ -74,11 +76,29 @@ static long domaininfo_list(struct vcpu *v, struct xen_sysctl_getdomaininfolist 
     return 0;
 }
 
+/* XENOLITH_SYSCTL_hypercall_stats: the argument lives in u.pad. */
+static long hypercall_stats(struct vcpu *v, struct xenolith_sysctl_hypercall_stats *h)
+{
+    const struct domain *d = domain_by_id(h->domid);
+    if (!d)
+        return -XL_ESRCH;
+    uint32_t room = h->size;
+    h->size = sizeof(d->hcstat);
+    if (!h->buffer)
+        return 0;
+    if (room < sizeof(d->hcstat))
+        return -XL_ENOBUFS;
+    return copy_to_guest_va(v->cr3, h->buffer, &d->hcstat, sizeof(d->hcstat)) ? -XL_EFAULT : 0;
+}
+_Static_assert(sizeof(struct xenolith_sysctl_hypercall_stats) <= sizeof(op.u.pad),
+               "the hypercall_stats argument fits struct xen_sysctl's union");
+
 HYPERCALL_DECL(sysctl)
 {
     (void)a2; (void)a3; (void)a4; (void)a5;
     if (copy_from_guest_va(v->cr3, &op, a1, sizeof(op)))
         return -XL_EFAULT;
+    HCSTAT_SUB(&v->domain->hcstat, sysctl, op.cmd);
     if (op.interface_version != XEN_SYSCTL_INTERFACE_VERSION)
         return -XL_EACCES;
     if (!v->domain->privileged)
@@ -98,6 +118,15 @@ HYPERCALL_DECL(sysctl)
     case XEN_SYSCTL_getdomaininfolist:
         rc = domaininfo_list(v, &op.u.getdomaininfolist);
         break;
+    case XENOLITH_SYSCTL_hypercall_stats: {
+        struct xenolith_sysctl_hypercall_stats h;
+        memcpy(&h, op.u.pad, sizeof(h));
+        rc = hypercall_stats(v, &h);
+        memcpy(op.u.pad, &h, sizeof(h));
+        if (rc == -XL_ENOBUFS) /* tell the caller the size it needs */
+            return copy_to_guest_va(v->cr3, a1, &op, sizeof(op)) ? -XL_EFAULT : rc;
+        break;
+    }
     default:
         return hc_unimplemented(v->domain, __HYPERVISOR_sysctl, op.cmd);
     }

@@ -327,6 +327,7 @@ long do_vcpu_op(struct vcpu *v, uint64_t cmd64, uint64_t vcpuid64, uint64_t arg,
                 uint64_t a5)
 {
     (void)a4; (void)a5;
+    HCSTAT_SUB(&v->domain->hcstat, vcpu_op, cmd64);
     int cmd = (int)cmd64;
     unsigned int vcpuid = (unsigned int)vcpuid64;
     if (vcpuid != 0)

@@ -73,6 +73,7 @@ static long version_build_id(struct vcpu *v, uint64_t arg, uint64_t len)
 long do_xen_version(struct vcpu *v, uint64_t cmd, uint64_t arg, uint64_t len, uint64_t a4,
                     uint64_t a5)
 {
+    HCSTAT_SUB(&v->domain->hcstat, xen_version, cmd);
     switch (cmd) {
     case XENVER_version:
         return (XL_XEN_MAJOR << 16) | XL_XEN_MINOR;

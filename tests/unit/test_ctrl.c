@@ -4,7 +4,8 @@
  * Tests: every xc_* call issues the right hypercall number, sub-command,
  * interface version, domain and fields, reads back what the hv returns,
  * and passes the hv's errors through; the foreign-mapping window's
- * bookkeeping (no room, a refused frame leaves nothing mapped).
+ * bookkeeping (no room, a refused frame leaves nothing mapped);
+ * xc_hypercall_stats (Xenolith's sysctl, a size mismatch refused).
  * Mocks: xc_hypercall records the last call and answers from `answer`.
  */
 #include <stdarg.h>
@@ -24,6 +25,7 @@ static struct xen_sysctl last_sysctl;
 static struct xen_memory_reservation last_resv;
 static long answer;
 static int refuse_map_after = -1; /* otherdomain maps that succeed first */
+static uint32_t hv_counts_size = sizeof(struct hcstat_counts);
 
 long xc_hypercall(unsigned int nr, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
                   uint64_t a5)
@@ -57,6 +59,16 @@ long xc_hypercall(unsigned int nr, uint64_t a1, uint64_t a2, uint64_t a3, uint64
         }
         if (s->cmd == XEN_SYSCTL_getdomaininfolist)
             return 0;
+        if (s->cmd == XENOLITH_SYSCTL_hypercall_stats && !answer) {
+            struct xenolith_sysctl_hypercall_stats h;
+            memcpy(&h, s->u.pad, sizeof(h));
+            uint32_t room = h.size;
+            h.size = hv_counts_size;
+            memcpy(s->u.pad, &h, sizeof(h));
+            if (room < hv_counts_size)
+                return -XEN_ENOBUFS;
+            ((struct hcstat_counts *)(uintptr_t)h.buffer)->calls[1] = 42;
+        }
     } else if (nr == __HYPERVISOR_memory_op) {
         last_resv = *(struct xen_memory_reservation *)(uintptr_t)a2;
     } else if (nr == __HYPERVISOR_event_channel_op) {
@@ -75,6 +87,7 @@ long xc_hypercall(unsigned int nr, uint64_t a1, uint64_t a2, uint64_t a3, uint64
 static int setup(void **state)
 {
     calls = 0, answer = 0, refuse_map_after = -1;
+    hv_counts_size = sizeof(struct hcstat_counts);
     memset(&last_domctl, 0, sizeof(last_domctl));
     memset(&last_sysctl, 0, sizeof(last_sysctl));
     return 0;
@@ -197,6 +210,33 @@ static void test_sysctls_memory_evtchn(void **state)
     assert_int_equal(xc_evtchn_alloc_unbound(6, 0), -XEN_ESRCH);
 }
 
+static void test_hypercall_stats(void **state)
+{
+    (void)state;
+    static struct hcstat_counts c;
+    assert_int_equal(xc_hypercall_stats(3, &c), 0);
+    assert_int_equal(last_nr, __HYPERVISOR_sysctl);
+    assert_int_equal(last_sysctl.cmd, XENOLITH_SYSCTL_hypercall_stats);
+    assert_int_equal(last_sysctl.interface_version, XEN_SYSCTL_INTERFACE_VERSION);
+    struct xenolith_sysctl_hypercall_stats h;
+    memcpy(&h, last_sysctl.u.pad, sizeof(h));
+    assert_int_equal(h.domid, 3);
+    assert_int_equal(h.size, sizeof(c));
+    assert_ptr_equal((void *)(uintptr_t)h.buffer, &c);
+    assert_int_equal(c.calls[1], 42);
+    /* a hypervisor with other counters: refused either way */
+    hv_counts_size = sizeof(c) + 8;
+    assert_int_equal(xc_hypercall_stats(3, &c), -XEN_EMSGSIZE);
+    hv_counts_size = sizeof(c) - 8;
+    assert_int_equal(xc_hypercall_stats(3, &c), -XEN_EMSGSIZE);
+    hv_counts_size = sizeof(c);
+    answer = -XEN_ESRCH;
+    assert_int_equal(xc_hypercall_stats(3, &c), -XEN_ESRCH);
+    calls = 0;
+    assert_int_equal(xc_hypercall_stats(DOMID_SELF, &c), -XEN_ESRCH);
+    assert_int_equal(calls, 0);
+}
+
 static void test_mmu_batches(void **state)
 {
     struct xc_mmu mmu;
@@ -252,7 +292,7 @@ int main(void)
 #define T(f) cmocka_unit_test_setup(f, setup)
     const struct CMUnitTest tests[] = {
         T(test_domctls), T(test_getinfo), T(test_sysctls_memory_evtchn), T(test_mmu_batches),
-        T(test_foreign_window),
+        T(test_foreign_window), T(test_hypercall_stats),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -4,7 +4,8 @@
  * -EPERM, unknown domain -ESRCH, bad create configs, self pause/destroy,
  * pause count limits, vcpu context checks), createdomain's paused
  * domain, getdomaininfo (4.17's ">= domid" walk), destroy giving every
- * frame back, and readconsole's clear/incremental on console.c's ring.
+ * frame back, readconsole's clear/incremental on console.c's ring, and
+ * Xenolith's hypercall_stats sysctl with the dispatcher's counting.
  * Links: domctl.c sysctl.c console.c hypercall.c multicall.c domain.c
  * mm.c page_type.c m2p.c mmu.c memory.c page_alloc.c guest_access.c
  * format.c. Mocks: fake machine memory, the clock, the other
@@ -24,6 +25,7 @@
 #include <xenolith/console.h>
 #include <xenolith/errno.h>
 #include <xenolith/grant_table.h>
+#include <xenolith/hcstat.h>
 #include <xenolith/layout.h>
 #include <xenolith/mm.h>
 #include <xenolith/pte.h>
@@ -572,6 +574,105 @@ static void test_readconsole(void **state)
     assert_int_equal(got, CONSOLE_RING_SIZE);
 }
 
+/* XENOLITH_SYSCTL_hypercall_stats, and what the dispatcher counts: every
+ * call (multicall entries too) by number, sub-ops of the multiplexed. */
+static long hcstats_as(struct guest *g, uint16_t domid, uint32_t size, uint64_t buffer)
+{
+    struct xen_sysctl *s = sop(g);
+    memset(s, 0, sizeof(*s));
+    struct xenolith_sysctl_hypercall_stats h = { .domid = domid, .size = size, .buffer = buffer };
+    memcpy(s->u.pad, &h, sizeof(h));
+    return sysctl_as(g, XENOLITH_SYSCTL_hypercall_stats);
+}
+static uint32_t hcstats_size(struct guest *g)
+{
+    struct xenolith_sysctl_hypercall_stats h;
+    memcpy(&h, sop(g)->u.pad, sizeof(h));
+    return h.size;
+}
+
+static void test_hypercall_stats(void **state)
+{
+    (void)state;
+    const uint32_t sz = sizeof(struct hcstat_counts);
+    /* d1's calls: refused or not, each is counted */
+    assert_int_equal(sysctl_as(&g1, XEN_SYSCTL_physinfo), -XL_EPERM);
+    assert_int_equal(sysctl_as(&g1, XEN_SYSCTL_physinfo), -XL_EPERM);
+    assert_int_equal(domctl_as(&g1, XEN_DOMCTL_getdomaininfo, 1), -XL_EPERM);
+    assert_int_equal(hypercall_dispatch(&g1.d->vcpu, 60, 0, 0, 0, 0, 0), -XL_ENOSYS);
+    assert_int_equal(hypercall_dispatch(&g1.d->vcpu, 1ULL << 40, 0, 0, 0, 0, 0), -XL_ENOSYS);
+    assert_int_equal(hypercall_dispatch(&g1.d->vcpu, __HYPERVISOR_hvm_op, 1, 0, 0, 0, 0),
+                     -XL_ENOSYS);
+    assert_int_equal(hypercall_dispatch(&g1.d->vcpu, __HYPERVISOR_sysctl, 0x7000000, 0, 0, 0, 0),
+                     -XL_EFAULT); /* its sub-op never read */
+    /* a multicall of two memory_op entries: three calls */
+    multicall_entry_t *mc = gva(&g1, DATA_VA);
+    for (int i = 0; i < 2; i++)
+        mc[i] = (multicall_entry_t){ .op = __HYPERVISOR_memory_op,
+                                     .args = { XENMEM_maximum_ram_page } };
+    assert_int_equal(hypercall_dispatch(&g1.d->vcpu, __HYPERVISOR_multicall, DATA_VA, 2, 0, 0, 0),
+                     0);
+    /* the sysctl itself: dom0 only, an existing domain, a big enough and
+     * writable buffer */
+    assert_int_equal(hcstats_as(&g1, 1, sz, DATA_VA), -XL_EPERM);
+    assert_int_equal(hcstats_as(&g0, 7, sz, DATA_VA), -XL_ESRCH);
+    assert_int_equal(hcstats_as(&g0, DOMID_SELF, sz, DATA_VA), -XL_ESRCH);
+    assert_int_equal(hcstats_as(&g0, 1, 0, 0), 0); /* size query */
+    assert_int_equal(hcstats_size(&g0), sz);
+    assert_int_equal(hcstats_as(&g0, 1, sz - 1, DATA_VA), -XL_ENOBUFS);
+    assert_int_equal(hcstats_size(&g0), sz);
+    assert_int_equal(hcstats_as(&g0, 1, sz, 0x7000000), -XL_EFAULT);
+    assert_int_equal(hcstats_as(&g0, 1, sz, BUF_VA + NBUF * PAGE_SIZE - 8), -XL_EFAULT);
+    assert_int_equal(hcstats_as(&g0, 1, sz, BUF_VA + (NBUF - 2) * PAGE_SIZE - 16), 0);
+    memset(gva(&g0, DATA_VA), 0, PAGE_SIZE);
+    assert_int_equal(hcstats_as(&g0, 1, sz + 100, DATA_VA), 0);
+    struct hcstat_counts c;
+    for (uint32_t off = 0; off < sz; off += 8) /* the buffer spans guest pages */
+        memcpy((uint8_t *)&c + off, gva(&g0, DATA_VA + off), 8);
+    assert_memory_equal(&c, &g1.d->hcstat, sz);
+    assert_int_equal(c.calls[__HYPERVISOR_sysctl], 4); /* 2 physinfo, 1 fault, 1 hcstats */
+    assert_int_equal(c.sub[HCS_BASE_sysctl + XEN_SYSCTL_physinfo], 2);
+    assert_int_equal(c.sub[HCS_BASE_sysctl + XENOLITH_SYSCTL_hypercall_stats], 1);
+    assert_int_equal(c.calls[__HYPERVISOR_domctl], 1);
+    assert_int_equal(c.sub[HCS_BASE_domctl + XEN_DOMCTL_getdomaininfo], 1);
+    assert_int_equal(c.calls[60], 1);
+    assert_int_equal(c.calls[HCSTAT_OTHER_CALL], 1);
+    assert_int_equal(c.calls[__HYPERVISOR_hvm_op], 1);
+    assert_int_equal(c.sub[HCS_BASE_hvm_op + 1], 1);
+    assert_int_equal(c.calls[__HYPERVISOR_multicall], 1);
+    assert_int_equal(c.calls[__HYPERVISOR_memory_op], 2);
+    assert_int_equal(c.sub[HCS_BASE_memory_op + XENMEM_maximum_ram_page], 2);
+    assert_int_equal(hcstat_total(&c), 11);
+    /* the listing: largest first, the unread sysctl as "sysctl/?" */
+    struct hcstat_leaf top[16];
+    char name[48];
+    assert_int_equal(hcstat_top(&c, top, 16), 9);
+    hcstat_leaf_name(&top[0], '/', name, sizeof(name));
+    assert_string_equal(name, "memory_op/maximum_ram_page");
+    hcstat_leaf_name(&top[1], '/', name, sizeof(name));
+    assert_string_equal(name, "sysctl/physinfo");
+    int unread = 0;
+    for (int i = 0; i < 9; i++) {
+        hcstat_leaf_name(&top[i], '/', name, sizeof(name));
+        unread += !strcmp(name, "sysctl/?");
+    }
+    assert_int_equal(unread, 1);
+    /* counters start from zero in a new domain; destroy prints them */
+    long id = create(0);
+    assert_true(id > 1);
+    struct domain *nd = domain_by_id((uint16_t)id);
+    for (int i = 0; i < HCSTAT_CALLS; i++)
+        assert_int_equal(nd->hcstat.calls[i], 0);
+    serial_len = 0;
+    assert_int_equal(domctl_as(&g0, XEN_DOMCTL_destroydomain, 1), 0);
+    serial[serial_len] = 0;
+    /* ties: lower hypercall first, a sub-op before the unread ones */
+    assert_non_null(strstr(serial, "d1 hypercalls: 11 total; memory_op/maximum_ram_page 2, "
+                                   "sysctl/physinfo 2, multicall 1, hvm_op/get_param 1, "
+                                   "sysctl/hypercall_stats 1, sysctl/? 1, domctl/getdomaininfo 1, "
+                                   "hypercall 60 1\n"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -582,6 +683,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_vcpu_context, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sysctl, setup, teardown),
         cmocka_unit_test_setup_teardown(test_readconsole, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hypercall_stats, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,7 +3,10 @@
  * ASan/UBSan): hc_unimplemented logs once per domain and (hypercall,
  * sub-op) pair, with sub-ops >= 63 and hypercalls >= 64 collapsed into
  * one bit each, and always returns -ENOSYS; the hypercall and sub-op
- * names come from Xen's header constants.
+ * names come from Xen's header constants; the counters' rows (HCSTAT_SUB
+ * clamps to the row's last slot), the top-N listing and its names, the
+ * destroy summary line. (Counting through the dispatcher and the sysctl:
+ * test_domctl.)
  * Links: hv/common/hcstat.c, hv/shared/hcstat.c, hv/shared/format.c.
  * Mocks: printk (records each line).
  */
@@ -25,7 +28,7 @@
 #include <xen/grant_table.h>
 
 /* ---- mocks ---- */
-static char lines[32][160];
+static char lines[32][512];
 static unsigned int nlines;
 
 void printk(const char *fmt, ...)
@@ -173,6 +176,109 @@ static void test_rows_cover_names(void **state)
     assert_int_equal(base, HCS_BASE_hvm_op);
 }
 
+/* ---- counters and listing ---- */
+
+static void test_sub_clamps(void **state)
+{
+    (void)state;
+    static struct hcstat_counts c;
+    memset(&c, 0, sizeof(c));
+    HCSTAT_SUB(&c, memory_op, XENMEM_populate_physmap);
+    HCSTAT_SUB(&c, memory_op, 31);
+    HCSTAT_SUB(&c, memory_op, 1000);
+    HCSTAT_SUB(&c, memory_op, 1ULL << 32); /* not truncated to 0 */
+    HCSTAT_SUB(&c, vcpu_op, -1);           /* an int cmd < 0 */
+    HCSTAT_SUB(&c, callback_op, 1);
+    assert_int_equal(c.sub[HCS_BASE_memory_op + XENMEM_populate_physmap], 1);
+    assert_int_equal(c.sub[HCS_BASE_memory_op], 0);
+    assert_int_equal(c.sub[HCS_LAST_memory_op], 3);
+    assert_int_equal(c.sub[HCS_LAST_vcpu_op], 1);
+    assert_int_equal(c.sub[HCS_BASE_callback_op + 1], 1);
+    hcstat_count_sub(&c, __HYPERVISOR_sched_op, SCHEDOP_poll);
+    hcstat_count_sub(&c, __HYPERVISOR_sched_op, 99);
+    hcstat_count_sub(&c, __HYPERVISOR_mmu_update, 0); /* no row: nothing */
+    assert_int_equal(c.sub[HCS_BASE_sched_op + SCHEDOP_poll], 1);
+    assert_int_equal(c.sub[HCS_LAST_sched_op], 1);
+    uint64_t sum = 0;
+    for (unsigned int i = 0; i < HCSTAT_SUBS; i++)
+        sum += c.sub[i];
+    assert_int_equal(sum, 8);
+}
+
+static void test_top_and_names(void **state)
+{
+    (void)state;
+    static struct hcstat_counts c;
+    memset(&c, 0, sizeof(c));
+    c.calls[__HYPERVISOR_mmu_update] = 5000;
+    c.calls[__HYPERVISOR_memory_op] = 5;
+    c.sub[HCS_BASE_memory_op + XENMEM_populate_physmap] = 3;
+    c.sub[HCS_LAST_memory_op] = 1;           /* "31+" */
+    c.calls[__HYPERVISOR_mmuext_op] = 2;      /* two calls, ... */
+    c.sub[HCS_BASE_mmuext_op + MMUEXT_PIN_L4_TABLE] = 1;
+    c.sub[HCS_BASE_mmuext_op + MMUEXT_TLB_FLUSH_LOCAL] = 7; /* ... eight ops */
+    c.calls[HCSTAT_OTHER_CALL] = 4;
+    c.calls[47] = 2;
+    c.calls[__HYPERVISOR_domctl] = 1;
+    c.sub[HCS_BASE_domctl + 70] = 1; /* removed from 4.17: by number */
+    assert_int_equal(hcstat_total(&c), 5014);
+
+    struct hcstat_leaf all[16];
+    char name[48], subop[40];
+    assert_int_equal(hcstat_top(&c, all, 16), 9);
+    const char *want[] = { "mmu_update 5000", "mmuext_op/TLB_FLUSH_LOCAL 7", "hypercall 64+ 4",
+                           "memory_op/populate_physmap 3", "hypercall 47 2",
+                           "memory_op/31+ 1", "memory_op/? 1", "mmuext_op/PIN_L4_TABLE 1",
+                           "domctl/70 1" };
+    for (unsigned int i = 0; i < 9; i++) {
+        char line[80];
+        hcstat_leaf_name(&all[i], '/', name, sizeof(name));
+        snprintf(line, sizeof(line), "%s %lu", name, (unsigned long)all[i].count);
+        assert_string_equal(line, want[i]);
+    }
+    /* ties: lower hypercall first (memory_op 12 < mmuext_op 26 < domctl
+     * 36), in a row by sub-op, the unread last; top 3 of 9 */
+    struct hcstat_leaf top[3];
+    assert_int_equal(hcstat_top(&c, top, 3), 9);
+    assert_memory_equal(top, all, sizeof(top));
+    assert_int_equal(hcstat_top(&c, top, 0), 9);
+    /* the sub-op column alone, and separators */
+    hcstat_leaf_subop(&all[0], subop, sizeof(subop));
+    assert_string_equal(subop, "");
+    hcstat_leaf_subop(&all[3], subop, sizeof(subop));
+    assert_string_equal(subop, "populate_physmap");
+    hcstat_leaf_name(&all[3], ' ', name, sizeof(name));
+    assert_string_equal(name, "memory_op populate_physmap");
+    /* truncation: NUL-terminated, full length returned */
+    char tiny[8];
+    assert_int_equal(hcstat_leaf_name(&all[3], '/', tiny, sizeof(tiny)),
+                     (int)strlen("memory_op/populate_physmap"));
+    assert_string_equal(tiny, "memory_");
+    assert_int_equal(hcstat_leaf_name(&all[3], '/', tiny, 0), 26);
+    memset(&c, 0, sizeof(c));
+    assert_int_equal(hcstat_top(&c, all, 16), 0);
+}
+
+static void test_summary_line(void **state)
+{
+    (void)state;
+    struct domain *d = &doms[1];
+    d->hcstat.calls[__HYPERVISOR_mmu_update] = 12;
+    for (unsigned int i = 0; i < 10; i++) { /* more leaves than the 8 shown */
+        d->hcstat.calls[__HYPERVISOR_event_channel_op] += i + 1;
+        d->hcstat.sub[HCS_BASE_event_channel_op + i] = i + 1;
+    }
+    hcstat_print_summary(d);
+    assert_int_equal(nlines, 1);
+    assert_string_equal(lines[0], "d1 hypercalls: 67 total; mmu_update 12, "
+                                  "event_channel_op/unmask 10, event_channel_op/bind_vcpu 9, event_channel_op/bind_ipi 8, "
+                                  "event_channel_op/alloc_unbound 7, event_channel_op/status 6, "
+                                  "event_channel_op/send 5, event_channel_op/close 4\n");
+    memset(&d->hcstat, 0, sizeof(d->hcstat));
+    hcstat_print_summary(d);
+    assert_string_equal(lines[1], "d1 hypercalls: 0 total\n");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -181,6 +287,9 @@ int main(void)
         cmocka_unit_test_setup(test_collapsed_bits, setup),
         cmocka_unit_test_setup(test_names, setup),
         cmocka_unit_test_setup(test_rows_cover_names, setup),
+        cmocka_unit_test_setup(test_sub_clamps, setup),
+        cmocka_unit_test_setup(test_top_and_names, setup),
+        cmocka_unit_test_setup(test_summary_line, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

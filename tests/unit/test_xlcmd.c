@@ -7,8 +7,9 @@
  * own format string run through the host printf (float time included);
  * `xl info` text literally, and its one-key filter; xl's error messages
  * and exit statuses; create with a config file, overrides, -n/-p/-c and
- * diagnostics; random typed lines never crash it.
- * Links: xlcmd.c, xlcfg.c, hv/shared/format.c.
+ * diagnostics; `xl hypercalls` (Xenolith's) table and errors; random
+ * typed lines never crash it.
+ * Links: xlcmd.c, xlcfg.c, hv/shared/format.c, hv/shared/hcstat.c.
  * Mocks: struct xlcmd_ops over three domains (Domain-0, web, db) and
  * a small file table; output captured per fd.
  */
@@ -157,9 +158,29 @@ static int m_dmesg(void *ctx, int clear, const struct xlcmd_io *io)
     return 0;
 }
 
+static int m_hypercalls(void *ctx, uint32_t d, struct hcstat_counts *c)
+{
+    (void)ctx;
+    note("hypercalls(%u) ", d);
+    if (d != 0 && d != 3 && d != 12)
+        return -XL_ESRCH;
+    memset(c, 0, sizeof(*c));
+    c->calls[1] = 5000;                               /* mmu_update */
+    c->calls[12] = 4;                                 /* memory_op, ... */
+    c->sub[HCS_BASE_memory_op + 6] = 3;               /* populate_physmap */
+    c->calls[26] = 1;                                 /* mmuext_op: ops */
+    c->sub[HCS_BASE_mmuext_op + 3] = 1;               /* PIN_L4_TABLE */
+    c->sub[HCS_BASE_mmuext_op + 6] = 20;              /* TLB_FLUSH_LOCAL */
+    c->calls[32] = 2;                                 /* event_channel_op */
+    c->sub[HCS_LAST_event_channel_op] = 2;            /* 15+ */
+    c->calls[60] = 1;
+    c->calls[HCSTAT_OTHER_CALL] = 7;
+    return fail_rc;
+}
+
 static const struct xlcmd_ops ops = {
     m_read_file, m_create, m_list, m_destroy, m_pause, m_unpause,
-    m_shutdown, m_console, m_hostinfo, m_dmesg,
+    m_shutdown, m_console, m_hostinfo, m_dmesg, m_hypercalls,
 };
 static struct xlcmd xl;
 
@@ -489,6 +510,37 @@ static void test_create(void **state)
     assert_int_equal(run("xl create a.cfg b.cfg"), 2);
 }
 
+static void test_hypercalls(void **state)
+{
+    (void)state;
+    assert_int_equal(run("xl hypercalls web"), 0);
+    assert_string_equal(calls, "hypercalls(3) ");
+    assert_string_equal(out1,
+        "Domain 3: 5015 hypercalls\n"
+        "Hypercall                    Sub-op                                    Count\n"
+        "mmu_update                   -                                          5000\n"
+        "mmuext_op                    TLB_FLUSH_LOCAL                              20\n"
+        "hypercall_64+                -                                             7\n"
+        "memory_op                    populate_physmap                              3\n"
+        "event_channel_op             15+                                           2\n"
+        "memory_op                    ?                                             1\n"
+        "mmuext_op                    PIN_L4_TABLE                                  1\n"
+        "hypercall_60                 -                                             1\n");
+    assert_string_equal(out2, "");
+    assert_int_equal(run("xl hypercalls 0"), 0);
+    assert_int_equal(run("xl hypercalls 9"), 1);
+    assert_string_equal(out2, "Error: Domain '9' does not exist.\n");
+    assert_int_equal(run("xl hypercalls nosuch"), 1);
+    assert_string_equal(out2, "nosuch is an invalid domain identifier (rc=-6)\n");
+    assert_int_equal(run("xl hypercalls"), 2);
+    fail_rc = -XL_EPERM;
+    assert_int_equal(run("xl hypercalls db"), 1);
+    assert_string_equal(out2, "Unable to read the hypercall counts of domain 12 (rc=-1)\n");
+    fail_rc = 0;
+    assert_int_equal(run("xl help"), 0);
+    assert_non_null(strstr(out1, "\n hypercalls          Show a domain's hypercall counts"));
+}
+
 static void test_help_and_errors(void **state)
 {
     (void)state;
@@ -525,7 +577,7 @@ static void test_help_and_errors(void **state)
 static void test_fuzz_lines(void **state)
 {
     static const char *const words[] = { "xl", "create", "list", "destroy", "pause",
-        "unpause", "console", "info", "dmesg", "shutdown", "help", "-a", "-w", "-c",
+        "unpause", "console", "info", "dmesg", "shutdown", "help", "hypercalls", "-a", "-w", "-c",
         "-p", "-n", "-f", "-t", "--", "-", "web", "0", "12", "99999", "'", "\"",
         "\\", "web2.cfg", "bad.cfg", "memory=1", "x=[", "-h", "--help", "-zz" };
     uint64_t seed = 0x1234567ULL;
@@ -563,6 +615,7 @@ int main(void)
         cmocka_unit_test_setup(test_info, setup),
         cmocka_unit_test_setup(test_domain_ops, setup),
         cmocka_unit_test_setup(test_create, setup),
+        cmocka_unit_test_setup(test_hypercalls, setup),
         cmocka_unit_test_setup(test_help_and_errors, setup),
         cmocka_unit_test_setup(test_fuzz_lines, setup),
     };

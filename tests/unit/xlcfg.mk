@@ -3,5 +3,5 @@
 UNIT_TESTS += xlcfg xlcmd
 UNIT_SRCS_xlcfg := toolstack/xl/xlcfg.c hv/shared/format.c
 UNIT_SRCS_xlcmd := toolstack/xl/xlcmd.c toolstack/xl/xlcfg.c \
-                   hv/shared/format.c
+                   hv/shared/format.c hv/shared/hcstat.c
 $(BUILD)/unit/test_xlcfg $(BUILD)/unit/test_xlcmd: $(wildcard toolstack/xl/*.h)

@@ -225,6 +225,23 @@ int xc_readconsolering(char *buffer, unsigned int *pnr_chars, int clear, int inc
     return 0;
 }
 
+int xc_hypercall_stats(uint32_t domid, struct hcstat_counts *out)
+{
+    struct xen_sysctl s;
+    struct xenolith_sysctl_hypercall_stats h = { .domid = (uint16_t)domid,
+                                                 .size = sizeof(*out), .buffer = PTR(out) };
+    if (domid >= DOMID_FIRST_RESERVED)
+        return -XL_ESRCH;
+    memset(&s, 0, sizeof(s));
+    s.cmd = XENOLITH_SYSCTL_hypercall_stats;
+    memcpy(s.u.pad, &h, sizeof(h));
+    int rc = do_sysctl(&s);
+    memcpy(&h, s.u.pad, sizeof(h));
+    if (rc == -XL_ENOBUFS || (!rc && h.size != sizeof(*out)))
+        return -XEN_EMSGSIZE; /* built against other counters than the hv's */
+    return rc;
+}
+
 int xc_domain_populate_physmap_exact(uint32_t domid, unsigned long nr_extents,
                                      unsigned int extent_order, unsigned int mem_flags,
                                      xen_pfn_t *extent_start)

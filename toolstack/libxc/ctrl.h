@@ -31,6 +31,7 @@
 #include <xen/memory.h>
 #include <xen/event_channel.h>
 #include <xen/sched.h>
+#include <xenolith/hcstat.h>
 
 /* The one way ctrl.c reaches the hypervisor: hypercall nr with Xen's five
  * x86_64 argument registers. dom0: through the hypercall page (ctrl.c);
@@ -88,6 +89,11 @@ int xc_physinfo(xc_physinfo_t *info);
  * bytes read); incremental reads go on from *pindex and update it. */
 int xc_readconsolering(char *buffer, unsigned int *pnr_chars, int clear, int incremental,
                        uint32_t *pindex);
+/* Xenolith's own (not in libxenctrl): domain domid's hypercall counters
+ * (XENOLITH_SYSCTL_hypercall_stats, hcstat.h). -ESRCH for no such
+ * domain, -EPERM unless dom0; -EMSGSIZE if the hypervisor's
+ * counters are not the size this toolstack was built for. */
+int xc_hypercall_stats(uint32_t domid, struct hcstat_counts *out);
 
 /* Memory: extent_start[i] holds the pfn on entry and the mfn on return.
  * Fewer extents than asked is -EBUSY (as libxenctrl); those populated

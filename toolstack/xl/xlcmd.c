@@ -585,6 +585,56 @@ static int cmd_dmesg(struct xlcmd *x, int argc, char **argv)
     return rc ? XLCMD_EXIT_FAILURE : XLCMD_EXIT_OK;
 }
 
+/* Xenolith's own: every non-zero hypercall count of a domain, largest
+ * first, one per line: the hypercall's Xen name, the sub-op's (from the
+ * public header constant; "-" for none, a number where it has no name,
+ * "N+" for the row's "and above" slot, "?" for calls that failed before
+ * their sub-op was read), the count. mmuext_op's lines count ops. */
+static int cmd_hypercalls(struct xlcmd *x, int argc, char **argv)
+{
+    struct opts o;
+    uint32_t domid;
+    int rc;
+    char sub[40];
+
+    if ((rc = getopts(x, lookup("hypercalls"), argc, argv, &o)) >= 0)
+        return rc % 100;
+    if (!x->ops->hypercalls)
+        return not_available(x, "hypercalls");
+    if (find_domain(x, o.pos[0], &domid))
+        return XLCMD_EXIT_FAILURE;
+    rc = x->ops->hypercalls(x->ctx, domid, &x->hc);
+    if (rc == -XL_ESRCH) {
+        xprintf(x, 2, "Error: Domain '%.64s' does not exist.\n", o.pos[0]);
+        return XLCMD_EXIT_FAILURE;
+    }
+    if (rc) {
+        xprintf(x, 2, "Unable to read the hypercall counts of domain %u (rc=%d)\n", domid, rc);
+        return XLCMD_EXIT_FAILURE;
+    }
+    unsigned int n = hcstat_top(&x->hc, x->hc_leaves, ARRAY_SIZE(x->hc_leaves));
+    if (n > ARRAY_SIZE(x->hc_leaves))
+        n = ARRAY_SIZE(x->hc_leaves);
+    xprintf(x, 1, "Domain %u: %llu hypercalls\n", domid,
+            (unsigned long long)hcstat_total(&x->hc));
+    xprintf(x, 1, "%-28s %-32s %14s\n", "Hypercall", "Sub-op", "Count");
+    for (unsigned int i = 0; i < n; i++) {
+        const struct hcstat_leaf *l = &x->hc_leaves[i];
+        const char *name = hcstat_call_name(l->hc);
+        char hc[24];
+        if (l->hc == HCSTAT_OTHER_CALL)
+            xl_snprintf(hc, sizeof(hc), "hypercall_64+");
+        else if (name)
+            xl_snprintf(hc, sizeof(hc), "%s", name);
+        else
+            xl_snprintf(hc, sizeof(hc), "hypercall_%u", l->hc);
+        hcstat_leaf_subop(l, sub, sizeof(sub));
+        xprintf(x, 1, "%-28s %-32s %14llu\n", hc, sub[0] ? sub : "-",
+                (unsigned long long)l->count);
+    }
+    return XLCMD_EXIT_OK;
+}
+
 static void print_config(struct xlcmd *x, const struct xlcfg *c)
 {
     char u[40];
@@ -728,6 +778,9 @@ static const struct cmd cmds[] = {
       "Print the hypervisor's console messages",
       "[-c]",
       "-c        clear the buffer after printing it\n" },
+    { "hypercalls", cmd_hypercalls, "", 1,
+      "Show a domain's hypercall counts (Xenolith)",
+      "<Domain>", NULL },
     { "help", cmd_help, "", 0,
       "Show this list, or help for one command",
       "[command]", NULL },

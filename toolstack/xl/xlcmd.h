@@ -8,13 +8,15 @@
  * the text of every answer. Must never: touch a domain itself (only the
  * ops do), allocate, or trust a typed line (bad input = message + status).
  * Commands: create, list, destroy, pause, unpause, shutdown, console,
- * info, dmesg, help. Freestanding C; runs inside dom0 and in host tests.
+ * info, dmesg, help; and Xenolith's own `hypercalls` (a domain's
+ * hypercall counts, hcstat.h). Freestanding C; runs inside dom0 and in host tests.
  */
 #ifndef XENOLITH_TOOLSTACK_XLCMD_H
 #define XENOLITH_TOOLSTACK_XLCMD_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <xenolith/hcstat.h>
 #include "xlcfg.h"
 
 #define XLCMD_MAX_ARGS     32
@@ -96,6 +98,8 @@ struct xlcmd_ops {
     int (*hostinfo)(void *ctx, struct xlcmd_hostinfo *hi);
     /* Writes the hypervisor's console ring through io; clear afterwards. */
     int (*dmesg)(void *ctx, int clear, const struct xlcmd_io *io);
+    /* Xenolith's own: the domain's hypercall counters. */
+    int (*hypercalls)(void *ctx, uint32_t domid, struct hcstat_counts *out);
 };
 
 /* One per console; big scratch lives here, not on the stack. */
@@ -107,6 +111,8 @@ struct xlcmd {
     struct xlcmd_dominfo doms[XLCMD_MAX_DOMAINS];
     struct xlcmd_hostinfo host;
     struct xlcfg cfg;
+    struct hcstat_counts hc;
+    struct hcstat_leaf hc_leaves[HCSTAT_CALLS + HCSTAT_SUBS];
     char diag[2048];
     char line[1600];
 };

@@ -19,6 +19,7 @@
 #include "../dom0svc/cpio.h"
 #include "../dom0svc/svc.h"
 #include "../libxc/build.h"
+#include "../libxc/ctrl.h"
 
 static struct xlcmd xl;
 /* Recorded at create; all zero for a domain xl did not create or that is
@@ -481,10 +482,17 @@ int dom0_build_pv(uint16_t domid, const void *kernel, size_t kernel_len, const v
     return 0;
 }
 
+static int op_hypercalls(void *ctx, uint32_t domid, struct hcstat_counts *out)
+{
+    (void)ctx;
+    return xc_hypercall_stats(domid, out);
+}
+
 static const struct xlcmd_ops ops = {
     .read_file = op_read_file, .create = op_create, .list = op_list,
     .destroy = op_destroy, .pause = op_pause, .unpause = op_unpause,
     .console = op_console, .hostinfo = op_hostinfo, .dmesg = op_dmesg,
+    .hypercalls = op_hypercalls,
 };
 
 void xlops_init(void)

@@ -62,6 +62,9 @@ struct domain {
     uint32_t max_evtchn_port;     /* createdomain's (stored; 2-level caps at 4095) */
     struct domain_events ev; /* event channels (event.h) */
     struct vcpu vcpu;             /* one vcpu per domain for now */
+    /* Hypercalls by number and sub-op (hcstat.h): hypercall.c counts
+     * every call, the multiplexed handlers their sub-ops (HCSTAT_SUB). */
+    struct hcstat_counts hcstat;
     /* hc_unimplemented's log-once bits: per hypercall (>= 64 share the
      * last), bit min(sub-op, 63). */
     uint64_t hc_unimpl_logged[HCSTAT_CALLS];

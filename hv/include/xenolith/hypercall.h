@@ -80,6 +80,9 @@ extern int hypercall_in_multicall;
  * hc_unimplemented(...)`.
  */
 long hc_unimplemented(struct domain *d, unsigned int hc, unsigned int subop);
+/* One line: "dN hypercalls: T total; mmu_update 5000, memory_op/
+ * populate_physmap 3, ..." (the 8 largest counts; domain_destroy). */
+void hcstat_print_summary(const struct domain *d);
 
 /* Xen's 32-byte x86_64 hypercall page stubs: hypercall_page.h. */
 #include <xenolith/hypercall_page.h>

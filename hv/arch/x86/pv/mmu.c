@@ -367,6 +367,7 @@ HYPERCALL_DECL(mmuext_op)
             rc = -XL_EFAULT;
             break;
         }
+        HCSTAT_SUB(&v->domain->hcstat, mmuext_op, op.cmd); /* per op, not per call */
         if ((rc = mmuext_one(v, pg_owner, &op)))
             break;
     }

@@ -373,6 +373,7 @@ static long register_callback(struct vcpu *v, const struct callback_register *r)
 
 HYPERCALL_DECL(callback_op)
 {
+    HCSTAT_SUB(&v->domain->hcstat, callback_op, a1);
     switch (a1) {
     case CALLBACKOP_register: {
         struct callback_register r;
@@ -528,6 +529,7 @@ HYPERCALL_DECL(iret)
 
 HYPERCALL_DECL(physdev_op)
 {
+    HCSTAT_SUB(&v->domain->hcstat, physdev_op, a1);
     switch (a1) {
     case PHYSDEVOP_set_iopl: {
         struct physdev_set_iopl s;

@@ -63,14 +63,15 @@ struct hcstat_counts {
     uint64_t sub[HCSTAT_SUBS];
 };
 
-/* Count sub-op `op` of multiplexed hypercall `name` (a constant row:
- * a compare and an increment). */
+/* Count sub-op `op` (any integer; compared as 64 bits, so a value with
+ * high bits set counts as "and above", not truncated) of multiplexed
+ * hypercall `name` (a constant row: a compare and an increment). */
 #define HCSTAT_SUB(counts, name, op)                                                      \
     do {                                                                                  \
-        unsigned int op_ = (unsigned int)(op);                                            \
+        uint64_t op_ = (uint64_t)(op);                                                    \
         (counts)->sub[HCS_BASE_##name +                                                   \
                       (op_ < HCS_LAST_##name - HCS_BASE_##name                            \
-                           ? op_ : HCS_LAST_##name - HCS_BASE_##name)]++;                 \
+                           ? op_ : (uint64_t)(HCS_LAST_##name - HCS_BASE_##name))]++;     \
     } while (0)
 
 /* The same for a hypercall number known only at run time (slow paths). */
@@ -117,8 +118,9 @@ int hcstat_leaf_name(const struct hcstat_leaf *l, char sep, char *buf, size_t si
 int hcstat_leaf_subop(const struct hcstat_leaf *l, char *buf, size_t size);
 
 /*
- * Xenolith's own sysctl (not in Xen): copy a domain's struct
- * hcstat_counts to dom0. cmd XENOLITH_SYSCTL_hypercall_stats in struct
+ * Xenolith's own sysctl (not in Xen, whose highest in 4.17 is 29; the
+ * sysctl row is 128 long so it is counted by name): copy a domain's
+ * struct hcstat_counts to dom0. cmd XENOLITH_SYSCTL_hypercall_stats in struct
  * xen_sysctl (interface version as Xen's), its argument in the union
  * (u.pad). dom0 only (-EPERM), -ESRCH for no such domain, -ENOBUFS with
  * `size` set when the buffer is smaller than the counters, -EFAULT for
