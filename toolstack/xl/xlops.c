@@ -15,6 +15,7 @@
 #include <xlguest/pages.h>
 #include <xlguest/time.h>
 #include <xenolith/kimage.h>
+#include <xenolith/pv_build.h>
 #include "xlcmd.h"
 #include "../dom0svc/cpio.h"
 #include "../dom0svc/svc.h"
@@ -348,6 +349,38 @@ static void unstage_kernel(struct kstage *k)
     memset(k, 0, sizeof(*k));
 }
 
+/* The builder's checks of the kernel (Xen notes, libelf's rules) and of
+ * the layout with the ramdisk, made before the domain exists so that a
+ * refusal is one line naming the file and creates nothing (the builder
+ * makes them again). A layout that fits without the ramdisk but not
+ * with it is the ramdisk's fault. */
+static int check_kernel(const struct xlcfg *cfg, const struct kstage *k, const void *rd,
+                        size_t rdlen)
+{
+    static struct pv_plan plan;
+    const char *why = "unknown";
+    struct pv_image img = { .kernel = k->elf, .kernel_len = k->len, .initrd = rd,
+                            .initrd_len = rd ? rdlen : 0, .cmdline = cfg->cmdline,
+                            .nr_pages = cfg->memory_mib << 8 };
+    int rc = pv_build_prepare(&plan, &img, 0, &why);
+    if (!rc)
+        return 0;
+    if (rc == -XEN_ENOMEM && img.initrd_len) {
+        uint64_t need = plan.l.v_end - plan.l.v_start;
+        img.initrd = NULL;
+        img.initrd_len = 0;
+        const char *w2;
+        if (!pv_build_prepare(&plan, &img, 0, &w2)) {
+            printk("dom0: ramdisk %s: %lu KiB does not fit in %s's %lu MiB with its kernel "
+                   "(needs %lu MiB)\n", cfg->ramdisk, (unsigned long)(rdlen >> 10), cfg->name,
+                   (unsigned long)cfg->memory_mib, (unsigned long)((need + (1u << 20) - 1) >> 20));
+            return rc;
+        }
+    }
+    printk("dom0: kernel %s: %s\n", cfg->kernel, why);
+    return rc;
+}
+
 static int op_create(void *ctx, const struct xlcfg *cfg, int paused, uint32_t *domid_out)
 {
     (void)ctx;
@@ -369,7 +402,8 @@ static int op_create(void *ctx, const struct xlcfg *cfg, int paused, uint32_t *d
         return rc;
     }
     struct kstage k;
-    if ((rc = stage_kernel(cfg->kernel, kernel, klen, &k)))
+    if ((rc = stage_kernel(cfg->kernel, kernel, klen, &k)) ||
+        (rc = check_kernel(cfg, &k, rd, rdlen)))
         goto out;
     /* 1-2: createdomain (paused), max_vcpus, max_mem. */
     struct xen_domctl d = { .cmd = XEN_DOMCTL_createdomain, .domain = 0,
