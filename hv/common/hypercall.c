@@ -41,9 +41,11 @@ static const hypercall_fn table[NR_HYPERCALLS] = {
     [__HYPERVISOR_grant_table_op] = do_grant_table_op,
     [__HYPERVISOR_domctl] = do_domctl,
     [__HYPERVISOR_sysctl] = do_sysctl,
+    [__HYPERVISOR_platform_op] = do_platform_op,
+    [__HYPERVISOR_xenpmu_op] = do_xenpmu_op,
     /* Not planned: the old
-     * compat sched_op/event_channel_op (6, 16), platform_op, xsm, hvm,
-     * kexec, tmem, argo, xenpmu, dm_op, hypfs. */
+     * compat sched_op/event_channel_op (6, 16), xsm, hvm,
+     * kexec, tmem, argo, dm_op, hypfs. */
 };
 
 /* One CPU, hypercalls do not nest (a multicall runs its entries one by

@@ -13,10 +13,13 @@
  * downing the last vcpu powers the domain off). Either way a FAIL line is
  * printed if the call returns and the guest runs on.
  */
+#include <xenolith/lib.h>
 #include <xen/errno.h>
 #include <xlguest/hypercall.h>
 #include <xlguest/kernel.h>
 #include <xen/vcpu.h>
+#include <xen/platform.h>
+#include <xen/pmu.h>
 
 static int passed, failed;
 
@@ -187,6 +190,61 @@ static void vcpu_checks(start_info_t *si)
     HYPERVISOR_event_channel_op(EVTCHNOP_close, &cl);
 }
 
+/* platform_op as Xen 4.17 answers dom0 and a domU (the same number of
+ * checks either way), and xenpmu_op with the virtual PMU off (Xen's
+ * default). */
+static void platform_checks(void)
+{
+    struct xen_platform_op op;
+    memset(&op, 0, sizeof(op));
+    op.cmd = XENPF_get_cpuinfo;
+    op.interface_version = XENPF_INTERFACE_VERSION + 1;
+    check("platform_op wrong interface version -> -EACCES", HYPERVISOR_platform_op(&op),
+          -XEN_EACCES);
+    op.interface_version = XENPF_INTERFACE_VERSION;
+    if (!priv) {
+        check("platform_op get_cpuinfo (domU) -> -EPERM", HYPERVISOR_platform_op(&op), -XEN_EPERM);
+        op.cmd = XENPF_settime64;
+        check("platform_op settime64 (domU) -> -EPERM", HYPERVISOR_platform_op(&op), -XEN_EPERM);
+        check("platform_op settime64 (domU) left the wallclock", guest_shared_info->wc_sec != 0, 1); /* secs 0: would be 0 */
+        op.cmd = XENPF_firmware_info;
+        check("platform_op firmware_info (domU) -> -EPERM", HYPERVISOR_platform_op(&op), -XEN_EPERM);
+        check("platform_op from unmapped -> -EFAULT",
+              HYPERVISOR_platform_op((void *)UNMAPPED), -XEN_EFAULT);
+    } else {
+        op.u.pcpu_info.xen_cpuid = 0;
+        check("platform_op get_cpuinfo cpu 0 -> 0", HYPERVISOR_platform_op(&op), 0);
+        check("get_cpuinfo cpu 0: online", op.u.pcpu_info.flags, XEN_PCPU_FLAGS_ONLINE);
+        op.u.pcpu_info.xen_cpuid = 4096;
+        HYPERVISOR_platform_op(&op);
+        check("get_cpuinfo cpu 4096: invalid", op.u.pcpu_info.flags, XEN_PCPU_FLAGS_INVALID);
+        /* settime64: secs.nsecs at system_time -> wc = secs - system_time. */
+        op.cmd = XENPF_settime64;
+        op.u.settime64.secs = 2000000000ULL;
+        op.u.settime64.nsecs = 0;
+        op.u.settime64.mbz = 1;
+        op.u.settime64.system_time = 3000000000ULL;
+        check("platform_op settime64 with mbz set -> -EINVAL", HYPERVISOR_platform_op(&op),
+              -XEN_EINVAL);
+        op.u.settime64.mbz = 0;
+        check("platform_op settime64 -> 0", HYPERVISOR_platform_op(&op), 0);
+        check("settime64: shared_info wallclock is secs - system_time",
+              guest_shared_info->wc_sec == 1999999997U && guest_shared_info->wc_nsec == 0 &&
+              !(guest_shared_info->wc_version & 1), 1);
+    }
+    memset(&op, 0, sizeof(op));
+    op.cmd = XENPF_firmware_info;
+    op.interface_version = XENPF_INTERFACE_VERSION;
+    op.u.firmware_info.type = 99;
+    check(priv ? "platform_op firmware_info type 99 -> -EINVAL"
+               : "platform_op firmware_info type 99 (domU) -> -EPERM",
+          HYPERVISOR_platform_op(&op), priv ? -XEN_EINVAL : -XEN_EPERM);
+    struct xen_pmu_params pp;
+    memset(&pp, 0, sizeof(pp));
+    check("xenpmu_op mode_get (vPMU off) -> -EOPNOTSUPP", HYPERVISOR_xenpmu_op(XENPMU_mode_get, &pp),
+          -XEN_EOPNOTSUPP);
+}
+
 int guest_main(start_info_t *si)
 {
     xen_extraversion_t extra;
@@ -222,6 +280,7 @@ int guest_main(start_info_t *si)
     check("sched_op yield -> 0", HYPERVISOR_sched_op(SCHEDOP_yield, NULL), 0);
     version_checks();
     vcpu_checks(si);
+    platform_checks();
     printk("hypercalls: %d passed, %d failed\n", passed, failed);
     if (cmdline_get(si, "end", end, sizeof(end))) {
         if (str_starts(end, "reason:")) {

@@ -157,6 +157,16 @@ static inline long HYPERVISOR_physdev_op(int cmd, void *arg)
     return HYPERCALL(__HYPERVISOR_physdev_op, cmd, arg, 0);
 }
 
+static inline long HYPERVISOR_platform_op(void *op)
+{
+    return xen_hypercall5(__HYPERVISOR_platform_op, (uint64_t)op, 0, 0, 0, 0);
+}
+
+static inline long HYPERVISOR_xenpmu_op(unsigned int op, void *arg)
+{
+    return xen_hypercall5(__HYPERVISOR_xenpmu_op, op, (uint64_t)arg, 0, 0, 0);
+}
+
 static inline long HYPERVISOR_multicall(multicall_entry_t *calls, unsigned int nr)
 {
     return HYPERCALL(__HYPERVISOR_multicall, calls, nr, 0);

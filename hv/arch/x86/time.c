@@ -201,6 +201,24 @@ void arch_wallclock_base(uint64_t *sec, uint32_t *nsec)
     *nsec = wc_base_nsec;
 }
 
+void arch_wallclock_set(uint64_t sec, uint32_t nsec)
+{
+    wc_base_sec = sec;
+    wc_base_nsec = nsec;
+}
+
+/* One CPU today: the boot CPU, whose xAPIC id is bits 24-31 of APIC_ID. */
+unsigned int arch_nr_cpus(void)
+{
+    return 1;
+}
+
+uint32_t arch_cpu_apic_id(unsigned int cpu)
+{
+    (void)cpu;
+    return apic_read(APIC_ID) >> 24;
+}
+
 void apic_init(void)
 {
     apic_write(APIC_LVT_TIMER, VEC_TIMER); /* one-shot, unmasked; armed per deadline */

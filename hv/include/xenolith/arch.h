@@ -38,6 +38,11 @@ uint64_t arch_time_ns(void);
 void arch_pvclock_fill(struct vcpu_time_info *t);
 /* Wall-clock time (Unix epoch) at system time 0, from the CMOS RTC. */
 void arch_wallclock_base(uint64_t *sec, uint32_t *nsec);
+/* A new wallclock base (dom0's XENPF_settime): seconds.nanoseconds at system time 0. */
+void arch_wallclock_set(uint64_t sec, uint32_t nsec);
+/* Physical CPUs the hv runs on, and the local APIC id of one of them. */
+unsigned int arch_nr_cpus(void);
+uint32_t arch_cpu_apic_id(unsigned int cpu);
 
 #define VEC_TIMER    0xf0
 #define VEC_SERIAL   0xf1 /* COM1 receive (I/O APIC pin 4) */

@@ -21,6 +21,9 @@ long hypercall_dispatch(struct vcpu *v, uint64_t nr, uint64_t a1, uint64_t a2,
 #define HYPERCALL_DECL(name) \
     long do_##name(struct vcpu *v, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
 
+/* Platform and PMU (platform.c). */
+HYPERCALL_DECL(platform_op);
+HYPERCALL_DECL(xenpmu_op);
 /* Console, version (console_io.c, version.c). */
 HYPERCALL_DECL(console_io);
 HYPERCALL_DECL(xen_version);
