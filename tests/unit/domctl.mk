@@ -8,4 +8,4 @@ UNIT_SRCS_domctl := hv/common/domctl.c hv/common/sysctl.c hv/common/console.c \
                     hv/shared/format.c \
                     tests/unit/fake_mem.c
 # hc_unimplemented (hcstat.c) and the names it logs
-UNIT_SRCS_domctl += hv/common/hcstat.c hv/shared/hcstat.c
+UNIT_SRCS_domctl += hv/common/hcstat.c hv/shared/hcstat.c hv/common/platform.c

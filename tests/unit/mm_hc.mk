@@ -7,4 +7,4 @@ UNIT_SRCS_mm_hc := hv/common/hypercall.c hv/common/multicall.c hv/common/domain.
                    hv/shared/format.c \
                    tests/unit/fake_mem.c tests/unit/fake_console.c
 # hc_unimplemented (hcstat.c) and the names it logs
-UNIT_SRCS_mm_hc += hv/common/hcstat.c hv/shared/hcstat.c
+UNIT_SRCS_mm_hc += hv/common/hcstat.c hv/shared/hcstat.c hv/common/platform.c
