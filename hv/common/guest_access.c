@@ -30,11 +30,18 @@ int guest_translate(uint64_t cr3, uint64_t va, int write, uint64_t *maddr)
         uint64_t mfn = table >> PAGE_SHIFT;
         if (mfn >= max_mfn)
             return -XL_EFAULT;
-        const uint64_t *pt = mfn_to_virt(mfn);
-        uint64_t e = pt[(va >> (PAGE_SHIFT + 9 * (level - 1))) & 511];
+        uint64_t *slot = (uint64_t *)mfn_to_virt(mfn) + ((va >> (PAGE_SHIFT + 9 * (level - 1))) & 511);
+        uint64_t e = __atomic_load_n(slot, __ATOMIC_RELAXED);
         if (!(e & PTE_P) || !(e & PTE_US) || (write && !(e & PTE_RW)))
             return -XL_EFAULT;
-        if (level == 1 || ((level == 2 || level == 3) && (e & PTE_PS))) {
+        int leaf = level == 1 || ((level == 2 || level == 3) && (e & PTE_PS));
+        /* As the CPU does when Xen touches guest memory through the
+         * guest's own tables: Accessed on every entry used, Dirty on the
+         * leaf of a write (a guest's reclaim trusts them). */
+        uint64_t ad = PTE_A | (leaf && write ? PTE_D : 0);
+        if ((e & ad) != ad)
+            __atomic_fetch_or(slot, ad, __ATOMIC_RELAXED);
+        if (leaf) {
             uint64_t span = 1ULL << (PAGE_SHIFT + 9 * (level - 1));
             uint64_t base = e & PTE_ADDR & ~(span - 1);
             if (((base + span - 1) >> PAGE_SHIFT) >= max_mfn)

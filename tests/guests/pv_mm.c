@@ -32,6 +32,7 @@ static uint64_t l2b[512] __attribute__((aligned(4096)));
 static uint8_t pair[2 * 4096] __attribute__((aligned(8192)));
 static uint64_t l4x[512] __attribute__((aligned(4096)));
 static uint8_t xpair[2 * 4096] __attribute__((aligned(8192)));
+static uint8_t adpage[4096] __attribute__((aligned(4096)));
 
 static const uint64_t *p2m;
 static uint64_t nr_pages;
@@ -467,6 +468,22 @@ int guest_main(start_info_t *si)
     check_eq("populate_physmap works again", reserve(XENMEM_populate_physmap, list, 1, 0), 1);
     wp2m[p0 + 1] = list[0];
     check_eq("map it", uva(pair + 4096, (list[0] << 12) | RW_FLAGS), 0);
+
+    /* The hypervisor's own reads and writes of guest memory go through
+     * the guest's tables, so they set Accessed and Dirty as the CPU does
+     * (the guest itself never touches adpage after the remap). */
+    uint64_t ad_mfn = virt_to_mfn(adpage), ad_ma = l1e_maddr(l4_mfn, (uint64_t)adpage);
+    const volatile uint64_t *ad_e = ad_ma ? frame_va(ad_ma >> 12) : 0;
+    if (ad_e)
+        ad_e += (ad_ma & 4095) / 8;
+    check_eq("remap a page with neither Accessed nor Dirty",
+             uva(adpage, (ad_mfn << 12) | PTE_P | PTE_RW), 0);
+    check_true("its L1 entry has neither", ad_e && !(*ad_e & (PTE_A | PTE_D)));
+    HYPERVISOR_memory_op(XENMEM_current_reservation, adpage); /* the hv reads a domid there */
+    check_true("a hypercall reading it sets Accessed, not Dirty",
+               ad_e && (*ad_e & (PTE_A | PTE_D)) == PTE_A);
+    check_eq("a hypercall writing it", HYPERVISOR_xen_version(XENVER_extraversion, adpage), 0);
+    check_true("sets Dirty", ad_e && (*ad_e & (PTE_A | PTE_D)) == (PTE_A | PTE_D));
 
     return check_summary("pv_mm");
 }
