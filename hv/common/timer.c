@@ -45,7 +45,7 @@ static int time_area_write(struct vcpu *v, const struct vcpu_time_info *final);
 void vcpu_update_time(struct vcpu *v)
 {
     struct vcpu_time_info *t = &v->info->time, tmp;
-    t->version++; /* odd: update in progress */
+    t->version = (t->version + 1) | 1; /* odd: in progress (Xen's version_update_begin) */
     barrier();
     tmp = *t;
     arch_pvclock_fill(&tmp);
@@ -91,7 +91,7 @@ void domain_update_wallclock(struct domain *d)
     uint32_t nsec;
     shared_info_t *s = d->shared_info;
     arch_wallclock_base(&sec, &nsec);
-    s->wc_version++;
+    s->wc_version = (s->wc_version + 1) | 1; /* odd even if the guest left it odd */
     barrier();
     s->wc_sec = (uint32_t)sec;
     s->wc_sec_hi = (uint32_t)(sec >> 32);
