@@ -29,9 +29,12 @@ static void settime(struct vcpu *v, uint64_t secs, uint32_t nsecs, uint64_t syst
             domain_update_wallclock(&domains[i]);
 }
 
-/* XENPF_firmware_info as Xen answers when it was not handed EFI runtime
- * services, EDD, EDID or an MBR signature by its loader (the case here:
- * the hv keeps no EFI tables for dom0). */
+/* XENPF_firmware_info as Xen answers when its loader handed it no EFI
+ * system table, EDD, EDID or MBR signatures (Xen booted by multiboot on
+ * a machine without them). A deliberate difference from Xen booted as
+ * xen.efi, which hands dom0 the EFI version, configuration tables and
+ * EDD from the firmware: the hv keeps no EFI tables for dom0 (yet), so
+ * Linux as dom0 sees no EFI and finds no ACPI tables through it. */
 static long firmware_info(struct vcpu *v, uint64_t uop, struct xen_platform_op *op)
 {
     switch (op->u.firmware_info.type) {
