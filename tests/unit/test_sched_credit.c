@@ -386,6 +386,37 @@ static void test_idle_cpu(void **state)
     assert_int_equal(csched_cpu_idle_ns(&S, busy, now) - before, 50 * MS);
 }
 
+/* Where a waking vCPU goes: its last CPU if that idles, else another
+ * idle CPU rather than behind a busy one, and never outside its affinity. */
+static void test_wake_placement(void **state)
+{
+    (void)state;
+    sim_init(4, NULL);
+    add_dom(0, 0, 1);                 /* vc[0]: vcpu_id 0, CPU 0 */
+    sim_run(5 * MS);
+    assert_ptr_equal(S.pcpu[0].curr, &vc[0]);
+    csched_dom_init(&S, &dom[1], 1, NULL);
+    assert_int_equal(csched_add_vcpu(&S, &dom[1], &vc[1], 0, NULL), 0); /* last CPU 0 */
+    assert_int_equal(csched_add_vcpu(&S, &dom[1], &vc[2], 2, NULL), 0); /* last CPU 2 */
+    assert_int_equal(csched_add_vcpu(&S, &dom[1], &vc[3], 4, NULL), 0); /* last CPU 0 */
+    assert_int_equal(csched_wake(&S, &vc[2]), 2);
+    assert_int_equal(vc[2].cpu, 2);
+    int c = csched_wake(&S, &vc[1]); /* CPU 0 is busy: an idle one */
+    assert_true(c == 1 || c == 3);
+    assert_int_equal(vc[1].cpu, (unsigned int)c);
+    resched |= BIT(2) | BIT(c);
+    sim_settle();
+    assert_ptr_equal(S.pcpu[0].curr, &vc[0]);
+    assert_ptr_equal(S.pcpu[c].curr, &vc[1]);
+    csched_cpumask_t k;
+    assert_int_equal(csched_set_affinity(&S, &vc[3], BIT(0), &k), 0);
+    kick(csched_wake(&S, &vc[3])); /* CPU 3 or 1 idles, but it may only use 0 */
+    assert_int_equal(vc[3].cpu, 0);
+    assert_true(vc[3].on_runq || S.pcpu[0].curr == &vc[3]);
+    sim_settle();
+    assert_true(vc[3].cpu == 0);
+}
+
 /* ---- boost ---- */
 
 /* A waking vCPU is boosted: it preempts an UNDER vCPU (which only the
@@ -696,6 +727,7 @@ int main(void)
         cmocka_unit_test(test_affinity),
         cmocka_unit_test(test_load_balance),
         cmocka_unit_test(test_idle_cpu),
+        cmocka_unit_test(test_wake_placement),
         cmocka_unit_test(test_wake_boost),
         cmocka_unit_test(test_yield),
         cmocka_unit_test(test_params),
