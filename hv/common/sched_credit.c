@@ -513,7 +513,8 @@ csched_cpumask_t csched_acct(struct csched *s, uint64_t now)
         FOR_LIST(vp, &sd->vcpus) {
             struct csched_vcpu *sv = DOM_VCPU(vp);
             unsigned int c = lock_vcpu(s, sv);
-            sd->acct_active += sv->awake || sv->ran_in_period;
+            sv->acct_active = sv->awake || sv->ran_in_period;
+            sd->acct_active += sv->acct_active;
             rq_unlock(s, c);
         }
         sd->acct_peak = sd->acct_active * period;
@@ -562,7 +563,7 @@ csched_cpumask_t csched_acct(struct csched *s, uint64_t now)
         FOR_LIST(vp, &sd->vcpus) {
             struct csched_vcpu *sv = DOM_VCPU(vp);
             unsigned int c = lock_vcpu(s, sv);
-            if (sv->awake || sv->ran_in_period)
+            if (sv->acct_active) /* as counted above, whatever happened since */
                 sv->credit_ns += each;
             if (sv->credit_ns > (int64_t)period)
                 sv->credit_ns = (int64_t)period;

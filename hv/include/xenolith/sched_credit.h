@@ -132,6 +132,7 @@ struct csched_vcpu {
     uint8_t parked;              /* awake, held back by its domain's cap */
     uint8_t yielded;
     uint8_t ran_in_period;       /* was charged since the last accounting */
+    uint8_t acct_active;         /* csched_acct's scratch (under G) */
     void *priv;
 };
 
