@@ -41,6 +41,7 @@ void arch_wallclock_base(uint64_t *sec, uint32_t *nsec);
 
 #define VEC_TIMER    0xf0
 #define VEC_SERIAL   0xf1 /* COM1 receive (I/O APIC pin 4) */
+#define VEC_IPI      0xf2 /* inter-processor ping (smp.c); counted by the receiver */
 #define VEC_SPURIOUS 0xff
 
 #endif
