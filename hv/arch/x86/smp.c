@@ -240,6 +240,20 @@ static int wake_ap(struct percpu *pc, uint64_t *us)
     return __atomic_load_n((uint32_t *)TR(tr_alive), __ATOMIC_ACQUIRE) ? -2 : -1;
 }
 
+/* INIT puts a CPU in wait-for-SIPI, where it runs nothing and takes no
+ * fixed IPI: where every CPU the hv does not run is held, whatever loop
+ * the firmware parked it in. */
+static void hold_in_init(uint32_t apic_id)
+{
+    icr_send(apic_id, ICR_INIT | ICR_LEVEL | ICR_ASSERT);
+    icr_send(apic_id, ICR_INIT | ICR_LEVEL);
+}
+
+/* smp_test_dead_apic=N (tests only): the AP with APIC id N gets a
+ * trampoline that halts at its first instruction, as a CPU that never
+ * answers would, to show the boot goes on without it. */
+static uint32_t test_dead_apic = ~0u;
+
 /* Start the AP with this MADT entry as cpu number nr_cpus_online. */
 static int start_ap(const struct madt_cpu *c)
 {
@@ -262,18 +276,21 @@ static int start_ap(const struct madt_cpu *c)
     tr_put64(tr_stack, (uint64_t)(pc->stacks + PERCPU_STACK_TOP));
     tr_put64(tr_percpu, (uint64_t)pc);
     tr_put32(tr_alive, 0);
+    static const uint8_t dead[3] = { 0xf4, 0xeb, 0xfd }; /* 1: hlt; jmp 1b */
+    if (c->apic_id == test_dead_apic)
+        memcpy(tramp, dead, sizeof(dead));
     __atomic_store_n(&pc->state, CPU_STARTING, __ATOMIC_SEQ_CST);
     uint64_t us = 0;
     int rc = wake_ap(pc, &us);
+    memcpy(tramp, ap_tramp_start, sizeof(dead));
     if (!rc) {
         printk("smp: cpu%u (apic %u) up in %lu us\n", cpu, c->apic_id, (unsigned long)us);
         nr_cpus_online++;
         return 0;
     }
-    /* Hold it in INIT (wait-for-SIPI) so it cannot run on later; its
-     * stacks and GDT stay allocated in case it ever does. */
-    icr_send(c->apic_id, ICR_INIT | ICR_LEVEL | ICR_ASSERT);
-    icr_send(c->apic_id, ICR_INIT | ICR_LEVEL);
+    /* Hold it in INIT so it cannot run on later; its stacks and GDT stay
+     * allocated in case it ever does. */
+    hold_in_init(c->apic_id);
     const char *what = rc == -3 ? "the ICR never went idle"
                        : rc == -1 ? "no answer to INIT-SIPI-SIPI"
                        : pc->state == CPU_FAILED ? "its per-CPU area or APIC id did not check out"
@@ -338,8 +355,9 @@ static const void *acpi_map(void *ctx, uint64_t phys, uint64_t len)
 
 static struct madt_info madt;
 
-void smp_init(const struct xl_bootinfo *bi, unsigned int maxcpus)
+void smp_init(const struct xl_bootinfo *bi, unsigned int maxcpus, uint32_t dead_apic)
 {
+    test_dead_apic = dead_apic;
     lapic = (volatile uint32_t *)(DIRECTMAP_BASE + (rdmsr(MSR_APIC_BASE) & ~0xfffULL));
     percpu[0].apic_id = lapic_id();
     bsp_pat = rdmsr(0x277);
@@ -395,6 +413,8 @@ void smp_init(const struct xl_bootinfo *bi, unsigned int maxcpus)
             continue;
         }
         if (nr_cpus_online >= maxcpus || nr_cpus_online >= NR_CPUS) {
+            if (c->apic_id <= 254)
+                hold_in_init(c->apic_id);
             over_max++;
             continue;
         }
@@ -409,8 +429,8 @@ void smp_init(const struct xl_bootinfo *bi, unsigned int maxcpus)
     char extra[160] = "";
     size_t l = 0;
     if (over_max)
-        l += (size_t)xl_snprintf(extra + l, sizeof(extra) - l, ", %u not started (maxcpus=%u)",
-                                 over_max, maxcpus);
+        l += (size_t)xl_snprintf(extra + l, sizeof(extra) - l,
+                                 ", %u held in INIT (maxcpus=%u)", over_max, maxcpus);
     if (not_enabled && l < sizeof(extra))
         l += (size_t)xl_snprintf(extra + l, sizeof(extra) - l, ", %u online-capable not started",
                                  not_enabled);

@@ -76,9 +76,11 @@ static inline struct percpu *this_cpu(void)
 
 struct xl_bootinfo;
 /* Find the CPUs in the MADT, start every AP (at most maxcpus CPUs in
- * all), check each answers an IPI. Logs what it does; an AP that does
- * not answer is skipped. After memory_init and apic_init. */
-void smp_init(const struct xl_bootinfo *bi, unsigned int maxcpus);
+ * all, as Xen's maxcpus=), check each answers an IPI. Logs what it does;
+ * an AP that does not answer is skipped. After memory_init and
+ * apic_init. dead_apic: an APIC id whose start is made to fail (the
+ * hv's smp_test_dead_apic= option, for tests), ~0 for none. */
+void smp_init(const struct xl_bootinfo *bi, unsigned int maxcpus, uint32_t dead_apic);
 /* A fixed IPI of vector to one online CPU / to every CPU but this one. */
 void smp_send_ipi(unsigned int cpu, uint8_t vector);
 void smp_send_ipi_allbutself(uint8_t vector);
