@@ -358,6 +358,11 @@ static struct madt_info madt;
 void smp_init(const struct xl_bootinfo *bi, unsigned int maxcpus, uint32_t dead_apic)
 {
     test_dead_apic = dead_apic;
+    /* this_cpu() on the boot CPU's kernel stack and its IST block */
+    uint8_t *ist = percpu[0].stacks + PERCPU_IST1_TOP - 64;
+    if (this_cpu() != &percpu[0] ||
+        *(struct percpu **)(((uintptr_t)ist | (PERCPU_STACK_SIZE - 1)) - 15) != &percpu[0])
+        panic("this_cpu() does not find the boot CPU's per-CPU area");
     lapic = (volatile uint32_t *)(DIRECTMAP_BASE + (rdmsr(MSR_APIC_BASE) & ~0xfffULL));
     percpu[0].apic_id = lapic_id();
     bsp_pat = rdmsr(0x277);
