@@ -13,6 +13,8 @@
 #                dom0_mem= (--hv-cmdline) must leave room for the hv and
 #                the domUs
 #   --ramdisk FILE   dom0's boot module (start_info mod_start/mod_len)
+#   --smp N      N CPUs (QEMU's -smp N, default 1); with N > 1 TCG runs
+#                one host thread per CPU (-accel tcg,thread=multi)
 #   --console-script FILE   COM1 (the hv's console, dom0's hvc0) on a unix
 #                socket driven by tests/harness/consdrv.py with FILE
 #                (expect/send lines); its output is appended to the log
@@ -29,7 +31,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 BUILD=${BUILD:-$top/build}
 dom0="$BUILD/guests/dom0.elf" dom0_cmdline="" hv_cmdline="console=com1"
-cfg_text="" timeout=60 log="" quiet=0 gdb=0 mem=512M
+cfg_text="" timeout=60 log="" quiet=0 gdb=0 mem=512M smp=1
 domus=() ramdisk="" ctl="" ctl_script=""
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -40,6 +42,7 @@ while [ $# -gt 0 ]; do
     --domu) domus+=("$2"); shift ;;
     --timeout) timeout=$2; shift ;;
     --mem) mem=$2; shift ;;
+    --smp) smp=$2; shift ;;
     --log) log=$2; shift ;;
     --quiet) quiet=1 ;;
     --gdb) gdb=1; timeout=0 ;;
@@ -115,8 +118,13 @@ if [ $gdb = 1 ]; then
     dbg=(-s -S)
     echo "QEMU waits for gdb on :1234: gdb -x tests/harness/gdbinit (from $top)" >&2
 fi
+case "$smp" in
+''|*[!0-9]*|0) echo "run-qemu.sh: --smp wants a CPU count, not '$smp'" >&2; exit 64 ;;
+esac
+accel=()
+[ "$smp" -gt 1 ] && accel=(-accel tcg,thread=multi)
 exec 3<&0
-qemu-system-x86_64 -machine q35 -m "${mem:-512M}" -cpu qemu64 -smp 1 -no-reboot -display none \
+qemu-system-x86_64 -machine q35 -m "${mem:-512M}" -cpu qemu64 -smp "$smp" "${accel[@]}" -no-reboot -display none \
     -drive if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd \
     -drive if=pflash,format=raw,file="$work/vars.fd" \
     -drive format=raw,file=fat:rw:"$esp" \

@@ -1,7 +1,9 @@
 /*
- * cpu.c - descriptor tables and CPU registers of the boot CPU: the GDT
- * with Xen's reserved selectors, the TSS, the IDT, and the syscall MSRs
- * of the PV hypercall path. Owns: gdt[], idt[], tss. Must never: give a
+ * cpu.c - descriptor tables and CPU registers: each CPU's GDT with Xen's
+ * reserved selectors and its TSS (with its own IST stacks, percpu.h), the
+ * IDT all CPUs share, and the syscall MSRs of the PV hypercall path. The
+ * guest part of the GDT and the LDT copy are still the boot CPU's only
+ * (only it runs guests). Owns: gdt[], idt[], tss[]. Must never: give a
  * guest a gate or selector with more privilege than ring 3.
  */
 #include <arch/x86.h>
@@ -9,13 +11,19 @@
 #include <xenolith/console.h>
 #include <xenolith/layout.h>
 #include <xenolith/lib.h>
+#include <xenolith/mm.h>
+#include <xenolith/percpu.h>
 #include <xenolith/pv_cpu.h>
 #include <xen/xen.h>
 
 #define GDT_ENTRIES (GDT_FIRST_RESERVED / 8 + 16)
 #define SEL(s) ((s) / 8)
 
+/* The boot CPU's GDT; an AP's is allocated by cpu_prepare_ap. The guest
+ * entries below GDT_FIRST_RESERVED are only ever written into this one. */
 static uint64_t gdt[GDT_ENTRIES] __attribute__((aligned(4096)));
+#define GDT_ORDER 4 /* an AP's GDT: 16 frames hold GDT_ENTRIES */
+_Static_assert(sizeof(gdt) <= (PAGE_SIZE << GDT_ORDER), "GDT_ORDER too small");
 
 struct tss {
     uint32_t rsvd0;
@@ -25,7 +33,10 @@ struct tss {
     uint64_t rsvd2;
     uint16_t rsvd3, iomap_base;
 } __attribute__((packed));
-static struct tss tss __attribute__((aligned(64)));
+/* One per CPU, each in a 128-byte slot of its own. */
+static struct tss_slot {
+    struct tss t;
+} __attribute__((aligned(128))) tss[NR_CPUS];
 
 struct idt_gate {
     uint16_t off0, sel;
@@ -35,22 +46,24 @@ struct idt_gate {
 };
 static struct idt_gate idt[256] __attribute__((aligned(16)));
 
-static uint8_t ist_stack[4096 * 2] __attribute__((aligned(16)));
-/* #DB has its own stack, as on Xen since XSA-260: a guest data breakpoint
- * on the value it loads with `mov %ss` is delivered after the next
- * instruction, and if that is `syscall` the #DB arrives in ring 0 before
- * the hv has switched stacks - on the guest's %rsp, which must never be
- * where the CPU writes its frame. */
-static uint8_t db_stack[4096 * 2] __attribute__((aligned(16)));
+/* The boot CPU's stack block (percpu.h): its IST stacks, and the slot
+ * that makes this_cpu() work on them. Its kernel stack is entry.S's. NMI,
+ * #DF and #MC run on IST1, a known-good stack. #DB has its own stack
+ * (IST2), as on Xen since XSA-260: a guest data breakpoint on the value
+ * it loads with `mov %ss` is delivered after the next instruction, and if
+ * that is `syscall` the #DB arrives in ring 0 before the hv has switched
+ * stacks - on the guest's %rsp, which must never be where the CPU writes
+ * its frame. */
+static uint8_t cpu0_stacks[PERCPU_STACK_SIZE] __attribute__((aligned(PERCPU_STACK_SIZE)));
 extern const uint64_t trap_stub_table[256];
 extern uint8_t hv_stack_top[];
 extern void syscall_entry(void);
 
-static void set_tss_desc(unsigned int idx, uint64_t base, uint32_t limit)
+static void set_tss_desc(uint64_t *g, unsigned int idx, uint64_t base, uint32_t limit)
 {
-    gdt[idx] = (limit & 0xffff) | ((base & 0xffffff) << 16) | (0x89ULL << 40) |
-               ((uint64_t)(limit >> 16) << 48) | (((base >> 24) & 0xff) << 56);
-    gdt[idx + 1] = base >> 32;
+    g[idx] = (limit & 0xffff) | ((base & 0xffffff) << 16) | (0x89ULL << 40) |
+             ((uint64_t)(limit >> 16) << 48) | (((base >> 24) & 0xff) << 56);
+    g[idx + 1] = base >> 32;
 }
 
 /* ---- the guest part of the GDT (entries below GDT_FIRST_RESERVED) ---- */
@@ -120,19 +133,23 @@ int cpu_data_selector_ok(uint16_t sel)
     return !(type & 8) || (type & 2); /* data, or readable code */
 }
 
-static void gdt_init(void)
+/* The hv's entries of a CPU's GDT and its TSS (kernel stack rsp0, IST
+ * stacks from its block), then load them on the CPU this runs on. */
+static void gdt_init(struct percpu *pc, uint64_t rsp0)
 {
-    gdt[SEL(HV_CS)] = 0x00209a0000000000ULL;           /* ring 0, 64-bit code */
-    gdt[SEL(HV_DS)] = 0x00cf92000000ffffULL;           /* ring 0 data */
-    gdt[SEL(FLAT_RING3_CS32)] = 0x00cffa000000ffffULL; /* ring 3, 32-bit code */
-    gdt[SEL(FLAT_RING3_DS32)] = 0x00cff2000000ffffULL; /* ring 3 data (also SS64) */
-    gdt[SEL(FLAT_RING3_CS64)] = 0x0020fa0000000000ULL; /* ring 3, 64-bit code */
-    tss.rsp[0] = (uint64_t)hv_stack_top;
-    tss.ist[0] = (uint64_t)(ist_stack + sizeof(ist_stack));
-    tss.ist[1] = (uint64_t)(db_stack + sizeof(db_stack));
-    tss.iomap_base = sizeof(tss); /* no I/O bitmap: ring 3 has no ports */
-    set_tss_desc(SEL(HV_TSS), (uint64_t)&tss, sizeof(tss) - 1);
-    struct desc_ptr p = { sizeof(gdt) - 1, (uint64_t)gdt };
+    uint64_t *g = pc->gdt;
+    struct tss *t = pc->tss;
+    g[SEL(HV_CS)] = 0x00209a0000000000ULL;           /* ring 0, 64-bit code */
+    g[SEL(HV_DS)] = 0x00cf92000000ffffULL;           /* ring 0 data */
+    g[SEL(FLAT_RING3_CS32)] = 0x00cffa000000ffffULL; /* ring 3, 32-bit code */
+    g[SEL(FLAT_RING3_DS32)] = 0x00cff2000000ffffULL; /* ring 3 data (also SS64) */
+    g[SEL(FLAT_RING3_CS64)] = 0x0020fa0000000000ULL; /* ring 3, 64-bit code */
+    t->rsp[0] = rsp0;
+    t->ist[0] = (uint64_t)(pc->stacks + PERCPU_IST1_TOP);
+    t->ist[1] = (uint64_t)(pc->stacks + PERCPU_IST2_TOP);
+    t->iomap_base = sizeof(*t); /* no I/O bitmap: ring 3 has no ports */
+    set_tss_desc(g, SEL(HV_TSS), (uint64_t)t, sizeof(*t) - 1);
+    struct desc_ptr p = { sizeof(gdt) - 1, (uint64_t)g };
     lgdt(&p);
     load_segments(HV_CS, HV_DS);
     ltr(HV_TSS);
@@ -148,6 +165,12 @@ static void idt_set(unsigned int vec, uint64_t handler, unsigned int dpl, unsign
     };
 }
 
+static void idt_load(void)
+{
+    struct desc_ptr p = { sizeof(idt) - 1, (uint64_t)idt };
+    lidt(&p);
+}
+
 static void idt_init(void)
 {
     for (unsigned int v = 0; v < 256; v++)
@@ -158,8 +181,7 @@ static void idt_init(void)
     idt_set(2, trap_stub_table[2], 0, 1); /* NMI, #DF, #MC on a known-good stack */
     idt_set(8, trap_stub_table[8], 0, 1);
     idt_set(18, trap_stub_table[18], 0, 1);
-    struct desc_ptr p = { sizeof(idt) - 1, (uint64_t)idt };
-    lidt(&p);
+    idt_load();
 }
 
 /* syscall from ring 3 enters syscall_entry on __HYPERVISOR_CS; IF, TF,
@@ -217,10 +239,39 @@ void cpu_fpu_load(const uint8_t img[512])
     fxrstor(img);
 }
 
+/* The boot CPU: percpu[0], with the static GDT, TSS and stack block. */
 void cpu_init(void)
 {
-    gdt_init();
+    struct percpu *pc = &percpu[0];
+    pc->cpu_id = 0;
+    pc->gdt = gdt;
+    pc->tss = &tss[0].t;
+    pc->stacks = cpu0_stacks;
+    *(struct percpu **)(cpu0_stacks + PERCPU_STACK_TOP) = pc;
+    pc->state = CPU_ONLINE;
+    gdt_init(pc, (uint64_t)hv_stack_top);
     idt_init();
     syscall_init();
     fpu_probe();
+}
+
+int cpu_prepare_ap(struct percpu *pc)
+{
+    BUG_ON(!pc->cpu_id || pc->cpu_id >= NR_CPUS);
+    int64_t g = mm_alloc_frames(DOMID_HV_OWNED, GDT_ORDER); /* zeroed */
+    if (g < 0)
+        return (int)g;
+    pc->gdt = mfn_to_virt((uint64_t)g);
+    pc->tss = &tss[pc->cpu_id].t;
+    memset(pc->tss, 0, sizeof(struct tss));
+    return 0;
+}
+
+/* On the AP itself, from smp.c's ap_start: its GDT and TSS (kernel stack
+ * at the top of its block), the shared IDT, the syscall MSRs. */
+void cpu_init_ap(struct percpu *pc)
+{
+    gdt_init(pc, (uint64_t)(pc->stacks + PERCPU_STACK_TOP));
+    idt_load();
+    syscall_init();
 }

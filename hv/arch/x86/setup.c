@@ -13,6 +13,7 @@
 #include <xenolith/layout.h>
 #include <xenolith/lib.h>
 #include <xenolith/mm.h>
+#include <xenolith/percpu.h>
 #include <xenolith/power.h>
 #include <xenolith/kimage.h>
 #include <xenolith/pv_build_hv.h>
@@ -289,6 +290,8 @@ void hv_start(uint64_t bootinfo_phys)
         panic("no memory for the M2P table");
     apic_init();
     serial_enable_rx_irq();
+    smp_init(bi, (unsigned int)MIN(cmdline_size("maxcpus", NR_CPUS), NR_CPUS),
+             (uint32_t)cmdline_size("smp_test_dead_apic", ~0u));
 
     const struct xl_module *dom0 = NULL, *initrd = NULL;
     for (uint32_t i = 0; i < bi->nr_modules && i < XL_MAX_MODULES; i++) {

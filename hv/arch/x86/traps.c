@@ -12,6 +12,7 @@
 #include <xenolith/layout.h>
 #include <xenolith/lib.h>
 #include <xenolith/mm.h>
+#include <xenolith/percpu.h>
 #include <xenolith/power.h>
 #include <xenolith/serial.h>
 #include <xenolith/tlbflush.h>
@@ -73,6 +74,8 @@ static void interrupt(uint64_t vec)
     } else if (vec == VEC_SERIAL) {
         serial_interrupt();
         apic_eoi();
+    } else if (vec == VEC_IPI) {
+        smp_ipi_interrupt();
     } else if (vec != VEC_SPURIOUS) {
         apic_eoi();
     }

@@ -46,6 +46,7 @@ uint32_t arch_cpu_apic_id(unsigned int cpu);
 
 #define VEC_TIMER    0xf0
 #define VEC_SERIAL   0xf1 /* COM1 receive (I/O APIC pin 4) */
+#define VEC_IPI      0xf2 /* inter-processor ping (smp.c); counted by the receiver */
 #define VEC_SPURIOUS 0xff
 
 #endif

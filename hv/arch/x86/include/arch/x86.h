@@ -49,6 +49,18 @@ static inline void sti(void) { __asm__ volatile("sti" ::: "memory"); }
 static inline void halt(void) { __asm__ volatile("hlt" ::: "memory"); }
 static inline void sti_hlt(void) { __asm__ volatile("sti; hlt; cli" ::: "memory"); }
 static inline void pause(void) { __asm__ volatile("pause"); }
+/* Interrupts off, returning RFLAGS as they were; irq_restore puts IF back. */
+static inline uint64_t irq_save(void)
+{
+    uint64_t f;
+    __asm__ volatile("pushfq; popq %0; cli" : "=r"(f) :: "memory");
+    return f;
+}
+static inline void irq_restore(uint64_t f)
+{
+    if (f & (1 << 9))
+        sti();
+}
 
 struct desc_ptr { uint16_t limit; uint64_t base; } __attribute__((packed));
 static inline void lgdt(const struct desc_ptr *p) { __asm__ volatile("lgdt %0" :: "m"(*p)); }
