@@ -94,6 +94,20 @@ static inline int domain_vcpu_may_run(const struct vcpu *v)
     return d->state == DOM_RUNNING && !d->pause_count && v->initialised && v->online;
 }
 
+/* "Scheduler work pending" (Xen's SCHEDULE/TIMER softirqs in one flag):
+ * the way back to a guest takes the full path - timers run, scheduler
+ * pass, LAPIC re-armed - only while it is set; otherwise the running vcpu
+ * goes straight back (trap_entry's fast path). Set by whoever changes
+ * scheduling or timer state: the timer interrupt, a wake-up, block, poll,
+ * yield, shutdown/crash/destroy, pause/unpause, a vcpu's context or any
+ * guest timer (set_timer_op, vcpu_op timers, watchdogs). The scheduler
+ * clears it as it starts a pass. Defined next to `current` (domain.c). */
+extern int sched_work_pending;
+static inline void sched_raise_work(void)
+{
+    sched_work_pending = 1;
+}
+
 /* Pick the next vcpu to run (round robin over runnable vcpus); returns
  * NULL when none can run. */
 struct vcpu *sched_pick_next(void);
