@@ -21,30 +21,55 @@ int guest_va_ok(uint64_t va)
     return !(top && slot >= HV_SLOT_FIRST && slot <= HV_SLOT_LAST);
 }
 
+/* A page-table frame through the direct map (host tests map their fake
+ * machine memory with mfn_to_virt). */
+#ifdef XL_HOST_TEST
+#define TABLE_AT(mfn) ((const uint64_t *)mfn_to_virt(mfn))
+#else
+#define TABLE_AT(mfn) ((const uint64_t *)(DIRECTMAP_BASE + ((mfn) << PAGE_SHIFT)))
+#endif
+
+/* The entry for va in the table at frame mfn, or 0 (no frame of ours, or
+ * a bit of need missing: never followed). */
+static inline uint64_t walk_entry(uint64_t mfn, uint64_t va, unsigned int shift, uint64_t need)
+{
+    if (mfn >= max_mfn)
+        return 0;
+    uint64_t e = TABLE_AT(mfn)[(va >> shift) & 511];
+    return (e & need) == need ? e : 0;
+}
+
+/* A leaf mapping span bytes (2^shift) at e: the machine address of va. */
+static inline int walk_leaf(uint64_t e, uint64_t va, unsigned int shift, uint64_t *maddr)
+{
+    uint64_t span = 1ULL << shift;
+    uint64_t base = e & PTE_ADDR & ~(span - 1);
+    if (((base + span - 1) >> PAGE_SHIFT) >= max_mfn)
+        return -XL_EFAULT;
+    *maddr = base | (va & (span - 1));
+    return 0;
+}
+
+/* The four levels unrolled (every copy to or from a guest walks them):
+ * present, user and (for a write) writable at each level; PS ends the
+ * walk at L3 (1 GiB) or L2 (2 MiB). */
 int guest_translate(uint64_t cr3, uint64_t va, int write, uint64_t *maddr)
 {
     if (!guest_va_ok(va))
         return -XL_EFAULT;
-    uint64_t table = cr3 & PTE_ADDR;
-    for (int level = 4; level >= 1; level--) {
-        uint64_t mfn = table >> PAGE_SHIFT;
-        if (mfn >= max_mfn)
-            return -XL_EFAULT;
-        const uint64_t *pt = mfn_to_virt(mfn);
-        uint64_t e = pt[(va >> (PAGE_SHIFT + 9 * (level - 1))) & 511];
-        if (!(e & PTE_P) || !(e & PTE_US) || (write && !(e & PTE_RW)))
-            return -XL_EFAULT;
-        if (level == 1 || ((level == 2 || level == 3) && (e & PTE_PS))) {
-            uint64_t span = 1ULL << (PAGE_SHIFT + 9 * (level - 1));
-            uint64_t base = e & PTE_ADDR & ~(span - 1);
-            if (((base + span - 1) >> PAGE_SHIFT) >= max_mfn)
-                return -XL_EFAULT;
-            *maddr = base | (va & (span - 1));
-            return 0;
-        }
-        table = e & PTE_ADDR;
-    }
-    return -XL_EFAULT; /* not reached */
+    uint64_t need = PTE_P | PTE_US | (write ? PTE_RW : 0);
+    uint64_t e = walk_entry((cr3 & PTE_ADDR) >> PAGE_SHIFT, va, 39, need);
+    if (!e || !(e = walk_entry((e & PTE_ADDR) >> PAGE_SHIFT, va, 30, need)))
+        return -XL_EFAULT;
+    if (e & PTE_PS)
+        return walk_leaf(e, va, 30, maddr);
+    if (!(e = walk_entry((e & PTE_ADDR) >> PAGE_SHIFT, va, 21, need)))
+        return -XL_EFAULT;
+    if (e & PTE_PS)
+        return walk_leaf(e, va, 21, maddr);
+    if (!(e = walk_entry((e & PTE_ADDR) >> PAGE_SHIFT, va, 12, need)))
+        return -XL_EFAULT;
+    return walk_leaf(e, va, 12, maddr);
 }
 
 /* Copy in page-sized pieces; dir 0 = from guest, 1 = to guest. */
