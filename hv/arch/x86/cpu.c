@@ -120,6 +120,11 @@ int cpu_data_selector_ok(uint16_t sel)
     return !(type & 8) || (type & 2); /* data, or readable code */
 }
 
+void cpu_set_rsp0(uint64_t rsp0)
+{
+    tss.rsp[0] = rsp0;
+}
+
 static void gdt_init(void)
 {
     gdt[SEL(HV_CS)] = 0x00209a0000000000ULL;           /* ring 0, 64-bit code */

@@ -326,7 +326,24 @@ static void dump_guest_stack(struct vcpu *v, uint64_t rsp)
     }
 }
 
-void trap_entry(struct cpu_regs *r)
+/* entry.S builds a guest's frame in place, at the end of the running
+ * vcpu's struct cpu_regs: guest_frame_top for `syscall`, TSS.rsp0 for the
+ * CPU's pushes. Moved whenever another vcpu is about to run. */
+extern uint64_t guest_frame_top;
+
+static void set_guest_frame(struct vcpu *v)
+{
+    guest_frame_top = (uint64_t)(&v->regs + 1);
+    cpu_set_rsp0(guest_frame_top);
+}
+
+void arch_enter_first_guest(struct vcpu *v)
+{
+    set_guest_frame(v);
+    enter_frame(&v->regs);
+}
+
+struct cpu_regs *trap_entry(struct cpu_regs *r)
 {
     if (!regs_from_guest(r)) {
         if (r->vector == 1) {
@@ -336,12 +353,12 @@ void trap_entry(struct cpu_regs *r)
              * note it and go on, as Xen does. */
             printk("#DB in hv context at %016lx, dr6 %lx: ignored\n", r->rip,
                    (unsigned long)take_dr6());
-            return;
+            return r;
         }
         if (r->vector < 32)
             hv_fault(r);
         interrupt(r->vector);
-        return;
+        return r;
     }
     struct vcpu *v = current;
     BUG_ON(!v);
@@ -349,7 +366,8 @@ void trap_entry(struct cpu_regs *r)
         fpu_owner = v; /* the first guest entered with the boot FPU state */
         seg_in_cpu = v; /* and whatever it loaded into its segments */
     }
-    v->regs = *r;
+    if (r != &v->regs)
+        v->regs = *r; /* an IST entry (#DB, NMI, #MC): not built in place */
     if (r->vector == VEC_SYSCALL) {
         if (v->pv.kernel_mode)
             v->regs.rax = (uint64_t)hypercall_dispatch(v, r->rax, r->rdi, r->rsi, r->rdx,
@@ -386,9 +404,8 @@ void trap_entry(struct cpu_regs *r)
             seg_in_cpu = v;
             load_guest_ts(v);
             load_guest_debugregs(v);
-            *r = v->regs;
-            sanitize_guest_frame(r);
-            return;
+            sanitize_guest_frame(&v->regs);
+            return &v->regs;
         }
         /* a bounce crashed it (or a non-canonical rip): the full path */
     }
@@ -420,6 +437,7 @@ again:
         pv_sync_segments(current); /* what it left in the CPU, before another's */
         current = next;
         seg_reload = 1;
+        set_guest_frame(next);
     }
     if (read_cr3() != next->cr3) /* inline: every return to a guest passes here */
         arch_switch_cr3(next->cr3);
@@ -441,6 +459,6 @@ again:
     seg_in_cpu = next;
     load_guest_ts(next);
     load_guest_debugregs(next);
-    *r = next->regs;
-    sanitize_guest_frame(r);
+    sanitize_guest_frame(&next->regs);
+    return &next->regs;
 }

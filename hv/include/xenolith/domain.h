@@ -24,7 +24,9 @@ struct domain;
 struct vcpu {
     struct domain *domain;
     unsigned int id;
-    struct cpu_regs regs;    /* guest state while not running */
+    /* Guest registers while not running; while it runs, the frame its
+     * entries into the hv are built in (entry.S, 16-byte aligned end). */
+    struct cpu_regs regs __attribute__((aligned(16)));
     /* Page tables (mmu.c sets the two tables; pv_update_cr3 picks one). */
     uint64_t cr3;            /* machine address to load when this vcpu runs */
     uint64_t guest_table;      /* mfn of the guest kernel's L4 */
