@@ -392,11 +392,14 @@ struct cpu_regs *trap_entry(struct cpu_regs *r)
      * pending bounce or upcall, reloading only what changed. No scheduler
      * pass, no clock read, no LAPIC write. */
     if (!sched_work_pending && domain_vcpu_may_run(v) && !v->blocked && !v->ev.yielded) {
-        pv_return_to_guest(v, &v->regs);
+        if (v->pv.tb.pending || !guest_rip_canonical(v->regs.rip) ||
+            (v->info->evtchn_upcall_pending && !v->info->evtchn_upcall_mask))
+            pv_return_to_guest(v, &v->regs); /* something to deliver */
         if (v->domain->state == DOM_RUNNING && guest_rip_canonical(v->regs.rip)) {
             if (read_cr3() != v->cr3)
                 arch_switch_cr3(v->cr3);
-            load_guest_gdt(v);
+            if (v != gdt_vcpu || v->pv.gdt_gen != gdt_loaded_gen)
+                load_guest_gdt(v);
             if (seg_reload) {
                 load_guest_bases(v);
                 seg_reload = 0;
