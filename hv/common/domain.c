@@ -16,6 +16,7 @@
 
 struct domain domains[MAX_DOMAINS];
 struct vcpu *current;
+int sched_work_pending = 1; /* the first entry runs a full scheduler pass */
 
 struct domain *domain_by_id(uint16_t domid)
 {
@@ -60,6 +61,7 @@ struct domain *domain_create(uint16_t domid, int privileged, const char *name)
     domain_update_wallclock(d);
     vcpu_update_time(&d->vcpu);
     d->state = DOM_RUNNING;
+    sched_raise_work();
     return d;
 }
 
@@ -76,6 +78,7 @@ void domain_shutdown(struct domain *d, unsigned int reason)
         return;
     reason &= 0xff;
     d->state = DOM_SHUTDOWN;
+    sched_raise_work();
     d->shutdown_reason = reason;
     if (reason < ARRAY_SIZE(reason_names))
         xl_snprintf(what, sizeof(what), "%s", reason_names[reason]);
@@ -98,6 +101,7 @@ void domain_crash(struct domain *d, const char *fmt, ...)
     printk("d%u crashed: %s\n", d->domid, why);
     if (d->state == DOM_RUNNING) {
         d->state = DOM_SHUTDOWN;
+        sched_raise_work();
         d->shutdown_reason = SHUTDOWN_crash;
         send_global_virq(VIRQ_DOM_EXC);
     }
@@ -105,6 +109,7 @@ void domain_crash(struct domain *d, const char *fmt, ...)
 
 void domain_destroy(struct domain *d)
 {
+    sched_raise_work();
     arch_leave_guest_page_tables(); /* never run on tables being freed */
     evtchn_domain_destroy(d);         /* peers' ends go back to unbound */
     gnttab_domain_destroy(d);         /* its mappings go; its granted frames outlive it while mapped */

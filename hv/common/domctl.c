@@ -113,6 +113,7 @@ static long create_domain(struct xen_domctl *o)
                                                                         : c->max_grant_frames),
                              XEN_DOMCTL_GRANT_version(c->grant_opts)) != 0);
     d->pause_count = 1;          /* Xen: controller_pause_count starts at 1 */
+    sched_raise_work();
     d->vcpu.initialised = 0;     /* no context until setvcpucontext */
     d->vcpu.online = 0;          /* VPF_down */
     d->cdf_flags = c->flags;
@@ -257,6 +258,7 @@ static int set_vcpu_context(struct domain *d, struct vcpu_guest_context *c)
     pv_update_cr3(v);
     v->initialised = 1;
     v->online = !!(flags & VGCF_online); /* Xen: VPF_down unless online */
+    sched_raise_work();
     return 0;
 }
 
@@ -320,12 +322,14 @@ static long domctl_on(struct vcpu *caller, struct domain *d, struct xen_domctl *
         if (d->pause_count >= MAX_PAUSE_COUNT)
             return -XL_EOVERFLOW;
         d->pause_count++;
+        sched_raise_work();
         return 0;
     case XEN_DOMCTL_unpausedomain:
         if (!d->pause_count)
             return -XL_EINVAL;
         if (--d->pause_count == 0)
             d->creation_finished = 1;
+        sched_raise_work();
         return 0;
     case XEN_DOMCTL_destroydomain:
         if (d == self)

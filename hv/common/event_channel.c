@@ -62,6 +62,7 @@ void vcpu_wake(struct vcpu *v)
     v->blocked = 0;
     v->ev.polling = 0;
     v->ev.poll_deadline = 0;
+    sched_raise_work();
     vcpu_runstate_change(v, RUNSTATE_runnable, xl_now());
 }
 

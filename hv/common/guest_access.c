@@ -21,37 +21,69 @@ int guest_va_ok(uint64_t va)
     return !(top && slot >= HV_SLOT_FIRST && slot <= HV_SLOT_LAST);
 }
 
+/* A page-table frame through the direct map (host tests map their fake
+ * machine memory with mfn_to_virt). */
+#ifdef XL_HOST_TEST
+#define TABLE_AT(mfn) ((uint64_t *)mfn_to_virt(mfn))
+#else
+#define TABLE_AT(mfn) ((uint64_t *)(DIRECTMAP_BASE + ((mfn) << PAGE_SHIFT)))
+#endif
+
+/* The slot for va in the table at frame mfn, or NULL (no frame of ours,
+ * or a bit of need missing: never followed). As the CPU does when Xen
+ * touches guest memory through the guest's own tables, an entry used gets
+ * Accessed (a guest's reclaim trusts it). */
+static inline uint64_t *walk_entry(uint64_t mfn, uint64_t va, unsigned int shift, uint64_t need,
+                                   uint64_t *ep)
+{
+    if (mfn >= max_mfn)
+        return NULL;
+    uint64_t *slot = TABLE_AT(mfn) + ((va >> shift) & 511);
+    uint64_t e = __atomic_load_n(slot, __ATOMIC_RELAXED);
+    if ((e & need) != need)
+        return NULL;
+    if (!(e & PTE_A))
+        __atomic_fetch_or(slot, PTE_A, __ATOMIC_RELAXED);
+    *ep = e;
+    return slot;
+}
+
+/* A leaf mapping span bytes (2^shift): the machine address of va; Dirty
+ * set on the leaf of a write. */
+static inline int walk_leaf(uint64_t *slot, uint64_t e, uint64_t va, unsigned int shift, int write,
+                            uint64_t *maddr)
+{
+    uint64_t span = 1ULL << shift;
+    uint64_t base = e & PTE_ADDR & ~(span - 1);
+    if (((base + span - 1) >> PAGE_SHIFT) >= max_mfn)
+        return -XL_EFAULT;
+    if (write && !(e & PTE_D))
+        __atomic_fetch_or(slot, PTE_D, __ATOMIC_RELAXED);
+    *maddr = base | (va & (span - 1));
+    return 0;
+}
+
+/* The four levels unrolled (every copy to or from a guest walks them):
+ * present, user and (for a write) writable at each level; PS ends the
+ * walk at L3 (1 GiB) or L2 (2 MiB). */
 int guest_translate(uint64_t cr3, uint64_t va, int write, uint64_t *maddr)
 {
     if (!guest_va_ok(va))
         return -XL_EFAULT;
-    uint64_t table = cr3 & PTE_ADDR;
-    for (int level = 4; level >= 1; level--) {
-        uint64_t mfn = table >> PAGE_SHIFT;
-        if (mfn >= max_mfn)
-            return -XL_EFAULT;
-        uint64_t *slot = (uint64_t *)mfn_to_virt(mfn) + ((va >> (PAGE_SHIFT + 9 * (level - 1))) & 511);
-        uint64_t e = __atomic_load_n(slot, __ATOMIC_RELAXED);
-        if (!(e & PTE_P) || !(e & PTE_US) || (write && !(e & PTE_RW)))
-            return -XL_EFAULT;
-        int leaf = level == 1 || ((level == 2 || level == 3) && (e & PTE_PS));
-        /* As the CPU does when Xen touches guest memory through the
-         * guest's own tables: Accessed on every entry used, Dirty on the
-         * leaf of a write (a guest's reclaim trusts them). */
-        uint64_t ad = PTE_A | (leaf && write ? PTE_D : 0);
-        if ((e & ad) != ad)
-            __atomic_fetch_or(slot, ad, __ATOMIC_RELAXED);
-        if (leaf) {
-            uint64_t span = 1ULL << (PAGE_SHIFT + 9 * (level - 1));
-            uint64_t base = e & PTE_ADDR & ~(span - 1);
-            if (((base + span - 1) >> PAGE_SHIFT) >= max_mfn)
-                return -XL_EFAULT;
-            *maddr = base | (va & (span - 1));
-            return 0;
-        }
-        table = e & PTE_ADDR;
-    }
-    return -XL_EFAULT; /* not reached */
+    uint64_t need = PTE_P | PTE_US | (write ? PTE_RW : 0);
+    uint64_t e;
+    uint64_t *s = walk_entry((cr3 & PTE_ADDR) >> PAGE_SHIFT, va, 39, need, &e);
+    if (!s || !(s = walk_entry((e & PTE_ADDR) >> PAGE_SHIFT, va, 30, need, &e)))
+        return -XL_EFAULT;
+    if (e & PTE_PS)
+        return walk_leaf(s, e, va, 30, write, maddr);
+    if (!(s = walk_entry((e & PTE_ADDR) >> PAGE_SHIFT, va, 21, need, &e)))
+        return -XL_EFAULT;
+    if (e & PTE_PS)
+        return walk_leaf(s, e, va, 21, write, maddr);
+    if (!(s = walk_entry((e & PTE_ADDR) >> PAGE_SHIFT, va, 12, need, &e)))
+        return -XL_EFAULT;
+    return walk_leaf(s, e, va, 12, write, maddr);
 }
 
 /* Copy in page-sized pieces; dir 0 = from guest, 1 = to guest. */

@@ -49,8 +49,11 @@ static const hypercall_fn table[NR_HYPERCALLS] = {
 };
 
 /* One CPU, hypercalls do not nest (a multicall runs its entries one by
- * one): the start time of the outermost one bounds how long it may run. */
-static uint64_t started_ns;
+ * one): the outermost one may run PREEMPT_AFTER_NS from its first
+ * preemption check. The clock is read there, not on entry, so the many
+ * hypercalls that never check pay no clock read; work before the first
+ * check is one batch (each long loop checks every few entries). */
+static uint64_t started_ns; /* 0: no check yet in this hypercall */
 static int depth;
 int hypercall_in_multicall;
 static struct {
@@ -90,7 +93,7 @@ long hypercall_dispatch(struct vcpu *v, uint64_t nr, uint64_t a1, uint64_t a2,
         return no_handler(v, nr, a1);
     v->domain->hcstat.calls[nr]++; /* sub-ops: HCSTAT_SUB in the handlers */
     if (depth++ == 0)
-        started_ns = arch_time_ns();
+        started_ns = 0;
     long rc = table[nr](v, a1, a2, a3, a4, a5);
     depth--;
     return rc;
@@ -98,7 +101,12 @@ long hypercall_dispatch(struct vcpu *v, uint64_t nr, uint64_t a1, uint64_t a2,
 
 int hypercall_preempt_check(void)
 {
-    return arch_time_ns() - started_ns > PREEMPT_AFTER_NS;
+    uint64_t now = arch_time_ns();
+    if (!started_ns) {
+        started_ns = now ? now : 1;
+        return 0;
+    }
+    return now - started_ns > PREEMPT_AFTER_NS;
 }
 
 long hypercall_continuation(struct vcpu *v, unsigned int nr, uint64_t a1, uint64_t a2,

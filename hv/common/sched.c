@@ -67,6 +67,7 @@ static void arm_next_deadline(const struct vcpu *next)
 
 static struct vcpu *pick(void)
 {
+    sched_work_pending = 0; /* what is raised from here on gets another pass */
     reap_auto_destroy();
     uint64_t now = xl_now();
     timers_run(now);
@@ -112,6 +113,7 @@ static long sched_watchdog(struct domain *d, uint32_t id, uint32_t timeout)
     uint64_t deadline = xl_now() + SECONDS(timeout);
     if (id > XL_NR_WATCHDOGS)
         return -XL_EINVAL;
+    sched_raise_work(); /* a deadline to arm */
     if (id == 0) {
         for (unsigned int w = 0; w < XL_NR_WATCHDOGS; w++) {
             if (d->ev.watchdog_inuse >> w & 1)
@@ -177,6 +179,7 @@ static long sched_block(struct vcpu *v)
         return 0;
     v->blocked = 1;
     v->ev.polling = 0;
+    sched_raise_work();
     return 0;
 }
 
@@ -207,6 +210,7 @@ static long sched_poll(struct vcpu *v, uint64_t arg)
     v->ev.polling = 1;
     v->ev.poll_port = p.nr_ports == 1 ? (int)port : -1;
     v->ev.poll_deadline = p.timeout;
+    sched_raise_work();
     return 0;
 }
 
@@ -220,6 +224,7 @@ long do_sched_op(struct vcpu *v, uint64_t cmd, uint64_t arg, uint64_t a3, uint64
     switch (cmd) {
     case SCHEDOP_yield:
         v->ev.yielded = 1;
+        sched_raise_work();
         return 0;
     case SCHEDOP_block:
         return sched_block(v);

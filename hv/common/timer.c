@@ -281,6 +281,7 @@ long do_set_timer_op(struct vcpu *v, uint64_t timeout, uint64_t a2, uint64_t a3,
     (void)a2; (void)a3; (void)a4; (void)a5;
     uint64_t now = xl_now();
     int64_t offset = (int64_t)(timeout - now);
+    sched_raise_work(); /* the LAPIC may need this deadline */
     if (timeout == 0)
         v->ev.singleshot = 0;
     else if ((int64_t)timeout < 0 || (offset > 0 && (uint32_t)(offset >> 50) != 0))
@@ -402,10 +403,12 @@ long do_vcpu_op(struct vcpu *v, uint64_t cmd64, uint64_t vcpuid64, uint64_t arg,
             return -XL_EINVAL;
         v->ev.periodic_period = p.period_ns;
         v->ev.periodic_next = now + p.period_ns;
+        sched_raise_work();
         return 0;
     }
     case VCPUOP_stop_periodic_timer:
         v->ev.periodic_period = 0;
+        sched_raise_work();
         return 0;
     case VCPUOP_set_singleshot_timer: {
         struct vcpu_set_singleshot_timer s;
@@ -414,10 +417,12 @@ long do_vcpu_op(struct vcpu *v, uint64_t cmd64, uint64_t vcpuid64, uint64_t arg,
         /* Real Xen 4.17 ignores VCPU_SSHOTTMR_future (no -ETIME; checked
          * with pv_events on Xen): a past deadline fires at once. */
         v->ev.singleshot = s.timeout_abs_ns ? s.timeout_abs_ns : 1;
+        sched_raise_work();
         return 0;
     }
     case VCPUOP_stop_singleshot_timer:
         v->ev.singleshot = 0;
+        sched_raise_work();
         return 0;
     default:
         /* send_nmi (one vcpu), ...: not offered. */

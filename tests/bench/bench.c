@@ -1,15 +1,21 @@
 /*
  * bench.c - a PV kernel that measures the cost of the basic PV operations
  * from inside the guest, in TSC ticks per operation: a null hypercall,
- * an event-channel send to itself, a PTE update through mmu_update and
- * update_va_mapping, a trap bounce (int3 -> handler -> iret) and a
- * multicall of 32 null calls. The same binary runs as dom0 of Xenolith
+ * an event-channel send to itself, an event round trip over a loopback
+ * interdomain pair (both ends in this dom0, delivered by upcalls), a PTE
+ * update through mmu_update and update_va_mapping, a trap bounce (int3 ->
+ * handler -> iret), a grant map + unmap of a page it grants itself,
+ * SCHEDOP_yield with nothing else to run, and a multicall of 32 null
+ * calls. Only the public ABI, the same calls on both hypervisors: the
+ * same binary runs as dom0 of Xenolith
  * and of a real Xen 4.17, so the ratios can be compared. Under QEMU with
  * -icount the TSC follows retired instructions: numbers repeat run to run.
  * Prints one "bench: NAME: T ticks/op (N ops)" line per measurement.
  * Must never: fail a run because a number is high - it only reports.
  */
 #include <stdint.h>
+#include <xen/grant_table.h>
+#include <xlguest/evtchn.h>
 #include <xlguest/hypercall.h>
 #include <xlguest/kernel.h>
 #include <xlguest/traps.h>
@@ -42,6 +48,12 @@ void guest_trap(struct guest_frame *f)
     printk("bench: unexpected trap %lu at %lx\n", (unsigned long)f->vector,
            (unsigned long)f->rip);
     xen_shutdown(SHUTDOWN_crash);
+}
+
+void guest_event_upcall(struct guest_frame *f)
+{
+    (void)f;
+    evtchn_do_upcall();
 }
 
 static void bench_null_hypercall(void)
@@ -140,6 +152,103 @@ static void bench_trap_bounce(void)
     report("trap bounce (int3 -> handler -> iret)", t, OPS, rc);
 }
 
+/* Round trip: sending on b makes a pending; a's handler (the "server"
+ * end) sends on a, which makes b pending; b's handler counts the reply.
+ * Both handlers run from the upcall Xen delivers on the way out of the
+ * first send (the second send is made with events masked, inside the
+ * upcall, and is picked up by the same upcall's loop). */
+static evtchn_port_t rt_a, rt_b;
+static volatile unsigned int rt_replies;
+
+static void rt_server(evtchn_port_t port, void *data)
+{
+    (void)port; (void)data;
+    evtchn_send(rt_a);
+}
+
+static void rt_client(evtchn_port_t port, void *data)
+{
+    (void)port; (void)data;
+    rt_replies++;
+}
+
+static void bench_event_round_trip(void)
+{
+    long rc = evtchn_alloc_unbound(DOMID_SELF, &rt_a);
+    if (!rc)
+        rc = evtchn_bind_interdomain(DOMID_SELF, rt_a, &rt_b);
+    if (!rc)
+        rc = evtchn_bind(rt_a, rt_server, NULL);
+    if (!rc)
+        rc = evtchn_bind(rt_b, rt_client, NULL);
+    if (!rc)
+        evtchn_enable_upcalls(); /* b is pending since its bind (as in Xen): one reply */
+    rt_replies = 0;
+    uint64_t t0 = rdtsc();
+    for (unsigned int i = 0; i < OPS && !rc; i++)
+        rc = evtchn_send(rt_b);
+    uint64_t t = rdtsc() - t0;
+    evtchn_disable_upcalls();
+    if (!rc && rt_replies != OPS) {
+        printk("bench: round trip: %u replies to %u sends (a %u, b %u)\n", rt_replies, OPS,
+               rt_a, rt_b);
+        rc = -1;
+    }
+    report("event round trip (loopback pair in dom0, upcalls)", t, OPS, rc);
+}
+
+/* Grant one of our pages to ourselves (dom0 is domid 0 on both) and map
+ * + unmap it at a window of ours, as a back end maps a front end's ring. */
+#define PTE_FLAGS 0x67ULL /* P RW US A D */
+static char gnt_table_win[4096] __attribute__((aligned(4096)));
+static char gnt_map_win[4096] __attribute__((aligned(4096)));
+static char gnt_page[4096] __attribute__((aligned(4096)));
+
+static void bench_grant_map_unmap(void)
+{
+    xen_pfn_t frame = 0;
+    struct gnttab_setup_table st = { .dom = DOMID_SELF, .nr_frames = 1 };
+    set_xen_guest_handle(st.frame_list, &frame);
+    long rc = HYPERCALL(__HYPERVISOR_grant_table_op, GNTTABOP_setup_table, &st, 1);
+    if (!rc && st.status != GNTST_okay)
+        rc = st.status;
+    if (!rc)
+        rc = HYPERVISOR_update_va_mapping((unsigned long)gnt_table_win,
+                                          (frame << 12) | PTE_FLAGS, UVMF_INVLPG);
+    if (!rc) {
+        volatile grant_entry_v1_t *gt = (volatile grant_entry_v1_t *)gnt_table_win;
+        gt[8].domid = 0;
+        gt[8].frame = (uint32_t)virt_to_mfn(gnt_page);
+        __asm__ volatile("" ::: "memory");
+        gt[8].flags = GTF_permit_access;
+    }
+    uint64_t t0 = rdtsc();
+    for (unsigned int i = 0; i < OPS && !rc; i++) {
+        struct gnttab_map_grant_ref m = { .host_addr = (uint64_t)gnt_map_win,
+                                          .flags = GNTMAP_host_map, .ref = 8, .dom = 0 };
+        rc = HYPERCALL(__HYPERVISOR_grant_table_op, GNTTABOP_map_grant_ref, &m, 1);
+        if (!rc && m.status != GNTST_okay)
+            rc = m.status;
+        if (rc)
+            break;
+        struct gnttab_unmap_grant_ref u = { .host_addr = (uint64_t)gnt_map_win,
+                                            .handle = m.handle };
+        rc = HYPERCALL(__HYPERVISOR_grant_table_op, GNTTABOP_unmap_grant_ref, &u, 1);
+        if (!rc && u.status != GNTST_okay)
+            rc = u.status;
+    }
+    report("grant map + unmap (own grant)", rdtsc() - t0, OPS, rc);
+}
+
+static void bench_yield(void)
+{
+    long rc = 0;
+    uint64_t t0 = rdtsc();
+    for (unsigned int i = 0; i < OPS && !rc; i++)
+        rc = HYPERVISOR_sched_op(SCHEDOP_yield, NULL);
+    report("yield (nothing else runnable)", rdtsc() - t0, OPS, rc);
+}
+
 int guest_main(start_info_t *si)
 {
     (void)si;
@@ -150,6 +259,9 @@ int guest_main(start_info_t *si)
     bench_update_va_mapping();
     bench_mmu_update();
     bench_trap_bounce();
+    bench_event_round_trip();
+    bench_grant_map_unmap();
+    bench_yield();
     printk("bench: done\n");
     return SHUTDOWN_poweroff;
 }

@@ -3,6 +3,8 @@
 # dom0 of Xenolith and of a real Xen 4.17, both under QEMU with
 # `-icount shift=0` so the guest's TSC follows retired instructions and
 # the numbers repeat from run to run; print both columns and the ratio.
+# The table also goes to $BUILD/bench-results.txt (with the QEMU and Xen
+# versions and the command), the file to keep or compare between runs.
 # Only reports numbers: it fails only if a run does not produce them.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -32,13 +34,19 @@ extract "$work/xen.log" >"$work/xen.tsv"
 if [ ! -s "$work/xl.tsv" ]; then
     echo "bench: no numbers from Xenolith (run-qemu.sh status $xl_rc)"; tail -20 "$work/xl.log"; exit 1
 fi
+results="$BUILD/bench-results.txt"
+xen_pkg=$(dpkg-query -W -f='${Package} ${Version}' 'xen-hypervisor-4.17-amd64' 2>/dev/null || echo "not installed")
+{
 echo "PV micro-benchmarks, TSC ticks per operation under QEMU -icount shift=0 (lower is better)"
-printf '%-42s %12s %12s %8s\n' "operation" "Xenolith" "Xen 4.17" "ratio"
+echo "$(qemu-system-x86_64 --version | head -1); Xen: $xen_pkg; command: make bench ($(date -u +%Y-%m-%d))"
+printf '%-50s %10s %10s %7s\n' "operation" "Xenolith" "Xen 4.17" "ratio"
 while IFS=$'\t' read -r name xl; do
     xen=$(awk -F'\t' -v n="$name" '$1 == n { print $2 }' "$work/xen.tsv")
     ratio=-
     [ -n "$xen" ] && [ "$xen" -gt 0 ] && ratio=$(awk -v a="$xl" -v b="$xen" 'BEGIN { printf "%.2f", a / b }')
-    printf '%-42s %12s %12s %8s\n' "$name" "$xl" "${xen:--}" "$ratio"
+    printf '%-50s %10s %10s %7s\n' "$name" "$xl" "${xen:--}" "$ratio"
 done <"$work/xl.tsv"
-grep -h "not measured" "$work/xl.log" "$work/xen.log" | sed 's/^/  /'
+grep -h "not measured" "$work/xl.log" "$work/xen.log" | tr -d '\r' | sed 's/^/  /'
 echo "(Xenolith run status $xl_rc, Xen run status $xen_rc; ratio = Xenolith / Xen)"
+} | tee "$results"
+echo "bench: table written to $results"

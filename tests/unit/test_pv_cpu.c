@@ -64,6 +64,7 @@ uint64_t arch_read_cr(unsigned int n) { return n == 0 ? 0x80050033 : 0x6f0; }
 uint32_t arch_io_in(uint16_t port, unsigned int size) { return 0xab; }
 void arch_io_out(uint16_t port, unsigned int size, uint32_t val) {}
 void arch_wbinvd(void) {}
+void pv_sync_segments(struct vcpu *vc) { (void)vc; }
 int arch_port_reserved(uint16_t port, unsigned int size) { return port == 0x3f8; }
 
 /* timer.c is not linked: the mode-toggle retry of the runstate/time

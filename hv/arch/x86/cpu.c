@@ -133,6 +133,13 @@ int cpu_data_selector_ok(uint16_t sel)
     return !(type & 8) || (type & 2); /* data, or readable code */
 }
 
+/* The kernel stack the CPU switches to on an entry from ring 3 (the
+ * running vcpu's in-place frame, see traps.c). */
+void cpu_set_rsp0(uint64_t rsp0)
+{
+    this_cpu()->tss->rsp[0] = rsp0;
+}
+
 /* The hv's entries of a CPU's GDT and its TSS (kernel stack rsp0, IST
  * stacks from its block), then load them on the CPU this runs on. */
 static void gdt_init(struct percpu *pc, uint64_t rsp0)

@@ -145,11 +145,22 @@ trap_stub_table:
     push    %r15
 .endm
 
+/* An entry from a guest arrives with its frame already in place: at the
+ * end of the running vcpu's struct cpu_regs (guest_frame_top, also
+ * TSS.rsp0), where `syscall` below and the CPU (for interrupts and
+ * exceptions from ring 3) push it. The C side then runs on the hv stack
+ * and returns the frame to leave through: the same vcpu's, another's, or
+ * for an entry from the hv itself (idle loop, IST stacks) the frame it
+ * came with. */
 trap_common:
     cld
     SAVE_GPRS
     mov     %rsp, %rdi
-    call    trap_entry
+    testb   $3, (18 * 8)(%rsp)          /* cs: from a guest? */
+    jz      1f
+    movabs  $hv_stack_top, %rsp
+1:  call    trap_entry
+    mov     %rax, %rsp
     .globl resume_frame
 resume_frame:
     pop     %r15
@@ -170,15 +181,15 @@ resume_frame:
     add     $16, %rsp                   /* vector, error code */
     iretq
 
-/* `syscall` from a PV guest (ring 3): no stack switch by the CPU, so take
- * the one hv stack (single CPU), then build the same frame an interrupt
- * from ring 3 would, so one return path serves both. IF is masked by
+/* `syscall` from a PV guest (ring 3): no stack switch by the CPU; build
+ * the same frame an interrupt from ring 3 would, in the running vcpu's
+ * frame (single CPU), so one return path serves both. IF is masked by
  * SFMASK on entry. */
     .globl syscall_entry
     .p2align 4
 syscall_entry:
     mov     %rsp, syscall_guest_rsp(%rip)
-    movabs  $hv_stack_top, %rsp
+    mov     guest_frame_top(%rip), %rsp
     pushq   $0xe02b                     /* FLAT_RING3_SS64 */
     pushq   syscall_guest_rsp(%rip)
     push    %r11                        /* guest rflags */
@@ -188,16 +199,11 @@ syscall_entry:
     pushq   $VEC_SYSCALL
     jmp     trap_common
 
-/* enter_frame(const struct cpu_regs *r): copy r to the top of the hv stack
- * and return through it. Never returns. */
+/* enter_frame(const struct cpu_regs *r): return to a guest through r (the
+ * running vcpu's frame, guest_frame_top set). Never returns. */
     .globl enter_frame
 enter_frame:
-    movabs  $hv_stack_top, %rsp
-    sub     $(22 * 8), %rsp
-    mov     %rdi, %rsi
-    mov     %rsp, %rdi
-    mov     $22, %ecx
-    rep movsq
+    mov     %rdi, %rsp
     jmp     resume_frame
 
     .bss
@@ -211,4 +217,6 @@ hv_stack_bottom:
     .skip HV_STACK_SIZE
 hv_stack_top:
 syscall_guest_rsp: .quad 0
+    .globl guest_frame_top
+guest_frame_top: .quad 0
     .section .note.GNU-stack, "", @progbits

@@ -328,5 +328,5 @@ void hv_start(uint64_t bootinfo_phys)
     arch_switch_cr3(v->cr3);
     printk("boot: entering d%u at %016lx, %lu us after hv start\n", v->domain->domid,
            (unsigned long)v->regs.rip, (unsigned long)(arch_time_ns() / 1000));
-    enter_frame(&v->regs);
+    arch_enter_first_guest(v);
 }

@@ -262,12 +262,14 @@ void apic_eoi(void)
 }
 
 /* The scheduler runs every expired timer and re-arms the LAPIC right
- * after this (trap_entry -> sched_pick_next, or the idle loop). */
+ * after this (trap_entry's full path -> sched_pick_next, or the idle
+ * loop): the interrupt is what sends the way back through it. */
 void timer_interrupt(void);
 void timer_interrupt(void)
 {
     ticks++;
     armed = 0;
+    sched_raise_work();
     apic_eoi();
 }
 

@@ -143,30 +143,52 @@ int arch_port_reserved(uint16_t port, unsigned int size)
     return 0;
 }
 
-/* The guest's segment bases live in MSRs while it runs (a guest in user
- * mode may reload %fs/%gs selectors, which changes them): read them back
- * on every entry, write them on every exit. */
-static void save_guest_state(struct vcpu *v)
+/* The guest's data selectors and FS/GS bases live in the CPU while it
+ * runs (a guest in user mode may reload %fs/%gs selectors, which changes
+ * the bases behind the hv's back). They are not read on every entry nor
+ * written on every exit: seg_in_cpu names the vcpu (always `current`)
+ * whose copies in v->pv are older than the CPU's, and pv_sync_segments
+ * reads them back for whoever needs them (a vcpu switch, set_segment_base,
+ * a mode toggle, the MSR emulation, domctl's vcpu context); seg_reload
+ * says current's copies changed and go to the CPU on the way out. */
+static struct vcpu *seg_in_cpu;
+static int seg_reload;
+
+void pv_sync_segments(struct vcpu *v)
 {
-    v->pv.sel[0] = read_ds();
-    v->pv.sel[1] = read_es();
-    v->pv.sel[2] = read_fs();
-    v->pv.sel[3] = read_gs();
-    uint64_t gs = rdmsr(MSR_GS_BASE), shadow = rdmsr(MSR_KERNEL_GS_BASE);
-    v->pv.fs_base = rdmsr(MSR_FS_BASE);
-    v->pv.gs_base_kernel = v->pv.kernel_mode ? gs : shadow;
-    v->pv.gs_base_user = v->pv.kernel_mode ? shadow : gs;
+    if (v == seg_in_cpu) {
+        v->pv.sel[0] = read_ds();
+        v->pv.sel[1] = read_es();
+        v->pv.sel[2] = read_fs();
+        v->pv.sel[3] = read_gs();
+        uint64_t gs = rdmsr(MSR_GS_BASE), shadow = rdmsr(MSR_KERNEL_GS_BASE);
+        v->pv.fs_base = rdmsr(MSR_FS_BASE);
+        v->pv.gs_base_kernel = v->pv.kernel_mode ? gs : shadow;
+        v->pv.gs_base_user = v->pv.kernel_mode ? shadow : gs;
+        seg_in_cpu = NULL;
+    }
+    if (v == current)
+        seg_reload = 1; /* the caller may change them: written on the way out */
 }
 
-static void load_guest_state(const struct vcpu *v)
+static void load_guest_bases(const struct vcpu *v)
 {
     wrmsr(MSR_FS_BASE, v->pv.fs_base);
     wrmsr(MSR_GS_BASE, v->pv.kernel_mode ? v->pv.gs_base_kernel : v->pv.gs_base_user);
     wrmsr(MSR_KERNEL_GS_BASE, v->pv.kernel_mode ? v->pv.gs_base_user : v->pv.gs_base_kernel);
+}
+
+/* CR0.TS as the CPU has it (-1: not known yet), so the virtual TS of
+ * fpu_taskswitch costs a CR0 write only when it changes. */
+static int hw_cr0_ts = -1;
+
+static void load_guest_ts(const struct vcpu *v)
+{
+    if (v->pv.cr0_ts == hw_cr0_ts)
+        return;
     uint64_t cr0 = read_cr0();
-    uint64_t want = v->pv.cr0_ts ? (cr0 | 8) : (cr0 & ~8ULL); /* CR0.TS */
-    if (want != cr0)
-        write_cr0(want);
+    write_cr0(v->pv.cr0_ts ? (cr0 | 8) : (cr0 & ~8ULL)); /* CR0.TS */
+    hw_cr0_ts = v->pv.cr0_ts;
 }
 
 /* The CPU's GDT holds the guest's entries of the vcpu that runs, and the
@@ -273,12 +295,13 @@ static uint64_t take_dr6(void)
 /* Eager FPU switch between vcpus: the hv itself never uses x87/SSE
  * (-mno-sse), so the state in the registers always belongs to the vcpu
  * that ran last. CR0.TS may be set for a guest's fpu_taskswitch, so it
- * is cleared around the save/restore and load_guest_state sets it again. */
+ * is cleared around the save/restore and load_guest_ts sets it again. */
 static struct vcpu *fpu_owner; /* whose x87/SSE state is in the registers */
 
 static void fpu_switch(struct vcpu *prev, struct vcpu *next)
 {
     clts();
+    hw_cr0_ts = 0;
     if (prev) /* may be a destroyed domain's slot: static memory, harmless */
         fxsave(prev->pv.fpu);
     if (!next->pv.fpu_initialised) {
@@ -306,7 +329,24 @@ static void dump_guest_stack(struct vcpu *v, uint64_t rsp)
     }
 }
 
-void trap_entry(struct cpu_regs *r)
+/* entry.S builds a guest's frame in place, at the end of the running
+ * vcpu's struct cpu_regs: guest_frame_top for `syscall`, TSS.rsp0 for the
+ * CPU's pushes. Moved whenever another vcpu is about to run. */
+extern uint64_t guest_frame_top;
+
+static void set_guest_frame(struct vcpu *v)
+{
+    guest_frame_top = (uint64_t)(&v->regs + 1);
+    cpu_set_rsp0(guest_frame_top);
+}
+
+void arch_enter_first_guest(struct vcpu *v)
+{
+    set_guest_frame(v);
+    enter_frame(&v->regs);
+}
+
+struct cpu_regs *trap_entry(struct cpu_regs *r)
 {
     if (!regs_from_guest(r)) {
         if (r->vector == 1) {
@@ -316,19 +356,21 @@ void trap_entry(struct cpu_regs *r)
              * note it and go on, as Xen does. */
             printk("#DB in hv context at %016lx, dr6 %lx: ignored\n", r->rip,
                    (unsigned long)take_dr6());
-            return;
+            return r;
         }
         if (r->vector < 32)
             hv_fault(r);
         interrupt(r->vector);
-        return;
+        return r;
     }
     struct vcpu *v = current;
     BUG_ON(!v);
-    if (!fpu_owner)
+    if (!fpu_owner) {
         fpu_owner = v; /* the first guest entered with the boot FPU state */
-    v->regs = *r;
-    save_guest_state(v);
+        seg_in_cpu = v; /* and whatever it loaded into its segments */
+    }
+    if (r != &v->regs)
+        v->regs = *r; /* an IST entry (#DB, NMI, #MC): not built in place */
     if (r->vector == VEC_SYSCALL) {
         if (v->pv.kernel_mode)
             v->regs.rax = (uint64_t)hypercall_dispatch(v, r->rax, r->rdi, r->rsi, r->rdx,
@@ -346,6 +388,32 @@ void trap_entry(struct cpu_regs *r)
         }
     } else {
         interrupt(r->vector);
+    }
+
+    /* Fast path: nothing changed scheduling or timer state (no
+     * sched_work_pending) and v may keep running: back to it with its
+     * pending bounce or upcall, reloading only what changed. No scheduler
+     * pass, no clock read, no LAPIC write. */
+    if (!sched_work_pending && domain_vcpu_may_run(v) && !v->blocked && !v->ev.yielded) {
+        if (v->pv.tb.pending || !guest_rip_canonical(v->regs.rip) ||
+            (v->info->evtchn_upcall_pending && !v->info->evtchn_upcall_mask))
+            pv_return_to_guest(v, &v->regs); /* something to deliver */
+        if (v->domain->state == DOM_RUNNING && guest_rip_canonical(v->regs.rip)) {
+            if (read_cr3() != v->cr3)
+                arch_switch_cr3(v->cr3);
+            if (v != gdt_vcpu || v->pv.gdt_gen != gdt_loaded_gen)
+                load_guest_gdt(v);
+            if (seg_reload) {
+                load_guest_bases(v);
+                seg_reload = 0;
+            }
+            seg_in_cpu = v;
+            load_guest_ts(v);
+            load_guest_debugregs(v);
+            sanitize_guest_frame(&v->regs);
+            return &v->regs;
+        }
+        /* a bounce crashed it (or a non-canonical rip): the full path */
     }
 
     struct vcpu *next;
@@ -371,7 +439,12 @@ again:
         fpu_switch(fpu_owner, next);
         fpu_owner = next;
     }
-    current = next;
+    if (next != current) {
+        pv_sync_segments(current); /* what it left in the CPU, before another's */
+        current = next;
+        seg_reload = 1;
+        set_guest_frame(next);
+    }
     if (read_cr3() != next->cr3) /* inline: every return to a guest passes here */
         arch_switch_cr3(next->cr3);
     /* The CPU keeps the descriptors its segment registers cached when the
@@ -385,8 +458,13 @@ again:
         if (fs > 0 && read_cr3() != next->cr3)
             arch_switch_cr3(next->cr3); /* the failsafe moved it to kernel mode */
     }
-    load_guest_state(next);
+    if (seg_reload) {
+        load_guest_bases(next);
+        seg_reload = 0;
+    }
+    seg_in_cpu = next;
+    load_guest_ts(next);
     load_guest_debugregs(next);
-    *r = next->regs;
-    sanitize_guest_frame(r);
+    sanitize_guest_frame(&next->regs);
+    return &next->regs;
 }

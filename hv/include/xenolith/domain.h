@@ -24,7 +24,9 @@ struct domain;
 struct vcpu {
     struct domain *domain;
     unsigned int id;
-    struct cpu_regs regs;    /* guest state while not running */
+    /* Guest registers while not running; while it runs, the frame its
+     * entries into the hv are built in (entry.S, 16-byte aligned end). */
+    struct cpu_regs regs __attribute__((aligned(16)));
     /* Page tables (mmu.c sets the two tables; pv_update_cr3 picks one). */
     uint64_t cr3;            /* machine address to load when this vcpu runs */
     uint64_t guest_table;      /* mfn of the guest kernel's L4 */
@@ -92,6 +94,20 @@ static inline int domain_vcpu_may_run(const struct vcpu *v)
 {
     const struct domain *d = v->domain;
     return d->state == DOM_RUNNING && !d->pause_count && v->initialised && v->online;
+}
+
+/* "Scheduler work pending" (Xen's SCHEDULE/TIMER softirqs in one flag):
+ * the way back to a guest takes the full path - timers run, scheduler
+ * pass, LAPIC re-armed - only while it is set; otherwise the running vcpu
+ * goes straight back (trap_entry's fast path). Set by whoever changes
+ * scheduling or timer state: the timer interrupt, a wake-up, block, poll,
+ * yield, shutdown/crash/destroy, pause/unpause, a vcpu's context or any
+ * guest timer (set_timer_op, vcpu_op timers, watchdogs). The scheduler
+ * clears it as it starts a pass. Defined next to `current` (domain.c). */
+extern int sched_work_pending;
+static inline void sched_raise_work(void)
+{
+    sched_work_pending = 1;
 }
 
 /* Pick the next vcpu to run (round robin over runnable vcpus); returns

@@ -247,6 +247,11 @@ int pv_ptwr_fault(struct vcpu *v, struct cpu_regs *regs, uint64_t cr2);
 uint64_t *pv_gpr(struct cpu_regs *regs, unsigned int n);
 
 /* ---- arch hooks (hv/arch/x86/traps.c; host tests provide fakes) ---- */
+/* Make v->pv's selectors and FS/GS bases current: while v runs the CPU
+ * holds them and the copies are refreshed only on demand. Call before
+ * reading or changing them (or kernel_mode, which picks the GS pair);
+ * for the running vcpu the copies then go back to the CPU on the way out. */
+void pv_sync_segments(struct vcpu *v);
 void arch_cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4]);
 /* MXCSR bits FXRSTOR accepts on this CPU (FXSAVE's MXCSR_MASK, or 0xffbf
  * where the CPU leaves that 0). */

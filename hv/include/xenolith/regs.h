@@ -16,7 +16,10 @@ struct cpu_regs {
     uint64_t rip, cs, rflags, rsp, ss; /* as the CPU pushes them */
 };
 
-_Static_assert(sizeof(struct cpu_regs) == 22 * 8, "entry.S copies 22 qwords");
+_Static_assert(sizeof(struct cpu_regs) == 22 * 8, "entry.S pushes 22 qwords");
+/* entry.S builds a guest's frame in place in its vcpu's cpu_regs, and the
+ * CPU aligns TSS.rsp0 down to 16 bytes before it pushes one. */
+_Static_assert(sizeof(struct cpu_regs) % 16 == 0, "the frame's end must stay 16-byte aligned");
 
 static inline int regs_from_guest(const struct cpu_regs *r)
 {

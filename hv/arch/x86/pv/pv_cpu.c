@@ -47,6 +47,7 @@ void pv_update_cr3(struct vcpu *v)
 
 void pv_toggle_mode(struct vcpu *v)
 {
+    pv_sync_segments(v); /* the GS pair swaps with the mode */
     v->pv.kernel_mode = !v->pv.kernel_mode;
     pv_update_cr3(v);
     if (v->ev.rs_pending || v->ev.time_pending)
@@ -429,6 +430,7 @@ HYPERCALL_DECL(stack_switch)
 
 HYPERCALL_DECL(set_segment_base)
 {
+    pv_sync_segments(v);
     switch (a1) {
     case SEGBASE_FS:
         if (!canonical(a2))

@@ -324,6 +324,7 @@ int pv_emulate_priv_op(struct vcpu *v, struct cpu_regs *regs)
     }
     case PV_OP_RDMSR: {
         uint64_t val;
+        pv_sync_segments(v);
         switch ((uint32_t)regs->rcx) {
         case MSR_FS_BASE: val = v->pv.fs_base; break;
         case MSR_GS_BASE: val = v->pv.kernel_mode ? v->pv.gs_base_kernel : v->pv.gs_base_user; break;
@@ -348,6 +349,7 @@ int pv_emulate_priv_op(struct vcpu *v, struct cpu_regs *regs)
         }
         if (top != 0 && top != 0x1FFFF)
             return 0;
+        pv_sync_segments(v);
         switch (msr) {
         case MSR_FS_BASE: v->pv.fs_base = val; break;
         case MSR_GS_BASE:

@@ -107,6 +107,12 @@ void cpu_set_guest_ldt(const uint64_t *const frames[], unsigned int nr_frames, u
  * present data / readable code descriptor of DPL 3 in the GDT or the
  * loaded LDT)? */
 int cpu_data_selector_ok(uint16_t sel);
+/* TSS.rsp0: where the CPU pushes the frame of an entry from ring 3. */
+void cpu_set_rsp0(uint64_t rsp0);
+/* traps.c: point the in-place guest frame at v's registers and enter v
+ * (the first guest entry). Never returns. */
+struct vcpu;
+void arch_enter_first_guest(struct vcpu *v) __attribute__((noreturn));
 
 static inline void fxsave(void *area) { __asm__ volatile("fxsave64 (%0)" :: "r"(area) : "memory"); }
 static inline void fxrstor(const void *area) { __asm__ volatile("fxrstor64 (%0)" :: "r"(area) : "memory"); }
