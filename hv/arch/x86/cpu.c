@@ -137,7 +137,7 @@ int cpu_data_selector_ok(uint16_t sel)
  * running vcpu's in-place frame, see traps.c). */
 void cpu_set_rsp0(uint64_t rsp0)
 {
-    this_cpu()->tss->rsp[0] = rsp0;
+    ((struct tss *)this_cpu()->tss)->rsp[0] = rsp0;
 }
 
 /* The hv's entries of a CPU's GDT and its TSS (kernel stack rsp0, IST
