@@ -26,6 +26,8 @@ int guest_translate(uint64_t cr3, uint64_t va, int write, uint64_t *maddr)
     if (!guest_va_ok(va))
         return -XL_EFAULT;
     uint64_t table = cr3 & PTE_ADDR;
+    if (!table)
+        return -XL_EFAULT; /* a vcpu without page tables yet (no context) */
     for (int level = 4; level >= 1; level--) {
         uint64_t mfn = table >> PAGE_SHIFT;
         if (mfn >= max_mfn)
