@@ -25,6 +25,18 @@ struct domain *domain_by_id(uint16_t domid)
     return &domains[domid];
 }
 
+/* A vcpu that exists but has no context and is down (Xen's
+ * vcpu_create): its vcpu_info is its shared_info slot (every id here is
+ * below XEN_LEGACY_MAX_VCPUS), events masked until the guest is ready. */
+static void vcpu_setup(struct vcpu *v, struct domain *d, unsigned int id)
+{
+    memset(v, 0, sizeof(*v));
+    v->domain = d;
+    v->id = id;
+    v->info = &d->shared_info->vcpu_info[id];
+    v->info->evtchn_upcall_mask = 1;
+}
+
 struct domain *domain_create(uint16_t domid, int privileged, const char *name)
 {
     if (domid >= MAX_DOMAINS || domains[domid].state != DOM_FREE)
@@ -45,11 +57,10 @@ struct domain *domain_create(uint16_t domid, int privileged, const char *name)
     xl_snprintf(d->name, sizeof(d->name), "%s", name);
     d->shared_info_mfn = (uint64_t)mfn;
     d->shared_info = mfn_to_virt((uint64_t)mfn);
-    d->vcpu.domain = d;
-    d->vcpu.initialised = 1;
-    d->vcpu.online = 1;
-    d->vcpu.info = &d->shared_info->vcpu_info[0];
-    d->vcpu.info->evtchn_upcall_mask = 1; /* events masked until the guest is ready */
+    d->max_vcpus = 1;
+    vcpu_setup(&d->vcpus[0], d, 0);
+    d->vcpus[0].initialised = 1;
+    d->vcpus[0].online = 1;
     evtchn_domain_init(d);
     if (gnttab_domain_init(d)) {
         gnttab_domain_destroy(d);
@@ -57,12 +68,24 @@ struct domain *domain_create(uint16_t domid, int privileged, const char *name)
         memset(d, 0, sizeof(*d));
         return NULL;
     }
-    timer_vcpu_init(&d->vcpu);
+    timer_vcpu_init(&d->vcpus[0]);
     domain_update_wallclock(d);
-    vcpu_update_time(&d->vcpu);
+    vcpu_update_time(&d->vcpus[0]);
     d->state = DOM_RUNNING;
     sched_raise_work();
     return d;
+}
+
+void domain_set_max_vcpus(struct domain *d, unsigned int n)
+{
+    BUG_ON(n < 1 || n > MAX_VCPUS || d->max_vcpus != 1);
+    for (unsigned int i = 1; i < n; i++) {
+        struct vcpu *v = &d->vcpus[i];
+        vcpu_setup(v, d, i);
+        timer_vcpu_init(v);
+        vcpu_update_time(v);
+    }
+    d->max_vcpus = n;
 }
 
 static const char *const reason_names[] = { "poweroff", "reboot", "suspend", "crash",
@@ -113,15 +136,18 @@ void domain_destroy(struct domain *d)
     arch_leave_guest_page_tables(); /* never run on tables being freed */
     evtchn_domain_destroy(d);         /* peers' ends go back to unbound */
     gnttab_domain_destroy(d);         /* its mappings go; its granted frames outlive it while mapped */
-    vcpu_info_unmap(&d->vcpu);        /* its frame's references go before the frames */
-    pv_destroy_gdt(&d->vcpu);         /* GDT frames lose their seg_desc type */
+    struct vcpu *v;
+    for_each_vcpu(d, v) {
+        vcpu_info_unmap(v);           /* its frame's references go before the frames */
+        pv_destroy_gdt(v);            /* GDT frames lose their seg_desc type */
+    }
     put_page_and_type(d->shared_info_mfn); /* domain_create's permanent type */
     uint64_t n = mm_free_domain_frames(d->domid);
     hcstat_print_summary(d);
     printk("d%u destroyed: %lu frames returned, %lu free; in use: %u event channels, %u grant mappings\n",
            d->domid, (unsigned long)n, (unsigned long)mm_free_count(), evtchn_total_in_use(),
            gnttab_total_mappings());
-    if (current == &d->vcpu)
+    if (current && current->domain == d)
         current = NULL;
     memset(d, 0, sizeof(*d));
     send_global_virq(VIRQ_DOM_EXC);

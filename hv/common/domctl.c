@@ -21,7 +21,6 @@
 #include <xenolith/mm.h>
 
 #define MAX_PAUSE_COUNT 255      /* Xen: the toolstack's pause count limit */
-#define MAX_VCPUS_PER_DOMAIN 1   /* struct domain has one vcpu */
 #define XEN_DEFAULT_GNT_FRAMES GNTTAB_MAX_FRAMES
 #define XEN_DEFAULT_MAPTRACK_FRAMES 1024 /* Xen's opt_max_maptrack_frames */
 #define KNOWN_CDF (XEN_DOMCTL_CDF_hvm | XEN_DOMCTL_CDF_hap | XEN_DOMCTL_CDF_s3_integrity | \
@@ -39,7 +38,7 @@ static int canonical(uint64_t va)
 }
 
 /* Xen's sanitise_domain_config + arch checks + grant_table_init's
- * limits, for what this hv offers: PV only, one vcpu, grant v1/v2, no
+ * limits, for what this hv offers: PV only, up to MAX_VCPUS vcpus, grant v1/v2, no
  * IOMMU, vPMU, vmtrace or cpupools. */
 static int check_create_config(const struct xen_domctl_createdomain *c)
 {
@@ -63,8 +62,8 @@ static int check_create_config(const struct xen_domctl_createdomain *c)
         return -XL_EINVAL;
     if (c->arch.emulation_flags)
         return -XEN_EOPNOTSUPP; /* a PV domU emulates nothing */
-    if (c->max_vcpus > MAX_VCPUS_PER_DOMAIN)
-        return -XL_EINVAL;
+    if (c->max_vcpus > MAX_VCPUS)
+        return -XL_EINVAL; /* Xen: above its max_vcpus for PV (here MAX_VCPUS) */
     int32_t gf = c->max_grant_frames < 0 ? XEN_DEFAULT_GNT_FRAMES : c->max_grant_frames;
     int32_t mf = c->max_maptrack_frames < 0 ? XEN_DEFAULT_MAPTRACK_FRAMES : c->max_maptrack_frames;
     /* Xen's limits (gnttab_max_frames 64, gnttab_max_maptrack_frames 1024
@@ -114,8 +113,10 @@ static long create_domain(struct xen_domctl *o)
                              XEN_DOMCTL_GRANT_version(c->grant_opts)) != 0);
     d->pause_count = 1;          /* Xen: controller_pause_count starts at 1 */
     sched_raise_work();
-    d->vcpu.initialised = 0;     /* no context until setvcpucontext */
-    d->vcpu.online = 0;          /* VPF_down */
+    d->vcpus[0].initialised = 0; /* no context until setvcpucontext */
+    d->vcpus[0].online = 0;      /* VPF_down */
+    d->vcpus[0].ev.rs_state = RUNSTATE_offline;
+    domain_set_max_vcpus(d, c->max_vcpus); /* the others: the same */
     d->cdf_flags = c->flags;
     d->max_evtchn_port = c->max_evtchn_port;
     d->max_pages = 0;            /* XEN_DOMCTL_max_mem sets it */
@@ -126,23 +127,25 @@ static long create_domain(struct xen_domctl *o)
     return 0;
 }
 
+static uint64_t vcpu_cpu_time(const struct vcpu *v);
+
 void domctl_getdomaininfo(const struct domain *d, struct xen_domctl_getdomaininfo *info)
 {
-    const struct vcpu *v = &d->vcpu;
     uint32_t flags = XEN_DOMINF_blocked;
     memset(info, 0, sizeof(*info));
     info->domain = d->domid;
-    uint64_t run = v->ev.rs_time[RUNSTATE_running];
-    if (v->ev.rs_state == RUNSTATE_running && xl_now() > v->ev.rs_entry)
-        run += xl_now() - v->ev.rs_entry;
-    info->cpu_time = run;
-    info->max_vcpu_id = 0;
-    if (v->online && d->state == DOM_RUNNING) {
-        if (!v->blocked)
-            flags &= ~XEN_DOMINF_blocked;
-        if (current == v)
-            flags |= XEN_DOMINF_running;
-        info->nr_online_vcpus = 1;
+    /* Xen: the sum over vcpus; blocked only if every vcpu that is up is. */
+    for (unsigned int i = 0; i < d->max_vcpus; i++) {
+        const struct vcpu *v = &d->vcpus[i];
+        info->cpu_time += vcpu_cpu_time(v);
+        info->max_vcpu_id = i;
+        if (v->online && d->state == DOM_RUNNING) {
+            if (!v->blocked)
+                flags &= ~XEN_DOMINF_blocked;
+            if (current == v)
+                flags |= XEN_DOMINF_running;
+            info->nr_online_vcpus++;
+        }
     }
     info->flags = (info->nr_online_vcpus ? flags : 0) |
                   (d->state == DOM_SHUTDOWN ? XEN_DOMINF_shutdown : 0) |
@@ -176,9 +179,18 @@ static void fpu_image_sanitize(uint8_t fpu[512])
         memset(fpu, 0, 512);
 }
 
-static int set_vcpu_context(struct domain *d, struct vcpu_guest_context *c)
+static uint64_t vcpu_cpu_time(const struct vcpu *v)
 {
-    struct vcpu *v = &d->vcpu;
+    uint64_t run = v->ev.rs_time[RUNSTATE_running];
+    if (v->ev.rs_state == RUNSTATE_running && xl_now() > v->ev.rs_entry)
+        run += xl_now() - v->ev.rs_entry;
+    return run;
+}
+
+/* Xen's arch_set_info_guest for a 64-bit PV vcpu: XEN_DOMCTL_setvcpucontext
+ * and VCPUOP_initialise. */
+static int set_vcpu_context(struct vcpu *v, struct vcpu_guest_context *c)
+{
     unsigned long flags = c->flags;
     /* Xen's arch_set_info_guest checks for a 64-bit PV guest. */
     if (!canonical(c->user_regs.rip) || !canonical(c->user_regs.rsp) ||
@@ -194,16 +206,21 @@ static int set_vcpu_context(struct domain *d, struct vcpu_guest_context *c)
         (c->ldt_ents && (!guest_va_ok(c->ldt_base) ||
                          !guest_va_ok(c->ldt_base + c->ldt_ents * 8 - 1))))
         return -XL_EINVAL;
-    if (c->gdt_ents)
-        return -XL_EINVAL; /* a guest GDT is set by the guest itself (set_gdt) */
+    unsigned int nr_gdt = (c->gdt_ents + 511) / 512;
+    if (nr_gdt > PV_GDT_MAX_FRAMES)
+        return -XL_EINVAL;
     uint64_t l4 = c->ctrlreg[3] >> PAGE_SHIFT;   /* xen_cr3_to_pfn, x86_64 */
     uint64_t ul4 = c->ctrlreg[1] >> PAGE_SHIFT;
     if (!v->initialised) {
         if (!(flags & VGCF_in_kernel) && !ul4)
             return -XL_EINVAL;
-    } else if (l4 != v->guest_table || ul4 != v->guest_table_user || c->ldt_ents ||
-               v->pv.gdt_ents) {
-        return -XEN_EOPNOTSUPP; /* Xen: these cannot change on a running vcpu */
+    } else {
+        int fail = l4 != v->guest_table || ul4 != v->guest_table_user || c->ldt_ents ||
+                   v->pv.gdt_ents != c->gdt_ents;
+        for (unsigned int i = 0; !fail && i < nr_gdt; i++)
+            fail = v->pv.gdt_frames[i] != c->gdt_frames[i];
+        if (fail)
+            return -XEN_EOPNOTSUPP; /* Xen: these cannot change on a running vcpu */
     }
     if (!v->initialised) {
         /* The L4 type references, as MMUEXT_NEW_BASEPTR takes them. */
@@ -215,6 +232,16 @@ static int set_vcpu_context(struct domain *d, struct vcpu_guest_context *c)
         if (ul4 && (rc = mm_new_baseptr(v, ul4, 1))) {
             put_page_and_type(v->guest_table); /* the kernel table's, just taken */
             v->guest_table = 0;
+            pv_update_cr3(v);
+            return rc;
+        }
+        /* Xen's pv_set_gdt: the frames get the seg_desc type (Linux
+         * passes its per-CPU GDT page to VCPUOP_initialise). */
+        if ((rc = pv_set_gdt(v, c->gdt_frames, c->gdt_ents))) {
+            if (v->guest_table_user)
+                put_page_and_type(v->guest_table_user);
+            put_page_and_type(v->guest_table);
+            v->guest_table = v->guest_table_user = 0;
             pv_update_cr3(v);
             return rc;
         }
@@ -253,18 +280,31 @@ static int set_vcpu_context(struct domain *d, struct vcpu_guest_context *c)
         memcpy(v->pv.fpu, &c->fpu_ctxt, sizeof(v->pv.fpu));
         fpu_image_sanitize(v->pv.fpu);
         v->pv.fpu_initialised = 1;
+    } else if (!v->initialised) {
+        v->pv.fpu_initialised = 0; /* Xen's vcpu_setup_fpu: the reset state */
     }
     v->pv.kernel_mode = !!(flags & VGCF_in_kernel);
     pv_update_cr3(v);
     v->initialised = 1;
-    v->online = !!(flags & VGCF_online); /* Xen: VPF_down unless online */
+    vcpu_set_online(v, !!(flags & VGCF_online)); /* Xen: VPF_down unless online */
     sched_raise_work();
     return 0;
 }
 
-static void get_vcpu_context(const struct domain *d, struct vcpu_guest_context *c)
+/* VCPUOP_initialise (Xen's default_initialise_vcpu): the caller's context
+ * for vcpu v of its own domain, -EEXIST once v has one. */
+long vcpu_initialise(struct vcpu *caller, struct vcpu *v, uint64_t arg)
 {
-    const struct vcpu *v = &d->vcpu;
+    if (copy_from_guest_va(caller->cr3, &ctx, arg, sizeof(ctx)))
+        return -XL_EFAULT;
+    if (v->initialised)
+        return -XL_EEXIST;
+    return set_vcpu_context(v, &ctx);
+}
+
+static void get_vcpu_context(const struct vcpu *v, struct vcpu_guest_context *c)
+{
+    const struct domain *d = v->domain;
     const struct cpu_regs *r = &v->regs;
     struct cpu_user_regs *u = &c->user_regs;
     memset(c, 0, sizeof(*c));
@@ -289,7 +329,7 @@ static void get_vcpu_context(const struct domain *d, struct vcpu_guest_context *
         c->trap_ctxt[i].cs = v->pv.traps[i].cs;
         c->trap_ctxt[i].address = v->pv.traps[i].address;
     }
-    const struct mm_ldt *ldt = mm_vcpu_ldt(d->domid);
+    const struct mm_ldt *ldt = mm_vcpu_ldt(d->domid, v->id);
     c->ldt_base = ldt->linear_addr;
     c->ldt_ents = ldt->nr_ents;
     c->gdt_ents = v->pv.gdt_ents;
@@ -341,8 +381,8 @@ static long domctl_on(struct vcpu *caller, struct domain *d, struct xen_domctl *
         domain_destroy(d);
         return 0;
     case XEN_DOMCTL_max_vcpus:
-        if (d == self || o->u.max_vcpus.max != MAX_VCPUS_PER_DOMAIN)
-            return -XL_EINVAL; /* must match createdomain's (which is 1) */
+        if (d == self || o->u.max_vcpus.max != d->max_vcpus)
+            return -XL_EINVAL; /* Xen 4.17: must match createdomain's max_vcpus */
         return 0;
     case XEN_DOMCTL_max_mem: {
         uint64_t pages = o->u.max_mem.max_memkb >> (PAGE_SHIFT - 10);
@@ -353,40 +393,40 @@ static long domctl_on(struct vcpu *caller, struct domain *d, struct xen_domctl *
         memcpy(d->handle, o->u.setdomainhandle.handle, sizeof(d->handle));
         return 0;
     case XEN_DOMCTL_getvcpuinfo: {
-        const struct vcpu *v = &d->vcpu;
-        if (o->u.getvcpuinfo.vcpu >= MAX_VCPUS_PER_DOMAIN)
+        const struct vcpu *v = domain_vcpu(d, o->u.getvcpuinfo.vcpu);
+        if (!v)
             return -XL_EINVAL;
-        struct xen_domctl_getdomaininfo info;
-        domctl_getdomaininfo(d, &info);
         o->u.getvcpuinfo.online = (uint8_t)v->online;
         o->u.getvcpuinfo.blocked = (uint8_t)!!v->blocked;
         o->u.getvcpuinfo.running = (uint8_t)(current == v);
-        o->u.getvcpuinfo.cpu_time = info.cpu_time;
+        o->u.getvcpuinfo.cpu_time = vcpu_cpu_time(v);
         o->u.getvcpuinfo.cpu = 0;
         *copyback = 1;
         return 0;
     }
     case XEN_DOMCTL_setvcpucontext: {
         uint64_t h = (uint64_t)o->u.vcpucontext.ctxt.p;
-        if (d == self || o->u.vcpucontext.vcpu >= MAX_VCPUS_PER_DOMAIN)
+        struct vcpu *v = domain_vcpu(d, o->u.vcpucontext.vcpu);
+        if (d == self || !v)
             return -XL_EINVAL;
         if (d->state != DOM_RUNNING)
             return -XL_EINVAL;
         if (!h)
             return -XEN_EOPNOTSUPP; /* vcpu_reset: not offered */
-        if (!d->pause_count && d->vcpu.initialised)
+        if (!d->pause_count && v->initialised)
             return -XL_EBUSY; /* the domain must be paused (or not yet started) */
         if (copy_from_guest_va(caller->cr3, &ctx, h, sizeof(ctx)))
             return -XL_EFAULT;
-        return set_vcpu_context(d, &ctx);
+        return set_vcpu_context(v, &ctx);
     }
     case XEN_DOMCTL_getvcpucontext: {
         uint64_t h = (uint64_t)o->u.vcpucontext.ctxt.p;
-        if (d == self || o->u.vcpucontext.vcpu >= MAX_VCPUS_PER_DOMAIN)
+        const struct vcpu *v = domain_vcpu(d, o->u.vcpucontext.vcpu);
+        if (d == self || !v)
             return -XL_EINVAL;
-        if (!d->vcpu.initialised)
+        if (!v->initialised)
             return -XL_ENODATA;
-        get_vcpu_context(d, &ctx);
+        get_vcpu_context(v, &ctx);
         if (h && copy_to_guest_va(caller->cr3, h, &ctx, sizeof(ctx)))
             return -XL_EFAULT;
         return 0;

@@ -75,11 +75,20 @@ void vcpu_mark_events_pending(struct vcpu *v)
     vcpu_wake(v);
 }
 
+/* Xen's evtchn_check_pollers: every vcpu polling this port (or several). */
 static void check_pollers(struct domain *d, unsigned int port)
 {
-    struct vcpu *v = &d->vcpu;
-    if (v->blocked && v->ev.polling && (v->ev.poll_port < 0 || (unsigned int)v->ev.poll_port == port))
-        vcpu_wake(v);
+    struct vcpu *v;
+    for_each_vcpu(d, v)
+        if (v->blocked && v->ev.polling &&
+            (v->ev.poll_port < 0 || (unsigned int)v->ev.poll_port == port))
+            vcpu_wake(v);
+}
+
+/* The vcpu a port's events go to (Xen's notify_vcpu_id). */
+static struct vcpu *notify_vcpu(struct domain *d, const struct evtchn *c)
+{
+    return &d->vcpus[c->notify_vcpu < d->max_vcpus ? c->notify_vcpu : 0];
 }
 
 static int port_is_valid(const struct domain *d, unsigned int port)
@@ -87,8 +96,10 @@ static int port_is_valid(const struct domain *d, unsigned int port)
     return port < d->ev.valid;
 }
 
-/* ---- FIFO ABI (Xen's event_fifo.c semantics, one vcpu, one CPU: the
- * guest never runs while the hv updates its words, so no cmpxchg) ---- */
+/* ---- FIFO ABI (Xen's event_fifo.c semantics on one CPU: the guest
+ * never runs while the hv updates its words, so no cmpxchg). Each vcpu
+ * has its own control block (heads, READY) and queue tails; a port is
+ * linked on its notify vcpu's queues. ---- */
 
 #define FIFO_BIT(b) ((uint32_t)1 << (b))
 
@@ -100,12 +111,12 @@ static volatile uint32_t *fifo_word(const struct domain *d, unsigned int port)
            port % EVTCHN_FIFO_WORDS_PER_PAGE;
 }
 
-static volatile evtchn_fifo_control_block_t *fifo_ctrl(const struct domain *d)
+static volatile evtchn_fifo_control_block_t *fifo_ctrl(const struct vcpu *v)
 {
-    if (!d->ev.fifo_ctrl_mfn)
+    if (!v->ev.fifo_ctrl_mfn)
         return NULL;
-    return (volatile evtchn_fifo_control_block_t *)((uint8_t *)mfn_to_virt(d->ev.fifo_ctrl_mfn) +
-                                                     d->ev.fifo_ctrl_off);
+    return (volatile evtchn_fifo_control_block_t *)((uint8_t *)mfn_to_virt(v->ev.fifo_ctrl_mfn) +
+                                                     v->ev.fifo_ctrl_off);
 }
 
 /* Xen's evtchn_fifo_set_pending: set PENDING; if unmasked and not yet
@@ -124,18 +135,22 @@ static void fifo_set_pending(struct domain *d, unsigned int port)
     }
     int was_pending = (*w & FIFO_BIT(EVTCHN_FIFO_PENDING)) != 0;
     *w |= FIFO_BIT(EVTCHN_FIFO_PENDING);
-    volatile evtchn_fifo_control_block_t *cb = fifo_ctrl(d);
+    struct vcpu *v = notify_vcpu(d, c);
+    volatile evtchn_fifo_control_block_t *cb = fifo_ctrl(v);
     unsigned int q = c->priority;
     int linked = 1;
     if (cb && !(*w & FIFO_BIT(EVTCHN_FIFO_MASKED)) && !(*w & FIFO_BIT(EVTCHN_FIFO_LINKED))) {
         *w |= FIFO_BIT(EVTCHN_FIFO_LINKED);
-        /* Was it the tail of the queue it was last on? That queue is
-         * empty now (the guest unlinked it): forget the tail. */
-        if (d->ev.fifo_tail[c->last_priority] == port)
-            d->ev.fifo_tail[c->last_priority] = 0;
+        /* Was it the tail of the queue it was last on (its last vcpu's,
+         * Xen's lastq)? That queue is empty now (the guest unlinked it):
+         * forget the tail. */
+        struct vcpu *lv = &d->vcpus[c->last_vcpu < d->max_vcpus ? c->last_vcpu : 0];
+        if (lv->ev.fifo_tail[c->last_priority] == port)
+            lv->ev.fifo_tail[c->last_priority] = 0;
         c->last_priority = (uint8_t)q;
+        c->last_vcpu = (uint8_t)v->id;
         linked = 0;
-        uint32_t tail = d->ev.fifo_tail[q];
+        uint32_t tail = v->ev.fifo_tail[q];
         if (tail) {
             volatile uint32_t *tw = fifo_word(d, tail);
             if (tw && (*tw & FIFO_BIT(EVTCHN_FIFO_LINKED))) {
@@ -145,11 +160,11 @@ static void fifo_set_pending(struct domain *d, unsigned int port)
         }
         if (!linked)
             cb->head[q] = port;
-        d->ev.fifo_tail[q] = port;
+        v->ev.fifo_tail[q] = port;
     }
     if (!linked && !(cb->ready & FIFO_BIT(q))) {
         cb->ready |= FIFO_BIT(q);
-        vcpu_mark_events_pending(&d->vcpu);
+        vcpu_mark_events_pending(v);
     }
     if (!was_pending)
         check_pollers(d, port);
@@ -166,7 +181,7 @@ static void evtchn_set_pending(struct domain *d, unsigned int port)
         return;
     }
     shared_info_t *s = d->shared_info;
-    struct vcpu *v = &d->vcpu; /* notify_vcpu is always 0: one vcpu */
+    struct vcpu *v = notify_vcpu(d, &d->ev.ports[port]);
     if (test_and_set(s->evtchn_pending, port))
         return;
     if (!test_bit(s->evtchn_mask, port) &&
@@ -211,9 +226,11 @@ void send_guest_vcpu_virq(struct vcpu *v, unsigned int virq)
         evtchn_set_pending(v->domain, port);
 }
 
+/* Global VIRQs are bound through vcpu 0 (Xen): their port's notify vcpu
+ * (EVTCHNOP_bind_vcpu may move it) gets the event. */
 void send_guest_global_virq(struct domain *d, unsigned int virq)
 {
-    send_guest_vcpu_virq(&d->vcpu, virq);
+    send_guest_vcpu_virq(&d->vcpus[0], virq);
 }
 
 /* Global VIRQs go to their handler: dom0 (Xen's hardware domain). */
@@ -229,7 +246,9 @@ void send_global_virq(unsigned int virq)
 void evtchn_domain_init(struct domain *d)
 {
     memset(&d->ev, 0, sizeof(d->ev));
-    memset(d->vcpu.ev.virq_to_port, 0, sizeof(d->vcpu.ev.virq_to_port));
+    struct vcpu *v;
+    for_each_vcpu(d, v)
+        memset(v->ev.virq_to_port, 0, sizeof(v->ev.virq_to_port));
     d->ev.valid = EVTCHN_BUCKET;
     d->ev.ports[0].state = ECS_RESERVED;
 }
@@ -257,6 +276,7 @@ static void port_bind(struct domain *d, unsigned int port, struct evtchn c)
     struct evtchn *p = &d->ev.ports[port];
     c.priority = p->priority;
     c.last_priority = p->last_priority;
+    c.last_vcpu = p->last_vcpu;
     *p = c;
 }
 
@@ -269,8 +289,9 @@ static void evtchn_free(struct domain *d, unsigned int port)
     } else {
         test_and_clear(d->shared_info->evtchn_pending, port);
     }
-    uint8_t last = d->ev.ports[port].last_priority;
-    d->ev.ports[port] = (struct evtchn){ .state = ECS_FREE, .last_priority = last };
+    uint8_t last = d->ev.ports[port].last_priority, lastv = d->ev.ports[port].last_vcpu;
+    d->ev.ports[port] = (struct evtchn){ .state = ECS_FREE, .last_priority = last,
+                                         .last_vcpu = lastv };
 }
 
 /* DOMID_SELF or an existing domain; NULL means -ESRCH. */
@@ -295,10 +316,13 @@ static long evtchn_close(struct domain *d, unsigned int port)
     case ECS_UNBOUND:
     case ECS_IPI:
         break;
-    case ECS_VIRQ:
-        if (d->vcpu.ev.virq_to_port[c->virq] == port)
-            d->vcpu.ev.virq_to_port[c->virq] = 0;
+    case ECS_VIRQ: {
+        struct vcpu *v;
+        for_each_vcpu(d, v)
+            if (v->ev.virq_to_port[c->virq] == port)
+                v->ev.virq_to_port[c->virq] = 0;
         break;
+    }
     case ECS_INTERDOMAIN: {
         struct domain *r = domain_by_id(c->remote_dom);
         BUG_ON(!r);
@@ -322,19 +346,23 @@ static long evtchn_close(struct domain *d, unsigned int port)
  * evtchn_fifo_destroy + evtchn_2l_init). */
 static void fifo_destroy(struct domain *d)
 {
-    if (d->ev.fifo_ctrl_mfn)
-        put_page_and_type(d->ev.fifo_ctrl_mfn);
+    struct vcpu *v;
+    for_each_vcpu(d, v) {
+        if (v->ev.fifo_ctrl_mfn)
+            put_page_and_type(v->ev.fifo_ctrl_mfn);
+        v->ev.fifo_ctrl_mfn = 0;
+        v->ev.fifo_ctrl_off = 0;
+        memset(v->ev.fifo_tail, 0, sizeof(v->ev.fifo_tail));
+    }
     for (unsigned int i = 0; i < d->ev.fifo_nr_pages; i++)
         put_page_and_type(d->ev.fifo_array[i]);
     d->ev.fifo = 0;
-    d->ev.fifo_ctrl_mfn = 0;
-    d->ev.fifo_ctrl_off = 0;
     d->ev.fifo_nr_pages = 0;
     memset(d->ev.fifo_array, 0, sizeof(d->ev.fifo_array));
-    memset(d->ev.fifo_tail, 0, sizeof(d->ev.fifo_tail));
     for (unsigned int p = 0; p < d->ev.valid && p < EVTCHN_MAX; p++) {
         d->ev.ports[p].pending = 0;
         d->ev.ports[p].last_priority = 0;
+        d->ev.ports[p].last_vcpu = 0;
     }
 }
 
@@ -365,22 +393,25 @@ static long op_init_control(struct vcpu *v, evtchn_init_control_t *ic)
 {
     struct domain *d = v->domain;
     ic->link_bits = EVTCHN_FIFO_LINK_BITS;
-    if (ic->vcpu != 0)
+    struct vcpu *t = domain_vcpu(d, ic->vcpu); /* any vcpu of the caller's domain */
+    if (!t)
         return -XL_ENOENT;
     if (ic->offset > PAGE_SIZE - sizeof(evtchn_fifo_control_block_t) || (ic->offset & 7))
         return -XL_EINVAL;
-    if (d->ev.fifo_ctrl_mfn)
+    if (t->ev.fifo_ctrl_mfn)
         return -XL_EINVAL; /* this vcpu's control block is set already */
     if (fifo_get_frame(d, ic->control_gfn))
         return -XL_EINVAL;
-    d->ev.fifo_ctrl_mfn = ic->control_gfn;
-    d->ev.fifo_ctrl_off = ic->offset;
+    t->ev.fifo_ctrl_mfn = ic->control_gfn;
+    t->ev.fifo_ctrl_off = ic->offset;
     if (!d->ev.fifo) {
         /* Switch from 2-level: bound ports are kept with the default
          * priority; those pending in the 2-level bitmap are raised again
          * once their event-array page exists (Xen's setup_ports). */
         d->ev.fifo = 1;
-        memset(d->ev.fifo_tail, 0, sizeof(d->ev.fifo_tail));
+        struct vcpu *u;
+        for_each_vcpu(d, u)
+            memset(u->ev.fifo_tail, 0, sizeof(u->ev.fifo_tail));
         for (unsigned int p = 1; p < d->ev.valid && p < EVTCHN_MAX; p++) {
             struct evtchn *c = &d->ev.ports[p];
             c->pending = (uint8_t)test_bit(d->shared_info->evtchn_pending, p);
@@ -481,27 +512,30 @@ static long op_bind_virq(struct vcpu *v, evtchn_bind_virq_t *b)
         return -XL_EINVAL;
     if (virq_is_global(b->virq) && b->vcpu != 0)
         return -XL_EINVAL;
-    if (b->vcpu != 0)
+    struct vcpu *t = domain_vcpu(d, b->vcpu); /* per-vcpu VIRQs on any vcpu */
+    if (!t)
         return -XL_ENOENT;
-    if (v->ev.virq_to_port[b->virq])
+    if (t->ev.virq_to_port[b->virq])
         return -XL_EEXIST;
     int port = get_free_port(d);
     if (port < 0)
         return port;
-    port_bind(d, (unsigned int)port, (struct evtchn){ .state = ECS_VIRQ, .virq = (uint8_t)b->virq });
-    v->ev.virq_to_port[b->virq] = (uint16_t)port;
+    port_bind(d, (unsigned int)port, (struct evtchn){ .state = ECS_VIRQ, .virq = (uint8_t)b->virq,
+                                                      .notify_vcpu = (uint16_t)t->id });
+    t->ev.virq_to_port[b->virq] = (uint16_t)port;
     b->port = (evtchn_port_t)port;
     return 0;
 }
 
 static long op_bind_ipi(struct vcpu *v, evtchn_bind_ipi_t *b)
 {
-    if (b->vcpu != 0)
+    if (!domain_vcpu(v->domain, b->vcpu))
         return -XL_ENOENT;
     int port = get_free_port(v->domain);
     if (port < 0)
         return port;
-    port_bind(v->domain, (unsigned int)port, (struct evtchn){ .state = ECS_IPI });
+    port_bind(v->domain, (unsigned int)port,
+              (struct evtchn){ .state = ECS_IPI, .notify_vcpu = (uint16_t)b->vcpu });
     b->port = (evtchn_port_t)port;
     return 0;
 }
@@ -581,20 +615,24 @@ static long op_unmask(struct vcpu *v, unsigned int port)
         return 0;
     }
     shared_info_t *s = d->shared_info;
+    struct vcpu *t = notify_vcpu(d, &d->ev.ports[port]);
     if (test_and_clear(s->evtchn_mask, port) && test_bit(s->evtchn_pending, port) &&
-        !test_and_set(&d->vcpu.info->evtchn_pending_sel, port / BITS_PER_WORD))
-        vcpu_mark_events_pending(&d->vcpu);
+        !test_and_set(&t->info->evtchn_pending_sel, port / BITS_PER_WORD))
+        vcpu_mark_events_pending(t);
     return 0;
 }
 
 static long op_bind_vcpu(struct vcpu *v, evtchn_bind_vcpu_t *b)
 {
     struct domain *d = v->domain;
-    if (b->vcpu != 0)
+    if (!domain_vcpu(d, b->vcpu))
         return -XL_ENOENT;
     if (!port_is_valid(d, b->port))
         return -XL_EINVAL;
     struct evtchn *c = &d->ev.ports[b->port];
+    /* Xen: global VIRQs, unbound and interdomain ports (and PIRQs, none
+     * here) may move; per-vcpu VIRQs and IPIs may not. Only new events
+     * go to the new vcpu. */
     switch (c->state) {
     case ECS_VIRQ:
         if (!virq_is_global(c->virq))
@@ -602,7 +640,7 @@ static long op_bind_vcpu(struct vcpu *v, evtchn_bind_vcpu_t *b)
         /* fall through */
     case ECS_UNBOUND:
     case ECS_INTERDOMAIN:
-        c->notify_vcpu = 0;
+        c->notify_vcpu = (uint16_t)b->vcpu;
         return 0;
     default:
         return -XL_EINVAL;

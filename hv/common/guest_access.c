@@ -71,6 +71,8 @@ int guest_translate(uint64_t cr3, uint64_t va, int write, uint64_t *maddr)
     if (!guest_va_ok(va))
         return -XL_EFAULT;
     uint64_t need = PTE_P | PTE_US | (write ? PTE_RW : 0);
+    if (!(cr3 & PTE_ADDR))
+        return -XL_EFAULT; /* a vcpu without page tables yet (no context) */
     uint64_t e;
     uint64_t *s = walk_entry((cr3 & PTE_ADDR) >> PAGE_SHIFT, va, 39, need, &e);
     if (!s || !(s = walk_entry((e & PTE_ADDR) >> PAGE_SHIFT, va, 30, need, &e)))

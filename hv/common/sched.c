@@ -44,7 +44,8 @@ static void reap_auto_destroy(void)
 static void switch_to(struct vcpu *prev, struct vcpu *next, uint64_t now)
 {
     if (prev && prev != next && prev->ev.rs_state == RUNSTATE_running)
-        vcpu_runstate_change(prev, prev->domain->state != DOM_RUNNING ? RUNSTATE_offline
+        vcpu_runstate_change(prev, prev->domain->state != DOM_RUNNING || !prev->online
+                                   ? RUNSTATE_offline
                                    : prev->blocked ? RUNSTATE_blocked : RUNSTATE_runnable, now);
     next->ev.slice_end = now + SLICE_NS;
     next->ev.yielded = 0;
@@ -78,17 +79,23 @@ static struct vcpu *pick(void)
     if (prev && prev->domain->state != DOM_FREE && vcpu_runnable(prev) && !prev->ev.yielded &&
         prev->ev.rs_state == RUNSTATE_running && now < prev->ev.slice_end)
         return prev;
-    unsigned int start = prev ? prev->domain->domid + 1u : 0;
-    for (unsigned int i = 0; i < MAX_DOMAINS; i++) {
-        struct domain *d = &domains[(start + i) % MAX_DOMAINS];
-        if (d->state != DOM_FREE && vcpu_runnable(&d->vcpu)) {
-            switch_to(prev && prev->domain->state != DOM_FREE ? prev : NULL, &d->vcpu, now);
-            return &d->vcpu;
+    /* Round robin over every vcpu of every domain, from the one after
+     * prev (its domain's vcpus before prev come last). */
+    unsigned int sd = prev ? prev->domain->domid : 0, sv = prev ? prev->id + 1u : 0;
+    for (unsigned int i = 0; i <= MAX_DOMAINS; i++) {
+        struct domain *d = &domains[(sd + i) % MAX_DOMAINS];
+        if (d->state == DOM_FREE)
+            continue;
+        for (unsigned int j = i ? 0 : sv; j < d->max_vcpus; j++) {
+            if (vcpu_runnable(&d->vcpus[j])) {
+                switch_to(prev && prev->domain->state != DOM_FREE ? prev : NULL, &d->vcpus[j], now);
+                return &d->vcpus[j];
+            }
         }
     }
     if (prev && prev->domain->state != DOM_FREE && prev->ev.rs_state == RUNSTATE_running)
-        vcpu_runstate_change(prev, prev->domain->state != DOM_RUNNING ? RUNSTATE_offline
-                                   : RUNSTATE_blocked, now);
+        vcpu_runstate_change(prev, prev->domain->state != DOM_RUNNING || !prev->online
+                                   ? RUNSTATE_offline : RUNSTATE_blocked, now);
     return NULL;
 }
 

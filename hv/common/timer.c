@@ -217,19 +217,21 @@ void timers_run(uint64_t now)
         struct domain *d = &domains[i];
         if (d->state != DOM_RUNNING)
             continue;
-        struct vcpu *v = &d->vcpu;
-        if (due(v->ev.singleshot, now)) {
-            v->ev.singleshot = 0;
-            send_guest_vcpu_virq(v, VIRQ_TIMER);
+        struct vcpu *v;
+        for_each_vcpu(d, v) {
+            if (due(v->ev.singleshot, now)) {
+                v->ev.singleshot = 0;
+                send_guest_vcpu_virq(v, VIRQ_TIMER);
+            }
+            /* Xen runs the periodic timer only while the vcpu runs. */
+            if (v->ev.rs_state == RUNSTATE_running && v->ev.periodic_period &&
+                due(v->ev.periodic_next, now)) {
+                send_guest_vcpu_virq(v, VIRQ_TIMER);
+                v->ev.periodic_next = now + v->ev.periodic_period;
+            }
+            if (v->blocked && v->ev.polling && due(v->ev.poll_deadline, now))
+                vcpu_wake(v);
         }
-        /* Xen runs the periodic timer only while the vcpu runs. */
-        if (v->ev.rs_state == RUNSTATE_running && v->ev.periodic_period &&
-            due(v->ev.periodic_next, now)) {
-            send_guest_vcpu_virq(v, VIRQ_TIMER);
-            v->ev.periodic_next = now + v->ev.periodic_period;
-        }
-        if (v->blocked && v->ev.polling && due(v->ev.poll_deadline, now))
-            vcpu_wake(v);
         for (unsigned int w = 0; w < XL_NR_WATCHDOGS && d->state == DOM_RUNNING; w++)
             if ((d->ev.watchdog_inuse >> w & 1) && due(d->ev.watchdog_deadline[w], now)) {
                 printk("d%u watchdog %u fired\n", d->domid, w + 1);
@@ -238,9 +240,13 @@ void timers_run(uint64_t now)
     }
     if (now >= refresh_next) {
         refresh_next = now + TIME_REFRESH_NS;
-        for (unsigned int i = 0; i < MAX_DOMAINS; i++)
-            if (domains[i].state == DOM_RUNNING && domains[i].vcpu.ev.rs_state == RUNSTATE_running)
-                vcpu_update_time(&domains[i].vcpu);
+        for (unsigned int i = 0; i < MAX_DOMAINS; i++) {
+            struct vcpu *v;
+            if (domains[i].state == DOM_RUNNING)
+                for_each_vcpu(&domains[i], v)
+                    if (v->ev.rs_state == RUNSTATE_running)
+                        vcpu_update_time(v);
+        }
     }
 }
 
@@ -248,15 +254,17 @@ uint64_t timers_next_deadline(void)
 {
     uint64_t best = refresh_next;
     for (unsigned int i = 0; i < MAX_DOMAINS; i++) {
-        struct vcpu *v = &domains[i].vcpu;
+        struct vcpu *v;
         if (domains[i].state != DOM_RUNNING)
             continue;
-        uint64_t c[3] = { v->ev.singleshot, v->ev.poll_deadline,
-                          v->ev.rs_state == RUNSTATE_running && v->ev.periodic_period
-                              ? v->ev.periodic_next : 0 };
-        for (unsigned int k = 0; k < 3; k++)
-            if (c[k] && (!best || c[k] < best))
-                best = c[k];
+        for_each_vcpu(&domains[i], v) {
+            uint64_t c[3] = { v->ev.singleshot, v->ev.poll_deadline,
+                              v->ev.rs_state == RUNSTATE_running && v->ev.periodic_period
+                                  ? v->ev.periodic_next : 0 };
+            for (unsigned int k = 0; k < 3; k++)
+                if (c[k] && (!best || c[k] < best))
+                    best = c[k];
+        }
         for (unsigned int w = 0; w < XL_NR_WATCHDOGS; w++)
             if ((domains[i].ev.watchdog_inuse >> w & 1) &&
                 (!best || domains[i].ev.watchdog_deadline[w] < best))
@@ -324,47 +332,79 @@ void vcpu_info_unmap(struct vcpu *v)
     put_page_and_type(v->ev.vcpu_info_mfn);
 }
 
+void vcpu_set_online(struct vcpu *v, int online)
+{
+    if (v->online == online)
+        return;
+    v->online = online;
+    sched_raise_work(); /* a vcpu to start, or the running one to stop */
+    if (v == current)
+        return; /* the scheduler's next pass takes it off (runstate offline) */
+    if (online) {
+        v->blocked = 0;
+        vcpu_runstate_change(v, RUNSTATE_runnable, xl_now());
+    } else {
+        vcpu_runstate_change(v, RUNSTATE_offline, xl_now());
+    }
+}
+
+/* VCPUOP_*: the caller v acts on vcpu t of its own domain (Xen 4.17's
+ * do_vcpu_op + common_vcpu_op). */
 long do_vcpu_op(struct vcpu *v, uint64_t cmd64, uint64_t vcpuid64, uint64_t arg, uint64_t a4,
                 uint64_t a5)
 {
     (void)a4; (void)a5;
     HCSTAT_SUB(&v->domain->hcstat, vcpu_op, cmd64);
     int cmd = (int)cmd64;
-    unsigned int vcpuid = (unsigned int)vcpuid64;
-    if (vcpuid != 0)
-        return -XL_ENOENT; /* one vcpu per domain */
+    struct domain *d = v->domain;
+    struct vcpu *t = domain_vcpu(d, (unsigned int)vcpuid64);
+    if (!t)
+        return -XL_ENOENT; /* Xen: vcpuid >= d->max_vcpus */
     uint64_t now = xl_now();
     switch (cmd) {
     case VCPUOP_initialise:
-        return -XL_EEXIST; /* vcpu 0 is initialised by the domain builder */
+        return vcpu_initialise(v, t, arg);
     case VCPUOP_up:
-        return 0;          /* already up */
-    case VCPUOP_is_up:
-        return 1;
-    case VCPUOP_down:
-        /* Xen: downing the last vcpu that is up powers the domain off. */
-        sched_domain_shutdown(v->domain, SHUTDOWN_poweroff);
+        if (!t->initialised)
+            return -XL_EINVAL;
+        vcpu_set_online(t, 1);
         return 0;
+    case VCPUOP_is_up:
+        return t->online;
+    case VCPUOP_down: {
+        /* Xen: downing the last vcpu that is up powers the domain off. */
+        struct vcpu *u;
+        int others = 0;
+        for_each_vcpu(d, u)
+            others |= u != t && u->online;
+        if (!others) {
+            sched_domain_shutdown(d, SHUTDOWN_poweroff);
+            return 0;
+        }
+        vcpu_set_online(t, 0);
+        return 0;
+    }
     case VCPUOP_register_vcpu_info: {
         struct vcpu_register_vcpu_info ri;
         if (copy_from_guest_va(v->cr3, &ri, arg, sizeof(ri)))
             return -XL_EFAULT;
-        long rc = vcpu_info_map(v, ri.mfn, ri.offset);
-        vcpu_update_time(v); /* Xen: force_update_vcpu_system_time */
+        long rc = vcpu_info_map(t, ri.mfn, ri.offset);
+        vcpu_update_time(t); /* Xen: force_update_vcpu_system_time */
         return rc;
     }
     case VCPUOP_get_physid: {
         /* Xen: only for the hardware domain's vcpus pinned to one pCPU -
-         * here dom0's one vcpu on the one CPU: APIC ID 0, ACPI ID 0 (the
-         * boot CPU; real Xen in QEMU reports 0 as well). */
+         * here dom0's vcpu 0 on the one CPU: APIC ID 0, ACPI ID 0 (the
+         * boot CPU; real Xen in QEMU reports 0 as well). Its other vcpus
+         * have no pCPU of their own. */
         struct vcpu_get_physid pid = { .phys_id = 0 };
-        if (!v->domain->privileged)
+        if (!d->privileged || t->id != 0)
             return -XL_EINVAL;
         return copy_to_guest_va(v->cr3, arg, &pid, sizeof(pid)) ? -XL_EFAULT : 0;
     }
     case VCPUOP_get_runstate_info: {
         struct vcpu_runstate_info r;
-        runstate_snapshot(v, now, &r);
+        runstate_snapshot(t, now, &r);
         return copy_to_guest_va(v->cr3, arg, &r, sizeof(r)) ? -XL_EFAULT : 0;
     }
     case VCPUOP_register_runstate_memory_area: {
@@ -375,12 +415,12 @@ long do_vcpu_op(struct vcpu *v, uint64_t cmd64, uint64_t vcpuid64, uint64_t arg,
             return -XL_EFAULT;
         /* Xen: the handle is only range-checked (guest_handle_okay); the
          * first copy is plain (no update flag) and may fail unseen. */
-        v->ev.runstate_guest_va = a.addr.p;
-        v->ev.rs_pending = 0;
+        t->ev.runstate_guest_va = a.addr.p;
+        t->ev.rs_pending = 0;
         if (a.addr.p) {
             struct vcpu_runstate_info r;
-            runstate_raw(v, &r);
-            copy_to_guest_va(v->cr3, a.addr.p, &r, sizeof(r));
+            runstate_raw(t, &r);
+            copy_to_guest_va(v->cr3, a.addr.p, &r, sizeof(r)); /* the caller's tables */
         }
         return 0;
     }
@@ -390,9 +430,9 @@ long do_vcpu_op(struct vcpu *v, uint64_t cmd64, uint64_t vcpuid64, uint64_t arg,
             return -XL_EFAULT;
         if (a.addr.p && !guest_va_ok(a.addr.p))
             return -XL_EFAULT;
-        v->ev.time_guest_va = a.addr.p;
-        v->ev.time_pending = 0;
-        vcpu_update_time(v); /* Xen: force_update_vcpu_system_time */
+        t->ev.time_guest_va = a.addr.p;
+        t->ev.time_pending = 0;
+        vcpu_update_time(t); /* Xen: force_update_vcpu_system_time */
         return 0;
     }
     case VCPUOP_set_periodic_timer: {
@@ -401,17 +441,19 @@ long do_vcpu_op(struct vcpu *v, uint64_t cmd64, uint64_t vcpuid64, uint64_t arg,
             return -XL_EFAULT;
         if (p.period_ns < MILLISECS(1) || p.period_ns > STIME_DELTA_MAX)
             return -XL_EINVAL;
-        v->ev.periodic_period = p.period_ns;
-        v->ev.periodic_next = now + p.period_ns;
+        t->ev.periodic_period = p.period_ns;
+        t->ev.periodic_next = now + p.period_ns;
         sched_raise_work();
         return 0;
     }
     case VCPUOP_stop_periodic_timer:
-        v->ev.periodic_period = 0;
+        t->ev.periodic_period = 0;
         sched_raise_work();
         return 0;
     case VCPUOP_set_singleshot_timer: {
         struct vcpu_set_singleshot_timer s;
+        if (t != v)
+            return -XL_EINVAL; /* Xen: only the calling vcpu's own */
         if (copy_from_guest_va(v->cr3, &s, arg, sizeof(s)))
             return -XL_EFAULT;
         /* Real Xen 4.17 ignores VCPU_SSHOTTMR_future (no -ETIME; checked
@@ -421,11 +463,13 @@ long do_vcpu_op(struct vcpu *v, uint64_t cmd64, uint64_t vcpuid64, uint64_t arg,
         return 0;
     }
     case VCPUOP_stop_singleshot_timer:
+        if (t != v)
+            return -XL_EINVAL;
         v->ev.singleshot = 0;
         sched_raise_work();
         return 0;
     default:
-        /* send_nmi (one vcpu), ...: not offered. */
+        /* send_nmi, ...: not offered. */
         return hc_unimplemented(v->domain, __HYPERVISOR_vcpu_op, (unsigned int)cmd);
     }
 }

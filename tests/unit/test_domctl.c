@@ -100,6 +100,18 @@ STUB(console_io) STUB(vm_assist) STUB(iret) STUB(vcpu_op) STUB(set_segment_base)
 STUB(sched_op) STUB(callback_op) STUB(event_channel_op) STUB(physdev_op) STUB(grant_table_op)
 STUB(xen_version)
 
+/* pv_desc.c's GDT (the contexts here have none) and timer.c's runstate
+ * side of VGCF_online. */
+long pv_set_gdt(struct vcpu *v, const unsigned long *frames, unsigned int ents)
+{
+    (void)v; (void)frames;
+    return ents ? -XL_EINVAL : 0;
+}
+void vcpu_set_online(struct vcpu *v, int online)
+{
+    v->online = online;
+}
+
 /* ---- two guests: dom0 (privileged) and d1, each with BUF_VA mapped ---- */
 struct guest {
     struct domain *d;
@@ -129,7 +141,7 @@ static void make_guest(struct guest *g, uint16_t id, int priv)
         g->bufs[i] = frame_of(g->d);
         tab(l1)[1 + i] = (g->bufs[i] << PAGE_SHIFT) | RWF;
     }
-    assert_int_equal(mm_new_baseptr(&g->d->vcpu, l4, 0), 0);
+    assert_int_equal(mm_new_baseptr(&g->d->vcpus[0], l4, 0), 0);
 }
 
 /* hv-side address of guest g's va (inside BUF_VA .. + NBUF pages) */
@@ -150,7 +162,7 @@ static int setup(void **state)
     memset(gnt_frame, 0, sizeof(gnt_frame));
     make_guest(&g0, 0, 1);
     make_guest(&g1, 1, 0);
-    current = &g0.d->vcpu;
+    current = &g0.d->vcpus[0];
     return 0;
 }
 
@@ -170,14 +182,14 @@ static long domctl_as(struct guest *g, uint32_t cmd, domid_t dom)
     o->cmd = cmd;
     o->interface_version = XEN_DOMCTL_INTERFACE_VERSION;
     o->domain = dom;
-    return hypercall_dispatch(&g->d->vcpu, __HYPERVISOR_domctl, OP_VA, 0, 0, 0, 0);
+    return hypercall_dispatch(&g->d->vcpus[0], __HYPERVISOR_domctl, OP_VA, 0, 0, 0, 0);
 }
 static long sysctl_as(struct guest *g, uint32_t cmd)
 {
     struct xen_sysctl *o = sop(g);
     o->cmd = cmd;
     o->interface_version = XEN_SYSCTL_INTERFACE_VERSION;
-    return hypercall_dispatch(&g->d->vcpu, __HYPERVISOR_sysctl, OP_VA, 0, 0, 0, 0);
+    return hypercall_dispatch(&g->d->vcpus[0], __HYPERVISOR_sysctl, OP_VA, 0, 0, 0, 0);
 }
 static void good_create(struct xen_domctl *o)
 {
@@ -203,12 +215,12 @@ static void test_version_and_privilege(void **state)
     memset(o, 0, sizeof(*o));
     o->cmd = XEN_DOMCTL_getdomaininfo;
     o->interface_version = XEN_DOMCTL_INTERFACE_VERSION - 1;
-    assert_int_equal(hypercall_dispatch(&g0.d->vcpu, __HYPERVISOR_domctl, OP_VA, 0, 0, 0, 0),
+    assert_int_equal(hypercall_dispatch(&g0.d->vcpus[0], __HYPERVISOR_domctl, OP_VA, 0, 0, 0, 0),
                      -XL_EACCES);
     struct xen_sysctl *s = sop(&g0);
     s->interface_version = XEN_SYSCTL_INTERFACE_VERSION + 1;
     s->cmd = XEN_SYSCTL_physinfo;
-    assert_int_equal(hypercall_dispatch(&g0.d->vcpu, __HYPERVISOR_sysctl, OP_VA, 0, 0, 0, 0),
+    assert_int_equal(hypercall_dispatch(&g0.d->vcpus[0], __HYPERVISOR_sysctl, OP_VA, 0, 0, 0, 0),
                      -XL_EACCES);
     /* a domU: -EPERM for all, even on itself */
     good_create(dop(&g1));
@@ -225,7 +237,7 @@ static void test_version_and_privilege(void **state)
     assert_int_equal(domctl_as(&g0, XEN_DOMCTL_pausedomain, 9), -XL_ESRCH);
     assert_int_equal(domctl_as(&g1, XEN_DOMCTL_pausedomain, 9), -XL_ESRCH);
     /* bad pointer */
-    assert_int_equal(hypercall_dispatch(&g0.d->vcpu, __HYPERVISOR_domctl, 0x7000000, 0, 0, 0, 0),
+    assert_int_equal(hypercall_dispatch(&g0.d->vcpus[0], __HYPERVISOR_domctl, 0x7000000, 0, 0, 0, 0),
                      -XL_EFAULT);
     assert_int_equal(domctl_as(&g0, 999, 0), -XL_ENOSYS);
 }
@@ -236,7 +248,7 @@ static void test_create_configs(void **state)
     struct xen_domctl *o = dop(&g0);
     static const struct { const char *what; long want; } bad[] = {
         { "unknown flag", -XL_EINVAL }, { "hvm", -XL_EINVAL }, { "hap without hvm", -XL_EINVAL },
-        { "iommu", -XL_EINVAL }, { "0 vcpus", -XL_EINVAL }, { "2 vcpus", -XL_EINVAL },
+        { "iommu", -XL_EINVAL }, { "0 vcpus", -XL_EINVAL }, { "MAX_VCPUS+1 vcpus", -XL_EINVAL },
         { "grant version 0", -XL_EINVAL }, { "grant version 3", -XL_EINVAL },
         { "grant opts bits", -XL_EINVAL }, { "0 grant frames", -XL_EINVAL },
         { "65 grant frames", -XL_EINVAL }, { "too many maptrack", -XL_EINVAL },
@@ -252,7 +264,7 @@ static void test_create_configs(void **state)
         case 2: x->flags = XEN_DOMCTL_CDF_hap; break;
         case 3: x->flags = XEN_DOMCTL_CDF_iommu; break;
         case 4: x->max_vcpus = 0; break;
-        case 5: x->max_vcpus = 2; break;
+        case 5: x->max_vcpus = MAX_VCPUS + 1; break;
         case 6: x->grant_opts = 0; break;
         case 7: x->grant_opts = 3; break;
         case 8: x->grant_opts = 0x11; break;
@@ -301,7 +313,7 @@ static void test_new_domain_is_paused_and_empty(void **state)
     struct domain *d = domain_by_id(2);
     assert_non_null(d);
     assert_int_equal(d->pause_count, 1);
-    assert_false(domain_vcpu_may_run(&d->vcpu));
+    assert_false(domain_vcpu_may_run(&d->vcpus[0]));
     assert_int_equal(domctl_as(&g0, XEN_DOMCTL_getdomaininfo, 2), 0);
     struct xen_domctl_getdomaininfo *i = &dop(&g0)->u.getdomaininfo;
     assert_int_equal(i->domain, 2);
@@ -321,7 +333,7 @@ static void test_new_domain_is_paused_and_empty(void **state)
     struct xen_memory_reservation *r = gva(&g0, DATA_VA);
     *r = (struct xen_memory_reservation){ .nr_extents = 12, .domid = 2 };
     set_xen_guest_handle(r->extent_start, (xen_pfn_t *)(uintptr_t)(DATA_VA + 64));
-    assert_int_equal(hypercall_dispatch(&g0.d->vcpu, __HYPERVISOR_memory_op,
+    assert_int_equal(hypercall_dispatch(&g0.d->vcpus[0], __HYPERVISOR_memory_op,
                                         XENMEM_populate_physmap, DATA_VA, 0, 0, 0), 10);
     assert_int_equal(d->tot_pages, 10);
     /* destroy: every frame back, its slot free */
@@ -352,10 +364,10 @@ static void test_pause_counting(void **state)
     for (int i = 0; i < 255; i++)
         assert_int_equal(domctl_as(&g0, XEN_DOMCTL_pausedomain, 1), 0);
     assert_int_equal(domctl_as(&g0, XEN_DOMCTL_pausedomain, 1), -XL_EOVERFLOW);
-    assert_false(domain_vcpu_may_run(&g1.d->vcpu));
+    assert_false(domain_vcpu_may_run(&g1.d->vcpus[0]));
     for (int i = 0; i < 255; i++)
         assert_int_equal(domctl_as(&g0, XEN_DOMCTL_unpausedomain, 1), 0);
-    assert_true(domain_vcpu_may_run(&g1.d->vcpu));
+    assert_true(domain_vcpu_may_run(&g1.d->vcpus[0]));
     assert_int_equal(domctl_as(&g0, XEN_DOMCTL_unpausedomain, 1), -XL_EINVAL);
 }
 
@@ -415,8 +427,8 @@ static void test_vcpu_context(void **state)
     put_page_and_type(busy);
     assert_int_equal(frame_table[l4].type_count, 0);
     /* (no change happened on any refusal) */
-    assert_false(d->vcpu.initialised);
-    assert_int_equal(d->vcpu.guest_table, 0);
+    assert_false(d->vcpus[0].initialised);
+    assert_int_equal(d->vcpus[0].guest_table, 0);
     /* setvcpucontext on itself */
     o->u.vcpucontext.vcpu = 0;
     assert_int_equal(domctl_as(&g0, XEN_DOMCTL_setvcpucontext, 0), -XL_EINVAL);
@@ -424,12 +436,12 @@ static void test_vcpu_context(void **state)
     assert_int_equal(SET(), 0);
     assert_int_equal(frame_table[l4].type, PGT_l4);
     assert_int_equal(frame_table[l4].type_count, 1);
-    assert_int_equal(d->vcpu.regs.cs, 0xe033);
-    assert_int_equal(d->vcpu.pv.iopl, 3);
-    assert_int_equal(d->vcpu.regs.rflags & 0x3200, 0x200);
-    assert_int_equal(d->vcpu.pv.traps[14].cs, 0xe033);
-    assert_true(d->vcpu.initialised && d->vcpu.online && d->vcpu.pv.kernel_mode);
-    assert_false(domain_vcpu_may_run(&d->vcpu)); /* still paused */
+    assert_int_equal(d->vcpus[0].regs.cs, 0xe033);
+    assert_int_equal(d->vcpus[0].pv.iopl, 3);
+    assert_int_equal(d->vcpus[0].regs.rflags & 0x3200, 0x200);
+    assert_int_equal(d->vcpus[0].pv.traps[14].cs, 0xe033);
+    assert_true(d->vcpus[0].initialised && d->vcpus[0].online && d->vcpus[0].pv.kernel_mode);
+    assert_false(domain_vcpu_may_run(&d->vcpus[0])); /* still paused */
     memset(c, 0, sizeof(*c));
     assert_int_equal(GET(), 0);
     assert_int_equal(c->user_regs.rip, 0xffffffff80001000ULL);
@@ -452,16 +464,16 @@ static void test_vcpu_context(void **state)
     img[0] = 0x7f, img[1] = 0x03;
     memcpy(img + 24, &mxcsr, 4);
     assert_int_equal(SET(), 0);
-    for (unsigned int i = 0; i < sizeof(d->vcpu.pv.fpu); i++)
-        assert_int_equal(d->vcpu.pv.fpu[i], 0);
-    assert_true(d->vcpu.pv.fpu_initialised);
+    for (unsigned int i = 0; i < sizeof(d->vcpus[0].pv.fpu); i++)
+        assert_int_equal(d->vcpus[0].pv.fpu[i], 0);
+    assert_true(d->vcpus[0].pv.fpu_initialised);
     mxcsr = 0x1f80; /* the reset value: inside any mask */
     memcpy(img + 24, &mxcsr, 4);
     assert_int_equal(SET(), 0);
-    assert_memory_equal(d->vcpu.pv.fpu, img, sizeof(d->vcpu.pv.fpu));
+    assert_memory_equal(d->vcpus[0].pv.fpu, img, sizeof(d->vcpus[0].pv.fpu));
     /* unpaused and started: refused */
     assert_int_equal(domctl_as(&g0, XEN_DOMCTL_unpausedomain, (domid_t)id), 0);
-    assert_true(domain_vcpu_may_run(&d->vcpu));
+    assert_true(domain_vcpu_may_run(&d->vcpus[0]));
     assert_int_equal(SET(), -XL_EBUSY);
     /* getdomaininfo: online, not blocked, not running */
     assert_int_equal(domctl_as(&g0, XEN_DOMCTL_getdomaininfo, (domid_t)id), 0);
@@ -603,18 +615,18 @@ static void test_hypercall_stats(void **state)
     assert_int_equal(sysctl_as(&g1, XEN_SYSCTL_physinfo), -XL_EPERM);
     assert_int_equal(sysctl_as(&g1, XEN_SYSCTL_physinfo), -XL_EPERM);
     assert_int_equal(domctl_as(&g1, XEN_DOMCTL_getdomaininfo, 1), -XL_EPERM);
-    assert_int_equal(hypercall_dispatch(&g1.d->vcpu, 60, 0, 0, 0, 0, 0), -XL_ENOSYS);
-    assert_int_equal(hypercall_dispatch(&g1.d->vcpu, 1ULL << 40, 0, 0, 0, 0, 0), -XL_ENOSYS);
-    assert_int_equal(hypercall_dispatch(&g1.d->vcpu, __HYPERVISOR_hvm_op, 1, 0, 0, 0, 0),
+    assert_int_equal(hypercall_dispatch(&g1.d->vcpus[0], 60, 0, 0, 0, 0, 0), -XL_ENOSYS);
+    assert_int_equal(hypercall_dispatch(&g1.d->vcpus[0], 1ULL << 40, 0, 0, 0, 0, 0), -XL_ENOSYS);
+    assert_int_equal(hypercall_dispatch(&g1.d->vcpus[0], __HYPERVISOR_hvm_op, 1, 0, 0, 0, 0),
                      -XL_ENOSYS);
-    assert_int_equal(hypercall_dispatch(&g1.d->vcpu, __HYPERVISOR_sysctl, 0x7000000, 0, 0, 0, 0),
+    assert_int_equal(hypercall_dispatch(&g1.d->vcpus[0], __HYPERVISOR_sysctl, 0x7000000, 0, 0, 0, 0),
                      -XL_EFAULT); /* its sub-op never read */
     /* a multicall of two memory_op entries: three calls */
     multicall_entry_t *mc = gva(&g1, DATA_VA);
     for (int i = 0; i < 2; i++)
         mc[i] = (multicall_entry_t){ .op = __HYPERVISOR_memory_op,
                                      .args = { XENMEM_maximum_ram_page } };
-    assert_int_equal(hypercall_dispatch(&g1.d->vcpu, __HYPERVISOR_multicall, DATA_VA, 2, 0, 0, 0),
+    assert_int_equal(hypercall_dispatch(&g1.d->vcpus[0], __HYPERVISOR_multicall, DATA_VA, 2, 0, 0, 0),
                      0);
     /* the sysctl itself: dom0 only, an existing domain, a big enough and
      * writable buffer */

@@ -108,9 +108,10 @@ static int setup(void **state)
         d->state = DOM_RUNNING;
         d->privileged = i == 0;
         d->shared_info = &shinfo[i];
-        d->vcpu.domain = d;
-        d->vcpu.info = &shinfo[i].vcpu_info[0];
-        d->vcpu.info->evtchn_upcall_mask = 1;
+        d->max_vcpus = 1;
+        d->vcpus[0].domain = d;
+        d->vcpus[0].info = &shinfo[i].vcpu_info[0];
+        d->vcpus[0].info->evtchn_upcall_mask = 1;
         evtchn_domain_init(d);
     }
     d0 = &domains[0], d1 = &domains[1], d2 = &domains[2];
@@ -125,7 +126,7 @@ static int setup(void **state)
 
 static long op(struct domain *d, int cmd, void *arg)
 {
-    return do_event_channel_op(&d->vcpu, (uint64_t)cmd, (uint64_t)(uintptr_t)arg, 0, 0, 0);
+    return do_event_channel_op(&d->vcpus[0], (uint64_t)cmd, (uint64_t)(uintptr_t)arg, 0, 0, 0);
 }
 
 static int alloc_unbound(struct domain *d, domid_t dom, domid_t remote)
@@ -243,8 +244,8 @@ static void test_interdomain(void **state)
     assert_true(lp > 0);
     /* Xen marks the new local port pending (and, unmasked, raises it). */
     assert_true(pend(d0, (unsigned int)lp));
-    assert_true(d0->vcpu.info->evtchn_pending_sel & 1);
-    assert_int_equal(d0->vcpu.info->evtchn_upcall_pending, 1);
+    assert_true(d0->vcpus[0].info->evtchn_pending_sel & 1);
+    assert_int_equal(d0->vcpus[0].info->evtchn_upcall_pending, 1);
     assert_int_equal(bind_inter(d0, 1, (unsigned int)up), -XL_EINVAL); /* already bound */
     assert_int_equal(status(d1, DOMID_SELF, (unsigned int)up, &st), 0);
     assert_int_equal(st.status, EVTCHNSTAT_interdomain);
@@ -253,14 +254,14 @@ static void test_interdomain(void **state)
     /* d0 -> d1 */
     assert_int_equal(send(d0, (unsigned int)lp), 0);
     assert_true(pend(d1, (unsigned int)up));
-    assert_int_equal(d1->vcpu.info->evtchn_upcall_pending, 1);
+    assert_int_equal(d1->vcpus[0].info->evtchn_upcall_pending, 1);
     /* d1 -> d0 after d0 cleared its bits */
     d0->shared_info->evtchn_pending[0] = 0;
-    d0->vcpu.info->evtchn_pending_sel = 0;
-    d0->vcpu.info->evtchn_upcall_pending = 0;
+    d0->vcpus[0].info->evtchn_pending_sel = 0;
+    d0->vcpus[0].info->evtchn_upcall_pending = 0;
     assert_int_equal(send(d1, (unsigned int)up), 0);
     assert_true(pend(d0, (unsigned int)lp));
-    assert_int_equal(d0->vcpu.info->evtchn_upcall_pending, 1);
+    assert_int_equal(d0->vcpus[0].info->evtchn_upcall_pending, 1);
     /* d1 closes: d0's end goes back to unbound, waiting for d1. */
     assert_int_equal(closep(d1, (unsigned int)up), 0);
     assert_int_equal(status(d0, DOMID_SELF, (unsigned int)lp, &st), 0);
@@ -297,25 +298,25 @@ static void test_mask_unmask(void **state)
     int p = alloc_unbound(d1, DOMID_SELF, DOMID_SELF);
     int q = bind_inter(d1, DOMID_SELF, (unsigned int)p);
     d1->shared_info->evtchn_pending[0] = 0;
-    d1->vcpu.info->evtchn_pending_sel = 0;
-    d1->vcpu.info->evtchn_upcall_pending = 0;
+    d1->vcpus[0].info->evtchn_pending_sel = 0;
+    d1->vcpus[0].info->evtchn_upcall_pending = 0;
     mask(d1, (unsigned int)p);
     assert_int_equal(send(d1, (unsigned int)q), 0);
     assert_true(pend(d1, (unsigned int)p));
-    assert_int_equal(d1->vcpu.info->evtchn_pending_sel, 0);
-    assert_int_equal(d1->vcpu.info->evtchn_upcall_pending, 0);
+    assert_int_equal(d1->vcpus[0].info->evtchn_pending_sel, 0);
+    assert_int_equal(d1->vcpus[0].info->evtchn_upcall_pending, 0);
     evtchn_unmask_t um = { .port = (unsigned int)p };
     assert_int_equal(op(d1, EVTCHNOP_unmask, &um), 0);
     assert_int_equal(d1->shared_info->evtchn_mask[0], 0);
-    assert_int_equal(d1->vcpu.info->evtchn_pending_sel, 1);
-    assert_int_equal(d1->vcpu.info->evtchn_upcall_pending, 1);
+    assert_int_equal(d1->vcpus[0].info->evtchn_pending_sel, 1);
+    assert_int_equal(d1->vcpus[0].info->evtchn_upcall_pending, 1);
     /* Unmasking a port that is not pending raises nothing. */
-    d1->vcpu.info->evtchn_pending_sel = 0;
-    d1->vcpu.info->evtchn_upcall_pending = 0;
+    d1->vcpus[0].info->evtchn_pending_sel = 0;
+    d1->vcpus[0].info->evtchn_upcall_pending = 0;
     d1->shared_info->evtchn_pending[0] = 0;
     mask(d1, (unsigned int)p);
     assert_int_equal(op(d1, EVTCHNOP_unmask, &um), 0);
-    assert_int_equal(d1->vcpu.info->evtchn_upcall_pending, 0);
+    assert_int_equal(d1->vcpus[0].info->evtchn_upcall_pending, 0);
     /* A port in the second selector word sets selector bit 1. */
     for (int i = 0; i < 70; i++)
         alloc_unbound(d1, DOMID_SELF, DOMID_SELF);
@@ -323,7 +324,7 @@ static void test_mask_unmask(void **state)
     assert_int_equal(op(d1, EVTCHNOP_bind_ipi, &ipi), 0);
     assert_true(ipi.port >= 64);
     assert_int_equal(send(d1, ipi.port), 0);
-    assert_true(d1->vcpu.info->evtchn_pending_sel & (1UL << (ipi.port / 64)));
+    assert_true(d1->vcpus[0].info->evtchn_pending_sel & (1UL << (ipi.port / 64)));
 }
 
 static void test_virq(void **state)
@@ -340,13 +341,13 @@ static void test_virq(void **state)
     assert_int_equal(st.status, EVTCHNSTAT_virq);
     assert_int_equal(st.u.virq, VIRQ_TIMER);
     assert_int_equal(send(d0, (unsigned int)t), -XL_EINVAL); /* cannot send on a VIRQ */
-    send_guest_vcpu_virq(&d0->vcpu, VIRQ_TIMER);
+    send_guest_vcpu_virq(&d0->vcpus[0], VIRQ_TIMER);
     assert_true(pend(d0, (unsigned int)t));
     /* Global VIRQs reach dom0 only when it bound them. */
     int e = bind_virq(d0, VIRQ_DOM_EXC, 0);
     send_global_virq(VIRQ_DOM_EXC);
     assert_true(pend(d0, (unsigned int)e));
-    send_guest_vcpu_virq(&d1->vcpu, VIRQ_TIMER); /* unbound in d1: nothing */
+    send_guest_vcpu_virq(&d1->vcpus[0], VIRQ_TIMER); /* unbound in d1: nothing */
     assert_int_equal(d1->shared_info->evtchn_pending[0], 0);
     /* bind_vcpu: global VIRQ yes, per-vcpu VIRQ no, vcpu 1 never. */
     evtchn_bind_vcpu_t bv = { .port = (unsigned int)e, .vcpu = 0 };
@@ -359,7 +360,7 @@ static void test_virq(void **state)
     assert_int_equal(op(d0, EVTCHNOP_bind_vcpu, &bv), -XL_EINVAL);
     /* Closing unbinds: the VIRQ can be bound again, old port stays quiet. */
     assert_int_equal(closep(d0, (unsigned int)t), 0);
-    send_guest_vcpu_virq(&d0->vcpu, VIRQ_TIMER);
+    send_guest_vcpu_virq(&d0->vcpus[0], VIRQ_TIMER);
     assert_false(pend(d0, (unsigned int)t));
     assert_true(bind_virq(d0, VIRQ_TIMER, 0) > 0);
 }
@@ -390,32 +391,32 @@ static void test_wakeups(void **state)
     int p = alloc_unbound(d1, DOMID_SELF, DOMID_SELF);
     int q = bind_inter(d1, DOMID_SELF, (unsigned int)p);
     d1->shared_info->evtchn_pending[0] = 0;
-    d1->vcpu.info->evtchn_pending_sel = 0;
-    d1->vcpu.info->evtchn_upcall_pending = 0;
+    d1->vcpus[0].info->evtchn_pending_sel = 0;
+    d1->vcpus[0].info->evtchn_upcall_pending = 0;
     /* Polling one port: another masked port does not wake it ... */
     int r = alloc_unbound(d1, DOMID_SELF, DOMID_SELF);
     int s = bind_inter(d1, DOMID_SELF, (unsigned int)r);
     d1->shared_info->evtchn_pending[0] = 0;
-    d1->vcpu.info->evtchn_pending_sel = 0;
-    d1->vcpu.info->evtchn_upcall_pending = 0;
+    d1->vcpus[0].info->evtchn_pending_sel = 0;
+    d1->vcpus[0].info->evtchn_upcall_pending = 0;
     mask(d1, (unsigned int)r);
-    d1->vcpu.blocked = 1;
-    d1->vcpu.ev.polling = 1;
-    d1->vcpu.ev.poll_port = p;
+    d1->vcpus[0].blocked = 1;
+    d1->vcpus[0].ev.polling = 1;
+    d1->vcpus[0].ev.poll_port = p;
     send(d1, (unsigned int)s);
-    assert_int_equal(d1->vcpu.blocked, 1);
+    assert_int_equal(d1->vcpus[0].blocked, 1);
     /* ... the polled one does, even masked. */
     mask(d1, (unsigned int)p);
     send(d1, (unsigned int)q);
-    assert_int_equal(d1->vcpu.blocked, 0);
-    assert_int_equal(d1->vcpu.ev.polling, 0);
+    assert_int_equal(d1->vcpus[0].blocked, 0);
+    assert_int_equal(d1->vcpus[0].ev.polling, 0);
     assert_int_equal(last_runstate, RUNSTATE_runnable);
     /* A blocked vcpu wakes when its upcall flag goes 0 -> 1. */
     d1->shared_info->evtchn_mask[0] = 0;
     d1->shared_info->evtchn_pending[0] = 0;
-    d1->vcpu.blocked = 1;
+    d1->vcpus[0].blocked = 1;
     send(d1, (unsigned int)q);
-    assert_int_equal(d1->vcpu.blocked, 0);
+    assert_int_equal(d1->vcpus[0].blocked, 0);
     assert_true(evtchn_port_is_pending(d1, (unsigned int)p));
     assert_false(evtchn_port_is_pending(d1, 4000));
 }
@@ -434,7 +435,7 @@ static void test_destroy_and_reset(void **state)
     assert_int_equal(st.u.unbound.dom, 1);
     assert_int_equal(status(d1, DOMID_SELF, (unsigned int)up, &st), 0);
     assert_int_equal(st.status, EVTCHNSTAT_closed);
-    assert_int_equal(d1->vcpu.ev.virq_to_port[VIRQ_TIMER], 0);
+    assert_int_equal(d1->vcpus[0].ev.virq_to_port[VIRQ_TIMER], 0);
     /* reset: -ESRCH, -EPERM for others unprivileged, -EINVAL for a running
      * other domain even when privileged; self works. */
     evtchn_reset_t rs = { .dom = 9 };
@@ -573,14 +574,14 @@ static void test_fifo_send_queue_ready(void **state)
     /* The new local port starts pending (as 2-level): masked, not linked. */
     assert_int_equal(*word(1, (unsigned int)l), MASK_B | PEND_B);
     assert_int_equal(cb(64)->ready, 0);
-    assert_int_equal(d1->vcpu.info->evtchn_upcall_pending, 0);
+    assert_int_equal(d1->vcpus[0].info->evtchn_upcall_pending, 0);
     /* Unmask by hypercall while pending: linked at the head of queue 7. */
     evtchn_unmask_t um = { .port = (unsigned int)l };
     assert_int_equal(op(d1, EVTCHNOP_unmask, &um), 0);
     assert_int_equal(*word(1, (unsigned int)l), PEND_B | LINK_B);
     assert_int_equal(cb(64)->head[EVTCHN_FIFO_PRIORITY_DEFAULT], l);
     assert_int_equal(cb(64)->ready, 1u << EVTCHN_FIFO_PRIORITY_DEFAULT);
-    assert_int_equal(d1->vcpu.info->evtchn_upcall_pending, 1);
+    assert_int_equal(d1->vcpus[0].info->evtchn_upcall_pending, 1);
     assert_true(evtchn_port_is_pending(d1, (unsigned int)l));
     /* Nothing in the 2-level bitmaps. */
     assert_int_equal(d1->shared_info->evtchn_pending[0], 0);
@@ -600,12 +601,12 @@ static void test_fifo_send_queue_ready(void **state)
     assert_false(evtchn_port_is_pending(d1, (unsigned int)u));
     /* Queue empty, the hv's tail (u) unlinked: the next event is a new
      * head and sets READY again. */
-    d1->vcpu.info->evtchn_upcall_pending = 0;
+    d1->vcpus[0].info->evtchn_upcall_pending = 0;
     assert_int_equal(send(d1, (unsigned int)l), 0);
     assert_int_equal(cb(64)->head[7], u);
     assert_int_equal(*word(1, (unsigned int)u), PEND_B | LINK_B);
     assert_int_equal(cb(64)->ready, 1u << 7);
-    assert_int_equal(d1->vcpu.info->evtchn_upcall_pending, 1);
+    assert_int_equal(d1->vcpus[0].info->evtchn_upcall_pending, 1);
     h = 0;
     assert_int_equal(consume(64, 7, &h), u);
     /* Masked by the guest: PENDING only; the unmask hypercall links it. */
@@ -673,7 +674,7 @@ static void test_fifo_priorities(void **state)
     assert_int_equal(consume(0, 7, &h), ipi[0]);
     assert_int_equal(send(d1, (unsigned int)ipi[0]), 0);
     assert_int_equal(cb(0)->head[1], ipi[0]);
-    assert_int_equal(d1->ev.fifo_tail[7], 0);
+    assert_int_equal(d1->vcpus[0].ev.fifo_tail[7], 0);
     assert_int_equal(cb(0)->ready, 1u << 1);
 }
 
@@ -686,7 +687,7 @@ static void test_fifo_switch_keeps_ports(void **state)
     assert_true(pend(d1, (unsigned int)l));
     assert_int_equal(init_control(d1, GF_BASE + CTRL, 0, 0), 0);
     /* No array page yet: events are remembered, not lost. */
-    send_guest_vcpu_virq(&d1->vcpu, VIRQ_TIMER);
+    send_guest_vcpu_virq(&d1->vcpus[0], VIRQ_TIMER);
     assert_false(evtchn_port_is_pending(d1, (unsigned int)t));
     evtchn_status_t st;
     assert_int_equal(status(d1, DOMID_SELF, (unsigned int)l, &st), 0);
@@ -701,7 +702,7 @@ static void test_fifo_switch_keeps_ports(void **state)
     assert_int_equal(*word(1, (unsigned int)t), PEND_B | LINK_B);
     assert_int_equal(*word(1, (unsigned int)u), MASK_B);
     assert_int_equal(cb(0)->head[7], l);
-    assert_int_equal(d1->vcpu.info->evtchn_upcall_pending, 1);
+    assert_int_equal(d1->vcpus[0].info->evtchn_upcall_pending, 1);
     /* Sending works across the switch; poll sees FIFO pending bits. */
     assert_int_equal(send(d1, (unsigned int)l), 0);
     assert_true(evtchn_port_is_pending(d1, (unsigned int)u));

@@ -99,13 +99,14 @@ static void mkdom(uint16_t id, int priv)
     d->domid = id;
     d->privileged = priv;
     d->state = DOM_RUNNING;
-    d->vcpu.domain = d;
+    d->max_vcpus = 1;
+    d->vcpus[0].domain = d;
     d->max_pages = 256;
     struct tree t = { frame(id), frame(id), frame(id), frame(id) };
     tab(t.l4)[0] = (t.l3 << PAGE_SHIFT) | RWF;
     tab(t.l3)[0] = (t.l2 << PAGE_SHIFT) | RWF;
     tab(t.l2)[0] = (t.l1 << PAGE_SHIFT) | RWF;
-    assert_int_equal(mm_new_baseptr(&d->vcpu, t.l4, 0), 0);
+    assert_int_equal(mm_new_baseptr(&d->vcpus[0], t.l4, 0), 0);
     trees[id] = t;
     assert_int_equal(gnttab_domain_init(d), 0);
 }
@@ -155,7 +156,7 @@ static int teardown(void **state)
 
 static long gop(uint16_t dom, unsigned int cmd, void *arg, unsigned int count)
 {
-    return do_grant_table_op(&domains[dom].vcpu, cmd, (uint64_t)(uintptr_t)arg, count, 0, 0);
+    return do_grant_table_op(&domains[dom].vcpus[0], cmd, (uint64_t)(uintptr_t)arg, count, 0, 0);
 }
 
 /* Mfn of frame i of dom's grant table (through setup_table). */

@@ -70,7 +70,8 @@ static struct domain *mkdom(uint16_t id, int priv)
     d->domid = id;
     d->privileged = priv;
     d->state = DOM_RUNNING;
-    d->vcpu.domain = d;
+    d->max_vcpus = 1;
+    d->vcpus[0].domain = d;
     d->max_pages = 64;
     return d;
 }
@@ -445,7 +446,7 @@ static void test_new_baseptr(void **state)
 {
     (void)state;
     struct tree t = mktree(A), t2 = mktree(A);
-    struct vcpu *v = &da->vcpu;
+    struct vcpu *v = &da->vcpus[0];
     assert_int_equal(mm_pin(A, t.l1, PGT_l1), 0);
     assert_int_equal(mm_new_baseptr(v, t.l1, 0), -XL_EINVAL); /* typed L1, not an L4 */
     assert_int_equal(mm_unpin(A, t.l1), 0);
@@ -607,8 +608,8 @@ static struct vcpu *guest(struct domain *d)
     ht = mktree(d->domid);
     hbuf = frame(d->domid);
     tab(ht.l1)[1] = (hbuf << PAGE_SHIFT) | RWF;
-    assert_int_equal(mm_new_baseptr(&d->vcpu, ht.l4, 0), 0);
-    return &d->vcpu;
+    assert_int_equal(mm_new_baseptr(&d->vcpus[0], ht.l4, 0), 0);
+    return &d->vcpus[0];
 }
 static void *buf(void) { return tab(hbuf); }
 
@@ -690,8 +691,8 @@ static void test_hc_mmuext(void **state)
     assert_int_equal(do_mmuext_op(v, BUF_VA, 1, 0, DOMID_SELF, 0), -XL_EINVAL);
     op[0] = (struct mmuext_op){ .cmd = MMUEXT_SET_LDT, .arg1.linear_addr = 0x10000, .arg2.nr_ents = 16 };
     assert_int_equal(do_mmuext_op(v, BUF_VA, 1, 0, DOMID_SELF, 0), 0);
-    assert_int_equal(mm_vcpu_ldt(A)->linear_addr, 0x10000);
-    assert_int_equal(mm_vcpu_ldt(A)->nr_ents, 16);
+    assert_int_equal(mm_vcpu_ldt(A, 0)->linear_addr, 0x10000);
+    assert_int_equal(mm_vcpu_ldt(A, 0)->nr_ents, 16);
     op[0].arg1.linear_addr = 0x10008;
     assert_int_equal(do_mmuext_op(v, BUF_VA, 1, 0, DOMID_SELF, 0), -XL_EINVAL);
     op[0] = (struct mmuext_op){ .cmd = 99 };
@@ -701,7 +702,7 @@ static void test_hc_mmuext(void **state)
     uint64_t before = mm_free_count();
     assert_int_equal(mm_free_domain_frames(A), 8); /* 4 tables, buf, l1, src, dst */
     assert_int_equal(mm_free_count(), before + 8);
-    assert_int_equal(mm_vcpu_ldt(A)->nr_ents, 0);
+    assert_int_equal(mm_vcpu_ldt(A, 0)->nr_ents, 0);
     assert_all_unreferenced();
 }
 
@@ -1001,8 +1002,8 @@ static void test_destroy_audit_mapper_first(void **state)
     uint64_t a_frames = da->tot_pages;
     put_page_and_type(gdt); /* domain_destroy: pv_destroy_gdt runs first */
     assert_int_equal(mm_free_domain_frames(A), a_frames);
-    assert_int_equal(da->vcpu.guest_table, 0);
-    assert_int_equal(da->vcpu.guest_table_user, 0);
+    assert_int_equal(da->vcpus[0].guest_table, 0);
+    assert_int_equal(da->vcpus[0].guest_table_user, 0);
     /* B's frames: every reference A held is gone */
     assert_int_equal(pi(bro)->count, 0);
     assert_int_equal(pi(brw)->count, 0);
@@ -1117,7 +1118,7 @@ static void test_l4_type_overwrites_hv_slots(void **state)
     /* as the base pointer too (no pin first) */
     struct tree t2 = mktree(A);
     tab(t2.l4)[256] = (mine << PAGE_SHIFT) | ROF;
-    assert_int_equal(mm_new_baseptr(&da->vcpu, t2.l4, 0), 0);
+    assert_int_equal(mm_new_baseptr(&da->vcpus[0], t2.l4, 0), 0);
     assert_int_equal(tab(t2.l4)[256], hv_l4_entry(256));
     assert_int_equal(mm_unpin(A, t.l4), 0);
     mm_release_domain(da);

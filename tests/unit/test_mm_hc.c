@@ -115,8 +115,8 @@ static int setup(void **state)
         bufs[i] = frame();
         tab(l1)[1 + i] = (bufs[i] << PAGE_SHIFT) | RWF;
     }
-    assert_int_equal(mm_new_baseptr(&da->vcpu, l4, 0), 0);
-    current = &da->vcpu;
+    assert_int_equal(mm_new_baseptr(&da->vcpus[0], l4, 0), 0);
+    current = &da->vcpus[0];
     return 0;
 }
 
@@ -170,7 +170,7 @@ static uint64_t mmu_list(uint64_t *pg)
 static void test_mmu_update_continued(void **state)
 {
     (void)state;
-    struct vcpu *v = &da->vcpu;
+    struct vcpu *v = &da->vcpus[0];
     uint64_t pg, lx = mmu_list(&pg);
     step_ns = 200000; /* each clock read is 0.2 ms later */
     long rc = issue(v, __HYPERVISOR_mmu_update, BUF_VA, N_UPD, PDONE_VA, DOMID_SELF, 0);
@@ -208,7 +208,7 @@ static void test_mmu_update_continued(void **state)
 static void test_mmuext_op_continued(void **state)
 {
     (void)state;
-    struct vcpu *v = &da->vcpu;
+    struct vcpu *v = &da->vcpus[0];
     const unsigned int n = 300;
     for (unsigned int j = 0; j < n; j++) {
         struct mmuext_op *op = gva(BUF_VA + j * sizeof(*op));
@@ -239,7 +239,7 @@ static void test_mmuext_op_continued(void **state)
 static void test_memory_op_continued(void **state)
 {
     (void)state;
-    struct vcpu *v = &da->vcpu;
+    struct vcpu *v = &da->vcpus[0];
     uint64_t m2p[NFRAMES];
     memset(m2p, 0xff, sizeof(m2p));
     m2p_table = m2p;
@@ -297,7 +297,7 @@ static void test_memory_op_continued(void **state)
 static void test_memory_exchange(void **state)
 {
     (void)state;
-    struct vcpu *v = &da->vcpu;
+    struct vcpu *v = &da->vcpus[0];
     uint64_t m2p[NFRAMES];
     memset(m2p, 0xff, sizeof(m2p));
     m2p_table = m2p;
@@ -382,7 +382,7 @@ static void test_memory_exchange(void **state)
 static void test_multicall_continued(void **state)
 {
     (void)state;
-    struct vcpu *v = &da->vcpu;
+    struct vcpu *v = &da->vcpus[0];
     uint64_t pg, lx = mmu_list(&pg); /* 400 requests: 6400 bytes, pages 0-1 */
     (void)lx;
     const uint64_t mc_va = BUF_VA + 4 * PAGE_SIZE;
@@ -430,7 +430,7 @@ static void test_multicall_continued(void **state)
 static void test_multicall_long_list(void **state)
 {
     (void)state;
-    struct vcpu *v = &da->vcpu;
+    struct vcpu *v = &da->vcpus[0];
     const uint64_t mc_va = BUF_VA;
     const unsigned int n = 200; /* 200 * 64 bytes: pages 0-3 */
     for (unsigned int i = 0; i < n; i++)
@@ -456,7 +456,7 @@ static void test_multicall_long_list(void **state)
 static void test_shared_info_never_a_page_table(void **state)
 {
     (void)state;
-    struct vcpu *v = &da->vcpu;
+    struct vcpu *v = &da->vcpus[0];
     uint64_t si = da->shared_info_mfn;
     assert_int_equal(pi(si)->owner, A);
     assert_int_equal(pi(si)->type, PGT_writable);

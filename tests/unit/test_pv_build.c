@@ -432,7 +432,7 @@ static uint64_t walk(uint64_t cr3, uint64_t va)
 
 static uint8_t *gptr(uint64_t va)
 {
-    uint64_t e = walk(dom.vcpu.cr3, va);
+    uint64_t e = walk(dom.vcpus[0].cr3, va);
     if (!e)
         fail_msg("guest va %#lx not mapped", (unsigned long)va);
     return (uint8_t *)mfn_to_virt((e & ADDR_MASK) >> PAGE_SHIFT) + (va & 0xfff);
@@ -476,12 +476,12 @@ static void test_build_ok(void **state)
         assert_int_equal(mem[i], 0x5A);
 
     /* vcpu registers. */
-    assert_int_equal(dom.vcpu.regs.rip, ENTRY);
-    assert_int_equal(dom.vcpu.regs.rsp, l.vstack_end);
-    assert_int_equal(dom.vcpu.regs.rsi, l.vstartinfo_start);
-    assert_int_equal(dom.vcpu.regs.cs, 0xe033);
-    assert_int_equal(dom.vcpu.regs.cs, FLAT_KERNEL_CS64);
-    assert_int_equal(dom.vcpu.regs.ss, FLAT_KERNEL_SS64);
+    assert_int_equal(dom.vcpus[0].regs.rip, ENTRY);
+    assert_int_equal(dom.vcpus[0].regs.rsp, l.vstack_end);
+    assert_int_equal(dom.vcpus[0].regs.rsi, l.vstartinfo_start);
+    assert_int_equal(dom.vcpus[0].regs.cs, 0xe033);
+    assert_int_equal(dom.vcpus[0].regs.cs, FLAT_KERNEL_CS64);
+    assert_int_equal(dom.vcpus[0].regs.ss, FLAT_KERNEL_SS64);
 
     /* P2M as the guest sees it: distinct frames, all owned by the domain. */
     static uint64_t p2m[NR_PAGES];
@@ -502,7 +502,7 @@ static void test_build_ok(void **state)
     /* Every page of [v_start, v_end) maps p2m[pfn]; page tables read-only. */
     for (uint64_t va = l.v_start; va < l.v_end; va += PAGE_SIZE) {
         uint64_t pfn = (va - l.v_start) >> PAGE_SHIFT;
-        uint64_t e = walk(dom.vcpu.cr3, va);
+        uint64_t e = walk(dom.vcpus[0].cr3, va);
         assert_int_equal((e & ADDR_MASK) >> PAGE_SHIFT, p2m[pfn]);
         assert_int_equal(e & (P | US), P | US);
         int is_pt = va >= l.vpt_start && va < l.vpt_end;
@@ -511,12 +511,12 @@ static void test_build_ok(void **state)
         else
             assert_int_equal(e & RW, RW);
     }
-    assert_int_equal(walk(dom.vcpu.cr3, l.v_end), 0);
-    assert_int_equal(walk(dom.vcpu.cr3, l.v_start - PAGE_SIZE), 0);
+    assert_int_equal(walk(dom.vcpus[0].cr3, l.v_end), 0);
+    assert_int_equal(walk(dom.vcpus[0].cr3, l.v_start - PAGE_SIZE), 0);
 
     /* cr3 is the first page-table page; its frame is typed as an L4. */
-    uint64_t l4_mfn = dom.vcpu.cr3 >> PAGE_SHIFT;
-    assert_int_equal(dom.vcpu.cr3 & 0xfff, 0);
+    uint64_t l4_mfn = dom.vcpus[0].cr3 >> PAGE_SHIFT;
+    assert_int_equal(dom.vcpus[0].cr3 & 0xfff, 0);
     assert_int_equal(l4_mfn, p2m[(l.vpt_start - l.v_start) >> PAGE_SHIFT]);
     /* The L4 is validated, pinned and the vcpu's guest_table: two type
      * references (pin, guest_table) plus its read-only mapping. */
@@ -524,7 +524,7 @@ static void test_build_ok(void **state)
     assert_int_equal(frame_table[l4_mfn].type_count, 2);
     assert_int_equal(frame_table[l4_mfn].count, 3);
     assert_true(frame_table[l4_mfn].flags & PGF_pinned);
-    assert_int_equal(dom.vcpu.guest_table, l4_mfn);
+    assert_int_equal(dom.vcpus[0].guest_table, l4_mfn);
     /* Every other page-table frame has the level its parent entry says,
      * one type reference (that entry) and one read-only mapping. */
     for (uint64_t va = l.vpt_start; va < l.vpt_end; va += PAGE_SIZE) {

@@ -123,8 +123,9 @@ static int setup(void **state)
     cont_nr = ~0u;
     cont_a1 = 0;
     dom.state = DOM_RUNNING;
-    v = &dom.vcpu;
+    v = &dom.vcpus[0];
     v->domain = &dom;
+    dom.max_vcpus = 1;
     v->info = &shinfo.vcpu_info[0];
     v->guest_table = 0x100;
     v->pv.kernel_mode = 1;

@@ -81,11 +81,25 @@ void domain_shutdown(struct domain *d, unsigned int reason)
 void domain_destroy(struct domain *d)
 {
     destroyed[d->domid]++;
-    if (current == &d->vcpu)
+    if (current == &d->vcpus[0])
         current = NULL;
     uint16_t id = d->domid;
     memset(d, 0, sizeof(*d));
     d->domid = id;
+}
+
+/* VCPUOP_initialise's context checks live in domctl.c (test_domctl):
+ * here a context is "valid" and gives the vcpu page tables. */
+long vcpu_initialise(struct vcpu *caller, struct vcpu *v, uint64_t arg)
+{
+    (void)caller;
+    if (!arg)
+        return -XL_EFAULT;
+    if (v->initialised)
+        return -XL_EEXIST;
+    v->initialised = 1;
+    v->cr3 = 0x1000;
+    return 0;
 }
 
 /* ---- helpers ---- */
@@ -105,13 +119,14 @@ static int setup(void **state)
         d->privileged = i == 0;
         d->shutdown_code = ~0u;
         d->shared_info = &shinfo[i];
-        d->vcpu.domain = d;
-        d->vcpu.initialised = d->vcpu.online = 1;
-        d->vcpu.info = &shinfo[i].vcpu_info[0];
-        d->vcpu.info->evtchn_upcall_mask = 1;
+        d->max_vcpus = 1;
+        d->vcpus[0].domain = d;
+        d->vcpus[0].initialised = d->vcpus[0].online = 1;
+        d->vcpus[0].info = &shinfo[i].vcpu_info[0];
+        d->vcpus[0].info->evtchn_upcall_mask = 1;
         evtchn_domain_init(d);
-        timer_vcpu_init(&d->vcpu);
-        d->vcpu.ev.periodic_period = 0; /* no 100 Hz ticker unless a test wants one */
+        timer_vcpu_init(&d->vcpus[0]);
+        d->vcpus[0].ev.periodic_period = 0; /* no 100 Hz ticker unless a test wants one */
     }
     d0 = &domains[0], d1 = &domains[1], d2 = &domains[2];
     current = NULL;
@@ -129,7 +144,7 @@ static struct vcpu *schedule(void)
 
 static long schedop(struct domain *d, int cmd, void *arg)
 {
-    return do_sched_op(&d->vcpu, (uint64_t)cmd, (uint64_t)(uintptr_t)arg, 0, 0, 0);
+    return do_sched_op(&d->vcpus[0], (uint64_t)cmd, (uint64_t)(uintptr_t)arg, 0, 0, 0);
 }
 
 static long watchdog(struct domain *d, uint32_t id, uint32_t timeout)
@@ -142,7 +157,7 @@ static void only_running(struct domain *keep)
 {
     for (unsigned int i = 0; i < 3; i++)
         if (&domains[i] != keep)
-            domains[i].vcpu.blocked = 1;
+            domains[i].vcpus[0].blocked = 1;
 }
 
 /* ---- tests ---- */
@@ -153,27 +168,27 @@ static void only_running(struct domain *keep)
 static void test_paused_never_runs(void **state)
 {
     (void)state;
-    d0->vcpu.blocked = 1;
-    d2->vcpu.blocked = 1;
+    d0->vcpus[0].blocked = 1;
+    d2->vcpus[0].blocked = 1;
     d1->pause_count = 1;
     for (int t = 0; t < 5; t++) {
         fake_now += 40 * MS;
         assert_null(schedule());
     }
     d1->pause_count = 0;
-    d1->vcpu.initialised = 0;
+    d1->vcpus[0].initialised = 0;
     assert_null(schedule());
-    d1->vcpu.initialised = 1;
-    d1->vcpu.online = 0;
+    d1->vcpus[0].initialised = 1;
+    d1->vcpus[0].online = 0;
     assert_null(schedule());
-    d1->vcpu.online = 1;
-    assert_ptr_equal(schedule(), &d1->vcpu);
+    d1->vcpus[0].online = 1;
+    assert_ptr_equal(schedule(), &d1->vcpus[0]);
     /* paused while running: it loses the CPU at the next decision */
-    d0->vcpu.blocked = 0;
+    d0->vcpus[0].blocked = 0;
     d1->pause_count = 2;
-    assert_ptr_equal(schedule(), &d0->vcpu);
+    assert_ptr_equal(schedule(), &d0->vcpus[0]);
     fake_now += 40 * MS;
-    assert_ptr_equal(schedule(), &d0->vcpu);
+    assert_ptr_equal(schedule(), &d0->vcpus[0]);
 }
 
 /* Three spinning vcpus, a timer interrupt every ms: each gets a third
@@ -184,7 +199,7 @@ static void test_fairness(void **state)
     (void)state;
     uint64_t ran[3] = { 0 }, stretch = 0, longest = 0;
     struct vcpu *prev = schedule();
-    assert_ptr_equal(prev, &d0->vcpu);
+    assert_ptr_equal(prev, &d0->vcpus[0]);
     for (int t = 0; t < 900; t++) {
         assert_true(armed <= prev->ev.slice_end);
         assert_true(armed > fake_now);
@@ -201,7 +216,7 @@ static void test_fairness(void **state)
         assert_in_range(ran[i], 270 * MS, 330 * MS);
     assert_in_range(longest, SLICE, SLICE + MS);
     /* Runstate: the others waited runnable while one ran. */
-    assert_int_equal(d1->vcpu.ev.rs_state, current == &d1->vcpu ? RUNSTATE_running
+    assert_int_equal(d1->vcpus[0].ev.rs_state, current == &d1->vcpus[0] ? RUNSTATE_running
                                                                  : RUNSTATE_runnable);
 }
 
@@ -210,65 +225,65 @@ static void test_alone_keeps_cpu(void **state)
 {
     (void)state;
     only_running(d1);
-    assert_ptr_equal(schedule(), &d1->vcpu);
+    assert_ptr_equal(schedule(), &d1->vcpus[0]);
     for (int t = 0; t < 100; t++) {
         fake_now += MS;
-        assert_ptr_equal(schedule(), &d1->vcpu);
+        assert_ptr_equal(schedule(), &d1->vcpus[0]);
     }
 }
 
 static void test_yield(void **state)
 {
     (void)state;
-    d2->vcpu.blocked = 1;
-    assert_ptr_equal(schedule(), &d0->vcpu);
+    d2->vcpus[0].blocked = 1;
+    assert_ptr_equal(schedule(), &d0->vcpus[0]);
     fake_now += MS;
     assert_int_equal(schedop(d0, SCHEDOP_yield, NULL), 0);
-    assert_ptr_equal(schedule(), &d1->vcpu); /* before d0's slice ended */
-    d0->vcpu.blocked = 1;
+    assert_ptr_equal(schedule(), &d1->vcpus[0]); /* before d0's slice ended */
+    d0->vcpus[0].blocked = 1;
     assert_int_equal(schedop(d1, SCHEDOP_yield, NULL), 0);
-    assert_ptr_equal(schedule(), &d1->vcpu); /* nobody else: yield is a no-op */
+    assert_ptr_equal(schedule(), &d1->vcpus[0]); /* nobody else: yield is a no-op */
 }
 
 static void test_block_and_wake(void **state)
 {
     (void)state;
-    d2->vcpu.blocked = 1;
-    assert_ptr_equal(schedule(), &d0->vcpu);
+    d2->vcpus[0].blocked = 1;
+    assert_ptr_equal(schedule(), &d0->vcpus[0]);
     /* Block with an event already pending: returns at once, unmasked. */
-    d0->vcpu.info->evtchn_upcall_pending = 1;
+    d0->vcpus[0].info->evtchn_upcall_pending = 1;
     assert_int_equal(schedop(d0, SCHEDOP_block, NULL), 0);
-    assert_false(d0->vcpu.blocked);
-    assert_int_equal(d0->vcpu.info->evtchn_upcall_mask, 0);
-    assert_ptr_equal(schedule(), &d0->vcpu);
+    assert_false(d0->vcpus[0].blocked);
+    assert_int_equal(d0->vcpus[0].info->evtchn_upcall_mask, 0);
+    assert_ptr_equal(schedule(), &d0->vcpus[0]);
     /* Nothing pending: d0 sleeps, d1 runs. */
-    d0->vcpu.info->evtchn_upcall_pending = 0;
-    d0->vcpu.info->evtchn_upcall_mask = 1;
+    d0->vcpus[0].info->evtchn_upcall_pending = 0;
+    d0->vcpus[0].info->evtchn_upcall_mask = 1;
     assert_int_equal(schedop(d0, SCHEDOP_block, NULL), 0);
-    assert_true(d0->vcpu.blocked);
-    assert_ptr_equal(schedule(), &d1->vcpu);
-    assert_int_equal(d0->vcpu.ev.rs_state, RUNSTATE_blocked);
+    assert_true(d0->vcpus[0].blocked);
+    assert_ptr_equal(schedule(), &d1->vcpus[0]);
+    assert_int_equal(d0->vcpus[0].ev.rs_state, RUNSTATE_blocked);
     fake_now += 5 * MS;
-    assert_ptr_equal(schedule(), &d1->vcpu);
+    assert_ptr_equal(schedule(), &d1->vcpus[0]);
     /* d1 signals d0 over an interdomain channel: d0 wakes, runnable. */
     evtchn_alloc_unbound_t au = { .dom = DOMID_SELF, .remote_dom = 1 };
-    assert_int_equal(do_event_channel_op(&d0->vcpu, EVTCHNOP_alloc_unbound,
+    assert_int_equal(do_event_channel_op(&d0->vcpus[0], EVTCHNOP_alloc_unbound,
                                          (uint64_t)(uintptr_t)&au, 0, 0, 0), 0);
     evtchn_bind_interdomain_t bi = { .remote_dom = 0, .remote_port = au.port };
-    assert_int_equal(do_event_channel_op(&d1->vcpu, EVTCHNOP_bind_interdomain,
+    assert_int_equal(do_event_channel_op(&d1->vcpus[0], EVTCHNOP_bind_interdomain,
                                          (uint64_t)(uintptr_t)&bi, 0, 0, 0), 0);
-    d0->vcpu.info->evtchn_upcall_mask = 0;
-    d0->vcpu.info->evtchn_upcall_pending = 0;
+    d0->vcpus[0].info->evtchn_upcall_mask = 0;
+    d0->vcpus[0].info->evtchn_upcall_pending = 0;
     evtchn_send_t s = { .port = bi.local_port };
-    assert_true(d0->vcpu.blocked);
-    assert_int_equal(do_event_channel_op(&d1->vcpu, EVTCHNOP_send, (uint64_t)(uintptr_t)&s, 0,
+    assert_true(d0->vcpus[0].blocked);
+    assert_int_equal(do_event_channel_op(&d1->vcpus[0], EVTCHNOP_send, (uint64_t)(uintptr_t)&s, 0,
                                          0, 0), 0);
-    assert_false(d0->vcpu.blocked);
-    assert_int_equal(d0->vcpu.ev.rs_state, RUNSTATE_runnable);
+    assert_false(d0->vcpus[0].blocked);
+    assert_int_equal(d0->vcpus[0].ev.rs_state, RUNSTATE_runnable);
     /* d1 keeps its slice; d0 runs when it ends. */
-    assert_ptr_equal(schedule(), &d1->vcpu);
+    assert_ptr_equal(schedule(), &d1->vcpus[0]);
     fake_now += SLICE;
-    assert_ptr_equal(schedule(), &d0->vcpu);
+    assert_ptr_equal(schedule(), &d0->vcpus[0]);
 }
 
 /* Everybody asleep: no vcpu, and the timer is armed for the earliest
@@ -277,23 +292,23 @@ static void test_idle_arms_nearest_timer(void **state)
 {
     (void)state;
     only_running(NULL);
-    d2->vcpu.ev.singleshot = fake_now + 7 * MS;
-    d1->vcpu.ev.singleshot = fake_now + 3 * MS;
+    d2->vcpus[0].ev.singleshot = fake_now + 7 * MS;
+    d1->vcpus[0].ev.singleshot = fake_now + 3 * MS;
     evtchn_bind_virq_t bv = { .virq = VIRQ_TIMER, .vcpu = 0 };
-    assert_int_equal(do_event_channel_op(&d1->vcpu, EVTCHNOP_bind_virq,
+    assert_int_equal(do_event_channel_op(&d1->vcpus[0], EVTCHNOP_bind_virq,
                                          (uint64_t)(uintptr_t)&bv, 0, 0, 0), 0);
-    d1->vcpu.info->evtchn_upcall_mask = 0;
+    d1->vcpus[0].info->evtchn_upcall_mask = 0;
     assert_null(schedule());
     assert_int_equal(armed, fake_now + 3 * MS);
     fake_now += 3 * MS; /* exactly at the deadline: not yet (never early) */
     assert_null(schedule());
     assert_true(armed > fake_now - 1 && armed <= fake_now + 1);
     fake_now += 1;
-    assert_ptr_equal(schedule(), &d1->vcpu);
+    assert_ptr_equal(schedule(), &d1->vcpus[0]);
     assert_true(evtchn_port_is_pending(d1, bv.port));
-    assert_int_equal(d1->vcpu.ev.singleshot, 0);
+    assert_int_equal(d1->vcpus[0].ev.singleshot, 0);
     /* d1 runs: armed for d2's timer, before d1's slice end. */
-    assert_int_equal(armed, d2->vcpu.ev.singleshot);
+    assert_int_equal(armed, d2->vcpus[0].ev.singleshot);
 }
 
 static long poll(struct domain *d, evtchn_port_t *ports, unsigned int n, uint64_t timeout)
@@ -307,55 +322,55 @@ static void test_poll_timeout(void **state)
 {
     (void)state;
     only_running(d0);
-    assert_ptr_equal(schedule(), &d0->vcpu);
+    assert_ptr_equal(schedule(), &d0->vcpus[0]);
     uint64_t timeout = fake_now + 20 * MS;
     assert_int_equal(poll(d0, NULL, 0, timeout), 0);
-    assert_true(d0->vcpu.blocked);
+    assert_true(d0->vcpus[0].blocked);
     assert_null(schedule());
     assert_int_equal(armed, timeout);
     fake_now = timeout;
     assert_null(schedule());
     fake_now = timeout + 1;
-    assert_ptr_equal(schedule(), &d0->vcpu);
-    assert_false(d0->vcpu.blocked);
+    assert_ptr_equal(schedule(), &d0->vcpus[0]);
+    assert_false(d0->vcpus[0].blocked);
     /* No timeout and no ports: sleeps until an event. */
     assert_int_equal(poll(d0, NULL, 0, 0), 0);
     fake_now += 5000 * MS;
     assert_null(schedule());
-    vcpu_mark_events_pending(&d0->vcpu);
-    assert_ptr_equal(schedule(), &d0->vcpu);
+    vcpu_mark_events_pending(&d0->vcpus[0]);
+    assert_ptr_equal(schedule(), &d0->vcpus[0]);
 }
 
 static void test_poll_ports(void **state)
 {
     (void)state;
     only_running(d0);
-    assert_ptr_equal(schedule(), &d0->vcpu);
+    assert_ptr_equal(schedule(), &d0->vcpus[0]);
     evtchn_bind_ipi_t ipi = { .vcpu = 0 };
-    assert_int_equal(do_event_channel_op(&d0->vcpu, EVTCHNOP_bind_ipi,
+    assert_int_equal(do_event_channel_op(&d0->vcpus[0], EVTCHNOP_bind_ipi,
                                          (uint64_t)(uintptr_t)&ipi, 0, 0, 0), 0);
     evtchn_port_t ports[2] = { 5, ipi.port };
     /* Already pending: returns at once. */
     evtchn_send_t s = { .port = ipi.port };
-    do_event_channel_op(&d0->vcpu, EVTCHNOP_send, (uint64_t)(uintptr_t)&s, 0, 0, 0);
+    do_event_channel_op(&d0->vcpus[0], EVTCHNOP_send, (uint64_t)(uintptr_t)&s, 0, 0, 0);
     assert_int_equal(poll(d0, ports, 2, 0), 0);
-    assert_false(d0->vcpu.blocked);
+    assert_false(d0->vcpus[0].blocked);
     /* Not pending (events masked, so no upcall wakes it): sleeps until
      * the port is signalled, even with the upcall masked. */
     shinfo[0].evtchn_pending[0] = 0;
-    d0->vcpu.info->evtchn_upcall_mask = 1;
+    d0->vcpus[0].info->evtchn_upcall_mask = 1;
     assert_int_equal(poll(d0, &ports[1], 1, 0), 0);
-    assert_true(d0->vcpu.blocked);
+    assert_true(d0->vcpus[0].blocked);
     assert_null(schedule());
-    do_event_channel_op(&d0->vcpu, EVTCHNOP_send, (uint64_t)(uintptr_t)&s, 0, 0, 0);
-    assert_false(d0->vcpu.blocked);
-    assert_ptr_equal(schedule(), &d0->vcpu);
+    do_event_channel_op(&d0->vcpus[0], EVTCHNOP_send, (uint64_t)(uintptr_t)&s, 0, 0, 0);
+    assert_false(d0->vcpus[0].blocked);
+    assert_ptr_equal(schedule(), &d0->vcpus[0]);
     /* Bad arguments. */
     evtchn_port_t bad = 5000;
     assert_int_equal(poll(d0, &bad, 1, 0), -XL_EINVAL);
     assert_int_equal(poll(d0, ports, 129, 0), -XL_EINVAL);
     assert_int_equal(schedop(d0, SCHEDOP_poll, NULL), -XL_EFAULT);
-    assert_false(d0->vcpu.blocked);
+    assert_false(d0->vcpus[0].blocked);
 }
 
 static void test_shutdown_code_and_reap(void **state)
@@ -379,7 +394,7 @@ static void test_shutdown_code_and_reap(void **state)
     for (int t = 0; t < 100; t++) {
         fake_now += MS;
         struct vcpu *v = schedule();
-        assert_true(v == &d0->vcpu || v == &d2->vcpu);
+        assert_true(v == &d0->vcpus[0] || v == &d2->vcpus[0]);
     }
     /* Remote shutdown: dom0 may, d2 may not; unknown domain -ESRCH. */
     struct sched_remote_shutdown r = { .domain_id = 0, .reason = SHUTDOWN_reboot };
@@ -398,7 +413,7 @@ static void test_watchdog(void **state)
 {
     (void)state;
     only_running(d0);
-    d1->vcpu.blocked = 0;
+    d1->vcpus[0].blocked = 0;
     assert_int_equal(watchdog(d1, 0, 5), 1);
     assert_int_equal(watchdog(d1, 0, 10), 2);
     assert_int_equal(watchdog(d1, 0, 10), (long)(uint32_t)-XL_ENOSPC);
@@ -422,6 +437,161 @@ static void test_watchdog(void **state)
     assert_int_equal(d0->state, DOM_RUNNING);
 }
 
+
+/* ---- several vcpus (issue 10) ---- */
+
+/* d1 gets a second vcpu, down and without a context (domain_set_max_vcpus). */
+static struct vcpu *add_vcpu1(struct domain *d)
+{
+    struct vcpu *v = &d->vcpus[1];
+    memset(v, 0, sizeof(*v));
+    v->domain = d;
+    v->id = 1;
+    v->info = &d->shared_info->vcpu_info[1];
+    v->info->evtchn_upcall_mask = 1;
+    timer_vcpu_init(v);
+    v->ev.periodic_period = 0;
+    v->ev.rs_state = RUNSTATE_offline;
+    d->max_vcpus = 2;
+    return v;
+}
+
+static long vcpuop(struct vcpu *v, int cmd, unsigned int id, void *arg)
+{
+    return do_vcpu_op(v, (uint64_t)cmd, id, (uint64_t)(uintptr_t)arg, 0, 0);
+}
+
+static void test_vcpu_op_lifecycle(void **state)
+{
+    (void)state;
+    struct vcpu *v0 = &d1->vcpus[0], *v1 = add_vcpu1(d1);
+    int ctx;
+    assert_int_equal(vcpuop(v0, VCPUOP_is_up, 2, NULL), -XL_ENOENT);   /* >= max_vcpus */
+    assert_int_equal(vcpuop(v0, VCPUOP_initialise, 8, &ctx), -XL_ENOENT);
+    assert_int_equal(vcpuop(v0, VCPUOP_is_up, 1, NULL), 0);
+    assert_int_equal(vcpuop(v0, VCPUOP_up, 1, NULL), -XL_EINVAL);      /* no context yet */
+    assert_int_equal(vcpuop(v0, VCPUOP_initialise, 0, &ctx), -XL_EEXIST);
+    assert_int_equal(vcpuop(v0, VCPUOP_initialise, 1, &ctx), 0);
+    assert_int_equal(vcpuop(v0, VCPUOP_initialise, 1, &ctx), -XL_EEXIST);
+    assert_false(domain_vcpu_may_run(v1));                              /* initialised, still down */
+    assert_int_equal(vcpuop(v0, VCPUOP_up, 1, NULL), 0);
+    assert_int_equal(vcpuop(v0, VCPUOP_is_up, 1, NULL), 1);
+    assert_int_equal(v1->ev.rs_state, RUNSTATE_runnable);
+    /* Another vcpu's singleshot timer is not the caller's to set. */
+    struct vcpu_set_singleshot_timer st = { .timeout_abs_ns = fake_now + MS };
+    assert_int_equal(vcpuop(v0, VCPUOP_set_singleshot_timer, 1, &st), -XL_EINVAL);
+    assert_int_equal(vcpuop(v0, VCPUOP_stop_singleshot_timer, 1, NULL), -XL_EINVAL);
+    /* Down vcpu 1 (vcpu 0 still up): the domain lives on. */
+    assert_int_equal(vcpuop(v0, VCPUOP_down, 1, NULL), 0);
+    assert_int_equal(vcpuop(v0, VCPUOP_is_up, 1, NULL), 0);
+    assert_int_equal(v1->ev.rs_state, RUNSTATE_offline);
+    assert_int_equal(d1->state, DOM_RUNNING);
+    /* Up again: no new context needed. Then the last one up goes down. */
+    assert_int_equal(vcpuop(v0, VCPUOP_up, 1, NULL), 0);
+    assert_int_equal(vcpuop(v0, VCPUOP_down, 0, NULL), 0);
+    assert_int_equal(d1->state, DOM_RUNNING);
+    assert_int_equal(vcpuop(v1, VCPUOP_down, 1, NULL), 0);
+    assert_int_equal(d1->state, DOM_SHUTDOWN);
+    assert_int_equal(d1->shutdown_reason, SHUTDOWN_poweroff);
+}
+
+static void test_round_robin_over_vcpus(void **state)
+{
+    (void)state;
+    struct vcpu *v1 = add_vcpu1(d1);
+    int ctx;
+    assert_int_equal(vcpuop(&d1->vcpus[0], VCPUOP_initialise, 1, &ctx), 0);
+    assert_int_equal(vcpuop(&d1->vcpus[0], VCPUOP_up, 1, NULL), 0);
+    /* Every vcpu of every domain gets its turn: d0v0, d1v0, d1v1, d2v0. */
+    struct vcpu *seen[8];
+    for (unsigned int i = 0; i < 8; i++) {
+        seen[i] = schedule();
+        seen[i]->ev.yielded = 1;
+    }
+    assert_ptr_equal(seen[0], &d0->vcpus[0]);
+    assert_ptr_equal(seen[1], &d1->vcpus[0]);
+    assert_ptr_equal(seen[2], v1);
+    assert_ptr_equal(seen[3], &d2->vcpus[0]);
+    assert_ptr_equal(seen[4], &d0->vcpus[0]);
+    /* Paused: neither vcpu runs. Down: that vcpu never runs. */
+    d1->pause_count = 1;
+    for (unsigned int i = 0; i < 4; i++) {
+        struct vcpu *v = schedule();
+        assert_ptr_not_equal(v->domain, d1);
+        v->ev.yielded = 1;
+    }
+    d1->pause_count = 0;
+    assert_int_equal(vcpuop(&d1->vcpus[0], VCPUOP_down, 1, NULL), 0);
+    for (unsigned int i = 0; i < 6; i++) {
+        struct vcpu *v = schedule();
+        assert_ptr_not_equal(v, v1);
+        v->ev.yielded = 1;
+    }
+}
+
+static void test_events_to_notify_vcpu(void **state)
+{
+    (void)state;
+    struct vcpu *v0 = &d1->vcpus[0], *v1 = add_vcpu1(d1);
+    int ctx;
+    assert_int_equal(vcpuop(v0, VCPUOP_initialise, 1, &ctx), 0);
+    assert_int_equal(vcpuop(v0, VCPUOP_up, 1, NULL), 0);
+    v0->info->evtchn_upcall_mask = v1->info->evtchn_upcall_mask = 0;
+    /* An IPI port on vcpu 1: its event goes to vcpu 1's vcpu_info and
+     * wakes it from SCHEDOP_block. */
+    evtchn_bind_ipi_t ipi = { .vcpu = 1 };
+    assert_int_equal(do_event_channel_op(v0, EVTCHNOP_bind_ipi, (uint64_t)(uintptr_t)&ipi, 0, 0, 0), 0);
+    evtchn_bind_ipi_t bad = { .vcpu = 2 };
+    assert_int_equal(do_event_channel_op(v0, EVTCHNOP_bind_ipi, (uint64_t)(uintptr_t)&bad, 0, 0, 0),
+                     -XL_ENOENT);
+    assert_int_equal(do_sched_op(v1, SCHEDOP_block, 0, 0, 0, 0), 0);
+    assert_true(v1->blocked);
+    evtchn_send_t snd = { .port = ipi.port };
+    assert_int_equal(do_event_channel_op(v0, EVTCHNOP_send, (uint64_t)(uintptr_t)&snd, 0, 0, 0), 0);
+    assert_false(v1->blocked);
+    assert_true(v1->info->evtchn_upcall_pending);
+    assert_int_equal(v1->info->evtchn_pending_sel, 1);
+    assert_false(v0->info->evtchn_upcall_pending);
+    assert_int_equal(v0->info->evtchn_pending_sel, 0);
+    /* VIRQ_TIMER per vcpu: vcpu 1's own port; bind_vcpu may not move it,
+     * nor an IPI; an unbound port moves, to an existing vcpu only. */
+    evtchn_bind_virq_t t1 = { .virq = VIRQ_TIMER, .vcpu = 1 }, t0 = { .virq = VIRQ_TIMER, .vcpu = 0 };
+    assert_int_equal(do_event_channel_op(v0, EVTCHNOP_bind_virq, (uint64_t)(uintptr_t)&t1, 0, 0, 0), 0);
+    assert_int_equal(do_event_channel_op(v0, EVTCHNOP_bind_virq, (uint64_t)(uintptr_t)&t0, 0, 0, 0), 0);
+    assert_int_equal(do_event_channel_op(v0, EVTCHNOP_bind_virq, (uint64_t)(uintptr_t)&t1, 0, 0, 0),
+                     -XL_EEXIST);
+    evtchn_bind_virq_t g = { .virq = VIRQ_DOM_EXC, .vcpu = 1 };
+    assert_int_equal(do_event_channel_op(v0, EVTCHNOP_bind_virq, (uint64_t)(uintptr_t)&g, 0, 0, 0),
+                     -XL_EINVAL);
+    evtchn_bind_vcpu_t bv = { .port = t1.port, .vcpu = 0 };
+    assert_int_equal(do_event_channel_op(v0, EVTCHNOP_bind_vcpu, (uint64_t)(uintptr_t)&bv, 0, 0, 0),
+                     -XL_EINVAL);
+    bv.port = ipi.port;
+    assert_int_equal(do_event_channel_op(v0, EVTCHNOP_bind_vcpu, (uint64_t)(uintptr_t)&bv, 0, 0, 0),
+                     -XL_EINVAL);
+    evtchn_alloc_unbound_t u = { .dom = DOMID_SELF, .remote_dom = 0 };
+    assert_int_equal(do_event_channel_op(v0, EVTCHNOP_alloc_unbound, (uint64_t)(uintptr_t)&u, 0, 0, 0), 0);
+    bv = (evtchn_bind_vcpu_t){ .port = u.port, .vcpu = 2 };
+    assert_int_equal(do_event_channel_op(v0, EVTCHNOP_bind_vcpu, (uint64_t)(uintptr_t)&bv, 0, 0, 0),
+                     -XL_ENOENT);
+    bv.vcpu = 1;
+    assert_int_equal(do_event_channel_op(v0, EVTCHNOP_bind_vcpu, (uint64_t)(uintptr_t)&bv, 0, 0, 0), 0);
+    evtchn_status_t st = { .dom = DOMID_SELF, .port = u.port };
+    assert_int_equal(do_event_channel_op(v0, EVTCHNOP_status, (uint64_t)(uintptr_t)&st, 0, 0, 0), 0);
+    assert_int_equal(st.vcpu, 1);
+    /* Each vcpu's singleshot timer raises its own VIRQ_TIMER port. */
+    v1->info->evtchn_pending_sel = 0;
+    v1->info->evtchn_upcall_pending = 0;
+    d1->shared_info->evtchn_pending[0] = 0;
+    assert_int_equal(do_set_timer_op(v1, fake_now + MS, 0, 0, 0, 0), 0);
+    fake_now += 2 * MS;
+    timers_run(fake_now);
+    assert_true(d1->shared_info->evtchn_pending[0] >> t1.port & 1);
+    assert_false(d1->shared_info->evtchn_pending[0] >> t0.port & 1);
+    assert_true(v1->info->evtchn_upcall_pending);
+    assert_false(v0->info->evtchn_upcall_pending);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -435,6 +605,9 @@ int main(void)
         cmocka_unit_test_setup(test_shutdown_code_and_reap, setup),
         cmocka_unit_test_setup(test_watchdog, setup),
         cmocka_unit_test_setup(test_paused_never_runs, setup),
+        cmocka_unit_test_setup(test_vcpu_op_lifecycle, setup),
+        cmocka_unit_test_setup(test_round_robin_over_vcpus, setup),
+        cmocka_unit_test_setup(test_events_to_notify_vcpu, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -199,6 +199,13 @@ static struct domain *build_boot_domain(uint16_t domid, const struct xl_module *
     struct domain *d = domain_create(domid, domid == 0, domid == 0 ? "Domain-0" : m->name);
     if (!d)
         panic("cannot create d%u", domid);
+    /* Xen's dom0_max_vcpus=N (capped at MAX_VCPUS here; Xen caps it at
+     * its pCPUs): vcpus 1.. exist down, for dom0 to bring up itself with
+     * VCPUOP_initialise + VCPUOP_up. */
+    if (domid == 0) {
+        uint64_t n = cmdline_size("dom0_max_vcpus", 1);
+        domain_set_max_vcpus(d, n < 1 ? 1 : n > MAX_VCPUS ? MAX_VCPUS : (unsigned int)n);
+    }
     /* A bzImage or a compressed ELF is unpacked into frames of the hv's,
      * given back once the domain is built (Xen's boot-time builder does
      * the same with its bzimage_parse). */
@@ -260,7 +267,7 @@ static struct domain *build_boot_domain(uint16_t domid, const struct xl_module *
     }
     printk("d%u: %s, %lu MiB, kernel %016lx-%016lx entry %016lx\n", domid, m->name,
            (unsigned long)(mem >> 20), (unsigned long)l.vkern_start, (unsigned long)l.vkern_end,
-           (unsigned long)d->vcpu.regs.rip);
+           (unsigned long)d->vcpus[0].regs.rip);
     printk("d%u: start_info %016lx, page tables %016lx (%lu frames), stack %016lx, mapped to %016lx\n",
            domid, (unsigned long)l.vstartinfo_start, (unsigned long)l.vpt_start,
            (unsigned long)l.nr_pt_pages, (unsigned long)l.vstack_end, (unsigned long)l.v_end);

@@ -12,6 +12,11 @@
 #include <xenolith/xen.h>
 
 #define MAX_DOMAINS 16
+/* vCPUs per domain (Xen's d->max_vcpus is at most this). 8 keeps the
+ * static domains[] table sane (a vcpu is ~6 KiB: trap table, FPU image)
+ * and stays below XEN_LEGACY_MAX_VCPUS (32), so every vcpu has a
+ * vcpu_info slot in shared_info until it registers its own. */
+#define MAX_VCPUS 8
 
 enum domain_state {
     DOM_FREE = 0,
@@ -63,7 +68,12 @@ struct domain {
     uint32_t cdf_flags;           /* XEN_DOMCTL_CDF_* it was created with */
     uint32_t max_evtchn_port;     /* createdomain's (stored; 2-level caps at 4095) */
     struct domain_events ev; /* event channels (event.h) */
-    struct vcpu vcpu;             /* one vcpu per domain for now */
+    /* vcpus[0, max_vcpus) exist (Xen's d->vcpu[]); boot-built domains
+     * have vcpu 0 initialised and online, the others wait for the
+     * guest's VCPUOP_initialise + VCPUOP_up (or the toolstack's
+     * setvcpucontext). */
+    unsigned int max_vcpus;
+    struct vcpu vcpus[MAX_VCPUS];
     /* Hypercalls by number and sub-op (hcstat.h): hypercall.c counts
      * every call, the multiplexed handlers their sub-ops (HCSTAT_SUB). */
     struct hcstat_counts hcstat;
@@ -81,6 +91,16 @@ extern struct vcpu *current;
  * wants); domctl.c's createdomain pauses it and takes the vcpu down. */
 struct domain *domain_create(uint16_t domid, int privileged, const char *name);
 struct domain *domain_by_id(uint16_t domid);
+/* Give d vcpus [1, n) (n <= MAX_VCPUS): each exists, down and without a
+ * context, with its shared_info vcpu_info slot (events masked) and
+ * default timers. Only while d has one vcpu (creation). */
+void domain_set_max_vcpus(struct domain *d, unsigned int n);
+/* Vcpu id of d, or NULL if id >= d->max_vcpus (Xen's domain_vcpu). */
+static inline struct vcpu *domain_vcpu(struct domain *d, unsigned int id)
+{
+    return id < d->max_vcpus ? &d->vcpus[id] : (struct vcpu *)0;
+}
+#define for_each_vcpu(d, v) for ((v) = (d)->vcpus; (v) < (d)->vcpus + (d)->max_vcpus; (v)++)
 /* The domain asked to stop (SHUTDOWN_* reason); it will not run again. */
 void domain_shutdown(struct domain *d, unsigned int reason);
 /* The domain broke the rules or faulted: log why and shut it down with

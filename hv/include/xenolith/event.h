@@ -45,23 +45,19 @@ struct evtchn {
     uint8_t priority;      /* FIFO queue for new events (default 7) */
     uint8_t last_priority; /* FIFO queue it was last linked on (Xen's fifo_lastq) */
     uint8_t pending;       /* FIFO: raised while its event-array page was missing */
-    uint8_t pad;
+    uint8_t last_vcpu;     /* FIFO: whose queue it was last linked on (Xen's last_vcpu_id) */
 };
 
 struct domain_events {
     struct evtchn ports[EVTCHN_MAX];
     unsigned int valid;   /* ports [0, valid) exist (whole buckets) */
-    /* FIFO ABI (EVTCHNOP_init_control): on while fifo is set. The control
-     * block (vcpu 0's: one vcpu) and each event-array page are guest
-     * frames the hv holds a page + writable type reference on until
-     * EVTCHNOP_reset or destroy. fifo_tail: the hv's tail of each queue
-     * (0 = none); the heads live in the control block. */
+    /* FIFO ABI (EVTCHNOP_init_control): on while fifo is set. Each
+     * vcpu's control block (struct vcpu_events) and each event-array
+     * page are guest frames the hv holds a page + writable type
+     * reference on until EVTCHNOP_reset or destroy. */
     int fifo;
-    uint64_t fifo_ctrl_mfn;
-    unsigned int fifo_ctrl_off;
     unsigned int fifo_nr_pages;
     uint64_t fifo_array[EVTCHN_FIFO_PAGES];
-    uint32_t fifo_tail[EVTCHN_FIFO_QUEUES];
     /* SCHEDOP_watchdog timers: bit w of inuse = id w+1 exists; its
      * deadline is system time (fires once, shutting the domain down). */
     uint8_t watchdog_inuse;
@@ -87,6 +83,12 @@ struct vcpu_events {
     uint64_t vcpu_info_mfn;     /* VCPUOP_register_vcpu_info frame (page+writable ref held) */
     int vcpu_info_registered;   /* v->info points into vcpu_info_mfn, not shared_info */
     uint64_t slice_end;         /* scheduler: end of the current time slice */
+    /* FIFO ABI: this vcpu's control block (EVTCHNOP_init_control, page +
+     * writable ref held; 0 = none) and the hv's tail of each of its
+     * queues (0 = none; the heads live in the control block). */
+    uint64_t fifo_ctrl_mfn;
+    unsigned int fifo_ctrl_off;
+    uint32_t fifo_tail[EVTCHN_FIFO_QUEUES];
     int yielded;
 };
 
@@ -140,6 +142,11 @@ void timer_vcpu_mode_toggled(struct vcpu *v);
 /* Runstate change of v at now (RUNSTATE_*), copied to the guest's
  * registered area if any. */
 void vcpu_runstate_change(struct vcpu *v, int state, uint64_t now);
+/* v goes up (VCPUOP_up, a context with VGCF_online) or down
+ * (VCPUOP_down, a context without): Xen's _VPF_down, with the runstate
+ * going offline <-> runnable. A vcpu that is not current changes at once;
+ * the scheduler takes current off the CPU on its next pass. */
+void vcpu_set_online(struct vcpu *v, int online);
 
 /* --- sched.c --- */
 /* Xen's domain_shutdown: a code recorded with SCHEDOP_shutdown_code

@@ -83,6 +83,12 @@ extern int hypercall_in_multicall;
  * hc_unimplemented(...)`.
  */
 long hc_unimplemented(struct domain *d, unsigned int hc, unsigned int subop);
+
+/* VCPUOP_initialise for vcpu v of the caller's domain (domctl.c, which
+ * shares Xen's arch_set_info_guest checks with XEN_DOMCTL_setvcpucontext):
+ * the vcpu_guest_context at guest address arg; -EFAULT, -EEXIST if v has
+ * a context already, else what setvcpucontext would return. */
+long vcpu_initialise(struct vcpu *caller, struct vcpu *v, uint64_t arg);
 /* One line: "dN hypercalls: T total; mmu_update 5000, memory_op/
  * populate_physmap 3, ..." (the 8 largest counts; domain_destroy). */
 void hcstat_print_summary(const struct domain *d);

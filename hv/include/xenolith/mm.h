@@ -179,8 +179,8 @@ struct mm_ldt {
     uint64_t linear_addr;
     unsigned int nr_ents;
 };
-/* The LDT the guest of domain domid last set (zeroes if none). */
-const struct mm_ldt *mm_vcpu_ldt(uint16_t domid);
+/* The LDT vcpu `vcpu` of domain domid last set (zeroes if none). */
+const struct mm_ldt *mm_vcpu_ldt(uint16_t domid, unsigned int vcpu);
 
 /* TLB maintenance of the running CPU (arch; host tests provide their own).
  * Full flushes go through flush_tlb_local() (tlbflush.h), which records

@@ -54,7 +54,7 @@ struct pv_vcpu {
     uint64_t cr4;                /* guest-controllable CR4 bits it last wrote */
     uint64_t mci_ctl_cleared[2]; /* vMCE banks' CTL, stored inverted (0 = all ones) */
     unsigned int iopl;           /* virtual IOPL 0-3 (PHYSDEVOP_set_iopl) */
-    uint64_t vm_assist;          /* VMASST_TYPE_* bits (one vcpu per domain) */
+    uint64_t vm_assist;          /* VMASST_TYPE_* bits (Xen's per-domain d->vm_assist: the same in every vcpu) */
     /* x87/SSE state (FXSAVE image) while another vcpu owns the FPU. */
     uint8_t fpu[512] __attribute__((aligned(16)));
     int fpu_initialised;         /* fpu[] holds a real image */
@@ -196,6 +196,11 @@ int pv_check_descriptor(uint64_t *desc);
 /* Drop v's GDT and LDT: the frames lose their PGT_seg_desc type and
  * reference. Called when the domain is destroyed. */
 void pv_destroy_gdt(struct vcpu *v);
+/* Xen's pv_set_gdt: give v the GDT made of frames[0, (ents+511)/512)
+ * (each of v's domain, taking PGT_seg_desc: every descriptor checked),
+ * dropping its old one. -EINVAL if ents > PV_GDT_MAX_ENTRIES or a frame
+ * is refused (then nothing changes). set_gdt and VCPUOP_initialise. */
+long pv_set_gdt(struct vcpu *v, const unsigned long *frames, unsigned int ents);
 /* MMUEXT_SET_LDT changed v's LDT (base / entries; mmu.c checked them):
  * the frames of the old one are dropped, the new one starts with no
  * frame taken. */

@@ -21,12 +21,12 @@
 /* Xen's continuation bit in the count of mmu_update / mmuext_op. */
 #define MMU_UPDATE_PREEMPTED (~(~0U >> 1))
 
-static struct mm_ldt ldts[MAX_DOMAINS];
+static struct mm_ldt ldts[MAX_DOMAINS][MAX_VCPUS];
 
-const struct mm_ldt *mm_vcpu_ldt(uint16_t domid)
+const struct mm_ldt *mm_vcpu_ldt(uint16_t domid, unsigned int vcpu)
 {
     static const struct mm_ldt none;
-    return domid < MAX_DOMAINS ? &ldts[domid] : &none;
+    return domid < MAX_DOMAINS && vcpu < MAX_VCPUS ? &ldts[domid][vcpu] : &none;
 }
 
 /* pv_desc.c loads the LDT; host tests that link mmu.c alone get this. */
@@ -138,12 +138,14 @@ int mm_new_baseptr(struct vcpu *v, uint64_t mfn, int user)
 
 void mm_release_domain(struct domain *d)
 {
-    struct vcpu *v = &d->vcpu;
-    if (v->guest_table)
-        put_page_and_type(v->guest_table);
-    if (v->guest_table_user)
-        put_page_and_type(v->guest_table_user);
-    v->guest_table = v->guest_table_user = 0;
+    struct vcpu *v;
+    for_each_vcpu(d, v) {
+        if (v->guest_table)
+            put_page_and_type(v->guest_table);
+        if (v->guest_table_user)
+            put_page_and_type(v->guest_table_user);
+        v->guest_table = v->guest_table_user = 0;
+    }
     for (uint64_t mfn = 0; mfn < max_mfn; mfn++) {
         if (frame_table[mfn].owner == d->domid && (frame_table[mfn].flags & PGF_pinned)) {
             frame_table[mfn].flags &= (uint8_t)~PGF_pinned;
@@ -151,7 +153,7 @@ void mm_release_domain(struct domain *d)
         }
     }
     if (d->domid < MAX_DOMAINS)
-        ldts[d->domid] = (struct mm_ldt){ 0 };
+        memset(ldts[d->domid], 0, sizeof(ldts[d->domid]));
 }
 
 /* The domain whose frames the caller names (Xen's get_pg_owner): itself
@@ -338,10 +340,11 @@ static int mmuext_one(struct vcpu *v, uint16_t pg_owner, const struct mmuext_op 
             return -XL_EPERM;
         if ((la & (PAGE_SIZE - 1)) || !guest_va_ok(la) || ents > 8192)
             return -XL_EINVAL;
-        if (d->domid < MAX_DOMAINS &&
-            (ldts[d->domid].linear_addr != la || ldts[d->domid].nr_ents != ents)) {
-            ldts[d->domid] = (struct mm_ldt){ .linear_addr = la, .nr_ents = ents };
-            pv_set_ldt(&d->vcpu, la, ents);
+        /* Per vcpu, as in Xen: the caller's own LDT. */
+        if (d->domid < MAX_DOMAINS && v->id < MAX_VCPUS &&
+            (ldts[d->domid][v->id].linear_addr != la || ldts[d->domid][v->id].nr_ents != ents)) {
+            ldts[d->domid][v->id] = (struct mm_ldt){ .linear_addr = la, .nr_ents = ents };
+            pv_set_ldt(v, la, ents);
         }
         return 0;
     }

@@ -36,13 +36,13 @@ static int alloc_memory(struct domain *d, uint64_t *p2m, uint64_t nr_pages)
  * once for the vcpu's guest_table and once for the pin. */
 static int type_page_tables(struct domain *d)
 {
-    uint64_t l4 = d->vcpu.guest_table;
+    uint64_t l4 = d->vcpus[0].guest_table;
     int rc = get_page_and_type(l4, d->domid, PGT_l4);
     if (rc)
         return rc;
     if ((rc = get_page_and_type(l4, d->domid, PGT_l4))) {
         put_page_and_type(l4);
-        d->vcpu.guest_table = 0;
+        d->vcpus[0].guest_table = 0;
         return rc;
     }
     frame_table[l4].flags |= PGF_pinned;
@@ -99,17 +99,17 @@ int pv_build(struct domain *d, const struct pv_image *img, struct pv_layout *l,
         struct pv_build_result r;
         rc = pv_build_load(&plan, img, &args, p2m, &ops, &r, why);
         if (!rc) {
-            d->vcpu.guest_table = r.l4_mfn;
-            d->vcpu.cr3 = r.l4_mfn << PAGE_SHIFT;
-            d->vcpu.pv.kernel_mode = 1;
+            d->vcpus[0].guest_table = r.l4_mfn;
+            d->vcpus[0].cr3 = r.l4_mfn << PAGE_SHIFT;
+            d->vcpus[0].pv.kernel_mode = 1;
             if ((rc = type_page_tables(d))) {
-                d->vcpu.guest_table = 0; /* unreferenced: nothing to drop */
+                d->vcpus[0].guest_table = 0; /* unreferenced: nothing to drop */
                 *why = "initial page tables failed validation";
             }
         }
     }
     if (!rc) {
-        set_initial_regs(&d->vcpu, l, plan.entry);
+        set_initial_regs(&d->vcpus[0], l, plan.entry);
         d->max_pages = l->nr_pages;
     }
     page_alloc_free_pages(&hv_pages, (uint64_t)tmp, order);

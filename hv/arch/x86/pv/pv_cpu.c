@@ -483,12 +483,16 @@ HYPERCALL_DECL(vm_assist)
 {
     if (a2 >= 64 || !(PV64_VM_ASSIST_MASK & (1ULL << a2)))
         return -XL_EINVAL;
+    /* Xen's d->vm_assist is per domain: every vcpu keeps the same copy. */
+    struct vcpu *u;
     switch (a1) {
     case VMASST_CMD_enable:
-        v->pv.vm_assist |= 1ULL << a2;
+        for_each_vcpu(v->domain, u)
+            u->pv.vm_assist |= 1ULL << a2;
         return 0;
     case VMASST_CMD_disable:
-        v->pv.vm_assist &= ~(1ULL << a2);
+        for_each_vcpu(v->domain, u)
+            u->pv.vm_assist &= ~(1ULL << a2);
         return 0;
     default:
         return hc_unimplemented(v->domain, __HYPERVISOR_vm_assist, (unsigned int)a1);

@@ -129,19 +129,14 @@ int pv_ldt_fault(struct vcpu *v, struct cpu_regs *regs, uint32_t error_code)
     return 1;
 }
 
-HYPERCALL_DECL(set_gdt)
+long pv_set_gdt(struct vcpu *v, const unsigned long *frames, unsigned int entries)
 {
-    unsigned int entries = (unsigned int)a2;
-    uint64_t frames[PV_GDT_MAX_FRAMES];
     uint16_t domid = v->domain->domid;
     unsigned int i, nr;
 
     if (entries > PV_GDT_MAX_ENTRIES)
         return -XL_EINVAL;
     nr = gdt_nr_frames(entries);
-    if (nr && copy_from_guest_va(v->cr3, frames, a1, nr * sizeof(frames[0])))
-        return -XL_EFAULT;
-
     for (i = 0; i < nr; i++) {
         if (get_page_and_type(frames[i], domid, PGT_seg_desc))
             goto fail;
@@ -161,6 +156,19 @@ fail:
     while (i-- > 0)
         put_page_and_type(frames[i]);
     return -XL_EINVAL;
+}
+
+HYPERCALL_DECL(set_gdt)
+{
+    unsigned int entries = (unsigned int)a2;
+    unsigned long frames[PV_GDT_MAX_FRAMES];
+
+    if (entries > PV_GDT_MAX_ENTRIES)
+        return -XL_EINVAL;
+    unsigned int nr = gdt_nr_frames(entries);
+    if (nr && copy_from_guest_va(v->cr3, frames, a1, nr * sizeof(frames[0])))
+        return -XL_EFAULT;
+    return pv_set_gdt(v, frames, entries);
 }
 
 HYPERCALL_DECL(update_descriptor)
