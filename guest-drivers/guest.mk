@@ -29,3 +29,18 @@ $(1): $(patsubst %.c,$(BUILD)/guest/%.o,$(2)) $(GUEST_RT_OBJS) guest-drivers/ker
 	@echo "  LD      $$@"
 all: $(1)
 endef
+
+# The split drivers' pure logic (docs/split-drivers.md): shared-ring back
+# end, blkif request judge, Ethernet/802.1Q parsing and the bridge's FDB,
+# the split virtqueue's driver side, the xenbus connection state machine.
+# No image links them yet; each is compiled freestanding here and must call
+# nothing but the kit's lib and its siblings (the .nm-ok check). The host
+# unit tests (tests/unit/{backring,blkif,bridge,virtq,xbfsm}.mk) depend on
+# these checks, so `make unit` proves both builds.
+GUEST_LOGIC_SRCS := guest-drivers/ring/backring.c guest-drivers/blk/blkif_req.c
+GUEST_LOGIC_SYMS := memcpy|memset|memmove|memcmp|strlen|xl_snprintf|xl_vsnprintf|(backring|blkif|eth|br|virtq|vring|xbfsm)_[a-z_0-9]+
+$(BUILD)/guest/%.nm-ok: $(BUILD)/guest/%.o
+	$(Q)bad=$$(nm -u $< | awk '{print $$2}' | grep -vxE '$(GUEST_LOGIC_SYMS)'); \
+	    if [ -n "$$bad" ]; then echo "$<: calls outside the kit's lib: $$bad"; exit 1; fi; touch $@
+all: $(patsubst %.c,$(BUILD)/guest/%.nm-ok,$(GUEST_LOGIC_SRCS))
+.SECONDARY: $(patsubst %.c,$(BUILD)/guest/%.o,$(GUEST_LOGIC_SRCS))
