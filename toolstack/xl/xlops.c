@@ -408,7 +408,7 @@ static int op_create(void *ctx, const struct xlcfg *cfg, int paused, uint32_t *d
     /* 1-2: createdomain (paused), max_vcpus, max_mem. */
     struct xen_domctl d = { .cmd = XEN_DOMCTL_createdomain, .domain = 0,
                             .interface_version = XEN_DOMCTL_INTERFACE_VERSION };
-    d.u.createdomain.max_vcpus = cfg->vcpus ? cfg->vcpus : 1;
+    d.u.createdomain.max_vcpus = cfg->maxvcpus ? cfg->maxvcpus : 1;
     d.u.createdomain.max_evtchn_port = 1023;
     d.u.createdomain.max_grant_frames = 32;
     d.u.createdomain.max_maptrack_frames = 1024;
@@ -425,17 +425,13 @@ static int op_create(void *ctx, const struct xlcfg *cfg, int paused, uint32_t *d
         goto out;
     }
     uint16_t domid = d.domain;
-    struct xen_domctl m = { .cmd = XEN_DOMCTL_max_vcpus, .domain = domid,
-                            .interface_version = XEN_DOMCTL_INTERFACE_VERSION };
-    m.u.max_vcpus.max = d.u.createdomain.max_vcpus;
-    hc = HYPERCALL(__HYPERVISOR_domctl, &m, 0, 0);
-    /* 3-6: memory, layout, start_info, rings, vcpu context. max_mem as
-     * libxl__build_pre: the initial allocation + LIBXL_MAXMEM_CONSTANT
-     * (1 MiB); maxmem goes to memory/static-max, the balloon's limit. */
+    /* 2-6: max_vcpus, max_mem, memory, layout, start_info, rings, vcpu 0's
+     * context (the builder). max_mem as libxl__build_pre: the initial
+     * allocation + LIBXL_MAXMEM_CONSTANT (1 MiB); maxmem goes to
+     * memory/static-max, the balloon's limit. */
     struct dom0_build_out b = { 0 };
-    if (!hc)
-        hc = dom0_build_pv(domid, k.elf, k.len, rd, rdlen, cfg->cmdline, cfg->memory_mib << 8,
-                           (cfg->memory_mib << 10) + 1024, &b);
+    hc = dom0_build_pv(domid, k.elf, k.len, rd, rdlen, cfg->cmdline, cfg->memory_mib << 8,
+                       (cfg->memory_mib << 10) + 1024, d.u.createdomain.max_vcpus, &b);
     /* 7: xenstore + the console back end. */
     if (!hc)
         hc = write_domain_nodes(domid, cfg, uuid, &b);
@@ -485,7 +481,7 @@ void xlops_domain_shutdown(uint16_t domid, unsigned int reason)
  * (toolstack/libxc/build.c, the same layout code as the hv's). */
 int dom0_build_pv(uint16_t domid, const void *kernel, size_t kernel_len, const void *ramdisk,
                   size_t ramdisk_len, const char *cmdline, uint64_t nr_pages, uint64_t max_memkb,
-                  struct dom0_build_out *out)
+                  unsigned int max_vcpus, struct dom0_build_out *out)
 {
     struct xl_build_out o;
     const char *why = "unknown";
@@ -501,6 +497,7 @@ int dom0_build_pv(uint16_t domid, const void *kernel, size_t kernel_len, const v
         .kernel = kernel, .kernel_len = kernel_len, .ramdisk = ramdisk,
         .ramdisk_len = ramdisk_len, .cmdline = cmdline,
         .memory_mb = (unsigned int)(nr_pages >> 8), .max_memkb = max_memkb,
+        .max_vcpus = max_vcpus,
         .p2m = p2m, .p2m_entries = pn << 9,
     };
     int rc = xl_build_pv(domid, &a, &o, &why);
