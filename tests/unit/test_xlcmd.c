@@ -546,6 +546,23 @@ static void test_create(void **state)
                               "on_reboot = \"restart\"\non_watchdog = \"destroy\"\n"
                               "on_crash = \"destroy\"\non_soft_reset = \"soft-reset\"\n");
 
+    /* vcpus, maxvcpus and cpus from the command line: cpus as given */
+    assert_int_equal(run("xl create -n web2.cfg vcpus=2 maxvcpus=3 'cpus=\"0-3,^1\"'"), 0);
+    assert_non_null(strstr(out1, "vcpus = 2\nmaxvcpus = 3\nkernel = \"/boot/domu.elf\"\n"
+                                 "cpus = \"0,2-3\"\ncmdline"));
+    assert_int_equal(run("xl create -n web2.cfg maxvcpus=3 'cpus=[\"1\", \"all\"]' "
+                         "'cpus_soft=\"2\"'"), 0);
+    assert_non_null(strstr(out1, "cpus = [\"1\", \"all\"]\ncpus_soft = \"2\"\ncmdline"));
+    assert_int_equal(created.nr_cpus_hard, 0);      /* -n creates nothing */
+    assert_int_equal(run("xl create web2.cfg vcpus=2 'cpus=\"3\"'"), 0);
+    assert_int_equal(created.vcpus, 2);
+    assert_int_equal(created.maxvcpus, 2);
+    assert_int_equal(created.nr_cpus_hard, XLCFG_MAX_VCPUS);
+    assert_int_equal(created.cpus_hard[1], 0x8);
+    assert_int_equal(run("xl create web2.cfg 'cpus=\"^3\"'"), 1);
+    assert_string_equal(out2, "Parsing config from web2.cfg\n<command line>:1: cpus: `^3' is no "
+                              "CPU (vcpu hard affinity map is empty)\n");
+
     assert_int_equal(run("xl create bad.cfg"), 1);
     assert_string_equal(out2, "Parsing config from bad.cfg\n"
                               "bad.cfg:2: memory: bare word `lots' (strings need quotes)\n"
