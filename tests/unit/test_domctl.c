@@ -4,7 +4,9 @@
  * -EPERM, unknown domain -ESRCH, bad create configs, self pause/destroy,
  * pause count limits, vcpu context checks), createdomain's paused
  * domain, getdomaininfo (4.17's ">= domid" walk), destroy giving every
- * frame back, readconsole's clear/incremental on console.c's ring, and
+ * frame back, set/getvcpuaffinity (Xen 4.17's checks and maps on a
+ * 4-CPU machine) and getvcpuinfo of down vcpus, readconsole's
+ * clear/incremental on console.c's ring, and
  * Xenolith's hypercall_stats sysctl with the dispatcher's counting.
  * Links: domctl.c sysctl.c console.c hypercall.c multicall.c domain.c
  * mm.c page_type.c m2p.c mmu.c memory.c page_alloc.c guest_access.c

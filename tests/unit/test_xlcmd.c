@@ -7,7 +7,10 @@
  * own format string run through the host printf (float time included);
  * `xl info` text literally, and its one-key filter; xl's error messages
  * and exit statuses; create with a config file, overrides, -n/-p/-c and
- * diagnostics; `xl hypercalls` (Xenolith's) table and errors; random
+ * diagnostics (vcpus, maxvcpus, cpus); `xl vcpu-list` literally and
+ * against xl's format strings and print_bitmap through the host printf,
+ * the CPU map format, `xl vcpu-pin` and `xl vcpu-set` with xl's checks
+ * and messages; `xl hypercalls` (Xenolith's) table and errors; random
  * typed lines never crash it.
  * Links: xlcmd.c, xlcfg.c, hv/shared/format.c, hv/shared/hcstat.c.
  * Mocks: struct xlcmd_ops over three domains (Domain-0, web, db) and
