@@ -35,6 +35,8 @@ static void vcpu_setup(struct vcpu *v, struct domain *d, unsigned int id)
     v->id = id;
     v->info = &d->shared_info->vcpu_info[id];
     v->info->evtchn_upcall_mask = 1;
+    v->affinity = ~0ULL;      /* Xen: cpumask_all, hard and soft */
+    v->soft_affinity = ~0ULL;
 }
 
 struct domain *domain_create(uint16_t domid, int privileged, const char *name)

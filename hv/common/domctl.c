@@ -3,7 +3,8 @@
  * semantics and errors: createdomain (paused, no memory but shared_info,
  * grant table and event channels), max_vcpus, max_mem, getdomaininfo,
  * pause/unpause (counted), destroydomain, set/getvcpucontext (x86_64
- * PV), setdomainhandle, getvcpuinfo.
+ * PV), setdomainhandle, getvcpuinfo, set/getvcpuaffinity (hard and soft,
+ * stored per vcpu as Xen's vcpu_affinity_domctl keeps them).
  * Owns: the checks on every domctl argument, and the controller pause
  * count. Must never: let an unprivileged domain do anything here (-EPERM
  * after the version check, as Xen's XSM dummy policy), let a domain
@@ -12,6 +13,7 @@
  * taken as MMUEXT_NEW_BASEPTR takes it).
  */
 #include <xenolith/domctl.h> /* first: see there */
+#include <xenolith/arch.h>
 #include <xenolith/console.h>
 #include <xenolith/errno.h>
 #include <xenolith/grant_table.h>
@@ -350,6 +352,117 @@ static void get_vcpu_context(const struct vcpu *v, struct vcpu_guest_context *c)
     c->gs_base_user = v->pv.gs_base_user;
 }
 
+/* ---- vcpu affinity ---- */
+
+/* Xen's nr_cpu_ids: the CPU ids an affinity map covers (the CPUs the hv
+ * brought up; at most the 64 bits of a mask). */
+static unsigned int affinity_bits(void)
+{
+    unsigned int n = arch_nr_cpus();
+    return n < 1 ? 1 : n > 64 ? 64 : n;
+}
+
+static uint64_t affinity_all(void)
+{
+    unsigned int n = affinity_bits();
+    return n == 64 ? ~0ULL : (1ULL << n) - 1;
+}
+
+/* Xen's xenctl_bitmap_to_bitmap for nr_cpu_ids bits: the guest's first
+ * min(its bytes, ours) bytes, bits at and above its nr_bits cleared,
+ * bits at and above nr_cpu_ids dropped. */
+static int affinity_from_guest(uint64_t cr3, const struct xenctl_bitmap *b, uint64_t *mask)
+{
+    uint8_t bytes[8] = { 0 };
+    unsigned int ours = (affinity_bits() + 7) / 8;
+    uint64_t theirs = ((uint64_t)b->nr_bits + 7) / 8;
+    unsigned int n = theirs < ours ? (unsigned int)theirs : ours;
+    if (n && copy_from_guest_va(cr3, bytes, (uint64_t)b->bitmap.p, n))
+        return -XL_EFAULT;
+    if ((b->nr_bits & 7) && theirs == n)
+        bytes[n - 1] &= (uint8_t)((1u << (b->nr_bits & 7)) - 1);
+    uint64_t m = 0;
+    for (unsigned int i = 0; i < n; i++)
+        m |= (uint64_t)bytes[i] << (8 * i);
+    *mask = m & affinity_all();
+    return 0;
+}
+
+/* Xen's bitmap_to_xenctl_bitmap: our bytes, then zeroes up to the
+ * guest's nr_bits. */
+static int affinity_to_guest(uint64_t cr3, const struct xenctl_bitmap *b, uint64_t mask)
+{
+    static const uint8_t zero[64];
+    uint8_t bytes[8];
+    unsigned int ours = (affinity_bits() + 7) / 8;
+    uint64_t theirs = ((uint64_t)b->nr_bits + 7) / 8;
+    unsigned int n = theirs < ours ? (unsigned int)theirs : ours;
+    uint64_t va = (uint64_t)b->bitmap.p;
+    mask &= affinity_all();
+    for (unsigned int i = 0; i < 8; i++)
+        bytes[i] = (uint8_t)(mask >> (8 * i));
+    if (n && copy_to_guest_va(cr3, va, bytes, n))
+        return -XL_EFAULT;
+    for (uint64_t off = n; off < theirs;) {
+        uint64_t chunk = theirs - off < sizeof(zero) ? theirs - off : sizeof(zero);
+        if (copy_to_guest_va(cr3, va + off, zero, (size_t)chunk))
+            return -XL_EFAULT;
+        off += chunk;
+    }
+    return 0;
+}
+
+/* XEN_DOMCTL_setvcpuaffinity / getvcpuaffinity as Xen 4.17's
+ * vcpu_affinity_domctl: a vcpu past max_vcpus or no flags (or a flag
+ * whose bitmap handle is NULL) -EINVAL; a hard map without an online CPU
+ * -EINVAL (nothing changes). Set writes back what is in effect: hard &
+ * online, soft & hard & online. FORCE (undo SCHEDOP_pin_override) is
+ * accepted; there is no pin override here. */
+static long vcpu_affinity(struct vcpu *caller, struct domain *d, struct xen_domctl *o)
+{
+    struct xen_domctl_vcpuaffinity *a = &o->u.vcpuaffinity;
+    struct vcpu *v = domain_vcpu(d, a->vcpu);
+    uint64_t cr3 = caller->cr3, hard = 0, soft = 0;
+    int rc;
+    if (!v)
+        return -XL_EINVAL;
+    if (!a->flags ||
+        ((a->flags & XEN_VCPUAFFINITY_HARD) && !a->cpumap_hard.bitmap.p) ||
+        ((a->flags & XEN_VCPUAFFINITY_SOFT) && !a->cpumap_soft.bitmap.p))
+        return -XL_EINVAL;
+    if (o->cmd == XEN_DOMCTL_getvcpuaffinity) {
+        if ((a->flags & XEN_VCPUAFFINITY_HARD) &&
+            (rc = affinity_to_guest(cr3, &a->cpumap_hard, v->affinity)))
+            return rc;
+        if ((a->flags & XEN_VCPUAFFINITY_SOFT) &&
+            (rc = affinity_to_guest(cr3, &a->cpumap_soft, v->soft_affinity)))
+            return rc;
+        return 0;
+    }
+    uint64_t old_hard = v->affinity;
+    if (a->flags & XEN_VCPUAFFINITY_HARD) {
+        if ((rc = affinity_from_guest(cr3, &a->cpumap_hard, &hard)))
+            return rc;
+        if (!(hard & affinity_all()))
+            return -XL_EINVAL; /* Xen: no online CPU in it */
+        v->affinity = hard;
+        if ((rc = affinity_to_guest(cr3, &a->cpumap_hard, hard & affinity_all())))
+            return rc;
+    }
+    if (a->flags & XEN_VCPUAFFINITY_SOFT) {
+        if ((rc = affinity_from_guest(cr3, &a->cpumap_soft, &soft))) {
+            v->affinity = old_hard; /* Xen rolls the hard one back */
+            return rc;
+        }
+        v->soft_affinity = soft;
+        rc = affinity_to_guest(cr3, &a->cpumap_soft, soft & v->affinity & affinity_all());
+        if (rc)
+            return rc;
+    }
+    sched_raise_work();
+    return 0;
+}
+
 /* ---- the hypercall ---- */
 
 static long domctl_on(struct vcpu *caller, struct domain *d, struct xen_domctl *o, int *copyback)
@@ -400,7 +513,7 @@ static long domctl_on(struct vcpu *caller, struct domain *d, struct xen_domctl *
         o->u.getvcpuinfo.blocked = (uint8_t)!!v->blocked;
         o->u.getvcpuinfo.running = (uint8_t)(current == v);
         o->u.getvcpuinfo.cpu_time = vcpu_cpu_time(v);
-        o->u.getvcpuinfo.cpu = 0;
+        o->u.getvcpuinfo.cpu = 0; /* Xen's v->processor: every vcpu runs on CPU 0 yet */
         *copyback = 1;
         return 0;
     }
@@ -419,6 +532,9 @@ static long domctl_on(struct vcpu *caller, struct domain *d, struct xen_domctl *
             return -XL_EFAULT;
         return set_vcpu_context(v, &ctx);
     }
+    case XEN_DOMCTL_setvcpuaffinity:
+    case XEN_DOMCTL_getvcpuaffinity:
+        return vcpu_affinity(caller, d, o);
     case XEN_DOMCTL_getvcpucontext: {
         uint64_t h = (uint64_t)o->u.vcpucontext.ctxt.p;
         const struct vcpu *v = domain_vcpu(d, o->u.vcpucontext.vcpu);

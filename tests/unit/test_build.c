@@ -447,6 +447,24 @@ static void test_build_pv_maxmem_scratch(void **state)
         fail_msg("xl_build_pv: %d (%s)", rc, why);
     assert_int_equal(max_memkb, MEM_MB * 1024 + 1024);
     assert_int_equal(nr_given, (uint64_t)MEM_MB << 8);
+    assert_int_equal(max_vcpus_set, 1); /* max_vcpus 0: one */
+}
+
+/* max_vcpus is the caller's (createdomain's, xl.cfg maxvcpus): the
+ * builder repeats it with XEN_DOMCTL_max_vcpus, as libxl__build_pre. */
+static void test_build_pv_max_vcpus(void **state)
+{
+    struct xl_build_out out;
+    const char *why = NULL;
+    const struct xl_build_args a = {
+        .kernel = img_store, .kernel_len = IMG_SIZE, .cmdline = "", .memory_mb = MEM_MB,
+        .max_vcpus = 6, .p2m = p2m_scratch,
+        .p2m_entries = (uint64_t)MEM_MB << 8,
+    };
+    int rc = xl_build_pv(DOMID, &a, &out, &why);
+    if (rc)
+        fail_msg("xl_build_pv: %d (%s)", rc, why);
+    assert_int_equal(max_vcpus_set, 6);
 }
 
 /* The window is given back: many builds in a row still find room. */
@@ -474,6 +492,7 @@ int main(void)
         T(test_build_pv_ok),
         T(test_build_pv_refusals),
         T(test_build_pv_maxmem_scratch),
+        T(test_build_pv_max_vcpus),
         T(test_build_pv_repeat),
     };
 #undef T

@@ -4,7 +4,9 @@
  * -EPERM, unknown domain -ESRCH, bad create configs, self pause/destroy,
  * pause count limits, vcpu context checks), createdomain's paused
  * domain, getdomaininfo (4.17's ">= domid" walk), destroy giving every
- * frame back, readconsole's clear/incremental on console.c's ring, and
+ * frame back, set/getvcpuaffinity (Xen 4.17's checks and maps on a
+ * 4-CPU machine) and getvcpuinfo of down vcpus, readconsole's
+ * clear/incremental on console.c's ring, and
  * Xenolith's hypercall_stats sysctl with the dispatcher's counting.
  * Links: domctl.c sysctl.c console.c hypercall.c multicall.c domain.c
  * mm.c page_type.c m2p.c mmu.c memory.c page_alloc.c guest_access.c
@@ -64,7 +66,8 @@ void vcpu_update_time(struct vcpu *v) { (void)v; }
 void domain_update_wallclock(struct domain *d) { (void)d; }
 /* platform.c (linked with the hypercall table): one CPU, wallclock kept nowhere. */
 void arch_wallclock_set(uint64_t sec, uint32_t nsec) { (void)sec; (void)nsec; }
-unsigned int arch_nr_cpus(void) { return 1; }
+static unsigned int fake_nr_cpus = 1; /* test_vcpu_affinity sets it */
+unsigned int arch_nr_cpus(void) { return fake_nr_cpus; }
 uint32_t arch_cpu_apic_id(unsigned int cpu) { (void)cpu; return 0; }
 void timer_vcpu_init(struct vcpu *v) { (void)v; }
 void vcpu_info_unmap(struct vcpu *v) { (void)v; }
@@ -163,6 +166,7 @@ static int setup(void **state)
     make_guest(&g0, 0, 1);
     make_guest(&g1, 1, 0);
     current = &g0.d->vcpus[0];
+    fake_nr_cpus = 1;
     return 0;
 }
 
@@ -487,6 +491,100 @@ static void test_vcpu_context(void **state)
 #undef GET
 }
 
+/* XEN_DOMCTL_set/getvcpuaffinity as Xen 4.17's vcpu_affinity_domctl,
+ * on a machine of 4 CPUs: all CPUs by default, hard and soft kept per
+ * vcpu, the effective maps written back, maps cut to the CPUs there are,
+ * the guest's nr_bits honoured both ways, Xen's -EINVAL cases. */
+static void test_vcpu_affinity(void **state)
+{
+    (void)state;
+    fake_nr_cpus = 4;
+    struct xen_domctl *o = dop(&g0);
+    good_create(o);
+    o->u.createdomain.max_vcpus = 3;
+    assert_int_equal(domctl_as(&g0, XEN_DOMCTL_createdomain, 0), 0);
+    domid_t id = o->domain;
+    struct domain *d = domain_by_id(id);
+    uint8_t *hard = gva(&g0, DATA_VA), *soft = gva(&g0, DATA_VA + 64);
+#define AFF(cmd, v, fl, hbits, sbits) ({ \
+        memset(&o->u, 0, sizeof(o->u)); \
+        o->u.vcpuaffinity.vcpu = (v); \
+        o->u.vcpuaffinity.flags = (fl); \
+        o->u.vcpuaffinity.cpumap_hard.nr_bits = (hbits); \
+        o->u.vcpuaffinity.cpumap_soft.nr_bits = (sbits); \
+        set_xen_guest_handle(o->u.vcpuaffinity.cpumap_hard.bitmap, (uint8_t *)(uintptr_t)DATA_VA); \
+        set_xen_guest_handle(o->u.vcpuaffinity.cpumap_soft.bitmap, (uint8_t *)(uintptr_t)(DATA_VA + 64)); \
+        domctl_as(&g0, (cmd), id); })
+    const uint32_t HS = XEN_VCPUAFFINITY_HARD | XEN_VCPUAFFINITY_SOFT;
+    /* default: every CPU, hard and soft; bytes past ours are zeroed */
+    memset(hard, 0xee, 64);
+    memset(soft, 0xee, 64);
+    assert_int_equal(AFF(XEN_DOMCTL_getvcpuaffinity, 2, HS, 24, 8), 0);
+    assert_int_equal(hard[0], 0x0f);
+    assert_int_equal(hard[1], 0);
+    assert_int_equal(hard[2], 0);
+    assert_int_equal(hard[3], 0xee);   /* beyond its 24 bits: untouched */
+    assert_int_equal(soft[0], 0x0f);
+    assert_int_equal(soft[1], 0xee);
+    /* set hard {1,3} (bits past the CPUs dropped), soft {0,1} */
+    hard[0] = 0xfa;                    /* 1,3,4..7: 4..7 are not CPUs here */
+    soft[0] = 0x03;
+    assert_int_equal(AFF(XEN_DOMCTL_setvcpuaffinity, 1, HS, 8, 8), 0);
+    assert_int_equal(d->vcpus[1].affinity, 0x0a);
+    assert_int_equal(d->vcpus[1].soft_affinity, 0x03);
+    assert_int_equal(hard[0], 0x0a);   /* effective hard: hard & online */
+    assert_int_equal(soft[0], 0x02);   /* effective soft: soft & hard & online */
+    assert_int_equal(d->vcpus[0].affinity, ~0ULL); /* the others keep theirs */
+    assert_int_equal(d->vcpus[2].affinity, ~0ULL);
+    memset(hard, 0, 64);
+    memset(soft, 0, 64);
+    assert_int_equal(AFF(XEN_DOMCTL_getvcpuaffinity, 1, HS, 8, 8), 0);
+    assert_int_equal(hard[0], 0x0a);
+    assert_int_equal(soft[0], 0x03);   /* get: the soft map as set */
+    /* the guest's nr_bits cuts what is read: 2 bits of 0xff = {0,1} */
+    hard[0] = 0xff;
+    assert_int_equal(AFF(XEN_DOMCTL_setvcpuaffinity, 0, XEN_VCPUAFFINITY_HARD, 2, 0), 0);
+    assert_int_equal(d->vcpus[0].affinity, 0x03);
+    /* no online CPU in the hard map: -EINVAL, nothing changes */
+    hard[0] = 0xf0;
+    assert_int_equal(AFF(XEN_DOMCTL_setvcpuaffinity, 1, HS, 8, 8), -XL_EINVAL);
+    hard[0] = 0;
+    assert_int_equal(AFF(XEN_DOMCTL_setvcpuaffinity, 1, XEN_VCPUAFFINITY_HARD, 64, 0), -XL_EINVAL);
+    assert_int_equal(AFF(XEN_DOMCTL_setvcpuaffinity, 1, XEN_VCPUAFFINITY_HARD, 0, 0), -XL_EINVAL);
+    assert_int_equal(d->vcpus[1].affinity, 0x0a);
+    assert_int_equal(d->vcpus[1].soft_affinity, 0x03);
+    /* Xen's parameter checks: vcpu past max_vcpus, no flags, NULL handles */
+    hard[0] = 1;
+    assert_int_equal(AFF(XEN_DOMCTL_setvcpuaffinity, 3, XEN_VCPUAFFINITY_HARD, 8, 0), -XL_EINVAL);
+    assert_int_equal(AFF(XEN_DOMCTL_getvcpuaffinity, 3, XEN_VCPUAFFINITY_HARD, 8, 0), -XL_EINVAL);
+    assert_int_equal(AFF(XEN_DOMCTL_setvcpuaffinity, 0, 0, 8, 8), -XL_EINVAL);
+    memset(&o->u, 0, sizeof(o->u));
+    o->u.vcpuaffinity.flags = XEN_VCPUAFFINITY_SOFT;
+    o->u.vcpuaffinity.cpumap_soft.nr_bits = 8;
+    assert_int_equal(domctl_as(&g0, XEN_DOMCTL_getvcpuaffinity, id), -XL_EINVAL);
+    /* a bitmap the caller cannot write: -EFAULT */
+    memset(&o->u, 0, sizeof(o->u));
+    o->u.vcpuaffinity.flags = XEN_VCPUAFFINITY_HARD;
+    o->u.vcpuaffinity.cpumap_hard.nr_bits = 8;
+    set_xen_guest_handle(o->u.vcpuaffinity.cpumap_hard.bitmap, (uint8_t *)(uintptr_t)0x7f0000000000ULL);
+    assert_int_equal(domctl_as(&g0, XEN_DOMCTL_getvcpuaffinity, id), -XL_EFAULT);
+    /* a domU may not */
+    struct xen_domctl *o1 = dop(&g1);
+    memset(&o1->u, 0, sizeof(o1->u));
+    o1->u.vcpuaffinity.flags = XEN_VCPUAFFINITY_HARD;
+    assert_int_equal(domctl_as(&g1, XEN_DOMCTL_getvcpuaffinity, id), -XL_EPERM);
+    /* getvcpuinfo: a new domain's vcpus are down, not running, none past max_vcpus */
+    memset(&o->u, 0, sizeof(o->u));
+    o->u.getvcpuinfo.vcpu = 2;
+    assert_int_equal(domctl_as(&g0, XEN_DOMCTL_getvcpuinfo, id), 0);
+    assert_int_equal(o->u.getvcpuinfo.online, 0);
+    assert_int_equal(o->u.getvcpuinfo.running, 0);
+    assert_int_equal(o->u.getvcpuinfo.blocked, 0);
+    o->u.getvcpuinfo.vcpu = 3;
+    assert_int_equal(domctl_as(&g0, XEN_DOMCTL_getvcpuinfo, id), -XL_EINVAL);
+#undef AFF
+}
+
 static void test_sysctl(void **state)
 {
     (void)state;
@@ -697,6 +795,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_new_domain_is_paused_and_empty, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pause_counting, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vcpu_context, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_vcpu_affinity, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sysctl, setup, teardown),
         cmocka_unit_test_setup_teardown(test_readconsole, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hypercall_stats, setup, teardown),

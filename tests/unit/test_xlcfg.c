@@ -261,6 +261,92 @@ static void test_types_and_actions(void **state)
     assert_string_equal(xlcfg_action_name(99), "?");
 }
 
+/* cpus= / cpus_soft=: xl's CPU list syntax as a string (every vcpu) or
+ * a list (vcpu i from entry i), the parser alone, and the errors with
+ * file and line. */
+static void test_cpus(void **state)
+{
+    char err[96];
+    uint64_t m;
+    (void)state;
+    /* the list syntax */
+    static const struct { const char *s; uint64_t m; } good[] = {
+        { "0", 0x1 }, { "0-3", 0xf }, { "0,2", 0x5 }, { "all", ~0ULL }, { "^1", 0 },
+        { "0-3,^1", 0xd }, { "all,^0", ~1ULL }, { "3,1-2", 0xe }, { ",,1,", 0x2 },
+        { "", 0 }, { "63", 1ULL << 63 }, { "0-63", ~0ULL }, { "node:0", ~0ULL },
+        { "nodes:0,^5", ~0x20ULL }, { "^node:0", 0 }, { " 2", 0x4 }, { "2-2", 0x4 },
+        { "1-3,^2-3,5", 0x22 },
+    };
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        m = 0x1234;
+        if (xlcfg_parse_cpumap(good[i].s, &m, err, sizeof(err)))
+            fail_msg("`%s': %s", good[i].s, err);
+        if (m != good[i].m)
+            fail_msg("`%s': %#llx, not %#llx", good[i].s, (unsigned long long)m,
+                     (unsigned long long)good[i].m);
+    }
+    static const struct { const char *s, *err; } bad[] = {
+        { "3-1", "Invalid pcpu range: 3-1." }, { "x", "Invalid pcpu range: x." },
+        { "1-", "Invalid pcpu range: 1-." }, { "-1", "Invalid pcpu range: -1." },
+        { "1 ", "Invalid pcpu range: 1 ." }, { "0,a2", "Invalid pcpu range: a2." },
+        { "^all", "Can't combine \"^\" and \"all\"." },
+        { "64", "Invalid pcpu range: 64 (CPUs 0 to 63)." },
+        { "0-99999999999999", "Invalid pcpu range: 0-99999999999999." },
+        { "node:1", "Invalid NUMA node: node:1 (there is one node, 0)." },
+        { "1\x1b", "Invalid pcpu range: 1?." },
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        m = 0x1234;
+        assert_int_equal(xlcfg_parse_cpumap(bad[i].s, &m, err, sizeof(err)), -XL_EINVAL);
+        assert_string_equal(err, bad[i].err);
+        assert_int_equal(m, 0x1234);   /* untouched on error */
+    }
+    /* in a config: a string sets every vcpu, a list vcpu by vcpu */
+    assert_int_equal(run("name='a'\nkernel='k'\nvcpus=2\nmaxvcpus=4\ncpus=\"0-3,^1\"\n"
+                         "cpus_soft = '2'\n"), 0);
+    assert_string_equal(dbuf, "");
+    assert_int_equal(cfg.vcpus, 2);
+    assert_int_equal(cfg.maxvcpus, 4);
+    assert_int_equal(cfg.nr_cpus_hard, XLCFG_MAX_VCPUS);
+    assert_int_equal(cfg.cpus_hard[0], 0xd);
+    assert_int_equal(cfg.cpus_hard[3], 0xd);
+    assert_int_equal(cfg.nr_cpus_soft, XLCFG_MAX_VCPUS);
+    assert_int_equal(cfg.cpus_soft[1], 0x4);
+    assert_int_equal(run("name='a'\nkernel='k'\nvcpus=3\ncpus = [ '0', \"1-2\",\n  3 ]\n"), 0);
+    assert_int_equal(cfg.nr_cpus_hard, 3);
+    assert_int_equal(cfg.cpus_hard[0], 0x1);
+    assert_int_equal(cfg.cpus_hard[1], 0x6);
+    assert_int_equal(cfg.cpus_hard[2], 0x8);
+    assert_int_equal(cfg.nr_cpus_soft, 0);
+    assert_int_equal(run("name='a'\nkernel='k'\ncpus = []\n"), 0);
+    assert_int_equal(cfg.nr_cpus_hard, 0);
+    assert_int_equal(run("name='a'\nkernel='k'\n"), 0);   /* default: none given */
+    assert_int_equal(cfg.nr_cpus_hard, 0);
+    assert_int_equal(cfg.nr_cpus_soft, 0);
+    /* errors, each on its line */
+    assert_int_equal(run("name='a'\nkernel='k'\n"
+                         "cpus = '5-2'\n"                 /* 3 */
+                         "cpus = '^1'\n"                  /* 4 */
+                         "cpus_soft = '^all'\n"           /* 5 */
+                         "cpus = ['0',\n 'x', '^0']\n"    /* 6-7 */
+                         "cpus = ['0', ['1']]\n"          /* 8 */
+                         "cpus = '70'\n"                  /* 9 */
+                         "cpus = cpu\n"),                 /* 10 */
+                     -XL_EINVAL);
+    assert_string_equal(dbuf,
+        "guest.cfg:3: cpus: Invalid pcpu range: 5-2.\n"
+        "guest.cfg:4: cpus: `^1' is no CPU (vcpu hard affinity map is empty)\n"
+        "guest.cfg:5: cpus_soft: Can't combine \"^\" and \"all\".\n"
+        "guest.cfg:7: cpus: entry 1: Invalid pcpu range: x.\n"
+        "guest.cfg:7: cpus: entry 2: `^0' is no CPU (vcpu hard affinity map is empty)\n"
+        "guest.cfg:8: cpus: a list inside the list (each entry is a string)\n"
+        "guest.cfg:9: cpus: Invalid pcpu range: 70 (CPUs 0 to 63).\n"
+        "guest.cfg:10: cpus: bare word `cpu' (strings need quotes)\n");
+    /* an empty soft map is allowed (xl checks only the hard one) */
+    assert_int_equal(run("name='a'\nkernel='k'\ncpus_soft='^1'\n"), 0);
+    assert_int_equal(cfg.cpus_soft[0], 0);
+}
+
 static void test_uuid(void **state)
 {
     uint8_t u[16];
@@ -514,6 +600,7 @@ int main(void)
         cmocka_unit_test(test_types_and_actions),
         cmocka_unit_test(test_linux_guest),
         cmocka_unit_test(test_uuid),
+        cmocka_unit_test(test_cpus),
         cmocka_unit_test(test_escapes),
         cmocka_unit_test(test_structure_errors),
         cmocka_unit_test(test_overrides),

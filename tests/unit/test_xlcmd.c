@@ -7,7 +7,10 @@
  * own format string run through the host printf (float time included);
  * `xl info` text literally, and its one-key filter; xl's error messages
  * and exit statuses; create with a config file, overrides, -n/-p/-c and
- * diagnostics; `xl hypercalls` (Xenolith's) table and errors; random
+ * diagnostics (vcpus, maxvcpus, cpus); `xl vcpu-list` literally and
+ * against xl's format strings and print_bitmap through the host printf,
+ * the CPU map format, `xl vcpu-pin` and `xl vcpu-set` with xl's checks
+ * and messages; `xl hypercalls` (Xenolith's) table and errors; random
  * typed lines never crash it.
  * Links: xlcmd.c, xlcfg.c, hv/shared/format.c, hv/shared/hcstat.c.
  * Mocks: struct xlcmd_ops over three domains (Domain-0, web, db) and
@@ -48,6 +51,7 @@ static char calls[1024];
 static struct xlcmd_dominfo doms[3];
 static int ndoms;
 static int fail_rc;
+static unsigned int host_max_cpu_id;
 static struct xlcfg created;
 static int created_paused;
 
@@ -126,7 +130,7 @@ static int m_hostinfo(void *ctx, struct xlcmd_hostinfo *h)
     strcpy(h->release, "6.1.0-xen");
     strcpy(h->version, "#1 SMP");
     strcpy(h->machine, "x86_64");
-    h->nr_cpus = 1; h->max_cpu_id = 0; h->nr_nodes = 1;
+    h->nr_cpus = host_max_cpu_id + 1; h->max_cpu_id = host_max_cpu_id; h->nr_nodes = 1;
     h->cores_per_socket = 1; h->threads_per_core = 1;
     h->cpu_khz = 2400123;
     h->hw_cap[0] = 0x178bfbff; h->hw_cap[1] = 0xf6f83203; h->hw_cap[7] = 0x1;
@@ -178,9 +182,49 @@ static int m_hypercalls(void *ctx, uint32_t d, struct hcstat_counts *c)
     return fail_rc;
 }
 
+/* vcpus of the mock domains: Domain-0 1, web (3) 2, db (12) 3 */
+static struct xlcmd_vcpuinfo vinfo[3][3];
+static int m_vcpu_list(void *ctx, uint32_t d, struct xlcmd_vcpuinfo *out, unsigned int max)
+{
+    (void)ctx;
+    note("vcpu_list(%u) ", d);
+    int k = d == 0 ? 0 : d == 3 ? 1 : d == 12 ? 2 : -1;
+    if (k < 0)
+        return -XL_ESRCH;
+    if (fail_rc)
+        return fail_rc;
+    unsigned int n = (unsigned int)k + 1;
+    for (unsigned int i = 0; i < n && i < max; i++)
+        out[i] = vinfo[k][i];
+    return (int)n;
+}
+static int m_vcpu_pin(void *ctx, uint32_t d, int v, const uint64_t *hard, const uint64_t *soft,
+                      int force)
+{
+    (void)ctx;
+    note("vcpu_pin(%u,%d,", d, v);
+    if (hard)
+        note("%#llx,", (unsigned long long)*hard);
+    else
+        note("-,");
+    if (soft)
+        note("%#llx,%d) ", (unsigned long long)*soft, force);
+    else
+        note("-,%d) ", force);
+    return fail_rc;
+}
+static int m_vcpu_set(void *ctx, uint32_t d, unsigned int n)
+{
+    (void)ctx;
+    note("vcpu_set(%u,%u) ", d, n);
+    return fail_rc;
+}
+
 static const struct xlcmd_ops ops = {
-    m_read_file, m_create, m_list, m_destroy, m_pause, m_unpause,
-    m_shutdown, m_console, m_hostinfo, m_dmesg, m_hypercalls,
+    .read_file = m_read_file, .create = m_create, .list = m_list, .destroy = m_destroy,
+    .pause = m_pause, .unpause = m_unpause, .shutdown = m_shutdown, .console = m_console,
+    .hostinfo = m_hostinfo, .dmesg = m_dmesg, .hypercalls = m_hypercalls,
+    .vcpu_list = m_vcpu_list, .vcpu_pin = m_vcpu_pin, .vcpu_set = m_vcpu_set,
 };
 static struct xlcmd xl;
 
@@ -204,6 +248,20 @@ static int setup(void **state)
     doms[2].shutdown = 1; doms[2].shutdown_reason = 3; doms[2].dying = 1;
     doms[2].cpu_time_ns = 987654321987ULL;
     ndoms = 3;
+    host_max_cpu_id = 0;
+    memset(vinfo, 0, sizeof(vinfo));
+    vinfo[0][0] = (struct xlcmd_vcpuinfo){ .vcpuid = 0, .cpu = 0, .online = 1, .running = 1,
+                                           .time_ns = 12345678901ULL, .hard = ~0ULL, .soft = ~0ULL };
+    vinfo[1][0] = (struct xlcmd_vcpuinfo){ .vcpuid = 0, .cpu = 1, .online = 1, .blocked = 1,
+                                           .time_ns = 50000000, .hard = 0xf, .soft = 0xf };
+    vinfo[1][1] = (struct xlcmd_vcpuinfo){ .vcpuid = 1, .cpu = 0, .online = 0,
+                                           .time_ns = 0, .hard = 0x2, .soft = ~0ULL };
+    vinfo[2][0] = (struct xlcmd_vcpuinfo){ .vcpuid = 0, .cpu = 3, .online = 1,
+                                           .time_ns = 987654321987ULL, .hard = 0xd, .soft = 0x2 };
+    vinfo[2][1] = (struct xlcmd_vcpuinfo){ .vcpuid = 1, .cpu = 2, .online = 1, .blocked = 1,
+                                           .time_ns = 16777217, .hard = 0x6, .soft = 0 };
+    vinfo[2][2] = (struct xlcmd_vcpuinfo){ .vcpuid = 2, .cpu = 0, .online = 0,
+                                           .time_ns = 1, .hard = 0x8, .soft = 0x9 };
     xlcmd_init(&xl, &ops, NULL, &io);
     return 0;
 }
@@ -491,6 +549,23 @@ static void test_create(void **state)
                               "on_reboot = \"restart\"\non_watchdog = \"destroy\"\n"
                               "on_crash = \"destroy\"\non_soft_reset = \"soft-reset\"\n");
 
+    /* vcpus, maxvcpus and cpus from the command line: cpus as given */
+    assert_int_equal(run("xl create -n web2.cfg vcpus=2 maxvcpus=3 'cpus=\"0-3,^1\"'"), 0);
+    assert_non_null(strstr(out1, "vcpus = 2\nmaxvcpus = 3\nkernel = \"/boot/domu.elf\"\n"
+                                 "cpus = \"0,2-3\"\ncmdline"));
+    assert_int_equal(run("xl create -n web2.cfg maxvcpus=3 'cpus=[\"1\", \"all\"]' "
+                         "'cpus_soft=\"2\"'"), 0);
+    assert_non_null(strstr(out1, "cpus = [\"1\", \"all\"]\ncpus_soft = \"2\"\ncmdline"));
+    assert_int_equal(created.nr_cpus_hard, 0);      /* -n creates nothing */
+    assert_int_equal(run("xl create web2.cfg vcpus=2 'cpus=\"3\"'"), 0);
+    assert_int_equal(created.vcpus, 2);
+    assert_int_equal(created.maxvcpus, 2);
+    assert_int_equal(created.nr_cpus_hard, XLCFG_MAX_VCPUS);
+    assert_int_equal(created.cpus_hard[1], 0x8);
+    assert_int_equal(run("xl create web2.cfg 'cpus=\"^3\"'"), 1);
+    assert_string_equal(out2, "Parsing config from web2.cfg\n<command line>:1: cpus: `^3' is no "
+                              "CPU (vcpu hard affinity map is empty)\n");
+
     assert_int_equal(run("xl create bad.cfg"), 1);
     assert_string_equal(out2, "Parsing config from bad.cfg\n"
                               "bad.cfg:2: memory: bare word `lots' (strings need quotes)\n"
@@ -539,6 +614,225 @@ static void test_hypercalls(void **state)
     fail_rc = 0;
     assert_int_equal(run("xl help"), 0);
     assert_non_null(strstr(out1, "\n hypercalls          Show a domain's hypercall counts"));
+}
+
+/* ---- vcpus ---- */
+
+/* xl's print_bitmap over a byte map, as an oracle: runs of set bits,
+ * "all" for one run from 0 to the end, "none" for nothing. */
+static void oracle_bitmap(char *out, size_t size, uint64_t m, int nbits)
+{
+    uint8_t map[8];
+    int i, first = 1, start = -1;
+    size_t l = 0;
+    for (i = 0; i < 8; i++)
+        map[i] = (uint8_t)(m >> (8 * i));
+    out[0] = '\0';
+    for (i = 0; i <= nbits; i++) {
+        int set = i < nbits && (map[i / 8] >> (i % 8)) & 1;
+        if (set && start < 0)
+            start = i;
+        if (!set && start >= 0) {
+            if (start == 0 && i == nbits) {
+                snprintf(out, size, "all");
+                return;
+            }
+            l += (size_t)snprintf(out + l, size - l, start == i - 1 ? "%s%d" : "%s%d-%d",
+                                  first ? "" : ",", start, i - 1);
+            first = 0;
+            start = -1;
+        }
+    }
+    if (first)
+        snprintf(out, size, "none");
+}
+
+/* xl's print_vcpuinfo through the host printf (float time included). */
+static void oracle_vcpu(char *out, size_t size, const char *name, uint32_t domid,
+                        const struct xlcmd_vcpuinfo *v, int nbits)
+{
+    char h[200], so[200];
+    int n = snprintf(out, size, "%-32s %5u %5u", name, domid, v->vcpuid);
+    if (!v->online)
+        n += snprintf(out + n, size - (size_t)n, "%5c %3c%cp ", '-', '-', '-');
+    else
+        n += snprintf(out + n, size - (size_t)n, "%5u %3c%c- ", v->cpu, v->running ? 'r' : '-',
+                      v->blocked ? 'b' : '-');
+    oracle_bitmap(h, sizeof(h), v->hard, nbits);
+    oracle_bitmap(so, sizeof(so), v->soft, nbits);
+    snprintf(out + n, size - (size_t)n, "%9.1f  %s / %s\n", (float)v->time_ns / 1e9, h, so);
+}
+
+static void test_cpumap_format(void **state)
+{
+    static const uint64_t maps[] = { 0, 1, 2, 3, 0xf, 0xe, 0xd, 0x5, 0x8000000000000001ULL,
+        ~0ULL, 0x7fffffffffffffffULL, 0xff00ff00ff00ff00ULL, 0x2a };
+    static const int widths[] = { 1, 2, 3, 4, 7, 8, 9, 16, 63, 64 };
+    char got[256], want[256];
+    (void)state;
+    xlcmd_format_cpumap(got, sizeof(got), 0, 4);
+    assert_string_equal(got, "none");
+    xlcmd_format_cpumap(got, sizeof(got), 0xf, 4);
+    assert_string_equal(got, "all");
+    xlcmd_format_cpumap(got, sizeof(got), ~0ULL, 4);   /* bits past the CPUs ignored */
+    assert_string_equal(got, "all");
+    xlcmd_format_cpumap(got, sizeof(got), 0xe, 4);
+    assert_string_equal(got, "1-3");
+    xlcmd_format_cpumap(got, sizeof(got), 0xd, 4);
+    assert_string_equal(got, "0,2-3");
+    xlcmd_format_cpumap(got, sizeof(got), 0x3, 4);
+    assert_string_equal(got, "0-1");
+    xlcmd_format_cpumap(got, sizeof(got), 0x2a, 8);
+    assert_string_equal(got, "1,3,5");
+    for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++)
+        for (size_t j = 0; j < sizeof(widths) / sizeof(widths[0]); j++) {
+            xlcmd_format_cpumap(got, sizeof(got), maps[i], (unsigned int)widths[j]);
+            oracle_bitmap(want, sizeof(want), maps[i], widths[j]);
+            assert_string_equal(got, want);
+        }
+    xlcmd_format_cpumap(got, 4, 0x2a, 8);   /* truncated, terminated */
+    assert_int_equal(strlen(got), 3);
+}
+
+static void test_vcpu_list(void **state)
+{
+    static const char hdr[] =
+        "Name                                ID  VCPU   CPU State   Time(s) Affinity (Hard / Soft)\n";
+    char want[4096], l[256];
+    (void)state;
+    host_max_cpu_id = 3;
+    assert_int_equal(run("xl vcpu-list"), 0);
+    assert_string_equal(out1, "Name                                ID  VCPU   CPU State   Time(s) Affinity (Hard / Soft)\n"
+        "Domain-0                             0     0    0   r--      12.3  all / all\n"
+        "web                                  3     0    1   -b-       0.1  all / all\n"
+        "web                                  3     1    -   --p       0.0  1 / all\n"
+        "db                                  12     0    3   ---     987.7  0,2-3 / 1\n"
+        "db                                  12     1    2   -b-       0.0  1-2 / none\n"
+        "db                                  12     2    -   --p       0.0  3 / 0,3\n");
+    assert_string_equal(out2, "");
+    /* the same through xl's format strings and the host printf */
+    strcpy(want, hdr);
+    const char *names[] = { "Domain-0", "web", "db" };
+    const uint32_t ids[] = { 0, 3, 12 };
+    for (int k = 0; k < 3; k++)
+        for (int i = 0; i <= k; i++) {
+            oracle_vcpu(l, sizeof(l), names[k], ids[k], &vinfo[k][i], 4);
+            strcat(want, l);
+        }
+    assert_string_equal(out1, want);
+    char h[128];
+    snprintf(h, sizeof(h), "%-32s %5s %5s %5s %5s %9s %s\n", "Name", "ID", "VCPU", "CPU",
+             "State", "Time(s)", "Affinity (Hard / Soft)");
+    assert_string_equal(h, hdr);
+    /* one domain by name, two by id; the host's CPU count sets the width */
+    host_max_cpu_id = 1;
+    assert_int_equal(run("vcpu-list web"), 0);
+    assert_string_equal(out1, "Name                                ID  VCPU   CPU State   Time(s) Affinity (Hard / Soft)\n"
+        "web                                  3     0    1   -b-       0.1  all / all\n"
+        "web                                  3     1    -   --p       0.0  1 / all\n");
+    assert_int_equal(run("vcpu-list 12 0"), 0);
+    assert_non_null(strstr(out1, "db                                  12     0    3   ---     987.7  0 / 1\n"));
+    assert_non_null(strstr(out1, "Domain-0                             0     0    0   r--"));
+    assert_string_equal(calls, "vcpu_list(12) vcpu_list(0) ");
+    /* errors */
+    assert_int_equal(run("vcpu-list nosuch"), 1);
+    assert_string_equal(out2, "nosuch is an invalid domain identifier (rc=-6)\n");
+    assert_int_equal(run("vcpu-list 5"), 0);        /* xl goes on; libxl says why */
+    assert_string_equal(out2, "libxl_list_vcpu failed for domain 5 (rc=-3).\n");
+    fail_rc = -XL_EIO;
+    assert_int_equal(run("vcpu-list"), 0);
+    assert_string_equal(out2, "libxl_physinfo failed.\n");
+    assert_int_equal(run("vcpu-list -x"), 2);
+}
+
+static void test_vcpu_pin(void **state)
+{
+    (void)state;
+    assert_int_equal(run("xl vcpu-pin web 1 0-2,^1"), 0);
+    assert_string_equal(calls, "vcpu_pin(3,1,0x5,-,0) ");
+    assert_int_equal(run("vcpu-pin web all all 3"), 0);
+    assert_string_equal(calls, "vcpu_pin(3,-1,0xffffffffffffffff,0x8,0) ");
+    assert_int_equal(run("vcpu-pin web 0 - 1,2"), 0);
+    assert_string_equal(calls, "vcpu_pin(3,0,-,0x6,0) ");
+    assert_int_equal(run("vcpu-pin web 0 3 -"), 0);
+    assert_string_equal(calls, "vcpu_pin(3,0,0x8,-,0) ");
+    assert_int_equal(run("vcpu-pin -f 3 2 node:0"), 0);
+    assert_string_equal(calls, "vcpu_pin(3,2,0xffffffffffffffff,-,1) ");
+    assert_int_equal(run("vcpu-pin --force 3 2 1"), 0);
+    assert_string_equal(calls, "vcpu_pin(3,2,0x2,-,1) ");
+    assert_int_equal(run("vcpu-pin web 1abc 1"), 0);          /* strtol: leading digits */
+    assert_string_equal(calls, "vcpu_pin(3,1,0x2,-,0) ");
+    /* refusals, each with xl's line, nothing set */
+    assert_int_equal(run("vcpu-pin web x 1"), 1);
+    assert_string_equal(out2, "Error: Invalid argument x as VCPU.\n");
+    assert_int_equal(run("vcpu-pin web -1 1"), 2);            /* -1 reads as an option */
+    assert_int_equal(run("vcpu-pin -f web all 1"), 1);
+    assert_string_equal(out2, "Error: --force and 'all' as VCPU not allowed.\n");
+    assert_int_equal(run("vcpu-pin web 0 3-1"), 1);
+    assert_string_equal(out2, "Invalid pcpu range: 3-1.\n");
+    assert_int_equal(run("vcpu-pin web 0 ^all"), 1);
+    assert_string_equal(out2, "Can't combine \"^\" and \"all\".\n");
+    assert_int_equal(run("vcpu-pin web 0 1 x"), 1);
+    assert_string_equal(out2, "Invalid pcpu range: x.\n");
+    assert_int_equal(run("vcpu-pin web 0 ^1"), 1);
+    assert_string_equal(out2, "vcpu hard affinity map is empty\n");
+    assert_int_equal(run("vcpu-pin web 0 64"), 1);
+    assert_string_equal(out2, "Invalid pcpu range: 64 (CPUs 0 to 63).\n");
+    assert_string_equal(calls, "");
+    assert_int_equal(run("vcpu-pin -i web 0 ^1"), 0);         /* -i: the hv decides */
+    assert_string_equal(calls, "vcpu_pin(3,0,0,-,0) ");
+    assert_int_equal(run("vcpu-pin web 0"), 2);
+    assert_non_null(strstr(out2, "'xl vcpu-pin' requires at least 3 arguments."));
+    assert_int_equal(run("vcpu-pin nosuch 0 1"), 1);
+    /* the toolstack refuses */
+    fail_rc = -XL_EINVAL;
+    assert_int_equal(run("vcpu-pin web 1 3"), 1);
+    assert_string_equal(out2, "Could not set affinity for vcpu `1'.\n");
+    assert_int_equal(run("vcpu-pin web all 3"), 0);           /* xl: message, success */
+    assert_string_equal(out2, "Could not set affinity.\n");
+}
+
+static void test_vcpu_set(void **state)
+{
+    (void)state;
+    host_max_cpu_id = 1;                 /* two CPUs */
+    assert_int_equal(run("xl vcpu-set db 2"), 0);
+    assert_string_equal(calls, "vcpu_list(12) vcpu_set(12,2) ");
+    assert_int_equal(run("vcpu-set web 2"), 0);
+    assert_string_equal(calls, "vcpu_list(3) vcpu_set(3,2) ");
+    assert_int_equal(run("vcpu-set 12 3"), 0);   /* above the host, not above online (4) */
+    assert_string_equal(calls, "vcpu_list(12) vcpu_set(12,3) ");
+    /* more than the host's CPUs and than are online: refused without -i */
+    assert_int_equal(run("vcpu-set web 3"), 1);
+    assert_string_equal(out2, "You are overcommmitting! You have 2 physical CPUs and want 3 "
+                              "vCPUs! Aborting, use --ignore-host to continue\n");
+    assert_string_equal(calls, "");
+    /* -i: libxl's own checks: more than max_vcpus, zero */
+    assert_int_equal(run("vcpu-set -i web 3"), 1);
+    assert_string_equal(out2,
+        "libxl: error: libxl_set_vcpuonline: Domain 3:Requested 3 VCPUs, however maxcpus is 2!\n"
+        "libxl_set_vcpuonline failed domid=3 max_vcpus=3, rc: -3\n");
+    assert_int_equal(run("vcpu-set --ignore-host web 0"), 1);
+    assert_string_equal(out2,
+        "libxl: error: libxl_set_vcpuonline: Domain 3:Requested 0 VCPUs!\n"
+        "libxl_set_vcpuonline failed domid=3 max_vcpus=0, rc: -3\n");
+    assert_string_equal(calls, "vcpu_list(3) ");
+    assert_int_equal(run("vcpu-set -i db 3"), 0);
+    assert_string_equal(calls, "vcpu_list(12) vcpu_set(12,3) ");
+    /* bad counts, bad domains */
+    assert_int_equal(run("vcpu-set web x"), 1);
+    assert_string_equal(out2, "Error: Invalid argument.\n");
+    assert_int_equal(run("vcpu-set web 2147483648"), 1);
+    assert_string_equal(out2, "Error: Invalid argument.\n");
+    assert_int_equal(run("vcpu-set web 1x"), 0);   /* strtoul: leading digits */
+    assert_string_equal(calls, "vcpu_list(3) vcpu_set(3,1) ");
+    assert_int_equal(run("vcpu-set 5 1"), 1);
+    assert_string_equal(out2, "Domain 5 does not exist.\n");
+    assert_int_equal(run("vcpu-set nosuch 1"), 1);
+    assert_int_equal(run("vcpu-set web"), 2);
+    fail_rc = -XL_EIO;
+    assert_int_equal(run("vcpu-set -i web 1"), 1);
+    assert_string_equal(out2, "libxl_set_vcpuonline failed domid=3 max_vcpus=1, rc: -5\n");
 }
 
 static void test_help_and_errors(void **state)
@@ -616,6 +910,10 @@ int main(void)
         cmocka_unit_test_setup(test_domain_ops, setup),
         cmocka_unit_test_setup(test_create, setup),
         cmocka_unit_test_setup(test_hypercalls, setup),
+        cmocka_unit_test_setup(test_cpumap_format, setup),
+        cmocka_unit_test_setup(test_vcpu_list, setup),
+        cmocka_unit_test_setup(test_vcpu_pin, setup),
+        cmocka_unit_test_setup(test_vcpu_set, setup),
         cmocka_unit_test_setup(test_help_and_errors, setup),
         cmocka_unit_test_setup(test_fuzz_lines, setup),
     };

@@ -105,7 +105,8 @@ int xlops_run_line(char *line);
 /* The PV builder for `xl create` (xlops.c, on toolstack/libxc/build.c).
  * In: the new domain
  * (created, paused), its kernel (an ELF, 8-byte aligned), ramdisk and
- * command line, its memory in pages and its max_mem in KiB. Out: the store and console frames
+ * command line, its memory in pages, its max_mem in KiB and its vcpus
+ * (createdomain's max_vcpus). Out: the store and console frames
  * (pfn->mfn already resolved) and the event channels allocated for
  * them (remote side = dom0), as start_info has them. */
 struct dom0_build_out {
@@ -114,6 +115,7 @@ struct dom0_build_out {
 };
 int dom0_build_pv(uint16_t domid, const void *kernel, size_t kernel_len,
                   const void *ramdisk, size_t ramdisk_len, const char *cmdline,
-                  uint64_t nr_pages, uint64_t max_memkb, struct dom0_build_out *out);
+                  uint64_t nr_pages, uint64_t max_memkb, unsigned int max_vcpus,
+                  struct dom0_build_out *out);
 
 #endif

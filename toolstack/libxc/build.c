@@ -125,7 +125,7 @@ int xl_build_pv(uint32_t domid, const struct xl_build_args *a, struct xl_build_o
         *why = "no such domain";
         return rc;
     }
-    if ((rc = xc_domain_max_vcpus(domid, 1))) {
+    if ((rc = xc_domain_max_vcpus(domid, a->max_vcpus ? a->max_vcpus : 1))) {
         *why = "XEN_DOMCTL_max_vcpus failed";
         return rc;
     }

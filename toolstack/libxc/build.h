@@ -22,6 +22,7 @@ struct xl_build_args {
     const char *cmdline;
     unsigned int memory_mb; /* populated at build (start_info nr_pages) */
     uint64_t max_memkb;     /* XEN_DOMCTL_max_mem; 0: memory_mb's */
+    unsigned int max_vcpus; /* XEN_DOMCTL_max_vcpus: createdomain's (0: 1) */
     uint64_t *p2m;          /* scratch of p2m_entries, >= memory_mb << 8 */
     size_t p2m_entries;
 };
@@ -34,7 +35,7 @@ struct xl_build_out {
 };
 
 /* Build PV domain domid (created with XEN_DOMCTL_createdomain, paused):
- * max_vcpus 1, max_mem (a->max_memkb), populate_physmap, load the kernel (and ramdisk)
+ * max_vcpus (a->max_vcpus), max_mem (a->max_memkb), populate_physmap, load the kernel (and ramdisk)
  * through foreign mappings with pv_build.c, M2P through
  * MMU_MACHPHYS_UPDATE, pin the L4 on its behalf, the xenstore and
  * console pages and their unbound event channels (remote dom0), and the

@@ -188,6 +188,72 @@ int xc_vcpu_getcontext(uint32_t domid, uint32_t vcpu, vcpu_guest_context_any_t *
     return vcpucontext(XEN_DOMCTL_getvcpucontext, domid, vcpu, ctxt);
 }
 
+int xc_vcpu_getinfo(uint32_t domid, uint32_t vcpu, xc_vcpuinfo_t *info)
+{
+    struct xen_domctl d;
+    domctl_init(&d, XEN_DOMCTL_getvcpuinfo, domid);
+    d.u.getvcpuinfo.vcpu = vcpu;
+    int rc = do_domctl(&d);
+    if (rc)
+        return rc;
+    *info = d.u.getvcpuinfo;
+    return 0;
+}
+
+int xc_get_max_cpus(void)
+{
+    xc_physinfo_t p;
+    int rc = xc_physinfo(&p);
+    if (rc)
+        return rc;
+    return (int)p.max_cpu_id + 1;
+}
+
+int xc_get_cpumap_size(void)
+{
+    int n = xc_get_max_cpus();
+    return n < 0 ? n : (n + 7) / 8;
+}
+
+static int vcpuaffinity(uint32_t cmd, uint32_t domid, int vcpu, xc_cpumap_t hard,
+                        xc_cpumap_t soft, uint32_t flags)
+{
+    struct xen_domctl d;
+    int n = xc_get_max_cpus();
+    if (n < 0)
+        return n;
+    if ((flags & XEN_VCPUAFFINITY_HARD) && !hard)
+        return -XL_EINVAL;
+    if ((flags & XEN_VCPUAFFINITY_SOFT) && !soft)
+        return -XL_EINVAL;
+    domctl_init(&d, cmd, domid);
+    d.u.vcpuaffinity.vcpu = (uint32_t)vcpu;
+    d.u.vcpuaffinity.flags = flags;
+    if (flags & XEN_VCPUAFFINITY_HARD) {
+        set_xen_guest_handle(d.u.vcpuaffinity.cpumap_hard.bitmap, hard);
+        d.u.vcpuaffinity.cpumap_hard.nr_bits = (uint32_t)n;
+    }
+    if (flags & XEN_VCPUAFFINITY_SOFT) {
+        set_xen_guest_handle(d.u.vcpuaffinity.cpumap_soft.bitmap, soft);
+        d.u.vcpuaffinity.cpumap_soft.nr_bits = (uint32_t)n;
+    }
+    return do_domctl(&d);
+}
+
+int xc_vcpu_setaffinity(uint32_t domid, int vcpu, xc_cpumap_t cpumap_hard_inout,
+                        xc_cpumap_t cpumap_soft_inout, uint32_t flags)
+{
+    return vcpuaffinity(XEN_DOMCTL_setvcpuaffinity, domid, vcpu, cpumap_hard_inout,
+                        cpumap_soft_inout, flags);
+}
+
+int xc_vcpu_getaffinity(uint32_t domid, int vcpu, xc_cpumap_t cpumap_hard,
+                        xc_cpumap_t cpumap_soft, uint32_t flags)
+{
+    return vcpuaffinity(XEN_DOMCTL_getvcpuaffinity, domid, vcpu, cpumap_hard, cpumap_soft,
+                        flags);
+}
+
 int xc_physinfo(xc_physinfo_t *info)
 {
     struct xen_sysctl s;

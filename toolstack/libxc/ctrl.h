@@ -83,6 +83,20 @@ int xc_domain_getinfo_single(uint32_t domid, xc_domaininfo_t *info);
 int xc_vcpu_setcontext(uint32_t domid, uint32_t vcpu, vcpu_guest_context_any_t *ctxt);
 int xc_vcpu_getcontext(uint32_t domid, uint32_t vcpu, vcpu_guest_context_any_t *ctxt);
 
+/* vCPUs (XEN_DOMCTL_getvcpuinfo, set/getvcpuaffinity). A cpumap is
+ * xc_get_cpumap_size() bytes, bit c of byte c/8 = physical CPU c (the
+ * hv's nr_bits is physinfo's max_cpu_id + 1, as libxenctrl's); set
+ * writes back the maps in effect. */
+typedef struct xen_domctl_getvcpuinfo xc_vcpuinfo_t;
+typedef uint8_t *xc_cpumap_t;
+int xc_vcpu_getinfo(uint32_t domid, uint32_t vcpu, xc_vcpuinfo_t *info);
+int xc_get_max_cpus(void);     /* physinfo max_cpu_id + 1 */
+int xc_get_cpumap_size(void);  /* bytes of a cpumap */
+int xc_vcpu_setaffinity(uint32_t domid, int vcpu, xc_cpumap_t cpumap_hard_inout,
+                        xc_cpumap_t cpumap_soft_inout, uint32_t flags);
+int xc_vcpu_getaffinity(uint32_t domid, int vcpu, xc_cpumap_t cpumap_hard,
+                        xc_cpumap_t cpumap_soft, uint32_t flags);
+
 /* System (XEN_SYSCTL_*). */
 int xc_physinfo(xc_physinfo_t *info);
 /* Read the hv console ring into buffer (*pnr_chars: in its size, out the

@@ -396,13 +396,13 @@ static const struct { const char *name; enum xlcfg_key k; } known[] = {
     { "on_watchdog", XLCFG_K_ON_WATCHDOG }, { "on_crash", XLCFG_K_ON_CRASH },
     { "on_soft_reset", XLCFG_K_ON_SOFT_RESET }, { "type", XLCFG_K_TYPE },
     { "builder", XLCFG_K_BUILDER }, { "uuid", XLCFG_K_UUID },
+    { "cpus", XLCFG_K_CPUS }, { "cpus_soft", XLCFG_K_CPUS_SOFT },
 };
 
 /* Keys real xl acts on that this toolstack does not implement yet. */
 static const char *const unsupported[] = {
     "disk", "vif", "vfb", "vkb", "vtpm", "p9", "pvcalls", "channel", "pci",
-    "dtdev", "usb", "usbctrl", "usbdev", "vdispl", "vsnd", "cpus", "cpus_soft",
-    "cpu_weight", "cap", "pool", "bootloader", "bootloader_args", "seclabel",
+    "dtdev", "usb", "usbctrl", "usbdev", "vdispl", "vsnd", "cpu_weight", "cap", "pool", "bootloader", "bootloader_args", "seclabel",
     "init_seclabel", "max_grant_frames", "max_maptrack_frames",
     "max_event_channels", "device_tree", "driver_domain", "e820_host",
     "localtime", "nomigrate", "vnuma", "serial", "vnc", "sdl", "iomem",
@@ -537,6 +537,174 @@ void xlcfg_format_uuid(const uint8_t u[16], char *buf, size_t size)
                 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
                 u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9],
                 u[10], u[11], u[12], u[13], u[14], u[15]);
+}
+
+/* One item of a CPU list into *mask (xl's update_cpumap_range). */
+static int cpumap_item(const char *s, size_t n, uint64_t *mask, char *err, size_t errsize)
+{
+    char item[40];
+    const char *p = s, *end = s + n;
+    int negate = 0, nodes = 0;
+    uint64_t lo = 0, hi, bits;
+
+    xl_snprintf(item, sizeof(item), "%.*s%s", n > 32 ? 32 : (int)n, s, n > 32 ? "..." : "");
+    for (size_t i = 0; item[i]; i++)
+        if ((unsigned char)item[i] < 0x20 || (unsigned char)item[i] >= 0x7f)
+            item[i] = '?';
+    if (p < end && *p == '^') {
+        negate = 1;
+        p++;
+    }
+    if ((size_t)(end - p) >= 5 && !memcmp(p, "node:", 5)) {
+        nodes = 1;
+        p += 5;
+    } else if ((size_t)(end - p) >= 6 && !memcmp(p, "nodes:", 6)) {
+        nodes = 1;
+        p += 6;
+    }
+    if (end - p == 3 && !memcmp(p, "all", 3)) {
+        if (negate) {
+            xl_snprintf(err, errsize, "Can't combine \"^\" and \"all\".");
+            return -XL_EINVAL;
+        }
+        *mask = ~0ULL;
+        return 0;
+    }
+    while (p < end && (*p == ' ' || *p == '\t'))   /* strtoul skips them */
+        p++;
+    const char *d = p;
+    for (; p < end && is_digit(*p); p++)
+        if ((lo = lo * 10 + (uint64_t)(*p - '0')) > 0xffffffffULL)
+            break;
+    if (p == d || (p < end && is_digit(*p)))
+        goto bad;
+    hi = lo;
+    if (p < end && *p == '-') {
+        const char *d2 = ++p;
+        hi = 0;
+        for (; p < end && is_digit(*p); p++)
+            if ((hi = hi * 10 + (uint64_t)(*p - '0')) > 0xffffffffULL)
+                break;
+        if (p == d2 || (p < end && is_digit(*p)) || hi < lo)
+            goto bad;
+    }
+    if (p != end)
+        goto bad;
+    if (nodes) {
+        if (hi > 0) {
+            xl_snprintf(err, errsize, "Invalid NUMA node: %s (there is one node, 0).", item);
+            return -XL_EINVAL;
+        }
+        bits = ~0ULL;
+    } else {
+        if (hi > XLCFG_MAX_CPU) {
+            xl_snprintf(err, errsize, "Invalid pcpu range: %s (CPUs 0 to %u).", item,
+                        XLCFG_MAX_CPU);
+            return -XL_EINVAL;
+        }
+        bits = (hi == 63 ? ~0ULL : (1ULL << (hi + 1)) - 1) & ~((1ULL << lo) - 1);
+    }
+    if (negate)
+        *mask &= ~bits;
+    else
+        *mask |= bits;
+    return 0;
+bad:
+    xl_snprintf(err, errsize, "Invalid pcpu range: %s.", item);
+    return -XL_EINVAL;
+}
+
+int xlcfg_parse_cpumap(const char *s, uint64_t *mask, char *err, size_t errsize)
+{
+    uint64_t m = 0;
+    if (err && errsize)
+        err[0] = '\0';
+    while (*s) {
+        const char *e = s;
+        while (*e && *e != ',')
+            e++;
+        if (e > s) {
+            char tmp[1];
+            int rc = cpumap_item(s, (size_t)(e - s), &m, err ? err : tmp, err ? errsize : 1);
+            if (rc)
+                return rc;
+        }
+        s = *e ? e + 1 : e;
+    }
+    *mask = m;
+    return 0;
+}
+
+/* cpus= or cpus_soft=: a string for every vcpu, or a list, entry i for
+ * vcpu i (entries past XLCFG_MAX_VCPUS are ignored, as xl ignores those
+ * past maxvcpus). An empty hard map is an error (xl: "vcpu hard affinity
+ * map is empty"). */
+static void apply_cpus(struct lex *lx, const char *key, const struct value *v, int hard)
+{
+    struct xlcfg *cfg = lx->cfg;
+    uint64_t *maps = hard ? cfg->cpus_hard : cfg->cpus_soft;
+    unsigned int *nr = hard ? &cfg->nr_cpus_hard : &cfg->nr_cpus_soft;
+    char buf[256], err[96];
+    uint64_t m;
+
+    if (v->kind != V_LIST) {
+        if (decode(lx, &v->tok, NULL, 0, key) < 0)
+            return;
+        if ((size_t)decode(lx, &v->tok, NULL, 0, key) >= sizeof(buf)) {
+            report(lx, 1, v->tok.line, "%s: too long (at most %zu bytes)", key, sizeof(buf) - 1);
+            return;
+        }
+        decode(lx, &v->tok, buf, sizeof(buf), key);
+        if (xlcfg_parse_cpumap(buf, &m, err, sizeof(err))) {
+            report(lx, 1, v->tok.line, "%s: %s", key, err);
+            return;
+        }
+        if (hard && !m) {
+            report(lx, 1, v->tok.line, "%s: `%s' is no CPU (vcpu hard affinity map is empty)",
+                   key, buf);
+            return;
+        }
+        for (unsigned int i = 0; i < XLCFG_MAX_VCPUS; i++)
+            maps[i] = m;
+        *nr = XLCFG_MAX_VCPUS;
+        return;
+    }
+    /* The list parsed already: walk its tokens again. */
+    struct lex sub = *lx;
+    unsigned int n = 0, bad = 0;
+    sub.p = v->tok.s + 1;
+    sub.line = v->tok.line;
+    for (;;) {
+        struct token t = next(&sub);
+        if (t.t == T_RBR || t.t == T_EOF || t.t == T_BAD)
+            break;
+        if (t.t == T_NL || t.t == T_COMMA)
+            continue;
+        if (t.t == T_LBR) {
+            report(lx, 1, t.line, "%s: a list inside the list (each entry is a string)", key);
+            return;
+        }
+        if ((size_t)decode(lx, &t, NULL, 0, key) >= sizeof(buf)) {
+            report(lx, 1, t.line, "%s: too long (at most %zu bytes)", key, sizeof(buf) - 1);
+            bad = 1;
+            n++;
+            continue;
+        }
+        decode(lx, &t, buf, sizeof(buf), key);
+        if (xlcfg_parse_cpumap(buf, &m, err, sizeof(err))) {
+            report(lx, 1, t.line, "%s: entry %u: %s", key, n, err);
+            bad = 1;
+        } else if (hard && !m) {
+            report(lx, 1, t.line, "%s: entry %u: `%s' is no CPU (vcpu hard affinity map is "
+                   "empty)", key, n, buf);
+            bad = 1;
+        } else if (n < XLCFG_MAX_VCPUS) {
+            maps[n] = m;
+        }
+        n++;
+    }
+    if (!bad)
+        *nr = n < XLCFG_MAX_VCPUS ? n : XLCFG_MAX_VCPUS;
 }
 
 static int on_slot(enum xlcfg_key k)
@@ -674,6 +842,10 @@ static void apply(struct lex *lx, const struct token *key, const struct value *v
             return;
         }
         cfg->has_uuid = 1;
+        return;
+    case XLCFG_K_CPUS:
+    case XLCFG_K_CPUS_SOFT:
+        apply_cpus(lx, kname, v, found == XLCFG_K_CPUS);
         return;
     case XLCFG_K_NR:
         break;

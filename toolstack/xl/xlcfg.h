@@ -10,9 +10,10 @@
  * given, or trust the text (any bytes at all give diagnostics, not a crash).
  * Freestanding C; runs inside dom0 and in the host unit tests.
  *
- * Keys: name, memory, maxmem (MiB), vcpus, maxvcpus, kernel, ramdisk,
- * cmdline (or root + extra, combined as xl does), on_poweroff, on_reboot,
- * on_watchdog, on_crash, on_soft_reset, type / builder (pv only), uuid.
+ * Keys: name, memory, maxmem (MiB), vcpus, maxvcpus, cpus, cpus_soft,
+ * kernel, ramdisk, cmdline (or root + extra, combined as xl does),
+ * on_poweroff, on_reboot, on_watchdog, on_crash, on_soft_reset, type /
+ * builder (pv only), uuid.
  * Other keys xl knows (disk, vif, ...) and unknown keys are warnings.
  */
 #ifndef XENOLITH_TOOLSTACK_XLCFG_H
@@ -25,6 +26,7 @@
 #define XLCFG_PATH_MAX     256
 #define XLCFG_CMDLINE_MAX  1024   /* Xen's MAX_GUEST_CMDLINE */
 #define XLCFG_MAX_VCPUS    128
+#define XLCFG_MAX_CPU      63     /* cpus=: CPU ids 0..63 (the hv's NR_CPUS) */
 #define XLCFG_MAX_MEMORY   (1ULL << 24)   /* MiB: 16 TiB */
 #define XLCFG_DEFAULT_MEMORY 32           /* MiB, libxl's default */
 #define XLCFG_MAX_ERRORS   20     /* then "too many errors" and stop */
@@ -58,7 +60,7 @@ enum xlcfg_key {
     XLCFG_K_MAXVCPUS, XLCFG_K_KERNEL, XLCFG_K_RAMDISK, XLCFG_K_CMDLINE,
     XLCFG_K_ROOT, XLCFG_K_EXTRA, XLCFG_K_ON_POWEROFF, XLCFG_K_ON_REBOOT,
     XLCFG_K_ON_WATCHDOG, XLCFG_K_ON_CRASH, XLCFG_K_ON_SOFT_RESET,
-    XLCFG_K_TYPE, XLCFG_K_BUILDER, XLCFG_K_UUID,
+    XLCFG_K_TYPE, XLCFG_K_BUILDER, XLCFG_K_UUID, XLCFG_K_CPUS, XLCFG_K_CPUS_SOFT,
     XLCFG_K_NR
 };
 
@@ -69,6 +71,12 @@ struct xlcfg {
     uint64_t maxmem_mib;          /* >= memory_mib */
     unsigned int vcpus;           /* online at boot */
     unsigned int maxvcpus;        /* >= vcpus */
+    /* cpus= / cpus_soft=: hard / soft affinity of vcpu i in [i] (bit c =
+     * CPU c). A string sets every vcpu's, a list vcpu i's from its i-th
+     * entry; nr_* counts the vcpus given one (0: none, every CPU). */
+    uint64_t cpus_hard[XLCFG_MAX_VCPUS];
+    uint64_t cpus_soft[XLCFG_MAX_VCPUS];
+    unsigned int nr_cpus_hard, nr_cpus_soft;
     char kernel[XLCFG_PATH_MAX];
     char ramdisk[XLCFG_PATH_MAX]; /* "" = none */
     char cmdline[XLCFG_CMDLINE_MAX];
@@ -112,6 +120,13 @@ int xlcfg_parse(struct xlcfg *cfg, const char *source, const char *data,
 int xlcfg_finish(struct xlcfg *cfg, struct xlcfg_diag *diag);
 
 const char *xlcfg_action_name(unsigned int action);   /* "?" if unknown */
+/* xl's CPU list syntax (cpus=, xl vcpu-pin): items separated by ','
+ * (empty ones skipped), each "N", "N-M" (M >= N), "all", or one of those
+ * after "node:"/"nodes:" (NUMA node 0 is every CPU; there is one node),
+ * "^" before an item removes its CPUs instead ("^all" is refused). Starts
+ * from no CPU, as xl. CPUs 0..XLCFG_MAX_CPU. Returns 0 with *mask, or
+ * -XL_EINVAL with xl's message (e.g. "Invalid pcpu range: 5-2.") in err. */
+int xlcfg_parse_cpumap(const char *s, uint64_t *mask, char *err, size_t errsize);
 /* "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" into buf (>= 37 bytes). */
 void xlcfg_format_uuid(const uint8_t uuid[16], char *buf, size_t size);
 /* Parses that form (either case); 0 or -XL_EINVAL. */

@@ -100,6 +100,16 @@ struct cmd {
     const char *options;
 };
 
+/* Long options of a command: "name=c name2=d", --name is -c (no argument). */
+static const char *longopts_of(const char *command)
+{
+    if (!strcmp(command, "vcpu-pin"))
+        return "force=f ignore-global-affinity-masks=i";
+    if (!strcmp(command, "vcpu-set"))
+        return "ignore-host=i";
+    return NULL;
+}
+
 static const struct cmd *lookup(const char *name);
 static void help(struct xlcmd *x, const char *command);
 
@@ -134,6 +144,24 @@ static int getopts(struct xlcmd *x, const struct cmd *c, int argc, char **argv,
             return XLCMD_EXIT_OK + 100;
         }
         if (a[1] == '-') {
+            const char *l = longopts_of(c->name);
+            size_t n = strlen(a + 2);
+            while (l && *l) {
+                const char *eq = l;
+                while (*eq && *eq != '=')
+                    eq++;
+                if (!*eq)
+                    break;
+                if ((size_t)(eq - l) == n && !memcmp(l, a + 2, n)) {
+                    o->seen[(unsigned char)eq[1]] = 1;
+                    break;
+                }
+                l = eq + 2;
+                while (*l == ' ')
+                    l++;
+            }
+            if (l && *l)
+                continue;
             xprintf(x, 2, "option `%s' not supported.\n", a);
             return XLCMD_EXIT_USAGE;
         }
@@ -282,6 +310,52 @@ static void format_time(char *buf, size_t size, uint64_t ns)
     }
     xl_snprintf(buf, size, "%llu.%llu", (unsigned long long)(tenths / 10),
                 (unsigned long long)(tenths % 10));
+}
+
+void xlcmd_format_seconds(char *buf, size_t size, uint64_t ns)
+{
+    format_time(buf, size, ns);
+}
+
+/* Appends "N" or "N-M" (with a ',' before all but the first run). */
+static void cpumap_run(char *buf, size_t size, size_t *len, int first, unsigned int lo,
+                       unsigned int hi)
+{
+    int n;
+    if (lo == hi)
+        n = xl_snprintf(buf + *len, size - *len, "%s%u", first ? "" : ",", lo);
+    else
+        n = xl_snprintf(buf + *len, size - *len, "%s%u-%u", first ? "" : ",", lo, hi);
+    if (n > 0)
+        *len = *len + (size_t)n < size ? *len + (size_t)n : size - 1;
+}
+
+void xlcmd_format_cpumap(char *buf, size_t size, uint64_t map, unsigned int nbits)
+{
+    size_t len = 0;
+    unsigned int c = 0, runs = 0;
+
+    if (!size)
+        return;
+    buf[0] = '\0';
+    if (nbits > 64)
+        nbits = 64;
+    while (c < nbits) {
+        if (!((map >> c) & 1)) {
+            c++;
+            continue;
+        }
+        unsigned int lo = c;
+        while (c < nbits && ((map >> c) & 1))
+            c++;
+        if (lo == 0 && c == nbits) {   /* one run over every CPU */
+            xl_snprintf(buf, size, "all");
+            return;
+        }
+        cpumap_run(buf, size, &len, !runs++, lo, c - 1);
+    }
+    if (!runs)
+        xl_snprintf(buf, size, "none");
 }
 
 static void print_domain(struct xlcmd *x, const struct xlcmd_dominfo *d)
@@ -635,6 +709,276 @@ static int cmd_hypercalls(struct xlcmd *x, int argc, char **argv)
     return XLCMD_EXIT_OK;
 }
 
+/* ---- vcpus ---- */
+
+static int host_max_cpus(struct xlcmd *x, unsigned int *nr)
+{
+    if (!x->ops->hostinfo)
+        return -XL_ENOSYS;
+    memset(&x->host, 0, sizeof(x->host));
+    int rc = x->ops->hostinfo(x->ctx, &x->host);
+    if (rc)
+        return rc;
+    *nr = x->host.max_cpu_id + 1 > 64 ? 64 : x->host.max_cpu_id + 1;
+    return 0;
+}
+
+/* xl's print_vcpuinfo: name, domain id, vcpu, CPU and state ("-  --p"
+ * when offline), seconds, hard / soft affinity over the host's CPUs. */
+static void print_vcpu(struct xlcmd *x, const char *name, uint32_t domid,
+                       const struct xlcmd_vcpuinfo *v, unsigned int nr_cpus)
+{
+    char t[32], hard[200], soft[200], head[120];
+
+    if (!v->online)
+        xl_snprintf(head, sizeof(head), "%-32s %5u %5u%5c %3c%cp ", name, domid, v->vcpuid,
+                    '-', '-', '-');
+    else
+        xl_snprintf(head, sizeof(head), "%-32s %5u %5u%5u %3c%c- ", name, domid, v->vcpuid,
+                    v->cpu, v->running ? 'r' : '-', v->blocked ? 'b' : '-');
+    format_time(t, sizeof(t), v->time_ns);
+    xlcmd_format_cpumap(hard, sizeof(hard), v->hard, nr_cpus);
+    xlcmd_format_cpumap(soft, sizeof(soft), v->soft, nr_cpus);
+    xprintf(x, 1, "%s%9s  %s / %s\n", head, t, hard, soft);
+}
+
+static void print_domain_vcpus(struct xlcmd *x, uint32_t domid, const char *name,
+                               unsigned int nr_cpus)
+{
+    int n = x->ops->vcpu_list(x->ctx, domid, x->vcpus, XLCMD_MAX_VCPUS);
+    if (n < 0) {
+        xprintf(x, 2, "libxl_list_vcpu failed for domain %u (rc=%d).\n", domid, n);
+        return;
+    }
+    if (n > XLCMD_MAX_VCPUS)
+        n = XLCMD_MAX_VCPUS;
+    for (int i = 0; i < n; i++)
+        print_vcpu(x, name, domid, &x->vcpus[i], nr_cpus);
+}
+
+static const char *domain_name(struct xlcmd *x, uint32_t domid, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (x->doms[i].domid == domid) {
+            x->doms[i].name[XLCMD_NAME_MAX - 1] = '\0';
+            return x->doms[i].name;
+        }
+    return "(null)";
+}
+
+static int cmd_vcpu_list(struct xlcmd *x, int argc, char **argv)
+{
+    struct opts o;
+    unsigned int nr_cpus;
+    int rc, n, i;
+
+    if ((rc = getopts(x, lookup("vcpu-list"), argc, argv, &o)) >= 0)
+        return rc % 100;
+    if (!x->ops->vcpu_list || !x->ops->list)
+        return not_available(x, "vcpu-list");
+    if (host_max_cpus(x, &nr_cpus)) {
+        xputs(x, 2, "libxl_physinfo failed.\n");
+        return XLCMD_EXIT_OK;      /* xl: goes to its end, success */
+    }
+    xprintf(x, 1, "%-32s %5s %5s %5s %5s %9s %s\n", "Name", "ID", "VCPU", "CPU", "State",
+            "Time(s)", "Affinity (Hard / Soft)");
+    if (!o.npos) {
+        n = list_domains(x);
+        if (n < 0) {
+            xputs(x, 2, "libxl_list_domain failed.\n");
+            return XLCMD_EXIT_OK;
+        }
+        /* the ops fill x->vcpus only: x->doms stays as listed */
+        for (i = 0; i < n; i++)
+            print_domain_vcpus(x, x->doms[i].domid, domain_name(x, x->doms[i].domid, n), nr_cpus);
+        return XLCMD_EXIT_OK;
+    }
+    for (i = 0; i < o.npos; i++) {
+        uint32_t domid;
+        char name[XLCMD_NAME_MAX];
+        if (find_domain(x, o.pos[i], &domid))
+            return XLCMD_EXIT_FAILURE;   /* xl's find_domain exits */
+        n = list_domains(x);
+        xl_snprintf(name, sizeof(name), "%s", domain_name(x, domid, n < 0 ? 0 : n));
+        print_domain_vcpus(x, domid, name, nr_cpus);
+    }
+    return XLCMD_EXIT_OK;
+}
+
+/* strtol(s, &end, 10) >= 0 with at least one digit, as xl reads a VCPU. */
+static int leading_number(const char *s, long *out)
+{
+    long v = 0;
+    const char *p = s;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    if (*p == '+')
+        p++;
+    if (*p < '0' || *p > '9')
+        return -1;
+    for (; *p >= '0' && *p <= '9'; p++)
+        v = v > 100000000L ? v : v * 10 + (*p - '0');
+    *out = v;
+    return 0;
+}
+
+static int cmd_vcpu_pin(struct xlcmd *x, int argc, char **argv)
+{
+    struct opts o;
+    uint32_t domid;
+    long vcpu = -1;
+    uint64_t hard = 0, soft = 0;
+    char err[96];
+    int rc;
+
+    if ((rc = getopts(x, lookup("vcpu-pin"), argc, argv, &o)) >= 0)
+        return rc % 100;
+    if (!x->ops->vcpu_pin)
+        return not_available(x, "vcpu-pin");
+    if (find_domain(x, o.pos[0], &domid))
+        return XLCMD_EXIT_FAILURE;
+    const char *v = o.pos[1], *hs = o.pos[2], *ss = o.npos > 3 ? o.pos[3] : NULL;
+    if (leading_number(v, &vcpu)) {
+        if (strcmp(v, "all")) {
+            xprintf(x, 2, "Error: Invalid argument %.40s as VCPU.\n", v);
+            return XLCMD_EXIT_FAILURE;
+        }
+        if (o.seen['f']) {
+            xputs(x, 2, "Error: --force and 'all' as VCPU not allowed.\n");
+            return XLCMD_EXIT_FAILURE;
+        }
+        vcpu = -1;
+    }
+    int use_hard = strcmp(hs, "-") != 0, use_soft = ss && strcmp(ss, "-");
+    if (use_hard && xlcfg_parse_cpumap(hs, &hard, err, sizeof(err))) {
+        xprintf(x, 2, "%s\n", err);
+        return XLCMD_EXIT_FAILURE;
+    }
+    if (use_soft && xlcfg_parse_cpumap(ss, &soft, err, sizeof(err))) {
+        xprintf(x, 2, "%s\n", err);
+        return XLCMD_EXIT_FAILURE;
+    }
+    if (use_hard && !o.seen['i'] && !hard) {
+        /* xl's apply_global_affinity_masks (the global masks are all CPUs) */
+        xputs(x, 2, "vcpu hard affinity map is empty\n");
+        return XLCMD_EXIT_FAILURE;
+    }
+    rc = x->ops->vcpu_pin(x->ctx, domid, (int)vcpu, use_hard ? &hard : NULL,
+                          use_soft ? &soft : NULL, o.seen['f']);
+    if (rc && vcpu >= 0) {
+        xprintf(x, 2, "Could not set affinity for vcpu `%ld'.\n", vcpu);
+        return XLCMD_EXIT_FAILURE;
+    }
+    if (rc)
+        xputs(x, 2, "Could not set affinity.\n");   /* xl still exits 0 */
+    return XLCMD_EXIT_OK;
+}
+
+static int cmd_vcpu_set(struct xlcmd *x, int argc, char **argv)
+{
+    struct opts o;
+    uint32_t domid;
+    int rc, i, n;
+    const char *p;
+    uint64_t want = 0;
+
+    if ((rc = getopts(x, lookup("vcpu-set"), argc, argv, &o)) >= 0)
+        return rc % 100;
+    if (!x->ops->vcpu_set || !x->ops->list || !x->ops->vcpu_list)
+        return not_available(x, "vcpu-set");
+    if (find_domain(x, o.pos[0], &domid))
+        return XLCMD_EXIT_FAILURE;
+    /* strtoul: leading digits; none, or above INT_MAX, is an error */
+    for (p = o.pos[1]; *p == ' ' || *p == '\t'; p++)
+        ;
+    if (*p == '+')
+        p++;
+    if (*p < '0' || *p > '9') {
+        xputs(x, 2, "Error: Invalid argument.\n");
+        return XLCMD_EXIT_FAILURE;
+    }
+    for (; *p >= '0' && *p <= '9' && want <= 0x7fffffffULL; p++)
+        want = want * 10 + (uint64_t)(*p - '0');
+    if (want > 0x7fffffffULL) {
+        xputs(x, 2, "Error: Invalid argument.\n");
+        return XLCMD_EXIT_FAILURE;
+    }
+    n = list_domains(x);
+    for (i = 0; i < n; i++)
+        if (x->doms[i].domid == domid)
+            break;
+    if (n < 0 || i >= n) {
+        xprintf(x, 2, "Domain %u does not exist.\n", domid);
+        return XLCMD_EXIT_FAILURE;
+    }
+    unsigned int online = x->doms[i].vcpu_online, host;
+    if (!o.seen['i']) {
+        if (host_max_cpus(x, &host))
+            return XLCMD_EXIT_FAILURE;
+        if (want > online && want > host) {
+            xprintf(x, 2, "You are overcommmitting! You have %u physical CPUs and want %lu "
+                    "vCPUs! Aborting, use --ignore-host to continue\n", host,
+                    (unsigned long)want);
+            return XLCMD_EXIT_FAILURE;
+        }
+    }
+    /* libxl_set_vcpuonline's checks (its log lines), then ERROR_FAIL */
+    int nv = x->ops->vcpu_list ? x->ops->vcpu_list(x->ctx, domid, x->vcpus, XLCMD_MAX_VCPUS)
+                               : -XL_ENOSYS;
+    if (nv == -XL_ESRCH) {
+        xprintf(x, 2, "Domain %u does not exist.\n", domid);
+        return XLCMD_EXIT_FAILURE;
+    }
+    if (nv < 0) {
+        rc = nv;
+    } else if (want == 0) {
+        xprintf(x, 2, "libxl: error: libxl_set_vcpuonline: Domain %u:Requested 0 VCPUs!\n",
+                domid);
+        rc = -3;
+    } else if (want > (uint64_t)nv) {
+        xprintf(x, 2, "libxl: error: libxl_set_vcpuonline: Domain %u:Requested %lu VCPUs, "
+                "however maxcpus is %d!\n", domid, (unsigned long)want, nv);
+        rc = -3;
+    } else {
+        rc = x->ops->vcpu_set(x->ctx, domid, (unsigned int)want);
+        if (rc == -XL_ESRCH) {
+            xprintf(x, 2, "Domain %u does not exist.\n", domid);
+            return XLCMD_EXIT_FAILURE;
+        }
+    }
+    if (rc) {
+        xprintf(x, 2, "libxl_set_vcpuonline failed domid=%u max_vcpus=%lu, rc: %d\n", domid,
+                (unsigned long)want, rc);
+        return XLCMD_EXIT_FAILURE;
+    }
+    return XLCMD_EXIT_OK;
+}
+
+static void print_cpus(struct xlcmd *x, const char *key, const uint64_t *maps, unsigned int nr,
+                       unsigned int nvcpus)
+{
+    char m[200];
+    unsigned int i, same = 1;
+
+    if (!nr)
+        return;
+    if (nr > nvcpus)
+        nr = nvcpus;
+    for (i = 1; i < nr; i++)
+        same &= maps[i] == maps[0];
+    if (same && nr == nvcpus) {
+        xlcmd_format_cpumap(m, sizeof(m), maps[0], 64);
+        xprintf(x, 1, "%s = \"%s\"\n", key, m);
+        return;
+    }
+    xprintf(x, 1, "%s = [", key);
+    for (i = 0; i < nr; i++) {
+        xlcmd_format_cpumap(m, sizeof(m), maps[i], 64);
+        xprintf(x, 1, "%s\"%s\"", i ? ", " : "", m);
+    }
+    xputs(x, 1, "]\n");
+}
+
 static void print_config(struct xlcmd *x, const struct xlcfg *c)
 {
     char u[40];
@@ -643,6 +987,8 @@ static void print_config(struct xlcmd *x, const struct xlcfg *c)
             "vcpus = %u\nmaxvcpus = %u\nkernel = \"%s\"\n",
             c->name, (unsigned long long)c->memory_mib,
             (unsigned long long)c->maxmem_mib, c->vcpus, c->maxvcpus, c->kernel);
+    print_cpus(x, "cpus", c->cpus_hard, c->nr_cpus_hard, c->maxvcpus);
+    print_cpus(x, "cpus_soft", c->cpus_soft, c->nr_cpus_soft, c->maxvcpus);
     if (c->ramdisk[0])
         xprintf(x, 1, "ramdisk = \"%s\"\n", c->ramdisk);
     if (c->cmdline[0])
@@ -778,6 +1124,19 @@ static const struct cmd cmds[] = {
       "Print the hypervisor's console messages",
       "[-c]",
       "-c        clear the buffer after printing it\n" },
+    { "vcpu-list", cmd_vcpu_list, "", 0,
+      "List the VCPUs for all/some domains",
+      "[Domain, ...]", NULL },
+    { "vcpu-pin", cmd_vcpu_pin, "fi", 3,
+      "Set which CPUs a VCPU can use",
+      "[option] <Domain> <VCPU|all> <Hard affinity|-> [Soft affinity|-]",
+      "-f, --force        undo an override pinning done by the kernel\n"
+      "-i, --ignore-global-affinity-masks\n"
+      "                   do not check the hard map against the global masks\n" },
+    { "vcpu-set", cmd_vcpu_set, "i", 2,
+      "Set the number of active VCPUs allowed for the domain",
+      "[option] <Domain> <vCPUs>",
+      "-i, --ignore-host  don't limit the vCPU count to the host's CPU count\n" },
     { "hypercalls", cmd_hypercalls, "", 1,
       "Show a domain's hypercall counts (Xenolith)",
       "<Domain>", NULL },

@@ -8,8 +8,8 @@
  * the text of every answer. Must never: touch a domain itself (only the
  * ops do), allocate, or trust a typed line (bad input = message + status).
  * Commands: create, list, destroy, pause, unpause, shutdown, console,
- * info, dmesg, help; and Xenolith's own `hypercalls` (a domain's
- * hypercall counts, hcstat.h). Freestanding C; runs inside dom0 and in host tests.
+ * info, dmesg, vcpu-list, vcpu-pin, vcpu-set, help; and Xenolith's own
+ * `hypercalls` (a domain's hypercall counts, hcstat.h). Freestanding C; runs inside dom0 and in host tests.
  */
 #ifndef XENOLITH_TOOLSTACK_XLCMD_H
 #define XENOLITH_TOOLSTACK_XLCMD_H
@@ -40,6 +40,16 @@ struct xlcmd_dominfo {
     unsigned int shutdown_reason;   /* SHUTDOWN_*, meaningful if shutdown */
     uint64_t cpu_time_ns;
 };
+
+/* One vcpu, as libxl_vcpuinfo (getvcpuinfo + getvcpuaffinity). */
+struct xlcmd_vcpuinfo {
+    uint32_t vcpuid;
+    uint32_t cpu;
+    uint8_t online, blocked, running;
+    uint64_t time_ns;
+    uint64_t hard, soft;     /* bit c = CPU c, as the hv reports them */
+};
+#define XLCMD_MAX_VCPUS 128
 
 /* XEN_SYSCTL_PHYSCAP_* bits of xen/sysctl.h (Xen 4.17), for caps. */
 #define XLCMD_CAP_HVM        (1u << 0)
@@ -98,6 +108,18 @@ struct xlcmd_ops {
     int (*hostinfo)(void *ctx, struct xlcmd_hostinfo *hi);
     /* Writes the hypervisor's console ring through io; clear afterwards. */
     int (*dmesg)(void *ctx, int clear, const struct xlcmd_io *io);
+    /* The domain's vcpus 0..max_vcpu_id into out (up to max); returns how
+     * many (libxl_list_vcpu). */
+    int (*vcpu_list)(void *ctx, uint32_t domid, struct xlcmd_vcpuinfo *out, unsigned int max);
+    /* XEN_DOMCTL_setvcpuaffinity of vcpu (-1: every vcpu; libxl goes on
+     * past a failing one and returns the error): hard and soft, NULL
+     * leaves one alone; force undoes a pin override. */
+    int (*vcpu_pin)(void *ctx, uint32_t domid, int vcpu, const uint64_t *hard,
+                    const uint64_t *soft, int force);
+    /* libxl_set_vcpuonline for a PV domain: /local/domain/N/cpu/I/
+     * availability "online" for I < n, "offline" up to max_vcpu_id (the
+     * guest takes its vcpus up and down itself). */
+    int (*vcpu_set)(void *ctx, uint32_t domid, unsigned int n);
     /* Xenolith's own: the domain's hypercall counters. */
     int (*hypercalls)(void *ctx, uint32_t domid, struct hcstat_counts *out);
 };
@@ -112,6 +134,7 @@ struct xlcmd {
     struct xlcmd_hostinfo host;
     struct xlcfg cfg;
     struct hcstat_counts hc;
+    struct xlcmd_vcpuinfo vcpus[XLCMD_MAX_VCPUS];
     struct hcstat_leaf hc_leaves[HCSTAT_CALLS + HCSTAT_SUBS];
     char diag[2048];
     char line[1600];
@@ -127,6 +150,13 @@ void xlcmd_init(struct xlcmd *x, const struct xlcmd_ops *ops, void *ctx,
  * an unterminated quote or a trailing backslash, -XL_E2BIG for more than
  * max - 1 words. */
 int xlcmd_split(char *line, char **argv, int max);
+
+/* xl's print_bitmap of a CPU map of nbits CPUs into buf: "none" if
+ * empty, "all" if every CPU from 0 to the last is in it, else runs like
+ * "0,2-3". */
+void xlcmd_format_cpumap(char *buf, size_t size, uint64_t map, unsigned int nbits);
+/* printf("%9.1f", (float)ns / 1e9)'s digits, without floating point. */
+void xlcmd_format_seconds(char *buf, size_t size, uint64_t ns);
 
 /* Runs `xl ARGS` (argv[0] may be "xl" or the subcommand). Returns the exit
  * status xl would have. */

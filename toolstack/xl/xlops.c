@@ -381,6 +381,8 @@ static int check_kernel(const struct xlcfg *cfg, const struct kstage *k, const v
     return rc;
 }
 
+static int apply_affinity(uint16_t domid, const struct xlcfg *cfg, unsigned int max_vcpus);
+
 static int op_create(void *ctx, const struct xlcfg *cfg, int paused, uint32_t *domid_out)
 {
     (void)ctx;
@@ -408,7 +410,7 @@ static int op_create(void *ctx, const struct xlcfg *cfg, int paused, uint32_t *d
     /* 1-2: createdomain (paused), max_vcpus, max_mem. */
     struct xen_domctl d = { .cmd = XEN_DOMCTL_createdomain, .domain = 0,
                             .interface_version = XEN_DOMCTL_INTERFACE_VERSION };
-    d.u.createdomain.max_vcpus = cfg->vcpus ? cfg->vcpus : 1;
+    d.u.createdomain.max_vcpus = cfg->maxvcpus ? cfg->maxvcpus : 1;
     d.u.createdomain.max_evtchn_port = 1023;
     d.u.createdomain.max_grant_frames = 32;
     d.u.createdomain.max_maptrack_frames = 1024;
@@ -425,17 +427,15 @@ static int op_create(void *ctx, const struct xlcfg *cfg, int paused, uint32_t *d
         goto out;
     }
     uint16_t domid = d.domain;
-    struct xen_domctl m = { .cmd = XEN_DOMCTL_max_vcpus, .domain = domid,
-                            .interface_version = XEN_DOMCTL_INTERFACE_VERSION };
-    m.u.max_vcpus.max = d.u.createdomain.max_vcpus;
-    hc = HYPERCALL(__HYPERVISOR_domctl, &m, 0, 0);
-    /* 3-6: memory, layout, start_info, rings, vcpu context. max_mem as
-     * libxl__build_pre: the initial allocation + LIBXL_MAXMEM_CONSTANT
-     * (1 MiB); maxmem goes to memory/static-max, the balloon's limit. */
+    /* 2-6: max_vcpus, max_mem, memory, layout, start_info, rings, vcpu 0's
+     * context (the builder). max_mem as libxl__build_pre: the initial
+     * allocation + LIBXL_MAXMEM_CONSTANT (1 MiB); maxmem goes to
+     * memory/static-max, the balloon's limit. */
     struct dom0_build_out b = { 0 };
+    hc = apply_affinity(domid, cfg, d.u.createdomain.max_vcpus);
     if (!hc)
         hc = dom0_build_pv(domid, k.elf, k.len, rd, rdlen, cfg->cmdline, cfg->memory_mib << 8,
-                           (cfg->memory_mib << 10) + 1024, &b);
+                       (cfg->memory_mib << 10) + 1024, d.u.createdomain.max_vcpus, &b);
     /* 7: xenstore + the console back end. */
     if (!hc)
         hc = write_domain_nodes(domid, cfg, uuid, &b);
@@ -485,7 +485,7 @@ void xlops_domain_shutdown(uint16_t domid, unsigned int reason)
  * (toolstack/libxc/build.c, the same layout code as the hv's). */
 int dom0_build_pv(uint16_t domid, const void *kernel, size_t kernel_len, const void *ramdisk,
                   size_t ramdisk_len, const char *cmdline, uint64_t nr_pages, uint64_t max_memkb,
-                  struct dom0_build_out *out)
+                  unsigned int max_vcpus, struct dom0_build_out *out)
 {
     struct xl_build_out o;
     const char *why = "unknown";
@@ -501,6 +501,7 @@ int dom0_build_pv(uint16_t domid, const void *kernel, size_t kernel_len, const v
         .kernel = kernel, .kernel_len = kernel_len, .ramdisk = ramdisk,
         .ramdisk_len = ramdisk_len, .cmdline = cmdline,
         .memory_mb = (unsigned int)(nr_pages >> 8), .max_memkb = max_memkb,
+        .max_vcpus = max_vcpus,
         .p2m = p2m, .p2m_entries = pn << 9,
     };
     int rc = xl_build_pv(domid, &a, &o, &why);
@@ -516,6 +517,127 @@ int dom0_build_pv(uint16_t domid, const void *kernel, size_t kernel_len, const v
     return 0;
 }
 
+/* ---- vcpus (libxl_list_vcpu, libxl_set_vcpuaffinity, libxl_set_vcpuonline) ---- */
+
+static uint64_t map_from_bytes(const uint8_t *b, int n)
+{
+    uint64_t m = 0;
+    for (int i = 0; i < n && i < 8; i++)
+        m |= (uint64_t)b[i] << (8 * i);
+    return m;
+}
+
+static void map_to_bytes(uint8_t *b, int n, uint64_t m)
+{
+    for (int i = 0; i < n; i++)
+        b[i] = i < 8 ? (uint8_t)(m >> (8 * i)) : 0;
+}
+
+static int op_vcpu_list(void *ctx, uint32_t domid, struct xlcmd_vcpuinfo *out, unsigned int max)
+{
+    (void)ctx;
+    xc_domaininfo_t di;
+    uint8_t hard[8], soft[8];
+    int rc = xc_domain_getinfo_single(domid, &di);
+    if (rc)
+        return rc;
+    int sz = xc_get_cpumap_size();
+    if (sz < 0)
+        return sz;
+    if (sz > 8)
+        sz = 8; /* the hv's maps are 64 CPUs */
+    unsigned int n = di.max_vcpu_id + 1;
+    if (n > max)
+        n = max;
+    for (unsigned int i = 0; i < n; i++) {
+        xc_vcpuinfo_t vi;
+        if ((rc = xc_vcpu_getinfo(domid, i, &vi)))
+            return rc;
+        memset(hard, 0, sizeof(hard));
+        memset(soft, 0, sizeof(soft));
+        if ((rc = xc_vcpu_getaffinity(domid, (int)i, hard, soft,
+                                      XEN_VCPUAFFINITY_HARD | XEN_VCPUAFFINITY_SOFT)))
+            return rc;
+        out[i] = (struct xlcmd_vcpuinfo){
+            .vcpuid = i, .cpu = vi.cpu, .online = vi.online, .blocked = vi.blocked,
+            .running = vi.running, .time_ns = vi.cpu_time,
+            .hard = map_from_bytes(hard, sz), .soft = map_from_bytes(soft, sz),
+        };
+    }
+    return (int)n;
+}
+
+static int set_affinity(uint32_t domid, int vcpu, const uint64_t *hard, const uint64_t *soft,
+                        int force)
+{
+    uint8_t h[8], so[8];
+    int sz = xc_get_cpumap_size();
+    if (sz < 0)
+        return sz;
+    if (sz > 8)
+        sz = 8;
+    uint32_t flags = (hard ? XEN_VCPUAFFINITY_HARD : 0) | (soft ? XEN_VCPUAFFINITY_SOFT : 0) |
+                     (force ? XEN_VCPUAFFINITY_FORCE : 0);
+    if (!hard && !soft)
+        return -XEN_EINVAL; /* libxl: nothing to set */
+    map_to_bytes(h, sz, hard ? *hard : 0);
+    map_to_bytes(so, sz, soft ? *soft : 0);
+    return xc_vcpu_setaffinity(domid, vcpu, hard ? h : NULL, soft ? so : NULL, flags);
+}
+
+static int op_vcpu_pin(void *ctx, uint32_t domid, int vcpu, const uint64_t *hard,
+                       const uint64_t *soft, int force)
+{
+    (void)ctx;
+    if (vcpu >= 0)
+        return set_affinity(domid, vcpu, hard, soft, force);
+    xc_domaininfo_t di;
+    int rc = xc_domain_getinfo_single(domid, &di), first = 0;
+    if (rc)
+        return rc;
+    for (unsigned int i = 0; i <= di.max_vcpu_id; i++)
+        if ((rc = set_affinity(domid, (int)i, hard, soft, force)) && !first)
+            first = rc;
+    return first;
+}
+
+static int op_vcpu_set(void *ctx, uint32_t domid, unsigned int n)
+{
+    (void)ctx;
+    xc_domaininfo_t di;
+    char path[64];
+    int rc = xc_domain_getinfo_single(domid, &di);
+    if (rc)
+        return rc;
+    for (unsigned int i = 0; i <= di.max_vcpu_id; i++) {
+        xl_snprintf(path, sizeof(path), "/local/domain/%u/cpu/%u/availability", domid, i);
+        if ((rc = xsd_write(path, i < n ? "online" : "offline")))
+            return rc;
+    }
+    return 0;
+}
+
+/* libxl__build_pre: cpus= / cpus_soft= for each vcpu that has one. */
+static int apply_affinity(uint16_t domid, const struct xlcfg *cfg, unsigned int max_vcpus)
+{
+    char m[200];
+    for (unsigned int i = 0; i < max_vcpus; i++) {
+        const uint64_t *h = i < cfg->nr_cpus_hard ? &cfg->cpus_hard[i] : NULL;
+        const uint64_t *so = i < cfg->nr_cpus_soft ? &cfg->cpus_soft[i] : NULL;
+        if (!h && !so)
+            continue;
+        int rc = set_affinity(domid, (int)i, h, so, 0);
+        if (rc) {
+            xlcmd_format_cpumap(m, sizeof(m), h ? *h : *so, 64);
+            printk("dom0: d%u: vcpu %u: %s affinity %s refused (%d)%s\n", domid, i,
+                   h ? "hard" : "soft", m, rc,
+                   rc == -XEN_EINVAL ? ": no CPU of this machine in it" : "");
+            return rc;
+        }
+    }
+    return 0;
+}
+
 static int op_hypercalls(void *ctx, uint32_t domid, struct hcstat_counts *out)
 {
     (void)ctx;
@@ -526,7 +648,8 @@ static const struct xlcmd_ops ops = {
     .read_file = op_read_file, .create = op_create, .list = op_list,
     .destroy = op_destroy, .pause = op_pause, .unpause = op_unpause,
     .console = op_console, .hostinfo = op_hostinfo, .dmesg = op_dmesg,
-    .hypercalls = op_hypercalls,
+    .hypercalls = op_hypercalls, .vcpu_list = op_vcpu_list, .vcpu_pin = op_vcpu_pin,
+    .vcpu_set = op_vcpu_set,
 };
 
 void xlops_init(void)

@@ -45,6 +45,13 @@ struct vcpu {
     int initialised;
     int online;
     vcpu_info_t *info;       /* this vcpu's slot in shared_info */
+    /* Hard and soft affinity (XEN_DOMCTL_setvcpuaffinity): bit c =
+     * physical CPU c (NR_CPUS = 64), every CPU until the toolstack sets
+     * one. domctl.c keeps them as Xen's vcpu_affinity_domctl does; a
+     * scheduler that places vcpus on several CPUs must keep a vcpu on
+     * its hard affinity (the round robin on CPU 0 does not look at them). */
+    uint64_t affinity;
+    uint64_t soft_affinity;
 };
 
 struct domain {
