@@ -122,6 +122,7 @@ static int setup(void **state)
         d->max_vcpus = 1;
         d->vcpus[0].domain = d;
         d->vcpus[0].initialised = d->vcpus[0].online = 1;
+        d->vcpus[0].affinity = ~0ULL; /* domain.c's vcpu_setup default */
         d->vcpus[0].info = &shinfo[i].vcpu_info[0];
         d->vcpus[0].info->evtchn_upcall_mask = 1;
         evtchn_domain_init(d);
@@ -447,6 +448,7 @@ static struct vcpu *add_vcpu1(struct domain *d)
     memset(v, 0, sizeof(*v));
     v->domain = d;
     v->id = 1;
+    v->affinity = ~0ULL;
     v->info = &d->shared_info->vcpu_info[1];
     v->info->evtchn_upcall_mask = 1;
     timer_vcpu_init(v);
