@@ -212,7 +212,15 @@ void arch_flush_tlb_others(cpumask_t mask)
 
 /* ---- watchdog ---- */
 
-#define WATCHDOG_NS 1000000000ULL
+/* smp_watchdog_ms= (default 1000): TCG guests on an oversubscribed host
+ * can wait for a preempted ticket holder's QEMU thread for longer. */
+static uint64_t watchdog_ns = 1000000000ULL;
+
+void smp_set_watchdog_ms(uint64_t ms)
+{
+    if (ms)
+        watchdog_ns = ms * 1000000ULL;
+}
 
 static volatile int wd_panicking = -1; /* the CPU that panics */
 static volatile int wd_turn = -1, wd_done = -1;
@@ -230,8 +238,9 @@ void smp_watchdog_check(struct percpu *self)
     uint64_t now = rdtsc();
     for (unsigned int c = 0; c < nr_cpus_online; c++) {
         uint64_t since = percpu[c].hv_since;
-        if (since && now > since && tsc_to_ns(now - since) > WATCHDOG_NS)
-            smp_watchdog_panic(c, "every CPU leaves the hypervisor (to a guest or to idle) within 1 s",
+        if (since && now > since && tsc_to_ns(now - since) > watchdog_ns)
+            smp_watchdog_panic(c, "every CPU leaves the hypervisor (to a guest or to idle) "
+                                  "within smp_watchdog_ms (default 1 s)",
                                big_holder == (int)c ? "is stuck in the hypervisor holding the big lock"
                                                     : "is stuck in the hypervisor");
     }

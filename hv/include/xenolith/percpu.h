@@ -152,6 +152,8 @@ void smp_watchdog_panic(unsigned int cpu, const char *invariant, const char *wha
  * then), 0 if none is going on. */
 struct cpu_regs;
 int smp_nmi(const struct cpu_regs *r);
+/* smp_watchdog_ms= (0: keep the default, 1000). */
+void smp_set_watchdog_ms(uint64_t ms);
 /* smp_test_hang_cpu= (tests only). */
 void smp_set_test_hang(unsigned int cpu);
 void smp_test_maybe_hang(void);
