@@ -15,8 +15,10 @@
 #include <xenolith/mm.h>
 
 struct domain domains[MAX_DOMAINS];
-struct vcpu *current;
-int sched_work_pending = 1; /* the first entry runs a full scheduler pass */
+#if __STDC_HOSTED__
+struct vcpu *current; /* host unit tests: one CPU (domain.h) */
+#endif
+uint64_t sched_work_pending = ~0ULL; /* the first entry of each CPU runs a full pass */
 
 struct domain *domain_by_id(uint16_t domid)
 {
@@ -104,6 +106,7 @@ void domain_shutdown(struct domain *d, unsigned int reason)
     reason &= 0xff;
     d->state = DOM_SHUTDOWN;
     sched_raise_work();
+    domain_running_elsewhere(d); /* kicked: they stop running it */
     d->shutdown_reason = reason;
     if (reason < ARRAY_SIZE(reason_names))
         xl_snprintf(what, sizeof(what), "%s", reason_names[reason]);
@@ -127,6 +130,7 @@ void domain_crash(struct domain *d, const char *fmt, ...)
     if (d->state == DOM_RUNNING) {
         d->state = DOM_SHUTDOWN;
         sched_raise_work();
+        domain_running_elsewhere(d); /* kicked: they stop running it */
         d->shutdown_reason = SHUTDOWN_crash;
         send_global_virq(VIRQ_DOM_EXC);
     }
@@ -134,6 +138,9 @@ void domain_crash(struct domain *d, const char *fmt, ...)
 
 void domain_destroy(struct domain *d)
 {
+    /* Callers make sure first: no CPU runs d's vcpus on d's page tables
+     * while they go (domctl retries, the reaper waits). */
+    BUG_ON(domain_running_elsewhere(d));
     sched_raise_work();
     arch_leave_guest_page_tables(); /* never run on tables being freed */
     evtchn_domain_destroy(d);         /* peers' ends go back to unbound */

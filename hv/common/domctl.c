@@ -20,6 +20,10 @@
 #include <xenolith/guest_access.h>
 #include <xenolith/layout.h>
 #include <xenolith/lib.h>
+
+/* domctl_on's "again later" (never a guest-visible value): Xen's -ERESTART. */
+#define DOMCTL_RESTART (-10000)
+
 #include <xenolith/mm.h>
 
 #define MAX_PAUSE_COUNT 255      /* Xen: the toolstack's pause count limit */
@@ -460,6 +464,7 @@ static long vcpu_affinity(struct vcpu *caller, struct domain *d, struct xen_domc
             return rc;
     }
     sched_raise_work();
+    vcpu_kick(v); /* a running vcpu leaves a CPU outside its new affinity */
     return 0;
 }
 
@@ -490,7 +495,13 @@ static long domctl_on(struct vcpu *caller, struct domain *d, struct xen_domctl *
         if (d->state == DOM_RUNNING) {
             d->state = DOM_SHUTDOWN; /* dying: never runs again */
             d->shutdown_reason = SHUTDOWN_poweroff;
+            sched_raise_work();
         }
+        /* Another CPU still runs one of its vcpus (now kicked): the
+         * caller issues the domctl again, as Xen's -ERESTART
+         * continuation of domain_kill, once the big lock was let go. */
+        if (domain_running_elsewhere(d))
+            return DOMCTL_RESTART;
         domain_destroy(d);
         return 0;
     case XEN_DOMCTL_max_vcpus:
@@ -511,9 +522,9 @@ static long domctl_on(struct vcpu *caller, struct domain *d, struct xen_domctl *
             return -XL_EINVAL;
         o->u.getvcpuinfo.online = (uint8_t)v->online;
         o->u.getvcpuinfo.blocked = (uint8_t)!!v->blocked;
-        o->u.getvcpuinfo.running = (uint8_t)(current == v);
+        o->u.getvcpuinfo.running = (uint8_t)!!v->running;
         o->u.getvcpuinfo.cpu_time = vcpu_cpu_time(v);
-        o->u.getvcpuinfo.cpu = 0; /* Xen's v->processor: every vcpu runs on CPU 0 yet */
+        o->u.getvcpuinfo.cpu = v->processor; /* Xen: v->processor, where it runs or ran last */
         *copyback = 1;
         return 0;
     }
@@ -595,6 +606,8 @@ HYPERCALL_DECL(domctl)
         copyback = 1;
     } else {
         rc = domctl_on(v, d, &op, &copyback);
+        if (rc == DOMCTL_RESTART)
+            return hypercall_continuation(v, __HYPERVISOR_domctl, a1, a2, a3, a4, a5);
     }
     if (!rc && copyback && copy_to_guest_va(v->cr3, a1, &op, sizeof(op)))
         rc = -XL_EFAULT;

@@ -64,6 +64,7 @@ void vcpu_wake(struct vcpu *v)
     v->ev.poll_deadline = 0;
     sched_raise_work();
     vcpu_runstate_change(v, RUNSTATE_runnable, xl_now());
+    vcpu_kick(v); /* an idle CPU may take it */
 }
 
 /* Xen's vcpu_mark_events_pending: only a 0 -> 1 change kicks the vcpu. */
@@ -72,7 +73,10 @@ void vcpu_mark_events_pending(struct vcpu *v)
     if (v->info->evtchn_upcall_pending)
         return;
     v->info->evtchn_upcall_pending = 1;
-    vcpu_wake(v);
+    if (v->blocked)
+        vcpu_wake(v);
+    else
+        vcpu_kick(v); /* running on another CPU: it delivers on its way back */
 }
 
 /* Xen's evtchn_check_pollers: every vcpu polling this port (or several). */

@@ -554,6 +554,8 @@ static int host_pte(const struct vcpu *v, uint64_t host_addr, uint32_t flags, ui
     return GNTST_okay;
 }
 
+/* After a host mapping was written (it may replace what the PTE held):
+ * this CPU, as before SMP; Xen does not flush other CPUs on a map. */
 static void flush_after(uint64_t host_addr, uint32_t flags)
 {
     if (flags & GNTMAP_contains_pte)
@@ -594,8 +596,8 @@ static int clear_host_mapping(const struct vcpu *v, uint64_t host_addr, uint32_t
     /* The whole TLB, as Xen's gnttab_flush_tlb: the same frame may be
      * reachable through another virtual address (an L1 hooked twice),
      * and the grant is released as soon as this returns. */
-    flush_tlb_local();
-    return GNTST_okay;
+    flush_tlb_mask(v->domain->dirty_cpumask | (1ULL << smp_processor_id()));
+    return GNTST_okay; /* gone from every CPU that runs the domain */
 }
 
 /* ---- maptrack ---- */

@@ -7,6 +7,9 @@
  * Owns: which vcpu is `current`, the blocked/polling state of vcpus,
  * runstate transitions, the watchdogs, and what the machine does when
  * dom0 is gone.
+ * SMP: every CPU runs this pick for itself under the big lock (smp.c);
+ * a vcpu runs on at most one CPU (v->running, v->processor) and only on
+ * CPUs of its hard affinity (v->affinity).
  * Must never: run a vcpu of a domain that is not DOM_RUNNING, is paused
  * (XEN_DOMCTL_pausedomain, or created and not yet unpaused) or whose vcpu
  * has no context / is down; let a
@@ -33,11 +36,14 @@ static int vcpu_runnable(const struct vcpu *v)
 }
 
 /* Boot-time domUs have no toolstack to reap them: destroy them as soon
- * as they are shut down (dom0's end is handled by sched_idle_or_halt). */
+ * as they are shut down (dom0's end is handled by sched_idle_or_halt),
+ * once none of their vcpus runs on another CPU (those are kicked; the
+ * pass they make when they stop comes back here). */
 static void reap_auto_destroy(void)
 {
     for (unsigned int i = 1; i < MAX_DOMAINS; i++)
-        if (domains[i].state == DOM_SHUTDOWN && domains[i].auto_destroy)
+        if (domains[i].state == DOM_SHUTDOWN && domains[i].auto_destroy &&
+            !domain_running_elsewhere(&domains[i]))
             domain_destroy(&domains[i]);
 }
 
@@ -60,15 +66,33 @@ static void switch_to(struct vcpu *prev, struct vcpu *next, uint64_t now)
  * while a vcpu runs (next). */
 static void arm_next_deadline(const struct vcpu *next)
 {
-    uint64_t when = timers_next_deadline();
+    /* Guest timers are global: cpu 0 times them (and kicks whoever runs
+     * the vcpu they wake); the others time their slice, or tick once a
+     * second while idle so the watchdog (smp.c) looks. */
+    int timer_cpu = arch_cpu_id() == SCHED_TIMER_CPU;
+    uint64_t when = timer_cpu ? timers_next_deadline() : 0;
     if (next && (!when || next->ev.slice_end < when))
         when = next->ev.slice_end;
+    if (!when && !timer_cpu)
+        when = xl_now() + SECONDS(1);
     arch_timer_arm(when);
+}
+
+/* prev stops running here (picked elsewhere from now on). */
+static void put_prev(struct vcpu *prev, struct vcpu *next)
+{
+    if (prev && prev != next && prev->domain->state != DOM_FREE)
+        prev->running = 0;
+    if (next) {
+        next->running = 1;
+        next->processor = arch_cpu_id();
+    }
 }
 
 static struct vcpu *pick(void)
 {
-    sched_work_pending = 0; /* what is raised from here on gets another pass */
+    unsigned int cpu = arch_cpu_id();
+    sched_work_pending &= ~(1ULL << cpu); /* what is raised from here on gets another pass */
     reap_auto_destroy();
     uint64_t now = xl_now();
     timers_run(now);
@@ -76,32 +100,62 @@ static struct vcpu *pick(void)
     /* Keep the running vcpu until its slice ends, it yields or blocks. A
      * vcpu that blocked and was woken while nothing else ran is switched
      * in again below (runstate running, PV clock refreshed). */
-    if (prev && prev->domain->state != DOM_FREE && vcpu_runnable(prev) && !prev->ev.yielded &&
-        prev->ev.rs_state == RUNSTATE_running && now < prev->ev.slice_end)
+    if (prev && prev->domain->state != DOM_FREE && sched_vcpu_can_run_on(prev, cpu) &&
+        !prev->ev.yielded && prev->ev.rs_state == RUNSTATE_running && now < prev->ev.slice_end)
         return prev;
     /* Round robin over every vcpu of every domain, from the one after
-     * prev (its domain's vcpus before prev come last). */
+     * prev (its domain's vcpus before prev come last), skipping those
+     * another CPU runs and those whose affinity leaves this CPU out. */
     unsigned int sd = prev ? prev->domain->domid : 0, sv = prev ? prev->id + 1u : 0;
     for (unsigned int i = 0; i <= MAX_DOMAINS; i++) {
         struct domain *d = &domains[(sd + i) % MAX_DOMAINS];
         if (d->state == DOM_FREE)
             continue;
         for (unsigned int j = i ? 0 : sv; j < d->max_vcpus; j++) {
-            if (vcpu_runnable(&d->vcpus[j])) {
-                switch_to(prev && prev->domain->state != DOM_FREE ? prev : NULL, &d->vcpus[j], now);
+            if (sched_vcpu_can_run_on(&d->vcpus[j], cpu)) {
+                struct vcpu *p = prev && prev->domain->state != DOM_FREE ? prev : NULL;
+                switch_to(p, &d->vcpus[j], now);
+                put_prev(p, &d->vcpus[j]);
                 return &d->vcpus[j];
             }
         }
     }
     if (prev && prev->domain->state != DOM_FREE && prev->ev.rs_state == RUNSTATE_running)
         vcpu_runstate_change(prev, prev->domain->state != DOM_RUNNING || !prev->online
-                                   ? RUNSTATE_offline : RUNSTATE_blocked, now);
+                                   ? RUNSTATE_offline : vcpu_runnable(prev) ? RUNSTATE_runnable
+                                   : RUNSTATE_blocked, now);
+    put_prev(prev, NULL);
     return NULL;
+}
+
+/* Runnable vcpus that no CPU runs: wake an idle CPU for each (one CPU
+ * each, lowest first, in its affinity), so they do not wait for a busy
+ * CPU's slice to end. */
+static void wake_idle_for_waiting(void)
+{
+    uint64_t idle = arch_idle_cpus();
+    unsigned int cpu = arch_cpu_id();
+    for (unsigned int i = 0; i < MAX_DOMAINS && idle; i++) {
+        struct domain *d = &domains[i];
+        if (d->state != DOM_RUNNING)
+            continue;
+        for (unsigned int j = 0; j < d->max_vcpus && idle; j++) {
+            const struct vcpu *v = &d->vcpus[j];
+            if (v->running || !vcpu_runnable(v))
+                continue;
+            int c = sched_choose_idle_cpu(idle, v->affinity, cpu);
+            if (c >= 0) {
+                arch_kick_cpu((unsigned int)c);
+                idle &= ~(1ULL << c);
+            }
+        }
+    }
 }
 
 struct vcpu *sched_pick_next(void)
 {
     struct vcpu *next = pick();
+    wake_idle_for_waiting();
     arm_next_deadline(next);
     return next;
 }

@@ -44,8 +44,8 @@ static void physinfo(struct xen_sysctl_physinfo *p)
     memset(p, 0, sizeof(*p));
     p->threads_per_core = 1;
     p->cores_per_socket = 1;
-    p->nr_cpus = 1;
-    p->max_cpu_id = 0;
+    p->nr_cpus = arch_nr_cpus();       /* Xen: num_online_cpus() */
+    p->max_cpu_id = arch_nr_cpus() - 1; /* Xen: nr_cpu_ids - 1; CPU numbers are dense here */
     p->nr_nodes = 1;
     p->max_node_id = 0;
     p->cpu_khz = (uint32_t)(tsc_hz() / 1000);

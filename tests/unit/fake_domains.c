@@ -8,7 +8,7 @@
 
 struct domain domains[MAX_DOMAINS];
 struct vcpu *current;
-int sched_work_pending;
+uint64_t sched_work_pending;
 struct domain *domain_by_id(uint16_t id)
 {
     return id < MAX_DOMAINS && domains[id].state != DOM_FREE ? &domains[id] : NULL;

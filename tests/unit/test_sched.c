@@ -29,6 +29,7 @@
 #include <xenolith/hypercall.h>
 #include <xenolith/mm.h>
 #include <xenolith/power.h>
+#include <xenolith/ticketlock.h>
 #include <xen/event_channel.h>
 
 #define MS 1000000ULL
@@ -122,6 +123,7 @@ static int setup(void **state)
         d->max_vcpus = 1;
         d->vcpus[0].domain = d;
         d->vcpus[0].initialised = d->vcpus[0].online = 1;
+        d->vcpus[0].affinity = ~0ULL; /* domain.c's vcpu_setup default */
         d->vcpus[0].info = &shinfo[i].vcpu_info[0];
         d->vcpus[0].info->evtchn_upcall_mask = 1;
         evtchn_domain_init(d);
@@ -447,6 +449,7 @@ static struct vcpu *add_vcpu1(struct domain *d)
     memset(v, 0, sizeof(*v));
     v->domain = d;
     v->id = 1;
+    v->affinity = ~0ULL;
     v->info = &d->shared_info->vcpu_info[1];
     v->info->evtchn_upcall_mask = 1;
     timer_vcpu_init(v);
@@ -592,6 +595,107 @@ static void test_events_to_notify_vcpu(void **state)
     assert_false(v0->info->evtchn_upcall_pending);
 }
 
+/* ---- SMP: the CPU choice (fake_smp.c plays the arch) ---- */
+extern unsigned int fake_smp_cpu;
+extern uint64_t fake_smp_kicked, fake_smp_idle;
+
+static void test_choose_idle_cpu(void **state)
+{
+    (void)state;
+    assert_int_equal(sched_choose_idle_cpu(0, ~0ULL, 0), -1);          /* nobody idles */
+    assert_int_equal(sched_choose_idle_cpu(0x1, ~0ULL, 0), -1);        /* only self */
+    assert_int_equal(sched_choose_idle_cpu(0xc, ~0ULL, 1), 2);         /* lowest idle */
+    assert_int_equal(sched_choose_idle_cpu(0xc, 0x8, 1), 3);           /* affinity */
+    assert_int_equal(sched_choose_idle_cpu(0xc, 0x3, 1), -1);          /* affinity excludes all */
+    assert_int_equal(sched_choose_idle_cpu(1ULL << 63, ~0ULL, 64), 63); /* self out of range */
+}
+
+/* A vcpu running on cpu 1 is never picked on cpu 0; one whose affinity
+ * leaves cpu 0 out neither; the pick marks what it chose running here. */
+static void test_pick_skips_running_elsewhere_and_affinity(void **state)
+{
+    (void)state;
+    fake_smp_cpu = 0;
+    d0->vcpus[0].running = 1;
+    d0->vcpus[0].processor = 1;
+    d1->vcpus[0].affinity = 0x2; /* cpu 1 only */
+    struct vcpu *v = schedule();
+    assert_ptr_equal(v, &d2->vcpus[0]);
+    assert_true(v->running);
+    assert_int_equal(v->processor, 0);
+    assert_true(sched_vcpu_can_run_on(&d1->vcpus[0], 1));
+    assert_false(sched_vcpu_can_run_on(&d1->vcpus[0], 0));
+    assert_false(sched_vcpu_can_run_on(&d0->vcpus[0], 0));
+    assert_true(sched_vcpu_can_run_on(&d0->vcpus[0], 1));
+    /* d2 blocks: nothing else may run on cpu 0; d2 is not running any more */
+    d2->vcpus[0].blocked = 1;
+    sched_work_pending = ~0ULL;
+    assert_null(schedule());
+    assert_false(d2->vcpus[0].running);
+    d0->vcpus[0].running = 0;
+    d1->vcpus[0].affinity = ~0ULL;
+}
+
+/* Event delivery to a vcpu running on another CPU kicks that CPU; a
+ * runnable vcpu that runs nowhere gets an idle CPU of its affinity. */
+static void test_kick_targets(void **state)
+{
+    (void)state;
+    fake_smp_cpu = 0;
+    fake_smp_kicked = 0;
+    fake_smp_idle = 0;
+    d1->vcpus[0].running = 1;
+    d1->vcpus[0].processor = 3;
+    vcpu_kick(&d1->vcpus[0]);
+    assert_int_equal(fake_smp_kicked, 1ULL << 3);
+    fake_smp_kicked = 0;
+    d1->vcpus[0].running = 0;
+    fake_smp_idle = 0x6;
+    d1->vcpus[0].affinity = 0x4;
+    vcpu_kick(&d1->vcpus[0]);
+    assert_int_equal(fake_smp_kicked, 1ULL << 2);
+    fake_smp_kicked = 0;
+    assert_int_equal(domain_running_elsewhere(d1), 0);
+    d1->vcpus[0].running = 1;
+    d1->vcpus[0].processor = 2;
+    assert_int_equal(domain_running_elsewhere(d1), 1);
+    assert_int_equal(fake_smp_kicked, 1ULL << 2);
+    d1->vcpus[0].running = 0;
+    d1->vcpus[0].affinity = ~0ULL;
+    fake_smp_idle = 0;
+    fake_smp_kicked = 0;
+}
+
+/* The ticket lock: arrivals are served in order, a release passes it on. */
+static void test_ticketlock_order(void **state)
+{
+    (void)state;
+    struct ticketlock l = { 0, 0 };
+    assert_false(ticket_lock_is_locked(&l));
+    uint32_t a = ticket_lock_take(&l), b = ticket_lock_take(&l), c = ticket_lock_take(&l);
+    assert_true(ticket_lock_mine(&l, a));
+    assert_false(ticket_lock_mine(&l, b));
+    assert_int_equal(ticket_lock_ahead(&l, c), 2);
+    assert_false(ticket_lock_try(&l)); /* held and waited for */
+    ticket_lock_release(&l);
+    assert_true(ticket_lock_mine(&l, b));
+    assert_false(ticket_lock_mine(&l, c));
+    ticket_lock_release(&l);
+    assert_true(ticket_lock_mine(&l, c));
+    ticket_lock_release(&l);
+    assert_false(ticket_lock_is_locked(&l));
+    assert_true(ticket_lock_try(&l));
+    assert_true(ticket_lock_is_locked(&l));
+    ticket_lock_release(&l);
+    /* wrap-around of the 32-bit counters */
+    l.next = l.owner = 0xffffffffu;
+    uint32_t w = ticket_lock_take(&l), x = ticket_lock_take(&l);
+    assert_true(ticket_lock_mine(&l, w));
+    ticket_lock_release(&l);
+    assert_true(ticket_lock_mine(&l, x));
+    assert_int_equal(x, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -608,6 +712,10 @@ int main(void)
         cmocka_unit_test_setup(test_vcpu_op_lifecycle, setup),
         cmocka_unit_test_setup(test_round_robin_over_vcpus, setup),
         cmocka_unit_test_setup(test_events_to_notify_vcpu, setup),
+        cmocka_unit_test_setup(test_choose_idle_cpu, setup),
+        cmocka_unit_test_setup(test_pick_skips_running_elsewhere_and_affinity, setup),
+        cmocka_unit_test_setup(test_kick_targets, setup),
+        cmocka_unit_test(test_ticketlock_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,10 +1,11 @@
 /*
  * cpu.c - descriptor tables and CPU registers: each CPU's GDT with Xen's
  * reserved selectors and its TSS (with its own IST stacks, percpu.h), the
- * IDT all CPUs share, and the syscall MSRs of the PV hypercall path. The
- * guest part of the GDT and the LDT copy are still the boot CPU's only
- * (only it runs guests). Owns: gdt[], idt[], tss[]. Must never: give a
- * guest a gate or selector with more privilege than ring 3.
+ * IDT all CPUs share, the syscall MSRs of the PV hypercall path (LSTAR:
+ * the CPU's own entry stub, copied into its struct percpu), and each
+ * CPU's guest part of the GDT and LDT copy (the vcpu it runs).
+ * Owns: gdt[], idt[], tss[]. Must never: give a guest a gate or selector
+ * with more privilege than ring 3; write another CPU's GDT or LDT.
  */
 #include <arch/x86.h>
 #include <xenolith/arch.h>
@@ -57,7 +58,7 @@ static struct idt_gate idt[256] __attribute__((aligned(16)));
 static uint8_t cpu0_stacks[PERCPU_STACK_SIZE] __attribute__((aligned(PERCPU_STACK_SIZE)));
 extern const uint64_t trap_stub_table[256];
 extern uint8_t hv_stack_top[];
-extern void syscall_entry(void);
+extern uint8_t syscall_stub_start[], syscall_stub_end[], syscall_stub_frame[];
 
 static void set_tss_desc(uint64_t *g, unsigned int idx, uint64_t base, uint32_t limit)
 {
@@ -68,27 +69,30 @@ static void set_tss_desc(uint64_t *g, unsigned int idx, uint64_t base, uint32_t 
 
 /* ---- the guest part of the GDT (entries below GDT_FIRST_RESERVED) ---- */
 
-static unsigned int guest_gdt_frames; /* frames' worth of entries now set */
-
 void cpu_set_guest_gdt(const uint64_t *const frames[], unsigned int nr_frames)
 {
+    struct percpu *pc = this_cpu();
+    uint64_t *g = pc->gdt;
     BUG_ON(nr_frames * 512 > SEL(GDT_FIRST_RESERVED));
     for (unsigned int i = 0; i < nr_frames; i++)
-        memcpy(&gdt[i * 512], frames[i], 4096);
-    if (guest_gdt_frames > nr_frames)
-        memset(&gdt[nr_frames * 512], 0, (guest_gdt_frames - nr_frames) * 4096);
-    guest_gdt_frames = nr_frames;
+        memcpy(&g[i * 512], frames[i], 4096);
+    if (pc->guest_gdt_frames > nr_frames)
+        memset(&g[nr_frames * 512], 0, (pc->guest_gdt_frames - nr_frames) * 4096);
+    pc->guest_gdt_frames = nr_frames;
 }
 
 /* ---- the guest's LDT: an hv copy of its PGT_seg_desc frames ---- */
 
 #define HV_LDT 0xe050 /* a 16-byte system descriptor after the TSS's */
 #define LDT_MAX 8192
-static uint64_t ldt[LDT_MAX] __attribute__((aligned(4096)));
-static unsigned int ldt_ents; /* entries the loaded LDT has */
+#define LDT_ORDER 4 /* an AP's LDT copy: 16 frames */
+static uint64_t cpu0_ldt[LDT_MAX] __attribute__((aligned(4096)));
+_Static_assert(sizeof(cpu0_ldt) <= (PAGE_SIZE << LDT_ORDER), "LDT_ORDER too small");
 
 void cpu_set_guest_ldt(const uint64_t *const frames[], unsigned int nr_frames, unsigned int ents)
 {
+    struct percpu *pc = this_cpu();
+    uint64_t *ldt = pc->ldt, *gd = pc->gdt;
     BUG_ON(ents > LDT_MAX || nr_frames * 512 < ents);
     for (unsigned int i = 0; i < nr_frames; i++) {
         unsigned int n = ents - i * 512 < 512 ? ents - i * 512 : 512;
@@ -97,23 +101,26 @@ void cpu_set_guest_ldt(const uint64_t *const frames[], unsigned int nr_frames, u
         else
             memset(&ldt[i * 512], 0, n * 8);
     }
-    if (ldt_ents > ents)
-        memset(&ldt[ents], 0, (ldt_ents - ents) * 8);
-    ldt_ents = ents;
+    if (pc->ldt_ents > ents)
+        memset(&ldt[ents], 0, (pc->ldt_ents - ents) * 8);
+    pc->ldt_ents = ents;
     if (!ents) {
         lldt(0);
         return;
     }
     uint64_t base = (uint64_t)ldt;
     uint32_t limit = ents * 8 - 1;
-    gdt[SEL(HV_LDT)] = (limit & 0xffff) | ((base & 0xffffff) << 16) | (0x82ULL << 40) |
+    gd[SEL(HV_LDT)] = (limit & 0xffff) | ((base & 0xffffff) << 16) | (0x82ULL << 40) |
                        ((uint64_t)((limit >> 16) & 0xf) << 48) | (((base >> 24) & 0xff) << 56);
-    gdt[SEL(HV_LDT) + 1] = base >> 32;
+    gd[SEL(HV_LDT) + 1] = base >> 32;
     lldt(HV_LDT);
 }
 
 int cpu_data_selector_ok(uint16_t sel)
 {
+    const struct percpu *pc = this_cpu();
+    const uint64_t *ldt = pc->ldt, *gd = pc->gdt;
+    unsigned int ldt_ents = pc->ldt_ents;
     if ((sel & ~3u) == 0)
         return 1; /* null */
     uint64_t desc;
@@ -124,7 +131,7 @@ int cpu_data_selector_ok(uint16_t sel)
     } else {
         if (sel / 8 >= GDT_ENTRIES)
             return 0;
-        desc = gdt[sel / 8];
+        desc = gd[sel / 8];
     }
     uint32_t hi = (uint32_t)(desc >> 32);
     unsigned int type = (hi >> 8) & 15;
@@ -152,8 +159,14 @@ static void gdt_init(struct percpu *pc, uint64_t rsp0)
     g[SEL(FLAT_RING3_DS32)] = 0x00cff2000000ffffULL; /* ring 3 data (also SS64) */
     g[SEL(FLAT_RING3_CS64)] = 0x0020fa0000000000ULL; /* ring 3, 64-bit code */
     t->rsp[0] = rsp0;
-    t->ist[0] = (uint64_t)(pc->stacks + PERCPU_IST1_TOP);
-    t->ist[1] = (uint64_t)(pc->stacks + PERCPU_IST2_TOP);
+    pc->hv_stack_top = rsp0;
+    /* Each IST stack starts 16 bytes below its top, where its first slot
+     * holds the CPU's kernel stack top: an entry from a guest finds it at
+     * the top of its frame, as on the in-place frame (vcpu.hv_rsp). */
+    t->ist[0] = (uint64_t)(pc->stacks + PERCPU_IST1_TOP - 16);
+    t->ist[1] = (uint64_t)(pc->stacks + PERCPU_IST2_TOP - 16);
+    *(uint64_t *)t->ist[0] = rsp0;
+    *(uint64_t *)t->ist[1] = rsp0;
     t->iomap_base = sizeof(*t); /* no I/O bitmap: ring 3 has no ports */
     set_tss_desc(g, SEL(HV_TSS), (uint64_t)t, sizeof(*t) - 1);
     struct desc_ptr p = { sizeof(gdt) - 1, (uint64_t)g };
@@ -191,14 +204,29 @@ static void idt_init(void)
     idt_load();
 }
 
-/* syscall from ring 3 enters syscall_entry on __HYPERVISOR_CS; IF, TF,
- * DF, NT and AC are cleared on entry (AMD APM vol 2, 6.1.1). */
-static void syscall_init(void)
+/* syscall from ring 3 enters the CPU's copy of entry.S's stub on
+ * __HYPERVISOR_CS; IF, TF, DF, NT and AC are cleared on entry (AMD APM
+ * vol 2, 6.1.1). The stub is position independent: its data (the frame
+ * top, the saved guest %rsp, the common entry's address) sit right after
+ * its code and are reached RIP-relative. */
+static void syscall_init(struct percpu *pc)
 {
+    size_t n = (size_t)(syscall_stub_end - syscall_stub_start);
+    BUG_ON(n > SYSCALL_STUB_SIZE);
+    memcpy(pc->syscall_stub, syscall_stub_start, n);
     wrmsr(MSR_STAR, ((uint64_t)FLAT_RING3_CS32 << 48) | ((uint64_t)HV_CS << 32));
-    wrmsr(MSR_LSTAR, (uint64_t)syscall_entry);
-    wrmsr(MSR_CSTAR, (uint64_t)syscall_entry);
+    wrmsr(MSR_LSTAR, (uint64_t)pc->syscall_stub);
+    wrmsr(MSR_CSTAR, (uint64_t)pc->syscall_stub);
     wrmsr(MSR_SFMASK, 0x47700);
+}
+
+/* The in-place frame `syscall` builds on this CPU: the running vcpu's
+ * (traps.c), in the CPU's stub. */
+void cpu_set_syscall_frame(uint64_t frame_top)
+{
+    struct percpu *pc = this_cpu();
+    uint64_t *slot = (uint64_t *)(pc->syscall_stub + (syscall_stub_frame - syscall_stub_start));
+    *slot = frame_top;
 }
 
 /* FXSAVE's MXCSR_MASK (bytes 28..31; 0 means the architectural 0xffbf). */
@@ -254,11 +282,13 @@ void cpu_init(void)
     pc->gdt = gdt;
     pc->tss = &tss[0].t;
     pc->stacks = cpu0_stacks;
+    pc->ldt = cpu0_ldt;
+    pc->hw_cr0_ts = -1; /* CR0.TS as the firmware left it: not known */
     *(struct percpu **)(cpu0_stacks + PERCPU_STACK_TOP) = pc;
     pc->state = CPU_ONLINE;
     gdt_init(pc, (uint64_t)hv_stack_top);
     idt_init();
-    syscall_init();
+    syscall_init(pc);
     fpu_probe();
 }
 
@@ -269,6 +299,10 @@ int cpu_prepare_ap(struct percpu *pc)
     if (g < 0)
         return (int)g;
     pc->gdt = mfn_to_virt((uint64_t)g);
+    int64_t l = mm_alloc_frames(DOMID_HV_OWNED, LDT_ORDER); /* zeroed */
+    if (l < 0)
+        return (int)l; /* its GDT stays allocated, as its stacks do */
+    pc->ldt = mfn_to_virt((uint64_t)l);
     pc->tss = &tss[pc->cpu_id].t;
     memset(pc->tss, 0, sizeof(struct tss));
     return 0;
@@ -280,5 +314,5 @@ void cpu_init_ap(struct percpu *pc)
 {
     gdt_init(pc, (uint64_t)(pc->stacks + PERCPU_STACK_TOP));
     idt_load();
-    syscall_init();
+    syscall_init(pc);
 }

@@ -146,19 +146,22 @@ trap_stub_table:
 .endm
 
 /* An entry from a guest arrives with its frame already in place: at the
- * end of the running vcpu's struct cpu_regs (guest_frame_top, also
- * TSS.rsp0), where `syscall` below and the CPU (for interrupts and
- * exceptions from ring 3) push it. The C side then runs on the hv stack
- * and returns the frame to leave through: the same vcpu's, another's, or
- * for an entry from the hv itself (idle loop, IST stacks) the frame it
- * came with. */
+ * end of the running vcpu's struct cpu_regs (the CPU's syscall stub's
+ * frame slot, also TSS.rsp0), where `syscall` below and the CPU (for
+ * interrupts and exceptions from ring 3) push it. The qword right above
+ * such a frame holds the kernel stack of the CPU it runs on (vcpu.hv_rsp;
+ * for IST entries, the IST stack's first slot, cpu.c), so the C side runs
+ * on this CPU's hv stack, found without %gs. trap_entry returns the
+ * frame to leave through: the same vcpu's, another's, or for an entry
+ * from the hv itself (idle loop, IST stacks) the frame it came with. */
+#define FRAME_SIZE (22 * 8)
 trap_common:
     cld
     SAVE_GPRS
     mov     %rsp, %rdi
     testb   $3, (18 * 8)(%rsp)          /* cs: from a guest? */
     jz      1f
-    movabs  $hv_stack_top, %rsp
+    mov     FRAME_SIZE(%rdi), %rsp      /* this CPU's kernel stack */
 1:  call    trap_entry
     mov     %rax, %rsp
     .globl resume_frame
@@ -181,23 +184,31 @@ resume_frame:
     add     $16, %rsp                   /* vector, error code */
     iretq
 
-/* `syscall` from a PV guest (ring 3): no stack switch by the CPU; build
- * the same frame an interrupt from ring 3 would, in the running vcpu's
- * frame (single CPU), so one return path serves both. IF is masked by
- * SFMASK on entry. */
-    .globl syscall_entry
+/* `syscall` from a PV guest (ring 3): no stack switch by the CPU. Each
+ * CPU's LSTAR points at its own copy of this stub (in its struct percpu,
+ * cpu.c), which builds the same frame an interrupt from ring 3 would, in
+ * the running vcpu's frame (the stub's frame slot, written when a vcpu
+ * is switched in on the CPU), so one return path serves both. Position
+ * independent: its data follow its code and are read RIP-relative. IF is
+ * masked by SFMASK on entry. */
+    .globl syscall_stub_start, syscall_stub_end, syscall_stub_frame
     .p2align 4
-syscall_entry:
-    mov     %rsp, syscall_guest_rsp(%rip)
-    mov     guest_frame_top(%rip), %rsp
+syscall_stub_start:
+    mov     %rsp, syscall_stub_rsp(%rip)
+    mov     syscall_stub_frame(%rip), %rsp
     pushq   $0xe02b                     /* FLAT_RING3_SS64 */
-    pushq   syscall_guest_rsp(%rip)
+    pushq   syscall_stub_rsp(%rip)
     push    %r11                        /* guest rflags */
     pushq   $0xe033                     /* FLAT_RING3_CS64 */
     push    %rcx                        /* guest rip */
     pushq   $0
     pushq   $VEC_SYSCALL
-    jmp     trap_common
+    jmp     *syscall_stub_common(%rip)
+    .p2align 3
+syscall_stub_common: .quad trap_common
+syscall_stub_rsp:    .quad 0           /* the guest's %rsp */
+syscall_stub_frame:  .quad 0           /* the running vcpu's frame top */
+syscall_stub_end:
 
 /* enter_frame(const struct cpu_regs *r): return to a guest through r (the
  * running vcpu's frame, guest_frame_top set). Never returns. */
@@ -216,7 +227,4 @@ boot_pd:    .skip 4096 * BOOT_MAP_GIB
 hv_stack_bottom:
     .skip HV_STACK_SIZE
 hv_stack_top:
-syscall_guest_rsp: .quad 0
-    .globl guest_frame_top
-guest_frame_top: .quad 0
     .section .note.GNU-stack, "", @progbits

@@ -40,7 +40,8 @@ void arch_switch_cr3(uint64_t cr3)
     write_cr3(cr3);
     tlbflush_done(t);
 }
-void arch_leave_guest_page_tables(void) { arch_switch_cr3(virt_to_mfn(idle_pml4) << PAGE_SHIFT); }
+void cpu_leave_guest_pt(void); /* traps.c: CR3 and the shootdown masks */
+void arch_leave_guest_page_tables(void) { cpu_leave_guest_pt(); }
 void arch_set_hv_l4_slot(unsigned int slot, uint64_t e) { idle_pml4[slot & 511] = e; }
 void arch_write_ptbase(uint64_t cr3)
 {
@@ -202,8 +203,10 @@ static struct domain *build_boot_domain(uint16_t domid, const struct xl_module *
     /* Xen's dom0_max_vcpus=N (capped at MAX_VCPUS here; Xen caps it at
      * its pCPUs): vcpus 1.. exist down, for dom0 to bring up itself with
      * VCPUOP_initialise + VCPUOP_up. */
-    if (domid == 0) {
-        uint64_t n = cmdline_size("dom0_max_vcpus", 1);
+    /* domu_max_vcpus=N: the same for boot-time domUs (Xenolith's, as
+     * Xen's dom0less gives each its cpus= from the device tree). */
+    {
+        uint64_t n = cmdline_size(domid == 0 ? "dom0_max_vcpus" : "domu_max_vcpus", 1);
         domain_set_max_vcpus(d, n < 1 ? 1 : n > MAX_VCPUS ? MAX_VCPUS : (unsigned int)n);
     }
     /* A bzImage or a compressed ELF is unpacked into frames of the hv's,
@@ -328,11 +331,15 @@ void hv_start(uint64_t bootinfo_phys)
     }
     reclaim_boot_modules(bi);
 
+    /* From here on every CPU runs guests; hv code runs under the big
+     * lock (docs/architecture.md, "Locking"). */
+    smp_set_test_hang((unsigned int)cmdline_size("smp_test_hang_cpu", ~0u));
+    smp_set_watchdog_ms(cmdline_size("smp_watchdog_ms", 0));
+    big_lock();
+    smp_start_scheduling();
     struct vcpu *v;
     while (!(v = sched_pick_next()))
         sched_idle_or_halt();
-    current = v;
-    arch_switch_cr3(v->cr3);
     printk("boot: entering d%u at %016lx, %lu us after hv start\n", v->domain->domid,
            (unsigned long)v->regs.rip, (unsigned long)(arch_time_ns() / 1000));
     arch_enter_first_guest(v);

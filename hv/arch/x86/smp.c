@@ -2,13 +2,17 @@
  * smp.c - bringing up the application processors: the CPUs from the
  * ACPI MADT (acpi.c), the real-mode trampoline page below 1 MiB, the
  * INIT-SIPI-SIPI sequence, each AP's first C code (its tables, its LAPIC,
- * its idle loop), the CPU table percpu[], and IPIs with a boot-time check
- * that every AP answers them.
- * Owns: percpu[], nr_cpus_online, the trampoline page, the LAPIC's ICR.
- * Must never: wait for an AP without a bound (one that does not answer
- * is logged, held in INIT and skipped); let an AP run a guest yet (they
- * idle; the scheduler and the entry path are the boot CPU's); printk
- * from an AP (the console has no lock: the BSP logs for them).
+ * its way into the scheduler), the CPU table percpu[], IPIs with a
+ * boot-time check that every AP answers them; and what the CPUs share
+ * once they all run guests: the big hypervisor lock (a ticket lock),
+ * the idle-CPU mask and kicks, the TLB-flush IPI and its acknowledgement,
+ * and the watchdog that panics when a CPU stays in the hv over a second.
+ * Owns: percpu[], nr_cpus_online, the trampoline page, the LAPIC's ICR,
+ * the big lock, cpu_idle_mask. Must never: wait for an AP, a lock or an
+ * acknowledgement without a bound or without servicing flush requests
+ * (a CPU waiting for the big lock flushes for the holder); printk from a
+ * CPU that does not hold the big lock (but for the panic paths); take the
+ * big lock from an NMI.
  */
 #include <arch/x86.h>
 #include <xenolith/acpi.h>
@@ -18,7 +22,11 @@
 #include <xenolith/layout.h>
 #include <xenolith/lib.h>
 #include <xenolith/mm.h>
+#include <xenolith/domain.h>
 #include <xenolith/percpu.h>
+#include <xenolith/power.h>
+#include <xenolith/ticketlock.h>
+#include <xenolith/tlbflush.h>
 
 struct percpu percpu[NR_CPUS];
 unsigned int nr_cpus_online = 1;
@@ -44,6 +52,7 @@ void ap_start(struct percpu *pc) __attribute__((noreturn));
 #define APIC_LVT_ERR   0x370
 
 #define ICR_FIXED      0x000
+#define ICR_NMI        0x400
 #define ICR_INIT       0x500
 #define ICR_STARTUP    0x600
 #define ICR_BUSY       (1u << 12)
@@ -103,6 +112,211 @@ void smp_ipi_interrupt(void)
 {
     this_cpu()->ipi_count++;
     apic_eoi();
+}
+
+static void smp_send_nmi(unsigned int cpu)
+{
+    if (cpu < nr_cpus_online && percpu[cpu].state == CPU_ONLINE)
+        icr_send(percpu[cpu].apic_id, ICR_NMI | ICR_ASSERT);
+}
+
+unsigned int arch_cpu_id(void)
+{
+    return this_cpu()->cpu_id;
+}
+
+/* ---- the big hypervisor lock (docs/architecture.md, "Locking") ---- */
+
+static struct ticketlock big;
+static volatile int big_holder = -1;           /* cpu number, for the watchdog */
+volatile uint64_t cpu_idle_mask;               /* CPUs in hlt in arch_idle_wait */
+
+/* Flush this CPU's TLB if another CPU asked (flush_req ahead of
+ * flush_done), then acknowledge. Safe with or without the big lock. */
+void smp_flush_service(struct percpu *pc)
+{
+    uint64_t req = __atomic_load_n(&pc->flush_req, __ATOMIC_ACQUIRE);
+    if (req == pc->flush_done)
+        return;
+    flush_tlb_local();
+    __atomic_store_n(&pc->flush_done, req, __ATOMIC_RELEASE);
+}
+
+void smp_watchdog_check(struct percpu *self);
+
+void big_lock(void)
+{
+    struct percpu *pc = this_cpu();
+    uint32_t t = ticket_lock_take(&big);
+    for (unsigned int n = 0; !ticket_lock_mine(&big, t); n++) {
+        smp_flush_service(pc); /* the holder may be waiting for this CPU's flush */
+        if ((n & 1023) == 1023)
+            smp_watchdog_check(pc);
+        pause();
+    }
+    big_holder = (int)pc->cpu_id;
+}
+
+void big_unlock(void)
+{
+    BUG_ON(big_holder != (int)this_cpu()->cpu_id);
+    big_holder = -1;
+    ticket_lock_release(&big);
+}
+
+int big_lock_held_here(void)
+{
+    return big_holder == (int)this_cpu()->cpu_id;
+}
+
+uint64_t arch_idle_cpus(void)
+{
+    return __atomic_load_n(&cpu_idle_mask, __ATOMIC_ACQUIRE);
+}
+
+/* Make cpu enter the hv soon (its vcpu has something new). */
+void arch_kick_cpu(unsigned int cpu)
+{
+    if (cpu != this_cpu()->cpu_id)
+        smp_send_ipi(cpu, VEC_IPI);
+}
+
+/* ---- TLB shootdown ---- */
+
+#define FLUSH_WAIT_NS 1000000000ULL
+
+void arch_flush_tlb_others(cpumask_t mask)
+{
+    struct percpu *me = this_cpu();
+    uint64_t want[NR_CPUS];
+    mask &= ~(1ULL << me->cpu_id);
+    for (unsigned int c = 0; c < nr_cpus_online; c++) {
+        if (!(mask >> c & 1))
+            continue;
+        want[c] = __atomic_add_fetch(&percpu[c].flush_req, 1, __ATOMIC_ACQ_REL);
+        smp_send_ipi(c, VEC_IPI);
+    }
+    uint64_t until = arch_time_ns() + FLUSH_WAIT_NS;
+    for (unsigned int c = 0; c < nr_cpus_online; c++) {
+        if (!(mask >> c & 1))
+            continue;
+        while (__atomic_load_n(&percpu[c].flush_done, __ATOMIC_ACQUIRE) < want[c]) {
+            smp_flush_service(me); /* another CPU may wait for this one */
+            if (arch_time_ns() > until)
+                smp_watchdog_panic(c, "every CPU asked to flush its TLB acknowledges within 1 s",
+                                   "did not acknowledge a TLB flush");
+            pause();
+        }
+    }
+}
+
+/* ---- watchdog ---- */
+
+/* smp_watchdog_ms= (default 1000): TCG guests on an oversubscribed host
+ * can wait for a preempted ticket holder's QEMU thread for longer. */
+static uint64_t watchdog_ns = 1000000000ULL;
+
+void smp_set_watchdog_ms(uint64_t ms)
+{
+    if (ms)
+        watchdog_ns = ms * 1000000ULL;
+}
+
+static volatile int wd_panicking = -1; /* the CPU that panics */
+static volatile int wd_turn = -1, wd_done = -1;
+
+static uint64_t tsc_to_ns(uint64_t d)
+{
+    uint64_t per_us = tsc_hz() / 1000000;
+    return per_us ? d / per_us * 1000 : 0;
+}
+
+/* A CPU (self, or any other) in the hv longer than WATCHDOG_NS: panic. */
+void smp_watchdog_check(struct percpu *self)
+{
+    (void)self;
+    uint64_t now = rdtsc();
+    for (unsigned int c = 0; c < nr_cpus_online; c++) {
+        uint64_t since = percpu[c].hv_since;
+        if (since && now > since && tsc_to_ns(now - since) > watchdog_ns)
+            smp_watchdog_panic(c, "every CPU leaves the hypervisor (to a guest or to idle) "
+                                  "within smp_watchdog_ms (default 1 s)",
+                               big_holder == (int)c ? "is stuck in the hypervisor holding the big lock"
+                                                    : "is stuck in the hypervisor");
+    }
+}
+
+void dump_cpu_state(const struct cpu_regs *r); /* traps.c */
+
+void smp_watchdog_panic(unsigned int cpu, const char *invariant, const char *what)
+{
+    struct percpu *me = this_cpu();
+    int expect = -1;
+    if (!__atomic_compare_exchange_n(&wd_panicking, &expect, (int)me->cpu_id, 0, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_ACQUIRE)) {
+        for (;;) /* another CPU panics; it sends this one an NMI */
+            pause();
+    }
+    uint64_t since = percpu[cpu].hv_since;
+    printk("\n****************************************\n");
+    printk("PANIC (watchdog) on cpu%u: cpu%u %s", me->cpu_id, cpu, what);
+    if (since)
+        printk(" (%lu ms in the hv)", (unsigned long)(tsc_to_ns(rdtsc() - since) / 1000000));
+    printk("\ninvariant broken: %s\n", invariant);
+    printk("big lock: held by cpu%d\n", big_holder);
+    printk("****************************************\n");
+    printk("cpu%u (apic %u), the one that noticed:\n", me->cpu_id, me->apic_id);
+    arch_dump_stack();
+    for (unsigned int c = 0; c < nr_cpus_online; c++) {
+        if (c == me->cpu_id)
+            continue;
+        __atomic_store_n(&wd_turn, (int)c, __ATOMIC_RELEASE);
+        smp_send_nmi(c);
+        uint64_t until = arch_time_ns() + 200000000ULL;
+        while (__atomic_load_n(&wd_done, __ATOMIC_ACQUIRE) != (int)c && arch_time_ns() < until)
+            pause();
+        if (wd_done != (int)c)
+            printk("cpu%u: no answer to the NMI within 200 ms\n", c);
+    }
+    printk("hypervisor halted (exit status: panic)\n");
+    arch_halt_machine(XL_EXIT_PANIC);
+}
+
+/* The NMI handler (traps.c, on IST1, never the big lock): during a
+ * watchdog panic, dump this CPU's registers when it is its turn, then
+ * stop. Returns 0 if no panic is going on (the NMI is ignored). */
+int smp_nmi(const struct cpu_regs *r)
+{
+    if (wd_panicking < 0)
+        return 0;
+    struct percpu *me = this_cpu();
+    uint64_t until = arch_time_ns() + 1000000000ULL;
+    while (__atomic_load_n(&wd_turn, __ATOMIC_ACQUIRE) != (int)me->cpu_id && arch_time_ns() < until)
+        pause();
+    printk("cpu%u (apic %u) at the NMI, %s:\n", me->cpu_id, me->apic_id,
+           big_holder == (int)me->cpu_id ? "holding the big lock"
+           : me->hv_since ? "in the hv" : "in a guest or idle");
+    dump_cpu_state(r);
+    __atomic_store_n(&wd_done, (int)me->cpu_id, __ATOMIC_RELEASE);
+    for (;;)
+        halt();
+}
+
+/* smp_test_hang_cpu=N (tests only): cpu N, once it runs guests, stops in
+ * the hv holding the big lock, for the watchdog scenario. */
+static unsigned int test_hang_cpu = ~0u;
+
+void smp_test_maybe_hang(void)
+{
+    if (this_cpu()->cpu_id != test_hang_cpu)
+        return;
+    for (;;)
+        pause();
+}
+
+void smp_set_test_hang(unsigned int cpu)
+{
+    test_hang_cpu = cpu;
 }
 
 static void delay_us(uint64_t us)
@@ -176,6 +390,7 @@ static int tramp_init(const struct xl_bootinfo *bi)
 /* ---- the AP side ---- */
 
 static uint64_t bsp_pat;
+static volatile int smp_scheduling; /* the APs may run guests */
 
 static void lapic_init_ap(void)
 {
@@ -201,11 +416,23 @@ void ap_start(struct percpu *pc)
         for (;;)
             halt();
     }
+    apic_timer_init_ap();
     __atomic_store_n(&pc->state, CPU_ONLINE, __ATOMIC_RELEASE);
-    for (;;) {
+    /* Idle until the boot CPU has built the boot domains and lets the
+     * APs schedule (smp_start_scheduling's IPI). */
+    while (!__atomic_load_n(&smp_scheduling, __ATOMIC_ACQUIRE)) {
         sti_hlt();
         this_cpu()->idle_wakeups++;
     }
+    big_lock();
+    cpu_schedule_from_idle(); /* never returns */
+}
+
+void smp_start_scheduling(void)
+{
+    __atomic_store_n(&smp_scheduling, 1, __ATOMIC_RELEASE);
+    if (nr_cpus_online > 1)
+        smp_send_ipi_allbutself(VEC_IPI);
 }
 
 /* ---- the BSP side ---- */
@@ -286,6 +513,7 @@ static int start_ap(const struct madt_cpu *c)
     if (!rc) {
         printk("smp: cpu%u (apic %u) up in %lu us\n", cpu, c->apic_id, (unsigned long)us);
         nr_cpus_online++;
+        cpu_online_mask |= 1ULL << cpu;
         return 0;
     }
     /* Hold it in INIT so it cannot run on later; its stacks and GDT stay

@@ -1,9 +1,9 @@
 /*
- * time.c - the boot CPU's clocks: TSC calibrated against PIT channel 2,
+ * time.c - the clocks: TSC calibrated against PIT channel 2,
  * system time (ns since boot) and the PV clock scale derived from it, the
  * CMOS RTC read once at boot for the wallclock, and the local APIC timer
- * in one-shot mode, armed by the scheduler for its next deadline (guest
- * timer, end of slice, PV clock refresh).
+ * in one-shot mode on every CPU, armed by the scheduler for the CPU's next
+ * deadline (guest timer, end of slice, PV clock refresh, watchdog tick).
  * Owns: the PIT, the RTC, the LAPIC timer. Must never: wait on a device
  * without a bound; let system time go backwards; leave the LAPIC timer
  * disarmed while the CPU may halt.
@@ -14,6 +14,7 @@
 #include <xenolith/domain.h>
 #include <xenolith/event.h>
 #include <xenolith/layout.h>
+#include <xenolith/percpu.h>
 
 #define PIT_HZ      1193182
 #define CAL_MS      10
@@ -129,7 +130,7 @@ void arch_pvclock_fill(struct vcpu_time_info *t)
     t->system_time = scale_delta(tsc - tsc_start);
     t->tsc_to_system_mul = pv_mul;
     t->tsc_shift = pv_shift;
-    t->flags = XEN_PVCLOCK_TSC_STABLE_BIT; /* one CPU, one TSC */
+    t->flags = XEN_PVCLOCK_TSC_STABLE_BIT; /* one origin; the CPUs' TSCs are taken as in step (QEMU, invariant TSCs) */
 }
 
 /* ---- CMOS RTC ---- */
@@ -207,16 +208,26 @@ void arch_wallclock_set(uint64_t sec, uint32_t nsec)
     wc_base_nsec = nsec;
 }
 
-/* One CPU today: the boot CPU, whose xAPIC id is bits 24-31 of APIC_ID. */
+/* The online CPUs (smp.c numbers them densely from 0). */
 unsigned int arch_nr_cpus(void)
 {
-    return 1;
+    return nr_cpus_online;
 }
 
 uint32_t arch_cpu_apic_id(unsigned int cpu)
 {
-    (void)cpu;
-    return apic_read(APIC_ID) >> 24;
+    if (cpu == 0 && !percpu[0].apic_id)
+        return apic_read(APIC_ID) >> 24; /* before smp_init */
+    return cpu < nr_cpus_online ? percpu[cpu].apic_id : 0;
+}
+
+/* An AP's LAPIC timer (on the AP): one-shot like the boot CPU's, the
+ * same divider (the boot CPU's calibration holds for it), disarmed. */
+void apic_timer_init_ap(void)
+{
+    apic_write(APIC_TIMER_DIV, 0x3);
+    apic_write(APIC_LVT_TIMER, VEC_TIMER);
+    apic_write(APIC_TIMER_INIT, 0);
 }
 
 void apic_init(void)
@@ -234,18 +245,17 @@ void apic_init(void)
  * than the error on the short re-arm that follows. */
 #define EARLY_FROM_NS 200000ULL
 
-/* The deadline the LAPIC counts toward; the scheduler arms it on every
- * pass, so an unchanged deadline is not written again. Cleared by the
- * timer interrupt (it may have fired early, see EARLY_FROM_NS). */
-static uint64_t armed_deadline;
-static int armed;
-
+/* The deadline this CPU's LAPIC counts toward (percpu: timer_deadline,
+ * timer_armed); the scheduler arms it on every pass, so an unchanged
+ * deadline is not written again. Cleared by the timer interrupt (it may
+ * have fired early, see EARLY_FROM_NS). */
 void arch_timer_arm(uint64_t deadline)
 {
-    if (armed && deadline == armed_deadline)
+    struct percpu *pc = this_cpu();
+    if (pc->timer_armed && deadline == pc->timer_deadline)
         return;
-    armed = 1;
-    armed_deadline = deadline;
+    pc->timer_armed = 1;
+    pc->timer_deadline = deadline;
     uint64_t now = arch_time_ns();
     uint64_t delta = deadline > now ? deadline - now : 0;
     if (delta > ARM_MAX_NS)
@@ -267,13 +277,8 @@ void apic_eoi(void)
 void timer_interrupt(void);
 void timer_interrupt(void)
 {
-    ticks++;
-    armed = 0;
-    sched_raise_work();
+    ticks++; /* under the big lock */
+    this_cpu()->timer_armed = 0;
+    sched_raise_work_local(); /* its own pass; what it wakes kicks others */
     apic_eoi();
-}
-
-void arch_idle_wait(void)
-{
-    sti_hlt();
 }

@@ -6,19 +6,23 @@
  * away (page_type.c: type count 0; mm.c: freed). A CPU whose last full
  * flush began after that stamp cannot cache a translation to the frame
  * made under its old type or owner; any other CPU must flush first.
+ * flush_tlb_mask flushes other CPUs through smp.c's flush IPI and waits
+ * for each to acknowledge, so a mapping removed before the call is gone
+ * from every TLB when it returns.
  * Owns: tlbflush_clock, tlbflush_time[]. Must never: report a CPU as
- * flushed for a flush that began before the stamp it is compared with.
+ * flushed for a flush that began before the stamp it is compared with;
+ * return from flush_tlb_mask before every CPU asked has flushed.
  */
 #include <xenolith/console.h>
 #include <xenolith/mm.h>
 #include <xenolith/tlbflush.h>
 
 cpumask_t cpu_online_mask = 1;
+cpumask_t cpu_guest_pt_mask;
 
-/* One CPU runs the hv until the SMP bring-up gives each its own number. */
 unsigned int smp_processor_id(void)
 {
-    return 0;
+    return arch_cpu_id();
 }
 
 /* Starts at 1 so that a stamp of 0 (never mapped) needs no flush from a
@@ -29,7 +33,7 @@ static uint64_t tlbflush_time[TLBFLUSH_MAX_CPUS];
 
 uint64_t tlbflush_current_time(void)
 {
-    return tlbflush_clock;
+    return __atomic_load_n(&tlbflush_clock, __ATOMIC_ACQUIRE);
 }
 
 /* A CPU whose last flush began at time t (it took t = ++clock before
@@ -38,13 +42,15 @@ uint64_t tlbflush_current_time(void)
 void tlbflush_filter(cpumask_t *mask, uint64_t stamp)
 {
     for (unsigned int cpu = 0; cpu < TLBFLUSH_MAX_CPUS; cpu++)
-        if ((*mask >> cpu) & 1 && tlbflush_time[cpu] > stamp)
+        if ((*mask >> cpu) & 1 && __atomic_load_n(&tlbflush_time[cpu], __ATOMIC_ACQUIRE) > stamp)
             *mask &= ~(1ULL << cpu);
 }
 
+/* A CPU waiting for the big lock flushes for others too (smp.c): the
+ * clock and a CPU's own time are updated without the lock. */
 uint64_t tlbflush_begin(void)
 {
-    return ++tlbflush_clock;
+    return __atomic_add_fetch(&tlbflush_clock, 1, __ATOMIC_ACQ_REL);
 }
 
 void tlbflush_done(uint64_t t)
@@ -52,7 +58,7 @@ void tlbflush_done(uint64_t t)
     unsigned int cpu = smp_processor_id();
     BUG_ON(cpu >= TLBFLUSH_MAX_CPUS);
     if (tlbflush_time[cpu] < t)
-        tlbflush_time[cpu] = t;
+        __atomic_store_n(&tlbflush_time[cpu], t, __ATOMIC_RELEASE);
 }
 
 void flush_tlb_local(void)
@@ -67,8 +73,12 @@ void flush_tlb_mask(cpumask_t mask)
     unsigned int cpu = smp_processor_id();
     if (mask & (1ULL << cpu))
         flush_tlb_local();
-    /* No other CPU runs guests yet: a remote flush would be an IPI. */
-    BUG_ON(mask & ~(1ULL << cpu) & cpu_online_mask);
+    /* The others: only those with a guest's page tables loaded can hold
+     * a guest translation (every CR3 write is a full flush). The set does
+     * not grow meanwhile: CR3 is changed under the big lock only. */
+    cpumask_t others = mask & ~(1ULL << cpu) & cpu_online_mask & cpu_guest_pt_mask;
+    if (others)
+        arch_flush_tlb_others(others);
 }
 
 int tlbflush_since(uint64_t stamp)

@@ -19,7 +19,9 @@
 #include <xenolith/guest_access.h>
 
 extern uint8_t hv_stack_bottom[], hv_stack_top[];
+extern uint64_t idle_pml4[512];
 void timer_interrupt(void);
+void cpu_leave_guest_pt(void);
 
 static void dump_regs(const struct cpu_regs *r)
 {
@@ -34,18 +36,35 @@ static void dump_regs(const struct cpu_regs *r)
     printk("  cr0 %016lx  cr3 %016lx  cr4 %016lx\n", read_cr0(), read_cr3(), read_cr4());
 }
 
-/* Walk saved frame pointers while they stay inside the hv stack. */
+/* Walk saved frame pointers while they stay inside this CPU's kernel
+ * stack (cpu 0: entry.S's hv_stack; the others: their stack block). */
 static void stack_trace(uint64_t rbp, uint64_t rip)
 {
+    const struct percpu *pc = this_cpu();
+    uint64_t lo = (uint64_t)hv_stack_bottom, hi = (uint64_t)hv_stack_top;
+    if (pc->cpu_id && pc->stacks) {
+        lo = (uint64_t)pc->stacks + PERCPU_IST2_TOP;
+        hi = (uint64_t)pc->stacks + PERCPU_STACK_TOP;
+    }
     printk("stack trace (addr2line -e build/hv/xenolith.elf):\n");
     printk("  [<%016lx>]\n", rip);
     for (int depth = 0; depth < 32; depth++) {
-        if (rbp < (uint64_t)hv_stack_bottom || rbp + 16 > (uint64_t)hv_stack_top || (rbp & 7))
+        if (rbp < lo || rbp + 16 > hi || (rbp & 7))
             break;
         uint64_t *f = (uint64_t *)rbp;
         printk("  [<%016lx>]\n", f[1]);
         rbp = f[0];
     }
+}
+
+/* The watchdog's NMI dump of this CPU (smp.c): the interrupted frame,
+ * and the hv stack it was on. */
+void dump_cpu_state(const struct cpu_regs *r);
+void dump_cpu_state(const struct cpu_regs *r)
+{
+    dump_regs(r);
+    if (!regs_from_guest(r))
+        stack_trace(r->rbp, r->rip);
 }
 
 void arch_dump_stack(void)
@@ -57,8 +76,8 @@ static void hv_fault(struct cpu_regs *r)
 {
     printk("\n");
     printk("****************************************\n");
-    printk("PANIC: hypervisor fault %s (vector %lu) at %016lx\n", x86_vector_name(r->vector),
-           r->vector, r->rip);
+    printk("PANIC: hypervisor fault %s (vector %lu) at %016lx on cpu%u\n",
+           x86_vector_name(r->vector), r->vector, r->rip, this_cpu()->cpu_id);
     printk("invariant broken: the hypervisor never faults in its own code\n");
     printk("****************************************\n");
     dump_regs(r);
@@ -151,12 +170,10 @@ int arch_port_reserved(uint16_t port, unsigned int size)
  * reads them back for whoever needs them (a vcpu switch, set_segment_base,
  * a mode toggle, the MSR emulation, domctl's vcpu context); seg_reload
  * says current's copies changed and go to the CPU on the way out. */
-static struct vcpu *seg_in_cpu;
-static int seg_reload;
-
 void pv_sync_segments(struct vcpu *v)
 {
-    if (v == seg_in_cpu) {
+    struct percpu *pc = this_cpu();
+    if (v == pc->seg_in_cpu) {
         v->pv.sel[0] = read_ds();
         v->pv.sel[1] = read_es();
         v->pv.sel[2] = read_fs();
@@ -165,10 +182,10 @@ void pv_sync_segments(struct vcpu *v)
         v->pv.fs_base = rdmsr(MSR_FS_BASE);
         v->pv.gs_base_kernel = v->pv.kernel_mode ? gs : shadow;
         v->pv.gs_base_user = v->pv.kernel_mode ? shadow : gs;
-        seg_in_cpu = NULL;
+        pc->seg_in_cpu = NULL;
     }
-    if (v == current)
-        seg_reload = 1; /* the caller may change them: written on the way out */
+    if (v == pc->curr)
+        pc->seg_reload = 1; /* the caller may change them: written on the way out */
 }
 
 static void load_guest_bases(const struct vcpu *v)
@@ -178,29 +195,24 @@ static void load_guest_bases(const struct vcpu *v)
     wrmsr(MSR_KERNEL_GS_BASE, v->pv.kernel_mode ? v->pv.gs_base_user : v->pv.gs_base_kernel);
 }
 
-/* CR0.TS as the CPU has it (-1: not known yet), so the virtual TS of
- * fpu_taskswitch costs a CR0 write only when it changes. */
-static int hw_cr0_ts = -1;
-
-static void load_guest_ts(const struct vcpu *v)
+/* CR0.TS as the CPU has it (percpu hw_cr0_ts, -1: not known yet), so the
+ * virtual TS of fpu_taskswitch costs a CR0 write only when it changes. */
+static void load_guest_ts(struct percpu *pc, const struct vcpu *v)
 {
-    if (v->pv.cr0_ts == hw_cr0_ts)
+    if (v->pv.cr0_ts == pc->hw_cr0_ts)
         return;
     uint64_t cr0 = read_cr0();
     write_cr0(v->pv.cr0_ts ? (cr0 | 8) : (cr0 & ~8ULL)); /* CR0.TS */
-    hw_cr0_ts = v->pv.cr0_ts;
+    pc->hw_cr0_ts = v->pv.cr0_ts;
 }
 
 /* The CPU's GDT holds the guest's entries of the vcpu that runs, and the
  * CPU's LDT its LDT: copied from its PGT_seg_desc frames when another
  * vcpu's (or a changed) GDT or LDT is needed. Returns 1 if the entries
  * were rewritten. */
-static const struct vcpu *gdt_vcpu;
-static uint64_t gdt_loaded_gen;
-
-static int load_guest_gdt(const struct vcpu *v)
+static int load_guest_gdt(struct percpu *pc, const struct vcpu *v)
 {
-    if (v == gdt_vcpu && v->pv.gdt_gen == gdt_loaded_gen)
+    if (v == pc->gdt_vcpu && v->pv.gdt_gen == pc->gdt_loaded_gen)
         return 0;
     const uint64_t *frames[PV_GDT_MAX_FRAMES];
     unsigned int nr = (v->pv.gdt_ents + 511) / 512;
@@ -213,8 +225,8 @@ static int load_guest_gdt(const struct vcpu *v)
     for (unsigned int i = 0; i < lnr; i++)
         lframes[i] = v->pv.ldt_frames[i] ? mfn_to_virt(v->pv.ldt_frames[i]) : NULL;
     cpu_set_guest_ldt(lframes, lnr, v->pv.ldt_ents);
-    gdt_vcpu = v;
-    gdt_loaded_gen = v->pv.gdt_gen;
+    pc->gdt_vcpu = v;
+    pc->gdt_loaded_gen = v->pv.gdt_gen;
     return 1;
 }
 
@@ -252,7 +264,6 @@ static int load_guest_selectors(struct vcpu *v)
  * kept at its reset value: a #DB reads and resets it, and its status
  * goes into the guest's virtual DR6 (pv_debug_trap). */
 #define WRITE_DR(n, v) __asm__ volatile("mov %0, %%db" #n :: "r"((uint64_t)(v)))
-static uint64_t hw_dr[4], hw_dr7;
 
 static uint64_t read_dr6(void)
 {
@@ -261,8 +272,10 @@ static uint64_t read_dr6(void)
     return v;
 }
 
-static void load_guest_debugregs(const struct vcpu *v)
+static void load_guest_debugregs(struct percpu *pc, const struct vcpu *v)
 {
+    uint64_t *hw_dr = pc->hw_dr;
+#define hw_dr7 (pc->hw_dr7)
     if (!(v->pv.dr7 & PV_DR7_ACTIVE)) {
         if (hw_dr7 & PV_DR7_ACTIVE) {
             WRITE_DR(7, PV_DR7_DEFAULT);
@@ -282,6 +295,7 @@ static void load_guest_debugregs(const struct vcpu *v)
         WRITE_DR(7, v->pv.dr7);
         hw_dr7 = v->pv.dr7;
     }
+#undef hw_dr7
 }
 
 /* A #DB: read the CPU's DR6 and put it back to its reset value. */
@@ -296,12 +310,13 @@ static uint64_t take_dr6(void)
  * (-mno-sse), so the state in the registers always belongs to the vcpu
  * that ran last. CR0.TS may be set for a guest's fpu_taskswitch, so it
  * is cleared around the save/restore and load_guest_ts sets it again. */
-static struct vcpu *fpu_owner; /* whose x87/SSE state is in the registers */
-
-static void fpu_switch(struct vcpu *prev, struct vcpu *next)
+/* percpu fpu_owner: whose x87/SSE state is in this CPU's registers;
+ * always this CPU's current or NULL, as it is saved when its vcpu stops
+ * running here (the vcpu may run on another CPU next). */
+static void fpu_switch(struct percpu *pc, struct vcpu *prev, struct vcpu *next)
 {
     clts();
-    hw_cr0_ts = 0;
+    pc->hw_cr0_ts = 0;
     if (prev) /* may be a destroyed domain's slot: static memory, harmless */
         fxsave(prev->pv.fpu);
     if (!next->pv.fpu_initialised) {
@@ -330,24 +345,189 @@ static void dump_guest_stack(struct vcpu *v, uint64_t rsp)
 }
 
 /* entry.S builds a guest's frame in place, at the end of the running
- * vcpu's struct cpu_regs: guest_frame_top for `syscall`, TSS.rsp0 for the
- * CPU's pushes. Moved whenever another vcpu is about to run. */
-extern uint64_t guest_frame_top;
+ * vcpu's struct cpu_regs: the CPU's syscall stub's frame slot for
+ * `syscall`, TSS.rsp0 for the CPU's pushes; the qword above it
+ * (v->hv_rsp) tells entry.S this CPU's kernel stack. Moved whenever
+ * another vcpu is about to run on this CPU. */
+_Static_assert(__builtin_offsetof(struct vcpu, hv_rsp) ==
+                   __builtin_offsetof(struct vcpu, regs) + sizeof(struct cpu_regs),
+               "entry.S finds hv_rsp right above the in-place frame");
 
-static void set_guest_frame(struct vcpu *v)
+static void set_guest_frame(struct percpu *pc, struct vcpu *v)
 {
-    guest_frame_top = (uint64_t)(&v->regs + 1);
-    cpu_set_rsp0(guest_frame_top);
+    uint64_t top = (uint64_t)(&v->regs + 1);
+    v->hv_rsp = pc->hv_stack_top;
+    cpu_set_syscall_frame(top);
+    cpu_set_rsp0(top);
 }
 
+/* CR3 and the TLB-shootdown masks: this CPU holds v's domain's tables
+ * (d->dirty_cpumask, cpu_guest_pt_mask), or the idle tables. Under the
+ * big lock, so a CPU flushing others sees a mask that cannot grow. */
+static void load_guest_pt(struct percpu *pc, struct vcpu *v)
+{
+    uint64_t bit = 1ULL << pc->cpu_id;
+    if (pc->pt_domain != v->domain) {
+        if (pc->pt_domain)
+            pc->pt_domain->dirty_cpumask &= ~bit;
+        v->domain->dirty_cpumask |= bit;
+        pc->pt_domain = v->domain;
+        cpu_guest_pt_mask |= bit;
+    }
+    if (read_cr3() != v->cr3)
+        arch_switch_cr3(v->cr3);
+}
+
+void cpu_leave_guest_pt(void)
+{
+    struct percpu *pc = this_cpu();
+    uint64_t bit = 1ULL << pc->cpu_id;
+    uint64_t idle = virt_to_mfn(idle_pml4) << PAGE_SHIFT;
+    if (read_cr3() != idle)
+        arch_switch_cr3(idle); /* a full flush: nothing of a guest stays */
+    if (pc->pt_domain)
+        pc->pt_domain->dirty_cpumask &= ~bit;
+    pc->pt_domain = NULL;
+    cpu_guest_pt_mask &= ~bit;
+}
+
+/* v stops running on this CPU (it may run on another next): what of it
+ * the CPU holds goes back into v - its segments, its x87/SSE state. */
+static void switch_out(struct percpu *pc, struct vcpu *v)
+{
+    pv_sync_segments(v);
+    if (pc->fpu_owner == v) {
+        clts();
+        pc->hw_cr0_ts = 0;
+        fxsave(v->pv.fpu);
+        pc->fpu_owner = NULL;
+    }
+}
+
+/* Nothing to run: give the vcpu that ran here back, leave the guest's
+ * tables, drop the big lock and halt until an interrupt (a wake-up IPI,
+ * the LAPIC timer), then take the lock again. */
+void arch_idle_wait(void)
+{
+    struct percpu *pc = this_cpu();
+    uint64_t bit = 1ULL << pc->cpu_id;
+    if (pc->curr) {
+        switch_out(pc, pc->curr);
+        pc->curr = NULL;
+    }
+    cpu_leave_guest_pt();
+    __atomic_or_fetch(&cpu_idle_mask, bit, __ATOMIC_ACQ_REL);
+    pc->hv_since = 0;
+    big_unlock();
+    sti_hlt(); /* an IPI sent after the unlock is taken here, not lost */
+    pc->idle_wakeups++;
+    pc->hv_since = rdtsc();
+    big_lock();
+    __atomic_and_fetch(&cpu_idle_mask, ~bit, __ATOMIC_ACQ_REL);
+}
+
+/* Leave the hv for a guest frame: the watchdog's clock stops, the big
+ * lock goes (interrupts stay off until the iretq). */
+static struct cpu_regs *leave_to(struct percpu *pc, struct cpu_regs *r)
+{
+    pc->hv_since = 0;
+    big_unlock();
+    return r;
+}
+
+/* The full path (big lock held): pick a vcpu (idling while none can
+ * run), deliver what it has pending, switch it in. entered: the vcpu
+ * whose entry this is (NULL from idle); first: a vcpu already picked. */
+static struct cpu_regs *schedule_and_switch(struct percpu *pc, struct vcpu *entered,
+                                            struct vcpu *first)
+{
+    struct vcpu *next;
+again:
+    for (;;) {
+        if (first) {
+            next = first;
+            first = NULL;
+        } else {
+            while (!(next = sched_pick_next()))
+                sched_idle_or_halt();
+        }
+        /* Delivery may crash next (bad stack, no handler): pick again. */
+        pv_return_to_guest(next, &next->regs);
+        /* Backstop: iretq to a non-canonical rip faults in ring 0 on
+         * Intel. pv_return_to_guest turns one into a guest #GP, so this
+         * only fires if that ever fails: the guest dies, never the hv.
+         * (A non-canonical rsp is loaded by iretq without a check; the
+         * guest's next stack access faults in ring 3.) */
+        if (next->domain->state == DOM_RUNNING && !guest_rip_canonical(next->regs.rip))
+            domain_crash(next->domain, "return to non-canonical rip %016lx refused",
+                         next->regs.rip);
+        if (next->domain->state == DOM_RUNNING)
+            break;
+        if (next != pc->curr)
+            next->running = 0; /* picked, but never switched in */
+    }
+    if (next != pc->curr) {
+        if (pc->curr)
+            switch_out(pc, pc->curr); /* what it left in the CPU, before another's */
+        pc->curr = next;
+        pc->seg_reload = 1;
+        set_guest_frame(pc, next);
+    }
+    /* A reused domain slot starts uninitialised: never inherit state. */
+    if (next != pc->fpu_owner || !next->pv.fpu_initialised) {
+        fpu_switch(pc, pc->fpu_owner, next);
+        pc->fpu_owner = next;
+    }
+    load_guest_pt(pc, next); /* inline: every return to a guest passes here */
+    /* The CPU keeps the descriptors its segment registers cached when the
+     * GDT/LDT copy changes under the running vcpu (as under Xen); they are
+     * reloaded only when another vcpu ran in between. */
+    load_guest_gdt(pc, next);
+    if (next != entered) {
+        int fs = load_guest_selectors(next);
+        if (fs < 0)
+            goto again; /* no failsafe possible: the domain is crashed */
+        if (fs > 0 && read_cr3() != next->cr3)
+            arch_switch_cr3(next->cr3); /* the failsafe moved it to kernel mode */
+    }
+    if (pc->seg_reload) {
+        load_guest_bases(next);
+        pc->seg_reload = 0;
+    }
+    pc->seg_in_cpu = next;
+    load_guest_ts(pc, next);
+    load_guest_debugregs(pc, next);
+    sanitize_guest_frame(&next->regs);
+    smp_test_maybe_hang();
+    return leave_to(pc, &next->regs);
+}
+
+/* The boot CPU's first guest (setup.c picked it), big lock held. */
 void arch_enter_first_guest(struct vcpu *v)
 {
-    set_guest_frame(v);
-    enter_frame(&v->regs);
+    struct percpu *pc = this_cpu();
+    pc->hv_since = rdtsc();
+    enter_frame(schedule_and_switch(pc, NULL, v));
+}
+
+void cpu_schedule_from_idle(void)
+{
+    struct percpu *pc = this_cpu();
+    pc->hv_since = rdtsc();
+    enter_frame(schedule_and_switch(pc, NULL, NULL));
 }
 
 struct cpu_regs *trap_entry(struct cpu_regs *r)
 {
+    struct percpu *pc = this_cpu();
+    if (r->vector == 2) {
+        /* NMI (IST1), from a guest or the hv: never the big lock. During
+         * a watchdog panic it dumps this CPU and stops; otherwise it is
+         * ignored and the interrupted code resumes from the IST frame. */
+        smp_nmi(r);
+        return r;
+    }
+    smp_flush_service(pc);
     if (!regs_from_guest(r)) {
         if (r->vector == 1) {
             /* Guests point DR0-3 only at guest addresses, which the hv
@@ -360,17 +540,26 @@ struct cpu_regs *trap_entry(struct cpu_regs *r)
         }
         if (r->vector < 32)
             hv_fault(r);
+        /* An interrupt in hv context comes only in the idle loop's hlt,
+         * where this CPU does not hold the big lock. */
+        if (big_lock_held_here())
+            panic("interrupt %lu in hv context with the big lock held", r->vector);
+        uint64_t since = pc->hv_since;
+        pc->hv_since = rdtsc();
+        big_lock();
         interrupt(r->vector);
+        big_unlock();
+        pc->hv_since = since;
         return r;
     }
-    struct vcpu *v = current;
+    pc->hv_since = rdtsc();
+    if (r->vector == VEC_TIMER)
+        smp_watchdog_check(pc); /* lock-free: a CPU stuck with the lock shows here */
+    big_lock();
+    struct vcpu *v = pc->curr;
     BUG_ON(!v);
-    if (!fpu_owner) {
-        fpu_owner = v; /* the first guest entered with the boot FPU state */
-        seg_in_cpu = v; /* and whatever it loaded into its segments */
-    }
     if (r != &v->regs)
-        v->regs = *r; /* an IST entry (#DB, NMI, #MC): not built in place */
+        v->regs = *r; /* an IST entry (#DB, #MC): not built in place */
     if (r->vector == VEC_SYSCALL) {
         if (v->pv.kernel_mode)
             v->regs.rax = (uint64_t)hypercall_dispatch(v, r->rax, r->rdi, r->rsi, r->rdx,
@@ -391,80 +580,29 @@ struct cpu_regs *trap_entry(struct cpu_regs *r)
     }
 
     /* Fast path: nothing changed scheduling or timer state (no
-     * sched_work_pending) and v may keep running: back to it with its
-     * pending bounce or upcall, reloading only what changed. No scheduler
-     * pass, no clock read, no LAPIC write. */
-    if (!sched_work_pending && domain_vcpu_may_run(v) && !v->blocked && !v->ev.yielded) {
+     * sched_work_pending for this CPU) and v may keep running: back to
+     * it with its pending bounce or upcall, reloading only what changed.
+     * No scheduler pass, no clock read, no LAPIC write. */
+    if (!sched_work_pending_here() && domain_vcpu_may_run(v) && !v->blocked && !v->ev.yielded) {
         if (v->pv.tb.pending || !guest_rip_canonical(v->regs.rip) ||
             (v->info->evtchn_upcall_pending && !v->info->evtchn_upcall_mask))
             pv_return_to_guest(v, &v->regs); /* something to deliver */
         if (v->domain->state == DOM_RUNNING && guest_rip_canonical(v->regs.rip)) {
             if (read_cr3() != v->cr3)
                 arch_switch_cr3(v->cr3);
-            if (v != gdt_vcpu || v->pv.gdt_gen != gdt_loaded_gen)
-                load_guest_gdt(v);
-            if (seg_reload) {
+            if (v != pc->gdt_vcpu || v->pv.gdt_gen != pc->gdt_loaded_gen)
+                load_guest_gdt(pc, v);
+            if (pc->seg_reload) {
                 load_guest_bases(v);
-                seg_reload = 0;
+                pc->seg_reload = 0;
             }
-            seg_in_cpu = v;
-            load_guest_ts(v);
-            load_guest_debugregs(v);
+            pc->seg_in_cpu = v;
+            load_guest_ts(pc, v);
+            load_guest_debugregs(pc, v);
             sanitize_guest_frame(&v->regs);
-            return &v->regs;
+            return leave_to(pc, &v->regs);
         }
         /* a bounce crashed it (or a non-canonical rip): the full path */
     }
-
-    struct vcpu *next;
-again:
-    for (;;) {
-        while (!(next = sched_pick_next()))
-            sched_idle_or_halt();
-        /* Delivery may crash next (bad stack, no handler): pick again. */
-        pv_return_to_guest(next, &next->regs);
-        /* Backstop: iretq to a non-canonical rip faults in ring 0 on
-         * Intel. pv_return_to_guest turns one into a guest #GP, so this
-         * only fires if that ever fails: the guest dies, never the hv.
-         * (A non-canonical rsp is loaded by iretq without a check; the
-         * guest's next stack access faults in ring 3.) */
-        if (next->domain->state == DOM_RUNNING && !guest_rip_canonical(next->regs.rip))
-            domain_crash(next->domain, "return to non-canonical rip %016lx refused",
-                         next->regs.rip);
-        if (next->domain->state == DOM_RUNNING)
-            break;
-    }
-    /* A reused domain slot starts uninitialised: never inherit state. */
-    if (next != fpu_owner || !next->pv.fpu_initialised) {
-        fpu_switch(fpu_owner, next);
-        fpu_owner = next;
-    }
-    if (next != current) {
-        pv_sync_segments(current); /* what it left in the CPU, before another's */
-        current = next;
-        seg_reload = 1;
-        set_guest_frame(next);
-    }
-    if (read_cr3() != next->cr3) /* inline: every return to a guest passes here */
-        arch_switch_cr3(next->cr3);
-    /* The CPU keeps the descriptors its segment registers cached when the
-     * GDT/LDT copy changes under the running vcpu (as under Xen); they are
-     * reloaded only when another vcpu ran in between. */
-    load_guest_gdt(next);
-    if (next != v) {
-        int fs = load_guest_selectors(next);
-        if (fs < 0)
-            goto again; /* no failsafe possible: the domain is crashed */
-        if (fs > 0 && read_cr3() != next->cr3)
-            arch_switch_cr3(next->cr3); /* the failsafe moved it to kernel mode */
-    }
-    if (seg_reload) {
-        load_guest_bases(next);
-        seg_reload = 0;
-    }
-    seg_in_cpu = next;
-    load_guest_ts(next);
-    load_guest_debugregs(next);
-    sanitize_guest_frame(&next->regs);
-    return &next->regs;
+    return schedule_and_switch(pc, v, NULL);
 }

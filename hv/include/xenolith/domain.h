@@ -32,6 +32,14 @@ struct vcpu {
     /* Guest registers while not running; while it runs, the frame its
      * entries into the hv are built in (entry.S, 16-byte aligned end). */
     struct cpu_regs regs __attribute__((aligned(16)));
+    /* Right after regs, where entry.S finds it at the top of the in-place
+     * frame: the kernel stack of the CPU the vcpu runs on (set when it
+     * is switched in there). */
+    uint64_t hv_rsp;
+    /* SMP (sched.c): the CPU it runs on or ran on last, and whether it
+     * runs now (on at most one CPU at a time). */
+    unsigned int processor;
+    int running;
     /* Page tables (mmu.c sets the two tables; pv_update_cr3 picks one). */
     uint64_t cr3;            /* machine address to load when this vcpu runs */
     uint64_t guest_table;      /* mfn of the guest kernel's L4 */
@@ -47,9 +55,9 @@ struct vcpu {
     vcpu_info_t *info;       /* this vcpu's slot in shared_info */
     /* Hard and soft affinity (XEN_DOMCTL_setvcpuaffinity): bit c =
      * physical CPU c (NR_CPUS = 64), every CPU until the toolstack sets
-     * one. domctl.c keeps them as Xen's vcpu_affinity_domctl does; a
-     * scheduler that places vcpus on several CPUs must keep a vcpu on
-     * its hard affinity (the round robin on CPU 0 does not look at them). */
+     * one. domctl.c keeps them as Xen's vcpu_affinity_domctl does; the
+     * scheduler runs a vcpu only on a CPU of its hard affinity; the soft
+     * one is kept and reported, not yet used for placement. */
     uint64_t affinity;
     uint64_t soft_affinity;
 };
@@ -84,13 +92,23 @@ struct domain {
     /* Hypercalls by number and sub-op (hcstat.h): hypercall.c counts
      * every call, the multiplexed handlers their sub-ops (HCSTAT_SUB). */
     struct hcstat_counts hcstat;
+    /* CPUs whose CR3 holds this domain's page tables now (Xen's
+     * dirty_cpumask): only those can cache its translations (traps.c). */
+    uint64_t dirty_cpumask;
     /* hc_unimplemented's log-once bits: per hypercall (>= 64 share the
      * last), bit min(sub-op, 63). */
     uint64_t hc_unimpl_logged[HCSTAT_CALLS];
 };
 
 extern struct domain domains[MAX_DOMAINS];
+/* The vcpu this CPU runs: per CPU in the hv (percpu.h); one CPU in the
+ * host unit tests, which have no per-CPU stacks. */
+#if __STDC_HOSTED__
 extern struct vcpu *current;
+#else
+#include <xenolith/percpu.h>
+#define current (this_cpu()->curr)
+#endif
 
 /* Allocate a domain slot with its shared_info page. Returns NULL if domid
  * is taken or out of range, or memory is short. The domain is unpaused
@@ -123,18 +141,91 @@ static inline int domain_vcpu_may_run(const struct vcpu *v)
     return d->state == DOM_RUNNING && !d->pause_count && v->initialised && v->online;
 }
 
-/* "Scheduler work pending" (Xen's SCHEDULE/TIMER softirqs in one flag):
- * the way back to a guest takes the full path - timers run, scheduler
- * pass, LAPIC re-armed - only while it is set; otherwise the running vcpu
- * goes straight back (trap_entry's fast path). Set by whoever changes
- * scheduling or timer state: the timer interrupt, a wake-up, block, poll,
- * yield, shutdown/crash/destroy, pause/unpause, a vcpu's context or any
- * guest timer (set_timer_op, vcpu_op timers, watchdogs). The scheduler
- * clears it as it starts a pass. Defined next to `current` (domain.c). */
-extern int sched_work_pending;
+/* "Scheduler work pending" (Xen's SCHEDULE/TIMER softirqs in one flag),
+ * one bit per CPU: the way back to a guest takes the full path - timers
+ * run, scheduler pass, LAPIC re-armed - only while this CPU's bit is set;
+ * otherwise the running vcpu goes straight back (trap_entry's fast path).
+ * Set for every CPU by whoever changes scheduling or timer state: a
+ * wake-up, block, poll, yield, shutdown/crash/destroy, pause/unpause, a
+ * vcpu's context or any guest timer (set_timer_op, vcpu_op timers,
+ * watchdogs); idle CPUs are sent an IPI so they look too. The LAPIC timer
+ * interrupt sets its own CPU's bit. The scheduler clears this CPU's bit as
+ * it starts a pass. Written under the big lock only. Defined next to
+ * `current` (domain.c). */
+extern uint64_t sched_work_pending;
+/* This CPU's number (arch; 0 in the host tests); the CPUs halted in the
+ * idle loop (bit n: cpu n); an IPI that makes cpu enter the hv and take
+ * the full path (a no-op for this CPU). */
+unsigned int arch_cpu_id(void);
+uint64_t arch_idle_cpus(void);
+void arch_kick_cpu(unsigned int cpu);
+/* Guest timers are timed by cpu 0 (sched.c): it re-arms for a changed
+ * deadline even when it idles. A vcpu that became runnable is found by
+ * this CPU's own pass, which wakes an idle CPU for it (sched.c). */
+#define SCHED_TIMER_CPU 0u
 static inline void sched_raise_work(void)
 {
-    sched_work_pending = 1;
+    sched_work_pending = ~0ULL;
+    if (arch_idle_cpus() >> SCHED_TIMER_CPU & 1)
+        arch_kick_cpu(SCHED_TIMER_CPU);
+}
+static inline void sched_raise_work_local(void)
+{
+    sched_work_pending |= 1ULL << arch_cpu_id();
+}
+static inline int sched_work_pending_here(void)
+{
+    return (int)(sched_work_pending >> arch_cpu_id() & 1);
+}
+
+/* May v be picked on cpu: runnable (its domain lets it run, not
+ * blocked), not running on another CPU, and cpu in its affinity. */
+static inline int sched_vcpu_can_run_on(const struct vcpu *v, unsigned int cpu)
+{
+    return domain_vcpu_may_run(v) && !v->blocked && (!v->running || v->processor == cpu) &&
+           (v->affinity >> cpu & 1);
+}
+
+/* The CPU to wake for a vcpu with this affinity: the lowest idle CPU in
+ * it other than self, or -1. */
+static inline int sched_choose_idle_cpu(uint64_t idle_mask, uint64_t affinity, unsigned int self)
+{
+    uint64_t m = idle_mask & affinity;
+    if (self < 64)
+        m &= ~(1ULL << self);
+    return m ? __builtin_ctzll(m) : -1;
+}
+
+/* A vcpu got something to act on (an event, a wake-up): if it runs on
+ * another CPU, IPI that CPU so it looks on its way back to the guest
+ * (Xen's vcpu_kick); if it waits to run, wake an idle CPU it may run on
+ * (if none idles, a busy one takes it at its next pass). */
+static inline void vcpu_kick(struct vcpu *v)
+{
+    if (v->running) {
+        if (v->processor != arch_cpu_id())
+            arch_kick_cpu(v->processor);
+    } else if (domain_vcpu_may_run(v) && !v->blocked) {
+        int cpu = sched_choose_idle_cpu(arch_idle_cpus(), v->affinity, arch_cpu_id());
+        if (cpu >= 0)
+            arch_kick_cpu((unsigned int)cpu);
+    }
+}
+
+/* How many vcpus of d run on a CPU other than this one; those CPUs are
+ * kicked so they stop soon (a caller that must not free d's state under
+ * a running vcpu tries again later). */
+static inline int domain_running_elsewhere(struct domain *d)
+{
+    unsigned int cpu = arch_cpu_id();
+    int n = 0;
+    for (struct vcpu *v = d->vcpus; v < d->vcpus + d->max_vcpus; v++) {
+        if (v->running && v->processor != cpu) {
+            arch_kick_cpu(v->processor);
+            n++;
+        }
+    }
+    return n;
 }
 
 /* Pick the next vcpu to run (round robin over runnable vcpus); returns

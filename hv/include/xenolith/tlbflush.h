@@ -16,8 +16,11 @@
 #define TLBFLUSH_MAX_CPUS 64
 typedef uint64_t cpumask_t;
 
-/* Online CPUs (bit n: CPU n). One today; the SMP bring-up sets more. */
+/* Online CPUs (bit n: CPU n), set by the SMP bring-up. */
 extern cpumask_t cpu_online_mask;
+/* CPUs whose CR3 holds some guest's page tables now (traps.c keeps it,
+ * under the big lock): the only ones that can hold guest translations. */
+extern cpumask_t cpu_guest_pt_mask;
 
 /* The clock now: stamp a frame with it when its last mapping of some kind
  * goes away (its type count or its reference count reaches 0). */
@@ -35,9 +38,12 @@ void tlbflush_done(uint64_t t);
 
 /* Flush this CPU's TLB and record it on the clock. */
 void flush_tlb_local(void);
-/* Flush the TLBs of the CPUs in mask (this one locally; others are never
- * online yet). */
+/* Flush the TLBs of the CPUs in mask (this one locally, the others that
+ * hold guest page tables by IPI) and return once all have. */
 void flush_tlb_mask(cpumask_t mask);
+/* Arch (smp.c): have each CPU in mask (never this one) flush its TLB and
+ * wait, bounded, for every acknowledgement. */
+void arch_flush_tlb_others(cpumask_t mask);
 
 /* Make sure no CPU's TLB still holds an entry made before stamp: flush
  * those that might. Returns 1 if something was flushed. */
@@ -49,8 +55,9 @@ int tlbflush_since(uint64_t stamp);
  * again does not: a stale entry gives no more than a fresh one would. */
 int tlbflush_type_change_needs_flush(unsigned int old_type, unsigned int new_type);
 
-/* This CPU's number (0: the boot CPU, the only one until SMP). */
+/* This CPU's number (0: the boot CPU). */
 unsigned int smp_processor_id(void);
+unsigned int arch_cpu_id(void);
 /* The raw hardware flush of this CPU's non-global TLB entries (arch). */
 void arch_flush_tlb(void);
 /* Load page tables into CR3 (arch): a full flush, recorded on the clock

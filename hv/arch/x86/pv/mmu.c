@@ -303,17 +303,23 @@ static int mmuext_one(struct vcpu *v, uint16_t pg_owner, const struct mmuext_op 
     case MMUEXT_TLB_FLUSH_MULTI:
         if (vcpumask_ok(v, (uint64_t)op->arg2.vcpumask.p))
             return -XL_EFAULT;
-        __attribute__((fallthrough)); /* one vcpu per domain, one CPU */
-    case MMUEXT_TLB_FLUSH_LOCAL:
+        __attribute__((fallthrough)); /* every CPU with its tables: a superset */
     case MMUEXT_TLB_FLUSH_ALL:
+        flush_tlb_mask(v->domain->dirty_cpumask | (1ULL << smp_processor_id()));
+        return 0;
+    case MMUEXT_TLB_FLUSH_LOCAL:
         flush_tlb_local();
         return 0;
     case MMUEXT_INVLPG_MULTI:
         if (vcpumask_ok(v, (uint64_t)op->arg2.vcpumask.p))
             return -XL_EFAULT;
         __attribute__((fallthrough));
-    case MMUEXT_INVLPG_LOCAL:
     case MMUEXT_INVLPG_ALL:
+        /* Other CPUs flush whole (one flush IPI kind), this one the page. */
+        arch_invlpg(op->arg1.linear_addr);
+        flush_tlb_mask(v->domain->dirty_cpumask & ~(1ULL << smp_processor_id()));
+        return 0;
+    case MMUEXT_INVLPG_LOCAL:
         arch_invlpg(op->arg1.linear_addr);
         return 0;
     case MMUEXT_FLUSH_CACHE:
@@ -384,12 +390,20 @@ static long update_va(struct vcpu *v, uint16_t pg_owner, uint64_t va, uint64_t v
     int rc = mm_update_va(v->domain->domid, pg_owner, v->cr3 >> PAGE_SHIFT, va, val);
     if (rc)
         return rc;
+    /* UVMF_ALL or a vcpu mask (UVMF_MULTI): every CPU with the domain's
+     * tables (a superset of the vcpus named); otherwise this CPU. */
+    uint64_t others = (flags & ~(uint64_t)UVMF_FLUSHTYPE_MASK)
+                          ? v->domain->dirty_cpumask & ~(1ULL << smp_processor_id()) : 0;
     switch (flags & UVMF_FLUSHTYPE_MASK) {
     case UVMF_TLB_FLUSH:
         flush_tlb_local();
+        if (others)
+            flush_tlb_mask(others);
         break;
     case UVMF_INVLPG:
         arch_invlpg(va);
+        if (others)
+            flush_tlb_mask(others);
         break;
     default:
         return 0; /* UVMF_NONE (and 3, which Xen ignores too) */

@@ -109,6 +109,8 @@ void cpu_set_guest_ldt(const uint64_t *const frames[], unsigned int nr_frames, u
 int cpu_data_selector_ok(uint16_t sel);
 /* TSS.rsp0: where the CPU pushes the frame of an entry from ring 3. */
 void cpu_set_rsp0(uint64_t rsp0);
+/* The in-place frame top the CPU's syscall stub switches to. */
+void cpu_set_syscall_frame(uint64_t frame_top);
 /* traps.c: point the in-place guest frame at v's registers and enter v
  * (the first guest entry). Never returns. */
 struct vcpu;
