@@ -19,6 +19,7 @@
 #include <xenolith/layout.h>
 #include <xenolith/lib.h>
 #include <xenolith/mm.h>
+#include <xenolith/sched.h>
 
 #define MAX_PAUSE_COUNT 255      /* Xen: the toolstack's pause count limit */
 #define XEN_DEFAULT_GNT_FRAMES GNTTAB_MAX_FRAMES
@@ -418,6 +419,20 @@ static long domctl_on(struct vcpu *caller, struct domain *d, struct xen_domctl *
         if (copy_from_guest_va(caller->cr3, &ctx, h, sizeof(ctx)))
             return -XL_EFAULT;
         return set_vcpu_context(v, &ctx);
+    }
+    case XEN_DOMCTL_scheduler_op: {
+        /* Xen 4.17's sched_adjust + csched_dom_cntl: the credit
+         * scheduler's put/getinfo; per-vcpu sub-ops are -EINVAL there. */
+        struct xen_domctl_scheduler_op *so = &o->u.scheduler_op;
+        if (so->sched_id != XEN_SCHEDULER_CREDIT)
+            return -XL_EINVAL;
+        if (so->cmd == XEN_DOMCTL_SCHEDOP_getinfo) {
+            *copyback = 1;
+            return sched_credit_dom_get(d, &so->u.credit.weight, &so->u.credit.cap);
+        }
+        if (so->cmd == XEN_DOMCTL_SCHEDOP_putinfo)
+            return sched_credit_dom_put(d, so->u.credit.weight, so->u.credit.cap);
+        return -XL_EINVAL;
     }
     case XEN_DOMCTL_getvcpucontext: {
         uint64_t h = (uint64_t)o->u.vcpucontext.ctxt.p;

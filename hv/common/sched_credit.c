@@ -297,6 +297,19 @@ int csched_init(struct csched *s, unsigned int nr_cpus, const struct csched_ops 
     return csched_set_tslice(s, CSCHED_DEFAULT_TSLICE_MS, CSCHED_DEFAULT_RATELIMIT_US);
 }
 
+int csched_set_online(struct csched *s, csched_cpumask_t mask)
+{
+    csched_cpumask_t all = s->nr_cpus == CSCHED_MAX_CPUS ? ~(csched_cpumask_t)0
+                                                          : BIT(s->nr_cpus) - 1;
+    if (!mask || (mask & ~all))
+        return -XL_EINVAL;
+    FOR_LIST(dp, &s->doms)
+        if (DOM(dp)->nr_vcpus)
+            return -XL_EBUSY;
+    s->online = mask;
+    return 0;
+}
+
 int csched_set_tslice(struct csched *s, unsigned int tslice_ms, unsigned int ratelimit_us)
 {
     if (tslice_ms < 1 || tslice_ms > 1000)
@@ -375,6 +388,8 @@ int csched_add_vcpu(struct csched *s, struct csched_dom *sd, struct csched_vcpu 
         .dom = sd, .vcpu_id = vcpu_id, .cpu = vcpu_id % s->nr_cpus,
         .affinity = s->online, .pri = CSCHED_PRI_UNDER, .priv = priv,
     };
+    if (!(s->online & BIT(sv->cpu))) /* only some CPUs run vCPUs: the first of them */
+        sv->cpu = (unsigned int)__builtin_ctzll(s->online);
     list_insert_before(&sv->dom_elem, &sd->vcpus);
     sd->nr_vcpus++;
     return 0;

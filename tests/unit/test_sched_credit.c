@@ -497,6 +497,26 @@ static void test_params(void **state)
     assert_int_equal(csched_init(&s2, CSCHED_MAX_CPUS + 1, NULL), -XL_EINVAL);
     assert_int_equal(csched_init(&s2, CSCHED_MAX_CPUS, NULL), 0);
     assert_int_equal(s2.online, ~(csched_cpumask_t)0);
+    /* Only some CPUs run vCPUs (sched.c: CPU 0 until SMP scheduling). */
+    assert_int_equal(csched_init(&s2, 4, NULL), 0);
+    assert_int_equal(csched_set_online(&s2, 0), -XL_EINVAL);
+    assert_int_equal(csched_set_online(&s2, 0x10), -XL_EINVAL); /* CPU 4 does not exist */
+    assert_int_equal(s2.online, 0xf);
+    assert_int_equal(csched_set_online(&s2, 0x1), 0);
+    assert_int_equal(s2.online, 0x1);
+    struct csched_dom d2;
+    struct csched_vcpu v2[2];
+    csched_dom_init(&s2, &d2, 7, NULL);
+    assert_int_equal(csched_set_online(&s2, 0x3), 0); /* a domain without vCPUs */
+    assert_int_equal(csched_add_vcpu(&s2, &d2, &v2[0], 0, NULL), 0);
+    assert_int_equal(v2[0].affinity, 0x3);
+    assert_int_equal(csched_set_online(&s2, 0x1), -XL_EBUSY);
+    assert_int_equal(s2.online, 0x3);
+    /* A vCPU woken with CPUs 2-3 outside the online set never goes there. */
+    assert_int_equal(csched_add_vcpu(&s2, &d2, &v2[1], 3, NULL), 0);
+    assert_int_equal(csched_wake(&s2, &v2[1]), (int)v2[1].cpu);
+    assert_true(v2[1].cpu < 2);
+    assert_int_equal(csched_check(&s2), 0);
 
     sim_init(2, NULL);
     add_dom(0, 0, 2);

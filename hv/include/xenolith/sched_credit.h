@@ -169,6 +169,11 @@ struct csched_decision {
 
 /* nr_cpus 1..CSCHED_MAX_CPUS, all online; -EINVAL otherwise. */
 int csched_init(struct csched *s, unsigned int nr_cpus, const struct csched_ops *ops);
+/* The CPUs that run vCPUs (a non-empty subset of 0..nr_cpus-1): the
+ * others keep their (empty) queues and get no credit. Only while no vCPU
+ * exists (-EBUSY), -EINVAL for a bad mask. sched.c keeps guests on CPU 0
+ * until the SMP entry path lands. */
+int csched_set_online(struct csched *s, csched_cpumask_t mask);
 /* XEN_SYSCTL_SCHEDOP_putinfo: tslice 1..1000 ms, ratelimit 0 (off) or
  * 100..500000 us and not longer than the slice; -EINVAL otherwise. */
 int csched_set_tslice(struct csched *s, unsigned int tslice_ms, unsigned int ratelimit_us);
