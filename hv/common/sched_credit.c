@@ -518,7 +518,10 @@ csched_cpumask_t csched_acct(struct csched *s, uint64_t now)
 {
     (void)now;
     const uint64_t period = s->tslice_ns;
-    uint64_t remaining = mask_weight(s->online) * period;
+    /* The machine's credit, plus what the last accounting could not
+     * give (see below). */
+    uint64_t remaining = mask_weight(s->online) * period + s->acct_carry;
+    uint64_t excess = 0;
     csched_cpumask_t kick = 0;
 
     /* Who wants CPU: awake, or ran in the period that ends. */
@@ -580,8 +583,10 @@ csched_cpumask_t csched_acct(struct csched *s, uint64_t now)
             unsigned int c = lock_vcpu(s, sv);
             if (sv->acct_active) /* as counted above, whatever happened since */
                 sv->credit_ns += each;
-            if (sv->credit_ns > (int64_t)period)
+            if (sv->credit_ns > (int64_t)period) {
+                excess += (uint64_t)(sv->credit_ns - (int64_t)period);
                 sv->credit_ns = (int64_t)period;
+            }
             if (sv->credit_ns < -(int64_t)period)
                 sv->credit_ns = -(int64_t)period;
             sv->ran_in_period = 0;
@@ -605,6 +610,14 @@ csched_cpumask_t csched_acct(struct csched *s, uint64_t now)
         }
         kick |= unpark(s, sd);
     }
+    /* Credit a mostly idle vCPU got but cannot keep (over the ceiling)
+     * is shared again at the next accounting, by weight among the active
+     * ones, instead of being lost: lost, it would leave the busy vCPUs
+     * short of the CPU they use, drive them all to the floor (OVER) and
+     * make them share round robin, whatever their weights. At most one
+     * period of the machine's credit is carried. */
+    const uint64_t machine = mask_weight(s->online) * period;
+    s->acct_carry = excess < machine ? excess : machine;
     return kick;
 }
 

@@ -214,6 +214,35 @@ static void test_weight_split_light_domain(void **state)
     assert_true(b / a > 1.8 && b / a < 2.2);
 }
 
+/* A dom0-like third domain (weight 256) that wakes every 3 ms and runs
+ * 0.3 ms (~10% of the CPU, less than its share): the credit it cannot
+ * keep goes to the busy ones by weight, so they still split 1:2 (lost,
+ * they would drift to the floor and share 1.3:1), and it still runs. */
+static void test_weight_split_chatty_domain(void **state)
+{
+    (void)state;
+    sim_init(1, NULL);
+    add_dom(0, 0, 1);
+    add_dom(1, 1, 1);
+    add_dom(2, 2, 1);
+    assert_int_equal(csched_set_params(&S, &dom[1], 512, 0, NULL), 0);
+    uint64_t a0 = 0, b0 = 0, c0 = 0;
+    for (unsigned int i = 0; i < 4000; i++) {
+        if (i == 1000)
+            a0 = runtime(0), b0 = runtime(1), c0 = runtime(2);
+        kick(csched_wake(&S, &vc[2]));
+        sim_run(MS * 3 / 10);
+        kick(csched_sleep(&S, &vc[2]));
+        sim_run(MS * 27 / 10);
+    }
+    double a = (double)(runtime(0) - a0), b = (double)(runtime(1) - b0);
+    double c = (double)(runtime(2) - c0);
+    print_message("beside a chatty domain: %.0f / %.0f ms (ratio %.3f), chatty %.0f ms\n",
+                  a / MS, b / MS, b / a, c / MS);
+    assert_true(c > 0.05 * 9000 * MS);
+    assert_true(b / a > 1.8 && b / a < 2.2);
+}
+
 /* Weights across CPUs: 2 CPUs, domain A (weight 256) and B (weight 768),
  * each with 2 CPU-bound vCPUs: A gets a quarter of the machine. */
 static void test_weight_smp(void **state)
@@ -770,6 +799,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_weight_split),
         cmocka_unit_test(test_weight_split_light_domain),
+        cmocka_unit_test(test_weight_split_chatty_domain),
         cmocka_unit_test(test_weight_smp),
         cmocka_unit_test(test_cap),
         cmocka_unit_test(test_cap_multi_vcpu),
