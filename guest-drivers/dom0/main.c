@@ -1,9 +1,10 @@
 /*
  * main.c - Xenolith's built-in dom0: greets, reports what the hypervisor
  * says about itself, and shuts the machine down. Command line:
- *   shutdown=poweroff|reboot|crash|hang   how to end (default poweroff;
- *   hang blocks forever with no event source, to exercise the idle loop
- *   and the harness's hang detection)
+ *   shutdown=poweroff|reboot|crash|hang|spin   how to end (default
+ *   poweroff; hang blocks forever with no event source, to exercise the
+ *   idle loop and the harness's hang detection; spin burns the CPU
+ *   forever without a hypercall: the CPU-bound domU of sched_credit.scn)
  *   heartbeat=N [beat=MS] [until=D [after=K]]   before ending, stay alive
  *   next to the domUs and print "dom0: heartbeat i/N (T ms)" every MS
  *   milliseconds of PV-clock time (default 20), at most N times. With
@@ -40,6 +41,8 @@ static int shutdown_reason(const start_info_t *si)
         return SHUTDOWN_reboot;
     if (!strcmp(how, "hang"))
         return -1;
+    if (!strcmp(how, "spin"))
+        return -2;
     return SHUTDOWN_crash;
 }
 
@@ -153,6 +156,11 @@ int guest_main(start_info_t *si)
     }
     heartbeat(si);
     int reason = shutdown_reason(si);
+    if (reason == -2) {
+        printk("dom0: spinning forever\n");
+        for (volatile unsigned long n = 0;; n++)
+            ;
+    }
     if (reason < 0) {
         printk("dom0: blocking forever\n");
         for (;;)

@@ -13,6 +13,7 @@
 #include <xenolith/hypercall.h>
 #include <xenolith/lib.h>
 #include <xenolith/mm.h>
+#include <xenolith/sched.h>
 
 struct domain domains[MAX_DOMAINS];
 #if __STDC_HOSTED__
@@ -142,6 +143,7 @@ void domain_destroy(struct domain *d)
      * while they go (domctl retries, the reaper waits). */
     BUG_ON(domain_running_elsewhere(d));
     sched_raise_work();
+    sched_domain_destroy(d);          /* its vcpus off the run queues first */
     arch_leave_guest_page_tables(); /* never run on tables being freed */
     evtchn_domain_destroy(d);         /* peers' ends go back to unbound */
     gnttab_domain_destroy(d);         /* its mappings go; its granted frames outlive it while mapped */

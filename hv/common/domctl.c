@@ -25,6 +25,7 @@
 #define DOMCTL_RESTART (-10000)
 
 #include <xenolith/mm.h>
+#include <xenolith/sched.h>
 
 #define MAX_PAUSE_COUNT 255      /* Xen: the toolstack's pause count limit */
 #define XEN_DEFAULT_GNT_FRAMES GNTTAB_MAX_FRAMES
@@ -546,6 +547,20 @@ static long domctl_on(struct vcpu *caller, struct domain *d, struct xen_domctl *
     case XEN_DOMCTL_setvcpuaffinity:
     case XEN_DOMCTL_getvcpuaffinity:
         return vcpu_affinity(caller, d, o);
+    case XEN_DOMCTL_scheduler_op: {
+        /* Xen 4.17's sched_adjust + csched_dom_cntl: the credit
+         * scheduler's put/getinfo; per-vcpu sub-ops are -EINVAL there. */
+        struct xen_domctl_scheduler_op *so = &o->u.scheduler_op;
+        if (so->sched_id != XEN_SCHEDULER_CREDIT)
+            return -XL_EINVAL;
+        if (so->cmd == XEN_DOMCTL_SCHEDOP_getinfo) {
+            *copyback = 1;
+            return sched_credit_dom_get(d, &so->u.credit.weight, &so->u.credit.cap);
+        }
+        if (so->cmd == XEN_DOMCTL_SCHEDOP_putinfo)
+            return sched_credit_dom_put(d, so->u.credit.weight, so->u.credit.cap);
+        return -XL_EINVAL;
+    }
     case XEN_DOMCTL_getvcpucontext: {
         uint64_t h = (uint64_t)o->u.vcpucontext.ctxt.p;
         const struct vcpu *v = domain_vcpu(d, o->u.vcpucontext.vcpu);

@@ -1,21 +1,39 @@
 /*
- * sched.c - the scheduler (round robin with time slices over runnable
- * vcpus on the boot CPU) and sched_op: yield, block, poll, shutdown,
- * shutdown_code, remote_shutdown, watchdog. After every decision it arms
- * the one-shot timer for the nearest of: a guest timer, a poll timeout,
- * a watchdog, the PV clock refresh, the end of the running slice.
- * Owns: which vcpu is `current`, the blocked/polling state of vcpus,
+ * sched.c - the scheduler: Xen's credit scheduler (the policy, pure logic
+ * in sched_credit.c) driven on every CPU, and sched_op: yield, block,
+ * poll, shutdown, shutdown_code, remote_shutdown, watchdog. After every
+ * decision it arms the one-shot timer for the nearest of: a guest timer,
+ * a poll timeout, a watchdog, the PV clock refresh, the end of the
+ * running slice, the credit tick (10 ms) and accounting (30 ms).
+ * Owns: which vcpu each CPU runs, the credit scheduler's state (struct
+ * csched, one csched_dom / csched_vcpu per domain slot and vcpu, kept
+ * here, not in struct domain), the blocked/polling state of vcpus,
  * runstate transitions, the watchdogs, and what the machine does when
  * dom0 is gone.
- * SMP: every CPU runs this pick for itself under the big lock (smp.c);
- * a vcpu runs on at most one CPU (v->running, v->processor) and only on
- * CPUs of its hard affinity (v->affinity).
  * Must never: run a vcpu of a domain that is not DOM_RUNNING, is paused
  * (XEN_DOMCTL_pausedomain, or created and not yet unpaused) or whose vcpu
- * has no context / is down; let a
- * spinning domain keep the CPU past its slice while another can run;
- * return without the timer armed. Pure C (arch hooks only), so the host
- * unit test links it.
+ * has no context / is down; let a spinning domain keep the CPU past its
+ * slice while another of its priority can run; do accounting work on
+ * a pass that no tick, slice end or scheduling change asked for; return
+ * without the timer armed. Pure C (arch hooks only), so the host unit
+ * test links it.
+ *
+ * How the credit logic is driven (docs/scheduler.md, "Integration"):
+ * every pass (sched_pick_next, i.e. pick(cpu)) first brings the logic up
+ * to date with the hv's state - domains and vcpus it has not seen are
+ * added, a vcpu whose vcpu_runnable() changed is woken (BOOST) or put to
+ * sleep - then runs the tick / accounting that are due, and calls
+ * csched_do_schedule only when this CPU was asked to reschedule (a kick
+ * from wake/accounting/parameters, the tick, the slice end, the running
+ * vcpu sleeping or yielding). sched_domain_destroy takes a domain out
+ * before domain.c wipes it.
+ * SMP: every online CPU runs its own pass, pick(arch_cpu_id()), under the
+ * big lock (smp.c), so the logic needs no locks of its own. A vcpu runs on
+ * at most one CPU (v->running, v->processor, kept in step with the logic's
+ * curr of each CPU) and only on CPUs of its hard affinity (v->affinity,
+ * passed to the logic on every pass that sees it changed). A CPU asked to
+ * reschedule is sent an IPI (kick_mask). Guest timers are timed by CPU 0
+ * (SCHED_TIMER_CPU), accounting too.
  */
 #include <xenolith/arch.h>
 #include <xenolith/console.h>
@@ -23,10 +41,12 @@
 #include <xenolith/errno.h>
 #include <xenolith/guest_access.h>
 #include <xenolith/hypercall.h>
+#include <xenolith/lib.h>
 #include <xenolith/mm.h>
 #include <xenolith/power.h>
+#include <xenolith/sched.h>
+#include <xenolith/sched_credit.h>
 
-#define SLICE_NS   30000000ULL /* 30 ms, Xen credit's default */
 #define NR_PORTS_2L 4096       /* 2-level ABI: d->max_evtchns on x86_64 */
 #define SECONDS(s)  ((uint64_t)(s) * 1000000000ULL)
 
@@ -34,6 +54,243 @@ static int vcpu_runnable(const struct vcpu *v)
 {
     return domain_vcpu_may_run(v) && !v->blocked; /* paused domains never run */
 }
+
+/* ---- the credit scheduler's state ---- */
+static struct csched credit;
+static int credit_ready;
+static unsigned int sched_cpus;            /* CPUs with a run queue */
+static struct csched_dom sdom[MAX_DOMAINS];
+static struct csched_vcpu svcpu[MAX_DOMAINS][MAX_VCPUS];
+static uint8_t sdom_live[MAX_DOMAINS];     /* sdom[i] is in the logic */
+static uint8_t sdom_nr_vcpus[MAX_DOMAINS]; /* svcpu[i][0..n) are */
+static uint16_t sdom_xen_cap[MAX_DOMAINS]; /* the cap as last put (getinfo) */
+static uint64_t next_acct;                 /* CPU 0's accounting deadline */
+static unsigned int nr_awake;              /* vcpus awake at the last sync */
+
+/* Per CPU: what the hv side of the scheduler knows. */
+struct sched_pcpu {
+    struct vcpu *last;          /* the vcpu this CPU last ran (runstate running) */
+    struct csched_vcpu *displaced; /* to csched_migrate on the next pass */
+    uint64_t slice_end;         /* of the running vcpu; 0 while idle */
+    uint64_t next_tick;
+    int resched;                /* call csched_do_schedule on the next pass */
+};
+static struct sched_pcpu spc[CSCHED_MAX_CPUS];
+
+void sched_init(unsigned int nr_cpus)
+{
+    if (nr_cpus < 1)
+        nr_cpus = 1;
+    if (nr_cpus > CSCHED_MAX_CPUS)
+        nr_cpus = CSCHED_MAX_CPUS;
+    /* No run queue locks: every pass runs under the big lock. */
+    BUG_ON(csched_init(&credit, nr_cpus, NULL) != 0);
+    BUG_ON(csched_set_online(&credit, ((csched_cpumask_t)2 << (nr_cpus - 1)) - 1) != 0);
+    sched_cpus = nr_cpus;
+    memset(sdom_live, 0, sizeof(sdom_live));
+    memset(sdom_nr_vcpus, 0, sizeof(sdom_nr_vcpus));
+    memset(sdom_xen_cap, 0, sizeof(sdom_xen_cap));
+    memset(spc, 0, sizeof(spc));
+    next_acct = 0;
+    nr_awake = 0;
+    credit_ready = 1;
+}
+
+static void ensure_ready(void)
+{
+    if (!credit_ready)
+        sched_init(1);
+}
+
+/* Ask CPUs to reschedule (their next pass calls csched_do_schedule):
+ * the others get an IPI that brings them into the hv. */
+static void kick_mask(csched_cpumask_t m)
+{
+    unsigned int self = arch_cpu_id();
+    for (unsigned int c = 0; m && c < sched_cpus; c++, m >>= 1) {
+        if (!(m & 1))
+            continue;
+        spc[c].resched = 1;
+        sched_work_pending |= 1ULL << c;
+        if (c != self)
+            arch_kick_cpu(c);
+    }
+}
+
+static void kick_cpu(int cpu)
+{
+    if (cpu >= 0)
+        kick_mask((csched_cpumask_t)1 << cpu);
+}
+
+static struct vcpu *sv_vcpu(const struct csched_vcpu *sv)
+{
+    return sv ? (struct vcpu *)sv->priv : NULL;
+}
+
+/* The domain's slot and vcpus, in the logic (added the first time). */
+static void sync_domain(struct domain *d)
+{
+    unsigned int id = d->domid;
+    if (!sdom_live[id]) {
+        csched_dom_init(&credit, &sdom[id], (uint16_t)id, d);
+        sdom_live[id] = 1;
+        sdom_nr_vcpus[id] = 0;
+        sdom_xen_cap[id] = 0;
+    }
+    while (sdom_nr_vcpus[id] < d->max_vcpus) {
+        unsigned int j = sdom_nr_vcpus[id];
+        BUG_ON(csched_add_vcpu(&credit, &sdom[id], &svcpu[id][j], j, &d->vcpus[j]) != 0);
+        sdom_nr_vcpus[id]++;
+    }
+}
+
+/* Deschedule what cpu runs and take the decision for it (also from
+ * sched_domain_destroy, to get a dying vcpu off its CPU). */
+static void do_schedule(unsigned int cpu, uint64_t now)
+{
+    struct sched_pcpu *pc = &spc[cpu];
+    struct csched_decision dec = csched_do_schedule(&credit, cpu, now);
+    pc->resched = 0;
+    pc->slice_end = dec.next ? now + dec.slice_ns : 0;
+    if (dec.next && pc->next_tick <= now)
+        pc->next_tick = now + credit.tick_ns; /* ticking again after idling */
+    if (dec.kick)
+        kick_mask(dec.kick & ~((csched_cpumask_t)1 << cpu));
+    if (dec.displaced) /* its context is saved once this pass switched away */
+        pc->displaced = dec.displaced;
+}
+
+static void forget_domain(unsigned int id);
+
+/* The hard affinity the toolstack set (domctl.c writes v->affinity),
+ * limited to the CPUs that run guests; one with none of them keeps the
+ * last it had (Xen refuses such a mask; domctl.c does too). */
+static void sync_affinity(struct csched_vcpu *sv, const struct vcpu *v)
+{
+    csched_cpumask_t m = (csched_cpumask_t)v->affinity & credit.online;
+    csched_cpumask_t kick = 0;
+    if (!m || m == sv->affinity)
+        return;
+    if (csched_set_affinity(&credit, sv, m, &kick) == 0)
+        kick_mask(kick);
+}
+
+/* Bring the logic up to date: every domain and vcpu known, every change
+ * of vcpu_runnable() turned into csched_wake / csched_sleep. */
+static void sync_all(void)
+{
+    unsigned int awake = 0;
+    for (unsigned int i = 0; i < MAX_DOMAINS; i++) {
+        struct domain *d = &domains[i];
+        if (d->state == DOM_FREE) {
+            if (sdom_live[i]) /* wiped without sched_domain_destroy */
+                forget_domain(i);
+            continue;
+        }
+        sync_domain(d);
+        for (unsigned int j = 0; j < sdom_nr_vcpus[i]; j++) {
+            struct csched_vcpu *sv = &svcpu[i][j];
+            sync_affinity(sv, &d->vcpus[j]);
+            int run = vcpu_runnable(&d->vcpus[j]);
+            if (run && !sv->awake)
+                kick_cpu(csched_wake(&credit, sv));
+            else if (!run && sv->awake)
+                kick_cpu(csched_sleep(&credit, sv));
+            awake += run;
+        }
+    }
+    nr_awake = awake;
+}
+
+/* Take domain slot id out of the logic (its vcpus off every CPU). */
+static void forget_domain(unsigned int id)
+{
+    struct domain *d = &domains[id];
+    uint64_t now = xl_now();
+    for (unsigned int j = 0; j < sdom_nr_vcpus[id]; j++) {
+        struct csched_vcpu *sv = &svcpu[id][j];
+        csched_sleep(&credit, sv);
+        if (sv->running) /* on one CPU: this one, outside the guest */
+            do_schedule(sv->cpu, now);
+        for (unsigned int c = 0; c < sched_cpus; c++)
+            if (spc[c].displaced == sv)
+                spc[c].displaced = NULL;
+        BUG_ON(csched_remove_vcpu(&credit, sv) != 0);
+    }
+    BUG_ON(csched_dom_destroy(&credit, &sdom[id]) != 0);
+    sdom_live[id] = 0;
+    sdom_nr_vcpus[id] = 0;
+    for (unsigned int c = 0; c < sched_cpus; c++)
+        if (spc[c].last && spc[c].last->domain == d)
+            spc[c].last = NULL;
+    sched_raise_work();
+}
+
+void sched_domain_destroy(struct domain *d)
+{
+    unsigned int id = (unsigned int)(d - domains);
+    if (id < MAX_DOMAINS && credit_ready && sdom_live[id])
+        forget_domain(id);
+}
+
+/* ---- XEN_DOMCTL_scheduler_op / XEN_SYSCTL_scheduler_op (credit) ---- */
+
+int sched_credit_dom_get(struct domain *d, uint16_t *weight, uint16_t *cap)
+{
+    ensure_ready();
+    sync_domain(d);
+    *weight = sdom[d->domid].weight;
+    *cap = sdom_xen_cap[d->domid];
+    return 0;
+}
+
+/* Xen 4.17's csched_dom_cntl: weight 0 and cap 0xffff leave the value
+ * as it is; anything else is taken (the ranges are libxl's business). A
+ * cap above what the vcpus can use (100 per vcpu) limits nothing: the
+ * logic gets 100 x vcpus, getinfo shows what was put. */
+int sched_credit_dom_put(struct domain *d, uint16_t weight, uint16_t cap)
+{
+    ensure_ready();
+    sync_domain(d);
+    struct csched_dom *sd = &sdom[d->domid];
+    unsigned int w = weight ? weight : sd->weight;
+    unsigned int c = cap == 0xffff ? sdom_xen_cap[d->domid] : cap;
+    unsigned int lim = 100u * sd->nr_vcpus;
+    csched_cpumask_t kick = 0;
+    int rc = csched_set_params(&credit, sd, w, c > lim ? lim : c, &kick);
+    if (rc)
+        return rc;
+    sdom_xen_cap[d->domid] = (uint16_t)c;
+    kick_mask(kick);
+    return 0;
+}
+
+void sched_credit_pool_get(unsigned int *tslice_ms, unsigned int *ratelimit_us)
+{
+    ensure_ready();
+    *tslice_ms = (unsigned int)(credit.tslice_ns / 1000000);
+    *ratelimit_us = (unsigned int)(credit.ratelimit_ns / 1000);
+}
+
+int sched_credit_pool_put(unsigned int tslice_ms, unsigned int ratelimit_us)
+{
+    ensure_ready();
+    int rc = csched_set_tslice(&credit, tslice_ms, ratelimit_us);
+    if (!rc)
+        kick_mask(credit.online);
+    return rc;
+}
+
+uint64_t sched_vcpu_runtime_ns(const struct vcpu *v)
+{
+    unsigned int id = v->domain->domid;
+    if (!credit_ready || !sdom_live[id] || v->id >= sdom_nr_vcpus[id])
+        return 0;
+    return csched_vcpu_runtime_ns(&credit, &svcpu[id][v->id], xl_now());
+}
+
+/* ---- the pass ---- */
 
 /* Boot-time domUs have no toolstack to reap them: destroy them as soon
  * as they are shut down (dom0's end is handled by sched_idle_or_halt),
@@ -47,116 +304,112 @@ static void reap_auto_destroy(void)
             domain_destroy(&domains[i]);
 }
 
+static int leaving_state(const struct vcpu *v)
+{
+    return v->domain->state != DOM_RUNNING || !v->online ? RUNSTATE_offline
+           : v->blocked                                  ? RUNSTATE_blocked
+                                                         : RUNSTATE_runnable;
+}
+
+/* Runstates when the CPU goes from running prev to next (either NULL). */
 static void switch_to(struct vcpu *prev, struct vcpu *next, uint64_t now)
 {
     if (prev && prev != next && prev->ev.rs_state == RUNSTATE_running)
-        vcpu_runstate_change(prev, prev->domain->state != DOM_RUNNING || !prev->online
-                                   ? RUNSTATE_offline
-                                   : prev->blocked ? RUNSTATE_blocked : RUNSTATE_runnable, now);
-    next->ev.slice_end = now + SLICE_NS;
-    next->ev.yielded = 0;
-    if (next->ev.rs_state != RUNSTATE_running) {
+        vcpu_runstate_change(prev, leaving_state(prev), now);
+    if (next && next->ev.rs_state != RUNSTATE_running) {
         vcpu_runstate_change(next, RUNSTATE_running, now);
         vcpu_update_time(next);
         timer_vcpu_scheduled_in(next, now);
     }
 }
 
-/* Arm the timer for the nearest deadline; the slice end counts only
- * while a vcpu runs (next). */
-static void arm_next_deadline(const struct vcpu *next)
+static void consider(uint64_t *when, uint64_t t)
 {
-    /* Guest timers are global: cpu 0 times them (and kicks whoever runs
-     * the vcpu they wake); the others time their slice, or tick once a
-     * second while idle so the watchdog (smp.c) looks. */
-    int timer_cpu = arch_cpu_id() == SCHED_TIMER_CPU;
+    if (t && (!*when || t < *when))
+        *when = t;
+}
+
+/* Arm the timer for the nearest deadline: guest timers (CPU 0 times
+ * them for every CPU and kicks whoever runs the vcpu they wake); the
+ * slice end and the tick while a vcpu runs; accounting (CPU 0) while any
+ * vcpu is awake (a capped one waits parked for it). Another CPU with
+ * nothing to time ticks once a second so the watchdog (smp.c) looks. */
+static void arm_next_deadline(unsigned int cpu, const struct vcpu *next)
+{
+    int timer_cpu = cpu == SCHED_TIMER_CPU;
     uint64_t when = timer_cpu ? timers_next_deadline() : 0;
-    if (next && (!when || next->ev.slice_end < when))
-        when = next->ev.slice_end;
+    if (next) {
+        consider(&when, spc[cpu].slice_end);
+        consider(&when, spc[cpu].next_tick);
+    }
+    if (timer_cpu && nr_awake)
+        consider(&when, next_acct);
     if (!when && !timer_cpu)
         when = xl_now() + SECONDS(1);
     arch_timer_arm(when);
 }
 
-/* prev stops running here (picked elsewhere from now on). */
-static void put_prev(struct vcpu *prev, struct vcpu *next)
+static struct vcpu *pick(unsigned int cpu)
 {
-    if (prev && prev != next && prev->domain->state != DOM_FREE)
-        prev->running = 0;
-    if (next) {
-        next->running = 1;
-        next->processor = arch_cpu_id();
-    }
-}
-
-static struct vcpu *pick(void)
-{
-    unsigned int cpu = arch_cpu_id();
+    struct sched_pcpu *pc = &spc[cpu];
     sched_work_pending &= ~(1ULL << cpu); /* what is raised from here on gets another pass */
+    ensure_ready();
     reap_auto_destroy();
     uint64_t now = xl_now();
     timers_run(now);
-    struct vcpu *prev = current;
-    /* Keep the running vcpu until its slice ends, it yields or blocks. A
-     * vcpu that blocked and was woken while nothing else ran is switched
-     * in again below (runstate running, PV clock refreshed). */
-    if (prev && prev->domain->state != DOM_FREE && sched_vcpu_can_run_on(prev, cpu) &&
-        !prev->ev.yielded && prev->ev.rs_state == RUNSTATE_running && now < prev->ev.slice_end)
-        return prev;
-    /* Round robin over every vcpu of every domain, from the one after
-     * prev (its domain's vcpus before prev come last), skipping those
-     * another CPU runs and those whose affinity leaves this CPU out. */
-    unsigned int sd = prev ? prev->domain->domid : 0, sv = prev ? prev->id + 1u : 0;
-    for (unsigned int i = 0; i <= MAX_DOMAINS; i++) {
-        struct domain *d = &domains[(sd + i) % MAX_DOMAINS];
-        if (d->state == DOM_FREE)
-            continue;
-        for (unsigned int j = i ? 0 : sv; j < d->max_vcpus; j++) {
-            if (sched_vcpu_can_run_on(&d->vcpus[j], cpu)) {
-                struct vcpu *p = prev && prev->domain->state != DOM_FREE ? prev : NULL;
-                switch_to(p, &d->vcpus[j], now);
-                put_prev(p, &d->vcpus[j]);
-                return &d->vcpus[j];
-            }
-        }
+    if (pc->displaced) { /* switched away on the last pass: its context is saved */
+        kick_cpu(csched_migrate(&credit, pc->displaced));
+        pc->displaced = NULL;
     }
-    if (prev && prev->domain->state != DOM_FREE && prev->ev.rs_state == RUNSTATE_running)
-        vcpu_runstate_change(prev, prev->domain->state != DOM_RUNNING || !prev->online
-                                   ? RUNSTATE_offline : vcpu_runnable(prev) ? RUNSTATE_runnable
-                                   : RUNSTATE_blocked, now);
-    put_prev(prev, NULL);
-    return NULL;
-}
-
-/* Runnable vcpus that no CPU runs: wake an idle CPU for each (one CPU
- * each, lowest first, in its affinity), so they do not wait for a busy
- * CPU's slice to end. */
-static void wake_idle_for_waiting(void)
-{
-    uint64_t idle = arch_idle_cpus();
-    unsigned int cpu = arch_cpu_id();
-    for (unsigned int i = 0; i < MAX_DOMAINS && idle; i++) {
-        struct domain *d = &domains[i];
-        if (d->state != DOM_RUNNING)
-            continue;
-        for (unsigned int j = 0; j < d->max_vcpus && idle; j++) {
-            const struct vcpu *v = &d->vcpus[j];
-            if (v->running || !vcpu_runnable(v))
-                continue;
-            int c = sched_choose_idle_cpu(idle, v->affinity, cpu);
-            if (c >= 0) {
-                arch_kick_cpu((unsigned int)c);
-                idle &= ~(1ULL << c);
-            }
-        }
+    sync_all();
+    struct csched_vcpu *cur = credit.pcpu[cpu].curr;
+    struct vcpu *curv = sv_vcpu(cur);
+    if (curv && curv->ev.yielded) {
+        kick_cpu(csched_yield(&credit, cur));
+        curv->ev.yielded = 0;
     }
+    if (cur && now >= pc->next_tick) {
+        if (csched_tick(&credit, cpu, now))
+            pc->resched = 1;
+        pc->next_tick = now + credit.tick_ns;
+    } else if (!cur && credit.online != ((csched_cpumask_t)1 << cpu) && now >= pc->next_tick) {
+        if (csched_tick(&credit, cpu, now)) /* idle: something to steal? */
+            pc->resched = 1;
+        pc->next_tick = now + credit.tick_ns;
+    }
+    if (cpu == SCHED_TIMER_CPU && now >= next_acct) {
+        /* Periodic while anything is awake; after an all-asleep stretch
+         * the first pass settles the period that ended. */
+        if (next_acct)
+            kick_mask(csched_acct(&credit, now));
+        next_acct = now + credit.tslice_ns;
+    }
+    if (!cur || now >= pc->slice_end)
+        pc->resched = 1;
+    if (pc->resched)
+        do_schedule(cpu, now);
+    struct vcpu *next = sv_vcpu(credit.pcpu[cpu].curr);
+    struct vcpu *prev = pc->last;
+    if (prev && prev->domain->state == DOM_FREE)
+        prev = NULL;
+    switch_to(prev, next, now);
+    if (prev && prev != next)
+        prev->running = 0; /* another CPU may pick it from now on */
+    if (next) {
+        next->ev.slice_end = pc->slice_end;
+        next->ev.yielded = 0;
+        next->running = 1;
+        next->processor = cpu;
+    }
+    pc->last = next;
+    return next;
 }
 
 struct vcpu *sched_pick_next(void)
 {
-    struct vcpu *next = pick();
-    wake_idle_for_waiting();
-    arm_next_deadline(next);
+    unsigned int cpu = arch_cpu_id();
+    struct vcpu *next = pick(cpu);
+    arm_next_deadline(cpu, next);
     return next;
 }
 
@@ -283,7 +536,7 @@ long do_sched_op(struct vcpu *v, uint64_t cmd, uint64_t arg, uint64_t a3, uint64
     struct domain *d = v->domain;
     HCSTAT_SUB(&d->hcstat, sched_op, cmd);
     switch (cmd) {
-    case SCHEDOP_yield:
+    case SCHEDOP_yield: /* csched_yield on the pass this forces */
         v->ev.yielded = 1;
         sched_raise_work();
         return 0;

@@ -297,6 +297,19 @@ int csched_init(struct csched *s, unsigned int nr_cpus, const struct csched_ops 
     return csched_set_tslice(s, CSCHED_DEFAULT_TSLICE_MS, CSCHED_DEFAULT_RATELIMIT_US);
 }
 
+int csched_set_online(struct csched *s, csched_cpumask_t mask)
+{
+    csched_cpumask_t all = s->nr_cpus == CSCHED_MAX_CPUS ? ~(csched_cpumask_t)0
+                                                          : BIT(s->nr_cpus) - 1;
+    if (!mask || (mask & ~all))
+        return -XL_EINVAL;
+    FOR_LIST(dp, &s->doms)
+        if (DOM(dp)->nr_vcpus)
+            return -XL_EBUSY;
+    s->online = mask;
+    return 0;
+}
+
 int csched_set_tslice(struct csched *s, unsigned int tslice_ms, unsigned int ratelimit_us)
 {
     if (tslice_ms < 1 || tslice_ms > 1000)
@@ -375,6 +388,8 @@ int csched_add_vcpu(struct csched *s, struct csched_dom *sd, struct csched_vcpu 
         .dom = sd, .vcpu_id = vcpu_id, .cpu = vcpu_id % s->nr_cpus,
         .affinity = s->online, .pri = CSCHED_PRI_UNDER, .priv = priv,
     };
+    if (!(s->online & BIT(sv->cpu))) /* only some CPUs run vCPUs: the first of them */
+        sv->cpu = (unsigned int)__builtin_ctzll(s->online);
     list_insert_before(&sv->dom_elem, &sd->vcpus);
     sd->nr_vcpus++;
     return 0;
@@ -503,7 +518,10 @@ csched_cpumask_t csched_acct(struct csched *s, uint64_t now)
 {
     (void)now;
     const uint64_t period = s->tslice_ns;
-    uint64_t remaining = mask_weight(s->online) * period;
+    /* The machine's credit, plus what the last accounting could not
+     * give (see below). */
+    uint64_t remaining = mask_weight(s->online) * period + s->acct_carry;
+    uint64_t excess = 0;
     csched_cpumask_t kick = 0;
 
     /* Who wants CPU: awake, or ran in the period that ends. */
@@ -565,8 +583,10 @@ csched_cpumask_t csched_acct(struct csched *s, uint64_t now)
             unsigned int c = lock_vcpu(s, sv);
             if (sv->acct_active) /* as counted above, whatever happened since */
                 sv->credit_ns += each;
-            if (sv->credit_ns > (int64_t)period)
+            if (sv->credit_ns > (int64_t)period) {
+                excess += (uint64_t)(sv->credit_ns - (int64_t)period);
                 sv->credit_ns = (int64_t)period;
+            }
             if (sv->credit_ns < -(int64_t)period)
                 sv->credit_ns = -(int64_t)period;
             sv->ran_in_period = 0;
@@ -590,6 +610,14 @@ csched_cpumask_t csched_acct(struct csched *s, uint64_t now)
         }
         kick |= unpark(s, sd);
     }
+    /* Credit a mostly idle vCPU got but cannot keep (over the ceiling)
+     * is shared again at the next accounting, by weight among the active
+     * ones, instead of being lost: lost, it would leave the busy vCPUs
+     * short of the CPU they use, drive them all to the floor (OVER) and
+     * make them share round robin, whatever their weights. At most one
+     * period of the machine's credit is carried. */
+    const uint64_t machine = mask_weight(s->online) * period;
+    s->acct_carry = excess < machine ? excess : machine;
     return kick;
 }
 

@@ -1,7 +1,8 @@
 /*
  * sysctl.c - XEN_SYSCTL_* for the toolstack in dom0, Xen 4.17's ABI:
- * readconsole (the hv console ring, console.c), physinfo, and
- * getdomaininfolist; and Xenolith's own XENOLITH_SYSCTL_hypercall_stats
+ * readconsole (the hv console ring, console.c), physinfo,
+ * getdomaininfolist, sched_id and scheduler_op (the credit scheduler's
+ * tslice / ratelimit, sched.c); and Xenolith's own XENOLITH_SYSCTL_hypercall_stats
  * (a domain's hypercall counters, hcstat.h).
  * Owns: the sysctl argument checks. Must never: answer an unprivileged
  * domain (-EPERM after the version check, Xen's XSM dummy policy), or
@@ -15,6 +16,7 @@
 #include <xenolith/hcstat.h>
 #include <xenolith/lib.h>
 #include <xenolith/mm.h>
+#include <xenolith/sched.h>
 
 static struct xen_sysctl op; /* one CPU, no nesting */
 
@@ -93,6 +95,34 @@ static long hypercall_stats(struct vcpu *v, struct xenolith_sysctl_hypercall_sta
 _Static_assert(sizeof(struct xenolith_sysctl_hypercall_stats) <= sizeof(op.u.pad),
                "the hypercall_stats argument fits struct xen_sysctl's union");
 
+/* Xen 4.17's sched_adjust_global + csched_sys_cntl for the one pool
+ * (Pool-0, id 0; another id is -ESRCH). The migration delay is checked
+ * and kept for getinfo but not used (docs/scheduler.md). */
+static long scheduler_op(struct xen_sysctl_scheduler_op *so)
+{
+    static uint32_t migr_delay_us;
+    struct xen_sysctl_credit_schedule *p = &so->u.sched_credit;
+    if (so->cpupool_id != 0)
+        return -XL_ESRCH;
+    if (so->sched_id != XEN_SCHEDULER_CREDIT)
+        return -XL_EINVAL;
+    switch (so->cmd) {
+    case XEN_SYSCTL_SCHEDOP_putinfo:
+        if (p->vcpu_migr_delay_us > XEN_SYSCTL_CSCHED_MGR_DLY_MAX_US)
+            return -XL_EINVAL;
+        if (sched_credit_pool_put(p->tslice_ms, p->ratelimit_us))
+            return -XL_EINVAL;
+        migr_delay_us = p->vcpu_migr_delay_us;
+        __attribute__((fallthrough)); /* Xen answers with what is now set */
+    case XEN_SYSCTL_SCHEDOP_getinfo:
+        sched_credit_pool_get(&p->tslice_ms, &p->ratelimit_us);
+        p->vcpu_migr_delay_us = migr_delay_us;
+        return 0;
+    default:
+        return -XL_EINVAL;
+    }
+}
+
 HYPERCALL_DECL(sysctl)
 {
     (void)a2; (void)a3; (void)a4; (void)a5;
@@ -117,6 +147,13 @@ HYPERCALL_DECL(sysctl)
         break;
     case XEN_SYSCTL_getdomaininfolist:
         rc = domaininfo_list(v, &op.u.getdomaininfolist);
+        break;
+    case XEN_SYSCTL_sched_id:
+        op.u.sched_id.sched_id = XEN_SCHEDULER_CREDIT; /* sched=credit */
+        rc = 0;
+        break;
+    case XEN_SYSCTL_scheduler_op:
+        rc = scheduler_op(&op.u.scheduler_op);
         break;
     case XENOLITH_SYSCTL_hypercall_stats: {
         struct xenolith_sysctl_hypercall_stats h;

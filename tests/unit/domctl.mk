@@ -9,3 +9,6 @@ UNIT_SRCS_domctl := tests/unit/fake_smp.c hv/common/domctl.c hv/common/sysctl.c 
                     tests/unit/fake_mem.c
 # hc_unimplemented (hcstat.c) and the names it logs
 UNIT_SRCS_domctl += hv/common/hcstat.c hv/shared/hcstat.c hv/common/platform.c
+# the scheduler (XEN_DOMCTL/SYSCTL_scheduler_op, domain_destroy) with its
+# credit logic; its timer and event hooks are stubs in test_domctl.c
+UNIT_SRCS_domctl += hv/common/sched.c hv/common/sched_credit.c

@@ -31,6 +31,7 @@
 #include <xenolith/layout.h>
 #include <xenolith/mm.h>
 #include <xenolith/pte.h>
+#include <xenolith/sched.h>
 #include <xen/memory.h>
 #include "fake_mem.h"
 
@@ -100,7 +101,7 @@ void gnttab_domain_destroy(struct domain *d)
 STUB(set_trap_table) STUB(set_gdt) STUB(stack_switch) STUB(set_callbacks) STUB(fpu_taskswitch)
 STUB(set_debugreg) STUB(get_debugreg) STUB(update_descriptor) STUB(set_timer_op)
 STUB(console_io) STUB(vm_assist) STUB(iret) STUB(vcpu_op) STUB(set_segment_base)
-STUB(sched_op) STUB(callback_op) STUB(event_channel_op) STUB(physdev_op) STUB(grant_table_op)
+STUB(callback_op) STUB(event_channel_op) STUB(physdev_op) STUB(grant_table_op)
 STUB(xen_version)
 
 /* pv_desc.c's GDT (the contexts here have none) and timer.c's runstate
@@ -114,6 +115,15 @@ void vcpu_set_online(struct vcpu *v, int online)
 {
     v->online = online;
 }
+/* sched.c's timer, runstate and event hooks (the scheduler's pass is
+ * test_sched's; here only its domctl/sysctl side and domain_destroy). */
+void timers_run(uint64_t now) { (void)now; }
+uint64_t timers_next_deadline(void) { return 0; }
+void vcpu_runstate_change(struct vcpu *v, int state, uint64_t now) { (void)v; (void)state; (void)now; }
+void timer_vcpu_scheduled_in(struct vcpu *v, uint64_t now) { (void)v; (void)now; }
+int evtchn_port_is_pending(struct domain *d, evtchn_port_t port) { (void)d; (void)port; return 0; }
+void arch_timer_arm(uint64_t deadline) { (void)deadline; }
+void arch_idle_wait(void) {}
 
 /* ---- two guests: dom0 (privileged) and d1, each with BUF_VA mapped ---- */
 struct guest {
@@ -163,6 +173,7 @@ static int setup(void **state)
     fake_mem_setup(NFRAMES, FIRST_FREE);
     memset(domains, 0, sizeof(domains));
     memset(gnt_frame, 0, sizeof(gnt_frame));
+    sched_init(1);
     make_guest(&g0, 0, 1);
     make_guest(&g1, 1, 0);
     current = &g0.d->vcpus[0];
@@ -618,6 +629,160 @@ static void test_sysctl(void **state)
     assert_int_equal(sysctl_as(&g0, 9999), -XL_ENOSYS);
 }
 
+static long schedop_dom(struct guest *g, domid_t dom, uint32_t sched_id, uint32_t cmd,
+                        uint16_t weight, uint16_t cap)
+{
+    struct xen_domctl *o = dop(g);
+    memset(o, 0, sizeof(*o));
+    o->u.scheduler_op.sched_id = sched_id;
+    o->u.scheduler_op.cmd = cmd;
+    o->u.scheduler_op.u.credit.weight = weight;
+    o->u.scheduler_op.u.credit.cap = cap;
+    return domctl_as(g, XEN_DOMCTL_scheduler_op, dom);
+}
+
+/* getinfo answers weight and cap; -1 if it fails. */
+static long credit_of(domid_t dom, uint16_t *weight, uint16_t *cap)
+{
+    long rc = schedop_dom(&g0, dom, XEN_SCHEDULER_CREDIT, XEN_DOMCTL_SCHEDOP_getinfo, 7, 7);
+    *weight = dop(&g0)->u.scheduler_op.u.credit.weight;
+    *cap = dop(&g0)->u.scheduler_op.u.credit.cap;
+    return rc;
+}
+
+/* XEN_DOMCTL_scheduler_op as Xen 4.17's sched_adjust + csched_dom_cntl:
+ * defaults 256 / 0; weight 0 and cap 0xffff leave the value as it is;
+ * other values are taken (the 1..65535 / 0..100 x vcpus ranges are
+ * libxl's: xl checks them, test_xlcmd); another scheduler id or a
+ * per-vcpu sub-op is -EINVAL; dom0 only; no such domain -ESRCH. */
+static void test_scheduler_op(void **state)
+{
+    (void)state;
+    uint16_t w, c;
+    assert_int_equal(credit_of(1, &w, &c), 0);
+    assert_int_equal(w, 256);
+    assert_int_equal(c, 0);
+    assert_int_equal(schedop_dom(&g0, 1, XEN_SCHEDULER_CREDIT, XEN_DOMCTL_SCHEDOP_putinfo, 512,
+                                 0xffff), 0);
+    assert_int_equal(credit_of(1, &w, &c), 0);
+    assert_int_equal(w, 512);
+    assert_int_equal(c, 0);
+    assert_int_equal(schedop_dom(&g0, 1, XEN_SCHEDULER_CREDIT, XEN_DOMCTL_SCHEDOP_putinfo, 0, 25), 0);
+    assert_int_equal(credit_of(1, &w, &c), 0);
+    assert_int_equal(w, 512);
+    assert_int_equal(c, 25);
+    assert_int_equal(schedop_dom(&g0, 1, XEN_SCHEDULER_CREDIT, XEN_DOMCTL_SCHEDOP_putinfo, 0,
+                                 0xffff), 0);
+    assert_int_equal(credit_of(1, &w, &c), 0);
+    assert_int_equal(w, 512);
+    assert_int_equal(c, 25);
+    assert_int_equal(schedop_dom(&g0, 1, XEN_SCHEDULER_CREDIT, XEN_DOMCTL_SCHEDOP_putinfo, 65535,
+                                 0), 0);
+    assert_int_equal(credit_of(1, &w, &c), 0);
+    assert_int_equal(w, 65535);
+    assert_int_equal(c, 0);
+    /* A cap beyond 100 per vcpu: Xen's hv stores it (it limits nothing). */
+    assert_int_equal(schedop_dom(&g0, 1, XEN_SCHEDULER_CREDIT, XEN_DOMCTL_SCHEDOP_putinfo, 1,
+                                 500), 0);
+    assert_int_equal(credit_of(1, &w, &c), 0);
+    assert_int_equal(w, 1);
+    assert_int_equal(c, 500);
+    /* Each domain has its own; dom0 still has the defaults. */
+    assert_int_equal(credit_of(0, &w, &c), 0);
+    assert_int_equal(w, 256);
+    assert_int_equal(c, 0);
+    /* A domain made by createdomain (paused, 2 vcpus) has the defaults. */
+    good_create(dop(&g0));
+    dop(&g0)->u.createdomain.max_vcpus = 2;
+    assert_int_equal(domctl_as(&g0, XEN_DOMCTL_createdomain, 5), 0);
+    assert_int_equal(credit_of(5, &w, &c), 0);
+    assert_int_equal(w, 256);
+    assert_int_equal(c, 0);
+    assert_int_equal(schedop_dom(&g0, 5, XEN_SCHEDULER_CREDIT, XEN_DOMCTL_SCHEDOP_putinfo, 300,
+                                 150), 0);
+    assert_int_equal(credit_of(5, &w, &c), 0);
+    assert_int_equal(w, 300);
+    assert_int_equal(c, 150);
+    /* destroyed and created again: the defaults again */
+    assert_int_equal(domctl_as(&g0, XEN_DOMCTL_destroydomain, 5), 0);
+    good_create(dop(&g0));
+    assert_int_equal(domctl_as(&g0, XEN_DOMCTL_createdomain, 5), 0);
+    assert_int_equal(credit_of(5, &w, &c), 0);
+    assert_int_equal(w, 256);
+    assert_int_equal(c, 0);
+
+    /* Errors, and nothing changed by them. */
+    assert_int_equal(schedop_dom(&g0, 1, XEN_SCHEDULER_CREDIT2, XEN_DOMCTL_SCHEDOP_putinfo, 9, 9),
+                     -XL_EINVAL);
+    assert_int_equal(schedop_dom(&g0, 1, XEN_SCHEDULER_CREDIT2, XEN_DOMCTL_SCHEDOP_getinfo, 0, 0),
+                     -XL_EINVAL);
+    assert_int_equal(schedop_dom(&g0, 1, XEN_SCHEDULER_CREDIT, XEN_DOMCTL_SCHEDOP_putvcpuinfo, 9,
+                                 9), -XL_EINVAL);
+    assert_int_equal(schedop_dom(&g0, 1, XEN_SCHEDULER_CREDIT, XEN_DOMCTL_SCHEDOP_getvcpuinfo, 9,
+                                 9), -XL_EINVAL);
+    assert_int_equal(schedop_dom(&g0, 1, XEN_SCHEDULER_CREDIT, 4, 9, 9), -XL_EINVAL);
+    assert_int_equal(schedop_dom(&g1, 1, XEN_SCHEDULER_CREDIT, XEN_DOMCTL_SCHEDOP_putinfo, 9, 9),
+                     -XL_EPERM);
+    assert_int_equal(schedop_dom(&g0, 9, XEN_SCHEDULER_CREDIT, XEN_DOMCTL_SCHEDOP_putinfo, 9, 9),
+                     -XL_ESRCH);
+    assert_int_equal(credit_of(1, &w, &c), 0);
+    assert_int_equal(w, 1);
+    assert_int_equal(c, 500);
+}
+
+static long schedop_sys(uint32_t pool, uint32_t sched_id, uint32_t cmd, uint32_t tslice,
+                        uint32_t ratelimit, uint32_t delay)
+{
+    struct xen_sysctl *s = sop(&g0);
+    memset(s, 0, sizeof(*s));
+    s->u.scheduler_op.cpupool_id = pool;
+    s->u.scheduler_op.sched_id = sched_id;
+    s->u.scheduler_op.cmd = cmd;
+    s->u.scheduler_op.u.sched_credit.tslice_ms = tslice;
+    s->u.scheduler_op.u.sched_credit.ratelimit_us = ratelimit;
+    s->u.scheduler_op.u.sched_credit.vcpu_migr_delay_us = delay;
+    return sysctl_as(&g0, XEN_SYSCTL_scheduler_op);
+}
+
+/* XEN_SYSCTL_sched_id says credit; XEN_SYSCTL_scheduler_op reads and
+ * sets Pool-0's tslice / ratelimit / migration delay with
+ * csched_sys_cntl's checks. */
+static void test_sysctl_scheduler(void **state)
+{
+    (void)state;
+    struct xen_sysctl *s = sop(&g0);
+    const struct xen_sysctl_credit_schedule *p = &s->u.scheduler_op.u.sched_credit;
+    memset(s, 0, sizeof(*s));
+    assert_int_equal(sysctl_as(&g0, XEN_SYSCTL_sched_id), 0);
+    assert_int_equal(s->u.sched_id.sched_id, XEN_SCHEDULER_CREDIT);
+    assert_int_equal(schedop_sys(0, XEN_SCHEDULER_CREDIT, XEN_SYSCTL_SCHEDOP_getinfo, 0, 0, 0), 0);
+    assert_int_equal(p->tslice_ms, 30);
+    assert_int_equal(p->ratelimit_us, 1000);
+    assert_int_equal(p->vcpu_migr_delay_us, 0);
+    static const uint32_t bad[][3] = { { 0, 0, 0 }, { 1001, 0, 0 }, { 30, 99, 0 },
+                                       { 30, 500001, 0 }, { 1, 1001, 0 }, { 30, 1000, 100001 } };
+    for (unsigned int i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(schedop_sys(0, XEN_SCHEDULER_CREDIT, XEN_SYSCTL_SCHEDOP_putinfo,
+                                     bad[i][0], bad[i][1], bad[i][2]), -XL_EINVAL);
+    assert_int_equal(schedop_sys(1, XEN_SCHEDULER_CREDIT, XEN_SYSCTL_SCHEDOP_getinfo, 0, 0, 0),
+                     -XL_ESRCH);
+    assert_int_equal(schedop_sys(0, XEN_SCHEDULER_CREDIT2, XEN_SYSCTL_SCHEDOP_getinfo, 0, 0, 0),
+                     -XL_EINVAL);
+    assert_int_equal(schedop_sys(0, XEN_SCHEDULER_CREDIT, 2, 0, 0, 0), -XL_EINVAL);
+    assert_int_equal(schedop_sys(0, XEN_SCHEDULER_CREDIT, XEN_SYSCTL_SCHEDOP_getinfo, 0, 0, 0), 0);
+    assert_int_equal(p->tslice_ms, 30); /* the errors changed nothing */
+    assert_int_equal(p->ratelimit_us, 1000);
+    assert_int_equal(schedop_sys(0, XEN_SCHEDULER_CREDIT, XEN_SYSCTL_SCHEDOP_putinfo, 10, 0, 500),
+                     0);
+    assert_int_equal(p->tslice_ms, 10);
+    assert_int_equal(p->ratelimit_us, 0);
+    assert_int_equal(p->vcpu_migr_delay_us, 500);
+    assert_int_equal(schedop_sys(0, XEN_SCHEDULER_CREDIT, XEN_SYSCTL_SCHEDOP_getinfo, 0, 0, 0), 0);
+    assert_int_equal(p->tslice_ms, 10);
+    assert_int_equal(schedop_sys(0, XEN_SCHEDULER_CREDIT, XEN_SYSCTL_SCHEDOP_putinfo, 30, 1000, 0),
+                     0);
+}
+
 static long readcon(int clear, int incr, uint32_t index, uint32_t count)
 {
     struct xen_sysctl *s = sop(&g0);
@@ -797,6 +962,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_vcpu_context, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vcpu_affinity, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sysctl, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_scheduler_op, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sysctl_scheduler, setup, teardown),
         cmocka_unit_test_setup_teardown(test_readconsole, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hypercall_stats, setup, teardown),
     };

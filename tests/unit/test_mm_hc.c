@@ -21,6 +21,7 @@
 #include <xenolith/arch.h>
 #include <xenolith/console.h>
 #include <xenolith/domain.h>
+#include <xenolith/sched.h>
 #include <xenolith/errno.h>
 #include <xenolith/grant_table.h>
 #include <xenolith/hypercall.h>
@@ -59,6 +60,7 @@ int gnttab_domain_init(struct domain *d) { (void)d; return 0; } /* grant_table.c
 void gnttab_domain_destroy(struct domain *d) { (void)d; }
 unsigned int gnttab_total_mappings(void) { return 0; }
 unsigned int evtchn_total_in_use(void) { return 0; } /* event_channel.c: not linked */
+void sched_domain_destroy(struct domain *d) { (void)d; } /* sched.c: not linked (no vcpu runs here) */
 /* the other subsystems' hypercalls */
 #define STUB(name) \
     HYPERCALL_DECL(name) { (void)v; (void)a1; (void)a2; (void)a3; (void)a4; (void)a5; return -XL_ENOSYS; }

@@ -30,6 +30,7 @@
 #include <xenolith/mm.h>
 #include <xenolith/power.h>
 #include <xenolith/ticketlock.h>
+#include <xenolith/sched.h>
 #include <xen/event_channel.h>
 
 #define MS 1000000ULL
@@ -81,6 +82,7 @@ void domain_shutdown(struct domain *d, unsigned int reason)
 }
 void domain_destroy(struct domain *d)
 {
+    sched_domain_destroy(d);
     destroyed[d->domid]++;
     if (current == &d->vcpus[0])
         current = NULL;
@@ -113,6 +115,7 @@ static int setup(void **state)
     memset(shinfo, 0, sizeof(shinfo));
     memset(destroyed, 0, sizeof(destroyed));
     fake_now += 10000 * MS; /* well past anything a previous test armed */
+    sched_init(1);
     for (unsigned int i = 0; i < 3; i++) {
         struct domain *d = &domains[i];
         d->domid = (uint16_t)i;
@@ -194,8 +197,9 @@ static void test_paused_never_runs(void **state)
 }
 
 /* Three spinning vcpus, a timer interrupt every ms: each gets a third
- * of the CPU, none runs longer than a slice at a stretch, and while one
- * runs the timer is armed no later than its slice end. */
+ * of the CPU, none runs longer than a slice at a stretch nor is switched
+ * out before a credit tick, and while one runs the timer is armed no
+ * later than its slice end. */
 static void test_fairness(void **state)
 {
     (void)state;
@@ -216,10 +220,81 @@ static void test_fairness(void **state)
     }
     for (unsigned int i = 0; i < 3; i++)
         assert_in_range(ran[i], 270 * MS, 330 * MS);
-    assert_in_range(longest, SLICE, SLICE + MS);
+    /* The credit scheduler decides at ticks (10 ms) and slice ends, never
+     * at a mere timer interrupt (every 1 ms here): a vcpu keeps the CPU
+     * at least a tick, at most a slice. */
+    assert_true(longest >= 10 * MS);
+    assert_true(longest <= SLICE);
     /* Runstate: the others waited runnable while one ran. */
     assert_int_equal(d1->vcpus[0].ev.rs_state, current == &d1->vcpus[0] ? RUNSTATE_running
                                                                  : RUNSTATE_runnable);
+}
+
+/* Run with a timer interrupt every ms for `ms` ms; CPU time per domain
+ * (and idle) into ran[]. */
+static void run_ms(unsigned int ms, uint64_t ran[4])
+{
+    struct vcpu *prev = schedule();
+    for (unsigned int t = 0; t < ms; t++) {
+        fake_now += MS;
+        ran[prev ? prev->domain->domid : 3] += MS;
+        prev = schedule();
+    }
+}
+
+/* Through sched.c (the domctl's entry points): weights 256:512 split the
+ * CPU 1:2 within 10%; a cap of 25 holds a domain to 25% +-5 next to an
+ * uncapped one, and alone (the CPU idles the rest); lifting it gives it
+ * the CPU. */
+static void test_credit_weight_and_cap(void **state)
+{
+    (void)state;
+    uint64_t ran[4] = { 0 };
+    uint16_t w, c;
+    d0->vcpus[0].blocked = 1;
+    assert_int_equal(sched_credit_dom_put(d2, 512, 0xffff), 0);
+    assert_int_equal(sched_credit_dom_get(d2, &w, &c), 0);
+    assert_int_equal(w, 512);
+    run_ms(3000, ran);
+    assert_in_range(ran[2] * 1000 / ran[1], 1800, 2200);
+    assert_int_equal(ran[0], 0);
+
+    memset(ran, 0, sizeof(ran));
+    assert_int_equal(sched_credit_dom_put(d1, 0, 25), 0);
+    run_ms(3000, ran);
+    assert_in_range(ran[1] * 100 / (3000 * MS), 20, 30);
+    assert_int_equal(ran[3], 0); /* d2 takes the rest */
+
+    memset(ran, 0, sizeof(ran));
+    d2->vcpus[0].blocked = 1;
+    run_ms(3000, ran);
+    assert_in_range(ran[1] * 100 / (3000 * MS), 20, 30);
+    assert_in_range(ran[3] * 100 / (3000 * MS), 70, 80); /* idle while d1 waits parked */
+
+    memset(ran, 0, sizeof(ran));
+    assert_int_equal(sched_credit_dom_put(d1, 0, 0), 0);
+    run_ms(300, ran);
+    assert_in_range(ran[1], 299 * MS, 300 * MS);
+}
+
+/* A vcpu woken by an event is boosted and preempts a spinner at once
+ * (the spinner has run past the ratelimit and lost its own boost). */
+static void test_wake_boost_preempts(void **state)
+{
+    (void)state;
+    d2->vcpus[0].blocked = 1;
+    assert_ptr_equal(schedule(), &d0->vcpus[0]);
+    d0->vcpus[0].info->evtchn_upcall_mask = 1;
+    assert_int_equal(schedop(d0, SCHEDOP_block, NULL), 0);
+    /* d1 woke boosted too (its first wake-up): past a tick it is not */
+    for (unsigned int t = 0; t < 15; t++) {
+        fake_now += MS;
+        assert_ptr_equal(schedule(), &d1->vcpus[0]);
+    }
+    d0->vcpus[0].blocked = 0; /* what vcpu_wake does for an event */
+    sched_raise_work();
+    assert_ptr_equal(schedule(), &d0->vcpus[0]); /* before d1's slice ends */
+    assert_int_equal(d1->vcpus[0].ev.rs_state, RUNSTATE_runnable);
 }
 
 /* Alone, a vcpu keeps the CPU past its slice (a new slice each time). */
@@ -615,25 +690,38 @@ static void test_choose_idle_cpu(void **state)
 static void test_pick_skips_running_elsewhere_and_affinity(void **state)
 {
     (void)state;
-    fake_smp_cpu = 0;
-    d0->vcpus[0].running = 1;
-    d0->vcpus[0].processor = 1;
+    sched_init(2);
     d1->vcpus[0].affinity = 0x2; /* cpu 1 only */
-    struct vcpu *v = schedule();
-    assert_ptr_equal(v, &d2->vcpus[0]);
+    d2->vcpus[0].blocked = 1;
+    /* cpu 0 may not take d1: d0 is the only choice */
+    fake_smp_cpu = 0;
+    struct vcpu *v = sched_pick_next();
+    assert_ptr_equal(v, &d0->vcpus[0]);
     assert_true(v->running);
     assert_int_equal(v->processor, 0);
+    /* cpu 1 takes what cpu 0 does not run */
+    fake_smp_cpu = 1;
+    v = sched_pick_next();
+    assert_ptr_equal(v, &d1->vcpus[0]);
+    assert_true(v->running);
+    assert_int_equal(v->processor, 1);
     assert_true(sched_vcpu_can_run_on(&d1->vcpus[0], 1));
     assert_false(sched_vcpu_can_run_on(&d1->vcpus[0], 0));
-    assert_false(sched_vcpu_can_run_on(&d0->vcpus[0], 0));
-    assert_true(sched_vcpu_can_run_on(&d0->vcpus[0], 1));
-    /* d2 blocks: nothing else may run on cpu 0; d2 is not running any more */
-    d2->vcpus[0].blocked = 1;
+    assert_false(sched_vcpu_can_run_on(&d0->vcpus[0], 1));
+    /* d0 blocks: nothing else may run on cpu 0 (d1 runs on cpu 1 and is
+     * pinned there); d0 is not running any more */
+    d0->vcpus[0].blocked = 1;
+    fake_smp_cpu = 0;
     sched_work_pending = ~0ULL;
-    assert_null(schedule());
-    assert_false(d2->vcpus[0].running);
-    d0->vcpus[0].running = 0;
+    assert_null(sched_pick_next());
+    assert_false(d0->vcpus[0].running);
+    /* unpinned, d1 still runs on cpu 1 only until cpu 1 lets it go */
     d1->vcpus[0].affinity = ~0ULL;
+    sched_work_pending = ~0ULL;
+    assert_null(sched_pick_next());
+    assert_true(d1->vcpus[0].running);
+    assert_int_equal(d1->vcpus[0].processor, 1);
+    fake_smp_cpu = 0;
 }
 
 /* Event delivery to a vcpu running on another CPU kicks that CPU; a
@@ -700,6 +788,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_fairness, setup),
+        cmocka_unit_test_setup(test_credit_weight_and_cap, setup),
+        cmocka_unit_test_setup(test_wake_boost_preempts, setup),
         cmocka_unit_test_setup(test_alone_keeps_cpu, setup),
         cmocka_unit_test_setup(test_yield, setup),
         cmocka_unit_test_setup(test_block_and_wake, setup),

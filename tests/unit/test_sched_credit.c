@@ -186,6 +186,63 @@ static void test_weight_split(void **state)
     assert_true(b / a > 0.9 && b / a < 1.1);
 }
 
+/* The same split with a third, mostly idle domain (weight 256; wakes
+ * every 40 ms, runs 2 ms, sleeps): the two CPU-bound ones still share by
+ * weight. */
+static void test_weight_split_light_domain(void **state)
+{
+    (void)state;
+    sim_init(1, NULL);
+    add_dom(0, 0, 1);
+    add_dom(1, 1, 1);
+    add_dom(2, 2, 1);
+    assert_int_equal(csched_set_params(&S, &dom[1], 512, 0, NULL), 0);
+    uint64_t a0 = 0, b0 = 0, c0 = 0;
+    for (unsigned int i = 0; i < 90; i++) {
+        if (i == 15)
+            a0 = runtime(0), b0 = runtime(1), c0 = runtime(2);
+        kick(csched_wake(&S, &vc[2]));
+        sim_run(2 * MS);
+        kick(csched_sleep(&S, &vc[2]));
+        sim_run(38 * MS);
+    }
+    double a = (double)(runtime(0) - a0), b = (double)(runtime(1) - b0);
+    double c = (double)(runtime(2) - c0);
+    print_message("with a light domain: %.0f / %.0f ms (ratio %.3f), light %.0f ms\n", a / MS,
+                  b / MS, b / a, c / MS);
+    assert_true(c > 0);
+    assert_true(b / a > 1.8 && b / a < 2.2);
+}
+
+/* A dom0-like third domain (weight 256) that wakes every 3 ms and runs
+ * 0.3 ms (~10% of the CPU, less than its share): the credit it cannot
+ * keep goes to the busy ones by weight, so they still split 1:2 (lost,
+ * they would drift to the floor and share 1.3:1), and it still runs. */
+static void test_weight_split_chatty_domain(void **state)
+{
+    (void)state;
+    sim_init(1, NULL);
+    add_dom(0, 0, 1);
+    add_dom(1, 1, 1);
+    add_dom(2, 2, 1);
+    assert_int_equal(csched_set_params(&S, &dom[1], 512, 0, NULL), 0);
+    uint64_t a0 = 0, b0 = 0, c0 = 0;
+    for (unsigned int i = 0; i < 4000; i++) {
+        if (i == 1000)
+            a0 = runtime(0), b0 = runtime(1), c0 = runtime(2);
+        kick(csched_wake(&S, &vc[2]));
+        sim_run(MS * 3 / 10);
+        kick(csched_sleep(&S, &vc[2]));
+        sim_run(MS * 27 / 10);
+    }
+    double a = (double)(runtime(0) - a0), b = (double)(runtime(1) - b0);
+    double c = (double)(runtime(2) - c0);
+    print_message("beside a chatty domain: %.0f / %.0f ms (ratio %.3f), chatty %.0f ms\n",
+                  a / MS, b / MS, b / a, c / MS);
+    assert_true(c > 0.05 * 9000 * MS);
+    assert_true(b / a > 1.8 && b / a < 2.2);
+}
+
 /* Weights across CPUs: 2 CPUs, domain A (weight 256) and B (weight 768),
  * each with 2 CPU-bound vCPUs: A gets a quarter of the machine. */
 static void test_weight_smp(void **state)
@@ -497,6 +554,26 @@ static void test_params(void **state)
     assert_int_equal(csched_init(&s2, CSCHED_MAX_CPUS + 1, NULL), -XL_EINVAL);
     assert_int_equal(csched_init(&s2, CSCHED_MAX_CPUS, NULL), 0);
     assert_int_equal(s2.online, ~(csched_cpumask_t)0);
+    /* Only some CPUs run vCPUs (sched.c: CPU 0 until SMP scheduling). */
+    assert_int_equal(csched_init(&s2, 4, NULL), 0);
+    assert_int_equal(csched_set_online(&s2, 0), -XL_EINVAL);
+    assert_int_equal(csched_set_online(&s2, 0x10), -XL_EINVAL); /* CPU 4 does not exist */
+    assert_int_equal(s2.online, 0xf);
+    assert_int_equal(csched_set_online(&s2, 0x1), 0);
+    assert_int_equal(s2.online, 0x1);
+    struct csched_dom d2;
+    struct csched_vcpu v2[2];
+    csched_dom_init(&s2, &d2, 7, NULL);
+    assert_int_equal(csched_set_online(&s2, 0x3), 0); /* a domain without vCPUs */
+    assert_int_equal(csched_add_vcpu(&s2, &d2, &v2[0], 0, NULL), 0);
+    assert_int_equal(v2[0].affinity, 0x3);
+    assert_int_equal(csched_set_online(&s2, 0x1), -XL_EBUSY);
+    assert_int_equal(s2.online, 0x3);
+    /* A vCPU woken with CPUs 2-3 outside the online set never goes there. */
+    assert_int_equal(csched_add_vcpu(&s2, &d2, &v2[1], 3, NULL), 0);
+    assert_int_equal(csched_wake(&s2, &v2[1]), (int)v2[1].cpu);
+    assert_true(v2[1].cpu < 2);
+    assert_int_equal(csched_check(&s2), 0);
 
     sim_init(2, NULL);
     add_dom(0, 0, 2);
@@ -721,6 +798,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_weight_split),
+        cmocka_unit_test(test_weight_split_light_domain),
+        cmocka_unit_test(test_weight_split_chatty_domain),
         cmocka_unit_test(test_weight_smp),
         cmocka_unit_test(test_cap),
         cmocka_unit_test(test_cap_multi_vcpu),

@@ -219,12 +219,61 @@ static int m_vcpu_set(void *ctx, uint32_t d, unsigned int n)
     note("vcpu_set(%u,%u) ", d, n);
     return fail_rc;
 }
+/* The credit scheduler: weight/cap per mock domain (by index), Pool-0. */
+static uint16_t m_weight[3], m_cap[3];
+static unsigned int m_tslice, m_ratelimit, m_migr;
+static int dom_index(uint32_t d)
+{
+    for (int i = 0; i < ndoms; i++)
+        if (doms[i].domid == d)
+            return i;
+    return -1;
+}
+static int m_sc_get(void *ctx, uint32_t d, uint16_t *w, uint16_t *c, unsigned int *nv)
+{
+    (void)ctx;
+    int i = dom_index(d);
+    if (i < 0)
+        return -XL_ESRCH;
+    *w = m_weight[i];
+    *c = m_cap[i];
+    *nv = i == 2 ? 4 : i == 0 ? 2 : 1;
+    return 0;
+}
+static int m_sc_set(void *ctx, uint32_t d, uint16_t w, uint16_t c)
+{
+    (void)ctx;
+    note("sc_set(%u,%u,%u) ", d, w, c);
+    int i = dom_index(d);
+    if (i < 0)
+        return -XL_ESRCH;
+    if (fail_rc)
+        return fail_rc;
+    m_weight[i] = w;
+    m_cap[i] = c;
+    return 0;
+}
+static int m_sp_get(void *ctx, unsigned int *t, unsigned int *r, unsigned int *m)
+{
+    (void)ctx;
+    *t = m_tslice, *r = m_ratelimit, *m = m_migr;
+    return 0;
+}
+static int m_sp_set(void *ctx, unsigned int t, unsigned int r, unsigned int m)
+{
+    (void)ctx;
+    note("sp_set(%u,%u,%u) ", t, r, m);
+    m_tslice = t, m_ratelimit = r, m_migr = m;
+    return fail_rc;
+}
 
 static const struct xlcmd_ops ops = {
     .read_file = m_read_file, .create = m_create, .list = m_list, .destroy = m_destroy,
     .pause = m_pause, .unpause = m_unpause, .shutdown = m_shutdown, .console = m_console,
     .hostinfo = m_hostinfo, .dmesg = m_dmesg, .hypercalls = m_hypercalls,
     .vcpu_list = m_vcpu_list, .vcpu_pin = m_vcpu_pin, .vcpu_set = m_vcpu_set,
+    .sched_credit_get = m_sc_get, .sched_credit_set = m_sc_set,
+    .sched_credit_params_get = m_sp_get, .sched_credit_params_set = m_sp_set,
 };
 static struct xlcmd xl;
 
@@ -262,6 +311,9 @@ static int setup(void **state)
                                            .time_ns = 16777217, .hard = 0x6, .soft = 0 };
     vinfo[2][2] = (struct xlcmd_vcpuinfo){ .vcpuid = 2, .cpu = 0, .online = 0,
                                            .time_ns = 1, .hard = 0x8, .soft = 0x9 };
+    m_weight[0] = m_weight[1] = m_weight[2] = 256;
+    m_cap[0] = m_cap[1] = m_cap[2] = 0;
+    m_tslice = 30, m_ratelimit = 1000, m_migr = 0;
     xlcmd_init(&xl, &ops, NULL, &io);
     return 0;
 }
@@ -521,6 +573,98 @@ static void test_domain_ops(void **state)
     assert_int_equal(run("xl dmesg -c"), 0);
     assert_string_equal(calls, "dmesg(1) ");
     assert_string_equal(out1, "(XEN) hello\n");
+}
+
+/* xl sched-credit: Xen 4.17's output, libxl's range checks and xl's
+ * option errors. */
+static void test_sched_credit(void **state)
+{
+    (void)state;
+    static const char hdr[] = "Name                                ID Weight  Cap\n";
+    assert_int_equal(run("xl sched-credit"), 0);
+    assert_string_equal(out1, "Cpupool Pool-0: tslice=30ms ratelimit=1000us migration-delay=0us\n"
+                              "Name                                ID Weight  Cap\n"
+                              "Domain-0                             0    256    0\n"
+                              "web                                  3    256    0\n"
+                              "db                                  12    256    0\n");
+    assert_int_equal(run("xl sched-credit -d web -w 512"), 0);
+    assert_string_equal(calls, "sc_set(3,512,0) ");
+    assert_int_equal(run("xl sched-credit -d 3 -c 25"), 0);
+    assert_string_equal(calls, "sc_set(3,512,25) ");
+    assert_int_equal(run("xl sched-credit -d web"), 0);
+    assert_string_equal(out1, "Name                                ID Weight  Cap\n"
+                              "web                                  3    512   25\n");
+    assert_int_equal(run("xl sched-credit -d db -w 65535 -c 400"), 0); /* 4 vcpus */
+    assert_string_equal(calls, "sc_set(12,65535,400) ");
+    assert_int_equal(run("xl sched-credit -d db -c -1"), 0); /* libxl's "default": unchanged */
+    assert_string_equal(calls, "sc_set(12,65535,400) ");
+    assert_string_equal(out2, "");
+
+    /* libxl's ranges: weight 1..65535, cap 0..100 x vcpus; nothing set */
+    assert_int_equal(run("xl sched-credit -d web -w 0"), 1);
+    assert_string_equal(calls, "");
+    assert_string_equal(out2, "libxl: error: libxl_sched.c:238:sched_credit_domain_set: Domain 3:"
+                              "Cpu weight out of range, valid values are within range from 1 to "
+                              "65535\nlibxl_domain_sched_params_set failed.\n");
+    assert_int_equal(run("xl sched-credit -d web -w 65536"), 1);
+    assert_string_equal(calls, "");
+    assert_int_equal(run("xl sched-credit -d web -w abc"), 1); /* strtol: 0 */
+    assert_string_equal(calls, "");
+    assert_int_equal(run("xl sched-credit -d web -c 101"), 1);
+    assert_string_equal(calls, "");
+    assert_string_equal(out2, "libxl: error: libxl_sched.c:248:sched_credit_domain_set: Domain 3:"
+                              "Cpu cap out of range, valid range is from 0 to 100 for specified "
+                              "number of vcpus\nlibxl_domain_sched_params_set failed.\n");
+    assert_int_equal(run("xl sched-credit -d db -c 401"), 1);
+    assert_non_null(strstr(out2, "valid range is from 0 to 400 for specified"));
+    assert_int_equal(run("xl sched-credit -d web -c -2"), 1);
+    assert_string_equal(calls, "");
+    fail_rc = -XL_EINVAL;
+    assert_int_equal(run("xl sched-credit -d web -w 7"), 1);
+    assert_string_equal(out2, "libxl: error: libxl_sched.c:258:sched_credit_domain_set: Domain 3:"
+                              "Setting domain sched credit (rc=-22)\n"
+                              "libxl_domain_sched_params_set failed.\n");
+    fail_rc = 0;
+    assert_int_equal(run("xl sched-credit -d web"), 0);
+    assert_string_equal(out1, "Name                                ID Weight  Cap\n"
+                              "web                                  3    512   25\n");
+
+    /* xl's own errors */
+    assert_int_equal(run("xl sched-credit -w 3"), 1);
+    assert_string_equal(out2, "Must specify a domain.\n");
+    assert_int_equal(run("xl sched-credit -s -d web"), 1);
+    assert_string_equal(out2, "Specifying a cpupool or schedparam is not allowed with domain "
+                              "options.\n");
+    assert_int_equal(run("xl sched-credit -t 5"), 1);
+    assert_string_equal(out2, "Must specify schedparam to set schedule parameter values.\n");
+    assert_int_equal(run("xl sched-credit -d ghost"), 1);
+    assert_string_equal(out2, "ghost is an invalid domain identifier (rc=-6)\n");
+    assert_int_equal(run("xl sched-credit -d 9"), 1);
+    assert_string_equal(out1, hdr);
+    assert_string_equal(out2, "libxl_domain_sched_params_get failed.\n");
+    assert_int_equal(run("xl sched-credit -x"), 2);
+    assert_string_equal(out2, "option `x' not supported.\n");
+    assert_int_equal(run("xl sched-credit -p Pool-1"), 1);
+    assert_string_equal(out2, "unknown cpupool 'Pool-1'\n");
+
+    /* Pool-0's parameters */
+    assert_int_equal(run("xl sched-credit -s"), 0);
+    assert_string_equal(out1, "Cpupool Pool-0: tslice=30ms ratelimit=1000us migration-delay=0us\n");
+    assert_int_equal(run("xl sched-credit -s -t 10 -r 500"), 0);
+    assert_string_equal(calls, "sp_set(10,500,0) ");
+    assert_int_equal(run("xl sched-credit -s -t 1001"), 1);
+    assert_string_equal(calls, "");
+    assert_string_equal(out2, "libxl: error: libxl_sched.c:311:libxl_sched_credit_params_set: "
+                              "Time slice out of range, valid range is from 1 to 1000\n"
+                              "libxl_sched_credit_params_set failed.\n");
+    assert_int_equal(run("xl sched-credit -s -r 99"), 1);
+    assert_string_equal(calls, "");
+    assert_int_equal(run("xl sched-credit -s -t 1 -r 1001"), 1);
+    assert_non_null(strstr(out2, "Ratelimit cannot be greater than timeslice"));
+    assert_int_equal(run("xl sched-credit -s -m 100001"), 1);
+    assert_string_equal(calls, "");
+    assert_int_equal(run("xl sched-credit -s -p Pool-0"), 0);
+    assert_string_equal(out1, "Cpupool Pool-0: tslice=10ms ratelimit=500us migration-delay=0us\n");
 }
 
 static void test_create(void **state)
@@ -908,6 +1052,7 @@ int main(void)
         cmocka_unit_test_setup(test_list_states_and_times, setup),
         cmocka_unit_test_setup(test_info, setup),
         cmocka_unit_test_setup(test_domain_ops, setup),
+        cmocka_unit_test_setup(test_sched_credit, setup),
         cmocka_unit_test_setup(test_create, setup),
         cmocka_unit_test_setup(test_hypercalls, setup),
         cmocka_unit_test_setup(test_cpumap_format, setup),

@@ -142,7 +142,16 @@ int ctl_hostinfo(struct xlcmd_hostinfo *hi)
     static xen_capabilities_info_t caps;
     HYPERVISOR_xen_version(XENVER_capabilities, caps);
     copy_str(hi->xen_caps, sizeof(hi->xen_caps), caps);
-    copy_str(hi->scheduler, sizeof(hi->scheduler), "unknown");
+    /* libxl_get_scheduler: XEN_SYSCTL_sched_id, by libxl's names */
+    struct xen_sysctl sid = { .cmd = XEN_SYSCTL_sched_id };
+    static const char *const sched_names[] = { [XEN_SCHEDULER_CREDIT] = "credit",
+                                               [XEN_SCHEDULER_CREDIT2] = "credit2",
+                                               [XEN_SCHEDULER_ARINC653] = "arinc653",
+                                               [XEN_SCHEDULER_RTDS] = "rtds",
+                                               [XEN_SCHEDULER_NULL] = "null" };
+    uint32_t id = sysctl(&sid) == 0 ? sid.u.sched_id.sched_id : ~0u;
+    copy_str(hi->scheduler, sizeof(hi->scheduler),
+             id < ARRAY_SIZE(sched_names) && sched_names[id] ? sched_names[id] : "unknown");
     hi->pagesize = (unsigned int)HYPERVISOR_xen_version(XENVER_pagesize, NULL);
     xen_platform_parameters_t pp = { 0 };
     if (!HYPERVISOR_xen_version(XENVER_platform_parameters, &pp))

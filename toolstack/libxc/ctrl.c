@@ -254,6 +254,65 @@ int xc_vcpu_getaffinity(uint32_t domid, int vcpu, xc_cpumap_t cpumap_hard,
                         flags);
 }
 
+int xc_sched_id(int *sched_id)
+{
+    struct xen_sysctl s;
+    memset(&s, 0, sizeof(s));
+    s.cmd = XEN_SYSCTL_sched_id;
+    int rc = do_sysctl(&s);
+    if (!rc)
+        *sched_id = (int)s.u.sched_id.sched_id;
+    return rc;
+}
+
+static int credit_domctl(uint32_t domid, uint32_t cmd, struct xen_domctl_sched_credit *sdom)
+{
+    struct xen_domctl d;
+    domctl_init(&d, XEN_DOMCTL_scheduler_op, domid);
+    d.u.scheduler_op.sched_id = XEN_SCHEDULER_CREDIT;
+    d.u.scheduler_op.cmd = cmd;
+    d.u.scheduler_op.u.credit = *sdom;
+    int rc = do_domctl(&d);
+    if (!rc && cmd == XEN_DOMCTL_SCHEDOP_getinfo)
+        *sdom = d.u.scheduler_op.u.credit;
+    return rc;
+}
+
+int xc_sched_credit_domain_set(uint32_t domid, struct xen_domctl_sched_credit *sdom)
+{
+    return credit_domctl(domid, XEN_DOMCTL_SCHEDOP_putinfo, sdom);
+}
+
+int xc_sched_credit_domain_get(uint32_t domid, struct xen_domctl_sched_credit *sdom)
+{
+    return credit_domctl(domid, XEN_DOMCTL_SCHEDOP_getinfo, sdom);
+}
+
+static int credit_sysctl(uint32_t pool, uint32_t cmd, struct xen_sysctl_credit_schedule *p)
+{
+    struct xen_sysctl s;
+    memset(&s, 0, sizeof(s));
+    s.cmd = XEN_SYSCTL_scheduler_op;
+    s.u.scheduler_op.cpupool_id = pool;
+    s.u.scheduler_op.sched_id = XEN_SCHEDULER_CREDIT;
+    s.u.scheduler_op.cmd = cmd;
+    s.u.scheduler_op.u.sched_credit = *p;
+    int rc = do_sysctl(&s);
+    if (!rc)
+        *p = s.u.scheduler_op.u.sched_credit; /* putinfo answers what is set */
+    return rc;
+}
+
+int xc_sched_credit_params_set(uint32_t cpupool_id, struct xen_sysctl_credit_schedule *schedule)
+{
+    return credit_sysctl(cpupool_id, XEN_SYSCTL_SCHEDOP_putinfo, schedule);
+}
+
+int xc_sched_credit_params_get(uint32_t cpupool_id, struct xen_sysctl_credit_schedule *schedule)
+{
+    return credit_sysctl(cpupool_id, XEN_SYSCTL_SCHEDOP_getinfo, schedule);
+}
+
 int xc_physinfo(xc_physinfo_t *info)
 {
     struct xen_sysctl s;

@@ -1,7 +1,8 @@
 /*
  * ctrl.h - the dom0 toolstack's libxenctrl-style library: xc_* names,
  * argument order and structures from Xen 4.17's xenctrl.h for what it
- * implements, over the raw hypercalls (domctl, sysctl, memory_op,
+ * implements (domains, vcpu contexts, physinfo, the console ring, the
+ * credit scheduler's parameters, ...), over the raw hypercalls (domctl, sysctl, memory_op,
  * event_channel_op, mmu_update, mmuext_op, update_va_mapping*).
  *
  * Differences from libxenctrl, on purpose:
@@ -78,6 +79,16 @@ int xc_domain_getinfolist(uint32_t first_domain, unsigned int max_domains, xc_do
 /* Up to max_doms domains with id >= first_domid, one domctl getdomaininfo
  * each (Xen 4.17's "next domain at or after" rule); returns how many. */
 int xc_domain_getinfo(uint32_t first_domid, unsigned int max_doms, xc_dominfo_t *info);
+
+/* The credit scheduler (XEN_DOMCTL_scheduler_op / XEN_SYSCTL_sched_id,
+ * XEN_SYSCTL_scheduler_op for cpupool 0), as libxenctrl's xc_sched_*:
+ * the hv takes weight 0 / cap 0xffff as "leave it", no range checks
+ * (libxl's, in xl). */
+int xc_sched_id(int *sched_id);
+int xc_sched_credit_domain_set(uint32_t domid, struct xen_domctl_sched_credit *sdom);
+int xc_sched_credit_domain_get(uint32_t domid, struct xen_domctl_sched_credit *sdom);
+int xc_sched_credit_params_set(uint32_t cpupool_id, struct xen_sysctl_credit_schedule *schedule);
+int xc_sched_credit_params_get(uint32_t cpupool_id, struct xen_sysctl_credit_schedule *schedule);
 /* Exactly domain domid (Xen 4.18's name): -ESRCH if it does not exist. */
 int xc_domain_getinfo_single(uint32_t domid, xc_domaininfo_t *info);
 int xc_vcpu_setcontext(uint32_t domid, uint32_t vcpu, vcpu_guest_context_any_t *ctxt);

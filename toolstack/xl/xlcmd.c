@@ -1077,6 +1077,191 @@ static int cmd_create(struct xlcmd *x, int argc, char **argv)
     return XLCMD_EXIT_OK;
 }
 
+/* strtol(s, NULL, 10) as xl uses it, stored into an int. */
+static int xl_strtoint(const char *s)
+{
+    int neg = 0;
+    uint64_t v = 0;
+
+    while (*s == ' ' || (*s >= '\t' && *s <= '\r'))
+        s++;
+    if (*s == '+' || *s == '-')
+        neg = *s++ == '-';
+    for (; *s >= '0' && *s <= '9'; s++)
+        if ((v = v * 10 + (uint64_t)(*s - '0')) > (1ULL << 63))
+            v = 1ULL << 63;          /* LONG_MAX / LONG_MIN: saturated */
+    if (!neg && v > (1ULL << 63) - 1)
+        v = (1ULL << 63) - 1;
+    return (int)(uint32_t)(neg ? (uint64_t)0 - v : v);
+}
+
+#define LIBXL_PARAM_DEFAULT (-1)  /* LIBXL_DOMAIN_SCHED_PARAM_{WEIGHT,CAP}_DEFAULT */
+
+static void credit_pool_line(struct xlcmd *x)
+{
+    unsigned int t, r, m;
+
+    if (!x->ops->sched_credit_params_get || x->ops->sched_credit_params_get(x->ctx, &t, &r, &m))
+        xputs(x, 1, "Cpupool Pool-0: [sched params unavailable]\n");
+    else
+        xprintf(x, 1, "Cpupool Pool-0: tslice=%ums ratelimit=%uus migration-delay=%uus\n", t, r,
+                m);
+}
+
+/* One row of xl's sched_credit_domain_output; 1 if it failed. */
+static int credit_domain_row(struct xlcmd *x, uint32_t domid, const char *name)
+{
+    uint16_t w, c;
+    unsigned int nv;
+
+    if (x->ops->sched_credit_get(x->ctx, domid, &w, &c, &nv)) {
+        xputs(x, 2, "libxl_domain_sched_params_get failed.\n");
+        return 1;
+    }
+    xprintf(x, 1, "%-33s %4d %6d %4d\n", name, (int)domid, (int)w, (int)c);
+    return 0;
+}
+
+/* xl sched-credit (Xen 4.17's main_sched_credit, credit's libxl checks). */
+static int cmd_sched_credit(struct xlcmd *x, int argc, char **argv)
+{
+    struct opts o;
+    int rc, i, n, weight = LIBXL_PARAM_DEFAULT, cap = LIBXL_PARAM_DEFAULT;
+    const char *dom, *pool;
+
+    if ((rc = getopts(x, lookup("sched-credit"), argc, argv, &o)) >= 0)
+        return rc % 100;
+    dom = o.seen['d'] ? o.arg['d'] : NULL;
+    pool = o.seen['p'] ? o.arg['p'] : NULL;
+    if ((pool || o.seen['s']) && (dom || o.seen['w'] || o.seen['c'])) {
+        xputs(x, 2, "Specifying a cpupool or schedparam is not allowed with domain options.\n");
+        return XLCMD_EXIT_FAILURE;
+    }
+    if (!dom && (o.seen['w'] || o.seen['c'])) {
+        xputs(x, 2, "Must specify a domain.\n");
+        return XLCMD_EXIT_FAILURE;
+    }
+    if (!o.seen['s'] && (o.seen['t'] || o.seen['r'] || o.seen['m'])) {
+        xputs(x, 2, "Must specify schedparam to set schedule parameter values.\n");
+        return XLCMD_EXIT_FAILURE;
+    }
+    if (!x->ops->sched_credit_get || !x->ops->sched_credit_set || !x->ops->list)
+        return not_available(x, "sched-credit");
+    if (pool && strcmp(pool, "Pool-0") && strcmp(pool, "0")) {
+        xprintf(x, 2, "unknown cpupool '%.64s'\n", pool);
+        return XLCMD_EXIT_FAILURE;
+    }
+    if (o.seen['s']) {
+        unsigned int t, r, m;
+        if (!o.seen['t'] && !o.seen['r'] && !o.seen['m']) {
+            credit_pool_line(x);
+            return XLCMD_EXIT_OK;
+        }
+        if (!x->ops->sched_credit_params_get || !x->ops->sched_credit_params_set ||
+            x->ops->sched_credit_params_get(x->ctx, &t, &r, &m)) {
+            xputs(x, 2, "libxl_sched_credit_params_get failed.\n");
+            return XLCMD_EXIT_FAILURE;
+        }
+        int ts = o.seen['t'] ? xl_strtoint(o.arg['t']) : (int)t;
+        int rl = o.seen['r'] ? xl_strtoint(o.arg['r']) : (int)r;
+        int md = o.seen['m'] ? xl_strtoint(o.arg['m']) : (int)m;
+        const char *why = NULL;
+        if (ts < 1 || ts > 1000)
+            why = "311:libxl_sched_credit_params_set: Time slice out of range, valid range is "
+                  "from 1 to 1000";
+        else if (rl != 0 && (rl < 100 || rl > 500000))
+            why = "270:sched_ratelimit_check: Ratelimit out of range, valid range is from 100 to "
+                  "500000";
+        else if (rl > ts * 1000)
+            why = "321:libxl_sched_credit_params_set: Ratelimit cannot be greater than timeslice";
+        else if ((unsigned int)md > 100000)
+            why = "326:libxl_sched_credit_params_set: vcpu migration delay should be >= 0 and "
+                  "<= 100000us";
+        if (why)
+            xprintf(x, 2, "libxl: error: libxl_sched.c:%s\n", why);
+        else if ((rc = x->ops->sched_credit_params_set(x->ctx, (unsigned int)ts,
+                                                        (unsigned int)rl, (unsigned int)md)))
+            xprintf(x, 2, "libxl: error: libxl_sched.c:338:libxl_sched_credit_params_set: "
+                          "Setting Credit scheduler parameters (rc=%d)\n", rc);
+        if (why || rc) {
+            xputs(x, 2, "libxl_sched_credit_params_set failed.\n");
+            return XLCMD_EXIT_FAILURE;
+        }
+        return XLCMD_EXIT_OK;
+    }
+    if (!dom) { /* every domain of Pool-0 */
+        n = list_domains(x);
+        if (n < 0) {
+            xputs(x, 2, "libxl_list_domain failed.\n");
+            return XLCMD_EXIT_FAILURE;
+        }
+        credit_pool_line(x);
+        xprintf(x, 1, "%-33s %4s %6s %4s\n", "Name", "ID", "Weight", "Cap");
+        for (i = 0; i < n; i++) {
+            char name[XLCMD_NAME_MAX];
+            memcpy(name, x->doms[i].name, sizeof(name));
+            name[sizeof(name) - 1] = '\0';
+            if (credit_domain_row(x, x->doms[i].domid, name))
+                break; /* xl stops at the first failure, exit 0 */
+        }
+        return XLCMD_EXIT_OK;
+    }
+    uint32_t domid;
+    if (find_domain(x, dom, &domid))
+        return XLCMD_EXIT_FAILURE;
+    if (!o.seen['w'] && !o.seen['c']) {
+        char name[XLCMD_NAME_MAX] = "";
+        n = list_domains(x);
+        for (i = 0; i < n; i++)
+            if (x->doms[i].domid == domid) {
+                memcpy(name, x->doms[i].name, sizeof(name));
+                name[sizeof(name) - 1] = '\0';
+            }
+        xprintf(x, 1, "%-33s %4s %6s %4s\n", "Name", "ID", "Weight", "Cap");
+        return credit_domain_row(x, domid, name) ? XLCMD_EXIT_FAILURE : XLCMD_EXIT_OK;
+    }
+    if (o.seen['w'])
+        weight = xl_strtoint(o.arg['w']);
+    if (o.seen['c'])
+        cap = xl_strtoint(o.arg['c']);
+    /* libxl's sched_credit_domain_set */
+    uint16_t w, c;
+    unsigned int nv;
+    if ((rc = x->ops->sched_credit_get(x->ctx, domid, &w, &c, &nv))) {
+        xprintf(x, 2, "libxl: error: libxl_sched.c:231:sched_credit_domain_set: Domain %u:"
+                      "Getting domain sched credit (rc=%d)\n", domid, rc);
+        xputs(x, 2, "libxl_domain_sched_params_set failed.\n");
+        return XLCMD_EXIT_FAILURE;
+    }
+    if (weight != LIBXL_PARAM_DEFAULT) {
+        if (weight < 1 || weight > 65535) {
+            xprintf(x, 2, "libxl: error: libxl_sched.c:238:sched_credit_domain_set: Domain %u:"
+                          "Cpu weight out of range, valid values are within range from 1 to "
+                          "65535\n", domid);
+            xputs(x, 2, "libxl_domain_sched_params_set failed.\n");
+            return XLCMD_EXIT_FAILURE;
+        }
+        w = (uint16_t)weight;
+    }
+    if (cap != LIBXL_PARAM_DEFAULT) {
+        if (cap < 0 || cap > (int)nv * 100) {
+            xprintf(x, 2, "libxl: error: libxl_sched.c:248:sched_credit_domain_set: Domain %u:"
+                          "Cpu cap out of range, valid range is from 0 to %u for specified "
+                          "number of vcpus\n", domid, nv * 100);
+            xputs(x, 2, "libxl_domain_sched_params_set failed.\n");
+            return XLCMD_EXIT_FAILURE;
+        }
+        c = (uint16_t)cap;
+    }
+    if ((rc = x->ops->sched_credit_set(x->ctx, domid, w, c))) {
+        xprintf(x, 2, "libxl: error: libxl_sched.c:258:sched_credit_domain_set: Domain %u:"
+                      "Setting domain sched credit (rc=%d)\n", domid, rc);
+        xputs(x, 2, "libxl_domain_sched_params_set failed.\n");
+        return XLCMD_EXIT_FAILURE;
+    }
+    return XLCMD_EXIT_OK;
+}
+
 static int cmd_help(struct xlcmd *x, int argc, char **argv)
 {
     help(x, argc > 1 ? argv[1] : NULL);
@@ -1140,6 +1325,17 @@ static const struct cmd cmds[] = {
     { "hypercalls", cmd_hypercalls, "", 1,
       "Show a domain's hypercall counts (Xenolith)",
       "<Domain>", NULL },
+    { "sched-credit", cmd_sched_credit, "d:w:c:p:t:r:m:s", 0,
+      "Get/set credit scheduler parameters",
+      "[options]",
+      "-d DOMAIN, --domain=DOMAIN        Domain to modify\n"
+      "-w WEIGHT, --weight=WEIGHT        Weight (int)\n"
+      "-c CAP,    --cap=CAP              Cap (int)\n"
+      "-s         --schedparam           Query / modify scheduler parameters\n"
+      "-t TSLICE, --tslice_ms=TSLICE     Set the timeslice, in milliseconds\n"
+      "-r RLIMIT, --ratelimit_us=RLIMIT  Set the scheduling rate limit, in microseconds\n"
+      "-m DLY, --migration_delay_us=DLY  Set the migration delay, in microseconds\n"
+      "-p CPUPOOL, --cpupool=CPUPOOL     Restrict output to CPUPOOL\n" },
     { "help", cmd_help, "", 0,
       "Show this list, or help for one command",
       "[command]", NULL },

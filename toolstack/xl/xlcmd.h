@@ -8,8 +8,9 @@
  * the text of every answer. Must never: touch a domain itself (only the
  * ops do), allocate, or trust a typed line (bad input = message + status).
  * Commands: create, list, destroy, pause, unpause, shutdown, console,
- * info, dmesg, vcpu-list, vcpu-pin, vcpu-set, help; and Xenolith's own
- * `hypercalls` (a domain's hypercall counts, hcstat.h). Freestanding C; runs inside dom0 and in host tests.
+ * info, dmesg, vcpu-list, vcpu-pin, vcpu-set, sched-credit, help; and
+ * Xenolith's own `hypercalls` (a domain's hypercall counts, hcstat.h).
+ * Freestanding C; runs inside dom0 and in host tests.
  */
 #ifndef XENOLITH_TOOLSTACK_XLCMD_H
 #define XENOLITH_TOOLSTACK_XLCMD_H
@@ -122,6 +123,17 @@ struct xlcmd_ops {
     int (*vcpu_set)(void *ctx, uint32_t domid, unsigned int n);
     /* Xenolith's own: the domain's hypercall counters. */
     int (*hypercalls)(void *ctx, uint32_t domid, struct hcstat_counts *out);
+    /* The credit scheduler (xl sched-credit): a domain's weight and cap
+     * (and its vcpu count, for libxl's cap range), setting them (weight
+     * 0 / cap 0xffff: leave it), Pool-0's tslice / ratelimit / migration
+     * delay. */
+    int (*sched_credit_get)(void *ctx, uint32_t domid, uint16_t *weight, uint16_t *cap,
+                            unsigned int *nr_vcpus);
+    int (*sched_credit_set)(void *ctx, uint32_t domid, uint16_t weight, uint16_t cap);
+    int (*sched_credit_params_get)(void *ctx, unsigned int *tslice_ms, unsigned int *ratelimit_us,
+                                   unsigned int *migr_delay_us);
+    int (*sched_credit_params_set)(void *ctx, unsigned int tslice_ms, unsigned int ratelimit_us,
+                                   unsigned int migr_delay_us);
 };
 
 /* One per console; big scratch lives here, not on the stack. */

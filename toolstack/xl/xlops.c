@@ -644,12 +644,64 @@ static int op_hypercalls(void *ctx, uint32_t domid, struct hcstat_counts *out)
     return xc_hypercall_stats(domid, out);
 }
 
+static int op_sched_credit_get(void *ctx, uint32_t domid, uint16_t *weight, uint16_t *cap,
+                               unsigned int *nr_vcpus)
+{
+    (void)ctx;
+    xc_domaininfo_t info;
+    struct xen_domctl_sched_credit sc;
+    int rc = xc_domain_getinfo_single(domid, &info);
+    if (rc)
+        return rc;
+    if ((rc = xc_sched_credit_domain_get(domid, &sc)))
+        return rc;
+    *weight = sc.weight;
+    *cap = sc.cap;
+    *nr_vcpus = info.max_vcpu_id + 1;
+    return 0;
+}
+
+static int op_sched_credit_set(void *ctx, uint32_t domid, uint16_t weight, uint16_t cap)
+{
+    (void)ctx;
+    struct xen_domctl_sched_credit sc = { .weight = weight, .cap = cap };
+    return xc_sched_credit_domain_set(domid, &sc);
+}
+
+static int op_sched_credit_params_get(void *ctx, unsigned int *tslice_ms,
+                                      unsigned int *ratelimit_us, unsigned int *migr_delay_us)
+{
+    (void)ctx;
+    struct xen_sysctl_credit_schedule p;
+    memset(&p, 0, sizeof(p));
+    int rc = xc_sched_credit_params_get(0, &p);
+    if (!rc) {
+        *tslice_ms = p.tslice_ms;
+        *ratelimit_us = p.ratelimit_us;
+        *migr_delay_us = p.vcpu_migr_delay_us;
+    }
+    return rc;
+}
+
+static int op_sched_credit_params_set(void *ctx, unsigned int tslice_ms,
+                                      unsigned int ratelimit_us, unsigned int migr_delay_us)
+{
+    (void)ctx;
+    struct xen_sysctl_credit_schedule p = {
+        .tslice_ms = tslice_ms, .ratelimit_us = ratelimit_us, .vcpu_migr_delay_us = migr_delay_us,
+    };
+    return xc_sched_credit_params_set(0, &p);
+}
+
 static const struct xlcmd_ops ops = {
     .read_file = op_read_file, .create = op_create, .list = op_list,
     .destroy = op_destroy, .pause = op_pause, .unpause = op_unpause,
     .console = op_console, .hostinfo = op_hostinfo, .dmesg = op_dmesg,
     .hypercalls = op_hypercalls, .vcpu_list = op_vcpu_list, .vcpu_pin = op_vcpu_pin,
     .vcpu_set = op_vcpu_set,
+    .sched_credit_get = op_sched_credit_get, .sched_credit_set = op_sched_credit_set,
+    .sched_credit_params_get = op_sched_credit_params_get,
+    .sched_credit_params_set = op_sched_credit_params_set,
 };
 
 void xlops_init(void)

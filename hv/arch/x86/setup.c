@@ -17,6 +17,7 @@
 #include <xenolith/power.h>
 #include <xenolith/kimage.h>
 #include <xenolith/pv_build_hv.h>
+#include <xenolith/sched.h>
 #include <xenolith/serial.h>
 #include <xenolith/tlbflush.h>
 #include <xenolith/version_info.h>
@@ -302,6 +303,7 @@ void hv_start(uint64_t bootinfo_phys)
     serial_enable_rx_irq();
     smp_init(bi, (unsigned int)MIN(cmdline_size("maxcpus", NR_CPUS), NR_CPUS),
              (uint32_t)cmdline_size("smp_test_dead_apic", ~0u));
+    sched_init(nr_cpus_online); /* a run queue per online CPU */
 
     const struct xl_module *dom0 = NULL, *initrd = NULL;
     for (uint32_t i = 0; i < bi->nr_modules && i < XL_MAX_MODULES; i++) {

@@ -28,7 +28,9 @@
  *    vCPUs can use or its cap allows; what such a domain cannot take goes
  *    to the others by weight. A domain's share is split evenly among its
  *    active vCPUs. A vCPU is active if it is awake or ran in the period.
- *    Credit is kept within [-period, +period].
+ *    Credit is kept within [-period, +period]; what goes over the ceiling
+ *    (a mostly idle vCPU's unused share) is added to the next period's
+ *    credit, so the busy vCPUs still share the CPU by weight.
  *  - Priority: BOOST > UNDER (credit >= 0) > OVER (credit < 0) > IDLE. A
  *    waking UNDER vCPU is boosted; it loses the boost at the first tick
  *    that finds it running. Run queues are ordered by priority, FIFO
@@ -151,6 +153,7 @@ struct csched {
     unsigned int nr_cpus;
     csched_cpumask_t online;
     uint64_t tslice_ns, tick_ns, ratelimit_ns;
+    uint64_t acct_carry;         /* credit over vCPUs' ceiling, shared next period */
     struct csched_list doms;
     struct csched_ops ops;
     int have_ops;
@@ -169,6 +172,11 @@ struct csched_decision {
 
 /* nr_cpus 1..CSCHED_MAX_CPUS, all online; -EINVAL otherwise. */
 int csched_init(struct csched *s, unsigned int nr_cpus, const struct csched_ops *ops);
+/* The CPUs that run vCPUs (a non-empty subset of 0..nr_cpus-1): the
+ * others keep their (empty) queues and get no credit. Only while no vCPU
+ * exists (-EBUSY), -EINVAL for a bad mask. sched.c keeps guests on CPU 0
+ * until the SMP entry path lands. */
+int csched_set_online(struct csched *s, csched_cpumask_t mask);
 /* XEN_SYSCTL_SCHEDOP_putinfo: tslice 1..1000 ms, ratelimit 0 (off) or
  * 100..500000 us and not longer than the slice; -EINVAL otherwise. */
 int csched_set_tslice(struct csched *s, unsigned int tslice_ms, unsigned int ratelimit_us);
