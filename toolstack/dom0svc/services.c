@@ -285,10 +285,15 @@ void svc_step(int with_ctl)
         ctl_poll();
     if (halt_reason >= 0 || busy)
         return;     /* requests left: another pass before blocking */
-    /* Block until an event or the next poll of COM2. */
+    /* Block until an event or the next poll of COM2. Mask first: a timer
+     * that fired between set_timer_op and the mask would run its upcall
+     * here and leave nothing pending, and the block would then wait for
+     * an event that never comes (seen when dom0 was preempted there for
+     * longer than POLL_NS by CPU-bound domUs). */
     vcpu_info_t *vi = &guest_shared_info->vcpu_info[0];
-    HYPERVISOR_set_timer_op(now_ns() + POLL_NS);
     vi->evtchn_upcall_mask = 1;
+    __asm__ volatile("" ::: "memory");
+    HYPERVISOR_set_timer_op(now_ns() + POLL_NS);
     __asm__ volatile("" ::: "memory");
     if (vi->evtchn_upcall_pending) {
         vi->evtchn_upcall_mask = 0;
