@@ -475,14 +475,27 @@ static long domctl_on(struct vcpu *caller, struct domain *d, struct xen_domctl *
 {
     struct domain *self = caller->domain;
     switch (o->cmd) {
-    case XEN_DOMCTL_pausedomain:
+    case XEN_DOMCTL_pausedomain: {
+        uint32_t waiting = caller->pause_wait == d->domid + 1u;
+        caller->pause_wait = 0;
         if (d == self)
             return -XL_EINVAL;
-        if (d->pause_count >= MAX_PAUSE_COUNT)
-            return -XL_EOVERFLOW;
-        d->pause_count++;
-        sched_raise_work();
+        if (!waiting) {
+            if (d->pause_count >= MAX_PAUSE_COUNT)
+                return -XL_EOVERFLOW;
+            d->pause_count++;
+            sched_raise_work();
+        }
+        /* Xen's domain_pause is synchronous (vcpu_sleep_sync): it returns
+         * once no vcpu of d runs. Those on other CPUs are kicked; the
+         * caller comes back as a continuation (its pause already
+         * counted) until they have stopped. */
+        if (domain_running_elsewhere(d)) {
+            caller->pause_wait = d->domid + 1u;
+            return DOMCTL_RESTART;
+        }
         return 0;
+    }
     case XEN_DOMCTL_unpausedomain:
         if (!d->pause_count)
             return -XL_EINVAL;
@@ -568,6 +581,10 @@ static long domctl_on(struct vcpu *caller, struct domain *d, struct xen_domctl *
             return -XL_EINVAL;
         if (!v->initialised)
             return -XL_ENODATA;
+        /* Xen pauses the vcpu for the copy. Here a vcpu of a domain that
+         * is not paused may be running on another CPU: the copy is then
+         * its state at its last entry into the hv (a toolstack that needs
+         * it exact pauses the domain first, which waits for its vcpus). */
         get_vcpu_context(v, &ctx);
         if (h && copy_to_guest_va(caller->cr3, h, &ctx, sizeof(ctx)))
             return -XL_EFAULT;
@@ -620,6 +637,8 @@ HYPERCALL_DECL(domctl)
         rc = get_domain_info(&op);
         copyback = 1;
     } else {
+        if (op.cmd != XEN_DOMCTL_pausedomain)
+            v->pause_wait = 0;
         rc = domctl_on(v, d, &op, &copyback);
         if (rc == DOMCTL_RESTART)
             return hypercall_continuation(v, __HYPERVISOR_domctl, a1, a2, a3, a4, a5);

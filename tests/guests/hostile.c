@@ -12,9 +12,15 @@
  * legitimately end or freeze itself (list below); anything else is fair.
  *
  * Command line: seed=S (PRNG seed, default 1; the same seed replays the
- * same calls) calls=N (default 50000) progress=P (a line every P calls,
- * default 10000) self=D (its own domid, default 1: never targeted by
- * remote shutdown).
+ * same calls) calls=N (default 50000, per vcpu) progress=P (a line every
+ * P calls, default 10000) self=D (its own domid, default 1: never
+ * targeted by remote shutdown) vcpus=V (1 or 2, default 1: with 2, vcpu 0
+ * brings up vcpu 1 with VCPUOP_initialise + VCPUOP_up and both fuzz at
+ * once, each with its own PRNG stream (seed, seed + 1000003), its own half
+ * of the scratch buffer and its own counts; on an SMP host they run on
+ * two CPUs, so each call races the other vcpu's changes to the same page
+ * tables, scratch windows, event channels and grant table. The
+ * stale-TLB sequences run on vcpu 0 only).
  *
  * Arguments: pointers are NULL, unmapped (low half), non-canonical,
  * hypervisor addresses 0xffff800000000000-0xffff87ffffffffff, its own
@@ -40,7 +46,7 @@
  *    memory outside the read-only M2P); SCHEDOP_remote_shutdown never
  *    names its own domid or DOMID_SELF. sched_op_compat (6): never
  *    SCHEDOP_block or SCHEDOP_shutdown.
- *  - vcpu_op (24): never VCPUOP_down on vcpu 0, never VCPUOP_send_nmi,
+ *  - vcpu_op (24): never VCPUOP_down on a fuzzing vcpu, never VCPUOP_send_nmi,
  *    never VCPUOP_register_vcpu_info with a readable argument (it would
  *    move the event mask this guest relies on).
  *  - frame numbers and virtual addresses never name its own memory other
@@ -80,14 +86,46 @@
 #include <xlguest/check.h>
 #include <xlguest/kernel.h>
 #include <xlguest/traps.h>
+#include <xlguest/time.h>
 
 /* domctl.h and sysctl.h refuse to be included outside the toolstack;
  * their Xen 4.17 interface versions: */
 #define DOMCTL_IFACE 0x15
 #define SYSCTL_IFACE 0x15
 
+/* ---- per-vcpu state (vcpus=2): what a call's generation and its
+ * counting change lives in pv[vcpu]; the names below stand for this
+ * vcpu's copy. A vcpu is known by its stack (vcpu 1 runs on stack1). ---- */
+enum { R_ZERO, R_POS, R_ENOSYS, R_EFAULT, R_EINVAL, R_EPERM, R_ESRCH, R_OTHER, R_N };
+struct vcpu_state {
+    uint64_t v_rng_state;
+    size_t scratch_base, v_scratch_next; /* its half of scratch[] */
+    uint64_t v_last_window_bytes, v_last_scratch_bytes;
+    unsigned long v_traps_seen;
+    unsigned long v_results[R_N];
+    unsigned long v_made_nr[64], v_ok_nr[64], v_enosys_nr[64]; /* per hypercall number */
+};
+static struct vcpu_state pv[2];
+static uint8_t stack1[16384] __attribute__((aligned(16)));
+static unsigned int nr_fuzzers = 1;
+
+static inline unsigned int cur_vcpu(void)
+{
+    uint64_t sp;
+    __asm__ volatile("mov %%rsp, %0" : "=r"(sp));
+    return sp >= (uint64_t)stack1 && sp < (uint64_t)stack1 + sizeof(stack1);
+}
+#define rng_state          (pv[cur_vcpu()].v_rng_state)
+#define scratch_next       (pv[cur_vcpu()].v_scratch_next)
+#define last_window_bytes  (pv[cur_vcpu()].v_last_window_bytes)
+#define last_scratch_bytes (pv[cur_vcpu()].v_last_scratch_bytes)
+#define traps_seen         (pv[cur_vcpu()].v_traps_seen)
+#define results            (pv[cur_vcpu()].v_results)
+#define made_nr            (pv[cur_vcpu()].v_made_nr)
+#define ok_nr              (pv[cur_vcpu()].v_ok_nr)
+#define enosys_nr          (pv[cur_vcpu()].v_enosys_nr)
+
 /* ---- deterministic PRNG (xorshift64*) ---- */
-static uint64_t rng_state;
 
 static uint64_t rnd(void)
 {
@@ -112,7 +150,9 @@ static uint64_t below(uint64_t n)
 #define GUARD        4096
 
 static uint8_t scratch[SCRATCH_SIZE] __attribute__((aligned(4096)));
-static size_t scratch_next; /* bump allocator: windows of one call never overlap */
+/* scratch_next (per vcpu, above): bump allocator, windows of one call
+ * never overlap; with two vcpus each has half the buffer. */
+#define SCRATCH_SPAN (SCRATCH_SIZE / nr_fuzzers)
 
 /* A never-executed area inside .text: the "kernel text" pointer target. */
 __asm__(".section .text.hostile_victim,\"ax\",@progbits\n"
@@ -159,11 +199,11 @@ static void sort_own(void)
 }
 
 /* ---- argument generators ---- */
-static uint64_t last_window_bytes; /* room behind the last readable pointer, 0 if bad */
-/* Room behind the last pointer if it is a scratch window, else 0: the
- * only memory this guest itself writes arguments into (the victim text
- * may have been remapped read-only by its own update_va_mapping). */
-static uint64_t last_scratch_bytes;
+/* last_window_bytes (per vcpu): room behind the last readable pointer, 0 if bad */
+/* last_scratch_bytes (per vcpu): room behind the last pointer if it is a
+ * scratch window, else 0: the only memory this guest itself writes
+ * arguments into (the victim text may have been remapped read-only by
+ * its own update_va_mapping). */
 
 /* A pointer nothing readable sits behind (for calls whose success would
  * end this guest): NULL, unmapped, non-canonical, hv memory above the M2P. */
@@ -180,9 +220,9 @@ static uint64_t unreadable_ptr(void)
 static uint64_t scratch_window(size_t *room)
 {
     size_t len = 64 + below(WINDOW_MAX - 64);
-    if (scratch_next + len > SCRATCH_SIZE - GUARD)
+    if (scratch_next + len > SCRATCH_SPAN - GUARD)
         scratch_next = 0;
-    uint64_t p = (uint64_t)&scratch[scratch_next];
+    uint64_t p = (uint64_t)&scratch[pv[cur_vcpu()].scratch_base + scratch_next];
     scratch_next += len;
     *room = len;
     return p;
@@ -579,7 +619,7 @@ static void gen_call(struct call *c, int nested)
         c->a[0] = cmd(16);
         c->a[1] = below(2) ? 0 : cmd(64);
         c->a[2] = ptr();
-        if (c->a[0] == VCPUOP_send_nmi || (c->a[0] == VCPUOP_down && c->a[1] == 0))
+        if (c->a[0] == VCPUOP_send_nmi || (c->a[0] == VCPUOP_down && c->a[1] < nr_fuzzers))
             c->a[0] = VCPUOP_is_up;
         if (c->a[0] == VCPUOP_register_vcpu_info)
             c->a[2] = unreadable_ptr();
@@ -664,7 +704,6 @@ static void find_page_tables(const start_info_t *si)
 }
 
 /* ---- traps ---- */
-static unsigned long traps_seen;
 
 static void debugregs_off(void)
 {
@@ -679,7 +718,7 @@ static volatile int probing, probe_faulted;
 void guest_trap(struct guest_frame *f)
 {
     traps_seen++;
-    if (probing && f->vector == 14) {
+    if (probing && f->vector == 14 && cur_vcpu() == 0) {
         probe_faulted = 1;
         f->rip += 3; /* mov %rax, (%rsi) */
         return;
@@ -806,9 +845,8 @@ static unsigned long parse_ulong(const char *s)
 }
 
 /* Result classes: 0, positive, then errnos by name, then other negatives. */
-enum { R_ZERO, R_POS, R_ENOSYS, R_EFAULT, R_EINVAL, R_EPERM, R_ESRCH, R_OTHER, R_N };
-static unsigned long results[R_N];
-static unsigned long made_nr[64], ok_nr[64], enosys_nr[64]; /* per hypercall number */
+/* Result classes (R_*, above): 0, positive, then errnos by name, then
+ * other negatives. */
 
 static void tally(long rc)
 {
@@ -821,10 +859,73 @@ static void tally(long rc)
 
 static void report(const char *what, unsigned long n)
 {
-    printk("hostile: %s %lu calls (0: %lu, >0: %lu, ENOSYS %lu, EFAULT %lu, EINVAL %lu, "
-           "EPERM %lu, ESRCH %lu, other <0 %lu), %lu traps\n", what, n, results[R_ZERO],
+    printk("hostile: %s%s %lu calls (0: %lu, >0: %lu, ENOSYS %lu, EFAULT %lu, EINVAL %lu, "
+           "EPERM %lu, ESRCH %lu, other <0 %lu), %lu traps\n", cur_vcpu() ? "vcpu1 " : "", what,
+           n, results[R_ZERO],
            results[R_POS], results[R_ENOSYS], results[R_EFAULT], results[R_EINVAL],
            results[R_EPERM], results[R_ESRCH], results[R_OTHER], traps_seen);
+}
+
+/* The fuzzing loop of one vcpu: calls hypercalls; returns how many. */
+static unsigned long fuzz(unsigned long calls, unsigned long progress)
+{
+    unsigned int me = cur_vcpu();
+    unsigned long n;
+    for (n = 1; n <= calls; n++) {
+        struct call c;
+        scratch_next = below((SCRATCH_SPAN - GUARD) / 2);
+        gen_call(&c, 0);
+        long rc = xen_hypercall5((unsigned int)c.nr, c.a[0], c.a[1], c.a[2], c.a[3], c.a[4]);
+        tally(rc);
+        if (c.nr < 64) {
+            made_nr[c.nr]++;
+            ok_nr[c.nr] += rc >= 0;
+            enosys_nr[c.nr] += rc == -XEN_ENOSYS;
+        }
+        if (c.reinit_traps)
+            traps_init();
+        if (guest_shared_info)
+            guest_shared_info->vcpu_info[me].evtchn_upcall_mask = 1;
+        if (below(64) == 0 && me == 0)
+            stale_sequence();
+        if (progress && n % progress == 0)
+            report("progress:", n);
+    }
+    return n - 1;
+}
+
+/* vcpus=2: vcpu 1 fuzzes beside vcpu 0, then reports and goes down. */
+static unsigned long fuzz_calls, fuzz_progress, v1_made;
+static volatile int v1_done;
+static struct vcpu_guest_context v1_ctx;
+
+static void __attribute__((noreturn, used)) vcpu1_entry(void)
+{
+    traps_init();
+    v1_made = fuzz(fuzz_calls, fuzz_progress);
+    debugregs_off();
+    HYPERVISOR_fpu_taskswitch(0);
+    report("done:", v1_made);
+    __atomic_store_n(&v1_done, 1, __ATOMIC_RELEASE);
+    HYPERVISOR_vcpu_op(VCPUOP_down, 1, NULL);
+    for (;;)
+        HYPERVISOR_sched_op(SCHEDOP_yield, NULL);
+}
+
+static long start_vcpu1(const start_info_t *si)
+{
+    memset(&v1_ctx, 0, sizeof(v1_ctx));
+    v1_ctx.flags = VGCF_in_kernel;
+    v1_ctx.user_regs.rip = (uint64_t)vcpu1_entry;
+    v1_ctx.user_regs.rsp = (uint64_t)(stack1 + sizeof(stack1) - 8);
+    v1_ctx.user_regs.cs = FLAT_KERNEL_CS;
+    v1_ctx.user_regs.ss = FLAT_KERNEL_SS;
+    v1_ctx.user_regs.rflags = 0x200;
+    v1_ctx.kernel_ss = FLAT_KERNEL_SS;
+    v1_ctx.kernel_sp = v1_ctx.user_regs.rsp;
+    v1_ctx.ctrlreg[3] = virt_to_mfn((void *)si->pt_base) << 12;
+    long rc = HYPERVISOR_vcpu_op(VCPUOP_initialise, 1, &v1_ctx);
+    return rc ? rc : HYPERVISOR_vcpu_op(VCPUOP_up, 1, NULL);
 }
 
 int guest_main(start_info_t *si)
@@ -839,7 +940,11 @@ int guest_main(start_info_t *si)
         progress = parse_ulong(num);
     if (cmdline_get(si, "self", num, sizeof(num)))
         self_domid = (unsigned int)parse_ulong(num);
-    rng_state = seed * 0x9E3779B97F4A7C15ULL + 1;
+    if (cmdline_get(si, "vcpus", num, sizeof(num)) && parse_ulong(num) == 2)
+        nr_fuzzers = 2;
+    pv[0].v_rng_state = seed * 0x9E3779B97F4A7C15ULL + 1;
+    pv[1].v_rng_state = (seed + 1000003) * 0x9E3779B97F4A7C15ULL + 1;
+    pv[1].scratch_base = SCRATCH_SIZE / 2;
 
     nr_own = si->nr_pages < MAX_OWN ? si->nr_pages : MAX_OWN;
     const uint64_t *p2m = (const uint64_t *)si->mfn_list;
@@ -866,29 +971,26 @@ int guest_main(start_info_t *si)
     printk("hostile: %u page-table frames, victim PTEs at %lx %lx\n", nr_pt,
            (unsigned long)victim_pte_maddr[0], (unsigned long)victim_pte_maddr[1]);
     uint64_t text0 = text_sum(), p2m0 = p2m_sum(si);
-
-    unsigned long n;
-    for (n = 1; n <= calls; n++) {
-        struct call c;
-        scratch_next = below((SCRATCH_SIZE - GUARD) / 2);
-        gen_call(&c, 0);
-        long rc = xen_hypercall5((unsigned int)c.nr, c.a[0], c.a[1], c.a[2], c.a[3], c.a[4]);
-        tally(rc);
-        if (c.nr < 64) {
-            made_nr[c.nr]++;
-            ok_nr[c.nr] += rc >= 0;
-            enosys_nr[c.nr] += rc == -XEN_ENOSYS;
-        }
-        if (c.reinit_traps)
-            traps_init();
-        if (guest_shared_info)
-            guest_shared_info->vcpu_info[0].evtchn_upcall_mask = 1;
-        if (below(64) == 0)
-            stale_sequence();
-        if (progress && n % progress == 0)
-            report("progress:", n);
+    fuzz_calls = calls;
+    fuzz_progress = progress;
+    if (nr_fuzzers == 2) {
+        long rc = start_vcpu1(si);
+        printk("hostile: vcpu 1 up (VCPUOP_initialise + up: %ld), both vcpus fuzz\n", rc);
+        check_eq("vcpu 1 brought up", rc, 0);
+        if (rc)
+            nr_fuzzers = 1;
     }
-    n--;
+
+    unsigned long n = fuzz(calls, progress);
+    if (nr_fuzzers == 2) {
+        /* vcpu 1 ends within a minute of system time of vcpu 0 */
+        const volatile struct vcpu_time_info *t = &guest_shared_info->vcpu_info[0].time;
+        uint64_t t0 = pvclock_read(t);
+        while (!__atomic_load_n(&v1_done, __ATOMIC_ACQUIRE) && pvclock_read(t) - t0 < 60000000000ULL)
+            HYPERVISOR_sched_op(SCHEDOP_yield, NULL);
+        check_true("vcpu 1 finished", v1_done);
+        check_eq("vcpu 1 made every call", (long)v1_made, (long)calls);
+    }
     debugregs_off();
     HYPERVISOR_fpu_taskswitch(0);
     report("done:", n);

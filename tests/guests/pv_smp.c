@@ -12,9 +12,16 @@
  *   stress: every vcpu hammers, for ms= ms, a grant of the domain's own
  *     frame mapped and unmapped at its own window (each write through the
  *     mapping must show in the frame: the frame is shared by all vcpus),
- *     an event send on a loopback channel, and update_va_mapping of its
- *     own window between two frames with UVMF_INVLPG|UVMF_ALL (a TLB
- *     shootdown each time: the other vcpus run on other CPUs); dom0's
+ *     an event send on a loopback channel, and a remap of its own window
+ *     between two frames, by turns with update_va_mapping
+ *     (UVMF_INVLPG|UVMF_ALL: a TLB shootdown each time, the other vcpus
+ *     run on other CPUs) and with mmu_update of the window's L1 entry
+ *     followed by MMUEXT_TLB_FLUSH_ALL. With peer=D (boot domUs d1 and
+ *     d2 name each other) each domU also grants a frame to its peer and
+ *     every vcpu maps the peer's grant, writes and reads through it and
+ *     unmaps it, so frames are shared across domains while both hammer
+ *     (the peer's grant ref is known: both make the same grants in the
+ *     same order; maps before the peer has granted are retried); dom0's
  *     vcpu 0 creates, populates and destroys a domain in a loop
  *     (loops=N) meanwhile, checking the free page count comes back
  *     every time. Windows are restored at the end.
@@ -57,6 +64,16 @@ static uint8_t mapwin[MAXV][4096] __attribute__((aligned(4096)));
 static uint8_t uwin[MAXV][4096] __attribute__((aligned(4096)));
 static uint8_t frames[2][4096] __attribute__((aligned(4096)));
 static grant_ref_t ref;
+/* peer=: the domU this one shares a frame with (0: none); its grant of
+ * peer_pg to the peer, the peer's ref for its own frame (the same
+ * number), and per vcpu: peer maps that worked, failures after the first. */
+static unsigned int peer;
+static uint8_t peer_pg[4096] __attribute__((aligned(4096)));
+static uint8_t xwin[MAXV][4096] __attribute__((aligned(4096)));
+static grant_ref_t xref;
+static volatile uint64_t xok[MAXV], xlate[MAXV];
+/* machine address of each vcpu's uwin L1 entry (mmu_update's target) */
+static uint64_t uwin_pte[MAXV];
 static evtchn_port_t loop_port;
 static volatile uint64_t errs[MAXV], ops[MAXV];
 static volatile long first_err[MAXV];
@@ -78,6 +95,29 @@ static void note_err(unsigned int k, long what)
     errs[k]++;
 }
 
+/* Map the peer's grant at xwin[k], write and read through it, unmap. A
+ * failure before the first success is the peer not having granted yet;
+ * after it, an error (unless the peer is gone: counted apart, xlate). */
+static void map_peer(unsigned int k, uint32_t seq)
+{
+    struct gnttab_map_grant_ref m = { .host_addr = (uint64_t)xwin[k], .flags = GNTMAP_host_map,
+                                      .ref = xref, .dom = (domid_t)peer };
+    if (gnttab_op(GNTTABOP_map_grant_ref, &m, 1) || m.status != GNTST_okay) {
+        if (xok[k])
+            xlate[k]++;
+        return;
+    }
+    volatile uint32_t *w = (volatile uint32_t *)xwin[k] + 16 + k;
+    *w = seq;
+    if (*w != seq)
+        note_err(k, 7000);
+    struct gnttab_unmap_grant_ref u = { .host_addr = (uint64_t)xwin[k], .handle = m.handle };
+    if (gnttab_op(GNTTABOP_unmap_grant_ref, &u, 1) || u.status != GNTST_okay)
+        note_err(k, 8000 + u.status);
+    else
+        xok[k]++;
+}
+
 static void hammer_once(unsigned int k, uint32_t seq)
 {
     grant_handle_t h;
@@ -96,10 +136,20 @@ static void hammer_once(unsigned int k, uint32_t seq)
     }
     if (evtchn_send(loop_port))
         note_err(k, 4000);
+    if (peer)
+        map_peer(k, seq);
     unsigned int f = seq & 1;
-    long rc = HYPERVISOR_update_va_mapping((unsigned long)uwin[k],
-                                           (virt_to_mfn(frames[f]) << 12) | PTE_FLAGS,
-                                           UVMF_INVLPG | UVMF_ALL);
+    uint64_t pte = (virt_to_mfn(frames[f]) << 12) | PTE_FLAGS;
+    long rc;
+    if (seq & 2) {
+        rc = HYPERVISOR_update_va_mapping((unsigned long)uwin[k], pte, UVMF_INVLPG | UVMF_ALL);
+    } else {
+        mmu_update_t u = { .ptr = uwin_pte[k] | MMU_NORMAL_PT_UPDATE, .val = pte };
+        struct mmuext_op fl = { .cmd = MMUEXT_TLB_FLUSH_ALL };
+        rc = HYPERVISOR_mmu_update(&u, 1, NULL, DOMID_SELF);
+        if (!rc)
+            rc = HYPERVISOR_mmuext_op(&fl, 1, NULL, DOMID_SELF);
+    }
     if (rc)
         note_err(k, 5000 + rc);
     else if (((volatile uint8_t *)uwin[k])[0] != (uint8_t)(0xa0 + f))
@@ -292,12 +342,41 @@ static void churn(unsigned int loops)
     check_eq("every churned domain gave every page back", ok, loops);
 }
 
+/* The machine address of the L1 entry that maps va (walking the page
+ * tables, which this kernel can read: they sit in its own memory). */
+static uint64_t l1e_maddr(uint64_t va)
+{
+    const uint64_t *p2m = (const uint64_t *)si_->mfn_list;
+    uint64_t mfn = virt_to_mfn((void *)si_->pt_base);
+    for (int level = 4; level > 1; level--) {
+        const uint64_t *t = NULL;
+        for (unsigned long pfn = 0; pfn < si_->nr_pages && !t; pfn++)
+            if (p2m[pfn] == mfn)
+                t = (const uint64_t *)(GUEST_VIRT_BASE + pfn * 4096);
+        if (!t)
+            return 0;
+        uint64_t e = t[(va >> (12 + 9 * (level - 1))) & 511];
+        if (!(e & 1) || (e & 0x80))
+            return 0;
+        mfn = (e & 0x000ffffffffff000ULL) >> 12;
+    }
+    return (mfn << 12) + ((va >> 12) & 511) * 8;
+}
+
 static void stress_setup(void)
 {
     check_eq("gnttab_init", gnttab_init(), 0);
     long r = gnttab_grant_access((domid_t)self, virt_to_mfn(shared_pg), 0);
     check_true("grant my own frame to myself", r >= 0);
     ref = (grant_ref_t)r;
+    if (peer) {
+        r = gnttab_grant_access((domid_t)peer, virt_to_mfn(peer_pg), 0);
+        check_true("grant a frame to the peer", r >= 0);
+        xref = (grant_ref_t)r;
+    }
+    for (unsigned int k = 0; k < nvcpus; k++)
+        uwin_pte[k] = l1e_maddr((uint64_t)uwin[k]);
+    check_true("found the L1 entries of the remap windows", uwin_pte[0] && uwin_pte[nvcpus - 1]);
     evtchn_port_t a;
     check_eq("alloc_unbound for myself", evtchn_alloc_unbound((domid_t)self, &a), 0);
     check_eq("bind_interdomain loopback", evtchn_bind_interdomain((domid_t)self, a, &loop_port), 0);
@@ -315,6 +394,10 @@ static void stress_finish(int churner)
         rc |= HYPERVISOR_update_va_mapping((unsigned long)uwin[k],
                                            (virt_to_mfn(uwin[k]) << 12) | PTE_FLAGS,
                                            UVMF_INVLPG | UVMF_ALL);
+        if (peer) /* an unmapped grant leaves the entry empty */
+            rc |= HYPERVISOR_update_va_mapping((unsigned long)xwin[k],
+                                               (virt_to_mfn(xwin[k]) << 12) | PTE_FLAGS,
+                                               UVMF_INVLPG);
     }
     check_eq("windows restored", rc, 0);
     uint64_t total = 0, bad = 0;
@@ -326,10 +409,23 @@ static void stress_finish(int churner)
         bad += errs[k];
         if (k || !churner)
             check_true("vcpu hammered (>= 3 rounds)", ops[k] >= 3u);
+        if (peer) {
+            printk("pv_smp: d%u vcpu%u: %lu maps of d%u's grant, %lu failed after the first\n",
+                   self, k, (unsigned long)xok[k], peer, (unsigned long)xlate[k]);
+            check_true("mapped the peer's grant (>= 3 times)", xok[k] >= 3u);
+        }
     }
     check_eq("no errors while hammering", (long)bad, 0);
     (void)total;
     check_eq("end access to my grant (no mapping left)", gnttab_end_access(ref), 0);
+    if (peer) {
+        /* the peer may still hammer for a while: bounded retry */
+        uint64_t t = now();
+        long e;
+        while ((e = gnttab_end_access(xref)) && now() < t + 20000 * MS)
+            HYPERVISOR_sched_op(SCHEDOP_yield, NULL);
+        check_eq("end access to the peer's grant once it unmapped", e, 0);
+    }
 }
 
 int guest_main(start_info_t *si)
@@ -344,6 +440,8 @@ int guest_main(start_info_t *si)
         nvcpus = 2;
     if (cmdline_get(si, "self", buf, sizeof(buf)))
         self = (unsigned int)(buf[0] - '0');
+    if (cmdline_get(si, "peer", buf, sizeof(buf)))
+        peer = (unsigned int)(buf[0] - '0');
     if (cmdline_get(si, "domus", buf, sizeof(buf)))
         domus = (unsigned int)(buf[0] - '0');
     domus_ = domus;

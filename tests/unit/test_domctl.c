@@ -371,6 +371,39 @@ static void test_new_domain_is_paused_and_empty(void **state)
     assert_null(domain_by_id(1));
 }
 
+/* Xen's domain_pause is synchronous: while a vcpu of the domain runs on
+ * another CPU, pausedomain kicks that CPU and comes back as a
+ * continuation, counting its pause once; it returns when none runs. */
+extern uint64_t fake_smp_kicked;
+static void test_pause_waits_for_remote_vcpus(void **state)
+{
+    (void)state;
+    struct vcpu *t = &g1.d->vcpus[0];
+    t->running = 1;
+    t->processor = 2;
+    fake_smp_kicked = 0;
+    assert_int_equal(domctl_as(&g0, XEN_DOMCTL_pausedomain, 1), __HYPERVISOR_domctl);
+    assert_int_equal(g1.d->pause_count, 1);
+    assert_int_equal(fake_smp_kicked, 1ULL << 2);
+    assert_int_equal(domctl_as(&g0, XEN_DOMCTL_pausedomain, 1), __HYPERVISOR_domctl);
+    assert_int_equal(g1.d->pause_count, 1); /* counted once */
+    t->running = 0; /* CPU 2 switched it out */
+    assert_int_equal(domctl_as(&g0, XEN_DOMCTL_pausedomain, 1), 0);
+    assert_int_equal(g1.d->pause_count, 1);
+    /* a new pause counts again */
+    assert_int_equal(domctl_as(&g0, XEN_DOMCTL_pausedomain, 1), 0);
+    assert_int_equal(g1.d->pause_count, 2);
+    /* a wait left behind (the domain died meanwhile) does not make a
+     * later pause of a domain with that id skip its count */
+    t->running = 1;
+    assert_int_equal(domctl_as(&g0, XEN_DOMCTL_pausedomain, 1), __HYPERVISOR_domctl);
+    assert_int_equal(g1.d->pause_count, 3);
+    t->running = 0;
+    assert_int_equal(domctl_as(&g0, XEN_DOMCTL_unpausedomain, 1), 0);
+    assert_int_equal(domctl_as(&g0, XEN_DOMCTL_pausedomain, 1), 0);
+    assert_int_equal(g1.d->pause_count, 3);
+}
+
 static void test_pause_counting(void **state)
 {
     (void)state;
@@ -959,6 +992,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_create_configs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_new_domain_is_paused_and_empty, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pause_counting, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pause_waits_for_remote_vcpus, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vcpu_context, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vcpu_affinity, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sysctl, setup, teardown),

@@ -40,6 +40,11 @@ struct vcpu {
      * runs now (on at most one CPU at a time). */
     unsigned int processor;
     int running;
+    /* domctl.c: this (toolstack) vcpu's XEN_DOMCTL_pausedomain of domain
+     * id pause_wait - 1 has counted its pause and waits, as a
+     * continuation, for that domain's vcpus to stop on other CPUs; 0 if
+     * none. Any other domctl clears it. */
+    uint32_t pause_wait;
     /* Page tables (mmu.c sets the two tables; pv_update_cr3 picks one). */
     uint64_t cr3;            /* machine address to load when this vcpu runs */
     uint64_t guest_table;      /* mfn of the guest kernel's L4 */
