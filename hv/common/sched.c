@@ -472,6 +472,22 @@ void sched_idle_or_halt(void)
                                             "stop: dom0 shut down with an unknown reason" };
         int status = dom0_exit_status(d0);
         unsigned int how = d0->shutdown_reason > SHUTDOWN_MAX ? 3u : (unsigned int)status;
+        /* Every domain stops first: none runs again, and those with a
+         * vcpu on another CPU are kicked off it; this CPU looks again in
+         * a millisecond (nothing else would wake it) until none runs. */
+        int busy = 0;
+        for (unsigned int i = 0; i < MAX_DOMAINS; i++) {
+            if (domains[i].state == DOM_FREE)
+                continue;
+            if (domains[i].state == DOM_RUNNING)
+                domains[i].state = DOM_SHUTDOWN;
+            busy += domain_running_elsewhere(&domains[i]);
+        }
+        if (busy) {
+            arch_timer_arm(xl_now() + 1000000ULL);
+            arch_idle_wait();
+            return;
+        }
         uint64_t free_before = mm_free_count();
         for (unsigned int i = 1; i < MAX_DOMAINS; i++)
             if (domains[i].state != DOM_FREE)

@@ -319,7 +319,7 @@ static uint64_t foreign_mfn(void)
 static uint64_t mfn(void)
 {
     switch (below(5)) {
-    case 0: return scratch_mfn + below(SCRATCH_SIZE / 4096);
+    case 0: return scratch_mfn + (pv[cur_vcpu()].scratch_base + below(SCRATCH_SPAN)) / 4096;
     case 1: return ~0ULL >> below(40);
     default: return foreign_mfn();
     }
