@@ -228,6 +228,17 @@ static int domain_exists(domid_t d)
 }
 
 /* getvcpuinfo: 1 and *cpu if vcpu v of d runs now, 0 if not, -1 if none. */
+/* CPU time vcpu v of d has run (ns), -1 if there is no such vcpu or it
+ * is down (a vcpu that comes up later is not waited for). */
+static int64_t vcpu_time(domid_t d, unsigned int v)
+{
+    memset(&dc, 0, sizeof(dc));
+    dc.u.getvcpuinfo.vcpu = v;
+    if (domctl(XEN_DOMCTL_getvcpuinfo, d) || !dc.u.getvcpuinfo.online)
+        return -1;
+    return (int64_t)dc.u.getvcpuinfo.cpu_time;
+}
+
 static int vcpu_running(domid_t d, unsigned int v, unsigned int *cpu)
 {
     memset(&dc, 0, sizeof(dc));
@@ -496,6 +507,17 @@ int guest_main(start_info_t *si)
         uint64_t t = now();
         while (nvcpus > 1 && !ops[1] && now() < t + 5000 * MS)
             __asm__ volatile("pause");
+        /* The boot domUs allocate hv memory as they start hammering (grant
+         * and maptrack frames, event buckets): start the churn, which
+         * counts free pages, once each domU vcpu has run 100 ms. */
+        t = now();
+        for (unsigned int d = 1; d <= domus_; d++)
+            for (unsigned int k = 0; k < MAXV; k++) {
+                int64_t vt;
+                while ((vt = vcpu_time((domid_t)d, k)) >= 0 && vt < (int64_t)(100 * MS) &&
+                       now() < t + 10000 * MS)
+                    HYPERVISOR_sched_op(SCHEDOP_yield, NULL);
+            }
         churn(loops);
         while (now() < until)
             hammer_once(0, (uint32_t)ops[0] + 1);

@@ -69,6 +69,15 @@ trap cleanup EXIT
 [ -n "$log" ] || log="$work/serial.log"
 : >"$log"
 
+# Under TCG a vCPU's host thread can be off the host CPU for over a
+# second on a loaded host (more QEMU threads than cores), which the hv's
+# 1 s watchdog takes for a hung CPU. The scenario harness exports
+# XL_SMP_WATCHDOG_MS for its --smp N runs; a scenario that sets
+# smp_watchdog_ms itself keeps its value.
+if [ "$smp" -gt 1 ] && [ -n "${XL_SMP_WATCHDOG_MS:-}" ] && [[ "$hv_cmdline" != *smp_watchdog_ms=* ]]; then
+    hv_cmdline="$hv_cmdline smp_watchdog_ms=$XL_SMP_WATCHDOG_MS"
+fi
+
 esp="$work/esp"
 mkdir -p "$esp/EFI/BOOT" "$esp/EFI/xenolith"
 cp "$BUILD/boot/BOOTX64.EFI" "$esp/EFI/BOOT/BOOTX64.EFI" || exit 64

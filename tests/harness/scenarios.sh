@@ -27,6 +27,10 @@ logdir="$top/build/scenario-logs"
 mkdir -p "$logdir"
 # shellcheck source=scenario-lib.sh
 source "$here/scenario-lib.sh"
+# --smp N runs: a watchdog bound that host scheduling of TCG vCPU threads
+# does not trip (a CPU stuck in the hv is still caught, in 10 s instead
+# of 1; smp_watchdog checks the 1 s default with its own setting).
+export XL_SMP_WATCHDOG_MS=${XL_SMP_WATCHDOG_MS:-10000}
 pass=0 fail=0 skipped=0
 for scn in "$@"; do
     name=$(basename "$scn" .scn)
