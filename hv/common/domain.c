@@ -145,6 +145,7 @@ void domain_destroy(struct domain *d)
     sched_raise_work();
     sched_domain_destroy(d);          /* its vcpus off the run queues first */
     arch_leave_guest_page_tables(); /* never run on tables being freed */
+    arch_forget_domain_cpu_state(d); /* no CPU's FPU owner stays one of its slots */
     evtchn_domain_destroy(d);         /* peers' ends go back to unbound */
     gnttab_domain_destroy(d);         /* its mappings go; its granted frames outlive it while mapped */
     struct vcpu *v;

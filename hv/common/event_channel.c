@@ -30,22 +30,21 @@
 #define EVTCHNOP_reset_cont 14 /* hypervisor-internal in the public header */
 #endif
 
-/* ---- bit helpers on the guest-visible words (single CPU: plain ops) ---- */
+/* ---- bit helpers on the guest-visible words ----
+ * Atomic read-modify-writes, as Xen's: the guest changes other bits of
+ * the same words on its own vcpus, possibly on other CPUs at this moment
+ * (a plain |= could undo its clear of a bit, or it ours). */
 
 static int test_and_set(volatile xen_ulong_t *w, unsigned int bit)
 {
     xen_ulong_t m = (xen_ulong_t)1 << (bit % BITS_PER_WORD);
-    int old = (w[bit / BITS_PER_WORD] & m) != 0;
-    w[bit / BITS_PER_WORD] |= m;
-    return old;
+    return (__atomic_fetch_or(&w[bit / BITS_PER_WORD], m, __ATOMIC_SEQ_CST) & m) != 0;
 }
 
 static int test_and_clear(volatile xen_ulong_t *w, unsigned int bit)
 {
     xen_ulong_t m = (xen_ulong_t)1 << (bit % BITS_PER_WORD);
-    int old = (w[bit / BITS_PER_WORD] & m) != 0;
-    w[bit / BITS_PER_WORD] &= ~m;
-    return old;
+    return (__atomic_fetch_and(&w[bit / BITS_PER_WORD], ~m, __ATOMIC_SEQ_CST) & m) != 0;
 }
 
 static int test_bit(const volatile xen_ulong_t *w, unsigned int bit)
@@ -137,14 +136,17 @@ static void fifo_set_pending(struct domain *d, unsigned int port)
         c->pending = 1;
         return;
     }
-    int was_pending = (*w & FIFO_BIT(EVTCHN_FIFO_PENDING)) != 0;
-    *w |= FIFO_BIT(EVTCHN_FIFO_PENDING);
+    /* The event words are the guest's too (it clears LINKED and PENDING,
+     * sets MASKED, on any of its vcpus): every change here is atomic. */
+    int was_pending = (__atomic_fetch_or(w, FIFO_BIT(EVTCHN_FIFO_PENDING), __ATOMIC_SEQ_CST) &
+                       FIFO_BIT(EVTCHN_FIFO_PENDING)) != 0;
     struct vcpu *v = notify_vcpu(d, c);
     volatile evtchn_fifo_control_block_t *cb = fifo_ctrl(v);
     unsigned int q = c->priority;
     int linked = 1;
-    if (cb && !(*w & FIFO_BIT(EVTCHN_FIFO_MASKED)) && !(*w & FIFO_BIT(EVTCHN_FIFO_LINKED))) {
-        *w |= FIFO_BIT(EVTCHN_FIFO_LINKED);
+    if (cb && !(__atomic_load_n(w, __ATOMIC_SEQ_CST) & FIFO_BIT(EVTCHN_FIFO_MASKED)) &&
+        !(__atomic_fetch_or(w, FIFO_BIT(EVTCHN_FIFO_LINKED), __ATOMIC_SEQ_CST) &
+          FIFO_BIT(EVTCHN_FIFO_LINKED))) {
         /* Was it the tail of the queue it was last on (its last vcpu's,
          * Xen's lastq)? That queue is empty now (the guest unlinked it):
          * forget the tail. */
@@ -157,19 +159,25 @@ static void fifo_set_pending(struct domain *d, unsigned int port)
         uint32_t tail = v->ev.fifo_tail[q];
         if (tail) {
             volatile uint32_t *tw = fifo_word(d, tail);
-            if (tw && (*tw & FIFO_BIT(EVTCHN_FIFO_LINKED))) {
-                *tw = (*tw & ~(FIFO_BIT(EVTCHN_FIFO_BUSY) | EVTCHN_FIFO_LINK_MASK)) | port;
-                linked = 1;
+            /* Xen's evtchn_fifo_set_link: link through the old tail only
+             * while the guest has not unlinked it meanwhile (a few tries:
+             * a word the guest keeps changing makes this port the head). */
+            uint32_t o = tw ? __atomic_load_n(tw, __ATOMIC_SEQ_CST) : 0;
+            for (int tries = 0; tries < 4 && (o & FIFO_BIT(EVTCHN_FIFO_LINKED)); tries++) {
+                uint32_t n = (o & ~(FIFO_BIT(EVTCHN_FIFO_BUSY) | EVTCHN_FIFO_LINK_MASK)) | port;
+                if (__atomic_compare_exchange_n(tw, &o, n, 0, __ATOMIC_SEQ_CST,
+                                                __ATOMIC_SEQ_CST)) {
+                    linked = 1;
+                    break;
+                }
             }
         }
         if (!linked)
             cb->head[q] = port;
         v->ev.fifo_tail[q] = port;
     }
-    if (!linked && !(cb->ready & FIFO_BIT(q))) {
-        cb->ready |= FIFO_BIT(q);
+    if (!linked && !(__atomic_fetch_or(&cb->ready, FIFO_BIT(q), __ATOMIC_SEQ_CST) & FIFO_BIT(q)))
         vcpu_mark_events_pending(v);
-    }
     if (!was_pending)
         check_pollers(d, port);
 }

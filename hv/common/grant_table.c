@@ -301,28 +301,75 @@ static struct gnttab *granter_of(const struct maptrack *mt)
 
 /* ---- pins and status flags (Xen's _set_status_v1/_v2, reduce_status_for_pin) ---- */
 
-/* Mark entry ref of gt pinned by ldomid for reading (and writing unless
- * ro). Before the first pin the entry must be a permit_access grant to
- * ldomid (for a mapping not sub_page; v2 copies also take transitive); a
- * writer needs !GTF_readonly. */
-static int set_status(const struct gnttab *gt, uint32_t ref, const struct active *a, int ro,
-                      int mapflag, uint16_t ldomid)
+/* Is an entry with this header usable for a new pin by ldomid (for
+ * reading, and writing unless ro)? pinned: the entry already has pins, so
+ * only the readonly rule applies. */
+static int entry_allows(const struct gnttab *gt, uint16_t flags, uint16_t domid, int ro,
+                        int mapflag, uint16_t ldomid, int pinned)
 {
-    const grant_entry_header_t *h = entry_hdr(gt, ref);
-    uint16_t flags = h->flags, domid = h->domid;
     uint16_t mask = GTF_type_mask | (mapflag ? GTF_sub_page : 0);
     int ok_type = (flags & mask) == GTF_permit_access ||
                   (gt->version == 2 && !mapflag && (flags & mask) == GTF_transitive);
-    if (!(a->pins_ro + a->pins_rw) && (!ok_type || domid != ldomid))
-        return GNTST_general_error;
-    if (!ro && (flags & GTF_readonly))
+    if (!pinned && (!ok_type || domid != ldomid))
+        return 0;
+    return ro || !(flags & GTF_readonly);
+}
+
+/* Mark entry ref of gt pinned by ldomid for reading (and writing unless
+ * ro). Before the first pin the entry must be a permit_access grant to
+ * ldomid (for a mapping not sub_page; v2 copies also take transitive); a
+ * writer needs !GTF_readonly.
+ * The granter may change the entry on another CPU at the same moment
+ * (gnttab_end_foreign_access: cmpxchg of flags to 0 unless GTF_reading
+ * or GTF_writing is set), so, as Xen's _set_status_v1/_v2: v1 sets the
+ * bits with a compare-exchange of flags+domid that fails if the entry
+ * changed since it was checked (a few tries, then an error: an entry
+ * that keeps changing is the granter's problem); v2 sets the bits in the
+ * status word first, then looks at the entry again and takes them back
+ * if it no longer allows the pin. Either way the granter never ends
+ * access to an entry this pin goes on to use. */
+static int set_status(const struct gnttab *gt, uint32_t ref, const struct active *a, int ro,
+                      int mapflag, uint16_t ldomid)
+{
+    grant_entry_header_t *h = entry_hdr(gt, ref);
+    int pinned = a->pins_ro + a->pins_rw != 0;
+    uint16_t bits = (uint16_t)(GTF_reading | (ro ? 0 : GTF_writing));
+    if (gt->version == 1) {
+        uint32_t *w = (uint32_t *)h; /* flags (low half), domid (high half) */
+        uint32_t old = __atomic_load_n(w, __ATOMIC_ACQUIRE);
+        for (int tries = 0; tries < 4; tries++) {
+            if (!entry_allows(gt, (uint16_t)old, (uint16_t)(old >> 16), ro, mapflag, ldomid,
+                              pinned))
+                return GNTST_general_error;
+            if (__atomic_compare_exchange_n(w, &old, old | bits, 0, __ATOMIC_ACQ_REL,
+                                            __ATOMIC_ACQUIRE))
+                return GNTST_okay;
+        }
+        return GNTST_general_error; /* the entry keeps changing under us */
+    }
+    uint16_t flags = __atomic_load_n(&h->flags, __ATOMIC_ACQUIRE);
+    if (!entry_allows(gt, flags, __atomic_load_n(&h->domid, __ATOMIC_ACQUIRE), ro, mapflag,
+                      ldomid, pinned))
         return GNTST_general_error;
     uint16_t *st = status_of(gt, ref);
-    *st = (uint16_t)(*st | GTF_reading | (ro ? 0 : GTF_writing));
+    __atomic_fetch_or(st, bits, __ATOMIC_SEQ_CST);
+    /* again, after the bits are visible to the granter */
+    flags = __atomic_load_n(&h->flags, __ATOMIC_SEQ_CST);
+    if (!entry_allows(gt, flags, __atomic_load_n(&h->domid, __ATOMIC_ACQUIRE), ro, mapflag,
+                      ldomid, pinned)) {
+        uint16_t undo = 0;
+        if (!ro && !a->pins_rw)
+            undo |= GTF_writing;
+        if (!pinned)
+            undo |= GTF_reading;
+        __atomic_fetch_and(st, (uint16_t)~undo, __ATOMIC_SEQ_CST);
+        return GNTST_general_error;
+    }
     return GNTST_okay;
 }
 
-/* Drop the status bits the pins no longer need. */
+/* Drop the status bits the pins no longer need (atomically: the granter
+ * writes the other bits of a v1 entry's flags meanwhile). */
 static void clear_status(const struct gnttab *gt, uint32_t ref, const struct active *a, int ro)
 {
     uint16_t clear = 0;
@@ -330,10 +377,8 @@ static void clear_status(const struct gnttab *gt, uint32_t ref, const struct act
         clear |= GTF_writing;
     if (!a->pins_ro && !a->pins_rw)
         clear |= GTF_reading;
-    if (ref < nr_entries(gt)) {
-        uint16_t *st = status_of(gt, ref);
-        *st = (uint16_t)(*st & ~clear);
-    }
+    if (ref < nr_entries(gt))
+        __atomic_fetch_and(status_of(gt, ref), (uint16_t)~clear, __ATOMIC_SEQ_CST);
 }
 
 /* The frame a (non-transitive) entry names, as of the version in force. */

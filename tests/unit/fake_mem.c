@@ -74,6 +74,7 @@ void arch_flush_tlb(void) { fake_tlb_flushes++; }
 void arch_invlpg(uint64_t va) { (void)va; fake_invlpgs++; }
 void arch_flush_cache(void) { fake_cache_flushes++; }
 void arch_leave_guest_page_tables(void) {}
+void arch_forget_domain_cpu_state(const struct domain *d) { (void)d; }
 void arch_set_hv_l4_slot(unsigned int slot, uint64_t e) { fake_hv_slot_set[slot & 511] = e; }
 void arch_write_ptbase(uint64_t cr3)
 {

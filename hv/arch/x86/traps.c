@@ -391,6 +391,21 @@ void cpu_leave_guest_pt(void)
     cpu_guest_pt_mask &= ~bit;
 }
 
+/* A CPU whose registers hold the x87/SSE state of a vcpu of d (its
+ * fpu_owner) forgets it: the slot is reused by the next domain, whose
+ * vcpu must never find itself the owner of state it did not leave there
+ * (it would run with d's registers; a CPU that reaped d set its current
+ * to NULL without switch_out). Big lock held; the other CPUs are not
+ * running d. */
+void arch_forget_domain_cpu_state(const struct domain *d)
+{
+    for (unsigned int c = 0; c < nr_cpus_online; c++) {
+        struct vcpu *o = percpu[c].fpu_owner;
+        if (o && o->domain == d)
+            percpu[c].fpu_owner = NULL;
+    }
+}
+
 /* v stops running on this CPU (it may run on another next): what of it
  * the CPU holds goes back into v - its segments, its x87/SSE state. */
 static void switch_out(struct percpu *pc, struct vcpu *v)

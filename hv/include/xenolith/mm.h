@@ -190,6 +190,10 @@ void arch_invlpg(uint64_t va);
 void arch_flush_cache(void);
 /* Load the hypervisor's own page tables (before a guest's are freed). */
 void arch_leave_guest_page_tables(void);
+/* d is being destroyed (none of its vcpus runs on another CPU): no CPU
+ * may keep taking the x87/SSE state in its registers for one of d's vcpu
+ * slots, which a new domain will reuse (traps.c's lazy FPU owner). */
+void arch_forget_domain_cpu_state(const struct domain *d);
 /* Set one of the hv's L4 slots (256..271) copied into every guest L4. */
 void arch_set_hv_l4_slot(unsigned int slot, uint64_t entry);
 /* The hv's L4 (all 512 slots; 256..271 are the ones guests get). */
