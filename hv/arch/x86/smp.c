@@ -236,13 +236,19 @@ void smp_watchdog_check(struct percpu *self)
 {
     (void)self;
     uint64_t now = rdtsc();
+    int holder = big_holder;
     for (unsigned int c = 0; c < nr_cpus_online; c++) {
         uint64_t since = percpu[c].hv_since;
-        if (since && now > since && tsc_to_ns(now - since) > watchdog_ns)
-            smp_watchdog_panic(c, "every CPU leaves the hypervisor (to a guest or to idle) "
-                                  "within smp_watchdog_ms (default 1 s)",
-                               big_holder == (int)c ? "is stuck in the hypervisor holding the big lock"
-                                                    : "is stuck in the hypervisor");
+        if (!since || now <= since || tsc_to_ns(now - since) <= watchdog_ns)
+            continue;
+        /* A CPU over the bound while another holds the big lock is (with
+         * a fair lock) waiting behind it: name the holder, the one that
+         * keeps everyone in the hv. */
+        unsigned int culprit = holder >= 0 && holder < (int)nr_cpus_online ? (unsigned int)holder : c;
+        smp_watchdog_panic(culprit, "every CPU leaves the hypervisor (to a guest or to idle) "
+                                    "within smp_watchdog_ms (default 1 s)",
+                           holder == (int)culprit ? "is stuck in the hypervisor holding the big lock"
+                                                  : "is stuck in the hypervisor");
     }
 }
 
