@@ -261,6 +261,60 @@ static void test_weight_smp(void **state)
     assert_true(b / a > 2.7 && b / a < 3.3);
 }
 
+/* sched_smp.scn on simulated time: 4 CPUs; a dom0-like domain (wakes
+ * every 3 ms, runs 0.3 ms) pinned to CPU 0; spinA (256), spinB (512) and
+ * capC (512, cap 25) CPU-bound and pinned to CPU 1; spinD pinned to
+ * CPU 2; CPU 3 idles. The three on CPU 1 must share it as on a machine of
+ * one CPU: spinB/spinA = 2 +-10%, capC 25% +-5 of CPU 1; spinD has its
+ * CPU; nobody leaves its pin. (Credit shared over the whole machine
+ * without regard to the pins gives every vCPU on CPU 1 more than it can
+ * burn: all UNDER, round robin, spinB/spinA = 1.) */
+static void test_weight_split_pinned(void **state)
+{
+    (void)state;
+    sim_init(4, NULL);
+    for (unsigned int d = 0; d < 5; d++)
+        add_dom(d, d, 1);
+    assert_int_equal(csched_set_params(&S, &dom[2], 512, 0, NULL), 0);
+    assert_int_equal(csched_set_params(&S, &dom[3], 512, 25, NULL), 0);
+    const csched_cpumask_t pin[5] = { BIT(0), BIT(1), BIT(1), BIT(1), BIT(2) };
+    csched_cpumask_t k;
+    for (unsigned int v = 0; v < 5; v++) {
+        assert_int_equal(csched_set_affinity(&S, &vc[v], pin[v], &k), 0);
+        resched |= k;
+    }
+    uint64_t r0[5] = { 0 }, t0 = 0, i3 = 0;
+    for (unsigned int i = 0; i < 3000; i++) {
+        if (i == 500) {
+            for (unsigned int v = 0; v < 5; v++)
+                r0[v] = runtime(v);
+            t0 = now;
+            i3 = csched_cpu_idle_ns(&S, 3, now);
+            memset(ran_on, 0, sizeof(ran_on));
+        }
+        kick(csched_wake(&S, &vc[0]));
+        sim_run(MS * 3 / 10);
+        kick(csched_sleep(&S, &vc[0]));
+        sim_run(MS * 27 / 10);
+    }
+    double r[5], span = (double)(now - t0);
+    for (unsigned int v = 0; v < 5; v++)
+        r[v] = (double)(runtime(v) - r0[v]);
+    double cpu1 = r[1] + r[2] + r[3];
+    print_message("pinned on CPU 1: spinA %.0f ms, spinB %.0f ms (ratio %.3f), capC %.1f%%; "
+                  "CPU 1 busy %.1f%%, spinD %.1f%%, dom0 %.1f%%\n", r[1] / MS, r[2] / MS,
+                  r[2] / r[1], 100 * r[3] / cpu1, 100 * cpu1 / span, 100 * r[4] / span,
+                  100 * r[0] / span);
+    for (unsigned int v = 0; v < 5; v++)
+        assert_int_equal(ran_on[v], pin[v]);
+    assert_true(cpu1 > 0.99 * span);             /* CPU 1 never idles */
+    assert_true(r[4] > 0.99 * span);             /* spinD has CPU 2 */
+    assert_true(r[0] > 0.05 * span);             /* dom0 runs */
+    assert_true((double)(csched_cpu_idle_ns(&S, 3, now) - i3) > 0.99 * span);
+    assert_true(r[2] / r[1] > 1.8 && r[2] / r[1] < 2.2);
+    assert_true(100 * r[3] / cpu1 > 20.0 && 100 * r[3] / cpu1 < 30.0);
+}
+
 /* ---- caps ---- */
 
 static double share_pct(uint64_t ran, uint64_t span)
@@ -801,6 +855,7 @@ int main(void)
         cmocka_unit_test(test_weight_split_light_domain),
         cmocka_unit_test(test_weight_split_chatty_domain),
         cmocka_unit_test(test_weight_smp),
+        cmocka_unit_test(test_weight_split_pinned),
         cmocka_unit_test(test_cap),
         cmocka_unit_test(test_cap_multi_vcpu),
         cmocka_unit_test(test_affinity),
