@@ -149,7 +149,7 @@ void domctl_getdomaininfo(const struct domain *d, struct xen_domctl_getdomaininf
         if (v->online && d->state == DOM_RUNNING) {
             if (!v->blocked)
                 flags &= ~XEN_DOMINF_blocked;
-            if (current == v)
+            if (v->running || current == v) /* Xen: v->is_running, on any CPU */
                 flags |= XEN_DOMINF_running;
             info->nr_online_vcpus++;
         }

@@ -365,6 +365,14 @@ static void test_new_domain_is_paused_and_empty(void **state)
     create(5);
     assert_int_equal(domctl_as(&g0, XEN_DOMCTL_getdomaininfo, 2), 0);
     assert_int_equal(dop(&g0)->domain, 5);
+    /* the boot domU running on another CPU (v->running; the caller's
+     * current is dom0's vcpu): "r" as on Xen (v->is_running) */
+    assert_int_equal(domctl_as(&g0, XEN_DOMCTL_getdomaininfo, 1), 0);
+    assert_int_equal(dop(&g0)->u.getdomaininfo.flags & XEN_DOMINF_running, 0);
+    domain_by_id(1)->vcpus[0].running = 1;
+    assert_int_equal(domctl_as(&g0, XEN_DOMCTL_getdomaininfo, 1), 0);
+    assert_int_equal(dop(&g0)->u.getdomaininfo.flags & XEN_DOMINF_running, XEN_DOMINF_running);
+    domain_by_id(1)->vcpus[0].running = 0;
     assert_int_equal(domctl_as(&g0, XEN_DOMCTL_getdomaininfo, DOMID_SELF), -XL_EINVAL);
     /* destroying a running boot domain works too */
     assert_int_equal(domctl_as(&g0, XEN_DOMCTL_destroydomain, 1), 0);
