@@ -285,10 +285,16 @@ void svc_step(int with_ctl)
         ctl_poll();
     if (halt_reason >= 0 || busy)
         return;     /* requests left: another pass before blocking */
-    /* Block until an event or the next poll of COM2. */
+    /* Block until an event or the next poll of COM2. Upcalls are masked
+     * before the timer is set: set first, a timer that fired before the
+     * mask (this vcpu held up over POLL_NS, as a QEMU thread on a busy
+     * host is) had its event taken by the upcall, and the block then
+     * waited for no timer at all - dom0 stopped answering. Masked, its
+     * event stays pending and the check below (or SCHEDOP_block) sees it. */
     vcpu_info_t *vi = &guest_shared_info->vcpu_info[0];
-    HYPERVISOR_set_timer_op(now_ns() + POLL_NS);
     vi->evtchn_upcall_mask = 1;
+    __asm__ volatile("" ::: "memory");
+    HYPERVISOR_set_timer_op(now_ns() + POLL_NS);
     __asm__ volatile("" ::: "memory");
     if (vi->evtchn_upcall_pending) {
         vi->evtchn_upcall_mask = 0;
