@@ -22,8 +22,8 @@
  *    looked at again; tick = tslice / 3 (10 ms), accounting period =
  *    tslice (30 ms), ratelimit (default 1 ms): a vCPU that runs is not
  *    preempted by a reschedule before it has run that long.
- *  - Accounting (csched_acct, every period): nr_online_cpus * period of
- *    credit is shared among active domains in proportion to weight *
+ *  - Accounting (csched_acct, every period): nr_online_cpus * the time
+ *    since the last accounting (normally a period) of credit is shared among active domains in proportion to weight *
  *    active vCPUs (as Xen does), no domain getting more than its active
  *    vCPUs can use or its cap allows; what such a domain cannot take goes
  *    to the others by weight. A domain's share is split evenly among its
@@ -156,6 +156,9 @@ struct csched_pcpu {
  * cap_ns of credit (a capped domain's; those whose hard affinity lies
  * within mask; all). */
 #define CSCHED_ACCT_GROUPS 32
+/* The longest time since the last accounting that csched_acct shares
+ * out as credit (a longer gap counts as one period). */
+#define CSCHED_ACCT_MAX_SPAN_NS 1000000000ULL
 struct csched_acct_group {
     struct csched_dom *dom;      /* its vCPUs, or NULL: */
     csched_cpumask_t mask;       /* vCPUs allowed only on these CPUs (0: all) */
@@ -167,6 +170,7 @@ struct csched {
     csched_cpumask_t online;
     uint64_t tslice_ns, tick_ns, ratelimit_ns;
     uint64_t acct_carry;         /* credit over vCPUs' ceiling, shared next period */
+    uint64_t last_acct_ns;       /* when csched_acct last ran (0: never) */
     struct csched_acct_group acct_group[CSCHED_ACCT_GROUPS];
     struct csched_list doms;
     struct csched_ops ops;
