@@ -98,18 +98,29 @@ static void runq_hints(struct csched_pcpu *pc)
     STORE(&pc->head_pri, h ? h->pri : CSCHED_PRI_IDLE);
 }
 
-/* By priority, FIFO within one; a yielding vCPU goes behind the first
- * vCPU of a lower priority (Xen's yield). */
+/* By priority, FIFO within one, except that OVER vCPUs are kept by
+ * credit, the least in debt first; a yielding vCPU goes behind the first
+ * vCPU of a lower priority (Xen's yield).
+ * OVER by credit (Xen keeps FIFO): when the vCPUs sharing a CPU are all
+ * OVER at times - under TCG, with late ticks and accounting, the busy
+ * ones were OVER most of the time - FIFO shares the CPU round robin,
+ * 1:1 whatever their weights, and the most indebted vCPU gets the most
+ * beyond its credit. Least debt first makes the debts even out, so what
+ * each runs follows what it earns: its weight. */
 static void runq_insert(struct csched *s, unsigned int cpu, struct csched_vcpu *sv, int yield)
 {
     struct csched_pcpu *pc = &s->pcpu[cpu];
     struct csched_list *pos = pc->runq.next;
     for (; pos != &pc->runq; pos = pos->next) {
-        if (RQ_VCPU(pos)->pri < sv->pri) {
+        const struct csched_vcpu *q = RQ_VCPU(pos);
+        if (q->pri < sv->pri) {
             if (yield)
                 pos = pos->next;
             break;
         }
+        if (!yield && sv->pri == CSCHED_PRI_OVER && q->pri == CSCHED_PRI_OVER &&
+            q->credit_ns < sv->credit_ns)
+            break;
     }
     list_insert_before(&sv->runq_elem, pos);
     sv->on_runq = 1;
@@ -666,8 +677,12 @@ csched_cpumask_t csched_acct(struct csched *s, uint64_t now)
                 excess += (uint64_t)(sv->credit_ns - (int64_t)period);
                 sv->credit_ns = (int64_t)period;
             }
-            if (sv->credit_ns < -(int64_t)period)
-                sv->credit_ns = -(int64_t)period;
+            /* Debt is kept down to CSCHED_DEBT_PERIODS periods (Xen: one):
+             * with late ticks a vCPU overruns its slice, and debt cut at
+             * one period was forgiven most to the vCPU of the least
+             * weight, which lives nearest the floor (test_acct_jitter). */
+            if (sv->credit_ns < -CSCHED_DEBT_PERIODS * (int64_t)period)
+                sv->credit_ns = -CSCHED_DEBT_PERIODS * (int64_t)period;
             sv->ran_in_period = 0;
             set_pri(s, sv, sv->credit_ns >= 0 ? CSCHED_PRI_UNDER : CSCHED_PRI_OVER);
             if (sv->running) {

@@ -36,6 +36,15 @@ static uint64_t now, next_tick, next_acct;
 static uint64_t slice_end[CSCHED_MAX_CPUS];
 static csched_cpumask_t resched;
 static uint64_t acct_late;            /* each accounting comes this much late */
+static uint64_t jitter_ms;            /* ...plus up to this many ms at random, and ticks too */
+static unsigned int jit_lcg = 4242;
+static uint64_t jitter(void)
+{
+    if (!jitter_ms)
+        return 0;
+    jit_lcg = jit_lcg * 1103515245u + 12345u;
+    return (uint64_t)((jit_lcg >> 16) % (unsigned int)(jitter_ms + 1)) * MS;
+}
 static csched_cpumask_t ran_on[NV];   /* CPUs each of vc[] was picked on */
 static void (*step_check)(void);      /* run after every settled step */
 static unsigned int checks;
@@ -102,11 +111,11 @@ static void sim_run_until(uint64_t until)
             for (unsigned int c = 0; c < S.nr_cpus; c++)
                 if (csched_tick(&S, c, now))
                     resched |= BIT(c);
-            next_tick += S.tick_ns;
+            next_tick += S.tick_ns + jitter();
         }
         if (now == next_acct) {
             resched |= csched_acct(&S, now);
-            next_acct += S.tslice_ns + acct_late;
+            next_acct += S.tslice_ns + acct_late + 2 * jitter();
         }
         for (unsigned int c = 0; c < S.nr_cpus; c++)
             if (slice_end[c] && slice_end[c] <= now)
@@ -127,6 +136,7 @@ static void sim_init(unsigned int nr_cpus, const struct csched_ops *ops)
     memset(ran_on, 0, sizeof(ran_on));
     resched = 0;
     acct_late = 0;
+    jitter_ms = 0;
     step_check = NULL;
     checks = 0;
     now = 1000 * MS;
@@ -271,10 +281,11 @@ static void test_weight_smp(void **state)
  * CPU; nobody leaves its pin. (Credit shared over the whole machine
  * without regard to the pins gives every vCPU on CPU 1 more than it can
  * burn: all UNDER, round robin, spinB/spinA = 1.) */
-static void weight_split_pinned(uint64_t late)
+static double weight_split_pinned(uint64_t late, uint64_t jit)
 {
     sim_init(4, NULL);
     acct_late = late;
+    jitter_ms = jit;
     for (unsigned int d = 0; d < 5; d++)
         add_dom(d, d, 1);
     assert_int_equal(csched_set_params(&S, &dom[2], 512, 0, NULL), 0);
@@ -303,7 +314,8 @@ static void weight_split_pinned(uint64_t late)
     for (unsigned int v = 0; v < 5; v++)
         r[v] = (double)(runtime(v) - r0[v]);
     double cpu1 = r[1] + r[2] + r[3];
-    print_message("accounting %llu ms late: ", (unsigned long long)(late / MS));
+    print_message("accounting %llu ms late, jitter %llu ms: ", (unsigned long long)(late / MS),
+                  (unsigned long long)jit);
     print_message("pinned on CPU 1: spinA %.0f ms, spinB %.0f ms (ratio %.3f), capC %.1f%%; "
                   "CPU 1 busy %.1f%%, spinD %.1f%%, dom0 %.1f%%\n", r[1] / MS, r[2] / MS,
                   r[2] / r[1], 100 * r[3] / cpu1, 100 * cpu1 / span, 100 * r[4] / span,
@@ -316,12 +328,13 @@ static void weight_split_pinned(uint64_t late)
     assert_true((double)(csched_cpu_idle_ns(&S, 3, now) - i3) > 0.99 * span);
     assert_true(r[2] / r[1] > 1.8 && r[2] / r[1] < 2.2);
     assert_true(100 * r[3] / cpu1 > 20.0 && 100 * r[3] / cpu1 < 30.0);
+    return r[2] / r[1];
 }
 
 static void test_weight_split_pinned(void **state)
 {
     (void)state;
-    weight_split_pinned(0);
+    weight_split_pinned(0, 0);
 }
 
 /* The same with every accounting 10 ms late (40 ms apart, as CPU 0's
@@ -332,7 +345,19 @@ static void test_weight_split_pinned(void **state)
 static void test_acct_late(void **state)
 {
     (void)state;
-    weight_split_pinned(10 * MS);
+    weight_split_pinned(10 * MS, 0);
+}
+
+/* Ticks up to 60 ms late and accountings up to 120 ms late, at random:
+ * the split still holds within 5%. Two things make it: OVER vCPUs are
+ * queued by credit (FIFO among them: 1.745 with 20 ms of jitter, the
+ * vCPUs on CPU 1 being OVER much of the time and sharing round robin),
+ * and debt is kept down to three periods (cut at one: 1.882 here). */
+static void test_acct_jitter(void **state)
+{
+    (void)state;
+    double ratio = weight_split_pinned(0, 60);
+    assert_true(ratio > 1.9 && ratio < 2.1);
 }
 
 /* ---- caps ---- */
@@ -877,6 +902,7 @@ int main(void)
         cmocka_unit_test(test_weight_smp),
         cmocka_unit_test(test_weight_split_pinned),
         cmocka_unit_test(test_acct_late),
+        cmocka_unit_test(test_acct_jitter),
         cmocka_unit_test(test_cap),
         cmocka_unit_test(test_cap_multi_vcpu),
         cmocka_unit_test(test_affinity),

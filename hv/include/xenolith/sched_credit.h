@@ -31,13 +31,13 @@
  *    Hard affinity limits it too: the vCPUs allowed only on a set of CPUs
  *    get at most that many CPUs' period together, shared among them by
  *    weight (weights hold among vCPUs pinned to one CPU of many).
- *    Credit is kept within [-period, +period]; what goes over the ceiling
+ *    Credit is kept within [-3 periods, +period]; what goes over the ceiling
  *    (a mostly idle vCPU's unused share) is added to the next period's
  *    credit, so the busy vCPUs still share the CPU by weight.
  *  - Priority: BOOST > UNDER (credit >= 0) > OVER (credit < 0) > IDLE. A
  *    waking UNDER vCPU is boosted; it loses the boost at the first tick
  *    that finds it running. Run queues are ordered by priority, FIFO
- *    within one.
+ *    within one, but OVER vCPUs by credit (the least in debt first).
  *  - Cap (percent of one CPU, 0 = none): the domain's vCPUs together may
  *    run cap% of a period per period. When the domain's budget is spent
  *    its vCPUs are parked (taken off the queues, not run) until the
@@ -156,6 +156,8 @@ struct csched_pcpu {
  * cap_ns of credit (a capped domain's; those whose hard affinity lies
  * within mask; all). */
 #define CSCHED_ACCT_GROUPS 32
+/* How far below zero a vCPU's credit may go, in periods. */
+#define CSCHED_DEBT_PERIODS 3
 /* The longest time since the last accounting that csched_acct shares
  * out as credit (a longer gap counts as one period). */
 #define CSCHED_ACCT_MAX_SPAN_NS 1000000000ULL
