@@ -149,7 +149,7 @@ void domctl_getdomaininfo(const struct domain *d, struct xen_domctl_getdomaininf
         if (v->online && d->state == DOM_RUNNING) {
             if (!v->blocked)
                 flags &= ~XEN_DOMINF_blocked;
-            if (current == v)
+            if (v->running || current == v) /* Xen: v->is_running, on any CPU */
                 flags |= XEN_DOMINF_running;
             info->nr_online_vcpus++;
         }
@@ -453,6 +453,13 @@ static long vcpu_affinity(struct vcpu *caller, struct domain *d, struct xen_domc
         v->affinity = hard;
         if ((rc = affinity_to_guest(cr3, &a->cpumap_hard, hard & affinity_all())))
             return rc;
+        /* Xen's vcpu_set_affinity moves a vcpu that is not running into
+         * its new map at once (vcpu_migrate_finish), so getvcpuinfo's
+         * cpu is a CPU it may run on; a running one is moved by its CPU's
+         * next pass (kicked below) and its cpu follows when it runs. */
+        uint64_t eff = hard & affinity_all();
+        if (!v->running && (v->processor >= 64 || !(eff >> v->processor & 1)))
+            v->processor = (unsigned int)__builtin_ctzll(eff);
     }
     if (a->flags & XEN_VCPUAFFINITY_SOFT) {
         if ((rc = affinity_from_guest(cr3, &a->cpumap_soft, &soft))) {

@@ -344,6 +344,12 @@ static void arm_next_deadline(unsigned int cpu, const struct vcpu *next)
     }
     if (timer_cpu && nr_awake)
         consider(&when, next_acct);
+    /* A vcpu displaced by a new hard affinity is handed over by this
+     * CPU's next pass, once its context is saved (the switch or the
+     * idle loop after this): make that pass come at once, not at the
+     * next tick or, going idle, a second later. */
+    if (spc[cpu].displaced)
+        consider(&when, xl_now());
     if (!when && !timer_cpu)
         when = xl_now() + SECONDS(1);
     arch_timer_arm(when);

@@ -98,18 +98,29 @@ static void runq_hints(struct csched_pcpu *pc)
     STORE(&pc->head_pri, h ? h->pri : CSCHED_PRI_IDLE);
 }
 
-/* By priority, FIFO within one; a yielding vCPU goes behind the first
- * vCPU of a lower priority (Xen's yield). */
+/* By priority, FIFO within one, except that OVER vCPUs are kept by
+ * credit, the least in debt first; a yielding vCPU goes behind the first
+ * vCPU of a lower priority (Xen's yield).
+ * OVER by credit (Xen keeps FIFO): when the vCPUs sharing a CPU are all
+ * OVER at times - under TCG, with late ticks and accounting, the busy
+ * ones were OVER most of the time - FIFO shares the CPU round robin,
+ * 1:1 whatever their weights, and the most indebted vCPU gets the most
+ * beyond its credit. Least debt first makes the debts even out, so what
+ * each runs follows what it earns: its weight. */
 static void runq_insert(struct csched *s, unsigned int cpu, struct csched_vcpu *sv, int yield)
 {
     struct csched_pcpu *pc = &s->pcpu[cpu];
     struct csched_list *pos = pc->runq.next;
     for (; pos != &pc->runq; pos = pos->next) {
-        if (RQ_VCPU(pos)->pri < sv->pri) {
+        const struct csched_vcpu *q = RQ_VCPU(pos);
+        if (q->pri < sv->pri) {
             if (yield)
                 pos = pos->next;
             break;
         }
+        if (!yield && sv->pri == CSCHED_PRI_OVER && q->pri == CSCHED_PRI_OVER &&
+            q->credit_ns < sv->credit_ns)
+            break;
     }
     list_insert_before(&sv->runq_elem, pos);
     sv->on_runq = 1;
@@ -514,13 +525,129 @@ int csched_tick(struct csched *s, unsigned int cpu, uint64_t now)
     return h && h->pri > sv->pri;
 }
 
+/* csched_acct's share of the credit (G held): weighted max-min
+ * ("water filling") over the active vCPUs. Every active vCPU has its
+ * domain's weight (so a domain's share is weight x active vCPUs, split
+ * evenly, as Xen's), and the shares are raised together in proportion to
+ * the weights until a group of vCPUs reaches what it may get:
+ *   - one vCPU: a period (one CPU);
+ *   - a capped domain's vCPUs: its cap's budget;
+ *   - the vCPUs whose hard affinity lies within a set of CPUs M (each
+ *     distinct mask of an active vCPU that is not every online CPU):
+ *     |M| periods, all these CPUs can give;
+ *   - all: the machine's credit (plus the carry).
+ * The vCPUs of a group that is full keep their share; the others go on.
+ * Without the affinity groups, vCPUs pinned to one CPU of several would
+ * each get about a CPU's worth, more than they can burn: all UNDER, they
+ * share round robin whatever their weights. */
+static int acct_member(const struct csched *s, const struct csched_acct_group *g,
+                       const struct csched_vcpu *sv)
+{
+    if (g->dom)
+        return sv->dom == g->dom;
+    return !g->mask || !(allowed(s, sv) & ~g->mask);
+}
+
+static void share_credit(struct csched *s, uint64_t remaining, uint64_t span)
+{
+    const uint64_t period = span; /* what one CPU gave since the last accounting */
+    struct csched_acct_group *grp = s->acct_group;
+    unsigned int ng = 0;
+
+    grp[ng++] = (struct csched_acct_group){ .cap_ns = remaining };
+    FOR_LIST(dp, &s->doms) {
+        struct csched_dom *sd = DOM(dp);
+        if (sd->acct_active && sd->cap && ng < CSCHED_ACCT_GROUPS)
+            grp[ng++] = (struct csched_acct_group){ .dom = sd,
+                                                    .cap_ns = span * sd->cap / 100 };
+    }
+    FOR_LIST(dp, &s->doms) {
+        FOR_LIST(vp, &DOM(dp)->vcpus) {
+            const struct csched_vcpu *sv = DOM_VCPU(vp);
+            csched_cpumask_t m = allowed(s, sv);
+            unsigned int g = 0;
+            if (!sv->acct_active || m == s->online)
+                continue;
+            while (g < ng && (grp[g].dom || grp[g].mask != m))
+                g++;
+            if (g == ng && ng < CSCHED_ACCT_GROUPS) /* more: those are not limited */
+                grp[ng++] = (struct csched_acct_group){ .mask = m,
+                                                        .cap_ns = mask_weight(m) * period };
+        }
+    }
+    /* Each round settles at least one vCPU: the group with the least
+     * credit left per unit of weight still to serve (slack / w, compared
+     * crosswise: slack < 2^38, w < 2^24). */
+    for (;;) {
+        const struct csched_acct_group *best = NULL;
+        const struct csched_vcpu *best_v = NULL;
+        uint64_t best_slack = 0, best_w = 0;
+        for (unsigned int g = 0; g < ng; g++) {
+            uint64_t given = 0, w = 0;
+            FOR_LIST(dp, &s->doms) {
+                FOR_LIST(vp, &DOM(dp)->vcpus) {
+                    const struct csched_vcpu *sv = DOM_VCPU(vp);
+                    if (!sv->acct_active || !acct_member(s, &grp[g], sv))
+                        continue;
+                    if (sv->acct_done)
+                        given += sv->acct_share;
+                    else
+                        w += sv->dom->weight;
+                }
+            }
+            uint64_t slack = grp[g].cap_ns > given ? grp[g].cap_ns - given : 0;
+            if (w && (!best_w || slack * best_w < best_slack * w)) {
+                best = &grp[g];
+                best_slack = slack;
+                best_w = w;
+            }
+        }
+        FOR_LIST(dp, &s->doms) {
+            FOR_LIST(vp, &DOM(dp)->vcpus) {
+                const struct csched_vcpu *sv = DOM_VCPU(vp);
+                uint64_t w = sv->dom->weight;
+                if (!sv->acct_done && (!best_w || period * best_w < best_slack * w)) {
+                    best = NULL;
+                    best_v = sv;
+                    best_slack = period;
+                    best_w = w;
+                }
+            }
+        }
+        if (!best_w)
+            return; /* every active vCPU has its share */
+        FOR_LIST(dp, &s->doms) {
+            FOR_LIST(vp, &DOM(dp)->vcpus) {
+                struct csched_vcpu *sv = DOM_VCPU(vp);
+                if (sv->acct_done || (best ? !acct_member(s, best, sv) : sv != best_v))
+                    continue;
+                sv->acct_share = best_slack * sv->dom->weight / best_w;
+                sv->acct_done = 1;
+            }
+        }
+    }
+}
+
 csched_cpumask_t csched_acct(struct csched *s, uint64_t now)
 {
-    (void)now;
     const uint64_t period = s->tslice_ns;
+    /* The time this accounting settles: since the last one, normally a
+     * period. The caller's timer may be late: under TCG with more guest
+     * CPUs than host cores, CPU 0's accountings came ~38 ms apart on
+     * average, 9% of them over two periods (up to 130 ms). Credit and
+     * cap budgets for a fixed period then fall short of the CPU time
+     * charged meanwhile: every vCPU sinks to the floor (OVER, round
+     * robin, weights lost) and a cap-25 domain gets 25 x 30/38 %. A gap
+     * over CSCHED_ACCT_MAX_SPAN_NS is an all-asleep stretch (accounting
+     * stops while nothing is awake) or a stall: it settles one period. */
+    uint64_t span = period;
+    if (s->last_acct_ns && now > s->last_acct_ns &&
+        now - s->last_acct_ns <= CSCHED_ACCT_MAX_SPAN_NS)
+        span = now - s->last_acct_ns;
+    s->last_acct_ns = now;
     /* The machine's credit, plus what the last accounting could not
      * give (see below). */
-    uint64_t remaining = mask_weight(s->online) * period + s->acct_carry;
+    uint64_t remaining = mask_weight(s->online) * span + s->acct_carry;
     uint64_t excess = 0;
     csched_cpumask_t kick = 0;
 
@@ -534,61 +661,28 @@ csched_cpumask_t csched_acct(struct csched *s, uint64_t now)
             sv->acct_active = sv->awake || sv->ran_in_period;
             sd->acct_active += sv->acct_active;
             rq_unlock(s, c);
+            sv->acct_share = 0;
+            sv->acct_done = !sv->acct_active;
         }
-        sd->acct_peak = sd->acct_active * period;
-        if (sd->cap && cap_amount(s, sd->cap) < sd->acct_peak)
-            sd->acct_peak = cap_amount(s, sd->cap);
-        sd->acct_share = 0;
-        sd->acct_done = !sd->acct_active;
     }
-    /* Share by weight * active vCPUs; a domain that cannot use its share
-     * (vCPUs, cap) gets what it can and the rest is shared again. */
-    for (;;) {
-        uint64_t total_w = 0;
-        FOR_LIST(dp, &s->doms)
-            if (!DOM(dp)->acct_done)
-                total_w += (uint64_t)DOM(dp)->weight * DOM(dp)->acct_active;
-        if (!total_w || !remaining)
-            break;
-        int clipped = 0;
-        uint64_t left = remaining;
-        FOR_LIST(dp, &s->doms) {
-            struct csched_dom *sd = DOM(dp);
-            if (sd->acct_done)
-                continue;
-            uint64_t fair = remaining * sd->weight * sd->acct_active / total_w;
-            if (sd->acct_share + fair >= sd->acct_peak) {
-                left -= sd->acct_peak - sd->acct_share;
-                sd->acct_share = sd->acct_peak;
-                sd->acct_done = 1;
-                clipped = 1;
-            }
-        }
-        if (clipped) {
-            remaining = left;
-            continue;
-        }
-        FOR_LIST(dp, &s->doms) {
-            struct csched_dom *sd = DOM(dp);
-            if (!sd->acct_done)
-                sd->acct_share += remaining * sd->weight * sd->acct_active / total_w;
-        }
-        break;
-    }
+    share_credit(s, remaining, span);
     FOR_LIST(dp, &s->doms) {
         struct csched_dom *sd = DOM(dp);
-        int64_t each = sd->acct_active ? (int64_t)(sd->acct_share / sd->acct_active) : 0;
         FOR_LIST(vp, &sd->vcpus) {
             struct csched_vcpu *sv = DOM_VCPU(vp);
             unsigned int c = lock_vcpu(s, sv);
             if (sv->acct_active) /* as counted above, whatever happened since */
-                sv->credit_ns += each;
+                sv->credit_ns += (int64_t)sv->acct_share;
             if (sv->credit_ns > (int64_t)period) {
                 excess += (uint64_t)(sv->credit_ns - (int64_t)period);
                 sv->credit_ns = (int64_t)period;
             }
-            if (sv->credit_ns < -(int64_t)period)
-                sv->credit_ns = -(int64_t)period;
+            /* Debt is kept down to CSCHED_DEBT_PERIODS periods (Xen: one):
+             * with late ticks a vCPU overruns its slice, and debt cut at
+             * one period was forgiven most to the vCPU of the least
+             * weight, which lives nearest the floor (test_acct_jitter). */
+            if (sv->credit_ns < -CSCHED_DEBT_PERIODS * (int64_t)period)
+                sv->credit_ns = -CSCHED_DEBT_PERIODS * (int64_t)period;
             sv->ran_in_period = 0;
             set_pri(s, sv, sv->credit_ns >= 0 ? CSCHED_PRI_UNDER : CSCHED_PRI_OVER);
             if (sv->running) {
@@ -599,7 +693,7 @@ csched_cpumask_t csched_acct(struct csched *s, uint64_t now)
             rq_unlock(s, c);
         }
         if (sd->cap) { /* refill: a debt of at most one period carries over */
-            int64_t amt = (int64_t)cap_amount(s, sd->cap), b, nb;
+            int64_t amt = (int64_t)(span * sd->cap / 100), b, nb;
             b = LOAD(&sd->cap_budget_ns);
             do {
                 nb = (b < -amt ? -amt : b) + amt;
@@ -616,7 +710,7 @@ csched_cpumask_t csched_acct(struct csched *s, uint64_t now)
      * short of the CPU they use, drive them all to the floor (OVER) and
      * make them share round robin, whatever their weights. At most one
      * period of the machine's credit is carried. */
-    const uint64_t machine = mask_weight(s->online) * period;
+    const uint64_t machine = mask_weight(s->online) * span;
     s->acct_carry = excess < machine ? excess : machine;
     return kick;
 }

@@ -365,6 +365,14 @@ static void test_new_domain_is_paused_and_empty(void **state)
     create(5);
     assert_int_equal(domctl_as(&g0, XEN_DOMCTL_getdomaininfo, 2), 0);
     assert_int_equal(dop(&g0)->domain, 5);
+    /* the boot domU running on another CPU (v->running; the caller's
+     * current is dom0's vcpu): "r" as on Xen (v->is_running) */
+    assert_int_equal(domctl_as(&g0, XEN_DOMCTL_getdomaininfo, 1), 0);
+    assert_int_equal(dop(&g0)->u.getdomaininfo.flags & XEN_DOMINF_running, 0);
+    domain_by_id(1)->vcpus[0].running = 1;
+    assert_int_equal(domctl_as(&g0, XEN_DOMCTL_getdomaininfo, 1), 0);
+    assert_int_equal(dop(&g0)->u.getdomaininfo.flags & XEN_DOMINF_running, XEN_DOMINF_running);
+    domain_by_id(1)->vcpus[0].running = 0;
     assert_int_equal(domctl_as(&g0, XEN_DOMCTL_getdomaininfo, DOMID_SELF), -XL_EINVAL);
     /* destroying a running boot domain works too */
     assert_int_equal(domctl_as(&g0, XEN_DOMCTL_destroydomain, 1), 0);
@@ -580,6 +588,27 @@ static void test_vcpu_affinity(void **state)
     assert_int_equal(soft[0], 0x02);   /* effective soft: soft & hard & online */
     assert_int_equal(d->vcpus[0].affinity, ~0ULL); /* the others keep theirs */
     assert_int_equal(d->vcpus[2].affinity, ~0ULL);
+    /* not running: its cpu moves into the map at once (Xen's
+     * vcpu_migrate_finish), as getvcpuinfo shows */
+    assert_int_equal(d->vcpus[1].processor, 1);
+    memset(&o->u, 0, sizeof(o->u));
+    o->u.getvcpuinfo.vcpu = 1;
+    assert_int_equal(domctl_as(&g0, XEN_DOMCTL_getvcpuinfo, id), 0);
+    assert_int_equal(o->u.getvcpuinfo.cpu, 1);
+    /* a cpu inside the map stays; a running vcpu is left to its CPU */
+    hard[0] = 0x0e;
+    assert_int_equal(AFF(XEN_DOMCTL_setvcpuaffinity, 1, XEN_VCPUAFFINITY_HARD, 8, 0), 0);
+    assert_int_equal(d->vcpus[1].processor, 1);
+    d->vcpus[2].running = 1;
+    hard[0] = 0x08;
+    assert_int_equal(AFF(XEN_DOMCTL_setvcpuaffinity, 2, XEN_VCPUAFFINITY_HARD, 8, 0), 0);
+    assert_int_equal(d->vcpus[2].processor, 0);
+    d->vcpus[2].running = 0;
+    hard[0] = 0x0f;
+    assert_int_equal(AFF(XEN_DOMCTL_setvcpuaffinity, 2, XEN_VCPUAFFINITY_HARD, 8, 0), 0);
+    hard[0] = 0xfa;
+    soft[0] = 0x03;
+    assert_int_equal(AFF(XEN_DOMCTL_setvcpuaffinity, 1, HS, 8, 8), 0);
     memset(hard, 0, 64);
     memset(soft, 0, 64);
     assert_int_equal(AFF(XEN_DOMCTL_getvcpuaffinity, 1, HS, 8, 8), 0);

@@ -724,6 +724,36 @@ static void test_pick_skips_running_elsewhere_and_affinity(void **state)
     fake_smp_cpu = 0;
 }
 
+/* xl vcpu-pin of a vcpu running on cpu 1 to cpu 0 while nothing else
+ * can run on cpu 1: cpu 1 lets it go and, going idle, arms its timer for
+ * at once (not a second later), so its next pass hands the vcpu over
+ * (its context saved by then) and kicks cpu 0, which runs it. */
+static void test_repin_running_moves_at_once(void **state)
+{
+    (void)state;
+    sched_init(2);
+    d0->vcpus[0].blocked = 1;
+    d2->vcpus[0].blocked = 1;
+    fake_smp_cpu = 1;
+    assert_ptr_equal(sched_pick_next(), &d1->vcpus[0]);
+    assert_int_equal(d1->vcpus[0].processor, 1);
+    d1->vcpus[0].affinity = 0x1;  /* what setvcpuaffinity writes, then a kick */
+    fake_now += MS;
+    sched_work_pending = ~0ULL;
+    assert_null(sched_pick_next());
+    assert_false(d1->vcpus[0].running);
+    assert_true(armed <= fake_now);
+    fake_smp_kicked = 0;
+    fake_now += MS / 10;          /* the timer fires; the context was saved */
+    assert_null(sched_pick_next());
+    assert_int_equal(fake_smp_kicked & 1, 1);
+    fake_smp_cpu = 0;
+    assert_ptr_equal(sched_pick_next(), &d1->vcpus[0]);
+    assert_int_equal(d1->vcpus[0].processor, 0);
+    d1->vcpus[0].affinity = ~0ULL;
+    fake_smp_kicked = 0;
+}
+
 /* Event delivery to a vcpu running on another CPU kicks that CPU; a
  * runnable vcpu that runs nowhere gets an idle CPU of its affinity. */
 static void test_kick_targets(void **state)
@@ -804,6 +834,7 @@ int main(void)
         cmocka_unit_test_setup(test_events_to_notify_vcpu, setup),
         cmocka_unit_test_setup(test_choose_idle_cpu, setup),
         cmocka_unit_test_setup(test_pick_skips_running_elsewhere_and_affinity, setup),
+        cmocka_unit_test_setup(test_repin_running_moves_at_once, setup),
         cmocka_unit_test_setup(test_kick_targets, setup),
         cmocka_unit_test(test_ticketlock_order),
     };

@@ -285,11 +285,12 @@ void svc_step(int with_ctl)
         ctl_poll();
     if (halt_reason >= 0 || busy)
         return;     /* requests left: another pass before blocking */
-    /* Block until an event or the next poll of COM2. Mask first: a timer
-     * that fired between set_timer_op and the mask would run its upcall
-     * here and leave nothing pending, and the block would then wait for
-     * an event that never comes (seen when dom0 was preempted there for
-     * longer than POLL_NS by CPU-bound domUs). */
+    /* Block until an event or the next poll of COM2. Upcalls are masked
+     * before the timer is set: set first, a timer that fired before the
+     * mask (this vcpu held up over POLL_NS, as a QEMU thread on a busy
+     * host is) had its event taken by the upcall, and the block then
+     * waited for no timer at all - dom0 stopped answering. Masked, its
+     * event stays pending and the check below (or SCHEDOP_block) sees it. */
     vcpu_info_t *vi = &guest_shared_info->vcpu_info[0];
     vi->evtchn_upcall_mask = 1;
     __asm__ volatile("" ::: "memory");

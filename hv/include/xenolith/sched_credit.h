@@ -22,19 +22,22 @@
  *    looked at again; tick = tslice / 3 (10 ms), accounting period =
  *    tslice (30 ms), ratelimit (default 1 ms): a vCPU that runs is not
  *    preempted by a reschedule before it has run that long.
- *  - Accounting (csched_acct, every period): nr_online_cpus * period of
- *    credit is shared among active domains in proportion to weight *
+ *  - Accounting (csched_acct, every period): nr_online_cpus * the time
+ *    since the last accounting (normally a period) of credit is shared among active domains in proportion to weight *
  *    active vCPUs (as Xen does), no domain getting more than its active
  *    vCPUs can use or its cap allows; what such a domain cannot take goes
  *    to the others by weight. A domain's share is split evenly among its
  *    active vCPUs. A vCPU is active if it is awake or ran in the period.
- *    Credit is kept within [-period, +period]; what goes over the ceiling
+ *    Hard affinity limits it too: the vCPUs allowed only on a set of CPUs
+ *    get at most that many CPUs' period together, shared among them by
+ *    weight (weights hold among vCPUs pinned to one CPU of many).
+ *    Credit is kept within [-3 periods, +period]; what goes over the ceiling
  *    (a mostly idle vCPU's unused share) is added to the next period's
  *    credit, so the busy vCPUs still share the CPU by weight.
  *  - Priority: BOOST > UNDER (credit >= 0) > OVER (credit < 0) > IDLE. A
  *    waking UNDER vCPU is boosted; it loses the boost at the first tick
  *    that finds it running. Run queues are ordered by priority, FIFO
- *    within one.
+ *    within one, but OVER vCPUs by credit (the least in debt first).
  *  - Cap (percent of one CPU, 0 = none): the domain's vCPUs together may
  *    run cap% of a period per period. When the domain's budget is spent
  *    its vCPUs are parked (taken off the queues, not run) until the
@@ -112,8 +115,6 @@ struct csched_dom {
     void *priv;
     /* csched_acct's scratch (under G) */
     unsigned int acct_active;
-    uint64_t acct_share, acct_peak;
-    int acct_done;
 };
 
 struct csched_vcpu {
@@ -134,7 +135,9 @@ struct csched_vcpu {
     uint8_t parked;              /* awake, held back by its domain's cap */
     uint8_t yielded;
     uint8_t ran_in_period;       /* was charged since the last accounting */
-    uint8_t acct_active;         /* csched_acct's scratch (under G) */
+    uint8_t acct_active;         /* csched_acct's scratch (under G): */
+    uint8_t acct_done;           /*   its share is settled */
+    uint64_t acct_share;         /*   its credit for the period */
     void *priv;
 };
 
@@ -149,11 +152,28 @@ struct csched_pcpu {
     uint64_t idle_ns, idle_since;
 };
 
+/* csched_acct's scratch: a set of vCPUs that together may get at most
+ * cap_ns of credit (a capped domain's; those whose hard affinity lies
+ * within mask; all). */
+#define CSCHED_ACCT_GROUPS 32
+/* How far below zero a vCPU's credit may go, in periods. */
+#define CSCHED_DEBT_PERIODS 3
+/* The longest time since the last accounting that csched_acct shares
+ * out as credit (a longer gap counts as one period). */
+#define CSCHED_ACCT_MAX_SPAN_NS 1000000000ULL
+struct csched_acct_group {
+    struct csched_dom *dom;      /* its vCPUs, or NULL: */
+    csched_cpumask_t mask;       /* vCPUs allowed only on these CPUs (0: all) */
+    uint64_t cap_ns;
+};
+
 struct csched {
     unsigned int nr_cpus;
     csched_cpumask_t online;
     uint64_t tslice_ns, tick_ns, ratelimit_ns;
     uint64_t acct_carry;         /* credit over vCPUs' ceiling, shared next period */
+    uint64_t last_acct_ns;       /* when csched_acct last ran (0: never) */
+    struct csched_acct_group acct_group[CSCHED_ACCT_GROUPS];
     struct csched_list doms;
     struct csched_ops ops;
     int have_ops;
