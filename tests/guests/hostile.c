@@ -87,6 +87,7 @@
 #include <xlguest/kernel.h>
 #include <xlguest/traps.h>
 #include <xlguest/time.h>
+#include <xlguest/vcpu.h>
 
 /* domctl.h and sysctl.h refuse to be included outside the toolstack;
  * their Xen 4.17 interface versions: */
@@ -914,18 +915,7 @@ static void __attribute__((noreturn, used)) vcpu1_entry(void)
 
 static long start_vcpu1(const start_info_t *si)
 {
-    memset(&v1_ctx, 0, sizeof(v1_ctx));
-    v1_ctx.flags = VGCF_in_kernel;
-    v1_ctx.user_regs.rip = (uint64_t)vcpu1_entry;
-    v1_ctx.user_regs.rsp = (uint64_t)(stack1 + sizeof(stack1) - 8);
-    v1_ctx.user_regs.cs = FLAT_KERNEL_CS;
-    v1_ctx.user_regs.ss = FLAT_KERNEL_SS;
-    v1_ctx.user_regs.rflags = 0x200;
-    v1_ctx.kernel_ss = FLAT_KERNEL_SS;
-    v1_ctx.kernel_sp = v1_ctx.user_regs.rsp;
-    v1_ctx.ctrlreg[3] = virt_to_mfn((void *)si->pt_base) << 12;
-    long rc = HYPERVISOR_vcpu_op(VCPUOP_initialise, 1, &v1_ctx);
-    return rc ? rc : HYPERVISOR_vcpu_op(VCPUOP_up, 1, NULL);
+    return guest_vcpu_start(&v1_ctx, si, 1, vcpu1_entry, 0, stack1 + sizeof(stack1));
 }
 
 int guest_main(start_info_t *si)

@@ -43,6 +43,7 @@
 #include <xlguest/gnttab.h>
 #include <xlguest/kernel.h>
 #include <xlguest/time.h>
+#include <xlguest/vcpu.h>
 
 #define MS 1000000ULL
 #define MAXV 8
@@ -183,21 +184,7 @@ static void __attribute__((noreturn, used)) vcpu_entry(unsigned int k)
 
 static long start_vcpu(unsigned int k)
 {
-    memset(&ctx, 0, sizeof(ctx));
-    ctx.flags = VGCF_in_kernel;
-    ctx.user_regs.rip = (uint64_t)vcpu_entry;
-    ctx.user_regs.rdi = k;
-    ctx.user_regs.rsp = (uint64_t)(stacks[k] + sizeof(stacks[k]) - 8);
-    ctx.user_regs.cs = FLAT_KERNEL_CS;
-    ctx.user_regs.ss = FLAT_KERNEL_SS;
-    ctx.user_regs.rflags = 0x200;
-    ctx.kernel_ss = FLAT_KERNEL_SS;
-    ctx.kernel_sp = ctx.user_regs.rsp;
-    ctx.ctrlreg[3] = virt_to_mfn((void *)si_->pt_base) << 12;
-    long rc = HYPERVISOR_vcpu_op(VCPUOP_initialise, (int)k, &ctx);
-    if (rc)
-        return rc;
-    return HYPERVISOR_vcpu_op(VCPUOP_up, (int)k, NULL);
+    return guest_vcpu_start(&ctx, si_, k, (void (*)(void))vcpu_entry, k, stacks[k] + sizeof(stacks[k]));
 }
 
 /* ---- toolstack calls (dom0) ---- */
