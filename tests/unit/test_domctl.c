@@ -712,6 +712,16 @@ static long credit_of(domid_t dom, uint16_t *weight, uint16_t *cap)
     return rc;
 }
 
+/* Domain dom's credit weight and cap are (weight, cap); a macro so a
+ * failure names the caller's line. */
+#define assert_credit(dom, weight, cap)                 \
+    do {                                                \
+        uint16_t w_, c_;                                \
+        assert_int_equal(credit_of((dom), &w_, &c_), 0); \
+        assert_int_equal(w_, (weight));                 \
+        assert_int_equal(c_, (cap));                    \
+    } while (0)
+
 /* XEN_DOMCTL_scheduler_op as Xen 4.17's sched_adjust + csched_dom_cntl:
  * defaults 256 / 0; weight 0 and cap 0xffff leave the value as it is;
  * other values are taken (the 1..65535 / 0..100 x vcpus ranges are
@@ -720,58 +730,37 @@ static long credit_of(domid_t dom, uint16_t *weight, uint16_t *cap)
 static void test_scheduler_op(void **state)
 {
     (void)state;
-    uint16_t w, c;
-    assert_int_equal(credit_of(1, &w, &c), 0);
-    assert_int_equal(w, 256);
-    assert_int_equal(c, 0);
+    assert_credit(1, 256, 0);
     assert_int_equal(schedop_dom(&g0, 1, XEN_SCHEDULER_CREDIT, XEN_DOMCTL_SCHEDOP_putinfo, 512,
                                  0xffff), 0);
-    assert_int_equal(credit_of(1, &w, &c), 0);
-    assert_int_equal(w, 512);
-    assert_int_equal(c, 0);
+    assert_credit(1, 512, 0);
     assert_int_equal(schedop_dom(&g0, 1, XEN_SCHEDULER_CREDIT, XEN_DOMCTL_SCHEDOP_putinfo, 0, 25), 0);
-    assert_int_equal(credit_of(1, &w, &c), 0);
-    assert_int_equal(w, 512);
-    assert_int_equal(c, 25);
+    assert_credit(1, 512, 25);
     assert_int_equal(schedop_dom(&g0, 1, XEN_SCHEDULER_CREDIT, XEN_DOMCTL_SCHEDOP_putinfo, 0,
                                  0xffff), 0);
-    assert_int_equal(credit_of(1, &w, &c), 0);
-    assert_int_equal(w, 512);
-    assert_int_equal(c, 25);
+    assert_credit(1, 512, 25);
     assert_int_equal(schedop_dom(&g0, 1, XEN_SCHEDULER_CREDIT, XEN_DOMCTL_SCHEDOP_putinfo, 65535,
                                  0), 0);
-    assert_int_equal(credit_of(1, &w, &c), 0);
-    assert_int_equal(w, 65535);
-    assert_int_equal(c, 0);
+    assert_credit(1, 65535, 0);
     /* A cap beyond 100 per vcpu: Xen's hv stores it (it limits nothing). */
     assert_int_equal(schedop_dom(&g0, 1, XEN_SCHEDULER_CREDIT, XEN_DOMCTL_SCHEDOP_putinfo, 1,
                                  500), 0);
-    assert_int_equal(credit_of(1, &w, &c), 0);
-    assert_int_equal(w, 1);
-    assert_int_equal(c, 500);
+    assert_credit(1, 1, 500);
     /* Each domain has its own; dom0 still has the defaults. */
-    assert_int_equal(credit_of(0, &w, &c), 0);
-    assert_int_equal(w, 256);
-    assert_int_equal(c, 0);
+    assert_credit(0, 256, 0);
     /* A domain made by createdomain (paused, 2 vcpus) has the defaults. */
     good_create(dop(&g0));
     dop(&g0)->u.createdomain.max_vcpus = 2;
     assert_int_equal(domctl_as(&g0, XEN_DOMCTL_createdomain, 5), 0);
-    assert_int_equal(credit_of(5, &w, &c), 0);
-    assert_int_equal(w, 256);
-    assert_int_equal(c, 0);
+    assert_credit(5, 256, 0);
     assert_int_equal(schedop_dom(&g0, 5, XEN_SCHEDULER_CREDIT, XEN_DOMCTL_SCHEDOP_putinfo, 300,
                                  150), 0);
-    assert_int_equal(credit_of(5, &w, &c), 0);
-    assert_int_equal(w, 300);
-    assert_int_equal(c, 150);
+    assert_credit(5, 300, 150);
     /* destroyed and created again: the defaults again */
     assert_int_equal(domctl_as(&g0, XEN_DOMCTL_destroydomain, 5), 0);
     good_create(dop(&g0));
     assert_int_equal(domctl_as(&g0, XEN_DOMCTL_createdomain, 5), 0);
-    assert_int_equal(credit_of(5, &w, &c), 0);
-    assert_int_equal(w, 256);
-    assert_int_equal(c, 0);
+    assert_credit(5, 256, 0);
 
     /* Errors, and nothing changed by them. */
     assert_int_equal(schedop_dom(&g0, 1, XEN_SCHEDULER_CREDIT2, XEN_DOMCTL_SCHEDOP_putinfo, 9, 9),
@@ -787,9 +776,7 @@ static void test_scheduler_op(void **state)
                      -XL_EPERM);
     assert_int_equal(schedop_dom(&g0, 9, XEN_SCHEDULER_CREDIT, XEN_DOMCTL_SCHEDOP_putinfo, 9, 9),
                      -XL_ESRCH);
-    assert_int_equal(credit_of(1, &w, &c), 0);
-    assert_int_equal(w, 1);
-    assert_int_equal(c, 500);
+    assert_credit(1, 1, 500);
 }
 
 static long schedop_sys(uint32_t pool, uint32_t sched_id, uint32_t cmd, uint32_t tslice,
