@@ -86,6 +86,13 @@ for scn in "$@"; do
         fail=$((fail + 1))
         printf 'FAIL %-24s %5ss  %s\n     why: %s\n     log tail (%s):\n' "$name" "$secs" "$DESC" "$why" "$log"
         tail -n 25 "$log" | tr -d '\r' | sed 's/^/       | /'
+        # where each domU got to (its last own lines) and what it called:
+        # the tail alone is dom0's shutdown when a domU hangs
+        for d in $(grep -aoE '^\(d[1-9][0-9]*\)' "$log" | sort -u | tr -d '()'); do
+            echo "     last lines of $d:"
+            grep -a "^($d) " "$log" | tail -n 3 | tr -d '\r' | sed 's/^/       | /'
+        done
+        grep -aE ' d[1-9][0-9]* hypercalls: ' "$log" | tr -d '\r' | cut -c1-240 | sed 's/^/       | /'
     fi
 done
 echo "scenarios: $pass passed, $fail failed$( [ "$skipped" -gt 0 ] && echo ", $skipped skipped (see the SKIP lines)")"
