@@ -258,6 +258,12 @@ static void run_loop(void)
 /* ---- role=front / role=back over xenstore ---- */
 static char path[128], val[64];
 
+/* Wait until the other end's state node reaches want. Waiting for
+ * Closed (6), which comes after Connected was seen, a node that is gone
+ * counts as Closed, as Linux's xenbus treats a vanished other end: the
+ * back writes Closed and powers off, and dom0 may remove its xenstore
+ * home before we read the node. A missing node reads as ENOENT, or as
+ * EACCES when its nearest ancestor is not ours to read (Xen's rule). */
 static int wait_state(struct xenbus *b, const char *node, int want)
 {
     char p[128], t[16];
@@ -265,8 +271,14 @@ static int wait_state(struct xenbus *b, const char *node, int want)
     if (xenbus_watch(b, node, "pp"))
         return -1;
     for (;;) {
-        if (xenbus_read_u64(b, XBT_NIL, node, &st) == 0 && (int)st >= want)
+        int rc = xenbus_read_u64(b, XBT_NIL, node, &st);
+        if (rc == 0 && (int)st >= want)
             break;
+        if ((rc == -XEN_ENOENT || rc == -XEN_EACCES) && want == 6) {
+            say("the other end is gone: taken as Closed\n");
+            st = 6;
+            break;
+        }
         if (xenbus_read_watch(b, p, sizeof(p), t, sizeof(t), 1))
             return -1;
     }
