@@ -154,7 +154,7 @@ static void hammer_once(unsigned int k, uint32_t seq)
     if (rc)
         note_err(k, 5000 + rc);
     else if (((volatile uint8_t *)uwin[k])[0] != (uint8_t)(0xa0 + f))
-        note_err(k, 6000);
+        note_err(k, 6000 + ((volatile uint8_t *)uwin[k])[0]); /* 6160/6161: the other frame */
     ops[k]++;
 }
 

@@ -603,8 +603,10 @@ struct cpu_regs *trap_entry(struct cpu_regs *r)
             (v->info->evtchn_upcall_pending && !v->info->evtchn_upcall_mask))
             pv_return_to_guest(v, &v->regs); /* something to deliver */
         if (v->domain->state == DOM_RUNNING && guest_rip_canonical(v->regs.rip)) {
-            if (read_cr3() != v->cr3)
-                arch_switch_cr3(v->cr3);
+            /* the full path's CR3 bookkeeping, never a bare CR3 write:
+             * whatever this call did to CR3, the CPU must not run a
+             * guest's tables outside its shootdown masks */
+            load_guest_pt(pc, v);
             if (v != pc->gdt_vcpu || v->pv.gdt_gen != pc->gdt_loaded_gen)
                 load_guest_gdt(pc, v);
             if (pc->seg_reload) {
