@@ -516,9 +516,14 @@ int guest_main(start_info_t *si)
                 count[0]++;
         }
     }
+    /* The secondaries finish their round before vcpu 0 restores the
+     * windows they remap: bounded from now, not from until (a long
+     * churn ends past until + 5 s, and the windows were then restored
+     * under a hammering vcpu: a false 6000 error). */
     stop = 1;
+    uint64_t stopped = now();
     for (unsigned int k = 1; k < nvcpus; k++)
-        while (!done[k] && now() < until + 5000 * MS)
+        while (!done[k] && now() < stopped + 5000 * MS)
             __asm__ volatile("pause");
     if (!stress) {
         for (unsigned int k = 0; k < nvcpus; k++)
