@@ -31,6 +31,27 @@ static unsigned int gdt_nr_frames(unsigned int ents)
     return (ents + 511) / 512;
 }
 
+/* A descriptor in frame mfn of d changed: every vcpu of d whose GDT or
+ * LDT holds the frame recopies it (on Xen they all see the frame itself,
+ * mapped); one running on another CPU is kicked so it does so on its
+ * way back to the guest, not at its next unrelated entry. */
+static void desc_frame_changed(struct domain *d, uint64_t mfn)
+{
+    struct vcpu *u;
+    for_each_vcpu(d, u) {
+        int uses = 0;
+        for (unsigned int i = 0; i < gdt_nr_frames(u->pv.gdt_ents); i++)
+            uses |= u->pv.gdt_frames[i] == mfn;
+        for (unsigned int i = 0; i < PV_LDT_MAX_FRAMES; i++)
+            uses |= u->pv.ldt_frames[i] == mfn;
+        if (uses) {
+            gdt_changed(u);
+            if (u->running && u->processor != arch_cpu_id())
+                arch_kick_cpu(u->processor);
+        }
+    }
+}
+
 static void destroy_gdt_frames(struct vcpu *v)
 {
     unsigned int nr = gdt_nr_frames(v->pv.gdt_ents);
@@ -190,6 +211,6 @@ HYPERCALL_DECL(update_descriptor)
     put_page_type(mfn);
     put_page(mfn);
     if (seg)
-        gdt_changed(v); /* the CPU's copy must be refreshed */
+        desc_frame_changed(v->domain, mfn);
     return 0;
 }
