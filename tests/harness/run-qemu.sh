@@ -3,12 +3,16 @@
 # and turn the way the machine ended into an exit status:
 #   0 poweroff   2 reboot   3 dom0 crashed   4 hypervisor panic
 #   5 loader error   6 QEMU ended some other way (triple fault, reset)
-#   124 hang: still running after the timeout
+#   124 hang: still running after the timeout (or --hang-after's wait)
 # Options:
 #   --dom0 ELF --dom0-cmdline S --hv-cmdline S   what to boot
 #   --domu 'ELF [CMDLINE]'   a boot-time domU (repeatable)
 #   --cfg-text TEXT   use TEXT as xenolith.cfg verbatim (loader tests)
 #   --timeout S (default 60, 0 = none)   --log FILE   --quiet   --gdb
+#   --hang-after TEXT S   a hang once TEXT is in the log and the machine
+#                still runs S seconds later (status 124): a test of a hang
+#                then waits for the state it checks, not for a timeout
+#                long enough for a slow boot
 #   --mem SIZE   the machine's memory, QEMU's -m (default 512M); the hv's
 #                dom0_mem= (--hv-cmdline) must leave room for the hv and
 #                the domUs
@@ -41,6 +45,7 @@ while [ $# -gt 0 ]; do
     --cfg-text) cfg_text=$2; shift ;;
     --domu) domus+=("$2"); shift ;;
     --timeout) timeout=$2; shift ;;
+    --hang-after) hang_text=$2; hang_secs=$3; shift 2 ;;
     --mem) mem=$2; shift ;;
     --smp) smp=$2; shift ;;
     --log) log=$2; shift ;;
@@ -153,7 +158,15 @@ fi
 
 start=$SECONDS
 status=""
+hang_seen=""
 while kill -0 "$qpid" 2>/dev/null; do
+    if [ -n "${hang_text:-}" ] && [ -z "$hang_seen" ] && grep -qF -- "$hang_text" "$log" 2>/dev/null; then
+        hang_seen=$SECONDS
+    fi
+    if [ -n "$hang_seen" ] && [ $((SECONDS - hang_seen)) -ge "$hang_secs" ]; then
+        kill "$qpid" 2>/dev/null; wait "$qpid" 2>/dev/null
+        status=124; break
+    fi
     if grep -q "xenolith-loader: error:" "$log" 2>/dev/null; then
         sleep 0.3; kill "$qpid" 2>/dev/null; wait "$qpid" 2>/dev/null
         status=5; break
@@ -189,6 +202,6 @@ if [ -n "$cpid" ]; then
     sleep 0.5; kill "$cpid" 2>/dev/null; wait "$cpid" 2>/dev/null; cpid=""
     { echo "== xlctl =="; cat "$work/ctl.out"; } >>"$log"
 fi
-names=([0]=poweroff [2]=reboot [3]="dom0 crashed" [4]="hypervisor panic" [5]="loader error" [6]="unexpected QEMU exit" [124]="hang (timeout ${timeout}s)")
+names=([0]=poweroff [2]=reboot [3]="dom0 crashed" [4]="hypervisor panic" [5]="loader error" [6]="unexpected QEMU exit" [124]="hang (${hang_seen:+still running ${hang_secs}s after \"$hang_text\", }timeout ${timeout}s)")
 echo "xenolith: machine ended: ${names[$status]} (exit status $status)" >&2
 exit $status
