@@ -12,7 +12,7 @@
 #include <xenolith/hypercall.h>
 #include <xenolith/lib.h>
 
-static const hypercall_fn table[NR_HYPERCALLS] = {
+const hypercall_fn hypercall_table[NR_HYPERCALLS] = {
     [__HYPERVISOR_set_trap_table] = do_set_trap_table,
     [__HYPERVISOR_mmu_update] = do_mmu_update,
     [__HYPERVISOR_set_gdt] = do_set_gdt,
@@ -56,10 +56,8 @@ static const hypercall_fn table[NR_HYPERCALLS] = {
 static uint64_t started_ns; /* 0: no check yet in this hypercall */
 static int depth;
 int hypercall_in_multicall;
-static struct {
-    int pending;
-    uint64_t args[5];
-} mc_cont;
+int hypercall_mc_cont_pending; /* hypercall_continuation asked from a multicall entry */
+static uint64_t mc_cont_args[5];
 
 #define PREEMPT_AFTER_NS 1000000ULL /* 1 ms, a tenth of a scheduler tick */
 
@@ -89,12 +87,12 @@ static long __attribute__((noinline)) no_handler(struct vcpu *v, uint64_t nr, ui
 long hypercall_dispatch(struct vcpu *v, uint64_t nr, uint64_t a1, uint64_t a2,
                         uint64_t a3, uint64_t a4, uint64_t a5)
 {
-    if (nr >= NR_HYPERCALLS || !table[nr])
+    if (nr >= NR_HYPERCALLS || !hypercall_table[nr])
         return no_handler(v, nr, a1);
     v->domain->hcstat.calls[nr]++; /* sub-ops: HCSTAT_SUB in the handlers */
     if (depth++ == 0)
         started_ns = 0;
-    long rc = table[nr](v, a1, a2, a3, a4, a5);
+    long rc = hypercall_table[nr](v, a1, a2, a3, a4, a5);
     depth--;
     return rc;
 }
@@ -113,9 +111,9 @@ long hypercall_continuation(struct vcpu *v, unsigned int nr, uint64_t a1, uint64
                             uint64_t a3, uint64_t a4, uint64_t a5)
 {
     if (hypercall_in_multicall) {
-        mc_cont.pending = 1;
-        mc_cont.args[0] = a1, mc_cont.args[1] = a2, mc_cont.args[2] = a3;
-        mc_cont.args[3] = a4, mc_cont.args[4] = a5;
+        hypercall_mc_cont_pending = 1;
+        mc_cont_args[0] = a1, mc_cont_args[1] = a2, mc_cont_args[2] = a3;
+        mc_cont_args[3] = a4, mc_cont_args[4] = a5;
         return (long)nr;
     }
     v->regs.rip -= 2; /* back over `syscall` (0f 05) */
@@ -125,9 +123,9 @@ long hypercall_continuation(struct vcpu *v, unsigned int nr, uint64_t a1, uint64
 
 int hypercall_take_mc_continuation(uint64_t args[5])
 {
-    if (!mc_cont.pending)
+    if (!hypercall_mc_cont_pending)
         return 0;
-    memcpy(args, mc_cont.args, sizeof(mc_cont.args));
-    mc_cont.pending = 0;
+    memcpy(args, mc_cont_args, sizeof(mc_cont_args));
+    hypercall_mc_cont_pending = 0;
     return 1;
 }

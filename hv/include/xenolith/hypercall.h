@@ -14,6 +14,11 @@
 typedef long (*hypercall_fn)(struct vcpu *v, uint64_t a1, uint64_t a2, uint64_t a3,
                              uint64_t a4, uint64_t a5);
 
+/* The handlers by number (hypercall.c; NULL: none). Only hypercall.c
+ * and multicall.c (whose entries run nested, so skip the outermost-call
+ * bookkeeping) call through it; everyone else uses hypercall_dispatch. */
+extern const hypercall_fn hypercall_table[NR_HYPERCALLS];
+
 /* Run hypercall nr with the five x86_64 argument registers. */
 long hypercall_dispatch(struct vcpu *v, uint64_t nr, uint64_t a1, uint64_t a2,
                         uint64_t a3, uint64_t a4, uint64_t a5);
@@ -74,6 +79,9 @@ long hypercall_continuation(struct vcpu *v, unsigned int nr, uint64_t a1, uint64
  * with which arguments? Clears the request. */
 int hypercall_take_mc_continuation(uint64_t args[5]);
 extern int hypercall_in_multicall;
+/* Non-zero while a continuation request waits for
+ * hypercall_take_mc_continuation (a cheap test before the call). */
+extern int hypercall_mc_cont_pending;
 
 /*
  * An unimplemented hypercall or sub-op (hcstat.c): the first time domain
