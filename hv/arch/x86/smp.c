@@ -127,8 +127,8 @@ unsigned int arch_cpu_id(void)
 
 /* ---- the big hypervisor lock (docs/architecture.md, "Locking") ---- */
 
-static struct ticketlock big;
-static volatile int big_holder = -1;           /* cpu number, for the watchdog */
+struct ticketlock big_lock_ticket;            /* percpu.h: big_lock_here's fast path */
+volatile int big_holder = -1;                /* cpu number, for the watchdog */
 volatile uint64_t cpu_idle_mask;               /* CPUs in hlt in arch_idle_wait */
 
 /* Flush this CPU's TLB if another CPU asked (flush_req ahead of
@@ -144,24 +144,27 @@ void smp_flush_service(struct percpu *pc)
 
 void smp_watchdog_check(struct percpu *self);
 
-void big_lock(void)
+/* Wait for ticket t (taken): the spin of a contended big lock. */
+void big_lock_wait(struct percpu *pc, uint32_t t)
 {
-    struct percpu *pc = this_cpu();
-    uint32_t t = ticket_lock_take(&big);
-    for (unsigned int n = 0; !ticket_lock_mine(&big, t); n++) {
+    for (unsigned int n = 0; !ticket_lock_mine(&big_lock_ticket, t); n++) {
         smp_flush_service(pc); /* the holder may be waiting for this CPU's flush */
         if ((n & 1023) == 1023)
             smp_watchdog_check(pc);
         pause();
     }
-    big_holder = (int)pc->cpu_id;
+}
+
+void big_lock(void)
+{
+    big_lock_here(this_cpu());
 }
 
 void big_unlock(void)
 {
     BUG_ON(big_holder != (int)this_cpu()->cpu_id);
     big_holder = -1;
-    ticket_lock_release(&big);
+    ticket_lock_release(&big_lock_ticket);
 }
 
 int big_lock_held_here(void)

@@ -26,6 +26,7 @@
 
 #include <stdint.h>
 #include <xenolith/layout.h>
+#include <xenolith/ticketlock.h>
 
 /* CPUs the hv can run (one cpumask_t word, as tlbflush.h). */
 #define NR_CPUS 64
@@ -136,6 +137,29 @@ void smp_ipi_interrupt(void);
 void big_lock(void);
 void big_unlock(void);
 int big_lock_held_here(void);
+/* The same, inline for the hot entry/exit paths, given this CPU: an
+ * uncontended take is one locked add and a compare (big_lock_wait, the
+ * spin, only when another CPU holds or waits for it); the release checks
+ * this CPU holds it (big_unlock's BUG_ON otherwise). smp.c owns both. */
+extern struct ticketlock big_lock_ticket;
+extern volatile int big_holder; /* the holder's cpu number, -1: none */
+void big_lock_wait(struct percpu *pc, uint32_t ticket);
+static inline void big_lock_here(struct percpu *pc)
+{
+    uint32_t t = ticket_lock_take(&big_lock_ticket);
+    if (__builtin_expect(!ticket_lock_mine(&big_lock_ticket, t), 0))
+        big_lock_wait(pc, t);
+    big_holder = (int)pc->cpu_id;
+}
+static inline void big_unlock_here(struct percpu *pc)
+{
+    if (__builtin_expect(big_holder != (int)pc->cpu_id, 0)) {
+        big_unlock(); /* panics: not held here */
+        return;
+    }
+    big_holder = -1;
+    ticket_lock_release(&big_lock_ticket);
+}
 /* CPUs halted in the idle loop (bit n: cpu n); they get an IPI when a
  * vcpu may have become runnable (sched.c, vcpu_kick) or cpu 0 must re-arm
  * its timer (sched_raise_work). */
