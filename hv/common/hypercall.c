@@ -49,12 +49,13 @@ const hypercall_fn hypercall_table[NR_HYPERCALLS] = {
 };
 
 /* One CPU, hypercalls do not nest (a multicall runs its entries one by
- * one): the outermost one may run PREEMPT_AFTER_NS from its first
- * preemption check. The clock is read there, not on entry, so the many
- * hypercalls that never check pay no clock read; work before the first
- * check is one batch (each long loop checks every few entries). */
+ * one, straight through hypercall_table, not through hypercall_dispatch):
+ * the outermost one may run PREEMPT_AFTER_NS from its first preemption
+ * check. The clock is read there, not on entry, so the many hypercalls
+ * that never check pay no clock read; work before the first check is one
+ * batch (each long loop checks every few entries). All of this is under
+ * the big lock. */
 static uint64_t started_ns; /* 0: no check yet in this hypercall */
-static int depth;
 int hypercall_in_multicall;
 int hypercall_mc_cont_pending; /* hypercall_continuation asked from a multicall entry */
 static uint64_t mc_cont_args[5];
@@ -90,11 +91,20 @@ long hypercall_dispatch(struct vcpu *v, uint64_t nr, uint64_t a1, uint64_t a2,
     if (nr >= NR_HYPERCALLS || !hypercall_table[nr])
         return no_handler(v, nr, a1);
     v->domain->hcstat.calls[nr]++; /* sub-ops: HCSTAT_SUB in the handlers */
-    if (depth++ == 0)
-        started_ns = 0;
-    long rc = hypercall_table[nr](v, a1, a2, a3, a4, a5);
-    depth--;
-    return rc;
+    started_ns = 0;
+    return hypercall_table[nr](v, a1, a2, a3, a4, a5);
+}
+
+/* The guest's `syscall`: number and arguments straight from its saved
+ * frame (rax; rdi, rsi, rdx, r10, r8), the handler tail-called. */
+long hypercall_from_frame(struct vcpu *v, const struct cpu_regs *r)
+{
+    uint64_t nr = r->rax;
+    if (__builtin_expect(nr >= NR_HYPERCALLS || !hypercall_table[nr], 0))
+        return no_handler(v, nr, r->rdi);
+    v->domain->hcstat.calls[nr]++;
+    started_ns = 0;
+    return hypercall_table[nr](v, r->rdi, r->rsi, r->rdx, r->r10, r->r8);
 }
 
 int hypercall_preempt_check(void)

@@ -205,10 +205,23 @@ syscall_stub_start:
     pushq   $VEC_SYSCALL
     jmp     *syscall_stub_common(%rip)
     .p2align 3
-syscall_stub_common: .quad trap_common
+syscall_stub_common: .quad hypercall_common
 syscall_stub_rsp:    .quad 0           /* the guest's %rsp */
 syscall_stub_frame:  .quad 0           /* the running vcpu's frame top */
 syscall_stub_end:
+
+/* The syscall stub's common part: as trap_common, but always from a
+ * guest (ring 3, the frame in place in the running vcpu's regs), into
+ * traps.c's hypercall_entry, which returns the frame to leave through. */
+    .p2align 4
+hypercall_common:
+    cld
+    SAVE_GPRS
+    mov     %rsp, %rdi
+    mov     FRAME_SIZE(%rdi), %rsp      /* this CPU's kernel stack */
+    call    hypercall_entry
+    mov     %rax, %rsp
+    jmp     resume_frame
 
 /* enter_frame(const struct cpu_regs *r): return to a guest through r (the
  * running vcpu's frame, guest_frame_top set). Never returns. */

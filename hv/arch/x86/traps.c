@@ -623,3 +623,86 @@ struct cpu_regs *trap_entry(struct cpu_regs *r)
     }
     return schedule_and_switch(pc, v, NULL);
 }
+
+/* ---- the hypercall path: a guest's `syscall` (entry.S's hypercall_common) ----
+ * Kept apart from trap_entry: no NMI, IST or hv-context cases (a syscall
+ * always comes from a guest, its frame built in place in the running
+ * vcpu's regs), the big lock taken inline, and one test on the way out
+ * for whether anything at all needs more than a straight return. */
+
+/* Does anything stop v from going straight back (trap_entry's fast-path
+ * conditions, as one or of the words that say so): scheduler work for
+ * this CPU, v not allowed to run (domain state, pause, vcpu not up,
+ * blocked or yielded), a bounce or upcall to deliver, a rip iretq would
+ * fault on. */
+static inline int hypercall_exit_needs_work(const struct percpu *pc, const struct vcpu *v)
+{
+    const struct domain *d = v->domain;
+    uint64_t rip = v->regs.rip;
+    uint64_t work = (sched_work_pending >> pc->cpu_id & 1) |
+                    (uint64_t)(d->state ^ DOM_RUNNING) | d->pause_count |
+                    (uint64_t)!v->initialised | (uint64_t)!v->online | v->blocked |
+                    v->ev.yielded | v->pv.tb.pending |
+                    ((uint64_t)((int64_t)(rip << 16) >> 16) ^ rip); /* non-canonical */
+    if (work)
+        return 1;
+    return v->info->evtchn_upcall_pending && !v->info->evtchn_upcall_mask;
+}
+
+/* The slow way out of a hypercall: trap_entry's fast path with its
+ * delivery (bounce, upcall, bad rip), else the full path. NULL: v goes
+ * straight back after all (the caller reloads what changed). */
+static struct cpu_regs *hypercall_exit_slow(struct percpu *pc, struct vcpu *v)
+{
+    if (!sched_work_pending_here() && domain_vcpu_may_run(v) && !v->blocked && !v->ev.yielded) {
+        if (v->pv.tb.pending || !guest_rip_canonical(v->regs.rip) ||
+            (v->info->evtchn_upcall_pending && !v->info->evtchn_upcall_mask))
+            pv_return_to_guest(v, &v->regs); /* something to deliver */
+        if (v->domain->state == DOM_RUNNING && guest_rip_canonical(v->regs.rip))
+            return NULL;
+        /* a bounce crashed it (or a non-canonical rip): the full path */
+    }
+    return schedule_and_switch(pc, v, NULL);
+}
+
+struct cpu_regs *hypercall_entry(struct cpu_regs *r);
+struct cpu_regs *hypercall_entry(struct cpu_regs *r)
+{
+    struct percpu *pc = this_cpu();
+    if (__atomic_load_n(&pc->flush_req, __ATOMIC_ACQUIRE) != pc->flush_done)
+        smp_flush_service(pc);
+    pc->hv_since = rdtsc();
+    big_lock_here(pc);
+    struct vcpu *v = pc->curr;
+    BUG_ON(!v);
+    if (__builtin_expect(r != &v->regs, 0))
+        v->regs = *r; /* never: the syscall stub builds in place */
+    if (__builtin_expect(v->pv.kernel_mode, 1))
+        v->regs.rax = (uint64_t)hypercall_from_frame(v, &v->regs);
+    else
+        pv_syscall_from_user(v, &v->regs); /* never a hypercall from user mode */
+
+    if (__builtin_expect(hypercall_exit_needs_work(pc, v), 0)) {
+        struct cpu_regs *out = hypercall_exit_slow(pc, v);
+        if (out)
+            return out; /* schedule_and_switch dropped the lock */
+    }
+    /* Straight back: what trap_entry's fast path reloads, each only if
+     * it changed (the handler may have switched CR3, the GDT, TS, the
+     * debug registers or the segment bases). */
+    if (pc->pt_domain != v->domain || read_cr3() != v->cr3)
+        load_guest_pt(pc, v);
+    if (v != pc->gdt_vcpu || v->pv.gdt_gen != pc->gdt_loaded_gen)
+        load_guest_gdt(pc, v);
+    if (pc->seg_reload) {
+        load_guest_bases(v);
+        pc->seg_reload = 0;
+    }
+    pc->seg_in_cpu = v;
+    load_guest_ts(pc, v);
+    load_guest_debugregs(pc, v);
+    sanitize_guest_frame(&v->regs);
+    pc->hv_since = 0;
+    big_unlock_here(pc);
+    return &v->regs;
+}

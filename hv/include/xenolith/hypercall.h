@@ -19,9 +19,15 @@ typedef long (*hypercall_fn)(struct vcpu *v, uint64_t a1, uint64_t a2, uint64_t 
  * bookkeeping) call through it; everyone else uses hypercall_dispatch. */
 extern const hypercall_fn hypercall_table[NR_HYPERCALLS];
 
-/* Run hypercall nr with the five x86_64 argument registers. */
+/* Run hypercall nr with the five x86_64 argument registers, as the
+ * outermost hypercall (its preemption clock starts afresh); also the way
+ * for a number without a handler (-ENOSYS, counted and logged). */
 long hypercall_dispatch(struct vcpu *v, uint64_t nr, uint64_t a1, uint64_t a2,
                         uint64_t a3, uint64_t a4, uint64_t a5);
+/* The same for a guest's `syscall`, reading the number and arguments
+ * from its saved frame (traps.c's hypercall_entry). */
+struct cpu_regs;
+long hypercall_from_frame(struct vcpu *v, const struct cpu_regs *r);
 
 #define HYPERCALL_DECL(name) \
     long do_##name(struct vcpu *v, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
