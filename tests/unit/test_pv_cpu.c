@@ -3,8 +3,9 @@
  * ASan/UBSan).
  * Tests: hv/arch/x86/pv/pv_cpu.c (bounce frames, trap table, iret, callbacks,
  * exception routing) and hv/arch/x86/pv/pv_emul.c (instruction decoder).
- * Mocks: copy_from_guest_va / copy_to_guest_va over one fake 64 KiB guest
- * window at GVA_BASE (anything else is -EFAULT), domain_crash (records),
+ * Mocks: copy_from_guest_va / copy_to_guest_va and guest_translate (+
+ * mfn_to_virt) over one fake 64 KiB guest window at GVA_BASE (anything
+ * else is -EFAULT), domain_crash (records),
  * and the arch hooks of pv_cpu.h.
  */
 #include <stdarg.h>
@@ -19,12 +20,13 @@
 #include <xenolith/errno.h>
 #include <xenolith/guest_access.h>
 #include <xenolith/hypercall.h>
+#include <xenolith/mm.h>
 #include <xenolith/pv_cpu.h>
 #include <xen/callback.h>
 
 #define GVA_BASE 0xffffffff80000000ULL
 #define GVA_SIZE 0x10000
-static uint8_t gmem[GVA_SIZE];
+static uint8_t gmem[GVA_SIZE] __attribute__((aligned(4096)));
 static int crashes;
 
 static int in_window(uint64_t va, size_t len)
@@ -44,6 +46,21 @@ int copy_to_guest_va(uint64_t cr3, uint64_t va, const void *src, size_t len)
         return -XL_EFAULT;
     memcpy(gmem + (va - GVA_BASE), src, len);
     return 0;
+}
+/* The window's pages are machine frames FAKE_MFN.. (page by page, as
+ * the real walk gives them), reached through mfn_to_virt. */
+#define FAKE_MFN 0x1000ULL
+int guest_translate(uint64_t cr3, uint64_t va, int write, uint64_t *maddr)
+{
+    (void)cr3, (void)write;
+    if (!in_window(va, 1))
+        return -XL_EFAULT;
+    *maddr = (FAKE_MFN << 12) + (va - GVA_BASE);
+    return 0;
+}
+void *mfn_to_virt(uint64_t mfn)
+{
+    return gmem + ((mfn - FAKE_MFN) << 12);
 }
 /* guest_access.c is not linked: its address rule (canonical, outside
  * the hv's PML4 slots 256-271). */
@@ -144,6 +161,60 @@ static void kernel_regs(struct cpu_regs *r)
     r->rsp = GVA_BASE + 0x8008; /* not 16-byte aligned on purpose */
     r->rflags = 0x246 | (1 << 8) | (1 << 18); /* IF ZF PF + TF, AC */
     r->rcx = 0xc1, r->r11 = 0x11;
+}
+
+/* pv_reflect_exception: int3 and #NP go to their handler at once (error
+ * code only for #NP, events masked for an interrupt gate); #GP, #PF and
+ * a vector without a handler are left to pv_guest_exception. A frame
+ * that crosses a page is written as well (the general copy). */
+static void test_reflect_exception(void **s)
+{
+    struct cpu_regs r;
+    kernel_regs(&r);
+    v->info->evtchn_upcall_mask = 0;
+    v->pv.traps[3] = (struct pv_trap){ .address = GVA_BASE + 0x300, .cs = FLAT_KERNEL_CS };
+    v->pv.traps[11] = (struct pv_trap){ .address = GVA_BASE + 0xb00, .cs = FLAT_KERNEL_CS,
+                                        .flags = PV_TI_IF };
+    v->pv.traps[13] = (struct pv_trap){ .address = GVA_BASE + 0xd00, .cs = FLAT_KERNEL_CS };
+    r.vector = 3;
+    r.error_code = 0x55; /* int3 has none: never written */
+    assert_int_equal(pv_reflect_exception(v, &r), 1);
+    uint64_t sp = GVA_BASE + 0x8000 - 7 * 8;
+    assert_int_equal(r.rip, GVA_BASE + 0x300);
+    assert_int_equal(r.rsp, sp);
+    assert_int_equal(gq(sp + 0), 0xc1);               /* RCX */
+    assert_int_equal(gq(sp + 8), 0x11);               /* R11 */
+    assert_int_equal(gq(sp + 16), GVA_BASE + 0x100);  /* RIP */
+    assert_int_equal(gq(sp + 48), FLAT_KERNEL_SS);    /* SS */
+    assert_int_equal(v->info->evtchn_upcall_mask, 0); /* trap gate */
+    assert_int_equal(crashes, 0);
+
+    kernel_regs(&r);
+    r.rsp = GVA_BASE + 0x1020; /* the 8-qword frame crosses into page 0 */
+    r.vector = 11;
+    r.error_code = 0x18;
+    assert_int_equal(pv_reflect_exception(v, &r), 1);
+    sp = GVA_BASE + 0x1020 - 8 * 8;
+    assert_int_equal(r.rip, GVA_BASE + 0xb00);
+    assert_int_equal(r.rsp, sp);
+    assert_int_equal(gq(sp + 16), 0x18);              /* error code */
+    assert_int_equal(gq(sp + 24), GVA_BASE + 0x100);  /* RIP */
+    assert_int_equal(v->info->evtchn_upcall_mask, 1); /* interrupt gate */
+
+    kernel_regs(&r);
+    r.vector = 13;
+    assert_int_equal(pv_reflect_exception(v, &r), 0);
+    r.vector = 14;
+    assert_int_equal(pv_reflect_exception(v, &r), 0);
+    r.vector = 0; /* no handler for #DE */
+    assert_int_equal(pv_reflect_exception(v, &r), 0);
+    assert_int_equal(r.rip, GVA_BASE + 0x100);
+    assert_int_equal(crashes, 0);
+
+    r.vector = 3; /* a stack it cannot write: the domain, never the hv */
+    r.rsp = GVA_BASE + 0x20;
+    assert_int_equal(pv_reflect_exception(v, &r), 1);
+    assert_int_equal(crashes, 1);
 }
 
 static void test_bounce_kernel_mode_with_error_code(void **s)
@@ -865,6 +936,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_bounce_kernel_mode_with_error_code, setup),
+        cmocka_unit_test_setup(test_reflect_exception, setup),
         cmocka_unit_test_setup(test_debugregs, setup),
         cmocka_unit_test_setup(test_failsafe, setup),
         cmocka_unit_test_setup(test_bounce_saves_mask_in_cs, setup),

@@ -532,6 +532,53 @@ void cpu_schedule_from_idle(void)
     enter_frame(schedule_and_switch(pc, NULL, NULL));
 }
 
+/* Back to v, the vcpu that entered, when nothing else needs doing: no
+ * scheduler or timer work for this CPU, v may go on running, no bounce
+ * pending and no upcall to deliver. The exit half of trap_entry's fast
+ * path: reloads only what changed. NULL if not possible. */
+static struct cpu_regs *resume_entered(struct percpu *pc, struct vcpu *v)
+{
+    if ((sched_work_pending >> pc->cpu_id & 1) || !domain_vcpu_may_run(v) || v->blocked ||
+        v->ev.yielded || v->pv.tb.pending || !guest_rip_canonical(v->regs.rip) ||
+        (v->info->evtchn_upcall_pending && !v->info->evtchn_upcall_mask))
+        return NULL;
+    load_guest_pt(pc, v); /* a bounce from user mode switched to the kernel table */
+    if (v != pc->gdt_vcpu || v->pv.gdt_gen != pc->gdt_loaded_gen)
+        load_guest_gdt(pc, v);
+    if (pc->seg_reload) {
+        load_guest_bases(v);
+        pc->seg_reload = 0;
+    }
+    pc->seg_in_cpu = v;
+    load_guest_ts(pc, v);
+    load_guest_debugregs(pc, v);
+    sanitize_guest_frame(&v->regs);
+    return leave_to(pc, &v->regs);
+}
+
+/* A guest exception (vector < 32; r as entry.S saved it, v->regs a copy
+ * of it), big lock held. One the guest gets as the CPU raised it goes
+ * to its trap table handler at once and, when nothing else waits, v goes
+ * straight back to it: the frame to leave through. Others are emulated
+ * or queued (pv_guest_exception); NULL: trap_entry's exit goes on. */
+static struct cpu_regs *guest_exception(struct percpu *pc, struct vcpu *v, struct cpu_regs *r)
+{
+    if (pv_reflect_exception(v, &v->regs)) {
+        if (v->domain->state == DOM_RUNNING)
+            return resume_entered(pc, v);
+    } else {
+        if (r->vector == 1)
+            pv_debug_trap(v, take_dr6());
+        pv_guest_exception(v, &v->regs, read_cr2());
+    }
+    if (v->domain->state != DOM_RUNNING) {
+        printk("d%u registers:\n", v->domain->domid);
+        dump_regs(r);
+        dump_guest_stack(v, r->rsp);
+    }
+    return NULL;
+}
+
 struct cpu_regs *trap_entry(struct cpu_regs *r)
 {
     struct percpu *pc = this_cpu();
@@ -582,14 +629,9 @@ struct cpu_regs *trap_entry(struct cpu_regs *r)
         else
             pv_syscall_from_user(v, &v->regs); /* never a hypercall from user mode */
     } else if (r->vector < 32) {
-        if (r->vector == 1)
-            pv_debug_trap(v, take_dr6());
-        pv_guest_exception(v, &v->regs, read_cr2());
-        if (v->domain->state != DOM_RUNNING) {
-            printk("d%u registers:\n", v->domain->domid);
-            dump_regs(r);
-            dump_guest_stack(v, r->rsp);
-        }
+        struct cpu_regs *out = guest_exception(pc, v, r);
+        if (out)
+            return out;
     } else {
         interrupt(r->vector);
     }

@@ -143,6 +143,13 @@ void pv_syscall_from_user(struct vcpu *v, struct cpu_regs *regs);
  * hw_cr2 is %cr2 at the fault. */
 void pv_guest_exception(struct vcpu *v, struct cpu_regs *regs, uint64_t hw_cr2);
 
+/* The exception in regs->vector needs no emulation (int3, #DE, ...: the
+ * guest sees it as the CPU raised it) and v has a handler for it: bounce
+ * it now (Xen's do_trap + create_bounce_frame) and return 1 - the domain
+ * may have been crashed (bounce frame unwritable). 0: nothing done, the
+ * caller takes pv_guest_exception. */
+int pv_reflect_exception(struct vcpu *v, struct cpu_regs *regs);
+
 /* ---- instruction decoder (pv_emul.c, pure) ---- */
 enum pv_op {
     PV_OP_NONE = 0,

@@ -15,6 +15,7 @@
 #include <xenolith/hypercall.h>
 #include <xenolith/layout.h>
 #include <xenolith/lib.h>
+#include <xenolith/mm.h>
 #include <xen/callback.h>
 #include <xen/physdev.h>
 
@@ -56,6 +57,32 @@ void pv_toggle_mode(struct vcpu *v)
 
 /* ------------------------------------------------------------ bouncing */
 
+/* The hv's view of len bytes of guest memory at va under v's current
+ * page table, when they lie in one page and the guest itself could
+ * access them (write: writable): one software walk (guest_translate:
+ * same rules and Accessed/Dirty updates as copy_*_guest_va), then plain
+ * loads or stores. NULL if not; callers then take copy_*_guest_va,
+ * which gives the answer for a frame that crosses a page. */
+static void *guest_frame_at(const struct vcpu *v, uint64_t va, size_t len, int write)
+{
+    uint64_t ma;
+    if ((va & (PAGE_SIZE - 1)) + len > PAGE_SIZE || guest_translate(v->cr3, va, write, &ma))
+        return NULL;
+    return (uint8_t *)mfn_to_virt(ma >> PAGE_SHIFT) + (ma & (PAGE_SIZE - 1));
+}
+
+/* Write the n-qword frame at va: one walk and word stores when it lies in
+ * one page, else the general copy. 0 or -XL_EFAULT. */
+static int write_frame(const struct vcpu *v, uint64_t va, const uint64_t *frame, unsigned int n)
+{
+    uint64_t *g = guest_frame_at(v, va, n * 8, 1);
+    if (!g)
+        return copy_to_guest_va(v->cr3, va, frame, n * 8);
+    for (unsigned int i = 0; i < n; i++)
+        g[i] = frame[i];
+    return 0;
+}
+
 int pv_bounce(struct vcpu *v, struct cpu_regs *regs, uint64_t target, unsigned int flags,
               uint32_t error_code)
 {
@@ -93,7 +120,7 @@ int pv_bounce(struct vcpu *v, struct cpu_regs *regs, uint64_t target, unsigned i
     frame[n++] = rflags;
     frame[n++] = regs->rsp;
     frame[n++] = regs->ss;
-    if (sp < n * 8 || copy_to_guest_va(v->cr3, sp - n * 8, frame, n * 8)) {
+    if (sp < n * 8 || write_frame(v, sp - n * 8, frame, n)) {
         domain_crash(d, "bounce frame unwritable at %016lx (rip %016lx)", sp - n * 8,
                      regs->rip);
         return -1;
@@ -244,6 +271,28 @@ static int soft_int(struct vcpu *v, struct cpu_regs *regs)
         return 0;
     regs->rip += in.len;
     inject(v, regs, in.imm, 0, 0, 0);
+    return 1;
+}
+
+/* Exceptions the guest gets exactly as the CPU raised them: no
+ * emulation, no fixup, no virtual state touched (Xen's plain do_trap).
+ * #DB (DR6), #UD (forced cpuid), #NM (virtual TS), #GP (int $n, LDT,
+ * privileged instructions) and #PF (ptwr, cr2) are not among them. */
+#define VEC_REFLECT ((1u << 0) | (1u << 3) | (1u << 4) | (1u << 5) | (1u << 10) | \
+                     (1u << 11) | (1u << 12) | (1u << 16) | (1u << 17) | (1u << 19))
+
+int pv_reflect_exception(struct vcpu *v, struct cpu_regs *regs)
+{
+    uint64_t vec = regs->vector;
+    if (vec >= 32 || !(VEC_REFLECT >> vec & 1) || v->pv.tb.pending)
+        return 0;
+    const struct pv_trap *t = &v->pv.traps[vec];
+    if (!t->address)
+        return 0; /* the general path says why the domain dies */
+    unsigned int flags = (VEC_HAS_EC >> vec & 1) ? PV_TBF_ERRCODE : 0;
+    if (t->flags & PV_TI_IF)
+        flags |= PV_TBF_INTERRUPT;
+    pv_bounce(v, regs, t->address, flags, (uint32_t)regs->error_code);
     return 1;
 }
 
@@ -503,8 +552,11 @@ HYPERCALL_DECL(iret)
 {
     struct iret_context c;
     struct cpu_regs *regs = &v->regs;
+    const void *g = guest_frame_at(v, regs->rsp, sizeof(c), 0);
 
-    if (copy_from_guest_va(v->cr3, &c, regs->rsp, sizeof(c))) {
+    if (g)
+        __builtin_memcpy(&c, g, sizeof(c)); /* one read of each field */
+    else if (copy_from_guest_va(v->cr3, &c, regs->rsp, sizeof(c))) {
         domain_crash(v->domain, "iret: frame at %016lx unreadable", regs->rsp);
         return 0;
     }
