@@ -577,19 +577,11 @@ static int host_pte(const struct vcpu *v, uint64_t host_addr, uint32_t flags, ui
             return GNTST_general_error;
         p = host_addr;
     } else {
-        if (!guest_va_ok(host_addr))
+        /* The same walk and checks as mm_update_va's. */
+        if (mm_l1_of_va(self, (v->cr3 & PTE_ADDR) >> PAGE_SHIFT, host_addr, &p))
             return GNTST_general_error;
-        uint64_t mfn = (v->cr3 & PTE_ADDR) >> PAGE_SHIFT;
-        for (int level = 4; level > 1; level--) {
-            if (mfn >= max_mfn)
-                return GNTST_general_error;
-            uint64_t e = ((const uint64_t *)mfn_to_virt(mfn))
-                [(host_addr >> (PAGE_SHIFT + 9 * (level - 1))) & 511];
-            if (!(e & PTE_P) || (e & PTE_PS))
-                return GNTST_general_error;
-            mfn = (e & PTE_ADDR) >> PAGE_SHIFT;
-        }
-        p = (mfn << PAGE_SHIFT) | (((host_addr >> PAGE_SHIFT) & 511) << 3);
+        *ptr = p;
+        return GNTST_okay;
     }
     uint64_t mfn = p >> PAGE_SHIFT;
     if (mfn >= max_mfn || frame_table[mfn].owner != self ||
@@ -1118,10 +1110,19 @@ HYPERCALL_DECL(grant_table_op)
             if (i && hypercall_preempt_check())
                 return hypercall_continuation(v, __HYPERVISOR_grant_table_op, cmd, p,
                                               count - i, 0, 0);
-            if (copy_from_guest_va(v->cr3, &op, p, sizeof(op)))
+            /* Within one page (the usual case) without the generic
+             * copy; translated again for the answer, as a copy would be
+             * (the op may have changed what maps the op itself). */
+            const struct gnttab_map_grant_ref *g = mm_guest_ptr(v->cr3, p, sizeof(op), 0);
+            if (g)
+                op = *g;
+            else if (copy_from_guest_va(v->cr3, &op, p, sizeof(op)))
                 return -XL_EFAULT;
             map_one(v, &op);
-            if (copy_to_guest_va(v->cr3, p, &op, sizeof(op)))
+            struct gnttab_map_grant_ref *w = mm_guest_ptr(v->cr3, p, sizeof(op), 1);
+            if (w)
+                *w = op;
+            else if (copy_to_guest_va(v->cr3, p, &op, sizeof(op)))
                 return -XL_EFAULT;
         }
         return 0;
@@ -1132,10 +1133,18 @@ HYPERCALL_DECL(grant_table_op)
             if (i && hypercall_preempt_check())
                 return hypercall_continuation(v, __HYPERVISOR_grant_table_op, cmd, p,
                                               count - i, 0, 0);
-            if (copy_from_guest_va(v->cr3, &op, p, sizeof(op)))
+            /* As for map: the answer through a fresh translation (the
+             * op may live in the very page it unmaps). */
+            const struct gnttab_unmap_grant_ref *g = mm_guest_ptr(v->cr3, p, sizeof(op), 0);
+            if (g)
+                op = *g;
+            else if (copy_from_guest_va(v->cr3, &op, p, sizeof(op)))
                 return -XL_EFAULT;
             op.status = unmap_one(v, &op);
-            if (copy_to_guest_va(v->cr3, p, &op, sizeof(op)))
+            struct gnttab_unmap_grant_ref *w = mm_guest_ptr(v->cr3, p, sizeof(op), 1);
+            if (w)
+                *w = op;
+            else if (copy_to_guest_va(v->cr3, p, &op, sizeof(op)))
                 return -XL_EFAULT;
         }
         return 0;
