@@ -577,19 +577,11 @@ static int host_pte(const struct vcpu *v, uint64_t host_addr, uint32_t flags, ui
             return GNTST_general_error;
         p = host_addr;
     } else {
-        if (!guest_va_ok(host_addr))
+        /* The same walk and checks as mm_update_va's. */
+        if (mm_l1_of_va(self, (v->cr3 & PTE_ADDR) >> PAGE_SHIFT, host_addr, &p))
             return GNTST_general_error;
-        uint64_t mfn = (v->cr3 & PTE_ADDR) >> PAGE_SHIFT;
-        for (int level = 4; level > 1; level--) {
-            if (mfn >= max_mfn)
-                return GNTST_general_error;
-            uint64_t e = ((const uint64_t *)mfn_to_virt(mfn))
-                [(host_addr >> (PAGE_SHIFT + 9 * (level - 1))) & 511];
-            if (!(e & PTE_P) || (e & PTE_PS))
-                return GNTST_general_error;
-            mfn = (e & PTE_ADDR) >> PAGE_SHIFT;
-        }
-        p = (mfn << PAGE_SHIFT) | (((host_addr >> PAGE_SHIFT) & 511) << 3);
+        *ptr = p;
+        return GNTST_okay;
     }
     uint64_t mfn = p >> PAGE_SHIFT;
     if (mfn >= max_mfn || frame_table[mfn].owner != self ||
@@ -626,7 +618,7 @@ int gnttab_pte_matches(uint64_t pte, uint64_t mfn, uint32_t flags)
 /* Remove the host mapping of mfn at host_addr (Xen's
  * replace_grant_host_mapping with no replacement). */
 static int clear_host_mapping(const struct vcpu *v, uint64_t host_addr, uint32_t flags,
-                              uint64_t mfn)
+                              uint64_t mfn, uint64_t *old_pte)
 {
     uint64_t ptr;
     int rc = host_pte(v, host_addr, flags, &ptr);
@@ -638,6 +630,7 @@ static int clear_host_mapping(const struct vcpu *v, uint64_t host_addr, uint32_t
     uint16_t self = v->domain->domid;
     if (mm_pt_update(self, self, ptr, 0, 0))
         return GNTST_general_error;
+    *old_pte = e;
     /* The whole TLB, as Xen's gnttab_flush_tlb: the same frame may be
      * reachable through another virtual address (an L1 hooked twice),
      * and the grant is released as soon as this returns. */
@@ -674,7 +667,8 @@ static unsigned int map_count(uint32_t flags)
 
 /* ---- GNTTABOP_map_grant_ref ---- */
 
-static void map_one(struct vcpu *v, struct gnttab_map_grant_ref *op)
+/* *old_pte: what the PTE written held before, if one was written. */
+static void map_one(struct vcpu *v, struct gnttab_map_grant_ref *op, uint64_t *old_pte)
 {
     uint16_t ld = v->domain->domid;
     uint32_t flags = op->flags & MT_KEEP;
@@ -710,12 +704,15 @@ static void map_one(struct vcpu *v, struct gnttab_map_grant_ref *op)
         rc = host_pte(v, op->host_addr, flags, &ptr);
         uint64_t pte = (mfn << PAGE_SHIFT) | PTE_P | PTE_US | PTE_A | PTE_D | (ro ? 0 : PTE_RW) |
                        gnttab_avail_bits(flags);
+        uint64_t old = rc ? 0 : ((const uint64_t *)mfn_to_virt(ptr >> PAGE_SHIFT))
+                                    [(ptr & (PAGE_SIZE - 1)) >> 3];
         if (!rc && mm_pt_update(ld, op->dom, ptr, pte, 0))
             rc = GNTST_general_error;
         if (rc) {
             put_refs(mfn, ro, n);
             goto unpin;
         }
+        *old_pte = old;
         flush_after(op->host_addr, flags);
     }
     struct maptrack *mt = maptrack_entry(&gts[ld], handle);
@@ -750,7 +747,8 @@ static void release_mapping(uint16_t ld, uint32_t handle, struct maptrack *mt, u
     (void)handle;
 }
 
-static int16_t unmap_one(struct vcpu *v, const struct gnttab_unmap_grant_ref *op)
+static int16_t unmap_one(struct vcpu *v, const struct gnttab_unmap_grant_ref *op,
+                         uint64_t *old_pte)
 {
     uint16_t ld = v->domain->domid;
     struct gnttab *gt = &gts[ld];
@@ -763,7 +761,7 @@ static int16_t unmap_one(struct vcpu *v, const struct gnttab_unmap_grant_ref *op
         return GNTST_general_error;
     uint32_t done = 0;
     if (op->host_addr && (mt->flags & GNTMAP_host_map)) {
-        int rc = clear_host_mapping(v, op->host_addr, mt->flags, mt->mfn);
+        int rc = clear_host_mapping(v, op->host_addr, mt->flags, mt->mfn, old_pte);
         if (rc)
             return (int16_t)rc;
         done |= GNTMAP_host_map;
@@ -1100,6 +1098,20 @@ void gnttab_domain_destroy(struct domain *d)
 
 /* ---- the hypercall ---- */
 
+/* Is a guest op still at g (mm_guest_ptr's direct-map pointer, taken
+ * before the op) after the op rewrote one L1 entry whose old value was
+ * old_pte (0: none written)? The op's address translated through present
+ * entries only, its L1 entry mapping g's frame; the entry written sits in
+ * a validated L1, a frame no walk meets above the L1 level (L4..L2
+ * positions hold L4..L2 typed frames only). So unless the old entry was
+ * present and mapped g's very frame, it was not on the op's walk and the
+ * translation is unchanged. Conservative: the same frame through another
+ * L1 entry also answers 0 (then a fresh copy_to_guest_va). */
+static int still_mapped(uint64_t old_pte, const void *g)
+{
+    return !(old_pte & PTE_P) || ((old_pte & PTE_ADDR) >> PAGE_SHIFT) != virt_to_mfn(g);
+}
+
 HYPERCALL_DECL(grant_table_op)
 {
     (void)a4; (void)a5;
@@ -1118,10 +1130,20 @@ HYPERCALL_DECL(grant_table_op)
             if (i && hypercall_preempt_check())
                 return hypercall_continuation(v, __HYPERVISOR_grant_table_op, cmd, p,
                                               count - i, 0, 0);
-            if (copy_from_guest_va(v->cr3, &op, p, sizeof(op)))
+            /* Within one writable page (the usual case) without the
+             * generic copies: the answer goes through the same pointer
+             * unless the op's own address may now translate elsewhere
+             * (then a fresh copy, as Xen's would): see still_mapped. */
+            struct gnttab_map_grant_ref *g = mm_guest_ptr(v->cr3, p, sizeof(op), 1);
+            uint64_t old_pte = 0;
+            if (g)
+                op = *g;
+            else if (copy_from_guest_va(v->cr3, &op, p, sizeof(op)))
                 return -XL_EFAULT;
-            map_one(v, &op);
-            if (copy_to_guest_va(v->cr3, p, &op, sizeof(op)))
+            map_one(v, &op, &old_pte);
+            if (g && still_mapped(old_pte, g))
+                *g = op;
+            else if (copy_to_guest_va(v->cr3, p, &op, sizeof(op)))
                 return -XL_EFAULT;
         }
         return 0;
@@ -1132,10 +1154,18 @@ HYPERCALL_DECL(grant_table_op)
             if (i && hypercall_preempt_check())
                 return hypercall_continuation(v, __HYPERVISOR_grant_table_op, cmd, p,
                                               count - i, 0, 0);
-            if (copy_from_guest_va(v->cr3, &op, p, sizeof(op)))
+            /* As for map (the op may live in the very page it unmaps:
+             * then the answer faults, as Xen's copy does). */
+            struct gnttab_unmap_grant_ref *g = mm_guest_ptr(v->cr3, p, sizeof(op), 1);
+            uint64_t old_pte = 0;
+            if (g)
+                op = *g;
+            else if (copy_from_guest_va(v->cr3, &op, p, sizeof(op)))
                 return -XL_EFAULT;
-            op.status = unmap_one(v, &op);
-            if (copy_to_guest_va(v->cr3, p, &op, sizeof(op)))
+            op.status = unmap_one(v, &op, &old_pte);
+            if (g && still_mapped(old_pte, g))
+                *g = op;
+            else if (copy_to_guest_va(v->cr3, p, &op, sizeof(op)))
                 return -XL_EFAULT;
         }
         return 0;

@@ -63,6 +63,13 @@ int copy_to_guest_va(uint64_t cr3, uint64_t dst, const void *src, size_t len)
     return 0;
 }
 int guest_va_ok(uint64_t va) { return va < (1ULL << 47); }
+/* The ops live in host memory here: no direct pointer (mm_guest_ptr gives
+ * NULL), so the copies above carry them. */
+int guest_translate(uint64_t cr3, uint64_t va, int write, uint64_t *maddr)
+{
+    (void)cr3; (void)va; (void)write; (void)maddr;
+    return -XL_EFAULT;
+}
 int hypercall_preempt_check(void) { return preempt; }
 long hypercall_continuation(struct vcpu *v, unsigned int nr, uint64_t a1, uint64_t a2,
                             uint64_t a3, uint64_t a4, uint64_t a5)

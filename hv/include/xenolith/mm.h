@@ -120,6 +120,11 @@ void put_entry_refs_at(unsigned int level, uint64_t e, uint64_t table_mfn);
 /* The same without the table: linear entries are refused. */
 int get_entry_refs(unsigned int level, uint64_t e, uint16_t pt_owner, uint16_t pg_owner);
 void put_entry_refs(unsigned int level, uint64_t e);
+/* May L1 entry old be replaced by new without taking or dropping any
+ * reference (not present both, or the same RAM frame with the same RW bit,
+ * an owner and flags get_entry_refs_at would accept)? 1: yes; 0: take the
+ * full path (get new's references, put old's). See page_type.c. */
+int l1_entry_keeps_refs(uint64_t old, uint64_t new, uint16_t pt_owner, uint16_t pg_owner);
 /* Xen 4.17's adjust_guest_l{1,2,3,4}e for a 64-bit PV guest: what a
  * present entry a guest writes becomes in its table. L1: a kernel page
  * (no USER) gets USER and the software bit 52 (_PAGE_GUEST_KERNEL), a
@@ -157,6 +162,16 @@ int mm_pt_update(uint16_t pt_owner, uint16_t pg_owner, uint64_t ptr, uint64_t va
 /* Update the L1 entry that maps va under the L4 frame l4_mfn. */
 int mm_update_va(uint16_t pt_owner, uint16_t pg_owner, uint64_t l4_mfn, uint64_t va,
                  uint64_t val);
+/* Machine address of the L1 entry that maps va under the L4 frame l4_mfn
+ * (walked now, every call: nothing is cached), in a validated L1 owned by
+ * owner. 0, or -XL_EINVAL (bad va, a level not present or a superpage,
+ * the L1 not owner's or not a validated L1). */
+int mm_l1_of_va(uint16_t owner, uint64_t l4_mfn, uint64_t va, uint64_t *ptr);
+/* A pointer to guest bytes [va, va + len) through the direct map when
+ * they lie in one page that v's tables (cr3) let the guest read, or write
+ * if write (Accessed/Dirty set as a copy would); NULL otherwise, and the
+ * caller uses copy_{from,to}_guest_va (which gives the error). */
+void *mm_guest_ptr(uint64_t cr3, uint64_t va, uint64_t len, int write);
 int mm_pin(uint16_t owner, uint64_t mfn, unsigned int type);
 int mm_unpin(uint16_t owner, uint64_t mfn);
 int mm_new_baseptr(struct vcpu *v, uint64_t mfn, int user);

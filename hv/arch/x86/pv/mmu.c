@@ -40,6 +40,59 @@ static int frame_owned(uint64_t mfn, uint16_t owner)
     return mfn < max_mfn && frame_table[mfn].owner == owner;
 }
 
+/* A frame's entries through the direct map (host tests: fake memory). */
+#ifdef XL_HOST_TEST
+#define TABLE_AT(mfn) ((uint64_t *)mfn_to_virt(mfn))
+#else
+#define TABLE_AT(mfn) ((uint64_t *)(DIRECTMAP_BASE + ((mfn) << PAGE_SHIFT)))
+#endif
+
+void *mm_guest_ptr(uint64_t cr3, uint64_t va, uint64_t len, int write)
+{
+    uint64_t ma;
+    if (!len || len > PAGE_SIZE - (va & (PAGE_SIZE - 1)) || guest_translate(cr3, va, write, &ma))
+        return NULL;
+    return (uint8_t *)TABLE_AT(ma >> PAGE_SHIFT) + (ma & (PAGE_SIZE - 1));
+}
+
+/* Write L1 entry e (in a validated L1 of pt_owner, frame l1_mfn): the
+ * fast path when no reference changes (l1_entry_keeps_refs), else new's
+ * references first, then old's dropped. */
+static int write_l1e(uint64_t *e, uint64_t l1_mfn, uint64_t val, uint16_t pt_owner,
+                     uint16_t pg_owner)
+{
+    uint64_t old = *e;
+    if (l1_entry_keeps_refs(old, val, pt_owner, pg_owner)) {
+        *e = pv_adjust_guest_entry(1, val);
+        return 0;
+    }
+    int rc = get_entry_refs_at(1, val, l1_mfn, pt_owner, pg_owner);
+    if (rc)
+        return rc;
+    *e = pv_adjust_guest_entry(1, val);
+    put_entry_refs_at(1, old, l1_mfn);
+    return 0;
+}
+
+int mm_l1_of_va(uint16_t owner, uint64_t l4_mfn, uint64_t va, uint64_t *ptr)
+{
+    if (!guest_va_ok(va) || l4_mfn >= max_mfn)
+        return -XL_EINVAL;
+    uint64_t e = TABLE_AT(l4_mfn)[(va >> 39) & 511];
+    for (unsigned int shift = 30; shift >= 21; shift -= 9) {
+        uint64_t mfn = (e & PTE_ADDR) >> PAGE_SHIFT;
+        if ((e & (PTE_P | PTE_PS)) != PTE_P || mfn >= max_mfn)
+            return -XL_EINVAL;
+        e = TABLE_AT(mfn)[(va >> shift) & 511];
+    }
+    uint64_t mfn = (e & PTE_ADDR) >> PAGE_SHIFT;
+    if ((e & (PTE_P | PTE_PS)) != PTE_P || !frame_owned(mfn, owner) ||
+        frame_table[mfn].type != PGT_l1 || !frame_table[mfn].type_count)
+        return -XL_EINVAL;
+    *ptr = (mfn << PAGE_SHIFT) | (((va >> PAGE_SHIFT) & 511) << 3);
+    return 0;
+}
+
 int mm_pt_update(uint16_t pt_owner, uint16_t pg_owner, uint64_t ptr, uint64_t val,
                  int preserve_ad)
 {
@@ -55,6 +108,8 @@ int mm_pt_update(uint16_t pt_owner, uint16_t pg_owner, uint64_t ptr, uint64_t va
         uint64_t old = *e;
         if (preserve_ad)
             val = (val & ~(PTE_A | PTE_D)) | (old & (PTE_A | PTE_D));
+        if (level == 1)
+            return write_l1e(e, mfn, val, pt_owner, pg_owner);
         int rc = get_entry_refs_at(level, val, mfn, pt_owner, pg_owner);
         if (rc)
             return rc;
@@ -75,22 +130,12 @@ int mm_pt_update(uint16_t pt_owner, uint16_t pg_owner, uint64_t ptr, uint64_t va
 int mm_update_va(uint16_t pt_owner, uint16_t pg_owner, uint64_t l4_mfn, uint64_t va,
                  uint64_t val)
 {
-    if (!guest_va_ok(va))
-        return -XL_EINVAL;
-    uint64_t mfn = l4_mfn;
-    for (int level = 4; level > 1; level--) {
-        if (mfn >= max_mfn)
-            return -XL_EINVAL;
-        uint64_t e = ((const uint64_t *)mfn_to_virt(mfn))[(va >> (PAGE_SHIFT + 9 * (level - 1))) & 511];
-        if (!(e & PTE_P) || (e & PTE_PS))
-            return -XL_EINVAL;
-        mfn = (e & PTE_ADDR) >> PAGE_SHIFT;
-    }
-    if (!frame_owned(mfn, pt_owner) || frame_table[mfn].type != PGT_l1 ||
-        !frame_table[mfn].type_count)
-        return -XL_EINVAL;
-    return mm_pt_update(pt_owner, pg_owner, (mfn << PAGE_SHIFT) | (((va >> PAGE_SHIFT) & 511) << 3),
-                        val, 0);
+    uint64_t ptr;
+    int rc = mm_l1_of_va(pt_owner, l4_mfn, va, &ptr);
+    if (rc)
+        return rc;
+    return write_l1e(TABLE_AT(ptr >> PAGE_SHIFT) + ((ptr & (PAGE_SIZE - 1)) >> 3),
+                     ptr >> PAGE_SHIFT, val, pt_owner, pg_owner);
 }
 
 int mm_pin(uint16_t owner, uint64_t mfn, unsigned int type)
@@ -232,7 +277,11 @@ HYPERCALL_DECL(mmu_update)
         if (time_to_preempt(i))
             return continue_batch(v, __HYPERVISOR_mmu_update, a1, sizeof(req), i, count, done,
                                   a3, a4, a5);
-        if (copy_from_guest_va(v->cr3, &req, a1 + (uint64_t)i * sizeof(req), sizeof(req))) {
+        uint64_t va = a1 + (uint64_t)i * sizeof(req);
+        const mmu_update_t *g = mm_guest_ptr(v->cr3, va, sizeof(req), 0);
+        if (g)
+            req = *g;
+        else if (copy_from_guest_va(v->cr3, &req, va, sizeof(req))) {
             rc = -XL_EFAULT;
             break;
         }

@@ -201,6 +201,32 @@ void put_entry_refs_at(unsigned int level, uint64_t e, uint64_t table_mfn)
     put_page_and_type(mfn);
 }
 
+/* The L1 fast path (Xen's mod_l1_entry shortcut): replacing L1 entry old
+ * by new needs no reference taken or dropped when both are not present,
+ * or both map the same RAM frame with the same RW bit (so the same kind
+ * of reference: a page reference, plus the writable type if RW) and new
+ * would pass get_entry_refs_at: the frame's owner is pt_owner or pg_owner
+ * and new carries no cache bits the domain may not use. Anything else
+ * (another frame, RW changed - e.g. a page table made writable - an I/O
+ * frame, a refused flag) answers 0 and takes the full path, which gives
+ * Xen's errno. The caller still adjusts new (pv_adjust_guest_entry). */
+int l1_entry_keeps_refs(uint64_t old, uint64_t new, uint16_t pt_owner, uint16_t pg_owner)
+{
+    if (!((old | new) & PTE_P))
+        return 1;
+    if (!(old & new & PTE_P) || ((old ^ new) & (PTE_ADDR | PTE_RW)))
+        return 0;
+    uint64_t mfn = (new & PTE_ADDR) >> PAGE_SHIFT;
+    if (mfn >= max_mfn)
+        return 0;
+    uint16_t owner = frame_table[mfn].owner; /* never DOMID_IO_OWNED/ORPHAN here */
+    if (owner != pt_owner && owner != pg_owner)
+        return 0;
+    if ((new & (PTE_PWT | PTE_PCD | PTE_PAT)) && (new & l1_disallow(pt_owner)))
+        return 0;
+    return 1;
+}
+
 /* Take the references of entries [0, 512) of table mfn; on failure drop
  * the ones taken and return the error. */
 static int validate(uint64_t mfn, unsigned int level)
