@@ -137,30 +137,43 @@ void domain_crash(struct domain *d, const char *fmt, ...)
     }
 }
 
-void domain_destroy(struct domain *d)
+int domain_destroy_step(struct domain *d)
 {
-    /* Callers make sure first: no CPU runs d's vcpus on d's page tables
-     * while they go (domctl retries, the reaper waits). */
-    BUG_ON(domain_running_elsewhere(d));
-    sched_raise_work();
-    sched_domain_destroy(d);          /* its vcpus off the run queues first */
-    arch_leave_guest_page_tables(); /* never run on tables being freed */
-    arch_forget_domain_cpu_state(d); /* no CPU's FPU owner stays one of its slots */
-    evtchn_domain_destroy(d);         /* peers' ends go back to unbound */
-    gnttab_domain_destroy(d);         /* its mappings go; its granted frames outlive it while mapped */
-    struct vcpu *v;
-    for_each_vcpu(d, v) {
-        vcpu_info_unmap(v);           /* its frame's references go before the frames */
-        pv_destroy_gdt(v);            /* GDT frames lose their seg_desc type */
+    if (!d->destroy_stage) {
+        /* Callers make sure first: no CPU runs d's vcpus on d's page
+         * tables while they go (domctl retries, the reaper waits). */
+        BUG_ON(domain_running_elsewhere(d));
+        sched_raise_work();
+        sched_domain_destroy(d);          /* its vcpus off the run queues first */
+        arch_leave_guest_page_tables(); /* never run on tables being freed */
+        arch_forget_domain_cpu_state(d); /* no CPU's FPU owner stays one of its slots */
+        evtchn_domain_destroy(d);         /* peers' ends go back to unbound */
+        gnttab_domain_destroy(d);         /* its mappings go; its granted frames outlive it while mapped */
+        struct vcpu *v;
+        for_each_vcpu(d, v) {
+            vcpu_info_unmap(v);           /* its frame's references go before the frames */
+            pv_destroy_gdt(v);            /* GDT frames lose their seg_desc type */
+        }
+        put_page_and_type(d->shared_info_mfn); /* domain_create's permanent type */
+        d->destroy_stage = 1;             /* dying: mm_relinquish_step from here */
     }
-    put_page_and_type(d->shared_info_mfn); /* domain_create's permanent type */
-    uint64_t n = mm_free_domain_frames(d->domid);
+    /* Xen's relinquish_resources: the memory, in bounded steps. */
+    if (mm_relinquish_step(d))
+        return MM_ERESTART;
     hcstat_print_summary(d);
     printk("d%u destroyed: %lu frames returned, %lu free; in use: %u event channels, %u grant mappings\n",
-           d->domid, (unsigned long)n, (unsigned long)mm_free_count(), evtchn_total_in_use(),
-           gnttab_total_mappings());
+           d->domid, (unsigned long)d->destroy_freed, (unsigned long)mm_free_count(),
+           evtchn_total_in_use(), gnttab_total_mappings());
     if (current && current->domain == d)
         current = NULL;
     memset(d, 0, sizeof(*d));
     send_global_virq(VIRQ_DOM_EXC);
+    return 0;
+}
+
+void domain_destroy(struct domain *d)
+{
+    mm_preempt_end(); /* all at once: no budget to run out of */
+    while (domain_destroy_step(d))
+        ;
 }

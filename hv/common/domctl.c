@@ -236,7 +236,11 @@ static int set_vcpu_context(struct vcpu *v, struct vcpu_guest_context *c)
         int rc = mm_new_baseptr(v, l4, 0);
         if (rc)
             return rc;
-        if (ul4 && (rc = mm_new_baseptr(v, ul4, 1))) {
+        /* The user table stopped part-way (MM_ERESTART): the kernel one
+         * stays held; the continuation takes it again and drops this. */
+        if (ul4 && (rc = mm_new_baseptr(v, ul4, 1)) == MM_ERESTART)
+            return rc;
+        if (rc) {
             put_page_and_type(v->guest_table); /* the kernel table's, just taken */
             v->guest_table = 0;
             pv_update_cr3(v);
@@ -306,7 +310,13 @@ long vcpu_initialise(struct vcpu *caller, struct vcpu *v, uint64_t arg)
         return -XL_EFAULT;
     if (v->initialised)
         return -XL_EEXIST;
-    return set_vcpu_context(v, &ctx);
+    mm_preempt_begin(); /* a new L4 is validated in steps */
+    int rc = set_vcpu_context(v, &ctx);
+    mm_preempt_end();
+    if (rc == MM_ERESTART)
+        return hypercall_continuation(caller, __HYPERVISOR_vcpu_op, VCPUOP_initialise, v->id, arg,
+                                      0, 0);
+    return rc;
 }
 
 static void get_vcpu_context(const struct vcpu *v, struct vcpu_guest_context *c)
@@ -523,8 +533,11 @@ static long domctl_on(struct vcpu *caller, struct domain *d, struct xen_domctl *
          * continuation of domain_kill, once the big lock was let go. */
         if (domain_running_elsewhere(d))
             return DOMCTL_RESTART;
-        domain_destroy(d);
-        return 0;
+        /* Xen's relinquish_resources: one bounded step per call. */
+        mm_preempt_begin();
+        int more = domain_destroy_step(d);
+        mm_preempt_end();
+        return more == MM_ERESTART ? DOMCTL_RESTART : more;
     case XEN_DOMCTL_max_vcpus:
         if (d == self || o->u.max_vcpus.max != d->max_vcpus)
             return -XL_EINVAL; /* Xen 4.17: must match createdomain's max_vcpus */
@@ -562,7 +575,10 @@ static long domctl_on(struct vcpu *caller, struct domain *d, struct xen_domctl *
             return -XL_EBUSY; /* the domain must be paused (or not yet started) */
         if (copy_from_guest_va(caller->cr3, &ctx, h, sizeof(ctx)))
             return -XL_EFAULT;
-        return set_vcpu_context(v, &ctx);
+        mm_preempt_begin(); /* a new L4 is validated in steps */
+        int rc = set_vcpu_context(v, &ctx);
+        mm_preempt_end();
+        return rc == MM_ERESTART ? DOMCTL_RESTART : rc;
     }
     case XEN_DOMCTL_setvcpuaffinity:
     case XEN_DOMCTL_getvcpuaffinity:

@@ -94,6 +94,12 @@ static long reservation(struct vcpu *v, unsigned int cmd, uint64_t arg, uint64_t
     int rc = target_domain(v, r.domid, &d);
     if (rc)
         return rc;
+    /* Tables an earlier decrease unpinned are devalidated first (budget:
+     * mm_preempt_begin in do_memory_op), then the extents go on. */
+    if (cmd == XENMEM_decrease_reservation && mm_deval_pending(d) && mm_deval_drain(d)) {
+        *preempted = 1;
+        return (long)start;
+    }
     if (start >= r.nr_extents || r.extent_order > mm_max_extent_order(v->domain))
         return (long)start;
     uint64_t list = (uint64_t)r.extent_start.p, i, n = 1ULL << r.extent_order;
@@ -113,6 +119,10 @@ static long reservation(struct vcpu *v, unsigned int cmd, uint64_t arg, uint64_t
                     break;
             if (j < n)
                 break;
+            if (mm_deval_pending(d) && mm_deval_drain(d)) {
+                *preempted = 1; /* an unpinned tree: the next call goes on */
+                return (long)i + 1;
+            }
             continue;
         }
         /* populate_physmap: x is the pfn of the extent's first frame. */
@@ -465,7 +475,9 @@ HYPERCALL_DECL(memory_op)
     case XENMEM_populate_physmap:
     case XENMEM_decrease_reservation: {
         int preempted;
+        mm_preempt_begin();
         long rc = reservation(v, cmd, a2, start, &preempted);
+        mm_preempt_end();
         if (preempted)
             return hypercall_continuation(v, __HYPERVISOR_memory_op,
                                           cmd | ((uint64_t)rc << MEMOP_EXTENT_SHIFT), a2, a3, a4,

@@ -92,6 +92,56 @@ uint64_t mm_free_domain_frames(uint16_t domid)
     return n;
 }
 
+/* d->destroy_stage values of mm_relinquish_step (domain.c uses 0 and 1). */
+enum { RELQ_VCPUS = 1, RELQ_PINS, RELQ_DEVAL, RELQ_FREE, RELQ_DONE };
+
+int mm_relinquish_step(struct domain *d)
+{
+    if (d->destroy_stage <= RELQ_VCPUS) {
+        mm_release_vcpus(d);
+        d->destroy_stage = RELQ_PINS;
+        d->destroy_cursor = 0;
+    }
+    if (d->destroy_stage == RELQ_PINS) {
+        if (mm_release_pins(d, &d->destroy_cursor))
+            return MM_ERESTART;
+        d->destroy_stage = RELQ_DEVAL;
+    }
+    if (d->destroy_stage == RELQ_DEVAL) {
+        if (mm_deval_drain(d))
+            return MM_ERESTART;
+        d->destroy_stage = RELQ_FREE;
+        d->destroy_cursor = 0;
+    }
+    if (d->destroy_stage == RELQ_FREE) {
+        for (uint64_t mfn = d->destroy_cursor; mfn < max_mfn; mfn++) {
+            struct page_info *pg = &frame_table[mfn];
+            if (((mfn & 255) == 0 && !mm_work_take(1)) ||
+                (pg->owner == d->domid && !mm_work_take(1))) {
+                d->destroy_cursor = mfn;
+                return MM_ERESTART;
+            }
+            if (pg->owner != d->domid)
+                continue;
+            if (pg->count) {
+                /* Still mapped by another domain's page tables. */
+                pg->owner = DOMID_ORPHAN;
+                pg->flags = 0;
+                m2p_set(mfn, ~0ULL);
+                d->destroy_orphans++;
+                continue;
+            }
+            mm_free_frame(mfn);
+            d->destroy_freed++;
+        }
+        d->destroy_stage = RELQ_DONE;
+        if (d->destroy_orphans)
+            printk("d%u: %lu frames still referenced by other domains; freed when released\n",
+                   d->domid, (unsigned long)d->destroy_orphans);
+    }
+    return 0;
+}
+
 uint64_t mm_free_count(void)
 {
     return hv_pages.nr_free;

@@ -296,12 +296,19 @@ uint64_t sched_vcpu_runtime_ns(const struct vcpu *v)
  * as they are shut down (dom0's end is handled by sched_idle_or_halt),
  * once none of their vcpus runs on another CPU (those are kicked; the
  * pass they make when they stop comes back here). */
+static int reap_busy; /* a destroy needs more steps: the next pass comes soon */
+
 static void reap_auto_destroy(void)
 {
+    reap_busy = 0;
     for (unsigned int i = 1; i < MAX_DOMAINS; i++)
         if (domains[i].state == DOM_SHUTDOWN && domains[i].auto_destroy &&
-            !domain_running_elsewhere(&domains[i]))
-            domain_destroy(&domains[i]);
+            !domain_running_elsewhere(&domains[i])) {
+            /* One bounded step per pass (domain_destroy_step). */
+            mm_preempt_begin();
+            reap_busy |= domain_destroy_step(&domains[i]) != 0;
+            mm_preempt_end();
+        }
 }
 
 static int leaving_state(const struct vcpu *v)
@@ -350,6 +357,8 @@ static void arm_next_deadline(unsigned int cpu, const struct vcpu *next)
      * next tick or, going idle, a second later. */
     if (spc[cpu].displaced)
         consider(&when, xl_now());
+    if (reap_busy)
+        consider(&when, xl_now() + 1000000ULL); /* the next destroy step */
     if (!when && !timer_cpu)
         when = xl_now() + SECONDS(1);
     arch_timer_arm(when);
@@ -494,11 +503,27 @@ void sched_idle_or_halt(void)
             arch_idle_wait();
             return;
         }
-        uint64_t free_before = mm_free_count();
-        for (unsigned int i = 1; i < MAX_DOMAINS; i++)
-            if (domains[i].state != DOM_FREE)
-                domain_destroy(&domains[i]);
-        domain_destroy(d0);
+        /* Every domain goes, dom0 last, in bounded steps: after each this
+         * CPU leaves the hv for a millisecond (the watchdog bounds a stay). */
+        static uint64_t free_before;
+        static int started;
+        if (!started) {
+            free_before = mm_free_count();
+            started = 1;
+        }
+        for (unsigned int i = 1; i <= MAX_DOMAINS; i++) {
+            struct domain *d = &domains[i % MAX_DOMAINS];
+            if (d->state == DOM_FREE)
+                continue;
+            mm_preempt_begin();
+            int more = domain_destroy_step(d);
+            mm_preempt_end();
+            if (more) {
+                arch_timer_arm(xl_now() + 1000000ULL);
+                arch_idle_wait();
+                return;
+            }
+        }
         printk("memory: %lu pages free (%lu returned at shutdown)\n",
                (unsigned long)mm_free_count(), (unsigned long)(mm_free_count() - free_before));
         printk("dom0 is gone: machine will %s\n", what[how]);

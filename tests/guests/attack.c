@@ -20,6 +20,8 @@
  *                XSA-260). QEMU's TCG does not hold the #DB back, so under
  *                TCG the guest just takes its #DB; on hardware or KVM the
  *                hv writes its exception frame to the guest's %rsp.
+ *   pt_tree      pin/unpin a tree of mb=59 MiB of full L1 tables rounds=3
+ *                times, a failing pin, then die with it pinned (attack_pt.c)
  *   stale_l1, stale_gdt, stale_free, gnt_unmap, runstate_pad
  *                the TLB and grant findings of the second review
  *                (attack_tlb.c)
@@ -774,6 +776,17 @@ void linger(uint64_t ms)
     }
 }
 
+static uint64_t num_arg(start_info_t *si, const char *key, uint64_t dflt)
+{
+    char num[16];
+    if (!cmdline_get(si, key, num, sizeof(num)))
+        return dflt;
+    uint64_t n = 0;
+    for (const char *p = num; *p >= '0' && *p <= '9'; p++)
+        n = n * 10 + (uint64_t)(*p - '0');
+    return n;
+}
+
 int guest_main(start_info_t *si)
 {
     char name[96], num[16];
@@ -810,6 +823,9 @@ int guest_main(start_info_t *si)
         attack_user(si);
     else if (!strcmp(name, "movss_db"))
         attack_movss_db();
+    else if (!strcmp(name, "pt_tree"))
+        attack_pt_tree(si, (unsigned int)num_arg(si, "mb", 59), (unsigned int)num_arg(si, "rounds", 3),
+                       &check_passed, &check_failed);
     else if (attack_tlb(si, name, &check_passed, &check_failed))
         ;
     else {

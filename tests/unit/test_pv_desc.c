@@ -45,6 +45,16 @@ void mm_release_domain(struct domain *dom)
 {
     (void)dom;
 }
+void mm_release_vcpus(struct domain *dom)
+{
+    (void)dom;
+}
+int mm_release_pins(struct domain *dom, uint64_t *cursor)
+{
+    (void)dom;
+    (void)cursor;
+    return 0;
+}
 
 enum { A = 1, NFRAMES = 256, FIRST_FREE = 16 };
 static struct domain *d;

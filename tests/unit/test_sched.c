@@ -90,6 +90,14 @@ void domain_destroy(struct domain *d)
     memset(d, 0, sizeof(*d));
     d->domid = id;
 }
+/* domain.c's stepwise destroy: here in one step, with no budget. */
+int domain_destroy_step(struct domain *d)
+{
+    domain_destroy(d);
+    return 0;
+}
+void mm_preempt_begin(void) {}
+void mm_preempt_end(void) {}
 
 /* VCPUOP_initialise's context checks live in domctl.c (test_domctl):
  * here a context is "valid" and gives the vcpu page tables. */

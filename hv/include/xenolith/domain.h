@@ -103,6 +103,15 @@ struct domain {
     /* hc_unimplemented's log-once bits: per hypercall (>= 64 share the
      * last), bit min(sub-op, 63). */
     uint64_t hc_unimpl_logged[HCSTAT_CALLS];
+    /* Preemptible page-type work (page_type.c): the top of its partially
+     * validated chain (mfn + 1, 0: none), and its queue of tables still
+     * to devalidate (mfn + 1 of head and tail, 0: empty). */
+    uint64_t pt_partial;
+    uint32_t deval_head, deval_tail;
+    /* Destruction in steps (domain_destroy_step, mm_relinquish_step):
+     * how far it got, and the frame table cursor of the current stage. */
+    unsigned int destroy_stage;
+    uint64_t destroy_cursor, destroy_freed, destroy_orphans;
 };
 
 extern struct domain domains[MAX_DOMAINS];
@@ -136,8 +145,16 @@ void domain_shutdown(struct domain *d, unsigned int reason);
 /* The domain broke the rules or faulted: log why and shut it down with
  * SHUTDOWN_crash. Never touches the hypervisor's own state beyond d. */
 void domain_crash(struct domain *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Give every frame of a shut-down domain back and free its slot. */
+/* Give every frame of a shut-down domain back and free its slot, all at
+ * once (boot failures, host tests). */
 void domain_destroy(struct domain *d);
+/* The same in bounded steps (Xen's domain_kill with relinquish_resources
+ * as its -ERESTART continuation): under the caller's budget
+ * (mm_preempt_begin), 0 once d is gone, MM_ERESTART while steps remain.
+ * The first step takes d apart but for its memory (d->destroy_stage set:
+ * dying, no foreign mmu operation reaches it); later ones give the
+ * memory back (mm_relinquish_step). */
+int domain_destroy_step(struct domain *d);
 /* Can v run as far as its domain goes (DOM_RUNNING, not paused, vcpu
  * initialised and online)? Blocking is the scheduler's business. */
 static inline int domain_vcpu_may_run(const struct vcpu *v)

@@ -14,6 +14,8 @@
 #include <xenolith/page_alloc.h>
 #include <xenolith/tlbflush.h>
 
+struct domain;
+
 #define DOMID_HV_OWNED 0x7FF2 /* DOMID_XEN: frames the hypervisor owns */
 #define DOMID_FREE     0x7FFF /* DOMID_INVALID: free frame */
 #define DOMID_IO_OWNED 0x7FF1 /* DOMID_IO: not RAM (MMIO, firmware, ACPI, the
@@ -42,6 +44,19 @@
 /* Taken by a XENMEM_exchange chunk in flight (memory.c): unreferenced,
  * freed or handed back before the hypercall returns. */
 #define PGF_exchange  0x4
+/* Preemptible validation (page_type.c; Xen's PGT_partial): a page-table
+ * type is being validated, entries [0, nr_validated) hold references;
+ * with PGF_partial_child entry nr_validated holds the next table down,
+ * itself partial; PGF_partial_top: the top of such a chain, holding one
+ * general reference of its own. */
+#define PGF_partial       0x8
+#define PGF_partial_child 0x10
+#define PGF_partial_top   0x20
+/* Devalidation pending: type_count is 0 but entries [0, nr_validated)
+ * still hold references (PGF_deval); on its domain's queue, which holds a
+ * general reference (PGF_devalq). */
+#define PGF_deval         0x40
+#define PGF_devalq        0x80
 
 struct page_info {
     uint16_t owner;      /* domid, DOMID_HV_OWNED, DOMID_ORPHAN or DOMID_FREE */
@@ -58,6 +73,8 @@ struct page_info {
     uint64_t tlbflush_stamp; /* tlbflush clock when the last type reference
                                 (type_count -> 0) or the frame itself (freed)
                                 went; 0: never. See tlbflush.h */
+    uint32_t deval_next;     /* PGF_devalq: next mfn + 1 on the queue, 0 last */
+    uint16_t nr_validated;   /* PGF_partial / PGF_deval: entries [0, n) held */
 };
 
 extern struct page_alloc hv_pages;
@@ -107,6 +124,26 @@ void put_page(uint64_t mfn);
 int get_page_type(uint64_t mfn, unsigned int type);
 void put_page_type(uint64_t mfn);
 int get_page_and_type(uint64_t mfn, uint16_t owner, unsigned int type);
+/* Preemption of page-type work (Xen's -ERESTART; page_type.c's header).
+ * Between mm_preempt_begin and mm_preempt_end (a hypercall that can
+ * continue) the work is budgeted: validation that runs out returns
+ * MM_ERESTART (never guest-visible: the caller makes a continuation) and
+ * leaves the frame partially validated, to be resumed by the next
+ * get_page_type of it; dropped tables are devalidated by
+ * mm_deval_drain. Outside (boot, host tests) all of it is done at once. */
+#define MM_ERESTART    (-85) /* Xen's ERESTART (internal in Xen too) */
+#define MM_WORK_BUDGET 8192 /* present entries per hypercall (and step) */
+void mm_preempt_begin(void);
+void mm_preempt_end(void);
+/* Charge n units of work: 0 if the budget is gone (nothing charged). */
+int mm_work_take(uint64_t n);
+/* Devalidate d's queued tables within the budget: 0 when none is left,
+ * MM_ERESTART if some are. */
+int mm_deval_drain(struct domain *d);
+int mm_deval_pending(const struct domain *d);
+/* Give up d's partially validated chain, if any (its references are
+ * queued to be dropped). */
+void mm_abandon_partial(struct domain *d);
 void put_page_and_type(uint64_t mfn);
 /* Take / drop the references one entry of the level-`level` table
  * table_mfn owned by pt_owner needs (level 1: the target frame, writable
@@ -186,8 +223,21 @@ int mm_remove_page(struct domain *d, uint64_t mfn);
 #define MM_MAX_ORDER      20
 #define MM_DOMU_MAX_ORDER 9
 unsigned int mm_max_extent_order(const struct domain *caller);
-/* Drop what a domain's own state holds: pins of its frames, base ptrs. */
+/* Drop what a domain's own state holds: pins of its frames, base ptrs
+ * (all at once, with no budget: mm_release_vcpus, then mm_release_pins). */
 void mm_release_domain(struct domain *d);
+/* Its vcpus' base pointers and LDTs, and its partially validated chain. */
+void mm_release_vcpus(struct domain *d);
+/* The pins of its frames from *cursor on, within the budget: 0 when all
+ * are gone, MM_ERESTART with *cursor where to go on. */
+int mm_release_pins(struct domain *d, uint64_t *cursor);
+/* One bounded step of giving back every frame of dying domain d (Xen's
+ * relinquish_resources; stages and cursors in d->destroy_*): its vcpus'
+ * tables, its pins, the devalidation of its tables, then each frame freed
+ * (or DOMID_ORPHAN while another domain references it). 0 when done (the
+ * number freed in d->destroy_freed), MM_ERESTART when another step is
+ * needed. The caller sets the budget (mm_preempt_begin) or none. */
+int mm_relinquish_step(struct domain *d);
 
 /* MMUEXT_SET_LDT, stored for the CPU subsystem (not loaded by mm). */
 struct mm_ldt {

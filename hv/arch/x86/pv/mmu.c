@@ -3,7 +3,11 @@
  * and update_va_mapping_otherdomain, on top of page_type.c (Xen's x86_64
  * direct paging rules; see mm.h).
  * Owns: writes to guest page-table entries, pins, the vcpu base pointers
- * (guest_table, guest_table_user) and the stored LDT. Must never: write an
+ * (guest_table, guest_table_user) and the stored LDT. mmu_update and
+ * mmuext_op run their page-type work on a budget (page_type.c): an entry
+ * that runs out of it is re-issued by a continuation (Xen's pdone
+ * semantics), and tables they drop are devalidated before the batch
+ * returns. Must never: write an
  * entry whose new references could not be taken, drop references before
  * the new ones are held, or touch a frame the caller does not own (except
  * through an L1 entry for the privileged caller's explicit foreign domain).
@@ -101,7 +105,11 @@ int mm_pt_update(uint16_t pt_owner, uint16_t pg_owner, uint64_t ptr, uint64_t va
         return -XL_EINVAL;
     struct page_info *pg = &frame_table[mfn];
     uint64_t *e = (uint64_t *)mfn_to_virt(mfn) + ((ptr & (PAGE_SIZE - 1)) >> 3);
-    if (pg->type_count && pg->type >= PGT_l1 && pg->type <= PGT_l4) {
+    /* A partially validated table (page_type.c) is no table yet: its
+     * entries past nr_validated hold nothing; the plain-write path below
+     * refuses it (it holds a page-table type). */
+    if (pg->type_count && pg->type >= PGT_l1 && pg->type <= PGT_l4 &&
+        !(pg->flags & PGF_partial)) {
         unsigned int level = pg->type;
         if (level == 4 && l4_slot_is_hv((unsigned int)((ptr & (PAGE_SIZE - 1)) >> 3)))
             return -XL_EINVAL; /* the hv fills its own slots */
@@ -181,9 +189,10 @@ int mm_new_baseptr(struct vcpu *v, uint64_t mfn, int user)
     return 0;
 }
 
-void mm_release_domain(struct domain *d)
+void mm_release_vcpus(struct domain *d)
 {
     struct vcpu *v;
+    mm_abandon_partial(d);
     for_each_vcpu(d, v) {
         if (v->guest_table)
             put_page_and_type(v->guest_table);
@@ -191,14 +200,31 @@ void mm_release_domain(struct domain *d)
             put_page_and_type(v->guest_table_user);
         v->guest_table = v->guest_table_user = 0;
     }
-    for (uint64_t mfn = 0; mfn < max_mfn; mfn++) {
+    if (d->domid < MAX_DOMAINS)
+        memset(ldts[d->domid], 0, sizeof(ldts[d->domid]));
+}
+
+int mm_release_pins(struct domain *d, uint64_t *cursor)
+{
+    for (uint64_t mfn = *cursor; mfn < max_mfn; mfn++) {
+        if ((mfn & 255) == 0 && !mm_work_take(1)) {
+            *cursor = mfn;
+            return MM_ERESTART;
+        }
         if (frame_table[mfn].owner == d->domid && (frame_table[mfn].flags & PGF_pinned)) {
             frame_table[mfn].flags &= (uint8_t)~PGF_pinned;
             put_page_and_type(mfn);
         }
     }
-    if (d->domid < MAX_DOMAINS)
-        memset(ldts[d->domid], 0, sizeof(ldts[d->domid]));
+    *cursor = max_mfn;
+    return 0;
+}
+
+void mm_release_domain(struct domain *d)
+{
+    uint64_t cursor = 0;
+    mm_release_vcpus(d);
+    (void)mm_release_pins(d, &cursor); /* no budget: always all of them */
 }
 
 /* The domain whose frames the caller names (Xen's get_pg_owner): itself
@@ -214,8 +240,8 @@ static int pg_owner_of(const struct vcpu *v, uint64_t foreigndom, uint16_t *out)
         *out = d->domid;
         return 0;
     }
-    if (id == d->domid || !domain_by_id(id))
-        return -XL_ESRCH;
+    if (id == d->domid || !domain_by_id(id) || domain_by_id(id)->destroy_stage)
+        return -XL_ESRCH; /* a dying domain's frames are being given back */
     if (!d->privileged)
         return -XL_EPERM;
     *out = id;
@@ -263,13 +289,34 @@ static long continue_batch(struct vcpu *v, unsigned int nr, uint64_t list, size_
                                   (count - i) | MMU_UPDATE_PREEMPTED, pdone, a4, a5);
 }
 
+/* Page-type work left over (a failed or abandoned validation) is done
+ * before a batch starts: MM_ERESTART if it needs another call. */
+static int drain_first(struct vcpu *v)
+{
+    return mm_deval_pending(v->domain) ? mm_deval_drain(v->domain) : 0;
+}
+
+static long mmu_update_batch(struct vcpu *v, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
+                             uint64_t a5);
+
 HYPERCALL_DECL(mmu_update)
+{
+    mm_preempt_begin();
+    long rc = mmu_update_batch(v, a1, a2, a3, a4, a5);
+    mm_preempt_end();
+    return rc;
+}
+
+static long mmu_update_batch(struct vcpu *v, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
+                             uint64_t a5)
 {
     uint16_t pg_owner;
     unsigned int count = (unsigned int)a2 & ~MMU_UPDATE_PREEMPTED, i;
     int rc = pg_owner_of(v, a4, &pg_owner);
     if (rc)
         return rc;
+    if (drain_first(v))
+        return hypercall_continuation(v, __HYPERVISOR_mmu_update, a1, a2, a3, a4, a5);
     unsigned int done = read_done(v, a2, a3);
     uint16_t self = v->domain->domid;
     for (i = 0; i < count; i++) {
@@ -300,8 +347,14 @@ HYPERCALL_DECL(mmu_update)
         default: /* MMU_PT_UPDATE_NO_TRANSLATE (HVM only in Xen) and unknown ones */
             rc = hc_unimplemented(v->domain, __HYPERVISOR_mmu_update, (unsigned int)(req.ptr & 7));
         }
+        if (rc == MM_ERESTART) /* this entry again, where its validation stopped */
+            return continue_batch(v, __HYPERVISOR_mmu_update, a1, sizeof(req), i, count, done,
+                                  a3, a4, a5);
         if (rc)
             break;
+        if (mm_deval_drain(v->domain)) /* what the old entry held: the next call goes on */
+            return continue_batch(v, __HYPERVISOR_mmu_update, a1, sizeof(req), i + 1, count,
+                                  done, a3, a4, a5);
     }
     int drc = write_done(v, a3, done + i);
     return rc ? rc : drc;
@@ -408,13 +461,27 @@ static int mmuext_one(struct vcpu *v, uint16_t pg_owner, const struct mmuext_op 
     }
 }
 
+static long mmuext_op_batch(struct vcpu *v, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
+                            uint64_t a5);
+
 HYPERCALL_DECL(mmuext_op)
+{
+    mm_preempt_begin();
+    long rc = mmuext_op_batch(v, a1, a2, a3, a4, a5);
+    mm_preempt_end();
+    return rc;
+}
+
+static long mmuext_op_batch(struct vcpu *v, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
+                            uint64_t a5)
 {
     uint16_t pg_owner;
     unsigned int count = (unsigned int)a2 & ~MMU_UPDATE_PREEMPTED, i;
     int rc = pg_owner_of(v, a4, &pg_owner);
     if (rc)
         return rc;
+    if (drain_first(v))
+        return hypercall_continuation(v, __HYPERVISOR_mmuext_op, a1, a2, a3, a4, a5);
     unsigned int done = read_done(v, a2, a3);
     for (i = 0; i < count; i++) {
         struct mmuext_op op;
@@ -426,8 +493,15 @@ HYPERCALL_DECL(mmuext_op)
             break;
         }
         HCSTAT_SUB(&v->domain->hcstat, mmuext_op, op.cmd); /* per op, not per call */
-        if ((rc = mmuext_one(v, pg_owner, &op)))
+        rc = mmuext_one(v, pg_owner, &op);
+        if (rc == MM_ERESTART) /* this op again, where its validation stopped */
+            return continue_batch(v, __HYPERVISOR_mmuext_op, a1, sizeof(op), i, count, done,
+                                  a3, a4, a5);
+        if (rc)
             break;
+        if (mm_deval_drain(v->domain)) /* an unpin's tables: the next call goes on */
+            return continue_batch(v, __HYPERVISOR_mmuext_op, a1, sizeof(op), i + 1, count,
+                                  done, a3, a4, a5);
     }
     int drc = write_done(v, a3, done + i);
     return rc ? rc : drc;
