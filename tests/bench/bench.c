@@ -22,6 +22,7 @@
 #include <xlguest/traps.h>
 
 #include "bench_dom.h"
+#include "bench_peer.h"
 
 #define OPS 2000
 
@@ -207,7 +208,8 @@ static char gnt_table_win[4096] __attribute__((aligned(4096)));
 static char gnt_map_win[4096] __attribute__((aligned(4096)));
 static char gnt_page[4096] __attribute__((aligned(4096)));
 
-static void bench_grant_map_unmap(void)
+/* Our grant table's first frame, mapped at gnt_table_win. */
+static long gnt_table_map(void)
 {
     xen_pfn_t frame = 0;
     struct gnttab_setup_table st = { .dom = DOMID_SELF, .nr_frames = 1 };
@@ -218,6 +220,12 @@ static void bench_grant_map_unmap(void)
     if (!rc)
         rc = HYPERVISOR_update_va_mapping((unsigned long)gnt_table_win,
                                           (frame << 12) | PTE_FLAGS, UVMF_INVLPG);
+    return rc;
+}
+
+static void bench_grant_map_unmap(void)
+{
+    long rc = gnt_table_map();
     if (!rc) {
         volatile grant_entry_v1_t *gt = (volatile grant_entry_v1_t *)gnt_table_win;
         gt[8].domid = 0;
@@ -257,6 +265,10 @@ static void bench_yield(void)
 #define PEER_MB 8
 #define WAIT_TICKS 4000000000ULL /* bound on any wait for the peer */
 static uint32_t peer = ~0u;
+/* Granted to the peer (ref PEER_GREF), which counts into it what it did:
+ * the check that each measured loop really went through the peer. */
+#define PEER_GREF 9
+static volatile struct bench_peer_stats peer_stats __attribute__((aligned(4096)));
 static evtchn_port_t peer_echo, peer_yield; /* dom0's ends */
 static volatile unsigned int peer_replies;
 
@@ -302,8 +314,19 @@ static long peer_start(unsigned int peer_cpu)
         rc = evtchn_bind(peer_echo, on_peer_echo, NULL);
     if (!rc)
         rc = evtchn_bind(peer_yield, on_nothing, NULL);
+    if (!rc)
+        rc = gnt_table_map();
+    if (!rc) {
+        volatile grant_entry_v1_t *gt = (volatile grant_entry_v1_t *)gnt_table_win;
+        peer_stats.echoes = peer_stats.yields = 0;
+        gt[PEER_GREF].domid = (domid_t)peer;
+        gt[PEER_GREF].frame = (uint32_t)virt_to_mfn((const void *)&peer_stats);
+        __asm__ volatile("" ::: "memory");
+        gt[PEER_GREF].flags = GTF_permit_access;
+    }
     char cmdline[64];
-    xl_snprintf(cmdline, sizeof(cmdline), "echo=%u yield=%u", peer_echo, peer_yield);
+    xl_snprintf(cmdline, sizeof(cmdline), "echo=%u yield=%u gref=%u", peer_echo, peer_yield,
+                PEER_GREF);
     if (!rc && (rc = bench_dom_build(peer, PEER_MB, cmdline, &why)))
         printk("bench: peer: build failed: %s (%ld)\n", why, rc);
     if (!rc && (rc = bench_dom_pin(0, 0, 0)))
@@ -327,6 +350,8 @@ static void peer_stop(void)
         return;
     long rc = bench_dom_destroy(peer);
     printk("bench: peer d%u %s (%ld)\n", peer, rc ? "NOT destroyed" : "destroyed", rc);
+    if (!rc) /* its mapping of the stats page went with it */
+        ((volatile grant_entry_v1_t *)gnt_table_win)[PEER_GREF].flags = 0;
     evtchn_unbind(peer_echo);
     evtchn_unbind(peer_yield);
     evtchn_close(peer_echo);
@@ -340,6 +365,7 @@ static long round_trips(uint64_t *ticks)
 {
     long rc = 0;
     peer_replies = 0;
+    uint64_t e0 = peer_stats.echoes;
     uint64_t t0 = rdtsc();
     for (unsigned int i = 0; i < OPS && !rc; i++) {
         rc = evtchn_send(peer_echo);
@@ -347,8 +373,12 @@ static long round_trips(uint64_t *ticks)
             rc = wait_replies(i + 1, t0);
     }
     *ticks = rdtsc() - t0;
-    if (!rc && peer_replies != OPS)
+    uint64_t echoes = peer_stats.echoes - e0;
+    if (!rc && (peer_replies != OPS || echoes != OPS)) {
+        printk("bench: round trip: %u replies, the peer echoed %lu, to %u sends\n", peer_replies,
+               (unsigned long)echoes, OPS);
         rc = -1;
+    }
     return rc;
 }
 
@@ -368,18 +398,19 @@ static void bench_two_domains_same_cpu(void)
         rc = evtchn_send(peer_yield);
     for (unsigned int i = 0; i < 4 && !rc; i++)
         rc = HYPERVISOR_sched_op(SCHEDOP_yield, NULL);
-    uint64_t p0 = rc ? 0 : bench_dom_vcpu_time(peer, 0);
+    uint64_t y0 = peer_stats.yields;
     uint64_t t0 = rdtsc();
     for (unsigned int i = 0; i < OPS && !rc; i++)
         rc = HYPERVISOR_sched_op(SCHEDOP_yield, NULL);
     t = rdtsc() - t0;
-    uint64_t p1 = rc ? 0 : bench_dom_vcpu_time(peer, 0);
-    if (!rc && p1 <= p0) {
-        printk("bench: %s: not measured (the peer did not run: vcpu time %lu -> %lu ns)\n",
-               sw, (unsigned long)p0, (unsigned long)p1);
-    } else {
+    /* Strict alternation: the peer yields once per dom0 yield (one more
+     * or less at the ends). */
+    uint64_t yields = peer_stats.yields - y0;
+    if (!rc && (yields + 1 < OPS || yields > OPS + 1))
+        printk("bench: %s: not measured (the peer yielded %lu times in %u dom0 yields: "
+               "not one switch per yield)\n", sw, (unsigned long)yields, OPS);
+    else
         report(sw, t, 2 * OPS, rc);
-    }
     peer_stop();
 }
 

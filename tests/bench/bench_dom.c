@@ -77,13 +77,6 @@ int bench_dom_unpause(uint32_t domid)
     return xc_domain_unpause(domid);
 }
 
-uint64_t bench_dom_vcpu_time(uint32_t domid, unsigned int vcpu)
-{
-    xc_vcpuinfo_t vi;
-    memset(&vi, 0, sizeof(vi));
-    return xc_vcpu_getinfo(domid, vcpu, &vi) ? 0 : vi.cpu_time;
-}
-
 int bench_dom_destroy(uint32_t domid)
 {
     int rc = xc_domain_destroy(domid);

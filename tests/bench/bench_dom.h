@@ -1,7 +1,7 @@
 /*
  * bench_dom.h - the second domain of `make bench`: bench.c (dom0) creates
- * it with the toolstack's domain builder (toolstack/libxc), pins vCPUs,
- * reads its vCPU time and destroys it. Only Xen 4.17's public domctl /
+ * it with the toolstack's domain builder (toolstack/libxc), pins vCPUs and
+ * destroys it. Only Xen 4.17's public domctl /
  * sysctl ABI, so the same calls run on Xenolith and on a real Xen.
  */
 #ifndef BENCH_DOM_H
@@ -18,8 +18,6 @@ int bench_dom_pin(uint32_t domid, unsigned int vcpu, unsigned int cpu);
 /* Physical CPUs the hypervisor has (physinfo nr_cpus), or a negative errno. */
 int bench_dom_nr_cpus(void);
 int bench_dom_unpause(uint32_t domid);
-/* vcpu's run time in ns (XEN_DOMCTL_getvcpuinfo cpu_time), or 0 on error. */
-uint64_t bench_dom_vcpu_time(uint32_t domid, unsigned int vcpu);
 /* Destroy it and check it is gone: 0, or a negative errno. */
 int bench_dom_destroy(uint32_t domid);
 #endif

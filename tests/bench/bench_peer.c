@@ -6,16 +6,40 @@
  * event on the yield channel turns it into a CPU-bound loop of
  * SCHEDOP_yield (the domain-switch ping-pong). It sends one event on the
  * echo channel when both are bound ("ready"), then blocks between events.
+ * It maps dom0's grant "gref=R" (a struct bench_peer_stats) and counts
+ * its echoes and yields there, so dom0 can check its loops.
  * It never shuts down: dom0 destroys it. Prints nothing while measured.
  */
 #include <stdint.h>
+#include <xen/grant_table.h>
 #include <xlguest/evtchn.h>
 #include <xlguest/hypercall.h>
 #include <xlguest/kernel.h>
 #include <xlguest/traps.h>
 
+#include "bench_peer.h"
+
 static evtchn_port_t echo_port, yield_port;
 static volatile int yielding;
+static char stats_win[4096] __attribute__((aligned(4096)));
+static struct bench_peer_stats no_stats;
+static volatile struct bench_peer_stats *stats = &no_stats;
+
+/* dom0's page at stats_win, or keep counting into no_stats. */
+static void map_stats(long gref)
+{
+    if (gref < 0)
+        return;
+    struct gnttab_map_grant_ref m = { .host_addr = (uint64_t)stats_win,
+                                      .flags = GNTMAP_host_map, .ref = (grant_ref_t)gref,
+                                      .dom = 0 };
+    long rc = HYPERCALL(__HYPERVISOR_grant_table_op, GNTTABOP_map_grant_ref, &m, 1);
+    if (!rc && m.status == GNTST_okay)
+        stats = (volatile struct bench_peer_stats *)stats_win;
+    else
+        printk("bench-peer: cannot map dom0's grant %ld (%ld, status %d)\n", gref, rc,
+               (int)m.status);
+}
 
 void guest_trap(struct guest_frame *f)
 {
@@ -34,6 +58,7 @@ static void on_echo(evtchn_port_t port, void *data)
 {
     (void)data;
     evtchn_send(port);
+    stats->echoes++;
 }
 
 static void on_yield(evtchn_port_t port, void *data)
@@ -68,6 +93,7 @@ static long bind(long remote, evtchn_port_t *port, evtchn_handler_t h)
 int guest_main(start_info_t *si)
 {
     long rc = traps_init();
+    map_stats(arg(si, "gref"));
     if (!rc)
         rc = bind(arg(si, "echo"), &echo_port, on_echo);
     if (!rc)
@@ -78,9 +104,10 @@ int guest_main(start_info_t *si)
     }
     evtchn_send(echo_port); /* ready */
     for (;;) {
-        if (yielding)
+        if (yielding) {
             HYPERVISOR_sched_op(SCHEDOP_yield, NULL);
-        else
+            stats->yields++;
+        } else
             evtchn_block();
     }
 }
