@@ -15,10 +15,14 @@
  */
 #include <stdint.h>
 #include <xen/grant_table.h>
+#include <xenolith/lib.h>
 #include <xlguest/evtchn.h>
 #include <xlguest/hypercall.h>
 #include <xlguest/kernel.h>
 #include <xlguest/traps.h>
+
+#include "bench_dom.h"
+#include "bench_peer.h"
 
 #define OPS 2000
 
@@ -204,7 +208,8 @@ static char gnt_table_win[4096] __attribute__((aligned(4096)));
 static char gnt_map_win[4096] __attribute__((aligned(4096)));
 static char gnt_page[4096] __attribute__((aligned(4096)));
 
-static void bench_grant_map_unmap(void)
+/* Our grant table's first frame, mapped at gnt_table_win. */
+static long gnt_table_map(void)
 {
     xen_pfn_t frame = 0;
     struct gnttab_setup_table st = { .dom = DOMID_SELF, .nr_frames = 1 };
@@ -215,6 +220,12 @@ static void bench_grant_map_unmap(void)
     if (!rc)
         rc = HYPERVISOR_update_va_mapping((unsigned long)gnt_table_win,
                                           (frame << 12) | PTE_FLAGS, UVMF_INVLPG);
+    return rc;
+}
+
+static void bench_grant_map_unmap(void)
+{
+    long rc = gnt_table_map();
     if (!rc) {
         volatile grant_entry_v1_t *gt = (volatile grant_entry_v1_t *)gnt_table_win;
         gt[8].domid = 0;
@@ -249,9 +260,190 @@ static void bench_yield(void)
     report("yield (nothing else runnable)", rdtsc() - t0, OPS, rc);
 }
 
+/* ---- Two domains: dom0 and the peer (bench_peer.c) it builds. ---- */
+
+#define PEER_MB 8
+#define WAIT_TICKS 4000000000ULL /* bound on any wait for the peer */
+static uint32_t peer = ~0u;
+/* Granted to the peer (ref PEER_GREF), which counts into it what it did:
+ * the check that each measured loop really went through the peer. */
+#define PEER_GREF 9
+static volatile struct bench_peer_stats peer_stats __attribute__((aligned(4096)));
+static evtchn_port_t peer_echo, peer_yield; /* dom0's ends */
+static volatile unsigned int peer_replies;
+
+static void on_peer_echo(evtchn_port_t port, void *data)
+{
+    (void)port; (void)data;
+    peer_replies++;
+}
+
+static void on_nothing(evtchn_port_t port, void *data)
+{
+    (void)port; (void)data;
+}
+
+/* Wait (blocking, upcalls on) until peer_replies reaches n; -1 after
+ * WAIT_TICKS. */
+static long wait_replies(unsigned int n, uint64_t since)
+{
+    while (peer_replies < n) {
+        if (rdtsc() - since > WAIT_TICKS)
+            return -1;
+        evtchn_block();
+    }
+    return 0;
+}
+
+/* Create, build and start the peer with its vCPU pinned to peer_cpu and
+ * dom0's to CPU 0; wait for its "ready". */
+static long peer_start(unsigned int peer_cpu)
+{
+    const char *why = "";
+    long rc = bench_dom_create(&peer, PEER_MB);
+    if (rc) {
+        printk("bench: peer: createdomain failed (%ld)\n", rc);
+        peer = ~0u;
+        return rc;
+    }
+    if (!rc)
+        rc = evtchn_alloc_unbound((domid_t)peer, &peer_echo);
+    if (!rc)
+        rc = evtchn_alloc_unbound((domid_t)peer, &peer_yield);
+    if (!rc)
+        rc = evtchn_bind(peer_echo, on_peer_echo, NULL);
+    if (!rc)
+        rc = evtchn_bind(peer_yield, on_nothing, NULL);
+    if (!rc)
+        rc = gnt_table_map();
+    if (!rc) {
+        volatile grant_entry_v1_t *gt = (volatile grant_entry_v1_t *)gnt_table_win;
+        peer_stats.echoes = peer_stats.yields = 0;
+        gt[PEER_GREF].domid = (domid_t)peer;
+        gt[PEER_GREF].frame = (uint32_t)virt_to_mfn((const void *)&peer_stats);
+        __asm__ volatile("" ::: "memory");
+        gt[PEER_GREF].flags = GTF_permit_access;
+    }
+    char cmdline[64];
+    xl_snprintf(cmdline, sizeof(cmdline), "echo=%u yield=%u gref=%u", peer_echo, peer_yield,
+                PEER_GREF);
+    if (!rc && (rc = bench_dom_build(peer, PEER_MB, cmdline, &why)))
+        printk("bench: peer: build failed: %s (%ld)\n", why, rc);
+    if (!rc && (rc = bench_dom_pin(0, 0, 0)))
+        printk("bench: peer: pinning dom0's vcpu to CPU 0 failed (%ld)\n", rc);
+    if (!rc && (rc = bench_dom_pin(peer, 0, peer_cpu)))
+        printk("bench: peer: pinning its vcpu to CPU %u failed (%ld)\n", peer_cpu, rc);
+    peer_replies = 0;
+    if (!rc)
+        rc = bench_dom_unpause(peer);
+    if (!rc && (rc = wait_replies(1, rdtsc())))
+        printk("bench: peer: no ready event from d%u\n", peer);
+    if (!rc)
+        printk("bench: peer d%u running, vcpu on CPU %u, dom0 on CPU 0\n", peer, peer_cpu);
+    return rc;
+}
+
+static void peer_stop(void)
+{
+    evtchn_disable_upcalls();
+    if (peer == ~0u)
+        return;
+    long rc = bench_dom_destroy(peer);
+    printk("bench: peer d%u %s (%ld)\n", peer, rc ? "NOT destroyed" : "destroyed", rc);
+    if (!rc) /* its mapping of the stats page went with it */
+        ((volatile grant_entry_v1_t *)gnt_table_win)[PEER_GREF].flags = 0;
+    evtchn_unbind(peer_echo);
+    evtchn_unbind(peer_yield);
+    evtchn_close(peer_echo);
+    evtchn_close(peer_yield);
+    peer = ~0u;
+}
+
+/* dom0 sends, blocks; the peer's upcall sends back; dom0's upcall counts
+ * the reply and its block returns. */
+static long round_trips(uint64_t *ticks)
+{
+    long rc = 0;
+    peer_replies = 0;
+    uint64_t e0 = peer_stats.echoes;
+    uint64_t t0 = rdtsc();
+    for (unsigned int i = 0; i < OPS && !rc; i++) {
+        rc = evtchn_send(peer_echo);
+        if (!rc)
+            rc = wait_replies(i + 1, t0);
+    }
+    *ticks = rdtsc() - t0;
+    uint64_t echoes = peer_stats.echoes - e0;
+    if (!rc && (peer_replies != OPS || echoes != OPS)) {
+        printk("bench: round trip: %u replies, the peer echoed %lu, to %u sends\n", peer_replies,
+               (unsigned long)echoes, OPS);
+        rc = -1;
+    }
+    return rc;
+}
+
+static void bench_two_domains_same_cpu(void)
+{
+    const char *rt = "event round trip (dom0 <-> domU, same CPU)";
+    const char *sw = "domain switch (yield ping-pong, per switch)";
+    long rc = peer_start(0);
+    uint64_t t = 0;
+    if (!rc)
+        rc = round_trips(&t);
+    report(rt, t, OPS, rc);
+    /* Switch the peer to its yield loop; dom0 yields too: every dom0
+     * yield runs the peer until its next yield, so one dom0 yield is two
+     * domain switches (and two SCHEDOP_yield calls). */
+    if (!rc)
+        rc = evtchn_send(peer_yield);
+    for (unsigned int i = 0; i < 4 && !rc; i++)
+        rc = HYPERVISOR_sched_op(SCHEDOP_yield, NULL);
+    uint64_t y0 = peer_stats.yields;
+    uint64_t t0 = rdtsc();
+    for (unsigned int i = 0; i < OPS && !rc; i++)
+        rc = HYPERVISOR_sched_op(SCHEDOP_yield, NULL);
+    t = rdtsc() - t0;
+    /* Strict alternation: the peer yields once per dom0 yield (one more
+     * or less at the ends). */
+    uint64_t yields = peer_stats.yields - y0;
+    if (!rc && (yields + 1 < OPS || yields > OPS + 1))
+        printk("bench: %s: not measured (the peer yielded %lu times in %u dom0 yields: "
+               "not one switch per yield)\n", sw, (unsigned long)yields, OPS);
+    else
+        report(sw, t, 2 * OPS, rc);
+    peer_stop();
+}
+
+static void bench_two_domains_two_cpus(void)
+{
+    const char *rt = "event round trip (dom0 <-> domU, two CPUs)";
+    int n = bench_dom_nr_cpus();
+    if (n < 2) {
+        printk("bench: %s: not measured (%d CPU: run with 2)\n", rt, n);
+        return;
+    }
+    long rc = peer_start(1);
+    uint64_t t = 0;
+    if (!rc)
+        rc = round_trips(&t);
+    report(rt, t, OPS, rc);
+    peer_stop();
+}
+
 int guest_main(start_info_t *si)
 {
-    (void)si;
+    char mode[16];
+    if (cmdline_get(si, "bench", mode, sizeof(mode)) && !strcmp(mode, "two-cpus")) {
+        /* The -smp 2 run: only the row that needs a second CPU. */
+        printk("bench: TSC ticks per operation, %u operations each\n", OPS);
+        long rc = traps_init();
+        if (rc)
+            printk("bench: traps_init failed (%ld)\n", rc);
+        else
+            bench_two_domains_two_cpus();
+        printk("bench: done\n");
+        return SHUTDOWN_poweroff;
+    }
     printk("bench: TSC ticks per operation, %u operations each\n", OPS);
     bench_null_hypercall();
     bench_multicall();
@@ -262,6 +454,7 @@ int guest_main(start_info_t *si)
     bench_event_round_trip();
     bench_grant_map_unmap();
     bench_yield();
+    bench_two_domains_same_cpu();
     printk("bench: done\n");
     return SHUTDOWN_poweroff;
 }

@@ -18,7 +18,9 @@
 #                the domUs
 #   --ramdisk FILE   dom0's boot module (start_info mod_start/mod_len)
 #   --smp N      N CPUs (QEMU's -smp N, default 1); with N > 1 TCG runs
-#                one host thread per CPU (-accel tcg,thread=multi)
+#                one host thread per CPU (-accel tcg,thread=multi), except
+#                with -icount in XL_QEMU_ARGS, which QEMU allows only with
+#                one thread running the CPUs in turn (thread=single)
 #   --console-script FILE   COM1 (the hv's console, dom0's hvc0) on a unix
 #                socket driven by tests/harness/consdrv.py with FILE
 #                (expect/send lines); its output is appended to the log
@@ -136,7 +138,12 @@ case "$smp" in
 ''|*[!0-9]*|0) echo "run-qemu.sh: --smp wants a CPU count, not '$smp'" >&2; exit 64 ;;
 esac
 accel=()
-[ "$smp" -gt 1 ] && accel=(-accel tcg,thread=multi)
+if [ "$smp" -gt 1 ]; then
+    case " ${XL_QEMU_ARGS:-} " in
+    *" -icount "*) accel=(-accel tcg,thread=single) ;;
+    *) accel=(-accel tcg,thread=multi) ;;
+    esac
+fi
 exec 3<&0
 qemu-system-x86_64 -machine q35 -m "${mem:-512M}" -cpu qemu64 -smp "$smp" "${accel[@]}" -no-reboot -display none \
     -drive if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd \

@@ -26,6 +26,8 @@
 #   --hv-cmdline S        extra Xen options, appended to the defaults below
 #   --stop REGEX          extended regex: stop as soon as a log line matches
 #                         (for guests that do not shut down, or to end early)
+#   --smp N               N CPUs (QEMU's -smp N, default 1; one TCG
+#                         thread runs them in turn); dom0 keeps one vCPU
 #   --timeout S (default 120, 0 = none)   --log FILE   --quiet
 #   --stdin               the serial line reads this script's stdin, so dom0
 #                         can be typed at (Xen hands serial input to dom0
@@ -38,7 +40,7 @@ top=$(cd "$here/../.." && pwd)
 BUILD=${BUILD:-$top/build}
 XEN_EFI=${XEN_EFI:-/boot/xen-4.17-amd64.efi}
 dom0="$BUILD/guests/dom0.elf" dom0_cmdline="" hv_extra="" stop="" ramdisk=""
-timeout=120 log="" quiet=0 stdin=0
+timeout=120 log="" quiet=0 stdin=0 smp=1
 # Small dom0, one CPU, no IOMMU/microcode work, halt instead of rebooting on
 # a dom0 crash, and every line a guest writes shown on the serial console.
 xen_opts="console=com1 com1=115200,8n1 dom0_mem=64M,max:64M dom0_max_vcpus=1 noreboot"
@@ -50,6 +52,7 @@ while [ $# -gt 0 ]; do
     --ramdisk) ramdisk=$2; shift ;;
     --hv-cmdline) hv_extra=$2; shift ;;
     --stop) stop=$2; shift ;;
+    --smp) smp=$2; shift ;;
     --timeout) timeout=$2; shift ;;
     --log) log=$2; shift ;;
     --quiet) quiet=1 ;;
@@ -62,6 +65,9 @@ done
 if [ ! -f "$XEN_EFI" ]; then
     echo "run-xen.sh: no Xen at $XEN_EFI (package xen-hypervisor-4.17-amd64)" >&2; exit 64
 fi
+case "$smp" in
+''|*[!0-9]*|0) echo "run-xen.sh: --smp wants a CPU count, not '$smp'" >&2; exit 64 ;;
+esac
 if [ ! -f "$dom0" ]; then echo "run-xen.sh: no such dom0 kernel: $dom0" >&2; exit 64; fi
 if [ -n "$ramdisk" ] && [ ! -f "$ramdisk" ]; then echo "run-xen.sh: no such ramdisk: $ramdisk" >&2; exit 64; fi
 
@@ -103,7 +109,7 @@ if [ $stdin = 1 ]; then
     quiet=1   # QEMU itself prints the console: no tail
     exec 3<&0
 fi
-qemu-system-x86_64 -machine q35 -m 512M -cpu max -smp 1 -no-reboot -display none \
+qemu-system-x86_64 -machine q35 -m 512M -cpu max -smp "$smp" -no-reboot -display none \
     -drive if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd \
     -drive if=pflash,format=raw,file="$work/vars.fd" \
     -drive format=raw,file=fat:rw:"$esp" ${XL_QEMU_ARGS:-} \
