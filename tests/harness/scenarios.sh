@@ -36,8 +36,13 @@ for scn in "$@"; do
     name=$(basename "$scn" .scn)
     DESC="" RUNNER=qemu RUN_ARGS=() EXPECT_STATUS=0 EXPECT=() REJECT=() MEASURE=() TIMEOUT=60 SKIP=""
     unset -f check_log
+    if [ ! -f "$scn" ]; then
+        echo "FAIL $name: no scenario file $scn"; fail=$((fail + 1)); continue
+    fi
     # shellcheck disable=SC1090
-    source "$scn"
+    if ! source "$scn" || [ -z "$DESC" ]; then
+        echo "FAIL $name: $scn did not load (a bash error, or no DESC)"; fail=$((fail + 1)); continue
+    fi
     log="$logdir/$name.log"
     if [ -n "$SKIP" ]; then
         echo "SKIP $name: $SKIP"
