@@ -1,7 +1,8 @@
 /*
  * test_mm_hc.c - host unit tests for the memory hypercalls through the
  * real hypercall layer: continuations of mmu_update, mmuext_op, memory_op
- * and multicall (hypercall.c's preempt check over a fake clock), and the
+ * and multicall (hypercall.c's preempt check over a fake clock; its list read
+ * through a cached mapping that an entry unmapping it invalidates), and the
  * shared_info frame's permanent writable type (domain.c).
  * Links: hypercall.c multicall.c domain.c mm.c page_type.c m2p.c mmu.c
  * memory.c page_alloc.c guest_access.c format.c. Mocks: fake machine
@@ -453,6 +454,66 @@ static void test_multicall_long_list(void **state)
                          VERSION);
 }
 
+/* The list read through a cached translation of its page: an entry
+ * across two pages, a read-only list (the first entry runs, its result
+ * cannot be stored: -EFAULT), and an entry that unmaps the list's own
+ * page (the next entry on it is not read or written through the old
+ * mapping: -EFAULT, never run). */
+static void test_multicall_list_mapping(void **state)
+{
+    (void)state;
+    struct vcpu *v = &da->vcpus[0];
+    /* entry 0 straddles pages 0 and 1; entries 1 and 2 are in page 1 */
+    uint64_t mc_va = BUF_VA + PAGE_SIZE - 32;
+    for (unsigned int i = 0; i < 3; i++) {
+        multicall_entry_t e = { .op = __HYPERVISOR_xen_version, .result = 7 };
+        for (unsigned int b = 0; b < sizeof(e); b++)
+            *(uint8_t *)gva(mc_va + i * sizeof(e) + b) = ((uint8_t *)&e)[b];
+    }
+    assert_int_equal(issue(v, __HYPERVISOR_multicall, mc_va, 3, 0, 0, 0), 0);
+    assert_int_equal(version_calls, 3);
+    for (unsigned int i = 0; i < 3; i++) {
+        uint64_t r = 0;
+        for (unsigned int b = 0; b < 8; b++)
+            ((uint8_t *)&r)[b] =
+                *(uint8_t *)gva(mc_va + i * sizeof(multicall_entry_t) + offsetof(multicall_entry_t, result) + b);
+        assert_int_equal(r, VERSION);
+    }
+
+    /* a read-only list: entry 0 runs, its result is refused */
+    version_calls = 0;
+    mc_va = BUF_VA + 3 * PAGE_SIZE;
+    multicall_entry_t *mc = gva(mc_va);
+    mc[0] = (multicall_entry_t){ .op = __HYPERVISOR_xen_version, .result = 7 };
+    mc[1] = (multicall_entry_t){ .op = __HYPERVISOR_xen_version, .result = 7 };
+    tab(l1)[1 + 3] = (bufs[3] << PAGE_SHIFT) | ROF;
+    assert_int_equal(issue(v, __HYPERVISOR_multicall, mc_va, 2, 0, 0, 0), -XL_EFAULT);
+    assert_int_equal(version_calls, 1);
+    assert_int_equal(mc[0].result, 7);
+    assert_int_equal(mc[1].result, 7);
+    tab(l1)[1 + 3] = (bufs[3] << PAGE_SHIFT) | RWF;
+
+    /* entry 1 unmaps the page the list is on (an mmu_update clearing its
+     * PTE) after entry 0 was read and stored there; entry 2, on the same
+     * page, must not be read or written through the old mapping */
+    version_calls = 0;
+    mc_va = BUF_VA + 1 * PAGE_SIZE;
+    mmu_update_t *req = gva(BUF_VA + 2 * PAGE_SIZE);
+    req->ptr = (l1 << PAGE_SHIFT) + 8 * 2; /* the PTE of page 1 */
+    req->val = 0;
+    mc = gva(mc_va);
+    mc[0] = (multicall_entry_t){ .op = __HYPERVISOR_xen_version, .result = 7 };
+    mc[1] = (multicall_entry_t){ .op = __HYPERVISOR_mmu_update, .result = 7,
+                                 .args = { BUF_VA + 2 * PAGE_SIZE, 1, 0, DOMID_SELF } };
+    mc[2] = (multicall_entry_t){ .op = __HYPERVISOR_xen_version, .result = 7 };
+    assert_int_equal(issue(v, __HYPERVISOR_multicall, mc_va, 3, 0, 0, 0), -XL_EFAULT);
+    assert_int_equal(tab(l1)[2], 0); /* entry 1 ran */
+    assert_int_equal(version_calls, 1);
+    assert_int_equal(mc[0].result, VERSION);
+    assert_int_equal(mc[1].result, 7);
+    assert_int_equal(mc[2].result, 7);
+}
+
 /* shared_info keeps a writable type all its life: it can be mapped but
  * never become a page table; destroy gives it back. */
 static void test_shared_info_never_a_page_table(void **state)
@@ -502,6 +563,7 @@ int main(void)
         T(test_memory_exchange),
         T(test_multicall_continued),
         T(test_multicall_long_list),
+        T(test_multicall_list_mapping),
         T(test_shared_info_never_a_page_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
