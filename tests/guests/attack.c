@@ -823,6 +823,8 @@ int guest_main(start_info_t *si)
         attack_user(si);
     else if (!strcmp(name, "movss_db"))
         attack_movss_db();
+    else if (!strcmp(name, "pt_deval"))
+        attack_pt_deval(si, (unsigned int)num_arg(si, "mb", 59), &check_passed, &check_failed);
     else if (!strcmp(name, "pt_tree"))
         attack_pt_tree(si, (unsigned int)num_arg(si, "mb", 59), (unsigned int)num_arg(si, "rounds", 3),
                        &check_passed, &check_failed);

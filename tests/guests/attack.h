@@ -43,6 +43,7 @@ int attack_tlb(start_info_t *si, const char *name, int *passed, int *failed);
 /* attack=pt_tree (attack_pt.c): pin / unpin a tree of mb MiB of full L1
  * tables `rounds` times, one failing pin, then leave it pinned for the
  * destroy. Its checks' counts are added to *passed and *failed. */
+void attack_pt_deval(start_info_t *si, unsigned int mb, int *passed, int *failed);
 void attack_pt_tree(start_info_t *si, unsigned int mb, unsigned int rounds, int *passed,
                     int *failed);
 

