@@ -202,11 +202,12 @@ int mm_deval_drain(struct domain *d)
     while (d->deval_head) {
         uint64_t mfn = d->deval_head - 1u;
         struct page_info *pg = &frame_table[mfn];
-        if (pg->flags & PGF_deval) {
-            if (!mm_work_take(WORK_PER_TABLE) || !deval_entries(mfn, 1)) {
-                draining = was;
-                return MM_ERESTART;
-            }
+        /* a frame whose entries were dropped already (deval_entries from
+         * get_page_type) still costs its dequeue */
+        int deval = (pg->flags & PGF_deval) != 0;
+        if (!mm_work_take(deval ? WORK_PER_TABLE : 1) || (deval && !deval_entries(mfn, 1))) {
+            draining = was;
+            return MM_ERESTART;
         }
         d->deval_head = pg->deval_next;
         if (!d->deval_head)
@@ -225,7 +226,7 @@ int mm_deval_pending(const struct domain *d)
 }
 
 /* Table mfn (type_count 0) still references entries [0, nr_validated):
- * mark it and queue it on its domain (without a budget: drain now). */
+ * mark it and queue it on its domain (drained within a budget, below). */
 static void deval_enqueue(uint64_t mfn)
 {
     struct page_info *pg = &frame_table[mfn];
@@ -246,8 +247,17 @@ static void deval_enqueue(uint64_t mfn)
             d->deval_head = (uint32_t)(mfn + 1u);
         d->deval_tail = (uint32_t)(mfn + 1u);
     }
-    if (work_left == WORK_UNLIMITED && !draining)
-        BUG_ON(mm_deval_drain(d) != 0);
+    /* A caller without a budget of its own (update_va_mapping, set_gdt, a
+     * grant map, ... - any get/put of a type) drains one budget's worth
+     * at most: the queue may hold a whole failed tree (millions of
+     * entries), and the rest waits for the next budgeted call
+     * (mmu_update, mmuext_op, decrease_reservation) or the domain's
+     * destruction. Draining it all here held the big lock for seconds. */
+    if (work_left == WORK_UNLIMITED && !draining) {
+        work_left = MM_WORK_BUDGET;
+        (void)mm_deval_drain(d);
+        work_left = WORK_UNLIMITED;
+    }
 }
 
 /* ---- partial chains ---- */
