@@ -21,10 +21,10 @@ export XL_QEMU_ARGS="-icount shift=0"
 # two (bench=two-cpus: only the round trip between domains on two CPUs).
 # With -icount QEMU runs the CPUs in turn on one thread (run-qemu.sh
 # --smp), so a two-CPU number is the instructions both CPUs retired; the
-# firmware alone then takes 1-2 minutes of a loaded host (longer bounds).
+# firmware alone then takes minutes on a loaded host (longer bounds).
 bash "$top/tests/harness/run-qemu.sh" --quiet --dom0 "$elf" --log "$work/xl.log" --timeout 240
 xl_rc=$?
-bash "$top/tests/harness/run-qemu.sh" --quiet --dom0 "$elf" --log "$work/xl2.log" --timeout 300 \
+bash "$top/tests/harness/run-qemu.sh" --quiet --dom0 "$elf" --log "$work/xl2.log" --timeout 600 \
     --smp 2 --dom0-cmdline "bench=two-cpus"
 xl_rc="$xl_rc/$?"
 xen_rc=skipped xen_note=""
@@ -37,7 +37,7 @@ else
         --timeout 300 --stop "bench: done"
     xen_rc=$?
     bash "$top/tests/harness/run-xen.sh" --quiet --dom0 "$elf" --log "$work/xen2.log" \
-        --timeout 400 --stop "bench: done" --smp 2 --dom0-cmdline "bench=two-cpus"
+        --timeout 600 --stop "bench: done" --smp 2 --dom0-cmdline "bench=two-cpus"
     xen_rc="$xen_rc/$?"
 fi
 [ -n "$xen_note" ] && echo "bench: $xen_note"
