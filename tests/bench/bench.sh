@@ -56,12 +56,16 @@ xen_pkg=$(dpkg-query -W -f='${Package} ${Version}' 'xen-hypervisor-4.17-amd64' 2
 echo "PV micro-benchmarks, TSC ticks per operation under QEMU -icount shift=0 (lower is better)"
 echo "$(qemu-system-x86_64 --version | head -1); Xen: $xen_pkg; command: make bench ($(date -u +%Y-%m-%d))"
 printf '%-50s %10s %10s %7s\n' "operation" "Xenolith" "Xen 4.17" "ratio"
-while IFS=$'\t' read -r name xl; do
+# Xenolith's rows in its order, then any row only Xen gave (a Xenolith
+# run that ended early): "-" where a column has no number.
+{ cut -f1 "$work/xl.tsv"; cut -f1 "$work/xen.tsv" | grep -vxFf <(cut -f1 "$work/xl.tsv"); } >"$work/names"
+while IFS= read -r name; do
+    xl=$(awk -F'\t' -v n="$name" '$1 == n { print $2 }' "$work/xl.tsv")
     xen=$(awk -F'\t' -v n="$name" '$1 == n { print $2 }' "$work/xen.tsv")
     ratio=-
-    [ -n "$xen" ] && [ "$xen" -gt 0 ] && ratio=$(awk -v a="$xl" -v b="$xen" 'BEGIN { printf "%.2f", a / b }')
-    printf '%-50s %10s %10s %7s\n' "$name" "$xl" "${xen:--}" "$ratio"
-done <"$work/xl.tsv"
+    [ -n "$xl" ] && [ -n "$xen" ] && [ "$xen" -gt 0 ] && ratio=$(awk -v a="$xl" -v b="$xen" 'BEGIN { printf "%.2f", a / b }')
+    printf '%-50s %10s %10s %7s\n' "$name" "${xl:--}" "${xen:--}" "$ratio"
+done <"$work/names"
 for f in xl xl2 xen xen2; do
     grep -h "not measured" "$work/$f.log" | tr -d '\r' | sed "s/^/  ${f%2}: /"
 done
