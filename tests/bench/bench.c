@@ -6,7 +6,12 @@
  * update through mmu_update and update_va_mapping, a trap bounce (int3 ->
  * handler -> iret), a grant map + unmap of a page it grants itself,
  * SCHEDOP_yield with nothing else to run, and a multicall of 32 null
- * calls. Only the public ABI, the same calls on both hypervisors: the
+ * calls. Then, with a second domain it builds through the toolstack
+ * library (bench_dom.c; the peer is bench_peer.c) and destroys after:
+ * an event round trip dom0 <-> peer with both vCPUs on CPU 0, a domain
+ * switch (SCHEDOP_yield ping-pong between the two), and, with dom0
+ * command line "bench=two-cpus" (that row only), the round trip with
+ * the peer on CPU 1. Only the public ABI, the same calls on both hypervisors: the
  * same binary runs as dom0 of Xenolith
  * and of a real Xen 4.17, so the ratios can be compared. Under QEMU with
  * -icount the TSC follows retired instructions: numbers repeat run to run.
