@@ -128,6 +128,10 @@ void pv_toggle_mode(struct vcpu *v);
  * then deliver a pending, unmasked event upcall, by rewriting regs. May
  * crash the domain (bounce frame unwritable, no handler). */
 void pv_return_to_guest(struct vcpu *v, struct cpu_regs *regs);
+/* The same for v going back after its own entry, running on this CPU
+ * with its domain's page tables loaded (frames through
+ * pv_running_frame). */
+void pv_return_to_running(struct vcpu *v);
 
 /* Write a bounce frame for handler `target` onto the guest kernel stack
  * and point regs at it (Xen's create_bounce_frame). Returns 0, or

@@ -103,7 +103,7 @@ static inline void *running_frame_at(struct vcpu *v, uint64_t va, size_t len, in
     if (off + len > PAGE_SIZE)
         return NULL;
     struct pv_tcache *e = &v->pv.tc[(va >> PAGE_SHIFT) & 1];
-    uint64_t now = tlbflush_current_time();
+    uint64_t now = __atomic_load_n(&tlbflush_clock, __ATOMIC_ACQUIRE);
     if (e->clock == now && e->page == va - off && e->cr3 == v->cr3 && e->cpu == v->processor &&
         e->write >= write && __atomic_load_n(e->leaf, __ATOMIC_RELAXED) == e->pte)
         return e->hv + off;
@@ -113,19 +113,6 @@ static inline void *running_frame_at(struct vcpu *v, uint64_t va, size_t len, in
 void *pv_running_frame(struct vcpu *v, uint64_t va, size_t len, int write)
 {
     return running_frame_at(v, va, len, write);
-}
-
-/* Write the n-qword frame at va: one walk and word stores when it lies in
- * one page, else the general copy. 0 or -XL_EFAULT. */
-static int write_frame(struct vcpu *v, uint64_t va, const uint64_t *frame, unsigned int n,
-                       int running)
-{
-    uint64_t *g = running ? running_frame_at(v, va, n * 8, 1) : guest_frame_at(v, va, n * 8, 1);
-    if (!g)
-        return copy_to_guest_va(v->cr3, va, frame, n * 8);
-    for (unsigned int i = 0; i < n; i++)
-        g[i] = frame[i];
-    return 0;
 }
 
 /* running: v is on this CPU with its tables loaded (running_frame_at). */
@@ -155,18 +142,25 @@ static int bounce(struct vcpu *v, struct cpu_regs *regs, uint64_t target, unsign
     if (v->pv.vm_assist & (1ULL << VMASST_TYPE_architectural_iopl))
         rflags |= (uint64_t)v->pv.iopl << 12;
 
-    uint64_t frame[8];
-    unsigned int n = 0;
-    frame[n++] = regs->rcx;
-    frame[n++] = regs->r11;
+    /* Written in place when the frame lies in one page (a guest vcpu
+     * on another CPU may watch it being written: its own stack, its own
+     * business, as under Xen), else built here and copied. */
+    unsigned int n = (flags & PV_TBF_ERRCODE) ? 8 : 7;
+    uint64_t frame[8], *f = NULL;
+    if (sp >= n * 8)
+        f = running ? running_frame_at(v, sp - n * 8, n * 8, 1)
+                    : guest_frame_at(v, sp - n * 8, n * 8, 1);
+    uint64_t *w = f ? f : frame;
+    *w++ = regs->rcx;
+    *w++ = regs->r11;
     if (flags & PV_TBF_ERRCODE)
-        frame[n++] = error_code;
-    frame[n++] = regs->rip;
-    frame[n++] = (cs & 0xffff) | ((uint64_t)saved_mask << 32);
-    frame[n++] = rflags;
-    frame[n++] = regs->rsp;
-    frame[n++] = regs->ss;
-    if (sp < n * 8 || write_frame(v, sp - n * 8, frame, n, running)) {
+        *w++ = error_code;
+    *w++ = regs->rip;
+    *w++ = (cs & 0xffff) | ((uint64_t)saved_mask << 32);
+    *w++ = rflags;
+    *w++ = regs->rsp;
+    *w = regs->ss;
+    if (!f && (sp < n * 8 || copy_to_guest_va(v->cr3, sp - n * 8, frame, n * 8))) {
         domain_crash(d, "bounce frame unwritable at %016lx (rip %016lx)", sp - n * 8,
                      regs->rip);
         return -1;
@@ -386,7 +380,7 @@ void pv_guest_exception(struct vcpu *v, struct cpu_regs *regs, uint64_t hw_cr2)
     inject(v, regs, vec, 1, ec, hw_cr2);
 }
 
-void pv_return_to_guest(struct vcpu *v, struct cpu_regs *regs)
+static void return_to_guest(struct vcpu *v, struct cpu_regs *regs, int running)
 {
     struct domain *d = v->domain;
     if (d->state != DOM_RUNNING)
@@ -402,12 +396,22 @@ void pv_return_to_guest(struct vcpu *v, struct cpu_regs *regs)
         return;
     if (v->pv.tb.pending) {
         v->pv.tb.pending = 0;
-        if (pv_bounce(v, regs, v->pv.traps[v->pv.tb.vector].address, v->pv.tb.flags,
-                      v->pv.tb.error_code))
+        if (bounce(v, regs, v->pv.traps[v->pv.tb.vector].address, v->pv.tb.flags,
+                   v->pv.tb.error_code, running))
             return;
     }
     if (!v->info->evtchn_upcall_mask && v->info->evtchn_upcall_pending && v->pv.event_callback)
-        pv_bounce(v, regs, v->pv.event_callback, PV_TBF_INTERRUPT, 0);
+        bounce(v, regs, v->pv.event_callback, PV_TBF_INTERRUPT, 0, running);
+}
+
+void pv_return_to_guest(struct vcpu *v, struct cpu_regs *regs)
+{
+    return_to_guest(v, regs, 0);
+}
+
+void pv_return_to_running(struct vcpu *v)
+{
+    return_to_guest(v, &v->regs, 1);
 }
 
 /* ---------------------------------------------------------- hypercalls */
