@@ -65,6 +65,7 @@ int guest_translate(uint64_t cr3, uint64_t va, int write, uint64_t *maddr)
  * the TLB flush clock. */
 static uint64_t fake_pte[GVA_SIZE >> 12];
 uint64_t tlbflush_clock = 1;
+uint64_t tlbflush_invlpg_count;
 int guest_translate_leaf(uint64_t cr3, uint64_t va, int write, uint64_t *maddr, uint64_t **leaf)
 {
     int rc = guest_translate(cr3, va, write, maddr);
@@ -232,7 +233,8 @@ static void test_reflect_exception(void **s)
 }
 
 /* The running vcpu's translation cache: a second access to the page is
- * no walk; a moved flush clock, another leaf value, another CR3 or CPU,
+ * no walk; a moved flush clock or invlpg count, another leaf value,
+ * another CR3 or CPU,
  * or a write after a read walk walks again; a bad page is NULL. */
 static void test_running_frame_cache(void **s)
 {
@@ -251,6 +253,10 @@ static void test_running_frame_cache(void **s)
     tlbflush_clock++;
     pv_running_frame(v, va, 16, 0);
     assert_int_equal(walks, 3);
+    tlbflush_invlpg_count++;
+    pv_running_frame(v, va, 16, 0);
+    assert_int_equal(walks, 4);
+    walks--;
     fake_pte[2] ^= 0x20;
     pv_running_frame(v, va, 16, 0);
     assert_int_equal(walks, 4);

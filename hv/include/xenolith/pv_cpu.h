@@ -81,10 +81,12 @@ struct pv_vcpu {
     /* Translations of guest pages the vcpu's own entries touch (its
      * kernel stack: bounce and iret frames, hypercall arguments), kept
      * as a TLB would (pv_cpu.c, running_frame_at): valid while the TLB
-     * flush clock stands still, on the CPU that made them, for the same
-     * page table, and while the leaf entry keeps its value. */
+     * flush clock and the invlpg count stand still, on the CPU that made
+     * them, for the same page table, and while the leaf entry keeps its
+     * value. */
     struct pv_tcache {
-        uint64_t clock;          /* tlbflush_current_time() at the walk; 0: empty */
+        uint64_t clock;          /* tlbflush_clock at the walk; 0: empty */
+        uint64_t invlpgs;        /* tlbflush_invlpg_count at the walk */
         uint64_t cr3;
         uint64_t page;           /* guest virtual page */
         uint64_t *leaf;          /* the leaf entry the walk used ... */

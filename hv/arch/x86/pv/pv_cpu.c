@@ -1,8 +1,9 @@
 /*
  * pv_cpu.c - the x86_64 PV virtual CPU: trap table, callbacks, bounce
  * frames (Xen's create_bounce_frame), the iret hypercall, guest
- * kernel/user mode, event upcall delivery, and the small CPU hypercalls
- * (stack_switch, set_segment_base, fpu_taskswitch, vm_assist,
+ * kernel/user mode, event upcall delivery, the running vcpu's cache of
+ * guest page translations (pv_running_frame), and the small CPU
+ * hypercalls (stack_switch, set_segment_base, fpu_taskswitch, vm_assist,
  * physdev_op set_iopl).
  * Owns: struct pv_vcpu state changes. Must never: touch the hardware
  * (arch hooks do that), trust a guest value, or let a guest mistake
@@ -78,7 +79,8 @@ static void *guest_frame_at(const struct vcpu *v, uint64_t va, size_t len, int w
  * by the same walk could be: the TLB flush clock has not moved (every
  * frame that changes type or owner waits for a flush of each CPU that
  * held its domain's tables since the frame was last mapped - this one,
- * running v, included - and that flush moves the clock), the vcpu is on
+ * running v, included - and that flush moves the clock), no invlpg was
+ * done anywhere since (a grant unmap's, a guest's), the vcpu is on
  * the CPU that walked, the page table is the same, and the leaf entry
  * still holds what the walk left in it (a guest's PTE update or unmap
  * ends it at once, as invlpg would). */
@@ -90,7 +92,7 @@ static __attribute__((noinline)) void *running_frame_walk(struct vcpu *v, struct
         e->clock = 0;
         return NULL;
     }
-    *e = (struct pv_tcache){ .clock = now, .cr3 = v->cr3, .page = va & ~(PAGE_SIZE - 1),
+    *e = (struct pv_tcache){ .clock = now, .invlpgs = tlbflush_invlpg_count, .cr3 = v->cr3, .page = va & ~(PAGE_SIZE - 1),
                              .leaf = leaf, .pte = __atomic_load_n(leaf, __ATOMIC_RELAXED),
                              .hv = mfn_to_virt(ma >> PAGE_SHIFT), .cpu = v->processor,
                              .write = write };
@@ -104,7 +106,8 @@ static inline void *running_frame_at(struct vcpu *v, uint64_t va, size_t len, in
         return NULL;
     struct pv_tcache *e = &v->pv.tc[(va >> PAGE_SHIFT) & 1];
     uint64_t now = __atomic_load_n(&tlbflush_clock, __ATOMIC_ACQUIRE);
-    if (e->clock == now && e->page == va - off && e->cr3 == v->cr3 && e->cpu == v->processor &&
+    if (e->clock == now && e->invlpgs == tlbflush_invlpg_count && e->page == va - off &&
+        e->cr3 == v->cr3 && e->cpu == v->processor &&
         e->write >= write && __atomic_load_n(e->leaf, __ATOMIC_RELAXED) == e->pte)
         return e->hv + off;
     return running_frame_walk(v, e, now, va, write);
