@@ -66,7 +66,8 @@ static inline int walk_leaf(uint64_t *slot, uint64_t e, uint64_t va, unsigned in
 /* The four levels unrolled (every copy to or from a guest walks them):
  * present, user and (for a write) writable at each level; PS ends the
  * walk at L3 (1 GiB) or L2 (2 MiB). */
-int guest_translate(uint64_t cr3, uint64_t va, int write, uint64_t *maddr)
+static inline __attribute__((always_inline)) int translate(uint64_t cr3, uint64_t va, int write,
+                                                            uint64_t *maddr, uint64_t **leaf)
 {
     if (!guest_va_ok(va))
         return -XL_EFAULT;
@@ -78,14 +79,26 @@ int guest_translate(uint64_t cr3, uint64_t va, int write, uint64_t *maddr)
     if (!s || !(s = walk_entry((e & PTE_ADDR) >> PAGE_SHIFT, va, 30, need, &e)))
         return -XL_EFAULT;
     if (e & PTE_PS)
-        return walk_leaf(s, e, va, 30, write, maddr);
+        return *leaf = s, walk_leaf(s, e, va, 30, write, maddr);
     if (!(s = walk_entry((e & PTE_ADDR) >> PAGE_SHIFT, va, 21, need, &e)))
         return -XL_EFAULT;
     if (e & PTE_PS)
-        return walk_leaf(s, e, va, 21, write, maddr);
+        return *leaf = s, walk_leaf(s, e, va, 21, write, maddr);
     if (!(s = walk_entry((e & PTE_ADDR) >> PAGE_SHIFT, va, 12, need, &e)))
         return -XL_EFAULT;
+    *leaf = s;
     return walk_leaf(s, e, va, 12, write, maddr);
+}
+
+int guest_translate(uint64_t cr3, uint64_t va, int write, uint64_t *maddr)
+{
+    uint64_t *leaf;
+    return translate(cr3, va, write, maddr, &leaf);
+}
+
+int guest_translate_leaf(uint64_t cr3, uint64_t va, int write, uint64_t *maddr, uint64_t **leaf)
+{
+    return translate(cr3, va, write, maddr, leaf);
 }
 
 /* Copy in page-sized pieces; dir 0 = from guest, 1 = to guest. */

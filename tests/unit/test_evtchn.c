@@ -16,7 +16,8 @@
  * held until reset/destroy.
  * Links: hv/common/event_channel.c only.
  * Mocks: domains[] and domain_by_id (three domains: d0 privileged, d1,
- * d2), guest copies (guest va = host pointer; BAD_VA faults), xl_now,
+ * d2), guest copies and pv_running_frame (guest va = host pointer;
+ * BAD_VA faults), xl_now,
  * vcpu_runstate_change (records the last state), panic (fails the test),
  * guest frames (GF_BASE.. : owner, references; mfn_to_virt,
  * get_page_and_type / put_page_and_type).
@@ -58,6 +59,13 @@ int copy_to_guest_va(uint64_t cr3, uint64_t dst, const void *src, size_t len)
         return -XL_EFAULT;
     memcpy((void *)dst, src, len);
     return 0;
+}
+/* pv_cpu.c's in-place access for the running vcpu: the host pointer
+ * (NULL for BAD_VA: the op falls back to the copy, which faults). */
+void *pv_running_frame(struct vcpu *v, uint64_t va, size_t len, int write)
+{
+    (void)v, (void)len, (void)write;
+    return va == BAD_VA ? NULL : (void *)va;
 }
 uint64_t xl_now(void) { return 12345; }
 void vcpu_runstate_change(struct vcpu *v, int state, uint64_t now)

@@ -22,6 +22,7 @@
 #include <xenolith/hypercall.h>
 #include <xenolith/mm.h>
 #include <xenolith/pv_cpu.h>
+#include <xenolith/tlbflush.h>
 #include <xen/callback.h>
 
 #define GVA_BASE 0xffffffff80000000ULL
@@ -50,13 +51,27 @@ int copy_to_guest_va(uint64_t cr3, uint64_t va, const void *src, size_t len)
 /* The window's pages are machine frames FAKE_MFN.. (page by page, as
  * the real walk gives them), reached through mfn_to_virt. */
 #define FAKE_MFN 0x1000ULL
+static unsigned int walks;
 int guest_translate(uint64_t cr3, uint64_t va, int write, uint64_t *maddr)
 {
     (void)cr3, (void)write;
+    walks++;
     if (!in_window(va, 1))
         return -XL_EFAULT;
     *maddr = (FAKE_MFN << 12) + (va - GVA_BASE);
     return 0;
+}
+/* The leaf entries of the window's pages (what the cache compares), and
+ * the TLB flush clock. */
+static uint64_t fake_pte[GVA_SIZE >> 12];
+uint64_t tlbflush_clock = 1;
+uint64_t tlbflush_invlpg_count;
+int guest_translate_leaf(uint64_t cr3, uint64_t va, int write, uint64_t *maddr, uint64_t **leaf)
+{
+    int rc = guest_translate(cr3, va, write, maddr);
+    if (!rc)
+        *leaf = &fake_pte[(va - GVA_BASE) >> 12];
+    return rc;
 }
 void *mfn_to_virt(uint64_t mfn)
 {
@@ -215,6 +230,44 @@ static void test_reflect_exception(void **s)
     r.rsp = GVA_BASE + 0x20;
     assert_int_equal(pv_reflect_exception(v, &r), 1);
     assert_int_equal(crashes, 1);
+}
+
+/* The running vcpu's translation cache: a second access to the page is
+ * no walk; a moved flush clock or invlpg count, another leaf value,
+ * another CR3 or CPU,
+ * or a write after a read walk walks again; a bad page is NULL. */
+static void test_running_frame_cache(void **s)
+{
+    uint64_t va = GVA_BASE + 0x2010;
+    walks = 0;
+    uint8_t *p = pv_running_frame(v, va, 16, 0);
+    assert_ptr_equal(p, gmem + 0x2010);
+    assert_int_equal(walks, 1);
+    assert_ptr_equal(pv_running_frame(v, va + 8, 8, 0), gmem + 0x2018);
+    assert_int_equal(walks, 1);
+    assert_null(pv_running_frame(v, GVA_BASE + 0x2ff8, 16, 0)); /* crosses a page */
+    assert_ptr_equal(pv_running_frame(v, va, 16, 1), p);       /* a write: walked again */
+    assert_int_equal(walks, 2);
+    assert_ptr_equal(pv_running_frame(v, va, 16, 0), p);       /* a read after it: kept */
+    assert_int_equal(walks, 2);
+    tlbflush_clock++;
+    pv_running_frame(v, va, 16, 0);
+    assert_int_equal(walks, 3);
+    tlbflush_invlpg_count++;
+    pv_running_frame(v, va, 16, 0);
+    assert_int_equal(walks, 4);
+    walks--;
+    fake_pte[2] ^= 0x20;
+    pv_running_frame(v, va, 16, 0);
+    assert_int_equal(walks, 4);
+    v->processor = 1;
+    pv_running_frame(v, va, 16, 0);
+    assert_int_equal(walks, 5);
+    v->cr3 += 0x1000;
+    pv_running_frame(v, va, 16, 0);
+    assert_int_equal(walks, 6);
+    assert_null(pv_running_frame(v, 0x1000, 8, 0));
+    v->processor = 0;
 }
 
 static void test_bounce_kernel_mode_with_error_code(void **s)
@@ -937,6 +990,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_bounce_kernel_mode_with_error_code, setup),
         cmocka_unit_test_setup(test_reflect_exception, setup),
+        cmocka_unit_test_setup(test_running_frame_cache, setup),
         cmocka_unit_test_setup(test_debugregs, setup),
         cmocka_unit_test_setup(test_failsafe, setup),
         cmocka_unit_test_setup(test_bounce_saves_mask_in_cs, setup),

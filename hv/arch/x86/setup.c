@@ -34,7 +34,11 @@ void *mfn_to_virt(uint64_t mfn) { return (void *)(DIRECTMAP_BASE + (mfn << PAGE_
 uint64_t virt_to_mfn(const void *va) { return ((uint64_t)va - DIRECTMAP_BASE) >> PAGE_SHIFT; }
 const uint64_t *arch_hv_l4_slots(void) { return idle_pml4; }
 void arch_flush_tlb(void) { write_cr3(read_cr3()); }
-void arch_invlpg(uint64_t va) { invlpg(va); }
+void arch_invlpg(uint64_t va)
+{
+    invlpg(va);
+    tlbflush_invlpg_count++; /* pv_cpu.c's translation cache follows the TLB */
+}
 void arch_switch_cr3(uint64_t cr3)
 {
     uint64_t t = tlbflush_begin();

@@ -28,7 +28,8 @@ unsigned int smp_processor_id(void)
 /* Starts at 1 so that a stamp of 0 (never mapped) needs no flush from a
  * CPU that has flushed once; every CPU flushes when it first loads a
  * guest's page tables. */
-static uint64_t tlbflush_clock = 1;
+uint64_t tlbflush_clock = 1; /* tlbflush.h: read-only outside this file */
+uint64_t tlbflush_invlpg_count; /* tlbflush.h */
 static uint64_t tlbflush_time[TLBFLUSH_MAX_CPUS];
 
 uint64_t tlbflush_current_time(void)

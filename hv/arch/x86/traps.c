@@ -210,10 +210,9 @@ static void load_guest_ts(struct percpu *pc, const struct vcpu *v)
  * CPU's LDT its LDT: copied from its PGT_seg_desc frames when another
  * vcpu's (or a changed) GDT or LDT is needed. Returns 1 if the entries
  * were rewritten. */
-static int load_guest_gdt(struct percpu *pc, const struct vcpu *v)
+static __attribute__((noinline)) int load_guest_gdt_copy(struct percpu *pc,
+                                                           const struct vcpu *v)
 {
-    if (v == pc->gdt_vcpu && v->pv.gdt_gen == pc->gdt_loaded_gen)
-        return 0;
     const uint64_t *frames[PV_GDT_MAX_FRAMES];
     unsigned int nr = (v->pv.gdt_ents + 511) / 512;
     for (unsigned int i = 0; i < nr; i++)
@@ -228,6 +227,13 @@ static int load_guest_gdt(struct percpu *pc, const struct vcpu *v)
     pc->gdt_vcpu = v;
     pc->gdt_loaded_gen = v->pv.gdt_gen;
     return 1;
+}
+
+static inline int load_guest_gdt(struct percpu *pc, const struct vcpu *v)
+{
+    if (v == pc->gdt_vcpu && v->pv.gdt_gen == pc->gdt_loaded_gen)
+        return 0; /* the common case, inline on every way out */
+    return load_guest_gdt_copy(pc, v);
 }
 
 /* Reload the data segment registers of a vcpu being switched to (Xen's
@@ -643,7 +649,7 @@ struct cpu_regs *trap_entry(struct cpu_regs *r)
     if (!sched_work_pending_here() && domain_vcpu_may_run(v) && !v->blocked && !v->ev.yielded) {
         if (v->pv.tb.pending || !guest_rip_canonical(v->regs.rip) ||
             (v->info->evtchn_upcall_pending && !v->info->evtchn_upcall_mask))
-            pv_return_to_guest(v, &v->regs); /* something to deliver */
+            pv_return_to_running(v); /* something to deliver */
         if (v->domain->state == DOM_RUNNING && guest_rip_canonical(v->regs.rip)) {
             /* the full path's CR3 bookkeeping, never a bare CR3 write:
              * whatever this call did to CR3, the CPU must not run a

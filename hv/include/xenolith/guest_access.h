@@ -14,6 +14,10 @@
  * (and writable when write is set). Returns 0 and sets *maddr, or
  * -XL_EFAULT. */
 int guest_translate(uint64_t cr3, uint64_t va, int write, uint64_t *maddr);
+/* The same, also giving the leaf entry used (its slot in the L1, or the
+ * L2/L3 entry of a superpage), so a caller that keeps the translation
+ * can see that entry change. */
+int guest_translate_leaf(uint64_t cr3, uint64_t va, int write, uint64_t *maddr, uint64_t **leaf);
 
 /* Copy len bytes between hv memory and guest virtual memory. Return 0 or
  * -XL_EFAULT (some bytes may have been copied before the fault). */

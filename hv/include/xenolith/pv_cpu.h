@@ -78,6 +78,23 @@ struct pv_vcpu {
     uint64_t dr[4];
     uint64_t dr6_pos;
     uint64_t dr7;
+    /* Translations of guest pages the vcpu's own entries touch (its
+     * kernel stack: bounce and iret frames, hypercall arguments), kept
+     * as a TLB would (pv_cpu.c, running_frame_at): valid while the TLB
+     * flush clock and the invlpg count stand still, on the CPU that made
+     * them, for the same page table, and while the leaf entry keeps its
+     * value. */
+    struct pv_tcache {
+        uint64_t clock;          /* tlbflush_clock at the walk; 0: empty */
+        uint64_t invlpgs;        /* tlbflush_invlpg_count at the walk */
+        uint64_t cr3;
+        uint64_t page;           /* guest virtual page */
+        uint64_t *leaf;          /* the leaf entry the walk used ... */
+        uint64_t pte;            /* ... and its value after the walk */
+        uint8_t *hv;             /* the page through the direct map */
+        unsigned int cpu;
+        int write;               /* walked for a write (writable, Dirty set) */
+    } tc[2];
     /* A pending exception bounce, written to the guest stack on return. */
     struct {
         int pending;
@@ -113,6 +130,10 @@ void pv_toggle_mode(struct vcpu *v);
  * then deliver a pending, unmasked event upcall, by rewriting regs. May
  * crash the domain (bounce frame unwritable, no handler). */
 void pv_return_to_guest(struct vcpu *v, struct cpu_regs *regs);
+/* The same for v going back after its own entry, running on this CPU
+ * with its domain's page tables loaded (frames through
+ * pv_running_frame). */
+void pv_return_to_running(struct vcpu *v);
 
 /* Write a bounce frame for handler `target` onto the guest kernel stack
  * and point regs at it (Xen's create_bounce_frame). Returns 0, or
@@ -149,6 +170,14 @@ void pv_guest_exception(struct vcpu *v, struct cpu_regs *regs, uint64_t hw_cr2);
  * may have been crashed (bounce frame unwritable). 0: nothing done, the
  * caller takes pv_guest_exception. */
 int pv_reflect_exception(struct vcpu *v, struct cpu_regs *regs);
+
+/* The hv's pointer to len bytes of guest memory at va (within one page,
+ * readable, writable if write) for v running on this CPU with its
+ * domain's page tables loaded - its own hypercall or exception entry,
+ * never another vcpu's - or NULL (then copy_*_guest_va). Kept by v's
+ * translation cache while a TLB entry could be (pv_cpu.c). The pointer
+ * is good until the big lock is dropped. */
+void *pv_running_frame(struct vcpu *v, uint64_t va, size_t len, int write);
 
 /* ---- instruction decoder (pv_emul.c, pure) ---- */
 enum pv_op {

@@ -25,6 +25,13 @@ extern cpumask_t cpu_guest_pt_mask;
 /* The clock now: stamp a frame with it when its last mapping of some kind
  * goes away (its type count or its reference count reaches 0). */
 uint64_t tlbflush_current_time(void);
+/* The clock itself, for a hot path that reads it inline (an acquire
+ * load, as tlbflush_current_time): written only by tlbflush.c. */
+extern uint64_t tlbflush_clock;
+/* Single-address flushes (arch_invlpg) so far, on any CPU: a cache of
+ * translations kept as a TLB would (pv_cpu.c) drops everything when it
+ * moves, as it does when the clock moves. Under the big lock. */
+extern uint64_t tlbflush_invlpg_count;
 
 /* Drop from *mask every CPU that has fully flushed its TLB since stamp
  * (a flush that began after the stamp was taken): those cannot hold an

@@ -1,8 +1,9 @@
 /*
  * pv_cpu.c - the x86_64 PV virtual CPU: trap table, callbacks, bounce
  * frames (Xen's create_bounce_frame), the iret hypercall, guest
- * kernel/user mode, event upcall delivery, and the small CPU hypercalls
- * (stack_switch, set_segment_base, fpu_taskswitch, vm_assist,
+ * kernel/user mode, event upcall delivery, the running vcpu's cache of
+ * guest page translations (pv_running_frame), and the small CPU
+ * hypercalls (stack_switch, set_segment_base, fpu_taskswitch, vm_assist,
  * physdev_op set_iopl).
  * Owns: struct pv_vcpu state changes. Must never: touch the hardware
  * (arch hooks do that), trust a guest value, or let a guest mistake
@@ -16,6 +17,7 @@
 #include <xenolith/layout.h>
 #include <xenolith/lib.h>
 #include <xenolith/mm.h>
+#include <xenolith/tlbflush.h>
 #include <xen/callback.h>
 #include <xen/physdev.h>
 
@@ -71,20 +73,54 @@ static void *guest_frame_at(const struct vcpu *v, uint64_t va, size_t len, int w
     return (uint8_t *)mfn_to_virt(ma >> PAGE_SHIFT) + (ma & (PAGE_SIZE - 1));
 }
 
-/* Write the n-qword frame at va: one walk and word stores when it lies in
- * one page, else the general copy. 0 or -XL_EFAULT. */
-static int write_frame(const struct vcpu *v, uint64_t va, const uint64_t *frame, unsigned int n)
+/* The same for v running on this CPU with its domain's page tables
+ * loaded (its own exception or hypercall entry), through v's small
+ * translation cache. An entry is used only as long as a TLB entry made
+ * by the same walk could be: the TLB flush clock has not moved (every
+ * frame that changes type or owner waits for a flush of each CPU that
+ * held its domain's tables since the frame was last mapped - this one,
+ * running v, included - and that flush moves the clock), no invlpg was
+ * done anywhere since (a grant unmap's, a guest's), the vcpu is on
+ * the CPU that walked, the page table is the same, and the leaf entry
+ * still holds what the walk left in it (a guest's PTE update or unmap
+ * ends it at once, as invlpg would). */
+static __attribute__((noinline)) void *running_frame_walk(struct vcpu *v, struct pv_tcache *e,
+                                                           uint64_t now, uint64_t va, int write)
 {
-    uint64_t *g = guest_frame_at(v, va, n * 8, 1);
-    if (!g)
-        return copy_to_guest_va(v->cr3, va, frame, n * 8);
-    for (unsigned int i = 0; i < n; i++)
-        g[i] = frame[i];
-    return 0;
+    uint64_t ma, *leaf;
+    if (guest_translate_leaf(v->cr3, va, write, &ma, &leaf)) {
+        e->clock = 0;
+        return NULL;
+    }
+    *e = (struct pv_tcache){ .clock = now, .invlpgs = tlbflush_invlpg_count, .cr3 = v->cr3, .page = va & ~(PAGE_SIZE - 1),
+                             .leaf = leaf, .pte = __atomic_load_n(leaf, __ATOMIC_RELAXED),
+                             .hv = mfn_to_virt(ma >> PAGE_SHIFT), .cpu = v->processor,
+                             .write = write };
+    return e->hv + (va & (PAGE_SIZE - 1));
 }
 
-int pv_bounce(struct vcpu *v, struct cpu_regs *regs, uint64_t target, unsigned int flags,
-              uint32_t error_code)
+static inline void *running_frame_at(struct vcpu *v, uint64_t va, size_t len, int write)
+{
+    uint64_t off = va & (PAGE_SIZE - 1);
+    if (off + len > PAGE_SIZE)
+        return NULL;
+    struct pv_tcache *e = &v->pv.tc[(va >> PAGE_SHIFT) & 1];
+    uint64_t now = __atomic_load_n(&tlbflush_clock, __ATOMIC_ACQUIRE);
+    if (e->clock == now && e->invlpgs == tlbflush_invlpg_count && e->page == va - off &&
+        e->cr3 == v->cr3 && e->cpu == v->processor &&
+        e->write >= write && __atomic_load_n(e->leaf, __ATOMIC_RELAXED) == e->pte)
+        return e->hv + off;
+    return running_frame_walk(v, e, now, va, write);
+}
+
+void *pv_running_frame(struct vcpu *v, uint64_t va, size_t len, int write)
+{
+    return running_frame_at(v, va, len, write);
+}
+
+/* running: v is on this CPU with its tables loaded (running_frame_at). */
+static int bounce(struct vcpu *v, struct cpu_regs *regs, uint64_t target, unsigned int flags,
+                  uint32_t error_code, int running)
 {
     struct domain *d = v->domain;
     uint64_t cs = regs->cs, sp;
@@ -109,18 +145,25 @@ int pv_bounce(struct vcpu *v, struct cpu_regs *regs, uint64_t target, unsigned i
     if (v->pv.vm_assist & (1ULL << VMASST_TYPE_architectural_iopl))
         rflags |= (uint64_t)v->pv.iopl << 12;
 
-    uint64_t frame[8];
-    unsigned int n = 0;
-    frame[n++] = regs->rcx;
-    frame[n++] = regs->r11;
+    /* Written in place when the frame lies in one page (a guest vcpu
+     * on another CPU may watch it being written: its own stack, its own
+     * business, as under Xen), else built here and copied. */
+    unsigned int n = (flags & PV_TBF_ERRCODE) ? 8 : 7;
+    uint64_t frame[8], *f = NULL;
+    if (sp >= n * 8)
+        f = running ? running_frame_at(v, sp - n * 8, n * 8, 1)
+                    : guest_frame_at(v, sp - n * 8, n * 8, 1);
+    uint64_t *w = f ? f : frame;
+    *w++ = regs->rcx;
+    *w++ = regs->r11;
     if (flags & PV_TBF_ERRCODE)
-        frame[n++] = error_code;
-    frame[n++] = regs->rip;
-    frame[n++] = (cs & 0xffff) | ((uint64_t)saved_mask << 32);
-    frame[n++] = rflags;
-    frame[n++] = regs->rsp;
-    frame[n++] = regs->ss;
-    if (sp < n * 8 || write_frame(v, sp - n * 8, frame, n)) {
+        *w++ = error_code;
+    *w++ = regs->rip;
+    *w++ = (cs & 0xffff) | ((uint64_t)saved_mask << 32);
+    *w++ = rflags;
+    *w++ = regs->rsp;
+    *w = regs->ss;
+    if (!f && (sp < n * 8 || copy_to_guest_va(v->cr3, sp - n * 8, frame, n * 8))) {
         domain_crash(d, "bounce frame unwritable at %016lx (rip %016lx)", sp - n * 8,
                      regs->rip);
         return -1;
@@ -135,6 +178,12 @@ int pv_bounce(struct vcpu *v, struct cpu_regs *regs, uint64_t target, unsigned i
     regs->cs = FLAT_KERNEL_CS;
     regs->rip = target;
     return 0;
+}
+
+int pv_bounce(struct vcpu *v, struct cpu_regs *regs, uint64_t target, unsigned int flags,
+              uint32_t error_code)
+{
+    return bounce(v, regs, target, flags, error_code, 0);
 }
 
 /* Xen's load_segments failure path: the hv could not load one of the
@@ -292,7 +341,7 @@ int pv_reflect_exception(struct vcpu *v, struct cpu_regs *regs)
     unsigned int flags = (VEC_HAS_EC >> vec & 1) ? PV_TBF_ERRCODE : 0;
     if (t->flags & PV_TI_IF)
         flags |= PV_TBF_INTERRUPT;
-    pv_bounce(v, regs, t->address, flags, (uint32_t)regs->error_code);
+    bounce(v, regs, t->address, flags, (uint32_t)regs->error_code, 1);
     return 1;
 }
 
@@ -334,7 +383,7 @@ void pv_guest_exception(struct vcpu *v, struct cpu_regs *regs, uint64_t hw_cr2)
     inject(v, regs, vec, 1, ec, hw_cr2);
 }
 
-void pv_return_to_guest(struct vcpu *v, struct cpu_regs *regs)
+static void return_to_guest(struct vcpu *v, struct cpu_regs *regs, int running)
 {
     struct domain *d = v->domain;
     if (d->state != DOM_RUNNING)
@@ -350,12 +399,22 @@ void pv_return_to_guest(struct vcpu *v, struct cpu_regs *regs)
         return;
     if (v->pv.tb.pending) {
         v->pv.tb.pending = 0;
-        if (pv_bounce(v, regs, v->pv.traps[v->pv.tb.vector].address, v->pv.tb.flags,
-                      v->pv.tb.error_code))
+        if (bounce(v, regs, v->pv.traps[v->pv.tb.vector].address, v->pv.tb.flags,
+                   v->pv.tb.error_code, running))
             return;
     }
     if (!v->info->evtchn_upcall_mask && v->info->evtchn_upcall_pending && v->pv.event_callback)
-        pv_bounce(v, regs, v->pv.event_callback, PV_TBF_INTERRUPT, 0);
+        bounce(v, regs, v->pv.event_callback, PV_TBF_INTERRUPT, 0, running);
+}
+
+void pv_return_to_guest(struct vcpu *v, struct cpu_regs *regs)
+{
+    return_to_guest(v, regs, 0);
+}
+
+void pv_return_to_running(struct vcpu *v)
+{
+    return_to_guest(v, &v->regs, 1);
 }
 
 /* ---------------------------------------------------------- hypercalls */
@@ -552,7 +611,7 @@ HYPERCALL_DECL(iret)
 {
     struct iret_context c;
     struct cpu_regs *regs = &v->regs;
-    const void *g = guest_frame_at(v, regs->rsp, sizeof(c), 0);
+    const void *g = running_frame_at(v, regs->rsp, sizeof(c), 0);
 
     if (g)
         __builtin_memcpy(&c, g, sizeof(c)); /* one read of each field */
