@@ -634,7 +634,10 @@ static int clear_host_mapping(const struct vcpu *v, uint64_t host_addr, uint32_t
     /* The whole TLB, as Xen's gnttab_flush_tlb: the same frame may be
      * reachable through another virtual address (an L1 hooked twice),
      * and the grant is released as soon as this returns. */
-    flush_tlb_mask(v->domain->dirty_cpumask | (1ULL << smp_processor_id()));
+    cpumask_t others = v->domain->dirty_cpumask & ~(1ULL << smp_processor_id());
+    flush_tlb_local();
+    if (others)
+        flush_tlb_mask(others);
     return GNTST_okay; /* gone from every CPU that runs the domain */
 }
 

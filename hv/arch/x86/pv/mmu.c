@@ -100,7 +100,7 @@ int mm_pt_update(uint16_t pt_owner, uint16_t pg_owner, uint64_t ptr, uint64_t va
     if (!frame_owned(mfn, pt_owner) || (ptr & 7))
         return -XL_EINVAL;
     struct page_info *pg = &frame_table[mfn];
-    uint64_t *e = (uint64_t *)mfn_to_virt(mfn) + ((ptr & (PAGE_SIZE - 1)) >> 3);
+    uint64_t *e = TABLE_AT(mfn) + ((ptr & (PAGE_SIZE - 1)) >> 3);
     if (pg->type_count && pg->type >= PGT_l1 && pg->type <= PGT_l4) {
         unsigned int level = pg->type;
         if (level == 4 && l4_slot_is_hv((unsigned int)((ptr & (PAGE_SIZE - 1)) >> 3)))
