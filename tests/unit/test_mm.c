@@ -697,6 +697,30 @@ static void test_l1_fast_same_frame_owner_checked(void **state)
     assert_all_unreferenced();
 }
 
+/* mm_l1_update (grant host mappings): only a validated L1 of pt_owner,
+ * the old entry handed back, the same reference rules. */
+static void test_l1_update(void **state)
+{
+    (void)state;
+    struct tree t = mktree(A);
+    uint64_t pg = frame(A), old = 77, l1ptr = (t.l1 << PAGE_SHIFT) + 16;
+    assert_int_equal(mm_pin(A, t.l4, PGT_l4), 0);
+    assert_int_equal(mm_l1_update(A, A, l1ptr, (pg << PAGE_SHIFT) | RWF, &old), 0);
+    assert_int_equal(old, 0);
+    assert_int_equal(pi(pg)->type_count, 1);
+    assert_int_equal(mm_l1_update(A, A, l1ptr, (t.l2 << PAGE_SHIFT) | RWF, &old), -XL_EBUSY);
+    assert_int_equal(old, pv_adjust_guest_entry(1, (pg << PAGE_SHIFT) | RWF));
+    assert_int_equal(mm_l1_update(A, A, l1ptr, 0, &old), 0);
+    assert_int_equal(pi(pg)->count, 0);
+    /* not an L1, not A's, misaligned */
+    assert_int_equal(mm_l1_update(A, A, t.l2 << PAGE_SHIFT, 0, &old), -XL_EINVAL);
+    assert_int_equal(mm_l1_update(A, A, pg << PAGE_SHIFT, 0, &old), -XL_EINVAL);
+    assert_int_equal(mm_l1_update(B, B, l1ptr, 0, &old), -XL_EINVAL);
+    assert_int_equal(mm_l1_update(A, A, l1ptr + 3, 0, &old), -XL_EINVAL);
+    assert_int_equal(mm_unpin(A, t.l4), 0);
+    assert_all_unreferenced();
+}
+
 /* mm_l1_of_va walks the guest's tables at every call: a change of the
  * L2, L3 or L4 entry on the way is seen by the next update_va_mapping. */
 static void test_l1_walk_follows_table_changes(void **state)
@@ -1589,6 +1613,7 @@ int main(void)
     T(test_l1_fast_same_frame_writable_pt_refused),
     T(test_l1_fast_same_frame_owner_checked),
     T(test_l1_walk_follows_table_changes),
+    T(test_l1_update),
     T(test_guest_ptr),
         T(test_hc_mmu_update),
         T(test_hc_mmuext),

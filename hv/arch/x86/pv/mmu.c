@@ -74,6 +74,18 @@ static int write_l1e(uint64_t *e, uint64_t l1_mfn, uint64_t val, uint16_t pt_own
     return 0;
 }
 
+int mm_l1_update(uint16_t pt_owner, uint16_t pg_owner, uint64_t ptr, uint64_t val,
+                 uint64_t *old)
+{
+    uint64_t mfn = ptr >> PAGE_SHIFT;
+    if (!frame_owned(mfn, pt_owner) || (ptr & 7) || frame_table[mfn].type != PGT_l1 ||
+        !frame_table[mfn].type_count)
+        return -XL_EINVAL;
+    uint64_t *e = TABLE_AT(mfn) + ((ptr & (PAGE_SIZE - 1)) >> 3);
+    *old = *e;
+    return write_l1e(e, mfn, val, pt_owner, pg_owner);
+}
+
 int mm_l1_of_va(uint16_t owner, uint64_t l4_mfn, uint64_t va, uint64_t *ptr)
 {
     if (!guest_va_ok(va) || l4_mfn >= max_mfn)
