@@ -8,8 +8,9 @@
  * in the shared entries (v1) or the status frames (v2).
  * Owns: each domain's grant frames, active entries and maptrack. Must
  * never: pin an entry whose type/domid do not name the caller, pin a
- * GTF_readonly entry for writing, write a PTE except through mm_pt_update
- * (so page-type rules hold), or drop a page reference it did not take.
+ * GTF_readonly entry for writing, write a PTE except through mmu.c's
+ * mm_l1_update (mm_pt_update's rules, so page-type rules hold), or drop
+ * a page reference it did not take.
  *
  * State lives here, indexed by domid (struct domain is not ours). A
  * maptrack entry records the granter's generation; when the granter has
@@ -628,13 +629,15 @@ static int clear_host_mapping(const struct vcpu *v, uint64_t host_addr, uint32_t
     if (!gnttab_pte_matches(e, mfn, flags))
         return GNTST_general_error; /* the PTE is not this mapping's */
     uint16_t self = v->domain->domid;
-    if (mm_pt_update(self, self, ptr, 0, 0))
+    if (mm_l1_update(self, self, ptr, 0, old_pte))
         return GNTST_general_error;
-    *old_pte = e;
     /* The whole TLB, as Xen's gnttab_flush_tlb: the same frame may be
      * reachable through another virtual address (an L1 hooked twice),
      * and the grant is released as soon as this returns. */
-    flush_tlb_mask(v->domain->dirty_cpumask | (1ULL << smp_processor_id()));
+    cpumask_t others = v->domain->dirty_cpumask & ~(1ULL << smp_processor_id());
+    flush_tlb_local();
+    if (others)
+        flush_tlb_mask(others);
     return GNTST_okay; /* gone from every CPU that runs the domain */
 }
 
@@ -704,9 +707,8 @@ static void map_one(struct vcpu *v, struct gnttab_map_grant_ref *op, uint64_t *o
         rc = host_pte(v, op->host_addr, flags, &ptr);
         uint64_t pte = (mfn << PAGE_SHIFT) | PTE_P | PTE_US | PTE_A | PTE_D | (ro ? 0 : PTE_RW) |
                        gnttab_avail_bits(flags);
-        uint64_t old = rc ? 0 : ((const uint64_t *)mfn_to_virt(ptr >> PAGE_SHIFT))
-                                    [(ptr & (PAGE_SIZE - 1)) >> 3];
-        if (!rc && mm_pt_update(ld, op->dom, ptr, pte, 0))
+        uint64_t old = 0;
+        if (!rc && mm_l1_update(ld, op->dom, ptr, pte, &old))
             rc = GNTST_general_error;
         if (rc) {
             put_refs(mfn, ro, n);

@@ -598,6 +598,168 @@ static void test_update_va(void **state)
     assert_all_unreferenced();
 }
 
+/* ---- the L1 fast path (same frame, same RW: no reference moves) ---- */
+static void test_l1_fast_same_frame_flags(void **state)
+{
+    (void)state;
+    struct tree t = mktree(A);
+    uint64_t pg = frame(A), ro = frame(A);
+    tab(t.l1)[3] = (pg << PAGE_SHIFT) | RWF;
+    tab(t.l1)[4] = (ro << PAGE_SHIFT) | ROF;
+    assert_int_equal(mm_pin(A, t.l4, PGT_l4), 0);
+    assert_int_equal(pi(pg)->count, 1);
+    assert_int_equal(pi(pg)->type_count, 1);
+    /* flags only (Dirty, NX, a software bit): counts stay, entry adjusted */
+    uint64_t nv = (pg << PAGE_SHIFT) | RWF | PTE_D | PTE_NX | 0x200;
+    assert_int_equal(mm_update_va(A, A, t.l4, 0x3000, nv), 0);
+    assert_int_equal(tab(t.l1)[3], pv_adjust_guest_entry(1, nv));
+    assert_int_equal(pi(pg)->count, 1);
+    assert_int_equal(pi(pg)->type_count, 1);
+    assert_int_equal(pi(pg)->type, PGT_writable);
+    /* kernel page (no USER): adjusted as on the full path */
+    assert_int_equal(mm_update_va(A, A, t.l4, 0x3000, (pg << PAGE_SHIFT) | PTE_P | PTE_RW), 0);
+    assert_true(tab(t.l1)[3] & PTE_GUEST_KERNEL);
+    assert_int_equal(pi(pg)->count, 1);
+    /* read-only mapping, flags changed: still one page reference, no type */
+    assert_int_equal(mm_update_va(A, A, t.l4, 0x4000, (ro << PAGE_SHIFT) | ROF | PTE_D), 0);
+    assert_int_equal(pi(ro)->count, 1);
+    assert_int_equal(pi(ro)->type_count, 0);
+    /* RW dropped: the full path puts the writable type */
+    assert_int_equal(mm_update_va(A, A, t.l4, 0x3000, (pg << PAGE_SHIFT) | ROF), 0);
+    assert_int_equal(pi(pg)->count, 1);
+    assert_int_equal(pi(pg)->type_count, 0);
+    /* and back to RW: takes it again */
+    assert_int_equal(mm_update_va(A, A, t.l4, 0x3000, (pg << PAGE_SHIFT) | RWF), 0);
+    assert_int_equal(pi(pg)->type_count, 1);
+    /* not present to not present (any bits): nothing counted */
+    assert_int_equal(mm_update_va(A, A, t.l4, 0x5000, 0xABC000), 0);
+    assert_int_equal(mm_update_va(A, A, t.l4, 0x5000, 0xDEF000), 0);
+    assert_int_equal(tab(t.l1)[5], 0xDEF000);
+    /* cache bits an unprivileged domain may not use: Xen's -EINVAL even
+     * for the same frame (the fast path defers to the full one) */
+    assert_int_equal(mm_update_va(A, A, t.l4, 0x3000, (pg << PAGE_SHIFT) | RWF | 0x10), -XL_EINVAL);
+    assert_int_equal(tab(t.l1)[3] & 0x10, 0);
+    assert_int_equal(pi(pg)->type_count, 1);
+    da->privileged = 1;
+    assert_int_equal(mm_update_va(A, A, t.l4, 0x3000, (pg << PAGE_SHIFT) | RWF | 0x10), 0);
+    assert_int_equal(pi(pg)->count, 1);
+    assert_int_equal(pi(pg)->type_count, 1);
+    da->privileged = 0;
+    assert_int_equal(mm_unpin(A, t.l4), 0);
+    assert_all_unreferenced();
+}
+
+static void test_l1_fast_same_frame_writable_pt_refused(void **state)
+{
+    (void)state;
+    struct tree t = mktree(A);
+    tab(t.l1)[3] = (t.l2 << PAGE_SHIFT) | ROF; /* a page table, read-only */
+    tab(t.l1)[4] = (t.l1 << PAGE_SHIFT) | ROF; /* the L1 itself, read-only */
+    assert_int_equal(mm_pin(A, t.l4, PGT_l4), 0);
+    uint32_t c2 = pi(t.l2)->count, c1 = pi(t.l1)->count;
+    uint64_t e3 = tab(t.l1)[3], e4 = tab(t.l1)[4];
+    /* same frame, RW added: never the fast path, Xen's -EBUSY */
+    assert_int_equal(mm_update_va(A, A, t.l4, 0x3000, (t.l2 << PAGE_SHIFT) | RWF), -XL_EBUSY);
+    assert_int_equal(mm_update_va(A, A, t.l4, 0x4000, (t.l1 << PAGE_SHIFT) | RWF), -XL_EBUSY);
+    assert_int_equal(mm_pt_update(A, A, (t.l1 << PAGE_SHIFT) + 24, (t.l2 << PAGE_SHIFT) | RWF, 0),
+                     -XL_EBUSY);
+    assert_int_equal(tab(t.l1)[3], e3);
+    assert_int_equal(tab(t.l1)[4], e4);
+    assert_int_equal(pi(t.l2)->type, PGT_l2);
+    assert_int_equal(pi(t.l2)->count, c2);
+    assert_int_equal(pi(t.l1)->count, c1);
+    /* read-only flag changes of the same table frame are fine */
+    assert_int_equal(mm_update_va(A, A, t.l4, 0x3000, (t.l2 << PAGE_SHIFT) | ROF | PTE_D), 0);
+    assert_int_equal(pi(t.l2)->count, c2);
+    assert_int_equal(mm_unpin(A, t.l4), 0);
+    assert_all_unreferenced();
+}
+
+/* A frame mapped for a foreign pg_owner: the fast path still checks the
+ * owner, so naming it for the caller alone (or once orphaned) fails. */
+static void test_l1_fast_same_frame_owner_checked(void **state)
+{
+    (void)state;
+    struct tree t = mktree(A);
+    uint64_t theirs = frame(B), l1ptr = (t.l1 << PAGE_SHIFT) + 8;
+    assert_int_equal(mm_pin(A, t.l4, PGT_l4), 0);
+    assert_int_equal(mm_pt_update(A, B, l1ptr, (theirs << PAGE_SHIFT) | ROF, 0), 0);
+    assert_int_equal(mm_pt_update(A, B, l1ptr, (theirs << PAGE_SHIFT) | ROF | PTE_D, 0), 0);
+    assert_int_equal(mm_pt_update(A, A, l1ptr, (theirs << PAGE_SHIFT) | ROF, 0), -XL_EBUSY);
+    assert_int_equal(pi(theirs)->count, 1);
+    mm_free_domain_frames(B);
+    assert_int_equal(pi(theirs)->owner, DOMID_ORPHAN);
+    assert_int_equal(mm_pt_update(A, B, l1ptr, (theirs << PAGE_SHIFT) | ROF, 0), -XL_EBUSY);
+    assert_int_equal(pi(theirs)->count, 1);
+    assert_int_equal(mm_pt_update(A, A, l1ptr, 0, 0), 0);
+    assert_int_equal(pi(theirs)->owner, DOMID_FREE);
+    assert_int_equal(mm_unpin(A, t.l4), 0);
+    assert_all_unreferenced();
+}
+
+/* mm_l1_update (grant host mappings): only a validated L1 of pt_owner,
+ * the old entry handed back, the same reference rules. */
+static void test_l1_update(void **state)
+{
+    (void)state;
+    struct tree t = mktree(A);
+    uint64_t pg = frame(A), old = 77, l1ptr = (t.l1 << PAGE_SHIFT) + 16;
+    assert_int_equal(mm_pin(A, t.l4, PGT_l4), 0);
+    assert_int_equal(mm_l1_update(A, A, l1ptr, (pg << PAGE_SHIFT) | RWF, &old), 0);
+    assert_int_equal(old, 0);
+    assert_int_equal(pi(pg)->type_count, 1);
+    assert_int_equal(mm_l1_update(A, A, l1ptr, (t.l2 << PAGE_SHIFT) | RWF, &old), -XL_EBUSY);
+    assert_int_equal(old, pv_adjust_guest_entry(1, (pg << PAGE_SHIFT) | RWF));
+    assert_int_equal(mm_l1_update(A, A, l1ptr, 0, &old), 0);
+    assert_int_equal(pi(pg)->count, 0);
+    /* not an L1, not A's, misaligned */
+    assert_int_equal(mm_l1_update(A, A, t.l2 << PAGE_SHIFT, 0, &old), -XL_EINVAL);
+    assert_int_equal(mm_l1_update(A, A, pg << PAGE_SHIFT, 0, &old), -XL_EINVAL);
+    assert_int_equal(mm_l1_update(B, B, l1ptr, 0, &old), -XL_EINVAL);
+    assert_int_equal(mm_l1_update(A, A, l1ptr + 3, 0, &old), -XL_EINVAL);
+    assert_int_equal(mm_unpin(A, t.l4), 0);
+    assert_all_unreferenced();
+}
+
+/* mm_l1_of_va walks the guest's tables at every call: a change of the
+ * L2, L3 or L4 entry on the way is seen by the next update_va_mapping. */
+static void test_l1_walk_follows_table_changes(void **state)
+{
+    (void)state;
+    struct tree t = mktree(A);
+    uint64_t l1b = frame(A), pg = frame(A), ptr;
+    tab(t.l1)[3] = (pg << PAGE_SHIFT) | RWF;
+    tab(l1b)[3] = (pg << PAGE_SHIFT) | ROF;
+    assert_int_equal(mm_pin(A, t.l4, PGT_l4), 0);
+    assert_int_equal(mm_pin(A, l1b, PGT_l1), 0);
+    assert_int_equal(mm_l1_of_va(A, t.l4, 0x3000, &ptr), 0);
+    assert_int_equal(ptr, (t.l1 << PAGE_SHIFT) + 24);
+    assert_int_equal(mm_update_va(A, A, t.l4, 0x3000, (pg << PAGE_SHIFT) | RWF | PTE_D), 0);
+    /* L2: the slot now names another L1 */
+    assert_int_equal(mm_pt_update(A, A, t.l2 << PAGE_SHIFT, (l1b << PAGE_SHIFT) | RWF, 0), 0);
+    assert_int_equal(mm_l1_of_va(A, t.l4, 0x3000, &ptr), 0);
+    assert_int_equal(ptr, (l1b << PAGE_SHIFT) + 24);
+    assert_int_equal(mm_update_va(A, A, t.l4, 0x3000, 0), 0);
+    assert_int_equal(tab(l1b)[3], 0);
+    assert_int_equal(pi(pg)->count, 0);
+    /* L3 cleared: nothing there any more */
+    assert_int_equal(mm_pt_update(A, A, t.l3 << PAGE_SHIFT, 0, 0), 0);
+    assert_int_equal(mm_update_va(A, A, t.l4, 0x3000, (pg << PAGE_SHIFT) | ROF), -XL_EINVAL);
+    assert_int_equal(pi(pg)->count, 0);
+    /* L4 cleared too, then another L3 chain hooked at the same slot */
+    assert_int_equal(mm_pt_update(A, A, t.l4 << PAGE_SHIFT, 0, 0), 0);
+    assert_int_equal(mm_l1_of_va(A, t.l4, 0x3000, &ptr), -XL_EINVAL);
+    struct tree u = mktree(A);
+    tab(u.l1)[3] = 0;
+    assert_int_equal(mm_pt_update(A, A, t.l4 << PAGE_SHIFT, (u.l3 << PAGE_SHIFT) | RWF, 0), 0);
+    assert_int_equal(mm_update_va(A, A, t.l4, 0x3000, (pg << PAGE_SHIFT) | RWF), 0);
+    assert_int_equal((tab(u.l1)[3] & PTE_ADDR) >> PAGE_SHIFT, pg);
+    assert_int_equal(pi(pg)->type_count, 1);
+    assert_int_equal(mm_unpin(A, l1b), 0);
+    assert_int_equal(mm_unpin(A, t.l4), 0);
+    assert_all_unreferenced();
+}
+
 /* ---- hypercalls through fake guest memory ---- */
 #define BUF_VA 0x1000ULL /* l1 slot 1: a writable page for arguments */
 static struct tree ht;
@@ -649,6 +811,28 @@ static void test_hc_mmu_update(void **state)
     assert_int_equal(do_mmu_update(v, BUF_VA, 1, 0, B, 0), 0);
     assert_int_equal(pi(theirs)->count, 1);
     assert_int_equal(pi(pg)->type_count, 0);
+    mm_free_domain_frames(A);
+    assert_all_unreferenced();
+}
+
+/* mm_guest_ptr: only within one page the guest may access that way;
+ * mmu_update falls back to the copy (and its -EFAULT) otherwise. */
+static void test_guest_ptr(void **state)
+{
+    (void)state;
+    struct vcpu *v = guest(da);
+    assert_ptr_equal(mm_guest_ptr(v->cr3, BUF_VA + 16, 16, 1), (uint8_t *)buf() + 16);
+    assert_null(mm_guest_ptr(v->cr3, BUF_VA + PAGE_SIZE - 8, 16, 0)); /* crosses a page */
+    assert_null(mm_guest_ptr(v->cr3, 0x5000, 8, 0));                 /* not mapped */
+    assert_null(mm_guest_ptr(v->cr3, BUF_VA, 0, 0));
+    tab(ht.l1)[1] &= ~PTE_RW; /* read-only now (a fake write: no counts matter here) */
+    assert_non_null(mm_guest_ptr(v->cr3, BUF_VA, 8, 0));
+    assert_null(mm_guest_ptr(v->cr3, BUF_VA, 8, 1));
+    tab(ht.l1)[1] |= PTE_RW;
+    /* a request straddling into an unmapped page: -EFAULT, nothing done */
+    mmu_update_t req = { (ht.l1 << PAGE_SHIFT) + 16, 0 };
+    memcpy((uint8_t *)buf() + PAGE_SIZE - 8, &req, 8);
+    assert_int_equal(do_mmu_update(v, BUF_VA + PAGE_SIZE - 8, 1, 0, DOMID_SELF, 0), -XL_EFAULT);
     mm_free_domain_frames(A);
     assert_all_unreferenced();
 }
@@ -1425,6 +1609,12 @@ int main(void)
         T(test_pt_update_non_pt_frame),
         T(test_foreign_l1_mapping),
         T(test_update_va),
+    T(test_l1_fast_same_frame_flags),
+    T(test_l1_fast_same_frame_writable_pt_refused),
+    T(test_l1_fast_same_frame_owner_checked),
+    T(test_l1_walk_follows_table_changes),
+    T(test_l1_update),
+    T(test_guest_ptr),
         T(test_hc_mmu_update),
         T(test_hc_mmuext),
         T(test_hc_update_va_mapping),

@@ -199,6 +199,11 @@ int mm_pt_update(uint16_t pt_owner, uint16_t pg_owner, uint64_t ptr, uint64_t va
 /* Update the L1 entry that maps va under the L4 frame l4_mfn. */
 int mm_update_va(uint16_t pt_owner, uint16_t pg_owner, uint64_t l4_mfn, uint64_t va,
                  uint64_t val);
+/* mm_pt_update of an entry that must be in a validated L1 of pt_owner
+ * (-XL_EINVAL otherwise); *old: what it held before (set whenever the
+ * entry was reached, also when the update is refused). */
+int mm_l1_update(uint16_t pt_owner, uint16_t pg_owner, uint64_t ptr, uint64_t val,
+                 uint64_t *old);
 /* Machine address of the L1 entry that maps va under the L4 frame l4_mfn
  * (walked now, every call: nothing is cached), in a validated L1 owned by
  * owner. 0, or -XL_EINVAL (bad va, a level not present or a superpage,

@@ -78,6 +78,20 @@ static int write_l1e(uint64_t *e, uint64_t l1_mfn, uint64_t val, uint16_t pt_own
     return 0;
 }
 
+int mm_l1_update(uint16_t pt_owner, uint16_t pg_owner, uint64_t ptr, uint64_t val,
+                 uint64_t *old)
+{
+    uint64_t mfn = ptr >> PAGE_SHIFT;
+    /* a partially validated L1 (page_type.c) holds no references past
+     * nr_validated: writing there would drop one never taken */
+    if (!frame_owned(mfn, pt_owner) || (ptr & 7) || frame_table[mfn].type != PGT_l1 ||
+        !frame_table[mfn].type_count || (frame_table[mfn].flags & PGF_partial))
+        return -XL_EINVAL;
+    uint64_t *e = TABLE_AT(mfn) + ((ptr & (PAGE_SIZE - 1)) >> 3);
+    *old = *e;
+    return write_l1e(e, mfn, val, pt_owner, pg_owner);
+}
+
 int mm_l1_of_va(uint16_t owner, uint64_t l4_mfn, uint64_t va, uint64_t *ptr)
 {
     if (!guest_va_ok(va) || l4_mfn >= max_mfn)
@@ -91,7 +105,8 @@ int mm_l1_of_va(uint16_t owner, uint64_t l4_mfn, uint64_t va, uint64_t *ptr)
     }
     uint64_t mfn = (e & PTE_ADDR) >> PAGE_SHIFT;
     if ((e & (PTE_P | PTE_PS)) != PTE_P || !frame_owned(mfn, owner) ||
-        frame_table[mfn].type != PGT_l1 || !frame_table[mfn].type_count)
+        frame_table[mfn].type != PGT_l1 || !frame_table[mfn].type_count ||
+        (frame_table[mfn].flags & PGF_partial))
         return -XL_EINVAL;
     *ptr = (mfn << PAGE_SHIFT) | (((va >> PAGE_SHIFT) & 511) << 3);
     return 0;
@@ -104,7 +119,7 @@ int mm_pt_update(uint16_t pt_owner, uint16_t pg_owner, uint64_t ptr, uint64_t va
     if (!frame_owned(mfn, pt_owner) || (ptr & 7))
         return -XL_EINVAL;
     struct page_info *pg = &frame_table[mfn];
-    uint64_t *e = (uint64_t *)mfn_to_virt(mfn) + ((ptr & (PAGE_SIZE - 1)) >> 3);
+    uint64_t *e = TABLE_AT(mfn) + ((ptr & (PAGE_SIZE - 1)) >> 3);
     /* A partially validated table (page_type.c) is no table yet: its
      * entries past nr_validated hold nothing; the plain-write path below
      * refuses it (it holds a page-table type). */

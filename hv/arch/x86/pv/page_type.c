@@ -352,7 +352,7 @@ int get_entry_refs_at(unsigned int level, uint64_t e, uint64_t table_mfn, uint16
     if (mfn >= max_mfn)
         return level == 1 ? -XL_EBUSY : -XL_EINVAL;
     if (level == 1) {
-        if (e & l1_disallow(pt_owner))
+        if ((e & (PTE_PWT | PTE_PCD | PTE_PAT)) && (e & l1_disallow(pt_owner)))
             return -XL_EINVAL; /* Xen: "Bad L1 flags" */
         /* Xen 4.17 answers -EBUSY when an L1 entry's frame cannot be
          * referenced (not the owner's, or a page table mapped writable). */
