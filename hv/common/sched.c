@@ -304,10 +304,16 @@ static void reap_auto_destroy(void)
     for (unsigned int i = 1; i < MAX_DOMAINS; i++)
         if (domains[i].state == DOM_SHUTDOWN && domains[i].auto_destroy &&
             !domain_running_elsewhere(&domains[i])) {
-            /* One bounded step per pass (domain_destroy_step). */
-            mm_preempt_begin();
-            reap_busy |= domain_destroy_step(&domains[i]) != 0;
-            mm_preempt_end();
+            /* Bounded steps (domain_destroy_step), for at most about
+             * 2 ms of this pass; the rest in the next passes. */
+            uint64_t t0 = xl_now();
+            int more;
+            do {
+                mm_preempt_begin();
+                more = domain_destroy_step(&domains[i]) != 0;
+                mm_preempt_end();
+            } while (more && xl_now() - t0 < 2000000ULL);
+            reap_busy |= more;
         }
 }
 
