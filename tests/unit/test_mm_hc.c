@@ -568,11 +568,54 @@ static void test_mmuext_big_pin_continued(void **state)
         assert_int_equal(pi(bl1[j])->count | pi(bl1[j])->type_count | pi(bl1[j])->flags, 0);
 }
 
+/* Destroy in bounded steps (destroydomain's continuation, the reaper):
+ * a domain dying with a big pinned tree and a half-validated one gives
+ * every frame back, over several steps. */
+static void test_destroy_in_steps(void **state)
+{
+    (void)state;
+    uint64_t bl2 = frame(), data = frame(), bl1[BIG_L1], half = frame();
+    for (unsigned int j = 0; j < BIG_L1; j++) {
+        bl1[j] = frame();
+        tab(bl2)[j] = (bl1[j] << PAGE_SHIFT) | RWF;
+        tab(half)[j] = (bl1[j] << PAGE_SHIFT) | RWF;
+        for (unsigned int k = 0; k < 512; k++)
+            tab(bl1[j])[k] = (data << PAGE_SHIFT) | ROF;
+    }
+    assert_int_equal(mm_pin(A, bl2, PGT_l2), 0);
+    /* another L2 naming the same L1s: typed already, so only its own 24
+     * entries; stop it with a spent budget instead */
+    mm_preempt_begin();
+    assert_int_equal(mm_work_take(MM_WORK_BUDGET), 1);
+    assert_int_equal(mm_pin(A, half, PGT_l2), MM_ERESTART);
+    mm_preempt_end();
+    assert_int_equal(da->pt_partial, half + 1);
+    da->state = DOM_SHUTDOWN;
+    current = NULL;
+    int steps = 0, rc;
+    do {
+        mm_preempt_begin();
+        rc = domain_destroy_step(da);
+        mm_preempt_end();
+        assert_true(++steps < 10000);
+    } while (rc == MM_ERESTART);
+    assert_int_equal(rc, 0);
+    assert_true(steps >= 2); /* 12288 entries to drop: more than one budget */
+    assert_null(domain_by_id(A));
+    assert_int_equal(mm_free_count(), NFRAMES - FIRST_FREE);
+    for (uint64_t m = FIRST_FREE; m < NFRAMES; m++) {
+        assert_int_equal(pi(m)->owner, DOMID_FREE);
+        assert_int_equal(pi(m)->count, 0);
+        assert_int_equal(pi(m)->type_count, 0);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
         T(test_mmuext_big_pin_continued),
+        T(test_destroy_in_steps),
         T(test_mmu_update_continued),
         T(test_mmuext_op_continued),
         T(test_memory_op_continued),
