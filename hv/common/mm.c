@@ -1,5 +1,7 @@
 /*
- * mm.c - frame ownership on top of the page allocator.
+ * mm.c - frame ownership on top of the page allocator, and giving a dying
+ * domain's frames back (all at once, or in bounded steps:
+ * mm_relinquish_step).
  * Owns: frame_table entries' owner field. Must never: free a frame whose
  * owner is not the one asked, free a frame something still references,
  * or leave a freed frame with an owner, a type, a count or an M2P entry,

@@ -296,18 +296,25 @@ uint64_t sched_vcpu_runtime_ns(const struct vcpu *v)
  * as they are shut down (dom0's end is handled by sched_idle_or_halt),
  * once none of their vcpus runs on another CPU (those are kicked; the
  * pass they make when they stop comes back here). */
-static int reap_busy; /* a destroy needs more steps: the next pass comes soon */
+static int reap_busy; /* a destroy needs more steps: an idle CPU comes back soon */
 
-static void reap_auto_destroy(void)
+static void reap_auto_destroy(int cpu_idle)
 {
     reap_busy = 0;
     for (unsigned int i = 1; i < MAX_DOMAINS; i++)
         if (domains[i].state == DOM_SHUTDOWN && domains[i].auto_destroy &&
             !domain_running_elsewhere(&domains[i])) {
-            /* One bounded step per pass (domain_destroy_step). */
-            mm_preempt_begin();
-            reap_busy |= domain_destroy_step(&domains[i]) != 0;
-            mm_preempt_end();
+            /* Bounded steps (domain_destroy_step): a CPU with nothing to
+             * run does them for about 2 ms per pass, one that has a vcpu
+             * does one step, so the destroy never starves a live domain. */
+            uint64_t t0 = xl_now();
+            int more;
+            do {
+                mm_preempt_begin();
+                more = domain_destroy_step(&domains[i]) != 0;
+                mm_preempt_end();
+            } while (more && cpu_idle && xl_now() - t0 < 2000000ULL);
+            reap_busy |= more;
         }
 }
 
@@ -357,8 +364,8 @@ static void arm_next_deadline(unsigned int cpu, const struct vcpu *next)
      * next tick or, going idle, a second later. */
     if (spc[cpu].displaced)
         consider(&when, xl_now());
-    if (reap_busy)
-        consider(&when, xl_now() + 1000000ULL); /* the next destroy step */
+    if (reap_busy && !next)
+        consider(&when, xl_now() + 1000000ULL); /* idle: the next destroy step */
     if (!when && !timer_cpu)
         when = xl_now() + SECONDS(1);
     arch_timer_arm(when);
@@ -369,7 +376,7 @@ static struct vcpu *pick(unsigned int cpu)
     struct sched_pcpu *pc = &spc[cpu];
     sched_work_pending &= ~(1ULL << cpu); /* what is raised from here on gets another pass */
     ensure_ready();
-    reap_auto_destroy();
+    reap_auto_destroy(!credit.pcpu[cpu].curr);
     uint64_t now = xl_now();
     timers_run(now);
     if (pc->displaced) { /* switched away on the last pass: its context is saved */

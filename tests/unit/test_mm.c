@@ -1572,6 +1572,227 @@ static void test_freed_frame_flushed_before_reuse(void **state)
     assert_int_equal(mm_unpin(A, t.l4), 0);
 }
 
+/* ---- preemptible validation (page_type.c: partial chains, the
+ * devalidation queue, the work budget) ---- */
+
+/* l4[0] -> l3[0] -> l2[0..BIG_L1) -> BIG_L1 L1s, each with 512 read-only
+ * entries of one data frame: 512 * BIG_L1 present entries, more than one
+ * budget (MM_WORK_BUDGET), so a budgeted pin stops inside an L1. */
+#define BIG_L1 24
+struct big { uint64_t l4, l3, l2, data, l1[BIG_L1]; };
+static struct big mkbig(uint16_t d)
+{
+    struct big b = { frame(d), frame(d), frame(d), frame(d), { 0 } };
+    tab(b.l4)[0] = (b.l3 << PAGE_SHIFT) | RWF;
+    tab(b.l3)[0] = (b.l2 << PAGE_SHIFT) | RWF;
+    for (unsigned int j = 0; j < BIG_L1; j++) {
+        b.l1[j] = frame(d);
+        tab(b.l2)[j] = (b.l1[j] << PAGE_SHIFT) | RWF;
+        for (unsigned int k = 0; k < 512; k++)
+            tab(b.l1[j])[k] = (b.data << PAGE_SHIFT) | ROF;
+    }
+    return b;
+}
+
+/* What a pin leaves: every frame's counts and flags, the tables' bytes. */
+struct snap { struct page_info pi[NFRAMES]; uint64_t l4[512], l2[512], l1[512]; };
+static struct snap snap_a, snap_b;
+static void take_snap(struct snap *sn, const struct big *b)
+{
+    for (uint64_t m = 0; m < NFRAMES; m++)
+        sn->pi[m] = *pi(m);
+    memcpy(sn->l4, tab(b->l4), PAGE_SIZE);
+    memcpy(sn->l2, tab(b->l2), PAGE_SIZE);
+    memcpy(sn->l1, tab(b->l1[BIG_L1 - 1]), PAGE_SIZE);
+}
+static void assert_same_snap(const struct snap *x, const struct snap *y)
+{
+    for (uint64_t m = 0; m < NFRAMES; m++) {
+        const struct page_info *p = &x->pi[m], *q = &y->pi[m];
+        if (p->owner != q->owner || p->type != q->type || p->flags != q->flags ||
+            p->type_count != q->type_count || p->count != q->count || p->linear != q->linear)
+            fail_msg("mfn %lu differs: type %u/%u flags %u/%u type_count %u/%u count %u/%u",
+                     (unsigned long)m, p->type, q->type, p->flags, q->flags, p->type_count,
+                     q->type_count, p->count, q->count);
+    }
+    assert_memory_equal(x->l4, y->l4, PAGE_SIZE);
+    assert_memory_equal(x->l2, y->l2, PAGE_SIZE);
+    assert_memory_equal(x->l1, y->l1, PAGE_SIZE);
+}
+
+/* One budgeted call of op (a pin), as a continuation makes it. */
+static int budgeted_pin(uint64_t mfn, unsigned int type)
+{
+    mm_preempt_begin();
+    int rc = mm_pin(A, mfn, type);
+    mm_preempt_end();
+    return rc;
+}
+/* Drain A's devalidation queue budget by budget: the number of calls. */
+static int drain_steps(void)
+{
+    int steps = 0, rc;
+    do {
+        mm_preempt_begin();
+        rc = mm_deval_drain(da);
+        mm_preempt_end();
+        steps++;
+        assert_true(steps < 10000);
+    } while (rc == MM_ERESTART);
+    assert_int_equal(rc, 0);
+    return steps;
+}
+
+static void test_budgeted_pin_resumes_to_same_state(void **state)
+{
+    (void)state;
+    struct big b = mkbig(A);
+    /* The reference: all at once (no budget). */
+    assert_int_equal(mm_pin(A, b.l4, PGT_l4), 0);
+    take_snap(&snap_a, &b);
+    assert_int_equal(mm_unpin(A, b.l4), 0);
+    assert_all_unreferenced();
+    /* Budgeted: it stops part-way (inside an L1), is resumed, ends the same. */
+    int rc, calls = 0, mid_l1 = 0;
+    while ((rc = budgeted_pin(b.l4, PGT_l4)) == MM_ERESTART) {
+        calls++;
+        assert_true(calls < 1000);
+        assert_int_equal(da->pt_partial, b.l4 + 1); /* the chain's top */
+        assert_true(pi(b.l4)->flags & PGF_partial_top);
+        assert_false(pi(b.l4)->flags & PGF_pinned);
+        for (unsigned int j = 0; j < BIG_L1; j++)
+            if ((pi(b.l1[j])->flags & PGF_partial) && pi(b.l1[j])->nr_validated > 0 &&
+                pi(b.l1[j])->nr_validated < 512)
+                mid_l1 = 1;
+        /* A partial table is no table for updates. */
+        assert_int_equal(mm_pt_update(A, A, (b.l4 << PAGE_SHIFT) + 8, 0, 0), -XL_EINVAL);
+    }
+    assert_int_equal(rc, 0);
+    assert_true(calls >= 1);
+    assert_true(mid_l1);
+    assert_int_equal(da->pt_partial, 0);
+    take_snap(&snap_b, &b);
+    assert_same_snap(&snap_a, &snap_b);
+    assert_int_equal(mm_unpin(A, b.l4), 0);
+    assert_all_unreferenced();
+}
+
+static void test_budgeted_pin_failure_unwinds(void **state)
+{
+    (void)state;
+    struct big b = mkbig(A);
+    /* The very last entry: a writable mapping of the L4 being validated. */
+    tab(b.l1[BIG_L1 - 1])[511] = (b.l4 << PAGE_SHIFT) | RWF;
+    int rc, calls = 0;
+    while ((rc = budgeted_pin(b.l4, PGT_l4)) == MM_ERESTART)
+        assert_true(++calls < 1000);
+    assert_int_equal(rc, -XL_EBUSY); /* Xen 4.17's answer for that L1 entry */
+    assert_true(calls >= 1);
+    assert_int_equal(da->pt_partial, 0);
+    assert_int_equal(pi(b.l4)->type_count, 0);
+    assert_false(pi(b.l4)->flags & (PGF_pinned | PGF_partial));
+    /* The references taken so far are dropped in steps, every one. */
+    assert_true(drain_steps() >= 2);
+    assert_all_unreferenced();
+    /* Fixed, it pins (all at once) and gives everything back again. */
+    tab(b.l1[BIG_L1 - 1])[511] = 0;
+    assert_int_equal(mm_pin(A, b.l4, PGT_l4), 0);
+    assert_int_equal(mm_unpin(A, b.l4), 0);
+    assert_all_unreferenced();
+}
+
+static void test_budgeted_unpin_devalidates_in_steps(void **state)
+{
+    (void)state;
+    struct big b = mkbig(A);
+    assert_int_equal(mm_pin(A, b.l4, PGT_l4), 0);
+    mm_preempt_begin();
+    assert_int_equal(mm_unpin(A, b.l4), 0);
+    assert_true(mm_deval_pending(da));
+    assert_int_equal(mm_deval_drain(da), MM_ERESTART);
+    mm_preempt_end();
+    /* Not all given back yet: the data frame is still mapped by L1s the
+     * queue has not reached, each an untyped table with its entries. */
+    assert_int_equal(pi(b.l4)->type_count, 0);
+    assert_true(pi(b.data)->count > 0);
+    assert_true(pi(b.l1[0])->flags & PGF_deval); /* queued last (entries go last first) */
+    /* A frame on the queue that is wanted gives its own entries back
+     * first (at most 512), whatever the queue's order. */
+    uint32_t before = pi(b.data)->count;
+    assert_int_equal(get_page_and_type(b.l1[0], A, PGT_writable), 0);
+    assert_int_equal(pi(b.data)->count, before - 512);
+    assert_false(pi(b.l1[0])->flags & PGF_deval);
+    put_page_and_type(b.l1[0]);
+    assert_true(drain_steps() >= 1);
+    assert_all_unreferenced();
+    assert_int_equal(get_page_and_type(b.l1[BIG_L1 - 1], A, PGT_writable), 0);
+    put_page_and_type(b.l1[BIG_L1 - 1]);
+    assert_all_unreferenced();
+}
+
+static void test_abandoned_chain_gives_back(void **state)
+{
+    (void)state;
+    struct big b = mkbig(A);
+    uint64_t other = frame(A);
+    assert_int_equal(budgeted_pin(b.l4, PGT_l4), MM_ERESTART);
+    assert_int_equal(da->pt_partial, b.l4 + 1);
+    /* Another validation at the outermost level: the chain is given up. */
+    assert_int_equal(budgeted_pin(other, PGT_l1), 0);
+    assert_int_equal(da->pt_partial, 0);
+    assert_false(pi(b.l4)->flags & (PGF_partial | PGF_partial_top));
+    drain_steps();
+    assert_int_equal(mm_unpin(A, other), 0);
+    assert_all_unreferenced();
+    /* A table inside a chain, wanted by someone else: the same. */
+    while (budgeted_pin(b.l4, PGT_l4) == MM_ERESTART && !(pi(b.l2)->flags & PGF_partial))
+        ;
+    if (pi(b.l2)->flags & PGF_partial) {
+        assert_int_equal(budgeted_pin(b.l2, PGT_l2), MM_ERESTART);
+        assert_int_equal(da->pt_partial, b.l2 + 1); /* the l4's chain is gone */
+        assert_false(pi(b.l4)->flags & (PGF_partial | PGF_partial_top));
+        int rc;
+        while ((rc = budgeted_pin(b.l2, PGT_l2)) == MM_ERESTART)
+            ;
+        assert_int_equal(rc, 0);
+        assert_int_equal(da->pt_partial, 0);
+        drain_steps();
+        assert_int_equal(mm_unpin(A, b.l2), 0);
+    } else {
+        assert_int_equal(mm_unpin(A, b.l4), 0);
+    }
+    drain_steps();
+    assert_all_unreferenced();
+    /* And a dying domain's chain goes with its state. */
+    assert_int_equal(budgeted_pin(b.l4, PGT_l4), MM_ERESTART);
+    mm_release_domain(da);
+    assert_int_equal(da->pt_partial, 0);
+    assert_all_unreferenced();
+}
+
+static void test_relinquish_in_steps(void **state)
+{
+    (void)state;
+    struct big b = mkbig(A);
+    assert_int_equal(mm_pin(A, b.l4, PGT_l4), 0);
+    uint64_t frames = 0, free_before = mm_free_count();
+    for (uint64_t m = 0; m < NFRAMES; m++)
+        frames += pi(m)->owner == A;
+    da->destroy_stage = 1;
+    int steps = 0, rc;
+    do {
+        mm_preempt_begin();
+        rc = mm_relinquish_step(da);
+        mm_preempt_end();
+        assert_true(++steps < 10000);
+    } while (rc == MM_ERESTART);
+    assert_int_equal(rc, 0);
+    assert_true(steps >= 2);
+    assert_int_equal(da->destroy_freed, frames);
+    assert_int_equal(mm_free_count(), free_before + frames);
+    assert_all_unreferenced();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1633,6 +1854,11 @@ int main(void)
         T(test_new_baseptr_leaves_live_table_first),
         T(test_decrease_mapped_frame_keeps_quota),
         T(test_destroy_returns_removed_frames),
+        T(test_budgeted_pin_resumes_to_same_state),
+        T(test_budgeted_pin_failure_unwinds),
+        T(test_budgeted_unpin_devalidates_in_steps),
+        T(test_abandoned_chain_gives_back),
+        T(test_relinquish_in_steps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

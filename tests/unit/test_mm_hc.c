@@ -553,10 +553,130 @@ static void test_shared_info_never_a_page_table(void **state)
     }
 }
 
+
+/* A pin of a tree bigger than one work budget (MM_WORK_BUDGET present
+ * entries): mmuext_op re-issues the op it stopped in, pdone counts
+ * exactly the ops finished (Xen's semantics), an unpin's devalidation and
+ * a failed pin's unwinding are finished by continuations too. */
+#define BIG_L1 24
+static void test_mmuext_big_pin_continued(void **state)
+{
+    (void)state;
+    struct vcpu *v = &da->vcpus[0];
+    uint64_t bl4 = frame(), bl3 = frame(), bl2 = frame(), data = frame(), bl1[BIG_L1];
+    tab(bl4)[0] = (bl3 << PAGE_SHIFT) | RWF;
+    tab(bl3)[0] = (bl2 << PAGE_SHIFT) | RWF;
+    for (unsigned int j = 0; j < BIG_L1; j++) {
+        bl1[j] = frame();
+        tab(bl2)[j] = (bl1[j] << PAGE_SHIFT) | RWF;
+        for (unsigned int k = 0; k < 512; k++)
+            tab(bl1[j])[k] = (data << PAGE_SHIFT) | ROF;
+    }
+    struct mmuext_op *ops = gva(BUF_VA);
+    ops[0] = (struct mmuext_op){ .cmd = MMUEXT_PIN_L4_TABLE, .arg1.mfn = bl4 };
+    ops[1] = (struct mmuext_op){ .cmd = MMUEXT_UNPIN_TABLE, .arg1.mfn = bl4 };
+    ops[2] = (struct mmuext_op){ .cmd = MMUEXT_PIN_L4_TABLE, .arg1.mfn = bl4 };
+    ops[3] = (struct mmuext_op){ .cmd = MMUEXT_INVLPG_LOCAL, .arg1.linear_addr = 0x1000 };
+    *(unsigned int *)gva(PDONE_VA) = 777;
+    step_ns = 0; /* no clock preemption: only the work budget */
+    long rc = issue(v, __HYPERVISOR_mmuext_op, BUF_VA, 4, PDONE_VA, DOMID_SELF, 0);
+    assert_true(continued(v));
+    assert_int_equal(rc, __HYPERVISOR_mmuext_op);
+    assert_int_equal(v->regs.rdi, BUF_VA); /* op 0 again, where it stopped */
+    assert_int_equal(v->regs.rsi, 4 | PREEMPTED);
+    assert_int_equal(*(unsigned int *)gva(PDONE_VA), 0);
+    assert_true(pi(bl4)->flags & PGF_partial);
+    int conts = 0;
+    assert_int_equal(finish(v, rc, &conts), 0);
+    assert_true(conts >= 4); /* two pins and an unpin, each > 1 budget */
+    assert_int_equal(*(unsigned int *)gva(PDONE_VA), 4);
+    assert_int_equal(fake_invlpgs, 1);
+    assert_true(pi(bl4)->flags & PGF_pinned);
+    assert_int_equal(pi(bl4)->type_count, 1);
+    assert_int_equal(pi(data)->count, 512 * BIG_L1);
+    /* Unpin: done, and every table devalidated, when the call returns. */
+    ops[0] = (struct mmuext_op){ .cmd = MMUEXT_UNPIN_TABLE, .arg1.mfn = bl4 };
+    conts = 0;
+    rc = issue(v, __HYPERVISOR_mmuext_op, BUF_VA, 1, PDONE_VA, DOMID_SELF, 0);
+    assert_int_equal(finish(v, rc, &conts), 0);
+    assert_true(conts >= 1);
+    assert_int_equal(*(unsigned int *)gva(PDONE_VA), 1);
+    assert_int_equal(pi(data)->count, 0);
+    for (unsigned int j = 0; j < BIG_L1; j++)
+        assert_int_equal(pi(bl1[j])->type_count, 0);
+    /* A pin failing at the very last entry: the error for op 0, pdone 0,
+     * op 1 not done; its references come back before the next batch. */
+    tab(bl1[BIG_L1 - 1])[511] = (bl4 << PAGE_SHIFT) | RWF;
+    ops[0] = (struct mmuext_op){ .cmd = MMUEXT_PIN_L4_TABLE, .arg1.mfn = bl4 };
+    ops[1] = (struct mmuext_op){ .cmd = MMUEXT_INVLPG_LOCAL, .arg1.linear_addr = 0x1000 };
+    fake_invlpgs = 0;
+    conts = 0;
+    rc = issue(v, __HYPERVISOR_mmuext_op, BUF_VA, 2, PDONE_VA, DOMID_SELF, 0);
+    assert_int_equal(finish(v, rc, &conts), -XL_EBUSY);
+    assert_true(conts >= 1);
+    assert_int_equal(*(unsigned int *)gva(PDONE_VA), 0);
+    assert_int_equal(fake_invlpgs, 0);
+    assert_false(pi(bl4)->flags & (PGF_pinned | PGF_partial));
+    conts = 0;
+    rc = issue(v, __HYPERVISOR_mmuext_op, BUF_VA + sizeof(*ops), 1, PDONE_VA, DOMID_SELF, 0);
+    assert_int_equal(finish(v, rc, &conts), 0);
+    assert_int_equal(fake_invlpgs, 1);
+    assert_int_equal(pi(data)->count, 0);
+    uint64_t all[] = { bl4, bl3, bl2 };
+    for (unsigned int j = 0; j < 3; j++)
+        assert_int_equal(pi(all[j])->count | pi(all[j])->type_count | pi(all[j])->flags, 0);
+    for (unsigned int j = 0; j < BIG_L1; j++)
+        assert_int_equal(pi(bl1[j])->count | pi(bl1[j])->type_count | pi(bl1[j])->flags, 0);
+}
+
+/* Destroy in bounded steps (destroydomain's continuation, the reaper):
+ * a domain dying with a big pinned tree and a half-validated one gives
+ * every frame back, over several steps. */
+static void test_destroy_in_steps(void **state)
+{
+    (void)state;
+    uint64_t bl2 = frame(), data = frame(), bl1[BIG_L1], half = frame();
+    for (unsigned int j = 0; j < BIG_L1; j++) {
+        bl1[j] = frame();
+        tab(bl2)[j] = (bl1[j] << PAGE_SHIFT) | RWF;
+        tab(half)[j] = (bl1[j] << PAGE_SHIFT) | RWF;
+        for (unsigned int k = 0; k < 512; k++)
+            tab(bl1[j])[k] = (data << PAGE_SHIFT) | ROF;
+    }
+    assert_int_equal(mm_pin(A, bl2, PGT_l2), 0);
+    /* another L2 naming the same L1s: typed already, so only its own 24
+     * entries; stop it with a spent budget instead */
+    mm_preempt_begin();
+    assert_int_equal(mm_work_take(MM_WORK_BUDGET), 1);
+    assert_int_equal(mm_pin(A, half, PGT_l2), MM_ERESTART);
+    mm_preempt_end();
+    assert_int_equal(da->pt_partial, half + 1);
+    da->state = DOM_SHUTDOWN;
+    current = NULL;
+    int steps = 0, rc;
+    do {
+        mm_preempt_begin();
+        rc = domain_destroy_step(da);
+        mm_preempt_end();
+        assert_true(++steps < 10000);
+    } while (rc == MM_ERESTART);
+    assert_int_equal(rc, 0);
+    assert_true(steps >= 2); /* 12288 entries to drop: more than one budget */
+    assert_null(domain_by_id(A));
+    assert_int_equal(mm_free_count(), NFRAMES - FIRST_FREE);
+    for (uint64_t m = FIRST_FREE; m < NFRAMES; m++) {
+        assert_int_equal(pi(m)->owner, DOMID_FREE);
+        assert_int_equal(pi(m)->count, 0);
+        assert_int_equal(pi(m)->type_count, 0);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+        T(test_mmuext_big_pin_continued),
+        T(test_destroy_in_steps),
         T(test_mmu_update_continued),
         T(test_mmuext_op_continued),
         T(test_memory_op_continued),

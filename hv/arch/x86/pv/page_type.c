@@ -534,6 +534,8 @@ int get_page_type(uint64_t mfn, unsigned int type)
         }
         /* Inside the chain: give the chain up, then start afresh. */
         abandon_partial(d);
+        if (pg->flags & PGF_partial)
+            return -XL_EINVAL; /* no domain's chain (never expected) */
     }
     if (pg->type_count) {
         if (pg->type != type || pg->type_count == UINT32_MAX)
