@@ -1651,6 +1651,7 @@ static void test_budgeted_pin_resumes_to_same_state(void **state)
     assert_int_equal(mm_pin(A, b.l4, PGT_l4), 0);
     take_snap(&snap_a, &b);
     assert_int_equal(mm_unpin(A, b.l4), 0);
+    drain_steps(); /* an unbudgeted unpin drains one budget at most */
     assert_all_unreferenced();
     /* Budgeted: it stops part-way (inside an L1), is resumed, ends the same. */
     int rc, calls = 0, mid_l1 = 0;
@@ -1662,8 +1663,14 @@ static void test_budgeted_pin_resumes_to_same_state(void **state)
         assert_false(pi(b.l4)->flags & PGF_pinned);
         for (unsigned int j = 0; j < BIG_L1; j++)
             if ((pi(b.l1[j])->flags & PGF_partial) && pi(b.l1[j])->nr_validated > 0 &&
-                pi(b.l1[j])->nr_validated < 512)
+                pi(b.l1[j])->nr_validated < 512) {
                 mid_l1 = 1;
+                /* nor for the grant path's L1 writes: entry 511 holds no
+                 * reference yet, rewriting it would drop one */
+                uint64_t old;
+                assert_int_equal(mm_l1_update(A, A, (b.l1[j] << PAGE_SHIFT) + 511 * 8, 0, &old),
+                                 -XL_EINVAL);
+            }
         /* A partial table is no table for updates. */
         assert_int_equal(mm_pt_update(A, A, (b.l4 << PAGE_SHIFT) + 8, 0, 0), -XL_EINVAL);
     }
@@ -1674,6 +1681,7 @@ static void test_budgeted_pin_resumes_to_same_state(void **state)
     take_snap(&snap_b, &b);
     assert_same_snap(&snap_a, &snap_b);
     assert_int_equal(mm_unpin(A, b.l4), 0);
+    drain_steps(); /* an unbudgeted unpin drains one budget at most */
     assert_all_unreferenced();
 }
 
@@ -1698,6 +1706,24 @@ static void test_budgeted_pin_failure_unwinds(void **state)
     tab(b.l1[BIG_L1 - 1])[511] = 0;
     assert_int_equal(mm_pin(A, b.l4, PGT_l4), 0);
     assert_int_equal(mm_unpin(A, b.l4), 0);
+    drain_steps(); /* an unbudgeted unpin drains one budget at most */
+    assert_all_unreferenced();
+}
+
+/* A caller without a budget (update_va_mapping, set_gdt, a grant map, a
+ * host test's plain unpin) drains one budget of the queue at most: a
+ * failed or dropped tree can hold millions of entries (attack_pt_deval:
+ * draining it all at once held the big lock past the watchdog). */
+static void test_unbudgeted_put_drains_one_budget(void **state)
+{
+    (void)state;
+    struct big b = mkbig(A);
+    assert_true(512u * BIG_L1 > MM_WORK_BUDGET);
+    assert_int_equal(mm_pin(A, b.l4, PGT_l4), 0);
+    assert_int_equal(mm_unpin(A, b.l4), 0);
+    assert_true(mm_deval_pending(da));
+    assert_true(pi(b.data)->count > 0);
+    assert_true(drain_steps() >= 1);
     assert_all_unreferenced();
 }
 
@@ -1856,6 +1882,7 @@ int main(void)
         T(test_destroy_returns_removed_frames),
         T(test_budgeted_pin_resumes_to_same_state),
         T(test_budgeted_pin_failure_unwinds),
+        T(test_unbudgeted_put_drains_one_budget),
         T(test_budgeted_unpin_devalidates_in_steps),
         T(test_abandoned_chain_gives_back),
         T(test_relinquish_in_steps),
