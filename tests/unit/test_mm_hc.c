@@ -671,12 +671,85 @@ static void test_destroy_in_steps(void **state)
     }
 }
 
+/* ATTACK (att2): a privileged domain populates frames into a domain
+ * whose stepwise destroy is under way (destroy_stage set, relinquish's
+ * free cursor past low frames). Xen refuses (assign_pages: is_dying).
+ * Here the new frames go below the cursor, are never freed, keep the
+ * dead domain's id after the memset (a later domain with that id owns
+ * them): frames do not all come back. */
+static void test_att2_populate_into_dying(void **state)
+{
+    (void)state;
+    uint64_t m2p[NFRAMES];
+    memset(m2p, 0xff, sizeof(m2p));
+    m2p_table = m2p;
+    struct domain *d0 = domain_create(0, 1, "d0");
+    assert_non_null(d0);
+    d0->privileged = 1;
+    d0->max_pages = 100;
+    /* d0's own tables: BUF_VA -> b0, BUF_VA + 4K -> b1 */
+    uint64_t t4 = mm_alloc_frame(0), t3 = mm_alloc_frame(0), t2 = mm_alloc_frame(0),
+             t1 = mm_alloc_frame(0), b0 = mm_alloc_frame(0), b1 = mm_alloc_frame(0);
+    tab(t4)[0] = (t3 << PAGE_SHIFT) | RWF;
+    tab(t3)[0] = (t2 << PAGE_SHIFT) | RWF;
+    tab(t2)[0] = (t1 << PAGE_SHIFT) | RWF;
+    tab(t1)[1] = (b0 << PAGE_SHIFT) | RWF | PTE_D;
+    tab(t1)[2] = (b1 << PAGE_SHIFT) | RWF | PTE_D;
+    struct vcpu *v0 = &d0->vcpus[0];
+    v0->cr3 = t4 << PAGE_SHIFT;
+    v0->pv.kernel_mode = 1;
+    uint64_t free_before_a = mm_free_count();
+    uint64_t a_frames = 0;
+    for (uint64_t m = 0; m < NFRAMES; m++)
+        a_frames += pi(m)->owner == A;
+    da->state = DOM_SHUTDOWN;
+    current = NULL;
+    int steps = 0, rc;
+    do {
+        mm_preempt_begin();
+        /* small budgets: the free pass stops part way (40 until the
+         * free stage is reached, then 6) */
+        assert_true(mm_work_take(MM_WORK_BUDGET - (da->destroy_stage == 4 ? 6 : da->destroy_stage == 3 ? 17 : 40)));
+        rc = domain_destroy_step(da);
+        mm_preempt_end();
+        assert_true(++steps < 10000);
+    } while (rc == MM_ERESTART && !(da->destroy_stage == 4 && da->destroy_freed > 2));
+    assert_int_equal(rc, MM_ERESTART); /* mid-destroy */
+    /* d0 (toolstack) populates 4 frames for the dying A */
+    struct xen_memory_reservation *r = mfn_to_virt(b0);
+    *r = (struct xen_memory_reservation){ .nr_extents = 4, .domid = A };
+    r->extent_start.p = (xen_pfn_t *)(BUF_VA + PAGE_SIZE);
+    uint64_t *list = mfn_to_virt(b1);
+    for (unsigned int i = 0; i < 4; i++)
+        list[i] = 2000 + i;
+    current = v0;
+    long prc = issue(v0, __HYPERVISOR_memory_op, XENMEM_populate_physmap, BUF_VA, 0, 0, 0);
+    current = NULL;
+    print_message("populate into dying A: %ld (Xen: 0 extents, refused)\n", prc);
+    do {
+        mm_preempt_begin();
+        rc = domain_destroy_step(da);
+        mm_preempt_end();
+        assert_true(++steps < 10000);
+    } while (rc == MM_ERESTART);
+    assert_null(domain_by_id(A));
+    uint64_t left = 0;
+    for (uint64_t m = 0; m < NFRAMES; m++)
+        left += pi(m)->owner == A;
+    print_message("frames still owned by dead domid %u: %lu; free %lu, expected %lu\n", A,
+                  (unsigned long)left, (unsigned long)mm_free_count(),
+                  (unsigned long)(free_before_a + a_frames));
+    assert_int_equal(left, 0);
+    assert_int_equal(mm_free_count(), free_before_a + a_frames);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
         T(test_mmuext_big_pin_continued),
         T(test_destroy_in_steps),
+        T(test_att2_populate_into_dying),
         T(test_mmu_update_continued),
         T(test_mmuext_op_continued),
         T(test_memory_op_continued),
