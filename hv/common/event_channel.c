@@ -268,9 +268,14 @@ void evtchn_domain_init(struct domain *d)
 /* First free port (not busy), growing the valid range one bucket at a
  * time. Its FIFO priority starts at the default (Xen's evtchn_fifo_init,
  * harmless under 2-level), last_priority is kept: a port reused while it
- * is still the hv's tail of that queue must not link to itself. */
+ * is still the hv's tail of that queue must not link to itself. None
+ * for a dying domain. */
 static int get_free_port(struct domain *d)
 {
+    /* A domain being destroyed (its ports closed by the first step) gets
+     * no new ones: a binding made now would outlive it (Xen: is_dying). */
+    if (d->destroy_stage)
+        return -XL_EINVAL;
     for (unsigned int p = 0; p < EVTCHN_MAX; p++) {
         if (p >= d->ev.valid)
             d->ev.valid += EVTCHN_BUCKET;

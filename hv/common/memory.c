@@ -31,6 +31,10 @@ static int target_domain(struct vcpu *v, domid_t id, struct domain **out)
         return -XL_ESRCH;
     if (!v->domain->privileged)
         return -XL_EPERM;
+    /* Mid-destroy its memory is being given back: frames added now would
+     * stay behind under a dead id (Xen: assign_pages refuses is_dying). */
+    if (d->destroy_stage)
+        return -XL_ESRCH;
     *out = d;
     return 0;
 }
