@@ -74,6 +74,8 @@ struct sched_pcpu {
     uint64_t slice_end;         /* of the running vcpu; 0 while idle */
     uint64_t next_tick;
     int resched;                /* call csched_do_schedule on the next pass */
+    int deciding;               /* in pick(), before its resched test: a kick
+                                 * of this CPU is taken by this very pass */
 };
 static struct sched_pcpu spc[CSCHED_MAX_CPUS];
 
@@ -103,7 +105,8 @@ static void ensure_ready(void)
 }
 
 /* Ask CPUs to reschedule (their next pass calls csched_do_schedule):
- * the others get an IPI that brings them into the hv. */
+ * the others get an IPI that brings them into the hv. This CPU, when its
+ * pass has yet to test resched, needs no further pass: that one decides. */
 static void kick_mask(csched_cpumask_t m)
 {
     unsigned int self = arch_cpu_id();
@@ -111,6 +114,8 @@ static void kick_mask(csched_cpumask_t m)
         if (!(m & 1))
             continue;
         spc[c].resched = 1;
+        if (c == self && spc[c].deciding)
+            continue;
         sched_work_pending |= 1ULL << c;
         if (c != self)
             arch_kick_cpu(c);
@@ -369,6 +374,7 @@ static struct vcpu *pick(unsigned int cpu)
     struct sched_pcpu *pc = &spc[cpu];
     sched_work_pending &= ~(1ULL << cpu); /* what is raised from here on gets another pass */
     ensure_ready();
+    pc->deciding = 1;
     reap_auto_destroy();
     uint64_t now = xl_now();
     timers_run(now);
@@ -401,6 +407,7 @@ static struct vcpu *pick(unsigned int cpu)
     }
     if (!cur || now >= pc->slice_end)
         pc->resched = 1;
+    pc->deciding = 0;
     if (pc->resched)
         do_schedule(cpu, now);
     struct vcpu *next = sv_vcpu(credit.pcpu[cpu].curr);
