@@ -25,10 +25,10 @@
  * sleep - then runs the tick / accounting that are due, and calls
  * csched_do_schedule only when this CPU was asked to reschedule (a kick
  * from wake/accounting/parameters, the tick, the slice end, the running
- * vcpu sleeping or yielding). One walk over the domain slots in use does
- * all the per-domain work of a pass: reaping, guest timers (timer.c's
- * per-domain pieces, with the timer CPU's next deadline) and that sync. sched_domain_destroy takes a domain out
- * before domain.c wipes it.
+ * vcpu sleeping or yielding). The pass walks only the domain slots in
+ * use, for all its per-domain work: reaping, guest timers (timer.c's
+ * per-domain pieces, with the timer CPU's next deadline), then that
+ * sync. sched_domain_destroy takes a domain out before domain.c wipes it.
  * SMP: every online CPU runs its own pass, pick(arch_cpu_id()), under the
  * big lock (smp.c), so the logic needs no locks of its own. A vcpu runs on
  * at most one CPU (v->running, v->processor, kept in step with the logic's
@@ -195,7 +195,7 @@ static unsigned int sync_vcpus(struct domain *d)
     for (unsigned int j = 0; j < sdom_nr_vcpus[id]; j++) {
         struct csched_vcpu *sv = &svcpu[id][j];
         struct vcpu *v = &d->vcpus[j];
-        if ((csched_cpumask_t)v->affinity != sv->affinity)
+        if (((csched_cpumask_t)v->affinity & credit.online) != sv->affinity)
             sync_affinity(sv, v);
         int run = vcpu_runnable(v);
         if (run && !sv->awake)
@@ -319,41 +319,43 @@ static void reap_auto_destroy(struct domain *d)
     }
 }
 
-/* The pass's one walk over the domain slots, each taken in turn: a
- * shut-down boot-time domU reaped a step, its expired timers run, its
- * vcpus synced into the logic; on the timer CPU (deadline non-NULL) the
- * earliest of its timers, leaving out the periodic timer of except (the
- * vcpu this CPU ran: whether it still runs is decided after this). What
- * one domain's timers do touches only that domain. */
+/* The pass's walk over the domain slots in use (or still in the logic),
+ * in two rounds as the pass's steps go: first each shut-down boot-time
+ * domU is reaped a step and each domain's expired timers run (on the
+ * timer CPU, deadline non-NULL, their earliest is kept, leaving out the
+ * periodic timer of except: the vcpu this CPU ran, whether it still runs
+ * is decided after this); then every domain is synced into the logic,
+ * seeing whatever the first round woke or shut down in any domain (a
+ * watchdog's VIRQ_DOM_EXC wakes dom0). */
 static void walk_domains(uint64_t now, uint64_t *deadline, const struct vcpu *except)
 {
     unsigned int awake = 0;
-    uint32_t slots = sdom_live; /* in use, or still in the logic */
+    uint32_t slots = sdom_live;
 #pragma GCC unroll 32
     for (unsigned int i = 0; i < MAX_DOMAINS; i++)
         slots |= (uint32_t)(domains[i].state != DOM_FREE) << i;
     reap_busy = 0;
-    for (; slots; slots &= slots - 1) {
-        unsigned int i = (unsigned int)__builtin_ctz(slots);
-        struct domain *d = &domains[i];
+    for (uint32_t m = slots; m; m &= m - 1) {
+        struct domain *d = &domains[__builtin_ctz(m)];
         if (d->state != DOM_FREE && d->state != DOM_RUNNING)
             reap_auto_destroy(d);
-        if (d->state == DOM_FREE) {
-            if (sdom_live >> i & 1) /* wiped without sched_domain_destroy */
-                forget_domain(i);
-            continue;
-        }
         if (d->state == DOM_RUNNING) {
             uint64_t t = timers_run_domain(d, now, except);
             if (deadline)
                 consider(deadline, t);
         }
-        awake += sync_vcpus(d);
     }
-    nr_awake = awake;
     uint64_t refresh = timers_refresh(now);
     if (deadline)
         consider(deadline, refresh);
+    for (uint32_t m = slots; m; m &= m - 1) {
+        unsigned int i = (unsigned int)__builtin_ctz(m);
+        if (domains[i].state != DOM_FREE)
+            awake += sync_vcpus(&domains[i]);
+        else if (sdom_live >> i & 1) /* wiped without sched_domain_destroy */
+            forget_domain(i);
+    }
+    nr_awake = awake;
 }
 
 static int leaving_state(const struct vcpu *v)
