@@ -25,8 +25,10 @@
  * sleep - then runs the tick / accounting that are due, and calls
  * csched_do_schedule only when this CPU was asked to reschedule (a kick
  * from wake/accounting/parameters, the tick, the slice end, the running
- * vcpu sleeping or yielding). sched_domain_destroy takes a domain out
- * before domain.c wipes it.
+ * vcpu sleeping or yielding). The pass walks only the domain slots in
+ * use, for all its per-domain work: reaping, guest timers (timer.c's
+ * per-domain pieces, with the timer CPU's next deadline), then that
+ * sync. sched_domain_destroy takes a domain out before domain.c wipes it.
  * SMP: every online CPU runs its own pass, pick(arch_cpu_id()), under the
  * big lock (smp.c), so the logic needs no locks of its own. A vcpu runs on
  * at most one CPU (v->running, v->processor, kept in step with the logic's
@@ -61,7 +63,8 @@ static int credit_ready;
 static unsigned int sched_cpus;            /* CPUs with a run queue */
 static struct csched_dom sdom[MAX_DOMAINS];
 static struct csched_vcpu svcpu[MAX_DOMAINS][MAX_VCPUS];
-static uint8_t sdom_live[MAX_DOMAINS];     /* sdom[i] is in the logic */
+static uint32_t sdom_live;                 /* bit i: sdom[i] is in the logic */
+_Static_assert(MAX_DOMAINS <= 32, "sdom_live is a 32-bit mask");
 static uint8_t sdom_nr_vcpus[MAX_DOMAINS]; /* svcpu[i][0..n) are */
 static uint16_t sdom_xen_cap[MAX_DOMAINS]; /* the cap as last put (getinfo) */
 static uint64_t next_acct;                 /* CPU 0's accounting deadline */
@@ -74,6 +77,8 @@ struct sched_pcpu {
     uint64_t slice_end;         /* of the running vcpu; 0 while idle */
     uint64_t next_tick;
     int resched;                /* call csched_do_schedule on the next pass */
+    int deciding;               /* in pick(), before its resched test: a kick
+                                 * of this CPU is taken by this very pass */
 };
 static struct sched_pcpu spc[CSCHED_MAX_CPUS];
 
@@ -87,7 +92,7 @@ void sched_init(unsigned int nr_cpus)
     BUG_ON(csched_init(&credit, nr_cpus, NULL) != 0);
     BUG_ON(csched_set_online(&credit, ((csched_cpumask_t)2 << (nr_cpus - 1)) - 1) != 0);
     sched_cpus = nr_cpus;
-    memset(sdom_live, 0, sizeof(sdom_live));
+    sdom_live = 0;
     memset(sdom_nr_vcpus, 0, sizeof(sdom_nr_vcpus));
     memset(sdom_xen_cap, 0, sizeof(sdom_xen_cap));
     memset(spc, 0, sizeof(spc));
@@ -103,7 +108,8 @@ static void ensure_ready(void)
 }
 
 /* Ask CPUs to reschedule (their next pass calls csched_do_schedule):
- * the others get an IPI that brings them into the hv. */
+ * the others get an IPI that brings them into the hv. This CPU, when its
+ * pass has yet to test resched, needs no further pass: that one decides. */
 static void kick_mask(csched_cpumask_t m)
 {
     unsigned int self = arch_cpu_id();
@@ -111,6 +117,8 @@ static void kick_mask(csched_cpumask_t m)
         if (!(m & 1))
             continue;
         spc[c].resched = 1;
+        if (c == self && spc[c].deciding)
+            continue;
         sched_work_pending |= 1ULL << c;
         if (c != self)
             arch_kick_cpu(c);
@@ -132,9 +140,9 @@ static struct vcpu *sv_vcpu(const struct csched_vcpu *sv)
 static void sync_domain(struct domain *d)
 {
     unsigned int id = d->domid;
-    if (!sdom_live[id]) {
+    if (!(sdom_live >> id & 1)) {
         csched_dom_init(&credit, &sdom[id], (uint16_t)id, d);
-        sdom_live[id] = 1;
+        sdom_live |= 1u << id;
         sdom_nr_vcpus[id] = 0;
         sdom_xen_cap[id] = 0;
     }
@@ -176,31 +184,27 @@ static void sync_affinity(struct csched_vcpu *sv, const struct vcpu *v)
         kick_mask(kick);
 }
 
-/* Bring the logic up to date: every domain and vcpu known, every change
- * of vcpu_runnable() turned into csched_wake / csched_sleep. */
-static void sync_all(void)
+/* Bring the logic up to date for d (not DOM_FREE): its vcpus known, every
+ * change of vcpu_runnable() turned into csched_wake / csched_sleep.
+ * Returns how many of its vcpus are awake. */
+static unsigned int sync_vcpus(struct domain *d)
 {
-    unsigned int awake = 0;
-    for (unsigned int i = 0; i < MAX_DOMAINS; i++) {
-        struct domain *d = &domains[i];
-        if (d->state == DOM_FREE) {
-            if (sdom_live[i]) /* wiped without sched_domain_destroy */
-                forget_domain(i);
-            continue;
-        }
+    unsigned int id = d->domid, awake = 0;
+    if (!(sdom_live >> id & 1) || sdom_nr_vcpus[id] < d->max_vcpus)
         sync_domain(d);
-        for (unsigned int j = 0; j < sdom_nr_vcpus[i]; j++) {
-            struct csched_vcpu *sv = &svcpu[i][j];
-            sync_affinity(sv, &d->vcpus[j]);
-            int run = vcpu_runnable(&d->vcpus[j]);
-            if (run && !sv->awake)
-                kick_cpu(csched_wake(&credit, sv));
-            else if (!run && sv->awake)
-                kick_cpu(csched_sleep(&credit, sv));
-            awake += run;
-        }
+    for (unsigned int j = 0; j < sdom_nr_vcpus[id]; j++) {
+        struct csched_vcpu *sv = &svcpu[id][j];
+        struct vcpu *v = &d->vcpus[j];
+        if (((csched_cpumask_t)v->affinity & credit.online) != sv->affinity)
+            sync_affinity(sv, v);
+        int run = vcpu_runnable(v);
+        if (run && !sv->awake)
+            kick_cpu(csched_wake(&credit, sv));
+        else if (!run && sv->awake)
+            kick_cpu(csched_sleep(&credit, sv));
+        awake += run;
     }
-    nr_awake = awake;
+    return awake;
 }
 
 /* Take domain slot id out of the logic (its vcpus off every CPU). */
@@ -219,7 +223,7 @@ static void forget_domain(unsigned int id)
         BUG_ON(csched_remove_vcpu(&credit, sv) != 0);
     }
     BUG_ON(csched_dom_destroy(&credit, &sdom[id]) != 0);
-    sdom_live[id] = 0;
+    sdom_live &= ~(1u << id);
     sdom_nr_vcpus[id] = 0;
     for (unsigned int c = 0; c < sched_cpus; c++)
         if (spc[c].last && spc[c].last->domain == d)
@@ -230,7 +234,7 @@ static void forget_domain(unsigned int id)
 void sched_domain_destroy(struct domain *d)
 {
     unsigned int id = (unsigned int)(d - domains);
-    if (id < MAX_DOMAINS && credit_ready && sdom_live[id])
+    if (id < MAX_DOMAINS && credit_ready && (sdom_live >> id & 1))
         forget_domain(id);
 }
 
@@ -285,12 +289,18 @@ int sched_credit_pool_put(unsigned int tslice_ms, unsigned int ratelimit_us)
 uint64_t sched_vcpu_runtime_ns(const struct vcpu *v)
 {
     unsigned int id = v->domain->domid;
-    if (!credit_ready || !sdom_live[id] || v->id >= sdom_nr_vcpus[id])
+    if (!credit_ready || !(sdom_live >> id & 1) || v->id >= sdom_nr_vcpus[id])
         return 0;
     return csched_vcpu_runtime_ns(&credit, &svcpu[id][v->id], xl_now());
 }
 
 /* ---- the pass ---- */
+
+static void consider(uint64_t *when, uint64_t t)
+{
+    if (t && (!*when || t < *when))
+        *when = t;
+}
 
 /* Boot-time domUs have no toolstack to reap them: destroy them as soon
  * as they are shut down (dom0's end is handled by sched_idle_or_halt),
@@ -298,24 +308,62 @@ uint64_t sched_vcpu_runtime_ns(const struct vcpu *v)
  * pass they make when they stop comes back here). */
 static int reap_busy; /* a destroy needs more steps: an idle CPU comes back soon */
 
-static void reap_auto_destroy(int cpu_idle)
+static void reap_auto_destroy(struct domain *d, int cpu_idle)
 {
+    if (d != &domains[0] && d->state == DOM_SHUTDOWN && d->auto_destroy &&
+        !domain_running_elsewhere(d)) {
+        /* Bounded steps (domain_destroy_step): a CPU with nothing to run
+         * does them for about 2 ms per pass, one that has a vcpu does one
+         * step, so the destroy never starves a live domain. */
+        uint64_t t0 = xl_now();
+        int more;
+        do {
+            mm_preempt_begin();
+            more = domain_destroy_step(d) != 0;
+            mm_preempt_end();
+        } while (more && cpu_idle && xl_now() - t0 < 2000000ULL);
+        reap_busy |= more;
+    }
+}
+
+/* The pass's walk over the domain slots in use (or still in the logic),
+ * in two rounds as the pass's steps go: first each shut-down boot-time
+ * domU is reaped a step and each domain's expired timers run (on the
+ * timer CPU, deadline non-NULL, their earliest is kept, leaving out the
+ * periodic timer of except: the vcpu this CPU ran, whether it still runs
+ * is decided after this); then every domain is synced into the logic,
+ * seeing whatever the first round woke or shut down in any domain (a
+ * watchdog's VIRQ_DOM_EXC wakes dom0). */
+static void walk_domains(uint64_t now, uint64_t *deadline, const struct vcpu *except,
+                         int cpu_idle)
+{
+    unsigned int awake = 0;
+    uint32_t slots = sdom_live;
+#pragma GCC unroll 32
+    for (unsigned int i = 0; i < MAX_DOMAINS; i++)
+        slots |= (uint32_t)(domains[i].state != DOM_FREE) << i;
     reap_busy = 0;
-    for (unsigned int i = 1; i < MAX_DOMAINS; i++)
-        if (domains[i].state == DOM_SHUTDOWN && domains[i].auto_destroy &&
-            !domain_running_elsewhere(&domains[i])) {
-            /* Bounded steps (domain_destroy_step): a CPU with nothing to
-             * run does them for about 2 ms per pass, one that has a vcpu
-             * does one step, so the destroy never starves a live domain. */
-            uint64_t t0 = xl_now();
-            int more;
-            do {
-                mm_preempt_begin();
-                more = domain_destroy_step(&domains[i]) != 0;
-                mm_preempt_end();
-            } while (more && cpu_idle && xl_now() - t0 < 2000000ULL);
-            reap_busy |= more;
+    for (uint32_t m = slots; m; m &= m - 1) {
+        struct domain *d = &domains[__builtin_ctz(m)];
+        if (d->state != DOM_FREE && d->state != DOM_RUNNING)
+            reap_auto_destroy(d, cpu_idle);
+        if (d->state == DOM_RUNNING) {
+            uint64_t t = timers_run_domain(d, now, except);
+            if (deadline)
+                consider(deadline, t);
         }
+    }
+    uint64_t refresh = timers_refresh(now);
+    if (deadline)
+        consider(deadline, refresh);
+    for (uint32_t m = slots; m; m &= m - 1) {
+        unsigned int i = (unsigned int)__builtin_ctz(m);
+        if (domains[i].state != DOM_FREE)
+            awake += sync_vcpus(&domains[i]);
+        else if (sdom_live >> i & 1) /* wiped without sched_domain_destroy */
+            forget_domain(i);
+    }
+    nr_awake = awake;
 }
 
 static int leaving_state(const struct vcpu *v)
@@ -337,22 +385,19 @@ static void switch_to(struct vcpu *prev, struct vcpu *next, uint64_t now)
     }
 }
 
-static void consider(uint64_t *when, uint64_t t)
-{
-    if (t && (!*when || t < *when))
-        *when = t;
-}
-
 /* Arm the timer for the nearest deadline: guest timers (CPU 0 times
- * them for every CPU and kicks whoever runs the vcpu they wake); the
- * slice end and the tick while a vcpu runs; accounting (CPU 0) while any
- * vcpu is awake (a capped one waits parked for it). Another CPU with
- * nothing to time ticks once a second so the watchdog (smp.c) looks. */
-static void arm_next_deadline(unsigned int cpu, const struct vcpu *next)
+ * them for every CPU and kicks whoever runs the vcpu they wake: when,
+ * from walk_domains, lacks only next's periodic timer); the slice end
+ * and the tick while a vcpu runs; accounting (CPU 0) while any vcpu is
+ * awake (a capped one waits parked for it). Another CPU with nothing to
+ * time ticks once a second so the watchdog (smp.c) looks. */
+static void arm_next_deadline(unsigned int cpu, const struct vcpu *next, uint64_t when,
+                              uint64_t now)
 {
     int timer_cpu = cpu == SCHED_TIMER_CPU;
-    uint64_t when = timer_cpu ? timers_next_deadline() : 0;
     if (next) {
+        if (timer_cpu && next->ev.periodic_period)
+            consider(&when, next->ev.periodic_next);
         consider(&when, spc[cpu].slice_end);
         consider(&when, spc[cpu].next_tick);
     }
@@ -363,27 +408,25 @@ static void arm_next_deadline(unsigned int cpu, const struct vcpu *next)
      * idle loop after this): make that pass come at once, not at the
      * next tick or, going idle, a second later. */
     if (spc[cpu].displaced)
-        consider(&when, xl_now());
-    if (reap_busy && !next)
-        consider(&when, xl_now() + 1000000ULL); /* idle: the next destroy step */
+        consider(&when, now);
+    if (reap_busy && !next) /* idle: the next destroy step, 1 ms after the last */
+        consider(&when, xl_now() + 1000000ULL);
     if (!when && !timer_cpu)
-        when = xl_now() + SECONDS(1);
+        when = now + SECONDS(1);
     arch_timer_arm(when);
 }
 
-static struct vcpu *pick(unsigned int cpu)
+static struct vcpu *pick(unsigned int cpu, uint64_t now, uint64_t *deadline)
 {
     struct sched_pcpu *pc = &spc[cpu];
     sched_work_pending &= ~(1ULL << cpu); /* what is raised from here on gets another pass */
     ensure_ready();
-    reap_auto_destroy(!credit.pcpu[cpu].curr);
-    uint64_t now = xl_now();
-    timers_run(now);
+    pc->deciding = 1;
+    walk_domains(now, deadline, pc->last, !credit.pcpu[cpu].curr);
     if (pc->displaced) { /* switched away on the last pass: its context is saved */
         kick_cpu(csched_migrate(&credit, pc->displaced));
         pc->displaced = NULL;
     }
-    sync_all();
     struct csched_vcpu *cur = credit.pcpu[cpu].curr;
     struct vcpu *curv = sv_vcpu(cur);
     if (curv && curv->ev.yielded) {
@@ -408,6 +451,7 @@ static struct vcpu *pick(unsigned int cpu)
     }
     if (!cur || now >= pc->slice_end)
         pc->resched = 1;
+    pc->deciding = 0;
     if (pc->resched)
         do_schedule(cpu, now);
     struct vcpu *next = sv_vcpu(credit.pcpu[cpu].curr);
@@ -430,8 +474,9 @@ static struct vcpu *pick(unsigned int cpu)
 struct vcpu *sched_pick_next(void)
 {
     unsigned int cpu = arch_cpu_id();
-    struct vcpu *next = pick(cpu);
-    arm_next_deadline(cpu, next);
+    uint64_t now = xl_now(), when = 0;
+    struct vcpu *next = pick(cpu, now, cpu == SCHED_TIMER_CPU ? &when : NULL);
+    arm_next_deadline(cpu, next, when, now);
     return next;
 }
 

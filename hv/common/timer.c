@@ -211,33 +211,39 @@ static int due(uint64_t deadline, uint64_t now)
     return deadline && now > deadline;
 }
 
-void timers_run(uint64_t now)
+static uint64_t domain_deadline(const struct domain *d, const struct vcpu *except);
+
+/* One domain's expired timers (d DOM_RUNNING; a watchdog may shut it
+ * down), then its earliest deadline. Only d's own vcpus are woken or
+ * sent VIRQs. */
+uint64_t timers_run_domain(struct domain *d, uint64_t now, const struct vcpu *except)
 {
-    for (unsigned int i = 0; i < MAX_DOMAINS; i++) {
-        struct domain *d = &domains[i];
-        if (d->state != DOM_RUNNING)
-            continue;
-        struct vcpu *v;
-        for_each_vcpu(d, v) {
-            if (due(v->ev.singleshot, now)) {
-                v->ev.singleshot = 0;
-                send_guest_vcpu_virq(v, VIRQ_TIMER);
-            }
-            /* Xen runs the periodic timer only while the vcpu runs. */
-            if (v->ev.rs_state == RUNSTATE_running && v->ev.periodic_period &&
-                due(v->ev.periodic_next, now)) {
-                send_guest_vcpu_virq(v, VIRQ_TIMER);
-                v->ev.periodic_next = now + v->ev.periodic_period;
-            }
-            if (v->blocked && v->ev.polling && due(v->ev.poll_deadline, now))
-                vcpu_wake(v);
+    struct vcpu *v;
+    for_each_vcpu(d, v) {
+        if (due(v->ev.singleshot, now)) {
+            v->ev.singleshot = 0;
+            send_guest_vcpu_virq(v, VIRQ_TIMER);
         }
-        for (unsigned int w = 0; w < XL_NR_WATCHDOGS && d->state == DOM_RUNNING; w++)
-            if ((d->ev.watchdog_inuse >> w & 1) && due(d->ev.watchdog_deadline[w], now)) {
-                printk("d%u watchdog %u fired\n", d->domid, w + 1);
-                sched_domain_shutdown(d, SHUTDOWN_watchdog);
-            }
+        /* Xen runs the periodic timer only while the vcpu runs. */
+        if (v->ev.rs_state == RUNSTATE_running && v->ev.periodic_period &&
+            due(v->ev.periodic_next, now)) {
+            send_guest_vcpu_virq(v, VIRQ_TIMER);
+            v->ev.periodic_next = now + v->ev.periodic_period;
+        }
+        if (v->blocked && v->ev.polling && due(v->ev.poll_deadline, now))
+            vcpu_wake(v);
     }
+    for (unsigned int w = 0; d->ev.watchdog_inuse && w < XL_NR_WATCHDOGS && d->state == DOM_RUNNING;
+         w++)
+        if ((d->ev.watchdog_inuse >> w & 1) && due(d->ev.watchdog_deadline[w], now)) {
+            printk("d%u watchdog %u fired\n", d->domid, w + 1);
+            sched_domain_shutdown(d, SHUTDOWN_watchdog);
+        }
+    return d->state == DOM_RUNNING ? domain_deadline(d, except) : 0;
+}
+
+uint64_t timers_refresh(uint64_t now)
+{
     if (now >= refresh_next) {
         refresh_next = now + TIME_REFRESH_NS;
         for (unsigned int i = 0; i < MAX_DOMAINS; i++) {
@@ -248,28 +254,45 @@ void timers_run(uint64_t now)
                         vcpu_update_time(v);
         }
     }
+    return refresh_next;
+}
+
+void timers_run(uint64_t now)
+{
+    for (unsigned int i = 0; i < MAX_DOMAINS; i++)
+        if (domains[i].state == DOM_RUNNING)
+            timers_run_domain(&domains[i], now, NULL);
+    timers_refresh(now);
+}
+
+static void earliest(uint64_t *best, uint64_t t)
+{
+    if (t && (!*best || t < *best))
+        *best = t;
+}
+
+static uint64_t domain_deadline(const struct domain *d, const struct vcpu *except)
+{
+    uint64_t best = 0;
+    const struct vcpu *v;
+    for_each_vcpu(d, v) {
+        earliest(&best, v->ev.singleshot);
+        earliest(&best, v->ev.poll_deadline);
+        if (v != except && v->ev.rs_state == RUNSTATE_running && v->ev.periodic_period)
+            earliest(&best, v->ev.periodic_next);
+    }
+    for (unsigned int w = 0; d->ev.watchdog_inuse && w < XL_NR_WATCHDOGS; w++)
+        if (d->ev.watchdog_inuse >> w & 1)
+            earliest(&best, d->ev.watchdog_deadline[w]);
+    return best;
 }
 
 uint64_t timers_next_deadline(void)
 {
     uint64_t best = refresh_next;
-    for (unsigned int i = 0; i < MAX_DOMAINS; i++) {
-        struct vcpu *v;
-        if (domains[i].state != DOM_RUNNING)
-            continue;
-        for_each_vcpu(&domains[i], v) {
-            uint64_t c[3] = { v->ev.singleshot, v->ev.poll_deadline,
-                              v->ev.rs_state == RUNSTATE_running && v->ev.periodic_period
-                                  ? v->ev.periodic_next : 0 };
-            for (unsigned int k = 0; k < 3; k++)
-                if (c[k] && (!best || c[k] < best))
-                    best = c[k];
-        }
-        for (unsigned int w = 0; w < XL_NR_WATCHDOGS; w++)
-            if ((domains[i].ev.watchdog_inuse >> w & 1) &&
-                (!best || domains[i].ev.watchdog_deadline[w] < best))
-                best = domains[i].ev.watchdog_deadline[w];
-    }
+    for (unsigned int i = 0; i < MAX_DOMAINS; i++)
+        if (domains[i].state == DOM_RUNNING)
+            earliest(&best, domain_deadline(&domains[i], NULL));
     return best;
 }
 

@@ -117,8 +117,12 @@ void vcpu_set_online(struct vcpu *v, int online)
 }
 /* sched.c's timer, runstate and event hooks (the scheduler's pass is
  * test_sched's; here only its domctl/sysctl side and domain_destroy). */
-void timers_run(uint64_t now) { (void)now; }
-uint64_t timers_next_deadline(void) { return 0; }
+uint64_t timers_run_domain(struct domain *d, uint64_t now, const struct vcpu *except)
+{
+    (void)d; (void)now; (void)except;
+    return 0;
+}
+uint64_t timers_refresh(uint64_t now) { (void)now; return 0; }
 void vcpu_runstate_change(struct vcpu *v, int state, uint64_t now) { (void)v; (void)state; (void)now; }
 void timer_vcpu_scheduled_in(struct vcpu *v, uint64_t now) { (void)v; (void)now; }
 int evtchn_port_is_pending(struct domain *d, evtchn_port_t port) { (void)d; (void)port; return 0; }

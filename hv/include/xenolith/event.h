@@ -125,6 +125,14 @@ void timers_run(uint64_t now);
  * timeouts, watchdogs, the PV clock refresh); never 0 after the first
  * timers_run. */
 uint64_t timers_next_deadline(void);
+/* The same in pieces, for the scheduler's pass, which walks the domains
+ * itself: one DOM_RUNNING domain's expired timers (what they wake is a
+ * vcpu of d; a watchdog shuts d down), returning its earliest deadline
+ * after them (0: none, or d no longer DOM_RUNNING) without the periodic
+ * timer of except (a vcpu whose runstate is about to change; may be
+ * NULL); the PV clock refresh, returning its next deadline. */
+uint64_t timers_run_domain(struct domain *d, uint64_t now, const struct vcpu *except);
+uint64_t timers_refresh(uint64_t now);
 /* Refresh v's vcpu_time_info (version odd while writing). */
 void vcpu_update_time(struct vcpu *v);
 /* Write d's wallclock into its shared_info (wc_version protocol). */
