@@ -31,10 +31,6 @@ static int target_domain(struct vcpu *v, domid_t id, struct domain **out)
         return -XL_ESRCH;
     if (!v->domain->privileged)
         return -XL_EPERM;
-    /* Mid-destroy its memory is being given back: frames added now would
-     * stay behind under a dead id (Xen: assign_pages refuses is_dying). */
-    if (d->destroy_stage)
-        return -XL_ESRCH;
     *out = d;
     return 0;
 }
@@ -98,6 +94,11 @@ static long reservation(struct vcpu *v, unsigned int cmd, uint64_t arg, uint64_t
     int rc = target_domain(v, r.domid, &d);
     if (rc)
         return rc;
+    /* Mid-destroy its memory is being given back: frames added now would
+     * stay behind under a dead id. Xen's assign_pages refuses is_dying,
+     * so no extent is done; queries (current_reservation) still answer. */
+    if (d->destroy_stage)
+        return (long)start;
     /* Tables an earlier decrease unpinned are devalidated first (budget:
      * mm_preempt_begin in do_memory_op), then the extents go on. */
     if (cmd == XENMEM_decrease_reservation && mm_deval_pending(d) && mm_deval_drain(d)) {
@@ -329,6 +330,8 @@ static long memory_exchange(struct vcpu *v, uint64_t arg)
         goto fail_early;
     }
     rc = target_domain(v, exch.in.domid, &d);
+    if (!rc && d->destroy_stage)
+        rc = -XL_ESRCH; /* dying: see reservation() */
     if (rc)
         goto fail_early;
     /* XENMEMF_address_bits: every output frame below 2^bits (Xen: 13
