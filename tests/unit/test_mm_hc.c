@@ -673,8 +673,9 @@ static void test_destroy_in_steps(void **state)
 
 /* A privileged domain populating frames into a domain whose stepwise
  * destroy is under way (destroy_stage set, the free pass part way) is
- * refused (no extent done), as Xen's assign_pages refuses is_dying: frames put below the
- * free cursor stayed behind under the dead id (attacker review). */
+ * refused (no extent done), as Xen's assign_pages refuses is_dying:
+ * frames put below the free cursor stayed behind under the dead id
+ * (attacker review). */
 static void test_populate_into_dying_refused(void **state)
 {
     (void)state;
