@@ -452,7 +452,7 @@ void arch_idle_wait(void)
 static struct cpu_regs *leave_to(struct percpu *pc, struct cpu_regs *r)
 {
     pc->hv_since = 0;
-    big_unlock();
+    big_unlock_here(pc);
     return r;
 }
 
@@ -595,7 +595,8 @@ struct cpu_regs *trap_entry(struct cpu_regs *r)
         smp_nmi(r);
         return r;
     }
-    smp_flush_service(pc);
+    if (__atomic_load_n(&pc->flush_req, __ATOMIC_ACQUIRE) != pc->flush_done)
+        smp_flush_service(pc);
     if (!regs_from_guest(r)) {
         if (r->vector == 1) {
             /* Guests point DR0-3 only at guest addresses, which the hv
@@ -623,7 +624,7 @@ struct cpu_regs *trap_entry(struct cpu_regs *r)
     pc->hv_since = rdtsc();
     if (r->vector == VEC_TIMER)
         smp_watchdog_check(pc); /* lock-free: a CPU stuck with the lock shows here */
-    big_lock();
+    big_lock_here(pc);
     struct vcpu *v = pc->curr;
     BUG_ON(!v);
     if (r != &v->regs)

@@ -607,19 +607,29 @@ HYPERCALL_DECL(vm_assist)
     }
 }
 
+/* One read of field f of the guest's iret frame: the frame may be the
+ * guest's own memory, which another of its vcpus can change meanwhile,
+ * so each field is loaded once and only that value is checked and used. */
+#define IRET_FIELD(p, f) __atomic_load_n(&(p)->f, __ATOMIC_RELAXED)
+
 HYPERCALL_DECL(iret)
 {
     struct iret_context c;
     struct cpu_regs *regs = &v->regs;
-    const void *g = running_frame_at(v, regs->rsp, sizeof(c), 0);
+    const struct iret_context *g = running_frame_at(v, regs->rsp, sizeof(c), 0);
 
-    if (g)
-        __builtin_memcpy(&c, g, sizeof(c)); /* one read of each field */
-    else if (copy_from_guest_va(v->cr3, &c, regs->rsp, sizeof(c))) {
-        domain_crash(v->domain, "iret: frame at %016lx unreadable", regs->rsp);
-        return 0;
+    if (!g) {
+        if (copy_from_guest_va(v->cr3, &c, regs->rsp, sizeof(c))) {
+            domain_crash(v->domain, "iret: frame at %016lx unreadable", regs->rsp);
+            return 0;
+        }
+        g = &c;
     }
-    if ((c.cs & 3) == 3 && v->pv.kernel_mode) {
+    /* all read before anything changes (the mode toggle included) */
+    uint64_t cs = IRET_FIELD(g, cs), rflags = IRET_FIELD(g, rflags), rip = IRET_FIELD(g, rip);
+    uint64_t rsp = IRET_FIELD(g, rsp), ss = IRET_FIELD(g, ss), flags = IRET_FIELD(g, flags);
+    uint64_t rcx = IRET_FIELD(g, rcx), r11 = IRET_FIELD(g, r11), rax = IRET_FIELD(g, rax);
+    if ((cs & 3) == 3 && v->pv.kernel_mode) {
         if (!v->guest_table_user) {
             domain_crash(v->domain, "iret: switch to user mode without a user page table");
             return 0;
@@ -627,21 +637,21 @@ HYPERCALL_DECL(iret)
         pv_toggle_mode(v);
     }
     if (v->pv.vm_assist & (1ULL << VMASST_TYPE_architectural_iopl))
-        v->pv.iopl = (unsigned int)(c.rflags >> 12) & 3;
-    regs->rip = c.rip;
-    regs->cs = c.cs | 3;
-    regs->rflags = (c.rflags & ~(RFLAGS_IOPL | RFLAGS_VM)) | RFLAGS_IF;
-    regs->rsp = c.rsp;
-    regs->ss = c.ss | 3;
-    if (c.flags & VGCF_in_syscall) {
+        v->pv.iopl = (unsigned int)(rflags >> 12) & 3;
+    regs->rip = rip;
+    regs->cs = cs | 3;
+    regs->rflags = (rflags & ~(RFLAGS_IOPL | RFLAGS_VM)) | RFLAGS_IF;
+    regs->rsp = rsp;
+    regs->ss = ss | 3;
+    if (flags & VGCF_in_syscall) {
         regs->rcx = regs->rip; /* as Xen's sysret leaves them */
         regs->r11 = regs->rflags;
     } else {
-        regs->rcx = c.rcx;
-        regs->r11 = c.r11;
+        regs->rcx = rcx;
+        regs->r11 = r11;
     }
-    v->info->evtchn_upcall_mask = !(c.rflags & RFLAGS_IF);
-    return (long)c.rax; /* the dispatcher stores it in regs->rax */
+    v->info->evtchn_upcall_mask = !(rflags & RFLAGS_IF);
+    return (long)rax; /* the dispatcher stores it in regs->rax */
 }
 
 HYPERCALL_DECL(physdev_op)
