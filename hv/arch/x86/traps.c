@@ -706,7 +706,7 @@ static struct cpu_regs *hypercall_exit_slow(struct percpu *pc, struct vcpu *v)
     if (!sched_work_pending_here() && domain_vcpu_may_run(v) && !v->blocked && !v->ev.yielded) {
         if (v->pv.tb.pending || !guest_rip_canonical(v->regs.rip) ||
             (v->info->evtchn_upcall_pending && !v->info->evtchn_upcall_mask))
-            pv_return_to_guest(v, &v->regs); /* something to deliver */
+            pv_return_to_running(v); /* something to deliver (as trap_entry's) */
         if (v->domain->state == DOM_RUNNING && guest_rip_canonical(v->regs.rip))
             return NULL;
         /* a bounce crashed it (or a non-canonical rip): the full path */
