@@ -118,9 +118,47 @@ void *pv_running_frame(struct vcpu *v, uint64_t va, size_t len, int write)
     return running_frame_at(v, va, len, write);
 }
 
+/* The bounce frame's words at w: RCX, R11, [error code,] RIP, CS word
+ * (upcall mask in bits 32-39), RFLAGS, RSP, SS. */
+static inline __attribute__((always_inline)) void bounce_words(uint64_t *w,
+                                                               const struct cpu_regs *regs,
+                                                               unsigned int flags,
+                                                               uint32_t error_code, uint64_t csw,
+                                                               uint64_t rflags)
+{
+    *w++ = regs->rcx;
+    *w++ = regs->r11;
+    if (flags & PV_TBF_ERRCODE)
+        *w++ = error_code;
+    *w++ = regs->rip;
+    *w++ = csw;
+    *w++ = rflags;
+    *w++ = regs->rsp;
+    *w = regs->ss;
+}
+
+/* bounce's frame of n words below sp when it is not in one page the
+ * guest may write (or sp is too low): built here and copied, else the
+ * domain crashes (-1). Out of line: the common case keeps no frame. */
+static __attribute__((noinline)) int bounce_copy(struct vcpu *v, const struct cpu_regs *regs,
+                                                 uint64_t sp, unsigned int n, unsigned int flags,
+                                                 uint32_t error_code, uint64_t csw,
+                                                 uint64_t rflags)
+{
+    uint64_t frame[8];
+    bounce_words(frame, regs, flags, error_code, csw, rflags);
+    if (sp < n * 8 || copy_to_guest_va(v->cr3, sp - n * 8, frame, n * 8)) {
+        domain_crash(v->domain, "bounce frame unwritable at %016lx (rip %016lx)", sp - n * 8,
+                     regs->rip);
+        return -1;
+    }
+    return 0;
+}
+
 /* running: v is on this CPU with its tables loaded (running_frame_at). */
-static int bounce(struct vcpu *v, struct cpu_regs *regs, uint64_t target, unsigned int flags,
-                  uint32_t error_code, int running)
+static inline __attribute__((always_inline)) int bounce(struct vcpu *v, struct cpu_regs *regs,
+                                                      uint64_t target, unsigned int flags,
+                                                      uint32_t error_code, int running)
 {
     struct domain *d = v->domain;
     uint64_t cs = regs->cs, sp;
@@ -149,25 +187,14 @@ static int bounce(struct vcpu *v, struct cpu_regs *regs, uint64_t target, unsign
      * on another CPU may watch it being written: its own stack, its own
      * business, as under Xen), else built here and copied. */
     unsigned int n = (flags & PV_TBF_ERRCODE) ? 8 : 7;
-    uint64_t frame[8], *f = NULL;
+    uint64_t csw = (cs & 0xffff) | ((uint64_t)saved_mask << 32), *f = NULL;
     if (sp >= n * 8)
         f = running ? running_frame_at(v, sp - n * 8, n * 8, 1)
                     : guest_frame_at(v, sp - n * 8, n * 8, 1);
-    uint64_t *w = f ? f : frame;
-    *w++ = regs->rcx;
-    *w++ = regs->r11;
-    if (flags & PV_TBF_ERRCODE)
-        *w++ = error_code;
-    *w++ = regs->rip;
-    *w++ = (cs & 0xffff) | ((uint64_t)saved_mask << 32);
-    *w++ = rflags;
-    *w++ = regs->rsp;
-    *w = regs->ss;
-    if (!f && (sp < n * 8 || copy_to_guest_va(v->cr3, sp - n * 8, frame, n * 8))) {
-        domain_crash(d, "bounce frame unwritable at %016lx (rip %016lx)", sp - n * 8,
-                     regs->rip);
+    if (f)
+        bounce_words(f, regs, flags, error_code, csw, rflags);
+    else if (bounce_copy(v, regs, sp, n, flags, error_code, csw, rflags))
         return -1;
-    }
     sp -= n * 8;
     if (flags & PV_TBF_INTERRUPT)
         v->info->evtchn_upcall_mask = 1;
