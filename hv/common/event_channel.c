@@ -78,14 +78,24 @@ void vcpu_mark_events_pending(struct vcpu *v)
         vcpu_kick(v); /* running on another CPU: it delivers on its way back */
 }
 
-/* Xen's evtchn_check_pollers: every vcpu polling this port (or several). */
+/* Xen's evtchn_check_pollers: every vcpu polling this port (or several).
+ * Only vcpus with their pollers bit are looked at (every polling vcpu
+ * has it: evtchn_poll_begin); a bit whose vcpu is no longer polling
+ * (woken, timed out, brought down) is dropped here. */
 static void check_pollers(struct domain *d, unsigned int port)
 {
-    struct vcpu *v;
-    for_each_vcpu(d, v)
-        if (v->blocked && v->ev.polling &&
-            (v->ev.poll_port < 0 || (unsigned int)v->ev.poll_port == port))
+    uint32_t m = d->ev.pollers;
+    while (m) {
+        unsigned int id = (unsigned int)__builtin_ctz(m);
+        m &= m - 1;
+        struct vcpu *v = domain_vcpu(d, id);
+        if (!v || !v->blocked || !v->ev.polling) {
+            d->ev.pollers &= ~(1u << id);
+            continue;
+        }
+        if (v->ev.poll_port < 0 || (unsigned int)v->ev.poll_port == port)
             vcpu_wake(v);
+    }
 }
 
 /* The vcpu a port's events go to (Xen's notify_vcpu_id). */

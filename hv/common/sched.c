@@ -620,8 +620,7 @@ static long sched_poll(struct vcpu *v, uint64_t arg)
             return 0;
     }
     v->blocked = 1;
-    v->ev.polling = 1;
-    v->ev.poll_port = p.nr_ports == 1 ? (int)port : -1;
+    evtchn_poll_begin(v, p.nr_ports == 1 ? (int)port : -1);
     v->ev.poll_deadline = p.timeout;
     sched_raise_work();
     return 0;

@@ -409,8 +409,7 @@ static void test_wakeups(void **state)
     d1->vcpus[0].info->evtchn_upcall_pending = 0;
     mask(d1, (unsigned int)r);
     d1->vcpus[0].blocked = 1;
-    d1->vcpus[0].ev.polling = 1;
-    d1->vcpus[0].ev.poll_port = p;
+    evtchn_poll_begin(&d1->vcpus[0], p); /* as sched_poll */
     send(d1, (unsigned int)s);
     assert_int_equal(d1->vcpus[0].blocked, 1);
     /* ... the polled one does, even masked. */
@@ -427,6 +426,57 @@ static void test_wakeups(void **state)
     assert_int_equal(d1->vcpus[0].blocked, 0);
     assert_true(evtchn_port_is_pending(d1, (unsigned int)p));
     assert_false(evtchn_port_is_pending(d1, 4000));
+}
+
+/* A vcpu polling on another vcpu (another CPU) of the sender's domain
+ * is woken by a send to its port; a send with no poller leaves a blocked
+ * vcpu alone, and a poller's bit goes once it no longer polls. */
+static void test_poller_on_other_vcpu(void **state)
+{
+    (void)state;
+    d1->max_vcpus = 3;
+    for (unsigned int i = 1; i < 3; i++) {
+        d1->vcpus[i].domain = d1;
+        d1->vcpus[i].id = i;
+        d1->vcpus[i].info = &shinfo[1].vcpu_info[i];
+        d1->vcpus[i].info->evtchn_upcall_mask = 1;
+    }
+    int p = alloc_unbound(d1, DOMID_SELF, DOMID_SELF);
+    int q = bind_inter(d1, DOMID_SELF, (unsigned int)p);
+    int r = alloc_unbound(d1, DOMID_SELF, DOMID_SELF);
+    int s = bind_inter(d1, DOMID_SELF, (unsigned int)r);
+    mask(d1, (unsigned int)p);
+    mask(d1, (unsigned int)r);
+    d1->shared_info->evtchn_pending[0] = 0;
+    /* vcpu 2 polls p (masked: only the poll can wake it); vcpu 1 just blocks */
+    d1->vcpus[1].blocked = 1;
+    d1->vcpus[2].blocked = 1;
+    evtchn_poll_begin(&d1->vcpus[2], p);
+    assert_int_equal(d1->ev.pollers, 1u << 2);
+    send(d1, (unsigned int)s); /* another port: nobody wakes */
+    assert_int_equal(d1->vcpus[2].blocked, 1);
+    assert_int_equal(d1->vcpus[1].blocked, 1);
+    send(d1, (unsigned int)q); /* vcpu 0 sends: vcpu 2 wakes */
+    assert_int_equal(d1->vcpus[2].blocked, 0);
+    assert_int_equal(d1->vcpus[2].ev.polling, 0);
+    assert_int_equal(d1->vcpus[1].blocked, 1);
+    /* woken: its bit is dropped by the next send */
+    d1->shared_info->evtchn_pending[0] = 0;
+    send(d1, (unsigned int)q);
+    assert_int_equal(d1->ev.pollers, 0);
+    /* polling several ports: any send wakes it, a timed-out poll
+     * (polling cleared, as timer.c does) leaves no bit behind */
+    d1->vcpus[2].blocked = 1;
+    evtchn_poll_begin(&d1->vcpus[2], -1);
+    d1->shared_info->evtchn_pending[0] = 0;
+    send(d1, (unsigned int)s);
+    assert_int_equal(d1->vcpus[2].blocked, 0);
+    d1->vcpus[1].blocked = 1;
+    evtchn_poll_begin(&d1->vcpus[1], p);
+    vcpu_wake(&d1->vcpus[1]); /* the timeout's wake */
+    d1->shared_info->evtchn_pending[0] = 0;
+    send(d1, (unsigned int)q);
+    assert_int_equal(d1->ev.pollers, 0);
 }
 
 static void test_destroy_and_reset(void **state)
@@ -810,6 +860,7 @@ int main(void)
         cmocka_unit_test_setup(test_virq, setup),
         cmocka_unit_test_setup(test_ipi_and_enospc, setup),
         cmocka_unit_test_setup(test_wakeups, setup),
+        cmocka_unit_test_setup(test_poller_on_other_vcpu, setup),
         cmocka_unit_test_setup(test_destroy_and_reset, setup),
         cmocka_unit_test_setup(test_fifo_init_refusals, setup),
         cmocka_unit_test_setup(test_fifo_send_queue_ready, setup),

@@ -452,7 +452,7 @@ void arch_idle_wait(void)
 static struct cpu_regs *leave_to(struct percpu *pc, struct cpu_regs *r)
 {
     pc->hv_since = 0;
-    big_unlock();
+    big_unlock_here(pc);
     return r;
 }
 
@@ -538,17 +538,35 @@ void cpu_schedule_from_idle(void)
     enter_frame(schedule_and_switch(pc, NULL, NULL));
 }
 
+/* Does anything stop v from going straight back (trap_entry's fast-path
+ * conditions, as one or of the words that say so): scheduler work for
+ * this CPU, v not allowed to run (domain state, pause, vcpu not up,
+ * blocked or yielded), a bounce or upcall to deliver, a rip iretq would
+ * fault on. */
+static inline int hypercall_exit_needs_work(const struct percpu *pc, const struct vcpu *v)
+{
+    const struct domain *d = v->domain;
+    uint64_t rip = v->regs.rip;
+    uint64_t work = (sched_work_pending >> pc->cpu_id & 1) |
+                    (uint64_t)(d->state ^ DOM_RUNNING) | d->pause_count |
+                    (uint64_t)!v->initialised | (uint64_t)!v->online | v->blocked |
+                    v->ev.yielded | v->pv.tb.pending |
+                    ((uint64_t)((int64_t)(rip << 16) >> 16) ^ rip); /* non-canonical */
+    if (work)
+        return 1;
+    return v->info->evtchn_upcall_pending && !v->info->evtchn_upcall_mask;
+}
+
 /* Back to v, the vcpu that entered, when nothing else needs doing: no
  * scheduler or timer work for this CPU, v may go on running, no bounce
  * pending and no upcall to deliver. The exit half of trap_entry's fast
  * path: reloads only what changed. NULL if not possible. */
 static struct cpu_regs *resume_entered(struct percpu *pc, struct vcpu *v)
 {
-    if ((sched_work_pending >> pc->cpu_id & 1) || !domain_vcpu_may_run(v) || v->blocked ||
-        v->ev.yielded || v->pv.tb.pending || !guest_rip_canonical(v->regs.rip) ||
-        (v->info->evtchn_upcall_pending && !v->info->evtchn_upcall_mask))
+    if (hypercall_exit_needs_work(pc, v))
         return NULL;
-    load_guest_pt(pc, v); /* a bounce from user mode switched to the kernel table */
+    if (pc->pt_domain != v->domain || read_cr3() != v->cr3)
+        load_guest_pt(pc, v); /* a bounce from user mode switched to the kernel table */
     if (v != pc->gdt_vcpu || v->pv.gdt_gen != pc->gdt_loaded_gen)
         load_guest_gdt(pc, v);
     if (pc->seg_reload) {
@@ -595,7 +613,8 @@ struct cpu_regs *trap_entry(struct cpu_regs *r)
         smp_nmi(r);
         return r;
     }
-    smp_flush_service(pc);
+    if (__atomic_load_n(&pc->flush_req, __ATOMIC_ACQUIRE) != pc->flush_done)
+        smp_flush_service(pc);
     if (!regs_from_guest(r)) {
         if (r->vector == 1) {
             /* Guests point DR0-3 only at guest addresses, which the hv
@@ -623,7 +642,7 @@ struct cpu_regs *trap_entry(struct cpu_regs *r)
     pc->hv_since = rdtsc();
     if (r->vector == VEC_TIMER)
         smp_watchdog_check(pc); /* lock-free: a CPU stuck with the lock shows here */
-    big_lock();
+    big_lock_here(pc);
     struct vcpu *v = pc->curr;
     BUG_ON(!v);
     if (r != &v->regs)
@@ -678,34 +697,15 @@ struct cpu_regs *trap_entry(struct cpu_regs *r)
  * vcpu's regs), the big lock taken inline, and one test on the way out
  * for whether anything at all needs more than a straight return. */
 
-/* Does anything stop v from going straight back (trap_entry's fast-path
- * conditions, as one or of the words that say so): scheduler work for
- * this CPU, v not allowed to run (domain state, pause, vcpu not up,
- * blocked or yielded), a bounce or upcall to deliver, a rip iretq would
- * fault on. */
-static inline int hypercall_exit_needs_work(const struct percpu *pc, const struct vcpu *v)
-{
-    const struct domain *d = v->domain;
-    uint64_t rip = v->regs.rip;
-    uint64_t work = (sched_work_pending >> pc->cpu_id & 1) |
-                    (uint64_t)(d->state ^ DOM_RUNNING) | d->pause_count |
-                    (uint64_t)!v->initialised | (uint64_t)!v->online | v->blocked |
-                    v->ev.yielded | v->pv.tb.pending |
-                    ((uint64_t)((int64_t)(rip << 16) >> 16) ^ rip); /* non-canonical */
-    if (work)
-        return 1;
-    return v->info->evtchn_upcall_pending && !v->info->evtchn_upcall_mask;
-}
-
 /* The slow way out of a hypercall: trap_entry's fast path with its
  * delivery (bounce, upcall, bad rip), else the full path. NULL: v goes
  * straight back after all (the caller reloads what changed). */
-static struct cpu_regs *hypercall_exit_slow(struct percpu *pc, struct vcpu *v)
+static __attribute__((noinline)) struct cpu_regs *hypercall_exit_slow(struct percpu *pc,
+                                                                      struct vcpu *v)
 {
-    if (!sched_work_pending_here() && domain_vcpu_may_run(v) && !v->blocked && !v->ev.yielded) {
-        if (v->pv.tb.pending || !guest_rip_canonical(v->regs.rip) ||
-            (v->info->evtchn_upcall_pending && !v->info->evtchn_upcall_mask))
-            pv_return_to_guest(v, &v->regs); /* something to deliver */
+    if (!(sched_work_pending >> pc->cpu_id & 1) && domain_vcpu_may_run(v) && !v->blocked &&
+        !v->ev.yielded) {
+        pv_return_to_running(v); /* delivers whatever is due (as trap_entry's) */
         if (v->domain->state == DOM_RUNNING && guest_rip_canonical(v->regs.rip))
             return NULL;
         /* a bounce crashed it (or a non-canonical rip): the full path */

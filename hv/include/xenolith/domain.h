@@ -140,6 +140,17 @@ static inline struct vcpu *domain_vcpu(struct domain *d, unsigned int id)
     return id < d->max_vcpus ? &d->vcpus[id] : (struct vcpu *)0;
 }
 #define for_each_vcpu(d, v) for ((v) = (d)->vcpus; (v) < (d)->vcpus + (d)->max_vcpus; (v)++)
+/* SCHEDOP_poll's block: v polls (port: the one port, -1: several);
+ * sends to v's domain look at v from now on (domain_events.pollers).
+ * Big lock held, as for every send (event.h). */
+static inline void evtchn_poll_begin(struct vcpu *v, int port)
+{
+    _Static_assert(MAX_VCPUS <= 32, "pollers is one bit a vcpu");
+    v->ev.polling = 1;
+    v->ev.poll_port = port;
+    v->domain->ev.pollers |= 1u << v->id;
+}
+
 /* The domain asked to stop (SHUTDOWN_* reason); it will not run again. */
 void domain_shutdown(struct domain *d, unsigned int reason);
 /* The domain broke the rules or faulted: log why and shut it down with

@@ -58,6 +58,11 @@ struct domain_events {
     int fifo;
     unsigned int fifo_nr_pages;
     uint64_t fifo_array[EVTCHN_FIFO_PAGES];
+    /* Bit n: vcpus[n] may be blocked in SCHEDOP_poll. Set with its
+     * polling flag (evtchn_poll_begin), dropped only by check_pollers
+     * once that vcpu is seen not polling: every polling vcpu's bit is
+     * set, so a send skips the vcpu scan when this is 0. */
+    uint32_t pollers;
     /* SCHEDOP_watchdog timers: bit w of inuse = id w+1 exists; its
      * deadline is system time (fires once, shutting the domain down). */
     uint8_t watchdog_inuse;

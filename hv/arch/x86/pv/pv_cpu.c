@@ -118,9 +118,47 @@ void *pv_running_frame(struct vcpu *v, uint64_t va, size_t len, int write)
     return running_frame_at(v, va, len, write);
 }
 
+/* The bounce frame's words at w: RCX, R11, [error code,] RIP, CS word
+ * (upcall mask in bits 32-39), RFLAGS, RSP, SS. */
+static inline __attribute__((always_inline)) void bounce_words(uint64_t *w,
+                                                               const struct cpu_regs *regs,
+                                                               unsigned int flags,
+                                                               uint32_t error_code, uint64_t csw,
+                                                               uint64_t rflags)
+{
+    *w++ = regs->rcx;
+    *w++ = regs->r11;
+    if (flags & PV_TBF_ERRCODE)
+        *w++ = error_code;
+    *w++ = regs->rip;
+    *w++ = csw;
+    *w++ = rflags;
+    *w++ = regs->rsp;
+    *w = regs->ss;
+}
+
+/* bounce's frame of n words below sp when it is not in one page the
+ * guest may write (or sp is too low): built here and copied, else the
+ * domain crashes (-1). Out of line: the common case keeps no frame. */
+static __attribute__((noinline)) int bounce_copy(struct vcpu *v, const struct cpu_regs *regs,
+                                                 uint64_t sp, unsigned int n, unsigned int flags,
+                                                 uint32_t error_code, uint64_t csw,
+                                                 uint64_t rflags)
+{
+    uint64_t frame[8];
+    bounce_words(frame, regs, flags, error_code, csw, rflags);
+    if (sp < n * 8 || copy_to_guest_va(v->cr3, sp - n * 8, frame, n * 8)) {
+        domain_crash(v->domain, "bounce frame unwritable at %016lx (rip %016lx)", sp - n * 8,
+                     regs->rip);
+        return -1;
+    }
+    return 0;
+}
+
 /* running: v is on this CPU with its tables loaded (running_frame_at). */
-static int bounce(struct vcpu *v, struct cpu_regs *regs, uint64_t target, unsigned int flags,
-                  uint32_t error_code, int running)
+static inline __attribute__((always_inline)) int bounce(struct vcpu *v, struct cpu_regs *regs,
+                                                      uint64_t target, unsigned int flags,
+                                                      uint32_t error_code, int running)
 {
     struct domain *d = v->domain;
     uint64_t cs = regs->cs, sp;
@@ -149,25 +187,14 @@ static int bounce(struct vcpu *v, struct cpu_regs *regs, uint64_t target, unsign
      * on another CPU may watch it being written: its own stack, its own
      * business, as under Xen), else built here and copied. */
     unsigned int n = (flags & PV_TBF_ERRCODE) ? 8 : 7;
-    uint64_t frame[8], *f = NULL;
+    uint64_t csw = (cs & 0xffff) | ((uint64_t)saved_mask << 32), *f = NULL;
     if (sp >= n * 8)
         f = running ? running_frame_at(v, sp - n * 8, n * 8, 1)
                     : guest_frame_at(v, sp - n * 8, n * 8, 1);
-    uint64_t *w = f ? f : frame;
-    *w++ = regs->rcx;
-    *w++ = regs->r11;
-    if (flags & PV_TBF_ERRCODE)
-        *w++ = error_code;
-    *w++ = regs->rip;
-    *w++ = (cs & 0xffff) | ((uint64_t)saved_mask << 32);
-    *w++ = rflags;
-    *w++ = regs->rsp;
-    *w = regs->ss;
-    if (!f && (sp < n * 8 || copy_to_guest_va(v->cr3, sp - n * 8, frame, n * 8))) {
-        domain_crash(d, "bounce frame unwritable at %016lx (rip %016lx)", sp - n * 8,
-                     regs->rip);
+    if (f)
+        bounce_words(f, regs, flags, error_code, csw, rflags);
+    else if (bounce_copy(v, regs, sp, n, flags, error_code, csw, rflags))
         return -1;
-    }
     sp -= n * 8;
     if (flags & PV_TBF_INTERRUPT)
         v->info->evtchn_upcall_mask = 1;
@@ -607,19 +634,29 @@ HYPERCALL_DECL(vm_assist)
     }
 }
 
+/* One read of field f of the guest's iret frame: the frame may be the
+ * guest's own memory, which another of its vcpus can change meanwhile,
+ * so each field is loaded once and only that value is checked and used. */
+#define IRET_FIELD(p, f) __atomic_load_n(&(p)->f, __ATOMIC_RELAXED)
+
 HYPERCALL_DECL(iret)
 {
     struct iret_context c;
     struct cpu_regs *regs = &v->regs;
-    const void *g = running_frame_at(v, regs->rsp, sizeof(c), 0);
+    const struct iret_context *g = running_frame_at(v, regs->rsp, sizeof(c), 0);
 
-    if (g)
-        __builtin_memcpy(&c, g, sizeof(c)); /* one read of each field */
-    else if (copy_from_guest_va(v->cr3, &c, regs->rsp, sizeof(c))) {
-        domain_crash(v->domain, "iret: frame at %016lx unreadable", regs->rsp);
-        return 0;
+    if (!g) {
+        if (copy_from_guest_va(v->cr3, &c, regs->rsp, sizeof(c))) {
+            domain_crash(v->domain, "iret: frame at %016lx unreadable", regs->rsp);
+            return 0;
+        }
+        g = &c;
     }
-    if ((c.cs & 3) == 3 && v->pv.kernel_mode) {
+    /* all read before anything changes (the mode toggle included) */
+    uint64_t cs = IRET_FIELD(g, cs), rflags = IRET_FIELD(g, rflags), rip = IRET_FIELD(g, rip);
+    uint64_t rsp = IRET_FIELD(g, rsp), ss = IRET_FIELD(g, ss), flags = IRET_FIELD(g, flags);
+    uint64_t rcx = IRET_FIELD(g, rcx), r11 = IRET_FIELD(g, r11), rax = IRET_FIELD(g, rax);
+    if ((cs & 3) == 3 && v->pv.kernel_mode) {
         if (!v->guest_table_user) {
             domain_crash(v->domain, "iret: switch to user mode without a user page table");
             return 0;
@@ -627,21 +664,21 @@ HYPERCALL_DECL(iret)
         pv_toggle_mode(v);
     }
     if (v->pv.vm_assist & (1ULL << VMASST_TYPE_architectural_iopl))
-        v->pv.iopl = (unsigned int)(c.rflags >> 12) & 3;
-    regs->rip = c.rip;
-    regs->cs = c.cs | 3;
-    regs->rflags = (c.rflags & ~(RFLAGS_IOPL | RFLAGS_VM)) | RFLAGS_IF;
-    regs->rsp = c.rsp;
-    regs->ss = c.ss | 3;
-    if (c.flags & VGCF_in_syscall) {
+        v->pv.iopl = (unsigned int)(rflags >> 12) & 3;
+    regs->rip = rip;
+    regs->cs = cs | 3;
+    regs->rflags = (rflags & ~(RFLAGS_IOPL | RFLAGS_VM)) | RFLAGS_IF;
+    regs->rsp = rsp;
+    regs->ss = ss | 3;
+    if (flags & VGCF_in_syscall) {
         regs->rcx = regs->rip; /* as Xen's sysret leaves them */
         regs->r11 = regs->rflags;
     } else {
-        regs->rcx = c.rcx;
-        regs->r11 = c.r11;
+        regs->rcx = rcx;
+        regs->r11 = r11;
     }
-    v->info->evtchn_upcall_mask = !(c.rflags & RFLAGS_IF);
-    return (long)c.rax; /* the dispatcher stores it in regs->rax */
+    v->info->evtchn_upcall_mask = !(rflags & RFLAGS_IF);
+    return (long)rax; /* the dispatcher stores it in regs->rax */
 }
 
 HYPERCALL_DECL(physdev_op)
