@@ -456,6 +456,25 @@ static struct cpu_regs *leave_to(struct percpu *pc, struct cpu_regs *r)
     return r;
 }
 
+/* Back to v, running on this CPU with its page tables loaded: the rest
+ * of its state reloaded where it changed (GDT/LDT copy, segment bases,
+ * CR0.TS, debug registers), its frame made safe to return through. */
+static inline __attribute__((always_inline)) struct cpu_regs *leave_reloaded(struct percpu *pc,
+                                                                             struct vcpu *v)
+{
+    if (v != pc->gdt_vcpu || v->pv.gdt_gen != pc->gdt_loaded_gen)
+        load_guest_gdt(pc, v);
+    if (pc->seg_reload) {
+        load_guest_bases(v);
+        pc->seg_reload = 0;
+    }
+    pc->seg_in_cpu = v;
+    load_guest_ts(pc, v);
+    load_guest_debugregs(pc, v);
+    sanitize_guest_frame(&v->regs);
+    return leave_to(pc, &v->regs);
+}
+
 /* The full path (big lock held): pick a vcpu (idling while none can
  * run), deliver what it has pending, switch it in. entered: the vcpu
  * whose entry this is (NULL from idle); first: a vcpu already picked. */
@@ -567,17 +586,7 @@ static struct cpu_regs *resume_entered(struct percpu *pc, struct vcpu *v)
         return NULL;
     if (pc->pt_domain != v->domain || read_cr3() != v->cr3)
         load_guest_pt(pc, v); /* a bounce from user mode switched to the kernel table */
-    if (v != pc->gdt_vcpu || v->pv.gdt_gen != pc->gdt_loaded_gen)
-        load_guest_gdt(pc, v);
-    if (pc->seg_reload) {
-        load_guest_bases(v);
-        pc->seg_reload = 0;
-    }
-    pc->seg_in_cpu = v;
-    load_guest_ts(pc, v);
-    load_guest_debugregs(pc, v);
-    sanitize_guest_frame(&v->regs);
-    return leave_to(pc, &v->regs);
+    return leave_reloaded(pc, v);
 }
 
 /* A guest exception (vector < 32; r as entry.S saved it, v->regs a copy
@@ -674,17 +683,7 @@ struct cpu_regs *trap_entry(struct cpu_regs *r)
              * whatever this call did to CR3, the CPU must not run a
              * guest's tables outside its shootdown masks */
             load_guest_pt(pc, v);
-            if (v != pc->gdt_vcpu || v->pv.gdt_gen != pc->gdt_loaded_gen)
-                load_guest_gdt(pc, v);
-            if (pc->seg_reload) {
-                load_guest_bases(v);
-                pc->seg_reload = 0;
-            }
-            pc->seg_in_cpu = v;
-            load_guest_ts(pc, v);
-            load_guest_debugregs(pc, v);
-            sanitize_guest_frame(&v->regs);
-            return leave_to(pc, &v->regs);
+            return leave_reloaded(pc, v);
         }
         /* a bounce crashed it (or a non-canonical rip): the full path */
     }
@@ -740,17 +739,5 @@ struct cpu_regs *hypercall_entry(struct cpu_regs *r)
      * debug registers or the segment bases). */
     if (pc->pt_domain != v->domain || read_cr3() != v->cr3)
         load_guest_pt(pc, v);
-    if (v != pc->gdt_vcpu || v->pv.gdt_gen != pc->gdt_loaded_gen)
-        load_guest_gdt(pc, v);
-    if (pc->seg_reload) {
-        load_guest_bases(v);
-        pc->seg_reload = 0;
-    }
-    pc->seg_in_cpu = v;
-    load_guest_ts(pc, v);
-    load_guest_debugregs(pc, v);
-    sanitize_guest_frame(&v->regs);
-    pc->hv_since = 0;
-    big_unlock_here(pc);
-    return &v->regs;
+    return leave_reloaded(pc, v);
 }
