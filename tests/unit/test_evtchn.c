@@ -479,6 +479,47 @@ static void test_poller_on_other_vcpu(void **state)
     assert_int_equal(d1->ev.pollers, 0);
 }
 
+/* Several vcpus polling one port all wake on one send; a poller
+ * taken out of its block without vcpu_wake (vcpu_set_online(1) clears
+ * blocked, not polling) loses its bit on the next send and gets it back
+ * when it polls again, so the send after that still wakes it. */
+static void test_pollers_several_and_reup(void **state)
+{
+    (void)state;
+    d1->max_vcpus = 4;
+    for (unsigned int i = 1; i < 4; i++) {
+        d1->vcpus[i].domain = d1;
+        d1->vcpus[i].id = i;
+        d1->vcpus[i].info = &shinfo[1].vcpu_info[i];
+        d1->vcpus[i].info->evtchn_upcall_mask = 1;
+    }
+    int p = alloc_unbound(d1, DOMID_SELF, DOMID_SELF);
+    int q = bind_inter(d1, DOMID_SELF, (unsigned int)p);
+    mask(d1, (unsigned int)p);
+    d1->shared_info->evtchn_pending[0] = 0;
+    for (unsigned int i = 1; i < 4; i++) {
+        d1->vcpus[i].blocked = 1;
+        evtchn_poll_begin(&d1->vcpus[i], i == 2 ? -1 : p);
+    }
+    assert_int_equal(d1->ev.pollers, 0xeu);
+    send(d1, (unsigned int)q);
+    for (unsigned int i = 1; i < 4; i++)
+        assert_int_equal(d1->vcpus[i].blocked, 0);
+    /* vcpu 3 polls, then is brought down and up (blocked cleared only) */
+    d1->vcpus[3].blocked = 1;
+    evtchn_poll_begin(&d1->vcpus[3], p);
+    d1->vcpus[3].blocked = 0; /* vcpu_set_online(v, 1) */
+    d1->shared_info->evtchn_pending[0] = 0;
+    send(d1, (unsigned int)q);
+    assert_int_equal(d1->ev.pollers & (1u << 3), 0);
+    /* it polls again: the bit is back and the next send wakes it */
+    d1->vcpus[3].blocked = 1;
+    evtchn_poll_begin(&d1->vcpus[3], p);
+    d1->shared_info->evtchn_pending[0] = 0;
+    send(d1, (unsigned int)q);
+    assert_int_equal(d1->vcpus[3].blocked, 0);
+}
+
 static void test_destroy_and_reset(void **state)
 {
     (void)state;
@@ -861,6 +902,7 @@ int main(void)
         cmocka_unit_test_setup(test_ipi_and_enospc, setup),
         cmocka_unit_test_setup(test_wakeups, setup),
         cmocka_unit_test_setup(test_poller_on_other_vcpu, setup),
+        cmocka_unit_test_setup(test_pollers_several_and_reup, setup),
         cmocka_unit_test_setup(test_destroy_and_reset, setup),
         cmocka_unit_test_setup(test_fifo_init_refusals, setup),
         cmocka_unit_test_setup(test_fifo_send_queue_ready, setup),
