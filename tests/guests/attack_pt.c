@@ -60,6 +60,38 @@ static long copy_into(const uint64_t *dst, unsigned int n, uint64_t src)
     return 0;
 }
 
+/* Pick the tree's frames at the top of the domain's memory, far above
+ * the bootstrap mapping (the image, its tables and the padding after
+ * them stay mapped writable): mb MiB of L1s (at most MAX_L1), their L2s,
+ * one L3, one L4 and the data frame every L1 entry maps. 0 if the
+ * domain has too few pages. */
+static int plan_tree(start_info_t *si, unsigned int mb, const char *name)
+{
+    const uint64_t *p2m = (const uint64_t *)si->mfn_list;
+    uint64_t boot_end = ((si->pt_base - GUEST_VIRT_BASE) >> 12) + si->nr_pt_frames + 1024;
+    nl1 = mb * 256u;
+    if (nl1 > MAX_L1)
+        nl1 = MAX_L1;
+    nl2 = (nl1 + 511u) / 512u;
+    uint64_t need = nl1 + nl2 + 3;
+    if (boot_end + need > si->nr_pages) {
+        printk("attack: %s: %lu pages, need %lu after pfn %lu\n", name,
+               (unsigned long)si->nr_pages, (unsigned long)need, (unsigned long)boot_end);
+        return 0;
+    }
+    uint64_t pfn = si->nr_pages - need;
+    data = p2m[pfn++];
+    l4 = p2m[pfn++];
+    l3 = p2m[pfn++];
+    for (unsigned int j = 0; j < nl2; j++)
+        l2s[j] = p2m[pfn++];
+    for (unsigned int i = 0; i < nl1; i++)
+        l1s[i] = p2m[pfn++];
+    for (unsigned int k = 0; k < 512; k++)
+        tmpl_l1[k] = (data << 12) | PTE_P | PTE_US | PTE_A;
+    return 1;
+}
+
 static long build(void)
 {
     long rc = copy_into(l1s, nl1, mfn_of(tmpl_l1));
@@ -95,32 +127,11 @@ static long timed(unsigned int cmd, const char *what, unsigned int round)
 void attack_pt_tree(start_info_t *si, unsigned int mb, unsigned int rounds, int *passed,
                     int *failed)
 {
-    const uint64_t *p2m = (const uint64_t *)si->mfn_list;
-    /* The top of memory: far above the bootstrap mapping (the image, its
-     * tables and the padding after them stay mapped writable). */
-    uint64_t boot_end = ((si->pt_base - GUEST_VIRT_BASE) >> 12) + si->nr_pt_frames + 1024;
-    nl1 = mb * 256u;
-    if (nl1 > MAX_L1)
-        nl1 = MAX_L1;
-    nl2 = (nl1 + 511u) / 512u;
-    uint64_t need = nl1 + nl2 + 3;
-    if (boot_end + need > si->nr_pages) {
-        printk("attack: pt_tree: %lu pages, need %lu after pfn %lu\n",
-               (unsigned long)si->nr_pages, (unsigned long)need, (unsigned long)boot_end);
+    if (!plan_tree(si, mb, "pt_tree")) {
         check_true("pt_tree: enough memory", 0);
         *passed += check_passed, *failed += check_failed;
         return;
     }
-    uint64_t pfn = si->nr_pages - need;
-    data = p2m[pfn++];
-    l4 = p2m[pfn++];
-    l3 = p2m[pfn++];
-    for (unsigned int j = 0; j < nl2; j++)
-        l2s[j] = p2m[pfn++];
-    for (unsigned int i = 0; i < nl1; i++)
-        l1s[i] = p2m[pfn++];
-    for (unsigned int k = 0; k < 512; k++)
-        tmpl_l1[k] = (data << 12) | PTE_P | PTE_US | PTE_A;
     printk("attack: pt_tree: %u L1 tables (%u MiB), %u L2, 1 L3, 1 L4: %u present L1 entries\n",
            nl1, nl1 / 256u, nl2, nl1 * 512u);
     check_eq("pt_tree: build the tree -> 0", build(), 0);
@@ -161,28 +172,11 @@ static uint8_t scratch[4096] __attribute__((aligned(4096)));
 
 void attack_pt_deval(start_info_t *si, unsigned int mb, int *passed, int *failed)
 {
-    const uint64_t *p2m = (const uint64_t *)si->mfn_list;
-    uint64_t boot_end = ((si->pt_base - GUEST_VIRT_BASE) >> 12) + si->nr_pt_frames + 1024;
-    nl1 = mb * 256u;
-    if (nl1 > MAX_L1)
-        nl1 = MAX_L1;
-    nl2 = (nl1 + 511u) / 512u;
-    uint64_t need = nl1 + nl2 + 3;
-    if (boot_end + need > si->nr_pages) {
+    if (!plan_tree(si, mb, "pt_deval")) {
         check_true("pt_deval: enough memory", 0);
         *passed += check_passed, *failed += check_failed;
         return;
     }
-    uint64_t pfn = si->nr_pages - need;
-    data = p2m[pfn++];
-    l4 = p2m[pfn++];
-    l3 = p2m[pfn++];
-    for (unsigned int j = 0; j < nl2; j++)
-        l2s[j] = p2m[pfn++];
-    for (unsigned int i = 0; i < nl1; i++)
-        l1s[i] = p2m[pfn++];
-    for (unsigned int k = 0; k < 512; k++)
-        tmpl_l1[k] = (data << 12) | PTE_P | PTE_US | PTE_A;
     printk("attack: pt_deval: %u L1 tables, %u L2\n", nl1, nl2);
     check_eq("pt_deval: build the tree -> 0", build(), 0);
     memcpy(tmpl, tmpl_l1, sizeof(tmpl));
