@@ -456,14 +456,13 @@ static struct cpu_regs *leave_to(struct percpu *pc, struct cpu_regs *r)
     return r;
 }
 
-/* Back to v, running on this CPU with its page tables loaded: the rest
- * of its state reloaded where it changed (GDT/LDT copy, segment bases,
- * CR0.TS, debug registers), its frame made safe to return through. */
-static inline __attribute__((always_inline)) struct cpu_regs *leave_reloaded(struct percpu *pc,
-                                                                             struct vcpu *v)
+/* The last of v's state before it runs on this CPU (its page tables and
+ * GDT already loaded): segment bases if the hv changed them, CR0.TS and
+ * the debug registers where they differ, its frame made safe to return
+ * through. */
+static inline __attribute__((always_inline)) void load_guest_rest(struct percpu *pc,
+                                                                  struct vcpu *v)
 {
-    if (v != pc->gdt_vcpu || v->pv.gdt_gen != pc->gdt_loaded_gen)
-        load_guest_gdt(pc, v);
     if (pc->seg_reload) {
         load_guest_bases(v);
         pc->seg_reload = 0;
@@ -472,6 +471,17 @@ static inline __attribute__((always_inline)) struct cpu_regs *leave_reloaded(str
     load_guest_ts(pc, v);
     load_guest_debugregs(pc, v);
     sanitize_guest_frame(&v->regs);
+}
+
+/* Back to v, running on this CPU with its page tables loaded: the rest
+ * of its state reloaded where it changed (GDT/LDT copy, segment bases,
+ * CR0.TS, debug registers), its frame made safe to return through. */
+static inline __attribute__((always_inline)) struct cpu_regs *leave_reloaded(struct percpu *pc,
+                                                                             struct vcpu *v)
+{
+    if (v != pc->gdt_vcpu || v->pv.gdt_gen != pc->gdt_loaded_gen)
+        load_guest_gdt(pc, v);
+    load_guest_rest(pc, v);
     return leave_to(pc, &v->regs);
 }
 
@@ -530,14 +540,7 @@ again:
         if (fs > 0 && read_cr3() != next->cr3)
             arch_switch_cr3(next->cr3); /* the failsafe moved it to kernel mode */
     }
-    if (pc->seg_reload) {
-        load_guest_bases(next);
-        pc->seg_reload = 0;
-    }
-    pc->seg_in_cpu = next;
-    load_guest_ts(pc, next);
-    load_guest_debugregs(pc, next);
-    sanitize_guest_frame(&next->regs);
+    load_guest_rest(pc, next);
     smp_test_maybe_hang();
     return leave_to(pc, &next->regs);
 }
@@ -656,13 +659,8 @@ struct cpu_regs *trap_entry(struct cpu_regs *r)
     BUG_ON(!v);
     if (r != &v->regs)
         v->regs = *r; /* an IST entry (#DB, #MC): not built in place */
-    if (r->vector == VEC_SYSCALL) {
-        if (v->pv.kernel_mode)
-            v->regs.rax = (uint64_t)hypercall_dispatch(v, r->rax, r->rdi, r->rsi, r->rdx,
-                                                       r->r10, r->r8);
-        else
-            pv_syscall_from_user(v, &v->regs); /* never a hypercall from user mode */
-    } else if (r->vector < 32) {
+    /* (a `syscall` never comes here: entry.S sends it to hypercall_entry) */
+    if (r->vector < 32) {
         struct cpu_regs *out = guest_exception(pc, v, r);
         if (out)
             return out;
