@@ -428,19 +428,25 @@ static void test_wakeups(void **state)
     assert_false(evtchn_port_is_pending(d1, 4000));
 }
 
+/* d1 gets vcpus 1 .. n-1 besides its vcpu 0, upcalls masked. */
+static void d1_vcpus(unsigned int n)
+{
+    d1->max_vcpus = n;
+    for (unsigned int i = 1; i < n; i++) {
+        d1->vcpus[i].domain = d1;
+        d1->vcpus[i].id = i;
+        d1->vcpus[i].info = &shinfo[1].vcpu_info[i];
+        d1->vcpus[i].info->evtchn_upcall_mask = 1;
+    }
+}
+
 /* A vcpu polling on another vcpu (another CPU) of the sender's domain
  * is woken by a send to its port; a send with no poller leaves a blocked
  * vcpu alone, and a poller's bit goes once it no longer polls. */
 static void test_poller_on_other_vcpu(void **state)
 {
     (void)state;
-    d1->max_vcpus = 3;
-    for (unsigned int i = 1; i < 3; i++) {
-        d1->vcpus[i].domain = d1;
-        d1->vcpus[i].id = i;
-        d1->vcpus[i].info = &shinfo[1].vcpu_info[i];
-        d1->vcpus[i].info->evtchn_upcall_mask = 1;
-    }
+    d1_vcpus(3);
     int p = alloc_unbound(d1, DOMID_SELF, DOMID_SELF);
     int q = bind_inter(d1, DOMID_SELF, (unsigned int)p);
     int r = alloc_unbound(d1, DOMID_SELF, DOMID_SELF);
@@ -486,13 +492,7 @@ static void test_poller_on_other_vcpu(void **state)
 static void test_pollers_several_and_reup(void **state)
 {
     (void)state;
-    d1->max_vcpus = 4;
-    for (unsigned int i = 1; i < 4; i++) {
-        d1->vcpus[i].domain = d1;
-        d1->vcpus[i].id = i;
-        d1->vcpus[i].info = &shinfo[1].vcpu_info[i];
-        d1->vcpus[i].info->evtchn_upcall_mask = 1;
-    }
+    d1_vcpus(4);
     int p = alloc_unbound(d1, DOMID_SELF, DOMID_SELF);
     int q = bind_inter(d1, DOMID_SELF, (unsigned int)p);
     mask(d1, (unsigned int)p);

@@ -629,6 +629,20 @@ static void test_mmuext_big_pin_continued(void **state)
         assert_int_equal(pi(bl1[j])->count | pi(bl1[j])->type_count | pi(bl1[j])->flags, 0);
 }
 
+/* Destroy steps of d, each on a fresh budget, until it is gone; *steps
+ * counts them. The last step's answer (0 when gone). */
+static int destroy_to_end(struct domain *d, int *steps)
+{
+    int rc;
+    do {
+        mm_preempt_begin();
+        rc = domain_destroy_step(d);
+        mm_preempt_end();
+        assert_true(++*steps < 10000);
+    } while (rc == MM_ERESTART);
+    return rc;
+}
+
 /* Destroy in bounded steps (destroydomain's continuation, the reaper):
  * a domain dying with a big pinned tree and a half-validated one gives
  * every frame back, over several steps. */
@@ -653,14 +667,8 @@ static void test_destroy_in_steps(void **state)
     assert_int_equal(da->pt_partial, half + 1);
     da->state = DOM_SHUTDOWN;
     current = NULL;
-    int steps = 0, rc;
-    do {
-        mm_preempt_begin();
-        rc = domain_destroy_step(da);
-        mm_preempt_end();
-        assert_true(++steps < 10000);
-    } while (rc == MM_ERESTART);
-    assert_int_equal(rc, 0);
+    int steps = 0;
+    assert_int_equal(destroy_to_end(da, &steps), 0);
     assert_true(steps >= 2); /* 12288 entries to drop: more than one budget */
     assert_null(domain_by_id(A));
     assert_int_equal(mm_free_count(), NFRAMES - FIRST_FREE);
@@ -725,12 +733,7 @@ static void test_populate_into_dying_refused(void **state)
     long prc = issue(v0, __HYPERVISOR_memory_op, XENMEM_populate_physmap, BUF_VA, 0, 0, 0);
     current = NULL;
     assert_int_equal(prc, 0); /* no extent done, as Xen */
-    do {
-        mm_preempt_begin();
-        rc = domain_destroy_step(da);
-        mm_preempt_end();
-        assert_true(++steps < 10000);
-    } while (rc == MM_ERESTART);
+    assert_int_equal(destroy_to_end(da, &steps), 0);
     assert_null(domain_by_id(A));
     uint64_t left = 0;
     for (uint64_t m = 0; m < NFRAMES; m++)
