@@ -17,6 +17,10 @@
 #                dom0_mem= (--hv-cmdline) must leave room for the hv and
 #                the domUs
 #   --ramdisk FILE   dom0's boot module (start_info mod_start/mod_len)
+#   --disk FILE  a raw disk image on a modern-only virtio-blk-pci device
+#                (repeatable: vda, vdb, ... in dom0, in this order)
+#   --nic ARGS   a virtio-net-pci device on a QEMU -netdev ARGS back end
+#                (e.g. "user,id=n0,restrict=on"); the id must be given
 #   --smp N      N CPUs (QEMU's -smp N, default 1); with N > 1 TCG runs
 #                one host thread per CPU (-accel tcg,thread=multi), except
 #                with -icount in XL_QEMU_ARGS, which QEMU allows only with
@@ -38,7 +42,7 @@ top=$(cd "$here/../.." && pwd)
 BUILD=${BUILD:-$top/build}
 dom0="$BUILD/guests/dom0.elf" dom0_cmdline="" hv_cmdline="console=com1"
 cfg_text="" timeout=60 log="" quiet=0 gdb=0 mem=512M smp=1
-domus=() ramdisk="" ctl="" ctl_script=""
+domus=() disks=() nics=() ramdisk="" ctl="" ctl_script=""
 while [ $# -gt 0 ]; do
     case "$1" in
     --dom0) dom0=$2; shift ;;
@@ -54,6 +58,8 @@ while [ $# -gt 0 ]; do
     --quiet) quiet=1 ;;
     --gdb) gdb=1; timeout=0 ;;
     --ramdisk) ramdisk=$2; shift ;;
+    --disk) disks+=("$2"); shift ;;
+    --nic) nics+=("$2"); shift ;;
     --ctl) ctl=$2; shift ;;
     --ctl-script) ctl_script=$2; shift ;;
     --ctl-wait) ctl_wait=$2; shift ;;
@@ -144,13 +150,21 @@ if [ "$smp" -gt 1 ]; then
     *) accel=(-accel tcg,thread=multi) ;;
     esac
 fi
+devs=()
+for i in "${!disks[@]}"; do
+    devs+=(-drive "if=none,id=vd$i,format=raw,file=${disks[$i]}"
+           -device "virtio-blk-pci,drive=vd$i,disable-legacy=on")
+done
+for n in "${nics[@]}"; do
+    devs+=(-netdev "$n" -device "virtio-net-pci,netdev=$(sed 's/.*id=\([^,]*\).*/\1/' <<<"$n"),disable-legacy=on")
+done
 exec 3<&0
 qemu-system-x86_64 -machine q35 -m "${mem:-512M}" -cpu qemu64 -smp "$smp" "${accel[@]}" -no-reboot -display none \
     -drive if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd \
     -drive if=pflash,format=raw,file="$work/vars.fd" \
     -drive format=raw,file=fat:rw:"$esp" \
     -device isa-debug-exit,iobase=0xf4,iosize=0x04 ${XL_QEMU_ARGS:-} \
-    -net none "${serial[@]}" "${dbg[@]}" 0<&3 &
+    -net none "${devs[@]}" "${serial[@]}" "${dbg[@]}" 0<&3 &
 qpid=$!
 conpid=""
 if [ -n "${con_script:-}" ]; then
