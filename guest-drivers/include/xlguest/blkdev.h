@@ -3,7 +3,8 @@
  * requests of whole 512-byte sectors whose data lives in machine frames
  * (DMA addresses), completed by a callback from blkdev_poll(). The
  * virtio-blk driver (guest-drivers/virtio/virtio_blk.c) implements it;
- * blkback (toolstack/dom0svc/blkback.c) uses it. A region of a device
+ * blkback (toolstack/dom0svc/blkback.c) uses it; guest-drivers/blk/blkdev.c
+ * keeps the registry and checks each request before the driver sees it. A region of a device
  * (what `xl` disk targets like "vda:16M+64M" name) is carved by the user
  * of this interface, not here.
  * Must never: call the completion from inside blkdev_submit (only from
@@ -45,7 +46,21 @@ struct blkdev_info {
     unsigned int max_inflight;/* requests the device takes at once */
 };
 
+/* A driver's device: it fills info and ops and registers it once. */
 struct blkdev;
+struct blkdev_ops {
+    /* r already checked by blkdev_submit; 0 or -EBUSY (queue full). */
+    int (*submit)(struct blkdev *d, struct blkdev_req *r);
+    /* Reap completions, call their done; how many. */
+    int (*poll)(struct blkdev *d);
+};
+struct blkdev {
+    struct blkdev_info info;
+    const struct blkdev_ops *ops;
+    void *drv;                /* the driver's */
+};
+/* 0, or -ENOSPC when the registry (8 devices) is full. */
+int blkdev_register(struct blkdev *d);
 
 /* The devices found at boot, by index (0 = vda) or name; NULL if none. */
 struct blkdev *blkdev_get(unsigned int index);
