@@ -9,6 +9,12 @@
  * PHYSDEVOP_unmap_pirq reaches no port, and the refusals: MSI-X on a
  * function without it, a second map of the same function, a foreign
  * domain, bad and unmapped pirqs, a double bind, an unmap twice.
+ * With a modern virtio-rng-pci (1af4:1044) present too, the same for an
+ * MSI-X entry: pci_irq_bind_msix on entry 0, the hypervisor enabled
+ * MSI-X, the table page refused to a writable mapping while mapped, a
+ * virtqueue with queue vector 0 whose buffers filled by the device
+ * arrive as events, MSI-X off and the table mappable after unbind, and
+ * no event for a buffer filled then.
  * One PASS/FAIL line per check, then "pirq_msi: N passed, M failed".
  * Must never: write the MSI address/data itself (the check is that the
  * hypervisor did).
@@ -116,12 +122,150 @@ static unsigned int raise_each(unsigned int n)
     return got;
 }
 
-static const struct pci_dev *find_edu(struct pci_dev *devs, int n)
+static const struct pci_dev *find_dev(struct pci_dev *devs, int n, uint16_t ven, uint16_t dev)
 {
     for (int i = 0; i < n; i++)
-        if (devs[i].vendor == 0x1234 && devs[i].device == 0x11e8)
+        if (devs[i].vendor == ven && devs[i].device == dev)
             return &devs[i];
     return NULL;
+}
+
+/* ---- MSI-X with a modern virtio-rng-pci (virtio 1.x, section 4.1) ---- */
+#define VIRTIO_CAP_COMMON 1
+#define VIRTIO_CAP_NOTIFY 2
+#define VQ_SIZE 8
+struct vq_desc { uint64_t addr; uint32_t len; uint16_t flags, next; };
+struct vq_avail { uint16_t flags, idx, ring[VQ_SIZE]; };
+struct vq_used_elem { uint32_t id, len; };
+struct vq_used { uint16_t flags, idx; struct vq_used_elem ring[VQ_SIZE]; };
+static struct vq_desc vq_desc[VQ_SIZE] __attribute__((aligned(4096)));
+static struct vq_avail vq_avail __attribute__((aligned(4096)));
+static struct vq_used vq_used __attribute__((aligned(4096)));
+static uint8_t rng_buf[4096] __attribute__((aligned(4096)));
+static volatile uint8_t *vcommon;
+static volatile uint16_t *vnotify;
+
+static uint64_t maddr(const void *va)
+{
+    return virt_to_mfn(va) << 12 | ((uint64_t)va & 4095);
+}
+
+/* Map the region a virtio vendor capability of this type names. */
+static volatile uint8_t *virtio_region(const struct pci_dev *d, uint8_t type, uint32_t *mult)
+{
+    for (unsigned int c = pci_find_cap(d, 0x09, 0); c; c = pci_find_cap(d, 0x09, c)) {
+        if (pci_read8(d, c + 3) != type)
+            continue;
+        uint64_t bar = pci_bar(d, pci_read8(d, c + 4), NULL);
+        uint32_t off = pci_read32(d, c + 8), len = pci_read32(d, c + 12);
+        if (mult)
+            *mult = pci_read32(d, c + 16);
+        return bar ? pci_mmio_map(bar + off, len) : NULL;
+    }
+    return NULL;
+}
+
+#define VC8(o)  (*(volatile uint8_t *)(vcommon + (o)))
+#define VC16(o) (*(volatile uint16_t *)(vcommon + (o)))
+#define VC32(o) (*(volatile uint32_t *)(vcommon + (o)))
+#define VC64(o) (*(volatile uint64_t *)(vcommon + (o)))
+
+/* Reset, VERSION_1 only, queue 0 of VQ_SIZE on MSI-X vector 0. */
+static int virtio_rng_setup(uint16_t *qnotify_off)
+{
+    VC8(0x14) = 0;
+    for (int i = 0; i < 1000 && VC8(0x14); i++)
+        ;
+    VC8(0x14) = 1 | 2;                     /* ACKNOWLEDGE | DRIVER */
+    VC32(0x08) = 1, VC32(0x0c) = 1;        /* feature bit 32: VERSION_1 */
+    VC32(0x08) = 0, VC32(0x0c) = 0;
+    VC8(0x14) = 1 | 2 | 8;                 /* FEATURES_OK */
+    if (!(VC8(0x14) & 8))
+        return 0;
+    VC16(0x10) = 0xffff;                   /* no config-change vector */
+    VC16(0x16) = 0;                        /* queue_select */
+    if (VC16(0x18) < VQ_SIZE)
+        return 0;
+    VC16(0x18) = VQ_SIZE;
+    VC16(0x1a) = 0;                        /* queue_msix_vector: entry 0 */
+    if (VC16(0x1a) != 0)
+        return 0;
+    VC64(0x20) = maddr(vq_desc);
+    VC64(0x28) = maddr(&vq_avail);
+    VC64(0x30) = maddr(&vq_used);
+    *qnotify_off = VC16(0x1e);
+    VC16(0x1c) = 1;                        /* queue_enable */
+    VC8(0x14) = 1 | 2 | 8 | 4;             /* DRIVER_OK */
+    return 1;
+}
+
+/* Give the device one 16-byte buffer to fill; the used index to wait for. */
+static uint16_t rng_post(uint16_t qnotify_off, uint32_t mult)
+{
+    vq_desc[0] = (struct vq_desc){ .addr = maddr(rng_buf), .len = 16, .flags = 2 /* WRITE */ };
+    vq_avail.ring[vq_avail.idx % VQ_SIZE] = 0;
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    vq_avail.idx++;
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    vnotify[(uint32_t)qnotify_off * mult / 2] = 0;
+    return vq_avail.idx;
+}
+
+static int used_reaches(uint16_t idx, uint64_t ns)
+{
+    uint64_t end = now() + ns;
+    while (__atomic_load_n(&vq_used.idx, __ATOMIC_SEQ_CST) != idx)
+        if (now() >= end)
+            return 0;
+    return 1;
+}
+
+static void run_msix(const struct pci_dev *d)
+{
+    pci_enable(d);
+    unsigned int cap = pci_find_cap(d, 0x11, 0);
+    if (!check_true("virtio-rng has an MSI-X capability", cap != 0))
+        return;
+    uint32_t tbl = pci_read32(d, cap + 4);
+    uint64_t table = pci_bar(d, tbl & 7, NULL) + (tbl & ~7u);
+    uint32_t mult = 0;
+    vcommon = virtio_region(d, VIRTIO_CAP_COMMON, NULL);
+    vnotify = (volatile uint16_t *)virtio_region(d, VIRTIO_CAP_NOTIFY, &mult);
+    if (!check_true("virtio common and notify regions mapped", vcommon && vnotify))
+        return;
+    uint32_t port;
+    int pirq;
+    if (!check_eq("pci_irq_bind_msix entry 0 -> 0", pci_irq_bind_msix(d, 0, &port, &pirq), 0))
+        return;
+    printk("virtio-rng: pirq %d on port %u, MSI-X table at %#lx\n", pirq, port,
+           (unsigned long)table);
+    check_eq("MSI-X enabled by the hypervisor, function unmasked",
+             pci_read16(d, cap + 2) & 0xc000, 0x8000);
+    check_true("MSI-X table page refused to a writable mapping while in use",
+               pci_mmio_map(table, 16) == NULL);
+    uint16_t qoff;
+    if (!check_true("virtqueue 0 set up on MSI-X vector 0", virtio_rng_setup(&qoff)))
+        return;
+    evtchn_bind(port, on_irq, NULL);
+    irqs = 0;
+    unsigned int got = 0;
+    for (unsigned int i = 0; i < 20; i++) {
+        uint16_t idx = rng_post(qoff, mult);
+        if (!wait_irqs(got + 1, 1000 * MS) || !used_reaches(idx, 100 * MS))
+            break;
+        got++;
+    }
+    check_eq("20 buffers filled, each an MSI-X event", got, 20);
+    check_true("the device wrote bytes", vq_used.ring[0].len > 0);
+    check_eq("pci_irq_unbind (MSI-X) -> 0", pci_irq_unbind(d, pirq, port), 0);
+    check_eq("MSI-X disabled by the hypervisor with its last entry",
+             pci_read16(d, cap + 2) & 0x8000, 0);
+    check_true("MSI-X table page mappable again after unmap", pci_mmio_map(table, 16) != NULL);
+    unsigned int before = irqs;
+    uint16_t idx = rng_post(qoff, mult);
+    check_true("buffer filled after unmap", used_reaches(idx, 1000 * MS));
+    check_true("no event for it within 100 ms", !wait_irqs(before + 1, 100 * MS));
+    VC8(0x14) = 0; /* reset the device */
 }
 
 static void run(void)
@@ -131,7 +275,8 @@ static void run(void)
         !check_true("shared_info mapped", guest_shared_info != NULL))
         return;
     int n = pci_scan(devs, PCI_MAX_DEVS);
-    const struct pci_dev *d = find_edu(devs, n);
+    const struct pci_dev *rng = find_dev(devs, n, 0x1af4, 0x1044);
+    const struct pci_dev *d = find_dev(devs, n, 0x1234, 0x11e8);
     if (!check_true("edu device found by the PCI scan", d != NULL))
         return;
     printk("edu at %02x:%02x.%u\n", d->bus, d->dev, d->fn);
@@ -214,6 +359,10 @@ static void run(void)
     check_eq("10 more interrupts after a re-map", raise_each(10), 10);
     check_eq("pci_irq_unbind -> 0", pci_irq_unbind(d, pirq, port), 0);
     check_eq("pci_irq_unbind again -> -EINVAL", pci_irq_unbind(d, pirq, port), -XEN_EINVAL);
+    if (rng)
+        run_msix(rng);
+    else
+        printk("SKIP MSI-X: no modern virtio-rng-pci\n");
 }
 
 int guest_main(start_info_t *si)
