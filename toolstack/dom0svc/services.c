@@ -247,6 +247,7 @@ void svc_domain_cleanup(uint16_t domid)
     if (domid == 0 || domid >= SVC_MAX_DOMS)
         return;
     consback_detach(domid);
+    blkback_domain_gone(domid);
     xsd_domain_gone(domid);
     xlops_domain_gone(domid);
 }
@@ -281,6 +282,7 @@ void svc_step(int with_ctl)
     svc_port_pending(timer_port);
     int busy = xsd_process();
     consback_poll();
+    busy |= blkback_poll();
     if (with_ctl)
         ctl_poll();
     if (halt_reason >= 0 || busy)
@@ -338,6 +340,7 @@ int services_main(start_info_t *si)
         return SHUTDOWN_crash;
     }
     xlops_init();
+    blkback_init(si);
     com2_init();
     guest_shared_info->vcpu_info[0].evtchn_upcall_mask = 0;
     printk("dom0: services running\n");
