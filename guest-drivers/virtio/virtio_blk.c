@@ -41,6 +41,7 @@ struct vblk {
     struct vblk_slot slot[VBLK_INFLIGHT];
     unsigned int inflight;
     int dead;
+    int reset_asked;            /* virtio_blk_request_reset: at the next poll */
     unsigned int resets;
 };
 
@@ -69,6 +70,14 @@ static int vblk_start(struct vblk *d, int first)
     return 0;
 }
 
+static unsigned int count_free(const struct vblk_slot *s)
+{
+    unsigned int n = 0;
+    for (unsigned int i = 0; i < VBLK_INFLIGHT; i++)
+        n += !s[i].r;
+    return n;
+}
+
 /* The device broke the protocol or wants a reset: start it again, then
  * fail what it had (after the reset it no longer touches that memory). */
 static void vblk_recover(struct vblk *d, const char *why)
@@ -79,7 +88,8 @@ static void vblk_recover(struct vblk *d, const char *why)
     d->inflight = 0;
     d->resets++;
     int rc = vblk_start(d, 0);
-    printk("dom0: %s: %s: device reset, %s\n", d->bd.info.name, why,
+    printk("dom0: %s: %s: device reset, %u requests failed, %s\n", d->bd.info.name, why,
+           (unsigned int)(sizeof(lost) / sizeof(lost[0])) - count_free(lost),
            rc ? "it did not come back" : "running again");
     if (rc) {
         virtio_pci_reset(&d->vp);
@@ -146,6 +156,11 @@ static int vblk_poll(struct blkdev *bd)
     int n = 0;
     if (d->dead)
         return 0;
+    if (d->reset_asked) {
+        d->reset_asked = 0;
+        vblk_recover(d, "reset asked for");
+        return 0;
+    }
     for (;;) {
         if (vblk_reap(d, &n) < 0) {
             vblk_recover(d, "broken used ring");
@@ -196,6 +211,16 @@ int virtio_blk_probe(const struct pci_dev *p)
     }
     nr_vblks++;
     return 0;
+}
+
+int virtio_blk_request_reset(const char *name)
+{
+    for (unsigned int i = 0; i < nr_vblks; i++)
+        if (!strcmp(vblks[i].bd.info.name, name)) {
+            vblks[i].reset_asked = 1;
+            return 0;
+        }
+    return -XEN_ENOENT;
 }
 
 unsigned int virtio_blk_polled_inflight(void)

@@ -6,6 +6,9 @@
  *   vdisk fill DEV SECTOR COUNT BYTE    write COUNT sectors from SECTOR
  *   vdisk check DEV SECTOR COUNT BYTE   read them back and compare
  *   vdisk flush DEV                     a cache flush
+ *   vdisk reset DEV                     reads in flight, then a device
+ *                                       reset (virtio-blk's error path):
+ *                                       each must come back exactly once
  * The pattern of sector s: its number s as 8 little-endian bytes, then
  * 504 bytes of BYTE (so a sector written at the wrong place is caught).
  * Runs in dom0's service loop (synchronously: the loop waits for it).
@@ -19,6 +22,7 @@
 #include <xlguest/kernel.h>
 #include <xlguest/pages.h>
 #include <xlguest/time.h>
+#include <xlguest/virtio_blk.h>
 #include "svc.h"
 
 #define VD_REQS 8               /* at most this many of ours in flight */
@@ -80,7 +84,7 @@ static void vd_done(struct blkdev_req *r, int status)
 {
     struct vd_req *q = r->priv;
     q->status = status;
-    q->done = 1;
+    q->done++;
 }
 
 static void pattern(uint8_t *p, uint64_t sector, uint8_t byte)
@@ -156,6 +160,8 @@ static int vd_io(struct blkdev *d, enum blkdev_op op, uint64_t sector, uint64_t 
             if (!q->busy || !q->done)
                 continue;
             q->busy = 0, out_now--, progress = 1;
+            if (q->done > 1 && !errors++)
+                first_err = -XEN_EEXIST;    /* completed twice */
             if (q->status) {
                 if (!errors++)
                     first_err = q->status;
@@ -205,6 +211,63 @@ static int vd_io(struct blkdev *d, enum blkdev_op op, uint64_t sector, uint64_t 
     return 0;
 }
 
+static int vd_reset(struct blkdev *d)
+{
+    unsigned int sub = 0, ok = 0, eio = 0, other = 0, twice = 0;
+    uint64_t per = VD_SEGS * 8;
+    for (unsigned int i = 0; i < VD_REQS; i++) {
+        struct vd_req *q = &vd[i];
+        if (q->busy || (!q->buf && !(q->buf = pages_alloc(VD_SEGS))))
+            return 1;
+        if ((i + 1) * per > d->info.nr_sectors)
+            break;
+        q->r = (struct blkdev_req){ .op = BLKDEV_READ, .sector = i * per, .done = vd_done,
+                                    .priv = q };
+        for (uint32_t sg = 0; sg < VD_SEGS; sg++)
+            q->r.seg[q->r.nr_segs++] =
+                (struct blkdev_seg){ virt_to_mfn((uint8_t *)q->buf + sg * 4096) << 12, 4096 };
+        q->done = 0;
+        if (blkdev_submit(d, &q->r))
+            break;
+        q->busy = 1;
+        sub++;
+    }
+    if (virtio_blk_request_reset(d->info.name)) {
+        out("vdisk: %s is no virtio-blk device\n", d->info.name);
+    }
+    uint64_t t0 = now_ns();
+    unsigned int left = sub;
+    while (left && now_ns() - t0 < VD_TIMEOUT_NS) {
+        blkdev_poll();
+        left = 0;
+        for (unsigned int i = 0; i < VD_REQS; i++)
+            left += vd[i].busy && !vd[i].done;
+    }
+    blkdev_poll();      /* the reset itself, if nothing was in flight */
+    for (unsigned int i = 0; i < VD_REQS; i++) {
+        struct vd_req *q = &vd[i];
+        if (!q->busy)
+            continue;
+        if (!q->done) {
+            q->buf = NULL;      /* the device may still write it */
+            vd_stuck = 1;
+            continue;
+        }
+        q->busy = 0;
+        twice += q->done > 1;
+        if (!q->status)
+            ok++;
+        else if (q->status == -XEN_EIO)
+            eio++;
+        else
+            other++;
+    }
+    out("vdisk: reset %s: %u reads submitted, %u done, %u failed with -EIO, %u other, "
+        "%u never, %u twice\n",
+        d->info.name, sub, ok, eio, other, left, twice);
+    return ok + eio == sub && !other && !left && !twice ? 0 : 1;
+}
+
 static int vd_flush(struct blkdev *d)
 {
     struct vd_req *q = &vd[0];
@@ -252,6 +315,8 @@ int vdisk_run_line(char *line)
     }
     if (n == 3 && !strcmp(arg[1], "flush"))
         return vd_flush(d);
+    if (n == 3 && !strcmp(arg[1], "reset"))
+        return vd_reset(d);
     uint64_t sector, count, byte;
     if (n == 6 && (!strcmp(arg[1], "fill") || !strcmp(arg[1], "check")) &&
         !parse_u64(arg[3], &sector) && !parse_u64(arg[4], &count) && count &&
@@ -263,6 +328,6 @@ int vdisk_run_line(char *line)
         return vd_io(d, arg[1][0] == 'f' ? BLKDEV_WRITE : BLKDEV_READ, sector, count,
                      (uint8_t)byte);
     }
-    out("usage: vdisk list | vdisk fill|check DEV SECTOR COUNT BYTE | vdisk flush DEV\n");
+    out("usage: vdisk list | vdisk fill|check DEV SECTOR COUNT BYTE | vdisk flush|reset DEV\n");
     return 2;
 }

@@ -82,6 +82,10 @@ int vblk_status(uint8_t status, uint32_t used_len, uint32_t in_len, enum blkdev_
  * a negative Xen errno (the device is then left reset). */
 struct pci_dev;
 int virtio_blk_probe(const struct pci_dev *p);
+/* A test of the error path: the device named is reset at its next poll
+ * as after a device error (its requests in flight fail with -EIO) and set
+ * up again. 0 or -XEN_ENOENT. */
+int virtio_blk_request_reset(const char *name);
 /* Requests in flight on devices without interrupts (the service loop
  * must not sleep a whole timer period while this is non-zero). */
 unsigned int virtio_blk_polled_inflight(void);
