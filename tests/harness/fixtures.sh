@@ -30,6 +30,8 @@ BUILD=${BUILD:-$top/build}
 case "$BUILD" in /*) ;; *) BUILD=$top/$BUILD ;; esac
 out=$BUILD/fixtures
 debs=$out/debs
+# Loaded in this order by the initramfs (ext4 mounts ext2 too).
+LINUX_MODULES="kernel/drivers/block/xen-blkfront kernel/drivers/net/xen-netfront kernel/lib/crc16 kernel/crypto/crc32c_generic kernel/fs/mbcache kernel/fs/jbd2/jbd2 kernel/fs/ext4/ext4"
 offline=0
 [ "${1:-}" = --offline ] && offline=1
 mkdir -p "$debs"
@@ -129,7 +131,7 @@ bdeb=$deb
 # Kernel: only boot/ is taken out of the .deb (the modules are ~400 MB).
 kstamp="$(basename "$kdeb")"
 if [ "$(cat "$out/.kernel-stamp" 2>/dev/null)" != "$kstamp" ] || [ ! -f "$out/vmlinuz" ] ||
-   [ ! -f "$out/kernel-release" ]; then
+   [ ! -f "$out/kernel-release" ] || [ ! -d "$out/modules" ]; then
     rm -f "$out/.kernel-stamp"
     tmp=$(mktemp -d "$out/.tmp.XXXXXX")
     dpkg-deb --fsys-tarfile "$kdeb" | tar -x -C "$tmp" --wildcards './boot/*' ||
@@ -143,8 +145,21 @@ if [ "$(cat "$out/.kernel-stamp" 2>/dev/null)" != "$kstamp" ] || [ ! -f "$out/vm
     python3 "$here/extract-vmlinux.py" "$tmp/vmlinuz" "$tmp/vmlinux" ||
         echo "fixtures: no vmlinux (the bzImage alone will do)"
     [ -f "$tmp/boot/config-$rel" ] && mv "$tmp/boot/config-$rel" "$tmp/kernel-config"
-    for f in vmlinuz vmlinux kernel-release kernel-config; do
-        [ -f "$tmp/$f" ] && mv -f "$tmp/$f" "$out/$f"
+    # The modules the split-driver tests load (xen-blkfront, xen-netfront,
+    # ext4 and what it needs), flat in modules/, in the order they load.
+    mkdir -p "$tmp/modules"
+    dpkg-deb --fsys-tarfile "$kdeb" | tar -x -C "$tmp" --wildcards \
+        $(for m in $LINUX_MODULES; do printf "./lib/modules/*/%s.ko " "$m"; done) ||
+        unavailable "cannot extract the modules ($LINUX_MODULES) from $(basename "$kdeb")"
+    for m in $LINUX_MODULES; do
+        f=$(find "$tmp/lib/modules" -path "*/$m.ko" | head -n 1)
+        [ -n "$f" ] || unavailable "$(basename "$kdeb") has no $m.ko"
+        mv "$f" "$tmp/modules/${m##*/}.ko"
+        echo "${m##*/}" >>"$tmp/modules/ORDER"
+    done
+    rm -rf "$out/modules"
+    for f in vmlinuz vmlinux kernel-release kernel-config modules; do
+        [ -e "$tmp/$f" ] && mv -f "$tmp/$f" "$out/$f"
     done
     rm -rf "$tmp"; tmp=""
     echo "$kstamp" >"$out/.kernel-stamp"
@@ -153,7 +168,7 @@ fi
 
 # busybox and the initramfs: rebuilt when the busybox .deb, the builder or
 # the skeleton (tests/harness/initramfs/) changes.
-istamp="$(basename "$bdeb") $(cd "$here" && find mkinitramfs.py initramfs -type f | sort |
+istamp="$(basename "$bdeb") $(cat "$out/.kernel-stamp") $(cd "$here" && find mkinitramfs.py initramfs -type f | sort |
           xargs sha256sum | sha256sum | cut -c1-16)"
 if [ "$(cat "$out/.initramfs-stamp" 2>/dev/null)" != "$istamp" ] || [ ! -f "$out/busybox" ] ||
    [ ! -f "$out/initramfs.cpio" ] || [ ! -f "$out/initramfs.cpio.gz" ]; then
@@ -163,6 +178,7 @@ if [ "$(cat "$out/.initramfs-stamp" 2>/dev/null)" != "$istamp" ] || [ ! -f "$out
     [ -x "$tmp/deb/bin/busybox" ] || unavailable "$(basename "$bdeb") has no bin/busybox"
     mv "$tmp/deb/bin/busybox" "$tmp/busybox"
     python3 "$here/mkinitramfs.py" --busybox "$tmp/busybox" --skeleton "$here/initramfs" \
+        --modules "$out/modules" --release "$(cat "$out/kernel-release")" \
         --out "$tmp/initramfs.cpio" --gz "$tmp/initramfs.cpio.gz" ||
         unavailable "mkinitramfs.py failed"
     for f in busybox initramfs.cpio initramfs.cpio.gz; do mv -f "$tmp/$f" "$out/$f"; done

@@ -14,6 +14,8 @@ Writes a newc cpio (what the kernel unpacks into its rootfs) holding:
                           init's stdio before anything mounts devtmpfs
   dev proc sys tmp root run mnt   empty mount points
   everything under DIR    verbatim (etc/inittab, etc/profile, etc/init.d/rcS)
+  /lib/modules/REL/       with --modules MDIR --release REL: the .ko files
+                          of MDIR and its ORDER file (rcS loads them in it)
 Written here rather than with cpio(1) so the device nodes need no root, and
 reproducible: owner root, mtime 0, entries sorted. The .gz is gzip -9 with
 no name or time in its header.
@@ -91,6 +93,8 @@ def main():
     ap.add_argument("--skeleton", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--gz")
+    ap.add_argument("--modules")
+    ap.add_argument("--release")
     a = ap.parse_args()
 
     c = Cpio()
@@ -116,6 +120,12 @@ def main():
             perm = 0o755 if os.stat(src).st_mode & 0o111 else 0o644
             with open(src, "rb") as f:
                 c.add(os.path.normpath(os.path.join(rel, fn)), stat.S_IFREG | perm, f.read())
+    if a.modules:
+        if not a.release:
+            sys.exit("mkinitramfs: --modules needs --release")
+        for fn in sorted(os.listdir(a.modules)):
+            with open(os.path.join(a.modules, fn), "rb") as f:
+                c.add("lib/modules/%s/%s" % (a.release, fn), stat.S_IFREG | 0o644, f.read())
     for need in ("etc/inittab", "bin/sh", "sbin/init", "sbin/poweroff", "bin/cttyhack"):
         if need not in c.entries:
             sys.exit("mkinitramfs: the initramfs would have no /%s" % need)

@@ -42,6 +42,10 @@ void ctl_write(const char *s, size_t n);
 /* The ramdisk module (cpio newc), or NULL/0. */
 const void *svc_ramdisk(size_t *len);
 
+/* vdisk.c: the control line's `vdisk list|fill|check|flush` (a test of
+ * the block devices); returns the exit status. */
+int vdisk_run_line(char *line);
+
 /* xsd.c */
 int xsd_init(void);
 /* Every connection in turn, every queue; 1 if requests may be left. */
