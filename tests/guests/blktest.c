@@ -12,7 +12,8 @@
  *                    ops), each must get an error response; then a storm
  *                    of requests; then a producer index jump past the
  *                    ring size, after which the back end must disconnect;
- *   loop             writes and reads forever (for xl destroy mid-I/O).
+ *   loop             rounds of 64 sectors written and read back, rounds=R
+ *                    times or forever (for xl destroy mid-I/O).
  * The pattern: 64-bit little-endian word w of sector s is
  * (s << 24) | (w << 16) | (SEED & 0xffff), XORed with 0x5a5a5a5a00000000,
  * so a sector in the wrong place, a torn sector and another seed all show.
@@ -160,7 +161,7 @@ static void run_hostile(uint64_t *buf)
         q = (struct blkif_request){ __VA_ARGS__ }; \
         int st_ = blkfront_raw(&bf, &q); \
         check(name, st_ == BLKIF_RSP_ERROR || st_ == BLKIF_RSP_EOPNOTSUPP, 1); \
-        errors += st_ < 0; \
+        errors += st_ == -XEN_ETIMEDOUT || st_ == -XEN_EIO; \
     } while (0)
     BAD("bad grant ref -> error", .operation = BLKIF_OP_READ, .nr_segments = 1,
         .seg[0] = { .gref = 4000, .first_sect = 0, .last_sect = 7 });
@@ -227,27 +228,38 @@ static void run_hostile(uint64_t *buf)
     say("blktest: hostile done\n");
 }
 
-static void run_loop(uint64_t *buf, uint64_t nsect, uint64_t seed)
+/* rounds 0: forever (until xl destroy). Each round writes 64 sectors
+ * of the pattern and reads them back. */
+static void run_loop(uint64_t *buf, uint64_t nsect, uint64_t seed, uint64_t rounds)
 {
-    for (unsigned long round = 0;; round++) {
+    uint32_t bad = 0, errs = 0;
+    unsigned long round;
+    for (round = 0; !rounds || round < rounds; round++) {
         uint64_t s = (round * 64) % (nsect > 64 ? nsect - 64 : 1);
         fill(buf, s, 64, seed);
-        blkfront_rw(&bf, s, buf, 64, 1);
-        blkfront_rw(&bf, s, buf, 64, 0);
+        errs += blkfront_rw(&bf, s, buf, 64, 1) != 0;
+        memset(buf, 0, 64 * 512);
+        errs += blkfront_rw(&bf, s, buf, 64, 0) != 0;
+        bad += verify(buf, s, 64, seed, 0);
         if (round % 100 == 0)
-            say("blktest: loop round %lu\n", round);
+            say("blktest: loop round %lu, %u bad, %u errors\n", round, bad, errs);
     }
+    check("loop: every request OKAY", errs, 0);
+    check("loop: every sector read back right", bad, 0);
+    say("blktest: loop: %lu rounds, %u bad\n", round, bad);
 }
 
 int guest_main(start_info_t *si)
 {
     char mode[16] = "write", b[24];
-    uint64_t seed = 1, nsect = 0;
+    uint64_t seed = 1, nsect = 0, rounds = 0;
     cmdline_get(si, "mode", mode, sizeof(mode));
     if (cmdline_get(si, "pattern", b, sizeof(b)))
         seed = parse_num(b);
     if (cmdline_get(si, "sectors", b, sizeof(b)))
         nsect = parse_num(b);
+    if (cmdline_get(si, "rounds", b, sizeof(b)))
+        rounds = parse_num(b);
 
     check("traps_init", traps_init(), 0);
     if (!guest_shared_info)
@@ -287,7 +299,7 @@ int guest_main(start_info_t *si)
     else if (!strcmp(mode, "hostile"))
         run_hostile(buf);
     else if (!strcmp(mode, "loop"))
-        run_loop(buf, nsect, seed);
+        run_loop(buf, nsect, seed, rounds);
     else
         check("known mode", 0, 1);
     if (strcmp(mode, "hostile"))

@@ -232,7 +232,9 @@ int blkback_list(uint16_t domid, struct blkback_info *out, unsigned int max)
     unsigned int n = 0;
     for (int i = 0; i < MAX_VBD && n < max; i++) {
         struct vbd *v = &vbds[i];
-        if (!v->used || v->dead || v->domid != domid)
+        /* A gone domain's vbds are listed until they are removed (their
+         * backend nodes exist until then). */
+        if (!v->used || v->domid != domid)
             continue;
         uint32_t fs, ev, rr;
         out[n] = (struct blkback_info){ .devid = v->devid, .be_domid = 0, .state = v->state,
@@ -539,9 +541,10 @@ static void vbd_io(struct vbd *v)
 static void vbd_free(struct vbd *v)
 {
     char p[64];
-    printk("blkback: d%u/%u removed (%lu requests, %lu errors); dom0 holds %u ring mappings, "
-           "%lu bounce pages\n", v->domid, v->devid, v->reqs, v->errors,
-           rings_mapped, (unsigned long)bounce_held);
+    printk("blkback: d%u/%u removed (%lu requests, %lu errors); it holds %u ring mappings, "
+           "%u bounce pages; dom0 in all: %u ring mappings, %lu bounce pages\n", v->domid,
+           v->devid, v->reqs, v->errors, v->mapped, v->bounce ? BOUNCE_PAGES : 0, rings_mapped,
+           (unsigned long)bounce_held);
     xsd_rm(v->be);
     if (!v->dead)
         xsd_rm(v->fe);
@@ -670,6 +673,8 @@ void blkback_domain_gone(uint16_t domid)
         struct vbd *v = &vbds[i];
         if (!v->used || v->domid != domid)
             continue;
+        printk("blkback: d%u/%u: the domain is gone with %u requests in flight\n", domid,
+               v->devid, v->inflight);
         v->dead = 1;
         v->io_on = 0;
         vbd_step(v);   /* unmaps now, or once its in-flight I/O is done */
