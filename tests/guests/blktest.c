@@ -12,6 +12,9 @@
  *                    ops), each must get an error response; then a storm
  *                    of requests; then a producer index jump past the
  *                    ring size, after which the back end must disconnect;
+ *   hotplug          waits for a vbd to appear (xl block-attach), runs
+ *                    the write mode on it, then waits for the back end
+ *                    to close it (xl block-detach) and closes too;
  *   loop             rounds of 64 sectors written and read back, rounds=R
  *                    times or forever (for xl destroy mid-I/O).
  * The pattern: 64-bit little-endian word w of sector s is
@@ -273,6 +276,18 @@ int guest_main(start_info_t *si)
     check("xenstore ring in start_info", xb != NULL, 1);
     if (!xb)
         goto out;
+    int hotplug = !strcmp(mode, "hotplug");
+    if (hotplug) {
+        /* xl block-attach writes device/vbd/<id>: wait for it. */
+        char names[64], p[64], tok[16];
+        xenbus_watch(xb, "device/vbd", "hp");
+        for (int i = 0; i < 100; i++) {
+            if (xenbus_directory(xb, XBT_NIL, "device/vbd", names, sizeof(names)) > 0)
+                break;
+            xenbus_read_watch(xb, p, sizeof(p), tok, sizeof(tok), 1);
+        }
+        xenbus_unwatch(xb, "device/vbd", "hp");
+    }
     int rc = blkfront_open(&bf, xb, 0);
     check("blkfront connected", rc, 0);
     if (rc)
@@ -286,7 +301,7 @@ int guest_main(start_info_t *si)
     check("buffer", buf != NULL, 1);
     if (!buf)
         goto out;
-    if (!strcmp(mode, "write"))
+    if (!strcmp(mode, "write") || hotplug)
         run_pattern(buf, nsect, seed, 1, 0);
     else if (!strcmp(mode, "read"))
         run_pattern(buf, nsect, seed, 0, 0);
@@ -302,8 +317,25 @@ int guest_main(start_info_t *si)
         run_loop(buf, nsect, seed, rounds);
     else
         check("known mode", 0, 1);
+    if (hotplug) {
+        /* xl block-detach: the back end goes Closing; we follow. */
+        char p[128], ep[128], tok[16];
+        uint64_t st = 0;
+        xl_snprintf(p, sizeof(p), "%s/state", bf.be);
+        xenbus_watch(xb, p, "detach");
+        say("blktest: waiting for the detach\n");
+        for (int i = 0; i < 1000; i++) {
+            if (xenbus_read_u64(xb, XBT_NIL, p, &st) || st >= 5)
+                break;
+            xenbus_read_watch(xb, ep, sizeof(ep), tok, sizeof(tok), 1);
+        }
+        xenbus_unwatch(xb, p, "detach");
+        check("the back end closes the device", st >= 5, 1);
+    }
     if (strcmp(mode, "hostile"))
         check("close handshake", blkfront_close(&bf), 0);
+    if (hotplug)
+        say("blktest: detached\n");
 out:
     evtchn_disable_upcalls();
     say("blktest: %d passed, %d failed\n", passed, failed);

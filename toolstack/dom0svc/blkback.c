@@ -155,6 +155,10 @@ int blkback_device_add(uint16_t domid, const struct xldisk *d)
         return -XEN_EINVAL;
     if (vbd_find(domid, d->devid))
         return -XEN_EEXIST;
+    /* A gone domain's vbd with the same paths is still draining. */
+    for (int i = 0; i < MAX_VBD; i++)
+        if (vbds[i].used && vbds[i].domid == domid && vbds[i].devid == d->devid)
+            return -XEN_EBUSY;
     struct vbd *v = NULL;
     for (int i = 0; i < MAX_VBD && !v; i++)
         if (!vbds[i].used)
