@@ -19,6 +19,8 @@
 #   --ramdisk FILE   dom0's boot module (start_info mod_start/mod_len)
 #   --disk FILE  a raw disk image on a modern-only virtio-blk-pci device
 #                (repeatable: vda, vdb, ... in dom0, in this order)
+#   --disk-ro FILE   the same, read-only (QEMU readonly=on: VIRTIO_BLK_F_RO);
+#                --disk and --disk-ro share one order
 #   --nic ARGS   a virtio-net-pci device on a QEMU -netdev ARGS back end
 #                (e.g. "user,id=n0,restrict=on"); the id must be given
 #   --device ARGS  any QEMU -device ARGS (repeatable; e.g. edu for pirq_msi)
@@ -60,6 +62,7 @@ while [ $# -gt 0 ]; do
     --gdb) gdb=1; timeout=0 ;;
     --ramdisk) ramdisk=$2; shift ;;
     --disk) disks+=("$2"); shift ;;
+    --disk-ro) disks+=("$2,readonly=on"); shift ;;
     --nic) nics+=("$2"); shift ;;
     --device) qdevs+=("$2"); shift ;;
     --ctl) ctl=$2; shift ;;

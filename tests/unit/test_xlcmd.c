@@ -10,7 +10,8 @@
  * diagnostics (vcpus, maxvcpus, cpus); `xl vcpu-list` literally and
  * against xl's format strings and print_bitmap through the host printf,
  * the CPU map format, `xl vcpu-pin` and `xl vcpu-set` with xl's checks
- * and messages; `xl hypercalls` (Xenolith's) table and errors; random
+ * and messages; `xl block-list/-attach/-detach`; `xl hypercalls`
+ * (Xenolith's) table and errors; random
  * typed lines never crash it.
  * Links: xlcmd.c, xlcfg.c, hv/shared/format.c, hv/shared/hcstat.c.
  * Mocks: struct xlcmd_ops over three domains (Domain-0, web, db) and
@@ -267,6 +268,33 @@ static int m_sp_set(void *ctx, unsigned int t, unsigned int r, unsigned int m)
     return fail_rc;
 }
 
+static int m_block_list(void *ctx, uint32_t d, struct xlcmd_blkinfo *out, unsigned int max)
+{
+    (void)ctx;
+    note("block_list(%u) ", d);
+    if (d != 3 || max < 2)
+        return 0;
+    out[0] = (struct xlcmd_blkinfo){ .devid = 51712, .backend_id = 0, .frontend_id = 3,
+                                     .state = 4, .evtchn = 13, .ring_ref = 8 };
+    strcpy(out[0].backend, "/local/domain/0/backend/vbd/3/51712");
+    out[1] = (struct xlcmd_blkinfo){ .devid = 51728, .backend_id = 0, .frontend_id = 3,
+                                     .state = 1, .evtchn = -1, .ring_ref = -1 };
+    strcpy(out[1].backend, "/local/domain/0/backend/vbd/3/51728");
+    return 2;
+}
+static int m_block_attach(void *ctx, uint32_t d, const struct xldisk *disk)
+{
+    (void)ctx;
+    note("attach(%u,%u,%s,%s) ", d, disk->devid, disk->target, disk->readonly ? "ro" : "rw");
+    return fail_rc;
+}
+static int m_block_detach(void *ctx, uint32_t d, uint32_t devid)
+{
+    (void)ctx;
+    note("detach(%u,%u) ", d, devid);
+    return devid == 51712 || devid == 51728 ? fail_rc : -XL_ENOENT;
+}
+
 static const struct xlcmd_ops ops = {
     .read_file = m_read_file, .create = m_create, .list = m_list, .destroy = m_destroy,
     .pause = m_pause, .unpause = m_unpause, .shutdown = m_shutdown, .console = m_console,
@@ -274,6 +302,7 @@ static const struct xlcmd_ops ops = {
     .vcpu_list = m_vcpu_list, .vcpu_pin = m_vcpu_pin, .vcpu_set = m_vcpu_set,
     .sched_credit_get = m_sc_get, .sched_credit_set = m_sc_set,
     .sched_credit_params_get = m_sp_get, .sched_credit_params_set = m_sp_set,
+    .block_list = m_block_list, .block_attach = m_block_attach, .block_detach = m_block_detach,
 };
 static struct xlcmd xl;
 
@@ -1044,6 +1073,57 @@ static void test_fuzz_lines(void **state)
     }
 }
 
+/* xl block-list / block-attach / block-detach: xl_block.c's columns
+ * (checked against its format string through the host printf), the spec
+ * words joined with commas, vdev names or numbers, xl's messages. */
+static void test_block(void **state)
+{
+    char want[512];
+    (void)state;
+    assert_int_equal(run("xl block-list web"), 0);
+    assert_string_equal(calls, "block_list(3) ");
+    int n = snprintf(want, sizeof(want), "%-5s %-3s %-6s %-5s %-6s %-8s %-30s\n", "Vdev", "BE",
+                     "handle", "state", "evt-ch", "ring-ref", "BE-path");
+    n += snprintf(want + n, sizeof(want) - n, "%-5d %-3d %-6d %-5d %-6d %-8d %-30s\n", 51712, 0, 3,
+                  4, 13, 8, "/local/domain/0/backend/vbd/3/51712");
+    snprintf(want + n, sizeof(want) - n, "%-5d %-3d %-6d %-5d %-6d %-8d %-30s\n", 51728, 0, 3, 1,
+             -1, -1, "/local/domain/0/backend/vbd/3/51728");
+    assert_string_equal(out1, want);
+    assert_int_equal(run("xl block-list web db"), 0);
+    assert_string_equal(calls, "block_list(3) block_list(12) ");
+    assert_int_equal(run("xl block-list nosuch"), 1);
+    assert_string_equal(out2, "nosuch is an invalid domain identifier (rc=-6)\n");
+    assert_int_equal(run("xl block-list"), 2);
+
+    assert_int_equal(run("xl block-attach web 'vdev=xvdb, target=vda:1M+1M'"), 0);
+    assert_string_equal(calls, "attach(3,51728,vda:1M+1M,rw) ");
+    assert_int_equal(run("xl block-attach 3 vdev=xvdc access=ro target=ram0"), 0);
+    assert_string_equal(calls, "attach(3,51744,ram0,ro) ");
+    assert_int_equal(run("xl block-attach web 'vdev=hda, target=vda'"), 1);
+    assert_string_equal(out2, "vdev=hda: not a virtual device name (xvda, xvdb1, sda...)\n");
+    assert_string_equal(calls, "");
+    assert_int_equal(run("xl block-attach web vdev=xvdb"), 1);
+    assert_string_equal(out2, "no target= (a dom0 block device, e.g. vda:16M+32M)\n");
+    fail_rc = -XL_EEXIST;
+    assert_int_equal(run("xl block-attach web vdev=xvda target=vda"), 1);
+    assert_string_equal(out2, "libxl_device_disk_add failed (rc=-17).\n");
+    fail_rc = 0;
+    assert_int_equal(run("xl block-attach web"), 2);
+
+    assert_int_equal(run("xl block-detach web xvdb"), 0);
+    assert_string_equal(calls, "detach(3,51728) ");
+    assert_int_equal(run("xl block-detach web 51712"), 0);
+    assert_string_equal(calls, "detach(3,51712) ");
+    assert_int_equal(run("xl block-detach web xvdz"), 1);
+    assert_string_equal(out2, "Error: Device xvdz not connected.\n");
+    assert_int_equal(run("xl block-detach web floppy"), 1);
+    assert_string_equal(out2, "Error: Device floppy not connected.\n");
+    assert_string_equal(calls, "");
+    assert_int_equal(run("xl block-detach web 99999999999"), 1);
+    assert_string_equal(calls, "");
+    assert_int_equal(run("xl block-detach web"), 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1059,6 +1139,7 @@ int main(void)
         cmocka_unit_test_setup(test_vcpu_list, setup),
         cmocka_unit_test_setup(test_vcpu_pin, setup),
         cmocka_unit_test_setup(test_vcpu_set, setup),
+        cmocka_unit_test_setup(test_block, setup),
         cmocka_unit_test_setup(test_help_and_errors, setup),
         cmocka_unit_test_setup(test_fuzz_lines, setup),
     };

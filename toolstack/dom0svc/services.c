@@ -13,6 +13,7 @@
 #include <xenolith/lib.h>
 #include <xen/errno.h>
 #include <xen/domctl.h>
+#include <xlguest/dom0_drivers.h>
 #include <xlguest/hypercall.h>
 #include <xlguest/kernel.h>
 #include <xlguest/time.h>
@@ -211,6 +212,8 @@ static void ctl_run(void)
     } else if (!strcmp(p, "halt reboot")) {
         halt_reason = SHUTDOWN_reboot;
         status = 0;
+    } else if (!strncmp(p, "vdisk", 5) && (p[5] == ' ' || !p[5])) {
+        status = vdisk_run_line(p);
     } else {
         printk("dom0: ctl> %s\n", p);
         status = xlops_run_line(p);
@@ -247,6 +250,7 @@ void svc_domain_cleanup(uint16_t domid)
     if (domid == 0 || domid >= SVC_MAX_DOMS)
         return;
     consback_detach(domid);
+    blkback_domain_gone(domid);
     xsd_domain_gone(domid);
     xlops_domain_gone(domid);
 }
@@ -280,7 +284,9 @@ void svc_step(int with_ctl)
         dom_exc();
     svc_port_pending(timer_port);
     int busy = xsd_process();
+    busy |= dom0_drivers_poll();    /* block completions; polled I/O out: no sleep */
     consback_poll();
+    busy |= blkback_poll();
     if (with_ctl)
         ctl_poll();
     if (halt_reason >= 0 || busy)
@@ -338,6 +344,8 @@ int services_main(start_info_t *si)
         return SHUTDOWN_crash;
     }
     xlops_init();
+    dom0_drivers_init();
+    blkback_init(si);
     com2_init();
     guest_shared_info->vcpu_info[0].evtchn_upcall_mask = 0;
     printk("dom0: services running\n");

@@ -1,0 +1,17 @@
+/*
+ * dom0_drivers.h - dom0's device drivers as the service loop sees them
+ * (guest-drivers/dom0/drivers.c): found once at start, polled every pass.
+ */
+#ifndef XLGUEST_DOM0_DRIVERS_H
+#define XLGUEST_DOM0_DRIVERS_H
+
+/* Scans PCI and probes every device a driver knows (virtio-blk: vda,
+ * vdb, ... in PCI order), one boot-log line each. Call once, before the
+ * service loop. */
+void dom0_drivers_init(void);
+/* Reaps completions (blkdev_poll). Returns non-zero while a device
+ * without interrupts has requests in flight: the caller must come back
+ * soon instead of sleeping a whole timer period. */
+int dom0_drivers_poll(void);
+
+#endif

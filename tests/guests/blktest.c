@@ -1,0 +1,343 @@
+/*
+ * blktest.c - a PV test kernel for blkif (guest-drivers/blk/blkfront.c
+ * against dom0's blkback): connects to its first vbd and, by mode=,
+ *   write (default)  writes a pattern (pattern=SEED, sectors=N) to [0, N),
+ *                    reads it back and checks every byte;
+ *   read             only reads [0, N) and checks the pattern (persistence);
+ *   zero             reads [0, N) and checks that it is all zeros;
+ *   pastend          reads at the disk's end and across it: both must get
+ *                    an error response, and the buffer no data;
+ *   hostile          puts garbage on the ring (bad grant refs, sectors out
+ *                    of range, bad segments, too many segments, unknown
+ *                    ops), each must get an error response; then a storm
+ *                    of requests; then a producer index jump past the
+ *                    ring size, after which the back end must disconnect;
+ *   hotplug          waits for a vbd to appear (xl block-attach), runs
+ *                    the write mode on it, then waits for the back end
+ *                    to close it (xl block-detach) and closes too;
+ *   loop             rounds of 64 sectors written and read back, rounds=R
+ *                    times or forever (for xl destroy mid-I/O).
+ * The pattern: 64-bit little-endian word w of sector s is
+ * (s << 24) | (w << 16) | (SEED & 0xffff), XORed with 0x5a5a5a5a00000000,
+ * so a sector in the wrong place, a torn sector and another seed all show.
+ * Verdict lines: "blktest: ..." then "blktest: N passed, M failed".
+ * Owns: nothing outside itself. Must never: spin without blocking.
+ */
+#include <stdint.h>
+#include <xen/errno.h>
+#include <xenolith/lib.h>
+#include <xlguest/blkfront.h>
+#include <xlguest/console_ring.h>
+#include <xlguest/evtchn.h>
+#include <xlguest/gnttab.h>
+#include <xlguest/hypercall.h>
+#include <xlguest/kernel.h>
+#include <xlguest/pages.h>
+#include <xlguest/traps.h>
+#include <xlguest/xenbus.h>
+
+#define CHUNK_SECTORS 256u          /* 128 KiB per blkfront_rw */
+
+static int passed, failed;
+static struct blkfront bf;
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...)
+{
+    char buf[256];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = xl_vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    size_t len = n < (int)sizeof(buf) ? (size_t)n : sizeof(buf) - 1;
+    console_write(buf, len);
+    if (console_ring_active())
+        HYPERVISOR_console_io(CONSOLEIO_write, (int)len, buf);
+}
+
+static void check(const char *what, long got, long want)
+{
+    if (got == want) {
+        passed++;
+        say("PASS %s\n", what);
+    } else {
+        failed++;
+        say("FAIL %s: got %ld, want %ld\n", what, got, want);
+    }
+}
+
+void guest_event_upcall(struct guest_frame *f)
+{
+    (void)f;
+    evtchn_do_upcall();
+}
+
+static void on_timer(evtchn_port_t p, void *d) { (void)p; (void)d; }
+
+static uint64_t word(uint64_t s, unsigned int w, uint64_t seed)
+{
+    return ((s << 24) | ((uint64_t)w << 16) | (seed & 0xffff)) ^ 0x5a5a5a5a00000000ULL;
+}
+
+static void fill(uint64_t *buf, uint64_t first, uint32_t n, uint64_t seed)
+{
+    for (uint32_t i = 0; i < n; i++)
+        for (unsigned int w = 0; w < 64; w++)
+            buf[i * 64 + w] = word(first + i, w, seed);
+}
+
+/* Bad sectors in buf: those not matching the pattern (or not zero). */
+static uint32_t verify(const uint64_t *buf, uint64_t first, uint32_t n, uint64_t seed, int zero)
+{
+    uint32_t bad = 0;
+    for (uint32_t i = 0; i < n; i++)
+        for (unsigned int w = 0; w < 64; w++)
+            if (buf[i * 64 + w] != (zero ? 0 : word(first + i, w, seed))) {
+                if (bad < 3)
+                    say("blktest: sector %lu word %u: %#lx\n", (unsigned long)(first + i), w,
+                        (unsigned long)buf[i * 64 + w]);
+                bad++;
+                break;
+            }
+    return bad;
+}
+
+static uint64_t parse_num(const char *s)
+{
+    uint64_t v = 0;
+    for (; *s >= '0' && *s <= '9'; s++)
+        v = v * 10 + (uint64_t)(*s - '0');
+    return v;
+}
+
+static void run_pattern(uint64_t *buf, uint64_t nsect, uint64_t seed, int write, int zero)
+{
+    uint32_t bad = 0;
+    int errs = 0;
+    if (write) {
+        for (uint64_t s = 0; s < nsect; s += CHUNK_SECTORS) {
+            uint32_t n = (uint32_t)(nsect - s < CHUNK_SECTORS ? nsect - s : CHUNK_SECTORS);
+            fill(buf, s, n, seed);
+            if (blkfront_rw(&bf, s, buf, n, 1))
+                errs++;
+        }
+        check("writes answered OKAY", errs, 0);
+        if (bf.flush)
+            check("flush", blkfront_flush(&bf), 0);
+    }
+    errs = 0;
+    for (uint64_t s = 0; s < nsect; s += CHUNK_SECTORS) {
+        uint32_t n = (uint32_t)(nsect - s < CHUNK_SECTORS ? nsect - s : CHUNK_SECTORS);
+        memset(buf, 0xee, (size_t)n * 512);
+        if (blkfront_rw(&bf, s, buf, n, 0))
+            errs++;
+        bad += verify(buf, s, n, seed, zero);
+    }
+    check("reads answered OKAY", errs, 0);
+    check(zero ? "every sector reads as zeros" : "every sector has the pattern", bad, 0);
+    if (write)
+        say("blktest: %lu sectors written, read back, %u bad\n", (unsigned long)nsect, bad);
+    else
+        say("blktest: %lu sectors read, %u %s\n", (unsigned long)nsect, bad,
+            zero ? "not zero" : "bad");
+}
+
+static void run_pastend(uint64_t *buf)
+{
+    uint64_t end = bf.sectors;
+    memset(buf, 0, 8192);
+    check("read at the disk's end fails", blkfront_rw(&bf, end, buf, 8, 0), -XEN_EIO);
+    check("read across the disk's end fails", blkfront_rw(&bf, end - 4, buf, 8, 0), -XEN_EIO);
+    check("read far past the end fails", blkfront_rw(&bf, end + (1ULL << 30), buf, 8, 0),
+          -XEN_EIO);
+    check("  and brought no data", verify(buf, 0, 16, 0, 1), 0);
+    check("the last sector still reads", blkfront_rw(&bf, end - 1, buf, 1, 0), 0);
+    say("blktest: past the end of %lu sectors: refused\n", (unsigned long)end);
+}
+
+static void run_hostile(uint64_t *buf)
+{
+    long ref = gnttab_grant_access(bf.backend_id, virt_to_mfn(buf), 0);
+    struct blkif_request q;
+    int errors = 0;
+#define BAD(name, ...) do { \
+        q = (struct blkif_request){ __VA_ARGS__ }; \
+        int st_ = blkfront_raw(&bf, &q); \
+        check(name, st_ == BLKIF_RSP_ERROR || st_ == BLKIF_RSP_EOPNOTSUPP, 1); \
+        errors += st_ == -XEN_ETIMEDOUT || st_ == -XEN_EIO; \
+    } while (0)
+    BAD("bad grant ref -> error", .operation = BLKIF_OP_READ, .nr_segments = 1,
+        .seg[0] = { .gref = 4000, .first_sect = 0, .last_sect = 7 });
+    BAD("reserved grant ref -> error", .operation = BLKIF_OP_WRITE, .nr_segments = 1,
+        .seg[0] = { .gref = 1, .first_sect = 0, .last_sect = 7 });
+    BAD("sector out of range -> error", .operation = BLKIF_OP_READ, .nr_segments = 1,
+        .sector_number = bf.sectors, .seg[0] = { .gref = (grant_ref_t)ref, .last_sect = 7 });
+    BAD("sector near 2^64 -> error", .operation = BLKIF_OP_READ, .nr_segments = 1,
+        .sector_number = ~0ULL - 3, .seg[0] = { .gref = (grant_ref_t)ref, .last_sect = 7 });
+    BAD("first_sect > last_sect -> error", .operation = BLKIF_OP_READ, .nr_segments = 1,
+        .seg[0] = { .gref = (grant_ref_t)ref, .first_sect = 5, .last_sect = 2 });
+    BAD("last_sect 8 -> error", .operation = BLKIF_OP_READ, .nr_segments = 1,
+        .seg[0] = { .gref = (grant_ref_t)ref, .first_sect = 0, .last_sect = 8 });
+    BAD("12 segments -> error", .operation = BLKIF_OP_READ, .nr_segments = 12,
+        .seg[0] = { .gref = (grant_ref_t)ref, .last_sect = 7 });
+    BAD("0 segments read -> error", .operation = BLKIF_OP_READ, .nr_segments = 0);
+    BAD("unknown op -> error", .operation = 99, .nr_segments = 1,
+        .seg[0] = { .gref = (grant_ref_t)ref, .last_sect = 7 });
+    BAD("discard not offered -> error", .operation = BLKIF_OP_DISCARD);
+    check("no request went unanswered", errors, 0);
+    /* A storm: the ring filled again and again with bad requests. */
+    unsigned int answered = 0;
+    for (int round = 0; round < 50; round++) {
+        unsigned int n = 0;
+        while (frontring_free(&bf.ring)) {
+            q = (struct blkif_request){ .operation = BLKIF_OP_READ, .nr_segments = 1,
+                                        .id = n, .sector_number = bf.sectors + n,
+                                        .seg[0] = { .gref = (grant_ref_t)ref, .last_sect = 7 } };
+            frontring_put(&bf.ring, &q, sizeof(q));
+            n++;
+        }
+        if (frontring_push(&bf.ring))
+            evtchn_send(bf.port);
+        for (unsigned int got = 0, tries = 0; got < n && tries < 1000000; tries++) {
+            struct blkif_response r;
+            if (frontring_pending(&bf.ring) > 0) {
+                while (frontring_take(&bf.ring, &r, sizeof(r)) == 0) {
+                    got++;
+                    answered += r.status == BLKIF_RSP_ERROR;
+                }
+            } else {
+                HYPERVISOR_sched_op(SCHEDOP_yield, NULL);
+            }
+        }
+    }
+    check("storm: every request answered with an error", answered, 50 * 32);
+    /* A good read still works after all that. */
+    check("a good read after the storm", blkfront_rw(&bf, 0, buf, 8, 0), 0);
+    /* Producer jump: req_prod far beyond the ring. The back end must stop
+     * serving us (state Closing), not answer garbage. */
+    bf.ring.hdr->req_prod += 1000;
+    evtchn_send(bf.port);
+    char p[128], tok[16];
+    uint64_t st = 0;
+    xl_snprintf(p, sizeof(p), "%s/state", bf.be);
+    xenbus_watch(bf.xb, p, "jump");
+    for (int i = 0; i < 50; i++) {
+        if (xenbus_read_u64(bf.xb, XBT_NIL, p, &st) || st >= 5)
+            break;
+        char ep[128];
+        xenbus_read_watch(bf.xb, ep, sizeof(ep), tok, sizeof(tok), 1);
+    }
+    check("producer jump: the back end disconnects (Closing)", (long)st, 5);
+    say("blktest: hostile done\n");
+}
+
+/* rounds 0: forever (until xl destroy). Each round writes 64 sectors
+ * of the pattern and reads them back. */
+static void run_loop(uint64_t *buf, uint64_t nsect, uint64_t seed, uint64_t rounds)
+{
+    uint32_t bad = 0, errs = 0;
+    unsigned long round;
+    for (round = 0; !rounds || round < rounds; round++) {
+        uint64_t s = (round * 64) % (nsect > 64 ? nsect - 64 : 1);
+        fill(buf, s, 64, seed);
+        errs += blkfront_rw(&bf, s, buf, 64, 1) != 0;
+        memset(buf, 0, 64 * 512);
+        errs += blkfront_rw(&bf, s, buf, 64, 0) != 0;
+        bad += verify(buf, s, 64, seed, 0);
+        if (round % 100 == 0)
+            say("blktest: loop round %lu, %u bad, %u errors\n", round, bad, errs);
+    }
+    check("loop: every request OKAY", errs, 0);
+    check("loop: every sector read back right", bad, 0);
+    say("blktest: loop: %lu rounds, %u bad\n", round, bad);
+}
+
+int guest_main(start_info_t *si)
+{
+    char mode[16] = "write", b[24];
+    uint64_t seed = 1, nsect = 0, rounds = 0;
+    cmdline_get(si, "mode", mode, sizeof(mode));
+    if (cmdline_get(si, "pattern", b, sizeof(b)))
+        seed = parse_num(b);
+    if (cmdline_get(si, "sectors", b, sizeof(b)))
+        nsect = parse_num(b);
+    if (cmdline_get(si, "rounds", b, sizeof(b)))
+        rounds = parse_num(b);
+
+    check("traps_init", traps_init(), 0);
+    if (!guest_shared_info)
+        return SHUTDOWN_crash;
+    evtchn_port_t tport;
+    check("bind VIRQ_TIMER", evtchn_bind_virq(VIRQ_TIMER, &tport), 0);
+    evtchn_bind(tport, on_timer, NULL);
+    check("gnttab_init", gnttab_init(), 0);
+    evtchn_enable_upcalls();
+    struct xenbus *xb = xenbus_init();
+    check("xenstore ring in start_info", xb != NULL, 1);
+    if (!xb)
+        goto out;
+    int hotplug = !strcmp(mode, "hotplug");
+    if (hotplug) {
+        /* xl block-attach writes device/vbd/<id>: wait for it. */
+        char names[64], p[64], tok[16];
+        xenbus_watch(xb, "device/vbd", "hp");
+        for (int i = 0; i < 100; i++) {
+            if (xenbus_directory(xb, XBT_NIL, "device/vbd", names, sizeof(names)) > 0)
+                break;
+            xenbus_read_watch(xb, p, sizeof(p), tok, sizeof(tok), 1);
+        }
+        xenbus_unwatch(xb, "device/vbd", "hp");
+    }
+    int rc = blkfront_open(&bf, xb, 0);
+    check("blkfront connected", rc, 0);
+    if (rc)
+        goto out;
+    say("blktest: vbd %u connected: %lu sectors of %u bytes, %s%s\n", bf.devid,
+        (unsigned long)bf.sectors, bf.sector_size, bf.readonly ? "read-only" : "read-write",
+        bf.flush ? ", flush" : "");
+    if (!nsect || nsect > bf.sectors)
+        nsect = bf.sectors;
+    uint64_t *buf = pages_alloc(CHUNK_SECTORS / 8);
+    check("buffer", buf != NULL, 1);
+    if (!buf)
+        goto out;
+    if (!strcmp(mode, "write") || hotplug)
+        run_pattern(buf, nsect, seed, 1, 0);
+    else if (!strcmp(mode, "read"))
+        run_pattern(buf, nsect, seed, 0, 0);
+    else if (!strcmp(mode, "zero"))
+        run_pattern(buf, nsect, seed, 0, 1);
+    else if (!strcmp(mode, "pastend"))
+        run_pastend(buf);
+    else if (!strcmp(mode, "zero+pastend"))
+        run_pattern(buf, nsect, seed, 0, 1), run_pastend(buf);
+    else if (!strcmp(mode, "hostile"))
+        run_hostile(buf);
+    else if (!strcmp(mode, "loop"))
+        run_loop(buf, nsect, seed, rounds);
+    else
+        check("known mode", 0, 1);
+    if (hotplug) {
+        /* xl block-detach: the back end goes Closing; we follow. */
+        char p[128], ep[128], tok[16];
+        uint64_t st = 0;
+        xl_snprintf(p, sizeof(p), "%s/state", bf.be);
+        xenbus_watch(xb, p, "detach");
+        say("blktest: waiting for the detach\n");
+        for (int i = 0; i < 1000; i++) {
+            if (xenbus_read_u64(xb, XBT_NIL, p, &st) || st >= 5)
+                break;
+            xenbus_read_watch(xb, ep, sizeof(ep), tok, sizeof(tok), 1);
+        }
+        xenbus_unwatch(xb, p, "detach");
+        check("the back end closes the device", st >= 5, 1);
+    }
+    if (strcmp(mode, "hostile"))
+        check("close handshake", blkfront_close(&bf), 0);
+    if (hotplug)
+        say("blktest: detached\n");
+out:
+    evtchn_disable_upcalls();
+    say("blktest: %d passed, %d failed\n", passed, failed);
+    return failed ? SHUTDOWN_crash : SHUTDOWN_poweroff;
+}
