@@ -38,22 +38,6 @@ static void fence_wmb(void *o)
 
 const struct xl_barriers virtio_barriers = { fence_mb, fence_rmb, fence_wmb, NULL };
 
-/* Until guest-drivers/pci/pci_irq.c is linked into dom0 (its strong
- * definitions replace these), there are no device interrupts: queues
- * are polled. */
-__attribute__((weak)) int pci_irq_bind_msix(const struct pci_dev *d, unsigned int entry,
-                                            uint32_t *port, int *pirq)
-{
-    (void)d, (void)entry, (void)port, (void)pirq;
-    return -XEN_ENOSYS;
-}
-
-__attribute__((weak)) int pci_irq_unbind(const struct pci_dev *d, int pirq, uint32_t port)
-{
-    (void)d, (void)pirq, (void)port;
-    return -XEN_ENOSYS;
-}
-
 /* ---- MMIO (uncached; volatile accesses of the field's width) ---- */
 
 static uint8_t rd8(volatile uint8_t *b, unsigned int off)
