@@ -70,6 +70,7 @@ static struct vbd {
     struct slot slots[SLOTS];
     unsigned int inflight;
     int need_push;
+    int more;                            /* requests left for the next pass */
     unsigned long reqs, errors;
 } vbds[MAX_VBD];
 
@@ -514,7 +515,10 @@ static void vbd_io(struct vbd *v)
     for (int i = 0; i < SLOTS; i++)
         if (v->slots[i].st == SLOT_WAIT)
             slot_submit(&v->slots[i]);
-    while (v->io_on) {
+    /* A budget per pass: refused requests take no slot, and a front end
+     * that keeps producing must not keep dom0 in this loop. */
+    unsigned int budget = 2 * v->ring.nr_ents;
+    for (; v->io_on && budget; budget--) {
         struct slot *s = free_slot(v);
         if (!s)
             break;
@@ -533,6 +537,8 @@ static void vbd_io(struct vbd *v)
             break;
         start_request(v, s, &e.req);
     }
+    if (v->io_on && !budget)
+        v->more = 1;     /* the budget ran out: come back before sleeping */
     if (v->need_push && v->mapped && !v->dead) {
         v->need_push = 0;
         if (backring_push(&v->ring) && v->port)
@@ -663,9 +669,11 @@ int blkback_poll(void)
         if (v->port)
             svc_port_pending(v->port);
         vbd_step(v);
-        if (v->used && v->mapped)
+        if (v->used && v->mapped) {
+            v->more = 0;
             vbd_io(v);
-        if (v->used && v->inflight)
+        }
+        if (v->used && (v->inflight || v->more))
             busy = 1;
     }
     return busy;
