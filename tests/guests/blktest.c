@@ -4,6 +4,7 @@
  *   write (default)  writes a pattern (pattern=SEED, sectors=N) to [0, N),
  *                    reads it back and checks every byte;
  *   read             only reads [0, N) and checks the pattern (persistence);
+ *                    on a read-only disk (access=ro) a write must fail;
  *   zero             reads [0, N) and checks that it is all zeros;
  *   pastend          reads at the disk's end and across it: both must get
  *                    an error response, and the buffer no data;
@@ -303,8 +304,18 @@ int guest_main(start_info_t *si)
         goto out;
     if (!strcmp(mode, "write") || hotplug)
         run_pattern(buf, nsect, seed, 1, 0);
-    else if (!strcmp(mode, "read"))
+    else if (!strcmp(mode, "read")) {
         run_pattern(buf, nsect, seed, 0, 0);
+        if (bf.readonly) {
+            /* access=ro: a write must be refused and change nothing */
+            fill(buf, 0, 8, seed + 1);
+            check("a write to the read-only disk is refused", blkfront_rw(&bf, 0, buf, 8, 1),
+                  -XEN_EIO);
+            memset(buf, 0, 4096);
+            check("  and sector 0 still has the pattern",
+                  blkfront_rw(&bf, 0, buf, 8, 0) == 0 && !verify(buf, 0, 8, seed, 0), 1);
+        }
+    }
     else if (!strcmp(mode, "zero"))
         run_pattern(buf, nsect, seed, 0, 1);
     else if (!strcmp(mode, "pastend"))

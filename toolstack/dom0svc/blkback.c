@@ -160,6 +160,18 @@ int blkback_device_add(uint16_t domid, const struct xldisk *d)
     for (int i = 0; i < MAX_VBD; i++)
         if (vbds[i].used && vbds[i].domid == domid && vbds[i].devid == d->devid)
             return -XEN_EBUSY;
+    /* The hotplug script's part: the target must exist and hold the region. */
+    struct blkdev *b = blkdev_find(d->t.dev);
+    if (!b) {
+        printk("blkback: d%u %s: no block device %s in dom0\n", domid, d->vdev, d->t.dev);
+        return -XEN_ENODEV;
+    }
+    uint64_t bytes = blkdev_info(b)->nr_sectors * BLKDEV_SECTOR;
+    if (d->t.offset >= bytes || d->t.size > bytes - d->t.offset) {
+        printk("blkback: d%u %s: %s is outside %s (%lu bytes)\n", domid, d->vdev, d->target,
+               d->t.dev, (unsigned long)bytes);
+        return -XEN_ERANGE;
+    }
     struct vbd *v = NULL;
     for (int i = 0; i < MAX_VBD && !v; i++)
         if (!vbds[i].used)
