@@ -615,6 +615,7 @@ static int run_actions(struct vbd *v, const struct xbfsm_out *o)
                 svc_close_port(v->port);
             v->port = 0;
             v->have_info = 0;
+            v->info_bad = 0;     /* a front end that comes back starts afresh */
             break;
         case XBA_REPORT_ERROR:
             node_write(v, v->be, "error", "%s", "could not connect the ring");
