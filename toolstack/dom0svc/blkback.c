@@ -292,8 +292,9 @@ static int device_open(struct vbd *v)
         .nr_sectors = size / BLKDEV_SECTOR,
         .lblock_sectors = bi->lblock_size / BLKDEV_SECTOR,
         .read_only = mode[0] != 'w' || bi->read_only,
-        .features = bi->has_flush ? BLKDEV_F_FLUSH : 0,
     };
+    /* A read-only disk offers no flush: the judge would refuse it anyway. */
+    v->judge.features = bi->has_flush && !v->judge.read_only ? BLKDEV_F_FLUSH : 0;
     return 0;
 }
 
