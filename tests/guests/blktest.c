@@ -4,6 +4,7 @@
  *   write (default)  writes a pattern (pattern=SEED, sectors=N) to [0, N),
  *                    reads it back and checks every byte;
  *   read             only reads [0, N) and checks the pattern (persistence);
+ *                    on a read-only disk (access=ro) a write must fail;
  *   zero             reads [0, N) and checks that it is all zeros;
  *   pastend          reads at the disk's end and across it: both must get
  *                    an error response, and the buffer no data;
@@ -15,6 +16,8 @@
  *   hotplug          waits for a vbd to appear (xl block-attach), runs
  *                    the write mode on it, then waits for the back end
  *                    to close it (xl block-detach) and closes too;
+ *   badring          lies in the xenstore handshake (a ring-ref never
+ *                    granted, a 32-bit protocol): the back end must close;
  *   loop             rounds of 64 sectors written and read back, rounds=R
  *                    times or forever (for xl destroy mid-I/O).
  * The pattern: 64-bit little-endian word w of sector s is
@@ -252,6 +255,73 @@ static void run_loop(uint64_t *buf, uint64_t nsect, uint64_t seed, uint64_t roun
     say("blktest: loop: %lu rounds, %u bad\n", round, bad);
 }
 
+/* Waits (bounded) until the node's value reaches want; returns it. */
+static uint64_t wait_node(struct xenbus *xb, const char *node, uint64_t want)
+{
+    char ep[128], tok[16];
+    uint64_t st = 0;
+    xenbus_watch(xb, node, "w");
+    for (int i = 0; i < 200; i++) {
+        if (!xenbus_read_u64(xb, XBT_NIL, node, &st) && st >= want)
+            break;
+        xenbus_read_watch(xb, ep, sizeof(ep), tok, sizeof(tok), 1);
+    }
+    xenbus_unwatch(xb, node, "w");
+    return st;
+}
+
+/* mode=badring: a front end whose xenstore handshake lies - a ring-ref
+ * it never granted, then (after the back end closed and we went
+ * Initialising again) a protocol it cannot serve. Each time the back end
+ * must report an error and go Closing, not map anything of ours. */
+static void run_badring(struct xenbus *xb)
+{
+    char names[64], fe[64], be[96], p[128], err[128];
+    check("a vbd is there", xenbus_directory(xb, XBT_NIL, "device/vbd", names, sizeof(names)) > 0, 1);
+    xl_snprintf(fe, sizeof(fe), "device/vbd/%s", names);
+    xl_snprintf(p, sizeof(p), "%s/backend", fe);
+    check("read backend", xenbus_read(xb, XBT_NIL, p, be, sizeof(be)) > 0, 1);
+    xl_snprintf(p, sizeof(p), "%s/state", be);
+    check("back end InitWait", (long)wait_node(xb, p, 2), 2);
+    xl_snprintf(p, sizeof(p), "%s/ring-ref", fe);
+    xenbus_write(xb, XBT_NIL, p, "4000");
+    xl_snprintf(p, sizeof(p), "%s/event-channel", fe);
+    xenbus_write(xb, XBT_NIL, p, "77");
+    xl_snprintf(p, sizeof(p), "%s/state", fe);
+    xenbus_write(xb, XBT_NIL, p, "3");
+    xl_snprintf(p, sizeof(p), "%s/state", be);
+    check("ring-ref never granted: the back end closes", (long)wait_node(xb, p, 5), 5);
+    xl_snprintf(p, sizeof(p), "%s/error", be);
+    check("  with an error node", xenbus_read(xb, XBT_NIL, p, err, sizeof(err)) > 0, 1);
+    say("blktest: badring: back end says \"%s\"\n", err);
+    /* Closed, then Initialising again with a 32-bit protocol. */
+    xl_snprintf(p, sizeof(p), "%s/state", fe);
+    xenbus_write(xb, XBT_NIL, p, "6");
+    xl_snprintf(p, sizeof(p), "%s/state", be);
+    check("back end Closed", (long)wait_node(xb, p, 6), 6);
+    xl_snprintf(p, sizeof(p), "%s/protocol", fe);
+    xenbus_write(xb, XBT_NIL, p, "x86_32-abi");
+    xl_snprintf(p, sizeof(p), "%s/state", fe);
+    xenbus_write(xb, XBT_NIL, p, "1");
+    xl_snprintf(p, sizeof(p), "%s/state", be);
+    uint64_t st = 0;
+    for (int i = 0; i < 200 && st != 2; i++) {
+        char ep[128], tok[16];
+        xenbus_read_u64(xb, XBT_NIL, p, &st);
+        if (st == 2)
+            break;
+        xenbus_watch(xb, p, "r");
+        xenbus_read_watch(xb, ep, sizeof(ep), tok, sizeof(tok), 1);
+        xenbus_unwatch(xb, p, "r");
+    }
+    check("the back end takes a new start (InitWait)", (long)st, 2);
+    xl_snprintf(p, sizeof(p), "%s/state", fe);
+    xenbus_write(xb, XBT_NIL, p, "3");
+    xl_snprintf(p, sizeof(p), "%s/state", be);
+    check("x86_32-abi: the back end closes", (long)wait_node(xb, p, 5), 5);
+    say("blktest: badring done\n");
+}
+
 int guest_main(start_info_t *si)
 {
     char mode[16] = "write", b[24];
@@ -276,6 +346,10 @@ int guest_main(start_info_t *si)
     check("xenstore ring in start_info", xb != NULL, 1);
     if (!xb)
         goto out;
+    if (!strcmp(mode, "badring")) {
+        run_badring(xb);
+        goto out;
+    }
     int hotplug = !strcmp(mode, "hotplug");
     if (hotplug) {
         /* xl block-attach writes device/vbd/<id>: wait for it. */
@@ -303,8 +377,18 @@ int guest_main(start_info_t *si)
         goto out;
     if (!strcmp(mode, "write") || hotplug)
         run_pattern(buf, nsect, seed, 1, 0);
-    else if (!strcmp(mode, "read"))
+    else if (!strcmp(mode, "read")) {
         run_pattern(buf, nsect, seed, 0, 0);
+        if (bf.readonly) {
+            /* access=ro: a write must be refused and change nothing */
+            fill(buf, 0, 8, seed + 1);
+            check("a write to the read-only disk is refused", blkfront_rw(&bf, 0, buf, 8, 1),
+                  -XEN_EIO);
+            memset(buf, 0, 4096);
+            check("  and sector 0 still has the pattern",
+                  blkfront_rw(&bf, 0, buf, 8, 0) == 0 && !verify(buf, 0, 8, seed, 0), 1);
+        }
+    }
     else if (!strcmp(mode, "zero"))
         run_pattern(buf, nsect, seed, 0, 1);
     else if (!strcmp(mode, "pastend"))

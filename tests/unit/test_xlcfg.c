@@ -209,6 +209,59 @@ static void test_disk_names(void **state)
     assert_int_equal(xldisk_parse_target("vda:17179869184G+1M", &t), -XL_EINVAL);
 }
 
+/* Random specs from the syntax's own bytes: parse or refuse, never more
+ * than that; an accepted one is consistent. */
+static uint64_t fz_next(uint64_t *x)
+{
+    *x ^= *x << 13; *x ^= *x >> 7; *x ^= *x << 17;
+    return *x;
+}
+
+static void test_disk_fuzz(void **state)
+{
+    static const char *const vdevs[] = { "xvda", "xvdb3", "xvdzz", "sdq", "xvd", "xvda0", "hda",
+                                         "xvdaaaaaaa" };
+    static const char *const nums[] = { "0", "512", "1M", "16M", "4G", "100", "",
+                                        "99999999999999999999", "17179869184G" };
+    static const char *const others[] = { "access=ro", "access=rw", "access=x", "format=raw",
+                                          "format=qcow2", "devtype=disk", ",,", " ", "junk",
+                                          "=", "target" };
+    uint64_t seed = 0x1234567;
+    unsigned int accepted = 0, refused = 0;
+    (void)state;
+    for (int i = 0; i < 20000; i++) {
+        char spec[256], err[96];
+        int o = 0;
+        int n = (int)(fz_next(&seed) % 4);
+        for (int k = 0; k < n; k++)
+            o += snprintf(spec + o, sizeof(spec) - (size_t)o, "%s, ",
+                          others[fz_next(&seed) % (sizeof(others) / sizeof(others[0]))]);
+        if (fz_next(&seed) % 8)
+            o += snprintf(spec + o, sizeof(spec) - (size_t)o, "vdev=%s, ",
+                          vdevs[fz_next(&seed) % (sizeof(vdevs) / sizeof(vdevs[0]))]);
+        if (fz_next(&seed) % 8) {
+            o += snprintf(spec + o, sizeof(spec) - (size_t)o, "target=vda");
+            if (fz_next(&seed) % 2)
+                snprintf(spec + o, sizeof(spec) - (size_t)o, ":%s+%s",
+                         nums[fz_next(&seed) % (sizeof(nums) / sizeof(nums[0]))],
+                         nums[fz_next(&seed) % (sizeof(nums) / sizeof(nums[0]))]);
+        }
+        struct xldisk d;
+        err[0] = '\0';
+        if (xldisk_parse(spec, &d, err, sizeof(err)) == 0) {
+            assert_true(d.devid == (uint32_t)xldisk_devid(d.vdev));
+            assert_true(d.t.dev[0] != '\0');
+            assert_true(d.t.offset % 512 == 0 && d.t.size % 512 == 0);
+            assert_true(d.t.offset <= UINT64_MAX - d.t.size);
+            accepted++;
+        } else {
+            assert_true(err[0] != '\0');
+            refused++;
+        }
+    }
+    assert_true(accepted > 100 && refused > 100);   /* both paths were reached */
+}
+
 static void test_error_lines(void **state)
 {
     (void)state;
@@ -674,6 +727,7 @@ int main(void)
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_lists_and_unknown_keys),
         cmocka_unit_test(test_disks), cmocka_unit_test(test_disk_names),
+        cmocka_unit_test(test_disk_fuzz),
         cmocka_unit_test(test_error_lines),
         cmocka_unit_test(test_missing_and_cross_checks),
         cmocka_unit_test(test_cmdline_combination),

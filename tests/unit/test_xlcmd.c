@@ -1122,6 +1122,15 @@ static void test_block(void **state)
     assert_int_equal(run("xl block-detach web 99999999999"), 1);
     assert_string_equal(calls, "");
     assert_int_equal(run("xl block-detach web"), 2);
+
+    /* xl create -n shows the disks as parsed */
+    assert_int_equal(run("xl create -n web2.cfg \"disk=['vdev=xvdb,target=vda:1M+1M', "
+                         "'access=ro,vdev=xvdc,target=ram0']\""), 0);
+    assert_non_null(strstr(out1, "disk = [ 'vdev=xvdb, access=rw, target=vda:1M+1M',\n"
+                                 "         'vdev=xvdc, access=ro, target=ram0' ]\n"));
+    assert_int_equal(run("xl create -n web2.cfg \"disk=['vdev=xvdb']\""), 1);
+    assert_non_null(strstr(out2, "<command line>:1: disk: no target= (a dom0 block device, e.g. "
+                                 "vda:16M+32M)\n"));
 }
 
 int main(void)

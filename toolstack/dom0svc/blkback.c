@@ -70,6 +70,7 @@ static struct vbd {
     struct slot slots[SLOTS];
     unsigned int inflight;
     int need_push;
+    int more;                            /* requests left for the next pass */
     unsigned long reqs, errors;
 } vbds[MAX_VBD];
 
@@ -159,6 +160,18 @@ int blkback_device_add(uint16_t domid, const struct xldisk *d)
     for (int i = 0; i < MAX_VBD; i++)
         if (vbds[i].used && vbds[i].domid == domid && vbds[i].devid == d->devid)
             return -XEN_EBUSY;
+    /* The hotplug script's part: the target must exist and hold the region. */
+    struct blkdev *b = blkdev_find(d->t.dev);
+    if (!b) {
+        printk("blkback: d%u %s: no block device %s in dom0\n", domid, d->vdev, d->t.dev);
+        return -XEN_ENODEV;
+    }
+    uint64_t bytes = blkdev_info(b)->nr_sectors * BLKDEV_SECTOR;
+    if (d->t.offset >= bytes || d->t.size > bytes - d->t.offset) {
+        printk("blkback: d%u %s: %s is outside %s (%lu bytes)\n", domid, d->vdev, d->target,
+               d->t.dev, (unsigned long)bytes);
+        return -XEN_ERANGE;
+    }
     struct vbd *v = NULL;
     for (int i = 0; i < MAX_VBD && !v; i++)
         if (!vbds[i].used)
@@ -279,8 +292,9 @@ static int device_open(struct vbd *v)
         .nr_sectors = size / BLKDEV_SECTOR,
         .lblock_sectors = bi->lblock_size / BLKDEV_SECTOR,
         .read_only = mode[0] != 'w' || bi->read_only,
-        .features = bi->has_flush ? BLKDEV_F_FLUSH : 0,
     };
+    /* A read-only disk offers no flush: the judge would refuse it anyway. */
+    v->judge.features = bi->has_flush && !v->judge.read_only ? BLKDEV_F_FLUSH : 0;
     return 0;
 }
 
@@ -514,7 +528,10 @@ static void vbd_io(struct vbd *v)
     for (int i = 0; i < SLOTS; i++)
         if (v->slots[i].st == SLOT_WAIT)
             slot_submit(&v->slots[i]);
-    while (v->io_on) {
+    /* A budget per pass: refused requests take no slot, and a front end
+     * that keeps producing must not keep dom0 in this loop. */
+    unsigned int budget = 2 * v->ring.nr_ents;
+    for (; v->io_on && budget; budget--) {
         struct slot *s = free_slot(v);
         if (!s)
             break;
@@ -533,6 +550,8 @@ static void vbd_io(struct vbd *v)
             break;
         start_request(v, s, &e.req);
     }
+    if (v->io_on && !budget)
+        v->more = 1;     /* the budget ran out: come back before sleeping */
     if (v->need_push && v->mapped && !v->dead) {
         v->need_push = 0;
         if (backring_push(&v->ring) && v->port)
@@ -597,6 +616,7 @@ static int run_actions(struct vbd *v, const struct xbfsm_out *o)
                 svc_close_port(v->port);
             v->port = 0;
             v->have_info = 0;
+            v->info_bad = 0;     /* a front end that comes back starts afresh */
             break;
         case XBA_REPORT_ERROR:
             node_write(v, v->be, "error", "%s", "could not connect the ring");
@@ -663,9 +683,11 @@ int blkback_poll(void)
         if (v->port)
             svc_port_pending(v->port);
         vbd_step(v);
-        if (v->used && v->mapped)
+        if (v->used && v->mapped) {
+            v->more = 0;
             vbd_io(v);
-        if (v->used && v->inflight)
+        }
+        if (v->used && (v->inflight || v->more))
             busy = 1;
     }
     return busy;

@@ -1004,6 +1004,10 @@ static void print_config(struct xlcmd *x, const struct xlcfg *c)
         xlcfg_format_uuid(c->uuid, u, sizeof(u));
         xprintf(x, 1, "uuid = \"%s\"\n", u);
     }
+    for (unsigned int i = 0; i < c->nr_disks; i++)
+        xprintf(x, 1, "%s'vdev=%s, access=%s, target=%s'%s", i ? "         " : "disk = [ ",
+                c->disks[i].vdev, c->disks[i].readonly ? "ro" : "rw", c->disks[i].target,
+                i + 1 < c->nr_disks ? ",\n" : " ]\n");
 }
 
 static int cmd_create(struct xlcmd *x, int argc, char **argv)
