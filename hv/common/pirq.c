@@ -245,12 +245,10 @@ int pirq_bind_check(const struct domain *d, unsigned int pirq)
 {
     if (pirq >= PIRQ_NR)
         return -XL_EINVAL;
-    if (!d->privileged)
-        return -XL_EPERM; /* Xen: no irq capability for a domU */
+    /* Xen's pirq_access_permitted: a pirq the domain has mapped (a domU
+     * has none), else -EPERM - an unmapped one too */
     const struct pirq *q = &pirqs[pirq];
-    if (q->kind == PIRQ_FREE)
-        return -XL_EINVAL;
-    if (q->owner != d->domid)
+    if (!d->privileged || q->kind == PIRQ_FREE || q->owner != d->domid)
         return -XL_EPERM;
     if (q->port)
         return -XL_EEXIST;

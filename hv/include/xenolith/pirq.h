@@ -140,8 +140,9 @@ int pirq_needs_eoi(const struct domain *d, int pirq);
  * -EINVAL not mapped. Masks the entry (or the MSI cap), frees vector and
  * pirq; a bound port stays bound to nothing. */
 long pirq_unmap(const struct domain *c, const struct domain *t, int pirq);
-/* EVTCHNOP_bind_pirq's checks for domain d: -EINVAL bad or unmapped
- * pirq, -EPERM not d's, -EEXIST bound already; then pirq_set_port. */
+/* EVTCHNOP_bind_pirq's checks for domain d: -EINVAL beyond the table,
+ * -EPERM not mapped for d (Xen's pirq_access_permitted), -EEXIST bound
+ * already; then pirq_set_port. */
 int pirq_bind_check(const struct domain *d, unsigned int pirq);
 void pirq_set_port(unsigned int pirq, uint32_t port);
 /* The port of d's pirq closes: unbound if it is still that binding. */
