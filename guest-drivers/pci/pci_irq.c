@@ -20,6 +20,18 @@
 #define PCI_CAP_ID_MSIX 0x11
 #define PCI_COMMAND_INTX_DISABLE 0x400
 
+/* A 16-bit config write as one 16-bit data cycle: a real Xen refuses
+ * dom0 writes that touch the MSI-X (or maskable MSI) control register in
+ * any other size (pci_msi_conf_write_intercept: -EACCES, dropped), and
+ * pci_write16 writes the whole dword. */
+static void cfg_write16(const struct pci_dev *d, unsigned int off, uint16_t v)
+{
+    uint32_t a = 0x80000000u | (uint32_t)d->bus << 16 | (uint32_t)(d->dev & 31) << 11 |
+                 (uint32_t)(d->fn & 7) << 8 | (off & 0xfc);
+    __asm__ volatile("outl %0, %1" : : "a"(a), "Nd"((uint16_t)0xcf8));
+    __asm__ volatile("outw %0, %1" : : "a"(v), "Nd"((uint16_t)(0xcfc + (off & 2))));
+}
+
 /* What Linux's PCI core does around the hypervisor's setup
  * (msi_capability_init / msix_capability_init under Xen): the enable bit
  * on, MSI-X's function mask off, INTx off. Xenolith has done all of it
@@ -33,7 +45,7 @@ static void enable_msi(const struct pci_dev *d, int msix)
     uint16_t ctrl = pci_read16(d, cap + 2);
     uint16_t want = msix ? (uint16_t)((ctrl | 0x8000) & ~0x4000) : (uint16_t)(ctrl | 1);
     if (want != ctrl)
-        pci_write16(d, cap + 2, want);
+        cfg_write16(d, cap + 2, want);
     pci_write16(d, 0x04, pci_read16(d, 0x04) | PCI_COMMAND_INTX_DISABLE);
 }
 
@@ -44,7 +56,7 @@ static void disable_msi(const struct pci_dev *d)
     unsigned int cap = pci_find_cap(d, PCI_CAP_ID_MSI, 0);
     if (!cap || !(pci_read16(d, cap + 2) & 1))
         return;
-    pci_write16(d, cap + 2, pci_read16(d, cap + 2) & (uint16_t)~1u);
+    cfg_write16(d, cap + 2, pci_read16(d, cap + 2) & (uint16_t)~1u);
     pci_write16(d, 0x04, pci_read16(d, 0x04) & (uint16_t)~PCI_COMMAND_INTX_DISABLE);
 }
 
@@ -98,6 +110,15 @@ static int map_and_bind(const struct pci_dev *d, unsigned int entry, uint64_t ta
             disable_msi(d);
         unmap_pirq(m.pirq);
         return (int)rc;
+    }
+    /* Linux's startup_pirq: an EOI right after the bind when the
+     * hypervisor wants them (a real Xen, for an MSI without per-vector
+     * masking, holds the pirq until then); Xenolith's MSI never does. */
+    struct physdev_irq_status_query q = { .irq = (uint32_t)m.pirq };
+    if (!HYPERVISOR_physdev_op(PHYSDEVOP_irq_status_query, &q) &&
+        (q.flags & XENIRQSTAT_needs_eoi)) {
+        struct physdev_eoi e = { .irq = (uint32_t)m.pirq };
+        HYPERVISOR_physdev_op(PHYSDEVOP_eoi, &e);
     }
     *port = b.port;
     *pirq = m.pirq;

@@ -39,6 +39,15 @@
 #define NR_IRQS    200
 
 static volatile unsigned int irqs, ticks;
+/* Command line xen=1: running on a real Xen 4.17 (run-xen.sh), where
+ * the checks of Xenolith's own choices are left out: the hv enabling
+ * MSI/MSI-X by itself and without a PHYSDEVOP_pci_device_add, its
+ * vector range, -EEXIST for a second MSI map, no EOI for MSI, -EPERM for
+ * a writable MSI-X table mapping (Xen makes it read-only instead), GSIs
+ * (Xen wants PHYSDEVOP_setup_gsi and ACPI's routing). What is left is
+ * the kit working as a real PV dom0 on Xen. */
+static int xen;
+#define XL_ONLY if (!xen)
 static volatile uint32_t *edu;
 
 void guest_event_upcall(struct guest_frame *f)
@@ -354,19 +363,19 @@ static void run_msix(const struct pci_dev *d)
         return;
     uint32_t port;
     int pirq;
-    long raw = map_raw(DOMID_SELF, d, 1); /* the hypervisor alone, as for MSI */
-    check_true("raw map_pirq MSI-X entry 0 -> a pirq", raw >= 32);
-    check_eq("  ... the hypervisor enabled MSI-X, function unmasked",
+    long raw = xen ? -1 : map_raw(DOMID_SELF, d, 1); /* the hypervisor alone, as for MSI */
+    XL_ONLY check_true("raw map_pirq MSI-X entry 0 -> a pirq", raw >= 32);
+    XL_ONLY check_eq("  ... the hypervisor enabled MSI-X, function unmasked",
              pci_read16(d, cap + 2) & 0xc000, 0x8000);
-    check_eq("raw unmap_pirq (MSI-X) -> 0", unmap_raw((int)raw), 0);
-    check_eq("  ... the hypervisor disabled MSI-X with its last entry",
+    XL_ONLY check_eq("raw unmap_pirq (MSI-X) -> 0", unmap_raw((int)raw), 0);
+    XL_ONLY check_eq("  ... the hypervisor disabled MSI-X with its last entry",
              pci_read16(d, cap + 2) & 0x8000, 0);
     if (!check_eq("pci_irq_bind_msix entry 0 -> 0", pci_irq_bind_msix(d, 0, &port, &pirq), 0))
         return;
     printk("virtio-rng: pirq %d on port %u, MSI-X table at %#lx\n", pirq, port,
            (unsigned long)table);
     check_eq("MSI-X enabled, function unmasked", pci_read16(d, cap + 2) & 0xc000, 0x8000);
-    check_true("MSI-X table page refused to a writable mapping while in use",
+    XL_ONLY check_true("MSI-X table page refused to a writable mapping while in use",
                pci_mmio_map(table, 16) == NULL);
     uint16_t qoff;
     if (!check_true("virtqueue 0 set up on MSI-X vector 0", virtio_rng_setup(&qoff)))
@@ -383,7 +392,7 @@ static void run_msix(const struct pci_dev *d)
     check_eq("20 buffers filled, each an MSI-X event", got, 20);
     check_true("the device wrote bytes", vq_used.ring[0].len > 0);
     check_eq("pci_irq_unbind (MSI-X) -> 0", pci_irq_unbind(d, pirq, port), 0);
-    check_eq("MSI-X disabled by the hypervisor with its last entry",
+    XL_ONLY check_eq("MSI-X disabled by the hypervisor with its last entry",
              pci_read16(d, cap + 2) & 0x8000, 0);
     check_true("MSI-X table page mappable again after unmap", pci_mmio_map(table, 16) != NULL);
     unsigned int before = irqs;
@@ -433,11 +442,11 @@ static void run(void)
 
     /* The hypervisor alone (no kit, which also sets the enable bits as
      * Linux does): map_pirq turns MSI on, unmap_pirq off. */
-    long raw = map_raw(DOMID_SELF, d, 0);
-    check_true("raw map_pirq MSI -> a pirq", raw >= 32);
-    check_eq("  ... the hypervisor enabled MSI", pci_read16(d, cap + 2) & 1, 1);
-    check_eq("raw unmap_pirq -> 0", unmap_raw((int)raw), 0);
-    check_eq("  ... the hypervisor disabled MSI", pci_read16(d, cap + 2) & 1, 0);
+    long raw = xen ? -1 : map_raw(DOMID_SELF, d, 0);
+    XL_ONLY check_true("raw map_pirq MSI -> a pirq", raw >= 32);
+    XL_ONLY check_eq("  ... the hypervisor enabled MSI", pci_read16(d, cap + 2) & 1, 1);
+    XL_ONLY check_eq("raw unmap_pirq -> 0", unmap_raw((int)raw), 0);
+    XL_ONLY check_eq("  ... the hypervisor disabled MSI", pci_read16(d, cap + 2) & 1, 0);
 
     if (!check_eq("pci_irq_bind_msi -> 0", pci_irq_bind_msi(d, &port, &pirq), 0))
         return;
@@ -447,14 +456,14 @@ static void run(void)
     msi_regs(d, cap, &ctrl, &addr, &data);
     check_true("MSI enabled, one vector", (ctrl & 0x71) == 0x01);
     check_eq("MSI address: the LAPIC window", addr & 0xfff00000, 0xfee00000);
-    check_true("MSI data: fixed, edge, a vector in 0x40-0xdf",
+    XL_ONLY check_true("MSI data: fixed, edge, a vector in 0x40-0xdf",
                (data & 0x8700) == 0 && (data & 0xff) >= 0x40 && (data & 0xff) <= 0xdf);
-    check_eq("map_pirq of the same function again -> -EEXIST", map_raw(DOMID_SELF, d, 0),
+    XL_ONLY check_eq("map_pirq of the same function again -> -EEXIST", map_raw(DOMID_SELF, d, 0),
              -XEN_EEXIST);
     check_eq("bind_pirq of a bound pirq -> -EEXIST", bind_raw((uint32_t)pirq), -XEN_EEXIST);
     struct physdev_irq_status_query q = { .irq = (uint32_t)pirq };
     check_eq("irq_status_query -> 0", HYPERVISOR_physdev_op(PHYSDEVOP_irq_status_query, &q), 0);
-    check_eq("irq_status_query: no EOI needed (MSI)", q.flags & XENIRQSTAT_needs_eoi, 0);
+    XL_ONLY check_eq("irq_status_query: no EOI needed (MSI)", q.flags & XENIRQSTAT_needs_eoi, 0);
     needs_eoi = (q.flags & XENIRQSTAT_needs_eoi) != 0, cur_pirq = pirq;
     evtchn_status_t st = { .dom = DOMID_SELF, .port = port };
     HYPERVISOR_event_channel_op(EVTCHNOP_status, &st);
@@ -474,7 +483,7 @@ static void run(void)
      * hypervisor turns MSI off; a raise now reaches nobody. */
     check_eq("unmap_pirq while bound -> 0", unmap_raw(pirq), 0);
     msi_regs(d, cap, &ctrl, &addr, &data);
-    check_eq("MSI disabled by the hypervisor on unmap", ctrl & 1, 0);
+    XL_ONLY check_eq("MSI disabled by the hypervisor on unmap", ctrl & 1, 0);
     unsigned int before = irqs;
     edu[EDU_RAISE / 4] = 1;
     check_true("no event within 100 ms of a raise after unmap", !wait_irqs(before + 1, 100 * MS));
@@ -494,7 +503,8 @@ static void run(void)
     check_eq("10 more interrupts after a re-map", raise_each(10), 10);
     check_eq("pci_irq_unbind -> 0", pci_irq_unbind(d, pirq, port), 0);
     check_eq("pci_irq_unbind again -> -EINVAL", pci_irq_unbind(d, pirq, port), -XEN_EINVAL);
-    run_gsi();
+    if (!xen)
+        run_gsi();
     if (rng)
         run_msix(rng);
     else
@@ -503,7 +513,8 @@ static void run(void)
 
 int guest_main(start_info_t *si)
 {
-    (void)si;
+    char buf[8];
+    xen = cmdline_get(si, "xen", buf, sizeof(buf)) != NULL;
     run();
     return check_summary("pirq_msi");
 }
