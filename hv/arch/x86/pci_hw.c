@@ -78,7 +78,7 @@ static unsigned int fix_used;
  * CPU can hold a stale translation of a reused slot. */
 static int fixmap_init(void)
 {
-    uint64_t *pdpt = mfn_to_virt(idle_pml4[DIRECTMAP_SLOT] >> 12 & 0xfffffffffULL);
+    uint64_t *pdpt = mfn_to_virt(idle_pml4[DIRECTMAP_SLOT] >> 12 & 0xffffffffffULL);
     if (pdpt[FIXMAP_L3_SLOT] & PTE_P)
         return -1; /* somebody else's: not ours to use */
     int64_t l2 = mm_alloc_frame(DOMID_HV_OWNED), l1 = mm_alloc_frame(DOMID_HV_OWNED);
@@ -93,8 +93,8 @@ static int fixmap_init(void)
 
 static volatile uint32_t *hw_map_mmio(uint64_t mfn)
 {
-    if (mfn < max_mfn)
-        return NULL; /* RAM (or covered by the frame table): never a device table */
+    if (!mm_is_io_frame(mfn))
+        return NULL; /* RAM or the hv's: never a device table */
     /* Below 4 GiB the direct map has it. Its 2 MiB pages below the last
      * GiB are write-back in the PAT, but the firmware's MTRRs make the
      * PCI hole UC, and UC wins (Intel SDM vol. 3 11.5.2.2); the last GiB
