@@ -134,6 +134,15 @@ long pirq_map(const struct domain *c, const struct domain *t, const struct pirq_
     msi_compose(pirq_hw->cpu0_apic_id(), n.vector, &addr, &data);
     /* The entry goes live only after the table entry exists, so an
      * interrupt that comes at once finds its pirq. */
+    /* The function's first MSI-X pirq: every entry masked before MSI-X
+     * goes on, so only entries the hv programmed can ever fire. */
+    if (n.kind == PIRQ_MSIX && !dev_entry_mapped(&n.dev, 0, 0))
+        rc = msix_mask_all(pirq_hw, n.msix.entry_maddr - (uint64_t)n.entry_nr * 16,
+                           n.msix.nr_entries);
+    if (rc) {
+        vec_to_pirq[vec] = 0;
+        return rc;
+    }
     pirqs[p] = n;
     if (n.kind == PIRQ_MSIX) {
         rc = msix_program(pirq_hw, &n.dev, n.cap, n.msix.entry_maddr, addr, data);

@@ -292,8 +292,10 @@ static void test_map_msi(void **state)
 static void test_map_msix(void **state)
 {
     (void)state;
+    mmio[0][9 * 4 + 3] = 0;  /* an entry dom0 left unmasked: masked at the first map */
     int p = map(d0, DOMID_SELF, DEV_MSIX, 1, 5);
     assert_true(p >= PIRQ_FIRST_MSI);
+    assert_int_equal(mmio[0][9 * 4 + 3] & 1, 1);
     const struct pirq *q = pirq_get((unsigned int)p);
     assert_int_equal(q->kind, PIRQ_MSIX);
     assert_int_equal(q->msix.entry_maddr, TABLE + 5 * 16);

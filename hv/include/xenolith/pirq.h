@@ -76,6 +76,10 @@ int msix_locate(const struct pci_hw_ops *hw, const struct pci_sbdf *f, unsigned 
  * on with the function mask clear. 0 or -ENXIO (table not mappable). */
 int msix_program(const struct pci_hw_ops *hw, const struct pci_sbdf *f, unsigned int cap,
                  uint64_t entry_maddr, uint64_t addr, uint32_t data);
+/* Mask each of the table's n entries (before the hv first turns MSI-X
+ * on for a function, so no entry dom0 may have written can fire). 0 or
+ * -ENXIO. */
+int msix_mask_all(const struct pci_hw_ops *hw, uint64_t table_maddr, unsigned int n);
 /* Mask one entry; with last set, MSI-X goes off too. */
 void msix_release(const struct pci_hw_ops *hw, const struct pci_sbdf *f, unsigned int cap,
                   uint64_t entry_maddr, int last);
