@@ -572,7 +572,8 @@ static long op_bind_ipi(struct vcpu *v, evtchn_bind_ipi_t *b)
 }
 
 /* Xen's evtchn_bind_pirq: only a pirq the caller's domain has mapped
- * (pirq_bind_check: -EINVAL, -EPERM, -EEXIST); events go to vcpu 0
+ * (pirq_bind_check: -EINVAL out of range, -EPERM not mapped for it,
+ * -EEXIST bound); events go to vcpu 0
  * until EVTCHNOP_bind_vcpu moves them. BIND_PIRQ__WILL_SHARE is
  * accepted and means nothing: MSI pirqs are never shared. */
 static long op_bind_pirq(struct vcpu *v, evtchn_bind_pirq_t *b)

@@ -119,6 +119,17 @@ int msix_program(const struct pci_hw_ops *hw, const struct pci_sbdf *f, unsigned
     return 0;
 }
 
+int msix_mask_all(const struct pci_hw_ops *hw, uint64_t table_maddr, unsigned int n)
+{
+    for (unsigned int i = 0; i < n; i++) {
+        volatile uint32_t *e = entry_ptr(hw, table_maddr + (uint64_t)i * MSIX_ENTRY_SIZE);
+        if (!e)
+            return -XEN_ENXIO;
+        e[3] |= MSIX_VCTRL_MASK;
+    }
+    return 0;
+}
+
 void msix_release(const struct pci_hw_ops *hw, const struct pci_sbdf *f, unsigned int cap,
                   uint64_t entry_maddr, int last)
 {

@@ -1,8 +1,9 @@
 /*
  * pirq.c - the pirq table: which domain owns which physical IRQ, its
  * vector and device, the event channel it is bound to; the dynamic
- * vector allocator; map/unmap (Xen's physdev_map_pirq/unmap_pirq for MSI
- * and MSI-X); the MSI-X table frames dom0 may no longer map writable.
+ * vector allocator; map/unmap (Xen's physdev_map_pirq/unmap_pirq for MSI,
+ * MSI-X and I/O APIC GSIs, level ones masked from interrupt to EOI); the
+ * MSI-X table frames dom0 may no longer map writable.
  * Runs under the big lock (hypercalls, and the interrupt path, which
  * takes it). Owns: struct pirq for every pirq number, vec_to_pirq.
  * Must never: program a device for an unprivileged domain, take a guest's
@@ -133,6 +134,15 @@ long pirq_map(const struct domain *c, const struct domain *t, const struct pirq_
     msi_compose(pirq_hw->cpu0_apic_id(), n.vector, &addr, &data);
     /* The entry goes live only after the table entry exists, so an
      * interrupt that comes at once finds its pirq. */
+    /* The function's first MSI-X pirq: every entry masked before MSI-X
+     * goes on, so only entries the hv programmed can ever fire. */
+    if (n.kind == PIRQ_MSIX && !dev_entry_mapped(&n.dev, 0, 0))
+        rc = msix_mask_all(pirq_hw, n.msix.entry_maddr - (uint64_t)n.entry_nr * 16,
+                           n.msix.nr_entries);
+    if (rc) {
+        vec_to_pirq[vec] = 0;
+        return rc;
+    }
     pirqs[p] = n;
     if (n.kind == PIRQ_MSIX) {
         rc = msix_program(pirq_hw, &n.dev, n.cap, n.msix.entry_maddr, addr, data);
@@ -148,11 +158,66 @@ long pirq_map(const struct domain *c, const struct domain *t, const struct pirq_
     return 0;
 }
 
+/* GSIs the hv drives itself: PIT (0), the PIC cascade (2), COM1 (4). */
+static int gsi_reserved(int gsi)
+{
+    return gsi == 0 || gsi == 2 || gsi == 4;
+}
+
+long pirq_map_gsi(const struct domain *c, const struct domain *t, int gsi, int pirq_in,
+                  int *pirq)
+{
+    if (!may_map(c, t))
+        return -XL_EPERM;
+    if (!pirq_hw || !pirq_hw->gsi_count)
+        return -XEN_ENODEV;
+    if (gsi < 0 || gsi >= PIRQ_FIRST_MSI || (unsigned int)gsi >= pirq_hw->gsi_count() ||
+        (pirq_in >= 0 && pirq_in != gsi))
+        return -XL_EINVAL;
+    if (gsi_reserved(gsi))
+        return -XL_EPERM; /* Xen: the hv's own IRQs are denied to dom0 */
+    struct pirq *q = &pirqs[gsi];
+    if (q->kind != PIRQ_FREE) {
+        if (q->kind == PIRQ_GSI && q->owner == t->domid) {
+            *pirq = gsi;
+            return 0;
+        }
+        return -XL_EEXIST;
+    }
+    int vec = vector_alloc((unsigned int)gsi);
+    if (vec < 0)
+        return vec;
+    *q = (struct pirq){ .kind = PIRQ_GSI, .vector = (uint8_t)vec, .owner = t->domid,
+                        .level = gsi >= 16 };
+    pirq_hw->gsi_program((unsigned int)gsi, (uint8_t)vec, q->level, pirq_hw->cpu0_apic_id());
+    *pirq = gsi;
+    return 0;
+}
+
+void pirq_eoi(const struct domain *d, int pirq)
+{
+    if (!pirq_owned_by(d, pirq))
+        return;
+    struct pirq *q = &pirqs[pirq];
+    if (q->kind == PIRQ_GSI && q->in_service) {
+        q->in_service = 0;
+        if (q->port)
+            pirq_hw->gsi_mask((unsigned int)pirq, 0);
+    }
+}
+
+int pirq_needs_eoi(const struct domain *d, int pirq)
+{
+    return pirq_owned_by(d, pirq) && pirqs[pirq].kind == PIRQ_GSI && pirqs[pirq].level;
+}
+
 /* Quiet the device's entry, then free vector and pirq. */
 static void pirq_release(unsigned int p)
 {
     struct pirq *q = &pirqs[p];
-    if (q->kind == PIRQ_MSIX) {
+    if (q->kind == PIRQ_GSI) {
+        pirq_hw->gsi_mask(p, 1);
+    } else if (q->kind == PIRQ_MSIX) {
         int last = 1;
         for (unsigned int i = 0; i < PIRQ_NR; i++)
             if (i != p && pirqs[i].kind == PIRQ_MSIX && pirqs[i].dev.bus == q->dev.bus &&
@@ -189,12 +254,10 @@ int pirq_bind_check(const struct domain *d, unsigned int pirq)
 {
     if (pirq >= PIRQ_NR)
         return -XL_EINVAL;
-    if (!d->privileged)
-        return -XL_EPERM; /* Xen: no irq capability for a domU */
+    /* Xen's pirq_access_permitted: a pirq the domain has mapped (a domU
+     * has none), else -EPERM - an unmapped one too */
     const struct pirq *q = &pirqs[pirq];
-    if (q->kind == PIRQ_FREE)
-        return -XL_EINVAL;
-    if (q->owner != d->domid)
+    if (!d->privileged || q->kind == PIRQ_FREE || q->owner != d->domid)
         return -XL_EPERM;
     if (q->port)
         return -XL_EEXIST;
@@ -203,25 +266,41 @@ int pirq_bind_check(const struct domain *d, unsigned int pirq)
 
 void pirq_set_port(unsigned int pirq, uint32_t port)
 {
-    if (pirq < PIRQ_NR)
-        pirqs[pirq].port = port;
+    if (pirq >= PIRQ_NR)
+        return;
+    struct pirq *q = &pirqs[pirq];
+    q->port = port;
+    /* Xen's pirq_guest_bind starts the IRQ: a GSI is unmasked now */
+    if (q->kind == PIRQ_GSI) {
+        q->in_service = 0;
+        pirq_hw->gsi_mask(pirq, 0);
+    }
 }
 
 void pirq_unbind_port(const struct domain *d, unsigned int pirq, uint32_t port)
 {
     if (pirq < PIRQ_NR && pirqs[pirq].kind != PIRQ_FREE && pirqs[pirq].owner == d->domid &&
-        pirqs[pirq].port == port)
+        pirqs[pirq].port == port) {
         pirqs[pirq].port = 0;
+        if (pirqs[pirq].kind == PIRQ_GSI)
+            pirq_hw->gsi_mask(pirq, 1); /* Xen's pirq_guest_unbind shuts it down */
+    }
 }
 
 int pirq_take_interrupt(unsigned int vector, uint16_t *owner, uint32_t *port)
 {
     unsigned int p = vector < 256 ? vec_to_pirq[vector] : 0;
-    if (!p || !pirqs[p - 1].port) {
+    struct pirq *q = p ? &pirqs[p - 1] : NULL;
+    if (q && q->kind == PIRQ_GSI && q->level) {
+        /* level: masked until the owner's PHYSDEVOP_eoi (the line stays
+         * asserted until its driver has served the device) */
+        pirq_hw->gsi_mask(p - 1, 1);
+        q->in_service = 1;
+    }
+    if (!q || !q->port) {
         dropped++;
         return 0;
     }
-    struct pirq *q = &pirqs[p - 1];
     q->delivered++;
     *owner = q->owner;
     *port = q->port;

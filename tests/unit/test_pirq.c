@@ -8,7 +8,9 @@
  * and foreign target, -EINVAL index/pirq/entry/type, -ENODEV no
  * capability, -EEXIST double map, -ENOSPC pirqs used up, -ESRCH), and
  * EVTCHNOP_bind_pirq / close / status with delivery of interrupts to the
- * bound port, drops when unbound or unmapped, the MSI-X table frames
+ * bound port, drops when unbound or unmapped; GSIs (the hv's pins
+ * refused, level ones masked from interrupt to EOI, edge ones not, close
+ * and unmap masking), the MSI-X table frames
  * read-only while mapped, and a dying domain's pirqs released.
  * Links: hv/common/pirq.c, hv/common/msi.c, hv/arch/x86/pv/physdev.c,
  * hv/common/event_channel.c (+ hcstat for hc_unimplemented).
@@ -106,7 +108,22 @@ static volatile uint32_t *fake_map(uint64_t mfn)
     return NULL;
 }
 static uint32_t fake_apic(void) { return 3; }
-static const struct pci_hw_ops fake_hw = { fake_read, fake_write, fake_map, fake_apic };
+/* A 24-pin I/O APIC */
+static struct { uint8_t vector, level, masked, programmed; uint32_t apic; } rte[24];
+static unsigned int fake_gsi_count(void) { return 24; }
+static void fake_gsi_program(unsigned int gsi, uint8_t vector, int level, uint32_t apic)
+{
+    assert_true(gsi < 24);
+    rte[gsi].vector = vector, rte[gsi].level = (uint8_t)level, rte[gsi].apic = apic;
+    rte[gsi].masked = 1, rte[gsi].programmed = 1;
+}
+static void fake_gsi_mask(unsigned int gsi, int masked)
+{
+    assert_true(gsi < 24 && rte[gsi].programmed);
+    rte[gsi].masked = (uint8_t)masked;
+}
+static const struct pci_hw_ops fake_hw = { fake_read, fake_write, fake_map, fake_apic,
+                                           fake_gsi_count, fake_gsi_program, fake_gsi_mask };
 
 static void put16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
 static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
@@ -118,6 +135,7 @@ static void fake_pci_init(void)
     memset(cfg, 0, sizeof(cfg));
     memset(mmio, 0, sizeof(mmio));
     cfg_writes = 0;
+    memset(rte, 0, sizeof(rte));
     for (unsigned int d = 4; d <= 7; d++) {
         put32(cfg[d], 0x11e81234);
         put16(cfg[d] + 6, 0x10); /* status: capability list */
@@ -274,8 +292,10 @@ static void test_map_msi(void **state)
 static void test_map_msix(void **state)
 {
     (void)state;
+    mmio[0][9 * 4 + 3] = 0;  /* an entry dom0 left unmasked: masked at the first map */
     int p = map(d0, DOMID_SELF, DEV_MSIX, 1, 5);
     assert_true(p >= PIRQ_FIRST_MSI);
+    assert_int_equal(mmio[0][9 * 4 + 3] & 1, 1);
     const struct pirq *q = pirq_get((unsigned int)p);
     assert_int_equal(q->kind, PIRQ_MSIX);
     assert_int_equal(q->msix.entry_maddr, TABLE + 5 * 16);
@@ -343,8 +363,8 @@ static void test_refusals(void **state)
     assert_int_equal(physdev(d0, PHYSDEVOP_map_pirq, &m), -XL_EINVAL);
     m.index = -1, m.type = 7;
     assert_int_equal(physdev(d0, PHYSDEVOP_map_pirq, &m), -XL_EINVAL);
-    m.type = MAP_PIRQ_TYPE_GSI;
-    assert_int_equal(physdev(d0, PHYSDEVOP_map_pirq, &m), -XL_ENOSYS);
+    m.type = MAP_PIRQ_TYPE_GSI; /* index -1: no GSI */
+    assert_int_equal(physdev(d0, PHYSDEVOP_map_pirq, &m), -XL_EINVAL);
     m.type = MAP_PIRQ_TYPE_MSI_SEG, m.bus = 1 << 16; /* segment 1 */
     assert_int_equal(physdev(d0, PHYSDEVOP_map_pirq, &m), -XEN_ENODEV);
     m.bus = 0, m.pirq = 5; /* a GSI's pirq */
@@ -362,9 +382,10 @@ static void test_refusals(void **state)
     assert_int_equal(unmap(d0, 0, -1), -XL_EINVAL);
     assert_int_equal(unmap(d0, 0, 9999), -XL_EINVAL);
     assert_int_equal(unmap(d0, 0, 78), -XL_EINVAL);
-    /* bind: a domU (-EPERM), a bad or unmapped pirq (-EINVAL) */
+    /* bind: a domU (-EPERM), an unmapped pirq (-EPERM, as Xen's
+     * pirq_access_permitted), one beyond the table (-EINVAL) */
     assert_int_equal(bind(d1, 77), -XL_EPERM);
-    assert_int_equal(bind(d0, 78), -XL_EINVAL);
+    assert_int_equal(bind(d0, 78), -XL_EPERM);
     assert_int_equal(bind(d0, PIRQ_NR), -XL_EINVAL);
     /* status query and eoi: flags 0 (MSI needs no EOI), range checked */
     struct physdev_irq_status_query sq = { .irq = 77, .flags = 0xff };
@@ -435,6 +456,78 @@ static void test_bind_and_deliver(void **state)
     assert_int_equal(get16(cfg[4] + 0x52) & 1, 0);
 }
 
+static int map_gsi(struct domain *d, int gsi, int pirq)
+{
+    struct physdev_map_pirq m = { .domid = DOMID_SELF, .type = MAP_PIRQ_TYPE_GSI, .index = gsi,
+                                  .pirq = pirq };
+    long rc = physdev(d, PHYSDEVOP_map_pirq, &m);
+    return rc ? (int)rc : m.pirq;
+}
+static int needs_eoi(struct domain *d, unsigned int pirq)
+{
+    struct physdev_irq_status_query q = { .irq = pirq };
+    assert_int_equal(physdev(d, PHYSDEVOP_irq_status_query, &q), 0);
+    return (q.flags & XENIRQSTAT_needs_eoi) != 0;
+}
+static long eoi(struct domain *d, unsigned int pirq)
+{
+    struct physdev_eoi e = { .irq = pirq };
+    return physdev(d, PHYSDEVOP_eoi, &e);
+}
+
+static void test_gsi(void **state)
+{
+    (void)state;
+    /* refusals: a domU, the hv's pins, beyond the pins, a pirq != gsi */
+    assert_int_equal(map_gsi(d1, 16, -1), -XL_EPERM);
+    assert_int_equal(map_gsi(d0, 4, -1), -XL_EPERM);
+    assert_int_equal(map_gsi(d0, 0, -1), -XL_EPERM);
+    assert_int_equal(map_gsi(d0, 24, -1), -XL_EINVAL);
+    assert_int_equal(map_gsi(d0, -1, -1), -XL_EINVAL);
+    assert_int_equal(map_gsi(d0, 16, 40), -XL_EINVAL);
+    assert_false(rte[4].programmed);
+    /* a PCI GSI: level, low, masked until bound; mapping it again is 0 */
+    assert_int_equal(map_gsi(d0, 16, -1), 16);
+    assert_int_equal(map_gsi(d0, 16, 16), 16);
+    assert_true(rte[16].programmed && rte[16].level && rte[16].masked);
+    assert_int_equal(rte[16].apic, 3);
+    assert_int_equal(rte[16].vector, pirq_get(16)->vector);
+    assert_true(needs_eoi(d0, 16));
+    assert_int_equal(map_gsi(d0, 9, -1), 9); /* ISA: edge */
+    assert_false(rte[9].level);
+    assert_false(needs_eoi(d0, 9));
+    /* bound: unmasked; an interrupt masks it until the EOI */
+    int port = bind(d0, 16);
+    assert_true(port > 0);
+    assert_false(rte[16].masked);
+    physdev_interrupt(rte[16].vector);
+    assert_true(pending(d0, (unsigned int)port));
+    assert_true(rte[16].masked);
+    clear_pending(d0, (unsigned int)port);
+    assert_int_equal(eoi(d1, 16), 0);       /* not d1's: nothing */
+    assert_true(rte[16].masked);
+    assert_int_equal(eoi(d0, 16), 0);
+    assert_false(rte[16].masked);
+    assert_int_equal(eoi(d0, 16), 0);       /* twice: nothing more */
+    assert_false(rte[16].masked);
+    /* edge: never masked by an interrupt */
+    int port9 = bind(d0, 9);
+    physdev_interrupt(rte[9].vector);
+    assert_true(pending(d0, (unsigned int)port9));
+    assert_false(rte[9].masked);
+    /* close masks; unmap masks and frees */
+    assert_int_equal(closep(d0, (unsigned int)port), 0);
+    assert_true(rte[16].masked);
+    assert_int_equal(eoi(d0, 16), 0);       /* an EOI does not unmask an unbound pin */
+    assert_true(rte[16].masked);
+    assert_int_equal(unmap(d0, DOMID_SELF, 9), 0);
+    assert_true(rte[9].masked);
+    assert_null(pirq_get(9));
+    assert_int_equal(unmap(d1, DOMID_SELF, 16), -XL_EPERM);
+    assert_int_equal(unmap(d0, DOMID_SELF, 16), 0);
+    assert_int_equal(unmap(d0, DOMID_SELF, 16), -XL_EINVAL);
+}
+
 static void test_exhaustion(void **state)
 {
     (void)state;
@@ -473,6 +566,7 @@ int main(void)
         cmocka_unit_test_setup(test_msix_bad_bars, setup),
         cmocka_unit_test_setup(test_refusals, setup),
         cmocka_unit_test_setup(test_bind_and_deliver, setup),
+        cmocka_unit_test_setup(test_gsi, setup),
         cmocka_unit_test_setup(test_exhaustion, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2,8 +2,9 @@
  * pci_hw.c - the hardware under the pirq logic (struct pci_hw_ops):
  * PCI configuration mechanism #1 (ports 0xCF8/0xCFC) for the hv's own
  * accesses, and uncached hv mappings of device MMIO frames (MSI-X
- * tables): the direct map below 4 GiB, a small fixmap above.
- * Owns: the fixmap (the last GiB of the direct-map slot's PDPT, one L2
+ * tables): the direct map below 4 GiB, a small fixmap above; the I/O
+ * APIC's redirection entries of the GSIs dom0 maps.
+ * Owns: the I/O APIC entries of mapped GSIs (serial.c owns pin 4), the fixmap (the last GiB of the direct-map slot's PDPT, one L2
  * and one L1 page, 512 frames, entries never reused). Must never: leave
  * 0xCF8 changed (dom0's own emulated config accesses may be between its
  * address and data cycle), run without the big lock, or map a frame
@@ -77,7 +78,7 @@ static unsigned int fix_used;
  * CPU can hold a stale translation of a reused slot. */
 static int fixmap_init(void)
 {
-    uint64_t *pdpt = mfn_to_virt(idle_pml4[DIRECTMAP_SLOT] >> 12 & 0xfffffffffULL);
+    uint64_t *pdpt = mfn_to_virt(idle_pml4[DIRECTMAP_SLOT] >> 12 & 0xffffffffffULL);
     if (pdpt[FIXMAP_L3_SLOT] & PTE_P)
         return -1; /* somebody else's: not ours to use */
     int64_t l2 = mm_alloc_frame(DOMID_HV_OWNED), l1 = mm_alloc_frame(DOMID_HV_OWNED);
@@ -92,8 +93,8 @@ static int fixmap_init(void)
 
 static volatile uint32_t *hw_map_mmio(uint64_t mfn)
 {
-    if (mfn < max_mfn)
-        return NULL; /* RAM (or covered by the frame table): never a device table */
+    if (!mm_is_io_frame(mfn))
+        return NULL; /* RAM or the hv's: never a device table */
     /* Below 4 GiB the direct map has it. Its 2 MiB pages below the last
      * GiB are write-back in the PAT, but the firmware's MTRRs make the
      * PCI hole UC, and UC wins (Intel SDM vol. 3 11.5.2.2); the last GiB
@@ -111,6 +112,45 @@ static volatile uint32_t *hw_map_mmio(uint64_t mfn)
     return (volatile uint32_t *)(FIXMAP_BASE + ((uint64_t)i << 12));
 }
 
+/* The I/O APIC at its PC address (the MADT's first on QEMU's machines;
+ * GSI base 0). Registers by index (IOREGSEL) and data (IOWIN): Intel
+ * 82093AA datasheet 3.0. */
+#define IOAPIC_BASE 0xfec00000ULL
+static uint32_t ioapic_read(unsigned int reg)
+{
+    volatile uint32_t *io = (volatile uint32_t *)(DIRECTMAP_BASE + IOAPIC_BASE);
+    io[0] = reg;
+    return io[4];
+}
+static void ioapic_write(unsigned int reg, uint32_t val)
+{
+    volatile uint32_t *io = (volatile uint32_t *)(DIRECTMAP_BASE + IOAPIC_BASE);
+    io[0] = reg;
+    io[4] = val;
+}
+
+static unsigned int hw_gsi_count(void)
+{
+    return ((ioapic_read(1) >> 16) & 0xff) + 1; /* max redirection entry + 1 */
+}
+
+#define RTE_MASKED   (1u << 16)
+#define RTE_LEVEL    (1u << 15)
+#define RTE_LOW      (1u << 13)
+static void hw_gsi_program(unsigned int gsi, uint8_t vector, int level, uint32_t apic_id)
+{
+    ioapic_write(0x10 + 2 * gsi, RTE_MASKED);
+    ioapic_write(0x11 + 2 * gsi, apic_id << 24);
+    /* fixed delivery, physical destination; PCI: level, active low */
+    ioapic_write(0x10 + 2 * gsi, RTE_MASKED | (level ? RTE_LEVEL | RTE_LOW : 0) | vector);
+}
+
+static void hw_gsi_mask(unsigned int gsi, int masked)
+{
+    uint32_t lo = ioapic_read(0x10 + 2 * gsi);
+    ioapic_write(0x10 + 2 * gsi, masked ? lo | RTE_MASKED : lo & ~RTE_MASKED);
+}
+
 static uint32_t hw_cpu0_apic_id(void)
 {
     return arch_cpu_apic_id(0);
@@ -121,6 +161,9 @@ static const struct pci_hw_ops x86_pci_hw = {
     .cfg_write = hw_cfg_write,
     .map_mmio = hw_map_mmio,
     .cpu0_apic_id = hw_cpu0_apic_id,
+    .gsi_count = hw_gsi_count,
+    .gsi_program = hw_gsi_program,
+    .gsi_mask = hw_gsi_mask,
 };
 
 void pci_hw_init(void)

@@ -41,6 +41,12 @@ struct pci_hw_ops {
     void (*cfg_write)(const struct pci_sbdf *f, unsigned int off, unsigned int size, uint32_t val);
     volatile uint32_t *(*map_mmio)(uint64_t mfn);
     uint32_t (*cpu0_apic_id)(void);
+    /* The I/O APIC's pins (GSIs 0 .. n-1; 0: none), one pin's entry
+     * (fixed delivery to apic_id, level-triggered active low or
+     * edge-triggered active high; left masked), and its mask bit. */
+    unsigned int (*gsi_count)(void);
+    void (*gsi_program)(unsigned int gsi, uint8_t vector, int level, uint32_t apic_id);
+    void (*gsi_mask)(unsigned int gsi, int masked);
 };
 
 /* ---- msi.c: PCI capabilities and MSI / MSI-X programming ---- */
@@ -70,6 +76,10 @@ int msix_locate(const struct pci_hw_ops *hw, const struct pci_sbdf *f, unsigned 
  * on with the function mask clear. 0 or -ENXIO (table not mappable). */
 int msix_program(const struct pci_hw_ops *hw, const struct pci_sbdf *f, unsigned int cap,
                  uint64_t entry_maddr, uint64_t addr, uint32_t data);
+/* Mask each of the table's n entries (before the hv first turns MSI-X
+ * on for a function, so no entry dom0 may have written can fire). 0 or
+ * -ENXIO. */
+int msix_mask_all(const struct pci_hw_ops *hw, uint64_t table_maddr, unsigned int n);
 /* Mask one entry; with last set, MSI-X goes off too. */
 void msix_release(const struct pci_hw_ops *hw, const struct pci_sbdf *f, unsigned int cap,
                   uint64_t entry_maddr, int last);
@@ -80,7 +90,7 @@ void msi_program(const struct pci_hw_ops *hw, const struct pci_sbdf *f, unsigned
 void msi_release(const struct pci_hw_ops *hw, const struct pci_sbdf *f, unsigned int cap);
 
 /* ---- pirq.c: the table, vectors, map/unmap/bind ---- */
-enum pirq_kind { PIRQ_FREE = 0, PIRQ_MSI, PIRQ_MSIX };
+enum pirq_kind { PIRQ_FREE = 0, PIRQ_MSI, PIRQ_MSIX, PIRQ_GSI };
 
 struct pirq {
     uint8_t kind;          /* enum pirq_kind */
@@ -92,6 +102,8 @@ struct pirq {
     uint16_t entry_nr;     /* MSI-X */
     struct msix_loc msix;  /* MSI-X: where the entry, table and PBA are */
     uint64_t delivered;    /* interrupts turned into events */
+    uint8_t level;         /* GSI: level-triggered (masked from interrupt to EOI) */
+    uint8_t in_service;    /* GSI level: masked by the hv, waiting for PHYSDEVOP_eoi */
 };
 
 /* The hardware ops in force (the arch sets them at boot; NULL: no
@@ -114,12 +126,27 @@ struct pirq_map_req {
  * Programs the device. Big lock held. */
 long pirq_map(const struct domain *c, const struct domain *t, const struct pirq_map_req *r,
               int *pirq);
+/* Xen's allocate_and_map_gsi_pirq for dom0: GSI gsi (an I/O APIC pin)
+ * as pirq gsi (pirq -1 or gsi; -EINVAL otherwise, or gsi beyond the
+ * pins or the GSI pirq range); -EPERM as pirq_map or for a pin the hv
+ * uses itself (0, 2, 4: PIT, cascade, COM1); mapping it again for the
+ * same domain is 0 (Linux maps a shared GSI once per device). GSIs
+ * below 16 are edge/active high, 16 and up level/active low (PCI); the
+ * pin stays masked until a port is bound. */
+long pirq_map_gsi(const struct domain *c, const struct domain *t, int gsi, int pirq_in,
+                  int *pirq);
+/* PHYSDEVOP_eoi: a level GSI pirq of d masked since its interrupt is
+ * unmasked again (if still bound); anything else: nothing to do. */
+void pirq_eoi(const struct domain *d, int pirq);
+/* XENIRQSTAT_needs_eoi for d's pirq: a level GSI. */
+int pirq_needs_eoi(const struct domain *d, int pirq);
 /* Xen's physdev_unmap_pirq: -EPERM as above or another domain's pirq,
  * -EINVAL not mapped. Masks the entry (or the MSI cap), frees vector and
  * pirq; a bound port stays bound to nothing. */
 long pirq_unmap(const struct domain *c, const struct domain *t, int pirq);
-/* EVTCHNOP_bind_pirq's checks for domain d: -EINVAL bad or unmapped
- * pirq, -EPERM not d's, -EEXIST bound already; then pirq_set_port. */
+/* EVTCHNOP_bind_pirq's checks for domain d: -EINVAL beyond the table,
+ * -EPERM not mapped for d (Xen's pirq_access_permitted), -EEXIST bound
+ * already; then pirq_set_port. */
 int pirq_bind_check(const struct domain *d, unsigned int pirq);
 void pirq_set_port(unsigned int pirq, uint32_t port);
 /* The port of d's pirq closes: unbound if it is still that binding. */

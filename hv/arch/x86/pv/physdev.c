@@ -1,7 +1,7 @@
 /*
  * physdev.c - the physdev_op hypercall of a PV guest (Xen's
  * arch/x86/physdev.c): set_iopl, and physical interrupts - map_pirq /
- * unmap_pirq for MSI and MSI-X, irq_status_query, eoi, get_free_pirq -
+ * unmap_pirq for MSI, MSI-X and GSIs, irq_status_query, eoi, get_free_pirq -
  * plus the interrupt path that turns a device vector into an event.
  * Owns: nothing but the copying in and out; the state is pirq.c's.
  * Must never: act before the argument is copied in and checked, let a
@@ -24,8 +24,8 @@ static struct domain *target(struct vcpu *v, domid_t id)
 
 /* Xen's do_physdev_op map_pirq: MSI_SEG carries the segment in bus's
  * top half; table_base != 0 asks for an MSI-X entry (its value is not
- * used: the hv reads the table's place from the device). GSIs are not
- * routed yet (-ENOSYS); other types -EINVAL. */
+ * used: the hv reads the table's place from the device). GSI: index is
+ * the GSI, the pirq is the same number. Other types -EINVAL. */
 static long op_map_pirq(struct vcpu *v, struct physdev_map_pirq *m)
 {
     struct pirq_map_req r = { .index = m->index, .pirq = m->pirq };
@@ -35,8 +35,20 @@ static long op_map_pirq(struct vcpu *v, struct physdev_map_pirq *m)
         break;
     case MAP_PIRQ_TYPE_MSI:
         break;
-    case MAP_PIRQ_TYPE_GSI:
-        return -XL_ENOSYS;
+    case MAP_PIRQ_TYPE_GSI: {
+        struct domain *t = target(v, m->domid);
+        if (!t)
+            return -XL_ESRCH;
+        int pirq;
+        long rc = pirq_map_gsi(v->domain, t, m->index, m->pirq, &pirq);
+        if (rc)
+            return rc;
+        m->pirq = pirq;
+        const struct pirq *q = pirq_get((unsigned int)pirq);
+        printk("d%u: pirq %d: GSI %d, %s, vector %#x\n", t->domid, pirq, pirq,
+               q->level ? "level" : "edge", q->vector);
+        return 0;
+    }
     default:
         return -XL_EINVAL;
     }
@@ -100,14 +112,15 @@ HYPERCALL_DECL(physdev_op)
         return op_unmap_pirq(v, &u);
     }
     case PHYSDEVOP_irq_status_query: {
-        /* Xen: any pirq number in range answers; MSI never needs an EOI
-         * hypercall (edge, acknowledged at the LAPIC by the hv). */
+        /* Xen: any pirq number in range answers; only a level GSI needs
+         * the EOI hypercall (MSI and edge GSIs are acknowledged at the
+         * LAPIC by the hv). */
         struct physdev_irq_status_query q;
         if (copy_from_guest_va(v->cr3, &q, a2, sizeof(q)))
             return -XL_EFAULT;
         if (q.irq >= PIRQ_NR)
             return -XL_EINVAL;
-        q.flags = 0;
+        q.flags = pirq_needs_eoi(v->domain, (int)q.irq) ? XENIRQSTAT_needs_eoi : 0;
         if (copy_to_guest_va(v->cr3, a2, &q, sizeof(q)))
             return -XL_EFAULT;
         return 0;
@@ -116,7 +129,10 @@ HYPERCALL_DECL(physdev_op)
         struct physdev_eoi e;
         if (copy_from_guest_va(v->cr3, &e, a2, sizeof(e)))
             return -XL_EFAULT;
-        return e.irq < PIRQ_NR ? 0 : -XL_EINVAL; /* nothing to unmask for MSI */
+        if (e.irq >= PIRQ_NR)
+            return -XL_EINVAL;
+        pirq_eoi(v->domain, (int)e.irq); /* a level GSI is unmasked */
+        return 0;
     }
     case PHYSDEVOP_get_free_pirq: {
         struct physdev_get_free_pirq g;
