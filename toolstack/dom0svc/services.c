@@ -214,6 +214,8 @@ static void ctl_run(void)
         status = 0;
     } else if (!strncmp(p, "vdisk", 5) && (p[5] == ' ' || !p[5])) {
         status = vdisk_run_line(p);
+    } else if (!strncmp(p, "vnet", 4) && (p[4] == ' ' || !p[4])) {
+        status = vnet_run_line(p);
     } else {
         printk("dom0: ctl> %s\n", p);
         status = xlops_run_line(p);
