@@ -21,8 +21,13 @@
 
 static struct pci_dev pci_devs[PCI_MAX_DEVS];
 
+/* The service loop's event flags (toolstack/dom0svc/services.c): the
+ * drivers count their interrupts through it. */
+int svc_port_pending(uint32_t port);
+
 void dom0_drivers_init(void)
 {
+    virtio_pci_port_pending = svc_port_pending;
     int n = pci_scan(pci_devs, PCI_MAX_DEVS);
     if (n < 0) {
         printk("dom0: no PCI configuration space (%d): no device drivers\n", n);

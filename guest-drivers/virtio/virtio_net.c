@@ -166,6 +166,8 @@ static int vnet_poll(struct netdev *nd)
     int n = 0;
     if (d->dead)
         return 0;
+    virtio_pci_count_event(&d->rxq);
+    virtio_pci_count_event(&d->txq);
     for (;;) {
         if (reap_tx(d, &n) < 0 || reap_rx(d, &n) < 0) {
             vnet_recover(d, "broken queue");
@@ -228,11 +230,15 @@ int virtio_net_describe(unsigned int index, char *buf, unsigned int len)
     const struct vnet *d = &vnets[index];
     const struct netdev_info *in = &d->nd.info;
     const struct pci_dev *p = d->vp.pci;
+    char ev[64] = "";
+    if (d->rxq.vector >= 0)
+        xl_snprintf(ev, sizeof(ev), " (rx port %u, %lu events; tx %lu)", d->rxq.port,
+                    (unsigned long)d->rxq.events, (unsigned long)d->txq.events);
     return xl_snprintf(buf, len,
                        "%s: virtio-net 0000:%02x:%02x.%u, mac %02x:%02x:%02x:%02x:%02x:%02x, "
-                       "link %s, queues %u/%u, %u rx buffers, %u tx in flight max, %s",
+                       "link %s, queues %u/%u, %u rx buffers, %u tx in flight max, %s%s",
                        in->name, p->bus, p->dev, p->fn, in->mac[0], in->mac[1], in->mac[2],
                        in->mac[3], in->mac[4], in->mac[5], in->link_up ? "up" : "down",
                        d->rxq.num, d->txq.num, VNET_RX_BUFS, in->max_tx_inflight,
-                       d->rxq.vector >= 0 ? "msi-x" : "polled");
+                       d->rxq.vector >= 0 ? "msi-x" : "polled", ev);
 }

@@ -248,6 +248,14 @@ int virtio_pci_queue_setup(struct virtio_pci_dev *v, struct virtio_pci_queue *q,
     return 0;
 }
 
+int (*virtio_pci_port_pending)(uint32_t port);
+
+void virtio_pci_count_event(struct virtio_pci_queue *q)
+{
+    if (q->vector >= 0 && virtio_pci_port_pending && virtio_pci_port_pending(q->port))
+        q->events++;
+}
+
 void virtio_pci_driver_ok(struct virtio_pci_dev *v)
 {
     if (v->msix)

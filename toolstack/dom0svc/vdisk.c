@@ -102,6 +102,9 @@ static int vd_list(void)
             (unsigned long)in->nr_sectors, (unsigned long)(in->nr_sectors >> 11),
             in->lblock_size, in->read_only ? "read-only" : "read-write",
             in->has_flush ? ", flush" : "", in->max_inflight);
+        char line[200];
+        if (virtio_blk_describe(i, line, sizeof(line)) > 0)
+            out("  %s\n", line);
     }
     if (!i)
         out("vdisk: no block devices\n");

@@ -18,6 +18,7 @@
 #include <xlguest/netdev.h>
 #include <xlguest/pages.h>
 #include <xlguest/time.h>
+#include <xlguest/virtio_net.h>
 #include "svc.h"
 
 #define ARP_TIMEOUT_NS 5000000000ULL
@@ -159,6 +160,9 @@ static int vnet_list(void)
             d->info.name, m[0], m[1], m[2], m[3], m[4], m[5], d->info.link_up ? "up" : "down",
             (unsigned long)d->rx_frames, (unsigned long)d->rx_dropped,
             (unsigned long)d->tx_frames);
+        char line[200];
+        if (virtio_net_describe(i, line, sizeof(line)) > 0)
+            out("  %s\n", line);
     }
     if (!i)
         out("vnet: no network devices\n");
