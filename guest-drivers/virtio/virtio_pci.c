@@ -210,7 +210,9 @@ int virtio_pci_queue_setup(struct virtio_pci_dev *v, struct virtio_pci_queue *q,
         q->vector = -1;
         /* desc, avail, used, slots: a page each, so no ring crosses a
          * page (max_num <= 256 keeps each part inside one). */
-        if (max_num > 256 || !(q->mem = pages_alloc(4)))
+        if (max_num > 256)
+            return -XEN_EINVAL;
+        if (!(q->mem = pages_alloc(4)))
             return -XEN_ENOMEM;
     }
     wr16(v->common, VPC_Q_SELECT, index);
