@@ -4,14 +4,13 @@
  * virtio-blk devices become vda, vdb, ... and the virtio-net ones eth0,
  * eth1, ... in PCI order) and logs one line per device; every loop pass
  * reaps completions and received frames.
- * Runs in dom0's service mode only. Must never: keep the loop spinning
- * when no polled device has requests in flight.
+ * Runs in dom0's service mode only. Must never: ask the loop for short
+ * sleeps when no polled device has requests in flight.
  */
 #include <xen/errno.h>
 #include <xenolith/lib.h>
 #include <xlguest/blkdev.h>
 #include <xlguest/dom0_drivers.h>
-#include <xlguest/hypercall.h>
 #include <xlguest/kernel.h>
 #include <xlguest/netdev.h>
 #include <xlguest/pci.h>
@@ -60,9 +59,5 @@ int dom0_drivers_poll(void)
 {
     blkdev_poll();
     netdev_poll();
-    if (!virtio_blk_polled_inflight())
-        return 0;
-    /* Polled I/O in flight: let other vCPUs run, then look again. */
-    HYPERVISOR_sched_op(SCHEDOP_yield, NULL);
-    return 1;
+    return virtio_blk_polled_inflight() != 0;
 }

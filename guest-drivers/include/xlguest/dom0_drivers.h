@@ -9,9 +9,10 @@
  * vdb, ... in PCI order), one boot-log line each. Call once, before the
  * service loop. */
 void dom0_drivers_init(void);
-/* Reaps completions (blkdev_poll). Returns non-zero while a device
- * without interrupts has requests in flight: the caller must come back
- * soon instead of sleeping a whole timer period. */
+/* Reaps completions and received frames (blkdev_poll, netdev_poll).
+ * Returns non-zero while a device without interrupts has requests in
+ * flight: the caller must come back soon (services.c: a 100 us timer)
+ * instead of sleeping a whole timer period. */
 int dom0_drivers_poll(void);
 
 #endif
