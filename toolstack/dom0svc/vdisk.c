@@ -107,9 +107,13 @@ static int vd_list(void)
             (unsigned long)in->nr_sectors, (unsigned long)(in->nr_sectors >> 11),
             in->lblock_size, in->read_only ? "read-only" : "read-write",
             in->has_flush ? ", flush" : "", in->max_inflight);
+        /* The driver's own line, if it is a virtio-blk disk (blkdev
+         * indices are not the driver's: other disks may register). */
         char line[200];
-        if (virtio_blk_describe(i, line, sizeof(line)) > 0)
-            out("  %s\n", line);
+        size_t nl = strlen(in->name);
+        for (unsigned int j = 0; virtio_blk_describe(j, line, sizeof(line)) > 0; j++)
+            if (!strncmp(line, in->name, nl) && line[nl] == ':')
+                out("  %s\n", line);
     }
     if (!i)
         out("vdisk: no block devices\n");

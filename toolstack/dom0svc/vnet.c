@@ -161,8 +161,10 @@ static int vnet_list(void)
             (unsigned long)d->rx_frames, (unsigned long)d->rx_dropped,
             (unsigned long)d->tx_frames);
         char line[200];
-        if (virtio_net_describe(i, line, sizeof(line)) > 0)
-            out("  %s\n", line);
+        size_t nl = strlen(d->info.name);
+        for (unsigned int j = 0; virtio_net_describe(j, line, sizeof(line)) > 0; j++)
+            if (!strncmp(line, d->info.name, nl) && line[nl] == ':')
+                out("  %s\n", line);
     }
     if (!i)
         out("vnet: no network devices\n");
