@@ -55,6 +55,11 @@ void dom0_drivers_init(void)
     printk("dom0: PCI: %d functions, %u virtio-blk disks, %u virtio-net NICs\n", n, nblk, nnet);
 }
 
+int dom0_drivers_pending(void)
+{
+    return virtio_blk_work_waiting() || virtio_net_work_waiting();
+}
+
 int dom0_drivers_poll(void)
 {
     blkdev_poll();

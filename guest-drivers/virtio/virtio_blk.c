@@ -233,6 +233,14 @@ unsigned int virtio_blk_polled_inflight(void)
     return n;
 }
 
+int virtio_blk_work_waiting(void)
+{
+    for (unsigned int i = 0; i < nr_vblks; i++)
+        if (!vblks[i].dead && virtio_pci_queue_has_used(&vblks[i].q))
+            return 1;
+    return 0;
+}
+
 int virtio_blk_describe(unsigned int index, char *buf, unsigned int len)
 {
     if (index >= nr_vblks)

@@ -223,6 +223,15 @@ int virtio_net_probe(const struct pci_dev *p)
     return 0;
 }
 
+int virtio_net_work_waiting(void)
+{
+    for (unsigned int i = 0; i < nr_vnets; i++)
+        if (!vnets[i].dead && (virtio_pci_queue_has_used(&vnets[i].rxq) ||
+                               virtio_pci_queue_has_used(&vnets[i].txq)))
+            return 1;
+    return 0;
+}
+
 int virtio_net_describe(unsigned int index, char *buf, unsigned int len)
 {
     if (index >= nr_vnets)

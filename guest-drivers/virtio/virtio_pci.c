@@ -258,6 +258,11 @@ void virtio_pci_count_event(struct virtio_pci_queue *q)
         q->events++;
 }
 
+bool virtio_pci_queue_has_used(const struct virtio_pci_queue *q)
+{
+    return q->mem && q->vq.used->idx != q->vq.last_used;
+}
+
 void virtio_pci_driver_ok(struct virtio_pci_dev *v)
 {
     if (v->msix)

@@ -303,7 +303,7 @@ void svc_step(int with_ctl)
     __asm__ volatile("" ::: "memory");
     HYPERVISOR_set_timer_op(now_ns() + (io ? DRIVERS_POLL_NS : POLL_NS));
     __asm__ volatile("" ::: "memory");
-    if (vi->evtchn_upcall_pending) {
+    if (vi->evtchn_upcall_pending || dom0_drivers_pending()) {
         vi->evtchn_upcall_mask = 0;
         guest_event_upcall(NULL);
         return;

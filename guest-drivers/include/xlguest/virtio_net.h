@@ -50,6 +50,8 @@ int vnet_rx_frame_len(uint32_t used_len, uint32_t buf_len);
 /* virtio_net.c (dom0): probe one PCI function; registered as ethN. */
 struct pci_dev;
 int virtio_net_probe(const struct pci_dev *p);
+/* A device returned buffers (received frames, sent ones) not reaped yet. */
+int virtio_net_work_waiting(void);
 int virtio_net_describe(unsigned int index, char *buf, unsigned int len);
 
 #endif

@@ -144,6 +144,8 @@ struct virtio_pci_queue {
 extern int (*virtio_pci_port_pending)(uint32_t port);
 /* From a driver's poll: counts an interrupt of q if one came. */
 void virtio_pci_count_event(struct virtio_pci_queue *q);
+/* Has the device returned buffers of q that were not reaped yet? */
+bool virtio_pci_queue_has_used(const struct virtio_pci_queue *q);
 
 /* Real x86 fences for virtq (mfence, lfence, sfence). */
 extern const struct xl_barriers virtio_barriers;
