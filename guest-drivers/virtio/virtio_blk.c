@@ -156,6 +156,7 @@ static int vblk_poll(struct blkdev *bd)
     int n = 0;
     if (d->dead)
         return 0;
+    virtio_pci_count_event(&d->q);
     if (d->reset_asked) {
         d->reset_asked = 0;
         vblk_recover(d, "reset asked for");
@@ -232,6 +233,14 @@ unsigned int virtio_blk_polled_inflight(void)
     return n;
 }
 
+int virtio_blk_work_waiting(void)
+{
+    for (unsigned int i = 0; i < nr_vblks; i++)
+        if (!vblks[i].dead && virtio_pci_queue_has_used(&vblks[i].q))
+            return 1;
+    return 0;
+}
+
 int virtio_blk_describe(unsigned int index, char *buf, unsigned int len)
 {
     if (index >= nr_vblks)
@@ -239,11 +248,15 @@ int virtio_blk_describe(unsigned int index, char *buf, unsigned int len)
     const struct vblk *d = &vblks[index];
     const struct blkdev_info *in = &d->bd.info;
     const struct pci_dev *p = d->vp.pci;
+    char ev[48] = "";
+    if (d->q.vector >= 0)
+        xl_snprintf(ev, sizeof(ev), " (port %u, %lu events)", d->q.port,
+                    (unsigned long)d->q.events);
     return xl_snprintf(buf, len,
                        "%s: virtio-blk 0000:%02x:%02x.%u, %lu sectors of 512, block %u, queue %u, "
-                       "%u in flight max, %u segs%s%s, %s%s",
+                       "%u in flight max, %u segs%s%s, %s%s%s",
                        in->name, p->bus, p->dev, p->fn, (unsigned long)in->nr_sectors,
                        in->lblock_size, d->q.num, in->max_inflight, d->lim.seg_max,
                        in->has_flush ? ", flush" : "", in->read_only ? ", read-only" : "",
-                       d->q.vector >= 0 ? "msi-x" : "polled", d->dead ? " (dead)" : "");
+                       d->q.vector >= 0 ? "msi-x" : "polled", ev, d->dead ? " (dead)" : "");
 }

@@ -194,7 +194,9 @@ int virtio_pci_queue_setup(struct virtio_pci_dev *v, struct virtio_pci_queue *q,
         q->vector = -1;
         /* desc, avail, used, slots: a page each, so no ring crosses a
          * page (max_num <= 256 keeps each part inside one). */
-        if (max_num > 256 || !(q->mem = pages_alloc(4)))
+        if (max_num > 256)
+            return -XEN_EINVAL;
+        if (!(q->mem = pages_alloc(4)))
             return -XEN_ENOMEM;
     }
     wr16(v->common, VPC_Q_SELECT, index);
@@ -230,6 +232,19 @@ int virtio_pci_queue_setup(struct virtio_pci_dev *v, struct virtio_pci_queue *q,
     v->msix = q->vector >= 0;
     wr16(v->common, VPC_Q_ENABLE, 1);
     return 0;
+}
+
+int (*virtio_pci_port_pending)(uint32_t port);
+
+void virtio_pci_count_event(struct virtio_pci_queue *q)
+{
+    if (q->vector >= 0 && virtio_pci_port_pending && virtio_pci_port_pending(q->port))
+        q->events++;
+}
+
+bool virtio_pci_queue_has_used(const struct virtio_pci_queue *q)
+{
+    return q->mem && q->vq.used->idx != q->vq.last_used;
 }
 
 void virtio_pci_driver_ok(struct virtio_pci_dev *v)

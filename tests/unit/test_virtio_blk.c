@@ -294,6 +294,50 @@ static void test_end_to_end_read(void **st)
     assert_int_equal(vq.num_free, 32);
 }
 
+/* The invariant behind max_inflight: that many requests of the most
+ * segments a request may have all fit the queue at once. */
+static _Alignas(16) uint8_t bdesc[16 * 256];
+static _Alignas(4) uint8_t bavail[6 + 2 * 256];
+static _Alignas(4) uint8_t bused[6 + 8 * 256];
+static struct virtq_slot bslots[256];
+
+static void test_max_inflight_fits(void **st)
+{
+    (void)st;
+    static const uint16_t qsizes[] = { 32, 64, 128, 256 };
+    static const uint32_t segmaxes[] = { 1, 3, 16, 126 };
+    for (unsigned int qi = 0; qi < 4; qi++) {
+        for (unsigned int si = 0; si < 4; si++) {
+            uint8_t cfg[VBLK_CFG_LEN];
+            struct blkdev_info in;
+            struct vblk_limits lim;
+            struct virtq vq;
+            qemu_cfg(cfg, 1 << 20);
+            put32(cfg + VBLK_CFG_SEG_MAX, segmaxes[si]);
+            assert_int_equal(vblk_setup(qemu_feats, cfg, qsizes[qi], 1000, &in, &lim), 0);
+            assert_int_equal(virtq_init(&vq, qsizes[qi], bdesc, bavail, bused, bslots, true, NULL),
+                             0);
+            static struct blkdev_req r[256];
+            for (unsigned int k = 0; k < in.max_inflight; k++) {
+                uint64_t ma[16];
+                uint32_t ln[16];
+                for (unsigned int g = 0; g < lim.seg_max; g++) {
+                    ma[g] = 0x100000 * (k + 1) + 0x2000 * (uint64_t)g;   /* never adjacent */
+                    ln[g] = 512;
+                }
+                r[k] = mkreq(BLKDEV_READ, k, lim.seg_max, ma, ln);
+                struct virtio_blk_outhdr h;
+                struct virtq_buf out[17], inb[17];
+                unsigned int no, ni;
+                assert_int_equal(vblk_build(&r[k], &lim, &h, 0x1000, 0x1800, out, &no, inb, &ni), 0);
+                assert_true(virtq_add(&vq, out, no, inb, ni, &r[k]) >= 0);
+            }
+            /* And not one more (else max_inflight wastes the queue). */
+            assert_true(vq.num_free < lim.seg_max + 2);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -304,6 +348,7 @@ int main(void)
         cmocka_unit_test(test_build_merge_and_limits),
         cmocka_unit_test(test_status),
         cmocka_unit_test(test_end_to_end_read),
+        cmocka_unit_test(test_max_inflight_fits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,6 +22,7 @@
 
 #define COM2 0x2f8
 #define POLL_NS 10000000ULL   /* COM2 has no interrupt: poll every 10 ms */
+#define DRIVERS_POLL_NS 100000ULL /* devices without interrupts, I/O out: 100 us */
 #define CTL_LINE_MAX 1024
 
 static unsigned long pending_set[64];  /* ports seen pending (4096 ports) */
@@ -214,6 +215,8 @@ static void ctl_run(void)
         status = 0;
     } else if (!strncmp(p, "vdisk", 5) && (p[5] == ' ' || !p[5])) {
         status = vdisk_run_line(p);
+    } else if (!strncmp(p, "vnet", 4) && (p[4] == ' ' || !p[4])) {
+        status = vnet_run_line(p);
     } else {
         printk("dom0: ctl> %s\n", p);
         status = xlops_run_line(p);
@@ -284,7 +287,7 @@ void svc_step(int with_ctl)
         dom_exc();
     svc_port_pending(timer_port);
     int busy = xsd_process();
-    busy |= dom0_drivers_poll();    /* block completions; polled I/O out: no sleep */
+    int io = dom0_drivers_poll();   /* block completions; polled I/O out: short sleeps */
     consback_poll();
     busy |= blkback_poll();
     if (with_ctl)
@@ -300,9 +303,9 @@ void svc_step(int with_ctl)
     vcpu_info_t *vi = &guest_shared_info->vcpu_info[0];
     vi->evtchn_upcall_mask = 1;
     __asm__ volatile("" ::: "memory");
-    HYPERVISOR_set_timer_op(now_ns() + POLL_NS);
+    HYPERVISOR_set_timer_op(now_ns() + (io ? DRIVERS_POLL_NS : POLL_NS));
     __asm__ volatile("" ::: "memory");
-    if (vi->evtchn_upcall_pending) {
+    if (vi->evtchn_upcall_pending || dom0_drivers_pending()) {
         vi->evtchn_upcall_mask = 0;
         guest_event_upcall(NULL);
         return;

@@ -45,6 +45,8 @@ const void *svc_ramdisk(size_t *len);
 /* vdisk.c: the control line's `vdisk list|fill|check|flush` (a test of
  * the block devices); returns the exit status. */
 int vdisk_run_line(char *line);
+/* vnet.c: `vnet list|arp` (a test of the network devices). */
+int vnet_run_line(char *line);
 
 /* xsd.c */
 int xsd_init(void);

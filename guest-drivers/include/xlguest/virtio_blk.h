@@ -89,6 +89,8 @@ int virtio_blk_request_reset(const char *name);
 /* Requests in flight on devices without interrupts (the service loop
  * must not sleep a whole timer period while this is non-zero). */
 unsigned int virtio_blk_polled_inflight(void);
+/* A device returned requests not reaped yet. */
+int virtio_blk_work_waiting(void);
 /* One line per device for the boot log and `vdisk list`. */
 int virtio_blk_describe(unsigned int index, char *buf, unsigned int len);
 

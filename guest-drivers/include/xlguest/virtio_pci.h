@@ -135,7 +135,17 @@ struct virtio_pci_queue {
     int vector;             /* MSI-X entry, or -1 when polled */
     uint32_t port;          /* its event channel when vector >= 0 */
     int pirq;
+    uint64_t events;        /* interrupts seen on port (virtio_pci_count_event) */
 };
+
+/* Set by dom0's glue (guest-drivers/dom0/drivers.c) to the service
+ * loop's svc_port_pending: whether an event came on a port since the
+ * last look (consuming it). NULL: interrupts are not counted. */
+extern int (*virtio_pci_port_pending)(uint32_t port);
+/* From a driver's poll: counts an interrupt of q if one came. */
+void virtio_pci_count_event(struct virtio_pci_queue *q);
+/* Has the device returned buffers of q that were not reaped yet? */
+bool virtio_pci_queue_has_used(const struct virtio_pci_queue *q);
 
 /* Real x86 fences for virtq (mfence, lfence, sfence). */
 extern const struct xl_barriers virtio_barriers;
