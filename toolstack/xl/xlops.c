@@ -17,6 +17,7 @@
 #include <xenolith/kimage.h>
 #include <xenolith/pv_build.h>
 #include "xlcmd.h"
+#include "xlnet.h"
 #include "../dom0svc/cpio.h"
 #include "../dom0svc/svc.h"
 #include "../libxc/build.h"
@@ -443,6 +444,8 @@ static int op_create(void *ctx, const struct xlcfg *cfg, int paused, uint32_t *d
         hc = xsd_introduce(domid, b.store_mfn, b.store_evtchn);
     if (!hc)
         hc = consback_attach(domid, b.console_mfn, b.console_evtchn);
+    if (!hc)
+        hc = xlnet_create_vifs(domid, cfg);
     /* 8. */
     if (!hc && !paused)
         hc = ctl_pause(domid, 0);
@@ -712,5 +715,8 @@ void xlops_init(void)
 
 int xlops_run_line(char *line)
 {
+    int status;
+    if (xlnet_run_line(line, &status))
+        return status;
     return xlcmd_run_line(&xl, line);
 }

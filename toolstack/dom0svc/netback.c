@@ -1,0 +1,665 @@
+/*
+ * netback.c - dom0's netif back end (xen/io/netif.h), the protocol of
+ * Linux's xen-netback with libxl's xenstore layout: backend
+ * /local/domain/0/backend/vif/D/N, frontend /local/domain/D/device/vif/N.
+ * States by xbfsm_step (polled: dom0 sets no xenstore watches). TX: the
+ * requests of one packet are gathered (extra-info slots answered with
+ * NETIF_RSP_NULL), checked (nb_tx_check: the one place netif_req.c's
+ * judge goes), copied out with GNTTABOP_copy into a dom0 buffer, answered
+ * and handed to the vif's bridge port. RX: a frame the bridge delivers is
+ * grant-copied into the pages of posted rx requests (request-rx-copy), or
+ * dropped and counted when none is posted.
+ * Owns: the vif table, the two shared rings of each vif (mapped while
+ * connected, nothing else of a guest's is ever mapped), its event
+ * channel, its bridge port. Must never: read a request from shared
+ * memory twice, trust an index, size, offset or grant of the front end,
+ * let one vif's misbehaviour (a producer jump: disconnect) touch another,
+ * or keep a ring mapped once its front end or domain is gone.
+ */
+#include <xenolith/lib.h>
+#include <xen/errno.h>
+#include <xen/grant_table.h>
+#include <xen/io/netif.h>
+#include <xen/io/xenbus.h>
+#include <xlguest/backring.h>
+#include <xlguest/eth.h>
+#include <xlguest/gnttab.h>
+#include <xlguest/kernel.h>
+#include <xlguest/xbfsm.h>
+#include "svc.h"
+#include "brsvc.h"
+#include "netback.h"
+#include "../xl/xlvif.h"
+
+#define NB_MAX_VIFS   16
+#define NB_MAX_SLOTS  XEN_NETIF_NR_SLOTS_MIN   /* data slots of one tx packet */
+#define NB_MAX_EXTRAS 4                        /* extra-info slots of one packet */
+#define NB_FRAME_MAX  XEN_NETIF_MAX_TX_SIZE    /* 65535 */
+#define NB_PAGE       4096u
+#define NB_TX_BUDGET  64                       /* packets per vif per pass */
+#define NB_STATE_POLL_MS 20
+
+struct vif {
+    int used;
+    uint16_t domid, devid;
+    char be[64], fe[64], name[16];
+    int port;                       /* bridge handle, -1: none */
+    uint32_t state;                 /* ours, as last written */
+    bool online, have_info, info_bad, mapped, io;
+    uint64_t next_poll_ms;
+    uint32_t tx_ref, rx_ref, remote_port, evtchn;
+    grant_handle_t tx_h, rx_h;
+    struct backring tx, rx;
+    /* the tx packet being gathered */
+    struct netif_tx_request slot[NB_MAX_SLOTS];
+    uint16_t extra_id[NB_MAX_EXTRAS];
+    unsigned nslots, nextras;
+    bool want_more, want_extra, bad;
+    int16_t bad_status;
+    bool notify;
+    struct {
+        uint64_t tx_pkts, tx_bytes, tx_err, rx_pkts, rx_bytes, rx_nobuf, rx_err;
+    } st;
+};
+
+static struct vif vifs[NB_MAX_VIFS];
+static uint8_t ring_win[NB_MAX_VIFS][2][NB_PAGE] __attribute__((aligned(4096)));
+static uint8_t tx_buf[NB_FRAME_MAX + 1] __attribute__((aligned(4096)));
+static struct gnttab_copy copy_ops[NB_MAX_SLOTS * 2 + 2];
+
+static void fence_mb(void *o) { (void)o; __atomic_thread_fence(__ATOMIC_SEQ_CST); }
+static void fence_c(void *o) { (void)o; __asm__ volatile("" ::: "memory"); }
+static const struct xl_barriers fences = { .mb = fence_mb, .rmb = fence_c, .wmb = fence_c };
+
+/* ---- xenstore ---- */
+
+static int rd(const char *dir, const char *node, char *buf, size_t len)
+{
+    char p[128];
+    xl_snprintf(p, sizeof(p), "%s/%s", dir, node);
+    return xsd_read(p, buf, len);
+}
+
+static int wr(const char *dir, const char *node, const char *val)
+{
+    char p[128];
+    xl_snprintf(p, sizeof(p), "%s/%s", dir, node);
+    return xsd_write(p, val);
+}
+
+/* A decimal below limit. */
+static int rd_u32(const char *dir, const char *node, uint32_t limit, uint32_t *out)
+{
+    char b[24];
+    if (rd(dir, node, b, sizeof(b)))
+        return -XEN_ENOENT;
+    uint64_t v = 0;
+    if (!b[0])
+        return -XEN_EINVAL;
+    for (const char *p = b; *p; p++) {
+        if (*p < '0' || *p > '9' || (v = v * 10 + (uint64_t)(*p - '0')) >= limit)
+            return -XEN_EINVAL;
+    }
+    *out = (uint32_t)v;
+    return 0;
+}
+
+static void set_state(struct vif *v, uint32_t s)
+{
+    char b[4];
+    xl_snprintf(b, sizeof(b), "%u", s);
+    if (s != v->state)
+        printk("dom0: %s: backend %s -> %s\n", v->name, xbfsm_state_name(v->state),
+               xbfsm_state_name(s));
+    v->state = s;
+    wr(v->be, "state", b);
+}
+
+/* ---- tx: front end -> bridge ---- */
+
+/* Internet checksum of a region, folded (not inverted). */
+static uint32_t csum_add(uint32_t sum, const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i + 1 < n; i += 2)
+        sum += (uint32_t)(p[i] << 8 | p[i + 1]);
+    if (n & 1)
+        sum += (uint32_t)(p[n - 1] << 8);
+    while (sum >> 16)
+        sum = (sum & 0xffff) + (sum >> 16);
+    return sum;
+}
+
+/* NETTXF_csum_blank: the front end left the TCP/UDP checksum of an IPv4
+ * packet for us (Linux's CHECKSUM_PARTIAL); fill it in, as xen-netback
+ * does before the frame goes anywhere. Anything else is left as it is. */
+static void fill_csum(uint8_t *f, size_t len)
+{
+    struct eth_info e;
+    if (eth_parse(f, len, &e) || e.ethertype != 0x0800 || len < e.hdr_len + 20)
+        return;
+    uint8_t *ip = f + e.hdr_len;
+    size_t ihl = (size_t)(ip[0] & 15) * 4, tot = (size_t)(ip[2] << 8 | ip[3]);
+    if ((ip[0] >> 4) != 4 || ihl < 20 || tot < ihl || e.hdr_len + tot > len ||
+        (ip[6] & 0x3f) || ip[7])
+        return;                                 /* not IPv4, or a fragment */
+    uint8_t proto = ip[9];
+    size_t l4 = tot - ihl, off = proto == 6 ? 16 : proto == 17 ? 6 : 0;
+    if (!off || l4 < off + 2)
+        return;
+    uint8_t *t = ip + ihl;
+    t[off] = t[off + 1] = 0;
+    uint8_t ph[12];
+    memcpy(ph, ip + 12, 8);
+    ph[8] = 0;
+    ph[9] = proto;
+    ph[10] = (uint8_t)(l4 >> 8);
+    ph[11] = (uint8_t)l4;
+    uint32_t s = csum_add(csum_add(0, ph, sizeof(ph)), t, l4);
+    uint16_t c = (uint16_t)~s;
+    if (proto == 17 && !c)
+        c = 0xffff;
+    t[off] = (uint8_t)(c >> 8);
+    t[off + 1] = (uint8_t)c;
+}
+
+/* The judge of one gathered packet (the swap point for netif_req.c):
+ * NETIF_RSP_OKAY with its length in *total, or NETIF_RSP_ERROR. Rules as
+ * xen-netback's: every slot inside its page, the first slot's size is
+ * the whole packet and covers the others, at least an Ethernet header,
+ * at most 65535 bytes. */
+static int16_t nb_tx_check(const struct netif_tx_request *s, unsigned n, size_t *total)
+{
+    size_t rest = 0;
+    for (unsigned i = 0; i < n; i++) {
+        if ((uint32_t)s[i].offset + s[i].size > NB_PAGE)
+            return NETIF_RSP_ERROR;
+        if (i)
+            rest += s[i].size;
+    }
+    if (s[0].size < ETH_HLEN || s[0].size <= rest || s[0].size - rest > NB_PAGE)
+        return NETIF_RSP_ERROR;
+    *total = s[0].size;
+    return NETIF_RSP_OKAY;
+}
+
+static void tx_respond(struct vif *v, uint16_t id, int16_t status)
+{
+    struct netif_tx_response r = { .id = id, .status = status };
+    backring_respond(&v->tx, &r, sizeof(r));
+}
+
+/* Add the copy of [off, off+len) of grant ref into tx_buf at pos, split
+ * at dom0's page boundaries. Returns the number of ops added. */
+static unsigned add_copy_in(struct vif *v, unsigned k, grant_ref_t ref, uint16_t off, size_t len,
+                            size_t pos)
+{
+    unsigned n = 0;
+    while (len) {
+        size_t room = NB_PAGE - ((uintptr_t)(tx_buf + pos) & (NB_PAGE - 1));
+        size_t c = len < room ? len : room;
+        struct gnttab_copy *op = &copy_ops[k + n++];
+        *op = (struct gnttab_copy){
+            .source = { .u.ref = ref, .domid = v->domid, .offset = off },
+            .dest = { .u.gmfn = virt_to_mfn(tx_buf + pos), .domid = DOMID_SELF,
+                      .offset = (uint16_t)((uintptr_t)(tx_buf + pos) & (NB_PAGE - 1)) },
+            .len = (uint16_t)c, .flags = GNTCOPY_source_gref,
+        };
+        len -= c;
+        pos += c;
+        off = (uint16_t)(off + c);
+    }
+    return n;
+}
+
+/* The packet is complete: check, copy, answer every slot, forward. */
+static void tx_packet(struct vif *v, uint64_t now_ms)
+{
+    size_t total = 0;
+    int16_t st = v->bad ? v->bad_status : nb_tx_check(v->slot, v->nslots, &total);
+    unsigned k = 0;
+    if (st == NETIF_RSP_OKAY) {
+        size_t rest = 0, pos;
+        for (unsigned i = 1; i < v->nslots; i++)
+            rest += v->slot[i].size;
+        pos = total - rest;                    /* the first slot's own bytes */
+        k += add_copy_in(v, k, v->slot[0].gref, v->slot[0].offset, pos, 0);
+        for (unsigned i = 1; i < v->nslots; i++) {
+            k += add_copy_in(v, k, v->slot[i].gref, v->slot[i].offset, v->slot[i].size, pos);
+            pos += v->slot[i].size;
+        }
+        long rc = gnttab_copy(copy_ops, k);
+        for (unsigned i = 0; i < k && !rc; i++)
+            if (copy_ops[i].status != GNTST_okay)
+                rc = -XEN_EFAULT;
+        if (rc)
+            st = NETIF_RSP_ERROR;
+    }
+    /* Responses in request order: the first slot, its extras, the rest. */
+    if (v->nslots)
+        tx_respond(v, v->slot[0].id, st);
+    for (unsigned i = 0; i < v->nextras; i++)
+        tx_respond(v, v->extra_id[i], NETIF_RSP_NULL);
+    for (unsigned i = 1; i < v->nslots; i++)
+        tx_respond(v, v->slot[i].id, st);
+    v->notify |= backring_push(&v->tx);
+    if (st == NETIF_RSP_OKAY) {
+        v->st.tx_pkts++;
+        v->st.tx_bytes += total;
+        if (v->slot[0].flags & NETTXF_csum_blank)
+            fill_csum(tx_buf, total);
+        if (v->port >= 0)
+            brsvc_input(v->port, tx_buf, total, now_ms);
+    } else {
+        v->st.tx_err++;
+    }
+    v->nslots = v->nextras = 0;
+    v->want_more = v->want_extra = v->bad = false;
+}
+
+static void vif_disconnect(struct vif *v, const char *why);
+
+/* One request into the packet being gathered. false: a protocol
+ * violation (the vif is disconnected). */
+static bool tx_gather(struct vif *v, const union netif_tx_sring_entry *e, uint64_t now_ms)
+{
+    if (v->want_extra) {
+        const struct netif_extra_info *x = (const struct netif_extra_info *)e;
+        if (v->nextras == NB_MAX_EXTRAS) {
+            vif_disconnect(v, "too many extra-info slots");
+            return false;
+        }
+        v->extra_id[v->nextras++] = v->nslots ? v->slot[0].id : 0;
+        /* An extra slot has no id of its own: its response reuses the
+         * packet's, with NETIF_RSP_NULL (netif.h). Types: GSO was not
+         * offered (an error); multicast control was not offered either
+         * and is ignored as Linux does without feature-multicast-control. */
+        if (x->type == XEN_NETIF_EXTRA_TYPE_NONE || x->type >= XEN_NETIF_EXTRA_TYPE_MAX) {
+            vif_disconnect(v, "unknown extra-info type");
+            return false;
+        }
+        if (x->type == XEN_NETIF_EXTRA_TYPE_GSO && !v->bad) {
+            v->bad = true;
+            v->bad_status = NETIF_RSP_ERROR;
+        }
+        v->want_extra = (x->flags & XEN_NETIF_EXTRA_FLAG_MORE) != 0;
+    } else {
+        const struct netif_tx_request *r = &e->req;
+        if (v->nslots == NB_MAX_SLOTS) {
+            /* Linux's fatal_skb_slots: a front end that chains this many
+             * slots is broken. */
+            vif_disconnect(v, "too many slots in one packet");
+            return false;
+        }
+        v->slot[v->nslots++] = *r;
+        v->want_more = (r->flags & NETTXF_more_data) != 0;
+        if (v->nslots == 1)
+            v->want_extra = (r->flags & NETTXF_extra_info) != 0;
+    }
+    if (!v->want_more && !v->want_extra)
+        tx_packet(v, now_ms);
+    return true;
+}
+
+/* Requests of this vif, at most NB_TX_BUDGET packets. 1 if more may wait. */
+static int vif_tx(struct vif *v, uint64_t now_ms)
+{
+    unsigned pkts = 0;
+    for (;;) {
+        int n = backring_pending(&v->tx);
+        if (n < 0) {
+            vif_disconnect(v, "tx producer index out of range");
+            return 0;
+        }
+        if (!n) {
+            if (backring_final_check(&v->tx))
+                continue;
+            return 0;
+        }
+        for (int i = 0; i < n; i++) {
+            union netif_tx_sring_entry e;
+            if (backring_take(&v->tx, &e) || !tx_gather(v, &e, now_ms))
+                return 0;
+            if (!v->nslots && !v->nextras && ++pkts >= NB_TX_BUDGET)
+                return 1;
+        }
+    }
+}
+
+/* ---- rx: bridge -> front end ---- */
+
+/* The bridge hands a frame to this vif: into posted rx buffers, one page
+ * per slot, NETRXF_more_data on all but the last. */
+static void vif_deliver(void *opaque, const uint8_t *frame, size_t len)
+{
+    struct vif *v = opaque;
+    if (!v->io || !len)
+        return;
+    unsigned need = (unsigned)((len + NB_PAGE - 1) / NB_PAGE);
+    int n = backring_pending(&v->rx);
+    if (n < 0) {
+        vif_disconnect(v, "rx producer index out of range");
+        return;
+    }
+    if ((unsigned)n < need || need > NB_MAX_SLOTS) {
+        v->st.rx_nobuf++;
+        return;
+    }
+    struct netif_rx_request req[NB_MAX_SLOTS];
+    unsigned k = 0;
+    for (unsigned i = 0; i < need; i++) {
+        union netif_rx_sring_entry e;
+        if (backring_take(&v->rx, &e))
+            return;
+        req[i] = e.req;
+        size_t off = (size_t)i * NB_PAGE, c = len - off < NB_PAGE ? len - off : NB_PAGE;
+        /* source: dom0's frame, split at its page boundaries */
+        while (c) {
+            const uint8_t *src = frame + off;
+            size_t room = NB_PAGE - ((uintptr_t)src & (NB_PAGE - 1)), part = c < room ? c : room;
+            copy_ops[k++] = (struct gnttab_copy){
+                .source = { .u.gmfn = virt_to_mfn(src), .domid = DOMID_SELF,
+                            .offset = (uint16_t)((uintptr_t)src & (NB_PAGE - 1)) },
+                .dest = { .u.ref = req[i].gref, .domid = v->domid,
+                          .offset = (uint16_t)(off - (size_t)i * NB_PAGE) },
+                .len = (uint16_t)part, .flags = GNTCOPY_dest_gref,
+            };
+            off += part;
+            c -= part;
+        }
+    }
+    long rc = gnttab_copy(copy_ops, k);
+    /* Per slot: its ops' statuses (ops were made slot by slot). */
+    unsigned op = 0;
+    bool ok = true;
+    for (unsigned i = 0; i < need; i++) {
+        size_t c = len - (size_t)i * NB_PAGE < NB_PAGE ? len - (size_t)i * NB_PAGE : NB_PAGE;
+        bool slot_ok = !rc;
+        for (size_t done = 0; done < c; op++) {
+            done += copy_ops[op].len;
+            if (copy_ops[op].status != GNTST_okay)
+                slot_ok = false;
+        }
+        ok &= slot_ok;
+        struct netif_rx_response r = {
+            .id = req[i].id, .offset = 0,
+            .flags = (uint16_t)(i + 1 < need ? NETRXF_more_data : 0),
+            .status = slot_ok ? (int16_t)c : NETIF_RSP_ERROR,
+        };
+        backring_respond(&v->rx, &r, sizeof(r));
+    }
+    if (backring_push(&v->rx))
+        v->notify = true;
+    if (ok) {
+        v->st.rx_pkts++;
+        v->st.rx_bytes += len;
+    } else {
+        v->st.rx_err++;
+    }
+}
+
+/* ---- connection ---- */
+
+static void unmap_rings(struct vif *v)
+{
+    unsigned i = (unsigned)(v - vifs);
+    if (v->evtchn) {
+        svc_close_port(v->evtchn);
+        v->evtchn = 0;
+    }
+    if (v->tx_h != (grant_handle_t)~0u) {
+        if (gnttab_unmap(ring_win[i][0], v->tx_h, NULL))
+            printk("dom0: %s: tx ring unmap failed\n", v->name);
+        v->tx_h = (grant_handle_t)~0u;
+    }
+    if (v->rx_h != (grant_handle_t)~0u) {
+        if (gnttab_unmap(ring_win[i][1], v->rx_h, NULL))
+            printk("dom0: %s: rx ring unmap failed\n", v->name);
+        v->rx_h = (grant_handle_t)~0u;
+    }
+    v->mapped = v->io = false;
+    v->nslots = v->nextras = 0;
+    v->want_more = v->want_extra = v->bad = false;
+}
+
+/* A protocol violation: this vif only is closed (error node, rings
+ * unmapped, Closing); the front end may reconnect from Initialising. */
+static void vif_disconnect(struct vif *v, const char *why)
+{
+    printk("dom0: %s: %s: disconnecting\n", v->name, why);
+    wr(v->be, "error", why);
+    unmap_rings(v);
+    v->have_info = v->info_bad = false;
+    set_state(v, XenbusStateClosing);
+}
+
+static void read_ring_info(struct vif *v)
+{
+    uint32_t copy = 0, q = 1, notify = 0;
+    v->have_info = true;
+    v->info_bad = rd_u32(v->fe, "tx-ring-ref", 1u << 31, &v->tx_ref) ||
+                  rd_u32(v->fe, "rx-ring-ref", 1u << 31, &v->rx_ref) ||
+                  rd_u32(v->fe, "event-channel", 1u << 20, &v->remote_port) ||
+                  rd_u32(v->fe, "request-rx-copy", 2, &copy) || !copy;
+    /* multi-queue and split channels were not offered */
+    if (!rd_u32(v->fe, "multi-queue-num-queues", 1u << 16, &q) && q != 1)
+        v->info_bad = true;
+    rd_u32(v->fe, "feature-rx-notify", 2, &notify);
+    if (v->info_bad)
+        printk("dom0: %s: frontend ring info missing or bad (tx-ring-ref, rx-ring-ref, "
+               "event-channel, request-rx-copy=1)\n", v->name);
+}
+
+static void map_rings(struct vif *v)
+{
+    unsigned i = (unsigned)(v - vifs);
+    long rc = gnttab_map(v->domid, v->tx_ref, ring_win[i][0], 0, &v->tx_h, NULL);
+    if (rc)
+        v->tx_h = (grant_handle_t)~0u;
+    if (!rc && (rc = gnttab_map(v->domid, v->rx_ref, ring_win[i][1], 0, &v->rx_h, NULL)))
+        v->rx_h = (grant_handle_t)~0u;
+    if (!rc)
+        rc = backring_attach(&v->tx, ring_win[i][0], NB_PAGE, sizeof(union netif_tx_sring_entry),
+                             0, &fences);
+    if (!rc)
+        rc = backring_attach(&v->rx, ring_win[i][1], NB_PAGE, sizeof(union netif_rx_sring_entry),
+                             0, &fences);
+    long port = rc ? rc : svc_bind_interdomain(v->domid, v->remote_port);
+    if (port < 0) {
+        printk("dom0: %s: cannot map rings or bind the channel: %ld\n", v->name, port);
+        unmap_rings(v);
+        v->info_bad = true;
+        return;
+    }
+    v->evtchn = (uint32_t)port;
+    v->mapped = true;
+}
+
+static void remove_device(struct vif *v)
+{
+    unmap_rings(v);
+    if (v->port >= 0)
+        brsvc_port_detach(v->port);
+    v->port = -1;
+    printk("dom0: %s: removed\n", v->name);
+    xsd_rm(v->be);
+    v->used = 0;
+}
+
+static void do_action(struct vif *v, enum xbfsm_action a)
+{
+    switch (a) {
+    case XBA_WRITE_FEATURES:
+        wr(v->be, "feature-sg", "1");
+        wr(v->be, "feature-rx-copy", "1");
+        wr(v->be, "feature-rx-flip", "0");
+        wr(v->be, "feature-gso-tcpv4", "0");
+        wr(v->be, "feature-gso-tcpv6", "0");
+        wr(v->be, "feature-ipv6-csum-offload", "0");
+        break;
+    case XBA_READ_RING_INFO:
+        read_ring_info(v);
+        break;
+    case XBA_MAP_RING:
+        map_rings(v);
+        break;
+    case XBA_WRITE_DEVICE_INFO:
+        wr(v->be, "hotplug-status", "connected");
+        break;
+    case XBA_START_IO:
+        v->io = true;
+        break;
+    case XBA_STOP_IO:
+        v->io = false;
+        break;
+    case XBA_DRAIN_IO:
+        break;                  /* copies are synchronous: nothing in flight */
+    case XBA_UNMAP_ALL:
+    case XBA_UNBIND_EVTCHN:
+        unmap_rings(v);
+        v->have_info = v->info_bad = false;
+        break;
+    case XBA_REPORT_ERROR:
+        wr(v->be, "error", "frontend state or ring info invalid");
+        break;
+    case XBA_REMOVE_DEVICE:
+        remove_device(v);
+        break;
+    default:
+        break;
+    }
+}
+
+/* Steps the state machine until it has nothing to do. */
+static void vif_fsm(struct vif *v)
+{
+    for (int round = 0; round < 8 && v->used; round++) {
+        char b[16];
+        uint32_t online = 0, fe = XenbusStateUnknown;
+        struct xbfsm_in in = { .role = XBFSM_BACKEND, .self = v->state, .device_ready = true,
+                               .have_info = v->have_info, .info_bad = v->info_bad,
+                               .mapped = v->mapped };
+        int r = rd(v->fe, "state", b, sizeof(b));
+        if (r == -XEN_ENOENT)
+            in.other_gone = true;
+        else if (!r && xbfsm_parse_state(b, strlen(b), &fe))
+            fe = 0xff;          /* garbage: the machine reports it */
+        in.other = fe;
+        in.online = !rd_u32(v->be, "online", 2, &online) && online;
+        struct xbfsm_out out;
+        if (xbfsm_step(&in, &out))
+            return;
+        for (unsigned i = 0; i < out.n && v->used; i++)
+            do_action(v, out.act[i]);
+        if (!v->used)
+            return;
+        if (out.next != v->state)
+            set_state(v, out.next);
+        else if (!out.n)
+            return;
+    }
+}
+
+/* ---- entry points ---- */
+
+int netback_probe(uint16_t domid, unsigned int devid)
+{
+    char be[64], buf[64], spec[80], err[96];
+    struct xlvif cfg;
+    xl_snprintf(be, sizeof(be), "/local/domain/0/backend/vif/%u/%u", domid, devid);
+    struct vif *v = NULL;
+    for (unsigned i = 0; i < NB_MAX_VIFS; i++) {
+        if (vifs[i].used && !strcmp(vifs[i].be, be))
+            return -XEN_EEXIST;
+        if (!vifs[i].used && !v)
+            v = &vifs[i];
+    }
+    if (!v)
+        return -XEN_ENOSPC;
+    memset(v, 0, sizeof(*v));
+    memcpy(v->be, be, sizeof(be));
+    v->domid = domid;
+    v->devid = (uint16_t)devid;
+    v->port = -1;
+    v->tx_h = v->rx_h = (grant_handle_t)~0u;
+    v->state = XenbusStateInitialising;
+    xl_snprintf(v->name, sizeof(v->name), "vif%u.%u", domid, devid);
+    if (rd(be, "frontend", v->fe, sizeof(v->fe)) || rd(be, "bridge", buf, sizeof(buf)))
+        return -XEN_EINVAL;
+    xl_snprintf(spec, sizeof(spec), "bridge=%s", buf);
+    if (xlvif_parse(spec, &cfg, err, sizeof(err))) {
+        printk("dom0: %s: %s\n", v->name, err);
+        return -XEN_EINVAL;
+    }
+    int h = brsvc_port_attach(cfg.bridge, v->name, cfg.vlan, vif_deliver, v);
+    if (h < 0)
+        return h;
+    v->port = h;
+    v->used = 1;
+    printk("dom0: %s: on bridge %s, vlan %u\n", v->name, cfg.bridge, cfg.vlan);
+    vif_fsm(v);
+    return 0;
+}
+
+int netback_poll(uint64_t now_ms)
+{
+    int busy = 0;
+    for (unsigned i = 0; i < NB_MAX_VIFS; i++) {
+        struct vif *v = &vifs[i];
+        if (!v->used)
+            continue;
+        if (v->evtchn && svc_port_pending(v->evtchn))
+            v->next_poll_ms = 0;
+        if (now_ms >= v->next_poll_ms || v->state != XenbusStateConnected) {
+            v->next_poll_ms = now_ms + NB_STATE_POLL_MS;
+            vif_fsm(v);
+        }
+    }
+    for (unsigned i = 0; i < NB_MAX_VIFS; i++) {
+        struct vif *v = &vifs[i];
+        if (v->used && v->io)
+            busy |= vif_tx(v, now_ms);
+    }
+    /* Notifications after the whole pass: one event per vif, whatever
+     * number of frames it was given. */
+    for (unsigned i = 0; i < NB_MAX_VIFS; i++) {
+        struct vif *v = &vifs[i];
+        if (v->used && v->notify && v->evtchn)
+            svc_send(v->evtchn);
+        v->notify = false;
+    }
+    return busy;
+}
+
+void netback_domain_gone(uint16_t domid)
+{
+    for (unsigned i = 0; i < NB_MAX_VIFS; i++)
+        if (vifs[i].used && vifs[i].domid == domid) {
+            remove_device(&vifs[i]);
+        }
+    char p[64];
+    xl_snprintf(p, sizeof(p), "/local/domain/0/backend/vif/%u", domid);
+    xsd_rm(p);
+}
+
+void netback_detach(uint16_t domid, unsigned int devid)
+{
+    for (unsigned i = 0; i < NB_MAX_VIFS; i++)
+        if (vifs[i].used && vifs[i].domid == domid && vifs[i].devid == devid)
+            remove_device(&vifs[i]);
+}
+
+int netback_stats(uint16_t domid, unsigned int devid, char *buf, size_t size)
+{
+    for (unsigned i = 0; i < NB_MAX_VIFS; i++) {
+        const struct vif *v = &vifs[i];
+        if (!v->used || v->domid != domid || v->devid != devid)
+            continue;
+        xl_snprintf(buf, size, "%s: tx %lu pkts %lu bytes %lu err, rx %lu pkts %lu bytes "
+                    "%lu no-buffer %lu err", v->name, (unsigned long)v->st.tx_pkts,
+                    (unsigned long)v->st.tx_bytes, (unsigned long)v->st.tx_err,
+                    (unsigned long)v->st.rx_pkts, (unsigned long)v->st.rx_bytes,
+                    (unsigned long)v->st.rx_nobuf, (unsigned long)v->st.rx_err);
+        return 0;
+    }
+    return -XEN_ENOENT;
+}
