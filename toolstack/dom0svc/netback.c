@@ -24,6 +24,7 @@
 #include <xlguest/backring.h>
 #include <xlguest/eth.h>
 #include <xlguest/gnttab.h>
+#include <xlguest/netif_req.h>
 #include <xlguest/kernel.h>
 #include <xlguest/xbfsm.h>
 #include "svc.h"
@@ -32,8 +33,8 @@
 #include "../xl/xlvif.h"
 
 #define NB_MAX_VIFS   16
-#define NB_MAX_SLOTS  XEN_NETIF_NR_SLOTS_MIN   /* data slots of one tx packet */
-#define NB_MAX_EXTRAS 4                        /* extra-info slots of one packet */
+#define NB_RXQ        256                      /* an rx ring of one page */
+#define NB_TX_TAKE    (NETIF_TX_SLOTS_MAX * 4) /* tx requests taken at a time */
 #define NB_FRAME_MAX  XEN_NETIF_MAX_TX_SIZE    /* 65535 */
 #define NB_PAGE       4096u
 #define NB_TX_BUDGET  64                       /* packets per vif per pass */
@@ -50,12 +51,13 @@ struct vif {
     uint32_t tx_ref, rx_ref, remote_port, evtchn;
     grant_handle_t tx_h, rx_h;
     struct backring tx, rx;
-    /* the tx packet being gathered */
-    struct netif_tx_request slot[NB_MAX_SLOTS];
-    uint16_t extra_id[NB_MAX_EXTRAS];
-    unsigned nslots, nextras;
-    bool want_more, want_extra, bad;
-    int16_t bad_status;
+    struct netif_cfg cfg;           /* what netif_req judges against */
+    /* tx requests taken and not yet judged (a packet not fully pushed) */
+    struct netif_tx_request slot[NB_TX_TAKE];
+    unsigned nslots;
+    /* rx requests taken and not yet used */
+    struct netif_rx_request rxq[NB_RXQ];
+    unsigned nrxq;
     bool notify;
     struct {
         uint64_t tx_pkts, tx_bytes, tx_err, rx_pkts, rx_bytes, rx_nobuf, rx_err;
@@ -65,7 +67,7 @@ struct vif {
 static struct vif vifs[NB_MAX_VIFS];
 static uint8_t ring_win[NB_MAX_VIFS][2][NB_PAGE] __attribute__((aligned(4096)));
 static uint8_t tx_buf[NB_FRAME_MAX + 1] __attribute__((aligned(4096)));
-static struct gnttab_copy copy_ops[NB_MAX_SLOTS * 2 + 2];
+static struct gnttab_copy copy_ops[NETIF_RX_CHUNKS_MAX + 2 * NETIF_TX_FRAGS_MAX];
 
 static void fence_mb(void *o) { (void)o; __atomic_thread_fence(__ATOMIC_SEQ_CST); }
 static void fence_c(void *o) { (void)o; __asm__ volatile("" ::: "memory"); }
@@ -162,32 +164,6 @@ static void fill_csum(uint8_t *f, size_t len)
     t[off + 1] = (uint8_t)c;
 }
 
-/* The judge of one gathered packet (the swap point for netif_req.c):
- * NETIF_RSP_OKAY with its length in *total, or NETIF_RSP_ERROR. Rules as
- * xen-netback's: every slot inside its page, the first slot's size is
- * the whole packet and covers the others, at least an Ethernet header,
- * at most 65535 bytes. */
-static int16_t nb_tx_check(const struct netif_tx_request *s, unsigned n, size_t *total)
-{
-    size_t rest = 0;
-    for (unsigned i = 0; i < n; i++) {
-        if ((uint32_t)s[i].offset + s[i].size > NB_PAGE)
-            return NETIF_RSP_ERROR;
-        if (i)
-            rest += s[i].size;
-    }
-    if (s[0].size < ETH_HLEN || s[0].size <= rest || s[0].size - rest > NB_PAGE)
-        return NETIF_RSP_ERROR;
-    *total = s[0].size;
-    return NETIF_RSP_OKAY;
-}
-
-static void tx_respond(struct vif *v, uint16_t id, int16_t status)
-{
-    struct netif_tx_response r = { .id = id, .status = status };
-    backring_respond(&v->tx, &r, sizeof(r));
-}
-
 /* Add the copy of [off, off+len) of grant ref into tx_buf at pos, split
  * at dom0's page boundaries. Returns the number of ops added. */
 static unsigned add_copy_in(struct vif *v, unsigned k, grant_ref_t ref, uint16_t off, size_t len,
@@ -211,100 +187,55 @@ static unsigned add_copy_in(struct vif *v, unsigned k, grant_ref_t ref, uint16_t
     return n;
 }
 
-/* The packet is complete: check, copy, answer every slot, forward. */
-static void tx_packet(struct vif *v, uint64_t now_ms)
+static void vif_disconnect(struct vif *v, const char *why);
+
+/* One judged packet: copy it out (if OKAY), answer every slot, forward. */
+static void tx_packet(struct vif *v, struct netif_tx_pkt *pkt, int st, uint64_t now_ms)
 {
-    size_t total = 0;
-    int16_t st = v->bad ? v->bad_status : nb_tx_check(v->slot, v->nslots, &total);
-    unsigned k = 0;
-    if (st == NETIF_RSP_OKAY) {
-        size_t rest = 0, pos;
-        for (unsigned i = 1; i < v->nslots; i++)
-            rest += v->slot[i].size;
-        pos = total - rest;                    /* the first slot's own bytes */
-        k += add_copy_in(v, k, v->slot[0].gref, v->slot[0].offset, pos, 0);
-        for (unsigned i = 1; i < v->nslots; i++) {
-            k += add_copy_in(v, k, v->slot[i].gref, v->slot[i].offset, v->slot[i].size, pos);
-            pos += v->slot[i].size;
+    if (st == NETIF_RSP_OKAY && !pkt->mcast_op) {
+        unsigned k = 0;
+        size_t pos = 0;
+        for (unsigned i = 0; i < pkt->nr_frags; i++) {
+            k += add_copy_in(v, k, pkt->frag[i].gref, pkt->frag[i].offset, pkt->frag[i].len, pos);
+            pos += pkt->frag[i].len;
         }
         long rc = gnttab_copy(copy_ops, k);
         for (unsigned i = 0; i < k && !rc; i++)
             if (copy_ops[i].status != GNTST_okay)
-                rc = -XEN_EFAULT;
+                rc = -XEN_EFAULT;      /* a bad grant ref, or outside its grant */
         if (rc)
             st = NETIF_RSP_ERROR;
     }
-    /* Responses in request order: the first slot, its extras, the rest. */
-    if (v->nslots)
-        tx_respond(v, v->slot[0].id, st);
-    for (unsigned i = 0; i < v->nextras; i++)
-        tx_respond(v, v->extra_id[i], NETIF_RSP_NULL);
-    for (unsigned i = 1; i < v->nslots; i++)
-        tx_respond(v, v->slot[i].id, st);
+    struct netif_tx_response rsp[NETIF_TX_SLOTS_MAX];
+    int n = netif_tx_responses(pkt, (int16_t)st, rsp, NETIF_TX_SLOTS_MAX);
+    for (int i = 0; i < n; i++)
+        backring_respond(&v->tx, &rsp[i], sizeof(rsp[i]));
     v->notify |= backring_push(&v->tx);
-    if (st == NETIF_RSP_OKAY) {
-        v->st.tx_pkts++;
-        v->st.tx_bytes += total;
-        if (v->slot[0].flags & NETTXF_csum_blank)
-            fill_csum(tx_buf, total);
-        if (v->port >= 0)
-            brsvc_input(v->port, tx_buf, total, now_ms);
-    } else {
+    if (st != NETIF_RSP_OKAY) {
         v->st.tx_err++;
+        if (v->st.tx_err <= 5 || !(v->st.tx_err & (v->st.tx_err - 1)))
+            printk("dom0: %s: tx packet refused: %s (%lu so far)\n", v->name,
+                   pkt->why ? netif_why_str(pkt->why) : "grant copy failed",
+                   (unsigned long)v->st.tx_err);
+        return;
     }
-    v->nslots = v->nextras = 0;
-    v->want_more = v->want_extra = v->bad = false;
+    if (pkt->mcast_op)
+        return;
+    v->st.tx_pkts++;
+    v->st.tx_bytes += pkt->len;
+    if (pkt->flags & NETTXF_csum_blank)
+        fill_csum(tx_buf, pkt->len);
+    if (v->port >= 0)
+        brsvc_input(v->port, tx_buf, pkt->len, now_ms);
 }
 
-static void vif_disconnect(struct vif *v, const char *why);
-
-/* One request into the packet being gathered. false: a protocol
- * violation (the vif is disconnected). */
-static bool tx_gather(struct vif *v, const union netif_tx_sring_entry *e, uint64_t now_ms)
-{
-    if (v->want_extra) {
-        const struct netif_extra_info *x = (const struct netif_extra_info *)e;
-        if (v->nextras == NB_MAX_EXTRAS) {
-            vif_disconnect(v, "too many extra-info slots");
-            return false;
-        }
-        v->extra_id[v->nextras++] = v->nslots ? v->slot[0].id : 0;
-        /* An extra slot has no id of its own: its response reuses the
-         * packet's, with NETIF_RSP_NULL (netif.h). Types: GSO was not
-         * offered (an error); multicast control was not offered either
-         * and is ignored as Linux does without feature-multicast-control. */
-        if (x->type == XEN_NETIF_EXTRA_TYPE_NONE || x->type >= XEN_NETIF_EXTRA_TYPE_MAX) {
-            vif_disconnect(v, "unknown extra-info type");
-            return false;
-        }
-        if (x->type == XEN_NETIF_EXTRA_TYPE_GSO && !v->bad) {
-            v->bad = true;
-            v->bad_status = NETIF_RSP_ERROR;
-        }
-        v->want_extra = (x->flags & XEN_NETIF_EXTRA_FLAG_MORE) != 0;
-    } else {
-        const struct netif_tx_request *r = &e->req;
-        if (v->nslots == NB_MAX_SLOTS) {
-            /* Linux's fatal_skb_slots: a front end that chains this many
-             * slots is broken. */
-            vif_disconnect(v, "too many slots in one packet");
-            return false;
-        }
-        v->slot[v->nslots++] = *r;
-        v->want_more = (r->flags & NETTXF_more_data) != 0;
-        if (v->nslots == 1)
-            v->want_extra = (r->flags & NETTXF_extra_info) != 0;
-    }
-    if (!v->want_more && !v->want_extra)
-        tx_packet(v, now_ms);
-    return true;
-}
-
-/* Requests of this vif, at most NB_TX_BUDGET packets. 1 if more may wait. */
+/* Requests of this vif: every pending one taken (a front end pushes whole
+ * packets), each packet judged by netif_tx_parse. At most NB_TX_BUDGET
+ * packets per call; 1 if more may wait. */
 static int vif_tx(struct vif *v, uint64_t now_ms)
 {
     unsigned pkts = 0;
-    for (;;) {
+    while (pkts < NB_TX_BUDGET) {
         int n = backring_pending(&v->tx);
         if (n < 0) {
             vif_disconnect(v, "tx producer index out of range");
@@ -315,78 +246,92 @@ static int vif_tx(struct vif *v, uint64_t now_ms)
                 continue;
             return 0;
         }
+        if (n > NB_TX_TAKE)
+            n = NB_TX_TAKE;
         for (int i = 0; i < n; i++) {
             union netif_tx_sring_entry e;
-            if (backring_take(&v->tx, &e) || !tx_gather(v, &e, now_ms))
+            if (backring_take(&v->tx, &e))
                 return 0;
-            if (!v->nslots && !v->nextras && ++pkts >= NB_TX_BUDGET)
-                return 1;
+            v->slot[v->nslots + (unsigned)i] = e.req;
         }
+        v->nslots += (unsigned)n;
+        unsigned at = 0;
+        while (at < v->nslots) {
+            struct netif_tx_pkt pkt;
+            int st = netif_tx_parse(&v->cfg, v->slot + at, v->nslots - at, &pkt);
+            if (st == -XEN_EIO && pkt.why == NETIF_WHY_TRUNCATED && v->nslots < NB_TX_TAKE) {
+                break;          /* the rest of it is not pushed yet: keep what we have */
+            }
+            if (st == -XEN_EIO) {
+                char why[80];
+                xl_snprintf(why, sizeof(why), "tx protocol violation: %s", netif_why_str(pkt.why));
+                vif_disconnect(v, why);
+                return 0;
+            }
+            tx_packet(v, &pkt, st, now_ms);
+            at += pkt.nr_slots;
+            pkts++;
+        }
+        memmove(v->slot, v->slot + at, (v->nslots - at) * sizeof(v->slot[0]));
+        v->nslots -= at;
     }
+    return 1;
 }
 
 /* ---- rx: bridge -> front end ---- */
 
-/* The bridge hands a frame to this vif: into posted rx buffers, one page
- * per slot, NETRXF_more_data on all but the last. */
+/* The bridge hands a frame to this vif: netif_rx_plan splits it over the
+ * posted rx requests (taken into the vif's stash first, so a frame that
+ * does not fit consumes none), the chunks are grant-copied, the responses
+ * written. No request posted: dropped and counted. */
 static void vif_deliver(void *opaque, const uint8_t *frame, size_t len)
 {
     struct vif *v = opaque;
-    if (!v->io || !len)
+    if (!v->io)
         return;
-    unsigned need = (unsigned)((len + NB_PAGE - 1) / NB_PAGE);
     int n = backring_pending(&v->rx);
     if (n < 0) {
         vif_disconnect(v, "rx producer index out of range");
         return;
     }
-    if ((unsigned)n < need || need > NB_MAX_SLOTS) {
-        v->st.rx_nobuf++;
-        return;
-    }
-    struct netif_rx_request req[NB_MAX_SLOTS];
-    unsigned k = 0;
-    for (unsigned i = 0; i < need; i++) {
+    while (n-- > 0 && v->nrxq < NB_RXQ) {
         union netif_rx_sring_entry e;
         if (backring_take(&v->rx, &e))
-            return;
-        req[i] = e.req;
-        size_t off = (size_t)i * NB_PAGE, c = len - off < NB_PAGE ? len - off : NB_PAGE;
-        /* source: dom0's frame, split at its page boundaries */
-        while (c) {
-            const uint8_t *src = frame + off;
-            size_t room = NB_PAGE - ((uintptr_t)src & (NB_PAGE - 1)), part = c < room ? c : room;
-            copy_ops[k++] = (struct gnttab_copy){
-                .source = { .u.gmfn = virt_to_mfn(src), .domid = DOMID_SELF,
-                            .offset = (uint16_t)((uintptr_t)src & (NB_PAGE - 1)) },
-                .dest = { .u.ref = req[i].gref, .domid = v->domid,
-                          .offset = (uint16_t)(off - (size_t)i * NB_PAGE) },
-                .len = (uint16_t)part, .flags = GNTCOPY_dest_gref,
-            };
-            off += part;
-            c -= part;
-        }
+            break;
+        v->rxq[v->nrxq++] = e.req;
     }
-    long rc = gnttab_copy(copy_ops, k);
-    /* Per slot: its ops' statuses (ops were made slot by slot). */
-    unsigned op = 0;
-    bool ok = true;
-    for (unsigned i = 0; i < need; i++) {
-        size_t c = len - (size_t)i * NB_PAGE < NB_PAGE ? len - (size_t)i * NB_PAGE : NB_PAGE;
-        bool slot_ok = !rc;
-        for (size_t done = 0; done < c; op++) {
-            done += copy_ops[op].len;
-            if (copy_ops[op].status != GNTST_okay)
-                slot_ok = false;
-        }
-        ok &= slot_ok;
-        struct netif_rx_response r = {
-            .id = req[i].id, .offset = 0,
-            .flags = (uint16_t)(i + 1 < need ? NETRXF_more_data : 0),
-            .status = slot_ok ? (int16_t)c : NETIF_RSP_ERROR,
+    struct netif_rx_meta m = { .len = (uint32_t)len,
+                               .page_off = (uint32_t)((uintptr_t)frame & (NB_PAGE - 1)) };
+    static struct netif_rx_plan plan;
+    int rc = netif_rx_plan(&v->cfg, v->rxq, v->nrxq, &m, &plan);
+    if (rc) {
+        if (rc == -XEN_EAGAIN)
+            v->st.rx_nobuf++;
+        else
+            v->st.rx_err++;
+        return;
+    }
+    for (unsigned i = 0; i < plan.nr_chunks; i++) {
+        const struct netif_rx_chunk *c = &plan.chunk[i];
+        const uint8_t *src = frame + c->src_off;
+        copy_ops[i] = (struct gnttab_copy){
+            .source = { .u.gmfn = virt_to_mfn(src), .domid = DOMID_SELF,
+                        .offset = (uint16_t)((uintptr_t)src & (NB_PAGE - 1)) },
+            .dest = { .u.ref = c->gref, .domid = v->domid, .offset = c->dst_off },
+            .len = c->len, .flags = GNTCOPY_dest_gref,
         };
-        backring_respond(&v->rx, &r, sizeof(r));
     }
+    long hc = gnttab_copy(copy_ops, plan.nr_chunks);
+    bool ok = true;
+    for (unsigned i = 0; i < plan.nr_chunks; i++)
+        if (hc || copy_ops[i].status != GNTST_okay) {
+            netif_rx_copy_failed(&plan, i);
+            ok = false;
+        }
+    for (unsigned i = 0; i < plan.nr_slots; i++)
+        backring_respond(&v->rx, &plan.rsp[i], sizeof(plan.rsp[i]));
+    memmove(v->rxq, v->rxq + plan.nr_slots, (v->nrxq - plan.nr_slots) * sizeof(v->rxq[0]));
+    v->nrxq -= plan.nr_slots;
     if (backring_push(&v->rx))
         v->notify = true;
     if (ok) {
@@ -417,8 +362,7 @@ static void unmap_rings(struct vif *v)
         v->rx_h = (grant_handle_t)~0u;
     }
     v->mapped = v->io = false;
-    v->nslots = v->nextras = 0;
-    v->want_more = v->want_extra = v->bad = false;
+    v->nslots = v->nrxq = 0;
 }
 
 /* A protocol violation: this vif only is closed (error node, rings
@@ -444,6 +388,11 @@ static void read_ring_info(struct vif *v)
     if (!rd_u32(v->fe, "multi-queue-num-queues", 1u << 16, &q) && q != 1)
         v->info_bad = true;
     rd_u32(v->fe, "feature-rx-notify", 2, &notify);
+    uint32_t sg = 0;
+    rd_u32(v->fe, "feature-sg", 2, &sg);
+    /* Linux's vif: MTU 1500, or up to 64 KiB frames when the front end
+     * takes scatter-gather (rx frames over several pages). */
+    v->cfg.mtu = sg ? XEN_NETIF_MAX_TX_SIZE - ETH_HLEN - VLAN_HLEN : 1500;
     if (v->info_bad)
         printk("dom0: %s: frontend ring info missing or bad (tx-ring-ref, rx-ring-ref, "
                "event-channel, request-rx-copy=1)\n", v->name);
@@ -582,6 +531,10 @@ int netback_probe(uint16_t domid, unsigned int devid)
     v->port = -1;
     v->tx_h = v->rx_h = (grant_handle_t)~0u;
     v->state = XenbusStateInitialising;
+    /* A Linux vif's defaults: MTU 1500 unless the front end can do
+     * scatter-gather (then up to 64 KiB frames), no GSO, no multicast
+     * control; grant refs below our table's size are for the copy to judge. */
+    v->cfg = (struct netif_cfg){ .mtu = 1500 };
     xl_snprintf(v->name, sizeof(v->name), "vif%u.%u", domid, devid);
     if (rd(be, "frontend", v->fe, sizeof(v->fe)) || rd(be, "bridge", buf, sizeof(buf)))
         return -XEN_EINVAL;
