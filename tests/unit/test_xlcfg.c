@@ -115,19 +115,98 @@ static void test_lists_and_unknown_keys(void **state)
 {
     (void)state;
     assert_int_equal(run("name='a'\nkernel='k'\n"
-                         "disk = [ 'phy:/dev/sda,xvda,w',\n"
-                         "         \"file:/x.img,xvdb,r\", # comment in a list\n"
+                         "vfb = [ 'vnc=1,vnclisten=0.0.0.0',\n"
+                         "         \"sdl=0\", # comment in a list\n"
                          "       ]\n"
                          "vnuma = [ [ 'pnode=0', 'size=512' ], [] ]\n"
                          "colour = \"blue\"\n"
                          "memory = 96\n"), 0);
     assert_string_equal(dbuf,
-        "guest.cfg:3: warning: `disk' is not supported by this toolstack, ignored\n"
+        "guest.cfg:3: warning: `vfb' is not supported by this toolstack, ignored\n"
         "guest.cfg:6: warning: `vnuma' is not supported by this toolstack, ignored\n"
         "guest.cfg:7: warning: unknown key `colour' ignored\n");
     assert_int_equal(diag.warnings, 3);
     assert_int_equal(diag.errors, 0);
     assert_int_equal(cfg.memory_mib, 96);   /* line numbers kept across the list */
+}
+
+/* disk = [ ... ]: xl's key=value spec (xldisk.c), vdev -> device id,
+ * targets naming a region, errors with their line. */
+static void test_disks(void **state)
+{
+    (void)state;
+    assert_int_equal(run("name='a'\nkernel='k'\n"
+                         "disk = [ 'format=raw, vdev=xvda, access=rw, target=vda:16M+32M',\n"
+                         "         'vdev=xvdb,access=ro,target=ram0' ]\n"), 0);
+    assert_string_equal(dbuf, "");
+    assert_int_equal(cfg.nr_disks, 2);
+    assert_string_equal(cfg.disks[0].vdev, "xvda");
+    assert_int_equal(cfg.disks[0].devid, 51712);
+    assert_int_equal(cfg.disks[0].readonly, 0);
+    assert_string_equal(cfg.disks[0].target, "vda:16M+32M");
+    assert_string_equal(cfg.disks[0].t.dev, "vda");
+    assert_int_equal(cfg.disks[0].t.offset, 16u << 20);
+    assert_int_equal(cfg.disks[0].t.size, 32u << 20);
+    assert_int_equal(cfg.disks[1].devid, 51728);
+    assert_int_equal(cfg.disks[1].readonly, 1);
+    assert_string_equal(cfg.disks[1].t.dev, "ram0");
+    assert_int_equal(cfg.disks[1].t.size, 0);
+
+    assert_int_equal(run("name='a'\nkernel='k'\ndisk = [ 'vdev=xvda, target=vda',\n"
+                         " 'format=qcow2, vdev=xvdb, target=vda',\n"
+                         " 'vdev=xvdc, target=vda:1M+0',\n"
+                         " 'vdev=hda, target=vda',\n"
+                         " 'vdev=xvda, target=vdb',\n"
+                         " 'phy:/dev/sda,xvda,w' ]\n"), -XL_EINVAL);
+    assert_string_equal(dbuf,
+        "guest.cfg:4: disk: format=qcow2: only raw is supported\n"
+        "guest.cfg:5: disk: target=vda:1M+0: not DEV or DEV:OFFSET+SIZE (bytes, K/M/G, multiples of 512)\n"
+        "guest.cfg:6: disk: vdev=hda: not a virtual device name (xvda, xvdb1, sda...)\n"
+        "guest.cfg:7: disk: vdev xvda given twice\n");
+    assert_int_equal(run("name='a'\nkernel='k'\ndisk = [ 'phy:/dev/sda,xvda,w' ]\n"), -XL_EINVAL);
+    assert_string_equal(dbuf, "guest.cfg:3: disk: `phy:/dev/sda': positional disk parameters are "
+                        "not supported, write key=value\n");
+    assert_int_equal(run("name='a'\nkernel='k'\ndisk = [ 'access=rw' ]\n"), -XL_EINVAL);
+    assert_string_equal(dbuf, "guest.cfg:3: disk: no vdev= (the guest's name for the disk, e.g. xvda)\n");
+    assert_int_equal(run("name='a'\nkernel='k'\ndisk = [ 'vdev=xvda, colour=red, target=x' ]\n"),
+                     -XL_EINVAL);
+    assert_string_equal(dbuf, "guest.cfg:3: disk: unknown disk parameter `colour'\n");
+}
+
+static void test_disk_names(void **state)
+{
+    (void)state;
+    char b[16];
+    struct xldisk_target t;
+    assert_int_equal(xldisk_devid("xvda"), 51712);
+    assert_int_equal(xldisk_devid("xvdb"), 51728);
+    assert_int_equal(xldisk_devid("xvda1"), 51713);
+    assert_int_equal(xldisk_devid("xvdp"), 51952);
+    assert_int_equal(xldisk_devid("xvdq"), (1 << 28) | (16 << 8));
+    assert_int_equal(xldisk_devid("xvdaa"), (1 << 28) | (26 << 8));
+    assert_int_equal(xldisk_devid("sda"), 2048);
+    assert_int_equal(xldisk_devid("xvda0"), -XL_EINVAL);
+    assert_int_equal(xldisk_devid("xvd"), -XL_EINVAL);
+    assert_int_equal(xldisk_devid("xvdA"), -XL_EINVAL);
+    assert_int_equal(xldisk_devid("xvda1x"), -XL_EINVAL);
+    xldisk_vdev_name(51712, b, sizeof(b));
+    assert_string_equal(b, "xvda");
+    xldisk_vdev_name(51729, b, sizeof(b));
+    assert_string_equal(b, "xvdb1");
+    xldisk_vdev_name((1 << 28) | (26 << 8), b, sizeof(b));
+    assert_string_equal(b, "xvdaa");
+    assert_int_equal(xldisk_parse_target("vda:0+512", &t), 0);
+    assert_int_equal(t.size, 512);
+    assert_int_equal(xldisk_parse_target("vda:1G+1G", &t), 0);
+    assert_int_equal(t.offset, 1ull << 30);
+    assert_int_equal(xldisk_parse_target("vda:100+512", &t), -XL_EINVAL);      /* unaligned */
+    assert_int_equal(xldisk_parse_target("vda:16M", &t), -XL_EINVAL);
+    assert_int_equal(xldisk_parse_target("vda:16M+", &t), -XL_EINVAL);
+    assert_int_equal(xldisk_parse_target(":16M+1M", &t), -XL_EINVAL);
+    assert_int_equal(xldisk_parse_target("../x", &t), -XL_EINVAL);
+    assert_int_equal(xldisk_parse_target("vda:18446744073709551104+1024", &t), -XL_EINVAL);
+    assert_int_equal(xldisk_parse_target("vda:99999999999999999999G+1M", &t), -XL_EINVAL);
+    assert_int_equal(xldisk_parse_target("vda:17179869184G+1M", &t), -XL_EINVAL);
 }
 
 static void test_error_lines(void **state)
@@ -506,7 +585,7 @@ static void fuzz_one(const char *data, size_t len)
 
 static const char good[] =
     "name = \"fuzz\"\nkernel = '/k'\nmemory = 0x40; maxmem = 128\n"
-    "vcpus = 2\ndisk = [ 'a', \"b\\x41\",\n [ '1' ] ]\ncmdline = 'a\\tb'\n"
+    "vcpus = 2\nvfb = [ 'a', \"b\\x41\",\n [ '1' ] ]\ncmdline = 'a\\tb'\n"
     "on_crash = 'preserve' # c\nuuid = '00112233-4455-6677-8899-aabbccddeeff'\n";
 
 static void test_fuzz_truncations(void **state)
@@ -656,6 +735,7 @@ int main(void)
         cmocka_unit_test(test_full_config),
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_lists_and_unknown_keys),
+        cmocka_unit_test(test_disks), cmocka_unit_test(test_disk_names),
         cmocka_unit_test(test_error_lines),
         cmocka_unit_test(test_missing_and_cross_checks),
         cmocka_unit_test(test_cmdline_combination),

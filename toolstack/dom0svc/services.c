@@ -263,6 +263,7 @@ void svc_domain_cleanup(uint16_t domid)
         return;
     consback_detach(domid);
     netback_domain_gone(domid);
+    blkback_domain_gone(domid);
     xsd_domain_gone(domid);
     xlops_domain_gone(domid);
 }
@@ -310,6 +311,7 @@ void svc_step(int with_ctl)
     int busy = xsd_process();
     consback_poll();
     busy |= net_poll();
+    busy |= blkback_poll();
     if (with_ctl)
         ctl_poll();
     if (halt_reason >= 0 || busy)
@@ -367,6 +369,7 @@ int services_main(start_info_t *si)
         return SHUTDOWN_crash;
     }
     xlops_init();
+    blkback_init(si);
     com2_init();
     guest_shared_info->vcpu_info[0].evtchn_upcall_mask = 0;
     printk("dom0: services running\n");

@@ -69,6 +69,30 @@ void consback_poll(void);               /* drain every ring, print lines */
  * until Ctrl-] (0x1d) or the domain goes. */
 int consback_interactive(uint16_t domid);
 
+/* blkback.c: the blkif back end and the vbd nodes xl writes for it. */
+struct xldisk;
+struct blkback_info {
+    uint32_t devid;
+    uint16_t be_domid;
+    uint32_t state;                     /* the back end's xenbus state */
+    int fe_state;                       /* the front end's (-1: unreadable) */
+    int evtchn, ring_ref;               /* the front end's nodes (-1: none) */
+    char be_path[64];
+};
+/* ramblk=SIZE on dom0's command line: a RAM disk "ram0" to serve. */
+void blkback_init(const start_info_t *si);
+/* Serve every device once (state changes, requests, completions); 1 if
+ * I/O is in flight (poll again soon). */
+int blkback_poll(void);
+/* The domain is gone: its devices stop and go once their I/O is done. */
+void blkback_domain_gone(uint16_t domid);
+/* xl: the backend and frontend nodes of a new vbd (libxl's layout). 0,
+ * -EEXIST, -ENOSPC, or the store's error. */
+int blkback_device_add(uint16_t domid, const struct xldisk *d);
+/* xl block-detach: online = 0, the close handshake follows. */
+int blkback_device_remove(uint16_t domid, uint32_t devid);
+int blkback_list(uint16_t domid, struct blkback_info *out, unsigned int max);
+
 /* ctl.c: domctl/sysctl (Xen 4.17 ABI) with dom0-side fallbacks. */
 struct ctl_dominfo {
     uint16_t domid;

@@ -398,11 +398,12 @@ static const struct { const char *name; enum xlcfg_key k; } known[] = {
     { "builder", XLCFG_K_BUILDER }, { "uuid", XLCFG_K_UUID },
     { "cpus", XLCFG_K_CPUS }, { "cpus_soft", XLCFG_K_CPUS_SOFT },
     { "vif", XLCFG_K_VIF },
+    { "disk", XLCFG_K_DISK },
 };
 
 /* Keys real xl acts on that this toolstack does not implement yet. */
 static const char *const unsupported[] = {
-    "disk", "vfb", "vkb", "vtpm", "p9", "pvcalls", "channel", "pci",
+    "vfb", "vkb", "vtpm", "p9", "pvcalls", "channel", "pci",
     "dtdev", "usb", "usbctrl", "usbdev", "vdispl", "vsnd", "cpu_weight", "cap", "pool", "bootloader", "bootloader_args", "seclabel",
     "init_seclabel", "max_grant_frames", "max_maptrack_frames",
     "max_event_channels", "device_tree", "driver_domain", "e820_host",
@@ -757,6 +758,51 @@ static void apply_vif(struct lex *lx, const char *key, const struct value *v)
         cfg->nr_vifs = n;
 }
 
+/* disk = [ 'spec', ... ] (or one string): each entry through xldisk_parse;
+ * an entry's error names its line; two entries with one vdev are refused. */
+static void apply_disks(struct lex *lx, const struct value *v)
+{
+    struct xlcfg *cfg = lx->cfg;
+    char buf[256], err[128];
+    struct lex sub = *lx;
+    int list = v->kind == V_LIST;
+    cfg->nr_disks = 0;
+    sub.p = v->tok.s + (list ? 1 : 0);
+    sub.line = v->tok.line;
+    for (;;) {
+        struct token t = list ? next(&sub) : v->tok;
+        if (t.t == T_RBR || t.t == T_EOF || t.t == T_BAD)
+            break;
+        if (t.t == T_NL || t.t == T_COMMA)
+            continue;
+        if (t.t != T_STR) {
+            report(lx, 1, t.line, "disk: each entry is a string ('vdev=xvda, target=...')");
+            return;
+        }
+        if ((size_t)decode(lx, &t, NULL, 0, "disk") >= sizeof(buf)) {
+            report(lx, 1, t.line, "disk: too long (at most %zu bytes)", sizeof(buf) - 1);
+            return;
+        }
+        decode(lx, &t, buf, sizeof(buf), "disk");
+        struct xldisk d;
+        if (xldisk_parse(buf, &d, err, sizeof(err))) {
+            report(lx, 1, t.line, "disk: %s", err);
+        } else if (cfg->nr_disks == XLCFG_MAX_DISKS) {
+            report(lx, 1, t.line, "disk: at most %u disks", XLCFG_MAX_DISKS);
+            return;
+        } else {
+            for (unsigned int i = 0; i < cfg->nr_disks; i++)
+                if (cfg->disks[i].devid == d.devid) {
+                    report(lx, 1, t.line, "disk: vdev %s given twice", d.vdev);
+                    return;
+                }
+            cfg->disks[cfg->nr_disks++] = d;
+        }
+        if (!list)
+            break;
+    }
+}
+
 static int on_slot(enum xlcfg_key k)
 {
     switch (k) {
@@ -899,6 +945,9 @@ static void apply(struct lex *lx, const struct token *key, const struct value *v
         return;
     case XLCFG_K_VIF:
         apply_vif(lx, kname, v);
+        return;
+    case XLCFG_K_DISK:
+        apply_disks(lx, v);
         return;
     case XLCFG_K_NR:
         break;

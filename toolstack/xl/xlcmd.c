@@ -1262,6 +1262,111 @@ static int cmd_sched_credit(struct xlcmd *x, int argc, char **argv)
     return XLCMD_EXIT_OK;
 }
 
+/* xl block-list: xl_block.c's columns, one line per vbd of each domain. */
+static int cmd_block_list(struct xlcmd *x, int argc, char **argv)
+{
+    struct opts o;
+    uint32_t domid;
+    int rc, status = XLCMD_EXIT_OK;
+
+    if ((rc = getopts(x, lookup("block-list"), argc, argv, &o)) >= 0)
+        return rc % 100;
+    if (!x->ops->block_list)
+        return not_available(x, "block-list");
+    xprintf(x, 1, "%-5s %-3s %-6s %-5s %-6s %-8s %-30s\n", "Vdev", "BE", "handle", "state",
+            "evt-ch", "ring-ref", "BE-path");
+    for (int a = 0; a < o.npos; a++) {
+        if (find_domain(x, o.pos[a], &domid)) {
+            status = XLCMD_EXIT_FAILURE;
+            continue;
+        }
+        int n = x->ops->block_list(x->ctx, domid, x->blks, XLCMD_MAX_DISKS);
+        for (int i = 0; i < n; i++) {
+            const struct xlcmd_blkinfo *b = &x->blks[i];
+            xprintf(x, 1, "%-5u %-3u %-6u %-5d %-6d %-8d %-30s\n", b->devid, b->backend_id,
+                    b->frontend_id, b->state, b->evtchn, b->ring_ref, b->backend);
+        }
+    }
+    return status;
+}
+
+/* xl block-attach <Domain> <disk-spec-component(s)>: the words joined
+ * with commas, as xl's parse_disk_config_multistring. */
+static int cmd_block_attach(struct xlcmd *x, int argc, char **argv)
+{
+    struct opts o;
+    uint32_t domid;
+    int rc;
+    char err[128];
+    size_t len = 0;
+
+    if ((rc = getopts(x, lookup("block-attach"), argc, argv, &o)) >= 0)
+        return rc % 100;
+    if (!x->ops->block_attach)
+        return not_available(x, "block-attach");
+    if (find_domain(x, o.pos[0], &domid))
+        return XLCMD_EXIT_FAILURE;
+    x->line[0] = '\0';
+    for (int a = 1; a < o.npos; a++) {
+        size_t n = strlen(o.pos[a]);
+        if (len + n + 2 > sizeof(x->line)) {
+            xputs(x, 2, "Error: disk specification too long\n");
+            return XLCMD_EXIT_FAILURE;
+        }
+        if (len)
+            x->line[len++] = ',';
+        memcpy(x->line + len, o.pos[a], n + 1);
+        len += n;
+    }
+    struct xldisk d;
+    if (xldisk_parse(x->line, &d, err, sizeof(err))) {
+        xprintf(x, 2, "%s\n", err);
+        return XLCMD_EXIT_FAILURE;
+    }
+    if ((rc = x->ops->block_attach(x->ctx, domid, &d))) {
+        xprintf(x, 2, "libxl_device_disk_add failed (rc=%d).\n", rc);
+        return XLCMD_EXIT_FAILURE;
+    }
+    return XLCMD_EXIT_OK;
+}
+
+/* xl block-detach <Domain> <DevId>: a vdev name or its number. */
+static int cmd_block_detach(struct xlcmd *x, int argc, char **argv)
+{
+    struct opts o;
+    uint32_t domid;
+    int rc;
+    long devid;
+
+    if ((rc = getopts(x, lookup("block-detach"), argc, argv, &o)) >= 0)
+        return rc % 100;
+    if (!x->ops->block_detach)
+        return not_available(x, "block-detach");
+    if (find_domain(x, o.pos[0], &domid))
+        return XLCMD_EXIT_FAILURE;
+    if (all_digits(o.pos[1])) {
+        devid = 0;
+        for (const char *p = o.pos[1]; *p && devid < (1L << 30); p++)
+            devid = devid * 10 + (*p - '0');
+    } else {
+        devid = xldisk_devid(o.pos[1]);
+    }
+    if (devid < 0 || devid >= (1L << 30)) {
+        xprintf(x, 2, "Error: Device %s not connected.\n", o.pos[1]);
+        return XLCMD_EXIT_FAILURE;
+    }
+    rc = x->ops->block_detach(x->ctx, domid, (uint32_t)devid);
+    if (rc == -XL_ENOENT) {
+        xprintf(x, 2, "Error: Device %s not connected.\n", o.pos[1]);
+        return XLCMD_EXIT_FAILURE;
+    }
+    if (rc) {
+        xprintf(x, 2, "libxl_device_disk_remove failed (rc=%d).\n", rc);
+        return XLCMD_EXIT_FAILURE;
+    }
+    return XLCMD_EXIT_OK;
+}
+
 static int cmd_help(struct xlcmd *x, int argc, char **argv)
 {
     help(x, argc > 1 ? argv[1] : NULL);
@@ -1336,6 +1441,15 @@ static const struct cmd cmds[] = {
       "-r RLIMIT, --ratelimit_us=RLIMIT  Set the scheduling rate limit, in microseconds\n"
       "-m DLY, --migration_delay_us=DLY  Set the migration delay, in microseconds\n"
       "-p CPUPOOL, --cpupool=CPUPOOL     Restrict output to CPUPOOL\n" },
+    { "block-list", cmd_block_list, "", 1,
+      "List virtual block devices for a domain",
+      "<Domain(s)>", NULL },
+    { "block-attach", cmd_block_attach, "", 2,
+      "Create a new virtual block device",
+      "<Domain> <disk-spec-component(s)>...", NULL },
+    { "block-detach", cmd_block_detach, "", 2,
+      "Destroy a domain's virtual block device",
+      "<Domain> <DevId>", NULL },
     { "help", cmd_help, "", 0,
       "Show this list, or help for one command",
       "[command]", NULL },

@@ -8,7 +8,8 @@
  * the text of every answer. Must never: touch a domain itself (only the
  * ops do), allocate, or trust a typed line (bad input = message + status).
  * Commands: create, list, destroy, pause, unpause, shutdown, console,
- * info, dmesg, vcpu-list, vcpu-pin, vcpu-set, sched-credit, help; and
+ * info, dmesg, vcpu-list, vcpu-pin, vcpu-set, sched-credit, block-list,
+ * block-attach, block-detach, help; and
  * Xenolith's own `hypercalls` (a domain's hypercall counts, hcstat.h).
  * Freestanding C; runs inside dom0 and in host tests.
  */
@@ -92,6 +93,16 @@ struct xlcmd_io {
     void *opaque;
 };
 
+/* One vbd of a domain, as libxl_device_disk_getinfo has it. */
+struct xlcmd_blkinfo {
+    uint32_t devid;
+    uint32_t backend_id, frontend_id;
+    int state;                  /* the front end's xenbus state, -1 unreadable */
+    int evtchn, ring_ref;       /* the front end's, -1 before it wrote them */
+    char backend[64];
+};
+#define XLCMD_MAX_DISKS 16
+
 /* The toolstack. Every call returns 0 or a negative Xen errno; a NULL op
  * makes its commands answer "not available" (exit 1). */
 struct xlcmd_ops {
@@ -134,6 +145,12 @@ struct xlcmd_ops {
                                    unsigned int *migr_delay_us);
     int (*sched_credit_params_set)(void *ctx, unsigned int tslice_ms, unsigned int ratelimit_us,
                                    unsigned int migr_delay_us);
+    /* Virtual block devices (xl block-list/-attach/-detach): the domain's
+     * vbds (how many); add one as xl create does; start its removal
+     * (online = 0; the back end closes it with the front end). */
+    int (*block_list)(void *ctx, uint32_t domid, struct xlcmd_blkinfo *out, unsigned int max);
+    int (*block_attach)(void *ctx, uint32_t domid, const struct xldisk *d);
+    int (*block_detach)(void *ctx, uint32_t domid, uint32_t devid);
 };
 
 /* One per console; big scratch lives here, not on the stack. */
@@ -147,6 +164,7 @@ struct xlcmd {
     struct xlcfg cfg;
     struct hcstat_counts hc;
     struct xlcmd_vcpuinfo vcpus[XLCMD_MAX_VCPUS];
+    struct xlcmd_blkinfo blks[XLCMD_MAX_DISKS];
     struct hcstat_leaf hc_leaves[HCSTAT_CALLS + HCSTAT_SUBS];
     char diag[2048];
     char line[1600];

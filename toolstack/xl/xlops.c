@@ -446,6 +446,9 @@ static int op_create(void *ctx, const struct xlcfg *cfg, int paused, uint32_t *d
         hc = consback_attach(domid, b.console_mfn, b.console_evtchn);
     if (!hc)
         hc = xlnet_create_vifs(domid, cfg);
+    /* libxl__add_disks: the vbds, before the domain runs. */
+    for (unsigned int i = 0; !hc && i < cfg->nr_disks; i++)
+        hc = blkback_device_add(domid, &cfg->disks[i]);
     /* 8. */
     if (!hc && !paused)
         hc = ctl_pause(domid, 0);
@@ -696,6 +699,36 @@ static int op_sched_credit_params_set(void *ctx, unsigned int tslice_ms,
     return xc_sched_credit_params_set(0, &p);
 }
 
+static int op_block_list(void *ctx, uint32_t domid, struct xlcmd_blkinfo *out, unsigned int max)
+{
+    (void)ctx;
+    struct blkback_info bi[XLCMD_MAX_DISKS];
+    if (domid >= SVC_MAX_DOMS)
+        return 0;
+    int n = blkback_list((uint16_t)domid, bi, max < XLCMD_MAX_DISKS ? max : XLCMD_MAX_DISKS);
+    for (int i = 0; i < n; i++)
+        out[i] = (struct xlcmd_blkinfo){ .devid = bi[i].devid, .backend_id = bi[i].be_domid,
+                                         .frontend_id = domid, .state = (int)bi[i].fe_state,
+                                         .evtchn = bi[i].evtchn, .ring_ref = bi[i].ring_ref };
+    for (int i = 0; i < n; i++)
+        memcpy(out[i].backend, bi[i].be_path, sizeof(out[i].backend));
+    return n;
+}
+
+static int op_block_attach(void *ctx, uint32_t domid, const struct xldisk *d)
+{
+    (void)ctx;
+    if (!ctl_exists((uint16_t)domid) || domid >= SVC_MAX_DOMS)
+        return -XEN_ESRCH;
+    return blkback_device_add((uint16_t)domid, d);
+}
+
+static int op_block_detach(void *ctx, uint32_t domid, uint32_t devid)
+{
+    (void)ctx;
+    return domid < SVC_MAX_DOMS ? blkback_device_remove((uint16_t)domid, devid) : -XEN_ENOENT;
+}
+
 static const struct xlcmd_ops ops = {
     .read_file = op_read_file, .create = op_create, .list = op_list,
     .destroy = op_destroy, .pause = op_pause, .unpause = op_unpause,
@@ -705,6 +738,8 @@ static const struct xlcmd_ops ops = {
     .sched_credit_get = op_sched_credit_get, .sched_credit_set = op_sched_credit_set,
     .sched_credit_params_get = op_sched_credit_params_get,
     .sched_credit_params_set = op_sched_credit_params_set,
+    .block_list = op_block_list, .block_attach = op_block_attach,
+    .block_detach = op_block_detach,
 };
 
 void xlops_init(void)
