@@ -9,6 +9,12 @@
  *   expect=lost   the peer must be unreachable: no warm-up, every echo
  *       must be lost (a domU on another VLAN).
  *   count=0 answer=MS   only answer, for MS ms.
+ *   wait_vif=MS   wait up to MS for device/vif/0 to appear first (a vif
+ *       that `xl network-attach` adds after the domain started).
+ *   until_detach=MS   after the count= echoes, go on pinging (every
+ *       100 ms) until the back end starts closing (`xl network-detach`),
+ *       then close our end (and stay 2 s without a vif); at most the one
+ *       echo in flight may be lost.
  *   hostile=1|2   before pinging, attack its own netback (bad grant refs,
  *       an oversized packet, a runt, slot sizes that do not add up, a
  *       storm of 20000 bad requests: each must come back
@@ -237,6 +243,31 @@ static int fatal_attack(struct xenbus *b, int kind)
     return st >= XenbusStateClosing;
 }
 
+/* The back end's state (0 if unreadable). */
+static unsigned be_state(struct xenbus *b)
+{
+    char p[96];
+    uint64_t st = 0;
+    xl_snprintf(p, sizeof(p), "%s/state", nf.be);
+    return xenbus_read_u64(b, XBT_NIL, p, &st) ? 0 : (unsigned)st;
+}
+
+/* until_detach: ping until the back end closes. 1 if it closed within ms
+ * and no more than the echo in flight was lost. */
+static int until_detach(struct xenbus *b, uint32_t peer, uint64_t ms)
+{
+    uint64_t end = now_ms() + ms, sent = 0, got = 0;
+    unsigned st = 0;
+    while (now_ms() < end && (st = be_state(b)) == XenbusStateConnected) {
+        got += (uint64_t)ping_once(peer, (uint16_t)(0x8000 + sent));
+        sent++;
+        answer_for(100);
+    }
+    say("nettest: backend state %u after %lu more echoes (%lu lost)\n", st,
+        (unsigned long)sent, (unsigned long)(sent - got));
+    return st >= XenbusStateClosing && sent - got <= 1;
+}
+
 int guest_main(start_info_t *si)
 {
     char buf[32];
@@ -261,6 +292,16 @@ int guest_main(start_info_t *si)
         return SHUTDOWN_crash;
     }
     evtchn_enable_upcalls();
+    uint64_t wait_vif = num(si, "wait_vif", 0), detach = num(si, "until_detach", 0);
+    for (uint64_t t0 = now_ms(); wait_vif && now_ms() - t0 < wait_vif;) {
+        char be[64];
+        if (xenbus_read(b, XBT_NIL, "device/vif/0/backend", be, sizeof(be)) >= 0)
+            break;
+        evtchn_disable_upcalls();
+        HYPERVISOR_set_timer_op((now_ms() + 50) * 1000000ULL);
+        evtchn_block();
+        evtchn_enable_upcalls();
+    }
     struct netfront_opts o = { .no_sg = is_hostile };
     int rc = netfront_init(&nf, b, 0, &o);
     if (rc) {
@@ -313,6 +354,8 @@ int guest_main(start_info_t *si)
     }
     if (is_hostile)
         hostile_ok &= fatal_attack(b, is_hostile);
+    if (detach)
+        pass &= until_detach(b, peer, detach);
     say("nettest: tx %lu (%lu refused), rx %lu (%lu bad)\n", (unsigned long)nf.st.tx_pkts,
         (unsigned long)nf.st.tx_err, (unsigned long)nf.st.rx_pkts,
         (unsigned long)(nf.st.rx_err + nf.st.rx_bad));
@@ -321,6 +364,16 @@ int guest_main(start_info_t *si)
                                                   : "an attack was not refused");
     pass &= hostile_ok;
     netfront_close(&nf);
+    if (detach) {
+        /* Stay a moment with no vif, as a domain whose NIC was unplugged. */
+        uint64_t t = now_ms() + 2000;
+        while (now_ms() < t) {
+            evtchn_disable_upcalls();
+            HYPERVISOR_set_timer_op((now_ms() + 100) * 1000000ULL);
+            evtchn_block();
+            evtchn_enable_upcalls();
+        }
+    }
     if (expect_lost)
         say("nettest: %s (peer unreachable: all %lu lost%s)\n", pass ? "PASS" : "FAIL",
             (unsigned long)count, pass ? ", as expected" : " expected");
