@@ -15,6 +15,9 @@
  *       100 ms) until the back end starts closing (`xl network-detach`),
  *       then close our end (and stay 2 s without a vif); at most the one
  *       echo in flight may be lost.
+ *   udp=PORT      echo every UDP datagram to PORT back to its sender
+ *       (checks the back end filled in a Linux front end's csum_blank
+ *       checksums: ip.c drops a datagram whose checksum is wrong).
  *   hostile=1|2   before pinging, attack its own netback (bad grant refs,
  *       an oversized packet, a runt, slot sizes that do not add up, a
  *       storm of 20000 bad requests: each must come back
@@ -97,6 +100,16 @@ static int parse_ip(const char *s, uint32_t *out)
     }
     *out = a;
     return *s ? -1 : 0;
+}
+
+static struct ip_udp_sock udp_socks[2];
+static unsigned long udp_in;
+
+static void udp_echo(IP_UDP_RX_ARGS)
+{
+    (void)ctx;
+    udp_in++;
+    ip_udp_send(&ip, src, dport, sport, data, len, now_ms());
 }
 
 static int tx(void *ctx, const uint8_t *frame, size_t len)
@@ -312,13 +325,19 @@ int guest_main(start_info_t *si)
     eth_format_mac(mac, nf.mac);
     say("nettest: vif0 connected, mac %s, backend %s\n", mac, nf.be);
     struct ip_config c = { .addr = self, .netmask = 0xffffff00, .arp = arp,
-                           .arp_n = sizeof(arp) / sizeof(arp[0]), .tx = tx };
+                           .arp_n = sizeof(arp) / sizeof(arp[0]), .tx = tx,
+                           .udp = udp_socks, .udp_n = 2 };
     memcpy(c.mac, nf.mac, 6);
     if ((rc = ip_init(&ip, &c))) {
         say("nettest: FAIL: ip_init: %d\n", rc);
         return SHUTDOWN_crash;
     }
 
+    uint64_t udp_port = num(si, "udp", 0);
+    if (udp_port && ip_udp_bind(&ip, (uint16_t)udp_port, udp_echo, NULL)) {
+        say("nettest: FAIL: udp bind %lu\n", (unsigned long)udp_port);
+        return SHUTDOWN_crash;
+    }
     int hostile_ok = 1;
     if (is_hostile)
         hostile_ok = hostile();
@@ -359,6 +378,9 @@ int guest_main(start_info_t *si)
     say("nettest: tx %lu (%lu refused), rx %lu (%lu bad)\n", (unsigned long)nf.st.tx_pkts,
         (unsigned long)nf.st.tx_err, (unsigned long)nf.st.rx_pkts,
         (unsigned long)(nf.st.rx_err + nf.st.rx_bad));
+    if (udp_port)
+        say("nettest: udp port %lu: %lu datagrams echoed, %u dropped for a bad checksum\n",
+            (unsigned long)udp_port, udp_in, ip.drops[IP_DROP_UDP_CSUM]);
     if (is_hostile)
         say("nettest: hostile: %s\n", hostile_ok ? "every attack answered as it should be"
                                                   : "an attack was not refused");

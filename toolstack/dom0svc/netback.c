@@ -60,7 +60,7 @@ struct vif {
     unsigned nrxq;
     bool notify;
     struct {
-        uint64_t tx_pkts, tx_bytes, tx_err, rx_pkts, rx_bytes, rx_nobuf, rx_err;
+        uint64_t tx_pkts, tx_bytes, tx_err, tx_csum, rx_pkts, rx_bytes, rx_nobuf, rx_err;
     } st;
 };
 
@@ -223,8 +223,10 @@ static void tx_packet(struct vif *v, struct netif_tx_pkt *pkt, int st, uint64_t 
         return;
     v->st.tx_pkts++;
     v->st.tx_bytes += pkt->len;
-    if (pkt->flags & NETTXF_csum_blank)
+    if (pkt->flags & NETTXF_csum_blank) {
         fill_csum(tx_buf, pkt->len);
+        v->st.tx_csum++;
+    }
     if (v->port >= 0)
         brsvc_input(v->port, tx_buf, pkt->len, now_ms);
 }
@@ -429,7 +431,9 @@ static void remove_device(struct vif *v)
     if (v->port >= 0)
         brsvc_port_detach(v->port);
     v->port = -1;
-    printk("dom0: %s: removed\n", v->name);
+    char st[192];
+    netback_stats(v->domid, v->devid, st, sizeof(st));
+    printk("dom0: %s: removed (%s)\n", v->name, st + strlen(v->name) + 2);
     xsd_rm(v->be);
     v->used = 0;
 }
@@ -607,9 +611,10 @@ int netback_stats(uint16_t domid, unsigned int devid, char *buf, size_t size)
         const struct vif *v = &vifs[i];
         if (!v->used || v->domid != domid || v->devid != devid)
             continue;
-        xl_snprintf(buf, size, "%s: tx %lu pkts %lu bytes %lu err, rx %lu pkts %lu bytes "
-                    "%lu no-buffer %lu err", v->name, (unsigned long)v->st.tx_pkts,
+        xl_snprintf(buf, size, "%s: tx %lu pkts %lu bytes %lu err %lu csum-filled, rx %lu pkts "
+                    "%lu bytes %lu no-buffer %lu err", v->name, (unsigned long)v->st.tx_pkts,
                     (unsigned long)v->st.tx_bytes, (unsigned long)v->st.tx_err,
+                    (unsigned long)v->st.tx_csum,
                     (unsigned long)v->st.rx_pkts, (unsigned long)v->st.rx_bytes,
                     (unsigned long)v->st.rx_nobuf, (unsigned long)v->st.rx_err);
         return 0;
