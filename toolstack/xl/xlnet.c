@@ -164,6 +164,17 @@ static int rd_int(const char *dir, const char *n, int dflt)
     return v;
 }
 
+/* A value the domain wrote, for the control line: printable ASCII only. */
+static void clean(char *s)
+{
+    for (; *s; s++)
+        if (*s < 0x20 || *s > 0x7e)
+            *s = '?';
+}
+
+/* The vifs of a domain are the backend directories dom0 wrote; only the
+ * connection details (state, channel, ring refs) are read from the
+ * domain's own frontend directory, as numbers. */
 static int cmd_list(int argc, char **argv)
 {
     if (argc < 2) {
@@ -178,17 +189,15 @@ static int cmd_list(int argc, char **argv)
             continue;
         }
         for (unsigned int i = 0; i < NET_MAX_DEVID; i++) {
-            char fe[64], be[64], mac[24];
+            char fe[64], be[64], mac[24], p[96];
+            xl_snprintf(be, sizeof(be), "/local/domain/0/backend/vif/%u/%u", d, i);
             xl_snprintf(fe, sizeof(fe), "/local/domain/%u/device/vif/%u", d, i);
-            char p[96];
-            xl_snprintf(p, sizeof(p), "%s/backend", fe);
-            if (xsd_read(p, be, sizeof(be)))
-                continue;
-            xl_snprintf(p, sizeof(p), "%s/mac", fe);
+            xl_snprintf(p, sizeof(p), "%s/mac", be);
             if (xsd_read(p, mac, sizeof(mac)))
-                mac[0] = '\0';
-            outf("%-3u %-2d %-17s %6d %5d %6d %5d/%-11d %-30s\n", i, rd_int(fe, "backend-id", -1),
-                 mac, rd_int(fe, "handle", -1), rd_int(fe, "state", -1),
+                continue;
+            clean(mac);
+            outf("%-3u %-2d %-17s %6d %5d %6d %5d/%-11d %-30s\n", i, 0, mac,
+                 rd_int(be, "handle", -1), rd_int(fe, "state", -1),
                  rd_int(fe, "event-channel", -1), rd_int(fe, "tx-ring-ref", -1),
                  rd_int(fe, "rx-ring-ref", -1), be);
         }
@@ -225,10 +234,13 @@ static int cmd_attach(int argc, char **argv)
         return 1;
     }
     for (unsigned int i = 0; i < NET_MAX_DEVID; i++) {
-        xl_snprintf(p, sizeof(p), "/local/domain/%u/device/vif/%u/backend", d, i);
         char be[64];
+        xl_snprintf(p, sizeof(p), "/local/domain/0/backend/vif/%u/%u/frontend", d, i);
         if (!xsd_read(p, be, sizeof(be)))
             continue;
+        xl_snprintf(p, sizeof(p), "/local/domain/%u/device/vif/%u", d, i);
+        if (!xsd_read(p, be, sizeof(be)))
+            continue;                   /* a frontend dir left over: not free */
         xl_snprintf(p, sizeof(p), "/local/domain/%u/name", d);
         if (xsd_read(p, b, sizeof(b)) == -XEN_ENOENT) {
             outf("%s is an invalid domain identifier\n", argv[1]);
@@ -264,7 +276,7 @@ static int cmd_detach(int argc, char **argv)
     }
     int devid = -1;
     for (unsigned int i = 0; i < NET_MAX_DEVID && devid < 0; i++) {
-        xl_snprintf(p, sizeof(p), "/local/domain/%u/device/vif/%u/mac", d, i);
+        xl_snprintf(p, sizeof(p), "/local/domain/0/backend/vif/%u/%u/mac", d, i);
         char num[8];
         xl_snprintf(num, sizeof(num), "%u", i);
         if (!xsd_read(p, mac, sizeof(mac)) && (!strcmp(argv[2], num) || !strcmp(argv[2], mac)))
