@@ -380,7 +380,7 @@ static void vif_disconnect(struct vif *v, const char *why)
 
 static void read_ring_info(struct vif *v)
 {
-    uint32_t copy = 0, q = 1, notify = 0;
+    uint32_t copy = 0, q = 1;
     v->have_info = true;
     v->info_bad = rd_u32(v->fe, "tx-ring-ref", 1u << 31, &v->tx_ref) ||
                   rd_u32(v->fe, "rx-ring-ref", 1u << 31, &v->rx_ref) ||
@@ -389,7 +389,8 @@ static void read_ring_info(struct vif *v)
     /* multi-queue and split channels were not offered */
     if (!rd_u32(v->fe, "multi-queue-num-queues", 1u << 16, &q) && q != 1)
         v->info_bad = true;
-    rd_u32(v->fe, "feature-rx-notify", 2, &notify);
+    /* feature-rx-notify is not needed: rx requests are looked for on every
+     * pass of dom0's loop, not only after an event. */
     uint32_t sg = 0;
     rd_u32(v->fe, "feature-sg", 2, &sg);
     /* Linux's vif: MTU 1500, or up to 64 KiB frames when the front end

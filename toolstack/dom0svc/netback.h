@@ -1,6 +1,8 @@
 /*
  * netback.h - dom0's netif back end (toolstack/dom0svc/netback.c): the
- * calls the toolstack and the service loop make.
+ * calls the toolstack and the service loop make. netback owns the vifs'
+ * rings, channels and bridge ports; callers must never touch those, only
+ * the xenstore directories the toolstack writes.
  */
 #ifndef DOM0_NETBACK_H
 #define DOM0_NETBACK_H

@@ -1,6 +1,8 @@
 /*
  * xlnet.h - xl's network devices in dom0 (toolstack/xl/xlnet.c): vifs at
- * create and the network-list/-attach/-detach commands.
+ * create and the network-list/-attach/-detach commands. Owns the vif
+ * nodes xl writes; must never reach into netback's state (it probes and
+ * detaches through netback.h only).
  */
 #ifndef XENOLITH_TOOLSTACK_XLNET_H
 #define XENOLITH_TOOLSTACK_XLNET_H

@@ -7,7 +7,9 @@
  * Connected. Frames go out through netfront_send (one slot per page,
  * NETTXF_more_data between them); frames come in through netfront_poll's
  * callback (slots with NETRXF_more_data joined). Implemented by
- * guest-drivers/net/netfront.c, on frontring.c.
+ * guest-drivers/net/netfront.c, on frontring.c. The caller's kernel
+ * must have VIRQ_TIMER bound (the waits sleep on the timer) and must
+ * never hand a struct netfront's pages or grants to anything else.
  */
 #ifndef XLGUEST_NETFRONT_H
 #define XLGUEST_NETFRONT_H
