@@ -36,7 +36,7 @@
 #include <xlguest/hypercall.h>
 #include <xlguest/ip.h>
 #include <xlguest/kernel.h>
-#include <xlguest/netfront.h>
+#include <xlguest/netfront_dev.h>
 #include <xlguest/time.h>
 #include <xlguest/traps.h>
 #include <xlguest/xenbus.h>

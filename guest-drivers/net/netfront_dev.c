@@ -1,5 +1,5 @@
 /*
- * netfront.c - the kit's netif front end (see xlguest/netfront.h): the
+ * netfront_dev.c - the kit's netif front end driver (see xlguest/netfront_dev.h): the
  * xenbus handshake with a netback (libxl's node names, Linux's order),
  * the tx and rx rings on frontring.c, tx pages granted read-only and rx
  * pages granted writable once at connect (the back end copies; it never
@@ -16,7 +16,7 @@
 #include <xlguest/gnttab.h>
 #include <xlguest/hypercall.h>
 #include <xlguest/kernel.h>
-#include <xlguest/netfront.h>
+#include <xlguest/netfront_dev.h>
 #include <xlguest/pages.h>
 #include <xlguest/time.h>
 

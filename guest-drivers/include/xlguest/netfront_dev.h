@@ -1,5 +1,5 @@
 /*
- * netfront.h - a netif front end (xen/io/netif.h) for the kit's guest
+ * netfront_dev.h - a netif front end (xen/io/netif.h) for the kit's guest
  * kernels, the peer of dom0's netback and of Linux's xen-netback: finds
  * device/vif/<id>, grants a tx and an rx ring, allocates an event
  * channel, posts rx buffers (request-rx-copy: the back end copies into
@@ -7,12 +7,12 @@
  * Connected. Frames go out through netfront_send (one slot per page,
  * NETTXF_more_data between them); frames come in through netfront_poll's
  * callback (slots with NETRXF_more_data joined). Implemented by
- * guest-drivers/net/netfront.c, on frontring.c. The caller's kernel
+ * guest-drivers/net/netfront_dev.c, on frontring.c. The caller's kernel
  * must have VIRQ_TIMER bound (the waits sleep on the timer) and must
  * never hand a struct netfront's pages or grants to anything else.
  */
-#ifndef XLGUEST_NETFRONT_H
-#define XLGUEST_NETFRONT_H
+#ifndef XLGUEST_NETFRONT_DEV_H
+#define XLGUEST_NETFRONT_DEV_H
 
 #include <stdbool.h>
 #include <stddef.h>
