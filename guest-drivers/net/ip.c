@@ -127,9 +127,10 @@ static int drop(struct ip_stack *s, enum ip_drop why)
     return -XEN_EINVAL;
 }
 
+/* 255.255.255.255, or the subnet's broadcast (a /32 has none). */
 static bool is_bcast(const struct ip_stack *s, uint32_t ip)
 {
-    return ip == IP_BROADCAST || ip == (s->c.addr | ~s->c.netmask);
+    return ip == IP_BROADCAST || (s->c.netmask != IP_BROADCAST && ip == (s->c.addr | ~s->c.netmask));
 }
 
 static bool on_link(const struct ip_stack *s, uint32_t ip)

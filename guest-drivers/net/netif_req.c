@@ -61,9 +61,11 @@ static bool gref_ok(const struct netif_cfg *cfg, grant_ref_t g)
     return g >= GNTTAB_NR_RESERVED_ENTRIES && (cfg->gref_limit == 0 || g < cfg->gref_limit);
 }
 
+/* The front end is broken: no slot of it is answered. */
 static int fatal(struct netif_tx_pkt *p, enum netif_why why)
 {
     p->why = why;
+    p->nr_slots = 0;
     return -XEN_EIO;
 }
 
@@ -214,11 +216,11 @@ int netif_tx_parse(const struct netif_cfg *cfg, const struct netif_tx_request *s
         return drop(p, drop_why);
     if (w != NETIF_OK)
         return drop(p, w);
+    if (p->mcast_op)
+        return NETIF_RSP_OKAY;   /* a control request: its data slot means nothing */
     if (!gref_ok(cfg, first->gref))
         return drop(p, NETIF_WHY_BAD_GREF);
     p->frag[0] = (struct netif_tx_frag){first->gref, first->offset, (uint16_t)own};
-    if (p->mcast_op)
-        return NETIF_RSP_OKAY;   /* a control request: its size means nothing */
     if (p->len < ETH_HLEN)
         return drop(p, NETIF_WHY_RUNT);
     if (!p->gso && p->len > frame_max(cfg))
@@ -229,7 +231,10 @@ int netif_tx_parse(const struct netif_cfg *cfg, const struct netif_tx_request *s
 int netif_tx_responses(const struct netif_tx_pkt *p, int16_t status,
                        struct netif_tx_response *rsp, unsigned cap)
 {
-    if (p->nr_slots > cap || p->nr_slots != 1 + p->nr_extras + (p->nr_frags - 1))
+    /* A fatal verdict has no slots to answer. */
+    if (p->nr_slots == 0 || p->nr_frags == 0 || p->nr_slots != p->nr_extras + p->nr_frags)
+        return -XEN_EINVAL;
+    if (p->nr_slots > cap)
         return -XEN_ENOSPC;
     unsigned n = 0;
     rsp[n++] = (struct netif_tx_response){p->ids[0], status};

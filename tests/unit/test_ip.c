@@ -194,8 +194,11 @@ static void test_init(void **state)
     struct ip_config c = good;
     assert_int_equal(ip_init(&s, &c), 0);
     assert_int_equal(s.c.arp_ttl, IP_ARP_TTL_DEFAULT);
-    c.netmask = 0xffffffff;   /* a /32 is fine */
+    c.netmask = 0xffffffff;   /* a /32 is fine, and has no subnet broadcast */
     assert_int_equal(ip_init(&s, &c), 0);
+    w.n = 0;
+    assert_int_equal(ip_udp_send(&s, A_IP, 7, 7, (const uint8_t *)"x", 1, 0), -XEN_EADDRNOTAVAIL);
+    assert_int_equal(w.n, 0);
     c = good;
     c.netmask = 0xff00ff00;
     assert_int_equal(ip_init(&s, &c), -XEN_EINVAL);

@@ -89,7 +89,7 @@ struct netif_tx_pkt {
     uint16_t flags;          /* the first slot's NETTXF_csum_blank/data_validated */
     uint32_t len;            /* whole packet: the first slot's size */
     uint16_t ids[1 + NETIF_TX_FOLLOW_FATAL];  /* request id of each data slot */
-    struct netif_tx_frag frag[NETIF_TX_FRAGS_MAX];  /* valid for OKAY only */
+    struct netif_tx_frag frag[NETIF_TX_FRAGS_MAX];  /* valid for OKAY data packets */
     bool gso;                /* a GSO extra came with it */
     uint16_t gso_size;       /* MSS */
     uint8_t gso_type;        /* XEN_NETIF_GSO_TYPE_TCPV4/6 */
@@ -112,7 +112,8 @@ int netif_tx_parse(const struct netif_cfg *cfg, const struct netif_tx_request *s
 /* Writes the pkt->nr_slots responses in slot order: status for each data
  * slot (with its id), NETIF_RSP_NULL for each extra slot, as Linux's
  * netback does. status: NETIF_RSP_OKAY, _ERROR or _DROPPED. Returns the
- * number written, or -XEN_ENOSPC when cap is too small. */
+ * number written, -XEN_ENOSPC when cap is too small, or -XEN_EINVAL for
+ * a packet judged fatal (it has no responses). */
 int netif_tx_responses(const struct netif_tx_pkt *pkt, int16_t status,
                        struct netif_tx_response *rsp, unsigned cap);
 
