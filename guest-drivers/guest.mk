@@ -32,15 +32,19 @@ endef
 
 # The split drivers' pure logic (docs/split-drivers.md): shared-ring back
 # end, blkif request judge, Ethernet/802.1Q parsing and the bridge's FDB,
-# the split virtqueue's driver side, the xenbus connection state machine.
+# the split virtqueue's driver side, the xenbus connection state machine,
+# netback's netif request judge, the kit guests' tiny IPv4 stack, the
+# pure part of netfront.
 # No image links them yet; each is compiled freestanding here and must call
 # nothing but the kit's lib and its siblings (the .nm-ok check). The host
-# unit tests (tests/unit/{backring,blkif,bridge,virtq,xbfsm}.mk) depend on
-# these checks, so `make unit` proves both builds.
+# unit tests (tests/unit/{backring,blkif,bridge,virtq,xbfsm,netif,ip,
+# netfront}.mk) depend on these checks, so `make unit` proves both builds.
 GUEST_LOGIC_SRCS := guest-drivers/ring/backring.c guest-drivers/ring/frontring.c guest-drivers/blk/blkif_req.c \
                     guest-drivers/virtio/virtq.c guest-drivers/xenbus/xbfsm.c \
-                    guest-drivers/net/eth.c guest-drivers/net/fdb.c
-GUEST_LOGIC_SYMS := memcpy|memset|memmove|memcmp|strlen|xl_snprintf|xl_vsnprintf|(backring|frontring|blkif|eth|br|virtq|vring|xbfsm)_[a-z_0-9]+
+                    guest-drivers/net/eth.c guest-drivers/net/fdb.c \
+                    guest-drivers/net/netif_req.c guest-drivers/net/ip.c \
+                    guest-drivers/net/netfront.c
+GUEST_LOGIC_SYMS := memcpy|memset|memmove|memcmp|strlen|xl_snprintf|xl_vsnprintf|(backring|frontring|blkif|eth|br|virtq|vring|xbfsm|netif|netfront|ip)_[a-z_0-9]+
 $(BUILD)/guest/%.nm-ok: $(BUILD)/guest/%.o
 	$(Q)bad=$$(nm -u $< | awk '{print $$2}' | grep -vxE '$(GUEST_LOGIC_SYMS)'); \
 	    if [ -n "$$bad" ]; then echo "$<: calls outside the kit's lib: $$bad"; exit 1; fi; touch $@

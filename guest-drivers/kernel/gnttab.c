@@ -121,3 +121,8 @@ long gnttab_unmap(void *va, grant_handle_t handle, int16_t *status)
                                           UVMF_INVLPG);
     return rc;
 }
+
+long gnttab_copy(struct gnttab_copy *ops, unsigned int count)
+{
+    return count ? gnttab_op(GNTTABOP_copy, ops, count) : 0;
+}

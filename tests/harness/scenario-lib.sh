@@ -38,3 +38,22 @@ domu_frames_back_check() {
 attack_domu_check() {
     domu_beats_check "$1" "attack: .* starting" && domu_frames_back_check "$1"
 }
+
+# frames_back_check LOG (net_*.scn): once the domUs are gone nothing of
+# theirs is left: the last domU destroy reports 0 grant mappings in use
+# (netback unmapped every ring), and when dom0's shutdown starts the free
+# count is the one after boot less exactly one frame: the maptrack frame
+# the hypervisor gave dom0 at its first grant map (hv-owned, freed with
+# dom0, so counted in "returned at shutdown").
+frames_back_check() {
+    local base ret fin before maps
+    base=$(sed -n 's/.*boot-module pages reclaimed, \([0-9]*\) pages free.*/\1/p' "$1")
+    ret=$(sed -n 's/.*memory: [0-9]* pages free (\([0-9]*\) returned at shutdown).*/\1/p' "$1")
+    fin=$(sed -n 's/.*memory: \([0-9]*\) pages free (.*returned at shutdown).*/\1/p' "$1")
+    maps=$(grep -E 'd[1-9][0-9]* destroyed: ' "$1" | tail -1 | sed -n 's/.* \([0-9]*\) grant mappings.*/\1/p')
+    [ -n "$base" ] && [ -n "$ret" ] && [ -n "$fin" ] && [ -n "$maps" ] || { echo "free-page lines missing"; return 1; }
+    before=$((fin - ret))
+    echo "free pages: $base after boot, $before when dom0's shutdown began, $fin at the end; grant mappings after the last domU: $maps"
+    [ "$maps" = 0 ] || { echo "$maps grant mappings left after the last domU"; return 1; }
+    [ $((base - before)) = 1 ] || { echo "pages leaked: $before free at shutdown, want $base - 1 (dom0's maptrack frame)"; return 1; }
+}

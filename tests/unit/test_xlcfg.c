@@ -7,7 +7,7 @@
  * the error cap and diagnostic truncation, and fuzzing (random bytes,
  * every truncation and random mutations of a good file) with each input
  * in an exactly sized heap buffer so ASan sees any overread.
- * Links: xlcfg.c and hv/shared/format.c.
+ * Links: xlcfg.c, xlvif.c and hv/shared/format.c.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -720,6 +720,68 @@ static void test_linux_guest(void **state)
     assert_string_equal(dbuf, "guest.cfg:3: memory: not a number: `2G'\n");
 }
 
+/* vif = [ ... ]: xl's key=value specs, bridge=NAME.VLAN, default MAC,
+ * bad entries reported with file and line. */
+static void test_vif(void **state)
+{
+    static const uint8_t mac1[6] = { 0x00, 0x16, 0x3e, 0x00, 0x00, 0x01 };
+    uint8_t m[6], m2[6];
+    struct xlvif v;
+    char err[96];
+
+    (void)state;
+    assert_int_equal(run("name='n'\nkernel='k'\n"
+                         "vif = [ 'mac=00:16:3E:00:00:01, bridge=xenbr0',\n"
+                         "        'bridge=xenbr0.10,type=vif', '' ]\n"), 0);
+    assert_string_equal(dbuf, "");
+    assert_int_equal(cfg.nr_vifs, 3);
+    assert_true(cfg.vif[0].has_mac);
+    assert_memory_equal(cfg.vif[0].mac, mac1, 6);
+    assert_string_equal(cfg.vif[0].bridge, "xenbr0");
+    assert_int_equal(cfg.vif[0].vlan, 1);
+    assert_false(cfg.vif[1].has_mac);
+    assert_string_equal(cfg.vif[1].bridge, "xenbr0");
+    assert_int_equal(cfg.vif[1].vlan, 10);
+    assert_string_equal(cfg.vif[2].bridge, "xenbr0");   /* all defaults */
+    /* Bad entries: their own line, the key keeps no vif. */
+    assert_int_equal(run("name='n'\nkernel='k'\nvif = [ 'bridge=xenbr0',\n"
+                         "'mac=01:16:3e:00:00:01' ]\n"), -XL_EINVAL);
+    assert_string_equal(dbuf, "guest.cfg:4: vif: entry 1: invalid mac address "
+                        "`01:16:3e:00:00:01' (a unicast aa:bb:cc:dd:ee:ff)\n");
+    assert_int_equal(cfg.nr_vifs, 0);
+    assert_int_equal(run("name='n'\nkernel='k'\nvif = 'bridge=xenbr0'\n"), -XL_EINVAL);
+    assert_string_equal(dbuf, "guest.cfg:3: vif: must be a list ([ 'mac=...,bridge=...' ])\n");
+    assert_int_equal(run("name='n'\nkernel='k'\nvif = [ 'bridge=xenbr0.4095' ]\n"), -XL_EINVAL);
+    assert_string_equal(dbuf, "guest.cfg:3: vif: entry 0: invalid VLAN in bridge=xenbr0.4095 (1..4094)\n");
+    /* The spec parser itself. */
+    assert_int_equal(xlvif_parse(" vlan = 7 , bridge = br1 ,", &v, err, sizeof(err)), 0);
+    assert_string_equal(v.bridge, "br1");
+    assert_int_equal(v.vlan, 7);
+    assert_int_equal(xlvif_parse("mac=00:00:00:00:00:00", &v, err, sizeof(err)), -XL_EINVAL);
+    assert_int_equal(xlvif_parse("mac=00:16:3e:00:00", &v, err, sizeof(err)), -XL_EINVAL);
+    assert_int_equal(xlvif_parse("mac=00:16:3e:00:00:0g", &v, err, sizeof(err)), -XL_EINVAL);
+    assert_int_equal(xlvif_parse("bridge=", &v, err, sizeof(err)), -XL_EINVAL);
+    assert_int_equal(xlvif_parse("bridge=a/b", &v, err, sizeof(err)), -XL_EINVAL);
+    assert_int_equal(xlvif_parse("bridge=xenbr0.0", &v, err, sizeof(err)), -XL_EINVAL);
+    assert_int_equal(xlvif_parse("bridge=abcdefghijklmnop", &v, err, sizeof(err)), -XL_EINVAL);
+    assert_int_equal(xlvif_parse("vlan=0", &v, err, sizeof(err)), -XL_EINVAL);
+    assert_int_equal(xlvif_parse("mac", &v, err, sizeof(err)), -XL_EINVAL);
+    assert_string_equal(err, "vif option `mac' is not key=value");
+    assert_int_equal(xlvif_parse("colour=blue", &v, err, sizeof(err)), -XL_EINVAL);
+    assert_string_equal(err, "unknown vif option `colour'");
+    /* Default MACs: Xen's OUI, stable, distinct per (domid, devid). */
+    xlvif_default_mac(1, 0, m);
+    xlvif_default_mac(1, 0, m2);
+    assert_memory_equal(m, m2, 6);
+    assert_int_equal(m[0], 0x00);
+    assert_int_equal(m[1], 0x16);
+    assert_int_equal(m[2], 0x3e);
+    xlvif_default_mac(1, 1, m2);
+    assert_memory_not_equal(m, m2, 6);
+    xlvif_default_mac(257, 0, m2);
+    assert_memory_not_equal(m, m2, 6);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -735,6 +797,7 @@ int main(void)
         cmocka_unit_test(test_linux_guest),
         cmocka_unit_test(test_uuid),
         cmocka_unit_test(test_cpus),
+        cmocka_unit_test(test_vif),
         cmocka_unit_test(test_escapes),
         cmocka_unit_test(test_structure_errors),
         cmocka_unit_test(test_overrides),

@@ -19,6 +19,8 @@
 #include <xlguest/time.h>
 #include <xlguest/traps.h>
 #include "svc.h"
+#include "brsvc.h"
+#include "netback.h"
 
 #define COM2 0x2f8
 #define POLL_NS 10000000ULL   /* COM2 has no interrupt: poll every 10 ms */
@@ -190,6 +192,17 @@ static void ctl_answer_exit(int status)
 
 static int halt_reason = -1;
 
+static uint64_t now_ns(void);
+
+/* `bridge show`: every bridge, its ports and its FDB, on the control line. */
+static int bridge_show(void)
+{
+    static char buf[16384];
+    size_t n = brsvc_show(buf, sizeof(buf), now_ns() / 1000000);
+    ctl_write(buf, n < sizeof(buf) ? n : sizeof(buf) - 1);
+    return 0;
+}
+
 static void ctl_run(void)
 {
     ctl_line[ctl_len] = '\0';
@@ -210,6 +223,8 @@ static void ctl_run(void)
     } else if (!strcmp(p, "halt") || !strcmp(p, "halt poweroff")) {
         halt_reason = SHUTDOWN_poweroff;
         status = 0;
+    } else if (!strcmp(p, "bridge show")) {
+        status = bridge_show();
     } else if (!strcmp(p, "halt reboot")) {
         halt_reason = SHUTDOWN_reboot;
         status = 0;
@@ -253,6 +268,7 @@ void svc_domain_cleanup(uint16_t domid)
     if (domid == 0 || domid >= SVC_MAX_DOMS)
         return;
     consback_detach(domid);
+    netback_domain_gone(domid);
     blkback_domain_gone(domid);
     xsd_domain_gone(domid);
     xlops_domain_gone(domid);
@@ -281,6 +297,18 @@ static uint64_t now_ns(void)
     return pvclock_read(&guest_shared_info->vcpu_info[0].time);
 }
 
+/* netback's rings and states, the bridges' ageing (once a second). */
+static int net_poll(void)
+{
+    static uint64_t next_age_ms;
+    uint64_t ms = now_ns() / 1000000;
+    if (ms >= next_age_ms) {
+        brsvc_age(ms);
+        next_age_ms = ms + 1000;
+    }
+    return netback_poll(ms);
+}
+
 void svc_step(int with_ctl)
 {
     if (svc_port_pending(dom_exc_port))
@@ -289,6 +317,7 @@ void svc_step(int with_ctl)
     int busy = xsd_process();
     int io = dom0_drivers_poll();   /* block completions; polled I/O out: short sleeps */
     consback_poll();
+    busy |= net_poll();
     busy |= blkback_poll();
     if (with_ctl)
         ctl_poll();

@@ -397,12 +397,13 @@ static const struct { const char *name; enum xlcfg_key k; } known[] = {
     { "on_soft_reset", XLCFG_K_ON_SOFT_RESET }, { "type", XLCFG_K_TYPE },
     { "builder", XLCFG_K_BUILDER }, { "uuid", XLCFG_K_UUID },
     { "cpus", XLCFG_K_CPUS }, { "cpus_soft", XLCFG_K_CPUS_SOFT },
+    { "vif", XLCFG_K_VIF },
     { "disk", XLCFG_K_DISK },
 };
 
 /* Keys real xl acts on that this toolstack does not implement yet. */
 static const char *const unsupported[] = {
-    "vif", "vfb", "vkb", "vtpm", "p9", "pvcalls", "channel", "pci",
+    "vfb", "vkb", "vtpm", "p9", "pvcalls", "channel", "pci",
     "dtdev", "usb", "usbctrl", "usbdev", "vdispl", "vsnd", "cpu_weight", "cap", "pool", "bootloader", "bootloader_args", "seclabel",
     "init_seclabel", "max_grant_frames", "max_maptrack_frames",
     "max_event_channels", "device_tree", "driver_domain", "e820_host",
@@ -708,6 +709,55 @@ static void apply_cpus(struct lex *lx, const char *key, const struct value *v, i
         *nr = n < XLCFG_MAX_VCPUS ? n : XLCFG_MAX_VCPUS;
 }
 
+/* vif = [ 'spec', ... ]: each entry an xl vif spec (xlvif.h), devid by
+ * position. A bad entry is reported on its own line; the key then keeps
+ * no vif at all (a domain without the network it asked for is worse than
+ * none created). */
+static void apply_vif(struct lex *lx, const char *key, const struct value *v)
+{
+    struct xlcfg *cfg = lx->cfg;
+    char buf[XLVIF_SPEC_MAX], err[96];
+    unsigned int n = 0, bad = 0;
+
+    cfg->nr_vifs = 0;
+    if (v->kind != V_LIST) {
+        report(lx, 1, v->tok.line, "%s: must be a list ([ 'mac=...,bridge=...' ])", key);
+        return;
+    }
+    struct lex sub = *lx;
+    sub.p = v->tok.s + 1;
+    sub.line = v->tok.line;
+    for (;;) {
+        struct token t = next(&sub);
+        if (t.t == T_RBR || t.t == T_EOF || t.t == T_BAD)
+            break;
+        if (t.t == T_NL || t.t == T_COMMA)
+            continue;
+        if (t.t != T_STR) {
+            report(lx, 1, t.line, "%s: entry %u: each entry is a string", key, n);
+            return;
+        }
+        if (n >= XLCFG_MAX_VIFS) {
+            report(lx, 1, t.line, "%s: at most %d vifs", key, XLCFG_MAX_VIFS);
+            return;
+        }
+        if ((size_t)decode(lx, &t, NULL, 0, key) >= sizeof(buf)) {
+            report(lx, 1, t.line, "%s: entry %u: too long (at most %zu bytes)", key, n,
+                   sizeof(buf) - 1);
+            bad = 1;
+        } else {
+            decode(lx, &t, buf, sizeof(buf), key);
+            if (xlvif_parse(buf, &cfg->vif[n], err, sizeof(err))) {
+                report(lx, 1, t.line, "%s: entry %u: %s", key, n, err);
+                bad = 1;
+            }
+        }
+        n++;
+    }
+    if (!bad)
+        cfg->nr_vifs = n;
+}
+
 /* disk = [ 'spec', ... ] (or one string): each entry through xldisk_parse;
  * an entry's error names its line; two entries with one vdev are refused. */
 static void apply_disks(struct lex *lx, const struct value *v)
@@ -892,6 +942,9 @@ static void apply(struct lex *lx, const struct token *key, const struct value *v
     case XLCFG_K_CPUS:
     case XLCFG_K_CPUS_SOFT:
         apply_cpus(lx, kname, v, found == XLCFG_K_CPUS);
+        return;
+    case XLCFG_K_VIF:
+        apply_vif(lx, kname, v);
         return;
     case XLCFG_K_DISK:
         apply_disks(lx, v);

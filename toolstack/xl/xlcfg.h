@@ -13,14 +13,16 @@
  * Keys: name, memory, maxmem (MiB), vcpus, maxvcpus, cpus, cpus_soft,
  * kernel, ramdisk, cmdline (or root + extra, combined as xl does),
  * on_poweroff, on_reboot, on_watchdog, on_crash, on_soft_reset, type /
- * builder (pv only), uuid, disk (xldisk.h's spec syntax).
- * Other keys xl knows (vif, ...) and unknown keys are warnings.
+ * builder (pv only), uuid, vif (a list of xl vif specs, xlvif.h), disk
+ * (xldisk.h's spec syntax).
+ * Other keys xl knows (vfb, ...) and unknown keys are warnings.
  */
 #ifndef XENOLITH_TOOLSTACK_XLCFG_H
 #define XENOLITH_TOOLSTACK_XLCFG_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include "xlvif.h"
 #include "xldisk.h"
 
 #define XLCFG_NAME_MAX     64     /* bytes including the NUL */
@@ -30,6 +32,7 @@
 #define XLCFG_MAX_CPU      63     /* cpus=: CPU ids 0..63 (the hv's NR_CPUS) */
 #define XLCFG_MAX_MEMORY   (1ULL << 24)   /* MiB: 16 TiB */
 #define XLCFG_DEFAULT_MEMORY 32           /* MiB, libxl's default */
+#define XLCFG_MAX_VIFS     8      /* vif = [ ... ] entries, devid 0.. */
 #define XLCFG_MAX_ERRORS   20     /* then "too many errors" and stop */
 #define XLCFG_MAX_DISKS    8      /* disk = [ ... ] entries */
 
@@ -63,7 +66,8 @@ enum xlcfg_key {
     XLCFG_K_ROOT, XLCFG_K_EXTRA, XLCFG_K_ON_POWEROFF, XLCFG_K_ON_REBOOT,
     XLCFG_K_ON_WATCHDOG, XLCFG_K_ON_CRASH, XLCFG_K_ON_SOFT_RESET,
     XLCFG_K_TYPE, XLCFG_K_BUILDER, XLCFG_K_UUID, XLCFG_K_CPUS, XLCFG_K_CPUS_SOFT,
-    XLCFG_K_DISK, XLCFG_K_NR
+    XLCFG_K_VIF, XLCFG_K_DISK,
+    XLCFG_K_NR
 };
 
 /* The result. Valid only after xlcfg_finish() returned 0. */
@@ -86,6 +90,8 @@ struct xlcfg {
     enum xlcfg_type type;
     int has_uuid;                 /* 0: the toolstack makes one up */
     uint8_t uuid[16];             /* as xen_domain_handle_t */
+    struct xlvif vif[XLCFG_MAX_VIFS]; /* vif = [ ... ]: vif[i] is devid i */
+    unsigned int nr_vifs;
     struct xldisk disks[XLCFG_MAX_DISKS]; /* disk = [ 'spec', ... ] (xldisk.h) */
     unsigned int nr_disks;
 

@@ -17,6 +17,7 @@
 #include <xenolith/kimage.h>
 #include <xenolith/pv_build.h>
 #include "xlcmd.h"
+#include "xlnet.h"
 #include "../dom0svc/cpio.h"
 #include "../dom0svc/svc.h"
 #include "../libxc/build.h"
@@ -443,6 +444,8 @@ static int op_create(void *ctx, const struct xlcfg *cfg, int paused, uint32_t *d
         hc = xsd_introduce(domid, b.store_mfn, b.store_evtchn);
     if (!hc)
         hc = consback_attach(domid, b.console_mfn, b.console_evtchn);
+    if (!hc)
+        hc = xlnet_create_vifs(domid, cfg);
     /* libxl__add_disks: the vbds, before the domain runs. */
     for (unsigned int i = 0; !hc && i < cfg->nr_disks; i++)
         hc = blkback_device_add(domid, &cfg->disks[i]);
@@ -747,5 +750,8 @@ void xlops_init(void)
 
 int xlops_run_line(char *line)
 {
+    int status;
+    if (xlnet_run_line(line, &status))
+        return status;
     return xlcmd_run_line(&xl, line);
 }

@@ -42,4 +42,8 @@ long gnttab_map(domid_t domid, grant_ref_t ref, void *va, int readonly,
  * is mapped back so the page is usable again. Same returns as map. */
 long gnttab_unmap(void *va, grant_handle_t handle, int16_t *status);
 
+/* GNTTABOP_copy of count ops (each one's status in ops[i].status):
+ * 0, or the hypercall's negative Xen errno (then no status is valid). */
+long gnttab_copy(struct gnttab_copy *ops, unsigned int count);
+
 #endif

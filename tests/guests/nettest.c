@@ -1,0 +1,405 @@
+/*
+ * nettest.c - a PV test kernel on the kit's netfront and tiny IPv4 stack
+ * (guest-drivers/net/{netfront,ip}.c): it brings up vif 0 and pings a
+ * peer through dom0's netback and bridge, answering pings meanwhile.
+ *   ip=10.0.0.N peer=10.0.0.M count=K  K echoes (56 bytes), one at a time,
+ *       after a warm-up that waits (wait=MS, default 20000) for the peer
+ *       to answer once; interval=MS between echoes (default 0); then it
+ *       keeps answering for linger=MS (default 4000).
+ *   expect=lost   the peer must be unreachable: no warm-up, every echo
+ *       must be lost (a domU on another VLAN).
+ *   count=0 answer=MS   only answer, for MS ms.
+ *   wait_vif=MS   wait up to MS for device/vif/0 to appear first (a vif
+ *       that `xl network-attach` adds after the domain started).
+ *   until_detach=MS   after the count= echoes, go on pinging (every
+ *       100 ms) until the back end starts closing (`xl network-detach`),
+ *       then close our end (and stay 2 s without a vif); at most the one
+ *       echo in flight may be lost.
+ *   udp=PORT      echo every UDP datagram to PORT back to its sender
+ *       (checks the back end filled in a Linux front end's csum_blank
+ *       checksums: ip.c drops a datagram whose checksum is wrong).
+ *   hostile=1|2   before pinging, attack its own netback (bad grant refs,
+ *       an oversized packet, a runt, slot sizes that do not add up, a
+ *       storm of 20000 bad requests: each must come back
+ *       NETIF_RSP_ERROR), ping, then break the protocol (1: a slot past
+ *       its page, 2: a producer index jump): the back end must close.
+ * Prints "nettest: K sent, R received, L lost" and a verdict line
+ * "nettest: PASS ..." or "nettest: FAIL ...". Owns: nothing outside
+ * itself. Must never: spin without blocking, or wait without a bound.
+ */
+#include <stdint.h>
+#include <xen/errno.h>
+#include <xenolith/lib.h>
+#include <xlguest/console_ring.h>
+#include <xlguest/evtchn.h>
+#include <xlguest/gnttab.h>
+#include <xlguest/hypercall.h>
+#include <xlguest/ip.h>
+#include <xlguest/kernel.h>
+#include <xlguest/netfront_dev.h>
+#include <xlguest/time.h>
+#include <xlguest/traps.h>
+#include <xlguest/xenbus.h>
+#include <xen/io/xenbus.h>
+
+#define PING_ID 0x4e54
+#define PAYLOAD 56
+
+static struct netfront nf;
+static struct ip_stack ip;
+static struct ip_arp_entry arp[16];
+static volatile unsigned long timer_ticks;
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...)
+{
+    char buf[256];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = xl_vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    console_write(buf, n < (int)sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
+}
+
+void guest_event_upcall(struct guest_frame *f)
+{
+    (void)f;
+    evtchn_do_upcall();
+}
+
+static void on_timer(evtchn_port_t p, void *d) { (void)p; (void)d; timer_ticks++; }
+
+static uint64_t now_ms(void)
+{
+    return pvclock_read(&guest_shared_info->vcpu_info[0].time) / 1000000;
+}
+
+static uint64_t num(const start_info_t *si, const char *key, uint64_t dflt)
+{
+    char b[24];
+    if (!cmdline_get(si, key, b, sizeof(b)) || !b[0])
+        return dflt;
+    uint64_t v = 0;
+    for (const char *c = b; *c >= '0' && *c <= '9'; c++)
+        v = v * 10 + (uint64_t)(*c - '0');
+    return v;
+}
+
+static int parse_ip(const char *s, uint32_t *out)
+{
+    uint32_t a = 0;
+    for (int i = 0; i < 4; i++) {
+        unsigned v = 0, d = 0;
+        while (*s >= '0' && *s <= '9' && d < 4) {
+            v = v * 10 + (unsigned)(*s++ - '0');
+            d++;
+        }
+        if (!d || v > 255 || (i < 3 && *s++ != '.'))
+            return -1;
+        a = a << 8 | v;
+    }
+    *out = a;
+    return *s ? -1 : 0;
+}
+
+static struct ip_udp_sock udp_socks[2];
+static unsigned long udp_in;
+
+static void udp_echo(IP_UDP_RX_ARGS)
+{
+    (void)ctx;
+    udp_in++;
+    ip_udp_send(&ip, src, dport, sport, data, len, now_ms());
+}
+
+static int tx(void *ctx, const uint8_t *frame, size_t len)
+{
+    (void)ctx;
+    for (int tries = 0; tries < 200; tries++) {
+        int rc = netfront_send(&nf, frame, len);
+        if (rc != -XEN_EAGAIN)
+            return rc;
+        netfront_poll(&nf, NULL, NULL);   /* tx answers only: no re-entry */
+        HYPERVISOR_sched_op(SCHEDOP_yield, NULL);
+    }
+    return -XEN_EAGAIN;
+}
+
+static void rx(void *opaque, const uint8_t *frame, size_t len)
+{
+    (void)opaque;
+    ip_input(&ip, frame, len, now_ms());
+}
+
+/* One round: frames in, timers; then sleep until an event or ms. */
+static void pump(uint64_t ms)
+{
+    unsigned long k = nf.kicks;
+    int got = netfront_poll(&nf, rx, NULL);
+    ip_poll(&ip, now_ms());
+    if (got > 0 || !ms)
+        return;
+    evtchn_disable_upcalls();
+    if (k == nf.kicks) {
+        HYPERVISOR_set_timer_op((now_ms() + ms) * 1000000ULL);
+        evtchn_block();
+    }
+    evtchn_enable_upcalls();
+}
+
+/* One echo to peer: 1 answered, 0 lost. */
+static int ping_once(uint32_t peer, uint16_t seq)
+{
+    int rc = ip_ping(&ip, peer, PING_ID, seq, PAYLOAD, now_ms());
+    if (rc && rc != -XEN_EAGAIN)
+        return 0;
+    for (;;) {
+        struct ip_ping_result r;
+        rc = ip_ping_result(&ip, peer, PING_ID, seq, &r);
+        if (rc != -XEN_EAGAIN)
+            return rc == 0 && r.payload_len == PAYLOAD;
+        pump(10);
+    }
+}
+
+static void answer_for(uint64_t ms)
+{
+    uint64_t end = now_ms() + ms;
+    while (now_ms() < end)
+        pump(20);
+}
+
+/* ---- hostile=1: attacks on our own netback ---- */
+
+static unsigned wait_raw(uint64_t want, uint64_t ms)
+{
+    uint64_t end = now_ms() + ms;
+    for (;;) {
+        uint64_t got = nf.st.raw_okay + nf.st.raw_error + nf.st.raw_dropped + nf.st.raw_null;
+        if (got >= want || now_ms() >= end || nf.broken)
+            return (unsigned)got;
+        pump(10);
+    }
+}
+
+static int hostile(void)
+{
+    int ok = 1;
+    uint16_t id = NETFRONT_TX_BUFS;      /* ids netfront only counts */
+    grant_ref_t good = nf.tx_gref[0];
+    struct netif_tx_request r[4];
+    /* A bad grant ref, one never granted, a reserved one: copy fails -> ERROR. */
+    r[0] = (struct netif_tx_request){ .gref = 400, .offset = 0, .id = id++, .size = 60 };
+    r[1] = (struct netif_tx_request){ .gref = 1, .offset = 0, .id = id++, .size = 60 };
+    netfront_tx_raw(&nf, r, 2);
+    wait_raw(2, 2000);
+    say("nettest: hostile: bad grant refs: %lu error, %lu okay\n",
+        (unsigned long)nf.st.raw_error, (unsigned long)nf.st.raw_okay);
+    ok &= nf.st.raw_error == 2 && !nf.st.raw_okay;
+    /* Oversized (over MTU 1500 without feature-sg), a runt, and slots that
+     * claim more than the first one's size. */
+    r[0] = (struct netif_tx_request){ .gref = good, .offset = 0, .id = id++, .size = 3000 };
+    r[1] = (struct netif_tx_request){ .gref = good, .offset = 0, .id = id++, .size = 8 };
+    r[2] = (struct netif_tx_request){ .gref = good, .offset = 0, .id = id++, .size = 100,
+                                      .flags = NETTXF_more_data };
+    r[3] = (struct netif_tx_request){ .gref = good, .offset = 0, .id = id++, .size = 200 };
+    netfront_tx_raw(&nf, r, 4);
+    wait_raw(6, 2000);
+    say("nettest: hostile: oversized, runt: %lu error, %lu okay, broken %d\n",
+        (unsigned long)nf.st.raw_error, (unsigned long)nf.st.raw_okay, nf.broken);
+    ok &= nf.st.raw_error == 6 && !nf.st.raw_okay && !nf.broken;
+    /* A tx storm: 20000 runt requests, as fast as the ring takes them. */
+    uint64_t before = nf.st.raw_error;
+    for (unsigned i = 0; i < 20000 && !nf.broken; i++) {
+        r[0] = (struct netif_tx_request){ .gref = good, .offset = 0,
+                                          .id = (uint16_t)(NETFRONT_TX_BUFS + (i & 0x3ff)),
+                                          .size = 10 };
+        while (netfront_tx_raw(&nf, r, 1) == -XEN_EAGAIN)
+            pump(1);
+    }
+    wait_raw(6 + 20000, 10000);
+    say("nettest: hostile: storm of 20000 runts: %lu errors back\n",
+        (unsigned long)(nf.st.raw_error - before));
+    ok &= nf.st.raw_error - before == 20000;
+    return ok;
+}
+
+/* The last attack (a protocol violation): hostile=1 a slot whose offset
+ * + size runs past its page, hostile=2 a producer index far ahead of
+ * anything pushed. The back end must disconnect this vif only (Closing,
+ * an error node). */
+static int fatal_attack(struct xenbus *b, int kind)
+{
+    char p[96], v[96];
+    if (kind == 1) {
+        struct netif_tx_request r = { .gref = nf.tx_gref[0], .offset = 4000,
+                                      .id = NETFRONT_TX_BUFS, .size = 200 };
+        netfront_tx_raw(&nf, &r, 1);
+    } else {
+        nf.tx.hdr->req_prod = nf.tx.req_pushed + 5000;
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+        evtchn_send(nf.port);
+    }
+    uint64_t end = now_ms() + 5000;
+    uint64_t st = 0;
+    xl_snprintf(p, sizeof(p), "%s/state", nf.be);
+    while (now_ms() < end) {
+        if (!xenbus_read_u64(b, XBT_NIL, p, &st) && st >= XenbusStateClosing)
+            break;
+        pump(10);
+    }
+    xl_snprintf(p, sizeof(p), "%s/error", nf.be);
+    if (xenbus_read(b, XBT_NIL, p, v, sizeof(v)) < 0)
+        v[0] = '\0';
+    say("nettest: hostile: %s: backend state %lu, error \"%s\"\n",
+        kind == 1 ? "offset past the page" : "producer index jump", (unsigned long)st, v);
+    return st >= XenbusStateClosing;
+}
+
+/* The back end's state (0 if unreadable). */
+static unsigned be_state(struct xenbus *b)
+{
+    char p[96];
+    uint64_t st = 0;
+    xl_snprintf(p, sizeof(p), "%s/state", nf.be);
+    return xenbus_read_u64(b, XBT_NIL, p, &st) ? 0 : (unsigned)st;
+}
+
+/* until_detach: ping until the back end closes. 1 if it closed within ms
+ * and no more than the echo in flight was lost. */
+static int until_detach(struct xenbus *b, uint32_t peer, uint64_t ms)
+{
+    uint64_t end = now_ms() + ms, sent = 0, got = 0;
+    unsigned st = 0;
+    while (now_ms() < end && (st = be_state(b)) == XenbusStateConnected) {
+        got += (uint64_t)ping_once(peer, (uint16_t)(0x8000 + sent));
+        sent++;
+        answer_for(100);
+    }
+    say("nettest: backend state %u after %lu more echoes (%lu lost)\n", st,
+        (unsigned long)sent, (unsigned long)(sent - got));
+    return st >= XenbusStateClosing && sent - got <= 1;
+}
+
+int guest_main(start_info_t *si)
+{
+    char buf[32];
+    uint32_t self = 0, peer = 0;
+    int pass = 0;
+    uint64_t count = num(si, "count", 10), interval = num(si, "interval", 0),
+             linger = num(si, "linger", 4000), wait = num(si, "wait", 20000),
+             answer = num(si, "answer", 10000);
+    int expect_lost = cmdline_get(si, "expect", buf, sizeof(buf)) && !strcmp(buf, "lost");
+    int is_hostile = (int)num(si, "hostile", 0);
+
+    if (!cmdline_get(si, "ip", buf, sizeof(buf)) || parse_ip(buf, &self) ||
+        (count && (!cmdline_get(si, "peer", buf, sizeof(buf)) || parse_ip(buf, &peer)))) {
+        say("nettest: FAIL: usage ip=A.B.C.D peer=A.B.C.D count=K\n");
+        return SHUTDOWN_crash;
+    }
+    evtchn_port_t tport;
+    struct xenbus *b = NULL;
+    if (traps_init() || !guest_shared_info || evtchn_bind_virq(VIRQ_TIMER, &tport) ||
+        evtchn_bind(tport, on_timer, NULL) || gnttab_init() || !(b = xenbus_init())) {
+        say("nettest: FAIL: kernel setup\n");
+        return SHUTDOWN_crash;
+    }
+    evtchn_enable_upcalls();
+    uint64_t wait_vif = num(si, "wait_vif", 0), detach = num(si, "until_detach", 0);
+    for (uint64_t t0 = now_ms(); wait_vif && now_ms() - t0 < wait_vif;) {
+        char be[64];
+        if (xenbus_read(b, XBT_NIL, "device/vif/0/backend", be, sizeof(be)) >= 0)
+            break;
+        evtchn_disable_upcalls();
+        HYPERVISOR_set_timer_op((now_ms() + 50) * 1000000ULL);
+        evtchn_block();
+        evtchn_enable_upcalls();
+    }
+    struct netfront_opts o = { .no_sg = is_hostile };
+    int rc = netfront_init(&nf, b, 0, &o);
+    if (rc) {
+        say("nettest: FAIL: netfront_init: %d\n", rc);
+        return SHUTDOWN_crash;
+    }
+    char mac[18];
+    eth_format_mac(mac, nf.mac);
+    say("nettest: vif0 connected, mac %s, backend %s\n", mac, nf.be);
+    struct ip_config c = { .addr = self, .netmask = 0xffffff00, .arp = arp,
+                           .arp_n = sizeof(arp) / sizeof(arp[0]), .tx = tx,
+                           .udp = udp_socks, .udp_n = 2 };
+    memcpy(c.mac, nf.mac, 6);
+    if ((rc = ip_init(&ip, &c))) {
+        say("nettest: FAIL: ip_init: %d\n", rc);
+        return SHUTDOWN_crash;
+    }
+
+    uint64_t udp_port = num(si, "udp", 0);
+    if (udp_port && ip_udp_bind(&ip, (uint16_t)udp_port, udp_echo, NULL)) {
+        say("nettest: FAIL: udp bind %lu\n", (unsigned long)udp_port);
+        return SHUTDOWN_crash;
+    }
+    int hostile_ok = 1;
+    if (is_hostile)
+        hostile_ok = hostile();
+
+    if (!count) {
+        answer_for(answer);
+        say("nettest: answered for %lu ms: %lu frames in, %lu out\n", (unsigned long)answer,
+            (unsigned long)nf.st.rx_pkts, (unsigned long)nf.st.tx_pkts);
+        pass = 1;
+    } else {
+        uint64_t t0 = now_ms();
+        int up = expect_lost;
+        for (uint16_t w = 0; !up && now_ms() - t0 < wait; w++)
+            up = ping_once(peer, (uint16_t)(0xf000 + w));
+        if (!expect_lost)
+            say("nettest: peer %s %s after %lu ms\n", buf, up ? "reachable" : "unreachable",
+                (unsigned long)(now_ms() - t0));
+        uint64_t got = 0;
+        uint64_t t1 = now_ms();
+        for (uint64_t i = 0; up && i < count; i++) {
+            got += (uint64_t)ping_once(peer, (uint16_t)i);
+            if (interval)
+                answer_for(interval);
+        }
+        uint64_t sent = up ? count : 0;
+        say("nettest: %lu sent, %lu received, %lu lost (%lu ms)\n", (unsigned long)sent,
+            (unsigned long)got, (unsigned long)(sent - got), (unsigned long)(now_ms() - t1));
+        if (expect_lost)
+            pass = sent == count && got == 0;
+        else
+            pass = up && got == count;
+        answer_for(linger);
+    }
+    if (is_hostile)
+        hostile_ok &= fatal_attack(b, is_hostile);
+    if (detach)
+        pass &= until_detach(b, peer, detach);
+    say("nettest: tx %lu (%lu refused), rx %lu (%lu bad)\n", (unsigned long)nf.st.tx_pkts,
+        (unsigned long)nf.st.tx_err, (unsigned long)nf.st.rx_pkts,
+        (unsigned long)(nf.st.rx_err + nf.st.rx_bad));
+    if (udp_port)
+        say("nettest: udp port %lu: %lu datagrams echoed, %u dropped for a bad checksum\n",
+            (unsigned long)udp_port, udp_in, ip.drops[IP_DROP_UDP_CSUM]);
+    if (is_hostile)
+        say("nettest: hostile: %s\n", hostile_ok ? "every attack answered as it should be"
+                                                  : "an attack was not refused");
+    pass &= hostile_ok;
+    netfront_close(&nf);
+    if (detach) {
+        /* Stay a moment with no vif, as a domain whose NIC was unplugged. */
+        uint64_t t = now_ms() + 2000;
+        while (now_ms() < t) {
+            evtchn_disable_upcalls();
+            HYPERVISOR_set_timer_op((now_ms() + 100) * 1000000ULL);
+            evtchn_block();
+            evtchn_enable_upcalls();
+        }
+    }
+    if (expect_lost)
+        say("nettest: %s (peer unreachable: all %lu lost%s)\n", pass ? "PASS" : "FAIL",
+            (unsigned long)count, pass ? ", as expected" : " expected");
+    else
+        say("nettest: %s\n", pass ? "PASS" : "FAIL");
+    return pass ? SHUTDOWN_poweroff : SHUTDOWN_crash;
+}
