@@ -23,6 +23,12 @@
  *       storm of 20000 bad requests: each must come back
  *       NETIF_RSP_ERROR), ping, then break the protocol (1: a slot past
  *       its page, 2: a producer index jump): the back end must close.
+ *   hostile=3     slot-array overflow: push the first 10 slots of a packet
+ *       (NETTXF_more_data on the last), let netback keep them, then push
+ *       100 more requests in one go. Netback must take no more than its
+ *       slot array holds (each request answered, the vif stays up); the
+ *       100 carry gref 0x7fff0000, so one that lands past the array
+ *       turns netback's slot count into garbage.
  * Prints "nettest: K sent, R received, L lost" and a verdict line
  * "nettest: PASS ..." or "nettest: FAIL ...". Owns: nothing outside
  * itself. Must never: spin without blocking, or wait without a bound.
@@ -224,6 +230,30 @@ static int hostile(void)
     return ok;
 }
 
+/* hostile=3: a partial packet kept by netback, then a full batch. */
+static int slot_overflow(void)
+{
+    static struct netif_tx_request r[100];
+    grant_ref_t good = nf.tx_gref[0];
+    uint64_t before = nf.st.raw_okay + nf.st.raw_error + nf.st.raw_dropped + nf.st.raw_null;
+    for (unsigned i = 0; i < 10; i++)
+        r[i] = (struct netif_tx_request){ .gref = good, .offset = 0,
+                                          .id = (uint16_t)(NETFRONT_TX_BUFS + i),
+                                          .size = i ? 10 : 1000, .flags = NETTXF_more_data };
+    netfront_tx_raw(&nf, r, 10);
+    answer_for(500);                 /* netback takes the 10 and keeps them */
+    for (unsigned i = 0; i < 100; i++)
+        r[i] = (struct netif_tx_request){ .gref = 0x7fff0000, .offset = 0,
+                                          .id = (uint16_t)(NETFRONT_TX_BUFS + 10 + i),
+                                          .size = 60 };
+    int rc = netfront_tx_raw(&nf, r, 100);
+    unsigned got = wait_raw(before + 110, 5000);
+    say("nettest: hostile: 10-slot partial packet then 100 requests (push %d): %lu answers, "
+        "%lu okay, broken %d\n", rc, (unsigned long)(got - before),
+        (unsigned long)nf.st.raw_okay, nf.broken);
+    return !rc && got - before == 110 && !nf.st.raw_okay && !nf.broken;
+}
+
 /* The last attack (a protocol violation): hostile=1 a slot whose offset
  * + size runs past its page, hostile=2 a producer index far ahead of
  * anything pushed. The back end must disconnect this vif only (Closing,
@@ -339,7 +369,9 @@ int guest_main(start_info_t *si)
         return SHUTDOWN_crash;
     }
     int hostile_ok = 1;
-    if (is_hostile)
+    if (is_hostile == 3)
+        hostile_ok = slot_overflow();
+    else if (is_hostile)
         hostile_ok = hostile();
 
     if (!count) {
@@ -371,7 +403,7 @@ int guest_main(start_info_t *si)
             pass = up && got == count;
         answer_for(linger);
     }
-    if (is_hostile)
+    if (is_hostile && is_hostile != 3)
         hostile_ok &= fatal_attack(b, is_hostile);
     if (detach)
         pass &= until_detach(b, peer, detach);
