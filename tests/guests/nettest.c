@@ -22,7 +22,8 @@
  *       an oversized packet, a runt, slot sizes that do not add up, a
  *       storm of 20000 bad requests: each must come back
  *       NETIF_RSP_ERROR), ping, then break the protocol (1: a slot past
- *       its page, 2: a producer index jump): the back end must close.
+ *       its page, 2: a producer index jump, 3: half a packet, then a flood
+ *       of follow-on slots): the back end must close.
  * Prints "nettest: K sent, R received, L lost" and a verdict line
  * "nettest: PASS ..." or "nettest: FAIL ...". Owns: nothing outside
  * itself. Must never: spin without blocking, or wait without a bound.
@@ -235,6 +236,21 @@ static int fatal_attack(struct xenbus *b, int kind)
         struct netif_tx_request r = { .gref = nf.tx_gref[0], .offset = 4000,
                                       .id = NETFRONT_TX_BUFS, .size = 200 };
         netfront_tx_raw(&nf, &r, 1);
+    } else if (kind == 3) {
+        /* Half a packet (more_data on the last slot pushed), time for the
+         * back end to take it and wait for the rest, then a flood of
+         * follow-on slots: more than any packet may have. */
+        struct netif_tx_request r = { .gref = nf.tx_gref[0], .offset = 0,
+                                      .id = NETFRONT_TX_BUFS, .size = 1000,
+                                      .flags = NETTXF_more_data };
+        netfront_tx_raw(&nf, &r, 1);
+        answer_for(200);
+        r.size = 10;
+        for (unsigned i = 0; i < 200; i++) {
+            r.id = (uint16_t)(NETFRONT_TX_BUFS + 1 + i);
+            if (netfront_tx_raw(&nf, &r, 1))
+                break;
+        }
     } else {
         nf.tx.hdr->req_prod = nf.tx.req_pushed + 5000;
         __atomic_thread_fence(__ATOMIC_SEQ_CST);
@@ -252,7 +268,8 @@ static int fatal_attack(struct xenbus *b, int kind)
     if (xenbus_read(b, XBT_NIL, p, v, sizeof(v)) < 0)
         v[0] = '\0';
     say("nettest: hostile: %s: backend state %lu, error \"%s\"\n",
-        kind == 1 ? "offset past the page" : "producer index jump", (unsigned long)st, v);
+        kind == 1 ? "offset past the page" : kind == 3 ? "half a packet, then a flood"
+                                           : "producer index jump", (unsigned long)st, v);
     return st >= XenbusStateClosing;
 }
 

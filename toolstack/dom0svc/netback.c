@@ -248,8 +248,17 @@ static int vif_tx(struct vif *v, uint64_t now_ms)
                 continue;
             return 0;
         }
-        if (n > NB_TX_TAKE)
-            n = NB_TX_TAKE;
+        /* Room after what an unfinished packet left: never more than the
+         * array holds (a front end that pushes half a packet, then a
+         * flood, must not get past it). A packet of more than
+         * NETIF_TX_SLOTS_MAX slots is judged fatal long before it fills. */
+        unsigned room = NB_TX_TAKE - v->nslots;
+        if (!room) {
+            vif_disconnect(v, "tx packet longer than any allowed");
+            return 0;
+        }
+        if ((unsigned)n > room)
+            n = (int)room;
         for (int i = 0; i < n; i++) {
             union netif_tx_sring_entry e;
             if (backring_take(&v->tx, &e))
