@@ -270,8 +270,11 @@ static int vif_tx(struct vif *v, uint64_t now_ms)
         while (at < v->nslots) {
             struct netif_tx_pkt pkt;
             int st = netif_tx_parse(&v->cfg, v->slot + at, v->nslots - at, &pkt);
-            if (st == -XEN_EIO && pkt.why == NETIF_WHY_TRUNCATED && v->nslots < NB_TX_TAKE) {
-                break;          /* the rest of it is not pushed yet: keep what we have */
+            if (st == -XEN_EIO && pkt.why == NETIF_WHY_TRUNCATED &&
+                v->nslots - at < NETIF_TX_SLOTS_MAX) {
+                /* The rest of it is not taken yet (our array was full) or
+                 * not pushed yet: keep its slots for the next round. */
+                break;
             }
             if (st == -XEN_EIO) {
                 char why[80];
