@@ -560,12 +560,17 @@ int netback_probe(uint16_t domid, unsigned int devid)
         printk("dom0: %s: %s\n", v->name, err);
         return -XEN_EINVAL;
     }
-    int h = brsvc_port_attach(cfg.bridge, v->name, cfg.vlan, vif_deliver, v);
+    int h = cfg.nr_trunk ? brsvc_trunk_attach(cfg.bridge, v->name, cfg.has_vlan ? cfg.vlan : 0,
+                                              cfg.trunk, cfg.nr_trunk, vif_deliver, v)
+                         : brsvc_port_attach(cfg.bridge, v->name, cfg.vlan, vif_deliver, v);
     if (h < 0)
         return h;
     v->port = h;
     v->used = 1;
-    printk("dom0: %s: on bridge %s, vlan %u\n", v->name, cfg.bridge, cfg.vlan);
+    if (cfg.nr_trunk)
+        printk("dom0: %s: on bridge %s, trunk (bridge=%s)\n", v->name, cfg.bridge, buf);
+    else
+        printk("dom0: %s: on bridge %s, vlan %u\n", v->name, cfg.bridge, cfg.vlan);
     vif_fsm(v);
     return 0;
 }
