@@ -18,12 +18,13 @@
  *   udp=PORT      echo every UDP datagram to PORT back to its sender
  *       (checks the back end filled in a Linux front end's csum_blank
  *       checksums: ip.c drops a datagram whose checksum is wrong).
- *   hostile=1|2   before pinging, attack its own netback (bad grant refs,
+ *   hostile=1|2|3 before pinging, attack its own netback (bad grant refs,
  *       an oversized packet, a runt, slot sizes that do not add up, a
  *       storm of 20000 bad requests: each must come back
  *       NETIF_RSP_ERROR), ping, then break the protocol (1: a slot past
- *       its page, 2: a producer index jump): the back end must close.
- *   hostile=3     slot-array overflow: push the first 10 slots of a packet
+ *       its page, 2: a producer index jump, 3: half a packet, then a flood
+ *       of follow-on slots): the back end must close.
+ *   hostile=4     slot-array overflow: push the first 10 slots of a packet
  *       (NETTXF_more_data on the last), let netback keep them, then push
  *       100 more requests in one go. Netback must take no more than its
  *       slot array holds (each request answered, the vif stays up); the
@@ -230,7 +231,7 @@ static int hostile(void)
     return ok;
 }
 
-/* hostile=3: a partial packet kept by netback, then a full batch. */
+/* hostile=4: a partial packet kept by netback, then a full batch. */
 static int slot_overflow(void)
 {
     static struct netif_tx_request r[100];
@@ -265,6 +266,21 @@ static int fatal_attack(struct xenbus *b, int kind)
         struct netif_tx_request r = { .gref = nf.tx_gref[0], .offset = 4000,
                                       .id = NETFRONT_TX_BUFS, .size = 200 };
         netfront_tx_raw(&nf, &r, 1);
+    } else if (kind == 3) {
+        /* Half a packet (more_data on the last slot pushed), time for the
+         * back end to take it and wait for the rest, then a flood of
+         * follow-on slots: more than any packet may have. */
+        struct netif_tx_request r = { .gref = nf.tx_gref[0], .offset = 0,
+                                      .id = NETFRONT_TX_BUFS, .size = 1000,
+                                      .flags = NETTXF_more_data };
+        netfront_tx_raw(&nf, &r, 1);
+        answer_for(200);
+        r.size = 10;
+        for (unsigned i = 0; i < 200; i++) {
+            r.id = (uint16_t)(NETFRONT_TX_BUFS + 1 + i);
+            if (netfront_tx_raw(&nf, &r, 1))
+                break;
+        }
     } else {
         nf.tx.hdr->req_prod = nf.tx.req_pushed + 5000;
         __atomic_thread_fence(__ATOMIC_SEQ_CST);
@@ -282,7 +298,8 @@ static int fatal_attack(struct xenbus *b, int kind)
     if (xenbus_read(b, XBT_NIL, p, v, sizeof(v)) < 0)
         v[0] = '\0';
     say("nettest: hostile: %s: backend state %lu, error \"%s\"\n",
-        kind == 1 ? "offset past the page" : "producer index jump", (unsigned long)st, v);
+        kind == 1 ? "offset past the page" : kind == 3 ? "half a packet, then a flood"
+                                           : "producer index jump", (unsigned long)st, v);
     return st >= XenbusStateClosing;
 }
 
@@ -369,7 +386,7 @@ int guest_main(start_info_t *si)
         return SHUTDOWN_crash;
     }
     int hostile_ok = 1;
-    if (is_hostile == 3)
+    if (is_hostile == 4)
         hostile_ok = slot_overflow();
     else if (is_hostile)
         hostile_ok = hostile();
@@ -403,7 +420,7 @@ int guest_main(start_info_t *si)
             pass = up && got == count;
         answer_for(linger);
     }
-    if (is_hostile && is_hostile != 3)
+    if (is_hostile && is_hostile != 4)
         hostile_ok &= fatal_attack(b, is_hostile);
     if (detach)
         pass &= until_detach(b, peer, detach);

@@ -35,6 +35,10 @@ struct brsvc_stats {
  * -XEN_ENOSPC (no bridge or port slot left). */
 int brsvc_port_attach(const char *bridge, const char *port_name, uint16_t vlan,
                       brsvc_deliver_t deliver, void *opaque);
+/* A trunk port (a vif with bridge=NAME[.VLAN]:T:T...): the n VLANs of
+ * vids tagged, native (0: none) untagged. Same returns. */
+int brsvc_trunk_attach(const char *bridge, const char *port_name, uint16_t native,
+                       const uint16_t *vids, unsigned n, brsvc_deliver_t deliver, void *opaque);
 /* The uplink hook: a trunk port carrying every VLAN tagged and VLAN 1
  * untagged. Same returns. */
 int brsvc_uplink_attach(const char *bridge, const char *port_name, brsvc_deliver_t deliver,
