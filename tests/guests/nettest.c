@@ -23,6 +23,9 @@
  *       storm of 20000 bad requests: each must come back
  *       NETIF_RSP_ERROR), ping, then break the protocol (1: a slot past
  *       its page, 2: a producer index jump): the back end must close.
+ *   hostile=3     instead, after pinging: a packet's first slot alone,
+ *       then 100 slots at once (netback's tx stash must not overflow):
+ *       all 101 answered NETIF_RSP_ERROR, then 5 echoes, no bad rx.
  * Prints "nettest: K sent, R received, L lost" and a verdict line
  * "nettest: PASS ..." or "nettest: FAIL ...". Owns: nothing outside
  * itself. Must never: spin without blocking, or wait without a bound.
@@ -224,6 +227,43 @@ static int hostile(void)
     return ok;
 }
 
+/* hostile=3 (after the pings, so netback holds some of our rx requests
+ * in its stash): a packet whose first slot (more_data) is pushed alone,
+ * so netback keeps it taken and waits for the rest, then 100 slots at
+ * once (its follow-on slot with the reserved gref 1, 99 runts): netback
+ * must not take more than its tx stash holds (the slots past it landed on
+ * its stash of our rx requests; the last one's offset 4000 reads there as
+ * an rx id we never posted). Every one of the 101 slots must come back
+ * NETIF_RSP_ERROR, then 5 more echoes must all be answered with no bad rx
+ * response. */
+static int take_overflow(uint32_t peer)
+{
+    static struct netif_tx_request r[100];
+    uint16_t id = NETFRONT_TX_BUFS;
+    grant_ref_t good = nf.tx_gref[0];
+    uint64_t before = nf.st.raw_error, bad = nf.st.rx_bad + nf.st.rx_err;
+    r[0] = (struct netif_tx_request){ .gref = good, .offset = 0, .id = id++, .size = 60,
+                                      .flags = NETTXF_more_data };
+    netfront_tx_raw(&nf, r, 1);
+    answer_for(300);              /* netback takes it and waits for the rest */
+    r[0] = (struct netif_tx_request){ .gref = 1, .offset = 0, .id = id++, .size = 10 };
+    for (unsigned i = 1; i < 100; i++)
+        r[i] = (struct netif_tx_request){ .gref = good, .offset = i == 99 ? 4000 : 0,
+                                          .id = id++, .size = 10 };
+    while (netfront_tx_raw(&nf, r, 100) == -XEN_EAGAIN)
+        pump(1);
+    wait_raw(nf.st.raw_okay + nf.st.raw_error + nf.st.raw_dropped + nf.st.raw_null + 101, 5000);
+    unsigned got = 0;
+    for (uint16_t i = 0; i < 5; i++)
+        got += (unsigned)ping_once(peer, (uint16_t)(0x7000 + i));
+    say("nettest: hostile: tx take overflow: %lu errors back of 101, %lu okay, broken %d, "
+        "then %u of 5 echoes, %lu bad rx\n", (unsigned long)(nf.st.raw_error - before),
+        (unsigned long)nf.st.raw_okay, nf.broken, got,
+        (unsigned long)(nf.st.rx_bad + nf.st.rx_err - bad));
+    return nf.st.raw_error - before == 101 && !nf.broken && got == 5 &&
+           nf.st.rx_bad + nf.st.rx_err == bad;
+}
+
 /* The last attack (a protocol violation): hostile=1 a slot whose offset
  * + size runs past its page, hostile=2 a producer index far ahead of
  * anything pushed. The back end must disconnect this vif only (Closing,
@@ -339,7 +379,7 @@ int guest_main(start_info_t *si)
         return SHUTDOWN_crash;
     }
     int hostile_ok = 1;
-    if (is_hostile)
+    if (is_hostile && is_hostile < 3)
         hostile_ok = hostile();
 
     if (!count) {
@@ -371,7 +411,9 @@ int guest_main(start_info_t *si)
             pass = up && got == count;
         answer_for(linger);
     }
-    if (is_hostile)
+    if (is_hostile == 3)
+        hostile_ok &= take_overflow(peer);
+    else if (is_hostile)
         hostile_ok &= fatal_attack(b, is_hostile);
     if (detach)
         pass &= until_detach(b, peer, detach);

@@ -248,8 +248,10 @@ static int vif_tx(struct vif *v, uint64_t now_ms)
                 continue;
             return 0;
         }
-        if (n > NB_TX_TAKE)
-            n = NB_TX_TAKE;
+        /* Room is what the stash has left: a packet whose first slots
+         * were taken before (its rest not pushed yet) is still in it. */
+        if ((unsigned)n > NB_TX_TAKE - v->nslots)
+            n = (int)(NB_TX_TAKE - v->nslots);
         for (int i = 0; i < n; i++) {
             union netif_tx_sring_entry e;
             if (backring_take(&v->tx, &e))
