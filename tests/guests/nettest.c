@@ -26,6 +26,9 @@
  *   hostile=3     instead, after pinging: a packet's first slot alone,
  *       then 100 slots at once (netback's tx stash must not overflow):
  *       all 101 answered NETIF_RSP_ERROR, then 5 echoes, no bad rx.
+ *   hostile=4 steal=D steal_ms=MS   first, for MS ms, send frames whose
+ *       source is domain D's vif 0 MAC; no frame for that MAC may reach
+ *       us (the bridge must not let a vif take another's address).
  * Prints "nettest: K sent, R received, L lost" and a verdict line
  * "nettest: PASS ..." or "nettest: FAIL ...". Owns: nothing outside
  * itself. Must never: spin without blocking, or wait without a bound.
@@ -264,6 +267,47 @@ static int take_overflow(uint32_t peer)
            nf.st.rx_bad + nf.st.rx_err == bad;
 }
 
+/* hostile=4 steal=D: for ms, every 5 ms a frame whose source is domain
+ * D's vif 0 MAC (00:16:3e:5a:D:00; to our own MAC, so the bridge drops it
+ * after learning), counting the frames that arrive for D's MAC: the
+ * bridge must not let a vif take another vif's address. 1 if none came. */
+static unsigned long stolen;
+static uint8_t victim[6];
+
+static void rx_steal(void *opaque, const uint8_t *frame, size_t len)
+{
+    if (len >= 6 && !memcmp(frame, victim, 6))
+        stolen++;
+    rx(opaque, frame, len);
+}
+
+static int steal_mac(unsigned domid, uint64_t ms)
+{
+    uint8_t f[60] = { 0 };
+    victim[0] = 0x00, victim[1] = 0x16, victim[2] = 0x3e;
+    victim[3] = 0x5a, victim[4] = (uint8_t)domid, victim[5] = 0;
+    memcpy(f, nf.mac, 6);
+    memcpy(f + 6, victim, 6);
+    f[12] = 0x88, f[13] = 0xb5;         /* local experimental ethertype */
+    uint64_t end = now_ms() + ms;
+    unsigned long sent = 0;
+    while (now_ms() < end && !nf.broken) {
+        if (!netfront_send(&nf, f, sizeof(f)))
+            sent++;
+        netfront_poll(&nf, rx_steal, NULL);
+        ip_poll(&ip, now_ms());
+        evtchn_disable_upcalls();
+        HYPERVISOR_set_timer_op((now_ms() + 5) * 1000000ULL);
+        evtchn_block();
+        evtchn_enable_upcalls();
+    }
+    char m[18];
+    eth_format_mac(m, victim);
+    say("nettest: hostile: %lu frames from %s sent, %lu frames for it received\n", sent, m,
+        stolen);
+    return stolen == 0;
+}
+
 /* The last attack (a protocol violation): hostile=1 a slot whose offset
  * + size runs past its page, hostile=2 a producer index far ahead of
  * anything pushed. The back end must disconnect this vif only (Closing,
@@ -381,6 +425,8 @@ int guest_main(start_info_t *si)
     int hostile_ok = 1;
     if (is_hostile && is_hostile < 3)
         hostile_ok = hostile();
+    if (is_hostile == 4)
+        hostile_ok = steal_mac((unsigned)num(si, "steal", 2), num(si, "steal_ms", 8000));
 
     if (!count) {
         answer_for(answer);
@@ -413,7 +459,7 @@ int guest_main(start_info_t *si)
     }
     if (is_hostile == 3)
         hostile_ok &= take_overflow(peer);
-    else if (is_hostile)
+    else if (is_hostile && is_hostile < 3)
         hostile_ok &= fatal_attack(b, is_hostile);
     if (detach)
         pass &= until_detach(b, peer, detach);

@@ -519,7 +519,7 @@ static void vif_fsm(struct vif *v)
 
 int netback_probe(uint16_t domid, unsigned int devid)
 {
-    char be[64], buf[64], spec[80], err[96];
+    char be[64], buf[64], mac[24], spec[112], err[96];
     struct xlvif cfg;
     xl_snprintf(be, sizeof(be), "/local/domain/0/backend/vif/%u/%u", domid, devid);
     struct vif *v = NULL;
@@ -545,7 +545,12 @@ int netback_probe(uint16_t domid, unsigned int devid)
     xl_snprintf(v->name, sizeof(v->name), "vif%u.%u", domid, devid);
     if (rd(be, "frontend", v->fe, sizeof(v->fe)) || rd(be, "bridge", buf, sizeof(buf)))
         return -XEN_EINVAL;
-    xl_snprintf(spec, sizeof(spec), "bridge=%s", buf);
+    /* The MAC xl gave the vif is pinned to its port: learning from
+     * another vif's frames must not move it (FDB poisoning). */
+    if (rd(be, "mac", mac, sizeof(mac)))
+        xl_snprintf(spec, sizeof(spec), "bridge=%s", buf);
+    else
+        xl_snprintf(spec, sizeof(spec), "bridge=%s, mac=%s", buf, mac);
     if (xlvif_parse(spec, &cfg, err, sizeof(err))) {
         printk("dom0: %s: %s\n", v->name, err);
         return -XEN_EINVAL;
@@ -555,6 +560,8 @@ int netback_probe(uint16_t domid, unsigned int devid)
         return h;
     v->port = h;
     v->used = 1;
+    if (cfg.has_mac && brsvc_port_pin_mac(h, cfg.mac))
+        printk("dom0: %s: cannot pin its MAC on the bridge\n", v->name);
     printk("dom0: %s: on bridge %s, vlan %u\n", v->name, cfg.bridge, cfg.vlan);
     vif_fsm(v);
     return 0;
