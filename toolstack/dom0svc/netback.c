@@ -263,9 +263,11 @@ static int vif_tx(struct vif *v, uint64_t now_ms)
         while (at < v->nslots) {
             struct netif_tx_pkt pkt;
             int st = netif_tx_parse(&v->cfg, v->slot + at, v->nslots - at, &pkt);
-            if (st == -XEN_EIO && pkt.why == NETIF_WHY_TRUNCATED && v->nslots < NB_TX_TAKE) {
-                break;          /* the rest of it is not pushed yet: keep what we have */
-            }
+            /* The rest of it is not pushed (or not taken: the stash was
+             * full) yet: keep what we have. Only a packet that fills the
+             * whole stash alone is too long (the judge stops long before). */
+            if (st == -XEN_EIO && pkt.why == NETIF_WHY_TRUNCATED && v->nslots - at < NB_TX_TAKE)
+                break;
             if (st == -XEN_EIO) {
                 char why[80];
                 xl_snprintf(why, sizeof(why), "tx protocol violation: %s", netif_why_str(pkt.why));
