@@ -125,6 +125,15 @@ int brsvc_uplink_attach(const char *bridge, const char *port_name, brsvc_deliver
     return attach(bridge, port_name, BR_PORT_TRUNK, 1, NULL, 0, deliver, opaque);
 }
 
+int brsvc_port_pin_mac(int handle, const uint8_t mac[6])
+{
+    unsigned p;
+    struct brsvc *b = from_handle(handle, &p);
+    if (!b)
+        return -XEN_EINVAL;
+    return br_fdb_add_static(&b->br, b->br.port[p].pvid, mac, p);
+}
+
 void brsvc_port_detach(int handle)
 {
     unsigned p;

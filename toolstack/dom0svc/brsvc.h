@@ -43,6 +43,10 @@ int brsvc_trunk_attach(const char *bridge, const char *port_name, uint16_t nativ
  * untagged. Same returns. */
 int brsvc_uplink_attach(const char *bridge, const char *port_name, brsvc_deliver_t deliver,
                         void *opaque);
+/* Pins unicast address mac to the port in its VLAN (a static FDB entry:
+ * never learned elsewhere, aged or replaced), so that no other port can
+ * take a vif's configured MAC. 0, or -XEN_EINVAL / -XEN_ENOSPC. */
+int brsvc_port_pin_mac(int handle, const uint8_t mac[6]);
 /* The port goes, with its FDB entries; a bridge with no port left stays
  * (as `brctl` leaves xenbr0). */
 void brsvc_port_detach(int handle);

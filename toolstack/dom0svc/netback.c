@@ -529,7 +529,7 @@ static void vif_fsm(struct vif *v)
 
 int netback_probe(uint16_t domid, unsigned int devid)
 {
-    char be[64], buf[64], spec[80], err[96];
+    char be[64], buf[64], mac[24], spec[112], err[96];
     struct xlvif cfg;
     xl_snprintf(be, sizeof(be), "/local/domain/0/backend/vif/%u/%u", domid, devid);
     struct vif *v = NULL;
@@ -555,7 +555,12 @@ int netback_probe(uint16_t domid, unsigned int devid)
     xl_snprintf(v->name, sizeof(v->name), "vif%u.%u", domid, devid);
     if (rd(be, "frontend", v->fe, sizeof(v->fe)) || rd(be, "bridge", buf, sizeof(buf)))
         return -XEN_EINVAL;
-    xl_snprintf(spec, sizeof(spec), "bridge=%s", buf);
+    /* The MAC xl gave the vif is pinned to its port: learning from
+     * another vif's frames must not move it (FDB poisoning). */
+    if (rd(be, "mac", mac, sizeof(mac)))
+        xl_snprintf(spec, sizeof(spec), "bridge=%s", buf);
+    else
+        xl_snprintf(spec, sizeof(spec), "bridge=%s, mac=%s", buf, mac);
     if (xlvif_parse(spec, &cfg, err, sizeof(err))) {
         printk("dom0: %s: %s\n", v->name, err);
         return -XEN_EINVAL;
@@ -567,6 +572,8 @@ int netback_probe(uint16_t domid, unsigned int devid)
         return h;
     v->port = h;
     v->used = 1;
+    if (cfg.has_mac && brsvc_port_pin_mac(h, cfg.mac))
+        printk("dom0: %s: cannot pin its MAC on the bridge\n", v->name);
     if (cfg.nr_trunk)
         printk("dom0: %s: on bridge %s, trunk (bridge=%s)\n", v->name, cfg.bridge, buf);
     else
