@@ -260,6 +260,7 @@ static int slot_overflow(void)
         "%lu okay, broken %d\n", rc, (unsigned long)(got - before),
         (unsigned long)nf.st.raw_okay, nf.broken);
     return !rc && got - before == 110 && !nf.st.raw_okay && !nf.broken;
+}
 
 /* hostile=5 (after the pings, so netback holds some of our rx requests
  * in its stash): a packet whose first slot (more_data) is pushed alone,
