@@ -13,6 +13,7 @@
 #include <xenolith/hypercall.h>
 #include <xenolith/lib.h>
 #include <xenolith/mm.h>
+#include <xenolith/pirq.h>
 #include <xenolith/sched.h>
 
 struct domain domains[MAX_DOMAINS];
@@ -147,6 +148,7 @@ int domain_destroy_step(struct domain *d)
         sched_domain_destroy(d);          /* its vcpus off the run queues first */
         arch_leave_guest_page_tables(); /* never run on tables being freed */
         arch_forget_domain_cpu_state(d); /* no CPU's FPU owner stays one of its slots */
+        pirq_domain_destroy(d);           /* its devices' interrupts quiet, vectors free */
         evtchn_domain_destroy(d);         /* peers' ends go back to unbound */
         gnttab_domain_destroy(d);         /* its mappings go; its granted frames outlive it while mapped */
         struct vcpu *v;

@@ -1,6 +1,6 @@
 /*
  * event_channel.c - Xen event channels: the per-domain port state machine
- * (unbound, interdomain, virq, ipi), the 2-level ABI (pending/mask
+ * (unbound, interdomain, virq, ipi, pirq), the 2-level ABI (pending/mask
  * bitmaps in shared_info and vcpu_info) and the FIFO ABI (Xen's
  * event_fifo: event words in guest event-array pages, per-priority
  * queues linked through the words, heads and the READY bitmap in a
@@ -23,6 +23,7 @@
 #include <xenolith/layout.h>
 #include <xenolith/lib.h>
 #include <xenolith/mm.h>
+#include <xenolith/pirq.h>
 #include <xen/event_channel.h>
 
 #define BITS_PER_WORD 64
@@ -350,6 +351,9 @@ static long evtchn_close(struct domain *d, unsigned int port)
                 v->ev.virq_to_port[c->virq] = 0;
         break;
     }
+    case ECS_PIRQ:
+        pirq_unbind_port(d, c->pirq, port);
+        break;
     case ECS_INTERDOMAIN: {
         struct domain *r = domain_by_id(c->remote_dom);
         BUG_ON(!r);
@@ -567,6 +571,33 @@ static long op_bind_ipi(struct vcpu *v, evtchn_bind_ipi_t *b)
     return 0;
 }
 
+/* Xen's evtchn_bind_pirq: only a pirq the caller's domain has mapped
+ * (pirq_bind_check: -EINVAL out of range, -EPERM not mapped for it,
+ * -EEXIST bound); events go to vcpu 0
+ * until EVTCHNOP_bind_vcpu moves them. BIND_PIRQ__WILL_SHARE is
+ * accepted and means nothing: MSI pirqs are never shared. */
+static long op_bind_pirq(struct vcpu *v, evtchn_bind_pirq_t *b)
+{
+    struct domain *d = v->domain;
+    int rc = pirq_bind_check(d, b->pirq);
+    if (rc)
+        return rc;
+    int port = get_free_port(d);
+    if (port < 0)
+        return port;
+    port_bind(d, (unsigned int)port,
+              (struct evtchn){ .state = ECS_PIRQ, .pirq = (uint16_t)b->pirq });
+    pirq_set_port(b->pirq, (uint32_t)port);
+    b->port = (evtchn_port_t)port;
+    return 0;
+}
+
+void evtchn_raise_pirq(struct domain *d, unsigned int port)
+{
+    if (d->state == DOM_RUNNING && port_is_valid(d, port) && d->ev.ports[port].state == ECS_PIRQ)
+        evtchn_set_pending(d, port);
+}
+
 static long op_send(struct vcpu *v, unsigned int port)
 {
     struct domain *d = v->domain;
@@ -619,6 +650,10 @@ static long op_status(struct vcpu *v, evtchn_status_t *s)
     case ECS_IPI:
         s->status = EVTCHNSTAT_ipi;
         break;
+    case ECS_PIRQ:
+        s->status = EVTCHNSTAT_pirq;
+        s->u.pirq = c->pirq;
+        break;
     default:
         s->status = EVTCHNSTAT_closed;
         break;
@@ -657,8 +692,7 @@ static long op_bind_vcpu(struct vcpu *v, evtchn_bind_vcpu_t *b)
     if (!port_is_valid(d, b->port))
         return -XL_EINVAL;
     struct evtchn *c = &d->ev.ports[b->port];
-    /* Xen: global VIRQs, unbound and interdomain ports (and PIRQs, none
-     * here) may move; per-vcpu VIRQs and IPIs may not. Only new events
+    /* Xen: global VIRQs, unbound, interdomain and pirq ports may move; per-vcpu VIRQs and IPIs may not. Only new events
      * go to the new vcpu. */
     switch (c->state) {
     case ECS_VIRQ:
@@ -667,6 +701,7 @@ static long op_bind_vcpu(struct vcpu *v, evtchn_bind_vcpu_t *b)
         /* fall through */
     case ECS_UNBOUND:
     case ECS_INTERDOMAIN:
+    case ECS_PIRQ:
         c->notify_vcpu = (uint16_t)b->vcpu;
         return 0;
     default:
@@ -713,6 +748,8 @@ long do_event_channel_op(struct vcpu *v, uint64_t cmd, uint64_t arg, uint64_t a3
         OP(evtchn_bind_virq_t, op_bind_virq, 1);
     case EVTCHNOP_bind_ipi:
         OP(evtchn_bind_ipi_t, op_bind_ipi, 1);
+    case EVTCHNOP_bind_pirq:
+        OP(evtchn_bind_pirq_t, op_bind_pirq, 1);
     case EVTCHNOP_status:
         OP(evtchn_status_t, op_status, 1);
     case EVTCHNOP_bind_vcpu:
@@ -754,7 +791,6 @@ long do_event_channel_op(struct vcpu *v, uint64_t cmd, uint64_t arg, uint64_t a3
     case EVTCHNOP_set_priority:
         OP(evtchn_set_priority_t, op_set_priority, 0);
     default:
-        /* bind_pirq: no physical IRQs yet. */
         return hc_unimplemented(v->domain, __HYPERVISOR_event_channel_op, (unsigned int)cmd);
     }
 }

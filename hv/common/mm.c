@@ -13,6 +13,7 @@
 #include <xenolith/errno.h>
 #include <xenolith/lib.h>
 #include <xenolith/mm.h>
+#include <xenolith/pirq.h>
 #include <xenolith/tlbflush.h>
 
 struct page_alloc hv_pages;
@@ -155,11 +156,14 @@ uint64_t mm_free_count(void)
 
 int mm_io_map_ok(uint16_t pg_owner, uint64_t mfn, int rw)
 {
-    (void)rw;
     const struct domain *d = domain_by_id(pg_owner);
     if (!d || !d->privileged)
         return -XL_EPERM; /* Xen: "non-privileged attempt to map MMIO space" */
     if (mfn == LAPIC_MFN || mfn == IOAPIC_MFN || mfn > (1ULL << 40))
+        return -XL_EPERM;
+    /* MSI-X tables and PBAs the hv programmed: read-only (Xen's
+     * mmio_ro_ranges), so dom0 cannot redirect a vector. */
+    if (rw && !pirq_mmio_writable(mfn))
         return -XL_EPERM;
     return 0;
 }

@@ -5,7 +5,7 @@
  * and the good calls still work afterwards; every xen_version sub-op
  * answers as Xen 4.17 does for dom0; vcpu_op register_vcpu_info (errors,
  * then moving vcpu_info to a page of ours and seeing events land there),
- * get_physid, up, is_up. One line per check, then a verdict; ends with
+ * get_physid, up, is_up; as a domU, pirq map/unmap/bind refused. One line per check, then a verdict; ends with
  * poweroff if all passed, crash otherwise.
  * Command line "end=reason:N" ends instead with SCHEDOP_shutdown reason N
  * (any value: Xen truncates it to 8 bits and halts as for a crash when it
@@ -248,6 +248,28 @@ static void platform_checks(void)
           -XEN_EOPNOTSUPP);
 }
 
+/* Physical IRQs belong to the privileged domain (Xen's XSM default):
+ * a domU may not map or unmap a pirq, for itself or for dom0, nor bind
+ * one (domU only; dom0's side is pirq_msi.c's). */
+static void pirq_checks(void)
+{
+    if (priv)
+        return;
+    struct physdev_map_pirq m = { .domid = DOMID_SELF, .type = MAP_PIRQ_TYPE_MSI_SEG,
+                                  .index = -1, .pirq = -1, .bus = 0, .devfn = 0 };
+    check("physdev map_pirq MSI (domU) -> -EPERM", HYPERVISOR_physdev_op(PHYSDEVOP_map_pirq, &m),
+          -XEN_EPERM);
+    m.domid = 0, m.index = -1, m.pirq = -1;
+    check("physdev map_pirq for dom0 (domU) -> -EPERM",
+          HYPERVISOR_physdev_op(PHYSDEVOP_map_pirq, &m), -XEN_EPERM);
+    struct physdev_unmap_pirq u = { .domid = DOMID_SELF, .pirq = 40 };
+    check("physdev unmap_pirq 40 (domU) -> -EPERM",
+          HYPERVISOR_physdev_op(PHYSDEVOP_unmap_pirq, &u), -XEN_EPERM);
+    evtchn_bind_pirq_t b = { .pirq = 40 };
+    check("evtchn bind_pirq 40 (domU) -> -EPERM",
+          HYPERVISOR_event_channel_op(EVTCHNOP_bind_pirq, &b), -XEN_EPERM);
+}
+
 int guest_main(start_info_t *si)
 {
     xen_extraversion_t extra;
@@ -284,6 +306,7 @@ int guest_main(start_info_t *si)
     version_checks();
     vcpu_checks(si);
     platform_checks();
+    pirq_checks();
     printk("hypercalls: %d passed, %d failed\n", passed, failed);
     if (cmdline_get(si, "end", end, sizeof(end))) {
         if (str_starts(end, "reason:")) {

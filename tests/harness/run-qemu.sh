@@ -23,6 +23,7 @@
 #                --disk and --disk-ro share one order
 #   --nic ARGS   a virtio-net-pci device on a QEMU -netdev ARGS back end
 #                (e.g. "user,id=n0,restrict=on"); the id must be given
+#   --device ARGS  any QEMU -device ARGS (repeatable; e.g. edu for pirq_msi)
 #   --smp N      N CPUs (QEMU's -smp N, default 1); with N > 1 TCG runs
 #                one host thread per CPU (-accel tcg,thread=multi), except
 #                with -icount in XL_QEMU_ARGS, which QEMU allows only with
@@ -44,7 +45,7 @@ top=$(cd "$here/../.." && pwd)
 BUILD=${BUILD:-$top/build}
 dom0="$BUILD/guests/dom0.elf" dom0_cmdline="" hv_cmdline="console=com1"
 cfg_text="" timeout=60 log="" quiet=0 gdb=0 mem=512M smp=1
-domus=() disks=() nics=() ramdisk="" ctl="" ctl_script=""
+domus=() disks=() nics=() qdevs=() ramdisk="" ctl="" ctl_script=""
 while [ $# -gt 0 ]; do
     case "$1" in
     --dom0) dom0=$2; shift ;;
@@ -63,6 +64,7 @@ while [ $# -gt 0 ]; do
     --disk) disks+=("$2"); shift ;;
     --disk-ro) disks+=("$2,readonly=on"); shift ;;
     --nic) nics+=("$2"); shift ;;
+    --device) qdevs+=("$2"); shift ;;
     --ctl) ctl=$2; shift ;;
     --ctl-script) ctl_script=$2; shift ;;
     --ctl-wait) ctl_wait=$2; shift ;;
@@ -157,6 +159,9 @@ devs=()
 for i in "${!disks[@]}"; do
     devs+=(-drive "if=none,id=vd$i,format=raw,file=${disks[$i]}"
            -device "virtio-blk-pci,drive=vd$i,disable-legacy=on")
+done
+for q in "${qdevs[@]}"; do
+    devs+=(-device "$q")
 done
 for n in "${nics[@]}"; do
     devs+=(-netdev "$n" -device "virtio-net-pci,netdev=$(sed 's/.*id=\([^,]*\).*/\1/' <<<"$n"),disable-legacy=on")

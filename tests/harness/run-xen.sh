@@ -26,6 +26,7 @@
 #   --hv-cmdline S        extra Xen options, appended to the defaults below
 #   --stop REGEX          extended regex: stop as soon as a log line matches
 #                         (for guests that do not shut down, or to end early)
+#   --device ARGS         a QEMU -device ARGS (repeatable; as run-qemu.sh's)
 #   --smp N               N CPUs (QEMU's -smp N, default 1; one TCG
 #                         thread runs them in turn); dom0 keeps one vCPU
 #   --timeout S (default 120, 0 = none)   --log FILE   --quiet
@@ -40,7 +41,7 @@ top=$(cd "$here/../.." && pwd)
 BUILD=${BUILD:-$top/build}
 XEN_EFI=${XEN_EFI:-/boot/xen-4.17-amd64.efi}
 dom0="$BUILD/guests/dom0.elf" dom0_cmdline="" hv_extra="" stop="" ramdisk=""
-timeout=120 log="" quiet=0 stdin=0 smp=1
+timeout=120 log="" quiet=0 stdin=0 smp=1 qdevs=()
 # Small dom0, one CPU, no IOMMU/microcode work, halt instead of rebooting on
 # a dom0 crash, and every line a guest writes shown on the serial console.
 xen_opts="console=com1 com1=115200,8n1 dom0_mem=64M,max:64M dom0_max_vcpus=1 noreboot"
@@ -53,6 +54,7 @@ while [ $# -gt 0 ]; do
     --hv-cmdline) hv_extra=$2; shift ;;
     --stop) stop=$2; shift ;;
     --smp) smp=$2; shift ;;
+    --device) qdevs+=(-device "$2"); shift ;;
     --timeout) timeout=$2; shift ;;
     --log) log=$2; shift ;;
     --quiet) quiet=1 ;;
@@ -113,7 +115,7 @@ qemu-system-x86_64 -machine q35 -m 512M -cpu max -smp "$smp" -no-reboot -display
     -drive if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd \
     -drive if=pflash,format=raw,file="$work/vars.fd" \
     -drive format=raw,file=fat:rw:"$esp" ${XL_QEMU_ARGS:-} \
-    -net none "${serial[@]}" 2>"$work/qemu.err" 0<&3 &
+    -net none "${qdevs[@]}" "${serial[@]}" 2>"$work/qemu.err" 0<&3 &
 qpid=$!
 if [ $quiet = 0 ]; then
     tail -n +1 -f "$log" &

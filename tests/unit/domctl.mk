@@ -12,3 +12,5 @@ UNIT_SRCS_domctl += hv/common/hcstat.c hv/shared/hcstat.c hv/common/platform.c
 # the scheduler (XEN_DOMCTL/SYSCTL_scheduler_op, domain_destroy) with its
 # credit logic; its timer and event hooks are stubs in test_domctl.c
 UNIT_SRCS_domctl += hv/common/sched.c hv/common/sched_credit.c
+# physical IRQs (pirq.c, msi.c): event_channel.c, mm.c and domain.c call them
+UNIT_SRCS_domctl += hv/common/pirq.c hv/common/msi.c

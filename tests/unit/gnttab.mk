@@ -5,3 +5,5 @@ UNIT_SRCS_gnttab := tests/unit/fake_smp.c hv/common/grant_table.c hv/common/mm.c
                     tests/unit/fake_mem.c tests/unit/fake_console.c tests/unit/fake_domains.c
 # hc_unimplemented (hcstat.c) and the names it logs
 UNIT_SRCS_gnttab += hv/common/hcstat.c hv/shared/hcstat.c
+# physical IRQs (pirq.c, msi.c): event_channel.c, mm.c and domain.c call them
+UNIT_SRCS_gnttab += hv/common/pirq.c hv/common/msi.c

@@ -9,3 +9,5 @@ UNIT_SRCS_pv_build += tests/unit/fake_smp.c hv/arch/x86/pv/page_type.c hv/arch/x
                       tests/unit/fake_domains.c
 # hc_unimplemented (hcstat.c) and the names it logs
 UNIT_SRCS_mm += hv/common/hcstat.c hv/shared/hcstat.c
+# physical IRQs (pirq.c, msi.c): event_channel.c, mm.c and domain.c call them
+UNIT_SRCS_mm += hv/common/pirq.c hv/common/msi.c

@@ -8,3 +8,5 @@ UNIT_SRCS_mm_hc := tests/unit/fake_smp.c hv/common/hypercall.c hv/common/multica
                    tests/unit/fake_mem.c tests/unit/fake_console.c
 # hc_unimplemented (hcstat.c) and the names it logs
 UNIT_SRCS_mm_hc += hv/common/hcstat.c hv/shared/hcstat.c hv/common/platform.c
+# physical IRQs (pirq.c, msi.c): event_channel.c, mm.c and domain.c call them
+UNIT_SRCS_mm_hc += hv/common/pirq.c hv/common/msi.c

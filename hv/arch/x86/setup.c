@@ -13,6 +13,7 @@
 #include <xenolith/layout.h>
 #include <xenolith/lib.h>
 #include <xenolith/mm.h>
+#include <xenolith/pirq.h>
 #include <xenolith/percpu.h>
 #include <xenolith/power.h>
 #include <xenolith/kimage.h>
@@ -305,6 +306,7 @@ void hv_start(uint64_t bootinfo_phys)
         panic("no memory for the M2P table");
     apic_init();
     serial_enable_rx_irq();
+    pci_hw_init(); /* device interrupts for dom0 (PHYSDEVOP_map_pirq) */
     smp_init(bi, (unsigned int)MIN(cmdline_size("maxcpus", NR_CPUS), NR_CPUS),
              (uint32_t)cmdline_size("smp_test_dead_apic", ~0u));
     sched_init(nr_cpus_online); /* a run queue per online CPU */

@@ -13,6 +13,7 @@
 #include <xenolith/lib.h>
 #include <xenolith/mm.h>
 #include <xenolith/percpu.h>
+#include <xenolith/pirq.h>
 #include <xenolith/power.h>
 #include <xenolith/serial.h>
 #include <xenolith/tlbflush.h>
@@ -95,6 +96,9 @@ static void interrupt(uint64_t vec)
         apic_eoi();
     } else if (vec == VEC_IPI) {
         smp_ipi_interrupt();
+    } else if (vec >= IRQ_VEC_FIRST && vec <= IRQ_VEC_LAST) {
+        physdev_interrupt((unsigned int)vec); /* MSI: edge, so EOI at once */
+        apic_eoi();
     } else if (vec != VEC_SPURIOUS) {
         apic_eoi();
     }

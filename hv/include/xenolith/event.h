@@ -34,6 +34,7 @@ enum evtchn_state {
     ECS_INTERDOMAIN, /* connected to (remote_dom, remote_port) */
     ECS_VIRQ,
     ECS_IPI,
+    ECS_PIRQ,        /* a physical IRQ of the domain (pirq.h) */
 };
 
 struct evtchn {
@@ -46,6 +47,7 @@ struct evtchn {
     uint8_t last_priority; /* FIFO queue it was last linked on (Xen's fifo_lastq) */
     uint8_t pending;       /* FIFO: raised while its event-array page was missing */
     uint8_t last_vcpu;     /* FIFO: whose queue it was last linked on (Xen's last_vcpu_id) */
+    uint16_t pirq;         /* ECS_PIRQ */
 };
 
 struct domain_events {
@@ -107,6 +109,9 @@ void evtchn_domain_destroy(struct domain *d);
 /* Raise a per-vcpu VIRQ on v / a global VIRQ on d (no-op if unbound). */
 void send_guest_vcpu_virq(struct vcpu *v, unsigned int virq);
 void send_guest_global_virq(struct domain *d, unsigned int virq);
+/* A device interrupt for d's port (bound by EVTCHNOP_bind_pirq): set it
+ * pending if it is still an ECS_PIRQ port (the interrupt path). */
+void evtchn_raise_pirq(struct domain *d, unsigned int port);
 /* A global VIRQ for its handler domain (dom0): VIRQ_DOM_EXC, VIRQ_CONSOLE. */
 void send_global_virq(unsigned int virq);
 /* Is port pending (2-level: d's shared_info bit; FIFO: its event word's

@@ -3,8 +3,8 @@
  * frames (Xen's create_bounce_frame), the iret hypercall, guest
  * kernel/user mode, event upcall delivery, the running vcpu's cache of
  * guest page translations (pv_running_frame), and the small CPU
- * hypercalls (stack_switch, set_segment_base, fpu_taskswitch, vm_assist,
- * physdev_op set_iopl).
+ * hypercalls (stack_switch, set_segment_base, fpu_taskswitch, vm_assist;
+ * physdev_op is physdev.c's).
  * Owns: struct pv_vcpu state changes. Must never: touch the hardware
  * (arch hooks do that), trust a guest value, or let a guest mistake
  * become anything but an errno or a crash of that guest.
@@ -679,25 +679,6 @@ HYPERCALL_DECL(iret)
     }
     v->info->evtchn_upcall_mask = !(rflags & RFLAGS_IF);
     return (long)rax; /* the dispatcher stores it in regs->rax */
-}
-
-HYPERCALL_DECL(physdev_op)
-{
-    HCSTAT_SUB(&v->domain->hcstat, physdev_op, a1);
-    switch (a1) {
-    case PHYSDEVOP_set_iopl: {
-        struct physdev_set_iopl s;
-        if (copy_from_guest_va(v->cr3, &s, a2, sizeof(s)))
-            return -XL_EFAULT;
-        if (s.iopl > 3)
-            return -XL_EINVAL;
-        v->pv.iopl = s.iopl;
-        return 0;
-    }
-    default:
-        /* IRQs, MSI, PCI and the I/O bitmap belong to later work. */
-        return hc_unimplemented(v->domain, __HYPERVISOR_physdev_op, (unsigned int)a1);
-    }
 }
 
 /* ---------------------------------------------------- debug registers */
