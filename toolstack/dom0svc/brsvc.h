@@ -36,9 +36,15 @@ struct brsvc_stats {
 int brsvc_port_attach(const char *bridge, const char *port_name, uint16_t vlan,
                       brsvc_deliver_t deliver, void *opaque);
 /* The uplink hook: a trunk port carrying every VLAN tagged and VLAN 1
- * untagged. Same returns. */
+ * untagged. Same returns; -XEN_EEXIST when the bridge has a port of
+ * that name already (for every attach). */
 int brsvc_uplink_attach(const char *bridge, const char *port_name, brsvc_deliver_t deliver,
                         void *opaque);
+/* A trunk with VLAN 1 untagged and vids[0..n) (each 1..4094) tagged. */
+int brsvc_trunk_attach(const char *bridge, const char *port_name, const uint16_t *vids,
+                       unsigned n, brsvc_deliver_t deliver, void *opaque);
+/* The handle of port port_name on bridge, or -XEN_ENOENT. */
+int brsvc_port_find(const char *bridge, const char *port_name);
 /* The port goes, with its FDB entries; a bridge with no port left stays
  * (as `brctl` leaves xenbr0). */
 void brsvc_port_detach(int handle);
