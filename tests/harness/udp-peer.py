@@ -5,10 +5,13 @@ each Ethernet frame of that NIC as one UDP datagram between two loopback
 ports, so this program is the other end of the cable: a tiny IPv4 host
 (10.0.2.2, MAC 52:54:00:99:00:02) that answers ARP for itself.
 
-    udp-peer.py MY_PORT QEMU_PORT COUNT [--wait S]
+    udp-peer.py MY_PORT QEMU_PORT COUNT [--wait S] [--hostile]
 
 Asks "who-has 10.0.2.15" every 0.5 s until the guest answers (--wait S
-at most); then sends COUNT numbered UDP datagrams to 10.0.2.15:7777, one
+at most); with --hostile it then throws junk at the wire (runts, broken
+and unknown 802.1Q tags, VLAN 4095, a bogus ARP, a datagram with a bad
+UDP checksum, a storm of 3000 broadcasts): the machine must stay up and
+keep forwarding. Then it sends COUNT numbered UDP datagrams to 10.0.2.15:7777, one
 at a time, each waited for 2 s (one resend), and compares every echo
 with what was sent; finally sends "quit". Prints one line per phase and
 "udp-peer: R of COUNT answered"; exits 0 only if all came back intact.
@@ -109,9 +112,37 @@ class Peer:
                 return True
 
 
+def hostile(p):
+    """Junk on the wire; how many frames were sent."""
+    g, src = p.guest_mac, MY_MAC
+    tag = lambda vid: b"\x81\x00" + struct.pack("!H", vid)
+    good = udp(g, b"bad checksum")
+    bad_csum = good[:40] + bytes([good[40] ^ 0xFF]) + good[41:]
+    junk = [
+        g + src,                                   # 12 bytes: no ethertype
+        g + src + b"\x08\x00",                     # a bare header
+        g + src + b"\x81\x00",                     # a tag cut short
+        g + src + tag(30) + b"\x08\x00" + b"\0" * 40,   # VLAN 30: not on the trunk
+        g + src + tag(4095) + b"\x08\x00" + b"\0" * 40, # reserved VID
+        g + src + tag(10) + b"\x08\x00" + b"\0" * 40,   # VLAN 10: carried, nobody there
+        g + src + tag(1) + b"\x08\x00" + b"\0" * 40,    # the native VLAN tagged
+        g + src + tag(10) + tag(20) + b"\x08\x00" + b"\0" * 40,  # double tag
+        BCAST + src + b"\x08\x06" + b"\xff" * 8,    # a truncated ARP
+        BCAST + BCAST + b"\x08\x00" + b"\0" * 46,   # a broadcast source MAC
+        bad_csum,
+        g + src + b"\x08\x00" + b"\x45" + b"\xff" * 1499,  # 1514 bytes of garbage IPv4
+    ]
+    for f in junk:
+        p.send(f)
+    for i in range(3000):
+        p.send(BCAST + src + b"\x88\xb5" + struct.pack("!I", i) + b"\0" * 42)
+    return len(junk) + 3000
+
+
 def main():
     my_port, qemu_port, count = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
     wait = float(sys.argv[5]) if len(sys.argv) > 5 and sys.argv[4] == "--wait" else 150.0
+    with_junk = "--hostile" in sys.argv[4:]
     p = Peer(my_port, qemu_port)
     print(f"udp-peer: 10.0.2.2 on 127.0.0.1:{my_port}, the NIC's wire at 127.0.0.1:{qemu_port}",
           flush=True)
@@ -126,6 +157,10 @@ def main():
         return 1
     print("udp-peer: 10.0.2.15 is at %s (after %d requests, %.1f s)"
           % (p.guest_mac.hex(":"), asked, time.monotonic() - t0), flush=True)
+
+    if with_junk:
+        n = hostile(p)
+        print(f"udp-peer: hostile: {n} junk frames sent", flush=True)
 
     def exchange(msg):
         for _ in range(2):
