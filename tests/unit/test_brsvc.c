@@ -129,6 +129,17 @@ static void test_trunk_list(void **state)
     assert_int_equal(sinks[3].last[15], 10);
     assert_int_equal(brsvc_input(c, f, frame(f, 0xff, 3), 7), 0);
     assert_int_equal(sinks[3].frames, 2);    /* VLAN 30 not on the trunk */
+    char buf[1024];
+    brsvc_show(buf, sizeof(buf), 8);
+    assert_non_null(strstr(buf, "  port eth0            trunk  vlan 1 tagged 10,20\n"));
+    int all = brsvc_uplink_attach("xenbr0", "eth1", deliver, &sinks[4]);
+    assert_true(all >= 0);
+    brsvc_show(buf, sizeof(buf), 8);
+    assert_non_null(strstr(buf, "  port eth1            trunk  vlan 1 tagged all\n"));
+    static const uint16_t many[] = { 2, 3, 4, 5, 6, 7, 8, 9, 10, 11 };
+    assert_true(brsvc_trunk_attach("xenbr1", "eth2", many, 10, deliver, &sinks[5]) >= 0);
+    brsvc_show(buf, sizeof(buf), 8);
+    assert_non_null(strstr(buf, "trunk  vlan 1 tagged 2,3,4,5,6,7,8,9,...\n"));
     brsvc_port_detach(u);
     assert_int_equal(brsvc_port_find("xenbr0", "eth0"), -XEN_ENOENT);
 }
