@@ -18,6 +18,9 @@
  *   udp=PORT      echo every UDP datagram to PORT back to its sender
  *       (checks the back end filled in a Linux front end's csum_blank
  *       checksums: ip.c drops a datagram whose checksum is wrong).
+ *   udp_quit=MS   with udp=: after the echoes, keep answering until a
+ *       datagram "quit" came (echoed too), MS at most; PASS needs it (a
+ *       peer outside the machine, behind dom0's uplink, says it is done).
  *   hostile=1|2|3 before pinging, attack its own netback (bad grant refs,
  *       an oversized packet, a runt, slot sizes that do not add up, a
  *       storm of 20000 bad requests: each must come back
@@ -117,13 +120,17 @@ static int parse_ip(const char *s, uint32_t *out)
 }
 
 static struct ip_udp_sock udp_socks[2];
-static unsigned long udp_in;
+static unsigned long udp_in, udp_unsent;
+static int udp_quit;
 
 static void udp_echo(IP_UDP_RX_ARGS)
 {
     (void)ctx;
     udp_in++;
-    ip_udp_send(&ip, src, dport, sport, data, len, now_ms());
+    if (ip_udp_send(&ip, src, dport, sport, data, len, now_ms()))
+        udp_unsent++;
+    if (len == 4 && !memcmp(data, "quit", 4))
+        udp_quit = 1;
 }
 
 static int tx(void *ctx, const uint8_t *frame, size_t len)
@@ -533,12 +540,23 @@ int guest_main(start_info_t *si)
         hostile_ok &= fatal_attack(b, is_hostile);
     if (detach)
         pass &= until_detach(b, peer, detach);
+    uint64_t quit_ms = num(si, "udp_quit", 0);
+    if (udp_port && quit_ms) {
+        for (uint64_t end = now_ms() + quit_ms; !udp_quit && now_ms() < end;)
+            pump(20);
+        answer_for(200);    /* the quit echo's transmit */
+        say("nettest: udp port %lu: %s\n", (unsigned long)udp_port,
+            udp_quit ? "quit received" : "no quit within the bound");
+        pass &= udp_quit;
+    }
     say("nettest: tx %lu (%lu refused), rx %lu (%lu bad)\n", (unsigned long)nf.st.tx_pkts,
         (unsigned long)nf.st.tx_err, (unsigned long)nf.st.rx_pkts,
         (unsigned long)(nf.st.rx_err + nf.st.rx_bad));
     if (udp_port)
         say("nettest: udp port %lu: %lu datagrams echoed, %u dropped for a bad checksum\n",
             (unsigned long)udp_port, udp_in, ip.drops[IP_DROP_UDP_CSUM]);
+    if (udp_unsent)
+        say("nettest: udp: %lu echoes could not be sent\n", udp_unsent);
     if (is_hostile)
         say("nettest: hostile: %s\n", hostile_ok ? "every attack answered as it should be"
                                                   : "an attack was not refused");

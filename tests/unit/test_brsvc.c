@@ -136,6 +136,48 @@ static void test_trunk_vif(void **state)
     assert_int_equal(brsvc_trunk_attach("xenbr0", "x", 0, bad, 1, deliver, NULL), -XEN_EINVAL);
 }
 
+/* A trunk listing its VLANs (bridge addif xenbr0 eth0 trunk=10,20): VLAN
+ * 1 untagged, 10 tagged, 30 not carried; ports found by name; a second
+ * port of the same name refused. */
+static void test_trunk_list(void **state)
+{
+    uint8_t f[64];
+    static const uint16_t vids[] = { 10, 20 };
+    static const uint16_t bad[] = { 10, 4095 };
+    (void)state;
+    int a = brsvc_port_attach("xenbr0", "vif1.0", 1, deliver, &sinks[0]);
+    int b = brsvc_port_attach("xenbr0", "vif2.0", 10, deliver, &sinks[1]);
+    int c = brsvc_port_attach("xenbr0", "vif3.0", 30, deliver, &sinks[2]);
+    int u = brsvc_trunk_attach("xenbr0", "eth0", 1, vids, 2, deliver, &sinks[3]);
+    assert_true(a >= 0 && b >= 0 && c >= 0 && u >= 0);
+    assert_int_equal(brsvc_port_find("xenbr0", "eth0"), u);
+    assert_int_equal(brsvc_port_find("xenbr0", "eth1"), -XEN_ENOENT);
+    assert_int_equal(brsvc_port_find("xenbr1", "eth0"), -XEN_ENOENT);
+    assert_int_equal(brsvc_port_attach("xenbr0", "eth0", 1, deliver, NULL), -XEN_EEXIST);
+    assert_int_equal(brsvc_trunk_attach("xenbr0", "eth1", 1, bad, 2, deliver, NULL), -XEN_EINVAL);
+    assert_int_equal(brsvc_trunk_attach("xenbr0", "eth1", 1, NULL, 0, deliver, NULL), -XEN_EINVAL);
+    assert_int_equal(brsvc_input(a, f, frame(f, 0xff, 1), 5), 1);
+    assert_int_equal(sinks[3].len, 60);      /* native VLAN 1: untagged */
+    assert_int_equal(brsvc_input(b, f, frame(f, 0xff, 2), 6), 1);
+    assert_int_equal(sinks[3].len, 64);      /* VLAN 10: tagged */
+    assert_int_equal(sinks[3].last[15], 10);
+    assert_int_equal(brsvc_input(c, f, frame(f, 0xff, 3), 7), 0);
+    assert_int_equal(sinks[3].frames, 2);    /* VLAN 30 not on the trunk */
+    char buf[1024];
+    brsvc_show(buf, sizeof(buf), 8);
+    assert_non_null(strstr(buf, "  port eth0            trunk  vlan 1 tagged 10,20\n"));
+    int all = brsvc_uplink_attach("xenbr0", "eth1", deliver, &sinks[4]);
+    assert_true(all >= 0);
+    brsvc_show(buf, sizeof(buf), 8);
+    assert_non_null(strstr(buf, "  port eth1            trunk  vlan 1 tagged all\n"));
+    static const uint16_t many[] = { 2, 3, 4, 5, 6, 7, 8, 9, 10, 11 };
+    assert_true(brsvc_trunk_attach("xenbr1", "eth2", 1, many, 10, deliver, &sinks[5]) >= 0);
+    brsvc_show(buf, sizeof(buf), 8);
+    assert_non_null(strstr(buf, "trunk  vlan 1 tagged 2,3,4,5,6,7,8,9,...\n"));
+    brsvc_port_detach(u);
+    assert_int_equal(brsvc_port_find("xenbr0", "eth0"), -XEN_ENOENT);
+}
+
 static void test_detach_age_show(void **state)
 {
     uint8_t f[64];
@@ -174,6 +216,7 @@ int main(void)
         cmocka_unit_test_setup(test_forwarding, setup),
         cmocka_unit_test_setup(test_uplink_tags, setup),
         cmocka_unit_test_setup(test_trunk_vif, setup),
+        cmocka_unit_test_setup(test_trunk_list, setup),
         cmocka_unit_test_setup(test_detach_age_show, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -81,6 +81,8 @@ static int attach(const char *bridge, const char *port_name, enum br_port_mode m
     for (unsigned i = 0; vids && i < nvids; i++)
         if (vids[i] < 1 || vids[i] > VLAN_VID_MAX)
             return -XEN_EINVAL;
+    if (brsvc_port_find(bridge, port_name) >= 0)
+        return -XEN_EEXIST;
     struct brsvc *b = bridge_get(bridge);
     if (!b)
         return strlen(bridge) && strlen(bridge) < BRSVC_NAME_MAX ? -XEN_ENOSPC : -XEN_EINVAL;
@@ -132,6 +134,19 @@ int brsvc_port_pin_mac(int handle, const uint8_t mac[6])
     if (!b)
         return -XEN_EINVAL;
     return br_fdb_add_static(&b->br, b->br.port[p].pvid, mac, p);
+}
+
+int brsvc_port_find(const char *bridge, const char *port_name)
+{
+    for (unsigned i = 0; i < BRSVC_MAX_BRIDGES; i++) {
+        const struct brsvc *b = &bridges[i];
+        if (!b->used || strcmp(b->name, bridge))
+            continue;
+        for (unsigned p = 0; p < BR_MAX_PORTS; p++)
+            if (b->br.port[p].used && !strcmp(b->br.port[p].name, port_name))
+                return (int)(i * BR_MAX_PORTS + p);
+    }
+    return -XEN_ENOENT;
 }
 
 void brsvc_port_detach(int handle)
@@ -191,6 +206,28 @@ static void put(struct sink *s, const char *text, size_t n)
             s->buf[s->len] = text[i];
 }
 
+/* A trunk's tagged VLANs: " tagged 10,20", " tagged all", at most 8 listed. */
+static void show_tagged(struct sink *s, const struct br_port *bp)
+{
+    char line[16];
+    unsigned n = 0, shown = 0;
+    for (uint16_t vid = 1; vid <= VLAN_VID_MAX; vid++)
+        n += vid != bp->pvid && (bp->allowed[vid / 8] & (1u << (vid % 8)));
+    if (n >= VLAN_VID_MAX - 1) {
+        put(s, " tagged all", 11);
+        return;
+    }
+    for (uint16_t vid = 1; vid <= VLAN_VID_MAX && shown < n; vid++) {
+        if (vid == bp->pvid || !(bp->allowed[vid / 8] & (1u << (vid % 8))))
+            continue;
+        int m = shown == 8 ? xl_snprintf(line, sizeof(line), ",...")
+                           : xl_snprintf(line, sizeof(line), "%s%u", shown ? "," : " tagged ", vid);
+        put(s, line, (size_t)m);
+        if (++shown > 8)
+            break;
+    }
+}
+
 size_t brsvc_show(char *buf, size_t size, uint64_t now_ms)
 {
     struct sink s = { buf, size, 0 };
@@ -205,10 +242,13 @@ size_t brsvc_show(char *buf, size_t size, uint64_t now_ms)
             const struct br_port *bp = &b->br.port[p];
             if (!bp->used)
                 continue;
-            n = xl_snprintf(line, sizeof(line), "  port %-15s %-6s vlan %u%s\n", bp->name,
+            n = xl_snprintf(line, sizeof(line), "  port %-15s %-6s vlan %u%s", bp->name,
                             bp->mode == BR_PORT_ACCESS ? "access" : "trunk", bp->pvid,
                             bp->up ? "" : " down");
             put(&s, line, (size_t)n);
+            if (bp->mode == BR_PORT_TRUNK)
+                show_tagged(&s, bp);
+            put(&s, "\n", 1);
         }
         /* The FDB listing, measured first, then written where it fits. */
         size_t room = s.len < s.size ? s.size - s.len : 0;

@@ -40,13 +40,16 @@ int brsvc_port_attach(const char *bridge, const char *port_name, uint16_t vlan,
 int brsvc_trunk_attach(const char *bridge, const char *port_name, uint16_t native,
                        const uint16_t *vids, unsigned n, brsvc_deliver_t deliver, void *opaque);
 /* The uplink hook: a trunk port carrying every VLAN tagged and VLAN 1
- * untagged. Same returns. */
+ * untagged. Same returns; -XEN_EEXIST when the bridge has a port of
+ * that name already (for every attach). */
 int brsvc_uplink_attach(const char *bridge, const char *port_name, brsvc_deliver_t deliver,
                         void *opaque);
 /* Pins unicast address mac to the port in its VLAN (a static FDB entry:
  * never learned elsewhere, aged or replaced), so that no other port can
  * take a vif's configured MAC. 0, or -XEN_EINVAL / -XEN_ENOSPC. */
 int brsvc_port_pin_mac(int handle, const uint8_t mac[6]);
+/* The handle of port port_name on bridge, or -XEN_ENOENT. */
+int brsvc_port_find(const char *bridge, const char *port_name);
 /* The port goes, with its FDB entries; a bridge with no port left stays
  * (as `brctl` leaves xenbr0). */
 void brsvc_port_detach(int handle);

@@ -225,6 +225,9 @@ static void ctl_run(void)
         status = 0;
     } else if (!strcmp(p, "bridge show")) {
         status = bridge_show();
+    } else if (!strncmp(p, "bridge ", 7)) {
+        printk("dom0: ctl> %s\n", p);
+        status = uplink_run_line(p);
     } else if (!strcmp(p, "halt reboot")) {
         halt_reason = SHUTDOWN_reboot;
         status = 0;
@@ -378,6 +381,7 @@ int services_main(start_info_t *si)
     xlops_init();
     dom0_drivers_init();
     blkback_init(si);
+    uplink_boot(si);
     com2_init();
     guest_shared_info->vcpu_info[0].evtchn_upcall_mask = 0;
     printk("dom0: services running\n");

@@ -47,6 +47,15 @@ const void *svc_ramdisk(size_t *len);
 int vdisk_run_line(char *line);
 /* vnet.c: `vnet list|arp` (a test of the network devices). */
 int vnet_run_line(char *line);
+/* uplink.c: dom0's NICs as bridge ports. `bridge addif BR DEV
+ * [trunk=V,...]` / `bridge delif BR DEV` (returns the exit status); the
+ * cmdline default bridge=BR:DEV; uplink_add/del return 0 or -XEN_ENODEV
+ * (no such NIC), -XEN_EBUSY (NIC in use), -XEN_EINVAL, -XEN_ENOSPC,
+ * -XEN_ENOMEM, -XEN_EEXIST / -XEN_ENOENT (port there / not there). */
+int uplink_run_line(char *line);
+int uplink_add(const char *bridge, const char *dev, const char *mode);
+int uplink_del(const char *bridge, const char *dev);
+void uplink_boot(const start_info_t *si);
 
 /* xsd.c */
 int xsd_init(void);

@@ -193,6 +193,10 @@ int vnet_run_line(char *line)
             out("vnet: no device %s\n", arg[2]);
             return 1;
         }
+        if (d->rx) {
+            out("vnet: %s is in use (a bridge uplink)\n", arg[2]);
+            return 1;
+        }
         return vnet_arp(d, arg[3], arg[4]);
     }
     out("usage: vnet list | vnet arp DEV MY_IP TARGET_IP\n");
