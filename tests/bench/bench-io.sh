@@ -81,9 +81,10 @@ secs=$(( $(date +%s) - t0 ))
 [ -n "${BENCH_IO_LOG:-}" ] && cp "$work/io.log" "$BENCH_IO_LOG"
 
 # "(dN) [..] bench: blk|net NAME: T ticks/op (N ops), RATE ..." -> NAME<TAB>T<TAB>N<TAB>RATE
-# (only the domUs' own lines: dom0 also relays them as "(d0) ... (dN) ...")
+# (as dom0's console back end relays them, "(d0) [..] (dN) bench: ...": a
+# domU may also print them on the hv's console, which would count twice)
 extract() {
-    tr -d '\r' <"$1" | grep -E '^\(d[1-9][0-9]*\) ' | sed -n 's/.*bench: \(blk\|net\) \(.*\): \([0-9]*\) ticks\/op (\([0-9]*\) ops), \(.*\) (virtual time).*/\1 \2\t\3\t\4\t\5/p'
+    tr -d '\r' <"$1" | grep -E '^\(d0\) \[[^]]*\] \(d[1-9][0-9]*\) bench: ' | sed -n 's/.*bench: \(blk\|net\) \(.*\): \([0-9]*\) ticks\/op (\([0-9]*\) ops), \(.*\) (virtual time).*/\1 \2\t\3\t\4\t\5/p'
 }
 extract "$work/io.log" >"$work/io.tsv"
 if [ ! -s "$work/io.tsv" ]; then
@@ -93,7 +94,7 @@ results="$BUILD/bench-results.txt"
 {
 echo
 echo "Split-driver I/O (tests/bench/bench-io.sh), one Xenolith run under QEMU -icount shift=0, 1 CPU"
-echo "$(qemu-system-x86_64 --version | head -1); command: make bench ($(date -u +%Y-%m-%d)); ${secs} s"
+echo "$(qemu-system-x86_64 --version | head -1); command: tests/bench/bench-io.sh, run by make bench ($(date -u +%Y-%m-%d)); ${secs} s"
 echo "ticks/op = TSC ticks per request or packet = instructions retired by the hv, dom0 and"
 echo "the domUs together, plus virtual time that passed while the CPU sat halted waiting"
 echo "for the host (QEMU's icount sleep: a block request waits for QEMU's disk I/O, so the blk"
@@ -104,7 +105,23 @@ printf '%-66s %10s %7s %14s\n' "operation" "ticks/op" "ops" "rate"
 while IFS=$'\t' read -r name t n rate; do
     printf '%-66s %10s %7s %14s\n' "$name" "$t" "$n" "$rate"
 done <"$work/io.tsv"
-tr -d '\r' <"$work/io.log" | grep -E '^\(d[1-9][0-9]*\) ' | sed -n 's/.*bench: net \(.*\) \(sent\|received\): \(.*\)/  \1 \2: \3/p'
+tr -d '\r' <"$work/io.log" | grep -E '^\(d0\) \[[^]]*\] \(d[1-9][0-9]*\) bench: ' | sed -n 's/.*bench: net \(.*\) \(sent\|received\): \(.*\)/  \1 \2: \3/p'
+# dom0's hypercall counts (xl hypercalls 0 before, between and after)
+hc() {  # snapshot K (1..3), "CALL SUBOP" or "total" -> count
+    awk -v k="$1" -v what="$2" '/^xl> xl hypercalls 0$/ { n++ } n == k && what == "total" && /^Domain 0: / { print $3; exit }
+        n == k && what != "total" && index($0, what " ") == 1 { print $NF; exit }' "$work/ctl.out"
+}
+blkreq=$(( 4 * (count + depth) + (depth != 1 ? 4 * (count + 1) : 0) ))
+for part in "block 1 2 $blkreq requests (the timed ones and the warm-ups)" "net 2 3 both domUs' whole runs"; do
+    set -- $part
+    line="  dom0 hypercalls during the $1 part ($(echo "${@:4}")):"
+    for w in total "grant_table_op               copy" "event_channel_op             send" \
+             "sched_op                     block" "iret                         -"; do
+        a=$(hc "$2" "$w") b=$(hc "$3" "$w"); a=${a:-0}
+        [ -n "$b" ] && line="$line $(echo "$w" | tr -s ' ') $((b - a)),"
+    done
+    echo "${line%,}"
+done
 echo "(run status $rc; block: $count requests per row, $depth in flight where not 1;"
 echo " net: $pkts datagrams per size, $pings pings)"
 } | tee -a "$results"
