@@ -51,8 +51,11 @@ fixtures-check: fixtures
 fixtures-check-xen: fixtures
 	$(Q)BUILD=$(BUILD) bash tests/harness/check-fixtures.sh --xen
 
+# Two at a time by default (make test stays within its time on 2 cores);
+# SCENARIO_JOBS=1 runs them one after the other.
+SCENARIO_JOBS ?= 2
 scenarios: $(DEPS_STAMP) $(IMAGES) fixtures
-	$(Q)bash tests/harness/scenarios.sh tests/scenarios/*.scn
+	$(Q)bash tests/harness/scenarios.sh -j $(SCENARIO_JOBS) tests/scenarios/*.scn
 
 test: unit boot-test scenarios
 
@@ -90,16 +93,24 @@ $(XL_EXTRA_LIST): FORCE
 	@mkdir -p $(dir $@)
 	@echo '$(abspath $(XL_EXTRA))' | cmp -s - $@ || echo '$(abspath $(XL_EXTRA))' >$@
 $(XL_DEMO_CPIO): $(wildcard tests/xl-demo/*.cfg) $(BUILD)/guests/pingpong.elf $(DOM0_ELF) \
+                 $(BUILD)/guests/blktest.elf $(BUILD)/guests/nettest.elf \
                  $(XL_EXTRA) $(XL_EXTRA_LIST)
 	@rm -rf $(BUILD)/xl-demo && mkdir -p $(BUILD)/xl-demo
-	$(Q)cp tests/xl-demo/*.cfg $(BUILD)/guests/pingpong.elf $(BUILD)/xl-demo/
+	$(Q)cp tests/xl-demo/*.cfg $(BUILD)/guests/pingpong.elf $(BUILD)/guests/blktest.elf \
+	    $(BUILD)/guests/nettest.elf $(BUILD)/xl-demo/
 	$(Q)cp $(DOM0_ELF) $(BUILD)/xl-demo/beat.elf
 	$(Q)$(if $(strip $(XL_EXTRA)),cp $(XL_EXTRA) $(BUILD)/xl-demo/)
 	$(Q)cd $(BUILD)/xl-demo && ls | cpio -o -H newc --quiet >$(abspath $@)
 
-run-xl: $(DEPS_STAMP) $(IMAGES) $(XL_DEMO_CPIO)
+# dom0 also gets a 64 MiB disk (vda, XL_DISK, made once) and a NIC on
+# QEMU's user network with no way out (eth0).
+XL_DISK ?= $(BUILD)/xl-demo-disk.img
+$(XL_DISK):
+	@mkdir -p $(dir $@) && truncate -s 64M $@
+run-xl: $(DEPS_STAMP) $(IMAGES) $(XL_DEMO_CPIO) $(XL_DISK)
 	@echo "xl is on $(XL_SOCK): in another terminal, make xl CMD='xl list'"
 	$(Q)bash tests/harness/run-qemu.sh --dom0-cmdline services=1 --ramdisk $(XL_DEMO_CPIO) \
+	    --disk $(XL_DISK) --nic user,id=n0,restrict=on \
 	    --hv-cmdline '$(XL_HV_CMDLINE)' --mem $(XL_QEMU_MEM) --ctl $(XL_SOCK) --timeout 0
 
 .PHONY: FORCE

@@ -9,7 +9,8 @@
  * (tests/unit/bridge.mk).
  * Owns: its ports and the FDB table it was given. Must never: send a
  * frame back out of its ingress port, into a VLAN the egress port is not
- * a member of, or learn from an invalid source address.
+ * a member of, take a second tag (or an S-tag) from an access port, or
+ * learn from an invalid source address.
  */
 #include <xen/errno.h>
 #include <xenolith/lib.h>
@@ -283,6 +284,12 @@ enum br_why br_input(struct bridge *br, unsigned in_port, const uint8_t *frame, 
         return decide(f, BR_DROP_LINK_LOCAL);
     uint16_t vid = classify(in, e);
     if (!vid)
+        return decide(f, BR_DROP_VLAN);
+    /* A second tag behind the one classified (or an S-tag) from an
+     * access port: untagged on the way out it would be the only tag left
+     * on a trunk's native VLAN, a hop into any VLAN past the uplink. */
+    if (in->mode == BR_PORT_ACCESS &&
+        (e->ethertype == ETH_P_8021Q || e->ethertype == ETH_P_8021AD))
         return decide(f, BR_DROP_VLAN);
     f->vid = vid;
     f->tci = (uint16_t)((e->tci & 0xf000) | vid);   /* keep PCP and DEI */

@@ -18,11 +18,25 @@
  *   udp=PORT      echo every UDP datagram to PORT back to its sender
  *       (checks the back end filled in a Linux front end's csum_blank
  *       checksums: ip.c drops a datagram whose checksum is wrong).
- *   hostile=1|2   before pinging, attack its own netback (bad grant refs,
+ *   hostile=1|2|3 before pinging, attack its own netback (bad grant refs,
  *       an oversized packet, a runt, slot sizes that do not add up, a
  *       storm of 20000 bad requests: each must come back
  *       NETIF_RSP_ERROR), ping, then break the protocol (1: a slot past
- *       its page, 2: a producer index jump): the back end must close.
+ *       its page, 2: a producer index jump, 3: half a packet, then a flood
+ *       of follow-on slots): the back end must close.
+ *   hostile=4     slot-array overflow: push the first 10 slots of a packet
+ *       (NETTXF_more_data on the last), let netback keep them, then push
+ *       100 more requests in one go. Netback must take no more than its
+ *       slot array holds (each request answered, the vif stays up); the
+ *       100 carry gref 0x7fff0000, so one that lands past the array
+ *       turns netback's slot count into garbage.
+ *   hostile=5     instead, after pinging: a packet's first slot alone,
+ *       then 100 slots at once (netback's tx stash must not overflow):
+ *       all 101 answered NETIF_RSP_ERROR, then 5 echoes, no bad rx; and
+ *       102 slots of six good packets at once (cut mid-packet: kept).
+ *   hostile=6 steal=D steal_ms=MS   first, for MS ms, send frames whose
+ *       source is domain D's vif 0 MAC; no frame for that MAC may reach
+ *       us (the bridge must not let a vif take another's address).
  *   blast=N port=P   (benchmark, sender) after the warm-up, N UDP
  *       datagrams in 64-byte frames to peer:P, then N in 1400-byte
  *       frames, then the count= echoes timed, then an end datagram:
@@ -323,6 +337,128 @@ static int hostile(void)
     return ok;
 }
 
+/* hostile=4: a partial packet kept by netback, then a full batch. */
+static int slot_overflow(void)
+{
+    static struct netif_tx_request r[100];
+    grant_ref_t good = nf.tx_gref[0];
+    uint64_t before = nf.st.raw_okay + nf.st.raw_error + nf.st.raw_dropped + nf.st.raw_null;
+    for (unsigned i = 0; i < 10; i++)
+        r[i] = (struct netif_tx_request){ .gref = good, .offset = 0,
+                                          .id = (uint16_t)(NETFRONT_TX_BUFS + i),
+                                          .size = i ? 10 : 1000, .flags = NETTXF_more_data };
+    netfront_tx_raw(&nf, r, 10);
+    answer_for(500);                 /* netback takes the 10 and keeps them */
+    for (unsigned i = 0; i < 100; i++)
+        r[i] = (struct netif_tx_request){ .gref = 0x7fff0000, .offset = 0,
+                                          .id = (uint16_t)(NETFRONT_TX_BUFS + 10 + i),
+                                          .size = 60 };
+    int rc = netfront_tx_raw(&nf, r, 100);
+    unsigned got = wait_raw(before + 110, 5000);
+    say("nettest: hostile: 10-slot partial packet then 100 requests (push %d): %lu answers, "
+        "%lu okay, broken %d\n", rc, (unsigned long)(got - before),
+        (unsigned long)nf.st.raw_okay, nf.broken);
+    return !rc && got - before == 110 && !nf.st.raw_okay && !nf.broken;
+}
+
+/* hostile=5 (after the pings, so netback holds some of our rx requests
+ * in its stash): a packet whose first slot (more_data) is pushed alone,
+ * so netback keeps it taken and waits for the rest, then 100 slots at
+ * once (its follow-on slot with the reserved gref 1, 99 runts): netback
+ * must not take more than its tx stash holds (the slots past it landed on
+ * its stash of our rx requests; the last one's offset 4000 reads there as
+ * an rx id we never posted). Every one of the 101 slots must come back
+ * NETIF_RSP_ERROR, then 5 more echoes must all be answered with no bad rx
+ * response. */
+static int take_overflow(uint32_t peer)
+{
+    static struct netif_tx_request r[100];
+    uint16_t id = NETFRONT_TX_BUFS;
+    grant_ref_t good = nf.tx_gref[0];
+    uint64_t before = nf.st.raw_error, bad = nf.st.rx_bad + nf.st.rx_err;
+    r[0] = (struct netif_tx_request){ .gref = good, .offset = 0, .id = id++, .size = 60,
+                                      .flags = NETTXF_more_data };
+    netfront_tx_raw(&nf, r, 1);
+    answer_for(300);              /* netback takes it and waits for the rest */
+    r[0] = (struct netif_tx_request){ .gref = 1, .offset = 0, .id = id++, .size = 10 };
+    for (unsigned i = 1; i < 100; i++)
+        r[i] = (struct netif_tx_request){ .gref = good, .offset = i == 99 ? 4000 : 0,
+                                          .id = id++, .size = 10 };
+    while (netfront_tx_raw(&nf, r, 100) == -XEN_EAGAIN)
+        pump(1);
+    wait_raw(nf.st.raw_okay + nf.st.raw_error + nf.st.raw_dropped + nf.st.raw_null + 101, 5000);
+    /* Six well-formed packets of 17 slots each (76 bytes: 60 in the first
+     * slot, 1 in each other) in one push: 102 slots, more than netback
+     * takes at once, so its cut falls inside the sixth packet: it must
+     * wait for the rest, not call that a protocol violation. */
+    uint64_t okay = nf.st.raw_okay;
+    for (unsigned i = 0; i < 102; i++) {
+        unsigned k = i % 17;
+        r[i % 100] = (struct netif_tx_request){ .gref = good, .offset = 0, .id = id++,
+                                                .size = k ? 1 : 76,
+                                                .flags = k < 16 ? NETTXF_more_data : 0 };
+        if (i == 99) {
+            while (netfront_tx_raw(&nf, r, 100) == -XEN_EAGAIN)
+                pump(1);
+        }
+    }
+    netfront_tx_raw(&nf, r, 2);
+    wait_raw(nf.st.raw_okay + nf.st.raw_error + nf.st.raw_dropped + nf.st.raw_null + 102, 5000);
+    say("nettest: hostile: 102 slots of 6 packets at once: %lu okay, broken %d\n",
+        (unsigned long)(nf.st.raw_okay - okay), nf.broken);
+    int cut_ok = nf.st.raw_okay - okay == 102 && !nf.broken;
+    unsigned got = 0;
+    for (uint16_t i = 0; i < 5; i++)
+        got += (unsigned)ping_once(peer, (uint16_t)(0x7000 + i));
+    say("nettest: hostile: tx take overflow: %lu errors back of 101, %lu okay, broken %d, "
+        "then %u of 5 echoes, %lu bad rx\n", (unsigned long)(nf.st.raw_error - before),
+        (unsigned long)nf.st.raw_okay, nf.broken, got,
+        (unsigned long)(nf.st.rx_bad + nf.st.rx_err - bad));
+    return nf.st.raw_error - before == 101 && !nf.broken && got == 5 && cut_ok &&
+           nf.st.rx_bad + nf.st.rx_err == bad;
+}
+
+/* hostile=6 steal=D: for ms, every 5 ms a frame whose source is domain
+ * D's vif 0 MAC (00:16:3e:5a:D:00; to our own MAC, so the bridge drops it
+ * after learning), counting the frames that arrive for D's MAC: the
+ * bridge must not let a vif take another vif's address. 1 if none came. */
+static unsigned long stolen;
+static uint8_t victim[6];
+
+static void rx_steal(void *opaque, const uint8_t *frame, size_t len)
+{
+    if (len >= 6 && !memcmp(frame, victim, 6))
+        stolen++;
+    rx(opaque, frame, len);
+}
+
+static int steal_mac(unsigned domid, uint64_t ms)
+{
+    uint8_t f[60] = { 0 };
+    victim[0] = 0x00, victim[1] = 0x16, victim[2] = 0x3e;
+    victim[3] = 0x5a, victim[4] = (uint8_t)domid, victim[5] = 0;
+    memcpy(f, nf.mac, 6);
+    memcpy(f + 6, victim, 6);
+    f[12] = 0x88, f[13] = 0xb5;         /* local experimental ethertype */
+    uint64_t end = now_ms() + ms;
+    unsigned long sent = 0;
+    while (now_ms() < end && !nf.broken) {
+        if (!netfront_send(&nf, f, sizeof(f)))
+            sent++;
+        netfront_poll(&nf, rx_steal, NULL);
+        ip_poll(&ip, now_ms());
+        evtchn_disable_upcalls();
+        HYPERVISOR_set_timer_op((now_ms() + 5) * 1000000ULL);
+        evtchn_block();
+        evtchn_enable_upcalls();
+    }
+    char m[18];
+    eth_format_mac(m, victim);
+    say("nettest: hostile: %lu frames from %s sent, %lu frames for it received\n", sent, m,
+        stolen);
+    return stolen == 0;
+}
+
 /* The last attack (a protocol violation): hostile=1 a slot whose offset
  * + size runs past its page, hostile=2 a producer index far ahead of
  * anything pushed. The back end must disconnect this vif only (Closing,
@@ -334,6 +470,21 @@ static int fatal_attack(struct xenbus *b, int kind)
         struct netif_tx_request r = { .gref = nf.tx_gref[0], .offset = 4000,
                                       .id = NETFRONT_TX_BUFS, .size = 200 };
         netfront_tx_raw(&nf, &r, 1);
+    } else if (kind == 3) {
+        /* Half a packet (more_data on the last slot pushed), time for the
+         * back end to take it and wait for the rest, then a flood of
+         * follow-on slots: more than any packet may have. */
+        struct netif_tx_request r = { .gref = nf.tx_gref[0], .offset = 0,
+                                      .id = NETFRONT_TX_BUFS, .size = 1000,
+                                      .flags = NETTXF_more_data };
+        netfront_tx_raw(&nf, &r, 1);
+        answer_for(200);
+        r.size = 10;
+        for (unsigned i = 0; i < 200; i++) {
+            r.id = (uint16_t)(NETFRONT_TX_BUFS + 1 + i);
+            if (netfront_tx_raw(&nf, &r, 1))
+                break;
+        }
     } else {
         nf.tx.hdr->req_prod = nf.tx.req_pushed + 5000;
         __atomic_thread_fence(__ATOMIC_SEQ_CST);
@@ -351,7 +502,8 @@ static int fatal_attack(struct xenbus *b, int kind)
     if (xenbus_read(b, XBT_NIL, p, v, sizeof(v)) < 0)
         v[0] = '\0';
     say("nettest: hostile: %s: backend state %lu, error \"%s\"\n",
-        kind == 1 ? "offset past the page" : "producer index jump", (unsigned long)st, v);
+        kind == 1 ? "offset past the page" : kind == 3 ? "half a packet, then a flood"
+                                           : "producer index jump", (unsigned long)st, v);
     return st >= XenbusStateClosing;
 }
 
@@ -438,8 +590,12 @@ int guest_main(start_info_t *si)
         return SHUTDOWN_crash;
     }
     int hostile_ok = 1;
-    if (is_hostile)
+    if (is_hostile == 4)
+        hostile_ok = slot_overflow();
+    else if (is_hostile && is_hostile <= 3)
         hostile_ok = hostile();
+    if (is_hostile == 6)
+        hostile_ok = steal_mac((unsigned)num(si, "steal", 2), num(si, "steal_ms", 8000));
     uint64_t blast = num(si, "blast", 0), bench_port = num(si, "port", 7001),
              sink = num(si, "sink", 0);
     if (sink && ip_udp_bind(&ip, (uint16_t)sink, sink_rx, NULL)) {
@@ -485,7 +641,9 @@ int guest_main(start_info_t *si)
             pass = up && got == count;
         answer_for(linger);
     }
-    if (is_hostile)
+    if (is_hostile == 5)
+        hostile_ok &= take_overflow(peer);
+    else if (is_hostile && is_hostile <= 3)
         hostile_ok &= fatal_attack(b, is_hostile);
     if (detach)
         pass &= until_detach(b, peer, detach);

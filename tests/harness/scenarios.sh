@@ -20,7 +20,38 @@
 #                   $1; non-zero return fails the scenario, and its last line
 #                   of output says why. Other lines are printed as measured.
 # On failure it says why and prints the tail of the log.
+# -j N (first argument): N groups of scenarios (round-robin over the
+# list) run side by side, each a scenarios.sh of its own; their reports
+# are printed group by group once all are done, then the totals. Every
+# scenario already waits for states with bounds, so a loaded host only
+# makes it slower.
 set -u
+if [ "${1:-}" = -j ] && [ "${2:-1}" -gt 1 ] 2>/dev/null; then
+    jobs=$2; shift 2
+    groups=(); for ((g = 0; g < jobs; g++)); do groups+=(""); done
+    i=0
+    for scn in "$@"; do groups[$((i % jobs))]+="$scn"$'\n'; i=$((i + 1)); done
+    out=$(mktemp -d "${TMPDIR:-/tmp}/xl-scn.XXXXXX")
+    for ((g = 0; g < jobs; g++)); do
+        mapfile -t list < <(printf '%s' "${groups[$g]}")
+        [ "${#list[@]}" -gt 0 ] || continue
+        bash "$0" "${list[@]}" >"$out/$g" 2>&1 &
+    done
+    wait
+    tp=0 tf=0 ts=0
+    for ((g = 0; g < jobs; g++)); do
+        [ -f "$out/$g" ] || continue
+        grep -v '^scenarios: ' "$out/$g"
+        t=$(sed -n 's/^scenarios: \([0-9]*\) passed, \([0-9]*\) failed\(, \([0-9]*\) skipped\)\{0,1\}.*/\1 \2 \4/p' "$out/$g")
+        read -r p f sk <<<"$t"
+        [ -n "$p" ] || { echo "scenarios: group $g printed no totals"; f=$((${f:-0} + 1)); }
+        tp=$((tp + ${p:-0})) tf=$((tf + ${f:-0})) ts=$((ts + ${sk:-0}))
+    done
+    rm -rf "$out"
+    echo "scenarios: $tp passed, $tf failed$( [ "$ts" -gt 0 ] && echo ", $ts skipped (see the SKIP lines)")"
+    [ "$tf" = 0 ]
+    exit
+fi
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 logdir="$top/build/scenario-logs"

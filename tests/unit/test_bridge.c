@@ -332,6 +332,44 @@ static void test_vlans_and_egress_bytes(void **state)
     assert_int_equal(br_egress(&fw, 4, f, n, out, n + 3), -XEN_ENOSPC);
 }
 
+/* Double tagging: a priority tag (VID 0) over a second 802.1Q tag, from
+ * an access port in the trunk's native VLAN, left on the trunk untagged:
+ * the wire saw the inner tag, so a vif hopped into any VLAN beyond the
+ * uplink. An untagged S-tag (0x88a8) frame the same. Both are refused on
+ * an access port; a plain priority tag still passes. */
+static void test_double_tag_refused(void **state)
+{
+    struct bridge br;
+    br_init(&br, table, 64);
+    assert_int_equal(br_port_add(&br, 0, "vif1.0", BR_PORT_ACCESS, 1), 0);
+    assert_int_equal(br_port_add(&br, 1, "eth0", BR_PORT_TRUNK, 1), 0);   /* native 1 */
+    assert_int_equal(br_trunk_allow(&br, 1, 20, true), 0);
+    assert_int_equal(br_port_add(&br, 2, "vif2.0", BR_PORT_ACCESS, 20), 0);
+    uint8_t f[64] = { 0 }, out[80];
+    struct br_fwd fw;
+    memcpy(f, BCAST, 6);
+    memcpy(f + 6, MAC_A, 6);
+    f[12] = 0x81, f[13] = 0x00, f[14] = 0x00, f[15] = 0x00;    /* priority tag, VID 0 */
+    f[16] = 0x81, f[17] = 0x00, f[18] = 0x00, f[19] = 20;      /* inner tag, VID 20 */
+    f[20] = 0x08, f[21] = 0x00;
+    enum br_why why = br_input(&br, 0, f, sizeof(f), 0, &fw);
+    if (why == BR_FORWARD) {
+        int n = br_egress(&fw, 1, f, sizeof(f), out, sizeof(out));
+        /* What the wire would carry: dst, src, 81 00 00 14: VLAN 20. */
+        assert_false(n >= 16 && out[12] == 0x81 && out[13] == 0 && (out[15] | out[14] << 8) == 20);
+    }
+    assert_int_equal(why, BR_DROP_VLAN);
+    /* Untagged, ethertype 0x88a8 (an S-tag) from an access port. */
+    f[12] = 0x88, f[13] = 0xa8, f[14] = 0x00, f[15] = 20;
+    f[16] = 0x08, f[17] = 0x00;
+    assert_int_equal(br_input(&br, 0, f, sizeof(f), 0, &fw), BR_DROP_VLAN);
+    /* A plain priority tag is still its port's VLAN. */
+    f[12] = 0x81, f[13] = 0x00, f[14] = 0xa0, f[15] = 0x00;
+    f[16] = 0x08, f[17] = 0x00;
+    assert_int_equal(br_input(&br, 0, f, sizeof(f), 0, &fw), BR_FORWARD);
+    assert_int_equal(fw.vid, 1);
+}
+
 static void test_ageing(void **state)
 {
     struct bridge br;
@@ -570,6 +608,7 @@ int main(void)
         cmocka_unit_test(test_flood_broadcast_multicast),
         cmocka_unit_test(test_bad_frames),
         cmocka_unit_test(test_vlans_and_egress_bytes),
+        cmocka_unit_test(test_double_tag_refused),
         cmocka_unit_test(test_ageing),
         cmocka_unit_test(test_bounded_table),
         cmocka_unit_test(test_port_removal_flushes),

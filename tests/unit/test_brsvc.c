@@ -102,6 +102,40 @@ static void test_uplink_tags(void **state)
     assert_int_equal(sinks[1].last[15], 10);
 }
 
+/* A trunk vif (bridge=xenbr0:10:20): VLANs 10 and 20 tagged, 30 not
+ * carried, no native VLAN; its tagged frames reach the access ports of
+ * their VLAN untagged. */
+static void test_trunk_vif(void **state)
+{
+    uint8_t f[64];
+    static const uint16_t vids[] = { 10, 20 };
+    (void)state;
+    int a10 = brsvc_port_attach("xenbr0", "vif1.0", 10, deliver, &sinks[0]);
+    int a30 = brsvc_port_attach("xenbr0", "vif2.0", 30, deliver, &sinks[1]);
+    int t = brsvc_trunk_attach("xenbr0", "vif3.0", 0, vids, 2, deliver, &sinks[2]);
+    int a20 = brsvc_port_attach("xenbr0", "vif4.0", 20, deliver, &sinks[3]);
+    assert_true(a10 >= 0 && a30 >= 0 && t >= 0 && a20 >= 0);
+    assert_int_equal(brsvc_input(a10, f, frame(f, 0xff, 1), 1), 1);
+    assert_int_equal(sinks[2].frames, 1);
+    assert_int_equal(sinks[2].len, 64);
+    assert_int_equal(sinks[2].last[15], 10);
+    assert_int_equal(brsvc_input(a30, f, frame(f, 0xff, 2), 2), 0);   /* VLAN 30: nobody */
+    assert_int_equal(sinks[2].frames, 1);
+    /* From the trunk: tagged VLAN 20 -> vif4.0 untagged; untagged dropped. */
+    uint8_t tg[64];
+    size_t n = frame(f, 0xff, 3);
+    memcpy(tg, f, 12);
+    tg[12] = 0x81; tg[13] = 0x00; tg[14] = 0x00; tg[15] = 20;
+    memcpy(tg + 16, f + 12, n - 12);
+    assert_int_equal(brsvc_input(t, tg, n + 4, 3), 1);
+    assert_int_equal(sinks[3].frames, 1);
+    assert_int_equal(sinks[3].len, 60);
+    assert_int_equal(brsvc_input(t, f, n, 4), 0);
+    assert_int_equal(brsvc_trunk_attach("xenbr0", "x", 0, NULL, 0, deliver, NULL), -XEN_EINVAL);
+    static const uint16_t bad[] = { 4095 };
+    assert_int_equal(brsvc_trunk_attach("xenbr0", "x", 0, bad, 1, deliver, NULL), -XEN_EINVAL);
+}
+
 static void test_detach_age_show(void **state)
 {
     uint8_t f[64];
@@ -139,6 +173,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_forwarding, setup),
         cmocka_unit_test_setup(test_uplink_tags, setup),
+        cmocka_unit_test_setup(test_trunk_vif, setup),
         cmocka_unit_test_setup(test_detach_age_show, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -769,6 +769,36 @@ static void test_vif(void **state)
     assert_string_equal(err, "vif option `mac' is not key=value");
     assert_int_equal(xlvif_parse("colour=blue", &v, err, sizeof(err)), -XL_EINVAL);
     assert_string_equal(err, "unknown vif option `colour'");
+    /* Trunks, in xl's Open vSwitch syntax: NAME[.NATIVE]:T:T... */
+    char fb[64];
+    assert_int_equal(xlvif_parse("bridge=xenbr0.5:10:20", &v, err, sizeof(err)), 0);
+    assert_string_equal(v.bridge, "xenbr0");
+    assert_true(v.has_vlan);
+    assert_int_equal(v.vlan, 5);
+    assert_int_equal(v.nr_trunk, 2);
+    assert_int_equal(v.trunk[0], 10);
+    assert_int_equal(v.trunk[1], 20);
+    assert_int_equal(xlvif_format_bridge(&v, fb, sizeof(fb)), (int)strlen("xenbr0.5:10:20"));
+    assert_string_equal(fb, "xenbr0.5:10:20");
+    assert_int_equal(xlvif_parse("bridge=br1:7", &v, err, sizeof(err)), 0);
+    assert_false(v.has_vlan);
+    assert_int_equal(v.nr_trunk, 1);
+    xlvif_format_bridge(&v, fb, sizeof(fb));
+    assert_string_equal(fb, "br1:7");
+    assert_int_equal(xlvif_parse("bridge=br1.10", &v, err, sizeof(err)), 0);
+    xlvif_format_bridge(&v, fb, sizeof(fb));
+    assert_string_equal(fb, "br1.10");
+    assert_int_equal(xlvif_parse("bridge=br1", &v, err, sizeof(err)), 0);
+    xlvif_format_bridge(&v, fb, sizeof(fb));
+    assert_string_equal(fb, "br1");
+    assert_int_equal(xlvif_format_bridge(&v, fb, 2), 3);     /* snprintf-like */
+    assert_string_equal(fb, "b");
+    assert_int_equal(xlvif_parse("bridge=br1:", &v, err, sizeof(err)), -XL_EINVAL);
+    assert_int_equal(xlvif_parse("bridge=br1:0", &v, err, sizeof(err)), -XL_EINVAL);
+    assert_int_equal(xlvif_parse("bridge=br1::3", &v, err, sizeof(err)), -XL_EINVAL);
+    assert_int_equal(xlvif_parse("bridge=br1.:3", &v, err, sizeof(err)), -XL_EINVAL);
+    assert_int_equal(xlvif_parse("bridge=br1:1:2:3:4:5:6:7:8:9", &v, err, sizeof(err)), -XL_EINVAL);
+    assert_string_equal(err, "at most 8 trunk VLANs");
     /* Default MACs: Xen's OUI, stable, distinct per (domid, devid). */
     xlvif_default_mac(1, 0, m);
     xlvif_default_mac(1, 0, m2);

@@ -70,11 +70,17 @@ static struct brsvc *from_handle(int h, unsigned *port)
     return b;
 }
 
+/* vids NULL (a trunk): every VLAN tagged. */
 static int attach(const char *bridge, const char *port_name, enum br_port_mode mode,
-                  uint16_t pvid, brsvc_deliver_t deliver, void *opaque)
+                  uint16_t pvid, const uint16_t *vids, unsigned nvids,
+                  brsvc_deliver_t deliver, void *opaque)
 {
-    if (!deliver || (mode == BR_PORT_ACCESS && (pvid < 1 || pvid > VLAN_VID_MAX)))
+    if (!deliver || (mode == BR_PORT_ACCESS && (pvid < 1 || pvid > VLAN_VID_MAX)) ||
+        pvid > VLAN_VID_MAX)
         return -XEN_EINVAL;
+    for (unsigned i = 0; vids && i < nvids; i++)
+        if (vids[i] < 1 || vids[i] > VLAN_VID_MAX)
+            return -XEN_EINVAL;
     struct brsvc *b = bridge_get(bridge);
     if (!b)
         return strlen(bridge) && strlen(bridge) < BRSVC_NAME_MAX ? -XEN_ENOSPC : -XEN_EINVAL;
@@ -82,9 +88,11 @@ static int attach(const char *bridge, const char *port_name, enum br_port_mode m
         if (b->br.port[p].used)
             continue;
         int rc = br_port_add(&b->br, p, port_name, mode, pvid);
-        if (!rc && mode == BR_PORT_TRUNK)
+        if (!rc && mode == BR_PORT_TRUNK && !vids)
             for (uint16_t vid = 1; !rc && vid <= VLAN_VID_MAX; vid++)
                 rc = br_trunk_allow(&b->br, p, vid, true);
+        for (unsigned i = 0; !rc && mode == BR_PORT_TRUNK && vids && i < nvids; i++)
+            rc = br_trunk_allow(&b->br, p, vids[i], true);
         if (!rc)
             rc = br_port_set_up(&b->br, p, true);
         if (rc) {
@@ -100,13 +108,30 @@ static int attach(const char *bridge, const char *port_name, enum br_port_mode m
 int brsvc_port_attach(const char *bridge, const char *port_name, uint16_t vlan,
                       brsvc_deliver_t deliver, void *opaque)
 {
-    return attach(bridge, port_name, BR_PORT_ACCESS, vlan, deliver, opaque);
+    return attach(bridge, port_name, BR_PORT_ACCESS, vlan, NULL, 0, deliver, opaque);
+}
+
+int brsvc_trunk_attach(const char *bridge, const char *port_name, uint16_t native,
+                       const uint16_t *vids, unsigned n, brsvc_deliver_t deliver, void *opaque)
+{
+    if (!vids || !n)
+        return -XEN_EINVAL;
+    return attach(bridge, port_name, BR_PORT_TRUNK, native, vids, n, deliver, opaque);
 }
 
 int brsvc_uplink_attach(const char *bridge, const char *port_name, brsvc_deliver_t deliver,
                         void *opaque)
 {
-    return attach(bridge, port_name, BR_PORT_TRUNK, 1, deliver, opaque);
+    return attach(bridge, port_name, BR_PORT_TRUNK, 1, NULL, 0, deliver, opaque);
+}
+
+int brsvc_port_pin_mac(int handle, const uint8_t mac[6])
+{
+    unsigned p;
+    struct brsvc *b = from_handle(handle, &p);
+    if (!b)
+        return -XEN_EINVAL;
+    return br_fdb_add_static(&b->br, b->br.port[p].pvid, mac, p);
 }
 
 void brsvc_port_detach(int handle)

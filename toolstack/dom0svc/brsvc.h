@@ -35,10 +35,18 @@ struct brsvc_stats {
  * -XEN_ENOSPC (no bridge or port slot left). */
 int brsvc_port_attach(const char *bridge, const char *port_name, uint16_t vlan,
                       brsvc_deliver_t deliver, void *opaque);
+/* A trunk port (a vif with bridge=NAME[.VLAN]:T:T...): the n VLANs of
+ * vids tagged, native (0: none) untagged. Same returns. */
+int brsvc_trunk_attach(const char *bridge, const char *port_name, uint16_t native,
+                       const uint16_t *vids, unsigned n, brsvc_deliver_t deliver, void *opaque);
 /* The uplink hook: a trunk port carrying every VLAN tagged and VLAN 1
  * untagged. Same returns. */
 int brsvc_uplink_attach(const char *bridge, const char *port_name, brsvc_deliver_t deliver,
                         void *opaque);
+/* Pins unicast address mac to the port in its VLAN (a static FDB entry:
+ * never learned elsewhere, aged or replaced), so that no other port can
+ * take a vif's configured MAC. 0, or -XEN_EINVAL / -XEN_ENOSPC. */
+int brsvc_port_pin_mac(int handle, const uint8_t mac[6]);
 /* The port goes, with its FDB entries; a bridge with no port left stays
  * (as `brctl` leaves xenbr0). */
 void brsvc_port_detach(int handle);

@@ -248,8 +248,17 @@ static int vif_tx(struct vif *v, uint64_t now_ms)
                 continue;
             return 0;
         }
-        if (n > NB_TX_TAKE)
-            n = NB_TX_TAKE;
+        /* Room after what an unfinished packet left: never more than the
+         * array holds (a front end that pushes half a packet, then a
+         * flood, must not get past it). A packet of more than
+         * NETIF_TX_SLOTS_MAX slots is judged fatal long before it fills. */
+        unsigned room = NB_TX_TAKE - v->nslots;
+        if (!room) {
+            vif_disconnect(v, "tx packet longer than any allowed");
+            return 0;
+        }
+        if ((unsigned)n > room)
+            n = (int)room;
         for (int i = 0; i < n; i++) {
             union netif_tx_sring_entry e;
             if (backring_take(&v->tx, &e))
@@ -261,8 +270,11 @@ static int vif_tx(struct vif *v, uint64_t now_ms)
         while (at < v->nslots) {
             struct netif_tx_pkt pkt;
             int st = netif_tx_parse(&v->cfg, v->slot + at, v->nslots - at, &pkt);
-            if (st == -XEN_EIO && pkt.why == NETIF_WHY_TRUNCATED && v->nslots < NB_TX_TAKE) {
-                break;          /* the rest of it is not pushed yet: keep what we have */
+            if (st == -XEN_EIO && pkt.why == NETIF_WHY_TRUNCATED &&
+                v->nslots - at < NETIF_TX_SLOTS_MAX) {
+                /* The rest of it is not taken yet (our array was full) or
+                 * not pushed yet: keep its slots for the next round. */
+                break;
             }
             if (st == -XEN_EIO) {
                 char why[80];
@@ -517,7 +529,7 @@ static void vif_fsm(struct vif *v)
 
 int netback_probe(uint16_t domid, unsigned int devid)
 {
-    char be[64], buf[64], spec[80], err[96];
+    char be[64], buf[64], mac[24], spec[112], err[96];
     struct xlvif cfg;
     xl_snprintf(be, sizeof(be), "/local/domain/0/backend/vif/%u/%u", domid, devid);
     struct vif *v = NULL;
@@ -543,17 +555,29 @@ int netback_probe(uint16_t domid, unsigned int devid)
     xl_snprintf(v->name, sizeof(v->name), "vif%u.%u", domid, devid);
     if (rd(be, "frontend", v->fe, sizeof(v->fe)) || rd(be, "bridge", buf, sizeof(buf)))
         return -XEN_EINVAL;
-    xl_snprintf(spec, sizeof(spec), "bridge=%s", buf);
+    /* The MAC xl gave the vif is pinned to its port: learning from
+     * another vif's frames must not move it (FDB poisoning). */
+    if (rd(be, "mac", mac, sizeof(mac)))
+        xl_snprintf(spec, sizeof(spec), "bridge=%s", buf);
+    else
+        xl_snprintf(spec, sizeof(spec), "bridge=%s, mac=%s", buf, mac);
     if (xlvif_parse(spec, &cfg, err, sizeof(err))) {
         printk("dom0: %s: %s\n", v->name, err);
         return -XEN_EINVAL;
     }
-    int h = brsvc_port_attach(cfg.bridge, v->name, cfg.vlan, vif_deliver, v);
+    int h = cfg.nr_trunk ? brsvc_trunk_attach(cfg.bridge, v->name, cfg.has_vlan ? cfg.vlan : 0,
+                                              cfg.trunk, cfg.nr_trunk, vif_deliver, v)
+                         : brsvc_port_attach(cfg.bridge, v->name, cfg.vlan, vif_deliver, v);
     if (h < 0)
         return h;
     v->port = h;
     v->used = 1;
-    printk("dom0: %s: on bridge %s, vlan %u\n", v->name, cfg.bridge, cfg.vlan);
+    if (cfg.has_mac && brsvc_port_pin_mac(h, cfg.mac))
+        printk("dom0: %s: cannot pin its MAC on the bridge\n", v->name);
+    if (cfg.nr_trunk)
+        printk("dom0: %s: on bridge %s, trunk (bridge=%s)\n", v->name, cfg.bridge, buf);
+    else
+        printk("dom0: %s: on bridge %s, vlan %u\n", v->name, cfg.bridge, cfg.vlan);
     vif_fsm(v);
     return 0;
 }

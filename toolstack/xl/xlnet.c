@@ -93,10 +93,7 @@ int xlnet_add_vif(uint16_t domid, unsigned int devid, const struct xlvif *vif)
         rc = node(be, "state", "1", bperm, bl);
     if (!rc)
         rc = node(be, "mac", mac, bperm, bl);
-    if (vif->vlan != XLVIF_DEFAULT_VLAN)
-        xl_snprintf(v, sizeof(v), "%s.%u", vif->bridge, vif->vlan);
-    else
-        xl_snprintf(v, sizeof(v), "%s", vif->bridge);
+    xlvif_format_bridge(vif, v, sizeof(v));
     if (!rc)
         rc = node(be, "bridge", v, bperm, bl);
     xl_snprintf(v, sizeof(v), "%u", devid);

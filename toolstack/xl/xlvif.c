@@ -64,11 +64,12 @@ static int parse_vlan(const char *s, size_t n, uint16_t *out)
     return 0;
 }
 
-/* bridge=NAME or NAME.VLAN: NAME of [A-Za-z0-9_-], 1..15 bytes. */
+/* bridge=NAME[.VLAN][:T[:T...]]: NAME of [A-Za-z0-9_-], 1..15 bytes (the
+ * syntax of xl's vif-openvswitch script). */
 static int parse_bridge(const char *s, size_t n, struct xlvif *v, char *err, size_t errsize)
 {
-    size_t name = 0;
-    while (name < n && s[name] != '.')
+    size_t name = 0, end;
+    while (name < n && s[name] != '.' && s[name] != ':')
         name++;
     if (!name || name >= XLVIF_BRIDGE_MAX) {
         xl_snprintf(err, errsize, "invalid bridge name (1 to %d characters)",
@@ -83,13 +84,46 @@ static int parse_bridge(const char *s, size_t n, struct xlvif *v, char *err, siz
             return -XL_EINVAL;
         }
     }
-    if (name < n && parse_vlan(s + name + 1, n - name - 1, &v->vlan)) {
-        xl_snprintf(err, errsize, "invalid VLAN in bridge=%.*s (1..4094)", (int)(n < 40 ? n : 40), s);
-        return -XL_EINVAL;
+    size_t at = name;
+    if (at < n && s[at] == '.') {
+        for (end = ++at; end < n && s[end] != ':'; end++)
+            ;
+        if (parse_vlan(s + at, end - at, &v->vlan))
+            goto bad_vlan;
+        v->has_vlan = 1;
+        at = end;
+    }
+    v->nr_trunk = 0;
+    while (at < n) {                      /* s[at] == ':' */
+        for (end = ++at; end < n && s[end] != ':'; end++)
+            ;
+        if (v->nr_trunk == XLVIF_TRUNK_MAX) {
+            xl_snprintf(err, errsize, "at most %d trunk VLANs", XLVIF_TRUNK_MAX);
+            return -XL_EINVAL;
+        }
+        if (parse_vlan(s + at, end - at, &v->trunk[v->nr_trunk]))
+            goto bad_vlan;
+        v->nr_trunk++;
+        at = end;
     }
     memcpy(v->bridge, s, name);
     v->bridge[name] = '\0';
     return 0;
+bad_vlan:
+    xl_snprintf(err, errsize, "invalid VLAN in bridge=%.*s (1..4094)", (int)(n < 40 ? n : 40), s);
+    return -XL_EINVAL;
+}
+
+int xlvif_format_bridge(const struct xlvif *v, char *buf, size_t size)
+{
+    int n = xl_snprintf(buf, size, "%s", v->bridge);
+    if (v->has_vlan || (!v->nr_trunk && v->vlan != XLVIF_DEFAULT_VLAN))
+        n += xl_snprintf(buf + ((size_t)n < size ? (size_t)n : size), (size_t)n < size ? size - (size_t)n : 0,
+                         ".%u", v->vlan);
+    for (unsigned i = 0; i < v->nr_trunk; i++)
+        n += xl_snprintf(buf + ((size_t)n < size ? (size_t)n : size), (size_t)n < size ? size - (size_t)n : 0,
+                         ":%u", v->trunk[i]);
+    return n;
 }
 
 static int is_space(char c)
@@ -123,6 +157,7 @@ static int parse_item(const char *k, size_t kn, const char *val, size_t vn, stru
             xl_snprintf(err, errsize, "invalid vlan `%.*s' (1..4094)", (int)(vn < 24 ? vn : 24), val);
             return -XL_EINVAL;
         }
+        v->has_vlan = 1;
         return 0;
     }
     for (size_t i = 0; i < ARRAY_SIZE(ignored); i++)

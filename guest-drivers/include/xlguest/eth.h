@@ -15,6 +15,7 @@
 #define ETH_HLEN      14
 #define VLAN_HLEN     4
 #define ETH_P_8021Q   0x8100
+#define ETH_P_8021AD  0x88a8    /* an S-tag (QinQ) */
 #define VLAN_VID_MASK 0x0fff
 #define VLAN_VID_MAX  4094      /* 4095 is reserved, 0 means priority-tagged */
 
