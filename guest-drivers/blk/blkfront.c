@@ -291,6 +291,96 @@ int blkfront_rw(struct blkfront *f, uint64_t sector, void *buf, uint32_t nsect, 
     return result;
 }
 
+/* One stream request: slot's pages granted, the request on the ring. */
+static int stream_put(struct blkfront *f, uint64_t sector, uint8_t *b, unsigned int seg,
+                      unsigned int slot, grant_ref_t *refs, int write)
+{
+    struct blkif_request q = { .operation = write ? BLKIF_OP_WRITE : BLKIF_OP_READ,
+                               .id = slot, .sector_number = sector, .nr_segments = (uint8_t)seg };
+    for (unsigned int i = 0; i < seg; i++) {
+        long ref = gnttab_grant_access(f->backend_id, virt_to_mfn(b + (size_t)i * 4096), write);
+        if (ref < 0) {
+            while (i--)
+                gnttab_end_access(refs[i]);
+            return (int)ref;
+        }
+        refs[i] = (grant_ref_t)ref;
+        q.seg[i] = (struct blkif_request_segment){ .gref = (grant_ref_t)ref, .last_sect = 7 };
+    }
+    return frontring_put(&f->ring, &q, sizeof(q)) ? -XEN_EIO : 0;
+}
+
+int blkfront_stream(struct blkfront *f, uint64_t sector, uint64_t span, void *buf,
+                    unsigned int seg, unsigned int depth, unsigned int nreq, int write)
+{
+    static grant_ref_t refs[MAX_INFLIGHT][BLKIF_MAX_SEGMENTS_PER_REQUEST];
+    static unsigned char busy[MAX_INFLIGHT];
+    uint8_t *b = buf;
+    uint64_t off = 0, step = (uint64_t)seg * 8;
+    unsigned int issued = 0, done = 0, inflight = 0;
+    int result = 0;
+    if (((uintptr_t)buf & 4095) || f->state != XenbusStateConnected || !seg ||
+        seg > BLKIF_MAX_SEGMENTS_PER_REQUEST || !depth || depth > MAX_INFLIGHT ||
+        depth > frontring_free(&f->ring) || span < step)
+        return -XEN_EINVAL;
+    memset(busy, 0, sizeof(busy));
+    uint64_t last = now_ns();
+    while (done < nreq) {
+        /* Fill the free slots, then one notification for the lot. */
+        for (unsigned int s = 0; s < depth && issued < nreq && !result; s++) {
+            if (busy[s])
+                continue;
+            if (off + step > span)
+                off = 0;
+            result = stream_put(f, sector + off, b + (size_t)s * seg * 4096, seg, s, refs[s],
+                                write);
+            if (result)
+                break;
+            busy[s] = 1;
+            off += step;
+            issued++;
+            inflight++;
+        }
+        push(f);
+        if (result && !inflight)
+            break;
+        /* Take what has come back; block if nothing has. */
+        unsigned long seen = kicks;
+        int n = frontring_pending(&f->ring);
+        if (n < 0)
+            return -XEN_EIO;
+        if (n == 0 && !frontring_final_check(&f->ring)) {
+            if (f->ring.broken)
+                return -XEN_EIO;
+            if (now_ns() - last > WAIT_NS)
+                return -XEN_ETIMEDOUT;
+            nap(seen);
+            continue;
+        }
+        struct blkif_response r;
+        while (frontring_take(&f->ring, &r, sizeof(r)) == 0) {
+            if (r.id >= depth || !busy[r.id]) {
+                f->ring.broken = true;
+                return -XEN_EIO;
+            }
+            if (r.status != BLKIF_RSP_OKAY) {
+                f->errors++;
+                result = -XEN_EIO;
+            }
+            for (unsigned int i = 0; i < seg; i++)
+                while (gnttab_end_access(refs[r.id][i]) == -XEN_EBUSY)
+                    HYPERVISOR_sched_op(SCHEDOP_yield, NULL);
+            busy[r.id] = 0;
+            inflight--;
+            done++;
+            last = now_ns();
+        }
+        if (result && !inflight)
+            break;
+    }
+    return result;
+}
+
 int blkfront_flush(struct blkfront *f)
 {
     struct blkif_request q = { .operation = BLKIF_OP_FLUSH_DISKCACHE };

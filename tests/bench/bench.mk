@@ -18,6 +18,11 @@ $(BUILD)/guest/tests/bench/bench_dom.o: $(TOOLSTACK_HDRS) $(SHARED_HDRS)
 # make bench: the same guest as dom0 of Xenolith and of a real Xen 4.17,
 # both under QEMU -icount (TSC follows retired instructions); a second
 # pair of runs with two CPUs for the two-CPU row. BENCH_XEN=0 skips the
-# (slow) Xen runs.
-bench: $(DEPS_STAMP) $(LOADER) $(HV_ELF) $(BENCH_ELF)
+# (slow) Xen runs. Then tests/bench/bench-io.sh: the split drivers
+# (blkfront/netfront domUs on dom0's services) under -icount, appended to
+# the same results file; BENCH_IO=0 skips it.
+BENCH_IO ?= 1
+bench: $(DEPS_STAMP) $(LOADER) $(HV_ELF) $(BENCH_ELF) $(DOM0_ELF) $(BUILD)/guests/blktest.elf \
+    $(BUILD)/guests/nettest.elf
 	$(Q)BENCH_XEN=$(BENCH_XEN) bash tests/bench/bench.sh
+	$(Q)if [ "$(BENCH_IO)" != 0 ]; then bash tests/bench/bench-io.sh; fi

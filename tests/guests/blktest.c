@@ -19,7 +19,13 @@
  *   badring          lies in the xenstore handshake (a ring-ref never
  *                    granted, a 32-bit protocol): the back end must close;
  *   loop             rounds of 64 sectors written and read back, rounds=R
- *                    times or forever (for xl destroy mid-I/O).
+ *                    times or forever (for xl destroy mid-I/O);
+ *   bench            numbers, no verdict on them: for 4 KiB and 44 KiB
+ *                    (11-segment) requests, reads then writes, with
+ *                    depth=D (default 8) and with 1 in flight, count=N
+ *                    (default 400) requests, sequential, wrapping in
+ *                    the disk's first 8 MiB (or sectors=S if less): a line
+ *                    "bench: blk NAME: T ticks/op (N ops)" plus rates.
  * The pattern: 64-bit little-endian word w of sector s is
  * (s << 24) | (w << 16) | (SEED & 0xffff), XORed with 0x5a5a5a5a00000000,
  * so a sector in the wrong place, a torn sector and another seed all show.
@@ -255,6 +261,53 @@ static void run_loop(uint64_t *buf, uint64_t nsect, uint64_t seed, uint64_t roun
     say("blktest: loop: %lu rounds, %u bad\n", round, bad);
 }
 
+static inline uint64_t bench_tsc(void)
+{
+    uint32_t lo, hi;
+    __asm__ volatile("lfence; rdtsc" : "=a"(lo), "=d"(hi) :: "memory");
+    return ((uint64_t)hi << 32) | lo;
+}
+
+/* One bench case: TSC ticks around n streamed requests. Under QEMU
+ * -icount shift=0 a tick is one retired instruction and 1 ns of virtual
+ * time, so the rates are per second of virtual time. */
+static void bench_case(uint64_t *buf, uint64_t span, unsigned int seg, unsigned int depth,
+                       unsigned int n, int write)
+{
+    char name[48];
+    xl_snprintf(name, sizeof(name), "%s %u KiB seq, %u in flight", write ? "write" : "read",
+                seg * 4, depth);
+    /* A few requests first so the back end's first-touch work is not timed. */
+    int rc = blkfront_stream(&bf, 0, span, buf, seg, depth, depth, write);
+    uint64_t t0 = bench_tsc();
+    if (!rc)
+        rc = blkfront_stream(&bf, 0, span, buf, seg, depth, n, write);
+    uint64_t t = bench_tsc() - t0;
+    check(name, rc, 0);
+    if (rc || !t)
+        return;
+    uint64_t per = t / n, rps = (uint64_t)n * 1000000000ULL / t;
+    uint64_t kbps = rps * seg * 4 * 1024 / 1000;     /* bytes/s / 1000 */
+    say("bench: blk %s: %lu ticks/op (%u ops), %lu req/s, %lu.%02lu MB/s (virtual time)\n", name,
+        (unsigned long)per, n, (unsigned long)rps, (unsigned long)(kbps / 1000),
+        (unsigned long)(kbps % 1000 / 10));
+}
+
+static void run_bench(uint64_t *buf, uint64_t span, unsigned int depth, unsigned int n)
+{
+    static const unsigned int segs[] = { 1, 11 };
+    say("bench: blk: TSC ticks per request around %u requests each; under QEMU -icount "
+        "shift=0 ticks = instructions retired (all CPUs, hv + dom0 + domU) = ns of virtual "
+        "time, so req/s and MB/s are in virtual time\n", n);
+    for (unsigned int w = 0; w < 2; w++)
+        for (unsigned int i = 0; i < 2; i++) {
+            bench_case(buf, span, segs[i], depth, n, (int)w);
+            if (depth != 1)
+                bench_case(buf, span, segs[i], 1, n, (int)w);
+        }
+    say("bench: blk done\n");
+}
+
 /* Waits (bounded) until the node's value reaches want; returns it. */
 static uint64_t wait_node(struct xenbus *xb, const char *node, uint64_t want)
 {
@@ -325,7 +378,7 @@ static void run_badring(struct xenbus *xb)
 int guest_main(start_info_t *si)
 {
     char mode[16] = "write", b[24];
-    uint64_t seed = 1, nsect = 0, rounds = 0;
+    uint64_t seed = 1, nsect = 0, rounds = 0, depth = 8, count = 400;
     cmdline_get(si, "mode", mode, sizeof(mode));
     if (cmdline_get(si, "pattern", b, sizeof(b)))
         seed = parse_num(b);
@@ -333,6 +386,10 @@ int guest_main(start_info_t *si)
         nsect = parse_num(b);
     if (cmdline_get(si, "rounds", b, sizeof(b)))
         rounds = parse_num(b);
+    if (cmdline_get(si, "depth", b, sizeof(b)))
+        depth = parse_num(b);
+    if (cmdline_get(si, "count", b, sizeof(b)))
+        count = parse_num(b);
 
     check("traps_init", traps_init(), 0);
     if (!guest_shared_info)
@@ -371,7 +428,15 @@ int guest_main(start_info_t *si)
         bf.flush ? ", flush" : "");
     if (!nsect || nsect > bf.sectors)
         nsect = bf.sectors;
-    uint64_t *buf = pages_alloc(CHUNK_SECTORS / 8);
+    if (!strcmp(mode, "bench") && (depth < 1 || depth > 32 || !count)) {
+        check("bench: depth 1..32, count > 0", 0, 1);
+        goto out;
+    }
+    /* bench: depth slots of 11 pages; the other modes: one chunk */
+    size_t npages = CHUNK_SECTORS / 8;
+    if (!strcmp(mode, "bench") && depth * 11 > npages)
+        npages = depth * 11;
+    uint64_t *buf = pages_alloc(npages);
     check("buffer", buf != NULL, 1);
     if (!buf)
         goto out;
@@ -399,6 +464,9 @@ int guest_main(start_info_t *si)
         run_hostile(buf);
     else if (!strcmp(mode, "loop"))
         run_loop(buf, nsect, seed, rounds);
+    else if (!strcmp(mode, "bench"))
+        run_bench(buf, nsect < 16384 ? nsect : 16384, (unsigned int)depth,
+                  (unsigned int)count);
     else
         check("known mode", 0, 1);
     if (hotplug) {

@@ -40,6 +40,13 @@
  *   hostile=6 steal=D steal_ms=MS   first, for MS ms, send frames whose
  *       source is domain D's vif 0 MAC; no frame for that MAC may reach
  *       us (the bridge must not let a vif take another's address).
+ *   blast=N port=P   (benchmark, sender) after the warm-up, N UDP
+ *       datagrams in 64-byte frames to peer:P, then N in 1400-byte
+ *       frames, then the count= echoes timed, then an end datagram:
+ *       "bench: net ..." lines (TSC ticks per op and virtual-time rates).
+ *   sink=P        (benchmark, receiver; with count=0) count the datagrams
+ *       to port P by frame size, TSC from the first to the last of each
+ *       size; stop at the end datagram (or answer=MS) and print them.
  * Prints "nettest: K sent, R received, L lost" and a verdict line
  * "nettest: PASS ..." or "nettest: FAIL ...". Owns: nothing outside
  * itself. Must never: spin without blocking, or wait without a bound.
@@ -188,6 +195,98 @@ static void answer_for(uint64_t ms)
     uint64_t end = now_ms() + ms;
     while (now_ms() < end)
         pump(20);
+}
+
+/* ---- benchmark modes (blast=, sink=) ---- */
+
+#define BENCH_SMALL 64u          /* frame bytes: 14 Ethernet + 20 IP + 8 UDP + 22 */
+#define BENCH_LARGE 1400u
+#define BENCH_HDRS (14u + 20u + 8u)
+
+static inline uint64_t bench_tsc(void)
+{
+    uint32_t lo, hi;
+    __asm__ volatile("lfence; rdtsc" : "=a"(lo), "=d"(hi) :: "memory");
+    return ((uint64_t)hi << 32) | lo;
+}
+
+struct sink_count { uint64_t n, first, last; };
+static struct sink_count sink_small, sink_large;
+static int sink_ended;
+
+static void sink_rx(IP_UDP_RX_ARGS)
+{
+    (void)ctx; (void)src; (void)sport; (void)dport; (void)data;
+    uint64_t t = bench_tsc();
+    struct sink_count *c = len == BENCH_SMALL - BENCH_HDRS ? &sink_small
+                         : len == BENCH_LARGE - BENCH_HDRS ? &sink_large : NULL;
+    if (!c) {
+        sink_ended = 1;
+        return;
+    }
+    if (!c->n++)
+        c->first = t;
+    c->last = t;
+}
+
+/* "bench: net NAME: T ticks/op (N ops)" and the rate in virtual time. */
+static void bench_line(const char *name, uint64_t ticks, uint64_t n)
+{
+    if (!n || !ticks)
+        return;
+    say("bench: net %s: %lu ticks/op (%lu ops), %lu per s (virtual time)\n", name,
+        (unsigned long)(ticks / n), (unsigned long)n,
+        (unsigned long)(n * 1000000000ULL / ticks));
+}
+
+static void sink_report(const char *name, const struct sink_count *c)
+{
+    say("bench: net %s received: %lu datagrams\n", name, (unsigned long)c->n);
+    if (c->n > 1)
+        bench_line(name, c->last - c->first, c->n - 1);
+}
+
+static void sink_run(uint64_t ms)
+{
+    say("bench: net: receiver: TSC ticks from the first to the last datagram of each size "
+        "/ (datagrams - 1); under QEMU -icount shift=0 ticks = instructions retired (all "
+        "CPUs) = ns of virtual time\n");
+    uint64_t end = now_ms() + ms;
+    while (!sink_ended && now_ms() < end)
+        pump(20);
+    sink_report("udp 64-byte frames, domU -> domU, at the receiver", &sink_small);
+    sink_report("udp 1400-byte frames, domU -> domU, at the receiver", &sink_large);
+    say("bench: net receiver done%s\n", sink_ended ? "" : " (no end datagram: timed out)");
+}
+
+/* n datagrams of frame bytes to peer:port as fast as the ring takes them. */
+static void blast_size(uint32_t peer, uint16_t port, unsigned frame, uint64_t n, const char *name)
+{
+    static uint8_t payload[BENCH_LARGE];
+    uint64_t sent = 0, t0 = bench_tsc();
+    for (uint64_t i = 0; i < n; i++) {
+        netfront_poll(&nf, rx, NULL);
+        sent += ip_udp_send(&ip, peer, port, port, payload, frame - BENCH_HDRS, now_ms()) == 0;
+    }
+    uint64_t t = bench_tsc() - t0;
+    say("bench: net %s sent: %lu of %lu datagrams\n", name, (unsigned long)sent, (unsigned long)n);
+    bench_line(name, t, n);
+    answer_for(300);    /* let the receiver drain before the next size */
+}
+
+static void blast_run(uint32_t peer, uint16_t port, uint64_t n)
+{
+    blast_size(peer, port, BENCH_SMALL, n, "udp 64-byte frames, domU -> domU, at the sender");
+    blast_size(peer, port, BENCH_LARGE, n, "udp 1400-byte frames, domU -> domU, at the sender");
+}
+
+static void blast_end(uint32_t peer, uint16_t port)
+{
+    uint8_t one = 0;
+    for (int i = 0; i < 3; i++) {
+        ip_udp_send(&ip, peer, port, port, &one, 1, now_ms());
+        answer_for(50);
+    }
 }
 
 /* ---- hostile=1: attacks on our own netback ---- */
@@ -504,8 +603,17 @@ int guest_main(start_info_t *si)
         hostile_ok = hostile();
     if (is_hostile == 6)
         hostile_ok = steal_mac((unsigned)num(si, "steal", 2), num(si, "steal_ms", 8000));
+    uint64_t blast = num(si, "blast", 0), bench_port = num(si, "port", 7001),
+             sink = num(si, "sink", 0);
+    if (sink && ip_udp_bind(&ip, (uint16_t)sink, sink_rx, NULL)) {
+        say("nettest: FAIL: udp bind %lu\n", (unsigned long)sink);
+        return SHUTDOWN_crash;
+    }
 
-    if (!count) {
+    if (!count && sink) {
+        sink_run(answer);
+        pass = 1;
+    } else if (!count) {
         answer_for(answer);
         say("nettest: answered for %lu ms: %lu frames in, %lu out\n", (unsigned long)answer,
             (unsigned long)nf.st.rx_pkts, (unsigned long)nf.st.tx_pkts);
@@ -519,11 +627,17 @@ int guest_main(start_info_t *si)
             say("nettest: peer %s %s after %lu ms\n", buf, up ? "reachable" : "unreachable",
                 (unsigned long)(now_ms() - t0));
         uint64_t got = 0;
-        uint64_t t1 = now_ms();
+        if (up && blast)
+            blast_run(peer, (uint16_t)bench_port, blast);
+        uint64_t t1 = now_ms(), p0 = bench_tsc();
         for (uint64_t i = 0; up && i < count; i++) {
             got += (uint64_t)ping_once(peer, (uint16_t)i);
             if (interval)
                 answer_for(interval);
+        }
+        if (up && blast) {
+            bench_line("ping round trip (56 bytes), domU <-> domU", bench_tsc() - p0, count);
+            blast_end(peer, (uint16_t)bench_port);
         }
         uint64_t sent = up ? count : 0;
         say("nettest: %lu sent, %lu received, %lu lost (%lu ms)\n", (unsigned long)sent,

@@ -43,6 +43,15 @@ int blkfront_open(struct blkfront *f, struct xenbus *xb, uint32_t devid);
 int blkfront_rw(struct blkfront *f, uint64_t sector, void *buf, uint32_t nsect, int write);
 int blkfront_flush(struct blkfront *f);
 
+/* For benchmarks: nreq requests of seg pages (seg * 8 sectors) each,
+ * sequential from sector and wrapping inside [sector, sector + span),
+ * keeping up to depth (1..32) in flight. Request i uses the pages of its
+ * slot in buf (depth * seg pages, page aligned), granted for it and
+ * ended after its response, as blkfront_rw does. 0, -EIO if any
+ * response failed, -ETIMEDOUT, -EINVAL. */
+int blkfront_stream(struct blkfront *f, uint64_t sector, uint64_t span, void *buf,
+                    unsigned int seg, unsigned int depth, unsigned int nreq, int write);
+
 /* One request as given (its id is replaced), for tests of the back end:
  * the response's status (BLKIF_RSP_*), or -ETIMEDOUT / -EIO (broken ring). */
 int blkfront_raw(struct blkfront *f, const struct blkif_request *req);
