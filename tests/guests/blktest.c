@@ -44,36 +44,11 @@
 #include <xlguest/pages.h>
 #include <xlguest/traps.h>
 #include <xlguest/xenbus.h>
+#include "testlog.h"
 
 #define CHUNK_SECTORS 256u          /* 128 KiB per blkfront_rw */
 
-static int passed, failed;
 static struct blkfront bf;
-
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void say(const char *fmt, ...)
-{
-    char buf[256];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = xl_vsnprintf(buf, sizeof(buf), fmt, ap);
-    va_end(ap);
-    size_t len = n < (int)sizeof(buf) ? (size_t)n : sizeof(buf) - 1;
-    console_write(buf, len);
-    if (console_ring_active())
-        HYPERVISOR_console_io(CONSOLEIO_write, (int)len, buf);
-}
-
-static void check(const char *what, long got, long want)
-{
-    if (got == want) {
-        passed++;
-        say("PASS %s\n", what);
-    } else {
-        failed++;
-        say("FAIL %s: got %ld, want %ld\n", what, got, want);
-    }
-}
 
 void guest_event_upcall(struct guest_frame *f)
 {

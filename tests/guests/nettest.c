@@ -74,16 +74,8 @@ static struct ip_stack ip;
 static struct ip_arp_entry arp[16];
 static volatile unsigned long timer_ticks;
 
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void say(const char *fmt, ...)
-{
-    char buf[256];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = xl_vsnprintf(buf, sizeof(buf), fmt, ap);
-    va_end(ap);
-    console_write(buf, n < (int)sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
-}
+/* Only printk: the scenarios count nettest lines as dom0 relays them. */
+#define say printk
 
 void guest_event_upcall(struct guest_frame *f)
 {

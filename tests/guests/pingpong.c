@@ -28,6 +28,7 @@
 #include <xlguest/time.h>
 #include <xlguest/traps.h>
 #include <xlguest/xenbus.h>
+#include "testlog.h"
 
 #define xen_mb()  __atomic_thread_fence(__ATOMIC_SEQ_CST)
 #define xen_rmb() __atomic_thread_fence(__ATOMIC_SEQ_CST)
@@ -55,33 +56,6 @@ static evtchn_port_t fport, bport;
 static volatile unsigned long kicks_front, kicks_back, timer_ticks;
 static unsigned long notify_front, notify_back; /* sends we made */
 static uint32_t count = 2000, sent, answered, received, bad;
-static int passed, failed;
-
-/* printk, and the hv log too when printk goes to the console ring */
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void say(const char *fmt, ...)
-{
-    char buf[256];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = xl_vsnprintf(buf, sizeof(buf), fmt, ap);
-    va_end(ap);
-    size_t len = n < (int)sizeof(buf) ? (size_t)n : sizeof(buf) - 1;
-    console_write(buf, len);
-    if (console_ring_active())
-        HYPERVISOR_console_io(CONSOLEIO_write, (int)len, buf);
-}
-
-static void check(const char *what, long got, long want)
-{
-    if (got == want) {
-        passed++;
-        say("PASS %s\n", what);
-    } else {
-        failed++;
-        say("FAIL %s: got %ld, want %ld\n", what, got, want);
-    }
-}
 
 void guest_event_upcall(struct guest_frame *f)
 {

@@ -10,6 +10,7 @@
  * COM1 (the hypervisor's), block without a timer armed, or let one bad
  * line stop the loop.
  */
+#include <stdarg.h>
 #include <xenolith/lib.h>
 #include <xen/errno.h>
 #include <xen/domctl.h>
@@ -135,6 +136,36 @@ void svc_unmap(void *va)
                                      UVMF_INVLPG);
         map_used[i] = 0;
     }
+}
+
+/* ---- control-line helpers for the dom0 commands (vdisk, vnet, bridge) ---- */
+
+void svc_out(const char *fmt, ...)
+{
+    char b[200];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = xl_vsnprintf(b, sizeof(b), fmt, ap);
+    va_end(ap);
+    if (n > (int)sizeof(b) - 1)
+        n = sizeof(b) - 1;
+    ctl_write(b, (size_t)n);
+    printk("dom0: %s", b);
+}
+
+unsigned int svc_split_args(char *line, char **arg, unsigned int max)
+{
+    unsigned int n = 0;
+    for (char *p = line; *p && n < max;) {
+        while (*p == ' ' || *p == '\t')
+            *p++ = '\0';
+        if (!*p)
+            break;
+        arg[n++] = p;
+        while (*p && *p != ' ' && *p != '\t')
+            p++;
+    }
+    return n;
 }
 
 /* ---- COM2 ---- */

@@ -36,6 +36,11 @@ void svc_domain_cleanup(uint16_t domid);
  * back. */
 void *svc_map_foreign(uint16_t domid, uint64_t mfn);
 void svc_unmap(void *va);
+/* A dom0 command's answer: on the control line and in dom0's log
+ * ("dom0: ..."), at most 199 bytes. */
+void svc_out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Splits line in place at blanks into at most max words; how many. */
+unsigned int svc_split_args(char *line, char **arg, unsigned int max);
 /* COM2 (the host control line). */
 int ctl_getc(void);                     /* -1 if nothing waiting */
 void ctl_write(const char *s, size_t n);

@@ -178,16 +178,7 @@ void uplink_boot(const start_info_t *si)
 int uplink_run_line(char *line)
 {
     char *arg[6];
-    unsigned n = 0;
-    for (char *p = line; *p && n < 6;) {
-        while (*p == ' ' || *p == '\t')
-            *p++ = '\0';
-        if (!*p)
-            break;
-        arg[n++] = p;
-        while (*p && *p != ' ' && *p != '\t')
-            p++;
-    }
+    unsigned int n = svc_split_args(line, arg, 6);
     int rc;
     if ((n == 4 || n == 5) && !strcmp(arg[1], "addif"))
         rc = uplink_add(arg[2], arg[3], n == 5 ? arg[4] : NULL);

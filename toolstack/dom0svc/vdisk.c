@@ -43,19 +43,6 @@ struct vd_req {
 static struct vd_req vd[VD_REQS];
 static int vd_stuck;            /* buffers lost to a request that never came back */
 
-static void out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void out(const char *fmt, ...)
-{
-    char b[200];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = xl_vsnprintf(b, sizeof(b), fmt, ap);
-    va_end(ap);
-    if (n > (int)sizeof(b) - 1)
-        n = sizeof(b) - 1;
-    ctl_write(b, (size_t)n);
-    printk("dom0: %s", b);
-}
 
 static int parse_u64(const char *s, uint64_t *v)
 {
@@ -103,7 +90,7 @@ static int vd_list(void)
     unsigned int i;
     for (i = 0; blkdev_get(i); i++) {
         const struct blkdev_info *in = blkdev_info(blkdev_get(i));
-        out("%s: %lu sectors (%lu MiB), block %u, %s%s, %u in flight max\n", in->name,
+        svc_out("%s: %lu sectors (%lu MiB), block %u, %s%s, %u in flight max\n", in->name,
             (unsigned long)in->nr_sectors, (unsigned long)(in->nr_sectors >> 11),
             in->lblock_size, in->read_only ? "read-only" : "read-write",
             in->has_flush ? ", flush" : "", in->max_inflight);
@@ -113,10 +100,10 @@ static int vd_list(void)
         size_t nl = strlen(in->name);
         for (unsigned int j = 0; virtio_blk_describe(j, line, sizeof(line)) > 0; j++)
             if (!strncmp(line, in->name, nl) && line[nl] == ':')
-                out("  %s\n", line);
+                svc_out("  %s\n", line);
     }
     if (!i)
-        out("vdisk: no block devices\n");
+        svc_out("vdisk: no block devices\n");
     return 0;
 }
 
@@ -226,28 +213,28 @@ static int job_report(const struct vd_job *j)
 {
     const char *what = job_what(j), *name = j->d->info.name;
     if (j->running) {
-        out("vdisk: %s %s: running, %lu of %lu sectors queued, %u in flight\n", what, name,
+        svc_out("vdisk: %s %s: running, %lu of %lu sectors queued, %u in flight\n", what, name,
             (unsigned long)(j->next - j->sector), (unsigned long)j->count, j->out_now);
         return 3;
     }
     if (j->errors) {
-        out("vdisk: %s %s: %u requests failed (first error %d)\n", what, name, j->errors,
+        svc_out("vdisk: %s %s: %u requests failed (first error %d)\n", what, name, j->errors,
             j->first_err);
         return 1;
     }
     uint64_t us = (j->t_end - j->t0) / 1000;
-    out("vdisk: %s %s: %lu sectors from %lu in %u requests (%u in flight at most), %lu us, "
+    svc_out("vdisk: %s %s: %lu sectors from %lu in %u requests (%u in flight at most), %lu us, "
         "%lu KiB/s%s\n",
         what, name, (unsigned long)j->count, (unsigned long)j->sector, j->nreq, j->peak,
         (unsigned long)us, (unsigned long)(us ? j->count / 2 * 1000000 / us : 0),
         j->bg ? " (background)" : "");
     if (j->bad) {
-        out("vdisk: check %s: %lu bad sectors, the first at %lu\n", name, (unsigned long)j->bad,
+        svc_out("vdisk: check %s: %lu bad sectors, the first at %lu\n", name, (unsigned long)j->bad,
             (unsigned long)j->first_bad);
         return 1;
     }
     if (j->op == BLKDEV_READ)
-        out("vdisk: check %s: all %lu sectors match\n", name, (unsigned long)j->count);
+        svc_out("vdisk: check %s: all %lu sectors match\n", name, (unsigned long)j->count);
     return 0;
 }
 
@@ -258,12 +245,12 @@ static int vd_io(struct blkdev *d, enum blkdev_op op, uint64_t sector, uint64_t 
                  uint8_t byte, int bg)
 {
     if (job.running) {
-        out("vdisk: a %s of %s is still running\n", job_what(&job), job.d->info.name);
+        svc_out("vdisk: a %s of %s is still running\n", job_what(&job), job.d->info.name);
         return 1;
     }
     for (unsigned int i = 0; i < VD_REQS; i++)
         if (!vd[i].buf && !(vd[i].buf = pages_alloc(VD_SEGS))) {
-            out("vdisk: no memory for buffers\n");
+            svc_out("vdisk: no memory for buffers\n");
             return 1;
         }
     job = (struct vd_job){ .d = d, .op = op, .byte = byte, .bg = (uint8_t)bg, .running = 1,
@@ -271,7 +258,7 @@ static int vd_io(struct blkdev *d, enum blkdev_op op, uint64_t sector, uint64_t 
                            .end = sector + count, .t0 = now_ns() };
     job_pump(&job);
     if (bg) {
-        out("vdisk: %s %s: started in the background\n", job_what(&job), d->info.name);
+        svc_out("vdisk: %s %s: started in the background\n", job_what(&job), d->info.name);
         return 0;
     }
     uint64_t last = now_ns(), done_before = 0;
@@ -286,7 +273,7 @@ static int vd_io(struct blkdev *d, enum blkdev_op op, uint64_t sector, uint64_t 
         if (job.next != done_before)
             done_before = job.next, last = now_ns();
         if (now_ns() - last > VD_TIMEOUT_NS) {
-            out("vdisk: %s %s: %u requests never completed; their buffers are lost\n",
+            svc_out("vdisk: %s %s: %u requests never completed; their buffers are lost\n",
                 job_what(&job), d->info.name, job.out_now);
             for (unsigned int i = 0; i < VD_REQS; i++)
                 if (vd[i].busy)
@@ -322,7 +309,7 @@ static int vd_reset(struct blkdev *d)
         sub++;
     }
     if (virtio_blk_request_reset(d->info.name)) {
-        out("vdisk: %s is no virtio-blk device\n", d->info.name);
+        svc_out("vdisk: %s is no virtio-blk device\n", d->info.name);
     }
     uint64_t t0 = now_ns();
     unsigned int left = sub;
@@ -351,7 +338,7 @@ static int vd_reset(struct blkdev *d)
         else
             other++;
     }
-    out("vdisk: reset %s: %u reads submitted, %u done, %u failed with -EIO, %u other, "
+    svc_out("vdisk: reset %s: %u reads submitted, %u done, %u failed with -EIO, %u other, "
         "%u never, %u twice\n",
         d->info.name, sub, ok, eio, other, left, twice);
     return ok + eio == sub && !other && !left && !twice ? 0 : 1;
@@ -371,12 +358,12 @@ static int vd_flush(struct blkdev *d)
             HYPERVISOR_sched_op(SCHEDOP_yield, NULL);
     if (!rc && !q->done) {
         q->busy = 1;
-        out("vdisk: flush %s never completed\n", d->info.name);
+        svc_out("vdisk: flush %s never completed\n", d->info.name);
         return 1;
     }
     if (!rc)
         rc = q->status;
-    out("vdisk: flush %s: %d, %lu us\n", d->info.name, rc,
+    svc_out("vdisk: flush %s: %d, %lu us\n", d->info.name, rc,
         (unsigned long)((now_ns() - t0) / 1000));
     return rc ? 1 : 0;
 }
@@ -384,33 +371,24 @@ static int vd_flush(struct blkdev *d)
 int vdisk_run_line(char *line)
 {
     char *arg[7];
-    unsigned int n = 0;
-    for (char *p = line; *p && n < 7;) {
-        while (*p == ' ' || *p == '\t')
-            *p++ = '\0';
-        if (!*p)
-            break;
-        arg[n++] = p;
-        while (*p && *p != ' ' && *p != '\t')
-            p++;
-    }
+    unsigned int n = svc_split_args(line, arg, 7);
     printk("dom0: ctl> vdisk%s%s\n", n > 1 ? " " : "", n > 1 ? arg[1] : "");
     if (n == 2 && !strcmp(arg[1], "list"))
         return vd_list();
     if (n == 2 && !strcmp(arg[1], "status")) {
         if (!job.d) {
-            out("vdisk: no fill or check was started\n");
+            svc_out("vdisk: no fill or check was started\n");
             return 1;
         }
         return job_report(&job);
     }
     struct blkdev *d = n >= 3 ? blkdev_find(arg[2]) : NULL;
     if (n >= 3 && !d) {
-        out("vdisk: no device %s\n", arg[2]);
+        svc_out("vdisk: no device %s\n", arg[2]);
         return 1;
     }
     if (n == 3 && job.running) {
-        out("vdisk: a %s of %s is still running\n", job_what(&job), job.d->info.name);
+        svc_out("vdisk: a %s of %s is still running\n", job_what(&job), job.d->info.name);
         return 1;
     }
     if (n == 3 && !strcmp(arg[1], "flush"))
@@ -423,13 +401,13 @@ int vdisk_run_line(char *line)
         !parse_u64(arg[3], &sector) && !parse_u64(arg[4], &count) && count &&
         !parse_u64(arg[5], &byte) && byte < 256) {
         if (vd_stuck) {
-            out("vdisk: an earlier request never completed; not starting another\n");
+            svc_out("vdisk: an earlier request never completed; not starting another\n");
             return 1;
         }
         return vd_io(d, arg[1][0] == 'f' ? BLKDEV_WRITE : BLKDEV_READ, sector, count,
                      (uint8_t)byte, bg);
     }
-    out("usage: vdisk list|status | vdisk fill|check DEV SECTOR COUNT BYTE [bg] | "
+    svc_out("usage: vdisk list|status | vdisk fill|check DEV SECTOR COUNT BYTE [bg] | "
         "vdisk flush|reset DEV\n");
     return 2;
 }

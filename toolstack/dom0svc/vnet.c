@@ -24,19 +24,6 @@
 #define ARP_TIMEOUT_NS 5000000000ULL
 #define ARP_RESEND_NS  1000000000ULL
 
-static void out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void out(const char *fmt, ...)
-{
-    char b[200];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = xl_vsnprintf(b, sizeof(b), fmt, ap);
-    va_end(ap);
-    if (n > (int)sizeof(b) - 1)
-        n = sizeof(b) - 1;
-    ctl_write(b, (size_t)n);
-    printk("dom0: %s", b);
-}
 
 static uint64_t now_ns(void)
 {
@@ -89,11 +76,11 @@ static int vnet_arp(struct netdev *d, const char *mine, const char *target)
     static int tx_status = 1;   /* 0: in flight */
     struct arp_wait w = { 0 };
     if (parse_ip(mine, w.my_ip) || parse_ip(target, w.target)) {
-        out("vnet: bad IPv4 address\n");
+        svc_out("vnet: bad IPv4 address\n");
         return 2;
     }
     if (!tx_status || (!frame && !(frame = pages_alloc(1)))) {
-        out("vnet: no frame buffer\n");
+        svc_out("vnet: no frame buffer\n");
         return 1;
     }
     /* Ethernet broadcast + ARP request (RFC 826), padded to 60 bytes. */
@@ -130,20 +117,20 @@ static int vnet_arp(struct netdev *d, const char *mine, const char *target)
     netdev_set_rx(d, NULL, NULL);
     uint64_t us = (now_ns() - t0) / 1000;
     if (rc) {
-        out("vnet: %s: transmit refused: %d\n", d->info.name, rc);
+        svc_out("vnet: %s: transmit refused: %d\n", d->info.name, rc);
         return 1;
     }
     if (!tx_status) {
         frame = NULL;   /* the device still has it */
-        out("vnet: %s: transmit never completed\n", d->info.name);
+        svc_out("vnet: %s: transmit never completed\n", d->info.name);
         return 1;
     }
     if (!w.answered) {
-        out("vnet: %s: no ARP reply for %s after %u requests, %u frames received, %lu us\n",
+        svc_out("vnet: %s: no ARP reply for %s after %u requests, %u frames received, %lu us\n",
             d->info.name, target, sent, w.frames, (unsigned long)us);
         return 1;
     }
-    out("vnet: %s: %s is at %02x:%02x:%02x:%02x:%02x:%02x (%u requests, %u frames received, "
+    svc_out("vnet: %s: %s is at %02x:%02x:%02x:%02x:%02x:%02x (%u requests, %u frames received, "
         "%lu us)\n",
         d->info.name, target, w.mac[0], w.mac[1], w.mac[2], w.mac[3], w.mac[4], w.mac[5], sent,
         w.frames, (unsigned long)us);
@@ -156,7 +143,7 @@ static int vnet_list(void)
     for (i = 0; netdev_get(i); i++) {
         const struct netdev *d = netdev_get(i);
         const uint8_t *m = d->info.mac;
-        out("%s: mac %02x:%02x:%02x:%02x:%02x:%02x, link %s, rx %lu (dropped %lu), tx %lu\n",
+        svc_out("%s: mac %02x:%02x:%02x:%02x:%02x:%02x, link %s, rx %lu (dropped %lu), tx %lu\n",
             d->info.name, m[0], m[1], m[2], m[3], m[4], m[5], d->info.link_up ? "up" : "down",
             (unsigned long)d->rx_frames, (unsigned long)d->rx_dropped,
             (unsigned long)d->tx_frames);
@@ -164,41 +151,32 @@ static int vnet_list(void)
         size_t nl = strlen(d->info.name);
         for (unsigned int j = 0; virtio_net_describe(j, line, sizeof(line)) > 0; j++)
             if (!strncmp(line, d->info.name, nl) && line[nl] == ':')
-                out("  %s\n", line);
+                svc_out("  %s\n", line);
     }
     if (!i)
-        out("vnet: no network devices\n");
+        svc_out("vnet: no network devices\n");
     return 0;
 }
 
 int vnet_run_line(char *line)
 {
     char *arg[5];
-    unsigned int n = 0;
-    for (char *p = line; *p && n < 5;) {
-        while (*p == ' ' || *p == '\t')
-            *p++ = '\0';
-        if (!*p)
-            break;
-        arg[n++] = p;
-        while (*p && *p != ' ' && *p != '\t')
-            p++;
-    }
+    unsigned int n = svc_split_args(line, arg, 5);
     printk("dom0: ctl> vnet%s%s\n", n > 1 ? " " : "", n > 1 ? arg[1] : "");
     if (n == 2 && !strcmp(arg[1], "list"))
         return vnet_list();
     if (n == 5 && !strcmp(arg[1], "arp")) {
         struct netdev *d = netdev_find(arg[2]);
         if (!d) {
-            out("vnet: no device %s\n", arg[2]);
+            svc_out("vnet: no device %s\n", arg[2]);
             return 1;
         }
         if (d->rx) {
-            out("vnet: %s is in use (a bridge uplink)\n", arg[2]);
+            svc_out("vnet: %s is in use (a bridge uplink)\n", arg[2]);
             return 1;
         }
         return vnet_arp(d, arg[3], arg[4]);
     }
-    out("usage: vnet list | vnet arp DEV MY_IP TARGET_IP\n");
+    svc_out("usage: vnet list | vnet arp DEV MY_IP TARGET_IP\n");
     return 2;
 }
