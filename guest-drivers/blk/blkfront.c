@@ -210,6 +210,26 @@ int blkfront_open(struct blkfront *f, struct xenbus *xb, uint32_t devid)
     return rc;
 }
 
+/* Waits for responses: 1 when some are there to take, 0 after a nap
+ * (look again), -EIO for a broken ring, -ETIMEDOUT when none came for
+ * WAIT_NS since `last` (the caller's time of its last progress). */
+static int await_responses(struct blkfront *f, uint64_t last)
+{
+    unsigned long seen = kicks;
+    int n = frontring_pending(&f->ring);
+    if (n < 0)
+        return -XEN_EIO;
+    if (n == 0 && !frontring_final_check(&f->ring)) {
+        if (f->ring.broken)
+            return -XEN_EIO;
+        if (now_ns() - last > WAIT_NS)
+            return -XEN_ETIMEDOUT;
+        nap(seen);
+        return 0;
+    }
+    return 1;
+}
+
 /* Waits for the responses of `want` requests; their statuses are folded
  * into the result (-EIO if any failed). */
 static int collect(struct blkfront *f, unsigned int want)
@@ -217,18 +237,11 @@ static int collect(struct blkfront *f, unsigned int want)
     int result = 0;
     uint64_t last = now_ns();
     while (want) {
-        unsigned long seen = kicks;
-        int n = frontring_pending(&f->ring);
-        if (n < 0)
-            return -XEN_EIO;
-        if (n == 0 && !frontring_final_check(&f->ring)) {
-            if (f->ring.broken)
-                return -XEN_EIO;
-            if (now_ns() - last > WAIT_NS)
-                return -XEN_ETIMEDOUT;
-            nap(seen);
+        int w = await_responses(f, last);
+        if (w < 0)
+            return w;
+        if (!w)
             continue;
-        }
         struct blkif_response r;
         while (want && frontring_take(&f->ring, &r, sizeof(r)) == 0) {
             if (r.status != BLKIF_RSP_OKAY) {
@@ -345,18 +358,11 @@ int blkfront_stream(struct blkfront *f, uint64_t sector, uint64_t span, void *bu
         if (result && !inflight)
             break;
         /* Take what has come back; block if nothing has. */
-        unsigned long seen = kicks;
-        int n = frontring_pending(&f->ring);
-        if (n < 0)
-            return -XEN_EIO;
-        if (n == 0 && !frontring_final_check(&f->ring)) {
-            if (f->ring.broken)
-                return -XEN_EIO;
-            if (now_ns() - last > WAIT_NS)
-                return -XEN_ETIMEDOUT;
-            nap(seen);
+        int w = await_responses(f, last);
+        if (w < 0)
+            return w;
+        if (!w)
             continue;
-        }
         struct blkif_response r;
         while (frontring_take(&f->ring, &r, sizeof(r)) == 0) {
             if (r.id >= depth || !busy[r.id]) {
