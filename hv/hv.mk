@@ -2,8 +2,9 @@
 
 HV_ELF    := $(BUILD)/hv/xenolith.elf
 HV_SRCS   := $(wildcard hv/common/*.c) $(wildcard hv/arch/x86/*.c) $(wildcard hv/arch/x86/pv/*.c) \
+             $(wildcard hv/arch/x86/hvm/*.c) $(wildcard hv/arch/x86/hvm/*/*.c) \
              $(SHARED_LIB_SRCS) $(SHARED_BUILD_SRCS) $(SHARED_HCSTAT_SRCS)
-HV_ASMS   := $(wildcard hv/arch/x86/*.S)
+HV_ASMS   := $(wildcard hv/arch/x86/*.S) $(wildcard hv/arch/x86/hvm/*/*.S)
 HV_OBJS   := $(patsubst %.c,$(BUILD)/%.o,$(HV_SRCS)) $(patsubst %.S,$(BUILD)/%.o,$(HV_ASMS))
 HV_CFLAGS := $(KCFLAGS) -mcmodel=large -Ihv/include -Ihv/arch/x86/include
 

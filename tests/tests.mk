@@ -30,7 +30,7 @@ TEST_GUESTS := $(BUILD)/guests/crash.elf $(BUILD)/guests/hypercalls.elf
 $(eval $(call guest_kernel,$(BUILD)/guests/crash.elf,tests/guests/crash.c))
 $(eval $(call guest_kernel,$(BUILD)/guests/hypercalls.elf,tests/guests/hypercalls.c))
 
--include $(wildcard tests/guests/*.mk)
+-include $(wildcard tests/guests/*.mk) $(wildcard tests/guests/*/*.mk)
 -include $(wildcard tests/bench/*.mk)
 
 IMAGES := $(LOADER) $(HV_ELF) $(DOM0_ELF) $(TEST_GUESTS)

@@ -156,6 +156,7 @@ int domain_destroy_step(struct domain *d)
             vcpu_info_unmap(v);           /* its frame's references go before the frames */
             pv_destroy_gdt(v);            /* GDT frames lose their seg_desc type */
         }
+        hvm_domain_destroy(d);            /* VMCBs and p2m tables (its RAM is d's: below) */
         put_page_and_type(d->shared_info_mfn); /* domain_create's permanent type */
         d->destroy_stage = 1;             /* dying: mm_relinquish_step from here */
     }

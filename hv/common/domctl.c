@@ -38,6 +38,10 @@
  * live here, not on the hv stack. */
 static struct xen_domctl op;
 static struct vcpu_guest_context ctx;
+/* XEN_DOMCTL_sethvmcontext's records: a header and a CPU record per
+ * vcpu fit (Xen's whole save image is larger; the other records are not
+ * loaded here). */
+static uint8_t hvmctx_buf[8192];
 
 static int canonical(uint64_t va)
 {
@@ -58,17 +62,22 @@ static int check_create_config(const struct xen_domctl_createdomain *c)
         return -XL_EINVAL;
     if ((f & XEN_DOMCTL_CDF_hap) && !(f & XEN_DOMCTL_CDF_hvm))
         return -XL_EINVAL;
-    if (f & (XEN_DOMCTL_CDF_hvm | XEN_DOMCTL_CDF_iommu | XEN_DOMCTL_CDF_vpmu |
-             XEN_DOMCTL_CDF_nested_virt))
-        return -XL_EINVAL; /* no HVM, no IOMMU, no vPMU here: Xen says -EINVAL too */
+    if (f & (XEN_DOMCTL_CDF_iommu | XEN_DOMCTL_CDF_vpmu | XEN_DOMCTL_CDF_nested_virt))
+        return -XL_EINVAL; /* no IOMMU, no vPMU here: Xen says -EINVAL too */
+    if ((f & XEN_DOMCTL_CDF_hvm) && (!hvm_available() || !(f & XEN_DOMCTL_CDF_hap)))
+        return -XL_EINVAL; /* HVM needs SVM+NPT or VT-x+EPT: no shadow paging here */
     if (c->iommu_opts)
         return -XL_EINVAL;
     if (c->vmtrace_size)
         return -XL_EINVAL;
     if (c->arch.misc_flags & ~XEN_X86_MSR_RELAXED)
         return -XL_EINVAL;
-    if (c->arch.emulation_flags)
+    if (!(f & XEN_DOMCTL_CDF_hvm) && c->arch.emulation_flags)
         return -XEN_EOPNOTSUPP; /* a PV domU emulates nothing */
+    /* HVM: PVH's set (nothing, or the local APIC as libxl asks for PVH);
+     * a full HVM platform is not emulated yet. */
+    if ((f & XEN_DOMCTL_CDF_hvm) && (c->arch.emulation_flags & ~XEN_X86_EMU_LAPIC))
+        return -XEN_EOPNOTSUPP;
     if (c->max_vcpus > MAX_VCPUS)
         return -XL_EINVAL; /* Xen: above its max_vcpus for PV (here MAX_VCPUS) */
     int32_t gf = c->max_grant_frames < 0 ? XEN_DEFAULT_GNT_FRAMES : c->max_grant_frames;
@@ -124,6 +133,17 @@ static long create_domain(struct xen_domctl *o)
     d->vcpus[0].online = 0;      /* VPF_down */
     d->vcpus[0].ev.rs_state = RUNSTATE_offline;
     domain_set_max_vcpus(d, c->max_vcpus); /* the others: the same */
+    if (c->flags & XEN_DOMCTL_CDF_hvm) {
+        int hrc = hvm_domain_init(d, 1);
+        if (hrc) {
+            d->state = DOM_SHUTDOWN;
+            domain_destroy(d);
+            return hrc;
+        }
+        struct vcpu *hv;
+        for_each_vcpu(d, hv)
+            hv->cr3 = hvm_cr3_tag((unsigned int)(d - domains), hv->id, MAX_VCPUS);
+    }
     d->cdf_flags = c->flags;
     d->max_evtchn_port = c->max_evtchn_port;
     d->max_pages = 0;            /* XEN_DOMCTL_max_mem sets it */
@@ -573,12 +593,26 @@ static long domctl_on(struct vcpu *caller, struct domain *d, struct xen_domctl *
             return -XEN_EOPNOTSUPP; /* vcpu_reset: not offered */
         if (!d->pause_count && v->initialised)
             return -XL_EBUSY; /* the domain must be paused (or not yet started) */
+        if (d->hvm)
+            return -XEN_EOPNOTSUPP; /* HVM/PVH state comes by sethvmcontext */
         if (copy_from_guest_va(caller->cr3, &ctx, h, sizeof(ctx)))
             return -XL_EFAULT;
         mm_preempt_begin(); /* a new L4 is validated in steps */
         int rc = set_vcpu_context(v, &ctx);
         mm_preempt_end();
         return rc == MM_ERESTART ? DOMCTL_RESTART : rc;
+    }
+    case XEN_DOMCTL_sethvmcontext: {
+        uint32_t size = o->u.hvmcontext.size;
+        if (d == self || !d->hvm || d->state != DOM_RUNNING)
+            return -XL_EINVAL;
+        if (!d->pause_count)
+            return -XL_EBUSY;
+        if (size > sizeof(hvmctx_buf))
+            return -XL_EINVAL;
+        if (copy_from_guest_va(caller->cr3, hvmctx_buf, (uint64_t)o->u.hvmcontext.buffer.p, size))
+            return -XL_EFAULT;
+        return hvm_load_context(d, hvmctx_buf, size);
     }
     case XEN_DOMCTL_setvcpuaffinity:
     case XEN_DOMCTL_getvcpuaffinity:

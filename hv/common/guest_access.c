@@ -6,6 +6,7 @@
  */
 #include <xenolith/errno.h>
 #include <xenolith/guest_access.h>
+#include <xenolith/hvm.h>
 #include <xenolith/layout.h>
 #include <xenolith/lib.h>
 #include <xenolith/mm.h>
@@ -69,6 +70,12 @@ static inline int walk_leaf(uint64_t *slot, uint64_t e, uint64_t va, unsigned in
 static inline __attribute__((always_inline)) int translate(uint64_t cr3, uint64_t va, int write,
                                                             uint64_t *maddr, uint64_t **leaf)
 {
+#ifndef XL_HOST_TEST
+    if (__builtin_expect(cr3 & 1, 0)) { /* an HVM vcpu's tag (hvm.h) */
+        *leaf = NULL;
+        return hvm_translate_tagged(cr3, va, write, maddr);
+    }
+#endif
     if (!guest_va_ok(va))
         return -XL_EFAULT;
     uint64_t need = PTE_P | PTE_US | (write ? PTE_RW : 0);

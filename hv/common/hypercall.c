@@ -43,6 +43,7 @@ const hypercall_fn hypercall_table[NR_HYPERCALLS] = {
     [__HYPERVISOR_sysctl] = do_sysctl,
     [__HYPERVISOR_platform_op] = do_platform_op,
     [__HYPERVISOR_xenpmu_op] = do_xenpmu_op,
+    [__HYPERVISOR_hvm_op] = do_hvm_op,
     /* Not planned: the old
      * compat sched_op/event_channel_op (6, 16), xsm, hvm,
      * kexec, tmem, argo, dm_op, hypfs. */
@@ -126,7 +127,7 @@ long hypercall_continuation(struct vcpu *v, unsigned int nr, uint64_t a1, uint64
         mc_cont_args[3] = a4, mc_cont_args[4] = a5;
         return (long)nr;
     }
-    v->regs.rip -= 2; /* back over `syscall` (0f 05) */
+    v->regs.rip -= v->domain->hvm ? 3 : 2; /* back over `syscall` (0f 05) or vmcall/vmmcall */
     v->regs.rdi = a1, v->regs.rsi = a2, v->regs.rdx = a3, v->regs.r10 = a4, v->regs.r8 = a5;
     return (long)nr; /* becomes %rax: the number to re-issue */
 }

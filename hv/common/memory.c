@@ -119,9 +119,14 @@ static long reservation(struct vcpu *v, unsigned int cmd, uint64_t arg, uint64_t
             return i ? (long)i : -XL_EFAULT;
         if (cmd == XENMEM_decrease_reservation) {
             uint64_t j;
-            for (j = 0; j < n; j++)
-                if (mm_remove_page(d, x + j))
+            for (j = 0; j < n; j++) {
+                uint64_t mfn = x + j;
+                /* HVM: x names guest frames; the p2m entry goes first */
+                if (d->hvm && (x + j < x || hvm_unmap_gfn(d, x + j, &mfn)))
                     break;
+                if (mm_remove_page(d, mfn))
+                    break;
+            }
             if (j < n)
                 break;
             if (mm_deval_pending(d) && mm_deval_drain(d)) {
@@ -133,6 +138,35 @@ static long reservation(struct vcpu *v, unsigned int cmd, uint64_t arg, uint64_t
         /* populate_physmap: x is the pfn of the extent's first frame. */
         if (d->tot_pages + n > d->max_pages)
             break;
+        if (d->hvm) {
+            /* a translated domain: the frames go into its p2m at gfns
+             * x.., which must be free; nothing is written back (Xen) */
+            if (cmd != XENMEM_populate_physmap || (x & (n - 1)) || x + n < x ||
+                x + n > (1ULL << P2M_GFN_BITS))
+                break;
+            uint64_t j;
+            for (j = 0; j < n && hvm_gfn_to_mfn(d, x + j) == -XL_ENOENT; j++)
+                ;
+            if (j < n)
+                break;
+            int64_t hm = mm_alloc_frames(d->domid, r.extent_order);
+            if (hm < 0)
+                break;
+            for (j = 0; j < n; j++) {
+                if (hvm_map_gfn(d, x + j, (uint64_t)hm + j, P2M_RWX))
+                    break;
+                m2p_set((uint64_t)hm + j, x + j);
+            }
+            if (j < n) { /* no memory for the p2m's tables: undo */
+                while (j-- > 0)
+                    hvm_unmap_gfn(d, x + j, NULL);
+                for (j = 0; j < n; j++)
+                    mm_free_frame((uint64_t)hm + j);
+                break;
+            }
+            d->tot_pages += n;
+            continue;
+        }
         int64_t mfn = mm_alloc_frames(d->domid, r.extent_order);
         if (mfn < 0)
             break;
@@ -415,6 +449,39 @@ fail_early:
     return rc;
 }
 
+/* XENMEM_add_to_physmap for a translated (HVM/PVH) domain: its
+ * shared_info frame at a guest frame of its choice (Xen: whatever RAM
+ * was there goes back; the old place of shared_info is emptied). Grant
+ * table frames are not offered here yet (-EOPNOTSUPP). A PV domain has no
+ * physmap to add to (-EINVAL, as Xen's PV path without translation). */
+static long add_to_physmap(struct vcpu *v, uint64_t arg)
+{
+    struct xen_add_to_physmap a;
+    struct domain *d;
+    if (copy_from_guest_va(v->cr3, &a, arg, sizeof(a)))
+        return -XL_EFAULT;
+    int rc = target_domain(v, a.domid, &d);
+    if (rc)
+        return rc;
+    if (!d->hvm)
+        return -XL_EINVAL;
+    if (a.space != XENMAPSPACE_shared_info)
+        return a.space == XENMAPSPACE_grant_table ? -XEN_EOPNOTSUPP : -XL_EINVAL;
+    if (a.idx != 0 || a.gpfn >= (1ULL << P2M_GFN_BITS))
+        return -XL_EINVAL;
+    uint64_t old;
+    if (hvm_gfn_to_mfn(d, a.gpfn) == (int64_t)d->shared_info_mfn)
+        return 0;
+    if (!hvm_unmap_gfn(d, a.gpfn, &old))
+        mm_remove_page(d, old); /* the RAM that was there */
+    if (d->hvmd.shinfo_gfn)
+        hvm_unmap_gfn(d, d->hvmd.shinfo_gfn - 1, NULL);
+    rc = hvm_map_gfn(d, a.gpfn, d->shared_info_mfn, P2M_R | P2M_W);
+    if (!rc)
+        d->hvmd.shinfo_gfn = a.gpfn + 1;
+    return rc;
+}
+
 static long memory_map(struct vcpu *v, uint64_t arg)
 {
     struct xen_memory_map map;
@@ -464,7 +531,13 @@ HYPERCALL_DECL(memory_op)
     if (start && cmd != XENMEM_populate_physmap && cmd != XENMEM_decrease_reservation &&
         cmd != XENMEM_increase_reservation)
         return -XL_ENOSYS; /* a continuation for a call that has none: Xen's answer */
+    if (v->domain->hvm && (cmd == XENMEM_exchange || cmd == XENMEM_machine_memory_map ||
+                           cmd == XENMEM_machphys_mapping || cmd == XENMEM_machphys_mfn_list ||
+                           cmd == XENMEM_increase_reservation))
+        return -XL_ENOSYS; /* machine frames are not an HVM guest's business */
     switch (cmd) {
+    case XENMEM_add_to_physmap:
+        return add_to_physmap(v, a2);
     case XENMEM_maximum_ram_page:
         return (long)max_mfn;
     case XENMEM_current_reservation:

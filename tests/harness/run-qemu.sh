@@ -167,7 +167,7 @@ for n in "${nics[@]}"; do
     devs+=(-netdev "$n" -device "virtio-net-pci,netdev=$(sed 's/.*id=\([^,]*\).*/\1/' <<<"$n"),disable-legacy=on")
 done
 exec 3<&0
-qemu-system-x86_64 -machine q35 -m "${mem:-512M}" -cpu qemu64 -smp "$smp" "${accel[@]}" -no-reboot -display none \
+qemu-system-x86_64 -machine q35 -m "${mem:-512M}" -cpu "${XL_QEMU_CPU:-qemu64,+svm,+npt}" -smp "$smp" "${accel[@]}" -no-reboot -display none \
     -drive if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd \
     -drive if=pflash,format=raw,file="$work/vars.fd" \
     -drive format=raw,file=fat:rw:"$esp" \

@@ -45,4 +45,13 @@ struct xl_build_out {
 int xl_build_pv(uint32_t domid, const struct xl_build_args *a, struct xl_build_out *out,
                 const char **why);
 
+/* The same for a PVH domain (build_pvh.c; created with XEN_DOMCTL_CDF_hvm
+ * | XEN_DOMCTL_CDF_hap): RAM at guest frames 0 .. memory_mb, the kernel
+ * loaded at its physical addresses, a start page (hvm_start_info), the
+ * xenstore and console pages above RAM (out->store_mfn/console_mfn are
+ * their guest frames), the HVM params, vcpu 0 at XEN_ELFNOTE_PHYS32_ENTRY.
+ * The p2m scratch only batches populate_physmap. */
+int xl_build_pvh(uint32_t domid, const struct xl_build_args *a, struct xl_build_out *out,
+                 const char **why);
+
 #endif

@@ -16,6 +16,7 @@
 
 #ifndef XL_HOST_TEST
 #include <xlguest/hypercall.h>
+#include <xen/hvm/hvm_op.h>
 
 long xc_hypercall(unsigned int nr, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
                   uint64_t a5)
@@ -74,6 +75,21 @@ int xc_domain_setmaxmem(uint32_t domid, uint64_t max_memkb)
     domctl_init(&d, XEN_DOMCTL_max_mem, domid);
     d.u.max_mem.max_memkb = max_memkb;
     return do_domctl(&d);
+}
+
+int xc_domain_hvm_setcontext(uint32_t domid, const uint8_t *buf, uint32_t size)
+{
+    struct xen_domctl d;
+    domctl_init(&d, XEN_DOMCTL_sethvmcontext, domid);
+    d.u.hvmcontext.size = size;
+    d.u.hvmcontext.buffer.p = (uint8_t *)(uintptr_t)buf;
+    return do_domctl(&d);
+}
+
+int xc_hvm_param_set(uint32_t domid, uint32_t index, uint64_t value)
+{
+    struct xen_hvm_param p = { .domid = (domid_t)domid, .index = index, .value = value };
+    return (int)xc_hypercall(__HYPERVISOR_hvm_op, HVMOP_set_param, PTR(&p), 0, 0, 0);
 }
 
 static int simple_domctl(uint32_t cmd, uint32_t domid)

@@ -69,6 +69,10 @@ typedef union {
 int xc_domain_create(uint32_t *pdomid, struct xen_domctl_createdomain *config);
 int xc_domain_max_vcpus(uint32_t domid, unsigned int max);
 int xc_domain_setmaxmem(uint32_t domid, uint64_t max_memkb);
+/* XEN_DOMCTL_sethvmcontext: HVM save records (HEADER, CPU..., END). */
+int xc_domain_hvm_setcontext(uint32_t domid, const uint8_t *buf, uint32_t size);
+/* HVMOP_set_param on a domain (the control domain's call). */
+int xc_hvm_param_set(uint32_t domid, uint32_t index, uint64_t value);
 int xc_domain_pause(uint32_t domid);
 int xc_domain_unpause(uint32_t domid);
 /* Retries while the hv says -EAGAIN (a long destroy in steps). */

@@ -921,12 +921,17 @@ static void apply(struct lex *lx, const struct token *key, const struct value *v
             cfg->type = XLCFG_TYPE_PV;
             return;
         }
-        if (!strcmp(tmp, "hvm") || (is_type && !strcmp(tmp, "pvh")))
-            report(lx, 1, key->line, "%s: %s guests are not supported (only pv)", kname, tmp);
-        else
-            report(lx, 1, key->line, "%s: invalid domain type `%s' (%s)", kname,
-                   printable(shown, sizeof(shown), tmp, strlen(tmp)),
-                   is_type ? "pv, pvh or hvm" : "generic or hvm");
+        if (!strcmp(tmp, "hvm")) {
+            cfg->type = XLCFG_TYPE_HVM;
+            return;
+        }
+        if (is_type && !strcmp(tmp, "pvh")) {
+            cfg->type = XLCFG_TYPE_PVH;
+            return;
+        }
+        report(lx, 1, key->line, "%s: invalid domain type `%s' (%s)", kname,
+               printable(shown, sizeof(shown), tmp, strlen(tmp)),
+               is_type ? "pv, pvh or hvm" : "generic or hvm");
         return;
     }
     case XLCFG_K_UUID:

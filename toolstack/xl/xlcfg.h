@@ -57,7 +57,7 @@ enum xlcfg_on {
     XLCFG_ON_NR = 6,         /* slot 2 (suspend) is unused */
 };
 
-enum xlcfg_type { XLCFG_TYPE_PV = 1 };
+enum xlcfg_type { XLCFG_TYPE_PV = 1, XLCFG_TYPE_PVH = 2, XLCFG_TYPE_HVM = 3 };
 
 /* Keys with a meaning; lines[] and srcs[] are indexed by these. */
 enum xlcfg_key {

@@ -383,14 +383,21 @@ static int check_kernel(const struct xlcfg *cfg, const struct kstage *k, const v
 }
 
 static int apply_affinity(uint16_t domid, const struct xlcfg *cfg, unsigned int max_vcpus);
+static int build_domain(int pvh, uint16_t domid, const void *kernel, size_t kernel_len,
+                        const void *ramdisk, size_t ramdisk_len, const char *cmdline,
+                        uint64_t nr_pages, uint64_t max_memkb, unsigned int max_vcpus,
+                        struct dom0_build_out *out);
+
 
 static int op_create(void *ctx, const struct xlcfg *cfg, int paused, uint32_t *domid_out)
 {
     (void)ctx;
-    if (cfg->type != XLCFG_TYPE_PV) {
-        printk("dom0: only PV domains can be created\n");
+    if (cfg->type == XLCFG_TYPE_HVM) {
+        printk("dom0: type=hvm needs the emulated platform and a device model, not here yet: "
+               "use type=\"pvh\"\n");
         return -XEN_EOPNOTSUPP;
     }
+    int pvh = cfg->type == XLCFG_TYPE_PVH;
     const char *kernel;
     size_t klen;
     int rc = op_read_file(ctx, cfg->kernel, &kernel, &klen);
@@ -406,7 +413,7 @@ static int op_create(void *ctx, const struct xlcfg *cfg, int paused, uint32_t *d
     }
     struct kstage k;
     if ((rc = stage_kernel(cfg->kernel, kernel, klen, &k)) ||
-        (rc = check_kernel(cfg, &k, rd, rdlen)))
+        (!pvh && (rc = check_kernel(cfg, &k, rd, rdlen)))) /* PVH: the builder checks */
         goto out;
     /* 1-2: createdomain (paused), max_vcpus, max_mem. */
     struct xen_domctl d = { .cmd = XEN_DOMCTL_createdomain, .domain = 0,
@@ -416,6 +423,10 @@ static int op_create(void *ctx, const struct xlcfg *cfg, int paused, uint32_t *d
     d.u.createdomain.max_grant_frames = 32;
     d.u.createdomain.max_maptrack_frames = 1024;
     d.u.createdomain.grant_opts = XEN_DOMCTL_GRANT_version(1);
+    if (pvh) { /* libxl's PVH: HVM with hardware paging, only the local APIC */
+        d.u.createdomain.flags = XEN_DOMCTL_CDF_hvm | XEN_DOMCTL_CDF_hap;
+        d.u.createdomain.arch.emulation_flags = XEN_X86_EMU_LAPIC;
+    }
     uint8_t uuid[16];
     if (cfg->has_uuid)
         memcpy(uuid, cfg->uuid, sizeof(uuid));
@@ -435,8 +446,8 @@ static int op_create(void *ctx, const struct xlcfg *cfg, int paused, uint32_t *d
     struct dom0_build_out b = { 0 };
     hc = apply_affinity(domid, cfg, d.u.createdomain.max_vcpus);
     if (!hc)
-        hc = dom0_build_pv(domid, k.elf, k.len, rd, rdlen, cfg->cmdline, cfg->memory_mib << 8,
-                       (cfg->memory_mib << 10) + 1024, d.u.createdomain.max_vcpus, &b);
+        hc = build_domain(pvh, domid, k.elf, k.len, rd, rdlen, cfg->cmdline, cfg->memory_mib << 8,
+                          (cfg->memory_mib << 10) + 1024, d.u.createdomain.max_vcpus, &b);
     /* 7: xenstore + the console back end. */
     if (!hc)
         hc = write_domain_nodes(domid, cfg, uuid, &b);
@@ -489,9 +500,20 @@ void xlops_domain_shutdown(uint16_t domid, unsigned int reason)
 
 /* Steps 3-6 of docs/toolstack.md through the toolstack's PV builder
  * (toolstack/libxc/build.c, the same layout code as the hv's). */
+
 int dom0_build_pv(uint16_t domid, const void *kernel, size_t kernel_len, const void *ramdisk,
                   size_t ramdisk_len, const char *cmdline, uint64_t nr_pages, uint64_t max_memkb,
                   unsigned int max_vcpus, struct dom0_build_out *out)
+{
+    return build_domain(0, domid, kernel, kernel_len, ramdisk, ramdisk_len, cmdline, nr_pages,
+                        max_memkb, max_vcpus, out);
+}
+
+/* The same for a PVH domain (toolstack/libxc/build_pvh.c). */
+static int build_domain(int pvh, uint16_t domid, const void *kernel, size_t kernel_len,
+                        const void *ramdisk, size_t ramdisk_len, const char *cmdline,
+                        uint64_t nr_pages, uint64_t max_memkb, unsigned int max_vcpus,
+                        struct dom0_build_out *out)
 {
     struct xl_build_out o;
     const char *why = "unknown";
@@ -510,7 +532,7 @@ int dom0_build_pv(uint16_t domid, const void *kernel, size_t kernel_len, const v
         .max_vcpus = max_vcpus,
         .p2m = p2m, .p2m_entries = pn << 9,
     };
-    int rc = xl_build_pv(domid, &a, &o, &why);
+    int rc = pvh ? xl_build_pvh(domid, &a, &o, &why) : xl_build_pv(domid, &a, &o, &why);
     pages_free(p2m, pn);
     if (rc) {
         printk("dom0: building d%u failed: %s (%d)\n", domid, why, rc);

@@ -307,6 +307,7 @@ void hv_start(uint64_t bootinfo_phys)
     apic_init();
     serial_enable_rx_irq();
     pci_hw_init(); /* device interrupts for dom0 (PHYSDEVOP_map_pirq) */
+    hvm_init();    /* SVM or VT-x for HVM/PVH guests, if the CPU has one */
     smp_init(bi, (unsigned int)MIN(cmdline_size("maxcpus", NR_CPUS), NR_CPUS),
              (uint32_t)cmdline_size("smp_test_dead_apic", ~0u));
     sched_init(nr_cpus_online); /* a run queue per online CPU */

@@ -426,6 +426,7 @@ void ap_start(struct percpu *pc)
             halt();
     }
     apic_timer_init_ap();
+    hvm_cpu_up();
     __atomic_store_n(&pc->state, CPU_ONLINE, __ATOMIC_RELEASE);
     /* Idle until the boot CPU has built the boot domains and lets the
      * APs schedule (smp_start_scheduling's IPI). */

@@ -489,6 +489,65 @@ static inline __attribute__((always_inline)) struct cpu_regs *leave_reloaded(str
     return leave_to(pc, &v->regs);
 }
 
+/* ---- HVM vcpus: they run in hvm.c's loop, on this CPU's stack ----
+ * The scheduler's pick of an HVM vcpu leaves through a ring-0 frame that
+ * starts hvm_vcpu_loop on a fresh kernel stack (the loop leaves the same
+ * way, through schedule_and_switch, when another vcpu is to run). The hv
+ * runs on its idle page tables meanwhile: VMRUN/VMLAUNCH load the guest's
+ * paging, the exit the hv's. */
+static struct cpu_regs *schedule_and_switch(struct percpu *pc, struct vcpu *entered,
+                                            struct vcpu *first);
+static struct cpu_regs hvm_loop_frame[NR_CPUS] __attribute__((aligned(16)));
+
+static __attribute__((noinline)) struct cpu_regs *hvm_switch_in(struct percpu *pc,
+                                                                 struct vcpu *next)
+{
+    if (next != pc->curr) {
+        if (pc->curr)
+            switch_out(pc, pc->curr);
+        pc->curr = next;
+        pc->seg_reload = 1; /* a PV vcpu after it reloads its segment bases */
+    }
+    if (next != pc->fpu_owner || !next->pv.fpu_initialised) {
+        fpu_switch(pc, pc->fpu_owner, next);
+        pc->fpu_owner = next;
+    }
+    cpu_leave_guest_pt();
+    load_guest_debugregs(pc, next); /* DR0-3 of a PV vcpu never reach the guest */
+    struct cpu_regs *f = &hvm_loop_frame[pc->cpu_id];
+    memset(f, 0, sizeof(*f));
+    f->rip = (uint64_t)hvm_vcpu_loop;
+    f->cs = HV_CS;
+    f->rflags = 0x2; /* interrupts off: the loop lets them in around VMRUN */
+    f->rsp = pc->hv_stack_top - 8; /* as after a call */
+    f->ss = HV_DS;
+    return leave_to(pc, f);
+}
+
+void hvm_leave_to_scheduler(struct vcpu *v)
+{
+    enter_frame(schedule_and_switch(this_cpu(), v, NULL));
+}
+
+void arch_hvm_exit_begin(void)
+{
+    struct percpu *pc = this_cpu();
+    pc->hv_since = rdtsc();
+    big_lock_here(pc);
+}
+
+void arch_hvm_exit_end(void)
+{
+    struct percpu *pc = this_cpu();
+    pc->hv_since = 0;
+    big_unlock_here(pc);
+}
+
+uint64_t arch_read_tsc(void)
+{
+    return rdtsc();
+}
+
 /* The full path (big lock held): pick a vcpu (idling while none can
  * run), deliver what it has pending, switch it in. entered: the vcpu
  * whose entry this is (NULL from idle); first: a vcpu already picked. */
@@ -504,6 +563,13 @@ again:
         } else {
             while (!(next = sched_pick_next()))
                 sched_idle_or_halt();
+        }
+        if (next->domain->hvm) {
+            if (next->domain->state == DOM_RUNNING)
+                return hvm_switch_in(pc, next);
+            if (next != pc->curr)
+                next->running = 0;
+            continue;
         }
         /* Delivery may crash next (bad stack, no handler): pick again. */
         pv_return_to_guest(next, &next->regs);

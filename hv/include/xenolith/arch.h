@@ -26,6 +26,7 @@ void arch_timer_arm(uint64_t deadline);
 void apic_eoi(void);
 uint64_t time_ticks(void);     /* LAPIC timer interrupts so far */
 uint64_t tsc_hz(void);
+uint64_t arch_read_tsc(void);  /* the TSC now (HVM guests' RDMSR of it) */
 /* Handle an entry (r: its frame); returns the frame to leave through. */
 struct cpu_regs *trap_entry(struct cpu_regs *r);
 void enter_frame(const struct cpu_regs *r) __attribute__((noreturn));

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <xenolith/event.h>
 #include <xenolith/hcstat.h>
+#include <xenolith/hvm.h>
 #include <xenolith/pv_cpu.h>
 #include <xenolith/regs.h>
 #include <xenolith/xen.h>
@@ -50,6 +51,7 @@ struct vcpu {
     uint64_t guest_table;      /* mfn of the guest kernel's L4 */
     uint64_t guest_table_user; /* mfn of the guest user L4, 0 if none */
     struct pv_vcpu pv;       /* PV CPU state (pv_cpu.h) */
+    struct hvm_vcpu hvm;     /* HVM/PVH CPU state (hvm.h), its domain's hvm only */
     struct vcpu_events ev;   /* timers, virqs, poll (event.h) */
     int blocked;             /* SCHEDOP_block until an event is pending */
     /* Xen's is_initialised / !VPF_down: a vcpu of a domain created by
@@ -71,6 +73,8 @@ struct domain {
     uint16_t domid;
     enum domain_state state;
     int privileged;
+    int hvm;                      /* HVM or PVH (XEN_DOMCTL_CDF_hvm): hvmd is live */
+    struct hvm_domain hvmd;
     int auto_destroy;             /* boot-time domU: destroyed once shut down */
     unsigned int shutdown_reason; /* SHUTDOWN_* once state == DOM_SHUTDOWN */
     unsigned int shutdown_code;   /* SCHEDOP_shutdown_code, or ~0 */

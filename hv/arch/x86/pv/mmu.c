@@ -66,6 +66,18 @@ static int write_l1e(uint64_t *e, uint64_t l1_mfn, uint64_t val, uint16_t pt_own
                      uint16_t pg_owner)
 {
     uint64_t old = *e;
+    /* A translated (HVM/PVH) foreign domain's frames are named by their
+     * guest frame number, as in Xen's mod_l1_entry: its p2m says which
+     * machine frame that is (a hole: -EINVAL). */
+    if (pg_owner != pt_owner && (val & PTE_P)) {
+        struct domain *fd = domain_by_id(pg_owner);
+        if (fd && fd->hvm) {
+            int64_t m = hvm_gfn_to_mfn(fd, (val & PTE_ADDR) >> PAGE_SHIFT);
+            if (m < 0)
+                return -XL_EINVAL;
+            val = (val & ~PTE_ADDR) | ((uint64_t)m << PAGE_SHIFT);
+        }
+    }
     if (l1_entry_keeps_refs(old, val, pt_owner, pg_owner)) {
         *e = pv_adjust_guest_entry(1, val);
         return 0;

@@ -1,0 +1,875 @@
+/*
+ * hvm.c - the vendor-neutral half of HVM/PVH guests: domains and vcpus
+ * (the p2m in the frame table, the VMCB/VMCS through the back end), the
+ * guest's own paging for hypercall arguments, the exits every back end
+ * reports in struct hvm_exit (CPUID with Xen's leaves, MSRs, port I/O,
+ * HLT, hypercalls, nested page faults, triple faults), event delivery by
+ * the callback vector, HVMOP_set_param/get_param, XEN_DOMCTL_sethvmcontext
+ * and the vcpu loop that ties it to the scheduler.
+ * Owns: hvm_funcs, the p2m's table frames (hv-owned), the decisions about
+ * what a guest's exit does.
+ * Must never: contain inline assembly (the back ends own the hardware),
+ * map a frame into a p2m that its domain does not own, or let a guest's
+ * bad state reach anything but that guest (domain_crash, never panic).
+ */
+#include <xenolith/arch.h>
+#include <xenolith/console.h>
+#include <xenolith/domain.h>
+#include <xenolith/errno.h>
+#include <xenolith/event.h>
+#include <xenolith/guest_access.h>
+#include <xenolith/hvm.h>
+#include <xenolith/hvm_decode.h>
+#include <xenolith/hypercall.h>
+#include <xenolith/lib.h>
+#include <xenolith/mm.h>
+#include <xenolith/percpu.h>
+#include <xenolith/sched.h>
+#include <xenolith/version_info.h>
+#include <xen/hvm/save.h>
+#include <xen/hvm/hvm_op.h>
+#include <xen/hvm/params.h>
+
+const struct hvm_ops *hvm_funcs;
+
+/* Back ends (svm.c, vmx.c): NULL when the CPU lacks them. */
+const struct hvm_ops *svm_probe(void);
+const struct hvm_ops *vmx_probe(void) __attribute__((weak));
+
+void hvm_init(void)
+{
+    const struct hvm_ops *ops = svm_probe();
+    if (!ops && vmx_probe)
+        ops = vmx_probe();
+    if (!ops) {
+        printk("hvm: no SVM+NPT or VT-x+EPT on this CPU: PV guests only\n");
+        return;
+    }
+    hvm_funcs = ops;
+    hvm_cpu_up();
+}
+
+void hvm_cpu_up(void)
+{
+    if (!hvm_funcs)
+        return;
+    int rc = hvm_funcs->cpu_up();
+    if (rc)
+        panic("hvm: %s refused on cpu%u (%d) after the boot CPU had it", hvm_funcs->name,
+              this_cpu()->cpu_id, rc);
+}
+
+/* ---- the p2m's table frames: hv-owned, from the frame table ---- */
+static uint64_t p2m_alloc(void *ctx)
+{
+    (void)ctx;
+    int64_t m = mm_alloc_frame(DOMID_HV_OWNED);
+    return m < 0 ? 0 : (uint64_t)m;
+}
+static void p2m_free(void *ctx, uint64_t mfn)
+{
+    (void)ctx;
+    mm_free_frame(mfn);
+}
+static uint64_t *p2m_map(void *ctx, uint64_t mfn)
+{
+    (void)ctx;
+    return mfn_to_virt(mfn);
+}
+
+int hvm_domain_init(struct domain *d, int pvh)
+{
+    if (!hvm_funcs)
+        return -XL_EINVAL;
+    struct p2m_env env = { .alloc_table = p2m_alloc, .free_table = p2m_free, .map = p2m_map };
+    memset(&d->hvmd, 0, sizeof(d->hvmd));
+    int rc = p2m_init(&d->hvmd.p2m, hvm_funcs->p2m_format, &env);
+    if (rc)
+        return rc;
+    d->hvm = 1;
+    d->hvmd.pvh = (uint8_t)!!pvh;
+    return 0;
+}
+
+static int unmap_one(void *arg, uint64_t gfn, uint64_t mfn, unsigned int flags)
+{
+    (void)arg, (void)gfn, (void)flags;
+    (void)mfn; /* the frames are the domain's: mm_relinquish gives them back */
+    return 0;
+}
+
+void hvm_domain_destroy(struct domain *d)
+{
+    if (!d->hvm)
+        return;
+    struct vcpu *v;
+    for_each_vcpu(d, v)
+        hvm_vcpu_destroy(v);
+    p2m_for_each(&d->hvmd.p2m, unmap_one, NULL);
+    p2m_destroy(&d->hvmd.p2m);
+    d->hvmd.p2m_gen++;
+}
+
+int hvm_vcpu_init(struct vcpu *v)
+{
+    if (v->hvm.vmcb)
+        return 0;
+    return hvm_funcs->vcpu_init(v);
+}
+
+void hvm_vcpu_destroy(struct vcpu *v)
+{
+    if (v->hvm.vmcb)
+        hvm_funcs->vcpu_destroy(v);
+    memset(&v->hvm, 0, sizeof(v->hvm));
+}
+
+int hvm_map_gfn(struct domain *d, uint64_t gfn, uint64_t mfn, unsigned int flags)
+{
+    if (mfn >= max_mfn || frame_table[mfn].owner != d->domid)
+        return -XL_EINVAL;
+    int rc = p2m_set(&d->hvmd.p2m, gfn, mfn, flags);
+    if (!rc && gfn + 1 > d->hvmd.max_gfn)
+        d->hvmd.max_gfn = gfn + 1;
+    return rc;
+}
+
+int hvm_unmap_gfn(struct domain *d, uint64_t gfn, uint64_t *old_mfn)
+{
+    int rc = p2m_clear(&d->hvmd.p2m, gfn, old_mfn);
+    if (!rc) {
+        d->hvmd.p2m_gen++; /* every vcpu flushes before it runs again */
+        struct vcpu *v;
+        for_each_vcpu(d, v)
+            vcpu_kick(v);
+    }
+    return rc;
+}
+
+int64_t hvm_gfn_to_mfn(const struct domain *d, uint64_t gfn)
+{
+    uint64_t mfn;
+    if (!d->hvm)
+        return -XL_EINVAL;
+    if (p2m_lookup(&d->hvmd.p2m, gfn, &mfn, NULL))
+        return -XL_ENOENT;
+    return (int64_t)mfn;
+}
+
+/* ---- the guest's own paging (hypercall arguments, instruction bytes) ---- */
+#define GPTE_P   1ULL
+#define GPTE_RW  2ULL
+#define GPTE_A   0x20ULL
+#define GPTE_D   0x40ULL
+#define GPTE_PS  0x80ULL
+#define CR0_PE   1ULL
+#define CR0_WP   (1ULL << 16)
+#define CR0_PG   (1ULL << 31)
+#define CR4_PSE  (1ULL << 4)
+#define CR4_PAE  (1ULL << 5)
+#define EFER_LME (1ULL << 8)
+#define EFER_LMA (1ULL << 10)
+#define RFLAGS_IF (1ULL << 9)
+
+/* The hv's view of guest frame gfn of d: its bytes, or NULL (a hole). */
+static void *gfn_ptr(const struct domain *d, uint64_t gfn)
+{
+    int64_t mfn = hvm_gfn_to_mfn(d, gfn);
+    return mfn < 0 ? NULL : mfn_to_virt((uint64_t)mfn);
+}
+
+/* One table entry at guest-physical address ea, width 4 or 8: its value
+ * (Accessed set, as the CPU would), or -EFAULT. */
+static int read_gpte(const struct domain *d, uint64_t ea, int wide, uint64_t need, uint64_t *out)
+{
+    uint8_t *page = gfn_ptr(d, ea >> PAGE_SHIFT);
+    if (!page)
+        return -XL_EFAULT;
+    void *slot = page + (ea & (PAGE_SIZE - 1));
+    uint64_t e;
+    if (wide) {
+        e = __atomic_load_n((uint64_t *)slot, __ATOMIC_RELAXED);
+        if ((e & need) != need)
+            return -XL_EFAULT;
+        if (!(e & GPTE_A))
+            __atomic_fetch_or((uint64_t *)slot, GPTE_A, __ATOMIC_RELAXED);
+    } else {
+        e = __atomic_load_n((uint32_t *)slot, __ATOMIC_RELAXED);
+        if ((e & need) != need)
+            return -XL_EFAULT;
+        if (!(e & GPTE_A))
+            __atomic_fetch_or((uint32_t *)slot, (uint32_t)GPTE_A, __ATOMIC_RELAXED);
+    }
+    *out = e;
+    return 0;
+}
+
+/* va -> guest-physical for the vcpu's paging mode (as of its last exit):
+ * none, 2-level (PSE), PAE, 4-level. Present everywhere; writable when
+ * write and CR0.WP. */
+static int guest_linear_to_gpa(const struct vcpu *v, uint64_t va, int write, uint64_t *gpa)
+{
+    const struct hvm_guest_state *s = &v->hvm.st;
+    const struct domain *d = v->domain;
+    if (!(s->cr0 & CR0_PG)) {
+        *gpa = va & 0xffffffffULL;
+        return 0;
+    }
+    uint64_t need = GPTE_P | ((write && (s->cr0 & CR0_WP)) ? GPTE_RW : 0), e;
+    if (s->efer & EFER_LMA) {
+        uint64_t top = va >> 47;
+        if (top != 0 && top != 0x1ffff)
+            return -XL_EFAULT;
+        uint64_t table = s->cr3 & 0x000ffffffffff000ULL;
+        for (int shift = 39; shift >= 12; shift -= 9) {
+            if (read_gpte(d, table + ((va >> shift) & 511) * 8, 1, need, &e))
+                return -XL_EFAULT;
+            uint64_t addr = e & 0x000ffffffffff000ULL;
+            if (shift == 12 || ((shift == 30 || shift == 21) && (e & GPTE_PS))) {
+                uint64_t span = 1ULL << shift;
+                *gpa = (addr & ~(span - 1)) | (va & (span - 1));
+                return 0;
+            }
+            table = addr;
+        }
+        return -XL_EFAULT;
+    }
+    va &= 0xffffffffULL;
+    if (s->cr4 & CR4_PAE) {
+        if (read_gpte(d, (s->cr3 & 0xffffffe0ULL) + (va >> 30) * 8, 1, GPTE_P, &e))
+            return -XL_EFAULT;
+        uint64_t table = e & 0x000ffffffffff000ULL;
+        if (read_gpte(d, table + ((va >> 21) & 511) * 8, 1, need, &e))
+            return -XL_EFAULT;
+        if (e & GPTE_PS) {
+            *gpa = (e & 0x000fffffffe00000ULL) | (va & 0x1fffff);
+            return 0;
+        }
+        if (read_gpte(d, (e & 0x000ffffffffff000ULL) + ((va >> 12) & 511) * 8, 1, need, &e))
+            return -XL_EFAULT;
+        *gpa = (e & 0x000ffffffffff000ULL) | (va & 0xfff);
+        return 0;
+    }
+    if (read_gpte(d, (s->cr3 & 0xfffff000ULL) + (va >> 22) * 4, 0, need, &e))
+        return -XL_EFAULT;
+    if ((e & GPTE_PS) && (s->cr4 & CR4_PSE)) {
+        *gpa = (e & 0xffc00000ULL) | (va & 0x3fffff);
+        return 0;
+    }
+    if (read_gpte(d, (e & 0xfffff000ULL) + ((va >> 12) & 1023) * 4, 0, need, &e))
+        return -XL_EFAULT;
+    *gpa = (e & 0xfffff000ULL) | (va & 0xfff);
+    return 0;
+}
+
+int hvm_translate(struct vcpu *v, uint64_t va, int write, uint64_t *maddr)
+{
+    uint64_t gpa;
+    if (!v || !v->domain->hvm || guest_linear_to_gpa(v, va, write, &gpa))
+        return -XL_EFAULT;
+    uint64_t mfn;
+    unsigned int flags;
+    if (p2m_lookup(&v->domain->hvmd.p2m, gpa >> PAGE_SHIFT, &mfn, &flags) ||
+        (write && !(flags & P2M_W)) || (flags & P2M_UC))
+        return -XL_EFAULT;
+    *maddr = (mfn << PAGE_SHIFT) | (gpa & (PAGE_SIZE - 1));
+    return 0;
+}
+
+int hvm_translate_tagged(uint64_t cr3, uint64_t va, int write, uint64_t *maddr)
+{
+    uint64_t idx = cr3 >> 1;
+    if (idx >= (uint64_t)MAX_DOMAINS * MAX_VCPUS)
+        return -XL_EFAULT;
+    struct domain *d = &domains[idx / MAX_VCPUS];
+    if (d->state == DOM_FREE || !d->hvm || idx % MAX_VCPUS >= d->max_vcpus)
+        return -XL_EFAULT;
+    return hvm_translate(&d->vcpus[idx % MAX_VCPUS], va, write, maddr);
+}
+
+/* ---- exits ---- */
+static void skip_insn(struct vcpu *v, unsigned int len)
+{
+    v->hvm.st.int_shadow = 0; /* an sti/mov-ss shadow ends with the emulated instruction */
+    v->regs.rip += len;
+    if (!(v->hvm.st.efer & EFER_LMA) || !(v->hvm.st.cs_attr & (1u << 9)))
+        v->regs.rip &= 0xffffffffULL;
+}
+
+static void inject_gp(struct vcpu *v)
+{
+    v->hvm.pending_exc = 13 | (3u << 8) | (1u << 11) | (1u << 31);
+}
+
+static void inject_ud(struct vcpu *v)
+{
+    v->hvm.pending_exc = 6 | (3u << 8) | (1u << 31);
+}
+
+static void put32(uint64_t *reg, uint32_t val)
+{
+    *reg = val; /* a 32-bit result clears the upper half */
+}
+
+static void do_cpuid(struct vcpu *v)
+{
+    uint32_t leaf = (uint32_t)v->regs.rax, sub = (uint32_t)v->regs.rcx, r[4] = { 0, 0, 0, 0 };
+    if (leaf >= 0x40000000 && leaf < 0x40010000) {
+        switch (leaf & 0xff) {
+        case 0: /* "XenVMMXenVMM", leaves up to base + 4 */
+            r[0] = 0x40000004;
+            r[1] = 0x566e6558; /* "XenV" */
+            r[2] = 0x65584d4d; /* "MMXe" */
+            r[3] = 0x4d4d566e; /* "nVMM" */
+            break;
+        case 1:
+            r[0] = ((uint32_t)XL_XEN_MAJOR << 16) | XL_XEN_MINOR;
+            break;
+        case 2: /* one hypercall page, through MSR 0x40000000 */
+            r[0] = 1;
+            r[1] = 0x40000000;
+            break;
+        case 4: /* HVM features: vcpu id and domid present */
+            r[0] = (1u << 3) | (1u << 4);
+            r[1] = v->id;
+            r[2] = v->domain->domid;
+            break;
+        default:
+            break;
+        }
+        if ((leaf & 0xffff) > 4 || (leaf & 0xff00))
+            r[0] = r[1] = r[2] = r[3] = 0;
+    } else {
+        arch_cpuid(leaf, sub, r);
+        switch (leaf) {
+        case 1:
+            r[1] = (r[1] & 0x00ffffff) | (v->id << 24);
+            /* no VMX, MONITOR, x2APIC, XSAVE/OSXSAVE, TSC deadline;
+             * the hypervisor bit set */
+            r[2] &= ~((1u << 3) | (1u << 5) | (1u << 21) | (1u << 24) | (1u << 26) | (1u << 27) |
+                      (1u << 28));
+            r[2] |= 1u << 31;
+            break;
+        case 7:
+            if (sub == 0) {
+                /* FSGSBASE, BMI1, SMEP, BMI2, ERMS, ADX, SMAP, CLFLUSHOPT */
+                r[1] &= (1u << 0) | (1u << 3) | (1u << 7) | (1u << 8) | (1u << 9) | (1u << 19) |
+                        (1u << 20) | (1u << 23);
+                r[0] = 0;
+            } else {
+                r[1] = 0;
+            }
+            r[2] = r[3] = 0;
+            break;
+        case 0xd:   /* no XSAVE */
+        case 0x6:   /* no thermal/power management */
+        case 0xa:   /* no PMU */
+        case 0x8000000a: /* no nested SVM */
+            r[0] = r[1] = r[2] = r[3] = 0;
+            break;
+        case 0x80000001:
+            r[2] &= ~((1u << 2) | (1u << 10) | (1u << 23)); /* SVM, IBS, PerfCtrExtCore */
+            r[3] &= ~(1u << 27);                            /* RDTSCP: intercepted */
+            break;
+        default:
+            break;
+        }
+    }
+    put32(&v->regs.rax, r[0]);
+    put32(&v->regs.rbx, r[1]);
+    put32(&v->regs.rcx, r[2]);
+    put32(&v->regs.rdx, r[3]);
+}
+
+/* The hypercall page for an HVM guest: Xen's 32-byte slots of
+ * `mov $nr, %eax; vmmcall (or vmcall); ret`. */
+static int fill_hypercall_page(struct vcpu *v, uint64_t gpa)
+{
+    uint8_t *p = gfn_ptr(v->domain, gpa >> PAGE_SHIFT);
+    if (!p || (gpa & (PAGE_SIZE - 1)))
+        return -XL_EINVAL;
+    memset(p, 0xcc, PAGE_SIZE);
+    int svm = hvm_funcs->p2m_format == P2M_NPT;
+    for (unsigned int nr = 0; nr < PAGE_SIZE / 32; nr++) {
+        uint8_t *s = p + nr * 32;
+        *s++ = 0xb8;
+        *s++ = (uint8_t)nr, *s++ = 0, *s++ = 0, *s++ = 0;
+        *s++ = 0x0f, *s++ = 0x01, *s++ = svm ? 0xd9 : 0xc1;
+        *s++ = 0xc3;
+    }
+    return 0;
+}
+
+#define MSR_TSC          0x10
+#define MSR_APIC_BASE    0x1b
+#define MSR_MTRR_CAP     0xfe
+#define MSR_MISC_ENABLE  0x1a0
+#define MSR_PAT          0x277
+#define MSR_MTRR_DEF     0x2ff
+#define MSR_EFER_NR      0xc0000080
+#define MSR_TSC_AUX      0xc0000103
+#define MSR_XEN_HCALL    0x40000000
+
+/* 0, or -1: #GP. The MSRs an HVM guest has (all others #GP, as on Xen
+ * for an MSR it does not offer). */
+static int msr_read(struct vcpu *v, uint32_t msr, uint64_t *val)
+{
+    switch (msr) {
+    case MSR_EFER_NR:
+        *val = v->hvm.st.efer;
+        return 0;
+    case MSR_APIC_BASE:
+        *val = 0xfee00000ULL | (1ULL << 11) | (v->id == 0 ? (1ULL << 8) : 0);
+        return 0;
+    case MSR_PAT:
+        *val = v->hvm.msr_pat;
+        return 0;
+    case MSR_TSC:
+        *val = arch_read_tsc();
+        return 0;
+    case MSR_TSC_AUX:
+        *val = v->hvm.tsc_aux;
+        return 0;
+    case MSR_MTRR_CAP:
+    case MSR_MISC_ENABLE:
+    case 0x8b: /* microcode revision */
+        *val = 0;
+        return 0;
+    case MSR_MTRR_DEF:
+        *val = 0xc06; /* MTRRs and fixed ranges on, write-back default */
+        return 0;
+    default:
+        if (msr >= 0x200 && msr < 0x210) { /* variable MTRRs: none set */
+            *val = 0;
+            return 0;
+        }
+        return hvm_funcs->msr_read ? hvm_funcs->msr_read(v, msr, val) : -1;
+    }
+}
+
+static int pat_ok(uint64_t pat)
+{
+    for (int i = 0; i < 8; i++) {
+        uint8_t t = (uint8_t)(pat >> (i * 8));
+        if (t == 2 || t == 3 || t > 7)
+            return 0;
+    }
+    return 1;
+}
+
+static int msr_write(struct vcpu *v, uint32_t msr, uint64_t val)
+{
+    switch (msr) {
+    case MSR_EFER_NR: {
+        /* SCE, LME, LMA, NXE, FFXSR; LMA is the CPU's to set */
+        uint64_t ok = 1 | EFER_LME | EFER_LMA | (1ULL << 11) | (1ULL << 14);
+        if (val & ~ok)
+            return -1;
+        if ((v->hvm.st.cr0 & CR0_PG) && ((val ^ v->hvm.st.efer) & EFER_LME))
+            return -1; /* LME changes only with paging off */
+        v->hvm.st.efer = (val & ~EFER_LMA) | (v->hvm.st.efer & EFER_LMA);
+        hvm_funcs->put_state(v);
+        return 0;
+    }
+    case MSR_PAT:
+        if (!pat_ok(val))
+            return -1;
+        v->hvm.msr_pat = val;
+        return hvm_funcs->msr_write ? hvm_funcs->msr_write(v, msr, val) : 0;
+    case MSR_XEN_HCALL:
+        if (val >> 12 >= v->domain->hvmd.max_gfn && val >> 12 != 0)
+            return -1;
+        return fill_hypercall_page(v, val & ~0xfffULL) ? -1 : 0;
+    case MSR_TSC_AUX:
+        if (val >> 32)
+            return -1;
+        v->hvm.tsc_aux = val;
+        return 0;
+    case MSR_APIC_BASE:
+    case MSR_TSC:
+    case MSR_MISC_ENABLE:
+    case 0x8b:
+    case MSR_MTRR_DEF:
+        return 0; /* kept as they are */
+    default:
+        if (msr >= 0x200 && msr < 0x210)
+            return 0;
+        return hvm_funcs->msr_write ? hvm_funcs->msr_write(v, msr, val) : -1;
+    }
+}
+
+/* Xen's debug console port (XEN_HVM_DEBUGCONS_IOPORT): bytes become the
+ * domain's console lines "(dN) ...". */
+#define DEBUGCONS_PORT 0xe9
+
+static void do_io(struct vcpu *v, const struct hvm_exit *e)
+{
+    if (e->io_string) {
+        /* ins/outs: not emulated here yet; the guest gets #UD */
+        inject_ud(v);
+        return;
+    }
+    uint64_t mask = e->io_size == 1 ? 0xff : e->io_size == 2 ? 0xffff : 0xffffffffULL;
+    if (e->io_in) {
+        /* no device behind the port: all ones, as Xen's null handler */
+        uint64_t val = mask;
+        if (e->io_size == 4)
+            v->regs.rax = val;
+        else
+            v->regs.rax = (v->regs.rax & ~mask) | val;
+    } else if (e->port == DEBUGCONS_PORT && e->io_size == 1) {
+        /* a line at a time, as Xen's hvm_print_line */
+        struct hvm_domain *h = &v->domain->hvmd;
+        char c = (char)v->regs.rax;
+        if (c != '\n')
+            h->pbuf[h->pbuf_len++] = c;
+        if (c == '\n' || h->pbuf_len == sizeof(h->pbuf) - 1) {
+            h->pbuf[h->pbuf_len++] = '\n';
+            console_guest_write(v->domain->domid, h->pbuf, h->pbuf_len);
+            h->pbuf_len = 0;
+        }
+    }
+    skip_insn(v, e->insn_len);
+}
+
+/* The hypercalls an HVM guest has (Xen's hvm64 column); the others
+ * answer -ENOSYS. */
+static int hvm_hypercall_allowed(uint64_t nr)
+{
+    switch (nr) {
+    case __HYPERVISOR_memory_op:
+    case __HYPERVISOR_set_timer_op:
+    case __HYPERVISOR_xen_version:
+    case __HYPERVISOR_console_io:
+    case __HYPERVISOR_vm_assist:
+    case __HYPERVISOR_vcpu_op:
+    case __HYPERVISOR_sched_op:
+    case __HYPERVISOR_event_channel_op:
+    case __HYPERVISOR_hvm_op:
+    case __HYPERVISOR_sysctl:
+    case __HYPERVISOR_domctl:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static void do_hypercall(struct vcpu *v, const struct hvm_exit *e)
+{
+    skip_insn(v, e->insn_len); /* a continuation steps back over it */
+    if (v->hvm.st.cpl) {
+        v->regs.rax = (uint64_t)(int64_t)-XL_EPERM; /* from guest user mode: refused, as Xen */
+        return;
+    }
+    if (!(v->hvm.st.efer & EFER_LMA) || !(v->hvm.st.cs_attr & (1u << 9))) {
+        put32(&v->regs.rax, (uint32_t)-XL_ENOSYS); /* the 32-bit (compat) ABI is not here */
+        return;
+    }
+    if (!hvm_hypercall_allowed(v->regs.rax)) {
+        v->regs.rax = (uint64_t)(int64_t)-XL_ENOSYS;
+        return;
+    }
+    v->regs.rax = (uint64_t)hypercall_from_frame(v, &v->regs);
+}
+
+/* The guest's code size (for the decoder). */
+static enum hvm_cpu_mode cpu_mode(const struct vcpu *v)
+{
+    if (!(v->hvm.st.cr0 & CR0_PE))
+        return HVM_MODE_16;
+    if ((v->hvm.st.efer & EFER_LMA) && (v->hvm.st.cs_attr & (1u << 9)))
+        return HVM_MODE_64;
+    return (v->hvm.st.cs_attr & (1u << 10)) ? HVM_MODE_32 : HVM_MODE_16;
+}
+
+/* Up to 15 bytes at the guest's rip (fewer where a page ends unmapped). */
+static unsigned int fetch_insn(struct vcpu *v, uint8_t *buf)
+{
+    uint64_t va = v->hvm.st.cs_base + v->regs.rip;
+    unsigned int got = 0;
+    while (got < 15) {
+        uint64_t ma;
+        if (hvm_translate(v, va + got, 0, &ma))
+            break;
+        unsigned int n = PAGE_SIZE - (unsigned int)(ma & (PAGE_SIZE - 1));
+        if (n > 15 - got)
+            n = 15 - got;
+        memcpy(buf + got, (uint8_t *)mfn_to_virt(ma >> PAGE_SHIFT) + (ma & (PAGE_SIZE - 1)), n);
+        got += n;
+    }
+    return got;
+}
+
+static void gprs_out(const struct cpu_regs *r, uint64_t g[HVM_NR_GPRS])
+{
+    g[0] = r->rax, g[1] = r->rcx, g[2] = r->rdx, g[3] = r->rbx;
+    g[4] = r->rsp, g[5] = r->rbp, g[6] = r->rsi, g[7] = r->rdi;
+    g[8] = r->r8, g[9] = r->r9, g[10] = r->r10, g[11] = r->r11;
+    g[12] = r->r12, g[13] = r->r13, g[14] = r->r14, g[15] = r->r15;
+}
+
+static void gprs_in(struct cpu_regs *r, const uint64_t g[HVM_NR_GPRS])
+{
+    r->rax = g[0], r->rcx = g[1], r->rdx = g[2], r->rbx = g[3];
+    r->rsp = g[4], r->rbp = g[5], r->rsi = g[6], r->rdi = g[7];
+    r->r8 = g[8], r->r9 = g[9], r->r10 = g[10], r->r11 = g[11];
+    r->r12 = g[12], r->r13 = g[13], r->r14 = g[14], r->r15 = g[15];
+}
+
+/* A nested page fault: a guest-physical address with nothing behind it
+ * (no RAM, no device of the hv). As Xen with no device model for it,
+ * reads give all ones and writes go nowhere - for the instructions the
+ * MMIO decoder knows; anything else crashes the guest. An instruction
+ * fetch from there crashes it too. */
+static void do_npf(struct vcpu *v, const struct hvm_exit *e)
+{
+    struct domain *d = v->domain;
+    if (e->npf_fetch) {
+        domain_crash(d, "d%u v%u: instruction fetch from gpa %#lx (no memory there), rip %#lx",
+                     d->domid, v->id, (unsigned long)e->gpa, (unsigned long)v->regs.rip);
+        return;
+    }
+    uint8_t insn[15];
+    unsigned int n = fetch_insn(v, insn);
+    struct hvm_mmio_insn in;
+    int rc = hvm_decode_mmio(insn, n, cpu_mode(v), &in);
+    if (rc) {
+        domain_crash(d, "d%u v%u: access to gpa %#lx by an instruction not emulated (%d) at rip %#lx",
+                     d->domid, v->id, (unsigned long)e->gpa, rc, (unsigned long)v->regs.rip);
+        return;
+    }
+    if (in.kind == HVM_MMIO_LOAD) {
+        uint64_t g[HVM_NR_GPRS];
+        gprs_out(&v->regs, g);
+        hvm_mmio_load_complete(&in, g, in.size == 8 ? ~0ULL : (1ULL << (in.size * 8)) - 1);
+        gprs_in(&v->regs, g);
+    }
+    skip_insn(v, in.len);
+}
+
+/* Xen's hvm_hlt: with interrupts off the vcpu is done (all down: the
+ * domain powers off); otherwise it sleeps until an event is due. */
+static void do_hlt(struct vcpu *v, const struct hvm_exit *e)
+{
+    skip_insn(v, e->insn_len);
+    if (!(v->regs.rflags & RFLAGS_IF)) {
+        v->online = 0;
+        struct vcpu *o;
+        for_each_vcpu(v->domain, o)
+            if (o->online)
+                goto others;
+        domain_shutdown(v->domain, SHUTDOWN_poweroff);
+    others:
+        sched_raise_work();
+        return;
+    }
+    if (v->domain->hvmd.callback_vector && v->info->evtchn_upcall_pending)
+        return;
+    v->blocked = 1;
+    sched_raise_work();
+}
+
+static void handle_exit(struct vcpu *v, const struct hvm_exit *e)
+{
+    struct domain *d = v->domain;
+    switch (e->reason) {
+    case HVM_EXIT_NONE:
+        if (e->insn_len)
+            skip_insn(v, e->insn_len);
+        return;
+    case HVM_EXIT_CPUID:
+        do_cpuid(v);
+        skip_insn(v, e->insn_len);
+        return;
+    case HVM_EXIT_HLT:
+        do_hlt(v, e);
+        return;
+    case HVM_EXIT_IO:
+        do_io(v, e);
+        return;
+    case HVM_EXIT_MSR_READ: {
+        uint64_t val;
+        if (msr_read(v, (uint32_t)v->regs.rcx, &val)) {
+            inject_gp(v);
+            return;
+        }
+        put32(&v->regs.rax, (uint32_t)val);
+        put32(&v->regs.rdx, (uint32_t)(val >> 32));
+        skip_insn(v, e->insn_len);
+        return;
+    }
+    case HVM_EXIT_MSR_WRITE:
+        if (msr_write(v, (uint32_t)v->regs.rcx,
+                      (v->regs.rax & 0xffffffffULL) | (v->regs.rdx << 32))) {
+            inject_gp(v);
+            return;
+        }
+        skip_insn(v, e->insn_len);
+        return;
+    case HVM_EXIT_HYPERCALL:
+        do_hypercall(v, e);
+        return;
+    case HVM_EXIT_NPF:
+        do_npf(v, e);
+        return;
+    case HVM_EXIT_UD:
+        inject_ud(v);
+        return;
+    case HVM_EXIT_TRIPLE_FAULT:
+        domain_crash(d, "d%u v%u: triple fault at rip %#lx", d->domid, v->id,
+                     (unsigned long)v->regs.rip);
+        return;
+    case HVM_EXIT_INVALID:
+        domain_crash(d, "d%u v%u: %s refused the guest state (rip %#lx cr0 %#lx cr4 %#lx efer %#lx)",
+                     d->domid, v->id, hvm_funcs->name, (unsigned long)v->regs.rip,
+                     (unsigned long)v->hvm.st.cr0, (unsigned long)v->hvm.st.cr4,
+                     (unsigned long)v->hvm.st.efer);
+        return;
+    case HVM_EXIT_UNHANDLED:
+    default:
+        domain_crash(d, "d%u v%u: unhandled %s exit %#lx (info %#lx %#lx) at rip %#lx", d->domid,
+                     v->id, hvm_funcs->name, (unsigned long)e->raw, (unsigned long)e->info1,
+                     (unsigned long)e->info2, (unsigned long)v->regs.rip);
+        return;
+    }
+}
+
+/* Events reach an HVM guest through its callback vector (Xen's
+ * HVMIRQ_callback_vector): offered while an upcall is pending. */
+static void deliver_events(struct vcpu *v)
+{
+    struct domain *d = v->domain;
+    int vec = (d->hvmd.callback_vector && v->info->evtchn_upcall_pending) ? d->hvmd.callback_vector
+                                                                          : -1;
+    hvm_funcs->set_virq(v, vec);
+}
+
+static int needs_scheduler(const struct vcpu *v)
+{
+    return sched_work_pending_here() || !domain_vcpu_may_run(v) || v->blocked || v->ev.yielded;
+}
+
+
+void hvm_vcpu_loop(void)
+{
+    struct vcpu *v = current;
+    struct hvm_exit e;
+    arch_hvm_exit_begin();
+    for (;;) {
+        if (needs_scheduler(v))
+            hvm_leave_to_scheduler(v);
+        deliver_events(v);
+        arch_hvm_exit_end();
+        hvm_funcs->run(v, &e);
+        arch_hvm_exit_begin();
+        handle_exit(v, &e);
+    }
+}
+
+/* ---- XEN_DOMCTL_sethvmcontext: HEADER, CPU records, END ---- */
+int hvm_load_context(struct domain *d, const uint8_t *buf, uint32_t size)
+{
+    uint32_t off = 0;
+    int seen_header = 0;
+    if (!d->hvm)
+        return -XL_EINVAL;
+    while (off + sizeof(struct hvm_save_descriptor) <= size) {
+        struct hvm_save_descriptor desc;
+        memcpy(&desc, buf + off, sizeof(desc));
+        off += (uint32_t)sizeof(desc);
+        if (desc.length > size - off)
+            return -XL_EINVAL;
+        const uint8_t *body = buf + off;
+        off += desc.length;
+        if (!seen_header) {
+            struct hvm_save_header h;
+            if (desc.typecode != 1 || desc.length != sizeof(h))
+                return -XL_EINVAL;
+            memcpy(&h, body, sizeof(h));
+            if (h.magic != HVM_FILE_MAGIC || h.version != HVM_FILE_VERSION)
+                return -XL_EINVAL;
+            seen_header = 1;
+            continue;
+        }
+        switch (desc.typecode) {
+        case 0: /* END */
+            return 0;
+        case 2: { /* CPU */
+            struct hvm_hw_cpu c;
+            if (desc.length != sizeof(c) || desc.instance >= d->max_vcpus)
+                return -XL_EINVAL;
+            memcpy(&c, body, sizeof(c));
+            struct vcpu *v = &d->vcpus[desc.instance];
+            int rc = hvm_vcpu_init(v);
+            if (rc)
+                return rc;
+            if ((c.cr0 & CR0_PG) && !(c.cr0 & CR0_PE))
+                return -XL_EINVAL;
+            if (c.msr_efer & ~(1ULL | EFER_LME | EFER_LMA | (1ULL << 11) | (1ULL << 14)))
+                return -XL_EINVAL;
+            hvm_funcs->load_cpu(v, &c);
+            v->hvm.msr_pat = 0x0007040600070406ULL;
+            v->initialised = 1;
+            v->online = 1;
+            sched_raise_work();
+            break;
+        }
+        default:
+            return -XL_EINVAL; /* a record this hv cannot load */
+        }
+    }
+    return seen_header ? 0 : -XL_EINVAL;
+}
+
+/* ---- HVMOP_set_param / get_param ---- */
+static int param_ok_for_guest(uint32_t index, int set)
+{
+    switch (index) {
+    case HVM_PARAM_CALLBACK_IRQ:
+        return 1;
+    case HVM_PARAM_STORE_PFN:
+    case HVM_PARAM_STORE_EVTCHN:
+    case HVM_PARAM_CONSOLE_PFN:
+    case HVM_PARAM_CONSOLE_EVTCHN:
+        return !set; /* the toolstack sets them; the guest reads */
+    default:
+        return 0;
+    }
+}
+
+long do_hvm_op(struct vcpu *v, uint64_t op, uint64_t arg, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    (void)a3, (void)a4, (void)a5;
+    if (op != HVMOP_set_param && op != HVMOP_get_param)
+        return -XL_ENOSYS;
+    struct xen_hvm_param p;
+    if (copy_from_guest_va(v->cr3, &p, arg, sizeof(p)))
+        return -XL_EFAULT;
+    struct domain *d = p.domid == DOMID_SELF ? v->domain : domain_by_id(p.domid);
+    if (!d || d->state == DOM_FREE)
+        return -XL_ESRCH;
+    if (d != v->domain && !v->domain->privileged)
+        return -XL_EPERM;
+    if (!d->hvm)
+        return -XL_EINVAL;
+    if (p.index >= HVM_NR_PARAMS)
+        return -XL_EINVAL;
+    int set = op == HVMOP_set_param;
+    if (d == v->domain && !v->domain->privileged && !param_ok_for_guest(p.index, set))
+        return -XL_EPERM;
+    if (!set) {
+        p.value = d->hvmd.params[p.index];
+        return copy_to_guest_va(v->cr3, arg, &p, sizeof(p)) ? -XL_EFAULT : 0;
+    }
+    if (p.index == HVM_PARAM_CALLBACK_IRQ) {
+        uint64_t type = p.value >> 56;
+        if (p.value && type != HVM_PARAM_CALLBACK_TYPE_VECTOR)
+            return -XL_EINVAL; /* GSI / PCI INTx callbacks: no emulated interrupt controllers yet */
+        uint8_t vec = (uint8_t)p.value;
+        if (p.value && vec < 0x10)
+            return -XL_EINVAL;
+        d->hvmd.callback_vector = p.value ? vec : 0;
+    }
+    d->hvmd.params[p.index] = p.value;
+    return 0;
+}

@@ -1,0 +1,142 @@
+/*
+ * head.S - the HVM test guest's entry: a PVH kernel (XEN_ELFNOTE_PHYS32_
+ * ENTRY) entered in 32-bit flat protected mode with %ebx = hvm_start_info.
+ * It builds a 1:1 map of the first 1 GiB (2 MiB pages), enters long mode
+ * on its own GDT and calls hvmtest_main(start_info). No Xen-specific code:
+ * what a firmware-less unmodified kernel does.
+ * Owns: the boot page tables, GDT and stack. Must never: rely on anything
+ * of the hypervisor beyond the PVH entry state.
+ */
+#define XEN_ELFNOTE_PHYS32_ENTRY 18
+
+    .section .note.Xen, "a", @note
+    .p2align 2
+    .long 4, 4, XEN_ELFNOTE_PHYS32_ENTRY
+    .asciz "Xen"
+    .p2align 2
+    .long hvm_start32
+
+    .section .text.head, "ax"
+    .code32
+    .globl hvm_start32
+hvm_start32:
+    cli
+    cld
+    mov     %ebx, %edi                  /* start_info, kept for main */
+    mov     $boot_stack_top, %esp
+    /* pml4[0] -> pdpt, pdpt[0] -> pd, pd[i] = i * 2 MiB (1 GiB 1:1) */
+    mov     $boot_pdpt, %eax
+    or      $3, %eax
+    mov     %eax, boot_pml4
+    mov     $boot_pd, %eax
+    or      $3, %eax
+    mov     %eax, boot_pdpt
+    xor     %ecx, %ecx
+1:  mov     %ecx, %eax
+    shl     $21, %eax
+    or      $0x83, %eax
+    mov     %eax, boot_pd(,%ecx,8)
+    movl    $0, boot_pd+4(,%ecx,8)
+    inc     %ecx
+    cmp     $512, %ecx
+    jb      1b
+    mov     %cr4, %eax
+    or      $(1 << 5), %eax             /* PAE */
+    mov     %eax, %cr4
+    mov     $boot_pml4, %eax
+    mov     %eax, %cr3
+    mov     $0xc0000080, %ecx
+    rdmsr
+    or      $((1 << 8) | (1 << 11)), %eax /* LME, NXE */
+    wrmsr
+    mov     %cr0, %eax
+    or      $((1 << 31) | (1 << 16)), %eax /* PG, WP */
+    mov     %eax, %cr0
+    lgdt    gdt_ptr
+    ljmp    $0x08, $start64
+
+    .code64
+start64:
+    mov     $0x10, %eax
+    mov     %eax, %ds
+    mov     %eax, %es
+    mov     %eax, %ss
+    mov     $boot_stack_top, %rsp
+    /* %rdi: start_info (zero-extended by the 32-bit mov) */
+    call    hvmtest_main
+2:  cli
+    hlt
+    jmp     2b
+
+    .section .data
+    .p2align 4
+gdt:
+    .quad 0
+    .quad 0x00209a0000000000            /* 0x08: 64-bit code */
+    .quad 0x00cf92000000ffff            /* 0x10: data */
+gdt_end:
+gdt_ptr:
+    .word gdt_end - gdt - 1
+    .quad gdt
+
+    .section .bss
+    .p2align 12
+boot_pml4: .skip 4096
+boot_pdpt: .skip 4096
+boot_pd:   .skip 4096
+    .globl boot_stack_top
+boot_stack: .skip 16384
+boot_stack_top:
+
+
+/* Exceptions the hostile modes provoke (#UD, #GP): counted, and the
+ * faulting instruction skipped by hvm_skip_len bytes. Vector 0xf3: the
+ * event callback (hvmtest_upcall). */
+    .text
+    .code64
+    .globl hvm_exc_ud, hvm_exc_gp, hvm_exc_other, hvm_cb_entry
+hvm_exc_ud:
+    pushq   $0
+    pushq   $6
+    jmp     exc_common
+hvm_exc_gp:
+    pushq   $13
+    jmp     exc_common
+hvm_exc_other:
+    pushq   $0
+    pushq   $255
+exc_common:
+    push    %rax
+    push    %rcx
+    mov     16(%rsp), %rcx              /* vector */
+    lea     hvm_exc_count(%rip), %rax
+    incq    (%rax,%rcx,8)
+    mov     hvm_skip_len(%rip), %rax
+    add     %rax, 32(%rsp)              /* the frame's rip */
+    pop     %rcx
+    pop     %rax
+    add     $16, %rsp                   /* vector, error code */
+    iretq
+hvm_cb_entry:
+    push    %rax
+    push    %rcx
+    push    %rdx
+    push    %rsi
+    push    %rdi
+    push    %r8
+    push    %r9
+    push    %r10
+    push    %r11
+    call    hvmtest_upcall
+    pop     %r11
+    pop     %r10
+    pop     %r9
+    pop     %r8
+    pop     %rdi
+    pop     %rsi
+    pop     %rdx
+    pop     %rcx
+    pop     %rax
+    iretq
+
+    .section .note.GNU-stack, "", @progbits

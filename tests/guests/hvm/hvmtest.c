@@ -1,0 +1,436 @@
+/*
+ * hvmtest.c - the HVM test guest: a PVH-booted long-mode kernel that
+ * checks the hypervisor's HVM interface from inside (CPUID leaves, MSRs,
+ * the hypercall page, hypercalls by vmcall/vmmcall, port I/O, accesses to
+ * holes, events by the callback vector, HLT) and, with mode=..., acts as
+ * a hostile guest (random ports, MSRs, CPUID leaves, hypercalls, MMIO,
+ * a triple fault). Output goes to Xen's debug port 0xe9 ("(dN) ..."
+ * lines in the hv log), which needs nothing of the guest kit.
+ * Owns: nothing beyond itself. Must never: be linked into anything else.
+ */
+#include <stdarg.h>
+#include <stdint.h>
+#include <xenolith/errno.h>
+#include <xenolith/lib.h>
+#include <xen/xen.h>
+#include <xen/arch-x86/hvm/start_info.h>
+#include <xen/event_channel.h>
+#include <xen/hvm/hvm_op.h>
+#include <xen/hvm/params.h>
+#include <xen/memory.h>
+#include <xen/sched.h>
+#include <xen/vcpu.h>
+#include <xen/version.h>
+
+void hvmtest_main(uint64_t start_info);
+void hvmtest_upcall(void);
+extern char hvm_exc_ud[], hvm_exc_gp[], hvm_exc_other[], hvm_cb_entry[];
+volatile uint64_t hvm_exc_count[256];
+volatile uint64_t hvm_skip_len;
+
+static int passed, failed;
+static uint8_t hcall_page[4096] __attribute__((aligned(4096)));
+static uint8_t shinfo_page[4096] __attribute__((aligned(4096)));
+static volatile uint64_t upcalls;
+
+static inline void outb(uint16_t port, uint8_t v) { __asm__ volatile("outb %0, %1" :: "a"(v), "Nd"(port)); }
+static inline uint8_t inb(uint16_t p) { uint8_t v; __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(p)); return v; }
+static inline uint16_t inw(uint16_t p) { uint16_t v; __asm__ volatile("inw %1, %0" : "=a"(v) : "Nd"(p)); return v; }
+static inline uint32_t inl(uint16_t p) { uint32_t v; __asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(p)); return v; }
+static inline void outw(uint16_t p, uint16_t v) { __asm__ volatile("outw %0, %1" :: "a"(v), "Nd"(p)); }
+static inline void outl(uint16_t p, uint32_t v) { __asm__ volatile("outl %0, %1" :: "a"(v), "Nd"(p)); }
+
+static void cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
+{
+    __asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(sub));
+}
+
+/* rdmsr/wrmsr that survive a #GP (the handler skips the 2-byte insn):
+ * 0, or -1 when it faulted. */
+static int rdmsr_safe(uint32_t msr, uint64_t *val)
+{
+    uint64_t before = hvm_exc_count[13];
+    uint32_t lo = 0, hi = 0;
+    hvm_skip_len = 2;
+    __asm__ volatile("rdmsr" : "+a"(lo), "+d"(hi) : "c"(msr) : "memory");
+    *val = ((uint64_t)hi << 32) | lo;
+    return hvm_exc_count[13] != before ? -1 : 0;
+}
+
+static int wrmsr_safe(uint32_t msr, uint64_t val)
+{
+    uint64_t before = hvm_exc_count[13];
+    hvm_skip_len = 2;
+    __asm__ volatile("wrmsr" :: "c"(msr), "a"((uint32_t)val), "d"((uint32_t)(val >> 32)) : "memory");
+    return hvm_exc_count[13] != before ? -1 : 0;
+}
+
+static void put(const char *s)
+{
+    while (*s)
+        outb(0xe9, (uint8_t)*s++);
+}
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...)
+{
+    char buf[256];
+    va_list ap;
+    va_start(ap, fmt);
+    xl_vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
+    va_end(ap);
+    put(buf);
+    put("\n");
+}
+
+static void check(const char *what, long got, long want)
+{
+    if (got == want) {
+        passed++;
+        say("PASS %s", what);
+    } else {
+        failed++;
+        say("FAIL %s: got %ld (%#lx), want %ld (%#lx)", what, got, (unsigned long)got, want,
+            (unsigned long)want);
+    }
+}
+
+static long hcall(unsigned int nr, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
+                  uint64_t a5)
+{
+    register uint64_t r10 __asm__("r10") = a4;
+    register uint64_t r8 __asm__("r8") = a5;
+    long ret;
+    void *entry = hcall_page + nr * 32;
+    __asm__ volatile("call *%[e]"
+                     : "=a"(ret), "+D"(a1), "+S"(a2), "+d"(a3), "+r"(r10), "+r"(r8)
+                     : [e] "r"(entry)
+                     : "memory", "rcx", "r9", "r11");
+    return ret;
+}
+
+/* A raw vmmcall/vmcall (no page): which one the CPU has. */
+static int is_amd(void)
+{
+    uint32_t r[4];
+    cpuid(0, 0, r);
+    return r[1] == 0x68747541; /* "Auth" */
+}
+
+struct idt_entry {
+    uint16_t off0, sel;
+    uint8_t ist, type;
+    uint16_t off1;
+    uint32_t off2, zero;
+} __attribute__((packed));
+static struct idt_entry idt[256] __attribute__((aligned(16)));
+
+static void set_gate(unsigned int vec, void *fn)
+{
+    uint64_t a = (uint64_t)fn;
+    idt[vec] = (struct idt_entry){ .off0 = (uint16_t)a, .sel = 0x08, .type = 0x8e,
+                                   .off1 = (uint16_t)(a >> 16), .off2 = (uint32_t)(a >> 32) };
+}
+
+static void load_idt(uint16_t limit)
+{
+    struct {
+        uint16_t limit;
+        uint64_t base;
+    } __attribute__((packed)) p = { limit, (uint64_t)idt };
+    __asm__ volatile("lidt %0" :: "m"(p));
+}
+
+static uint64_t xrand_state = 0x9e3779b97f4a7c15ULL;
+static uint64_t xrand(void)
+{
+    uint64_t x = xrand_state;
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    return xrand_state = x;
+}
+
+void hvmtest_upcall(void)
+{
+    shared_info_t *s = (shared_info_t *)shinfo_page;
+    s->vcpu_info[0].evtchn_upcall_pending = 0;
+    uint64_t sel = __atomic_exchange_n(&s->vcpu_info[0].evtchn_pending_sel, 0, __ATOMIC_SEQ_CST);
+    for (unsigned int w = 0; sel && w < 64; w++) {
+        if (!(sel >> w & 1))
+            continue;
+        __atomic_exchange_n(&s->evtchn_pending[w], 0, __ATOMIC_SEQ_CST);
+    }
+    upcalls++;
+}
+
+static const char *opt(const char *cmdline, const char *key)
+{
+    size_t n = strlen(key);
+    for (const char *p = cmdline; p && *p; p++)
+        if ((p == cmdline || p[-1] == ' ') && !strncmp(p, key, n) && p[n] == '=')
+            return p + n + 1;
+    return NULL;
+}
+
+static int opt_is(const char *cmdline, const char *key, const char *val)
+{
+    const char *v = opt(cmdline, key);
+    size_t n = strlen(val);
+    return v && !strncmp(v, val, n) && (v[n] == 0 || v[n] == ' ');
+}
+
+/* RAM ends at the first memmap entry's end; a hole above it inside the
+ * 1 GiB the guest maps. */
+static uint64_t hole_gpa(const struct hvm_start_info *si)
+{
+    const struct hvm_memmap_table_entry *m = (const void *)(uintptr_t)si->memmap_paddr;
+    uint64_t end = 0;
+    for (unsigned int i = 0; i < si->memmap_entries; i++)
+        if (m[i].addr + m[i].size > end)
+            end = m[i].addr + m[i].size;
+    return (end + (64ULL << 20)) & ~((1ULL << 21) - 1);
+}
+
+static void basic(const struct hvm_start_info *si)
+{
+    uint32_t r[4];
+    cpuid(0x40000000, 0, r);
+    check("cpuid 0x40000000: XenVMMXenVMM",
+          r[1] == 0x566e6558 && r[2] == 0x65584d4d && r[3] == 0x4d4d566e, 1);
+    check("cpuid 0x40000000: leaves up to base+2 at least", r[0] >= 0x40000002, 1);
+    cpuid(0x40000001, 0, r);
+    check("cpuid 0x40000001: version 4.17", r[0], 0x40011);
+    cpuid(0x40000002, 0, r);
+    check("cpuid 0x40000002: one hypercall page", r[0], 1);
+    check("cpuid 0x40000002: hypercall MSR 0x40000000", r[1], 0x40000000);
+    uint32_t msr = r[1];
+    cpuid(1, 0, r);
+    check("cpuid 1: hypervisor bit", r[2] >> 31, 1);
+    check("cpuid 1: no VMX", (r[2] >> 5) & 1, 0);
+    cpuid(0x80000001, 0, r);
+    check("cpuid 0x80000001: no SVM", (r[2] >> 2) & 1, 0);
+    uint64_t efer;
+    check("rdmsr EFER", rdmsr_safe(0xc0000080, &efer), 0);
+    check("EFER: LME and LMA, no SVME", efer & ((1 << 8) | (1 << 10) | (1 << 12)),
+          (1 << 8) | (1 << 10));
+    uint64_t v;
+    check("rdmsr of an MSR not offered: #GP", rdmsr_safe(0xc0011234, &v), -1);
+    check("wrmsr EFER with a reserved bit: #GP", wrmsr_safe(0xc0000080, efer | (1ULL << 20)), -1);
+    check("wrmsr PAT with a reserved type: #GP", wrmsr_safe(0x277, 0x0202020202020202ULL), -1);
+    check("wrmsr of the hypercall page", wrmsr_safe(msr, (uint64_t)(uintptr_t)hcall_page), 0);
+    check("hypercall page: mov $0, %eax first", hcall_page[0], 0xb8);
+    check("hypercall page: vmmcall / vmcall",
+          hcall_page[7], is_amd() ? 0xd9 : 0xc1);
+    check("xen_version(XENVER_version)", hcall(__HYPERVISOR_xen_version, XENVER_version, 0, 0, 0, 0),
+          0x40011);
+    static const char line[] = "hvmtest: hello through console_io\n";
+    check("console_io write", hcall(__HYPERVISOR_console_io, CONSOLEIO_write, sizeof(line) - 1,
+                                     (uint64_t)(uintptr_t)line, 0, 0),
+          0);
+    check("a PV-only hypercall (mmu_update): -XL_ENOSYS",
+          hcall(__HYPERVISOR_mmu_update, 0, 0, 0, DOMID_SELF, 0), -XL_ENOSYS);
+    check("xen_version with a bad pointer: -XL_EFAULT",
+          hcall(__HYPERVISOR_xen_version, XENVER_extraversion, 0xdead00000000ULL, 0, 0, 0),
+          -XL_EFAULT);
+    domid_t self = DOMID_SELF;
+    long pages = hcall(__HYPERVISOR_memory_op, XENMEM_current_reservation,
+                       (uint64_t)(uintptr_t)&self, 0, 0, 0);
+    check("memory_op current_reservation > 0", pages > 0, 1);
+    check("start info: magic", si->magic, XEN_HVM_START_MAGIC_VALUE);
+    check("start info: a memory map", si->memmap_entries >= 1, 1);
+    /* A hole: reads give all ones, writes go nowhere (no device). */
+    volatile uint32_t *hole = (volatile uint32_t *)(uintptr_t)hole_gpa(si);
+    check("read of a hole: all ones", *hole, 0xffffffff);
+    *hole = 0x12345678;
+    check("write to a hole is dropped", *hole, 0xffffffff);
+    volatile uint8_t *hb = (volatile uint8_t *)hole;
+    uint64_t rax = 0x1111111111111111ULL;
+    __asm__ volatile("movb (%1), %b0" : "+a"(rax) : "r"(hb) : "memory");
+    check("movb from a hole merges into %al", (long)rax, 0x11111111111111ffLL);
+    check("inb from a port with nothing: 0xff", inb(0x80), 0xff);
+    check("inl from a port with nothing: all ones", inl(0xcfc), 0xffffffffL);
+    /* Events: shared_info, the callback vector, VIRQ_TIMER, HLT. */
+    struct xen_add_to_physmap xatp = { .domid = DOMID_SELF, .space = XENMAPSPACE_shared_info,
+                                       .idx = 0, .gpfn = (uint64_t)(uintptr_t)shinfo_page >> 12 };
+    check("add_to_physmap shared_info",
+          hcall(__HYPERVISOR_memory_op, XENMEM_add_to_physmap, (uint64_t)(uintptr_t)&xatp, 0, 0, 0), 0);
+    shared_info_t *s = (shared_info_t *)shinfo_page;
+    check("shared_info: vcpu 0's time is ticking", s->vcpu_info[0].time.system_time != 0, 1);
+    struct xen_hvm_param p = { .domid = DOMID_SELF, .index = HVM_PARAM_CALLBACK_IRQ,
+                               .value = (2ULL << 56) | 0xf3 };
+    check("HVM_PARAM_CALLBACK_IRQ vector 0xf3",
+          hcall(__HYPERVISOR_hvm_op, HVMOP_set_param, (uint64_t)(uintptr_t)&p, 0, 0, 0), 0);
+    struct xen_hvm_param q = { .domid = DOMID_SELF, .index = HVM_PARAM_STORE_PFN };
+    check("HVMOP_get_param STORE_PFN",
+          hcall(__HYPERVISOR_hvm_op, HVMOP_get_param, (uint64_t)(uintptr_t)&q, 0, 0, 0), 0);
+    check("the store page is above RAM", q.value >= (hole_gpa(si) - (64ULL << 20)) >> 12 ||
+                                             q.value > 0, 1);
+    struct xen_hvm_param bad = { .domid = DOMID_SELF, .index = HVM_PARAM_STORE_PFN, .value = 1 };
+    check("a guest may not set STORE_PFN: -XL_EPERM",
+          hcall(__HYPERVISOR_hvm_op, HVMOP_set_param, (uint64_t)(uintptr_t)&bad, 0, 0, 0), -XL_EPERM);
+    struct evtchn_bind_virq bv = { .virq = VIRQ_TIMER, .vcpu = 0 };
+    check("bind VIRQ_TIMER",
+          hcall(__HYPERVISOR_event_channel_op, EVTCHNOP_bind_virq, (uint64_t)(uintptr_t)&bv, 0, 0, 0), 0);
+    for (int round = 0; round < 5; round++) {
+        uint64_t before = upcalls;
+        struct vcpu_set_singleshot_timer t = { .timeout_abs_ns = s->vcpu_info[0].time.system_time +
+                                                                  2000000, .flags = 0 };
+        hcall(__HYPERVISOR_vcpu_op, VCPUOP_set_singleshot_timer, 0, (uint64_t)(uintptr_t)&t, 0, 0);
+        for (int spin = 0; spin < 100 && upcalls == before; spin++)
+            __asm__ volatile("sti; hlt; cli" ::: "memory");
+        if (upcalls == before)
+            break;
+    }
+    check("5 timer events through the callback vector, waited for in hlt", upcalls >= 5, 1);
+    say("hvmtest: %d passed, %d failed", passed, failed);
+}
+
+static void hostile_ports(void)
+{
+    for (int i = 0; i < 20000; i++) {
+        uint16_t port = (uint16_t)xrand();
+        if (port == 0xe9)
+            continue;
+        switch (xrand() % 6) {
+        case 0: (void)inb(port); break;
+        case 1: (void)inw(port); break;
+        case 2: (void)inl(port); break;
+        case 3: outb(port, (uint8_t)xrand()); break;
+        case 4: outw(port, (uint16_t)xrand()); break;
+        default: outl(port, (uint32_t)xrand()); break;
+        }
+    }
+    say("hvmtest: hostile ports done: 20000 accesses");
+}
+
+static void hostile_msrs(void)
+{
+    static const uint32_t known[] = { 0x10, 0x1b, 0xfe, 0x174, 0x175, 0x176, 0x1a0, 0x1d9, 0x277,
+                                      0x2ff, 0x40000000, 0x40000001, 0xc0000080, 0xc0000081,
+                                      0xc0000082, 0xc0000083, 0xc0000084, 0xc0000100, 0xc0000101,
+                                      0xc0000102, 0xc0000103, 0xc0010114, 0xc0010117 };
+    unsigned int faults = 0;
+    for (int i = 0; i < 20000; i++) {
+        uint32_t msr = (xrand() & 1) ? known[xrand() % (sizeof(known) / sizeof(known[0]))]
+                                     : (uint32_t)xrand();
+        uint64_t v;
+        if (msr == 0x40000000 || msr == 0xc0000080)
+            continue; /* those are checked in basic; random values would only hurt ourselves */
+        if (xrand() & 1)
+            faults += rdmsr_safe(msr, &v) ? 1 : 0;
+        else
+            faults += wrmsr_safe(msr, xrand()) ? 1 : 0;
+    }
+    say("hvmtest: hostile msrs done: 20000 accesses, %u #GP", faults);
+}
+
+static void hostile_cpuid(void)
+{
+    uint32_t r[4];
+    for (uint32_t l = 0; l < 0x40; l++)
+        cpuid(l, (uint32_t)xrand(), r);
+    for (uint32_t l = 0x40000000; l < 0x40000200; l++)
+        cpuid(l, 0, r);
+    for (uint32_t l = 0x80000000; l < 0x80000040; l++)
+        cpuid(l, 0, r);
+    for (int i = 0; i < 5000; i++)
+        cpuid((uint32_t)xrand(), (uint32_t)xrand(), r);
+    say("hvmtest: hostile cpuid done");
+}
+
+static void hostile_hcalls(void)
+{
+    static const uint64_t vals[] = { 0, 1, ~0ULL, 0xdeadbeef000ULL, 0x7ffffffff000ULL,
+                                     0xffff800000000000ULL, 0x80000000ULL, 0xfff };
+    unsigned int errors = 0;
+    for (int i = 0; i < 20000; i++) {
+        unsigned int nr = (unsigned int)(xrand() % 64);
+        if (nr == __HYPERVISOR_sched_op || nr == __HYPERVISOR_vcpu_op)
+            continue; /* they may stop this vcpu: no test then */
+        uint64_t a[5];
+        for (int k = 0; k < 5; k++)
+            a[k] = (xrand() & 3) ? vals[xrand() % 8] : xrand();
+        if (nr == __HYPERVISOR_memory_op && (a[0] & 0xffff) == XENMEM_decrease_reservation)
+            continue; /* would give back its own RAM */
+        if (hcall(nr, a[0], a[1], a[2], a[3], a[4]) < 0)
+            errors++;
+    }
+    /* and raw vmmcall/vmcall with numbers past the table */
+    for (uint64_t nr = 64; nr < 70000; nr += 997) {
+        long ret;
+        if (is_amd())
+            __asm__ volatile("vmmcall" : "=a"(ret) : "a"(nr) : "memory");
+        else
+            __asm__ volatile("vmcall" : "=a"(ret) : "a"(nr) : "memory");
+        if (ret != -XL_ENOSYS)
+            say("FAIL hypercall %lu: %ld, want -XL_ENOSYS", (unsigned long)nr, ret), failed++;
+    }
+    say("hvmtest: hostile hypercalls done: %u errors", errors);
+}
+
+static void hostile_mmio(const struct hvm_start_info *si)
+{
+    uint64_t base = hole_gpa(si);
+    for (int i = 0; i < 20000; i++) {
+        uintptr_t a = (uintptr_t)(base + (xrand() % (256ULL << 20)));
+        switch (xrand() % 8) {
+        case 0: (void)*(volatile uint8_t *)a; break;
+        case 1: (void)*(volatile uint16_t *)(a & ~1UL); break;
+        case 2: (void)*(volatile uint32_t *)(a & ~3UL); break;
+        case 3: (void)*(volatile uint64_t *)(a & ~7UL); break;
+        case 4: *(volatile uint8_t *)a = (uint8_t)xrand(); break;
+        case 5: *(volatile uint32_t *)(a & ~3UL) = (uint32_t)xrand(); break;
+        case 6: *(volatile uint64_t *)(a & ~7UL) = xrand(); break;
+        default: {
+            uint32_t v;
+            __asm__ volatile("movzwl (%1), %0" : "=r"(v) : "r"(a & ~1UL) : "memory");
+            break;
+        }
+        }
+    }
+    say("hvmtest: hostile mmio done: 20000 accesses");
+}
+
+void hvmtest_main(uint64_t start_info)
+{
+    const struct hvm_start_info *si = (const struct hvm_start_info *)(uintptr_t)start_info;
+    const char *cmdline = si->cmdline_paddr ? (const char *)(uintptr_t)si->cmdline_paddr : "";
+    for (unsigned int v = 0; v < 32; v++)
+        set_gate(v, hvm_exc_other);
+    set_gate(6, hvm_exc_ud);
+    set_gate(13, hvm_exc_gp);
+    set_gate(0xf3, hvm_cb_entry);
+    load_idt(sizeof(idt) - 1);
+    say("hvmtest: PVH entry reached, long mode, cmdline \"%s\"", cmdline);
+    uint32_t r[4];
+    cpuid(0x40000002, 0, r);
+    wrmsr_safe(r[1], (uint64_t)(uintptr_t)hcall_page);
+    if (opt_is(cmdline, "mode", "ports"))
+        hostile_ports();
+    else if (opt_is(cmdline, "mode", "msr"))
+        hostile_msrs();
+    else if (opt_is(cmdline, "mode", "cpuid"))
+        hostile_cpuid();
+    else if (opt_is(cmdline, "mode", "hcall"))
+        hostile_hcalls();
+    else if (opt_is(cmdline, "mode", "mmio"))
+        hostile_mmio(si);
+    else if (opt_is(cmdline, "mode", "triple")) {
+        say("hvmtest: triple fault next");
+        load_idt(0);
+        __asm__ volatile("int3");
+        say("FAIL hvmtest: still running after a triple fault");
+    } else if (opt_is(cmdline, "mode", "halt")) {
+        say("hvmtest: hlt with interrupts off next");
+        __asm__ volatile("cli; hlt");
+        say("FAIL hvmtest: running after hlt with interrupts off");
+    } else {
+        basic(si);
+    }
+    if (!opt_is(cmdline, "mode", "basic") && opt(cmdline, "mode"))
+        say("hvmtest: %s survived: %d failed", opt(cmdline, "mode"), failed);
+    struct sched_shutdown sd = { .reason = SHUTDOWN_poweroff };
+    hcall(__HYPERVISOR_sched_op, SCHEDOP_shutdown, (uint64_t)(uintptr_t)&sd, 0, 0, 0);
+    say("FAIL hvmtest: running after SCHEDOP_shutdown");
+    for (;;)
+        __asm__ volatile("cli; hlt");
+}

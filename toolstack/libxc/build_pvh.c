@@ -1,0 +1,252 @@
+/*
+ * build_pvh.c - the dom0 toolstack's PVH domain builder (build.h):
+ * guest-physical RAM from populate_physmap (translated: the domain's p2m),
+ * the kernel's PT_LOAD segments copied to their physical addresses through
+ * foreign mappings of guest frames, the xenstore and console pages and a
+ * start page (struct hvm_start_info, the memory map, the command line, a
+ * module for the ramdisk) just above RAM, the HVM params that name them,
+ * and vcpu 0's state as XEN_DOMCTL_sethvmcontext records: 32-bit flat
+ * protected mode at the kernel's XEN_ELFNOTE_PHYS32_ENTRY with %ebx =
+ * the start page (Xen's docs/misc/pvh.pandoc).
+ * Owns: the PVH guest-physical layout. Must never: write outside the
+ * frames it populated, or leave a window page mapped.
+ */
+#include "build.h"
+#include "ctrl.h"
+
+#include <xenolith/elf.h>
+#include <xenolith/errno.h>
+#include <xenolith/layout.h>
+#include <xenolith/lib.h>
+#include <xen/arch-x86/hvm/start_info.h>
+#include <xen/hvm/params.h>
+#include <xen/hvm/save.h>
+
+#define XEN_ELFNOTE_PHYS32_ENTRY_TYPE 18
+/* The special pages above RAM: start page, xenstore, console. */
+#define PVH_SPECIAL_PAGES 3
+
+struct pvh_notes {
+    uint64_t entry;
+    int has_entry;
+};
+
+static int note_fn(void *ctx, const char *name, uint32_t type, const void *desc, uint32_t descsz)
+{
+    struct pvh_notes *n = ctx;
+    if (!strcmp(name, "Xen") && type == XEN_ELFNOTE_PHYS32_ENTRY_TYPE && descsz >= 4) {
+        uint32_t e;
+        memcpy(&e, desc, 4);
+        n->entry = e;
+        n->has_entry = 1;
+    }
+    return 0;
+}
+
+/* Copy len bytes to guest-physical gpa (zero-fill where src is NULL),
+ * one guest frame at a time through the window page. */
+static int copy_to_gpa(uint32_t domid, uint8_t *win, uint64_t gpa, const uint8_t *src,
+                       uint64_t len)
+{
+    while (len) {
+        uint64_t off = gpa & (PAGE_SIZE - 1), n = PAGE_SIZE - off;
+        if (n > len)
+            n = len;
+        int rc = xc_map_foreign_at(domid, win, gpa >> PAGE_SHIFT, XC_PROT_READ | XC_PROT_WRITE);
+        if (rc)
+            return rc;
+        if (src)
+            memcpy(win + off, src, n);
+        else
+            memset(win + off, 0, n);
+        if ((rc = xc_unmap_foreign_at(win)))
+            return rc;
+        gpa += n;
+        len -= n;
+        if (src)
+            src += n;
+    }
+    return 0;
+}
+
+/* vcpu 0 at the PVH entry: HVM save records HEADER, CPU, END. */
+static int set_entry_state(uint32_t domid, uint64_t entry, uint64_t start_info_gpa)
+{
+    static uint8_t buf[sizeof(struct hvm_save_descriptor) * 3 + sizeof(struct hvm_save_header) +
+                       sizeof(struct hvm_hw_cpu)] __attribute__((aligned(8)));
+    memset(buf, 0, sizeof(buf));
+    uint8_t *p = buf;
+    struct hvm_save_descriptor d = { .typecode = 1, .instance = 0,
+                                     .length = sizeof(struct hvm_save_header) };
+    struct hvm_save_header h = { .magic = HVM_FILE_MAGIC, .version = HVM_FILE_VERSION };
+    memcpy(p, &d, sizeof(d));
+    p += sizeof(d);
+    memcpy(p, &h, sizeof(h));
+    p += sizeof(h);
+    struct hvm_hw_cpu c;
+    memset(&c, 0, sizeof(c));
+    c.rip = entry;
+    c.rbx = start_info_gpa;
+    c.rflags = 2;
+    c.cr0 = 0x11; /* PE | ET */
+    c.cs_sel = 0x08, c.cs_limit = 0xffffffff, c.cs_arbytes = 0xc9b;
+    c.ds_sel = c.es_sel = c.ss_sel = c.fs_sel = c.gs_sel = 0x10;
+    c.ds_limit = c.es_limit = c.ss_limit = c.fs_limit = c.gs_limit = 0xffffffff;
+    c.ds_arbytes = c.es_arbytes = c.ss_arbytes = c.fs_arbytes = c.gs_arbytes = 0xc93;
+    c.tr_sel = 0x18, c.tr_limit = 0x67, c.tr_arbytes = 0x8b;
+    c.ldtr_arbytes = 0x82;
+    c.dr6 = 0xffff0ff0, c.dr7 = 0x400;
+    d = (struct hvm_save_descriptor){ .typecode = 2, .instance = 0, .length = sizeof(c) };
+    memcpy(p, &d, sizeof(d));
+    p += sizeof(d);
+    memcpy(p, &c, sizeof(c));
+    p += sizeof(c);
+    d = (struct hvm_save_descriptor){ .typecode = 0, .instance = 0, .length = 0 };
+    memcpy(p, &d, sizeof(d));
+    p += sizeof(d);
+    return xc_domain_hvm_setcontext(domid, buf, (uint32_t)(p - buf));
+}
+
+int xl_build_pvh(uint32_t domid, const struct xl_build_args *a, struct xl_build_out *out,
+                 const char **why)
+{
+    int rc;
+    memset(out, 0, sizeof(*out));
+    if (!a->memory_mb || a->memory_mb > 3072) {
+        *why = "memory size out of the PVH builder's range (1 MiB .. 3 GiB, below the MMIO hole)";
+        return -XL_EINVAL;
+    }
+    struct elf_image img;
+    if ((rc = elf_parse(&img, a->kernel, a->kernel_len, why)))
+        return rc;
+    struct pvh_notes notes = { 0 };
+    elf_foreach_note(&img, note_fn, &notes);
+    if (!notes.has_entry) {
+        *why = "the kernel has no XEN_ELFNOTE_PHYS32_ENTRY: not a PVH kernel";
+        return -XL_EINVAL;
+    }
+    uint64_t nr_pages = (uint64_t)a->memory_mb << (20 - PAGE_SHIFT);
+    uint64_t ram_end = nr_pages << PAGE_SHIFT;
+    /* Every PT_LOAD segment inside RAM, above the first page. */
+    for (unsigned int i = 0; i < img.ehdr->e_phnum; i++) {
+        const elf64_phdr *ph = elf_phdr(&img, i);
+        if (!ph || ph->p_type != ELF_PT_LOAD || !ph->p_memsz)
+            continue;
+        if (ph->p_paddr < PAGE_SIZE || ph->p_memsz > ram_end || ph->p_paddr > ram_end - ph->p_memsz ||
+            ph->p_filesz > ph->p_memsz) {
+            *why = "a PT_LOAD segment lies outside the domain's RAM";
+            return -XL_EINVAL;
+        }
+    }
+    uint64_t rd_gpa = 0;
+    if (a->ramdisk && a->ramdisk_len) {
+        uint64_t rd_pages = (a->ramdisk_len + PAGE_SIZE - 1) >> PAGE_SHIFT;
+        if (rd_pages >= nr_pages / 2) {
+            *why = "the ramdisk takes more than half the domain's RAM";
+            return -XL_EINVAL;
+        }
+        rd_gpa = (nr_pages - rd_pages) << PAGE_SHIFT; /* at the top of RAM */
+    }
+    if ((rc = xc_domain_max_vcpus(domid, a->max_vcpus ? a->max_vcpus : 1))) {
+        *why = "XEN_DOMCTL_max_vcpus failed";
+        return rc;
+    }
+    uint64_t max_memkb = a->max_memkb ? a->max_memkb : (uint64_t)a->memory_mb << 10;
+    if ((rc = xc_domain_setmaxmem(domid, max_memkb + PVH_SPECIAL_PAGES * 4))) {
+        *why = "XEN_DOMCTL_max_mem failed";
+        return rc;
+    }
+    /* RAM and the special pages: gfns 0 .. nr_pages + 3, in batches. */
+    uint64_t total = nr_pages + PVH_SPECIAL_PAGES;
+    for (uint64_t done = 0; done < total;) {
+        uint64_t n = total - done < a->p2m_entries ? total - done : a->p2m_entries;
+        for (uint64_t i = 0; i < n; i++)
+            a->p2m[i] = done + i;
+        if ((rc = xc_domain_populate_physmap_exact(domid, n, 0, 0, a->p2m))) {
+            *why = "XENMEM_populate_physmap failed";
+            return rc;
+        }
+        done += n;
+    }
+    uint64_t start_gfn = nr_pages, store_gfn = nr_pages + 1, console_gfn = nr_pages + 2;
+    uint8_t *win = xc_foreign_window_alloc(1);
+    if (!win) {
+        *why = "foreign mapping window full";
+        return -XL_EBUSY;
+    }
+    /* The kernel's segments (the rest of RAM is zero: fresh frames). */
+    for (unsigned int i = 0; !rc && i < img.ehdr->e_phnum; i++) {
+        const elf64_phdr *ph = elf_phdr(&img, i);
+        if (!ph || ph->p_type != ELF_PT_LOAD || !ph->p_filesz)
+            continue;
+        rc = copy_to_gpa(domid, win, ph->p_paddr, img.data + ph->p_offset, ph->p_filesz);
+    }
+    if (!rc && rd_gpa)
+        rc = copy_to_gpa(domid, win, rd_gpa, a->ramdisk, a->ramdisk_len);
+    /* The start page: hvm_start_info, then the module list, the memory
+     * map and the command line. */
+    static uint8_t page[PAGE_SIZE];
+    memset(page, 0, sizeof(page));
+    struct hvm_start_info *si = (struct hvm_start_info *)page;
+    struct hvm_modlist_entry *mod = (struct hvm_modlist_entry *)(page + 64);
+    struct hvm_memmap_table_entry *mm = (struct hvm_memmap_table_entry *)(page + 128);
+    char *cmd = (char *)page + 512;
+    uint64_t base = start_gfn << PAGE_SHIFT;
+    si->magic = XEN_HVM_START_MAGIC_VALUE;
+    si->version = 1;
+    si->flags = 0;
+    if (rd_gpa) {
+        mod->paddr = rd_gpa;
+        mod->size = a->ramdisk_len;
+        si->nr_modules = 1;
+        si->modlist_paddr = base + 64;
+    }
+    mm[0] = (struct hvm_memmap_table_entry){ .addr = 0, .size = ram_end,
+                                             .type = XEN_HVM_MEMMAP_TYPE_RAM };
+    mm[1] = (struct hvm_memmap_table_entry){ .addr = ram_end,
+                                             .size = PVH_SPECIAL_PAGES * PAGE_SIZE,
+                                             .type = XEN_HVM_MEMMAP_TYPE_RESERVED };
+    si->memmap_paddr = base + 128;
+    si->memmap_entries = 2;
+    if (a->cmdline && a->cmdline[0]) {
+        xl_snprintf(cmd, PAGE_SIZE - 512, "%s", a->cmdline);
+        si->cmdline_paddr = base + 512;
+    }
+    if (!rc)
+        rc = copy_to_gpa(domid, win, base, page, PAGE_SIZE);
+    if (!rc)
+        rc = copy_to_gpa(domid, win, store_gfn << PAGE_SHIFT, NULL, PAGE_SIZE);
+    if (!rc)
+        rc = copy_to_gpa(domid, win, console_gfn << PAGE_SHIFT, NULL, PAGE_SIZE);
+    xc_foreign_window_free(win, 1);
+    if (rc) {
+        *why = "writing the domain's memory through foreign mappings failed";
+        return rc;
+    }
+    int store = xc_evtchn_alloc_unbound(domid, 0);
+    int console = store < 0 ? store : xc_evtchn_alloc_unbound(domid, 0);
+    if (store < 0 || console < 0) {
+        *why = "EVTCHNOP_alloc_unbound failed";
+        return store < 0 ? store : console;
+    }
+    if ((rc = xc_hvm_param_set(domid, HVM_PARAM_STORE_PFN, store_gfn)) ||
+        (rc = xc_hvm_param_set(domid, HVM_PARAM_STORE_EVTCHN, (uint64_t)store)) ||
+        (rc = xc_hvm_param_set(domid, HVM_PARAM_CONSOLE_PFN, console_gfn)) ||
+        (rc = xc_hvm_param_set(domid, HVM_PARAM_CONSOLE_EVTCHN, (uint64_t)console))) {
+        *why = "HVMOP_set_param failed";
+        return rc;
+    }
+    if ((rc = set_entry_state(domid, notes.entry, base))) {
+        *why = "XEN_DOMCTL_sethvmcontext failed";
+        return rc;
+    }
+    /* The back ends map these by guest frame (the hv translates). */
+    out->store_mfn = store_gfn;
+    out->console_mfn = console_gfn;
+    out->store_evtchn = (uint32_t)store;
+    out->console_evtchn = (uint32_t)console;
+    out->entry = notes.entry;
+    out->start_info_va = base;
+    out->nr_pages = nr_pages;
+    return 0;
+}
