@@ -10,7 +10,7 @@
  * replace, clear, refusals (-EINVAL, -ENOENT), -ENOMEM at each depth with
  * nothing changed and nothing leaked, for_each order and early stop, gfns
  * in different PML4 slots, a 64 MiB range (exact table count), hardware
- * accessed/dirty bits, destroy, the EPT pointer.
+ * accessed/dirty bits, destroy, an unknown format, the EPT pointer.
  * Links: hv/arch/x86/hvm/p2m_pt.c.
  */
 #include <stdarg.h>
@@ -232,6 +232,21 @@ static void test_init_nomem(void **state)
     assert_int_equal(p.nr_tables, 0);
     p2m_destroy(&p);
     assert_int_equal(allocs, 0);
+    assert_int_equal(frees, 0);
+}
+
+/* not a format: refused before anything is allocated */
+static void test_init_bad_format(void **state)
+{
+    (void)state;
+    struct p2m_table p;
+    env_reset();
+    assert_int_equal(p2m_init(&p, (enum p2m_format)7, &env), -XL_EINVAL);
+    assert_int_equal(p.root_mfn, 0);
+    assert_int_equal(p.nr_tables, 0);
+    assert_int_equal(p2m_set(&p, 1, 1, P2M_R), -XL_EINVAL);
+    p2m_destroy(&p);
+    assert_int_equal(alloc_calls, 0);
     assert_int_equal(frees, 0);
 }
 
@@ -760,6 +775,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_init_and_destroy),
         cmocka_unit_test(test_init_nomem),
+        cmocka_unit_test(test_init_bad_format),
         cmocka_unit_test(test_ept_pointer),
         cmocka_unit_test(test_npt_bits),
         cmocka_unit_test(test_ept_bits),
