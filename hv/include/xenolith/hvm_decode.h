@@ -31,15 +31,19 @@ struct hvm_mmio_insn {
     uint8_t len;        /* bytes of the whole instruction (1..15) */
     uint8_t size;       /* bytes accessed in memory: 1, 2, 4 or 8 */
     uint8_t dst_size;   /* LOAD: bytes written to the register (1, 2, 4, 8) */
-    uint8_t reg;        /* LOAD/STORE_REG: GPR number */
-    uint8_t high_byte;  /* reg is AH/CH/DH/BH (1-byte operand, no REX) */
+    uint8_t reg;        /* LOAD/STORE_REG: GPR number (A0-A3: 0) */
+    uint8_t high_byte;  /* the operand is AH/CH/DH/BH (1-byte operand 4..7,
+                         * no REX): bits 15:8 of GPR reg, which is 0..3 */
     uint8_t sign_extend; /* LOAD: movsx (else zero-extend) */
     uint64_t imm;       /* STORE_IMM: the value stored (size bytes) */
 };
 
 /* Decode bytes[0..avail) as an MMIO access in mode. 0 and *out, or
- * -EOPNOTSUPP (a form not supported: the caller refuses it), -EINVAL
- * (truncated: more bytes than avail needed, or longer than 15). */
+ * -EOPNOTSUPP (a form not supported, or longer than 15 bytes: the caller
+ * refuses it), -EINVAL (truncated: more bytes than avail needed). Length
+ * is checked first: once the bytes read show the instruction needs more
+ * than 15, it is -EOPNOTSUPP whatever avail is. *out is written only on
+ * success. */
 int hvm_decode_mmio(const uint8_t *bytes, unsigned int avail, enum hvm_cpu_mode mode,
                     struct hvm_mmio_insn *out);
 /* STORE_REG/STORE_IMM: the value written to memory (size bytes). */
