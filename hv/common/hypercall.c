@@ -65,17 +65,13 @@ static uint64_t mc_cont_args[5];
 
 /* A number with no handler: counted, -ENOSYS, logged once per domain. For the
  * multiplexed ones not implemented at all, the log names the sub-op too:
- * hvm_op's is its first argument, platform_op's the cmd at the start of
- * its structure. */
+ * platform_op's cmd at the start of its structure. */
 static long __attribute__((noinline)) no_handler(struct vcpu *v, uint64_t nr, uint64_t a1)
 {
     struct hcstat_counts *c = &v->domain->hcstat;
     unsigned int op = HCSTAT_NO_SUBOP;
     c->calls[nr < NR_HYPERCALLS ? nr : HCSTAT_OTHER_CALL]++;
-    if (nr == __HYPERVISOR_hvm_op) {
-        op = a1 < 0xffffffffULL ? (unsigned int)a1 : 0xffffffffu - 1;
-        HCSTAT_SUB(c, hvm_op, a1);
-    } else if (nr == __HYPERVISOR_platform_op) {
+    if (nr == __HYPERVISOR_platform_op) {
         uint32_t cmd;
         if (!copy_from_guest_va(v->cr3, &cmd, a1, sizeof(cmd))) {
             op = cmd;

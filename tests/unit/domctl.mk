@@ -1,7 +1,7 @@
 # domctl / sysctl (and console.c's ring) through the real hypercall layer
 # and memory code.
 UNIT_TESTS += domctl
-UNIT_SRCS_domctl := tests/unit/fake_smp.c hv/common/domctl.c hv/common/sysctl.c hv/common/console.c \
+UNIT_SRCS_domctl := tests/unit/fake_smp.c tests/unit/fake_hvm.c hv/common/domctl.c hv/common/sysctl.c hv/common/console.c \
                     hv/common/hypercall.c hv/common/multicall.c hv/common/domain.c \
                     hv/common/mm.c hv/arch/x86/pv/page_type.c hv/arch/x86/tlbflush.c hv/arch/x86/pv/m2p.c hv/arch/x86/pv/mmu.c \
                     hv/common/memory.c hv/common/page_alloc.c hv/common/guest_access.c \

@@ -1,6 +1,6 @@
 # PV memory management: page types, reference counts, M2P, MMU hypercalls.
 UNIT_TESTS += mm
-UNIT_SRCS_mm := tests/unit/fake_smp.c hv/common/mm.c hv/arch/x86/pv/page_type.c hv/arch/x86/tlbflush.c hv/arch/x86/pv/m2p.c hv/arch/x86/pv/mmu.c \
+UNIT_SRCS_mm := tests/unit/fake_smp.c tests/unit/fake_hvm.c hv/common/mm.c hv/arch/x86/pv/page_type.c hv/arch/x86/tlbflush.c hv/arch/x86/pv/m2p.c hv/arch/x86/pv/mmu.c \
                 hv/common/memory.c hv/common/page_alloc.c hv/common/guest_access.c \
                 hv/shared/format.c \
                 tests/unit/fake_mem.c tests/unit/fake_console.c tests/unit/fake_domains.c

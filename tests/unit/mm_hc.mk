@@ -1,7 +1,7 @@
 # Memory hypercalls through the hypercall layer: continuations (fake
 # clock), multicall, shared_info's permanent type (domain.c).
 UNIT_TESTS += mm_hc
-UNIT_SRCS_mm_hc := tests/unit/fake_smp.c hv/common/hypercall.c hv/common/multicall.c hv/common/domain.c \
+UNIT_SRCS_mm_hc := tests/unit/fake_smp.c tests/unit/fake_hvm.c hv/common/hypercall.c hv/common/multicall.c hv/common/domain.c \
                    hv/common/mm.c hv/arch/x86/pv/page_type.c hv/arch/x86/tlbflush.c hv/arch/x86/pv/m2p.c hv/arch/x86/pv/mmu.c \
                    hv/common/memory.c hv/common/page_alloc.c hv/common/guest_access.c \
                    hv/shared/format.c \

@@ -276,7 +276,7 @@ static void test_error_lines(void **state)
                          "ramdisk = initrd\n"           /* 9 */
                          "cmdline = \"unterminated\n"   /* 10 */
                          "on_crash = 'explode'\n"       /* 11 */
-                         "type = 'hvm'\n"               /* 12 */
+                         "type = 'HVM'\n"               /* 12 */
                          "builder = 'weird'\n"          /* 13 */
                          "uuid = '1234'\n"              /* 14 */
                          "extra = 'a\\qb'\n"            /* 15 */
@@ -295,7 +295,7 @@ static void test_error_lines(void **state)
         "guest.cfg:9: ramdisk: bare word `initrd' (strings need quotes)\n"
         "guest.cfg:10: unterminated string (a \"... string must end on its line)\n"
         "guest.cfg:11: on_crash: unknown action `explode' (destroy, restart, rename-restart, preserve, coredump-destroy, coredump-restart, soft-reset)\n"
-        "guest.cfg:12: type: hvm guests are not supported (only pv)\n"
+        "guest.cfg:12: type: invalid domain type `HVM' (pv, pvh or hvm)\n"
         "guest.cfg:13: builder: invalid domain type `weird' (generic or hvm)\n"
         "guest.cfg:14: uuid: `1234' is not a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)\n"
         "guest.cfg:15: extra: unknown escape `\\q' in string\n"
@@ -377,10 +377,15 @@ static void test_types_and_actions(void **state)
 
     (void)state;
     assert_int_equal(run("name='a'\nkernel='k'\nbuilder='generic'\n"), 0);
-    assert_int_equal(run("name='a'\nkernel='k'\nbuilder='hvm'\n"), -XL_EINVAL);
-    assert_string_equal(dbuf, "guest.cfg:3: builder: hvm guests are not supported (only pv)\n");
-    assert_int_equal(run("name='a'\nkernel='k'\ntype='pvh'\n"), -XL_EINVAL);
-    assert_string_equal(dbuf, "guest.cfg:3: type: pvh guests are not supported (only pv)\n");
+    assert_int_equal(cfg.type, XLCFG_TYPE_PV);
+    assert_int_equal(run("name='a'\nkernel='k'\nbuilder='hvm'\n"), 0);
+    assert_int_equal(cfg.type, XLCFG_TYPE_HVM);
+    assert_int_equal(run("name='a'\nkernel='k'\ntype='hvm'\n"), 0);
+    assert_int_equal(cfg.type, XLCFG_TYPE_HVM);
+    assert_int_equal(run("name='a'\nkernel='k'\ntype='pvh'\n"), 0);
+    assert_int_equal(cfg.type, XLCFG_TYPE_PVH);
+    assert_int_equal(run("name='a'\nkernel='k'\nbuilder='pvh'\n"), -XL_EINVAL);
+    assert_string_equal(dbuf, "guest.cfg:3: builder: invalid domain type `pvh' (generic or hvm)\n");
     assert_int_equal(run("name='a'\nkernel='k'\ntype='PV'\n"), -XL_EINVAL);
     assert_string_equal(dbuf, "guest.cfg:3: type: invalid domain type `PV' (pv, pvh or hvm)\n");
     for (i = 0; i < 7; i++) {

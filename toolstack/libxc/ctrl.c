@@ -13,10 +13,10 @@
 #include <xenolith/errno.h>
 #include <xenolith/layout.h>
 #include <xenolith/lib.h>
+#include <xen/hvm/hvm_op.h>
 
 #ifndef XL_HOST_TEST
 #include <xlguest/hypercall.h>
-#include <xen/hvm/hvm_op.h>
 
 long xc_hypercall(unsigned int nr, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
                   uint64_t a5)

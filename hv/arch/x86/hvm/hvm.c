@@ -840,6 +840,7 @@ static int param_ok_for_guest(uint32_t index, int set)
 long do_hvm_op(struct vcpu *v, uint64_t op, uint64_t arg, uint64_t a3, uint64_t a4, uint64_t a5)
 {
     (void)a3, (void)a4, (void)a5;
+    HCSTAT_SUB(&v->domain->hcstat, hvm_op, op);
     if (op != HVMOP_set_param && op != HVMOP_get_param)
         return -XL_ENOSYS;
     struct xen_hvm_param p;
