@@ -36,9 +36,18 @@ for f in "$hv" "$dom0" ${ramdisk:+"$ramdisk"}; do [ -f "$f" ] || die "no such fi
 command -v grub-mkrescue >/dev/null || die "grub-mkrescue missing (make deps: grub-pc-bin grub-common xorriso mtools)"
 [ -d /usr/lib/grub/i386-pc ] || die "GRUB's BIOS modules missing (make deps: grub-pc-bin)"
 
-# GRUB script quoting: one single-quoted word; GRUB joins a command's
-# words with spaces, so the string the hv sees is the text as given.
-q() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
+# GRUB script quoting: each blank-separated word single-quoted on its
+# own. GRUB joins a command's words with one space (and puts double
+# quotes around a word with a blank in it, so a whole command line must
+# not be one word): the hv sees the words as given.
+q() {
+    local w out="" words
+    read -r -a words <<<"$1"
+    for w in ${words[@]+"${words[@]}"}; do
+        out+="${out:+ }'${w//\'/\'\\\'\'}'"
+    done
+    printf '%s' "$out"
+}
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/xenolith-iso.XXXXXX")
 trap 'rm -rf "$work"' EXIT
