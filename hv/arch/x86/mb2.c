@@ -139,9 +139,12 @@ static int parse_module(struct conv *c, uint32_t idx, const char *s, size_t n, s
             return -XL_EINVAL;
     } else
         pos = save;
-    if (!m->name[0]) { /* dom0, ramdisk, domu3: the kind, and a domU's module number */
+    if (!m->name[0]) { /* dom0, ramdisk, domu1, domu2, ...: the kind, a domU's number */
+        unsigned int nth = 1;
+        for (uint32_t i = 0; i < idx; i++)
+            nth += c->bi->modules[i].kind == XL_MOD_DOMU;
         if (m->kind == XL_MOD_DOMU)
-            xl_snprintf(m->name, sizeof(m->name), "domu%u", idx + 1);
+            xl_snprintf(m->name, sizeof(m->name), "domu%u", nth);
         else
             xl_snprintf(m->name, sizeof(m->name), "%s", m->kind == XL_MOD_DOM0 ? "dom0" : "ramdisk");
     }
