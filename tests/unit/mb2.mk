@@ -1,0 +1,3 @@
+# The multiboot2 MBI -> struct xl_bootinfo converter (hv/arch/x86/mb2.c).
+UNIT_TESTS += mb2
+UNIT_SRCS_mb2 := hv/arch/x86/mb2.c hv/shared/format.c
