@@ -91,8 +91,13 @@ log: $work/bochs.log
 RC
 printf 'c\nquit\n' >"$work/cmds" # the built-in debugger stops at the first instruction
 
+# The rfb display listens on a TCP port (5900-5949, all addresses): in a
+# network namespace of its own where one can be made (root), so nothing
+# outside this run sees it.
+netns=()
+unshare -n true 2>/dev/null && netns=(unshare -n)
 (cd "$work" && exec timeout --kill-after=5 $((timeout > 0 ? timeout + 30 : 86400)) \
-    bochs-bin -q -f "$work/bochsrc" -rc "$work/cmds" </dev/null >"$work/bochs.out" 2>&1) &
+    ${netns[@]+"${netns[@]}"} bochs-bin -q -f "$work/bochsrc" -rc "$work/cmds" </dev/null >"$work/bochs.out" 2>&1) &
 bpid=$!
 if [ $quiet = 0 ]; then
     tail -n +1 -f "$log" &
