@@ -41,6 +41,7 @@ help:
 	@echo "make unit       host unit tests only"
 	@echo "make scenarios  QEMU scenario tests only"
 	@echo "make debug      boot with QEMU's gdbstub waiting; see tests/harness/gdbinit"
+	@echo "make iso        build/boot/xenolith.iso: GRUB + multiboot2 (ISO_HV_CMDLINE='...'), for -cdrom / Bochs"
 	@echo "make deps       install the Debian packages the build and tests need"
 	@echo "make fixtures   fetch Debian's kernel + busybox, build the Linux test initramfs (build/fixtures)"
 	@echo "make fixtures-check[-xen]  boot them in plain QEMU [as dom0 of real Xen 4.17] and drive the shell"
@@ -66,6 +67,7 @@ TOOLSTACK_HDRS   := $(wildcard toolstack/*/*.h)
 include $(wildcard toolstack/*/toolstack.mk)
 include guest-drivers/dom0/dom0.mk
 include tests/tests.mk
+include boot/iso.mk
 
 clean:
 	rm -rf $(BUILD)

@@ -31,4 +31,7 @@ $(BUILD)/hv/%.o: hv/%.S | $(XEN_INC)/xen
 $(HV_ELF): $(HV_OBJS) hv/arch/x86/hv.lds
 	$(Q)$(LD) -nostdlib -static --gc-sections --build-id=sha1 -z max-page-size=4096 \
 	    -T hv/arch/x86/hv.lds -o $@ $(HV_OBJS)
+	$(Q)if command -v grub-file >/dev/null; then \
+	    grub-file --is-x86-multiboot2 $@ || { echo "$@: no valid multiboot2 header (grub-file)"; rm -f $@; exit 1; }; \
+	else echo "  note: grub-file missing (make deps), multiboot2 header not checked"; fi
 	@echo "  LD      $@"

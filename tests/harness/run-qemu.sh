@@ -38,6 +38,9 @@
 #   --ctl-script FILE   with --ctl (or a temporary socket): once QEMU runs,
 #                feed FILE to xlctl.sh --script; its output is appended to
 #                the log after the machine ends, after a "== xlctl ==" line
+#   --iso        boot the multiboot2 path instead: SeaBIOS, GRUB from a
+#                rescue ISO (boot/mkiso.sh) on -cdrom, the same modules as
+#                GRUB module2 lines (not with --cfg-text)
 # Environment: XL_QEMU_ARGS adds QEMU arguments (e.g. "-icount shift=0").
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -45,7 +48,7 @@ top=$(cd "$here/../.." && pwd)
 BUILD=${BUILD:-$top/build}
 dom0="$BUILD/guests/dom0.elf" dom0_cmdline="" hv_cmdline="console=com1"
 cfg_text="" timeout=60 log="" quiet=0 gdb=0 mem=512M smp=1
-domus=() disks=() nics=() qdevs=() ramdisk="" ctl="" ctl_script=""
+domus=() disks=() nics=() qdevs=() ramdisk="" ctl="" ctl_script="" iso=0
 while [ $# -gt 0 ]; do
     case "$1" in
     --dom0) dom0=$2; shift ;;
@@ -69,6 +72,7 @@ while [ $# -gt 0 ]; do
     --ctl-script) ctl_script=$2; shift ;;
     --ctl-wait) ctl_wait=$2; shift ;;
     --console-script) con_script=$2; shift ;;
+    --iso) iso=1 ;;
     *) echo "run-qemu.sh: unknown option $1" >&2; exit 64 ;;
     esac
     shift
@@ -96,7 +100,18 @@ if [ "$smp" -gt 1 ] && [ -n "${XL_SMP_WATCHDOG_MS:-}" ] && [[ "$hv_cmdline" != *
     hv_cmdline="$hv_cmdline smp_watchdog_ms=$XL_SMP_WATCHDOG_MS"
 fi
 
+firmware=()
+if [ $iso = 1 ]; then
+    [ -z "$cfg_text" ] || { echo "run-qemu.sh: --cfg-text is the UEFI loader's; not with --iso" >&2; exit 64; }
+    mk=(--out "$work/xenolith.iso" --hv "$BUILD/hv/xenolith.elf" --hv-cmdline "$hv_cmdline"
+        --dom0 "$dom0" --dom0-cmdline "$dom0_cmdline")
+    [ -n "$ramdisk" ] && mk+=(--ramdisk "$ramdisk")
+    for spec in ${domus[@]+"${domus[@]}"}; do mk+=(--domu "$spec"); done
+    BUILD=$BUILD bash "$top/boot/mkiso.sh" "${mk[@]}" || exit 64
+    firmware=(-cdrom "$work/xenolith.iso" -boot d)
+fi
 esp="$work/esp"
+if [ $iso = 0 ]; then
 mkdir -p "$esp/EFI/BOOT" "$esp/EFI/xenolith"
 cp "$BUILD/boot/BOOTX64.EFI" "$esp/EFI/BOOT/BOOTX64.EFI" || exit 64
 cp "$BUILD/hv/xenolith.elf" "$esp/EFI/xenolith/xenolith.elf" || exit 64
@@ -128,6 +143,10 @@ CFG
     done
 fi
 cp /usr/share/OVMF/OVMF_VARS_4M.fd "$work/vars.fd"
+firmware=(-drive if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd
+          -drive if=pflash,format=raw,file="$work/vars.fd"
+          -drive format=raw,file=fat:rw:"$esp")
+fi
 
 serial=(-chardev "file,id=s0,path=$log" -serial chardev:s0)
 if [ -n "${con_script:-}" ]; then
@@ -168,9 +187,7 @@ for n in "${nics[@]}"; do
 done
 exec 3<&0
 qemu-system-x86_64 -machine q35 -m "${mem:-512M}" -cpu "${XL_QEMU_CPU:-qemu64,+svm,+npt}" -smp "$smp" "${accel[@]}" -no-reboot -display none \
-    -drive if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd \
-    -drive if=pflash,format=raw,file="$work/vars.fd" \
-    -drive format=raw,file=fat:rw:"$esp" \
+    "${firmware[@]}" \
     -device isa-debug-exit,iobase=0xf4,iosize=0x04 ${XL_QEMU_ARGS:-} \
     -net none "${devs[@]}" "${serial[@]}" "${dbg[@]}" 0<&3 &
 qpid=$!

@@ -4,7 +4,8 @@
 # that sets:
 #   DESC            one line saying what it shows
 #   RUNNER          qemu (default): Xenolith via run-qemu.sh; xen: the same
-#                   QEMU booting REAL Xen 4.17 via run-xen.sh (dom0 only)
+#                   QEMU booting REAL Xen 4.17 via run-xen.sh (dom0 only);
+#                   bochs: Xenolith in Bochs via run-bochs.sh (multiboot2)
 #   RUN_ARGS=(...)  arguments for the runner (--dom0, --cfg-text, ...)
 #   EXPECT_STATUS   the runner's exit status (0 poweroff, 2 reboot, 3 crash,
 #                   5 loader error, 124 timeout; see run-qemu.sh / run-xen.sh)
@@ -84,6 +85,7 @@ for scn in "$@"; do
     case "$RUNNER" in
     qemu) runner="$here/run-qemu.sh" ;;
     xen) runner="$here/run-xen.sh" ;;
+    bochs) runner="$here/run-bochs.sh" ;;
     *) echo "FAIL $name: unknown RUNNER=$RUNNER"; fail=$((fail + 1)); continue ;;
     esac
     bash "$runner" --quiet --timeout "$TIMEOUT" --log "$log" "${RUN_ARGS[@]}" 2>/dev/null

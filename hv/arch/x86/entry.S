@@ -1,6 +1,6 @@
 /*
  * entry.S - every way into and out of the hypervisor on x86_64:
- * the boot stub (physical, from the loader), exception/interrupt stubs,
+ * the boot stub (physical, from the UEFI loader or mb2_entry.S), exception/interrupt stubs,
  * the `syscall` hypercall entry, and the return to a guest frame.
  * Owns: the struct cpu_regs frame layout (hv/include/xenolith/regs.h).
  * Must never: touch guest memory, or return to a guest without a full
@@ -13,11 +13,18 @@
 /* ---------------------------------------------------------------- boot */
     .section .text.boot, "ax"
     .code64
-    .globl hv_entry64
-hv_entry64:
+    .globl hv_entry64, hv_entry64_mb2
+hv_entry64:                             /* UEFI loader: %rdi = struct xl_bootinfo */
+    xor     %r14d, %r14d                /* boot path: 0 UEFI */
+    xor     %r15d, %r15d
+    jmp     hv_entry64_common
+hv_entry64_mb2:                         /* mb2_entry.S: %rdi = MBI, %rsi = TSC at entry */
+    mov     $1, %r14d                   /* boot path: 1 multiboot2 */
+    mov     %rsi, %r15
+hv_entry64_common:
     cli
     cld
-    mov     %rdi, %r12                  /* bootinfo (physical) */
+    mov     %rdi, %r12                  /* bootinfo or MBI (physical) */
     movabs  $DIRECTMAP_BASE, %r13       /* virt - phys of hv symbols */
 
     /* 2 MiB pages for the first BOOT_MAP_GIB GiB; the last GiB holds
@@ -83,6 +90,8 @@ hv_entry_high:
     movabs  $hv_stack_top, %rsp
     xor     %ebp, %ebp
     mov     %r12, %rdi
+    mov     %r14, %rsi
+    mov     %r15, %rdx
     call    hv_start
     ud2
 

@@ -23,9 +23,11 @@
 #include <xenolith/tlbflush.h>
 #include <xenolith/version_info.h>
 #include <xenolith/bootinfo.h>
+#include <xenolith/mb2.h>
 
 extern uint64_t idle_pml4[512];
 extern uint8_t hv_image_start[], hv_image_end[];
+extern uint8_t hv_boot_start[]; /* hv.lds: the image's first byte, physical */
 extern const uint8_t hv_build_id_note[], hv_build_id_note_end[];
 
 static char cmdline_copy[XL_CMDLINE_MAX];
@@ -283,16 +285,46 @@ static struct domain *build_boot_domain(uint16_t domid, const struct xl_module *
     return d;
 }
 
-void hv_start(uint64_t bootinfo_phys);
-void hv_start(uint64_t bootinfo_phys)
+/* The multiboot2 path's boot info: mb2.c fills it from GRUB's MBI, which
+ * is not needed after that (the RSDP is copied too), so nothing but the
+ * modules (XL_MEM_BOOT) has to outlive the conversion. */
+static struct xl_bootinfo mb2_bootinfo;
+static uint8_t mb2_rsdp[MB2_RSDP_MAX] __attribute__((aligned(16)));
+
+static uint64_t mb2_convert(uint64_t mbi_phys, uint64_t entry_tsc)
+{
+    static char why[160];
+    const uint64_t limit = (uint64_t)BOOT_MAP_GIB << 30; /* what the direct map covers now */
+    if (mbi_phys >= limit || (mbi_phys & 7))
+        panic("multiboot2: MBI at %lx is not 8-byte aligned below %d GiB", (unsigned long)mbi_phys,
+              BOOT_MAP_GIB);
+    struct mb2_env env = {
+        .hv_start = (uint64_t)hv_boot_start,
+        .hv_end = (uint64_t)hv_image_end - DIRECTMAP_BASE,
+        .loader_tsc = entry_tsc,
+        .rsdp_buf = mb2_rsdp,
+        .rsdp_buf_phys = (uint64_t)mb2_rsdp - DIRECTMAP_BASE,
+    };
+    if (mb2_to_bootinfo((const void *)(DIRECTMAP_BASE + mbi_phys), limit - mbi_phys, &env,
+                        &mb2_bootinfo, why, sizeof(why)))
+        panic("multiboot2: %s", why);
+    return (uint64_t)&mb2_bootinfo - DIRECTMAP_BASE;
+}
+
+/* boot_path 0: the UEFI loader's hand-over, info_phys = its struct
+ * xl_bootinfo; 1: multiboot2 (mb2_entry.S), info_phys = GRUB's MBI and
+ * entry_tsc the TSC at the 32-bit entry. */
+void hv_start(uint64_t info_phys, uint64_t boot_path, uint64_t entry_tsc);
+void hv_start(uint64_t info_phys, uint64_t boot_path, uint64_t entry_tsc)
 {
     boot_tsc = rdtsc();
     serial_init();
-    const struct xl_bootinfo *bi = (const struct xl_bootinfo *)(DIRECTMAP_BASE + bootinfo_phys);
     idle_pml4[0] = 0; /* drop the loader-era identity map */
     write_cr3(read_cr3());
     cpu_init();
     time_init();
+    uint64_t bootinfo_phys = boot_path == 1 ? mb2_convert(info_phys, entry_tsc) : info_phys;
+    const struct xl_bootinfo *bi = (const struct xl_bootinfo *)(DIRECTMAP_BASE + bootinfo_phys);
     if (bootinfo_phys >= (uint64_t)BOOT_MAP_GIB << 30 || bi->magic != XL_BOOTINFO_MAGIC ||
         bi->version != XL_BOOTINFO_VERSION)
         panic("bad boot info at %lx: wrong magic or version", (unsigned long)bootinfo_phys);
