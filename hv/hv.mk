@@ -1,7 +1,7 @@
 # hv/hv.mk - the hypervisor ELF (build/hv/xenolith.elf).
 
 HV_ELF    := $(BUILD)/hv/xenolith.elf
-HV_SRCS   := $(wildcard hv/common/*.c) $(wildcard hv/arch/x86/*.c) $(wildcard hv/arch/x86/pv/*.c) \
+HV_SRCS   := $(wildcard hv/common/*.c) $(wildcard hv/arch/x86/*.c) $(wildcard hv/arch/x86/pv/*.c) $(wildcard hv/arch/x86/hvm/*.c) \
              $(SHARED_LIB_SRCS) $(SHARED_BUILD_SRCS) $(SHARED_HCSTAT_SRCS)
 HV_ASMS   := $(wildcard hv/arch/x86/*.S)
 HV_OBJS   := $(patsubst %.c,$(BUILD)/%.o,$(HV_SRCS)) $(patsubst %.S,$(BUILD)/%.o,$(HV_ASMS))

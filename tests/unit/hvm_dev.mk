@@ -1,0 +1,3 @@
+# The HVM platform device models (hvm_dev.h): one test program per device.
+UNIT_TESTS += vlapic
+UNIT_SRCS_vlapic := hv/arch/x86/hvm/vlapic.c
