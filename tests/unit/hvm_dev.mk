@@ -1,3 +1,5 @@
 # The HVM platform device models (hvm_dev.h): one test program per device.
 UNIT_TESTS += vlapic
 UNIT_SRCS_vlapic := hv/arch/x86/hvm/vlapic.c
+UNIT_TESTS += vioapic
+UNIT_SRCS_vioapic := hv/arch/x86/hvm/vioapic.c
