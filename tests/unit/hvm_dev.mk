@@ -3,3 +3,5 @@ UNIT_TESTS += vlapic
 UNIT_SRCS_vlapic := hv/arch/x86/hvm/vlapic.c
 UNIT_TESTS += vioapic
 UNIT_SRCS_vioapic := hv/arch/x86/hvm/vioapic.c
+UNIT_TESTS += vpit
+UNIT_SRCS_vpit := hv/arch/x86/hvm/vpit.c
