@@ -5,3 +5,5 @@ UNIT_TESTS += vioapic
 UNIT_SRCS_vioapic := hv/arch/x86/hvm/vioapic.c
 UNIT_TESTS += vpit
 UNIT_SRCS_vpit := hv/arch/x86/hvm/vpit.c
+UNIT_TESTS += vpic
+UNIT_SRCS_vpic := hv/arch/x86/hvm/vpic.c
