@@ -183,6 +183,15 @@ static void test_rotation(void **state)
     assert_int_equal(vpic_pending_vector(&p), 0x31);
     out8(&p, 0x20, 0x40);                            /* OCW2 no-op */
     assert_int_equal(vpic_pending_vector(&p), 0x31);
+    /* set priority names the lowest: its neighbour above is the highest */
+    linux_init(&p, 0);
+    vpic_set_irq(&p, 3, 1);
+    vpic_set_irq(&p, 4, 1);
+    assert_int_equal(vpic_pending_vector(&p), 0x33);
+    out8(&p, 0x20, 0xC3);
+    assert_int_equal(vpic_pending_vector(&p), 0x34);
+    out8(&p, 0x20, 0xC4);
+    assert_int_equal(vpic_pending_vector(&p), 0x33);
 }
 
 static void test_edge_level_spurious(void **state)
