@@ -7,3 +7,5 @@ UNIT_TESTS += vpit
 UNIT_SRCS_vpit := hv/arch/x86/hvm/vpit.c
 UNIT_TESTS += vpic
 UNIT_SRCS_vpic := hv/arch/x86/hvm/vpic.c
+UNIT_TESTS += vrtc
+UNIT_SRCS_vrtc := hv/arch/x86/hvm/vrtc.c

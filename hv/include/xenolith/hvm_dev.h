@@ -272,18 +272,28 @@ int vpic_ack(struct vpic *pic);
 #define VRTC_PORT_INDEX 0x70
 #define VRTC_PORT_DATA  0x71
 
+/* Register B bits. */
+#define VRTC_B_SET   0x80
+#define VRTC_B_UIE   0x10
+#define VRTC_B_DM    0x04 /* binary (else BCD) */
+#define VRTC_B_24H   0x02
+#define VRTC_A_UIP   0x80
+
 struct vrtc {
-    uint8_t cmos[128];     /* RAM; time registers 0-9 and 0x32 live only when SET */
+    uint8_t cmos[128];     /* RAM; the time registers hold the guest's
+                            * values only while register B's SET is on */
     uint8_t index;
-    int64_t offset_s;      /* RTC time = base_epoch + now/1e9 + offset_s */
-    int64_t base_epoch;    /* UTC seconds since 1970 at now_ns == 0 */
+    int64_t epoch;         /* UTC seconds since 1970 at base_ns */
+    uint64_t base_ns;
 };
 
-/* epoch_s is the UTC time (seconds since 1970-01-01) when now_ns == now_ns. */
+/* epoch_s: the UTC time (seconds since 1970-01-01) at now_ns. Register A
+ * 0x26 (32.768 kHz, 1024 Hz), B 0x02 (24 h, BCD), D 0x80 (valid). */
 void vrtc_init(struct vrtc *rtc, int64_t epoch_s, uint64_t now_ns);
+/* Ports 0x70 (index; bit 7, the NMI mask, ignored; reads 0xFF), 0x71. */
 uint32_t vrtc_read(struct vrtc *rtc, uint16_t port, unsigned int size, uint64_t now_ns);
 void vrtc_write(struct vrtc *rtc, uint16_t port, unsigned int size, uint32_t value, uint64_t now_ns);
-/* The RTC's time now (seconds since 1970), as the guest set it. */
+/* The RTC's time now (seconds since 1970), as the guest last set it. */
 int64_t vrtc_time(const struct vrtc *rtc, uint64_t now_ns);
 
 #endif
