@@ -238,6 +238,10 @@ static void test_ipi(void **state)
     wr(&l, VLAPIC_ICR_LO, (1u << 11) | 0xA0);
     assert_int_equal(vlapic_pending_vector(&l), 0xA0);
     assert_int_equal(ipis, before + 1);              /* 0x02 is someone else */
+    /* a "level" self-IPI is taken as edge: no TMR bit, no EOI to tell */
+    wr(&l, VLAPIC_ICR_LO, (1u << 18) | (1u << 15) | (1u << 14) | 0xB0);
+    assert_int_equal(rd(&l, VLAPIC_IRR + 0x50), (1u << 16) | 1u); /* and 0xA0 */
+    assert_int_equal(rd(&l, VLAPIC_TMR + 0x50), 0);
 }
 
 static void test_match_dest(void **state)
@@ -411,12 +415,21 @@ static void test_access_sizes(void **state)
     assert_int_equal(vlapic_read(&l, VLAPIC_LVR + 3, 2, 0), 0);  /* straddles */
     assert_int_equal(vlapic_read(&l, VLAPIC_LVR, 8, 0), 0);
     assert_int_equal(vlapic_read(&l, 0x1000, 4, 0), 0);
-    /* only aligned 32-bit writes count */
+    /* a byte or word inside the register is merged (as Xen); writes
+     * past the register's 4 bytes, misaligned dwords and other sizes
+     * are dropped */
     vlapic_write(&l, VLAPIC_TPR, 1, 0x11, 0);
+    assert_int_equal(rd(&l, VLAPIC_TPR), 0x11);
     vlapic_write(&l, VLAPIC_TPR + 4, 4, 0x22, 0);
     vlapic_write(&l, VLAPIC_TPR + 1, 4, 0x33, 0);
+    vlapic_write(&l, VLAPIC_TPR + 3, 2, 0x33, 0);
+    vlapic_write(&l, VLAPIC_TPR, 8, 0x33, 0);
     vlapic_write(&l, 0x2000, 4, 0x44, 0);
-    assert_int_equal(rd(&l, VLAPIC_TPR), 0xA5);
+    assert_int_equal(rd(&l, VLAPIC_TPR), 0x11);
+    vlapic_write(&l, VLAPIC_LDR + 3, 1, 0x5A, 0);
+    assert_int_equal(rd(&l, VLAPIC_LDR), 0x5A000000);
+    vlapic_write(&l, VLAPIC_SVR + 1, 1, 0x00, 0);    /* disable, byte 1 */
+    assert_int_equal(rd(&l, VLAPIC_SVR), 0xFF);
     /* reserved registers read 0 */
     assert_int_equal(rd(&l, 0x000), 0);
     assert_int_equal(rd(&l, 0x3F0), 0);

@@ -248,8 +248,8 @@ static void send_ipi(struct vlapic *l)
         error(l, VLAPIC_ESR_SEND_ILLEGAL);
         return;
     }
-    if (fixed && self)
-        vlapic_set_irq(l, vector, (lo >> 15) & 1);
+    if (fixed && self) /* an IPI is edge-triggered here whatever bit 15 says (as Xen) */
+        vlapic_set_irq(l, vector, 0);
     int only_self = shorthand == 1 || (shorthand == 0 && !(lo & (1u << 11)) &&
                                         dest == (uint8_t)(l->id >> 24));
     if ((!fixed || !only_self) && l->cb.ipi)
@@ -320,9 +320,15 @@ static void write_reg(struct vlapic *l, uint32_t reg, uint32_t v, uint64_t now_n
 void vlapic_write(struct vlapic *lapic, uint32_t offset, unsigned int size, uint32_t value,
                   uint64_t now_ns)
 {
-    /* The APIC takes aligned 32-bit writes only (SDM 11.4.1). */
-    if (offset >= VLAPIC_SIZE || size != 4 || (offset & 0xF))
+    /* The SDM asks for aligned 32-bit writes; like Xen, a byte or word
+     * that fits in the register is merged into it. */
+    uint32_t in = offset & 0xF, reg = offset & ~0xFu;
+    if (offset >= VLAPIC_SIZE || (size != 1 && size != 2 && size != 4) || in + size > 4)
         return;
     vlapic_advance(lapic, now_ns);
-    write_reg(lapic, offset, value, now_ns);
+    if (size < 4) {
+        uint32_t mask = ((1u << (size * 8)) - 1) << (in * 8);
+        value = (read_reg(lapic, reg, now_ns) & ~mask) | ((value << (in * 8)) & mask);
+    }
+    write_reg(lapic, reg, value, now_ns);
 }
