@@ -259,9 +259,15 @@ static void test_auto_eoi_poll_special_mask(void **state)
     assert_int_equal(vpic_pending_vector(&p), 0x37);
     out8(&p, 0x20, 0x48);                            /* reset special mask */
     assert_int_equal(vpic_pending_vector(&p), -1);
-    /* ICW1 resets IMR, ISR, IRR */
+    /* ICW1 resets IMR, ISR and edge requests; a held level request stays */
+    out8(&p, 0x4D0, 0x20);                           /* IRQ 5 level */
+    vpic_set_irq(&p, 5, 1);
+    vpic_set_irq(&p, 4, 1);
     out8(&p, 0x20, 0x11);
     assert_int_equal(isr(&p, 0x20), 0);
+    assert_int_equal(in8(&p, 0x20), 0x20);
+    vpic_set_irq(&p, 5, 0);
+    out8(&p, 0x4D0, 0x00);
     out8(&p, 0x21, 0x20);
     out8(&p, 0x21, 0x04);
     out8(&p, 0x21, 0x01);

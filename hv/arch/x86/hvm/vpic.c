@@ -79,11 +79,16 @@ static void update(struct vpic *pic)
     }
 }
 
+/* ICW1: everything but the ELCR and the input lines is reset; a level
+ * request whose line is still high stays in IRR (as Xen), edge requests
+ * are dropped. */
 static void chip_reset(struct vpic_chip *c)
 {
-    uint8_t elcr = c->elcr;
+    uint8_t elcr = c->elcr, line = c->line, irr = c->irr & c->elcr;
     memset(c, 0, sizeof(*c));
     c->elcr = elcr;
+    c->line = line;
+    c->irr = irr;
 }
 
 void vpic_init(struct vpic *pic, hvm_raise_fn raise, void *ctx)
