@@ -413,7 +413,7 @@ static void test_access_sizes(void **state)
     assert_int_equal(vlapic_read(&l, VLAPIC_LVR + 2, 2, 0), 0x0005);
     assert_int_equal(vlapic_read(&l, VLAPIC_LVR + 4, 4, 0), 0);  /* reserved bytes */
     assert_int_equal(vlapic_read(&l, VLAPIC_LVR + 3, 2, 0), 0);  /* straddles */
-    assert_int_equal(vlapic_read(&l, VLAPIC_LVR, 8, 0), 0);
+    assert_int_equal(vlapic_read(&l, VLAPIC_LVR, 8, 0), 0xFFFFFFFFu);
     assert_int_equal(vlapic_read(&l, 0x1000, 4, 0), 0);
     /* a byte or word inside the register is merged (as Xen); writes
      * past the register's 4 bytes, misaligned dwords and other sizes

@@ -116,7 +116,10 @@ struct vlapic {
 };
 
 void vlapic_init(struct vlapic *lapic, uint8_t apic_id, const struct vlapic_cb *cb);
-/* The xAPIC page: offset 0..0xFFF. */
+/* The xAPIC page: offset 0..0xFFF. A read or write of 1, 2 or 4 bytes
+ * inside a register's first 4 bytes works (a short write is merged into
+ * the register, as Xen); bytes 4-15 of a register's slot and accesses
+ * straddling them read 0 and write nothing. */
 uint32_t vlapic_read(struct vlapic *lapic, uint32_t offset, unsigned int size, uint64_t now_ns);
 void vlapic_write(struct vlapic *lapic, uint32_t offset, unsigned int size, uint32_t value,
                   uint64_t now_ns);

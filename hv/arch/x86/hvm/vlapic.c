@@ -222,7 +222,9 @@ static uint32_t read_reg(struct vlapic *l, uint32_t reg, uint64_t now_ns)
 
 uint32_t vlapic_read(struct vlapic *lapic, uint32_t offset, unsigned int size, uint64_t now_ns)
 {
-    if (offset >= VLAPIC_SIZE || (size != 1 && size != 2 && size != 4))
+    if (size != 1 && size != 2 && size != 4)
+        return ~0u;
+    if (offset >= VLAPIC_SIZE)
         return 0;
     vlapic_advance(lapic, now_ns);
     uint32_t in = offset & 0xF;
