@@ -287,11 +287,14 @@ static void test_svr_and_lvt(void **state)
     assert_false(vlapic_accepts_pic(&l));
     wr(&l, VLAPIC_SVR, 0xFFFFF);
     assert_int_equal(rd(&l, VLAPIC_SVR), 0x3FF);
-    /* the ID and version are read-only */
-    wr(&l, VLAPIC_ID, 0x07000000);
+    /* the version is read-only; the ID is writable (bits 31:24) and
+     * destination matching follows it */
     wr(&l, VLAPIC_LVR, 0);
-    assert_int_equal(rd(&l, VLAPIC_ID), 3u << 24);
     assert_int_equal(rd(&l, VLAPIC_LVR), VLAPIC_VERSION);
+    wr(&l, VLAPIC_ID, 0x07FFFFFF);
+    assert_int_equal(rd(&l, VLAPIC_ID), 7u << 24);
+    assert_true(vlapic_match_dest(&l, 7, 0));
+    assert_false(vlapic_match_dest(&l, 3, 0));
 }
 
 static void test_timer_oneshot(void **state)

@@ -103,7 +103,7 @@ struct vlapic_cb {
 
 struct vlapic {
     struct vlapic_cb cb;
-    uint32_t id;            /* APIC ID register (ID in bits 31:24) */
+    uint32_t id;            /* APIC ID register (ID in bits 31:24; guest-writable) */
     uint32_t tpr, ldr, dfr, svr;
     uint32_t esr;           /* what the guest reads */
     uint32_t esr_pending;   /* errors since the last ESR write */

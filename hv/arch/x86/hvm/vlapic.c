@@ -6,7 +6,7 @@
  * passes now_ns), call the rest of the hypervisor except through its
  * callbacks, index past the 256-bit registers whatever the guest writes.
  * Not emulated: x2APIC MSRs, TSC-deadline mode, CMCI LVT, APR/RRD (read
- * 0), directed EOI, the ID register is read-only.
+ * 0), directed EOI.
  */
 #include <xenolith/hvm_dev.h>
 #include <xenolith/lib.h>
@@ -275,6 +275,7 @@ static void write_lvt(struct vlapic *l, unsigned int i, uint32_t v, uint64_t now
 static void write_reg(struct vlapic *l, uint32_t reg, uint32_t v, uint64_t now_ns)
 {
     switch (reg) {
+    case VLAPIC_ID: l->id = v & 0xFF000000u; return; /* writable in xAPIC mode, as Xen */
     case VLAPIC_TPR: l->tpr = v & 0xFF; return;
     case VLAPIC_EOI: eoi(l); return;
     case VLAPIC_LDR: l->ldr = v & 0xFF000000u; return;
@@ -306,7 +307,7 @@ static void write_reg(struct vlapic *l, uint32_t reg, uint32_t v, uint64_t now_n
             rebase(l, cc, now_ns);
         return;
     }
-    case VLAPIC_ID: case VLAPIC_LVR: case VLAPIC_APR: case VLAPIC_PPR: case VLAPIC_RRD:
+    case VLAPIC_LVR: case VLAPIC_APR: case VLAPIC_PPR: case VLAPIC_RRD:
     case VLAPIC_TMCCT:
         return; /* read-only */
     }
