@@ -277,26 +277,43 @@ int vpic_ack(struct vpic *pic);
 
 /* Register B bits. */
 #define VRTC_B_SET   0x80
+#define VRTC_B_PIE   0x40
+#define VRTC_B_AIE   0x20
 #define VRTC_B_UIE   0x10
 #define VRTC_B_DM    0x04 /* binary (else BCD) */
 #define VRTC_B_24H   0x02
 #define VRTC_A_UIP   0x80
+/* Register C bits (read clears them). */
+#define VRTC_C_IRQF  0x80
+#define VRTC_C_PF    0x40
+#define VRTC_C_AF    0x20
+#define VRTC_C_UF    0x10
+#define VRTC_IRQ     8
 
 struct vrtc {
+    hvm_raise_fn raise;    /* ISA IRQ 8: 1 when IRQF sets, 0 when C is read */
+    void *ctx;
     uint8_t cmos[128];     /* RAM; the time registers hold the guest's
                             * values only while register B's SET is on */
     uint8_t index;
     int64_t epoch;         /* UTC seconds since 1970 at base_ns */
-    uint64_t base_ns;
+    uint64_t base_ns;      /* the second boundaries and the divider's phase */
+    uint64_t last_ns;      /* flags in register C account for time up to here */
 };
 
 /* epoch_s: the UTC time (seconds since 1970-01-01) at now_ns. Register A
  * 0x26 (32.768 kHz, 1024 Hz), B 0x02 (24 h, BCD), D 0x80 (valid). */
-void vrtc_init(struct vrtc *rtc, int64_t epoch_s, uint64_t now_ns);
+void vrtc_init(struct vrtc *rtc, int64_t epoch_s, uint64_t now_ns, hvm_raise_fn raise, void *ctx);
 /* Ports 0x70 (index; bit 7, the NMI mask, ignored; reads 0xFF), 0x71. */
 uint32_t vrtc_read(struct vrtc *rtc, uint16_t port, unsigned int size, uint64_t now_ns);
 void vrtc_write(struct vrtc *rtc, uint16_t port, unsigned int size, uint32_t value, uint64_t now_ns);
 /* The RTC's time now (seconds since 1970), as the guest last set it. */
 int64_t vrtc_time(const struct vrtc *rtc, uint64_t now_ns);
+/* Set register C's flags for the periodic, alarm and update events due
+ * by now_ns; raise IRQ 8 if an enabled one sets IRQF. */
+void vrtc_advance(struct vrtc *rtc, uint64_t now_ns);
+/* When an enabled event would next raise IRQ 8 (none while IRQF is
+ * already set: the line stays up until the guest reads register C). */
+uint64_t vrtc_next_deadline(const struct vrtc *rtc);
 
 #endif

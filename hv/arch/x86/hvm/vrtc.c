@@ -4,21 +4,24 @@
  * of week, day of month, month, year and century (0x32) computed from the
  * caller's clock, in BCD or binary and 24 or 12 hour format per register
  * B; the guest sets the time with register B's SET bit as on hardware;
- * registers A-D, UIP high only in the 244 us before each second's update.
+ * registers A-D, UIP high only in the 244 us before each second's update;
+ * the periodic, alarm and update-ended flags in register C and IRQ 8.
  * Owns: the RTC's registers and RAM. Must never: read a clock, index
- * past the 128 bytes, loop on guest values (dates are plain arithmetic).
- * Not emulated: interrupts (periodic, alarm, update-ended: register C
- * reads 0 and IRQ 8 is never raised), the divider chain's reset and
- * stopped states (time always runs), daylight saving (DSE), a day of
- * week kept apart from the date (it is derived from the date).
+ * past the 128 bytes, loop on guest values (dates are plain arithmetic;
+ * the alarm search looks at one day of seconds at most).
+ * Not emulated: the divider chain's reset and stopped states (time and
+ * the periodic rate always run), daylight saving (DSE), square-wave
+ * output, a day of week kept apart from the date (it is derived from it).
  */
 #include <xenolith/hvm_dev.h>
 #include <xenolith/lib.h>
 
 #define NS_PER_S 1000000000ULL
 #define UIP_NS   244000ULL
+#define XTAL_HZ  32768ULL
+#define NO_DEADLINE HVM_DEV_NO_DEADLINE
 
-enum { R_SEC = 0x00, R_MIN = 0x02, R_HOUR = 0x04, R_WDAY = 0x06, R_MDAY = 0x07,
+enum { R_SEC = 0x00, R_ASEC = 0x01, R_MIN = 0x02, R_AMIN = 0x03, R_AHOUR = 0x05, R_HOUR = 0x04, R_WDAY = 0x06, R_MDAY = 0x07,
        R_MON = 0x08, R_YEAR = 0x09, R_A = 0x0A, R_B = 0x0B, R_C = 0x0C, R_D = 0x0D,
        R_CENTURY = 0x32 };
 
@@ -115,6 +118,8 @@ static int is_time_reg(uint8_t reg)
 
 static const uint8_t time_regs[] = { R_SEC, R_MIN, R_HOUR, R_WDAY, R_MDAY, R_MON, R_YEAR, R_CENTURY };
 
+static void rebase(struct vrtc *rtc, uint64_t now_ns);
+
 /* Time registers -> the RTC's time; out-of-range values are clamped. */
 static void set_from_regs(struct vrtc *rtc, uint64_t now_ns)
 {
@@ -132,18 +137,123 @@ static void set_from_regs(struct vrtc *rtc, uint64_t now_ns)
     tm.mon = clamp(dec(rtc, c[R_MON]), 1, 12);
     tm.year = clamp(dec(rtc, c[R_CENTURY]), 0, 99) * 100 + clamp(dec(rtc, c[R_YEAR]), 0, 99);
     tm.wday = 0;
+    rebase(rtc, now_ns);
     rtc->epoch = from_tm(&tm);
-    rtc->base_ns = now_ns;
 }
 
-void vrtc_init(struct vrtc *rtc, int64_t epoch_s, uint64_t now_ns)
+void vrtc_init(struct vrtc *rtc, int64_t epoch_s, uint64_t now_ns, hvm_raise_fn raise, void *ctx)
 {
     memset(rtc, 0, sizeof(*rtc));
+    rtc->raise = raise;
+    rtc->ctx = ctx;
     rtc->epoch = epoch_s;
     rtc->base_ns = now_ns;
+    rtc->last_ns = now_ns;
     rtc->cmos[R_A] = 0x26;
     rtc->cmos[R_B] = VRTC_B_24H;
     rtc->cmos[R_D] = 0x80;
+}
+
+/* ---- register C: periodic, alarm, update-ended ---- */
+
+/* 32.768 kHz cycles in ns, floor, and the first ns reaching c cycles. */
+static uint64_t ns_to_cycles(uint64_t ns)
+{
+    return ns / NS_PER_S * XTAL_HZ + ns % NS_PER_S * XTAL_HZ / NS_PER_S;
+}
+
+static uint64_t cycles_to_ns(uint64_t c)
+{
+    return c / XTAL_HZ * NS_PER_S + (c % XTAL_HZ * NS_PER_S + XTAL_HZ - 1) / XTAL_HZ;
+}
+
+/* The periodic interrupt's period in 32.768 kHz cycles (register A rate
+ * select; 1 and 2 are 256 and 128 Hz as 8 and 9), 0 if off. */
+static uint64_t pf_period(const struct vrtc *rtc)
+{
+    unsigned int rs = rtc->cmos[R_A] & 0xF;
+    if (rs == 0)
+        return 0;
+    if (rs < 3)
+        rs += 7;
+    return 1ULL << (rs - 1);
+}
+
+static int alarm_field(uint8_t alarm, uint8_t now) { return (alarm & 0xC0) == 0xC0 || alarm == now; }
+
+static int alarm_match(const struct vrtc *rtc, int64_t t)
+{
+    return alarm_field(rtc->cmos[R_ASEC], encode_reg(rtc, R_SEC, t)) &&
+           alarm_field(rtc->cmos[R_AMIN], encode_reg(rtc, R_MIN, t)) &&
+           alarm_field(rtc->cmos[R_AHOUR], encode_reg(rtc, R_HOUR, t));
+}
+
+/* IRQF = PF.PIE + AF.AIE + UF.UIE; IRQ 8 rises with it. */
+static void update_irqf(struct vrtc *rtc)
+{
+    uint8_t c = rtc->cmos[R_C], b = rtc->cmos[R_B];
+    if (c & VRTC_C_IRQF)
+        return;
+    if ((c & VRTC_C_PF && b & VRTC_B_PIE) || (c & VRTC_C_AF && b & VRTC_B_AIE) ||
+        (c & VRTC_C_UF && b & VRTC_B_UIE)) {
+        rtc->cmos[R_C] = c | VRTC_C_IRQF;
+        if (rtc->raise)
+            rtc->raise(rtc->ctx, VRTC_IRQ, 1);
+    }
+}
+
+void vrtc_advance(struct vrtc *rtc, uint64_t now_ns)
+{
+    if (now_ns <= rtc->last_ns)
+        return;
+    uint64_t from = rtc->last_ns - rtc->base_ns, to = now_ns - rtc->base_ns;
+    uint8_t f = 0;
+    rtc->last_ns = now_ns;
+    uint64_t per = pf_period(rtc);
+    if (per && ns_to_cycles(to) / per > ns_to_cycles(from) / per)
+        f |= VRTC_C_PF;
+    if (!(rtc->cmos[R_B] & VRTC_B_SET)) {
+        uint64_t s_from = from / NS_PER_S, s_to = to / NS_PER_S;
+        if (s_to > s_from)
+            f |= VRTC_C_UF;
+        /* any second in (s_from, s_to] the alarm matches; a day holds them all */
+        uint64_t first = s_to - s_from > 86400 ? s_to - 86400 : s_from;
+        for (uint64_t s = s_to; s > first; s--) {
+            if (alarm_match(rtc, rtc->epoch + (int64_t)s)) {
+                f |= VRTC_C_AF;
+                break;
+            }
+        }
+    }
+    rtc->cmos[R_C] |= f;
+    update_irqf(rtc);
+}
+
+uint64_t vrtc_next_deadline(const struct vrtc *rtc)
+{
+    uint8_t b = rtc->cmos[R_B];
+    if (rtc->cmos[R_C] & VRTC_C_IRQF)
+        return NO_DEADLINE;
+    uint64_t d = NO_DEADLINE, el = rtc->last_ns - rtc->base_ns;
+    uint64_t per = pf_period(rtc);
+    if (per && (b & VRTC_B_PIE))
+        d = rtc->base_ns + cycles_to_ns((ns_to_cycles(el) / per + 1) * per);
+    if (!(b & VRTC_B_SET) && (b & (VRTC_B_UIE | VRTC_B_AIE))) {
+        uint64_t s = rtc->base_ns + (el / NS_PER_S + 1) * NS_PER_S;
+        if (s < d)
+            d = s;
+    }
+    return d;
+}
+
+/* The time base moves (the guest set the time): account for the time
+ * until now under the old one first. */
+static void rebase(struct vrtc *rtc, uint64_t now_ns)
+{
+    vrtc_advance(rtc, now_ns);
+    rtc->base_ns = now_ns;
+    if (rtc->last_ns < now_ns)
+        rtc->last_ns = now_ns;
 }
 
 static uint8_t read_data(struct vrtc *rtc, uint64_t now_ns)
@@ -157,7 +267,13 @@ static uint8_t read_data(struct vrtc *rtc, uint64_t now_ns)
         int uip = !set && el % NS_PER_S >= NS_PER_S - UIP_NS;
         return (uint8_t)((rtc->cmos[R_A] & 0x7F) | (uip ? VRTC_A_UIP : 0));
     }
-    case R_C: return 0;
+    case R_C: {
+        uint8_t c = rtc->cmos[R_C];
+        rtc->cmos[R_C] = 0;
+        if ((c & VRTC_C_IRQF) && rtc->raise)
+            rtc->raise(rtc->ctx, VRTC_IRQ, 0);
+        return c;
+    }
     case R_D: return 0x80;
     }
     return rtc->cmos[reg];
@@ -194,6 +310,7 @@ static void write_data(struct vrtc *rtc, uint8_t v, uint64_t now_ns)
         rtc->cmos[R_B] = v;
         if (!(v & VRTC_B_SET) && set)
             set_from_regs(rtc, now_ns);
+        update_irqf(rtc);              /* an enable with its flag already set */
         return;
     case R_C: case R_D:
         return;                        /* read-only */
@@ -220,6 +337,7 @@ uint32_t vrtc_read(struct vrtc *rtc, uint16_t port, unsigned int size, uint64_t 
 {
     if (size != 1 && size != 2 && size != 4)
         return ~0u;
+    vrtc_advance(rtc, now_ns);
     uint32_t v = 0;
     for (unsigned int i = 0; i < size; i++)
         v |= (uint32_t)read_byte(rtc, (uint16_t)(port + i), now_ns) << (8 * i);
@@ -230,6 +348,7 @@ void vrtc_write(struct vrtc *rtc, uint16_t port, unsigned int size, uint32_t val
 {
     if (size != 1 && size != 2 && size != 4)
         return;
+    vrtc_advance(rtc, now_ns);
     for (unsigned int i = 0; i < size; i++)
         write_byte(rtc, (uint16_t)(port + i), (uint8_t)(value >> (8 * i)), now_ns);
 }
