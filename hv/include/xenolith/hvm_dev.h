@@ -17,15 +17,19 @@
  *    not own reads 0xFF. Any other size reads ~0 / is ignored.
  *  - Guest input never crashes a model: unknown registers read as 0,
  *    writes to read-only or unknown registers are ignored.
- *  - Time: the models never read a clock. Models with time behaviour take
- *    now_ns (monotonic, the caller's) in every call that needs it and give
+ *  - Time: the models never read a clock. Models with time behaviour (the
+ *    local APIC, the PIT, the RTC) take now_ns (monotonic, the caller's)
+ *    in every call that needs it and give
  *    the next absolute deadline (*_next_deadline(), HVM_DEV_NO_DEADLINE if
  *    none); the caller arms a timer for it and calls *_advance(now) then.
  *    Calling *_advance early, late or often is harmless: periods missed
  *    are coalesced into one interrupt.
  *  - Interrupts leave through callbacks in the struct; a NULL callback is
- *    allowed (the event is dropped). Callbacks may not re-enter the model
- *    that calls them.
+ *    allowed (the event is dropped). A callback may call into the other
+ *    models; the one re-entry allowed is the local APIC's eoi_level
+ *    leading back (through vioapic_eoi) to vlapic_set_irq on the same
+ *    APIC: the EOI is complete when it is called. Otherwise a callback
+ *    must not re-enter the model that called it.
  *  - Not thread-safe: the caller serialises accesses to one device.
  * Owns: nothing but the interface. The models must never: call into the
  * rest of the hypervisor, read a clock, use inline assembly.
