@@ -181,9 +181,11 @@ static uint64_t pf_period(const struct vrtc *rtc)
 
 static int alarm_field(uint8_t alarm, uint8_t now) { return (alarm & 0xC0) == 0xC0 || alarm == now; }
 
+/* The seconds field first, without a date conversion: the search over a
+ * day of seconds costs little more than a division per second. */
 static int alarm_match(const struct vrtc *rtc, int64_t t)
 {
-    return alarm_field(rtc->cmos[R_ASEC], encode_reg(rtc, R_SEC, t)) &&
+    return alarm_field(rtc->cmos[R_ASEC], enc(rtc, (int)(t - floor_div(t, 60) * 60))) &&
            alarm_field(rtc->cmos[R_AMIN], encode_reg(rtc, R_MIN, t)) &&
            alarm_field(rtc->cmos[R_AHOUR], encode_reg(rtc, R_HOUR, t));
 }
@@ -218,6 +220,8 @@ void vrtc_advance(struct vrtc *rtc, uint64_t now_ns)
             f |= VRTC_C_UF;
         /* any second in (s_from, s_to] the alarm matches; a day holds them all */
         uint64_t first = s_to - s_from > 86400 ? s_to - 86400 : s_from;
+        if (rtc->cmos[R_C] & VRTC_C_AF)
+            first = s_to;              /* already flagged: nothing to find */
         for (uint64_t s = s_to; s > first; s--) {
             if (alarm_match(rtc, rtc->epoch + (int64_t)s)) {
                 f |= VRTC_C_AF;
