@@ -326,6 +326,11 @@ static int set_vcpu_context(struct vcpu *v, struct vcpu_guest_context *c)
  * for vcpu v of its own domain, -EEXIST once v has one. */
 long vcpu_initialise(struct vcpu *caller, struct vcpu *v, uint64_t arg)
 {
+    /* An HVM/PVH vcpu's state is a vcpu_hvm_context (not offered yet),
+     * never the PV context below: that would type guest frames as PV
+     * page tables the guest still maps writable in its p2m. */
+    if (v->domain->hvm)
+        return -XEN_EOPNOTSUPP;
     if (copy_from_guest_va(caller->cr3, &ctx, arg, sizeof(ctx)))
         return -XL_EFAULT;
     if (v->initialised)

@@ -265,6 +265,25 @@ int gnttab_set_limits(struct domain *d, unsigned int max_frames, unsigned int ma
     return 0;
 }
 
+int gnttab_physmap_frame(struct domain *d, uint64_t idx, int status, uint64_t *mfn)
+{
+    struct gnttab *gt = gt_of(d->domid);
+    if (!gt || !gt->live)
+        return -XL_EINVAL;
+    if (status) {
+        if (gt->version != 2 || idx >= gt->nr_status)
+            return -XL_EINVAL;
+        *mfn = gt->status[idx];
+        return 0;
+    }
+    if (idx >= gt->max_frames)
+        return -XL_EINVAL;
+    if (idx >= gt->nr_frames && grow_table(d->domid, (unsigned int)idx + 1))
+        return -XL_ENOMEM;
+    *mfn = gt->frames[idx];
+    return 0;
+}
+
 int gnttab_is_table_frame(uint16_t domid, uint64_t mfn)
 {
     const struct gnttab *gt = gt_of(domid);
@@ -1124,6 +1143,12 @@ HYPERCALL_DECL(grant_table_op)
     HCSTAT_SUB(&v->domain->hcstat, grant_table_op, a1);
     if ((int)count < 0 || (cmd & ~CMD_MASK))
         return -XL_EINVAL;
+    /* A translated (HVM/PVH) caller: its frames are guest frames, which
+     * map/unmap/copy/setup_table here take as machine frames - only the
+     * ops with no frame in them (its table is reached by add_to_physmap). */
+    if (v->domain->hvm && cmd != GNTTABOP_query_size && cmd != GNTTABOP_set_version &&
+        cmd != GNTTABOP_get_version)
+        return -XL_ENOSYS;
     switch (cmd) {
     case GNTTABOP_map_grant_ref:
         for (i = 0; i < count; i++) {

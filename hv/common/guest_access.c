@@ -105,6 +105,8 @@ int guest_translate(uint64_t cr3, uint64_t va, int write, uint64_t *maddr)
 
 int guest_translate_leaf(uint64_t cr3, uint64_t va, int write, uint64_t *maddr, uint64_t **leaf)
 {
+    if (cr3 & 1)
+        return -XL_EFAULT; /* an HVM vcpu has no PV leaf entry to hand out */
     return translate(cr3, va, write, maddr, leaf);
 }
 

@@ -107,6 +107,12 @@ static long reservation(struct vcpu *v, unsigned int cmd, uint64_t arg, uint64_t
     }
     if (start >= r.nr_extents || r.extent_order > mm_max_extent_order(v->domain))
         return (long)start;
+    /* A translated domain's vcpus may hold a freed frame in their TLB
+     * (one ASID, flushed at their next entry) until they leave the guest:
+     * another domain takes its frames only while none of them runs. */
+    if (cmd == XENMEM_decrease_reservation && d->hvm && d != v->domain &&
+        domain_running_elsewhere(d))
+        return -XL_EBUSY;
     uint64_t list = (uint64_t)r.extent_start.p, i, n = 1ULL << r.extent_order;
     for (i = start; i < r.nr_extents; i++) {
         uint64_t x = 0;
@@ -449,11 +455,9 @@ fail_early:
     return rc;
 }
 
-/* XENMEM_add_to_physmap for a translated (HVM/PVH) domain: its
- * shared_info frame at a guest frame of its choice (Xen: whatever RAM
- * was there goes back; the old place of shared_info is emptied). Grant
- * table frames are not offered here yet (-EOPNOTSUPP). A PV domain has no
- * physmap to add to (-EINVAL, as Xen's PV path without translation). */
+/* XENMEM_add_to_physmap: a translated (HVM/PVH) domain's shared_info or
+ * grant frames at guest frames of its choice (hvm_add_to_physmap). A PV
+ * domain has no physmap to add to (-EINVAL, as Xen's PV path). */
 static long add_to_physmap(struct vcpu *v, uint64_t arg)
 {
     struct xen_add_to_physmap a;
@@ -465,21 +469,7 @@ static long add_to_physmap(struct vcpu *v, uint64_t arg)
         return rc;
     if (!d->hvm)
         return -XL_EINVAL;
-    if (a.space != XENMAPSPACE_shared_info)
-        return a.space == XENMAPSPACE_grant_table ? -XEN_EOPNOTSUPP : -XL_EINVAL;
-    if (a.idx != 0 || a.gpfn >= (1ULL << P2M_GFN_BITS))
-        return -XL_EINVAL;
-    uint64_t old;
-    if (hvm_gfn_to_mfn(d, a.gpfn) == (int64_t)d->shared_info_mfn)
-        return 0;
-    if (!hvm_unmap_gfn(d, a.gpfn, &old))
-        mm_remove_page(d, old); /* the RAM that was there */
-    if (d->hvmd.shinfo_gfn)
-        hvm_unmap_gfn(d, d->hvmd.shinfo_gfn - 1, NULL);
-    rc = hvm_map_gfn(d, a.gpfn, d->shared_info_mfn, P2M_R | P2M_W);
-    if (!rc)
-        d->hvmd.shinfo_gfn = a.gpfn + 1;
-    return rc;
+    return hvm_add_to_physmap(d, a.space, a.idx, a.gpfn);
 }
 
 static long memory_map(struct vcpu *v, uint64_t arg)

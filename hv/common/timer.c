@@ -411,6 +411,12 @@ long do_vcpu_op(struct vcpu *v, uint64_t cmd64, uint64_t vcpuid64, uint64_t arg,
         struct vcpu_register_vcpu_info ri;
         if (copy_from_guest_va(v->cr3, &ri, arg, sizeof(ri)))
             return -XL_EFAULT;
+        if (d->hvm) { /* a translated domain names its guest frame (Xen: gfn) */
+            int64_t m = hvm_gfn_to_mfn(d, ri.mfn);
+            if (m < 0)
+                return -XL_EINVAL;
+            ri.mfn = (uint64_t)m;
+        }
         long rc = vcpu_info_map(t, ri.mfn, ri.offset);
         vcpu_update_time(t); /* Xen: force_update_vcpu_system_time */
         return rc;

@@ -10,6 +10,7 @@
  * id to an unprivileged domain; claim a XENFEAT whose behaviour the
  * hypervisor does not implement.
  */
+#include <xenolith/domain.h>
 #include <xenolith/errno.h>
 #include <xenolith/guest_access.h>
 #include <xenolith/hypercall.h>
@@ -35,6 +36,18 @@ static long put_string(struct vcpu *v, uint64_t arg, size_t size, const char *s)
  * implement (memory_op_vnode_supported: no XENMEM_get_vnumainfo). */
 static uint32_t feature_submap0(const struct vcpu *v)
 {
+    if (v->domain->hvm) {
+        /* Xen's for a translated (HVM/PVH) domain: it writes its own page
+         * tables over a p2m; events by the callback vector; the PV clock
+         * in vcpu_info is safe (guest TSC = host TSC, no offset). No
+         * pirqs: no emulated interrupt controller routes them. */
+        uint32_t hmap = (1u << XENFEAT_writable_page_tables) |
+                        (1u << XENFEAT_auto_translated_physmap) |
+                        (1u << XENFEAT_hvm_callback_vector) | (1u << XENFEAT_hvm_safe_pvclock);
+        if (v->domain->privileged)
+            hmap |= 1u << XENFEAT_dom0;
+        return hmap;
+    }
     uint32_t map = (1u << XENFEAT_mmu_pt_update_preserve_ad) | /* mmu_update */
                    (1u << XENFEAT_highmem_assist) |            /* MMUEXT_{COPY,CLEAR}_PAGE */
                    (1u << XENFEAT_direct_mapped) |             /* PV: not translated */

@@ -35,6 +35,11 @@ int64_t hvm_gfn_to_mfn(const struct domain *d, uint64_t gfn)
     (void)d, (void)gfn;
     return -XL_EINVAL;
 }
+int hvm_add_to_physmap(struct domain *d, unsigned int space, uint64_t idx, uint64_t gpfn)
+{
+    (void)d, (void)space, (void)idx, (void)gpfn;
+    return -XL_EINVAL;
+}
 int hvm_load_context(struct domain *d, const uint8_t *buf, uint32_t size)
 {
     (void)d, (void)buf, (void)size;

@@ -1,5 +1,5 @@
 UNIT_TESTS += sched
-UNIT_SRCS_sched := tests/unit/fake_smp.c hv/common/sched.c hv/common/sched_credit.c hv/common/timer.c \
+UNIT_SRCS_sched := tests/unit/fake_smp.c tests/unit/fake_hvm.c hv/common/sched.c hv/common/sched_credit.c hv/common/timer.c \
                    hv/common/event_channel.c \
                    tests/unit/fake_console.c tests/unit/fake_domains.c
 # hc_unimplemented (hcstat.c) and the names it logs

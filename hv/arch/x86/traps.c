@@ -529,6 +529,30 @@ void hvm_leave_to_scheduler(struct vcpu *v)
     enter_frame(schedule_and_switch(this_cpu(), v, NULL));
 }
 
+/* DR0-3 are not switched by VMRUN/VM entry: the guest's own go in right
+ * before it runs and come out right after, DR7 goes back to disabled (no
+ * guest breakpoint stays armed in the hv), and this CPU's cache of what
+ * its registers hold says so (a PV vcpu next reloads its own). */
+#define READ_DR(n) ({ uint64_t _v; __asm__ volatile("mov %%db" #n ", %0" : "=r"(_v)); _v; })
+void arch_hvm_debugregs_enter(struct vcpu *v)
+{
+    WRITE_DR(0, v->hvm.dr[0]);
+    WRITE_DR(1, v->hvm.dr[1]);
+    WRITE_DR(2, v->hvm.dr[2]);
+    WRITE_DR(3, v->hvm.dr[3]);
+}
+
+void arch_hvm_debugregs_exit(struct vcpu *v)
+{
+    struct percpu *pc = this_cpu();
+    WRITE_DR(7, PV_DR7_DEFAULT);
+    v->hvm.dr[0] = pc->hw_dr[0] = READ_DR(0);
+    v->hvm.dr[1] = pc->hw_dr[1] = READ_DR(1);
+    v->hvm.dr[2] = pc->hw_dr[2] = READ_DR(2);
+    v->hvm.dr[3] = pc->hw_dr[3] = READ_DR(3);
+    pc->hw_dr7 = PV_DR7_DEFAULT;
+}
+
 void arch_hvm_exit_begin(void)
 {
     struct percpu *pc = this_cpu();
@@ -565,6 +589,9 @@ again:
                 sched_idle_or_halt();
         }
         if (next->domain->hvm) {
+            if (next->domain->state == DOM_RUNNING && !next->hvm.vmcb)
+                domain_crash(next->domain, "d%u v%u: HVM vcpu up without a control block",
+                             next->domain->domid, next->id);
             if (next->domain->state == DOM_RUNNING)
                 return hvm_switch_in(pc, next);
             if (next != pc->curr)
@@ -705,6 +732,7 @@ struct cpu_regs *trap_entry(struct cpu_regs *r)
              * note it and go on, as Xen does. */
             printk("#DB in hv context at %016lx, dr6 %lx: ignored\n", r->rip,
                    (unsigned long)take_dr6());
+            r->rflags |= 1ULL << 16; /* RF: an instruction breakpoint must not fire again */
             return r;
         }
         if (r->vector < 32)

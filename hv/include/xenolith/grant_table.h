@@ -47,6 +47,11 @@ int gnttab_set_limits(struct domain *d, unsigned int max_frames, unsigned int ma
  * that must refuse them as it refuses shared_info; nothing in memory.c
  * calls it yet) */
 int gnttab_is_table_frame(uint16_t domid, uint64_t mfn);
+/* XENMEM_add_to_physmap's XENMAPSPACE_grant_table: the machine frame of
+ * d's table frame idx (grown to idx + 1 if needed, up to its limit), or
+ * of its v2 status frame idx (status). 0, -EINVAL, -ENOMEM. */
+struct domain;
+int gnttab_physmap_frame(struct domain *d, uint64_t idx, int status, uint64_t *mfn);
 /* Live grant mappings held by domid / by everyone (for xl info and the
  * create/destroy leak check). */
 unsigned int gnttab_nr_mappings(uint16_t domid);

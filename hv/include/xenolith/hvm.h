@@ -28,7 +28,7 @@ struct hvm_domain {
     uint8_t pvh;              /* no emulated platform devices (PVH) */
     uint64_t p2m_gen;         /* bumped when an entry goes: every vcpu flushes */
     uint64_t max_gfn;         /* highest gfn ever mapped + 1 */
-    uint64_t shinfo_gfn;      /* where shared_info is mapped + 1, 0: nowhere */
+    uint64_t p2m_tables;      /* table frames the p2m holds (hvm.c's limit) */
     char pbuf[127];           /* debug port 0xe9: the line so far */
     uint8_t pbuf_len;
 };
@@ -55,6 +55,7 @@ struct hvm_vcpu {
     uint64_t msr_pat;
     uint64_t sysenter[3];     /* cs, esp, eip (VT-x keeps them in the VMCS) */
     uint64_t pending_exc;     /* an exception to inject: vector | 1 << 31 | code << 32 */
+    uint64_t dr[4];           /* the guest's DR0-3 while it does not run */
     uint64_t exits;           /* exits taken (all reasons) */
 };
 
@@ -138,6 +139,8 @@ int hvm_unmap_gfn(struct domain *d, uint64_t gfn, uint64_t *old_mfn);
 /* The mfn behind gfn of an HVM domain, -ENOENT / -EINVAL. */
 int64_t hvm_gfn_to_mfn(const struct domain *d, uint64_t gfn);
 
+/* XENMEM_add_to_physmap: shared_info or a grant frame at gpfn. */
+int hvm_add_to_physmap(struct domain *d, unsigned int space, uint64_t idx, uint64_t gpfn);
 /* XEN_DOMCTL_sethvmcontext: HVM save records (HEADER, CPU, END). */
 int hvm_load_context(struct domain *d, const uint8_t *buf, uint32_t size);
 
@@ -164,6 +167,10 @@ void hvm_leave_to_scheduler(struct vcpu *v) __attribute__((noreturn));
 /* arch glue (traps.c): the big lock and the watchdog's clock around the
  * time the hv spends on an exit. */
 void arch_hvm_exit_begin(void);
+/* The guest's DR0-3 in (right before entry) and out (right after the
+ * exit, interrupts still off), host DR7 disabled again. */
+void arch_hvm_debugregs_enter(struct vcpu *v);
+void arch_hvm_debugregs_exit(struct vcpu *v);
 void arch_hvm_exit_end(void);
 
 /* hypercall: HVMOP_* */

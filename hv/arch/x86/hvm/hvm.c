@@ -17,6 +17,7 @@
 #include <xenolith/domain.h>
 #include <xenolith/errno.h>
 #include <xenolith/event.h>
+#include <xenolith/grant_table.h>
 #include <xenolith/guest_access.h>
 #include <xenolith/hvm.h>
 #include <xenolith/hvm_decode.h>
@@ -29,6 +30,7 @@
 #include <xen/hvm/save.h>
 #include <xen/hvm/hvm_op.h>
 #include <xen/hvm/params.h>
+#include <xen/memory.h>
 
 const struct hvm_ops *hvm_funcs;
 
@@ -59,16 +61,30 @@ void hvm_cpu_up(void)
               this_cpu()->cpu_id, rc);
 }
 
-/* ---- the p2m's table frames: hv-owned, from the frame table ---- */
+/* ---- the p2m's table frames: hv-owned, from the frame table ----
+ * Charged to their domain against a limit of twice what its memory needs
+ * (one table per 2 MiB of RAM, plus the upper levels: Xen's HAP pool
+ * plays this part), so a guest scattering its populate/decrease pairs
+ * over the address space cannot take the machine's memory for tables. */
+static uint64_t p2m_table_limit(const struct domain *d)
+{
+    return 64 + d->max_pages / 256;
+}
 static uint64_t p2m_alloc(void *ctx)
 {
-    (void)ctx;
+    struct domain *d = ctx;
+    if (d->hvmd.p2m_tables >= p2m_table_limit(d))
+        return 0;
     int64_t m = mm_alloc_frame(DOMID_HV_OWNED);
-    return m < 0 ? 0 : (uint64_t)m;
+    if (m < 0)
+        return 0;
+    d->hvmd.p2m_tables++;
+    return (uint64_t)m;
 }
 static void p2m_free(void *ctx, uint64_t mfn)
 {
-    (void)ctx;
+    struct domain *d = ctx;
+    d->hvmd.p2m_tables--;
     mm_free_frame(mfn);
 }
 static uint64_t *p2m_map(void *ctx, uint64_t mfn)
@@ -81,7 +97,8 @@ int hvm_domain_init(struct domain *d, int pvh)
 {
     if (!hvm_funcs)
         return -XL_EINVAL;
-    struct p2m_env env = { .alloc_table = p2m_alloc, .free_table = p2m_free, .map = p2m_map };
+    struct p2m_env env = { .alloc_table = p2m_alloc, .free_table = p2m_free, .map = p2m_map,
+                           .ctx = d };
     memset(&d->hvmd, 0, sizeof(d->hvmd));
     int rc = p2m_init(&d->hvmd.p2m, hvm_funcs->p2m_format, &env);
     if (rc)
@@ -154,6 +171,43 @@ int64_t hvm_gfn_to_mfn(const struct domain *d, uint64_t gfn)
     if (p2m_lookup(&d->hvmd.p2m, gfn, &mfn, NULL))
         return -XL_ENOENT;
     return (int64_t)mfn;
+}
+
+/* XENMEM_add_to_physmap for a translated domain (memory.c checked the
+ * caller): its shared_info (idx 0) or grant table frame idx (status frame
+ * with XENMAPIDX_grant_table_status) at gpfn. As Xen's
+ * xenmem_add_to_physmap_one: RAM that was at gpfn goes back (a shared
+ * frame there only leaves that place), the frame leaves its old place. */
+int hvm_add_to_physmap(struct domain *d, unsigned int space, uint64_t idx, uint64_t gpfn)
+{
+    int rc;
+    if (gpfn >= (1ULL << P2M_GFN_BITS))
+        return -XL_EINVAL;
+    uint64_t mfn;
+    if (space == XENMAPSPACE_shared_info) {
+        if (idx != 0)
+            return -XL_EINVAL;
+        mfn = d->shared_info_mfn;
+    } else if (space == XENMAPSPACE_grant_table) {
+        if ((rc = gnttab_physmap_frame(d, idx & ~XENMAPIDX_grant_table_status,
+                                       !!(idx & XENMAPIDX_grant_table_status), &mfn)))
+            return rc;
+    } else {
+        return -XL_EINVAL;
+    }
+    if (hvm_gfn_to_mfn(d, gpfn) == (int64_t)mfn)
+        return 0;
+    uint64_t old;
+    if (!hvm_unmap_gfn(d, gpfn, &old) && old != d->shared_info_mfn &&
+        !gnttab_is_table_frame(d->domid, old))
+        mm_remove_page(d, old);
+    uint64_t old_gfn = m2p_get(mfn);
+    if (old_gfn != ~0ULL && hvm_gfn_to_mfn(d, old_gfn) == (int64_t)mfn)
+        hvm_unmap_gfn(d, old_gfn, NULL);
+    rc = hvm_map_gfn(d, gpfn, mfn, P2M_R | P2M_W);
+    if (!rc)
+        m2p_set(mfn, gpfn);
+    return rc;
 }
 
 /* ---- the guest's own paging (hypercall arguments, instruction bytes) ---- */
@@ -349,6 +403,7 @@ static void do_cpuid(struct vcpu *v)
             r[2] &= ~((1u << 3) | (1u << 5) | (1u << 21) | (1u << 24) | (1u << 26) | (1u << 27) |
                       (1u << 28));
             r[2] |= 1u << 31;
+            r[3] &= ~((1u << 7) | (1u << 14)); /* no machine-check architecture (no vMCE) */
             break;
         case 7:
             if (sub == 0) {
@@ -545,6 +600,7 @@ static int hvm_hypercall_allowed(uint64_t nr)
     case __HYPERVISOR_vcpu_op:
     case __HYPERVISOR_sched_op:
     case __HYPERVISOR_event_channel_op:
+    case __HYPERVISOR_grant_table_op: /* the frame-free ops (grant_table.c) */
     case __HYPERVISOR_hvm_op:
     case __HYPERVISOR_sysctl:
     case __HYPERVISOR_domctl:

@@ -522,6 +522,14 @@ int get_page_type(uint64_t mfn, unsigned int type)
     if (mfn >= max_mfn || type == PGT_none || type > PGT_seg_desc)
         return -XL_EINVAL;
     struct page_info *pg = &frame_table[mfn];
+    if (type != PGT_writable) {
+        /* An HVM/PVH domain's frames stay writable in its p2m: none may
+         * ever be a PV page table or descriptor table (the hv would trust
+         * entries the guest rewrites at will). */
+        struct domain *od = pg->owner < MAX_DOMAINS ? &domains[pg->owner] : NULL;
+        if (od && od->state != DOM_FREE && od->hvm)
+            return -XL_EINVAL;
+    }
     if (pg->flags & PGF_partial) {
         struct domain *d = pt_dom(mfn);
         if (pg->type != type || pt_nesting)

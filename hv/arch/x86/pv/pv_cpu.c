@@ -115,6 +115,8 @@ static inline void *running_frame_at(struct vcpu *v, uint64_t va, size_t len, in
 
 void *pv_running_frame(struct vcpu *v, uint64_t va, size_t len, int write)
 {
+    if (v->domain->hvm)
+        return NULL; /* no PV page table or leaf to cache: the caller copies */
     return running_frame_at(v, va, len, write);
 }
 

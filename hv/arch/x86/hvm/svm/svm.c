@@ -426,7 +426,9 @@ static void svm_run(struct vcpu *v, struct hvm_exit *e)
     }
     c->int_state = (c->int_state & ~1ULL) | (v->hvm.st.int_shadow & 1);
     c->clean = 0; /* the hv may have changed anything */
+    arch_hvm_debugregs_enter(v);
     svm_vmrun(&v->regs, v->hvm.vmcb_pa, host_vmcb_pa[cpu]);
+    arch_hvm_debugregs_exit(v);
     v->regs.rip = c->rip;
     v->regs.rsp = c->rsp;
     v->regs.rflags = c->rflags;

@@ -81,6 +81,8 @@ svm_vmrun:
     vmsave
     pop     %rax                        /* host save pa */
     vmload
+    mov     $0x400, %eax                /* no guest breakpoint armed in the hv */
+    mov     %rax, %dr7
     stgi                                /* IF is set: a waiting interrupt is taken here */
     cli
     pop     %r15
