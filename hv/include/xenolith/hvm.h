@@ -55,6 +55,14 @@ struct hvm_vcpu {
     uint64_t msr_pat;
     uint64_t sysenter[3];     /* cs, esp, eip (VT-x keeps them in the VMCS) */
     uint64_t pending_exc;     /* an exception to inject: vector | 1 << 31 | code << 32 */
+    /* VT-x only: the syscall MSRs the VMCS does not switch (swapped in
+     * and out around each entry), the CPU whose current VMCS this
+     * vcpu's is (-1: none, VMCLEARed), the length of a software event
+     * to re-inject, the guest's CR8 (TPR, never the real one). */
+    uint64_t star, lstar, cstar, sfmask, kernel_gs_base;
+    int vmcs_cpu;
+    uint32_t event_len;
+    uint64_t cr8;
     uint64_t exits;           /* exits taken (all reasons) */
 };
 
