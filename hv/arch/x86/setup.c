@@ -8,6 +8,7 @@
 #include <xenolith/arch.h>
 #include <xenolith/console.h>
 #include <xenolith/domain.h>
+#include <xenolith/pvh_build.h>
 #include <xenolith/errno.h>
 #include <xenolith/hypercall.h>
 #include <xenolith/layout.h>
@@ -75,6 +76,16 @@ static uint64_t cmdline_size(const char *key, uint64_t dflt)
         }
     }
     return dflt;
+}
+
+/* "key=word" in the hv command line: is its value exactly word? */
+static int cmdline_is(const char *key, const char *word)
+{
+    size_t kl = strlen(key), wl = strlen(word);
+    for (const char *p = cmdline_copy; *p; p++)
+        if ((p == cmdline_copy || p[-1] == ' ') && !strncmp(p, key, kl) && p[kl] == '=')
+            return !strncmp(p + kl + 1, word, wl) && (p[kl + 1 + wl] == 0 || p[kl + 1 + wl] == ' ');
+    return 0;
 }
 
 static void banner(const struct xl_bootinfo *bi)
@@ -259,6 +270,32 @@ static struct domain *build_boot_domain(uint16_t domid, const struct xl_module *
                (unsigned long)((arch_time_ns() - t0) / 1000000));
         kernel = mfn_to_virt((uint64_t)unpacked);
         kernel_len = ki.out_len;
+    }
+    /* PVH: dom0 with Xen's dom0=pvh; a domU whose kernel has only the
+     * PVH entry, or every domU with domu_type=pvh. */
+    int kind = pvh_kernel_kind(kernel, kernel_len);
+    int pvh = domid == 0 ? cmdline_is("dom0", "pvh")
+                         : (cmdline_is("domu_type", "pvh") || kind == PVH_KERNEL_PVH);
+    if (pvh) {
+        const struct pvh_image pi = {
+            .kernel = kernel, .kernel_len = kernel_len,
+            .initrd = initrd ? (const void *)(DIRECTMAP_BASE + initrd->start) : NULL,
+            .initrd_len = initrd ? initrd->len : 0, .cmdline = m->cmdline,
+            .nr_pages = mem >> PAGE_SHIFT,
+        };
+        const char *pwhy = "unknown";
+        int prc = pvh_build(d, &pi, &pwhy);
+        if (unpacked >= 0)
+            free_frames((uint64_t)unpacked, order);
+        if (prc) {
+            printk("d%u: cannot build from %s as PVH: %s (error %d)\n", domid, m->name, pwhy, prc);
+            domain_crash(d, "domain builder failed");
+            return d;
+        }
+        printk("d%u: %s, PVH (%s), %lu MiB, entry %08lx, start info at %08lx\n", domid, m->name,
+               hvm_funcs->name, (unsigned long)(mem >> 20), (unsigned long)d->vcpus[0].regs.rip,
+               (unsigned long)d->vcpus[0].regs.rbx);
+        return d;
     }
     struct pv_image img = {
         .kernel = kernel, .kernel_len = kernel_len,
