@@ -122,6 +122,9 @@ struct hvm_ops {
     int (*msr_write)(struct vcpu *v, uint32_t msr, uint64_t val);
     /* Inject an exception on the next entry. */
     void (*inject)(struct vcpu *v, unsigned int vector, int has_code, uint32_t code);
+    /* Optional (NULL: nothing to do): v stops running on this CPU and
+     * may run on another next (VT-x: its VMCS is VMCLEARed here). */
+    void (*vcpu_leave)(struct vcpu *v);
 };
 
 /* Set at boot: the back end in use, NULL without SVM+NPT or VT-x+EPT. */

@@ -320,24 +320,37 @@ static int vmx_cpu_up(void)
 }
 
 /* ---- which VMCS is current where ----
- * A VMCS is current on at most one CPU. Switching this CPU to v's VMCS
- * first VMCLEARs the one current here (its state goes to memory, its
- * launch state to clear). A vcpu that moved from another CPU is taken
- * over here with VMCLEAR+VMPTRLD without an IPI to the CPU it left: the
- * hv runs a vcpu on one CPU at a time, and that CPU forgets the VMCS. */
+ * A VMCS is active (and maybe cached) on at most one CPU, and only while
+ * its vcpu is there: a CPU VMCLEARs it (state to memory, launch state
+ * clear) when the vcpu leaves (vmx_vcpu_leave, from the vcpu loop) and
+ * after touching a vcpu that does not run (vcpu_init, load_cpu from a
+ * domctl or the builder: vmcs_release). Switching this CPU to v's VMCS
+ * VMCLEARs whatever is still current here first. So a vcpu that moves
+ * to another CPU finds its VMCS clear, in memory, and is VMPTRLDed
+ * there with VMLAUNCH next. */
+static void vmcs_release(struct vcpu *v)
+{
+    unsigned int cpu = this_cpu()->cpu_id;
+    if (cur_vmcs[cpu] != v)
+        return;
+    vmclear(v->hvm.vmcb_pa);
+    v->hvm.launched = 0;
+    v->hvm.vmcs_cpu = -1;
+    cur_vmcs[cpu] = NULL;
+}
+
 static void vmcs_load(struct vcpu *v)
 {
     unsigned int cpu = this_cpu()->cpu_id;
     if (cur_vmcs[cpu] == v)
         return;
-    struct vcpu *old = cur_vmcs[cpu];
-    if (old) {
-        vmclear(old->hvm.vmcb_pa);
-        old->hvm.launched = 0;
-        old->hvm.vmcs_cpu = -1;
-        cur_vmcs[cpu] = NULL;
-    }
+    if (cur_vmcs[cpu])
+        vmcs_release(cur_vmcs[cpu]);
     if (v->hvm.vmcs_cpu >= 0 && v->hvm.vmcs_cpu != (int)cpu) {
+        /* never happens (see above); if it did, the other CPU's cached
+         * copy could be written back over this one's later */
+        printk("vmx: d%u v%u's VMCS is still active on cpu%d, taken over on cpu%u\n",
+               v->domain->domid, v->id, v->hvm.vmcs_cpu, cpu);
         if (cur_vmcs[v->hvm.vmcs_cpu] == v)
             cur_vmcs[v->hvm.vmcs_cpu] = NULL;
     }
@@ -511,6 +524,7 @@ static int vmx_vcpu_init(struct vcpu *v)
     v->hvm.msr_pat = 0x0007040600070406ULL;
     v->regs.rflags = 0x2;
     write_crs(v);
+    vmcs_release(v);
     return 0;
 }
 
@@ -591,6 +605,12 @@ static void vmx_load_cpu(struct vcpu *v, const void *p)
     v->hvm.st.cpl = (uint8_t)((h->ss_arbytes >> 5) & 3);
     v->hvm.st.int_shadow = 0;
     v->hvm.pending_exc = 0;
+    vmcs_release(v);
+}
+
+static void vmx_vcpu_leave(struct vcpu *v)
+{
+    vmcs_release(v);
 }
 
 static void vmx_put_state(struct vcpu *v)
@@ -1020,6 +1040,7 @@ static const struct hvm_ops vmx_ops = {
     .inject = vmx_inject,
     .msr_read = vmx_msr_read,
     .msr_write = vmx_msr_write,
+    .vcpu_leave = vmx_vcpu_leave,
 };
 
 /* VT-x with EPT (4-level, write-back) and unrestricted guest, or NULL
