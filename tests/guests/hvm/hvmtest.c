@@ -320,6 +320,23 @@ static void basic(const struct hvm_start_info *si)
             break;
     }
     check("5 timer events through the callback vector, waited for in hlt", upcalls >= 5, 1);
+    /* An event that comes while interrupts are off: not delivered then
+     * (the hv takes the timer interrupt by an exit and marks the upcall
+     * pending), delivered right after sti (an interrupt window). */
+    {
+        uint64_t before = upcalls;
+        __asm__ volatile("cli" ::: "memory");
+        struct vcpu_set_singleshot_timer t = { .timeout_abs_ns = s->vcpu_info[0].time.system_time +
+                                                                  2000000, .flags = 0 };
+        hcall(__HYPERVISOR_vcpu_op, VCPUOP_set_singleshot_timer, 0, (uint64_t)(uintptr_t)&t, 0, 0);
+        for (long spin = 0; spin < 20000000 && !*(volatile uint8_t *)&s->vcpu_info[0].evtchn_upcall_pending;
+             spin++)
+            __asm__ volatile("pause" ::: "memory");
+        check("timer event pending while interrupts are off, not delivered",
+              *(volatile uint8_t *)&s->vcpu_info[0].evtchn_upcall_pending && upcalls == before, 1);
+        __asm__ volatile("sti; nop; nop; cli" ::: "memory");
+        check("delivered at sti (interrupt window)", (long)(upcalls - before), 1);
+    }
     say("hvmtest: %d passed, %d failed", passed, failed);
 }
 
