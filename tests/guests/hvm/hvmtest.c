@@ -402,6 +402,8 @@ static void hostile_hcalls(void)
         unsigned int nr = (unsigned int)(xrand() % 64);
         if (nr == __HYPERVISOR_sched_op || nr == __HYPERVISOR_vcpu_op)
             continue; /* they may stop this vcpu: no test then */
+        if (nr == __HYPERVISOR_console_io)
+            continue; /* it would print this guest's own memory (its strings) to the log */
         uint64_t a[5];
         for (int k = 0; k < 5; k++)
             a[k] = (xrand() & 3) ? vals[xrand() % 8] : xrand();
@@ -481,6 +483,12 @@ void hvmtest_main(uint64_t start_info)
         say("FAIL hvmtest: running after hlt with interrupts off");
     } else {
         basic(si);
+    }
+    if (opt_is(cmdline, "hold", "1")) {
+        /* stay until the toolstack destroys the domain (xl list, xl destroy) */
+        say("hvmtest: holding until destroyed");
+        for (;;)
+            __asm__ volatile("sti; hlt; cli" ::: "memory");
     }
     if (!opt_is(cmdline, "mode", "basic") && opt(cmdline, "mode"))
         say("hvmtest: %s survived: %d failed", opt(cmdline, "mode"), failed);
