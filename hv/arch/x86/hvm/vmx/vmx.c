@@ -944,8 +944,9 @@ static void vmx_run(struct vcpu *v, struct hvm_exit *e)
         e->info1 = err;
         return;
     }
-    v->hvm.launched = 1;
     uint32_t reason = (uint32_t)vmr(EXIT_REASON);
+    if (!(reason & EXIT_ENTRY_FAILED))
+        v->hvm.launched = 1; /* a failed entry leaves the launch state as it was */
     /* An NMI that came while the guest ran exited here and is the hv's
      * (the watchdog's): handed to its handler as the CPU would have. */
     if ((reason & 0xffff) == EXIT_EXC_NMI &&
