@@ -16,6 +16,7 @@
 #   --iso FILE   boot this ISO instead of making one
 #   --timeout S (default 300)   --log FILE   --quiet
 #   --mem MB (default 512)   --cpu MODEL (default corei7_skylake_x)
+#   --cpus N (default 1): Bochs's cpu count
 #   --until TEXT   stop Bochs once TEXT is in the log (status 0) rather
 #                  than waiting for the hv to end the machine
 # Owns: the bochsrc it writes into its temporary directory.
@@ -25,7 +26,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 BUILD=${BUILD:-$top/build}
 dom0="$BUILD/guests/dom0.elf" dom0_cmdline="" hv_cmdline="console=com1" ramdisk="" iso=""
-timeout=300 log="" quiet=0 mem=512 cpu=corei7_skylake_x until=""
+timeout=300 log="" quiet=0 mem=512 cpu=corei7_skylake_x cpus=1 until=""
 domus=()
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -40,6 +41,7 @@ while [ $# -gt 0 ]; do
     --quiet) quiet=1 ;;
     --mem) mem=${2%M}; shift ;;
     --cpu) cpu=$2; shift ;;
+    --cpus) cpus=$2; shift ;;
     --until) until=$2; shift ;;
     *) echo "run-bochs.sh: unknown option $1" >&2; exit 64 ;;
     esac
@@ -76,7 +78,7 @@ fi
 cat >"$work/bochsrc" <<RC
 # written by tests/harness/run-bochs.sh
 megs: $mem
-cpu: model=$cpu, count=1, ips=100000000, reset_on_triple_fault=0
+cpu: model=$cpu, count=$cpus, ips=100000000, reset_on_triple_fault=0
 clock: sync=none
 romimage: file=/usr/share/bochs/BIOS-bochs-latest
 vgaromimage: file=/usr/share/vgabios/vgabios.bin

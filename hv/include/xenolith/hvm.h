@@ -56,6 +56,14 @@ struct hvm_vcpu {
     uint64_t sysenter[3];     /* cs, esp, eip (VT-x keeps them in the VMCS) */
     uint64_t pending_exc;     /* an exception to inject: vector | 1 << 31 | code << 32 */
     uint64_t dr[4];           /* the guest's DR0-3 while it does not run */
+    /* VT-x only: the syscall MSRs the VMCS does not switch (swapped in
+     * and out around each entry), the CPU whose current VMCS this
+     * vcpu's is (-1: none, VMCLEARed), the length of a software event
+     * to re-inject, the guest's CR8 (TPR, never the real one). */
+    uint64_t star, lstar, cstar, sfmask, kernel_gs_base;
+    int vmcs_cpu;
+    uint32_t event_len;
+    uint64_t cr8;
     uint64_t exits;           /* exits taken (all reasons) */
 };
 
@@ -115,6 +123,9 @@ struct hvm_ops {
     int (*msr_write)(struct vcpu *v, uint32_t msr, uint64_t val);
     /* Inject an exception on the next entry. */
     void (*inject)(struct vcpu *v, unsigned int vector, int has_code, uint32_t code);
+    /* Optional (NULL: nothing to do): v stops running on this CPU and
+     * may run on another next (VT-x: its VMCS is VMCLEARed here). */
+    void (*vcpu_leave)(struct vcpu *v);
 };
 
 /* Set at boot: the back end in use, NULL without SVM+NPT or VT-x+EPT. */

@@ -248,6 +248,43 @@ static void basic(const struct hvm_start_info *si)
     check("movb from a hole merges into %al", (long)rax, 0x11111111111111ffLL);
     check("inb from a port with nothing: 0xff", inb(0x80), 0xff);
     check("inl from a port with nothing: all ones", inl(0xcfc), 0xffffffffL);
+    /* Control registers the back end may shadow (VT-x forces CR0.NE and
+     * CR4.VMXE on; the guest sees them as it set them) and CR8, never
+     * the real TPR. */
+    uint64_t cr0, cr0b, cr4, cr8;
+    __asm__ volatile("mov %%cr0, %0" : "=r"(cr0));
+    __asm__ volatile("mov %0, %%cr0; mov %%cr0, %1" : "+r"(cr0), "=r"(cr0b) :: "memory");
+    cr0 |= 1u << 5;
+    __asm__ volatile("mov %1, %%cr0; mov %%cr0, %0" : "=r"(cr0b) : "r"(cr0) : "memory");
+    check("CR0.NE set reads back set", (cr0b >> 5) & 1, 1);
+    cr0 &= ~(1ULL << 5);
+    __asm__ volatile("mov %1, %%cr0; mov %%cr0, %0" : "=r"(cr0b) : "r"(cr0) : "memory");
+    check("CR0.NE cleared reads back clear", (cr0b >> 5) & 1, 0);
+    __asm__ volatile("mov %%cr4, %0" : "=r"(cr4));
+    check("CR4.VMXE reads clear", (cr4 >> 13) & 1, 0);
+    if (!is_amd()) {
+        /* (VT-x: the shadowed bit's write exits and is refused. AMD has
+         * no VMXE - reserved, #GP natively - but QEMU TCG's SVM takes it
+         * into CR4 and then fails the next VMRUN: not checked there.) */
+        uint64_t gp_before = hvm_exc_count[13];
+        hvm_skip_len = 3;
+        __asm__ volatile("mov %0, %%cr4" :: "a"(cr4 | (1ULL << 13)) : "memory");
+        check("mov to CR4 with VMXE: #GP", (long)(hvm_exc_count[13] - gp_before), 1);
+    }
+    __asm__ volatile("mov %0, %%cr8; mov %%cr8, %0" : "=r"(cr8) : "0"(5ULL) : "memory");
+    check("CR8 (TPR) 5 reads back 5", (long)cr8, 5);
+    __asm__ volatile("mov %0, %%cr8" :: "r"(0ULL) : "memory");
+    /* syscall MSRs and the swapgs pair (VT-x switches them by hand) */
+    uint64_t lstar = 0, gsb = 0, kgs = 0;
+    wrmsr_safe(0xc0000082, 0xffff800012345000ULL);
+    check("LSTAR reads back", rdmsr_safe(0xc0000082, &lstar) == 0 && lstar == 0xffff800012345000ULL, 1);
+    wrmsr_safe(0xc0000101, 0x1000);
+    wrmsr_safe(0xc0000102, 0x2000);
+    __asm__ volatile("swapgs" ::: "memory");
+    rdmsr_safe(0xc0000101, &gsb);
+    rdmsr_safe(0xc0000102, &kgs);
+    __asm__ volatile("swapgs" ::: "memory");
+    check("swapgs swaps GS base and KERNEL_GS_BASE", gsb == 0x2000 && kgs == 0x1000, 1);
     /* Events: shared_info, the callback vector, VIRQ_TIMER, HLT. */
     struct xen_add_to_physmap xatp = { .domid = DOMID_SELF, .space = XENMAPSPACE_shared_info,
                                        .idx = 0, .gpfn = (uint64_t)(uintptr_t)shinfo_page >> 12 };
@@ -283,6 +320,23 @@ static void basic(const struct hvm_start_info *si)
             break;
     }
     check("5 timer events through the callback vector, waited for in hlt", upcalls >= 5, 1);
+    /* An event that comes while interrupts are off: not delivered then
+     * (the hv takes the timer interrupt by an exit and marks the upcall
+     * pending), delivered right after sti (an interrupt window). */
+    {
+        uint64_t before = upcalls;
+        __asm__ volatile("cli" ::: "memory");
+        struct vcpu_set_singleshot_timer t = { .timeout_abs_ns = s->vcpu_info[0].time.system_time +
+                                                                  2000000, .flags = 0 };
+        hcall(__HYPERVISOR_vcpu_op, VCPUOP_set_singleshot_timer, 0, (uint64_t)(uintptr_t)&t, 0, 0);
+        for (long spin = 0; spin < 20000000 && !*(volatile uint8_t *)&s->vcpu_info[0].evtchn_upcall_pending;
+             spin++)
+            __asm__ volatile("pause" ::: "memory");
+        check("timer event pending while interrupts are off, not delivered",
+              *(volatile uint8_t *)&s->vcpu_info[0].evtchn_upcall_pending && upcalls == before, 1);
+        __asm__ volatile("sti; nop; nop; cli" ::: "memory");
+        check("delivered at sti (interrupt window)", (long)(upcalls - before), 1);
+    }
     say("hvmtest: %d passed, %d failed", passed, failed);
 }
 

@@ -812,8 +812,11 @@ void hvm_vcpu_loop(void)
     struct hvm_exit e;
     arch_hvm_exit_begin();
     for (;;) {
-        if (needs_scheduler(v))
+        if (needs_scheduler(v)) {
+            if (hvm_funcs->vcpu_leave)
+                hvm_funcs->vcpu_leave(v);
             hvm_leave_to_scheduler(v);
+        }
         deliver_events(v);
         arch_hvm_exit_end();
         hvm_funcs->run(v, &e);
