@@ -404,6 +404,74 @@ static void hostile_mmio(const struct hvm_start_info *si)
  * online=1 the vcpu is then scheduled as an HVM vcpu without a VMCB. The
  * frame is found by trying every mfn: only one owned by this domain that
  * validates as an L4 (e.g. a zeroed one) is accepted. */
+
+static uint64_t hexopt(const char *cmdline, const char *key)
+{
+    const char *v = opt(cmdline, key);
+    uint64_t x = 0;
+    if (!v)
+        return 0;
+    if (v[0] == '0' && (v[1] == 'x' || v[1] == 'X'))
+        v += 2;
+    for (; *v && *v != ' '; v++) {
+        int d = (*v >= '0' && *v <= '9') ? *v - '0' : (*v >= 'a' && *v <= 'f') ? *v - 'a' + 10 : -1;
+        if (d < 0)
+            break;
+        x = x * 16 + (uint64_t)d;
+    }
+    return x;
+}
+
+/* The L4 frame m (typed PGT_l4 by the hv, cr3 of vcpu 1) is still RAM in
+ * this guest's p2m: find it (the hv copied its own L4 slots 256..271 into
+ * it), write entries of our own, and have the hv write vcpu 1's time
+ * area through them: to a machine address of our choosing. */
+static void probe_l4_write(const char *cmdline, uint64_t m)
+{
+    uint64_t *t = 0;
+    uint64_t nram = (uint64_t)hcall(__HYPERVISOR_memory_op, XENMEM_current_reservation,
+                                    (uint64_t)(uintptr_t)&(domid_t){ DOMID_SELF }, 0, 0, 0);
+    say("hvmtest: l4write: scanning gfns 0..%#lx", (unsigned long)nram + 0x100);
+    for (uint64_t g = 0; g < nram + 0x100 && g < (1ULL << 18); g++) {
+        uint64_t *p = (uint64_t *)(uintptr_t)(g << 12);
+        if (p[256] | p[257] | p[262] | p[263]) {
+            t = p;
+            say("hvmtest: l4write: the L4 frame (mfn %#lx) is our gfn %#lx, writable: hv slots 256 %#lx 262 %#lx 263 %#lx",
+                (unsigned long)m, (unsigned long)g, (unsigned long)p[256], (unsigned long)p[262],
+                (unsigned long)p[263]);
+            break;
+        }
+    }
+    if (!t) {
+        say("hvmtest: l4write: L4 frame not found in our memory");
+        return;
+    }
+    uint64_t target = m << 12; /* first: the frame itself, offset 0x100 */
+    for (int stage = 0; stage < 2; stage++) {
+        if (stage == 1) {
+            target = hexopt(cmdline, "wtarget");
+            if (!target)
+                break;
+            say("hvmtest: l4write: stage 2: writing to machine address %#lx", (unsigned long)target);
+        } else {
+            target += 0x100;
+        }
+        /* slot 1 maps the frame itself as L3 and as L2; slot 3 of it (as L2)
+         * a 2 MiB page at target's 2 MiB frame */
+        t[1] = (m << 12) | 7;
+        t[3] = (target & ~0x1fffffULL) | 0x87;
+        uint64_t va = (1ULL << 39) | (1ULL << 30) | (3ULL << 21) | (target & 0x1fffff);
+        struct vcpu_register_time_memory_area a = { .addr.v = (void *)(uintptr_t)va };
+        long rc = hcall(__HYPERVISOR_vcpu_op, VCPUOP_register_vcpu_time_memory_area, 1,
+                        (uint64_t)(uintptr_t)&a, 0, 0);
+        say("hvmtest: l4write: register_vcpu_time_memory_area(vcpu 1, va %#lx) = %ld", (unsigned long)va, rc);
+        if (stage == 0)
+            say("hvmtest: l4write: our L4 frame at +0x100 now: %#lx %#lx %#lx %#lx (hv-written vcpu_time_info: %s)",
+                (unsigned long)t[32], (unsigned long)t[33], (unsigned long)t[34], (unsigned long)t[35],
+                (t[32] || t[33]) ? "WRITE THROUGH GUEST-BUILT TABLES CONFIRMED" : "nothing");
+    }
+}
+
 static struct vcpu_guest_context vctx;
 static void probe_vcpuinit(const char *cmdline)
 {
@@ -411,6 +479,7 @@ static void probe_vcpuinit(const char *cmdline)
     int online = opt_is(cmdline, "online", "1");
     say("hvmtest: vcpuinit probe: max mfn %ld, online=%d", maxm, online);
     long first = hcall(__HYPERVISOR_vcpu_op, VCPUOP_is_up, 1, 0, 0, 0);
+    uint64_t found = 0;
     say("hvmtest: VCPUOP_is_up(1) = %ld", first);
     for (long m = 1; m < maxm; m++) {
         memset(&vctx, 0, sizeof(vctx));
@@ -423,12 +492,15 @@ static void probe_vcpuinit(const char *cmdline)
         long rc = hcall(__HYPERVISOR_vcpu_op, VCPUOP_initialise, 1, (uint64_t)(uintptr_t)&vctx, 0, 0);
         if (rc == 0) {
             say("hvmtest: VCPUOP_initialise(vcpu 1) ACCEPTED machine frame %#lx as an L4 of an HVM vcpu", (unsigned long)m);
+            found = (uint64_t)m;
             break;
         }
         if (m % 8192 == 0)
             say("hvmtest: ... mfn %#lx (rc %ld)", (unsigned long)m, rc);
     }
     say("hvmtest: VCPUOP_is_up(1) = %ld now", hcall(__HYPERVISOR_vcpu_op, VCPUOP_is_up, 1, 0, 0, 0));
+    if (!online && found)
+        probe_l4_write(cmdline, found);
     for (int i = 0; i < 50; i++)
         hcall(__HYPERVISOR_sched_op, SCHEDOP_yield, 0, 0, 0, 0);
     say("hvmtest: vcpuinit: still alive after 50 yields");
