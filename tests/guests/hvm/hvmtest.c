@@ -545,6 +545,23 @@ static void probe_drleak(void)
     say("hvmtest: drleak d%u done: %d leaks seen", me, leaks);
 }
 
+/* mode=dr7hv: DR7 is not intercepted; with a global execute breakpoint
+ * at a hypervisor address (hvaddr=), does the hv run with it armed after
+ * #VMEXIT (hardware resets DR7 there; "#DB in hv context" lines say it
+ * did not)? */
+static void probe_dr7hv(const char *cmdline)
+{
+    uint64_t a = hexopt(cmdline, "hvaddr");
+    say("hvmtest: dr7hv: DR0 = %#lx, DR7 = 0x402", (unsigned long)a);
+    __asm__ volatile("mov %0, %%dr0; mov %1, %%dr7" :: "r"(a), "r"(0x402UL));
+    uint32_t r[4];
+    for (int i = 0; i < 200; i++)
+        cpuid(0, 0, r);
+    uint64_t d7;
+    __asm__ volatile("mov %%dr7, %0" : "=r"(d7));
+    say("hvmtest: dr7hv: 200 cpuid exits done, guest DR7 %#lx", (unsigned long)d7);
+}
+
 void hvmtest_main(uint64_t start_info)
 {
     const struct hvm_start_info *si = (const struct hvm_start_info *)(uintptr_t)start_info;
@@ -573,6 +590,8 @@ void hvmtest_main(uint64_t start_info)
         probe_vcpuinit(cmdline);
     else if (opt_is(cmdline, "mode", "drleak"))
         probe_drleak();
+    else if (opt_is(cmdline, "mode", "dr7hv"))
+        probe_dr7hv(cmdline);
     else if (opt_is(cmdline, "mode", "triple")) {
         say("hvmtest: triple fault next");
         load_idt(0);
