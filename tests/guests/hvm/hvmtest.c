@@ -562,6 +562,47 @@ static void probe_dr7hv(const char *cmdline)
     say("hvmtest: dr7hv: 200 cpuid exits done, guest DR7 %#lx", (unsigned long)d7);
 }
 
+/* mode=p2meat: every populate_physmap at a gfn in a new 2 MiB region
+ * makes the hv allocate p2m table frames (DOMID_HV_OWNED, charged to no
+ * one); decrease_reservation gives the RAM frame back but never the
+ * tables. One frame of quota, repeated, takes all of the hv's memory. */
+static void probe_p2meat(const char *cmdline)
+{
+    uint64_t limit = hexopt(cmdline, "iters");
+    if (!limit)
+        limit = 1ULL << 20;
+    uint64_t base = 1ULL << 24; /* gfn 16M: far above RAM */
+    uint64_t i;
+    {   /* one page of quota: give back an unused RAM page near the top */
+        xen_pfn_t g = 0xf00;
+        struct xen_memory_reservation r = { .nr_extents = 1, .extent_order = 0, .domid = DOMID_SELF };
+        set_xen_guest_handle(r.extent_start, &g);
+        say("hvmtest: p2meat: decrease gfn 0xf00 = %ld",
+            hcall(__HYPERVISOR_memory_op, XENMEM_decrease_reservation, (uint64_t)(uintptr_t)&r, 0, 0, 0));
+    }
+    for (i = 0; i < limit; i++) {
+        xen_pfn_t g = base + (i << 9);
+        struct xen_memory_reservation r = { .nr_extents = 1, .extent_order = 0, .domid = DOMID_SELF };
+        set_xen_guest_handle(r.extent_start, &g);
+        long rc = hcall(__HYPERVISOR_memory_op, XENMEM_populate_physmap, (uint64_t)(uintptr_t)&r, 0, 0, 0);
+        if (rc != 1) {
+            say("hvmtest: p2meat: populate #%lu at gfn %#lx = %ld: the hv is out of memory", (unsigned long)i,
+                (unsigned long)g, rc);
+            break;
+        }
+        rc = hcall(__HYPERVISOR_memory_op, XENMEM_decrease_reservation, (uint64_t)(uintptr_t)&r, 0, 0, 0);
+        if (rc != 1) {
+            say("hvmtest: p2meat: decrease #%lu = %ld", (unsigned long)i, rc);
+            break;
+        }
+        if (i % 16384 == 0)
+            say("hvmtest: p2meat: %lu populate/decrease pairs (>= %lu p2m table frames)", (unsigned long)i,
+                (unsigned long)i);
+    }
+    say("hvmtest: p2meat: done after %lu pairs, reservation now %ld pages", (unsigned long)i,
+        hcall(__HYPERVISOR_memory_op, XENMEM_current_reservation, (uint64_t)(uintptr_t)&(domid_t){ DOMID_SELF }, 0, 0, 0));
+}
+
 void hvmtest_main(uint64_t start_info)
 {
     const struct hvm_start_info *si = (const struct hvm_start_info *)(uintptr_t)start_info;
@@ -592,6 +633,8 @@ void hvmtest_main(uint64_t start_info)
         probe_drleak();
     else if (opt_is(cmdline, "mode", "dr7hv"))
         probe_dr7hv(cmdline);
+    else if (opt_is(cmdline, "mode", "p2meat"))
+        probe_p2meat(cmdline);
     else if (opt_is(cmdline, "mode", "triple")) {
         say("hvmtest: triple fault next");
         load_idt(0);
