@@ -730,8 +730,13 @@ struct cpu_regs *trap_entry(struct cpu_regs *r)
              * reaches through the direct map, so this should not happen;
              * if it does (a data breakpoint, a trap) it is restartable:
              * note it and go on, as Xen does. */
-            printk("#DB in hv context at %016lx, dr6 %lx: ignored\n", r->rip,
-                   (unsigned long)take_dr6());
+            /* (QEMU's TCG can leave an HVM guest's breakpoint armed in
+             * the hv after #VMEXIT: logged a few times, then counted.) */
+            static uint64_t hv_db_count;
+            uint64_t dr6 = take_dr6();
+            if (++hv_db_count <= 4 || !(hv_db_count & (hv_db_count - 1)))
+                printk("#DB in hv context at %016lx, dr6 %lx: ignored (%lu so far)\n", r->rip,
+                       (unsigned long)dr6, (unsigned long)hv_db_count);
             r->rflags |= 1ULL << 16; /* RF: an instruction breakpoint must not fire again */
             return r;
         }

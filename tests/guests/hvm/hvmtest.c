@@ -640,7 +640,7 @@ static void probe_p2meat(const char *cmdline)
         set_xen_guest_handle(r.extent_start, &g);
         long rc = hcall(__HYPERVISOR_memory_op, XENMEM_populate_physmap, (uint64_t)(uintptr_t)&r, 0, 0, 0);
         if (rc != 1) {
-            say("hvmtest: p2meat: populate #%lu at gfn %#lx = %ld: the hv is out of memory", (unsigned long)i,
+            say("hvmtest: p2meat: populate #%lu at gfn %#lx = %ld: refused", (unsigned long)i,
                 (unsigned long)g, rc);
             break;
         }

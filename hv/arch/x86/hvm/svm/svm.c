@@ -132,7 +132,7 @@ _Static_assert(sizeof(struct vmcb) == 4096, "vmcb is a page");
 #define MSR_VM_HSAVE_PA  0xc0010117
 #define EFER_SVME        (1ULL << 12)
 
-void svm_vmrun(struct cpu_regs *gprs, uint64_t vmcb_pa, uint64_t host_pa);
+void svm_vmrun(struct cpu_regs *gprs, uint64_t vmcb_pa, uint64_t host_pa, const void *vmcb);
 
 static uint64_t iopm_pa, msrpm_pa;
 static int has_nrips;
@@ -427,7 +427,7 @@ static void svm_run(struct vcpu *v, struct hvm_exit *e)
     c->int_state = (c->int_state & ~1ULL) | (v->hvm.st.int_shadow & 1);
     c->clean = 0; /* the hv may have changed anything */
     arch_hvm_debugregs_enter(v);
-    svm_vmrun(&v->regs, v->hvm.vmcb_pa, host_vmcb_pa[cpu]);
+    svm_vmrun(&v->regs, v->hvm.vmcb_pa, host_vmcb_pa[cpu], c);
     arch_hvm_debugregs_exit(v);
     v->regs.rip = c->rip;
     v->regs.rsp = c->rsp;

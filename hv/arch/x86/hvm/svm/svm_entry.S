@@ -5,7 +5,8 @@
  * Owns: nothing. Must never: run with the big lock held (an interrupt
  * taken at the final stgi takes it), or leave GIF clear.
  *
- * void svm_vmrun(struct cpu_regs *gprs, uint64_t vmcb_pa, uint64_t host_pa)
+ * void svm_vmrun(struct cpu_regs *gprs, uint64_t vmcb_pa, uint64_t host_pa,
+ *                const void *vmcb)
  * Entered with IF clear; returns with IF clear. RAX and RSP of the guest
  * live in the VMCB (svm.c copies them); the other 14 GPRs in gprs.
  */
@@ -34,6 +35,7 @@ svm_vmrun:
     push    %r13
     push    %r14
     push    %r15
+    push    %rcx                        /* guest vmcb (virtual) */
     push    %rdx                        /* host save pa */
     push    %rsi                        /* guest vmcb pa */
     push    %rdi                        /* gprs */
@@ -81,7 +83,10 @@ svm_vmrun:
     vmsave
     pop     %rax                        /* host save pa */
     vmload
-    mov     $0x400, %eax                /* no guest breakpoint armed in the hv */
+    /* No guest breakpoint armed in the hv (#VMEXIT restores the host's
+     * DR7 on hardware; disabled here whatever it was). */
+    pop     %rax                        /* guest vmcb (unused) */
+    mov     $0x400, %eax
     mov     %rax, %dr7
     stgi                                /* IF is set: a waiting interrupt is taken here */
     cli
