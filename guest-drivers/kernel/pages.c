@@ -9,8 +9,9 @@
  * bootstrap area, or map past the top of the address space (only the
  * 2 GiB from GUEST_VIRT_BASE are used: larger domains give the rest up).
  * Under PVH (xlguest/platform.h) the range is the RAM after everything
- * the loader placed (pvh.c), all of it already mapped by the boot page
- * tables: nothing is mapped, no reserve is kept.
+ * the loader placed (pvh.c) up to 1 GiB, its non-RAM holes marked used,
+ * all of it already mapped by the boot page tables: nothing is mapped, no
+ * reserve is kept.
  */
 #include <xenolith/lib.h>
 #include <xlguest/hypercall.h>
@@ -56,6 +57,11 @@ static void init(void)
             end = base;
         mapped_hi = end;
         nfree = end - base;
+        for (uint64_t p = base; p < end; p++)
+            if (!xl_pvh_is_ram(p)) { /* holes of the memory map: never handed out */
+                used[p >> 6] |= 1ULL << (p & 63);
+                nfree--;
+            }
         return;
     }
     if (!si || si->pt_base < GUEST_VIRT_BASE)

@@ -157,6 +157,15 @@ static void read_memmap(const struct hvm_start_info *hsi)
     }
 }
 
+int xl_pvh_is_ram(uint64_t pfn)
+{
+    for (unsigned int i = 0; i < nram; i++)
+        if (ram[i].type == E820_RAM && pfn >= (ram[i].addr + 4095) >> 12 &&
+            pfn < (ram[i].addr + ram[i].size) >> 12)
+            return 1;
+    return 0;
+}
+
 static uint64_t max_u64(uint64_t a, uint64_t b)
 {
     return a > b ? a : b;
@@ -211,16 +220,16 @@ void pvh_start(uint32_t hsi_pa)
         top = max_u64(top, hsi->memmap_paddr +
                                hsi->memmap_entries * sizeof(struct hvm_memmap_table_entry));
     read_memmap(hsi);
-    uint64_t first = (top + 4095) >> 12;
+    uint64_t first = (top + 4095) >> 12, last = first;
     for (unsigned int i = 0; i < nram; i++) {
-        uint64_t s = ram[i].addr >> 12, e = (ram[i].addr + ram[i].size) >> 12;
-        if (ram[i].type == E820_RAM && s <= first && first < e) {
-            if (e > MAPPED_LIMIT >> 12)
-                e = MAPPED_LIMIT >> 12;
-            xl_pvh_free_start_pfn = first;
-            xl_pvh_free_end_pfn = e > first ? e : first;
-        }
+        uint64_t e = (ram[i].addr + ram[i].size) >> 12;
+        if (e > MAPPED_LIMIT >> 12)
+            e = MAPPED_LIMIT >> 12;
+        if (ram[i].type == E820_RAM && e > last)
+            last = e;
     }
+    xl_pvh_free_start_pfn = first;
+    xl_pvh_free_end_pfn = last;
     si->nr_pages = xl_pvh_free_end_pfn;
     extern char pvh_l4[];
     si->pt_base = (unsigned long)pvh_l4;

@@ -19,6 +19,7 @@
 
 #include <stdint.h>
 #include <xen/xen.h>
+#include <xlguest/kernel.h>
 
 /* 1 once pvh_start ran (the PVH entry), 0 in a PV kernel. */
 extern int xl_is_pvh;
@@ -36,8 +37,10 @@ static inline uint64_t xl_pvh_virt_to_phys(const void *va)
 
 /* PVH: first pfn after the image and everything the loader put after it
  * (hvm_start_info, command line, modules, memory map), and the end of the
- * RAM region it lies in (at most 1 GiB): what pages.c may hand out. */
+ * highest RAM region below 1 GiB: pages.c hands out the RAM pfns between
+ * (xl_pvh_is_ram: in a RAM entry of the memory map). */
 extern uint64_t xl_pvh_free_start_pfn, xl_pvh_free_end_pfn;
+int xl_pvh_is_ram(uint64_t pfn);
 
 /* PVH part of traps_init: HVM_PARAM_CALLBACK_IRQ = vector
  * XL_PVH_EVENT_VECTOR (needs XENFEAT_hvm_callback_vector), then sti:
@@ -51,6 +54,18 @@ long xl_hvm_set_param(uint32_t index, uint64_t value);
 
 /* XENVER_get_features submap 0 (0 if refused). */
 uint32_t xl_xen_features(void);
+
+/* For a test guest made of PV-only checks (page-table types, the GDT,
+ * mmu_update, set_trap_table, bounce frames): under PVH print
+ * "SKIP NAME: PV-only checks, booted as PVH" and return 1 (the guest then
+ * powers off); 0 in a PV kernel. */
+static inline int xl_pvh_refuse(const char *name)
+{
+    if (!xl_is_pvh)
+        return 0;
+    printk("SKIP %s: PV-only checks, booted as PVH\n", name);
+    return 1;
+}
 
 /* The common C start both entries join (runtime.c). */
 void kernel_start(start_info_t *si);
