@@ -141,6 +141,12 @@ long gnttab_map(domid_t domid, grant_ref_t ref, void *va, int readonly,
     if (m.status != GNTST_okay)
         return -XEN_EIO;
     *handle = m.handle;
+    if (!xl_is_pvh) {
+        /* Xen 4.17 does not flush a PV host mapping it creates (only
+         * unmaps): an entry for va's old frame may still be cached */
+        struct mmuext_op op = { .cmd = MMUEXT_INVLPG_LOCAL, .arg1.linear_addr = (unsigned long)va };
+        HYPERVISOR_mmuext_op(&op, 1, NULL, DOMID_SELF);
+    }
     return 0;
 }
 
