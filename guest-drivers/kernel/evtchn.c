@@ -5,9 +5,10 @@
  * Owns: the handler table. Must never: touch a port bit it does not
  * handle outside the pending word being dispatched, or call a handler for
  * a masked port.
- * Under PVH the upcall mask is RFLAGS.IF (Xen injects the callback vector
- * whenever evtchn_upcall_pending is set, whatever evtchn_upcall_mask
- * says): disable/enable also cli/sti, and block is sti;hlt.
+ * Under PVH Xen injects the callback vector whenever evtchn_upcall_pending
+ * is set and RFLAGS.IF allows, whatever evtchn_upcall_mask says; an upcall
+ * that finds the mask set returns with IF clear (traps.c), so enabling
+ * upcalls is also sti, disabling also cli, and block is sti;hlt.
  */
 #include <stdint.h>
 #include <xen/errno.h>

@@ -110,6 +110,15 @@ uint32_t xl_xen_features(void)
     return HYPERVISOR_xen_version(XENVER_get_features, &fi) ? 0 : fi.submap;
 }
 
+long xl_pvh_sched_block(void)
+{
+    if (guest_shared_info)
+        __atomic_store_n(&guest_shared_info->vcpu_info[0].evtchn_upcall_mask, 0,
+                         __ATOMIC_SEQ_CST);
+    __asm__ volatile("sti; hlt" ::: "memory"); /* hlt in sti's shadow */
+    return 0;
+}
+
 long xl_pvh_traps_init(void)
 {
     if (!(xl_xen_features() & (1u << XENFEAT_hvm_callback_vector)))

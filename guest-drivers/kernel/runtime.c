@@ -42,6 +42,8 @@ static void map_shared_info(start_info_t *si)
         };
         if (HYPERVISOR_memory_op(XENMEM_add_to_physmap, &xatp) == 0) {
             guest_shared_info = (shared_info_t *)shared_info_va;
+            /* events masked, as a PV vCPU starts (platform.h) */
+            guest_shared_info->vcpu_info[0].evtchn_upcall_mask = 1;
             si->shared_info = xl_pvh_virt_to_phys(shared_info_va);
         }
         return;

@@ -37,6 +37,11 @@ __attribute__((weak)) void guest_event_upcall(struct guest_frame *f)
 
 void guest_trap_dispatch(struct guest_frame *f)
 {
+    if (f->vector == GUEST_VEC_EVENT && xl_is_pvh && guest_shared_info &&
+        __atomic_load_n(&guest_shared_info->vcpu_info[0].evtchn_upcall_mask, __ATOMIC_SEQ_CST)) {
+        f->rflags &= ~0x200ULL; /* masked: defer until the next sti (platform.h) */
+        return;
+    }
     if (f->vector == GUEST_VEC_EVENT)
         guest_event_upcall(f);
     else

@@ -61,8 +61,17 @@ static inline long HYPERVISOR_xen_version(int cmd, void *arg)
     return HYPERCALL(__HYPERVISOR_xen_version, cmd, arg, 0);
 }
 
+/* In a PVH kit kernel (xlguest/platform.h) SCHEDOP_block keeps its PV
+ * meaning, "unmask events and block until one is delivered": Xen would
+ * not deliver the callback vector with RFLAGS.IF clear, so it is done as
+ * evtchn_upcall_mask = 0, sti; hlt (pvh.c). */
+extern int xl_is_pvh;
+long xl_pvh_sched_block(void);
+
 static inline long HYPERVISOR_sched_op(int cmd, void *arg)
 {
+    if (cmd == SCHEDOP_block && xl_is_pvh)
+        return xl_pvh_sched_block();
     return HYPERCALL(__HYPERVISOR_sched_op, cmd, arg, 0);
 }
 

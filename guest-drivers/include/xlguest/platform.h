@@ -43,9 +43,13 @@ extern uint64_t xl_pvh_free_start_pfn, xl_pvh_free_end_pfn;
 int xl_pvh_is_ram(uint64_t pfn);
 
 /* PVH part of traps_init: HVM_PARAM_CALLBACK_IRQ = vector
- * XL_PVH_EVENT_VECTOR (needs XENFEAT_hvm_callback_vector), then sti:
- * under PVH the event mask is RFLAGS.IF (Xen injects the callback vector
- * whenever evtchn_upcall_pending is set and ignores evtchn_upcall_mask). */
+ * XL_PVH_EVENT_VECTOR (needs XENFEAT_hvm_callback_vector), then sti.
+ * Xen injects the callback vector whenever evtchn_upcall_pending is set
+ * and RFLAGS.IF allows, and ignores evtchn_upcall_mask; the kit keeps the
+ * PV meaning of the mask: an upcall that finds it set returns with IF
+ * clear (traps.c), and what unmasks in PV turns IF on again
+ * (evtchn_enable_upcalls, evtchn_block, SCHEDOP_block: sti). The mask
+ * starts set, as a PV vCPU's. */
 long xl_pvh_traps_init(void);
 
 /* HVMOP_get_param / HVMOP_set_param on DOMID_SELF. */
