@@ -6,10 +6,11 @@ GUEST_CFLAGS := $(KCFLAGS) -mcmodel=kernel -Iguest-drivers/include
 GUEST_RT_SRCS := guest-drivers/kernel/runtime.c guest-drivers/kernel/traps.c \
                  guest-drivers/kernel/console_ring.c guest-drivers/kernel/evtchn.c \
                  guest-drivers/kernel/gnttab.c guest-drivers/kernel/xenbus.c \
-                 guest-drivers/kernel/pages.c \
+                 guest-drivers/kernel/pages.c guest-drivers/kernel/pvh.c \
                  $(SHARED_LIB_SRCS)
 GUEST_RT_OBJS := $(patsubst %.c,$(BUILD)/guest/%.o,$(GUEST_RT_SRCS)) \
                  $(BUILD)/guest/guest-drivers/kernel/head.o \
+                 $(BUILD)/guest/guest-drivers/kernel/pvh_head.o \
                  $(BUILD)/guest/guest-drivers/kernel/trap_entry.o
 
 $(BUILD)/guest/%.o: %.c | $(XEN_INC)/xen

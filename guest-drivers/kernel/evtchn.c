@@ -5,12 +5,17 @@
  * Owns: the handler table. Must never: touch a port bit it does not
  * handle outside the pending word being dispatched, or call a handler for
  * a masked port.
+ * Under PVH Xen injects the callback vector whenever evtchn_upcall_pending
+ * is set and RFLAGS.IF allows, whatever evtchn_upcall_mask says; an upcall
+ * that finds the mask set returns with IF clear (traps.c), so enabling
+ * upcalls is also sti, disabling also cli, and block is sti;hlt.
  */
 #include <stdint.h>
 #include <xen/errno.h>
 #include <xlguest/evtchn.h>
 #include <xlguest/hypercall.h>
 #include <xlguest/kernel.h>
+#include <xlguest/platform.h>
 
 #define BITS_PER_WORD (sizeof(xen_ulong_t) * 8)
 #define NR_PORTS_2L   (BITS_PER_WORD * BITS_PER_WORD)
@@ -140,6 +145,8 @@ void evtchn_do_upcall(void)
 
 void evtchn_disable_upcalls(void)
 {
+    if (xl_is_pvh)
+        __asm__ volatile("cli" ::: "memory");
     if (guest_shared_info)
         __atomic_store_n(&guest_shared_info->vcpu_info[0].evtchn_upcall_mask, 1,
                          __ATOMIC_SEQ_CST);
@@ -151,6 +158,10 @@ void evtchn_enable_upcalls(void)
         return;
     struct vcpu_info *vi = &guest_shared_info->vcpu_info[0];
     __atomic_store_n(&vi->evtchn_upcall_mask, 0, __ATOMIC_SEQ_CST);
+    if (xl_is_pvh) {
+        __asm__ volatile("sti" ::: "memory"); /* delivers what is pending */
+        return;
+    }
     /* an event that came while masked: have Xen deliver it now (any
      * hypercall checks for a pending upcall on its way out) */
     if (__atomic_load_n(&vi->evtchn_upcall_pending, __ATOMIC_SEQ_CST))
@@ -159,6 +170,14 @@ void evtchn_enable_upcalls(void)
 
 void evtchn_block(void)
 {
+    if (xl_is_pvh) {
+        /* sti's shadow covers hlt: an upcall cannot slip in between */
+        __atomic_store_n(&guest_shared_info->vcpu_info[0].evtchn_upcall_mask, 0,
+                         __ATOMIC_SEQ_CST);
+        __asm__ volatile("sti; hlt; cli" ::: "memory");
+        evtchn_disable_upcalls();
+        return;
+    }
     evtchn_disable_upcalls();
     /* SCHEDOP_block clears the mask and returns at once if an event is
      * pending; the upcall runs on the way back */

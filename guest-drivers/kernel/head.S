@@ -3,6 +3,8 @@
  * its Xen ELF notes and its hypercall page.
  * Xen starts us in ring 3 with %rsi = start_info, %rsp = a boot stack
  * inside the initial mapping, events masked.
+ * The same image boots as a PVH guest at XEN_ELFNOTE_PHYS32_ENTRY
+ * (pvh_head.S), which uses the same boot stack and hypercall page.
  */
 #include <xen/elfnote.h>
 
@@ -21,6 +23,8 @@
     ELFNOTE(XEN_ELFNOTE_HYPERCALL_PAGE, .quad, hypercall_page)
     ELFNOTE(XEN_ELFNOTE_LOADER, .asciz, "generic")
     ELFNOTE(XEN_ELFNOTE_FEATURES, .asciz, "!writable_page_tables")
+    /* PVH: 32-bit physical entry (p_paddr = link address - VIRT_BASE) */
+    ELFNOTE(XEN_ELFNOTE_PHYS32_ENTRY, .long, pvh_start32 - 0xffffffff80000000)
 
     .section .text.head, "ax"
     .globl _start
@@ -43,5 +47,6 @@ hypercall_page:
     .p2align 12
 boot_stack:
     .skip 16384
+    .globl boot_stack_top
 boot_stack_top:
     .section .note.GNU-stack, "", @progbits

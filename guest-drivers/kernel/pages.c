@@ -8,12 +8,17 @@
  * outside the allocatable range and never mapped), touch a pfn of the
  * bootstrap area, or map past the top of the address space (only the
  * 2 GiB from GUEST_VIRT_BASE are used: larger domains give the rest up).
+ * Under PVH (xlguest/platform.h) the range is the RAM after everything
+ * the loader placed (pvh.c) up to 1 GiB, its non-RAM holes marked used,
+ * all of it already mapped by the boot page tables: nothing is mapped, no
+ * reserve is kept.
  */
 #include <xenolith/lib.h>
 #include <xlguest/hypercall.h>
 #include <xlguest/kernel.h>
 #include <xlguest/m2p.h>
 #include <xlguest/pages.h>
+#include <xlguest/platform.h>
 
 #define PTE_FLAGS  0x67ULL /* present, writable, user, accessed, dirty */
 #define PTE_P      0x1ULL
@@ -45,6 +50,20 @@ static void init(void)
 {
     const start_info_t *si = start_info;
     inited = 1;
+    if (xl_is_pvh) {
+        base = xl_pvh_free_start_pfn;
+        end = xl_pvh_free_end_pfn < DM_PAGES ? xl_pvh_free_end_pfn : DM_PAGES;
+        if (end <= base)
+            end = base;
+        mapped_hi = end;
+        nfree = end - base;
+        for (uint64_t p = base; p < end; p++)
+            if (!xl_pvh_is_ram(p)) { /* holes of the memory map: never handed out */
+                used[p >> 6] |= 1ULL << (p & 63);
+                nfree--;
+            }
+        return;
+    }
     if (!si || si->pt_base < GUEST_VIRT_BASE)
         return;
     uint64_t limit = si->nr_pages < DM_PAGES ? si->nr_pages : DM_PAGES;

@@ -1,11 +1,14 @@
 /*
  * traps.c - C side of the guest kit's trap and event entry (trap_entry.S):
  * the trap table, the callbacks, and default handlers.
+ * Under PVH (xlguest/platform.h) the IDT is pvh.c's and traps_init only
+ * sets up the callback vector; the handlers and the frame are the same.
  * Runs in the guest kernel. Must never: return from a fault it cannot
  * fix without changing the frame (it would fault again forever).
  */
 #include <xlguest/hypercall.h>
 #include <xlguest/kernel.h>
+#include <xlguest/platform.h>
 #include <xlguest/traps.h>
 
 extern char guest_trap_0[], guest_event_callback[], guest_failsafe_callback[];
@@ -34,6 +37,11 @@ __attribute__((weak)) void guest_event_upcall(struct guest_frame *f)
 
 void guest_trap_dispatch(struct guest_frame *f)
 {
+    if (f->vector == GUEST_VEC_EVENT && xl_is_pvh && guest_shared_info &&
+        __atomic_load_n(&guest_shared_info->vcpu_info[0].evtchn_upcall_mask, __ATOMIC_SEQ_CST)) {
+        f->rflags &= ~0x200ULL; /* masked: defer until the next sti (platform.h) */
+        return;
+    }
     if (f->vector == GUEST_VEC_EVENT)
         guest_event_upcall(f);
     else
@@ -49,11 +57,18 @@ void guest_failsafe(const uint64_t *frame)
 
 uint64_t guest_fault_cr2(void)
 {
+    if (xl_is_pvh) {
+        uint64_t cr2;
+        __asm__ volatile("mov %%cr2, %0" : "=r"(cr2));
+        return cr2;
+    }
     return guest_shared_info ? guest_shared_info->vcpu_info[0].arch.cr2 : 0;
 }
 
 long traps_init(void)
 {
+    if (xl_is_pvh)
+        return xl_pvh_traps_init();
     static struct trap_info table[21];
     for (unsigned int v = 0; v < 20; v++) {
         table[v] = (struct trap_info){

@@ -25,6 +25,7 @@
 #include <xlguest/hypercall.h>
 #include <xlguest/kernel.h>
 #include <xlguest/traps.h>
+#include <xlguest/platform.h>
 
 #include "bench_dom.h"
 #include "bench_peer.h"
@@ -437,6 +438,8 @@ static void bench_two_domains_two_cpus(void)
 
 int guest_main(start_info_t *si)
 {
+    if (xl_pvh_refuse("bench"))
+        return SHUTDOWN_poweroff;
     char mode[16];
     if (cmdline_get(si, "bench", mode, sizeof(mode)) && !strcmp(mode, "two-cpus")) {
         /* The -smp 2 run: only the row that needs a second CPU. */

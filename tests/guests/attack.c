@@ -42,6 +42,7 @@
 #include <xlguest/kernel.h>
 #include <xlguest/time.h>
 #include <xlguest/traps.h>
+#include <xlguest/platform.h>
 #include "attack.h"
 
 #define HV_DIRECTMAP 0xffff830000000000ULL
@@ -789,6 +790,8 @@ static uint64_t num_arg(start_info_t *si, const char *key, uint64_t dflt)
 
 int guest_main(start_info_t *si)
 {
+    if (xl_pvh_refuse("attack"))
+        return SHUTDOWN_poweroff;
     char name[96], num[16];
     if (!cmdline_get(si, "attack", name, sizeof(name))) {
         printk("attack: no attack=NAME on the command line\n");

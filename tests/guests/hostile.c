@@ -88,6 +88,7 @@
 #include <xlguest/traps.h>
 #include <xlguest/time.h>
 #include <xlguest/vcpu.h>
+#include <xlguest/platform.h>
 
 /* domctl.h and sysctl.h refuse to be included outside the toolstack;
  * their Xen 4.17 interface versions: */
@@ -920,6 +921,8 @@ static long start_vcpu1(const start_info_t *si)
 
 int guest_main(start_info_t *si)
 {
+    if (xl_pvh_refuse("hostile"))
+        return SHUTDOWN_poweroff;
     char num[24];
     unsigned long seed = 1, calls = 50000, progress = 10000;
     if (cmdline_get(si, "seed", num, sizeof(num)))

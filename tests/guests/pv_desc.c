@@ -20,6 +20,7 @@
 #include <xlguest/kernel.h>
 #include <xlguest/time.h>
 #include <xlguest/traps.h>
+#include <xlguest/platform.h>
 
 #define PTE_P  0x1ULL
 #define PTE_RW 0x2ULL
@@ -254,6 +255,8 @@ static void ldt_checks(int keep)
 
 int guest_main(start_info_t *si)
 {
+    if (xl_pvh_refuse("pv_desc"))
+        return SHUTDOWN_poweroff;
     char buf[8];
     int keep = cmdline_get(si, "keep", buf, sizeof(buf)) && buf[0] == '1';
 

@@ -30,6 +30,7 @@
 #include <xlguest/check.h>
 #include <xlguest/kernel.h>
 #include <xlguest/time.h>
+#include <xlguest/platform.h>
 
 #define PTE_FLAGS 0x67ULL /* P RW US A D */
 
@@ -115,6 +116,8 @@ static int16_t unmap(grant_handle_t h)
 
 int guest_main(start_info_t *si)
 {
+    if (xl_pvh_refuse("pv_gnttab"))
+        return SHUTDOWN_poweroff;
     p2m = (const uint64_t *)si->mfn_list;
     nr_pages = si->nr_pages;
     char arg[16];

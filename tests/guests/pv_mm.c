@@ -13,6 +13,7 @@
 #include <xlguest/hypercall.h>
 #include <xlguest/check.h>
 #include <xlguest/kernel.h>
+#include <xlguest/platform.h>
 
 #define PTE_P  0x1ULL
 #define PTE_RW 0x2ULL
@@ -218,6 +219,8 @@ static void exchanges(void)
 
 int guest_main(start_info_t *si)
 {
+    if (xl_pvh_refuse("pv_mm"))
+        return SHUTDOWN_poweroff;
     p2m = (const uint64_t *)si->mfn_list;
     nr_pages = si->nr_pages;
     uint64_t l4_mfn = virt_to_mfn((const void *)si->pt_base);

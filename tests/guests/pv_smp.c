@@ -44,6 +44,7 @@
 #include <xlguest/kernel.h>
 #include <xlguest/time.h>
 #include <xlguest/vcpu.h>
+#include <xlguest/platform.h>
 
 #define MS 1000000ULL
 #define MAXV 8
@@ -428,6 +429,8 @@ static void stress_finish(int churner)
 
 int guest_main(start_info_t *si)
 {
+    if (xl_pvh_refuse("pv_smp"))
+        return SHUTDOWN_poweroff;
     char buf[32];
     si_ = si;
     int dom0 = (si->flags & SIF_INITDOMAIN) != 0;

@@ -19,6 +19,7 @@
 #include <xlguest/check.h>
 #include <xlguest/kernel.h>
 #include <xlguest/traps.h>
+#include <xlguest/platform.h>
 
 /* What the last trap looked like, and how far the handler skips. */
 static volatile struct {
@@ -592,6 +593,8 @@ static void test_user_privops(void)
 
 int guest_main(start_info_t *si)
 {
+    if (xl_pvh_refuse("pv_traps"))
+        return SHUTDOWN_poweroff;
     check_eq("traps_init -> 0", traps_init(), 0);
     test_exceptions();
     test_soft_int();

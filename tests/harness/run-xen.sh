@@ -27,6 +27,13 @@
 #   --stop REGEX          extended regex: stop as soon as a log line matches
 #                         (for guests that do not shut down, or to end early)
 #   --device ARGS         a QEMU -device ARGS (repeatable; as run-qemu.sh's)
+#   --qemu-arg ARG        one more QEMU argument (repeatable)
+#   --pvh                 boot dom0 as a PVH guest (its ELF needs
+#                         XEN_ELFNOTE_PHYS32_ENTRY): Xen's dom0=pvh, which
+#                         needs an IOMMU (Xen 4.17 panics "Presently, iommu
+#                         must be enabled for PVH hardware domain"): QEMU's
+#                         emulated VT-d (-device intel-iommu,intremap=off)
+#                         and Xen's iommu=1 instead of iommu=0 (docs/hvm.md)
 #   --smp N               N CPUs (QEMU's -smp N, default 1; one TCG
 #                         thread runs them in turn); dom0 keeps one vCPU
 #   --timeout S (default 120, 0 = none)   --log FILE   --quiet
@@ -41,7 +48,7 @@ top=$(cd "$here/../.." && pwd)
 BUILD=${BUILD:-$top/build}
 XEN_EFI=${XEN_EFI:-/boot/xen-4.17-amd64.efi}
 dom0="$BUILD/guests/dom0.elf" dom0_cmdline="" hv_extra="" stop="" ramdisk=""
-timeout=120 log="" quiet=0 stdin=0 smp=1 qdevs=()
+timeout=120 log="" quiet=0 stdin=0 smp=1 qdevs=() pvh=0
 # Small dom0, one CPU, no IOMMU/microcode work, halt instead of rebooting on
 # a dom0 crash, and every line a guest writes shown on the serial console.
 xen_opts="console=com1 com1=115200,8n1 dom0_mem=64M,max:64M dom0_max_vcpus=1 noreboot"
@@ -55,6 +62,8 @@ while [ $# -gt 0 ]; do
     --stop) stop=$2; shift ;;
     --smp) smp=$2; shift ;;
     --device) qdevs+=(-device "$2"); shift ;;
+    --qemu-arg) qdevs+=("$2"); shift ;;
+    --pvh) pvh=1 ;;
     --timeout) timeout=$2; shift ;;
     --log) log=$2; shift ;;
     --quiet) quiet=1 ;;
@@ -64,6 +73,11 @@ while [ $# -gt 0 ]; do
     esac
     shift
 done
+if [ $pvh = 1 ]; then
+    xen_opts=${xen_opts/iommu=0/iommu=1}
+    xen_opts="$xen_opts dom0=pvh"
+    qdevs=(-device intel-iommu,intremap=off "${qdevs[@]}")
+fi
 if [ ! -f "$XEN_EFI" ]; then
     echo "run-xen.sh: no Xen at $XEN_EFI (package xen-hypervisor-4.17-amd64)" >&2; exit 64
 fi

@@ -2,7 +2,8 @@
  * hypercall.h - calling the hypervisor from an x86_64 PV guest kernel
  * through the hypercall page (XEN_ELFNOTE_HYPERCALL_PAGE), Xen's ABI:
  * %rax = number, arguments in %rdi %rsi %rdx %r10 %r8, result in %rax.
- * Works on Xenolith and on a real Xen alike.
+ * Works on Xenolith and on a real Xen alike, and in a PVH kit kernel
+ * (the page then holds vmcall/vmmcall; xen_raw_hypercall5 is PV only).
  */
 #ifndef XLGUEST_HYPERCALL_H
 #define XLGUEST_HYPERCALL_H
@@ -60,8 +61,17 @@ static inline long HYPERVISOR_xen_version(int cmd, void *arg)
     return HYPERCALL(__HYPERVISOR_xen_version, cmd, arg, 0);
 }
 
+/* In a PVH kit kernel (xlguest/platform.h) SCHEDOP_block keeps its PV
+ * meaning, "unmask events and block until one is delivered": Xen would
+ * not deliver the callback vector with RFLAGS.IF clear, so it is done as
+ * evtchn_upcall_mask = 0, sti; hlt (pvh.c). */
+extern int xl_is_pvh;
+long xl_pvh_sched_block(void);
+
 static inline long HYPERVISOR_sched_op(int cmd, void *arg)
 {
+    if (cmd == SCHEDOP_block && xl_is_pvh)
+        return xl_pvh_sched_block();
     return HYPERCALL(__HYPERVISOR_sched_op, cmd, arg, 0);
 }
 
@@ -165,6 +175,12 @@ static inline long HYPERVISOR_platform_op(void *op)
 static inline long HYPERVISOR_xenpmu_op(unsigned int op, void *arg)
 {
     return xen_hypercall5(__HYPERVISOR_xenpmu_op, op, (uint64_t)arg, 0, 0, 0);
+}
+
+/* HVMOP_* (PVH kernels: HVMOP_get_param / HVMOP_set_param). */
+static inline long HYPERVISOR_hvm_op(int cmd, void *arg)
+{
+    return HYPERCALL(__HYPERVISOR_hvm_op, cmd, arg, 0);
 }
 
 static inline long HYPERVISOR_multicall(multicall_entry_t *calls, unsigned int nr)

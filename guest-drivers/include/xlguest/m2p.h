@@ -7,6 +7,8 @@
  * 512 KiB of padding; the xenstore and console pages of start_info are
  * inside it (Xen's libxc puts them before the page tables, Xenolith's
  * toolstack just after the boot stack).
+ * In a PVH kernel (xlguest/platform.h) an "mfn" is a guest frame and
+ * guest-physical 0-1 GiB is mapped at GUEST_VIRT_BASE: pfn = mfn.
  */
 #ifndef XLGUEST_M2P_H
 #define XLGUEST_M2P_H
@@ -14,10 +16,13 @@
 #include <stdint.h>
 #include <xen/xen.h>
 #include <xlguest/kernel.h>
+#include <xlguest/platform.h>
 
 /* NULL if mfn is not ours or not in the bootstrap mapping. */
 static inline void *guest_mfn_to_virt(const start_info_t *si, uint64_t mfn)
 {
+    if (xl_is_pvh)
+        return mfn < (1ULL << 18) ? (void *)(GUEST_VIRT_BASE + (mfn << 12)) : NULL;
     const uint64_t *m2p = (const uint64_t *)MACH2PHYS_VIRT_START;
     if (mfn >= (MACH2PHYS_VIRT_END - MACH2PHYS_VIRT_START) / 8)
         return NULL;

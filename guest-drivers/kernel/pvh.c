@@ -1,0 +1,260 @@
+/*
+ * pvh.c - the C start of a kit kernel booted as a PVH guest (after
+ * pvh_head.S put it in long mode at its link addresses): find Xen by
+ * CPUID, install the hypercall page through the MSR Xen names, load the
+ * kit's own IDT (ring 0: exceptions are native, the event callback is a
+ * vector), turn hvm_start_info and the HVM params into the start_info_t
+ * the common runtime and guest_main expect, then join kernel_start.
+ * Owns: xl_is_pvh, the IDT, the synthetic start_info, the free-RAM range
+ * it reports to pages.c. Must never: run in a PV kernel (only
+ * pvh_start32 leads here), write a page the loader placed after the image
+ * before it has been read, or map anything beyond the boot page tables.
+ */
+#include <stdint.h>
+#include <xenolith/lib.h>
+#include <xen/errno.h>
+#include <xen/arch-x86/hvm/start_info.h>
+#include <xen/features.h>
+#include <xen/hvm/hvm_op.h>
+#include <xen/hvm/params.h>
+#include <xlguest/hypercall.h>
+#include <xlguest/kernel.h>
+#include <xlguest/platform.h>
+
+#define MAPPED_LIMIT (1ULL << 30) /* pvh_head.S maps guest-physical 0-1 GiB */
+#define E820_RAM     1
+
+int xl_is_pvh;
+uint64_t xl_pvh_free_start_pfn, xl_pvh_free_end_pfn;
+
+void pvh_start(uint32_t hsi_pa);
+
+extern char _end[];
+extern char pvh_trap_0[], pvh_event_entry[];
+static start_info_t pvh_si;
+
+struct idt_gate {
+    uint16_t off_lo, sel;
+    uint8_t ist, type;
+    uint16_t off_mid;
+    uint32_t off_hi, zero;
+};
+static struct idt_gate idt[256] __attribute__((aligned(16)));
+
+static void cpuid(uint32_t leaf, uint32_t *a, uint32_t *b, uint32_t *c, uint32_t *d)
+{
+    __asm__ volatile("cpuid" : "=a"(*a), "=b"(*b), "=c"(*c), "=d"(*d) : "a"(leaf), "c"(0));
+}
+
+static void wrmsr(uint32_t msr, uint64_t v)
+{
+    __asm__ volatile("wrmsr" ::"c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
+}
+
+/* Xen's leaves: "XenVMMXenVMM" at some 0x40000x00 (behind Viridian ones
+ * when those are on), with at least base + 2. 0 if not found. */
+static uint32_t xen_cpuid_base(void)
+{
+    for (uint32_t base = 0x40000000; base < 0x40010000; base += 0x100) {
+        uint32_t a, b, c, d;
+        cpuid(base, &a, &b, &c, &d);
+        if (b == 0x566e6558 && c == 0x65584d4d && d == 0x4d4d566e && a >= base + 2)
+            return base;
+    }
+    return 0;
+}
+
+static void *phys(uint64_t pa)
+{
+    return pa < MAPPED_LIMIT ? (void *)(GUEST_VIRT_BASE + pa) : NULL;
+}
+
+static void set_gate(unsigned int vec, const void *fn)
+{
+    uint64_t a = (uint64_t)fn;
+    idt[vec] = (struct idt_gate){
+        .off_lo = (uint16_t)a, .sel = 0x08, .type = 0x8e, /* present, DPL 0, interrupt gate */
+        .off_mid = (uint16_t)(a >> 16), .off_hi = (uint32_t)(a >> 32),
+    };
+}
+
+static void idt_init(void)
+{
+    for (unsigned int v = 0; v < 20; v++)
+        set_gate(v, pvh_trap_0 + 16 * v); /* 16-byte stubs (trap_entry.S) */
+    set_gate(XL_PVH_EVENT_VECTOR, pvh_event_entry);
+    struct __attribute__((packed)) {
+        uint16_t limit;
+        uint64_t base;
+    } d = { sizeof(idt) - 1, (uint64_t)idt };
+    __asm__ volatile("lidt %0" ::"m"(d));
+}
+
+long xl_hvm_get_param(uint32_t index, uint64_t *value)
+{
+    struct xen_hvm_param p = { .domid = DOMID_SELF, .index = index };
+    long rc = HYPERVISOR_hvm_op(HVMOP_get_param, &p);
+    *value = rc ? 0 : p.value;
+    return rc;
+}
+
+long xl_hvm_set_param(uint32_t index, uint64_t value)
+{
+    struct xen_hvm_param p = { .domid = DOMID_SELF, .index = index, .value = value };
+    return HYPERVISOR_hvm_op(HVMOP_set_param, &p);
+}
+
+uint32_t xl_xen_features(void)
+{
+    struct xen_feature_info fi = { .submap_idx = 0 };
+    return HYPERVISOR_xen_version(XENVER_get_features, &fi) ? 0 : fi.submap;
+}
+
+long xl_pvh_sched_block(void)
+{
+    if (guest_shared_info)
+        __atomic_store_n(&guest_shared_info->vcpu_info[0].evtchn_upcall_mask, 0,
+                         __ATOMIC_SEQ_CST);
+    __asm__ volatile("sti; hlt" ::: "memory"); /* hlt in sti's shadow */
+    return 0;
+}
+
+long xl_pvh_traps_init(void)
+{
+    if (!(xl_xen_features() & (1u << XENFEAT_hvm_callback_vector)))
+        return -XEN_ENOSYS;
+    long rc = xl_hvm_set_param(HVM_PARAM_CALLBACK_IRQ,
+                               ((uint64_t)HVM_PARAM_CALLBACK_TYPE_VECTOR << 56) |
+                                   XL_PVH_EVENT_VECTOR);
+    if (rc)
+        return rc;
+    __asm__ volatile("sti" ::: "memory");
+    return 0;
+}
+
+/* The memory map: hvm_start_info's (version 1) or XENMEM_memory_map's
+ * (Xen 4.17 gives a PVH dom0 version 0 without one). */
+static struct {
+    uint64_t addr, size;
+    uint32_t type;
+} ram[32];
+static unsigned int nram;
+
+static void read_memmap(const struct hvm_start_info *hsi)
+{
+    if (hsi->version >= 1 && hsi->memmap_entries) {
+        const struct hvm_memmap_table_entry *m = phys(hsi->memmap_paddr);
+        for (unsigned int i = 0; m && i < hsi->memmap_entries && nram < 32; i++, nram++) {
+            ram[nram].addr = m[i].addr;
+            ram[nram].size = m[i].size;
+            ram[nram].type = m[i].type;
+        }
+        return;
+    }
+    static struct __attribute__((packed)) {
+        uint64_t addr, size;
+        uint32_t type;
+    } e820[32];
+    struct xen_memory_map mm = { .nr_entries = 32 };
+    set_xen_guest_handle(mm.buffer, (void *)e820);
+    if (HYPERVISOR_memory_op(XENMEM_memory_map, &mm))
+        return;
+    for (unsigned int i = 0; i < mm.nr_entries && nram < 32; i++, nram++) {
+        ram[nram].addr = e820[i].addr;
+        ram[nram].size = e820[i].size;
+        ram[nram].type = e820[i].type;
+    }
+}
+
+int xl_pvh_is_ram(uint64_t pfn)
+{
+    for (unsigned int i = 0; i < nram; i++)
+        if (ram[i].type == E820_RAM && pfn >= (ram[i].addr + 4095) >> 12 &&
+            pfn < (ram[i].addr + ram[i].size) >> 12)
+            return 1;
+    return 0;
+}
+
+static uint64_t max_u64(uint64_t a, uint64_t b)
+{
+    return a > b ? a : b;
+}
+
+void pvh_start(uint32_t hsi_pa)
+{
+    uint32_t base = xen_cpuid_base(), a, b, c, d;
+    if (!base)
+        for (;;)
+            __asm__ volatile("hlt"); /* not on Xen: nobody to tell */
+    cpuid(base + 2, &a, &b, &c, &d);
+    wrmsr(b, xl_pvh_virt_to_phys(hypercall_page));
+    xl_is_pvh = 1;
+    idt_init();
+
+    start_info_t *si = &pvh_si;
+    memcpy(si->magic, "xen-3.0-x86_64", sizeof("xen-3.0-x86_64"));
+    const struct hvm_start_info *hsi = phys(hsi_pa);
+    if (!hsi || hsi->magic != XEN_HVM_START_MAGIC_VALUE) {
+        const char m[] = "pvh: no hvm_start_info (bad %ebx or magic)\n";
+        HYPERVISOR_console_io(CONSOLEIO_write, sizeof(m) - 1, m);
+        xen_shutdown(SHUTDOWN_crash);
+        for (;;)
+            ;
+    }
+    /* Everything the loader put in guest memory: free RAM starts after. */
+    uint64_t top = max_u64(xl_pvh_virt_to_phys(_end), hsi_pa + sizeof(*hsi));
+    si->flags = hsi->flags;
+    if (xl_xen_features() & (1u << XENFEAT_dom0))
+        si->flags |= SIF_INITDOMAIN | SIF_PRIVILEGED;
+    const char *cl = hsi->cmdline_paddr ? phys(hsi->cmdline_paddr) : NULL;
+    if (cl) {
+        size_t n = 0;
+        while (cl[n] && n + 1 < sizeof(si->cmd_line))
+            n++;
+        memcpy(si->cmd_line, cl, n);
+        top = max_u64(top, hsi->cmdline_paddr + n + 1);
+    }
+    const struct hvm_modlist_entry *mod = hsi->nr_modules ? phys(hsi->modlist_paddr) : NULL;
+    for (unsigned int i = 0; mod && i < hsi->nr_modules; i++) {
+        top = max_u64(top, hsi->modlist_paddr + (i + 1) * sizeof(*mod));
+        top = max_u64(top, mod[i].paddr + mod[i].size);
+        if (mod[i].cmdline_paddr)
+            top = max_u64(top, mod[i].cmdline_paddr + 1024);
+    }
+    if (mod && phys(mod[0].paddr)) {
+        si->mod_start = (unsigned long)phys(mod[0].paddr);
+        si->mod_len = mod[0].size;
+    }
+    if (hsi->version >= 1 && hsi->memmap_entries)
+        top = max_u64(top, hsi->memmap_paddr +
+                               hsi->memmap_entries * sizeof(struct hvm_memmap_table_entry));
+    read_memmap(hsi);
+    uint64_t first = (top + 4095) >> 12, last = first;
+    for (unsigned int i = 0; i < nram; i++) {
+        uint64_t e = (ram[i].addr + ram[i].size) >> 12;
+        if (e > MAPPED_LIMIT >> 12)
+            e = MAPPED_LIMIT >> 12;
+        if (ram[i].type == E820_RAM && e > last)
+            last = e;
+    }
+    xl_pvh_free_start_pfn = first;
+    xl_pvh_free_end_pfn = last;
+    si->nr_pages = xl_pvh_free_end_pfn;
+    extern char pvh_l4[];
+    si->pt_base = (unsigned long)pvh_l4;
+    si->nr_pt_frames = 4;
+    if (!(si->flags & SIF_INITDOMAIN)) {
+        uint64_t v;
+        if (!xl_hvm_get_param(HVM_PARAM_STORE_PFN, &v) && phys(v << 12)) {
+            si->store_mfn = v;
+            xl_hvm_get_param(HVM_PARAM_STORE_EVTCHN, &v);
+            si->store_evtchn = (uint32_t)v;
+        }
+        if (!xl_hvm_get_param(HVM_PARAM_CONSOLE_PFN, &v) && phys(v << 12)) {
+            si->console.domU.mfn = v;
+            xl_hvm_get_param(HVM_PARAM_CONSOLE_EVTCHN, &v);
+            si->console.domU.evtchn = (uint32_t)v;
+        }
+    }
+    kernel_start(si);
+}
