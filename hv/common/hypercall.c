@@ -87,6 +87,8 @@ long hypercall_dispatch(struct vcpu *v, uint64_t nr, uint64_t a1, uint64_t a2,
 {
     if (nr >= NR_HYPERCALLS || !hypercall_table[nr])
         return no_handler(v, nr, a1);
+    if (v->domain->hvm && !hvm_hypercall_allowed(nr))
+        return -XL_ENOSYS; /* a multicall entry of an HVM guest: its own table */
     v->domain->hcstat.calls[nr]++; /* sub-ops: HCSTAT_SUB in the handlers */
     started_ns = 0;
     return hypercall_table[nr](v, a1, a2, a3, a4, a5);

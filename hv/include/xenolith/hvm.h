@@ -184,6 +184,9 @@ void arch_hvm_debugregs_enter(struct vcpu *v);
 void arch_hvm_debugregs_exit(struct vcpu *v);
 void arch_hvm_exit_end(void);
 
+/* Is hypercall nr one an HVM guest has (Xen's hvm64 column)? */
+int hvm_hypercall_allowed(uint64_t nr);
+
 /* hypercall: HVMOP_* */
 long do_hvm_op(struct vcpu *v, uint64_t op, uint64_t arg, uint64_t a3, uint64_t a4, uint64_t a5);
 

@@ -589,10 +589,11 @@ static void do_io(struct vcpu *v, const struct hvm_exit *e)
 
 /* The hypercalls an HVM guest has (Xen's hvm64 column); the others
  * answer -ENOSYS. */
-static int hvm_hypercall_allowed(uint64_t nr)
+int hvm_hypercall_allowed(uint64_t nr)
 {
     switch (nr) {
     case __HYPERVISOR_memory_op:
+    case __HYPERVISOR_multicall: /* its entries pass this test too (hypercall.c) */
     case __HYPERVISOR_set_timer_op:
     case __HYPERVISOR_xen_version:
     case __HYPERVISOR_console_io:
