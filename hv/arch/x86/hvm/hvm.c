@@ -404,6 +404,9 @@ static void do_cpuid(struct vcpu *v)
                       (1u << 28));
             r[2] |= 1u << 31;
             r[3] &= ~((1u << 7) | (1u << 14)); /* no machine-check architecture (no vMCE) */
+            /* no local APIC is emulated yet (Xen's PVH has one): a guest
+             * that saw the bit would read all ones from its registers */
+            r[3] &= ~(1u << 9);
             break;
         case 7:
             if (sub == 0) {
