@@ -135,6 +135,8 @@ static long create_domain(struct xen_domctl *o)
     domain_set_max_vcpus(d, c->max_vcpus); /* the others: the same */
     if (c->flags & XEN_DOMCTL_CDF_hvm) {
         int hrc = hvm_domain_init(d, 1);
+        if (!hrc)
+            d->hvmd.emu_lapic = !!(c->arch.emulation_flags & XEN_X86_EMU_LAPIC);
         if (hrc) {
             d->state = DOM_SHUTDOWN;
             domain_destroy(d);

@@ -232,6 +232,14 @@ uint64_t timers_run_domain(struct domain *d, uint64_t now, const struct vcpu *ex
         }
         if (v->blocked && v->ev.polling && due(v->ev.poll_deadline, now))
             vcpu_wake(v);
+        /* an HVM vcpu's local APIC timer: it runs the APIC on its way in */
+        if (due(v->hvm.lapic_deadline, now)) {
+            v->hvm.lapic_deadline = 0;
+            if (v->blocked)
+                vcpu_wake(v);
+            else
+                vcpu_kick(v);
+        }
     }
     for (unsigned int w = 0; d->ev.watchdog_inuse && w < XL_NR_WATCHDOGS && d->state == DOM_RUNNING;
          w++)
@@ -278,6 +286,7 @@ static uint64_t domain_deadline(const struct domain *d, const struct vcpu *excep
     for_each_vcpu(d, v) {
         earliest(&best, v->ev.singleshot);
         earliest(&best, v->ev.poll_deadline);
+        earliest(&best, v->hvm.lapic_deadline);
         if (v != except && v->ev.rs_state == RUNSTATE_running && v->ev.periodic_period)
             earliest(&best, v->ev.periodic_next);
     }

@@ -14,6 +14,7 @@
 #include "build.h"
 #include "ctrl.h"
 
+#include <xenolith/acpi_build.h>
 #include <xenolith/elf.h>
 #include <xenolith/errno.h>
 #include <xenolith/layout.h>
@@ -23,8 +24,8 @@
 #include <xen/hvm/save.h>
 
 #define XEN_ELFNOTE_PHYS32_ENTRY_TYPE 18
-/* The special pages above RAM: start page, xenstore, console. */
-#define PVH_SPECIAL_PAGES 3
+/* The special pages above RAM: start page, xenstore, console, ACPI. */
+#define PVH_SPECIAL_PAGES 4
 
 struct pvh_notes {
     uint64_t entry;
@@ -168,7 +169,8 @@ int xl_build_pvh(uint32_t domid, const struct xl_build_args *a, struct xl_build_
         }
         done += n;
     }
-    uint64_t start_gfn = nr_pages, store_gfn = nr_pages + 1, console_gfn = nr_pages + 2;
+    uint64_t start_gfn = nr_pages, store_gfn = nr_pages + 1, console_gfn = nr_pages + 2,
+             acpi_gfn = nr_pages + 3;
     uint8_t *win = xc_foreign_window_alloc(1);
     if (!win) {
         *why = "foreign mapping window full";
@@ -204,10 +206,17 @@ int xl_build_pvh(uint32_t domid, const struct xl_build_args *a, struct xl_build_
     mm[0] = (struct hvm_memmap_table_entry){ .addr = 0, .size = ram_end,
                                              .type = XEN_HVM_MEMMAP_TYPE_RAM };
     mm[1] = (struct hvm_memmap_table_entry){ .addr = ram_end,
-                                             .size = PVH_SPECIAL_PAGES * PAGE_SIZE,
+                                             .size = (PVH_SPECIAL_PAGES - 1) * PAGE_SIZE,
                                              .type = XEN_HVM_MEMMAP_TYPE_RESERVED };
+    mm[2] = (struct hvm_memmap_table_entry){ .addr = acpi_gfn << PAGE_SHIFT, .size = PAGE_SIZE,
+                                             .type = XEN_HVM_MEMMAP_TYPE_ACPI };
     si->memmap_paddr = base + 128;
-    si->memmap_entries = 2;
+    si->memmap_entries = 3;
+    static uint8_t acpi[PAGE_SIZE];
+    if (acpi_build_pvh(acpi, sizeof(acpi), acpi_gfn << PAGE_SHIFT, a->max_vcpus ? a->max_vcpus : 1))
+        rc = -XL_EINVAL;
+    else
+        si->rsdp_paddr = acpi_gfn << PAGE_SHIFT;
     if (a->cmdline && a->cmdline[0]) {
         xl_snprintf(cmd, PAGE_SIZE - 512, "%s", a->cmdline);
         si->cmdline_paddr = base + 512;
@@ -218,6 +227,8 @@ int xl_build_pvh(uint32_t domid, const struct xl_build_args *a, struct xl_build_
         rc = copy_to_gpa(domid, win, store_gfn << PAGE_SHIFT, NULL, PAGE_SIZE);
     if (!rc)
         rc = copy_to_gpa(domid, win, console_gfn << PAGE_SHIFT, NULL, PAGE_SIZE);
+    if (!rc)
+        rc = copy_to_gpa(domid, win, acpi_gfn << PAGE_SHIFT, acpi, PAGE_SIZE);
     xc_foreign_window_free(win, 1);
     if (rc) {
         *why = "writing the domain's memory through foreign mappings failed";

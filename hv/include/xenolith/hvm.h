@@ -12,6 +12,7 @@
 #define XENOLITH_HVM_H
 
 #include <stdint.h>
+#include <xenolith/hvm_dev.h>
 #include <xenolith/p2m.h>
 #include <xen/xen.h>
 #include <xen/hvm/params.h> /* HVM_NR_PARAMS */
@@ -26,6 +27,7 @@ struct hvm_domain {
     uint64_t params[HVM_NR_PARAMS];
     uint8_t callback_vector;  /* HVM_PARAM_CALLBACK_IRQ of type vector; 0: none */
     uint8_t pvh;              /* no emulated platform devices (PVH) */
+    uint8_t emu_lapic;        /* XEN_X86_EMU_LAPIC: each vcpu has a local APIC */
     uint64_t p2m_gen;         /* bumped when an entry goes: every vcpu flushes */
     uint64_t max_gfn;         /* highest gfn ever mapped + 1 */
     uint64_t p2m_tables;      /* table frames the p2m holds (hvm.c's limit) */
@@ -56,6 +58,8 @@ struct hvm_vcpu {
     uint64_t sysenter[3];     /* cs, esp, eip (VT-x keeps them in the VMCS) */
     uint64_t pending_exc;     /* an exception to inject: vector | 1 << 31 | code << 32 */
     uint64_t dr[4];           /* the guest's DR0-3 while it does not run */
+    struct vlapic lapic;      /* its local APIC (hvm_domain.emu_lapic) */
+    uint64_t lapic_deadline;  /* when its timer fires next (timer.c wakes or kicks it), 0: never */
     /* VT-x only: the syscall MSRs the VMCS does not switch (swapped in
      * and out around each entry), the CPU whose current VMCS this
      * vcpu's is (-1: none, VMCLEARed), the length of a software event

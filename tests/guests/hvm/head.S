@@ -1,7 +1,8 @@
 /*
  * head.S - the HVM test guest's entry: a PVH kernel (XEN_ELFNOTE_PHYS32_
  * ENTRY) entered in 32-bit flat protected mode with %ebx = hvm_start_info.
- * It builds a 1:1 map of the first 1 GiB (2 MiB pages), enters long mode
+ * It builds a 1:1 map of the first 1 GiB and of 3-4 GiB (the local APIC,
+ * I/O APIC) with 2 MiB pages, enters long mode
  * on its own GDT and calls hvmtest_main(start_info). No Xen-specific code:
  * what a firmware-less unmodified kernel does.
  * Owns: the boot page tables, GDT and stack. Must never: rely on anything
@@ -40,6 +41,19 @@ hvm_start32:
     inc     %ecx
     cmp     $512, %ecx
     jb      1b
+    mov     $boot_pd3, %eax             /* pdpt[3] -> 3..4 GiB, uncached */
+    or      $3, %eax
+    mov     %eax, boot_pdpt + 24
+    xor     %ecx, %ecx
+3:  mov     %ecx, %eax
+    shl     $21, %eax
+    add     $0xc0000000, %eax
+    or      $0x9b, %eax                 /* P, RW, PWT, PCD, 2 MiB */
+    mov     %eax, boot_pd3(,%ecx,8)
+    movl    $0, boot_pd3+4(,%ecx,8)
+    inc     %ecx
+    cmp     $512, %ecx
+    jb      3b
     mov     %cr4, %eax
     or      $(1 << 5), %eax             /* PAE */
     mov     %eax, %cr4
@@ -84,6 +98,7 @@ gdt_ptr:
 boot_pml4: .skip 4096
 boot_pdpt: .skip 4096
 boot_pd:   .skip 4096
+boot_pd3:  .skip 4096
     .globl boot_stack_top
 boot_stack: .skip 16384
 boot_stack_top:

@@ -404,6 +404,8 @@ static void hostile_hcalls(void)
             continue; /* they may stop this vcpu: no test then */
         if (nr == __HYPERVISOR_console_io)
             continue; /* it would print this guest's own memory (its strings) to the log */
+        if (nr == __HYPERVISOR_multicall)
+            continue; /* results written back over its own code: it only hurts itself */
         uint64_t a[5];
         for (int k = 0; k < 5; k++)
             a[k] = (xrand() & 3) ? vals[xrand() % 8] : xrand();
@@ -423,6 +425,41 @@ static void hostile_hcalls(void)
             say("FAIL hypercall %lu: %ld, want -XL_ENOSYS", (unsigned long)nr, ret), failed++;
     }
     say("hvmtest: hostile hypercalls done: %u errors", errors);
+}
+
+/* mode=lapic: the emulated local APIC page (0xfee00000) from a hostile
+ * guest: every register at every size, random values to all of them -
+ * LVTs, the timer (periodic, tiny counts), ICR (self-IPIs, NMI/INIT/
+ * SIPI modes, broadcasts), EOI, SVR - with interrupts off throughout,
+ * then a read of the ID and version to show the APIC still answers. */
+static void hostile_lapic(void)
+{
+    volatile uint8_t *apic = (volatile uint8_t *)(uintptr_t)0xfee00000UL;
+    uint32_t id = *(volatile uint32_t *)(apic + 0x20), ver = *(volatile uint32_t *)(apic + 0x30);
+    check("lapic: ID of vcpu 0", id >> 24, 0);
+    check("lapic: version 0x14, 6 LVTs", (ver & 0xff) == 0x14 && ((ver >> 16) & 0xff) >= 5, 1);
+    for (int i = 0; i < 20000; i++) {
+        uint32_t off = (uint32_t)(xrand() & 0xffc);
+        if (xrand() & 3)
+            off = (uint32_t)(xrand() % 0x40) << 4; /* a register's slot */
+        switch (xrand() % 6) {
+        case 0: (void)*(volatile uint8_t *)(apic + (off | (xrand() & 3))); break;
+        case 1: (void)*(volatile uint16_t *)(apic + (off | (xrand() & 2))); break;
+        case 2: (void)*(volatile uint32_t *)(apic + off); break;
+        case 3: *(volatile uint8_t *)(apic + off) = (uint8_t)xrand(); break;
+        default: *(volatile uint32_t *)(apic + off) = (uint32_t)xrand(); break;
+        }
+    }
+    /* a fast periodic timer and self-IPIs, still with interrupts off */
+    *(volatile uint32_t *)(apic + 0xf0) = 0x1ff;          /* SVR: enabled, vector 0xff */
+    *(volatile uint32_t *)(apic + 0x320) = 0x200f0;        /* LVT timer: periodic, vector 0xf0 */
+    *(volatile uint32_t *)(apic + 0x3e0) = 0xb;            /* divide by 1 */
+    *(volatile uint32_t *)(apic + 0x380) = 1;              /* initial count 1 */
+    for (int i = 0; i < 2000; i++)
+        *(volatile uint32_t *)(apic + 0x300) = 0x40000 | (0x20 + (uint32_t)(i & 0xdf)); /* self IPI */
+    check("lapic: still answers after the storm (version, read-only)",
+          *(volatile uint32_t *)(apic + 0x30), (long)ver);
+    say("hvmtest: hostile lapic done: 22000 accesses");
 }
 
 static void hostile_mmio(const struct hvm_start_info *si)
@@ -681,6 +718,8 @@ void hvmtest_main(uint64_t start_info)
         hostile_hcalls();
     else if (opt_is(cmdline, "mode", "mmio"))
         hostile_mmio(si);
+    else if (opt_is(cmdline, "mode", "lapic"))
+        hostile_lapic();
     else if (opt_is(cmdline, "mode", "vcpuinit"))
         probe_vcpuinit(cmdline);
     else if (opt_is(cmdline, "mode", "drleak"))

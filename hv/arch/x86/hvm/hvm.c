@@ -127,11 +127,31 @@ void hvm_domain_destroy(struct domain *d)
     d->hvmd.p2m_gen++;
 }
 
+/* The local APIC's callbacks: a vector entered its IRR (kick the vcpu:
+ * it injects on its way in); no I/O APIC or other vcpu to tell yet. */
+static void lapic_raise(void *ctx, unsigned int vector, int level)
+{
+    (void)vector, (void)level;
+    struct vcpu *v = ctx;
+    if (v->blocked)
+        vcpu_wake(v);
+    else
+        vcpu_kick(v);
+}
+
 int hvm_vcpu_init(struct vcpu *v)
 {
     if (v->hvm.vmcb)
         return 0;
-    return hvm_funcs->vcpu_init(v);
+    int rc = hvm_funcs->vcpu_init(v);
+    if (rc)
+        return rc;
+    if (v->domain->hvmd.emu_lapic) {
+        struct vlapic_cb cb = { .ctx = v, .raise = lapic_raise };
+        vlapic_init(&v->hvm.lapic, (uint8_t)v->id, &cb);
+    }
+    v->ev.periodic_period = 0; /* Xen's 100 Hz ticker is for PV vcpus only */
+    return 0;
 }
 
 void hvm_vcpu_destroy(struct vcpu *v)
@@ -404,9 +424,8 @@ static void do_cpuid(struct vcpu *v)
                       (1u << 28));
             r[2] |= 1u << 31;
             r[3] &= ~((1u << 7) | (1u << 14)); /* no machine-check architecture (no vMCE) */
-            /* no local APIC is emulated yet (Xen's PVH has one): a guest
-             * that saw the bit would read all ones from its registers */
-            r[3] &= ~(1u << 9);
+            if (!v->domain->hvmd.emu_lapic)
+                r[3] &= ~(1u << 9); /* no local APIC emulated for this domain */
             break;
         case 7:
             if (sub == 0) {
@@ -491,6 +510,7 @@ static int msr_read(struct vcpu *v, uint32_t msr, uint64_t *val)
     case MSR_MTRR_CAP:
     case MSR_MISC_ENABLE:
     case 0x8b: /* microcode revision */
+    case 0xc0010055: /* AMD's interrupt-pending message: no C1E (Linux's E400 check) */
         *val = 0;
         return 0;
     case MSR_MTRR_DEF:
@@ -693,16 +713,24 @@ static void do_npf(struct vcpu *v, const struct hvm_exit *e)
     unsigned int n = fetch_insn(v, insn);
     struct hvm_mmio_insn in;
     int rc = hvm_decode_mmio(insn, n, cpu_mode(v), &in);
+    int lapic = d->hvmd.emu_lapic && e->gpa >= VLAPIC_BASE && e->gpa < VLAPIC_BASE + 0x1000;
     if (rc) {
         domain_crash(d, "d%u v%u: access to gpa %#lx by an instruction not emulated (%d) at rip %#lx",
                      d->domid, v->id, (unsigned long)e->gpa, rc, (unsigned long)v->regs.rip);
         return;
     }
+    uint64_t g[HVM_NR_GPRS];
+    gprs_out(&v->regs, g);
+    uint32_t off = (uint32_t)(e->gpa - VLAPIC_BASE);
     if (in.kind == HVM_MMIO_LOAD) {
-        uint64_t g[HVM_NR_GPRS];
-        gprs_out(&v->regs, g);
-        hvm_mmio_load_complete(&in, g, in.size == 8 ? ~0ULL : (1ULL << (in.size * 8)) - 1);
+        uint64_t val = in.size == 8 ? ~0ULL : (1ULL << (in.size * 8)) - 1; /* a hole: all ones */
+        if (lapic)
+            val = in.size == 8 ? ~0ULL : vlapic_read(&v->hvm.lapic, off, in.size, arch_time_ns());
+        hvm_mmio_load_complete(&in, g, val);
         gprs_in(&v->regs, g);
+    } else if (lapic && in.size <= 4) {
+        vlapic_write(&v->hvm.lapic, off, in.size, (uint32_t)hvm_mmio_store_value(&in, g),
+                     arch_time_ns());
     }
     skip_insn(v, in.len);
 }
@@ -725,6 +753,11 @@ static void do_hlt(struct vcpu *v, const struct hvm_exit *e)
     }
     if (v->domain->hvmd.callback_vector && v->info->evtchn_upcall_pending)
         return;
+    if (v->domain->hvmd.emu_lapic) {
+        vlapic_advance(&v->hvm.lapic, arch_time_ns());
+        if (vlapic_pending_vector(&v->hvm.lapic) >= 0)
+            return;
+    }
     v->blocked = 1;
     sched_raise_work();
 }
@@ -801,7 +834,24 @@ static void deliver_events(struct vcpu *v)
     struct domain *d = v->domain;
     int vec = (d->hvmd.callback_vector && v->info->evtchn_upcall_pending) ? d->hvmd.callback_vector
                                                                           : -1;
+    int from_lapic = 0;
+    if (d->hvmd.emu_lapic) {
+        struct vlapic *l = &v->hvm.lapic;
+        vlapic_advance(l, arch_time_ns());
+        uint64_t dl = vlapic_next_deadline(l);
+        dl = dl == HVM_DEV_NO_DEADLINE ? 0 : dl;
+        if (dl != v->hvm.lapic_deadline) {
+            v->hvm.lapic_deadline = dl;
+            if (dl)
+                sched_raise_work(); /* the timer CPU re-arms for it (timer.c) */
+        }
+        if (vec < 0 && (vec = vlapic_pending_vector(l)) >= 0)
+            from_lapic = 1;
+    }
+    uint64_t before = v->hvm.pending_exc;
     hvm_funcs->set_virq(v, vec);
+    if (from_lapic && !before && v->hvm.pending_exc)
+        vlapic_ack(&v->hvm.lapic, (uint8_t)vec); /* injected: IRR -> ISR */
 }
 
 static int needs_scheduler(const struct vcpu *v)

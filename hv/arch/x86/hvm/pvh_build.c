@@ -12,6 +12,7 @@
  * tables the HVM layer's). Must never: write outside the frames it gave
  * the domain.
  */
+#include <xenolith/acpi_build.h>
 #include <xenolith/console.h>
 #include <xenolith/domain.h>
 #include <xenolith/elf.h>
@@ -119,12 +120,14 @@ int pvh_build(struct domain *d, const struct pvh_image *pi, const char **why)
         *why = "no HVM support (SVM+NPT or VT-x+EPT) on this machine";
         return rc;
     }
+    d->hvmd.emu_lapic = 1; /* as Xen's PVH domains: a local APIC each */
     struct vcpu *v;
     for_each_vcpu(d, v)
         v->cr3 = hvm_cr3_tag((unsigned int)(d - domains), v->id, MAX_VCPUS);
-    /* RAM and the start page, a frame at a time (any frame will do). */
-    d->max_pages = nr_pages + 1;
-    for (uint64_t gfn = 0; gfn <= nr_pages; gfn++) {
+    /* RAM, the start page and the ACPI page, a frame at a time (any
+     * frame will do). */
+    d->max_pages = nr_pages + 2;
+    for (uint64_t gfn = 0; gfn <= nr_pages + 1; gfn++) {
         int64_t mfn = mm_alloc_frame(d->domid);
         if (mfn < 0) {
             *why = "out of memory";
@@ -164,8 +167,15 @@ int pvh_build(struct domain *d, const struct pvh_image *pi, const char **why)
                                              .type = XEN_HVM_MEMMAP_TYPE_RAM };
     mm[1] = (struct hvm_memmap_table_entry){ .addr = ram_end, .size = PAGE_SIZE,
                                              .type = XEN_HVM_MEMMAP_TYPE_RESERVED };
+    mm[2] = (struct hvm_memmap_table_entry){ .addr = ram_end + PAGE_SIZE, .size = PAGE_SIZE,
+                                             .type = XEN_HVM_MEMMAP_TYPE_ACPI };
     si->memmap_paddr = base + 128;
-    si->memmap_entries = 2;
+    si->memmap_entries = 3;
+    static uint8_t acpi[PAGE_SIZE];
+    if (acpi_build_pvh(acpi, sizeof(acpi), ram_end + PAGE_SIZE, d->max_vcpus) == 0) {
+        copy_gpa(d, ram_end + PAGE_SIZE, acpi, PAGE_SIZE);
+        si->rsdp_paddr = ram_end + PAGE_SIZE;
+    }
     if (pi->cmdline && pi->cmdline[0]) {
         xl_snprintf((char *)page + 512, PAGE_SIZE - 512, "%s", pi->cmdline);
         si->cmdline_paddr = base + 512;
