@@ -93,11 +93,11 @@ $(XL_EXTRA_LIST): FORCE
 	@mkdir -p $(dir $@)
 	@echo '$(abspath $(XL_EXTRA))' | cmp -s - $@ || echo '$(abspath $(XL_EXTRA))' >$@
 $(XL_DEMO_CPIO): $(wildcard tests/xl-demo/*.cfg) $(BUILD)/guests/pingpong.elf $(DOM0_ELF) \
-                 $(BUILD)/guests/blktest.elf $(BUILD)/guests/nettest.elf \
+                 $(BUILD)/guests/blktest.elf $(BUILD)/guests/nettest.elf $(HVMTEST_ELF) \
                  $(XL_EXTRA) $(XL_EXTRA_LIST)
 	@rm -rf $(BUILD)/xl-demo && mkdir -p $(BUILD)/xl-demo
 	$(Q)cp tests/xl-demo/*.cfg $(BUILD)/guests/pingpong.elf $(BUILD)/guests/blktest.elf \
-	    $(BUILD)/guests/nettest.elf $(BUILD)/xl-demo/
+	    $(BUILD)/guests/nettest.elf $(HVMTEST_ELF) $(BUILD)/xl-demo/
 	$(Q)cp $(DOM0_ELF) $(BUILD)/xl-demo/beat.elf
 	$(Q)$(if $(strip $(XL_EXTRA)),cp $(XL_EXTRA) $(BUILD)/xl-demo/)
 	$(Q)cd $(BUILD)/xl-demo && ls | cpio -o -H newc --quiet >$(abspath $@)
