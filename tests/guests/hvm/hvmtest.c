@@ -734,7 +734,14 @@ static void probe_lapicstorm(const char *cmdline)
     uint64_t t0 = rdtsc(), it = 0;
     while (rdtsc() - t0 < n * TSC_CHUNK)
         it++;
-    say("hvmtest: lapicstorm: baseline %lu iterations, timer on next", (unsigned long)it);
+    say("hvmtest: lapicstorm: baseline %lu iterations", (unsigned long)it);
+    t0 = rdtsc(), it = 0;
+    while (rdtsc() - t0 < n * TSC_CHUNK) {
+        uint32_t r[4];
+        cpuid(0, 0, r);
+        it++;
+    }
+    say("hvmtest: lapicstorm: cpuid baseline %lu exits, timer on next", (unsigned long)it);
     *(volatile uint32_t *)(apic + 0xf0) = 0x1ff;   /* SVR: enabled */
     *(volatile uint32_t *)(apic + 0x320) = 0x300f0; /* LVT timer: periodic, masked */
     *(volatile uint32_t *)(apic + 0x3e0) = 0xb;     /* divide by 1 */
@@ -744,6 +751,13 @@ static void probe_lapicstorm(const char *cmdline)
     while (rdtsc() - t0 < n * TSC_CHUNK)
         it++;
     say("hvmtest: lapicstorm: spin phase %lu iterations", (unsigned long)it);
+    t0 = rdtsc(), it = 0;
+    while (rdtsc() - t0 < n * TSC_CHUNK) {
+        uint32_t r[4];
+        cpuid(0, 0, r); /* an exit each: a new deadline, sched_raise_work, each time */
+        it++;
+    }
+    say("hvmtest: lapicstorm: cpuid phase %lu exits", (unsigned long)it);
     t0 = rdtsc(), it = 0;
     while (rdtsc() - t0 < n * TSC_CHUNK) {
         __asm__ volatile("sti; hlt" ::: "memory");
