@@ -170,11 +170,28 @@ static unsigned int status_frames_for(unsigned int nr_frames)
 }
 
 /* Status frames down to n (the ones above must be unmapped). */
+/* A translated domain may hold a shared frame in its p2m (it put it
+ * there with XENMEM_add_to_physmap; the M2P names the one place): the
+ * frame leaves it before it is freed, as Xen's
+ * gnttab_unpopulate_status_frames takes it out of the physmap. The p2m
+ * holds no page reference, so nothing else would notice it. */
+static void leave_physmap(uint16_t domid, uint64_t mfn)
+{
+    struct domain *d = domain_by_id(domid);
+    if (!d || !d->hvm)
+        return;
+    uint64_t gfn = m2p_get(mfn);
+    if (gfn != ~0ULL && hvm_gfn_to_mfn(d, gfn) == (int64_t)mfn)
+        hvm_unmap_gfn(d, gfn, NULL);
+    m2p_set(mfn, ~0ULL);
+}
+
 static void shrink_status(uint16_t domid, unsigned int n)
 {
     struct gnttab *gt = &gts[domid];
     while (gt->nr_status > n) {
         gt->nr_status--;
+        leave_physmap(domid, gt->status[gt->nr_status]);
         put_shared_frame(gt->status[gt->nr_status]);
         gt->status[gt->nr_status] = 0;
     }

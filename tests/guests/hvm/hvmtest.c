@@ -792,6 +792,11 @@ static void probe_gntst(const char *cmdline)
     sv.version = 1;
     rc = hcall(__HYPERVISOR_grant_table_op, GNTTABOP_set_version, (uint64_t)(uintptr_t)&sv, 1, 0, 0);
     say("hvmtest: gntst: set_version 1 with the status frame mapped = %ld (version %u)", rc, sv.version);
+    if (pg[0] == ~0ULL && pg[511] == ~0ULL) {
+        say("hvmtest: gntst: held: the status frame left the physmap (gfn %#lx reads as a hole)",
+            (unsigned long)g);
+        return;
+    }
     uint64_t base = 1ULL << 24;
     for (uint64_t i = 0; i < 64; i++) {
         xen_pfn_t x = base + (i << 9);
@@ -856,6 +861,11 @@ static void probe_gntst2(const char *cmdline)
         if (pg[k])
             say("hvmtest: gntst2:   gfn %#lx [%d] = %#lx", (unsigned long)g, k, (unsigned long)pg[k]);
     uint64_t e0 = pg[0];
+    if (e0 == ~0ULL && pg[511] == ~0ULL) {
+        say("hvmtest: gntst2: held: the status frame left the physmap (gfn %#lx reads as a hole)",
+            (unsigned long)g);
+        return;
+    }
     if (!(e0 & 1)) {
         say("hvmtest: gntst2: no NPT entry seen at gfn %#lx", (unsigned long)g);
         return;

@@ -21,40 +21,17 @@
 #include <xenolith/lib.h>
 #include <xenolith/mm.h>
 #include <xenolith/pvh_build.h>
-#include <xen/arch-x86/hvm/start_info.h>
-#include <xen/elfnote.h>
+#include <xenolith/pvh_layout.h>
 #include <xen/hvm/save.h>
-
-struct pvh_notes {
-    uint64_t entry;
-    int has_phys32, has_pv_entry;
-};
-
-static int note_fn(void *ctx, const char *name, uint32_t type, const void *desc, uint32_t descsz)
-{
-    struct pvh_notes *n = ctx;
-    if (strcmp(name, "Xen"))
-        return 0;
-    if (type == XEN_ELFNOTE_PHYS32_ENTRY && descsz >= 4) {
-        uint32_t e;
-        memcpy(&e, desc, 4);
-        n->entry = e;
-        n->has_phys32 = 1;
-    } else if (type == XEN_ELFNOTE_ENTRY) {
-        n->has_pv_entry = 1;
-    }
-    return 0;
-}
 
 int pvh_kernel_kind(const void *kernel, size_t len)
 {
     struct elf_image img;
     const char *why;
-    struct pvh_notes n = { 0 };
     if (elf_parse(&img, kernel, len, &why))
         return 0;
-    elf_foreach_note(&img, note_fn, &n);
-    return (n.has_phys32 ? PVH_KERNEL_PVH : 0) | (n.has_pv_entry ? PVH_KERNEL_PV : 0);
+    int k = pvh_elf_entry(&img, NULL);
+    return (k & PVH_HAS_PVH_ENTRY ? PVH_KERNEL_PVH : 0) | (k & PVH_HAS_PV_ENTRY ? PVH_KERNEL_PV : 0);
 }
 
 /* Copy len bytes (zeros where src is NULL) to guest-physical gpa of d. */
@@ -86,9 +63,8 @@ int pvh_build(struct domain *d, const struct pvh_image *pi, const char **why)
     int rc;
     if ((rc = elf_parse(&img, pi->kernel, pi->kernel_len, why)))
         return rc;
-    struct pvh_notes n = { 0 };
-    elf_foreach_note(&img, note_fn, &n);
-    if (!n.has_phys32) {
+    uint64_t entry;
+    if (!(pvh_elf_entry(&img, &entry) & PVH_HAS_PVH_ENTRY)) {
         *why = "no XEN_ELFNOTE_PHYS32_ENTRY: not a PVH kernel";
         return -XL_EINVAL;
     }
@@ -97,24 +73,12 @@ int pvh_build(struct domain *d, const struct pvh_image *pi, const char **why)
         *why = "memory out of the PVH builder's range (1 MiB .. 3 GiB)";
         return -XL_EINVAL;
     }
-    for (unsigned int i = 0; i < img.ehdr->e_phnum; i++) {
-        const elf64_phdr *ph = elf_phdr(&img, i);
-        if (!ph || ph->p_type != ELF_PT_LOAD || !ph->p_memsz)
-            continue;
-        if (ph->p_paddr < PAGE_SIZE || ph->p_memsz > ram_end || ph->p_paddr > ram_end - ph->p_memsz ||
-            ph->p_filesz > ph->p_memsz) {
-            *why = "a PT_LOAD segment lies outside the domain's RAM";
-            return -XL_EINVAL;
-        }
-    }
+    if ((rc = pvh_check_segments(&img, ram_end, why)))
+        return rc;
     uint64_t rd_gpa = 0;
-    if (pi->initrd && pi->initrd_len) {
-        uint64_t rd_pages = (pi->initrd_len + PAGE_SIZE - 1) >> PAGE_SHIFT;
-        if (rd_pages >= nr_pages / 2) {
-            *why = "the ramdisk takes more than half the domain's RAM";
-            return -XL_ENOMEM;
-        }
-        rd_gpa = (nr_pages - rd_pages) << PAGE_SHIFT;
+    if (pi->initrd && pi->initrd_len && pvh_ramdisk_place(ram_end, pi->initrd_len, &rd_gpa)) {
+        *why = "the ramdisk takes half the domain's RAM or more";
+        return -XL_ENOMEM;
     }
     if ((rc = hvm_domain_init(d, 1))) {
         *why = "no HVM support (SVM+NPT or VT-x+EPT) on this machine";
@@ -148,53 +112,20 @@ int pvh_build(struct domain *d, const struct pvh_image *pi, const char **why)
     }
     if (rd_gpa)
         copy_gpa(d, rd_gpa, pi->initrd, pi->initrd_len);
-    /* The start page (above RAM, reserved in the map). */
+    /* The start page and the ACPI page, above RAM. */
     static uint8_t page[PAGE_SIZE];
-    memset(page, 0, sizeof(page));
-    struct hvm_start_info *si = (struct hvm_start_info *)page;
-    struct hvm_modlist_entry *mod = (struct hvm_modlist_entry *)(page + 64);
-    struct hvm_memmap_table_entry *mm = (struct hvm_memmap_table_entry *)(page + 128);
-    uint64_t base = ram_end;
-    si->magic = XEN_HVM_START_MAGIC_VALUE;
-    si->version = 1;
-    if (rd_gpa) {
-        mod->paddr = rd_gpa;
-        mod->size = pi->initrd_len;
-        si->nr_modules = 1;
-        si->modlist_paddr = base + 64;
+    uint64_t acpi_gpa = ram_end + PAGE_SIZE;
+    if (acpi_build_pvh(page, sizeof(page), acpi_gpa, d->max_vcpus)) {
+        *why = "too many vcpus for the MADT";
+        return -XL_EINVAL;
     }
-    mm[0] = (struct hvm_memmap_table_entry){ .addr = 0, .size = ram_end,
-                                             .type = XEN_HVM_MEMMAP_TYPE_RAM };
-    mm[1] = (struct hvm_memmap_table_entry){ .addr = ram_end, .size = PAGE_SIZE,
-                                             .type = XEN_HVM_MEMMAP_TYPE_RESERVED };
-    mm[2] = (struct hvm_memmap_table_entry){ .addr = ram_end + PAGE_SIZE, .size = PAGE_SIZE,
-                                             .type = XEN_HVM_MEMMAP_TYPE_ACPI };
-    si->memmap_paddr = base + 128;
-    si->memmap_entries = 3;
-    static uint8_t acpi[PAGE_SIZE];
-    if (acpi_build_pvh(acpi, sizeof(acpi), ram_end + PAGE_SIZE, d->max_vcpus) == 0) {
-        copy_gpa(d, ram_end + PAGE_SIZE, acpi, PAGE_SIZE);
-        si->rsdp_paddr = ram_end + PAGE_SIZE;
-    }
-    if (pi->cmdline && pi->cmdline[0]) {
-        xl_snprintf((char *)page + 512, PAGE_SIZE - 512, "%s", pi->cmdline);
-        si->cmdline_paddr = base + 512;
-    }
-    copy_gpa(d, base, page, PAGE_SIZE);
-    /* vcpu 0 at the entry (docs/misc/pvh.pandoc's state). */
+    copy_gpa(d, acpi_gpa, page, PAGE_SIZE);
+    pvh_start_page(page, ram_end, ram_end, 1, acpi_gpa, rd_gpa, rd_gpa ? pi->initrd_len : 0,
+                   pi->cmdline);
+    copy_gpa(d, ram_end, page, PAGE_SIZE);
+    /* vcpu 0 at the entry */
     struct hvm_hw_cpu c;
-    memset(&c, 0, sizeof(c));
-    c.rip = n.entry;
-    c.rbx = base;
-    c.rflags = 2;
-    c.cr0 = 0x11;
-    c.cs_sel = 0x08, c.cs_limit = 0xffffffff, c.cs_arbytes = 0xc9b;
-    c.ds_sel = c.es_sel = c.ss_sel = c.fs_sel = c.gs_sel = 0x10;
-    c.ds_limit = c.es_limit = c.ss_limit = c.fs_limit = c.gs_limit = 0xffffffff;
-    c.ds_arbytes = c.es_arbytes = c.ss_arbytes = c.fs_arbytes = c.gs_arbytes = 0xc93;
-    c.tr_sel = 0x18, c.tr_limit = 0x67, c.tr_arbytes = 0x8b;
-    c.ldtr_arbytes = 0x82;
-    c.dr6 = 0xffff0ff0, c.dr7 = 0x400;
+    pvh_entry_cpu(&c, entry, ram_end);
     v = &d->vcpus[0];
     if ((rc = hvm_vcpu_init(v))) {
         *why = "out of memory for the vcpu's control block";
