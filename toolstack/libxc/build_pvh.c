@@ -19,30 +19,12 @@
 #include <xenolith/errno.h>
 #include <xenolith/layout.h>
 #include <xenolith/lib.h>
-#include <xen/arch-x86/hvm/start_info.h>
+#include <xenolith/pvh_layout.h>
 #include <xen/hvm/params.h>
 #include <xen/hvm/save.h>
 
-#define XEN_ELFNOTE_PHYS32_ENTRY_TYPE 18
 /* The special pages above RAM: start page, xenstore, console, ACPI. */
 #define PVH_SPECIAL_PAGES 4
-
-struct pvh_notes {
-    uint64_t entry;
-    int has_entry;
-};
-
-static int note_fn(void *ctx, const char *name, uint32_t type, const void *desc, uint32_t descsz)
-{
-    struct pvh_notes *n = ctx;
-    if (!strcmp(name, "Xen") && type == XEN_ELFNOTE_PHYS32_ENTRY_TYPE && descsz >= 4) {
-        uint32_t e;
-        memcpy(&e, desc, 4);
-        n->entry = e;
-        n->has_entry = 1;
-    }
-    return 0;
-}
 
 /* Copy len bytes to guest-physical gpa (zero-fill where src is NULL),
  * one guest frame at a time through the window page. */
@@ -85,18 +67,7 @@ static int set_entry_state(uint32_t domid, uint64_t entry, uint64_t start_info_g
     memcpy(p, &h, sizeof(h));
     p += sizeof(h);
     struct hvm_hw_cpu c;
-    memset(&c, 0, sizeof(c));
-    c.rip = entry;
-    c.rbx = start_info_gpa;
-    c.rflags = 2;
-    c.cr0 = 0x11; /* PE | ET */
-    c.cs_sel = 0x08, c.cs_limit = 0xffffffff, c.cs_arbytes = 0xc9b;
-    c.ds_sel = c.es_sel = c.ss_sel = c.fs_sel = c.gs_sel = 0x10;
-    c.ds_limit = c.es_limit = c.ss_limit = c.fs_limit = c.gs_limit = 0xffffffff;
-    c.ds_arbytes = c.es_arbytes = c.ss_arbytes = c.fs_arbytes = c.gs_arbytes = 0xc93;
-    c.tr_sel = 0x18, c.tr_limit = 0x67, c.tr_arbytes = 0x8b;
-    c.ldtr_arbytes = 0x82;
-    c.dr6 = 0xffff0ff0, c.dr7 = 0x400;
+    pvh_entry_cpu(&c, entry, start_info_gpa);
     d = (struct hvm_save_descriptor){ .typecode = 2, .instance = 0, .length = sizeof(c) };
     memcpy(p, &d, sizeof(d));
     p += sizeof(d);
@@ -120,33 +91,19 @@ int xl_build_pvh(uint32_t domid, const struct xl_build_args *a, struct xl_build_
     struct elf_image img;
     if ((rc = elf_parse(&img, a->kernel, a->kernel_len, why)))
         return rc;
-    struct pvh_notes notes = { 0 };
-    elf_foreach_note(&img, note_fn, &notes);
-    if (!notes.has_entry) {
+    uint64_t entry;
+    if (!(pvh_elf_entry(&img, &entry) & PVH_HAS_PVH_ENTRY)) {
         *why = "the kernel has no XEN_ELFNOTE_PHYS32_ENTRY: not a PVH kernel";
         return -XL_EINVAL;
     }
     uint64_t nr_pages = (uint64_t)a->memory_mb << (20 - PAGE_SHIFT);
     uint64_t ram_end = nr_pages << PAGE_SHIFT;
-    /* Every PT_LOAD segment inside RAM, above the first page. */
-    for (unsigned int i = 0; i < img.ehdr->e_phnum; i++) {
-        const elf64_phdr *ph = elf_phdr(&img, i);
-        if (!ph || ph->p_type != ELF_PT_LOAD || !ph->p_memsz)
-            continue;
-        if (ph->p_paddr < PAGE_SIZE || ph->p_memsz > ram_end || ph->p_paddr > ram_end - ph->p_memsz ||
-            ph->p_filesz > ph->p_memsz) {
-            *why = "a PT_LOAD segment lies outside the domain's RAM";
-            return -XL_EINVAL;
-        }
-    }
+    if ((rc = pvh_check_segments(&img, ram_end, why)))
+        return rc;
     uint64_t rd_gpa = 0;
-    if (a->ramdisk && a->ramdisk_len) {
-        uint64_t rd_pages = (a->ramdisk_len + PAGE_SIZE - 1) >> PAGE_SHIFT;
-        if (rd_pages >= nr_pages / 2) {
-            *why = "the ramdisk takes more than half the domain's RAM";
-            return -XL_EINVAL;
-        }
-        rd_gpa = (nr_pages - rd_pages) << PAGE_SHIFT; /* at the top of RAM */
+    if (a->ramdisk && a->ramdisk_len && pvh_ramdisk_place(ram_end, a->ramdisk_len, &rd_gpa)) {
+        *why = "the ramdisk takes half the domain's RAM or more";
+        return -XL_EINVAL;
     }
     if ((rc = xc_domain_max_vcpus(domid, a->max_vcpus ? a->max_vcpus : 1))) {
         *why = "XEN_DOMCTL_max_vcpus failed";
@@ -185,42 +142,15 @@ int xl_build_pvh(uint32_t domid, const struct xl_build_args *a, struct xl_build_
     }
     if (!rc && rd_gpa)
         rc = copy_to_gpa(domid, win, rd_gpa, a->ramdisk, a->ramdisk_len);
-    /* The start page: hvm_start_info, then the module list, the memory
-     * map and the command line. */
-    static uint8_t page[PAGE_SIZE];
-    memset(page, 0, sizeof(page));
-    struct hvm_start_info *si = (struct hvm_start_info *)page;
-    struct hvm_modlist_entry *mod = (struct hvm_modlist_entry *)(page + 64);
-    struct hvm_memmap_table_entry *mm = (struct hvm_memmap_table_entry *)(page + 128);
-    char *cmd = (char *)page + 512;
+    /* The ACPI page and the start page (hvm_start_info, module list,
+     * memory map, command line). */
+    static uint8_t acpi[PAGE_SIZE], page[PAGE_SIZE];
     uint64_t base = start_gfn << PAGE_SHIFT;
-    si->magic = XEN_HVM_START_MAGIC_VALUE;
-    si->version = 1;
-    si->flags = 0;
-    if (rd_gpa) {
-        mod->paddr = rd_gpa;
-        mod->size = a->ramdisk_len;
-        si->nr_modules = 1;
-        si->modlist_paddr = base + 64;
-    }
-    mm[0] = (struct hvm_memmap_table_entry){ .addr = 0, .size = ram_end,
-                                             .type = XEN_HVM_MEMMAP_TYPE_RAM };
-    mm[1] = (struct hvm_memmap_table_entry){ .addr = ram_end,
-                                             .size = (PVH_SPECIAL_PAGES - 1) * PAGE_SIZE,
-                                             .type = XEN_HVM_MEMMAP_TYPE_RESERVED };
-    mm[2] = (struct hvm_memmap_table_entry){ .addr = acpi_gfn << PAGE_SHIFT, .size = PAGE_SIZE,
-                                             .type = XEN_HVM_MEMMAP_TYPE_ACPI };
-    si->memmap_paddr = base + 128;
-    si->memmap_entries = 3;
-    static uint8_t acpi[PAGE_SIZE];
-    if (acpi_build_pvh(acpi, sizeof(acpi), acpi_gfn << PAGE_SHIFT, a->max_vcpus ? a->max_vcpus : 1))
+    if (!rc && acpi_build_pvh(acpi, sizeof(acpi), acpi_gfn << PAGE_SHIFT,
+                              a->max_vcpus ? a->max_vcpus : 1))
         rc = -XL_EINVAL;
-    else
-        si->rsdp_paddr = acpi_gfn << PAGE_SHIFT;
-    if (a->cmdline && a->cmdline[0]) {
-        xl_snprintf(cmd, PAGE_SIZE - 512, "%s", a->cmdline);
-        si->cmdline_paddr = base + 512;
-    }
+    pvh_start_page(page, base, ram_end, PVH_SPECIAL_PAGES - 1, acpi_gfn << PAGE_SHIFT, rd_gpa,
+                   rd_gpa ? a->ramdisk_len : 0, a->cmdline);
     if (!rc)
         rc = copy_to_gpa(domid, win, base, page, PAGE_SIZE);
     if (!rc)
@@ -247,7 +177,7 @@ int xl_build_pvh(uint32_t domid, const struct xl_build_args *a, struct xl_build_
         *why = "HVMOP_set_param failed";
         return rc;
     }
-    if ((rc = set_entry_state(domid, notes.entry, base))) {
+    if ((rc = set_entry_state(domid, entry, base))) {
         *why = "XEN_DOMCTL_sethvmcontext failed";
         return rc;
     }
@@ -256,7 +186,7 @@ int xl_build_pvh(uint32_t domid, const struct xl_build_args *a, struct xl_build_
     out->console_mfn = console_gfn;
     out->store_evtchn = (uint32_t)store;
     out->console_evtchn = (uint32_t)console;
-    out->entry = notes.entry;
+    out->entry = entry;
     out->start_info_va = base;
     out->nr_pages = nr_pages;
     return 0;
