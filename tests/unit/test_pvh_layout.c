@@ -14,6 +14,7 @@
 #include <xenolith/acpi_build.h>
 #include <xenolith/elf.h>
 #include <xenolith/errno.h>
+#include <xenolith/linux_boot.h>
 #include <xenolith/pvh_layout.h>
 #include <xen/xen.h>
 #include <xen/arch-x86/hvm/start_info.h>
@@ -201,12 +202,83 @@ static void test_segments(void **state)
     assert_int_not_equal(check(32ULL << 20), 0);
 }
 
+/* A minimal bzImage: boot flag, HdrS, protocol 2.15, 64-bit entry. */
+static uint8_t bz[8192];
+
+static void make_bz(uint16_t version, uint16_t xloadflags, uint8_t setup_sects)
+{
+    memset(bz, 0, sizeof(bz));
+    bz[0x1f1] = setup_sects;
+    bz[0x1fe] = 0x55, bz[0x1ff] = 0xaa;
+    bz[0x201] = 0x66;                          /* header ends at 0x268 */
+    memcpy(bz + 0x202, "HdrS", 4);
+    memcpy(bz + 0x206, &version, 2);
+    bz[0x211] = 1;                             /* LOADED_HIGH */
+    uint32_t align = 0x200000, init = 0x3000000;
+    memcpy(bz + 0x230, &align, 4);
+    memcpy(bz + 0x236, &xloadflags, 2);
+    uint64_t pref = 0x1000000;
+    memcpy(bz + 0x258, &pref, 8);
+    memcpy(bz + 0x260, &init, 4);
+}
+
+static void test_linux_boot(void **state)
+{
+    (void)state;
+    struct linux_boot_plan p;
+    const char *why = "";
+    make_bz(0x20f, 1, 4);
+    assert_int_equal(linux_boot_prepare(bz, sizeof(bz), &p, &why), 0);
+    assert_ptr_equal(p.kernel, bz + 5 * 512);  /* after the boot sector and 4 setup sectors */
+    assert_int_equal(p.kernel_len, sizeof(bz) - 5 * 512);
+    assert_int_equal(p.load_addr, 0x1000000);
+    assert_int_equal(p.entry, 0x1000200);      /* the 64-bit entry */
+    assert_int_equal(p.init_size, 0x3000000);
+    make_bz(0x20b, 1, 4);                       /* protocol 2.11: no 64-bit entry */
+    assert_int_equal(linux_boot_prepare(bz, sizeof(bz), &p, &why), -XL_EINVAL);
+    make_bz(0x20f, 0, 4);                       /* no XLF_KERNEL_64 */
+    assert_int_equal(linux_boot_prepare(bz, sizeof(bz), &p, &why), -XL_EINVAL);
+    make_bz(0x20f, 1, 200);                     /* setup runs past the image */
+    assert_int_equal(linux_boot_prepare(bz, sizeof(bz), &p, &why), -XL_EINVAL);
+    make_bz(0x20f, 1, 4);
+    memcpy(bz + 0x202, "HdrX", 4);              /* not a bzImage */
+    assert_int_equal(linux_boot_prepare(bz, sizeof(bz), &p, &why), -XL_EINVAL);
+    assert_int_equal(linux_boot_prepare(bz, 0x100, &p, &why), -XL_EINVAL); /* too short */
+}
+
+static void test_zero_page(void **state)
+{
+    (void)state;
+    make_bz(0x20f, 1, 4);
+    const struct lb_e820 map[] = { { 0, 0x9f000, 1 }, { 0x100000, 0xff00000, 1 }, { 0x10003000, 4096, 3 } };
+    pvh_start_page(page, 0, 0, 0, 0, 0, 0, ""); /* dirty the page first */
+    linux_boot_zero_page(page, bz, sizeof(bz), 0xfe65000, 0x19b000, map, 3, 0x10003000);
+    assert_memory_equal(page + 0x202, "HdrS", 4);       /* the header copied */
+    assert_int_equal(page[0x210], 0xff);                /* type_of_loader */
+    assert_int_equal(page[0x211] & 0x81, 0x81);         /* LOADED_HIGH | CAN_USE_HEAP */
+    assert_int_equal(le32(page + 0x228), LB_CMDLINE);
+    assert_int_equal(le32(page + 0x218), 0xfe65000);
+    assert_int_equal(le32(page + 0x21c), 0x19b000);
+    assert_int_equal(le64(page + 0x070), 0x10003000);   /* acpi_rsdp_addr */
+    assert_int_equal(page[0x1e8], 3);                   /* e820_entries */
+    assert_int_equal(le64(page + 0x2d0 + 20), 0x100000);
+    assert_int_equal(le64(page + 0x2d0 + 28), 0xff00000);
+    assert_int_equal(le32(page + 0x2d0 + 56), 3);
+    assert_int_equal(page[0x0], 0);                     /* nothing outside the header */
+    static uint64_t pt[LB_PT_PAGES][512];
+    linux_boot_page_tables(pt);
+    assert_int_equal(pt[0][0], (LB_PML4 + 0x1000) | 3);
+    assert_int_equal(pt[1][3], (LB_PML4 + 0x5000) | 3);
+    assert_int_equal(pt[5][511], (3ULL << 30) + (511ULL << 21) + 0x83); /* 4 GiB - 2 MiB */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_acpi_walk),      cmocka_unit_test(test_acpi_refusals),
         cmocka_unit_test(test_start_page),     cmocka_unit_test(test_entry_cpu),
         cmocka_unit_test(test_ramdisk_place),  cmocka_unit_test(test_segments),
+        cmocka_unit_test(test_linux_boot),     cmocka_unit_test(test_zero_page),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

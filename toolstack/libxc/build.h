@@ -53,5 +53,12 @@ int xl_build_pv(uint32_t domid, const struct xl_build_args *a, struct xl_build_o
  * The p2m scratch only batches populate_physmap. */
 int xl_build_pvh(uint32_t domid, const struct xl_build_args *a, struct xl_build_out *out,
                  const char **why);
+/* The same layout for an HVM domain booting an unmodified Linux bzImage
+ * (a->kernel, the file as it is) through the x86 boot protocol's 64-bit
+ * entry: the protected-mode kernel at its preferred address, the zero
+ * page, command line, page tables and GDT below 1 MiB (linux_boot.h),
+ * vcpu 0 in long mode at the entry with %rsi = the zero page. */
+int xl_build_hvm(uint32_t domid, const struct xl_build_args *a, struct xl_build_out *out,
+                 const char **why);
 
 #endif

@@ -19,6 +19,7 @@
 #include <xenolith/errno.h>
 #include <xenolith/layout.h>
 #include <xenolith/lib.h>
+#include <xenolith/linux_boot.h>
 #include <xenolith/pvh_layout.h>
 #include <xen/hvm/params.h>
 #include <xen/hvm/save.h>
@@ -52,8 +53,8 @@ static int copy_to_gpa(uint32_t domid, uint8_t *win, uint64_t gpa, const uint8_t
     return 0;
 }
 
-/* vcpu 0 at the PVH entry: HVM save records HEADER, CPU, END. */
-static int set_entry_state(uint32_t domid, uint64_t entry, uint64_t start_info_gpa)
+/* vcpu 0's state c: HVM save records HEADER, CPU, END. */
+static int set_entry_state(uint32_t domid, const struct hvm_hw_cpu *cpu)
 {
     static uint8_t buf[sizeof(struct hvm_save_descriptor) * 3 + sizeof(struct hvm_save_header) +
                        sizeof(struct hvm_hw_cpu)] __attribute__((aligned(8)));
@@ -66,8 +67,7 @@ static int set_entry_state(uint32_t domid, uint64_t entry, uint64_t start_info_g
     p += sizeof(d);
     memcpy(p, &h, sizeof(h));
     p += sizeof(h);
-    struct hvm_hw_cpu c;
-    pvh_entry_cpu(&c, entry, start_info_gpa);
+    struct hvm_hw_cpu c = *cpu;
     d = (struct hvm_save_descriptor){ .typecode = 2, .instance = 0, .length = sizeof(c) };
     memcpy(p, &d, sizeof(d));
     p += sizeof(d);
@@ -79,8 +79,45 @@ static int set_entry_state(uint32_t domid, uint64_t entry, uint64_t start_info_g
     return xc_domain_hvm_setcontext(domid, buf, (uint32_t)(p - buf));
 }
 
+/* The 64-bit entry state of the x86 boot protocol: long mode on the
+ * direct boot's page tables and GDT, %rsi = the zero page. */
+static void hvm_entry_cpu(struct hvm_hw_cpu *c, uint64_t entry)
+{
+    memset(c, 0, sizeof(*c));
+    c->rip = entry;
+    c->rsi = LB_ZERO_PAGE;
+    c->rflags = 2;
+    c->cr0 = 0x80000011ULL; /* PG | ET | PE */
+    c->cr3 = LB_PML4;
+    c->cr4 = 0x20;          /* PAE */
+    c->msr_efer = 0x500;    /* LME | LMA */
+    c->cs_sel = 0x10, c->cs_limit = 0xffffffff, c->cs_arbytes = 0xa9b; /* 64-bit code */
+    c->ds_sel = c->es_sel = c->ss_sel = c->fs_sel = c->gs_sel = 0x18;
+    c->ds_limit = c->es_limit = c->ss_limit = c->fs_limit = c->gs_limit = 0xffffffff;
+    c->ds_arbytes = c->es_arbytes = c->ss_arbytes = c->fs_arbytes = c->gs_arbytes = 0xc93;
+    c->tr_sel = 0x20, c->tr_limit = 0x67, c->tr_arbytes = 0x8b;
+    c->ldtr_arbytes = 0x82;
+    c->gdtr_base = LB_GDT, c->gdtr_limit = 0x1f;
+    c->dr6 = 0xffff0ff0, c->dr7 = 0x400;
+}
+
+static int build(uint32_t domid, const struct xl_build_args *a, struct xl_build_out *out,
+                 const char **why, int hvm);
+
 int xl_build_pvh(uint32_t domid, const struct xl_build_args *a, struct xl_build_out *out,
                  const char **why)
+{
+    return build(domid, a, out, why, 0);
+}
+
+int xl_build_hvm(uint32_t domid, const struct xl_build_args *a, struct xl_build_out *out,
+                 const char **why)
+{
+    return build(domid, a, out, why, 1);
+}
+
+static int build(uint32_t domid, const struct xl_build_args *a, struct xl_build_out *out,
+                 const char **why, int hvm)
 {
     int rc;
     memset(out, 0, sizeof(*out));
@@ -89,17 +126,29 @@ int xl_build_pvh(uint32_t domid, const struct xl_build_args *a, struct xl_build_
         return -XL_EINVAL;
     }
     struct elf_image img;
-    if ((rc = elf_parse(&img, a->kernel, a->kernel_len, why)))
-        return rc;
-    uint64_t entry;
-    if (!(pvh_elf_entry(&img, &entry) & PVH_HAS_PVH_ENTRY)) {
-        *why = "the kernel has no XEN_ELFNOTE_PHYS32_ENTRY: not a PVH kernel";
-        return -XL_EINVAL;
-    }
+    struct linux_boot_plan lb;
+    uint64_t entry = 0;
     uint64_t nr_pages = (uint64_t)a->memory_mb << (20 - PAGE_SHIFT);
     uint64_t ram_end = nr_pages << PAGE_SHIFT;
-    if ((rc = pvh_check_segments(&img, ram_end, why)))
-        return rc;
+    if (hvm) {
+        /* an unmodified kernel through the x86 boot protocol */
+        if ((rc = linux_boot_prepare(a->kernel, a->kernel_len, &lb, why)))
+            return rc;
+        if (lb.load_addr + lb.init_size > ram_end / 2) {
+            *why = "the kernel needs more than half the domain's RAM";
+            return -XL_EINVAL;
+        }
+        entry = lb.entry;
+    } else {
+        if ((rc = elf_parse(&img, a->kernel, a->kernel_len, why)))
+            return rc;
+        if (!(pvh_elf_entry(&img, &entry) & PVH_HAS_PVH_ENTRY)) {
+            *why = "the kernel has no XEN_ELFNOTE_PHYS32_ENTRY: not a PVH kernel";
+            return -XL_EINVAL;
+        }
+        if ((rc = pvh_check_segments(&img, ram_end, why)))
+            return rc;
+    }
     uint64_t rd_gpa = 0;
     if (a->ramdisk && a->ramdisk_len && pvh_ramdisk_place(ram_end, a->ramdisk_len, &rd_gpa)) {
         *why = "the ramdisk takes half the domain's RAM or more";
@@ -133,8 +182,10 @@ int xl_build_pvh(uint32_t domid, const struct xl_build_args *a, struct xl_build_
         *why = "foreign mapping window full";
         return -XL_EBUSY;
     }
-    /* The kernel's segments (the rest of RAM is zero: fresh frames). */
-    for (unsigned int i = 0; !rc && i < img.ehdr->e_phnum; i++) {
+    /* The kernel (the rest of RAM is zero: fresh frames). */
+    if (hvm)
+        rc = copy_to_gpa(domid, win, lb.load_addr, lb.kernel, lb.kernel_len);
+    for (unsigned int i = 0; !hvm && !rc && i < img.ehdr->e_phnum; i++) {
         const elf64_phdr *ph = elf_phdr(&img, i);
         if (!ph || ph->p_type != ELF_PT_LOAD || !ph->p_filesz)
             continue;
@@ -149,10 +200,36 @@ int xl_build_pvh(uint32_t domid, const struct xl_build_args *a, struct xl_build_
     if (!rc && acpi_build_pvh(acpi, sizeof(acpi), acpi_gfn << PAGE_SHIFT,
                               a->max_vcpus ? a->max_vcpus : 1))
         rc = -XL_EINVAL;
-    pvh_start_page(page, base, ram_end, PVH_SPECIAL_PAGES - 1, acpi_gfn << PAGE_SHIFT, rd_gpa,
-                   rd_gpa ? a->ramdisk_len : 0, a->cmdline);
-    if (!rc)
-        rc = copy_to_gpa(domid, win, base, page, PAGE_SIZE);
+    if (hvm) {
+        /* the zero page (E820: low RAM, the legacy hole, RAM, the special
+         * pages, ACPI), the command line, page tables and GDT */
+        const struct lb_e820 map[] = {
+            { 0, 0x9f000, 1 }, { 0x9f000, 0x100000 - 0x9f000, 2 },
+            { 0x100000, ram_end - 0x100000, 1 },
+            { ram_end, (PVH_SPECIAL_PAGES - 1) * PAGE_SIZE, 2 },
+            { acpi_gfn << PAGE_SHIFT, PAGE_SIZE, 3 },
+        };
+        linux_boot_zero_page(page, a->kernel, a->kernel_len, rd_gpa, rd_gpa ? a->ramdisk_len : 0,
+                             map, 5, acpi_gfn << PAGE_SHIFT);
+        if (!rc)
+            rc = copy_to_gpa(domid, win, LB_ZERO_PAGE, page, PAGE_SIZE);
+        memset(page, 0, sizeof(page));
+        xl_snprintf((char *)page, LB_CMDLINE_MAX, "%s", a->cmdline ? a->cmdline : "");
+        if (!rc)
+            rc = copy_to_gpa(domid, win, LB_CMDLINE, page, LB_CMDLINE_MAX);
+        static uint64_t pt[LB_PT_PAGES][512];
+        linux_boot_page_tables(pt);
+        if (!rc)
+            rc = copy_to_gpa(domid, win, LB_PML4, (const uint8_t *)pt, sizeof(pt));
+        linux_boot_gdt(page);
+        if (!rc)
+            rc = copy_to_gpa(domid, win, LB_GDT, page, PAGE_SIZE);
+    } else {
+        pvh_start_page(page, base, ram_end, PVH_SPECIAL_PAGES - 1, acpi_gfn << PAGE_SHIFT, rd_gpa,
+                       rd_gpa ? a->ramdisk_len : 0, a->cmdline);
+        if (!rc)
+            rc = copy_to_gpa(domid, win, base, page, PAGE_SIZE);
+    }
     if (!rc)
         rc = copy_to_gpa(domid, win, store_gfn << PAGE_SHIFT, NULL, PAGE_SIZE);
     if (!rc)
@@ -177,7 +254,12 @@ int xl_build_pvh(uint32_t domid, const struct xl_build_args *a, struct xl_build_
         *why = "HVMOP_set_param failed";
         return rc;
     }
-    if ((rc = set_entry_state(domid, entry, base))) {
+    struct hvm_hw_cpu cpu;
+    if (hvm)
+        hvm_entry_cpu(&cpu, entry);
+    else
+        pvh_entry_cpu(&cpu, entry, base);
+    if ((rc = set_entry_state(domid, &cpu))) {
         *why = "XEN_DOMCTL_sethvmcontext failed";
         return rc;
     }

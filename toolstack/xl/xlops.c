@@ -392,12 +392,8 @@ static int build_domain(int pvh, uint16_t domid, const void *kernel, size_t kern
 static int op_create(void *ctx, const struct xlcfg *cfg, int paused, uint32_t *domid_out)
 {
     (void)ctx;
-    if (cfg->type == XLCFG_TYPE_HVM) {
-        printk("dom0: type=hvm needs the emulated platform and a device model, not here yet: "
-               "use type=\"pvh\"\n");
-        return -XEN_EOPNOTSUPP;
-    }
-    int pvh = cfg->type == XLCFG_TYPE_PVH;
+    /* 0 PV, 1 PVH, 2 HVM (an unmodified bzImage booted directly) */
+    int pvh = cfg->type == XLCFG_TYPE_PVH ? 1 : cfg->type == XLCFG_TYPE_HVM ? 2 : 0;
     const char *kernel;
     size_t klen;
     int rc = op_read_file(ctx, cfg->kernel, &kernel, &klen);
@@ -412,8 +408,12 @@ static int op_create(void *ctx, const struct xlcfg *cfg, int paused, uint32_t *d
         return rc;
     }
     struct kstage k;
-    if ((rc = stage_kernel(cfg->kernel, kernel, klen, &k)) ||
-        (!pvh && (rc = check_kernel(cfg, &k, rd, rdlen)))) /* PVH: the builder checks */
+    if (pvh == 2) { /* the bzImage as it is: the boot protocol reads its setup header */
+        memset(&k, 0, sizeof(k));
+        k.elf = kernel;
+        k.len = klen;
+    } else if ((rc = stage_kernel(cfg->kernel, kernel, klen, &k)) ||
+               (!pvh && (rc = check_kernel(cfg, &k, rd, rdlen)))) /* PVH: the builder checks */
         goto out;
     /* 1-2: createdomain (paused), max_vcpus, max_mem. */
     struct xen_domctl d = { .cmd = XEN_DOMCTL_createdomain, .domain = 0,
@@ -423,7 +423,7 @@ static int op_create(void *ctx, const struct xlcfg *cfg, int paused, uint32_t *d
     d.u.createdomain.max_grant_frames = 32;
     d.u.createdomain.max_maptrack_frames = 1024;
     d.u.createdomain.grant_opts = XEN_DOMCTL_GRANT_version(1);
-    if (pvh) { /* libxl's PVH: HVM with hardware paging, only the local APIC */
+    if (pvh) { /* libxl's PVH (and, here, HVM): hardware paging, only the local APIC emulated */
         d.u.createdomain.flags = XEN_DOMCTL_CDF_hvm | XEN_DOMCTL_CDF_hap;
         d.u.createdomain.arch.emulation_flags = XEN_X86_EMU_LAPIC;
     }
@@ -532,7 +532,9 @@ static int build_domain(int pvh, uint16_t domid, const void *kernel, size_t kern
         .max_vcpus = max_vcpus,
         .p2m = p2m, .p2m_entries = pn << 9,
     };
-    int rc = pvh ? xl_build_pvh(domid, &a, &o, &why) : xl_build_pv(domid, &a, &o, &why);
+    int rc = pvh == 2 ? xl_build_hvm(domid, &a, &o, &why)
+             : pvh    ? xl_build_pvh(domid, &a, &o, &why)
+                      : xl_build_pv(domid, &a, &o, &why);
     pages_free(p2m, pn);
     if (rc) {
         printk("dom0: building d%u failed: %s (%d)\n", domid, why, rc);
