@@ -108,13 +108,6 @@ int hvm_domain_init(struct domain *d, int pvh)
     return 0;
 }
 
-static int unmap_one(void *arg, uint64_t gfn, uint64_t mfn, unsigned int flags)
-{
-    (void)arg, (void)gfn, (void)flags;
-    (void)mfn; /* the frames are the domain's: mm_relinquish gives them back */
-    return 0;
-}
-
 void hvm_domain_destroy(struct domain *d)
 {
     if (!d->hvm)
@@ -122,7 +115,8 @@ void hvm_domain_destroy(struct domain *d)
     struct vcpu *v;
     for_each_vcpu(d, v)
         hvm_vcpu_destroy(v);
-    p2m_for_each(&d->hvmd.p2m, unmap_one, NULL);
+    /* only the tables go: the frames they map are the domain's, given
+     * back by mm_relinquish_step */
     p2m_destroy(&d->hvmd.p2m);
     d->hvmd.p2m_gen++;
 }

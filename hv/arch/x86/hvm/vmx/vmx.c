@@ -667,29 +667,6 @@ static void write_event(struct vcpu *v)
     vmw(ENTRY_INTR_INFO, info);
 }
 
-static uint64_t *gpr(struct vcpu *v, unsigned int n)
-{
-    struct cpu_regs *r = &v->regs;
-    switch (n & 15) {
-    case 0: return &r->rax;
-    case 1: return &r->rcx;
-    case 2: return &r->rdx;
-    case 3: return &r->rbx;
-    case 4: return &r->rsp;
-    case 5: return &r->rbp;
-    case 6: return &r->rsi;
-    case 7: return &r->rdi;
-    case 8: return &r->r8;
-    case 9: return &r->r9;
-    case 10: return &r->r10;
-    case 11: return &r->r11;
-    case 12: return &r->r12;
-    case 13: return &r->r13;
-    case 14: return &r->r14;
-    default: return &r->r15;
-    }
-}
-
 static void inject_gp0(struct vcpu *v)
 {
     vmx_inject(v, 13, 1, 0);
@@ -701,7 +678,7 @@ static void inject_gp0(struct vcpu *v)
 static int cr_access(struct vcpu *v, uint64_t qual)
 {
     unsigned int cr = qual & 15, type = (qual >> 4) & 3;
-    uint64_t *reg = gpr(v, (unsigned int)(qual >> 8) & 15);
+    uint64_t *reg = pv_gpr(&v->regs, (unsigned int)(qual >> 8) & 15);
     int lma = (v->hvm.st.efer & EFER_LMA) != 0;
     if (cr == 8) {
         if (type == 0) {
