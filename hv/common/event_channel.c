@@ -20,6 +20,7 @@
 #include <xenolith/errno.h>
 #include <xenolith/guest_access.h>
 #include <xenolith/hypercall.h>
+#include <xenolith/ioreq.h>
 #include <xenolith/layout.h>
 #include <xenolith/lib.h>
 #include <xenolith/mm.h>
@@ -199,6 +200,10 @@ static void fifo_set_pending(struct domain *d, unsigned int port)
  * and the upcall flag, then pollers of that port. */
 static void evtchn_set_pending(struct domain *d, unsigned int port)
 {
+    if (d->ev.ports[port].hv_consumer) {
+        hvm_ioreq_port_notify(d, port); /* the hv's end: never the guest's */
+        return;
+    }
     if (d->ev.fifo) {
         fifo_set_pending(d, port);
         return;
@@ -397,17 +402,49 @@ static void fifo_destroy(struct domain *d)
     }
 }
 
-static void close_all(struct domain *d)
+/* Every port; keep_hv: not those the hv consumes (a guest's reset may
+ * not close them, as in Xen, where a guest cannot close a Xen-attached
+ * port). */
+static void close_all(struct domain *d, int keep_hv)
 {
     for (unsigned int p = 1; p < d->ev.valid && p < EVTCHN_MAX; p++)
-        if (d->ev.ports[p].state != ECS_FREE)
+        if (d->ev.ports[p].state != ECS_FREE && !(keep_hv && d->ev.ports[p].hv_consumer))
             evtchn_close(d, p);
 }
 
 void evtchn_domain_destroy(struct domain *d)
 {
-    close_all(d);
+    close_all(d, 0);
     fifo_destroy(d);
+}
+
+int evtchn_alloc_hv_port(struct domain *d, unsigned int vcpu_id, uint16_t remote_dom)
+{
+    int port = get_free_port(d);
+    if (port < 0)
+        return port;
+    port_bind(d, (unsigned int)port,
+              (struct evtchn){ .state = ECS_UNBOUND, .remote_dom = remote_dom,
+                               .notify_vcpu = (uint16_t)vcpu_id, .hv_consumer = 1 });
+    return port;
+}
+
+void evtchn_send_hv(struct domain *d, unsigned int port)
+{
+    if (!port_is_valid(d, port))
+        return;
+    const struct evtchn *c = &d->ev.ports[port];
+    if (!c->hv_consumer || c->state != ECS_INTERDOMAIN)
+        return; /* nobody bound yet: dropped, as a guest's send would be */
+    struct domain *r = domain_by_id(c->remote_dom);
+    BUG_ON(!r);
+    evtchn_set_pending(r, c->remote_port);
+}
+
+void evtchn_close_hv_port(struct domain *d, unsigned int port)
+{
+    if (port_is_valid(d, port) && d->ev.ports[port].hv_consumer)
+        evtchn_close(d, port);
 }
 
 /* A guest frame the hv will write into for d (Xen's map_guest_page): d's
@@ -604,6 +641,8 @@ static long op_send(struct vcpu *v, unsigned int port)
     if (!port_is_valid(d, port))
         return -XL_EINVAL;
     struct evtchn *c = &d->ev.ports[port];
+    if (c->hv_consumer)
+        return -XL_EINVAL; /* Xen: a guest cannot send through a Xen-attached port */
     switch (c->state) {
     case ECS_INTERDOMAIN: {
         struct domain *r = domain_by_id(c->remote_dom);
@@ -692,6 +731,8 @@ static long op_bind_vcpu(struct vcpu *v, evtchn_bind_vcpu_t *b)
     if (!port_is_valid(d, b->port))
         return -XL_EINVAL;
     struct evtchn *c = &d->ev.ports[b->port];
+    if (c->hv_consumer)
+        return -XL_EINVAL; /* the hv's end goes to the vcpu it serves */
     /* Xen: global VIRQs, unbound, interdomain and pirq ports may move; per-vcpu VIRQs and IPIs may not. Only new events
      * go to the new vcpu. */
     switch (c->state) {
@@ -718,7 +759,8 @@ static long op_reset(struct vcpu *v, domid_t dom)
         return -XL_EPERM;
     if (d != v->domain)
         return -XL_EINVAL; /* Xen: only a paused domain; we cannot pause */
-    evtchn_domain_destroy(d); /* every port closed, back to 2-level */
+    close_all(d, 1); /* every port of its own closed, back to 2-level */
+    fifo_destroy(d);
     return 0;
 }
 
@@ -758,6 +800,8 @@ long do_event_channel_op(struct vcpu *v, uint64_t cmd, uint64_t arg, uint64_t a3
         evtchn_close_t c;
         if (copy_from_guest_va(v->cr3, &c, arg, sizeof(c)))
             return -XL_EFAULT;
+        if (c.port < v->domain->ev.valid && v->domain->ev.ports[c.port].hv_consumer)
+            return -XL_EINVAL; /* Xen: a guest cannot close a Xen-attached port */
         return evtchn_close(v->domain, c.port);
     }
     case EVTCHNOP_send: {

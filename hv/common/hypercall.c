@@ -44,9 +44,10 @@ const hypercall_fn hypercall_table[NR_HYPERCALLS] = {
     [__HYPERVISOR_platform_op] = do_platform_op,
     [__HYPERVISOR_xenpmu_op] = do_xenpmu_op,
     [__HYPERVISOR_hvm_op] = do_hvm_op,
+    [__HYPERVISOR_dm_op] = do_dm_op,
     /* Not planned: the old
      * compat sched_op/event_channel_op (6, 16), xsm, hvm,
-     * kexec, tmem, argo, dm_op, hypfs. */
+     * kexec, tmem, argo, hypfs. */
 };
 
 /* One CPU, hypercalls do not nest (a multicall runs its entries one by

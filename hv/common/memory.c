@@ -455,6 +455,38 @@ fail_early:
     return rc;
 }
 
+/* XENMEM_acquire_resource: the frames of an ioreq server, for its
+ * device model (a PV caller gets their mfns to map with mmu_update's
+ * MMU_PT_UPDATE_NO_TRANSLATE, as Linux's privcmd does). A translated
+ * caller, grant table frames and vmtrace buffers: -EOPNOTSUPP. */
+static long acquire_resource(struct vcpu *v, uint64_t arg)
+{
+    xen_mem_acquire_resource_t r;
+    if (copy_from_guest_va(v->cr3, &r, arg, sizeof(r)))
+        return -XL_EFAULT;
+    if (r.pad)
+        return -XL_EINVAL;
+    struct domain *d;
+    int rc = target_domain(v, r.domid, &d);
+    if (rc)
+        return rc;
+    if (r.type != XENMEM_resource_ioreq_server)
+        return -XL_EOPNOTSUPP;
+    if (!r.frame_list.p && !r.nr_frames) {
+        r.nr_frames = 1; /* a query: the ioreq page (no buffered page) */
+        return copy_to_guest_va(v->cr3, arg, &r, sizeof(r)) ? -XL_EFAULT : 0;
+    }
+    if (v->domain->hvm)
+        return -XL_EOPNOTSUPP;
+    if (r.nr_frames != 1)
+        return -XL_EINVAL;
+    uint64_t mfn;
+    if ((rc = hvm_ioreq_resource(v, d, r.id, r.frame, &mfn)))
+        return rc;
+    xen_pfn_t f = mfn;
+    return copy_to_guest_va(v->cr3, (uint64_t)r.frame_list.p, &f, sizeof(f)) ? -XL_EFAULT : 0;
+}
+
 /* XENMEM_add_to_physmap: a translated (HVM/PVH) domain's shared_info or
  * grant frames at guest frames of its choice (hvm_add_to_physmap). A PV
  * domain has no physmap to add to (-EINVAL, as Xen's PV path). */
@@ -554,6 +586,8 @@ HYPERCALL_DECL(memory_op)
                                           a5);
         return rc;
     }
+    case XENMEM_acquire_resource:
+        return acquire_resource(v, a2);
     case XENMEM_exchange:
         return memory_exchange(v, a2);
     case XENMEM_memory_map:

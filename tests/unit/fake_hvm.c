@@ -61,3 +61,26 @@ long do_hvm_op(struct vcpu *v, uint64_t op, uint64_t arg, uint64_t a3, uint64_t 
     HCSTAT_SUB(&v->domain->hcstat, hvm_op, op); /* counted as the real one does */
     return -XL_ENOSYS;
 }
+int hvm_domain_set_emulation(struct domain *d, uint32_t flags)
+{
+    (void)d, (void)flags;
+    return -XL_EOPNOTSUPP;
+}
+/* No domain is HVM here, so no ioreq server exists and no port of the
+ * hv's is ever allocated. */
+void hvm_ioreq_port_notify(struct domain *d, unsigned int port)
+{
+    (void)d, (void)port;
+}
+int hvm_ioreq_resource(struct vcpu *caller, struct domain *d, uint32_t id, uint64_t frame,
+                       uint64_t *mfn)
+{
+    (void)caller, (void)d, (void)id, (void)frame, (void)mfn;
+    return -XL_EINVAL;
+}
+long do_dm_op(struct vcpu *v, uint64_t domid, uint64_t nr_bufs, uint64_t bufs, uint64_t a4,
+              uint64_t a5)
+{
+    (void)v, (void)domid, (void)nr_bufs, (void)bufs, (void)a4, (void)a5;
+    return -XL_EINVAL;
+}

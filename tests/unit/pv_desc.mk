@@ -7,3 +7,5 @@ UNIT_SRCS_pv_desc := hv/arch/x86/pv/pv_desc.c hv/common/mm.c hv/arch/x86/pv/page
                      tests/unit/fake_smp.c hv/shared/format.c
 # physical IRQs (pirq.c, msi.c): event_channel.c, mm.c and domain.c call them
 UNIT_SRCS_pv_desc += hv/common/pirq.c hv/common/msi.c
+# event_channel.c calls the HVM layer (its ioreq ports)
+UNIT_SRCS_pv_desc += tests/unit/fake_hvm.c

@@ -48,6 +48,7 @@ struct evtchn {
     uint8_t pending;       /* FIFO: raised while its event-array page was missing */
     uint8_t last_vcpu;     /* FIFO: whose queue it was last linked on (Xen's last_vcpu_id) */
     uint16_t pirq;         /* ECS_PIRQ */
+    uint8_t hv_consumer;   /* the hv's end (Xen's consumer_is_xen): the guest cannot use it */
 };
 
 struct domain_events {
@@ -117,6 +118,14 @@ void send_global_virq(unsigned int virq);
 /* Is port pending (2-level: d's shared_info bit; FIFO: its event word's
  * PENDING bit; 0 for an invalid port or a missing array page)? */
 int evtchn_port_is_pending(struct domain *d, unsigned int port);
+/* A port of d the hv consumes (an ioreq server's, per vcpu): unbound,
+ * for remote_dom to bind; its events go to hvm_ioreq_port_notify. The
+ * port, or -errno. */
+int evtchn_alloc_hv_port(struct domain *d, unsigned int vcpu_id, uint16_t remote_dom);
+/* The hv's send on such a port (to the bound remote end, if any). */
+void evtchn_send_hv(struct domain *d, unsigned int port);
+/* Close it (the remote end, if bound, becomes unbound). */
+void evtchn_close_hv_port(struct domain *d, unsigned int port);
 /* Event channels in use (bound or unbound) in every live domain, port 0
  * excepted: the destroy log prints it so a leak across domains shows. */
 unsigned int evtchn_total_in_use(void);

@@ -192,10 +192,13 @@ static inline uint64_t m2p_get(uint64_t mfn)
 /* ---- PV MMU operations (mmu.c), the cores of the hypercalls ---- */
 struct vcpu;
 struct domain;
-/* MMU_NORMAL_PT_UPDATE / MMU_PT_UPDATE_PRESERVE_AD of the entry at machine
- * address ptr (8-byte aligned) in a frame of pt_owner. */
+/* MMU_NORMAL_PT_UPDATE / MMU_PT_UPDATE_PRESERVE_AD / MMU_PT_UPDATE_NO_TRANSLATE
+ * of the entry at machine address ptr (8-byte aligned) in a frame of
+ * pt_owner; flags below. */
+#define MM_PT_PRESERVE_AD   1
+#define MM_PT_NO_TRANSLATE  2 /* a translated pg_owner's frame named by mfn */
 int mm_pt_update(uint16_t pt_owner, uint16_t pg_owner, uint64_t ptr, uint64_t val,
-                 int preserve_ad);
+                 int flags);
 /* Update the L1 entry that maps va under the L4 frame l4_mfn. */
 int mm_update_va(uint16_t pt_owner, uint16_t pg_owner, uint64_t l4_mfn, uint64_t va,
                  uint64_t val);

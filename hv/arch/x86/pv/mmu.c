@@ -63,13 +63,15 @@ void *mm_guest_ptr(uint64_t cr3, uint64_t va, uint64_t len, int write)
  * fast path when no reference changes (l1_entry_keeps_refs), else new's
  * references first, then old's dropped. */
 static int write_l1e(uint64_t *e, uint64_t l1_mfn, uint64_t val, uint16_t pt_owner,
-                     uint16_t pg_owner)
+                     uint16_t pg_owner, int translate)
 {
     uint64_t old = *e;
     /* A translated (HVM/PVH) foreign domain's frames are named by their
      * guest frame number, as in Xen's mod_l1_entry: its p2m says which
-     * machine frame that is (a hole: -EINVAL). */
-    if (pg_owner != pt_owner && (val & PTE_P)) {
+     * machine frame that is (a hole: -EINVAL) - unless the caller names
+     * the machine frame itself (MMU_PT_UPDATE_NO_TRANSLATE: an ioreq
+     * page from XENMEM_acquire_resource, the domain's but in no p2m). */
+    if (translate && pg_owner != pt_owner && (val & PTE_P)) {
         struct domain *fd = domain_by_id(pg_owner);
         if (fd && fd->hvm) {
             int64_t m = hvm_gfn_to_mfn(fd, (val & PTE_ADDR) >> PAGE_SHIFT);
@@ -101,7 +103,7 @@ int mm_l1_update(uint16_t pt_owner, uint16_t pg_owner, uint64_t ptr, uint64_t va
         return -XL_EINVAL;
     uint64_t *e = TABLE_AT(mfn) + ((ptr & (PAGE_SIZE - 1)) >> 3);
     *old = *e;
-    return write_l1e(e, mfn, val, pt_owner, pg_owner);
+    return write_l1e(e, mfn, val, pt_owner, pg_owner, 1);
 }
 
 int mm_l1_of_va(uint16_t owner, uint64_t l4_mfn, uint64_t va, uint64_t *ptr)
@@ -125,7 +127,7 @@ int mm_l1_of_va(uint16_t owner, uint64_t l4_mfn, uint64_t va, uint64_t *ptr)
 }
 
 int mm_pt_update(uint16_t pt_owner, uint16_t pg_owner, uint64_t ptr, uint64_t val,
-                 int preserve_ad)
+                 int flags)
 {
     uint64_t mfn = ptr >> PAGE_SHIFT;
     if (!frame_owned(mfn, pt_owner) || (ptr & 7))
@@ -141,10 +143,10 @@ int mm_pt_update(uint16_t pt_owner, uint16_t pg_owner, uint64_t ptr, uint64_t va
         if (level == 4 && l4_slot_is_hv((unsigned int)((ptr & (PAGE_SIZE - 1)) >> 3)))
             return -XL_EINVAL; /* the hv fills its own slots */
         uint64_t old = *e;
-        if (preserve_ad)
+        if (flags & MM_PT_PRESERVE_AD)
             val = (val & ~(PTE_A | PTE_D)) | (old & (PTE_A | PTE_D));
         if (level == 1)
-            return write_l1e(e, mfn, val, pt_owner, pg_owner);
+            return write_l1e(e, mfn, val, pt_owner, pg_owner, !(flags & MM_PT_NO_TRANSLATE));
         int rc = get_entry_refs_at(level, val, mfn, pt_owner, pg_owner);
         if (rc)
             return rc;
@@ -170,7 +172,7 @@ int mm_update_va(uint16_t pt_owner, uint16_t pg_owner, uint64_t l4_mfn, uint64_t
     if (rc)
         return rc;
     return write_l1e(TABLE_AT(ptr >> PAGE_SHIFT) + ((ptr & (PAGE_SIZE - 1)) >> 3),
-                     ptr >> PAGE_SHIFT, val, pt_owner, pg_owner);
+                     ptr >> PAGE_SHIFT, val, pt_owner, pg_owner, 1);
 }
 
 int mm_pin(uint16_t owner, uint64_t mfn, unsigned int type)
@@ -363,7 +365,10 @@ static long mmu_update_batch(struct vcpu *v, uint64_t a1, uint64_t a2, uint64_t 
         case MMU_NORMAL_PT_UPDATE:
         case MMU_PT_UPDATE_PRESERVE_AD:
             rc = mm_pt_update(self, pg_owner, req.ptr & ~7ULL, req.val,
-                              (req.ptr & 7) == MMU_PT_UPDATE_PRESERVE_AD);
+                              (req.ptr & 7) == MMU_PT_UPDATE_PRESERVE_AD ? MM_PT_PRESERVE_AD : 0);
+            break;
+        case MMU_PT_UPDATE_NO_TRANSLATE: /* the frame is named by its mfn even for a translated pg_owner */
+            rc = mm_pt_update(self, pg_owner, req.ptr & ~7ULL, req.val, MM_PT_NO_TRANSLATE);
             break;
         case MMU_MACHPHYS_UPDATE:
             if (frame_owned(req.ptr >> PAGE_SHIFT, pg_owner))
@@ -371,7 +376,7 @@ static long mmu_update_batch(struct vcpu *v, uint64_t a1, uint64_t a2, uint64_t 
             else
                 rc = -XL_EINVAL;
             break;
-        default: /* MMU_PT_UPDATE_NO_TRANSLATE (HVM only in Xen) and unknown ones */
+        default: /* unknown ones */
             rc = hc_unimplemented(v->domain, __HYPERVISOR_mmu_update, (unsigned int)(req.ptr & 7));
         }
         if (rc == MM_ERESTART) /* this entry again, where its validation stopped */
