@@ -74,9 +74,10 @@ static int check_create_config(const struct xen_domctl_createdomain *c)
         return -XL_EINVAL;
     if (!(f & XEN_DOMCTL_CDF_hvm) && c->arch.emulation_flags)
         return -XEN_EOPNOTSUPP; /* a PV domU emulates nothing */
-    /* HVM: PVH's set (nothing, or the local APIC as libxl asks for PVH);
-     * a full HVM platform is not emulated yet. */
-    if ((f & XEN_DOMCTL_CDF_hvm) && (c->arch.emulation_flags & ~XEN_X86_EMU_LAPIC))
+    /* HVM: the local APIC, the 8259 PIC and the 8254 PIT are the platform
+     * devices emulated so far (hvm_domain_set_emulation); nothing for PVH. */
+    if ((f & XEN_DOMCTL_CDF_hvm) &&
+        (c->arch.emulation_flags & ~(XEN_X86_EMU_LAPIC | XEN_X86_EMU_PIC | XEN_X86_EMU_PIT)))
         return -XEN_EOPNOTSUPP;
     if (c->max_vcpus > MAX_VCPUS)
         return -XL_EINVAL; /* Xen: above its max_vcpus for PV (here MAX_VCPUS) */
@@ -136,7 +137,7 @@ static long create_domain(struct xen_domctl *o)
     if (c->flags & XEN_DOMCTL_CDF_hvm) {
         int hrc = hvm_domain_init(d, 1);
         if (!hrc)
-            d->hvmd.emu_lapic = !!(c->arch.emulation_flags & XEN_X86_EMU_LAPIC);
+            hrc = hvm_domain_set_emulation(d, c->arch.emulation_flags);
         if (hrc) {
             d->state = DOM_SHUTDOWN;
             domain_destroy(d);

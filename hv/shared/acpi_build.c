@@ -54,6 +54,17 @@ static void header(struct acpi_hdr *h, const char *sig, uint32_t len, uint8_t re
 #define XSDT_OFF 64
 #define MADT_OFF 128
 
+static void rsdp_xsdt(uint8_t *page, uint64_t page_gpa, unsigned int nr_tables);
+
+int acpi_build_uniproc(uint8_t *page, size_t size, uint64_t page_gpa)
+{
+    if (MADT_OFF > size)
+        return -1;
+    memset(page, 0, size);
+    rsdp_xsdt(page, page_gpa, 0);
+    return 0;
+}
+
 int acpi_build_pvh(uint8_t *page, size_t size, uint64_t page_gpa, unsigned int nr_vcpus)
 {
     size_t madt_len = sizeof(struct acpi_hdr) + 8 + 8 * (size_t)nr_vcpus;
@@ -75,11 +86,18 @@ int acpi_build_pvh(uint8_t *page, size_t size, uint64_t page_gpa, unsigned int n
         e[4] = 1;            /* enabled */
     }
     header((struct acpi_hdr *)m, "APIC", (uint32_t)madt_len, 4);
-    /* XSDT: the MADT */
+    rsdp_xsdt(page, page_gpa, 1);
+    return 0;
+}
+
+/* The XSDT (listing the MADT if nr_tables is 1) and the RSDP. */
+static void rsdp_xsdt(uint8_t *page, uint64_t page_gpa, unsigned int nr_tables)
+{
     uint8_t *x = page + XSDT_OFF;
     uint64_t madt_gpa = page_gpa + MADT_OFF;
-    memcpy(x + sizeof(struct acpi_hdr), &madt_gpa, 8);
-    header((struct acpi_hdr *)x, "XSDT", sizeof(struct acpi_hdr) + 8, 1);
+    if (nr_tables)
+        memcpy(x + sizeof(struct acpi_hdr), &madt_gpa, 8);
+    header((struct acpi_hdr *)x, "XSDT", (uint32_t)(sizeof(struct acpi_hdr) + 8 * nr_tables), 1);
     /* RSDP (ACPI 2.0) */
     struct acpi_rsdp *r = (struct acpi_rsdp *)page;
     memcpy(r->sig, "RSD PTR ", 8);
@@ -89,5 +107,4 @@ int acpi_build_pvh(uint8_t *page, size_t size, uint64_t page_gpa, unsigned int n
     r->xsdt = page_gpa + XSDT_OFF;
     r->checksum = (uint8_t)-sum(r, 20);
     r->ext_checksum = (uint8_t)-sum(r, sizeof(*r));
-    return 0;
 }

@@ -87,6 +87,16 @@ static void test_acpi_refusals(void **state)
     assert_int_equal(acpi_build_pvh(page, sizeof(page), 0x1000, 256), -1);
     assert_int_equal(acpi_build_pvh(page, 128 + 44 + 8 * 4 - 1, 0x1000, 4), -1); /* does not fit */
     assert_int_equal(acpi_build_pvh(page, sizeof(page), 0x1000, 255), 0);
+    /* the uniprocessor PC's: an XSDT listing nothing, checksums right */
+    assert_int_equal(acpi_build_uniproc(page, 64, 0x1000), -1);
+    assert_int_equal(acpi_build_uniproc(page, sizeof(page), 0x2000), 0);
+    assert_memory_equal(page, "RSD PTR ", 8);
+    assert_int_equal(sum(page, 20), 0);
+    assert_int_equal(sum(page, 36), 0);
+    const uint8_t *ux = page + (le64(page + 24) - 0x2000);
+    assert_memory_equal(ux, "XSDT", 4);
+    assert_int_equal(le32(ux + 4), 36); /* the header alone: no MADT */
+    assert_int_equal(sum(ux, 36), 0);
 }
 
 static void test_start_page(void **state)

@@ -197,8 +197,11 @@ static int build(uint32_t domid, const struct xl_build_args *a, struct xl_build_
      * memory map, command line). */
     static uint8_t acpi[PAGE_SIZE], page[PAGE_SIZE];
     uint64_t base = start_gfn << PAGE_SHIFT;
-    if (!rc && acpi_build_pvh(acpi, sizeof(acpi), acpi_gfn << PAGE_SHIFT,
-                              a->max_vcpus ? a->max_vcpus : 1))
+    /* HVM with one vcpu: a uniprocessor PC in virtual-wire mode (no
+     * MADT: see acpi_build.h) until the I/O APIC is wired. */
+    unsigned int nv = a->max_vcpus ? a->max_vcpus : 1;
+    if (!rc && (hvm && nv == 1 ? acpi_build_uniproc(acpi, sizeof(acpi), acpi_gfn << PAGE_SHIFT)
+                               : acpi_build_pvh(acpi, sizeof(acpi), acpi_gfn << PAGE_SHIFT, nv)))
         rc = -XL_EINVAL;
     if (hvm) {
         /* the zero page (E820: low RAM, the legacy hole, RAM, the special

@@ -13,6 +13,7 @@
 
 #include <stdint.h>
 #include <xenolith/hvm_dev.h>
+#include <xenolith/ioreq.h>
 #include <xenolith/p2m.h>
 #include <xen/xen.h>
 #include <xen/hvm/params.h> /* HVM_NR_PARAMS */
@@ -33,6 +34,11 @@ struct hvm_domain {
     uint64_t p2m_tables;      /* table frames the p2m holds (hvm.c's limit) */
     char pbuf[127];           /* debug port 0xe9: the line so far */
     uint8_t pbuf_len;
+    uint8_t emu_pic;          /* XEN_X86_EMU_PIC: the 8259 pair at 0x20/0xa0, INTR to vcpu 0's LINT0 */
+    struct vpic pic;
+    uint8_t emu_pit;          /* XEN_X86_EMU_PIT: the 8254 at 0x40-0x43 (and 0x61), IRQ 0 */
+    struct vpit pit;
+    struct hvm_ioreq_server ioreq[HVM_MAX_IOREQ_SERVERS];
 };
 
 /* Guest state the vendor-neutral code reads after an exit (the back end
@@ -69,6 +75,7 @@ struct hvm_vcpu {
     uint32_t event_len;
     uint64_t cr8;
     uint64_t exits;           /* exits taken (all reasons) */
+    struct hvm_io_wait io;    /* an access a device model answers (ioreq.c) */
 };
 
 /* Why the guest stopped, in vendor-neutral terms. */
@@ -143,6 +150,9 @@ static inline int hvm_available(void) { return hvm_funcs != 0; }
 
 /* Domains (domctl.c, domain.c). pvh: no emulated devices. */
 int hvm_domain_init(struct domain *d, int pvh);
+/* XEN_DOMCTL_createdomain's emulation_flags: which platform devices
+ * (the local APIC, the 8259 PIC) the domain has. 0 or -errno. */
+int hvm_domain_set_emulation(struct domain *d, uint32_t flags);
 /* The p2m's tables go (the guest frames are the frame table's). */
 void hvm_domain_destroy(struct domain *d);
 int hvm_vcpu_init(struct vcpu *v);
@@ -187,6 +197,13 @@ void arch_hvm_exit_begin(void);
 void arch_hvm_debugregs_enter(struct vcpu *v);
 void arch_hvm_debugregs_exit(struct vcpu *v);
 void arch_hvm_exit_end(void);
+
+/* For ioreq.c: an MMIO load's value into the destination register; the
+ * instruction stepped over; an ISA IRQ line of the domain's platform
+ * (the PIC's, and so vcpu 0's LINT0). */
+void hvm_mmio_complete_load(struct vcpu *v, const struct hvm_mmio_insn *in, uint64_t val);
+void hvm_skip_insn(struct vcpu *v, unsigned int len);
+void hvm_isa_irq_set(struct domain *d, unsigned int irq, int level);
 
 /* Is hypercall nr one an HVM guest has (Xen's hvm64 column)? */
 int hvm_hypercall_allowed(uint64_t nr);

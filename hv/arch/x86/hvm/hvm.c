@@ -12,6 +12,7 @@
  * map a frame into a p2m that its domain does not own, or let a guest's
  * bad state reach anything but that guest (domain_crash, never panic).
  */
+#include <xenolith/domctl.h> /* first: the tools-only ABI (emulation flags, dm_op) */
 #include <xenolith/arch.h>
 #include <xenolith/console.h>
 #include <xenolith/domain.h>
@@ -112,6 +113,7 @@ void hvm_domain_destroy(struct domain *d)
 {
     if (!d->hvm)
         return;
+    hvm_ioreq_destroy_all(d); /* before its frames go: the ioreq pages are d's */
     struct vcpu *v;
     for_each_vcpu(d, v)
         hvm_vcpu_destroy(v);
@@ -143,6 +145,12 @@ int hvm_vcpu_init(struct vcpu *v)
     if (v->domain->hvmd.emu_lapic) {
         struct vlapic_cb cb = { .ctx = v, .raise = lapic_raise };
         vlapic_init(&v->hvm.lapic, (uint8_t)v->id, &cb);
+        /* With a PIC, vcpu 0's LINT0 starts as a PC firmware leaves it:
+         * ExtINT, unmasked (the MP spec's virtual wire), so a kernel
+         * booted without firmware keeps taking the 8259's interrupts
+         * there (Linux leaves an unmasked LINT0 as ExtINT on CPU 0). */
+        if (v->domain->hvmd.emu_pic && v->id == 0)
+            v->hvm.lapic.lvt[3] = 7u << 8;
     }
     v->ev.periodic_period = 0; /* Xen's 100 Hz ticker is for PV vcpus only */
     return 0;
@@ -355,14 +363,82 @@ int hvm_translate_tagged(uint64_t cr3, uint64_t va, int write, uint64_t *maddr)
     return hvm_translate(&d->vcpus[idx % MAX_VCPUS], va, write, maddr);
 }
 
+/* ---- the emulated 8259 pair (XEN_X86_EMU_PIC): its INTR goes to
+ * vcpu 0's LINT0 (virtual wire), as on Xen's HVM platform ---- */
+static void pic_raise(void *ctx, unsigned int line, int level)
+{
+    (void)line;
+    struct domain *d = ctx;
+    if (!level)
+        return;
+    struct vcpu *v = &d->vcpus[0];
+    if (v->blocked)
+        vcpu_wake(v);
+    else
+        vcpu_kick(v);
+}
+
+/* The PIT's channel 0 output: ISA IRQ 0. */
+static void pit_irq(void *ctx, unsigned int line, int level)
+{
+    (void)line;
+    hvm_isa_irq_set(ctx, 0, level);
+}
+
+int hvm_domain_set_emulation(struct domain *d, uint32_t flags)
+{
+    if (flags & ~(XEN_X86_EMU_LAPIC | XEN_X86_EMU_PIC | XEN_X86_EMU_PIT))
+        return -XL_EOPNOTSUPP; /* the other platform devices are not wired yet */
+    if ((flags & XEN_X86_EMU_PIC) && !(flags & XEN_X86_EMU_LAPIC))
+        return -XL_EINVAL;     /* the PIC reaches the CPU through LINT0 */
+    if ((flags & XEN_X86_EMU_PIT) && !(flags & XEN_X86_EMU_PIC))
+        return -XL_EINVAL;     /* its IRQ 0 goes through the PIC */
+    d->hvmd.emu_lapic = !!(flags & XEN_X86_EMU_LAPIC);
+    d->hvmd.emu_pic = !!(flags & XEN_X86_EMU_PIC);
+    d->hvmd.emu_pit = !!(flags & XEN_X86_EMU_PIT);
+    if (d->hvmd.emu_pic)
+        vpic_init(&d->hvmd.pic, pic_raise, d);
+    if (d->hvmd.emu_pit)
+        vpit_init(&d->hvmd.pit, pit_irq, d);
+    return 0;
+}
+
+void hvm_isa_irq_set(struct domain *d, unsigned int irq, int level)
+{
+    if (d->hvmd.emu_pic && irq < 16)
+        vpic_set_irq(&d->hvmd.pic, irq, level);
+}
+
+static int pit_port(uint16_t port)
+{
+    return (port >= 0x40 && port <= 0x43) || port == 0x61;
+}
+
+static int pic_port(uint16_t port)
+{
+    return port == 0x20 || port == 0x21 || port == 0xa0 || port == 0xa1 || port == 0x4d0 ||
+           port == 0x4d1;
+}
+
+/* The vector the PIC offers vcpu v now, or -1. */
+static int pic_vector(struct vcpu *v)
+{
+    struct domain *d = v->domain;
+    if (!d->hvmd.emu_pic || v->id != 0 || !vlapic_accepts_pic(&v->hvm.lapic))
+        return -1;
+    return vpic_pending_vector(&d->hvmd.pic);
+}
+
 /* ---- exits ---- */
-static void skip_insn(struct vcpu *v, unsigned int len)
+void hvm_skip_insn(struct vcpu *v, unsigned int len)
 {
     v->hvm.st.int_shadow = 0; /* an sti/mov-ss shadow ends with the emulated instruction */
     v->regs.rip += len;
     if (!(v->hvm.st.efer & EFER_LMA) || !(v->hvm.st.cs_attr & (1u << 9)))
         v->regs.rip &= 0xffffffffULL;
 }
+
+#define skip_insn hvm_skip_insn
 
 static void inject_gp(struct vcpu *v)
 {
@@ -582,6 +658,28 @@ static void do_io(struct vcpu *v, const struct hvm_exit *e)
         return;
     }
     uint64_t mask = e->io_size == 1 ? 0xff : e->io_size == 2 ? 0xffff : 0xffffffffULL;
+    struct domain *d = v->domain;
+    if (d->hvmd.emu_pic && pic_port(e->port)) {
+        if (e->io_in)
+            v->regs.rax = (v->regs.rax & ~mask) | (vpic_read(&d->hvmd.pic, e->port, e->io_size) & mask);
+        else
+            vpic_write(&d->hvmd.pic, e->port, e->io_size, (uint32_t)(v->regs.rax & mask));
+        skip_insn(v, e->insn_len);
+        return;
+    }
+    if (d->hvmd.emu_pit && pit_port(e->port)) {
+        uint64_t now = arch_time_ns();
+        if (e->io_in)
+            v->regs.rax = (v->regs.rax & ~mask) |
+                          (vpit_read(&d->hvmd.pit, e->port, e->io_size, now) & mask);
+        else
+            vpit_write(&d->hvmd.pit, e->port, e->io_size, (uint32_t)(v->regs.rax & mask), now);
+        skip_insn(v, e->insn_len);
+        return;
+    }
+    if (!(e->port == DEBUGCONS_PORT && !e->io_in) &&
+        hvm_ioreq_port(v, e->port, e->io_size, e->io_in, v->regs.rax & mask, e->insn_len))
+        return; /* a device model's: the vcpu waits for its answer */
     if (e->io_in) {
         /* no device behind the port: all ones, as Xen's null handler */
         uint64_t val = mask;
@@ -622,6 +720,7 @@ int hvm_hypercall_allowed(uint64_t nr)
     case __HYPERVISOR_hvm_op:
     case __HYPERVISOR_sysctl:
     case __HYPERVISOR_domctl:
+    case __HYPERVISOR_dm_op:
         return 1;
     default:
         return 0;
@@ -715,6 +814,9 @@ static void do_npf(struct vcpu *v, const struct hvm_exit *e)
     }
     uint64_t g[HVM_NR_GPRS];
     gprs_out(&v->regs, g);
+    if (!lapic && hvm_ioreq_mmio(v, e->gpa, &in,
+                                 in.kind == HVM_MMIO_LOAD ? 0 : hvm_mmio_store_value(&in, g)))
+        return; /* a device model's: completed when it answers */
     uint32_t off = (uint32_t)(e->gpa - VLAPIC_BASE);
     if (in.kind == HVM_MMIO_LOAD) {
         uint64_t val = in.size == 8 ? ~0ULL : (1ULL << (in.size * 8)) - 1; /* a hole: all ones */
@@ -727,6 +829,14 @@ static void do_npf(struct vcpu *v, const struct hvm_exit *e)
                      arch_time_ns());
     }
     skip_insn(v, in.len);
+}
+
+void hvm_mmio_complete_load(struct vcpu *v, const struct hvm_mmio_insn *in, uint64_t val)
+{
+    uint64_t g[HVM_NR_GPRS];
+    gprs_out(&v->regs, g);
+    hvm_mmio_load_complete(in, g, val);
+    gprs_in(&v->regs, g);
 }
 
 /* Xen's hvm_hlt: with interrupts off the vcpu is done (all down: the
@@ -752,6 +862,10 @@ static void do_hlt(struct vcpu *v, const struct hvm_exit *e)
         if (vlapic_pending_vector(&v->hvm.lapic) >= 0)
             return;
     }
+    if (v->domain->hvmd.emu_pit && v->id == 0)
+        vpit_advance(&v->domain->hvmd.pit, arch_time_ns());
+    if (pic_vector(v) >= 0)
+        return;
     v->blocked = 1;
     sched_raise_work();
 }
@@ -831,8 +945,15 @@ static void deliver_events(struct vcpu *v)
     int from_lapic = 0;
     if (d->hvmd.emu_lapic) {
         struct vlapic *l = &v->hvm.lapic;
-        vlapic_advance(l, arch_time_ns());
+        uint64_t now = arch_time_ns();
+        vlapic_advance(l, now);
         uint64_t dl = vlapic_next_deadline(l);
+        if (d->hvmd.emu_pit && v->id == 0) { /* the PIT's edges wake vcpu 0 too */
+            vpit_advance(&d->hvmd.pit, now);
+            uint64_t pd = vpit_next_deadline(&d->hvmd.pit);
+            if (pd < dl)
+                dl = pd;
+        }
         dl = dl == HVM_DEV_NO_DEADLINE ? 0 : dl;
         if (dl != v->hvm.lapic_deadline) {
             v->hvm.lapic_deadline = dl;
@@ -842,10 +963,15 @@ static void deliver_events(struct vcpu *v)
         if (vec < 0 && (vec = vlapic_pending_vector(l)) >= 0)
             from_lapic = 1;
     }
+    int from_pic = 0;
+    if (vec < 0 && (vec = pic_vector(v)) >= 0)
+        from_pic = 1;
     uint64_t before = v->hvm.pending_exc;
     hvm_funcs->set_virq(v, vec);
     if (from_lapic && !before && v->hvm.pending_exc)
         vlapic_ack(&v->hvm.lapic, (uint8_t)vec); /* injected: IRR -> ISR */
+    if (from_pic && !before && v->hvm.pending_exc)
+        vpic_ack(&d->hvmd.pic); /* the INTA cycle */
 }
 
 static int needs_scheduler(const struct vcpu *v)
@@ -860,6 +986,8 @@ void hvm_vcpu_loop(void)
     struct hvm_exit e;
     arch_hvm_exit_begin();
     for (;;) {
+        if (v->hvm.io.wait)
+            hvm_ioreq_complete(v); /* or it waits again (blocked) */
         if (needs_scheduler(v)) {
             if (hvm_funcs->vcpu_leave)
                 hvm_funcs->vcpu_leave(v);
