@@ -123,7 +123,7 @@ static int m_shutdown(void *ctx, uint32_t d, int wait)
     note("shutdown(%u,%d) ", d, wait);
     return fail_rc;
 }
-static int m_console(void *ctx, uint32_t d) { (void)ctx; note("console(%u) ", d); return 0; }
+static int m_console(void *ctx, uint32_t d, int t) { (void)ctx; note("console(%u,%d) ", d, t); return 0; }
 static int m_hostinfo(void *ctx, struct xlcmd_hostinfo *h)
 {
     (void)ctx;
@@ -591,10 +591,14 @@ static void test_domain_ops(void **state)
     assert_string_equal(out2, "You must specify -a or a domain id.\n\n");
 
     assert_int_equal(run("xl console web"), 0);
-    assert_string_equal(calls, "console(3) ");
+    assert_string_equal(calls, "console(3,0) ");
     assert_int_equal(run("xl console -t pv -n 0 db"), 0);
-    assert_string_equal(calls, "console(12) ");
-    assert_int_equal(run("xl console -t serial db"), 2);
+    assert_string_equal(calls, "console(12,1) ");
+    assert_int_equal(run("xl console -t serial db"), 0);
+    assert_string_equal(calls, "console(12,2) ");
+    assert_int_equal(run("xl console -t vuart db"), 2);
+    assert_string_equal(calls, "");
+    assert_int_equal(run("xl console -t com9 db"), 2);
     assert_string_equal(calls, "");
     assert_int_equal(run("xl console -t"), 2);
     assert_string_equal(out2, "option `t' needs an argument.\n");
@@ -706,7 +710,7 @@ static void test_create(void **state)
     assert_string_equal(created.cmdline, "console=hvc0");
 
     assert_int_equal(run("xl create -p -c web2.cfg 'memory = 96' vcpus=2"), 0);
-    assert_string_equal(calls, "read(web2.cfg) create(web2,1) console(7) ");
+    assert_string_equal(calls, "read(web2.cfg) create(web2,1) console(7,0) ");
     assert_int_equal(created.memory_mib, 96);
     assert_int_equal(created.vcpus, 2);
 

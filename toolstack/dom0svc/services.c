@@ -302,6 +302,7 @@ void svc_domain_cleanup(uint16_t domid)
     if (domid == 0 || domid >= SVC_MAX_DOMS)
         return;
     consback_detach(domid);
+    dm_detach(domid);
     netback_domain_gone(domid);
     blkback_domain_gone(domid);
     xsd_domain_gone(domid);
@@ -319,7 +320,8 @@ static void dom_exc(void)
             xlops_domain_shutdown(di[i].domid, (di[i].flags >> XEN_DOMINF_shutdownshift) &
                                                    XEN_DOMINF_shutdownmask);
     for (uint16_t d = 1; d < SVC_MAX_DOMS; d++) {
-        if ((xsd_has_conn(d) || consback_attached(d) || xlops_created(d)) && !ctl_exists(d)) {
+        if ((xsd_has_conn(d) || consback_attached(d) || dm_attached(d) || xlops_created(d)) &&
+            !ctl_exists(d)) {
             printk("dom0: d%u is gone\n", d);
             svc_domain_cleanup(d);
         }
@@ -351,6 +353,7 @@ void svc_step(int with_ctl)
     int busy = xsd_process();
     int io = dom0_drivers_poll();   /* block completions; polled I/O out: short sleeps */
     consback_poll();
+    dm_poll();
     busy |= net_poll();
     busy |= blkback_poll();
     if (with_ctl)

@@ -80,6 +80,14 @@ void xsd_domain_gone(uint16_t domid);
 /* Domains with a store connection, for the VIRQ_DOM_EXC sweep. */
 int xsd_has_conn(uint16_t domid);
 
+/* dm.c: the device model of an HVM domain (a 16550A at 0x3f8, IRQ 4). */
+int dm_attach(uint16_t domid, unsigned int nvcpus);
+void dm_detach(uint16_t domid);
+int dm_attached(uint16_t domid);
+void dm_poll(void);                     /* answer every waiting request */
+/* `xl console` (type serial): output to COM2, COM2 input to the UART. */
+int dm_interactive(uint16_t domid);
+
 /* consback.c */
 int consback_attach(uint16_t domid, uint64_t mfn, uint32_t remote_port);
 void consback_detach(uint16_t domid);

@@ -623,12 +623,19 @@ static int cmd_console(struct xlcmd *x, int argc, char **argv)
         help(x, "console");
         return XLCMD_EXIT_USAGE;
     }
-    if (o.seen['t'] && strcmp(o.arg['t'], "pv")) {
-        if (!strcmp(o.arg['t'], "serial") || !strcmp(o.arg['t'], "vuart"))
-            xprintf(x, 2, "console type %s is not supported (only pv)\n", o.arg['t']);
-        else
+    int type = XLCMD_CONSOLE_DEFAULT;
+    if (o.seen['t']) {
+        if (!strcmp(o.arg['t'], "pv")) {
+            type = XLCMD_CONSOLE_PV;
+        } else if (!strcmp(o.arg['t'], "serial")) {
+            type = XLCMD_CONSOLE_SERIAL;
+        } else if (!strcmp(o.arg['t'], "vuart")) {
+            xprintf(x, 2, "console type %s is not supported (pv, serial)\n", o.arg['t']);
+            return XLCMD_EXIT_USAGE;
+        } else {
             xputs(x, 2, "console type supported are: pv, serial, vuart\n");
-        return XLCMD_EXIT_USAGE;
+            return XLCMD_EXIT_USAGE;
+        }
     }
     if (o.seen['n'] && strcmp(o.arg['n'], "0")) {
         xputs(x, 2, "only console number 0 is supported\n");
@@ -638,7 +645,7 @@ static int cmd_console(struct xlcmd *x, int argc, char **argv)
         return not_available(x, "console");
     if (find_domain(x, o.pos[0], &domid))
         return XLCMD_EXIT_FAILURE;
-    rc = x->ops->console(x->ctx, domid);
+    rc = x->ops->console(x->ctx, domid, type);
     if (rc) {
         xprintf(x, 2, "Unable to attach console (rc=%d)\n", rc);
         return XLCMD_EXIT_FAILURE;
@@ -1074,7 +1081,7 @@ static int cmd_create(struct xlcmd *x, int argc, char **argv)
         return XLCMD_EXIT_FAILURE;
     }
     if (o.seen['c'] && x->ops->console) {
-        rc = x->ops->console(x->ctx, domid);
+        rc = x->ops->console(x->ctx, domid, XLCMD_CONSOLE_DEFAULT);
         if (rc)
             xprintf(x, 2, "Unable to attach console (rc=%d)\n", rc);
     }
@@ -1409,7 +1416,7 @@ static const struct cmd cmds[] = {
     { "console", cmd_console, "t:n:", 0,
       "Attach to a domain's console (Ctrl-] detaches)",
       "[options] <Domain>",
-      "-t TYPE   console type: pv (the only one here)\n"
+      "-t TYPE   console type: pv, or serial (an HVM domain's emulated port, its default)\n"
       "-n NUM    console number: 0\n" },
     { "info", cmd_info, "", 0,
       "Show information about the host and the hypervisor",

@@ -105,6 +105,10 @@ struct xlcmd_blkinfo {
 
 /* The toolstack. Every call returns 0 or a negative Xen errno; a NULL op
  * makes its commands answer "not available" (exit 1). */
+#define XLCMD_CONSOLE_DEFAULT 0
+#define XLCMD_CONSOLE_PV      1
+#define XLCMD_CONSOLE_SERIAL  2
+
 struct xlcmd_ops {
     /* The whole file, in memory the toolstack owns until the next call. */
     int (*read_file)(void *ctx, const char *path, const char **data, size_t *len);
@@ -116,7 +120,8 @@ struct xlcmd_ops {
     int (*unpause)(void *ctx, uint32_t domid);
     int (*shutdown)(void *ctx, uint32_t domid, int wait);
     /* Attaches the console until the user detaches (Ctrl-]). */
-    int (*console)(void *ctx, uint32_t domid);
+    /* type: XLCMD_CONSOLE_* (default: serial for HVM, pv otherwise) */
+    int (*console)(void *ctx, uint32_t domid, int type);
     int (*hostinfo)(void *ctx, struct xlcmd_hostinfo *hi);
     /* Writes the hypervisor's console ring through io; clear afterwards. */
     int (*dmesg)(void *ctx, int clear, const struct xlcmd_io *io);

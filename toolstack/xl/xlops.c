@@ -105,9 +105,13 @@ static int op_unpause(void *ctx, uint32_t domid)
     return ctl_pause((uint16_t)domid, 0);
 }
 
-static int op_console(void *ctx, uint32_t domid)
+/* xl's console types: the PV console, or the emulated serial port of an
+ * HVM domain (xl's default for HVM, as its device model's pty). */
+static int op_console(void *ctx, uint32_t domid, int type)
 {
     (void)ctx;
+    if (type == XLCMD_CONSOLE_SERIAL || (type == XLCMD_CONSOLE_DEFAULT && dm_attached((uint16_t)domid)))
+        return dm_interactive((uint16_t)domid);
     return consback_interactive((uint16_t)domid);
 }
 
@@ -423,9 +427,11 @@ static int op_create(void *ctx, const struct xlcfg *cfg, int paused, uint32_t *d
     d.u.createdomain.max_grant_frames = 32;
     d.u.createdomain.max_maptrack_frames = 1024;
     d.u.createdomain.grant_opts = XEN_DOMCTL_GRANT_version(1);
-    if (pvh) { /* libxl's PVH (and, here, HVM): hardware paging, only the local APIC emulated */
+    if (pvh) { /* libxl's PVH: hardware paging, only the local APIC emulated; HVM: with
+                * the 8259 PIC and 8254 PIT too (the platform devices the hv has so far) */
         d.u.createdomain.flags = XEN_DOMCTL_CDF_hvm | XEN_DOMCTL_CDF_hap;
-        d.u.createdomain.arch.emulation_flags = XEN_X86_EMU_LAPIC;
+        d.u.createdomain.arch.emulation_flags =
+            XEN_X86_EMU_LAPIC | (pvh == 2 ? XEN_X86_EMU_PIC | XEN_X86_EMU_PIT : 0);
     }
     uint8_t uuid[16];
     if (cfg->has_uuid)
@@ -455,6 +461,9 @@ static int op_create(void *ctx, const struct xlcfg *cfg, int paused, uint32_t *d
         hc = xsd_introduce(domid, b.store_mfn, b.store_evtchn);
     if (!hc)
         hc = consback_attach(domid, b.console_mfn, b.console_evtchn);
+    /* HVM: the device model (libxl starts QEMU here): its serial port */
+    if (!hc && pvh == 2)
+        hc = dm_attach(domid, d.u.createdomain.max_vcpus);
     if (!hc)
         hc = xlnet_create_vifs(domid, cfg);
     /* libxl__add_disks: the vbds, before the domain runs. */
