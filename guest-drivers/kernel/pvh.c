@@ -191,6 +191,14 @@ __attribute__((noreturn)) static void crash(const char *m)
         ;
 }
 
+/* top, moved past [pa, end) when that starts in RAM (the memory map is
+ * read by then): what a loader put outside RAM - Xenolith's builders put
+ * the start page right above it - takes no free page. */
+static uint64_t past(uint64_t top, uint64_t pa, uint64_t end)
+{
+    return xl_pvh_is_ram(pa >> 12) ? max_u64(top, end) : top;
+}
+
 static uint64_t copy_cmdline(start_info_t *si, uint64_t pa, uint64_t top)
 {
     const char *cl = pa ? phys(pa) : NULL;
@@ -200,7 +208,7 @@ static uint64_t copy_cmdline(start_info_t *si, uint64_t pa, uint64_t top)
     while (cl[n] && n + 1 < sizeof(si->cmd_line))
         n++;
     memcpy(si->cmd_line, cl, n);
-    return max_u64(top, pa + n + 1);
+    return past(top, pa, pa + n + 1);
 }
 
 /* PVH: hvm_start_info at hsi_pa. Returns the end of what the loader put
@@ -210,24 +218,25 @@ static uint64_t from_hvm_start_info(start_info_t *si, uint32_t hsi_pa, uint64_t 
     const struct hvm_start_info *hsi = phys(hsi_pa);
     if (!hsi || hsi->magic != XEN_HVM_START_MAGIC_VALUE)
         crash("pvh: no hvm_start_info (bad %ebx or magic)\n");
-    top = max_u64(top, hsi_pa + sizeof(*hsi));
+    read_memmap(hsi);
+    top = past(top, hsi_pa, hsi_pa + sizeof(*hsi));
     si->flags = hsi->flags;
     top = copy_cmdline(si, hsi->cmdline_paddr, top);
     const struct hvm_modlist_entry *mod = hsi->nr_modules ? phys(hsi->modlist_paddr) : NULL;
     for (unsigned int i = 0; mod && i < hsi->nr_modules; i++) {
-        top = max_u64(top, hsi->modlist_paddr + (i + 1) * sizeof(*mod));
-        top = max_u64(top, mod[i].paddr + mod[i].size);
+        top = past(top, hsi->modlist_paddr, hsi->modlist_paddr + (i + 1) * sizeof(*mod));
+        top = past(top, mod[i].paddr, mod[i].paddr + mod[i].size);
         if (mod[i].cmdline_paddr)
-            top = max_u64(top, mod[i].cmdline_paddr + 1024);
+            top = past(top, mod[i].cmdline_paddr, mod[i].cmdline_paddr + 1024);
     }
     if (mod && phys(mod[0].paddr)) {
         si->mod_start = (unsigned long)phys(mod[0].paddr);
         si->mod_len = mod[0].size;
     }
     if (hsi->version >= 1 && hsi->memmap_entries)
-        top = max_u64(top, hsi->memmap_paddr +
-                               hsi->memmap_entries * sizeof(struct hvm_memmap_table_entry));
-    read_memmap(hsi);
+        top = past(top, hsi->memmap_paddr,
+                   hsi->memmap_paddr +
+                       hsi->memmap_entries * sizeof(struct hvm_memmap_table_entry));
     return top;
 }
 
@@ -239,21 +248,7 @@ static uint64_t from_multiboot(start_info_t *si, uint32_t mbi_pa, uint64_t top)
     const struct mb1_info *mi = phys(mbi_pa);
     if (!mi)
         crash("hvm: no multiboot_info (bad %ebx)\n");
-    top = max_u64(top, mbi_pa + sizeof(*mi));
-    if (mi->flags & MB1_INFO_CMDLINE)
-        top = copy_cmdline(si, mi->cmdline, top);
-    const struct mb1_module *mod =
-        (mi->flags & MB1_INFO_MODS) && mi->mods_count ? phys(mi->mods_addr) : NULL;
-    for (unsigned int i = 0; mod && i < mi->mods_count; i++) {
-        top = max_u64(top, mi->mods_addr + (i + 1) * sizeof(*mod));
-        top = max_u64(top, mod[i].mod_end);
-    }
-    if (mod && phys(mod[0].mod_start) && mod[0].mod_end > mod[0].mod_start) {
-        si->mod_start = (unsigned long)phys(mod[0].mod_start);
-        si->mod_len = mod[0].mod_end - mod[0].mod_start;
-    }
     if (mi->flags & MB1_INFO_MEM_MAP) {
-        top = max_u64(top, (uint64_t)mi->mmap_addr + mi->mmap_length);
         for (uint64_t pa = mi->mmap_addr; pa + sizeof(struct mb1_mmap_entry) <=
                                           (uint64_t)mi->mmap_addr + mi->mmap_length && nram < 32;) {
             const struct mb1_mmap_entry *e = phys(pa);
@@ -269,6 +264,21 @@ static uint64_t from_multiboot(start_info_t *si, uint32_t mbi_pa, uint64_t top)
         ram[1].addr = 1ULL << 20, ram[1].size = (uint64_t)mi->mem_upper << 10;
         ram[1].type = E820_RAM;
         nram = 2;
+    }
+    top = past(top, mbi_pa, mbi_pa + sizeof(*mi));
+    if (mi->flags & MB1_INFO_MEM_MAP)
+        top = past(top, mi->mmap_addr, (uint64_t)mi->mmap_addr + mi->mmap_length);
+    if (mi->flags & MB1_INFO_CMDLINE)
+        top = copy_cmdline(si, mi->cmdline, top);
+    const struct mb1_module *mod =
+        (mi->flags & MB1_INFO_MODS) && mi->mods_count ? phys(mi->mods_addr) : NULL;
+    for (unsigned int i = 0; mod && i < mi->mods_count; i++) {
+        top = past(top, mi->mods_addr, mi->mods_addr + (i + 1) * sizeof(*mod));
+        top = past(top, mod[i].mod_start, mod[i].mod_end);
+    }
+    if (mod && phys(mod[0].mod_start) && mod[0].mod_end > mod[0].mod_start) {
+        si->mod_start = (unsigned long)phys(mod[0].mod_start);
+        si->mod_len = mod[0].mod_end - mod[0].mod_start;
     }
     return top;
 }
