@@ -61,7 +61,8 @@ int mb1_prepare(const uint8_t *img, size_t len, uint64_t ram_end, struct mb1_pla
         return -XL_ENOEXEC;
     }
     if (p->hdr.flags & 0xffffu & ~(MB1_HF_PAGE_ALIGN | MB1_HF_MEMORY_INFO))
-        return fail(why, "the Multiboot header demands what the builder does not give (a video mode)");
+        return fail(why, "the Multiboot header demands what the builder does not give "
+                         "(a video mode, or a flag in bits 2-15 it does not know)");
     uint64_t phoff = rd64(img + 32), entry64 = rd64(img + 24);
     unsigned int phnum = rd16(img + 56);
     if (rd16(img + 54) != PHDR_SIZE || phoff > len || (uint64_t)phnum * PHDR_SIZE > len - phoff)

@@ -124,6 +124,10 @@ static void test_refusals(void **state)
     make(0x100400, MB1_HF_MEMORY_INFO | MB1_HF_VIDEO_MODE, 0x1010, 1);
     assert_int_equal(refused(&why), -XL_EINVAL);
     assert_non_null(strstr(why, "video"));
+    make(0x100400, MB1_HF_MEMORY_INFO | 0x8000, 0x1010, 1); /* a demand nobody defined */
+    assert_int_equal(refused(&why), -XL_EINVAL);
+    make(0x100400, MB1_HF_MEMORY_INFO | 0x20000, 0x1010, 1); /* bits 16-31: optional */
+    assert_int_equal(refused(&why), 0);
     make(0xffffffff80100000ULL, MB1_HF_MEMORY_INFO, 0x1010, 1); /* 64-bit entry only */
     assert_int_equal(refused(&why), -XL_EINVAL);
     make(0x103000, MB1_HF_MEMORY_INFO, 0x1010, 1); /* entry in the bss */
