@@ -36,6 +36,7 @@
 #define MB1_FLAGS (MB1_HF_PAGE_ALIGN | MB1_HF_MEMORY_INFO | MB1_HF_AOUT_KLUDGE)
     .section .text.mb1, "ax"
     .p2align 2
+    .globl mb1_header
 mb1_header:
     .long   MB1_HEADER_MAGIC
     .long   MB1_FLAGS
