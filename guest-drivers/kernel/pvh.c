@@ -1,17 +1,20 @@
 /*
- * pvh.c - the C start of a kit kernel booted as a PVH guest (after
- * pvh_head.S put it in long mode at its link addresses): find Xen by
- * CPUID, install the hypercall page through the MSR Xen names, load the
- * kit's own IDT (ring 0: exceptions are native, the event callback is a
- * vector), turn hvm_start_info and the HVM params into the start_info_t
+ * pvh.c - the C start of a kit kernel booted as a PVH guest or as an HVM
+ * guest by a Multiboot loader (after pvh_head.S put it in long mode at
+ * its link addresses): find Xen by CPUID, install the hypercall page
+ * through the MSR Xen names, load the kit's own IDT (ring 0: exceptions
+ * are native, the event callback is a vector), turn hvm_start_info (PVH)
+ * or the multiboot_info (HVM) and the HVM params into the start_info_t
  * the common runtime and guest_main expect, then join kernel_start.
- * Owns: xl_is_pvh, the IDT, the synthetic start_info, the free-RAM range
- * it reports to pages.c. Must never: run in a PV kernel (only
- * pvh_start32 leads here), write a page the loader placed after the image
- * before it has been read, or map anything beyond the boot page tables.
+ * Owns: xl_is_pvh, xl_is_hvm, the IDT, the synthetic start_info, the
+ * free-RAM range it reports to pages.c. Must never: run in a PV kernel
+ * (only pvh_start32 and mb1_start32 lead here), write a page the loader
+ * placed after the image before it has been read, or map anything beyond
+ * the boot page tables.
  */
 #include <stdint.h>
 #include <xenolith/lib.h>
+#include <xenolith/mb1_layout.h>
 #include <xen/errno.h>
 #include <xen/arch-x86/hvm/start_info.h>
 #include <xen/features.h>
@@ -24,10 +27,10 @@
 #define MAPPED_LIMIT (1ULL << 30) /* pvh_head.S maps guest-physical 0-1 GiB */
 #define E820_RAM     1
 
-int xl_is_pvh;
+int xl_is_pvh, xl_is_hvm;
 uint64_t xl_pvh_free_start_pfn, xl_pvh_free_end_pfn;
 
-void pvh_start(uint32_t hsi_pa);
+void pvh_start(uint32_t info_pa, uint32_t mb_magic);
 
 extern char _end[];
 extern char pvh_trap_0[], pvh_event_entry[];
@@ -180,7 +183,107 @@ static uint64_t max_u64(uint64_t a, uint64_t b)
     return a > b ? a : b;
 }
 
-void pvh_start(uint32_t hsi_pa)
+__attribute__((noreturn)) static void crash(const char *m)
+{
+    HYPERVISOR_console_io(CONSOLEIO_write, (int)strlen(m), m);
+    xen_shutdown(SHUTDOWN_crash);
+    for (;;)
+        ;
+}
+
+/* top, moved past [pa, end) when that starts in RAM (the memory map is
+ * read by then): what a loader put outside RAM - Xenolith's builders put
+ * the start page right above it - takes no free page. */
+static uint64_t past(uint64_t top, uint64_t pa, uint64_t end)
+{
+    return xl_pvh_is_ram(pa >> 12) ? max_u64(top, end) : top;
+}
+
+static uint64_t copy_cmdline(start_info_t *si, uint64_t pa, uint64_t top)
+{
+    const char *cl = pa ? phys(pa) : NULL;
+    if (!cl)
+        return top;
+    size_t n = 0;
+    while (cl[n] && n + 1 < sizeof(si->cmd_line))
+        n++;
+    memcpy(si->cmd_line, cl, n);
+    return past(top, pa, pa + n + 1);
+}
+
+/* PVH: hvm_start_info at hsi_pa. Returns the end of what the loader put
+ * in memory, at least top. */
+static uint64_t from_hvm_start_info(start_info_t *si, uint32_t hsi_pa, uint64_t top)
+{
+    const struct hvm_start_info *hsi = phys(hsi_pa);
+    if (!hsi || hsi->magic != XEN_HVM_START_MAGIC_VALUE)
+        crash("pvh: no hvm_start_info (bad %ebx or magic)\n");
+    read_memmap(hsi);
+    top = past(top, hsi_pa, hsi_pa + sizeof(*hsi));
+    si->flags = hsi->flags;
+    top = copy_cmdline(si, hsi->cmdline_paddr, top);
+    const struct hvm_modlist_entry *mod = hsi->nr_modules ? phys(hsi->modlist_paddr) : NULL;
+    for (unsigned int i = 0; mod && i < hsi->nr_modules; i++) {
+        top = past(top, hsi->modlist_paddr, hsi->modlist_paddr + (i + 1) * sizeof(*mod));
+        top = past(top, mod[i].paddr, mod[i].paddr + mod[i].size);
+        if (mod[i].cmdline_paddr)
+            top = past(top, mod[i].cmdline_paddr, mod[i].cmdline_paddr + 1024);
+    }
+    if (mod && phys(mod[0].paddr)) {
+        si->mod_start = (unsigned long)phys(mod[0].paddr);
+        si->mod_len = mod[0].size;
+    }
+    if (hsi->version >= 1 && hsi->memmap_entries)
+        top = past(top, hsi->memmap_paddr,
+                   hsi->memmap_paddr +
+                       hsi->memmap_entries * sizeof(struct hvm_memmap_table_entry));
+    return top;
+}
+
+/* HVM: a Multiboot loader's multiboot_info at mbi_pa (flags say which
+ * parts are there: the memory map, else mem_lower/mem_upper). Returns
+ * the end of what the loader put in memory, at least top. */
+static uint64_t from_multiboot(start_info_t *si, uint32_t mbi_pa, uint64_t top)
+{
+    const struct mb1_info *mi = phys(mbi_pa);
+    if (!mi)
+        crash("hvm: no multiboot_info (bad %ebx)\n");
+    if (mi->flags & MB1_INFO_MEM_MAP) {
+        for (uint64_t pa = mi->mmap_addr; pa + sizeof(struct mb1_mmap_entry) <=
+                                          (uint64_t)mi->mmap_addr + mi->mmap_length && nram < 32;) {
+            const struct mb1_mmap_entry *e = phys(pa);
+            if (!e || e->size < 20)
+                break;
+            ram[nram].addr = e->addr;
+            ram[nram].size = e->len;
+            ram[nram++].type = e->type;
+            pa += e->size + 4; /* size counts what follows it */
+        }
+    } else if (mi->flags & MB1_INFO_MEMORY) {
+        ram[0].addr = 0, ram[0].size = (uint64_t)mi->mem_lower << 10, ram[0].type = E820_RAM;
+        ram[1].addr = 1ULL << 20, ram[1].size = (uint64_t)mi->mem_upper << 10;
+        ram[1].type = E820_RAM;
+        nram = 2;
+    }
+    top = past(top, mbi_pa, mbi_pa + sizeof(*mi));
+    if (mi->flags & MB1_INFO_MEM_MAP)
+        top = past(top, mi->mmap_addr, (uint64_t)mi->mmap_addr + mi->mmap_length);
+    if (mi->flags & MB1_INFO_CMDLINE)
+        top = copy_cmdline(si, mi->cmdline, top);
+    const struct mb1_module *mod =
+        (mi->flags & MB1_INFO_MODS) && mi->mods_count ? phys(mi->mods_addr) : NULL;
+    for (unsigned int i = 0; mod && i < mi->mods_count; i++) {
+        top = past(top, mi->mods_addr, mi->mods_addr + (i + 1) * sizeof(*mod));
+        top = past(top, mod[i].mod_start, mod[i].mod_end);
+    }
+    if (mod && phys(mod[0].mod_start) && mod[0].mod_end > mod[0].mod_start) {
+        si->mod_start = (unsigned long)phys(mod[0].mod_start);
+        si->mod_len = mod[0].mod_end - mod[0].mod_start;
+    }
+    return top;
+}
+
+void pvh_start(uint32_t info_pa, uint32_t mb_magic)
 {
     uint32_t base = xen_cpuid_base(), a, b, c, d;
     if (!base)
@@ -189,46 +292,16 @@ void pvh_start(uint32_t hsi_pa)
     cpuid(base + 2, &a, &b, &c, &d);
     wrmsr(b, xl_pvh_virt_to_phys(hypercall_page));
     xl_is_pvh = 1;
+    xl_is_hvm = mb_magic == MB1_BOOTLOADER_MAGIC;
     idt_init();
 
     start_info_t *si = &pvh_si;
     memcpy(si->magic, "xen-3.0-x86_64", sizeof("xen-3.0-x86_64"));
-    const struct hvm_start_info *hsi = phys(hsi_pa);
-    if (!hsi || hsi->magic != XEN_HVM_START_MAGIC_VALUE) {
-        const char m[] = "pvh: no hvm_start_info (bad %ebx or magic)\n";
-        HYPERVISOR_console_io(CONSOLEIO_write, sizeof(m) - 1, m);
-        xen_shutdown(SHUTDOWN_crash);
-        for (;;)
-            ;
-    }
     /* Everything the loader put in guest memory: free RAM starts after. */
-    uint64_t top = max_u64(xl_pvh_virt_to_phys(_end), hsi_pa + sizeof(*hsi));
-    si->flags = hsi->flags;
+    uint64_t top = xl_pvh_virt_to_phys(_end);
+    top = xl_is_hvm ? from_multiboot(si, info_pa, top) : from_hvm_start_info(si, info_pa, top);
     if (xl_xen_features() & (1u << XENFEAT_dom0))
         si->flags |= SIF_INITDOMAIN | SIF_PRIVILEGED;
-    const char *cl = hsi->cmdline_paddr ? phys(hsi->cmdline_paddr) : NULL;
-    if (cl) {
-        size_t n = 0;
-        while (cl[n] && n + 1 < sizeof(si->cmd_line))
-            n++;
-        memcpy(si->cmd_line, cl, n);
-        top = max_u64(top, hsi->cmdline_paddr + n + 1);
-    }
-    const struct hvm_modlist_entry *mod = hsi->nr_modules ? phys(hsi->modlist_paddr) : NULL;
-    for (unsigned int i = 0; mod && i < hsi->nr_modules; i++) {
-        top = max_u64(top, hsi->modlist_paddr + (i + 1) * sizeof(*mod));
-        top = max_u64(top, mod[i].paddr + mod[i].size);
-        if (mod[i].cmdline_paddr)
-            top = max_u64(top, mod[i].cmdline_paddr + 1024);
-    }
-    if (mod && phys(mod[0].paddr)) {
-        si->mod_start = (unsigned long)phys(mod[0].paddr);
-        si->mod_len = mod[0].size;
-    }
-    if (hsi->version >= 1 && hsi->memmap_entries)
-        top = max_u64(top, hsi->memmap_paddr +
-                               hsi->memmap_entries * sizeof(struct hvm_memmap_table_entry));
-    read_memmap(hsi);
     uint64_t first = (top + 4095) >> 12, last = first;
     for (unsigned int i = 0; i < nram; i++) {
         uint64_t e = (ram[i].addr + ram[i].size) >> 12;

@@ -1,7 +1,10 @@
 /*
  * pvh_head.S - the PVH entry of a kit kernel (XEN_ELFNOTE_PHYS32_ENTRY in
  * head.S): 32-bit protected mode, paging off, flat CS/DS, %ebx = the
- * physical address of struct hvm_start_info (Xen's docs/misc/pvh.pandoc).
+ * physical address of struct hvm_start_info (Xen's docs/misc/pvh.pandoc);
+ * and its HVM entry (the Multiboot header's entry_addr): the same state
+ * with %eax = 0x2BADB002 and %ebx = the multiboot_info. Both go on the
+ * same way; pvh_start gets (%ebx, 0 or the Multiboot magic).
  * Owns: the boot page tables (one L2 of 2 MiB pages mapping guest-physical
  * 0-1 GiB both at 0 (only while paging is turned on) and at the link
  * addresses, GUEST_VIRT_BASE + physical, the same va -> frame rule as the
@@ -27,24 +30,31 @@
 
     .section .text.pvh32, "ax"
     .code32
+    .globl mb1_start32
+mb1_start32:
+    cli
+    cld
+    mov     %eax, %edi                      /* the loader's magic */
+    jmp     1f
     .globl pvh_start32
 pvh_start32:
     cli
     cld
-    mov     %ebx, %esi                      /* kept for pvh_start */
+    xor     %edi, %edi                      /* no magic: PVH */
+1:  mov     %ebx, %esi                      /* kept for pvh_start */
     /* L4[0] -> L3 low, L4[511] -> L3 high; both L3s -> the one L2 */
     movl    $PA(pvh_l3_low) + PTE_P_RW, PA(pvh_l4)
     movl    $PA(pvh_l3_high) + PTE_P_RW, PA(pvh_l4) + 511 * 8
     movl    $PA(pvh_l2) + PTE_P_RW, PA(pvh_l3_low)
     movl    $PA(pvh_l2) + PTE_P_RW, PA(pvh_l3_high) + 510 * 8
     xor     %ecx, %ecx
-1:  mov     %ecx, %eax
+2:  mov     %ecx, %eax
     shl     $21, %eax
     or      $PDE_2M, %eax
     mov     %eax, PA(pvh_l2)(, %ecx, 8)
     inc     %ecx
     cmp     $512, %ecx
-    jb      1b
+    jb      2b
 
     mov     %cr4, %eax
     or      $CR4_PAE, %eax
@@ -79,10 +89,12 @@ pvh_high:
     mov     %cr3, %rax
     mov     %rax, %cr3
     xor     %ebp, %ebp
-    mov     %esi, %edi                      /* zero-extends */
+    mov     %edi, %eax                      /* (info, magic): zero-extended */
+    mov     %esi, %edi
+    mov     %eax, %esi
     call    pvh_start
-2:  hlt
-    jmp     2b
+3:  hlt
+    jmp     3b
 
     .section .rodata.pvh, "a"
     .p2align 3

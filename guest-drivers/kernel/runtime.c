@@ -3,7 +3,7 @@
  * day, console output (console_io, or the domU console ring when there
  * is one), command-line lookup.
  * Runs in the guest kernel (ring 3 under a PV hypervisor; ring 0 when
- * booted as PVH, pvh.c, which joins kernel_start with a start_info of its
+ * booted as PVH or HVM, pvh.c, which joins kernel_start with a start_info of its
  * making). Must never: execute a privileged instruction; every service is
  * a hypercall.
  */
@@ -96,7 +96,7 @@ void kernel_start(start_info_t *si)
     map_shared_info(si);
     console_ring_init(si);
     if (xl_is_pvh)
-        printk("kit: PVH guest (%s), shared_info %s, free RAM pfns %#lx-%#lx\n",
+        printk("kit: %s guest (%s), shared_info %s, free RAM pfns %#lx-%#lx\n", xl_boot_mode(),
                (si->flags & SIF_INITDOMAIN) ? "dom0" : "domU",
                guest_shared_info ? "at its gpfn" : "refused",
                (unsigned long)xl_pvh_free_start_pfn, (unsigned long)xl_pvh_free_end_pfn);

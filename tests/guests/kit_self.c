@@ -162,7 +162,7 @@ static void grants(domid_t me)
 
 int guest_main(start_info_t *si)
 {
-    printk("kit_self: booted as %s\n", xl_is_pvh ? "PVH" : "PV");
+    printk("kit_self: booted as %s\n", xl_boot_mode());
     domid_t me = 0;
     char arg[16];
     if (cmdline_get(si, "self", arg, sizeof(arg)))

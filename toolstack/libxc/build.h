@@ -53,11 +53,15 @@ int xl_build_pv(uint32_t domid, const struct xl_build_args *a, struct xl_build_o
  * The p2m scratch only batches populate_physmap. */
 int xl_build_pvh(uint32_t domid, const struct xl_build_args *a, struct xl_build_out *out,
                  const char **why);
-/* The same layout for an HVM domain booting an unmodified Linux bzImage
- * (a->kernel, the file as it is) through the x86 boot protocol's 64-bit
- * entry: the protected-mode kernel at its preferred address, the zero
- * page, command line, page tables and GDT below 1 MiB (linux_boot.h),
- * vcpu 0 in long mode at the entry with %rsi = the zero page. */
+/* The same layout for an HVM domain booting an unmodified kernel
+ * (a->kernel, the file as it is, at any alignment). A Linux bzImage
+ * through the x86 boot protocol's 64-bit entry: the protected-mode
+ * kernel at its preferred address, the zero page, command line, page
+ * tables and GDT below 1 MiB (linux_boot.h), vcpu 0 in long mode at the
+ * entry with %rsi = the zero page. An ELF as a Multiboot (v1) kernel
+ * (build_hvm_mb.c): its PT_LOAD segments at their physical addresses,
+ * a multiboot_info on the start page, vcpu 0 in 32-bit flat protected
+ * mode at the Multiboot entry with %eax = 0x2BADB002, %ebx = the info. */
 int xl_build_hvm(uint32_t domid, const struct xl_build_args *a, struct xl_build_out *out,
                  const char **why);
 

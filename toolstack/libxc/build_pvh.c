@@ -7,11 +7,14 @@
  * module for the ramdisk) just above RAM, the HVM params that name them,
  * and vcpu 0's state as XEN_DOMCTL_sethvmcontext records: 32-bit flat
  * protected mode at the kernel's XEN_ELFNOTE_PHYS32_ENTRY with %ebx =
- * the start page (Xen's docs/misc/pvh.pandoc).
+ * the start page (Xen's docs/misc/pvh.pandoc). The same for HVM
+ * (xl_build_hvm): a bzImage through linux_boot.h, an ELF as a Multiboot
+ * kernel (build_hvm_mb.c), on the same RAM, special pages and params.
  * Owns: the PVH guest-physical layout. Must never: write outside the
  * frames it populated, or leave a window page mapped.
  */
 #include "build.h"
+#include "build_hvm_mb.h"
 #include "ctrl.h"
 
 #include <xenolith/acpi_build.h>
@@ -51,6 +54,12 @@ static int copy_to_gpa(uint32_t domid, uint8_t *win, uint64_t gpa, const uint8_t
             src += n;
     }
     return 0;
+}
+
+int xl_build_copy_to_gpa(uint32_t domid, uint8_t *win, uint64_t gpa, const uint8_t *src,
+                         uint64_t len)
+{
+    return copy_to_gpa(domid, win, gpa, src, len);
 }
 
 /* vcpu 0's state c: HVM save records HEADER, CPU, END. */
@@ -130,7 +139,14 @@ static int build(uint32_t domid, const struct xl_build_args *a, struct xl_build_
     uint64_t entry = 0;
     uint64_t nr_pages = (uint64_t)a->memory_mb << (20 - PAGE_SHIFT);
     uint64_t ram_end = nr_pages << PAGE_SHIFT;
-    if (hvm) {
+    /* HVM: an ELF is a Multiboot kernel (build_hvm_mb.c), else a bzImage */
+    int mb = hvm && xl_hvm_mb_is_elf(a->kernel, a->kernel_len);
+    static struct mb1_plan mbp;
+    if (mb) {
+        if ((rc = xl_hvm_mb_prepare(a, ram_end, &mbp, why)))
+            return rc;
+        entry = mbp.entry;
+    } else if (hvm) {
         /* an unmodified kernel through the x86 boot protocol */
         if ((rc = linux_boot_prepare(a->kernel, a->kernel_len, &lb, why)))
             return rc;
@@ -177,13 +193,17 @@ static int build(uint32_t domid, const struct xl_build_args *a, struct xl_build_
     }
     uint64_t start_gfn = nr_pages, store_gfn = nr_pages + 1, console_gfn = nr_pages + 2,
              acpi_gfn = nr_pages + 3;
+    uint64_t base = start_gfn << PAGE_SHIFT;
     uint8_t *win = xc_foreign_window_alloc(1);
     if (!win) {
         *why = "foreign mapping window full";
         return -XL_EBUSY;
     }
     /* The kernel (the rest of RAM is zero: fresh frames). */
-    if (hvm)
+    if (mb)
+        rc = xl_hvm_mb_write(domid, win, a, &mbp, base, ram_end, PVH_SPECIAL_PAGES - 1,
+                             acpi_gfn << PAGE_SHIFT, rd_gpa);
+    else if (hvm)
         rc = copy_to_gpa(domid, win, lb.load_addr, lb.kernel, lb.kernel_len);
     for (unsigned int i = 0; !hvm && !rc && i < img.ehdr->e_phnum; i++) {
         const elf64_phdr *ph = elf_phdr(&img, i);
@@ -196,14 +216,15 @@ static int build(uint32_t domid, const struct xl_build_args *a, struct xl_build_
     /* The ACPI page and the start page (hvm_start_info, module list,
      * memory map, command line). */
     static uint8_t acpi[PAGE_SIZE], page[PAGE_SIZE];
-    uint64_t base = start_gfn << PAGE_SHIFT;
     /* HVM with one vcpu: a uniprocessor PC in virtual-wire mode (no
      * MADT: see acpi_build.h) until the I/O APIC is wired. */
     unsigned int nv = a->max_vcpus ? a->max_vcpus : 1;
     if (!rc && (hvm && nv == 1 ? acpi_build_uniproc(acpi, sizeof(acpi), acpi_gfn << PAGE_SHIFT)
                                : acpi_build_pvh(acpi, sizeof(acpi), acpi_gfn << PAGE_SHIFT, nv)))
         rc = -XL_EINVAL;
-    if (hvm) {
+    if (mb) {
+        /* the information page went with the kernel */
+    } else if (hvm) {
         /* the zero page (E820: low RAM, the legacy hole, RAM, the special
          * pages, ACPI), the command line, page tables and GDT */
         const struct lb_e820 map[] = {
@@ -258,7 +279,9 @@ static int build(uint32_t domid, const struct xl_build_args *a, struct xl_build_
         return rc;
     }
     struct hvm_hw_cpu cpu;
-    if (hvm)
+    if (mb)
+        xl_hvm_mb_entry(&cpu, &mbp, base);
+    else if (hvm)
         hvm_entry_cpu(&cpu, entry);
     else
         pvh_entry_cpu(&cpu, entry, base);

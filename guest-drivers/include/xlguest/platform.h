@@ -1,11 +1,14 @@
 /*
- * platform.h - the one switch between the two ways a kit kernel runs:
- * as an x86_64 PV guest (ring 3, start_info, mmu_update, set_trap_table)
- * or as a PVH guest (ring 0 in an HVM container, hvm_start_info, its own
- * page tables and IDT, guest-physical frames). The same ELF carries both
- * entries (head.S, pvh_head.S); the runtime tests xl_is_pvh at the seams
- * (runtime.c, traps.c, evtchn.c, pages.c, gnttab.c, m2p.h) and the
- * rest of the kit does not care (docs/hvm.md).
+ * platform.h - the one switch between the ways a kit kernel runs: as an
+ * x86_64 PV guest (ring 3, start_info, mmu_update, set_trap_table) or in
+ * an HVM container (ring 0, its own page tables and IDT, guest-physical
+ * frames), started either as a PVH guest (hvm_start_info) or as an HVM
+ * guest by a Multiboot loader (xl type = "hvm": multiboot_info). The
+ * same ELF carries all three entries (head.S, pvh_head.S); the runtime
+ * tests xl_is_pvh at the seams (runtime.c, traps.c, evtchn.c, pages.c,
+ * gnttab.c, m2p.h) - it is 1 for PVH and HVM alike, which differ only in
+ * how they boot (pvh.c) - and the rest of the kit does not care
+ * (docs/hvm.md).
  * Under PVH the runtime hands guest_main a start_info_t of its own making
  * (xl_pvh_start_info): cmd_line, flags (SIF_INITDOMAIN|SIF_PRIVILEGED for
  * dom0), nr_pages (end of usable RAM, at most 1 GiB), mod_start/mod_len
@@ -21,8 +24,12 @@
 #include <xen/xen.h>
 #include <xlguest/kernel.h>
 
-/* 1 once pvh_start ran (the PVH entry), 0 in a PV kernel. */
+/* 1 once pvh_start ran (the PVH or the Multiboot entry), 0 in a PV
+ * kernel. */
 extern int xl_is_pvh;
+/* 1 when that was the Multiboot entry (an HVM guest: xl_is_pvh is 1 too,
+ * the same container), 0 for PVH and PV. */
+extern int xl_is_hvm;
 
 /* The IDT vector of the event-channel callback under PVH
  * (HVM_PARAM_CALLBACK_IRQ, type vector), as Linux's. */
@@ -59,15 +66,21 @@ long xl_hvm_set_param(uint32_t index, uint64_t value);
 /* XENVER_get_features submap 0 (0 if refused). */
 uint32_t xl_xen_features(void);
 
+/* "PV", "PVH" or "HVM": how this kernel was booted. */
+static inline const char *xl_boot_mode(void)
+{
+    return !xl_is_pvh ? "PV" : xl_is_hvm ? "HVM" : "PVH";
+}
+
 /* For a test guest made of PV-only checks (page-table types, the GDT,
- * mmu_update, set_trap_table, bounce frames): under PVH print
- * "SKIP NAME: PV-only checks, booted as PVH" and return 1 (the guest then
- * powers off); 0 in a PV kernel. */
+ * mmu_update, set_trap_table, bounce frames): under PVH or HVM print
+ * "SKIP NAME: PV-only checks, booted as PVH" (or HVM) and return 1 (the
+ * guest then powers off); 0 in a PV kernel. */
 static inline int xl_pvh_refuse(const char *name)
 {
     if (!xl_is_pvh)
         return 0;
-    printk("SKIP %s: PV-only checks, booted as PVH\n", name);
+    printk("SKIP %s: PV-only checks, booted as %s\n", name, xl_boot_mode());
     return 1;
 }
 
