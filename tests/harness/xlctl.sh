@@ -17,6 +17,8 @@
 # A line "type D TEXT" attaches to D's console, types TEXT and Enter, and
 # detaches (a shell command for a Linux domU); "wait S REGEX type D TEXT"
 # types it and stays attached until output after it matches REGEX.
+# "console-opts OPTS" gives later "type" lines' xl console those options
+# (e.g. "-t pv" for an HVM domain's PV console; nothing: back to none).
 # A line "wait S REGEX COMMAND..." waits for a state instead of a time:
 # it runs COMMAND again (every 0.2 s) until its output matches REGEX (a
 # Python regex, multiline, no spaces: write \s), or with "!REGEX" until
@@ -155,6 +157,8 @@ def run(cmd):
     s.sendall(cmd.encode() + b"\n")
     return answer(cmd)
 
+console_opts = ""
+
 def wait_for(secs, pattern, cmd):
     """The "wait S REGEX COMMAND" line: (last output, status)."""
     negate = pattern.startswith("!")
@@ -164,7 +168,7 @@ def wait_for(secs, pattern, cmd):
         out, n, ok = console(cmd, until=rx, secs=secs)
     elif cmd.split()[:1] == ["type"] and len(cmd.split()) >= 2:
         words = cmd.split(None, 2)
-        out, n, ok = console("xl console " + words[1], until=rx, secs=secs,
+        out, n, ok = console("xl console " + console_opts + words[1], until=rx, secs=secs,
                              typed=words[2] if len(words) > 2 else "")
     else:
         while True:
@@ -182,6 +186,11 @@ for cmd in cmds:
     if echo:
         print("xl> " + cmd, flush=True)
     words = cmd.split()
+    if words[:1] == ["console-opts"]:
+        # host side only: options for the "xl console" of later "type"
+        # lines (e.g. "console-opts -t pv": an HVM domain's PV console)
+        console_opts = " ".join(words[1:]) + (" " if len(words) > 1 else "")
+        continue
     if words[:1] == ["sleep"]:
         # host side only: give the guests time (a script line "sleep S")
         time.sleep(float(words[1]) if len(words) > 1 else 1.0)
@@ -206,7 +215,7 @@ for cmd in cmds:
             print("xlctl.sh: usage: type DOMAIN TEXT...", file=sys.stderr)
             sys.exit(64)
         text = cmd.split(None, 2)[2] if len(words) > 2 else ""
-        s.sendall(("xl console %s\n" % words[1]).encode())
+        s.sendall(("xl console %s%s\n" % (console_opts, words[1])).encode())
         time.sleep(0.5)
         for ch in text + "\n":
             s.sendall(ch.encode())
