@@ -766,6 +766,33 @@ static void lateness(void)
 static volatile struct vcpu_runstate_info rs_area;
 static volatile struct vcpu_time_info time_area;
 
+/* The area's state_entry_time, with get_runstate_info's answer in *r
+ * taken while it held: a switch between the two reads moves the area's
+ * (a preempted vcpu is switched in again), so that pair is read again -
+ * the comparison is then between values of one state. */
+static uint64_t area_entry_vs(struct vcpu_runstate_info *r)
+{
+    uint64_t a = 0;
+    for (int i = 0; i < 16; i++) {
+        a = rs_area.state_entry_time;
+        *r = runstate();
+        if (rs_area.state_entry_time == a)
+            break;
+    }
+    return a;
+}
+
+/* The time area's clock read between two readings of vcpu_info's: never
+ * ahead of the later one, less than 1 ms behind the earlier one (a
+ * preemption between the reads widens the window, not the claim). */
+static int area_clock_close(void)
+{
+    uint64_t c1 = pvclock();
+    uint64_t t = pvclock_read((struct vcpu_time_info *)&time_area);
+    uint64_t c2 = pvclock();
+    return t <= c2 && t + 1 * MS > c1;
+}
+
 static void guest_areas(void)
 {
     struct vcpu_register_runstate_memory_area ra;
@@ -789,9 +816,9 @@ static void guest_areas(void)
     check_eq("register runstate area",
              HYPERVISOR_vcpu_op(VCPUOP_register_runstate_memory_area, 0, &ra), 0);
     check_eq("runstate area: running", rs_area.state, RUNSTATE_running);
-    struct vcpu_runstate_info r0 = runstate();
-    check_eq("runstate area: entry time as get_runstate_info", (long)rs_area.state_entry_time,
-             (long)r0.state_entry_time);
+    struct vcpu_runstate_info r0;
+    uint64_t a0 = area_entry_vs(&r0);
+    check_eq("runstate area: entry time as get_runstate_info", (long)a0, (long)r0.state_entry_time);
     uint64_t blocked0 = rs_area.time[RUNSTATE_blocked], entry0 = rs_area.state_entry_time;
     struct sched_poll sp = { .nr_ports = 0, .timeout = now_lb() + 20 * MS };
     HYPERVISOR_sched_op(SCHEDOP_poll, &sp);
@@ -802,9 +829,9 @@ static void guest_areas(void)
                !(rs_area.state_entry_time & XEN_RUNSTATE_UPDATE));
     check_true("runstate area: >= 10 ms more blocked after a 20 ms poll",
                rs_area.time[RUNSTATE_blocked] >= blocked0 + 10 * MS);
-    r0 = runstate();
-    check_eq("runstate area: entry time still as get_runstate_info",
-             (long)rs_area.state_entry_time, (long)r0.state_entry_time);
+    a0 = area_entry_vs(&r0);
+    check_eq("runstate area: entry time still as get_runstate_info", (long)a0,
+             (long)r0.state_entry_time);
 
     ta.addr.v = (struct vcpu_time_info *)0xffff800000000000UL;
     if (xl_is_pvh)
@@ -824,15 +851,12 @@ static void guest_areas(void)
                time_area.version && !(time_area.version & 1));
     check_eq("time area: tsc_to_system_mul as vcpu_info's", time_area.tsc_to_system_mul,
              si_->vcpu_info[0].time.tsc_to_system_mul);
-    uint64_t t = pvclock_read((struct vcpu_time_info *)&time_area), c = pvclock();
-    check_true("time area: clock within 1 ms of vcpu_info's", t <= c && c - t < 1 * MS);
+    check_true("time area: clock within 1 ms of vcpu_info's", area_clock_close());
     /* Xen rewrites it whenever it rewrites vcpu_info's (its calibration
      * epoch may be a second long, so no claim that it moved). */
     sp.timeout = pvclock() + 20 * MS;
     HYPERVISOR_sched_op(SCHEDOP_poll, &sp);
-    t = pvclock_read((struct vcpu_time_info *)&time_area), c = pvclock();
-    check_true("time area: still within 1 ms of vcpu_info's after a poll",
-               t <= c && c - t < 1 * MS);
+    check_true("time area: still within 1 ms of vcpu_info's after a poll", area_clock_close());
     check_true("time area: version even again", !(time_area.version & 1));
     ra.addr.v = NULL;
     check_eq("unregister runstate area (NULL)",

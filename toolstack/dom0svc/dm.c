@@ -22,6 +22,7 @@
 #include <xlguest/hypercall.h>
 #include <xlguest/kernel.h>
 #include <xlguest/m2p.h>
+#include <xenolith/ioreq_state.h>
 #include "svc.h"
 #include "uart16550.h"
 
@@ -242,26 +243,13 @@ void dm_detach(uint16_t domid)
 
 /* ---- requests ---- */
 
-/* ioreq_t.state: 4 bits of the byte after _pad0, read and written as
- * that byte so the hv sees the rest of the slot first. */
-#define STATE_BYTE(p) ((volatile uint8_t *)(p) + offsetof(ioreq_t, _pad0) + 2)
-static uint8_t state_get(ioreq_t *p)
-{
-    return __atomic_load_n(STATE_BYTE(p), __ATOMIC_ACQUIRE) & 0xf;
-}
-static void state_set(ioreq_t *p, uint8_t st)
-{
-    uint8_t b = *STATE_BYTE(p);
-    __atomic_store_n(STATE_BYTE(p), (uint8_t)((b & 0xf0) | st), __ATOMIC_RELEASE);
-}
-
 /* Answer one slot (state READY): the port access on the UART. */
 static void serve(uint16_t domid, struct dmdom *m, unsigned int vcpu)
 {
     ioreq_t *p = &m->page[vcpu];
-    if (state_get(p) != STATE_IOREQ_READY)
+    if (ioreq_state_get(p) != STATE_IOREQ_READY)
         return;
-    state_set(p, STATE_IOREQ_INPROCESS);
+    ioreq_state_set(p, STATE_IOREQ_INPROCESS);
     uint64_t data = ~0ULL;
     if (p->type == IOREQ_TYPE_PIO && p->addr >= COM1_BASE && p->addr < COM1_BASE + 8) {
         unsigned int off = (unsigned int)(p->addr - COM1_BASE);
@@ -276,7 +264,7 @@ static void serve(uint16_t domid, struct dmdom *m, unsigned int vcpu)
     }
     if (p->dir == IOREQ_READ)
         p->data = data;
-    state_set(p, STATE_IORESP_READY);
+    ioreq_state_set(p, STATE_IORESP_READY);
     update_irq(domid, m);
     svc_send(m->lport[vcpu]);
 }

@@ -396,7 +396,7 @@ static int build_domain(int pvh, uint16_t domid, const void *kernel, size_t kern
 static int op_create(void *ctx, const struct xlcfg *cfg, int paused, uint32_t *domid_out)
 {
     (void)ctx;
-    /* 0 PV, 1 PVH, 2 HVM (an unmodified bzImage booted directly) */
+    /* 0 PV, 1 PVH, 2 HVM (a bzImage or a Multiboot ELF, booted directly) */
     int pvh = cfg->type == XLCFG_TYPE_PVH ? 1 : cfg->type == XLCFG_TYPE_HVM ? 2 : 0;
     const char *kernel;
     size_t klen;
@@ -412,7 +412,7 @@ static int op_create(void *ctx, const struct xlcfg *cfg, int paused, uint32_t *d
         return rc;
     }
     struct kstage k;
-    if (pvh == 2) { /* the bzImage as it is: the boot protocol reads its setup header */
+    if (pvh == 2) { /* the kernel as it is: the builder reads its setup or Multiboot header */
         memset(&k, 0, sizeof(k));
         k.elf = kernel;
         k.len = klen;

@@ -28,6 +28,7 @@
 #include <xenolith/hvm.h>
 #include <xenolith/hypercall.h>
 #include <xenolith/ioreq.h>
+#include <xenolith/ioreq_state.h>
 #include <xenolith/lib.h>
 #include <xenolith/mm.h>
 #include <xenolith/sched.h>
@@ -42,19 +43,6 @@ _Static_assert(MAX_VCPUS * sizeof(ioreq_t) <= 4096, "every vcpu's slot in the pa
 static ioreq_t *slot_of(const struct hvm_ioreq_server *s, unsigned int vcpu_id)
 {
     return &((shared_iopage_t *)mfn_to_virt(s->mfn))->vcpu_ioreq[vcpu_id];
-}
-
-/* ioreq_t.state is a 4-bit field of the byte it shares with dir, df and
- * data_is_ptr: read and written as that byte, in order with the rest. */
-#define STATE_BYTE(p) ((volatile uint8_t *)(p) + offsetof(ioreq_t, _pad0) + 2)
-static uint8_t state_get(ioreq_t *p)
-{
-    return __atomic_load_n(STATE_BYTE(p), __ATOMIC_ACQUIRE) & 0xf;
-}
-static void state_set(ioreq_t *p, uint8_t st)
-{
-    uint8_t b = *STATE_BYTE(p);
-    __atomic_store_n(STATE_BYTE(p), (uint8_t)((b & 0xf0) | st), __ATOMIC_RELEASE);
 }
 
 static int in_ranges(const struct hvm_io_range *r, unsigned int n, uint64_t a, uint64_t len)
@@ -86,10 +74,10 @@ static void send(struct vcpu *v, int srv, uint8_t type, uint64_t addr, unsigned 
     struct domain *d = v->domain;
     struct hvm_ioreq_server *s = &d->hvmd.ioreq[srv];
     ioreq_t *p = slot_of(s, v->id);
-    if (state_get(p) != STATE_IOREQ_NONE) {
+    if (ioreq_state_get(p) != STATE_IOREQ_NONE) {
         /* only the device model writes it meanwhile: Xen's "bad state" */
         domain_crash(d, "d%u v%u: device model d%u left ioreq state %u", d->domid, v->id,
-                     s->emulator, state_get(p));
+                     s->emulator, ioreq_state_get(p));
         return;
     }
     p->addr = addr;
@@ -100,7 +88,7 @@ static void send(struct vcpu *v, int srv, uint8_t type, uint64_t addr, unsigned 
     p->df = 0;
     p->data_is_ptr = 0;
     p->type = type;
-    state_set(p, STATE_IOREQ_READY);
+    ioreq_state_set(p, STATE_IOREQ_READY);
     v->hvm.io.wait = 1;
     v->hvm.io.srv = (uint8_t)srv;
     v->hvm.io.read = (uint8_t)read;
@@ -160,11 +148,11 @@ int hvm_ioreq_complete(struct vcpu *v)
     struct domain *d = v->domain;
     struct hvm_ioreq_server *s = &d->hvmd.ioreq[w->srv];
     ioreq_t *p = slot_of(s, v->id);
-    uint8_t st = state_get(p);
+    uint8_t st = ioreq_state_get(p);
     switch (st) {
     case STATE_IORESP_READY: {
         uint64_t val = p->data;
-        state_set(p, STATE_IOREQ_NONE);
+        ioreq_state_set(p, STATE_IOREQ_NONE);
         finish(v, val);
         return 1;
     }
