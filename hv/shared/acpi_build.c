@@ -56,38 +56,51 @@ static void header(struct acpi_hdr *h, const char *sig, uint32_t len, uint8_t re
 
 static void rsdp_xsdt(uint8_t *page, uint64_t page_gpa, unsigned int nr_tables);
 
-int acpi_build_uniproc(uint8_t *page, size_t size, uint64_t page_gpa)
+/* The MADT: local APIC address, flags, one type-0 entry (processor local
+ * APIC, enabled) per vcpu; with the HVM platform, PCAT_COMPAT (the 8259
+ * pair is there), the I/O APIC (ID 0 at 0xfec00000, GSIs from 0) and the
+ * override of ISA IRQ 0 to GSI 2 (edge, high: the bus's defaults). */
+static int build(uint8_t *page, size_t size, uint64_t page_gpa, unsigned int nr_vcpus,
+                 int platform)
 {
-    if (MADT_OFF > size)
-        return -1;
-    memset(page, 0, size);
-    rsdp_xsdt(page, page_gpa, 0);
-    return 0;
-}
-
-int acpi_build_pvh(uint8_t *page, size_t size, uint64_t page_gpa, unsigned int nr_vcpus)
-{
-    size_t madt_len = sizeof(struct acpi_hdr) + 8 + 8 * (size_t)nr_vcpus;
+    size_t madt_len = sizeof(struct acpi_hdr) + 8 + 8 * (size_t)nr_vcpus + (platform ? 12 + 10 : 0);
     if (!nr_vcpus || nr_vcpus > 255 || MADT_OFF + madt_len > size)
         return -1;
     memset(page, 0, size);
-    /* MADT: local APIC address, flags 0 (no 8259 pair), then one type-0
-     * entry (processor local APIC, enabled) per vcpu. */
     uint8_t *m = page + MADT_OFF;
-    uint32_t lapic_addr = 0xfee00000u, flags = 0;
+    uint32_t lapic_addr = 0xfee00000u, flags = platform ? 1 : 0;
     memcpy(m + sizeof(struct acpi_hdr), &lapic_addr, 4);
     memcpy(m + sizeof(struct acpi_hdr) + 4, &flags, 4);
-    for (unsigned int i = 0; i < nr_vcpus; i++) {
-        uint8_t *e = m + sizeof(struct acpi_hdr) + 8 + 8 * i;
+    uint8_t *e = m + sizeof(struct acpi_hdr) + 8;
+    for (unsigned int i = 0; i < nr_vcpus; i++, e += 8) {
         e[0] = 0;            /* processor local APIC */
         e[1] = 8;
         e[2] = (uint8_t)i;   /* ACPI processor UID */
         e[3] = (uint8_t)i;   /* APIC ID */
         e[4] = 1;            /* enabled */
     }
+    if (platform) {
+        uint32_t ioapic_addr = 0xfec00000u, gsi_base = 0, gsi2 = 2;
+        e[0] = 1, e[1] = 12, e[2] = 0; /* I/O APIC, ID 0 */
+        memcpy(e + 4, &ioapic_addr, 4);
+        memcpy(e + 8, &gsi_base, 4);
+        e += 12;
+        e[0] = 2, e[1] = 10, e[2] = 0, e[3] = 0; /* override: ISA bus, IRQ 0 */
+        memcpy(e + 4, &gsi2, 4);                 /* flags 0: conforms to the bus */
+    }
     header((struct acpi_hdr *)m, "APIC", (uint32_t)madt_len, 4);
     rsdp_xsdt(page, page_gpa, 1);
     return 0;
+}
+
+int acpi_build_pvh(uint8_t *page, size_t size, uint64_t page_gpa, unsigned int nr_vcpus)
+{
+    return build(page, size, page_gpa, nr_vcpus, 0);
+}
+
+int acpi_build_hvm(uint8_t *page, size_t size, uint64_t page_gpa, unsigned int nr_vcpus)
+{
+    return build(page, size, page_gpa, nr_vcpus, 1);
 }
 
 /* The XSDT (listing the MADT if nr_tables is 1) and the RSDP. */

@@ -87,16 +87,28 @@ static void test_acpi_refusals(void **state)
     assert_int_equal(acpi_build_pvh(page, sizeof(page), 0x1000, 256), -1);
     assert_int_equal(acpi_build_pvh(page, 128 + 44 + 8 * 4 - 1, 0x1000, 4), -1); /* does not fit */
     assert_int_equal(acpi_build_pvh(page, sizeof(page), 0x1000, 255), 0);
-    /* the uniprocessor PC's: an XSDT listing nothing, checksums right */
-    assert_int_equal(acpi_build_uniproc(page, 64, 0x1000), -1);
-    assert_int_equal(acpi_build_uniproc(page, sizeof(page), 0x2000), 0);
-    assert_memory_equal(page, "RSD PTR ", 8);
-    assert_int_equal(sum(page, 20), 0);
+    /* the HVM platform's MADT: PCAT_COMPAT, 2 local APICs, the I/O APIC,
+     * the IRQ 0 -> GSI 2 override; checksums right */
+    assert_int_equal(acpi_build_hvm(page, 128 + 44 + 16 + 22 - 1, 0x2000, 2), -1);
+    assert_int_equal(acpi_build_hvm(page, sizeof(page), 0x2000, 2), 0);
     assert_int_equal(sum(page, 36), 0);
-    const uint8_t *ux = page + (le64(page + 24) - 0x2000);
-    assert_memory_equal(ux, "XSDT", 4);
-    assert_int_equal(le32(ux + 4), 36); /* the header alone: no MADT */
-    assert_int_equal(sum(ux, 36), 0);
+    const uint8_t *hx = page + (le64(page + 24) - 0x2000);
+    assert_int_equal(le32(hx + 4), 44);
+    const uint8_t *hm = page + (le64(hx + 36) - 0x2000);
+    assert_memory_equal(hm, "APIC", 4);
+    assert_int_equal(le32(hm + 4), 44 + 16 + 12 + 10);
+    assert_int_equal(sum(hm, le32(hm + 4)), 0);
+    assert_int_equal(le32(hm + 40), 1);              /* PCAT_COMPAT */
+    const uint8_t *io = hm + 44 + 16;
+    assert_int_equal(io[0], 1);                      /* I/O APIC */
+    assert_int_equal(io[1], 12);
+    assert_int_equal(le32(io + 4), 0xfec00000u);
+    assert_int_equal(le32(io + 8), 0);
+    const uint8_t *iso = io + 12;
+    assert_int_equal(iso[0], 2);                     /* override */
+    assert_int_equal(iso[1], 10);
+    assert_int_equal(iso[3], 0);                     /* ISA IRQ 0 */
+    assert_int_equal(le32(iso + 4), 2);              /* GSI 2 */
 }
 
 static void test_start_page(void **state)

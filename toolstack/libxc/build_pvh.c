@@ -216,11 +216,10 @@ static int build(uint32_t domid, const struct xl_build_args *a, struct xl_build_
     /* The ACPI page and the start page (hvm_start_info, module list,
      * memory map, command line). */
     static uint8_t acpi[PAGE_SIZE], page[PAGE_SIZE];
-    /* HVM with one vcpu: a uniprocessor PC in virtual-wire mode (no
-     * MADT: see acpi_build.h) until the I/O APIC is wired. */
+    /* HVM: the MADT names the I/O APIC and the PIC pair too */
     unsigned int nv = a->max_vcpus ? a->max_vcpus : 1;
-    if (!rc && (hvm && nv == 1 ? acpi_build_uniproc(acpi, sizeof(acpi), acpi_gfn << PAGE_SHIFT)
-                               : acpi_build_pvh(acpi, sizeof(acpi), acpi_gfn << PAGE_SHIFT, nv)))
+    if (!rc && (hvm ? acpi_build_hvm(acpi, sizeof(acpi), acpi_gfn << PAGE_SHIFT, nv)
+                    : acpi_build_pvh(acpi, sizeof(acpi), acpi_gfn << PAGE_SHIFT, nv)))
         rc = -XL_EINVAL;
     if (mb) {
         /* the information page went with the kernel */

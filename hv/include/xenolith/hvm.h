@@ -38,6 +38,8 @@ struct hvm_domain {
     struct vpic pic;
     uint8_t emu_pit;          /* XEN_X86_EMU_PIT: the 8254 at 0x40-0x43 (and 0x61), IRQ 0 */
     struct vpit pit;
+    uint8_t emu_ioapic;       /* XEN_X86_EMU_IOAPIC: at 0xfec00000, ISA IRQs on their pins (IRQ 0: pin 2) */
+    struct vioapic ioapic;
     struct hvm_ioreq_server ioreq[HVM_MAX_IOREQ_SERVERS];
 };
 

@@ -135,6 +135,15 @@ static void lapic_raise(void *ctx, unsigned int vector, int level)
         vcpu_kick(v);
 }
 
+/* A level-triggered vector's EOI: the I/O APIC re-delivers a pin still
+ * asserted. */
+static void lapic_eoi_level(void *ctx, uint8_t vector)
+{
+    struct vcpu *v = ctx;
+    if (v->domain->hvmd.emu_ioapic)
+        vioapic_eoi(&v->domain->hvmd.ioapic, vector);
+}
+
 int hvm_vcpu_init(struct vcpu *v)
 {
     if (v->hvm.vmcb)
@@ -143,7 +152,7 @@ int hvm_vcpu_init(struct vcpu *v)
     if (rc)
         return rc;
     if (v->domain->hvmd.emu_lapic) {
-        struct vlapic_cb cb = { .ctx = v, .raise = lapic_raise };
+        struct vlapic_cb cb = { .ctx = v, .raise = lapic_raise, .eoi_level = lapic_eoi_level };
         vlapic_init(&v->hvm.lapic, (uint8_t)v->id, &cb);
         /* With a PIC, vcpu 0's LINT0 starts as a PC firmware leaves it:
          * ExtINT, unmasked (the MP spec's virtual wire), so a kernel
@@ -385,10 +394,31 @@ static void pit_irq(void *ctx, unsigned int line, int level)
     hvm_isa_irq_set(ctx, 0, level);
 }
 
+/* The I/O APIC's output: a fixed or lowest-priority interrupt to the
+ * local APICs its destination names (lowest priority: the first, as
+ * Xen's vioapic does without arbitration); other modes are not
+ * delivered (ExtINT goes through the PIC and LINT0). */
+static void ioapic_deliver(void *ctx, const struct vioapic_irq *irq)
+{
+    struct domain *d = ctx;
+    if (irq->delivery_mode > 1)
+        return;
+    struct vcpu *v;
+    for_each_vcpu(d, v) {
+        if (!v->hvm.vmcb || !vlapic_match_dest(&v->hvm.lapic, irq->dest, irq->dest_logical))
+            continue;
+        vlapic_set_irq(&v->hvm.lapic, irq->vector, irq->level_trigger);
+        if (irq->delivery_mode == 1)
+            return;
+    }
+}
+
 int hvm_domain_set_emulation(struct domain *d, uint32_t flags)
 {
-    if (flags & ~(XEN_X86_EMU_LAPIC | XEN_X86_EMU_PIC | XEN_X86_EMU_PIT))
+    if (flags & ~(XEN_X86_EMU_LAPIC | XEN_X86_EMU_PIC | XEN_X86_EMU_PIT | XEN_X86_EMU_IOAPIC))
         return -XL_EOPNOTSUPP; /* the other platform devices are not wired yet */
+    if ((flags & XEN_X86_EMU_IOAPIC) && !(flags & XEN_X86_EMU_LAPIC))
+        return -XL_EINVAL;     /* it delivers to local APICs */
     if ((flags & XEN_X86_EMU_PIC) && !(flags & XEN_X86_EMU_LAPIC))
         return -XL_EINVAL;     /* the PIC reaches the CPU through LINT0 */
     if ((flags & XEN_X86_EMU_PIT) && !(flags & XEN_X86_EMU_PIC))
@@ -396,6 +426,11 @@ int hvm_domain_set_emulation(struct domain *d, uint32_t flags)
     d->hvmd.emu_lapic = !!(flags & XEN_X86_EMU_LAPIC);
     d->hvmd.emu_pic = !!(flags & XEN_X86_EMU_PIC);
     d->hvmd.emu_pit = !!(flags & XEN_X86_EMU_PIT);
+    d->hvmd.emu_ioapic = !!(flags & XEN_X86_EMU_IOAPIC);
+    if (d->hvmd.emu_ioapic) {
+        struct vioapic_cb cb = { .ctx = d, .deliver = ioapic_deliver };
+        vioapic_init(&d->hvmd.ioapic, 0, &cb); /* ID 0, as the MADT says */
+    }
     if (d->hvmd.emu_pic)
         vpic_init(&d->hvmd.pic, pic_raise, d);
     if (d->hvmd.emu_pit)
@@ -407,6 +442,8 @@ void hvm_isa_irq_set(struct domain *d, unsigned int irq, int level)
 {
     if (d->hvmd.emu_pic && irq < 16)
         vpic_set_irq(&d->hvmd.pic, irq, level);
+    if (d->hvmd.emu_ioapic && irq < 16) /* the MADT's override: IRQ 0 is pin 2 */
+        vioapic_set_irq(&d->hvmd.ioapic, irq == 0 ? 2 : irq, level);
 }
 
 static int pit_port(uint16_t port)
@@ -807,6 +844,7 @@ static void do_npf(struct vcpu *v, const struct hvm_exit *e)
     struct hvm_mmio_insn in;
     int rc = hvm_decode_mmio(insn, n, cpu_mode(v), &in);
     int lapic = d->hvmd.emu_lapic && e->gpa >= VLAPIC_BASE && e->gpa < VLAPIC_BASE + 0x1000;
+    int ioapic = d->hvmd.emu_ioapic && e->gpa >= VIOAPIC_BASE && e->gpa < VIOAPIC_BASE + VIOAPIC_SIZE;
     if (rc) {
         domain_crash(d, "d%u v%u: access to gpa %#lx by an instruction not emulated (%d) at rip %#lx",
                      d->domid, v->id, (unsigned long)e->gpa, rc, (unsigned long)v->regs.rip);
@@ -814,6 +852,18 @@ static void do_npf(struct vcpu *v, const struct hvm_exit *e)
     }
     uint64_t g[HVM_NR_GPRS];
     gprs_out(&v->regs, g);
+    if (ioapic) {
+        uint32_t ioff = (uint32_t)(e->gpa - VIOAPIC_BASE);
+        if (in.kind == HVM_MMIO_LOAD) {
+            uint64_t val = in.size > 4 ? ~0ULL : vioapic_read(&d->hvmd.ioapic, ioff, in.size);
+            hvm_mmio_load_complete(&in, g, val);
+            gprs_in(&v->regs, g);
+        } else if (in.size <= 4) {
+            vioapic_write(&d->hvmd.ioapic, ioff, in.size, (uint32_t)hvm_mmio_store_value(&in, g));
+        }
+        skip_insn(v, in.len);
+        return;
+    }
     if (!lapic && hvm_ioreq_mmio(v, e->gpa, &in,
                                  in.kind == HVM_MMIO_LOAD ? 0 : hvm_mmio_store_value(&in, g)))
         return; /* a device model's: completed when it answers */

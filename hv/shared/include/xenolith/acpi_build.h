@@ -11,11 +11,9 @@
 /* Build the tables into page (size bytes, to be placed at guest-physical
  * page_gpa); the RSDP is at page_gpa. 0, or -1 if they do not fit. */
 int acpi_build_pvh(uint8_t *page, size_t size, uint64_t page_gpa, unsigned int nr_vcpus);
-/* A uniprocessor PC's: RSDP and an XSDT with no MADT. Without an I/O
- * APIC to describe, an MADT would make Linux use the local APIC in
- * symmetric mode with LINT0 masked, and the 8259's interrupts would
- * never arrive; without one it keeps the virtual wire (LINT0 ExtINT).
- * 0, or -1 if the page is too small. */
-int acpi_build_uniproc(uint8_t *page, size_t size, uint64_t page_gpa);
+/* The HVM platform's (type = "hvm"): the same, and in the MADT the
+ * PCAT_COMPAT flag (an 8259 pair), the I/O APIC at 0xfec00000 (ID 0, GSI
+ * 0..23) and the override of ISA IRQ 0 to GSI 2. 0, or -1. */
+int acpi_build_hvm(uint8_t *page, size_t size, uint64_t page_gpa, unsigned int nr_vcpus);
 
 #endif
