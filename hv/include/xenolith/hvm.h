@@ -41,6 +41,7 @@ struct hvm_domain {
     uint8_t emu_ioapic;       /* XEN_X86_EMU_IOAPIC: at 0xfec00000, ISA IRQs on their pins (IRQ 0: pin 2) */
     struct vioapic ioapic;
     struct hvm_ioreq_server ioreq[HVM_MAX_IOREQ_SERVERS];
+    uint64_t ioreqs;          /* requests sent to device models (logged at destroy) */
 };
 
 /* Guest state the vendor-neutral code reads after an exit (the back end

@@ -89,6 +89,7 @@ static void send(struct vcpu *v, int srv, uint8_t type, uint64_t addr, unsigned 
     p->data_is_ptr = 0;
     p->type = type;
     ioreq_state_set(p, STATE_IOREQ_READY);
+    d->hvmd.ioreqs++;
     v->hvm.io.wait = 1;
     v->hvm.io.srv = (uint8_t)srv;
     v->hvm.io.read = (uint8_t)read;
@@ -154,6 +155,10 @@ int hvm_ioreq_complete(struct vcpu *v)
         uint64_t val = p->data;
         ioreq_state_set(p, STATE_IOREQ_NONE);
         finish(v, val);
+        /* answered before the vcpu got to block (the device model polls
+         * its slots): it runs on, and the notification that may follow
+         * finds nothing waiting */
+        v->blocked = 0;
         return 1;
     }
     case STATE_IOREQ_READY:
@@ -206,6 +211,9 @@ static void server_free(struct domain *d, unsigned int id)
 
 void hvm_ioreq_destroy_all(struct domain *d)
 {
+    if (d->hvmd.ioreqs)
+        printk("d%u ioreqs: %lu answered by device models\n", d->domid,
+               (unsigned long)d->hvmd.ioreqs);
     for (unsigned int i = 0; i < HVM_MAX_IOREQ_SERVERS; i++)
         if (d->hvmd.ioreq[i].used)
             server_free(d, i);
