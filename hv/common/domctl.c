@@ -74,11 +74,12 @@ static int check_create_config(const struct xen_domctl_createdomain *c)
         return -XL_EINVAL;
     if (!(f & XEN_DOMCTL_CDF_hvm) && c->arch.emulation_flags)
         return -XEN_EOPNOTSUPP; /* a PV domU emulates nothing */
-    /* HVM: the local APIC, I/O APIC, 8259 PIC and 8254 PIT are the
+    /* HVM: the local APIC, I/O APIC, 8259 PIC, 8254 PIT and RTC are the
      * platform devices emulated so far (hvm_domain_set_emulation); nothing for PVH. */
     if ((f & XEN_DOMCTL_CDF_hvm) &&
         (c->arch.emulation_flags &
-         ~(XEN_X86_EMU_LAPIC | XEN_X86_EMU_PIC | XEN_X86_EMU_PIT | XEN_X86_EMU_IOAPIC)))
+         ~(XEN_X86_EMU_LAPIC | XEN_X86_EMU_PIC | XEN_X86_EMU_PIT | XEN_X86_EMU_IOAPIC |
+           XEN_X86_EMU_RTC)))
         return -XEN_EOPNOTSUPP;
     if (c->max_vcpus > MAX_VCPUS)
         return -XL_EINVAL; /* Xen: above its max_vcpus for PV (here MAX_VCPUS) */

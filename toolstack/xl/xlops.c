@@ -428,11 +428,12 @@ static int op_create(void *ctx, const struct xlcfg *cfg, int paused, uint32_t *d
     d.u.createdomain.max_maptrack_frames = 1024;
     d.u.createdomain.grant_opts = XEN_DOMCTL_GRANT_version(1);
     if (pvh) { /* libxl's PVH: hardware paging, only the local APIC emulated; HVM: with
-                * the I/O APIC, 8259 PIC and 8254 PIT too (the platform devices the hv has so far) */
+                * the I/O APIC, 8259 PIC, 8254 PIT and RTC too (the platform devices the hv has so far) */
         d.u.createdomain.flags = XEN_DOMCTL_CDF_hvm | XEN_DOMCTL_CDF_hap;
         d.u.createdomain.arch.emulation_flags =
             XEN_X86_EMU_LAPIC |
-            (pvh == 2 ? XEN_X86_EMU_IOAPIC | XEN_X86_EMU_PIC | XEN_X86_EMU_PIT : 0);
+            (pvh == 2 ? XEN_X86_EMU_IOAPIC | XEN_X86_EMU_PIC | XEN_X86_EMU_PIT | XEN_X86_EMU_RTC
+                      : 0);
     }
     uint8_t uuid[16];
     if (cfg->has_uuid)

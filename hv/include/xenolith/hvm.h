@@ -40,6 +40,8 @@ struct hvm_domain {
     struct vpit pit;
     uint8_t emu_ioapic;       /* XEN_X86_EMU_IOAPIC: at 0xfec00000, ISA IRQs on their pins (IRQ 0: pin 2) */
     struct vioapic ioapic;
+    uint8_t emu_rtc;          /* XEN_X86_EMU_RTC: the MC146818 at 0x70/0x71, IRQ 8 */
+    struct vrtc rtc;
     struct hvm_ioreq_server ioreq[HVM_MAX_IOREQ_SERVERS];
     uint64_t ioreqs;          /* requests sent to device models (logged at destroy) */
 };

@@ -413,16 +413,26 @@ static void ioapic_deliver(void *ctx, const struct vioapic_irq *irq)
     }
 }
 
+/* The RTC's interrupt: ISA IRQ 8. */
+static void rtc_irq(void *ctx, unsigned int line, int level)
+{
+    (void)line;
+    hvm_isa_irq_set(ctx, 8, level);
+}
+
+#define HVM_EMU_WIRED (XEN_X86_EMU_LAPIC | XEN_X86_EMU_PIC | XEN_X86_EMU_PIT | XEN_X86_EMU_IOAPIC | \
+                       XEN_X86_EMU_RTC)
+
 int hvm_domain_set_emulation(struct domain *d, uint32_t flags)
 {
-    if (flags & ~(XEN_X86_EMU_LAPIC | XEN_X86_EMU_PIC | XEN_X86_EMU_PIT | XEN_X86_EMU_IOAPIC))
+    if (flags & ~HVM_EMU_WIRED)
         return -XL_EOPNOTSUPP; /* the other platform devices are not wired yet */
     if ((flags & XEN_X86_EMU_IOAPIC) && !(flags & XEN_X86_EMU_LAPIC))
         return -XL_EINVAL;     /* it delivers to local APICs */
     if ((flags & XEN_X86_EMU_PIC) && !(flags & XEN_X86_EMU_LAPIC))
         return -XL_EINVAL;     /* the PIC reaches the CPU through LINT0 */
-    if ((flags & XEN_X86_EMU_PIT) && !(flags & XEN_X86_EMU_PIC))
-        return -XL_EINVAL;     /* its IRQ 0 goes through the PIC */
+    if ((flags & (XEN_X86_EMU_PIT | XEN_X86_EMU_RTC)) && !(flags & XEN_X86_EMU_PIC))
+        return -XL_EINVAL;     /* their IRQs (0, 8) go through the PIC */
     d->hvmd.emu_lapic = !!(flags & XEN_X86_EMU_LAPIC);
     d->hvmd.emu_pic = !!(flags & XEN_X86_EMU_PIC);
     d->hvmd.emu_pit = !!(flags & XEN_X86_EMU_PIT);
@@ -435,6 +445,14 @@ int hvm_domain_set_emulation(struct domain *d, uint32_t flags)
         vpic_init(&d->hvmd.pic, pic_raise, d);
     if (d->hvmd.emu_pit)
         vpit_init(&d->hvmd.pit, pit_irq, d);
+    d->hvmd.emu_rtc = !!(flags & XEN_X86_EMU_RTC);
+    if (d->hvmd.emu_rtc) {
+        /* UTC now, from the wallclock the hv gives PV guests */
+        uint64_t sec, now = arch_time_ns();
+        uint32_t nsec;
+        arch_wallclock_base(&sec, &nsec);
+        vrtc_init(&d->hvmd.rtc, (int64_t)(sec + (nsec + now) / 1000000000ULL), now, rtc_irq, d);
+    }
     return 0;
 }
 
@@ -455,6 +473,27 @@ static int pic_port(uint16_t port)
 {
     return port == 0x20 || port == 0x21 || port == 0xa0 || port == 0xa1 || port == 0x4d0 ||
            port == 0x4d1;
+}
+
+/* vcpu 0 runs the PIT and the RTC: their events due by now raised; the
+ * time of the next one (HVM_DEV_NO_DEADLINE: none). */
+static uint64_t platform_advance(struct vcpu *v, uint64_t now)
+{
+    struct domain *d = v->domain;
+    uint64_t dl = HVM_DEV_NO_DEADLINE;
+    if (v->id != 0)
+        return dl;
+    if (d->hvmd.emu_pit) {
+        vpit_advance(&d->hvmd.pit, now);
+        uint64_t t = vpit_next_deadline(&d->hvmd.pit);
+        dl = t < dl ? t : dl;
+    }
+    if (d->hvmd.emu_rtc) {
+        vrtc_advance(&d->hvmd.rtc, now);
+        uint64_t t = vrtc_next_deadline(&d->hvmd.rtc);
+        dl = t < dl ? t : dl;
+    }
+    return dl;
 }
 
 /* The vector the PIC offers vcpu v now, or -1. */
@@ -704,6 +743,16 @@ static void do_io(struct vcpu *v, const struct hvm_exit *e)
         skip_insn(v, e->insn_len);
         return;
     }
+    if (d->hvmd.emu_rtc && (e->port == VRTC_PORT_INDEX || e->port == VRTC_PORT_DATA)) {
+        uint64_t now = arch_time_ns();
+        if (e->io_in)
+            v->regs.rax = (v->regs.rax & ~mask) |
+                          (vrtc_read(&d->hvmd.rtc, e->port, e->io_size, now) & mask);
+        else
+            vrtc_write(&d->hvmd.rtc, e->port, e->io_size, (uint32_t)(v->regs.rax & mask), now);
+        skip_insn(v, e->insn_len);
+        return;
+    }
     if (d->hvmd.emu_pit && pit_port(e->port)) {
         uint64_t now = arch_time_ns();
         if (e->io_in)
@@ -912,8 +961,7 @@ static void do_hlt(struct vcpu *v, const struct hvm_exit *e)
         if (vlapic_pending_vector(&v->hvm.lapic) >= 0)
             return;
     }
-    if (v->domain->hvmd.emu_pit && v->id == 0)
-        vpit_advance(&v->domain->hvmd.pit, arch_time_ns());
+    platform_advance(v, arch_time_ns());
     if (pic_vector(v) >= 0)
         return;
     v->blocked = 1;
@@ -998,12 +1046,9 @@ static void deliver_events(struct vcpu *v)
         uint64_t now = arch_time_ns();
         vlapic_advance(l, now);
         uint64_t dl = vlapic_next_deadline(l);
-        if (d->hvmd.emu_pit && v->id == 0) { /* the PIT's edges wake vcpu 0 too */
-            vpit_advance(&d->hvmd.pit, now);
-            uint64_t pd = vpit_next_deadline(&d->hvmd.pit);
-            if (pd < dl)
-                dl = pd;
-        }
+        uint64_t pd = platform_advance(v, now); /* the PIT's and RTC's events wake vcpu 0 too */
+        if (pd < dl)
+            dl = pd;
         dl = dl == HVM_DEV_NO_DEADLINE ? 0 : dl;
         if (dl != v->hvm.lapic_deadline) {
             v->hvm.lapic_deadline = dl;
