@@ -129,10 +129,13 @@ boot_stack_top:
 
 /* Exceptions the hostile modes provoke (#UD, #GP): counted, and the
  * faulting instruction skipped by hvm_skip_len bytes. Vector 0xf3: the
- * event callback (hvmtest_upcall). */
+ * event callback (hvmtest_upcall). hvm_irq_entry: any other vector an
+ * interrupt controller may send (mode=irqstorm): counted, and with
+ * hvm_irq_eoi a non-specific EOI to both PICs so that the next one comes
+ * at once (eoi=1: with a fast PIT the guest then does nothing else). */
     .text
     .code64
-    .globl hvm_exc_ud, hvm_exc_gp, hvm_exc_other, hvm_cb_entry
+    .globl hvm_exc_ud, hvm_exc_gp, hvm_exc_other, hvm_cb_entry, hvm_irq_entry
 hvm_exc_ud:
     pushq   $0
     pushq   $6
@@ -154,6 +157,17 @@ exc_common:
     pop     %rcx
     pop     %rax
     add     $16, %rsp                   /* vector, error code */
+    iretq
+hvm_irq_entry:
+    push    %rax
+    lea     hvm_irqs(%rip), %rax
+    lock incq (%rax)
+    cmpb    $0, hvm_irq_eoi(%rip)
+    je      1f
+    mov     $0x20, %al                  /* non-specific EOI to both PICs */
+    out     %al, $0xa0
+    out     %al, $0x20
+1:  pop     %rax
     iretq
 hvm_cb_entry:
     push    %rax

@@ -29,8 +29,10 @@
 
 void hvmtest_main(uint64_t info, uint64_t magic);
 void hvmtest_upcall(void);
-extern char hvm_exc_ud[], hvm_exc_gp[], hvm_exc_other[], hvm_cb_entry[];
+extern char hvm_exc_ud[], hvm_exc_gp[], hvm_exc_other[], hvm_cb_entry[], hvm_irq_entry[];
 volatile uint64_t hvm_exc_count[256];
+volatile uint64_t hvm_irqs;
+volatile uint8_t hvm_irq_eoi;
 volatile uint64_t hvm_skip_len;
 
 static int passed, failed;
@@ -411,6 +413,11 @@ static void port_poke(uint16_t port)
     }
 }
 
+static const uint16_t dev_ports[] = { 0x20, 0x21, 0xa0, 0xa1, 0x40, 0x41, 0x42, 0x43, 0x61,
+                                      0x3f8, 0x3f9, 0x3fa, 0x3fb, 0x3fc, 0x3fd, 0x3fe, 0x3ff,
+                                      0x4d0, 0x4d1 };
+#define N_DEV_PORTS (sizeof(dev_ports) / sizeof(dev_ports[0]))
+
 /* mode=ports: 20000 random accesses over all of 0-0xffff (but 0xe9, the
  * output), then 4000 aimed at the emulated platform's ports - the PIC
  * pair and its ELCR, the PIT and port 0x61, the device model's 16550A
@@ -419,9 +426,6 @@ static void port_poke(uint16_t port)
  * UART's scratch register and a PIC re-initialised by ICW1-4. */
 static void hostile_ports(const struct boot *b)
 {
-    static const uint16_t dev[] = { 0x20, 0x21, 0xa0, 0xa1, 0x40, 0x41, 0x42, 0x43, 0x61,
-                                    0x3f8, 0x3f9, 0x3fa, 0x3fb, 0x3fc, 0x3fd, 0x3fe, 0x3ff,
-                                    0x4d0, 0x4d1 };
     for (int i = 0; i < 20000; i++) {
         uint16_t port = (uint16_t)xrand();
         if (port >= 0xe6 && port <= 0xe9)
@@ -430,7 +434,7 @@ static void hostile_ports(const struct boot *b)
     }
     say("hvmtest: hostile ports done: 20000 accesses");
     for (int i = 0; i < 4000; i++)
-        port_poke(dev[xrand() % (sizeof(dev) / sizeof(dev[0]))]);
+        port_poke(dev_ports[xrand() % N_DEV_PORTS]);
     say("hvmtest: hostile device ports done: 4000 accesses (PIC, ELCR, PIT, 0x61, 16550A)");
     if (!b->mi) {
         say("SKIP devices answer after the storm: type = \"pvh\" has no PIC, PIT or UART");
@@ -463,6 +467,54 @@ static void hostile_ports(const struct boot *b)
     uint16_t c = inb(0x42);
     c |= (uint16_t)(inb(0x42) << 8);
     check("ports: the PIT's channel 2, gated off, holds its count", c, 0x1234);
+}
+
+/* mode=devstorm and mode=irqstorm: random accesses to the emulated
+ * platform's ports only, n= (hex) of them, or for ever with hold=1 (the
+ * toolstack destroys the domain in the middle: a vcpu waiting on dom0's
+ * device model then). devstorm with interrupts off; irqstorm with them
+ * on after the PIC is set up (vectors 0x20-0x2f, all unmasked), the PIT's
+ * channel 0 at ~4.7 kHz and the UART's interrupts enabled: the random
+ * writes reprogram all three while they interrupt, and an interrupt at
+ * any vector the PIC is told to send is only counted - and, with eoi=1,
+ * acknowledged at once (a PIT programmed fast then keeps the vcpu in its
+ * handler: an interrupt livelock only the toolstack can end). */
+static uint64_t hexopt(const char *cmdline, const char *key);
+static void hostile_devstorm(const char *cmdline, int irqs)
+{
+    uint64_t n = hexopt(cmdline, "n");
+    int forever = opt_is(cmdline, "hold", "1");
+    if (!n)
+        n = 0x4e20;
+    if (irqs) {
+        for (unsigned int v = 32; v < 256; v++)
+            if (v != 0xf3)
+                set_gate(v, hvm_irq_entry);
+        /* an interrupt at an exception's gate: counted, back to the same
+         * insn; 13 too (no #GP comes from port I/O at CPL 0, and an
+         * interrupt pushes no error code) */
+        set_gate(13, hvm_exc_other);
+        hvm_skip_len = 0;
+        hvm_irq_eoi = opt_is(cmdline, "eoi", "1");
+        outb(0x20, 0x11), outb(0x21, 0x20), outb(0x21, 0x04), outb(0x21, 0x01);
+        outb(0xa0, 0x11), outb(0xa1, 0x28), outb(0xa1, 0x02), outb(0xa1, 0x01);
+        outb(0x21, 0x00), outb(0xa1, 0x00);
+        outb(0x43, 0x34), outb(0x40, 0x00), outb(0x40, 0x01); /* ch 0, mode 2, 256 */
+        outb(0x3fb, 0x03), outb(0x3f9, 0x0f), outb(0x3fc, 0x0b); /* IER all, OUT2 */
+        __asm__ volatile("sti" ::: "memory");
+    }
+    say("hvmtest: %s: %s random accesses to the device ports, interrupts %s",
+        irqs ? "irqstorm" : "devstorm", forever ? "endless" : "a fixed number of",
+        irqs ? "on" : "off");
+    for (uint64_t i = 1; forever || i <= n; i++) {
+        port_poke(dev_ports[xrand() % N_DEV_PORTS]);
+        if (i % 10000 == 0)
+            say("hvmtest: %s: %lu accesses, %lu interrupts", irqs ? "irqstorm" : "devstorm",
+                (unsigned long)i, (unsigned long)hvm_irqs);
+    }
+    __asm__ volatile("cli" ::: "memory");
+    say("hvmtest: %s done: %lu accesses, %lu interrupts", irqs ? "irqstorm" : "devstorm",
+        (unsigned long)n, (unsigned long)hvm_irqs);
 }
 
 static void hostile_msrs(void)
@@ -1003,8 +1055,14 @@ void hvmtest_main(uint64_t info, uint64_t magic)
     uint32_t r[4];
     cpuid(0x40000002, 0, r);
     wrmsr_safe(r[1], (uint64_t)(uintptr_t)hcall_page);
+    if (opt(cmdline, "seed"))
+        xrand_state ^= hexopt(cmdline, "seed") * 0x2545f4914f6cdd1dULL | 1;
     if (opt_is(cmdline, "mode", "ports"))
         hostile_ports(&boot);
+    else if (opt_is(cmdline, "mode", "devstorm"))
+        hostile_devstorm(cmdline, 0);
+    else if (opt_is(cmdline, "mode", "irqstorm"))
+        hostile_devstorm(cmdline, 1);
     else if (opt_is(cmdline, "mode", "msr"))
         hostile_msrs();
     else if (opt_is(cmdline, "mode", "cpuid"))
@@ -1049,8 +1107,15 @@ void hvmtest_main(uint64_t info, uint64_t magic)
         for (;;)
             __asm__ volatile("sti; hlt; cli" ::: "memory");
     }
-    if (!opt_is(cmdline, "mode", "basic") && opt(cmdline, "mode"))
-        say("hvmtest: %s survived: %d failed", opt(cmdline, "mode"), failed);
+    if (!opt_is(cmdline, "mode", "basic") && opt(cmdline, "mode")) {
+        char m[32];
+        const char *v = opt(cmdline, "mode");
+        size_t k = 0;
+        while (v[k] && v[k] != ' ' && k < sizeof(m) - 1)
+            m[k] = v[k], k++;
+        m[k] = 0;
+        say("hvmtest: %s survived: %d failed", m, failed);
+    }
     struct sched_shutdown sd = { .reason = SHUTDOWN_poweroff };
     hcall(__HYPERVISOR_sched_op, SCHEDOP_shutdown, (uint64_t)(uintptr_t)&sd, 0, 0, 0);
     say("FAIL hvmtest: running after SCHEDOP_shutdown");
