@@ -1,13 +1,18 @@
 /*
- * head.S - the HVM test guest's entry: a PVH kernel (XEN_ELFNOTE_PHYS32_
- * ENTRY) entered in 32-bit flat protected mode with %ebx = hvm_start_info.
- * It builds a 1:1 map of the first 1 GiB and of 3-4 GiB (the local APIC,
- * I/O APIC) with 2 MiB pages, enters long mode
- * on its own GDT and calls hvmtest_main(start_info). No Xen-specific code:
- * what a firmware-less unmodified kernel does.
+ * head.S - the HVM test guest's entries: a PVH kernel (XEN_ELFNOTE_PHYS32_
+ * ENTRY) entered in 32-bit flat protected mode with %ebx = hvm_start_info,
+ * and a Multiboot v1 kernel (type = "hvm": the header below, entry
+ * hvm_mb1_start32 with %eax = 0x2BADB002, %ebx = multiboot_info, flat
+ * protected mode, paging off) that joins the same path. Built with
+ * HVMTEST_NO_MB1 it has no Multiboot header (hvmtest-nomb.elf, for
+ * hvm_mb_refuse). Both build a 1:1 map of the first 1 GiB and of 3-4 GiB
+ * (the local APIC, I/O APIC) with 2 MiB pages, enter long mode on its own
+ * GDT and call hvmtest_main(info, magic), magic 0 for PVH. No
+ * Xen-specific code: what a firmware-less unmodified kernel does.
  * Owns: the boot page tables, GDT and stack. Must never: rely on anything
- * of the hypervisor beyond the PVH entry state.
+ * of the hypervisor beyond the PVH or Multiboot entry state.
  */
+#include <xenolith/mb1_layout.h>
 #define XEN_ELFNOTE_PHYS32_ENTRY 18
 
     .section .note.Xen, "a", @note
@@ -20,10 +25,28 @@
     .section .text.head, "ax"
     .code32
     .globl hvm_start32
-hvm_start32:
+hvm_start32:                            /* first: the PVH entry stays at 1 MiB */
     cli
     cld
-    mov     %ebx, %edi                  /* start_info, kept for main */
+    xor     %esi, %esi                  /* no magic: PVH */
+    jmp     4f
+#ifndef HVMTEST_NO_MB1
+    /* Multiboot v1: memory info wanted, no a.out fields (the builder
+     * takes the ELF's segments and its entry, hvm_mb1_start32: hvm.lds). */
+#define MB1_FLAGS (MB1_HF_PAGE_ALIGN | MB1_HF_MEMORY_INFO)
+    .p2align 2
+    .globl hvm_mb1_header
+hvm_mb1_header:
+    .long   MB1_HEADER_MAGIC
+    .long   MB1_FLAGS
+    .long   -(MB1_HEADER_MAGIC + MB1_FLAGS)
+#endif
+    .globl hvm_mb1_start32
+hvm_mb1_start32:
+    cli
+    cld
+    mov     %eax, %esi                  /* the loader's magic, for main */
+4:  mov     %ebx, %edi                  /* start_info / multiboot_info */
     mov     $boot_stack_top, %esp
     /* pml4[0] -> pdpt, pdpt[0] -> pd, pd[i] = i * 2 MiB (1 GiB 1:1) */
     mov     $boot_pdpt, %eax
@@ -76,7 +99,7 @@ start64:
     mov     %eax, %es
     mov     %eax, %ss
     mov     $boot_stack_top, %rsp
-    /* %rdi: start_info (zero-extended by the 32-bit mov) */
+    /* %rdi: the info, %rsi: the magic (zero-extended by the 32-bit movs) */
     call    hvmtest_main
 2:  cli
     hlt
@@ -106,10 +129,13 @@ boot_stack_top:
 
 /* Exceptions the hostile modes provoke (#UD, #GP): counted, and the
  * faulting instruction skipped by hvm_skip_len bytes. Vector 0xf3: the
- * event callback (hvmtest_upcall). */
+ * event callback (hvmtest_upcall). hvm_irq_entry: any other vector an
+ * interrupt controller may send (mode=irqstorm): counted, and with
+ * hvm_irq_eoi a non-specific EOI to both PICs so that the next one comes
+ * at once (eoi=1: with a fast PIT the guest then does nothing else). */
     .text
     .code64
-    .globl hvm_exc_ud, hvm_exc_gp, hvm_exc_other, hvm_cb_entry
+    .globl hvm_exc_ud, hvm_exc_gp, hvm_exc_other, hvm_cb_entry, hvm_irq_entry
 hvm_exc_ud:
     pushq   $0
     pushq   $6
@@ -131,6 +157,17 @@ exc_common:
     pop     %rcx
     pop     %rax
     add     $16, %rsp                   /* vector, error code */
+    iretq
+hvm_irq_entry:
+    push    %rax
+    lea     hvm_irqs(%rip), %rax
+    lock incq (%rax)
+    cmpb    $0, hvm_irq_eoi(%rip)
+    je      1f
+    mov     $0x20, %al                  /* non-specific EOI to both PICs */
+    out     %al, $0xa0
+    out     %al, $0x20
+1:  pop     %rax
     iretq
 hvm_cb_entry:
     push    %rax

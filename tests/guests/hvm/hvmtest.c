@@ -1,8 +1,10 @@
 /*
- * hvmtest.c - the HVM test guest: a PVH-booted long-mode kernel that
- * checks the hypervisor's HVM interface from inside (CPUID leaves, MSRs,
- * the hypercall page, hypercalls by vmcall/vmmcall, port I/O, accesses to
- * holes, events by the callback vector, HLT) and, with mode=..., acts as
+ * hvmtest.c - the HVM test guest: a long-mode kernel, PVH-booted (type =
+ * "pvh") or Multiboot-booted (type = "hvm", with the emulated platform:
+ * PIC, PIT, the device model's 16550A), that checks the hypervisor's HVM
+ * interface from inside (CPUID leaves, MSRs, the hypercall page,
+ * hypercalls by vmcall/vmmcall, port I/O, accesses to holes, events by
+ * the callback vector, HLT) and, with mode=..., acts as
  * a hostile guest (random ports, MSRs, CPUID leaves, hypercalls, MMIO,
  * a triple fault). Output goes to Xen's debug port 0xe9 ("(dN) ..."
  * lines in the hv log), which needs nothing of the guest kit.
@@ -12,6 +14,7 @@
 #include <stdint.h>
 #include <xenolith/errno.h>
 #include <xenolith/lib.h>
+#include <xenolith/mb1_layout.h>
 #include <xen/xen.h>
 #include <xen/arch-x86/hvm/start_info.h>
 #include <xen/event_channel.h>
@@ -24,10 +27,12 @@
 #include <xen/grant_table.h>
 
 
-void hvmtest_main(uint64_t start_info);
+void hvmtest_main(uint64_t info, uint64_t magic);
 void hvmtest_upcall(void);
-extern char hvm_exc_ud[], hvm_exc_gp[], hvm_exc_other[], hvm_cb_entry[];
+extern char hvm_exc_ud[], hvm_exc_gp[], hvm_exc_other[], hvm_cb_entry[], hvm_irq_entry[];
 volatile uint64_t hvm_exc_count[256];
+volatile uint64_t hvm_irqs;
+volatile uint8_t hvm_irq_eoi;
 volatile uint64_t hvm_skip_len;
 
 static int passed, failed;
@@ -180,19 +185,61 @@ static int opt_is(const char *cmdline, const char *key, const char *val)
     return v && !strncmp(v, val, n) && (v[n] == 0 || v[n] == ' ');
 }
 
-/* RAM ends at the first memmap entry's end; a hole above it inside the
- * 1 GiB the guest maps. */
-static uint64_t hole_gpa(const struct hvm_start_info *si)
+/* What the loader told: hvm_start_info (PVH) or multiboot_info (type =
+ * "hvm"), reduced to what the checks need. */
+struct boot {
+    const struct hvm_start_info *si; /* PVH, else NULL */
+    const struct mb1_info *mi;       /* Multiboot, else NULL */
+    const char *cmdline;
+    unsigned int map_entries;
+    uint64_t ram_end; /* the end of the highest RAM entry */
+    uint64_t map_end; /* the end of the highest entry of any type */
+};
+
+static void map_entry(struct boot *b, uint64_t addr, uint64_t size, uint32_t type)
 {
-    const struct hvm_memmap_table_entry *m = (const void *)(uintptr_t)si->memmap_paddr;
-    uint64_t end = 0;
-    for (unsigned int i = 0; i < si->memmap_entries; i++)
-        if (m[i].addr + m[i].size > end)
-            end = m[i].addr + m[i].size;
-    return (end + (64ULL << 20)) & ~((1ULL << 21) - 1);
+    b->map_entries++;
+    if (addr + size > b->map_end)
+        b->map_end = addr + size;
+    if (type == 1 && addr + size > b->ram_end)
+        b->ram_end = addr + size;
 }
 
-static void basic(const struct hvm_start_info *si)
+static void boot_info(struct boot *b, uint64_t info, uint64_t magic)
+{
+    memset(b, 0, sizeof(*b));
+    b->cmdline = "";
+    if (magic == MB1_BOOTLOADER_MAGIC) {
+        b->mi = (const struct mb1_info *)(uintptr_t)info;
+        if ((b->mi->flags & MB1_INFO_CMDLINE) && b->mi->cmdline)
+            b->cmdline = (const char *)(uintptr_t)b->mi->cmdline;
+        if (!(b->mi->flags & MB1_INFO_MEM_MAP))
+            return;
+        /* each entry: its size field, then size bytes */
+        for (uint32_t off = 0; off + sizeof(struct mb1_mmap_entry) <= b->mi->mmap_length;) {
+            const struct mb1_mmap_entry *e =
+                (const void *)(uintptr_t)(b->mi->mmap_addr + off);
+            map_entry(b, e->addr, e->len, e->type);
+            off += e->size + 4;
+        }
+        return;
+    }
+    b->si = (const struct hvm_start_info *)(uintptr_t)info;
+    if (b->si->cmdline_paddr)
+        b->cmdline = (const char *)(uintptr_t)b->si->cmdline_paddr;
+    const struct hvm_memmap_table_entry *m = (const void *)(uintptr_t)b->si->memmap_paddr;
+    for (unsigned int i = 0; i < b->si->memmap_entries; i++)
+        map_entry(b, m[i].addr, m[i].size, m[i].type);
+}
+
+/* A hole above everything the memory map names, inside the 1 GiB the
+ * guest maps. */
+static uint64_t hole_gpa(const struct boot *b)
+{
+    return (b->map_end + (64ULL << 20)) & ~((1ULL << 21) - 1);
+}
+
+static void basic(const struct boot *b)
 {
     uint32_t r[4];
     cpuid(0x40000000, 0, r);
@@ -237,10 +284,23 @@ static void basic(const struct hvm_start_info *si)
     long pages = hcall(__HYPERVISOR_memory_op, XENMEM_current_reservation,
                        (uint64_t)(uintptr_t)&self, 0, 0, 0);
     check("memory_op current_reservation > 0", pages > 0, 1);
-    check("start info: magic", si->magic, XEN_HVM_START_MAGIC_VALUE);
-    check("start info: a memory map", si->memmap_entries >= 1, 1);
+    if (b->si) {
+        check("start info: magic", b->si->magic, XEN_HVM_START_MAGIC_VALUE);
+        say("SKIP multiboot_info checks: booted through PVH (hvm_start_info)");
+    } else {
+        say("SKIP start info: magic: booted through Multiboot, no hvm_start_info");
+        check("multiboot_info: memory, memory map and command line given",
+              (b->mi->flags & (MB1_INFO_MEMORY | MB1_INFO_MEM_MAP | MB1_INFO_CMDLINE)) ==
+                  (MB1_INFO_MEMORY | MB1_INFO_MEM_MAP | MB1_INFO_CMDLINE), 1);
+        check("multiboot_info: mem_upper is the RAM above 1 MiB",
+              (uint64_t)b->mi->mem_upper << 10, (long)(b->ram_end - 0x100000));
+        check("multiboot_info: 640 KiB less the EBDA below 1 MiB", b->mi->mem_lower, 0x9f000 >> 10);
+        check("memory map: the RAM reservation (less the special pages) in it",
+              (long)(b->ram_end >> 12) <= pages && (long)(b->ram_end >> 12) >= pages - 8, 1);
+    }
+    check("start info: a memory map", b->map_entries >= 1, 1);
     /* A hole: reads give all ones, writes go nowhere (no device). */
-    volatile uint32_t *hole = (volatile uint32_t *)(uintptr_t)hole_gpa(si);
+    volatile uint32_t *hole = (volatile uint32_t *)(uintptr_t)hole_gpa(b);
     check("read of a hole: all ones", *hole, 0xffffffff);
     *hole = 0x12345678;
     check("write to a hole is dropped", *hole, 0xffffffff);
@@ -302,9 +362,7 @@ static void basic(const struct hvm_start_info *si)
     check("HVMOP_get_param STORE_PFN",
           hcall(__HYPERVISOR_hvm_op, HVMOP_get_param, (uint64_t)(uintptr_t)&q, 0, 0, 0), 0);
     /* xl gives one above RAM; a boot-time domain has none (0) */
-    const struct hvm_memmap_table_entry *m0 = (const void *)(uintptr_t)si->memmap_paddr;
-    check("STORE_PFN: none, or a page above RAM",
-          q.value == 0 || q.value >= (m0[0].addr + m0[0].size) >> 12, 1);
+    check("STORE_PFN: none, or a page above RAM", q.value == 0 || q.value >= b->ram_end >> 12, 1);
     struct xen_hvm_param bad = { .domid = DOMID_SELF, .index = HVM_PARAM_STORE_PFN, .value = 1 };
     check("a guest may not set STORE_PFN: -XL_EPERM",
           hcall(__HYPERVISOR_hvm_op, HVMOP_set_param, (uint64_t)(uintptr_t)&bad, 0, 0, 0), -XL_EPERM);
@@ -342,22 +400,121 @@ static void basic(const struct hvm_start_info *si)
     say("hvmtest: %d passed, %d failed", passed, failed);
 }
 
-static void hostile_ports(void)
+/* One random access of a random size at port. */
+static void port_poke(uint16_t port)
+{
+    switch (xrand() % 6) {
+    case 0: (void)inb(port); break;
+    case 1: (void)inw(port); break;
+    case 2: (void)inl(port); break;
+    case 3: outb(port, (uint8_t)xrand()); break;
+    case 4: outw(port, (uint16_t)xrand()); break;
+    default: outl(port, (uint32_t)xrand()); break;
+    }
+}
+
+static const uint16_t dev_ports[] = { 0x20, 0x21, 0xa0, 0xa1, 0x40, 0x41, 0x42, 0x43, 0x61,
+                                      0x3f8, 0x3f9, 0x3fa, 0x3fb, 0x3fc, 0x3fd, 0x3fe, 0x3ff,
+                                      0x4d0, 0x4d1 };
+#define N_DEV_PORTS (sizeof(dev_ports) / sizeof(dev_ports[0]))
+
+/* mode=ports: 20000 random accesses over all of 0-0xffff (but 0xe9, the
+ * output), then 4000 aimed at the emulated platform's ports - the PIC
+ * pair and its ELCR, the PIT and port 0x61, the device model's 16550A
+ * (each of those a round trip to dom0) - always with interrupts off.
+ * Under type = "hvm" the devices must still answer afterwards: the
+ * UART's scratch register and a PIC re-initialised by ICW1-4. */
+static void hostile_ports(const struct boot *b)
 {
     for (int i = 0; i < 20000; i++) {
         uint16_t port = (uint16_t)xrand();
-        if (port == 0xe9)
-            continue;
-        switch (xrand() % 6) {
-        case 0: (void)inb(port); break;
-        case 1: (void)inw(port); break;
-        case 2: (void)inl(port); break;
-        case 3: outb(port, (uint8_t)xrand()); break;
-        case 4: outw(port, (uint16_t)xrand()); break;
-        default: outl(port, (uint32_t)xrand()); break;
-        }
+        if (port >= 0xe6 && port <= 0xe9)
+            continue; /* the output port, and a word or dword reaching it */
+        port_poke(port);
     }
     say("hvmtest: hostile ports done: 20000 accesses");
+    for (int i = 0; i < 4000; i++)
+        port_poke(dev_ports[xrand() % N_DEV_PORTS]);
+    say("hvmtest: hostile device ports done: 4000 accesses (PIC, ELCR, PIT, 0x61, 16550A)");
+    if (!b->mi) {
+        say("SKIP devices answer after the storm: type = \"pvh\" has no PIC, PIT or UART");
+        return;
+    }
+    int uart_ok = 1;
+    for (unsigned int v = 0; v < 256; v += 0x55) {
+        outb(0x3ff, (uint8_t)v);
+        uart_ok &= inb(0x3ff) == v;
+    }
+    check("ports: the 16550A's scratch register still holds what is written", uart_ok, 1);
+    outb(0x3fb, 0x03); /* LCR: 8N1, DLAB off */
+    outb(0x3f9, 0x00); /* IER: none */
+    check("ports: the 16550A's LCR reads back", inb(0x3fb), 0x03);
+    /* the master PIC: ICW1 (edge, cascade, ICW4), ICW2 vector 0x20,
+     * ICW3, ICW4 (8086); then an IMR that reads back */
+    outb(0x20, 0x11);
+    outb(0x21, 0x20);
+    outb(0x21, 0x04);
+    outb(0x21, 0x01);
+    outb(0x21, 0xa5);
+    check("ports: the master PIC re-initialised, its IMR reads back", inb(0x21), 0xa5);
+    outb(0x21, 0xff);
+    /* the PIT: channel 2 latched while gated off reads back its count */
+    outb(0x61, 0x00);
+    outb(0x43, 0xb0); /* channel 2, lobyte/hibyte, mode 0 */
+    outb(0x42, 0x34);
+    outb(0x42, 0x12);
+    outb(0x43, 0x80); /* latch channel 2 */
+    uint16_t c = inb(0x42);
+    c |= (uint16_t)(inb(0x42) << 8);
+    check("ports: the PIT's channel 2, gated off, holds its count", c, 0x1234);
+}
+
+/* mode=devstorm and mode=irqstorm: random accesses to the emulated
+ * platform's ports only, n= (hex) of them, or for ever with hold=1 (the
+ * toolstack destroys the domain in the middle: a vcpu waiting on dom0's
+ * device model then). devstorm with interrupts off; irqstorm with them
+ * on after the PIC is set up (vectors 0x20-0x2f, all unmasked), the PIT's
+ * channel 0 at ~4.7 kHz and the UART's interrupts enabled: the random
+ * writes reprogram all three while they interrupt, and an interrupt at
+ * any vector the PIC is told to send is only counted - and, with eoi=1,
+ * acknowledged at once (a PIT programmed fast then keeps the vcpu in its
+ * handler: an interrupt livelock only the toolstack can end). */
+static uint64_t hexopt(const char *cmdline, const char *key);
+static void hostile_devstorm(const char *cmdline, int irqs)
+{
+    uint64_t n = hexopt(cmdline, "n");
+    int forever = opt_is(cmdline, "hold", "1");
+    if (!n)
+        n = 0x4e20;
+    if (irqs) {
+        for (unsigned int v = 32; v < 256; v++)
+            if (v != 0xf3)
+                set_gate(v, hvm_irq_entry);
+        /* an interrupt at an exception's gate: counted, back to the same
+         * insn; 13 too (no #GP comes from port I/O at CPL 0, and an
+         * interrupt pushes no error code) */
+        set_gate(13, hvm_exc_other);
+        hvm_skip_len = 0;
+        hvm_irq_eoi = opt_is(cmdline, "eoi", "1");
+        outb(0x20, 0x11), outb(0x21, 0x20), outb(0x21, 0x04), outb(0x21, 0x01);
+        outb(0xa0, 0x11), outb(0xa1, 0x28), outb(0xa1, 0x02), outb(0xa1, 0x01);
+        outb(0x21, 0x00), outb(0xa1, 0x00);
+        outb(0x43, 0x34), outb(0x40, 0x00), outb(0x40, 0x01); /* ch 0, mode 2, 256 */
+        outb(0x3fb, 0x03), outb(0x3f9, 0x0f), outb(0x3fc, 0x0b); /* IER all, OUT2 */
+        __asm__ volatile("sti" ::: "memory");
+    }
+    say("hvmtest: %s: %s random accesses to the device ports, interrupts %s",
+        irqs ? "irqstorm" : "devstorm", forever ? "endless" : "a fixed number of",
+        irqs ? "on" : "off");
+    for (uint64_t i = 1; forever || i <= n; i++) {
+        port_poke(dev_ports[xrand() % N_DEV_PORTS]);
+        if (i % 10000 == 0)
+            say("hvmtest: %s: %lu accesses, %lu interrupts", irqs ? "irqstorm" : "devstorm",
+                (unsigned long)i, (unsigned long)hvm_irqs);
+    }
+    __asm__ volatile("cli" ::: "memory");
+    say("hvmtest: %s done: %lu accesses, %lu interrupts", irqs ? "irqstorm" : "devstorm",
+        (unsigned long)n, (unsigned long)hvm_irqs);
 }
 
 static void hostile_msrs(void)
@@ -464,9 +621,9 @@ static void hostile_lapic(void)
     say("hvmtest: hostile lapic done: 22000 accesses");
 }
 
-static void hostile_mmio(const struct hvm_start_info *si)
+static void hostile_mmio(const struct boot *b)
 {
-    uint64_t base = hole_gpa(si);
+    uint64_t base = hole_gpa(b);
     for (int i = 0; i < 20000; i++) {
         uintptr_t a = (uintptr_t)(base + (xrand() % (256ULL << 20)));
         switch (xrand() % 8) {
@@ -879,22 +1036,33 @@ static void probe_gntst2(const char *cmdline)
             (unsigned long)h[k]);
 }
 
-void hvmtest_main(uint64_t start_info)
+void hvmtest_main(uint64_t info, uint64_t magic)
 {
-    const struct hvm_start_info *si = (const struct hvm_start_info *)(uintptr_t)start_info;
-    const char *cmdline = si->cmdline_paddr ? (const char *)(uintptr_t)si->cmdline_paddr : "";
+    static struct boot boot;
+    boot_info(&boot, info, magic);
+    const char *cmdline = boot.cmdline;
     for (unsigned int v = 0; v < 32; v++)
         set_gate(v, hvm_exc_other);
     set_gate(6, hvm_exc_ud);
     set_gate(13, hvm_exc_gp);
     set_gate(0xf3, hvm_cb_entry);
     load_idt(sizeof(idt) - 1);
-    say("hvmtest: PVH entry reached, long mode, cmdline \"%s\"", cmdline);
+    if (boot.mi)
+        say("hvmtest: Multiboot entry reached (magic %#lx), long mode, cmdline \"%s\"",
+            (unsigned long)magic, cmdline);
+    else
+        say("hvmtest: PVH entry reached, long mode, cmdline \"%s\"", cmdline);
     uint32_t r[4];
     cpuid(0x40000002, 0, r);
     wrmsr_safe(r[1], (uint64_t)(uintptr_t)hcall_page);
+    if (opt(cmdline, "seed"))
+        xrand_state ^= hexopt(cmdline, "seed") * 0x2545f4914f6cdd1dULL | 1;
     if (opt_is(cmdline, "mode", "ports"))
-        hostile_ports();
+        hostile_ports(&boot);
+    else if (opt_is(cmdline, "mode", "devstorm"))
+        hostile_devstorm(cmdline, 0);
+    else if (opt_is(cmdline, "mode", "irqstorm"))
+        hostile_devstorm(cmdline, 1);
     else if (opt_is(cmdline, "mode", "msr"))
         hostile_msrs();
     else if (opt_is(cmdline, "mode", "cpuid"))
@@ -902,7 +1070,7 @@ void hvmtest_main(uint64_t start_info)
     else if (opt_is(cmdline, "mode", "hcall"))
         hostile_hcalls();
     else if (opt_is(cmdline, "mode", "mmio"))
-        hostile_mmio(si);
+        hostile_mmio(&boot);
     else if (opt_is(cmdline, "mode", "lapic"))
         hostile_lapic();
     else if (opt_is(cmdline, "mode", "vcpuinit"))
@@ -931,7 +1099,7 @@ void hvmtest_main(uint64_t start_info)
         __asm__ volatile("cli; hlt");
         say("FAIL hvmtest: running after hlt with interrupts off");
     } else {
-        basic(si);
+        basic(&boot);
     }
     if (opt_is(cmdline, "hold", "1")) {
         /* stay until the toolstack destroys the domain (xl list, xl destroy) */
@@ -939,8 +1107,15 @@ void hvmtest_main(uint64_t start_info)
         for (;;)
             __asm__ volatile("sti; hlt; cli" ::: "memory");
     }
-    if (!opt_is(cmdline, "mode", "basic") && opt(cmdline, "mode"))
-        say("hvmtest: %s survived: %d failed", opt(cmdline, "mode"), failed);
+    if (!opt_is(cmdline, "mode", "basic") && opt(cmdline, "mode")) {
+        char m[32];
+        const char *v = opt(cmdline, "mode");
+        size_t k = 0;
+        while (v[k] && v[k] != ' ' && k < sizeof(m) - 1)
+            m[k] = v[k], k++;
+        m[k] = 0;
+        say("hvmtest: %s survived: %d failed", m, failed);
+    }
     struct sched_shutdown sd = { .reason = SHUTDOWN_poweroff };
     hcall(__HYPERVISOR_sched_op, SCHEDOP_shutdown, (uint64_t)(uintptr_t)&sd, 0, 0, 0);
     say("FAIL hvmtest: running after SCHEDOP_shutdown");
