@@ -415,7 +415,7 @@ static void port_poke(uint16_t port)
 
 static const uint16_t dev_ports[] = { 0x20, 0x21, 0xa0, 0xa1, 0x40, 0x41, 0x42, 0x43, 0x61,
                                       0x3f8, 0x3f9, 0x3fa, 0x3fb, 0x3fc, 0x3fd, 0x3fe, 0x3ff,
-                                      0x4d0, 0x4d1 };
+                                      0x4d0, 0x4d1, 0x70, 0x71 };
 #define N_DEV_PORTS (sizeof(dev_ports) / sizeof(dev_ports[0]))
 
 /* mode=ports: 20000 random accesses over all of 0-0xffff (but 0xe9, the
@@ -435,7 +435,7 @@ static void hostile_ports(const struct boot *b)
     say("hvmtest: hostile ports done: 20000 accesses");
     for (int i = 0; i < 4000; i++)
         port_poke(dev_ports[xrand() % N_DEV_PORTS]);
-    say("hvmtest: hostile device ports done: 4000 accesses (PIC, ELCR, PIT, 0x61, 16550A)");
+    say("hvmtest: hostile device ports done: 4000 accesses (PIC, ELCR, PIT, 0x61, 16550A, RTC)");
     if (!b->mi) {
         say("SKIP devices answer after the storm: type = \"pvh\" has no PIC, PIT or UART");
         return;
@@ -619,6 +619,53 @@ static void hostile_lapic(void)
     check("lapic: still answers after the storm (version, read-only)",
           *(volatile uint32_t *)(apic + 0x30), (long)ver);
     say("hvmtest: hostile lapic done: 22000 accesses");
+}
+
+/* Under type = "hvm": the I/O APIC's page at every size, random
+ * redirection entries (any vector, delivery mode and destination, level
+ * or edge), then its pins driven by a PIT at its fastest rate and the
+ * RTC's periodic interrupt with interrupts off; the ID and version
+ * still read as the platform's. */
+static void hostile_ioapic(void)
+{
+    volatile uint8_t *io = (volatile uint8_t *)(uintptr_t)0xfec00000UL;
+    for (int i = 0; i < 12000; i++) {
+        uint32_t off = (xrand() & 1) ? (uint32_t)(xrand() & 0x10) : (uint32_t)(xrand() & 0xffc);
+        switch (xrand() % 6) {
+        case 0: (void)*(volatile uint8_t *)(io + (off | (xrand() & 3))); break;
+        case 1: (void)*(volatile uint32_t *)(io + off); break;
+        case 2: (void)*(volatile uint64_t *)(io + (off & ~7u)); break;
+        case 3: *(volatile uint8_t *)(io + off) = (uint8_t)xrand(); break;
+        case 4: *(volatile uint32_t *)(io + off) = (uint32_t)xrand(); break;
+        default: /* IOREGSEL then IOWIN: a register of the table */
+            *(volatile uint32_t *)io = 0x10 + (uint32_t)(xrand() % 48);
+            *(volatile uint32_t *)(io + 0x10) = (uint32_t)xrand();
+            break;
+        }
+    }
+    outb(0x43, 0x34); /* PIT channel 0: rate generator, count 2 */
+    outb(0x40, 2);
+    outb(0x40, 0);
+    outb(0x70, 0x0a); /* RTC: 8192 Hz periodic interrupt */
+    outb(0x71, 0x23);
+    outb(0x70, 0x0b);
+    outb(0x71, 0x42);
+    for (int i = 0; i < 4000; i++) {
+        *(volatile uint32_t *)io = 0x10 + (uint32_t)(xrand() % 48);
+        *(volatile uint32_t *)(io + 0x10) = (uint32_t)xrand() & ~0x10000u; /* unmasked */
+        outb(0x70, 0x0c);
+        (void)inb(0x71); /* RTC register C: the line drops, the next period raises it */
+    }
+    outb(0x70, 0x0b);
+    outb(0x71, 0x02);
+    outb(0x43, 0x30); /* channel 0 back to one-shot, no count: quiet */
+    *(volatile uint32_t *)io = 0;
+    uint32_t id = *(volatile uint32_t *)(io + 0x10);
+    *(volatile uint32_t *)io = 1;
+    uint32_t ver = *(volatile uint32_t *)(io + 0x10);
+    check("ioapic: version 0x11, 24 pins after the storm", ver & 0xff00ff, 0x170011);
+    (void)id;
+    say("hvmtest: hostile ioapic done: 16000 accesses with the PIT and RTC firing");
 }
 
 static void hostile_mmio(const struct boot *b)
@@ -1073,6 +1120,8 @@ void hvmtest_main(uint64_t info, uint64_t magic)
         hostile_mmio(&boot);
     else if (opt_is(cmdline, "mode", "lapic"))
         hostile_lapic();
+    else if (opt_is(cmdline, "mode", "ioapic"))
+        hostile_ioapic();
     else if (opt_is(cmdline, "mode", "vcpuinit"))
         probe_vcpuinit(cmdline);
     else if (opt_is(cmdline, "mode", "drleak"))
