@@ -279,6 +279,16 @@ static void mode_evtchn(start_info_t *si)
         evtchn_bind_interdomain_t bi = { .remote_dom = DOMID_SELF, .remote_port = p };
         rc = HYPERVISOR_event_channel_op(EVTCHNOP_bind_interdomain, &bi);
         check("bind_interdomain to own hv port refused", rc < 0, rc);
+        /* bind to dom0's end of it (the device model's port) */
+        evtchn_status_t st0;
+        if (!ev_status(p, &st0) && st0.status == EVTCHNSTAT_interdomain) {
+            evtchn_bind_interdomain_t b0 = { .remote_dom = 0, .remote_port = st0.u.interdomain.port };
+            rc = HYPERVISOR_event_channel_op(EVTCHNOP_bind_interdomain, &b0);
+            check("bind_interdomain to dom0's device-model port refused", rc < 0, rc);
+            evtchn_status_t sd = { .dom = 0, .port = st0.u.interdomain.port };
+            rc = HYPERVISOR_event_channel_op(EVTCHNOP_status, &sd);
+            check("EVTCHNOP_status of dom0's device-model port refused", rc < 0, rc);
+        }
         /* SCHEDOP_poll on it: must come back (timeout) */
         evtchn_port_t pp = p;
         sched_poll_t po = { .nr_ports = 1, .timeout = now_ns() + 10000000ULL };
