@@ -17,6 +17,11 @@
  *   mode=uart (HVM): every size at every UART offset and across 0x3ff,
  *     DLAB, loopback and FIFO overrun, IER toggling storms, and an output
  *     flood of secs=S seconds.
+ *   mode=lapic (HVM): the PIC's INTR against vcpu 0's local APIC: as
+ *     booted, software-enabled with LINT0 masked, fixed, ExtINT, and
+ *     software-disabled (which masks LINT0): when is an 8259 interrupt
+ *     taken (Xen and QEMU: only through an unmasked ExtINT LINT0 or a
+ *     hardware-disabled APIC).
  *   mode=spin (HVM): read the UART's LSR forever (for xl destroy races).
  *   mode=pvdm target=D (PV): dm_op, XENMEM_acquire_resource and
  *     mmu_update MMU_PT_UPDATE_NO_TRANSLATE against HVM neighbour D and
@@ -496,6 +501,77 @@ static void mode_pic(start_info_t *si)
     check("UART still answers", uart_alive(0x77), 0);
 }
 
+/* ====================== mode=lapic ====================== */
+
+/* The local APIC's page at 0xfee00000, identity-mapped through L4[0]
+ * (the kit maps only guest-physical 0-1 GiB, high). */
+static uint64_t lapic_l3[512] __attribute__((aligned(4096)));
+static uint64_t lapic_l2[512] __attribute__((aligned(4096)));
+#define LAPIC_PA 0xfee00000ULL
+static volatile uint32_t *lapic_reg(unsigned int off)
+{
+    return (volatile uint32_t *)(uintptr_t)(LAPIC_PA + off);
+}
+static void lapic_map(void)
+{
+    uint64_t cr3;
+    __asm__ volatile("mov %%cr3, %0" : "=r"(cr3));
+    uint64_t *l4 = (uint64_t *)(GUEST_VIRT_BASE + (cr3 & ~0xfffULL));
+    lapic_l2[(LAPIC_PA >> 21) & 511] = (LAPIC_PA & ~0x1fffffULL) | 0x83 | 0x18; /* 2M, PCD|PWT */
+    lapic_l3[3] = xl_pvh_virt_to_phys(lapic_l2) | 3;
+    l4[0] = xl_pvh_virt_to_phys(lapic_l3) | 3;
+    __asm__ volatile("mov %0, %%cr3" ::"r"(cr3) : "memory");
+}
+
+/* IRQ0 (vector 0x20) in 200 ms with the PIT at 1 kHz. */
+static unsigned int pic_irqs_in_200ms(void)
+{
+    counts_clear();
+    sti_();
+    run_for(200, 0);
+    cli_();
+    return atk3_irq_count[0x20];
+}
+
+static void mode_lapic(void)
+{
+    lapic_map();
+    say("atk3 lapic: id %#x version %#x svr %#x lvt0 %#x\n", *lapic_reg(0x20), *lapic_reg(0x30),
+        *lapic_reg(0xf0), *lapic_reg(0x350));
+    idt_save();
+    stubs_install(0x20, 0xff);
+    cli_();
+    pic_init(0x20, 0x28, 0x03);
+    outb(0x21, 0xfe);
+    outb(0xa1, 0xff);
+    pit_ch0(2, 1193);
+    unsigned int n = pic_irqs_in_200ms();
+    check("as booted (software-disabled, LINT0 ExtINT): PIC interrupts arrive", n > 0, n);
+    *lapic_reg(0xf0) = 0x1ff;             /* software-enabled */
+    *lapic_reg(0x350) = 0x10700;          /* LINT0 ExtINT, masked */
+    n = pic_irqs_in_200ms();
+    check("enabled, LINT0 masked: no PIC interrupt", n == 0, n);
+    *lapic_reg(0x350) = 0x00040;          /* LINT0 fixed vector 0x40 */
+    n = pic_irqs_in_200ms();
+    check("enabled, LINT0 fixed mode: no PIC interrupt (no INTA)", atk3_irq_count[0x20] == 0, n);
+    *lapic_reg(0x350) = 0x00700;          /* LINT0 ExtINT */
+    n = pic_irqs_in_200ms();
+    check("enabled, LINT0 ExtINT: PIC interrupts arrive", n > 0, n);
+    *lapic_reg(0xf0) = 0x0ff;             /* software-disabled: every LVT masked */
+    uint32_t lvt0 = *lapic_reg(0x350);
+    say("atk3 lapic: software-disabled, lvt0 now %#x\n", lvt0);
+    n = pic_irqs_in_200ms();
+    check("software-disabled (LINT0 masked by it): no PIC interrupt, as Xen and QEMU", n == 0, n);
+    counts_print("atk3 lapic");
+    *lapic_reg(0xf0) = 0x1ff;
+    *lapic_reg(0x350) = 0x00700;
+    outb(0x21, 0xff);
+    pit_ch0(0, 0xffff);
+    idt_restore();
+    sti_();
+    check("hypercalls still answered", HYPERVISOR_xen_version(XENVER_version, NULL) > 0, 0);
+}
+
 /* ====================== mode=uart ====================== */
 
 static void mode_uart(start_info_t *si)
@@ -697,6 +773,8 @@ int guest_main(start_info_t *si)
         mode_pic(si);
     } else if (!strcmp(mode, "uart")) {
         mode_uart(si);
+    } else if (!strcmp(mode, "lapic")) {
+        mode_lapic();
     } else if (!strcmp(mode, "spin")) {
         mode_spin();
     }
