@@ -448,12 +448,23 @@ void evtchn_close_hv_port(struct domain *d, unsigned int port)
 }
 
 /* A guest frame the hv will write into for d (Xen's map_guest_page): d's
- * own (PV: the gfn is the mfn), with a writable type so it can never be
- * a page table or descriptor table while in use. */
-static int fifo_get_frame(struct domain *d, uint64_t gfn)
+ * own (PV: the gfn is the mfn; HVM/PVH: the gfn through its p2m), with a
+ * writable type so it can never be a page table or descriptor table
+ * while in use. Its mfn in *mfn. */
+static int fifo_get_frame(struct domain *d, uint64_t gfn, uint64_t *mfn)
 {
-    if (get_page_and_type(gfn, d->domid, PGT_writable)) /* checks gfn < max_mfn */
+    uint64_t m = gfn;
+    if (d->hvm) {
+        /* a translated guest names its RAM by gfn, through its p2m
+         * (never a frame outside it: the ioreq pages, the p2m's tables) */
+        int64_t t = hvm_gfn_to_mfn(d, gfn);
+        if (t < 0)
+            return -XL_EINVAL;
+        m = (uint64_t)t;
+    }
+    if (get_page_and_type(m, d->domid, PGT_writable)) /* checks m < max_mfn */
         return -XL_EINVAL;
+    *mfn = m;
     return 0;
 }
 
@@ -468,9 +479,10 @@ static long op_init_control(struct vcpu *v, evtchn_init_control_t *ic)
         return -XL_EINVAL;
     if (t->ev.fifo_ctrl_mfn)
         return -XL_EINVAL; /* this vcpu's control block is set already */
-    if (fifo_get_frame(d, ic->control_gfn))
+    uint64_t ctrl_mfn;
+    if (fifo_get_frame(d, ic->control_gfn, &ctrl_mfn))
         return -XL_EINVAL;
-    t->ev.fifo_ctrl_mfn = ic->control_gfn;
+    t->ev.fifo_ctrl_mfn = ctrl_mfn;
     t->ev.fifo_ctrl_off = ic->offset;
     if (!d->ev.fifo) {
         /* Switch from 2-level: bound ports are kept with the default
@@ -497,9 +509,10 @@ static long op_expand_array(struct vcpu *v, evtchn_expand_array_t *ea)
     unsigned int slot = d->ev.fifo_nr_pages;
     if (slot >= EVTCHN_FIFO_PAGES)
         return -XL_ENOSPC;
-    if (fifo_get_frame(d, ea->array_gfn))
+    uint64_t array_mfn;
+    if (fifo_get_frame(d, ea->array_gfn, &array_mfn))
         return -XL_EINVAL;
-    d->ev.fifo_array[slot] = ea->array_gfn;
+    d->ev.fifo_array[slot] = array_mfn;
     d->ev.fifo_nr_pages = slot + 1;
     /* Events raised while this page was missing. */
     for (unsigned int p = slot * EVTCHN_FIFO_WORDS_PER_PAGE;

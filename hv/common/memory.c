@@ -466,6 +466,12 @@ static long acquire_resource(struct vcpu *v, uint64_t arg)
         return -XL_EFAULT;
     if (r.pad)
         return -XL_EINVAL;
+    /* Xen's rcu_lock_remote_domain_by_id: another domain only (DOMID_SELF
+     * names none: -ESRCH; the caller's own id: -EPERM), queries too */
+    if (r.domid == DOMID_SELF)
+        return -XL_ESRCH;
+    if (r.domid == v->domain->domid)
+        return -XL_EPERM;
     struct domain *d;
     int rc = target_domain(v, r.domid, &d);
     if (rc)

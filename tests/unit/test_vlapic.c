@@ -280,7 +280,7 @@ static void test_svr_and_lvt(void **state)
     wr(&l, VLAPIC_SVR, 0xFF);
     for (uint32_t o = VLAPIC_LVT_TIMER; o <= VLAPIC_LVT_ERROR; o += 0x10)
         assert_true(rd(&l, o) & VLAPIC_LVT_MASKED);
-    assert_true(vlapic_accepts_pic(&l));
+    assert_false(vlapic_accepts_pic(&l)); /* LINT0 masked with the rest (Xen, QEMU) */
     wr(&l, VLAPIC_LVT_LINT0, 0x700);                 /* stays masked */
     assert_int_equal(rd(&l, VLAPIC_LVT_LINT0), 0x10700);
     wr(&l, VLAPIC_SVR, 0x1FF);

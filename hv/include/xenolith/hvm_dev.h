@@ -142,8 +142,8 @@ uint32_t vlapic_ppr(const struct vlapic *lapic);
  * = 0) or logical mode (flat or cluster model per DFR)? 0xFF is a
  * broadcast in both. */
 int vlapic_match_dest(const struct vlapic *lapic, uint8_t dest, int logical);
-/* Does LINT0 take the 8259's INTR (ExtINT, unmasked) or is the APIC
- * software-disabled (then INTR goes to the CPU directly)? */
+/* Does LINT0 take the 8259's INTR (ExtINT, unmasked)? A software-
+ * disabled APIC has LINT0 masked: no (as Xen's vlapic_accept_pic_intr). */
 int vlapic_accepts_pic(const struct vlapic *lapic);
 /* Fire the timer if it expired by now_ns. */
 void vlapic_advance(struct vlapic *lapic, uint64_t now_ns);

@@ -154,12 +154,6 @@ int hvm_vcpu_init(struct vcpu *v)
     if (v->domain->hvmd.emu_lapic) {
         struct vlapic_cb cb = { .ctx = v, .raise = lapic_raise, .eoi_level = lapic_eoi_level };
         vlapic_init(&v->hvm.lapic, (uint8_t)v->id, &cb);
-        /* With a PIC, vcpu 0's LINT0 starts as a PC firmware leaves it:
-         * ExtINT, unmasked (the MP spec's virtual wire), so a kernel
-         * booted without firmware keeps taking the 8259's interrupts
-         * there (Linux leaves an unmasked LINT0 as ExtINT on CPU 0). */
-        if (v->domain->hvmd.emu_pic && v->id == 0)
-            v->hvm.lapic.lvt[3] = 7u << 8;
     }
     v->ev.periodic_period = 0; /* Xen's 100 Hz ticker is for PV vcpus only */
     return 0;

@@ -117,9 +117,10 @@ int vlapic_match_dest(const struct vlapic *lapic, uint8_t dest, int logical)
 
 int vlapic_accepts_pic(const struct vlapic *lapic)
 {
+    /* As Xen's vlapic_accept_pic_intr: LVT0 unmasked in ExtINT mode (a
+     * software-disabled APIC has every LVT masked, so it takes none);
+     * the hardware-disabled APIC (APIC base MSR) is not modelled. */
     uint32_t lint0 = lapic->lvt[3];
-    if (!sw_enabled(lapic))
-        return 1;
     return !(lint0 & VLAPIC_LVT_MASKED) && ((lint0 >> 8) & 7) == 7;
 }
 
