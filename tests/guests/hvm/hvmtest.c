@@ -501,6 +501,11 @@ static void hostile_devstorm(const char *cmdline, int irqs)
         outb(0x21, 0x00), outb(0xa1, 0x00);
         outb(0x43, 0x34), outb(0x40, 0x00), outb(0x40, 0x01); /* ch 0, mode 2, 256 */
         outb(0x3fb, 0x03), outb(0x3f9, 0x0f), outb(0x3fc, 0x0b); /* IER all, OUT2 */
+        /* the PIC's INTR through vcpu 0's LINT0 (ExtINT, unmasked), the
+         * virtual wire (after reset every LVT is masked) */
+        volatile uint32_t *apic = (volatile uint32_t *)(uintptr_t)0xfee00000UL;
+        apic[0xf0 / 4] = 0x1ff;
+        apic[0x350 / 4] = 0x700;
         __asm__ volatile("sti" ::: "memory");
     }
     say("hvmtest: %s: %s random accesses to the device ports, interrupts %s",
