@@ -208,6 +208,8 @@ void arch_hvm_exit_end(void);
  * (the PIC's, and so vcpu 0's LINT0). */
 void hvm_mmio_complete_load(struct vcpu *v, const struct hvm_mmio_insn *in, uint64_t val);
 void hvm_skip_insn(struct vcpu *v, unsigned int len);
+/* An IN's value into rax (1, 2 bytes merged; 4 bytes clear the top). */
+void hvm_io_in_result(struct vcpu *v, unsigned int size, uint32_t val);
 void hvm_isa_irq_set(struct domain *d, unsigned int irq, int level);
 
 /* Is hypercall nr one an HVM guest has (Xen's hvm64 column)? */

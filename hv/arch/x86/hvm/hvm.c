@@ -720,6 +720,17 @@ static int msr_write(struct vcpu *v, uint32_t msr, uint64_t val)
  * domain's console lines "(dN) ...". */
 #define DEBUGCONS_PORT 0xe9
 
+/* An IN's value into rax: 1 and 2 bytes merge into al/ax, 4 bytes fill
+ * eax and clear the upper half (a 32-bit register write). */
+void hvm_io_in_result(struct vcpu *v, unsigned int size, uint32_t val)
+{
+    uint64_t mask = size == 1 ? 0xff : size == 2 ? 0xffff : 0xffffffffULL;
+    if (size == 4)
+        v->regs.rax = val;
+    else
+        v->regs.rax = (v->regs.rax & ~mask) | (val & mask);
+}
+
 static void do_io(struct vcpu *v, const struct hvm_exit *e)
 {
     if (e->io_string) {
@@ -729,31 +740,28 @@ static void do_io(struct vcpu *v, const struct hvm_exit *e)
     }
     uint64_t mask = e->io_size == 1 ? 0xff : e->io_size == 2 ? 0xffff : 0xffffffffULL;
     struct domain *d = v->domain;
-    if (d->hvmd.emu_pic && pic_port(e->port)) {
-        if (e->io_in)
-            v->regs.rax = (v->regs.rax & ~mask) | (vpic_read(&d->hvmd.pic, e->port, e->io_size) & mask);
-        else
-            vpic_write(&d->hvmd.pic, e->port, e->io_size, (uint32_t)(v->regs.rax & mask));
-        skip_insn(v, e->insn_len);
-        return;
-    }
-    if (d->hvmd.emu_rtc && (e->port == VRTC_PORT_INDEX || e->port == VRTC_PORT_DATA)) {
+    /* the platform devices of the hv (type = "hvm") */
+    enum { NONE, PIC, PIT, RTC } dev = NONE;
+    if (d->hvmd.emu_pic && pic_port(e->port))
+        dev = PIC;
+    else if (d->hvmd.emu_pit && pit_port(e->port))
+        dev = PIT;
+    else if (d->hvmd.emu_rtc && (e->port == VRTC_PORT_INDEX || e->port == VRTC_PORT_DATA))
+        dev = RTC;
+    if (dev != NONE) {
         uint64_t now = arch_time_ns();
-        if (e->io_in)
-            v->regs.rax = (v->regs.rax & ~mask) |
-                          (vrtc_read(&d->hvmd.rtc, e->port, e->io_size, now) & mask);
+        uint32_t val = (uint32_t)(v->regs.rax & mask);
+        if (!e->io_in && dev == PIC)
+            vpic_write(&d->hvmd.pic, e->port, e->io_size, val);
+        else if (!e->io_in && dev == PIT)
+            vpit_write(&d->hvmd.pit, e->port, e->io_size, val, now);
+        else if (!e->io_in)
+            vrtc_write(&d->hvmd.rtc, e->port, e->io_size, val, now);
         else
-            vrtc_write(&d->hvmd.rtc, e->port, e->io_size, (uint32_t)(v->regs.rax & mask), now);
-        skip_insn(v, e->insn_len);
-        return;
-    }
-    if (d->hvmd.emu_pit && pit_port(e->port)) {
-        uint64_t now = arch_time_ns();
-        if (e->io_in)
-            v->regs.rax = (v->regs.rax & ~mask) |
-                          (vpit_read(&d->hvmd.pit, e->port, e->io_size, now) & mask);
-        else
-            vpit_write(&d->hvmd.pit, e->port, e->io_size, (uint32_t)(v->regs.rax & mask), now);
+            hvm_io_in_result(v, e->io_size,
+                         dev == PIC   ? vpic_read(&d->hvmd.pic, e->port, e->io_size)
+                         : dev == PIT ? vpit_read(&d->hvmd.pit, e->port, e->io_size, now)
+                                      : vrtc_read(&d->hvmd.rtc, e->port, e->io_size, now));
         skip_insn(v, e->insn_len);
         return;
     }
@@ -761,12 +769,7 @@ static void do_io(struct vcpu *v, const struct hvm_exit *e)
         hvm_ioreq_port(v, e->port, e->io_size, e->io_in, v->regs.rax & mask, e->insn_len))
         return; /* a device model's: the vcpu waits for its answer */
     if (e->io_in) {
-        /* no device behind the port: all ones, as Xen's null handler */
-        uint64_t val = mask;
-        if (e->io_size == 4)
-            v->regs.rax = val;
-        else
-            v->regs.rax = (v->regs.rax & ~mask) | val;
+        hvm_io_in_result(v, e->io_size, ~0u); /* nothing there: all ones, as Xen's null handler */
     } else if (e->port == DEBUGCONS_PORT && e->io_size == 1) {
         /* a line at a time, as Xen's hvm_print_line */
         struct hvm_domain *h = &v->domain->hvmd;

@@ -130,10 +130,7 @@ static void finish(struct vcpu *v, uint64_t val)
     struct hvm_io_wait *w = &v->hvm.io;
     uint64_t mask = w->size >= 8 ? ~0ULL : (1ULL << (w->size * 8)) - 1;
     if (w->read && !w->mmio) {
-        if (w->size == 4)
-            v->regs.rax = (uint32_t)val;
-        else
-            v->regs.rax = (v->regs.rax & ~mask) | (val & mask);
+        hvm_io_in_result(v, w->size, (uint32_t)val);
     } else if (w->read) {
         hvm_mmio_complete_load(v, &w->insn, val & mask);
     }
