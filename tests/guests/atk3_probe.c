@@ -398,6 +398,7 @@ static void mode_pic(start_info_t *si)
     idt_save();
     stubs_install(0x20, 0xff);
     /* 1: classic init, auto-EOI, PIT mode 2 count 1 (1.19 MHz) */
+    say("atk3 pic: storm 1 (PIT count 1, spinning) for %u s\n", secs);
     cli_();
     counts_clear();
     pic_init(0x20, 0x28, 0x03);
@@ -419,6 +420,7 @@ static void mode_pic(start_info_t *si)
     check("only IRQ0's vector (or spurious 0x27) in storm 1", stray == 0, stray);
     check("the PIT's IRQ0 arrived", atk3_irq_count[0x20] > 0, atk3_irq_count[0x20]);
     /* 2: the same with sti;hlt (the vcpu sleeps between edges) */
+    say("atk3 pic: storm 2 (PIT count 1, hlt loop) for %u s\n", secs);
     counts_clear();
     sti_();
     loops = run_for(1000ULL * secs, 1);
@@ -480,6 +482,7 @@ static void mode_pic(start_info_t *si)
         }
     counts_print("atk3 pit modes");
     /* 6: random writes to every PIC/PIT port and size, IF on, every vector counted */
+    say("atk3 pic: storm 3 (random PIC/PIT writes) for %u s\n", secs);
     static const uint16_t ports[] = { 0x20, 0x21, 0xa0, 0xa1, 0x4d0, 0x4d1, 0x40, 0x41, 0x42,
                                       0x43, 0x61, 0x1f, 0x3f, 0x9f, 0x4cf, 0x60, 0x22 };
     counts_clear();
@@ -788,6 +791,7 @@ static void mode_uart(start_info_t *si)
     sti_();
     check("UART answers after the storms", uart_alive(0x3c), 0);
     /* output flood: secs seconds of lines */
+    say("atk3 uart: flood begins, %u s\n", secs);
     uint64_t end = now_ns() + 1000000000ULL * secs;
     unsigned long bytes = 0, lines = 0;
     static const char msg[] = "atk3 flood 0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ\n";
