@@ -372,13 +372,8 @@ static void pic_raise(void *ctx, unsigned int line, int level)
 {
     (void)line;
     struct domain *d = ctx;
-    if (!level)
-        return;
-    struct vcpu *v = &d->vcpus[0];
-    if (v->blocked)
-        vcpu_wake(v);
-    else
-        vcpu_kick(v);
+    if (level)
+        lapic_raise(&d->vcpus[0], 0, 1); /* kicked or woken as for its local APIC */
 }
 
 /* The PIT's channel 0 output: ISA IRQ 0. */
@@ -507,8 +502,6 @@ void hvm_skip_insn(struct vcpu *v, unsigned int len)
     if (!(v->hvm.st.efer & EFER_LMA) || !(v->hvm.st.cs_attr & (1u << 9)))
         v->regs.rip &= 0xffffffffULL;
 }
-
-#define skip_insn hvm_skip_insn
 
 static void inject_gp(struct vcpu *v)
 {
@@ -762,7 +755,7 @@ static void do_io(struct vcpu *v, const struct hvm_exit *e)
                          dev == PIC   ? vpic_read(&d->hvmd.pic, e->port, e->io_size)
                          : dev == PIT ? vpit_read(&d->hvmd.pit, e->port, e->io_size, now)
                                       : vrtc_read(&d->hvmd.rtc, e->port, e->io_size, now));
-        skip_insn(v, e->insn_len);
+        hvm_skip_insn(v, e->insn_len);
         return;
     }
     if (!(e->port == DEBUGCONS_PORT && !e->io_in) &&
@@ -782,7 +775,7 @@ static void do_io(struct vcpu *v, const struct hvm_exit *e)
             h->pbuf_len = 0;
         }
     }
-    skip_insn(v, e->insn_len);
+    hvm_skip_insn(v, e->insn_len);
 }
 
 /* The hypercalls an HVM guest has (Xen's hvm64 column); the others
@@ -812,7 +805,7 @@ int hvm_hypercall_allowed(uint64_t nr)
 
 static void do_hypercall(struct vcpu *v, const struct hvm_exit *e)
 {
-    skip_insn(v, e->insn_len); /* a continuation steps back over it */
+    hvm_skip_insn(v, e->insn_len); /* a continuation steps back over it */
     if (v->hvm.st.cpl) {
         v->regs.rax = (uint64_t)(int64_t)-XL_EPERM; /* from guest user mode: refused, as Xen */
         return;
@@ -907,7 +900,7 @@ static void do_npf(struct vcpu *v, const struct hvm_exit *e)
         } else if (in.size <= 4) {
             vioapic_write(&d->hvmd.ioapic, ioff, in.size, (uint32_t)hvm_mmio_store_value(&in, g));
         }
-        skip_insn(v, in.len);
+        hvm_skip_insn(v, in.len);
         return;
     }
     if (!lapic && hvm_ioreq_mmio(v, e->gpa, &in,
@@ -924,7 +917,7 @@ static void do_npf(struct vcpu *v, const struct hvm_exit *e)
         vlapic_write(&v->hvm.lapic, off, in.size, (uint32_t)hvm_mmio_store_value(&in, g),
                      arch_time_ns());
     }
-    skip_insn(v, in.len);
+    hvm_skip_insn(v, in.len);
 }
 
 void hvm_mmio_complete_load(struct vcpu *v, const struct hvm_mmio_insn *in, uint64_t val)
@@ -939,7 +932,7 @@ void hvm_mmio_complete_load(struct vcpu *v, const struct hvm_mmio_insn *in, uint
  * domain powers off); otherwise it sleeps until an event is due. */
 static void do_hlt(struct vcpu *v, const struct hvm_exit *e)
 {
-    skip_insn(v, e->insn_len);
+    hvm_skip_insn(v, e->insn_len);
     if (!(v->regs.rflags & RFLAGS_IF)) {
         v->online = 0;
         struct vcpu *o;
@@ -971,11 +964,11 @@ static void handle_exit(struct vcpu *v, const struct hvm_exit *e)
     switch (e->reason) {
     case HVM_EXIT_NONE:
         if (e->insn_len)
-            skip_insn(v, e->insn_len);
+            hvm_skip_insn(v, e->insn_len);
         return;
     case HVM_EXIT_CPUID:
         do_cpuid(v);
-        skip_insn(v, e->insn_len);
+        hvm_skip_insn(v, e->insn_len);
         return;
     case HVM_EXIT_HLT:
         do_hlt(v, e);
@@ -991,7 +984,7 @@ static void handle_exit(struct vcpu *v, const struct hvm_exit *e)
         }
         put32(&v->regs.rax, (uint32_t)val);
         put32(&v->regs.rdx, (uint32_t)(val >> 32));
-        skip_insn(v, e->insn_len);
+        hvm_skip_insn(v, e->insn_len);
         return;
     }
     case HVM_EXIT_MSR_WRITE:
@@ -1000,7 +993,7 @@ static void handle_exit(struct vcpu *v, const struct hvm_exit *e)
             inject_gp(v);
             return;
         }
-        skip_insn(v, e->insn_len);
+        hvm_skip_insn(v, e->insn_len);
         return;
     case HVM_EXIT_HYPERCALL:
         do_hypercall(v, e);
