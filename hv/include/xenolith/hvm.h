@@ -142,6 +142,9 @@ struct hvm_ops {
     /* Optional (NULL: nothing to do): v stops running on this CPU and
      * may run on another next (VT-x: its VMCS is VMCLEARed here). */
     void (*vcpu_leave)(struct vcpu *v);
+    /* The base of segment seg (0 ES, 1 CS, 2 SS, 3 DS, 4 FS, 5 GS) as of
+     * the last exit. */
+    uint64_t (*seg_base)(struct vcpu *v, unsigned int seg);
 };
 
 /* Set at boot: the back end in use, NULL without SVM+NPT or VT-x+EPT. */
@@ -210,6 +213,10 @@ void hvm_mmio_complete_load(struct vcpu *v, const struct hvm_mmio_insn *in, uint
 void hvm_skip_insn(struct vcpu *v, unsigned int len);
 /* An IN's value into rax (1, 2 bytes merged; 4 bytes clear the top). */
 void hvm_io_in_result(struct vcpu *v, unsigned int size, uint32_t val);
+/* A device model answered an ins/outs (v->hvm.io): val is the element
+ * for a by-value ins; the index and count registers advance, and the
+ * instruction is stepped over when no repetition is left. */
+void hvm_string_io_done(struct vcpu *v, uint64_t val);
 void hvm_isa_irq_set(struct domain *d, unsigned int irq, int level);
 
 /* Is hypercall nr one an HVM guest has (Xen's hvm64 column)? */

@@ -43,6 +43,21 @@ struct hvm_io_wait {
     uint8_t size;
     unsigned int skip;            /* instruction length to step over when done */
     struct hvm_mmio_insn insn;
+    /* ins/outs (hvm.c's hvm_string_io_done finishes them) */
+    uint8_t string;
+    uint8_t ptr;                  /* data_is_ptr: the device model moved the elements */
+    uint8_t rep, asize, df;       /* rep prefix, address size (2, 4, 8), direction */
+    uint32_t count;               /* elements in this request */
+    uint64_t va;                  /* one element by value (ins): where it goes */
+};
+
+/* A string access (ins/outs) for hvm_ioreq_port_string. */
+struct hvm_string_io {
+    uint8_t rep, asize, df;
+    uint32_t count;               /* elements (ptr: all within one guest page) */
+    int ptr;                      /* 1: data is the gpa of the first element */
+    uint64_t data;                /* ptr ? gpa : the value (outs) */
+    uint64_t va;                  /* !ptr and ins: the element's linear address */
 };
 
 /* Is there a server for this access? If so the request is sent and the
@@ -50,6 +65,11 @@ struct hvm_io_wait {
 int hvm_ioreq_port(struct vcpu *v, uint16_t port, unsigned int size, int read, uint64_t data,
                    unsigned int insn_len);
 int hvm_ioreq_mmio(struct vcpu *v, uint64_t gpa, const struct hvm_mmio_insn *in, uint64_t data);
+/* ins/outs: count elements at once with data_is_ptr (Xen's protocol: the
+ * device model reads or writes guest memory from the gpa on, downwards
+ * when df), or one by value. */
+int hvm_ioreq_port_string(struct vcpu *v, uint16_t port, unsigned int size, int read,
+                          const struct hvm_string_io *s, unsigned int insn_len);
 /* Before each entry of a waiting vcpu: 1 when the answer has come and
  * was completed into its registers (or the server went away), 0 while
  * it must wait (v->blocked is set again). */

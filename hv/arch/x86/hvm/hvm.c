@@ -724,57 +724,312 @@ void hvm_io_in_result(struct vcpu *v, unsigned int size, uint32_t val)
         v->regs.rax = (v->regs.rax & ~mask) | (val & mask);
 }
 
+/* The guest's code size (for the decoder). */
+static enum hvm_cpu_mode cpu_mode(const struct vcpu *v)
+{
+    if (!(v->hvm.st.cr0 & CR0_PE))
+        return HVM_MODE_16;
+    if ((v->hvm.st.efer & EFER_LMA) && (v->hvm.st.cs_attr & (1u << 9)))
+        return HVM_MODE_64;
+    return (v->hvm.st.cs_attr & (1u << 10)) ? HVM_MODE_32 : HVM_MODE_16;
+}
+
+/* Up to 15 bytes at the guest's rip (fewer where a page ends unmapped). */
+static unsigned int fetch_insn(struct vcpu *v, uint8_t *buf)
+{
+    uint64_t va = v->hvm.st.cs_base + v->regs.rip;
+    unsigned int got = 0;
+    while (got < 15) {
+        uint64_t ma;
+        if (hvm_translate(v, va + got, 0, &ma))
+            break;
+        unsigned int n = PAGE_SIZE - (unsigned int)(ma & (PAGE_SIZE - 1));
+        if (n > 15 - got)
+            n = 15 - got;
+        memcpy(buf + got, (uint8_t *)mfn_to_virt(ma >> PAGE_SHIFT) + (ma & (PAGE_SIZE - 1)), n);
+        got += n;
+    }
+    return got;
+}
+
+/* The hv's own devices on a port (type = "hvm": PIC, PIT, RTC): 1 if
+ * one is there (*val: an IN's value), 0 if not. */
+enum platform_dev { PDEV_NONE, PIC, PIT, RTC };
+
+static enum platform_dev platform_dev(const struct domain *d, uint16_t port)
+{
+    if (d->hvmd.emu_pic && pic_port(port))
+        return PIC;
+    if (d->hvmd.emu_pit && pit_port(port))
+        return PIT;
+    if (d->hvmd.emu_rtc && (port == VRTC_PORT_INDEX || port == VRTC_PORT_DATA))
+        return RTC;
+    return PDEV_NONE;
+}
+
+static int platform_port(struct vcpu *v, uint16_t port, unsigned int size, int in, uint32_t *val)
+{
+    struct domain *d = v->domain;
+    enum platform_dev dev = platform_dev(d, port);
+    if (dev == PDEV_NONE)
+        return 0;
+    uint64_t now = arch_time_ns();
+    if (!in && dev == PIC)
+        vpic_write(&d->hvmd.pic, port, size, *val);
+    else if (!in && dev == PIT)
+        vpit_write(&d->hvmd.pit, port, size, *val, now);
+    else if (!in)
+        vrtc_write(&d->hvmd.rtc, port, size, *val, now);
+    else
+        *val = dev == PIC   ? vpic_read(&d->hvmd.pic, port, size)
+               : dev == PIT ? vpit_read(&d->hvmd.pit, port, size, now)
+                            : vrtc_read(&d->hvmd.rtc, port, size, now);
+    return 1;
+}
+
+/* A write nobody claims: Xen's debug console port takes bytes (a line at
+ * a time, as Xen's hvm_print_line), the rest go nowhere. */
+static void unclaimed_write(struct vcpu *v, uint16_t port, unsigned int size, uint32_t val)
+{
+    if (port != DEBUGCONS_PORT || size != 1)
+        return;
+    struct hvm_domain *h = &v->domain->hvmd;
+    char c = (char)val;
+    if (c != '\n')
+        h->pbuf[h->pbuf_len++] = c;
+    if (c == '\n' || h->pbuf_len == sizeof(h->pbuf) - 1) {
+        h->pbuf[h->pbuf_len++] = '\n';
+        console_guest_write(v->domain->domid, h->pbuf, h->pbuf_len);
+        h->pbuf_len = 0;
+    }
+}
+
+/* ---- string port I/O: ins / outs, with or without rep ---- */
+
+/* #PF for a linear address the guest's tables do not map as needed. */
+static void inject_pf(struct vcpu *v, uint64_t va, int write)
+{
+    uint32_t code = (write ? 2u : 0u) | (v->hvm.st.cpl == 3 ? 4u : 0u);
+    v->hvm.st.cr2 = va;
+    hvm_funcs->put_state(v);
+    v->hvm.pending_exc = 14 | (3u << 8) | (1u << 11) | (1u << 31) | ((uint64_t)code << 32);
+}
+
+/* len bytes between buf and the guest's linear va, page by page; the
+ * guest frames must be RAM (a hole: reads give all ones, writes go
+ * nowhere, as for any access there). 0, or -EFAULT with *fault_va where
+ * its tables do not map it. */
+static int linear_copy(struct vcpu *v, uint64_t va, void *buf, unsigned int len, int to_guest,
+                       uint64_t *fault_va)
+{
+    uint8_t *b = buf;
+    while (len) {
+        uint64_t gpa;
+        unsigned int n = PAGE_SIZE - (unsigned int)(va & (PAGE_SIZE - 1));
+        if (n > len)
+            n = len;
+        if (guest_linear_to_gpa(v, va, to_guest, &gpa)) {
+            *fault_va = va;
+            return -XL_EFAULT;
+        }
+        uint64_t mfn;
+        unsigned int flags;
+        int ram = !p2m_lookup(&v->domain->hvmd.p2m, gpa >> PAGE_SHIFT, &mfn, &flags) &&
+                  !(flags & P2M_UC) && (!to_guest || (flags & P2M_W));
+        uint8_t *p = ram ? (uint8_t *)mfn_to_virt(mfn) + (gpa & (PAGE_SIZE - 1)) : NULL;
+        if (to_guest && p)
+            memcpy(p, b, n);
+        else if (!to_guest)
+            p ? memcpy(b, p, n) : memset(b, 0xff, n);
+        va += n, b += n, len -= n;
+    }
+    return 0;
+}
+
+struct str_insn {
+    uint8_t rep, asize, seg;
+    unsigned int len;
+};
+
+/* The ins/outs at rip: its prefixes (rep, address size, segment), 0; or
+ * -1 when the bytes there are not the string instruction that exited
+ * (changed under it: it is run again). */
+static int decode_string(struct vcpu *v, int in, struct str_insn *s)
+{
+    uint8_t b[15];
+    unsigned int n = fetch_insn(v, b), i;
+    enum hvm_cpu_mode m = cpu_mode(v);
+    unsigned int asize = m == HVM_MODE_64 ? 8 : m == HVM_MODE_32 ? 4 : 2;
+    s->rep = 0, s->seg = 3; /* DS */
+    for (i = 0; i < n; i++) {
+        uint8_t c = b[i];
+        if (c == 0xf2 || c == 0xf3)
+            s->rep = 1;
+        else if (c == 0x67)
+            asize = m == HVM_MODE_64 ? 4 : m == HVM_MODE_32 ? 2 : 4;
+        else if (c == 0x26 || c == 0x2e || c == 0x36 || c == 0x3e)
+            s->seg = (uint8_t)((c >> 3) & 3); /* es 0, cs 1, ss 2, ds 3 */
+        else if (c == 0x64 || c == 0x65)
+            s->seg = (uint8_t)(c - 0x60);
+        else if (c == 0x66 || c == 0xf0 || (m == HVM_MODE_64 && (c & 0xf0) == 0x40))
+            ;
+        else
+            break;
+    }
+    if (i >= n || (in ? (b[i] & 0xfe) != 0x6c : (b[i] & 0xfe) != 0x6e))
+        return -1;
+    if (in)
+        s->seg = 0; /* ins always writes es:rdi */
+    s->asize = (uint8_t)asize;
+    s->len = i + 1;
+    return 0;
+}
+
+static uint64_t amask_of(unsigned int asize)
+{
+    return asize == 8 ? ~0ULL : (1ULL << (asize * 8)) - 1;
+}
+
+/* n elements done: rsi or rdi moves on (wrapping in its address size),
+ * rcx counts down under rep; the instruction ends when none are left. */
+static void string_advance(struct vcpu *v, int in, unsigned int size, uint8_t rep, uint8_t asize,
+                           uint8_t df, uint64_t n, unsigned int insn_len)
+{
+    uint64_t am = amask_of(asize), step = n * size;
+    uint64_t *idx = in ? &v->regs.rdi : &v->regs.rsi;
+    *idx = (*idx & ~am) | ((df ? *idx - step : *idx + step) & am);
+    if (rep) {
+        v->regs.rcx = (v->regs.rcx & ~am) | ((v->regs.rcx - n) & am);
+        if (v->regs.rcx & am)
+            return; /* run again for the rest: interrupts can come between */
+    }
+    hvm_skip_insn(v, insn_len);
+}
+
+void hvm_string_io_done(struct vcpu *v, uint64_t val)
+{
+    struct hvm_io_wait *w = &v->hvm.io;
+    if (w->read && !w->ptr) {
+        uint64_t fva;
+        if (linear_copy(v, w->va, &val, w->size, 1, &fva)) {
+            inject_pf(v, fva, 1); /* its tables changed meanwhile */
+            return;
+        }
+    }
+    string_advance(v, w->read, w->size, w->rep, w->asize, w->df, w->count, w->skip);
+}
+
+/* Elements per exit the hv moves itself (its own devices, no device). */
+#define STRING_IO_BATCH 64
+
+static void do_string_io(struct vcpu *v, const struct hvm_exit *e)
+{
+    struct str_insn si;
+    if (decode_string(v, e->io_in, &si))
+        return;
+    unsigned int size = e->io_size, len = e->insn_len ? e->insn_len : si.len;
+    enum hvm_cpu_mode m = cpu_mode(v);
+    uint64_t am = amask_of(si.asize);
+    uint64_t count = si.rep ? v->regs.rcx & am : 1;
+    if (!count) {
+        hvm_skip_insn(v, len);
+        return;
+    }
+    uint8_t df = (v->regs.rflags >> 10) & 1;
+    uint64_t off = (e->io_in ? v->regs.rdi : v->regs.rsi) & am;
+    uint64_t base = m == HVM_MODE_64 && si.seg < 4 ? 0 : hvm_funcs->seg_base(v, si.seg);
+    uint64_t va = base + off;
+    if (m != HVM_MODE_64)
+        va &= 0xffffffffULL;
+    /* elements from va on (down when df) that stay in its page and do not
+     * wrap the index register */
+    unsigned int pgoff = (unsigned int)(va & (PAGE_SIZE - 1));
+    uint64_t n = pgoff + size > PAGE_SIZE ? 0
+                 : df ? pgoff / size + 1 : (PAGE_SIZE - pgoff) / size;
+    uint64_t room = df ? off / size + 1 : (am - off) / size + 1;
+    if (n > room)
+        n = room;
+    if (n > count)
+        n = count;
+    uint32_t val = 0;
+    uint64_t fva;
+    int srv_claims = 0;
+    struct hvm_string_io s = { .rep = si.rep, .asize = si.asize, .df = df };
+    if (platform_dev(v->domain, e->port) != PDEV_NONE || (e->port == DEBUGCONS_PORT && !e->io_in)) {
+        if (!n)
+            n = 1; /* the hv's: never a device model's */
+    } else if (n >= 1) {
+        /* by pointer: the device model moves the elements itself */
+        uint64_t gpa;
+        if (guest_linear_to_gpa(v, va, e->io_in, &gpa)) {
+            inject_pf(v, va, e->io_in);
+            return;
+        }
+        s.count = (uint32_t)n, s.ptr = 1, s.data = gpa;
+        srv_claims = hvm_ioreq_port_string(v, e->port, size, e->io_in, &s, len);
+    } else {
+        /* one element across a page boundary: by value */
+        s.count = 1, s.va = va;
+        if (!e->io_in && linear_copy(v, va, &val, size, 0, &fva)) {
+            inject_pf(v, fva, 0);
+            return;
+        }
+        s.data = val;
+        srv_claims = hvm_ioreq_port_string(v, e->port, size, e->io_in, &s, len);
+        n = 1;
+    }
+    if (srv_claims)
+        return; /* the vcpu waits for the device model */
+    /* the hv's own devices, or nothing there: element by element here */
+    if (n > STRING_IO_BATCH)
+        n = STRING_IO_BATCH;
+    for (uint64_t i = 0; i < n; i++) {
+        uint64_t eva = df ? va - i * size : va + i * size;
+        if (m != HVM_MODE_64)
+            eva &= 0xffffffffULL;
+        if (e->io_in) {
+            val = ~0u;
+            platform_port(v, e->port, size, 1, &val);
+            if (linear_copy(v, eva, &val, size, 1, &fva)) {
+                string_advance(v, 1, size, si.rep, si.asize, df, i, 0);
+                inject_pf(v, fva, 1);
+                return;
+            }
+        } else {
+            val = 0;
+            if (linear_copy(v, eva, &val, size, 0, &fva)) {
+                string_advance(v, 0, size, si.rep, si.asize, df, i, 0);
+                inject_pf(v, fva, 0);
+                return;
+            }
+            if (!platform_port(v, e->port, size, 0, &val))
+                unclaimed_write(v, e->port, size, val);
+        }
+    }
+    string_advance(v, e->io_in, size, si.rep, si.asize, df, n, len);
+}
+
 static void do_io(struct vcpu *v, const struct hvm_exit *e)
 {
     if (e->io_string) {
-        /* ins/outs: not emulated here yet; the guest gets #UD */
-        inject_ud(v);
+        do_string_io(v, e);
         return;
     }
     uint64_t mask = e->io_size == 1 ? 0xff : e->io_size == 2 ? 0xffff : 0xffffffffULL;
-    struct domain *d = v->domain;
-    /* the platform devices of the hv (type = "hvm") */
-    enum { NONE, PIC, PIT, RTC } dev = NONE;
-    if (d->hvmd.emu_pic && pic_port(e->port))
-        dev = PIC;
-    else if (d->hvmd.emu_pit && pit_port(e->port))
-        dev = PIT;
-    else if (d->hvmd.emu_rtc && (e->port == VRTC_PORT_INDEX || e->port == VRTC_PORT_DATA))
-        dev = RTC;
-    if (dev != NONE) {
-        uint64_t now = arch_time_ns();
-        uint32_t val = (uint32_t)(v->regs.rax & mask);
-        if (!e->io_in && dev == PIC)
-            vpic_write(&d->hvmd.pic, e->port, e->io_size, val);
-        else if (!e->io_in && dev == PIT)
-            vpit_write(&d->hvmd.pit, e->port, e->io_size, val, now);
-        else if (!e->io_in)
-            vrtc_write(&d->hvmd.rtc, e->port, e->io_size, val, now);
-        else
-            hvm_io_in_result(v, e->io_size,
-                         dev == PIC   ? vpic_read(&d->hvmd.pic, e->port, e->io_size)
-                         : dev == PIT ? vpit_read(&d->hvmd.pit, e->port, e->io_size, now)
-                                      : vrtc_read(&d->hvmd.rtc, e->port, e->io_size, now));
+    uint32_t val = (uint32_t)(v->regs.rax & mask);
+    if (platform_port(v, e->port, e->io_size, e->io_in, &val)) {
+        if (e->io_in)
+            hvm_io_in_result(v, e->io_size, val);
         hvm_skip_insn(v, e->insn_len);
         return;
     }
     if (!(e->port == DEBUGCONS_PORT && !e->io_in) &&
         hvm_ioreq_port(v, e->port, e->io_size, e->io_in, v->regs.rax & mask, e->insn_len))
         return; /* a device model's: the vcpu waits for its answer */
-    if (e->io_in) {
+    if (e->io_in)
         hvm_io_in_result(v, e->io_size, ~0u); /* nothing there: all ones, as Xen's null handler */
-    } else if (e->port == DEBUGCONS_PORT && e->io_size == 1) {
-        /* a line at a time, as Xen's hvm_print_line */
-        struct hvm_domain *h = &v->domain->hvmd;
-        char c = (char)v->regs.rax;
-        if (c != '\n')
-            h->pbuf[h->pbuf_len++] = c;
-        if (c == '\n' || h->pbuf_len == sizeof(h->pbuf) - 1) {
-            h->pbuf[h->pbuf_len++] = '\n';
-            console_guest_write(v->domain->domid, h->pbuf, h->pbuf_len);
-            h->pbuf_len = 0;
-        }
-    }
+    else
+        unclaimed_write(v, e->port, e->io_size, val);
     hvm_skip_insn(v, e->insn_len);
 }
 
@@ -819,34 +1074,6 @@ static void do_hypercall(struct vcpu *v, const struct hvm_exit *e)
         return;
     }
     v->regs.rax = (uint64_t)hypercall_from_frame(v, &v->regs);
-}
-
-/* The guest's code size (for the decoder). */
-static enum hvm_cpu_mode cpu_mode(const struct vcpu *v)
-{
-    if (!(v->hvm.st.cr0 & CR0_PE))
-        return HVM_MODE_16;
-    if ((v->hvm.st.efer & EFER_LMA) && (v->hvm.st.cs_attr & (1u << 9)))
-        return HVM_MODE_64;
-    return (v->hvm.st.cs_attr & (1u << 10)) ? HVM_MODE_32 : HVM_MODE_16;
-}
-
-/* Up to 15 bytes at the guest's rip (fewer where a page ends unmapped). */
-static unsigned int fetch_insn(struct vcpu *v, uint8_t *buf)
-{
-    uint64_t va = v->hvm.st.cs_base + v->regs.rip;
-    unsigned int got = 0;
-    while (got < 15) {
-        uint64_t ma;
-        if (hvm_translate(v, va + got, 0, &ma))
-            break;
-        unsigned int n = PAGE_SIZE - (unsigned int)(ma & (PAGE_SIZE - 1));
-        if (n > 15 - got)
-            n = 15 - got;
-        memcpy(buf + got, (uint8_t *)mfn_to_virt(ma >> PAGE_SHIFT) + (ma & (PAGE_SIZE - 1)), n);
-        got += n;
-    }
-    return got;
 }
 
 static void gprs_out(const struct cpu_regs *r, uint64_t g[HVM_NR_GPRS])

@@ -17,7 +17,7 @@
  * Not done (as Xen has them): buffered ioreqs (handle_bufioreq must be
  * 0), gfn-mapped ioreq pages (get_ioreq_server_info answers only with
  * XEN_DMOP_no_gfns: map the page through XENMEM_acquire_resource), PCI
- * config ranges, rep/string accesses (count is always 1).
+ * config ranges.
  */
 #include <xenolith/domctl.h> /* first: the tools-only ABI (emulation flags, dm_op) */
 #include <xenolith/console.h>
@@ -69,7 +69,7 @@ static int select_server(const struct domain *d, int mmio, uint64_t a, uint64_t 
 
 /* Fill the vcpu's slot, tell the device model, and park the vcpu. */
 static void send(struct vcpu *v, int srv, uint8_t type, uint64_t addr, unsigned int size,
-                 int read, uint64_t data)
+                 int read, uint64_t data, uint32_t count, int df, int ptr)
 {
     struct domain *d = v->domain;
     struct hvm_ioreq_server *s = &d->hvmd.ioreq[srv];
@@ -81,12 +81,12 @@ static void send(struct vcpu *v, int srv, uint8_t type, uint64_t addr, unsigned 
         return;
     }
     p->addr = addr;
-    p->data = read ? 0 : data;
-    p->count = 1;
+    p->data = read && !ptr ? 0 : data;
+    p->count = count;
     p->size = size;
     p->dir = read ? IOREQ_READ : IOREQ_WRITE;
-    p->df = 0;
-    p->data_is_ptr = 0;
+    p->df = df ? 1 : 0;
+    p->data_is_ptr = ptr ? 1 : 0;
     p->type = type;
     ioreq_state_set(p, STATE_IOREQ_READY);
     d->hvmd.ioreqs++;
@@ -106,8 +106,27 @@ int hvm_ioreq_port(struct vcpu *v, uint16_t port, unsigned int size, int read, u
     if (srv < 0)
         return 0;
     v->hvm.io.mmio = 0;
+    v->hvm.io.string = 0;
     v->hvm.io.skip = insn_len;
-    send(v, srv, IOREQ_TYPE_PIO, port, size, read, data);
+    send(v, srv, IOREQ_TYPE_PIO, port, size, read, data, 1, 0, 0);
+    return 1;
+}
+
+int hvm_ioreq_port_string(struct vcpu *v, uint16_t port, unsigned int size, int read,
+                          const struct hvm_string_io *s, unsigned int insn_len)
+{
+    int srv = select_server(v->domain, 0, port, size);
+    if (srv < 0)
+        return 0;
+    struct hvm_io_wait *w = &v->hvm.io;
+    w->mmio = 0;
+    w->string = 1;
+    w->ptr = (uint8_t)(s->ptr ? 1 : 0);
+    w->rep = s->rep, w->asize = s->asize, w->df = s->df;
+    w->count = s->count;
+    w->va = s->va;
+    w->skip = insn_len;
+    send(v, srv, IOREQ_TYPE_PIO, port, size, read, s->data, s->count, s->df, s->ptr);
     return 1;
 }
 
@@ -117,9 +136,10 @@ int hvm_ioreq_mmio(struct vcpu *v, uint64_t gpa, const struct hvm_mmio_insn *in,
     if (srv < 0)
         return 0;
     v->hvm.io.mmio = 1;
+    v->hvm.io.string = 0;
     v->hvm.io.insn = *in;
     v->hvm.io.skip = in->len;
-    send(v, srv, IOREQ_TYPE_COPY, gpa, in->size, in->kind == HVM_MMIO_LOAD, data);
+    send(v, srv, IOREQ_TYPE_COPY, gpa, in->size, in->kind == HVM_MMIO_LOAD, data, 1, 0, 0);
     return 1;
 }
 
@@ -129,6 +149,11 @@ static void finish(struct vcpu *v, uint64_t val)
 {
     struct hvm_io_wait *w = &v->hvm.io;
     uint64_t mask = w->size >= 8 ? ~0ULL : (1ULL << (w->size * 8)) - 1;
+    if (w->string) {
+        w->wait = 0;
+        hvm_string_io_done(v, val);
+        return;
+    }
     if (w->read && !w->mmio) {
         hvm_io_in_result(v, w->size, (uint32_t)val);
     } else if (w->read) {

@@ -293,6 +293,7 @@ static void svm_put_state(struct vcpu *v)
 {
     struct vmcb *c = vmcb_of(v);
     c->cr0 = v->hvm.st.cr0;
+    c->cr2 = v->hvm.st.cr2;
     c->cr3 = v->hvm.st.cr3;
     c->cr4 = v->hvm.st.cr4;
     c->efer = v->hvm.st.efer | EFER_SVME;
@@ -496,6 +497,13 @@ static int svm_msr_write(struct vcpu *v, uint32_t msr, uint64_t val)
     }
 }
 
+static uint64_t svm_seg_base(struct vcpu *v, unsigned int seg)
+{
+    const struct vmcb *c = vmcb_of(v);
+    const struct vmcb_seg *s[6] = { &c->es, &c->cs, &c->ss, &c->ds, &c->fs, &c->gs };
+    return seg < 6 ? s[seg]->base : 0;
+}
+
 static const struct hvm_ops svm_ops = {
     .name = "SVM",
     .p2m_format = P2M_NPT,
@@ -509,6 +517,7 @@ static const struct hvm_ops svm_ops = {
     .inject = svm_inject,
     .msr_read = svm_msr_read,
     .msr_write = svm_msr_write,
+    .seg_base = svm_seg_base,
 };
 
 /* SVM with nested paging, or NULL (with the reason logged). */

@@ -1007,6 +1007,16 @@ static int vmx_msr_write(struct vcpu *v, uint32_t msr, uint64_t val)
     }
 }
 
+static uint64_t vmx_seg_base(struct vcpu *v, unsigned int seg)
+{
+    static const uint32_t field[6] = { GUEST_ES_BASE, GUEST_CS_BASE, GUEST_SS_BASE,
+                                       GUEST_DS_BASE, GUEST_FS_BASE, GUEST_GS_BASE };
+    if (seg >= 6)
+        return 0;
+    vmcs_load(v);
+    return vmr(field[seg]);
+}
+
 static const struct hvm_ops vmx_ops = {
     .name = "VT-x",
     .p2m_format = P2M_EPT,
@@ -1021,6 +1031,7 @@ static const struct hvm_ops vmx_ops = {
     .msr_read = vmx_msr_read,
     .msr_write = vmx_msr_write,
     .vcpu_leave = vmx_vcpu_leave,
+    .seg_base = vmx_seg_base,
 };
 
 /* VT-x with EPT (4-level, write-back) and unrestricted guest, or NULL
