@@ -32,6 +32,10 @@ out=$BUILD/fixtures
 debs=$out/debs
 # Loaded in this order by the initramfs (ext4 mounts ext2 too).
 LINUX_MODULES="kernel/drivers/block/xen-blkfront kernel/drivers/net/xen-netfront kernel/lib/crc16 kernel/crypto/crc32c_generic kernel/fs/mbcache kernel/fs/jbd2/jbd2 kernel/fs/ext4/ext4"
+# Not loaded at boot: a legacy IDE disk (the HVM device model's hda) through
+# libata's pata_legacy and sd, in this order; modules/ATA lists them and a
+# test loads them from the shell (for m in $(cat .../ATA); do insmod ...).
+ATA_MODULES="kernel/drivers/scsi/scsi_common kernel/drivers/scsi/scsi_mod kernel/drivers/ata/libata kernel/drivers/ata/pata_legacy kernel/crypto/crct10dif_common kernel/lib/crc-t10dif kernel/lib/crc64 kernel/lib/crc64-rocksoft kernel/block/t10-pi kernel/drivers/scsi/sd_mod"
 offline=0
 [ "${1:-}" = --offline ] && offline=1
 mkdir -p "$debs"
@@ -129,7 +133,7 @@ bdeb=$deb
 [ $ask_apt = 1 ] && [ $fell_back = 0 ] && touch "$out/.apt-checked"
 
 # Kernel: only boot/ is taken out of the .deb (the modules are ~400 MB).
-kstamp="$(basename "$kdeb")"
+kstamp="$(basename "$kdeb") $(echo "$LINUX_MODULES $ATA_MODULES" | sha256sum | cut -c1-12)"
 if [ "$(cat "$out/.kernel-stamp" 2>/dev/null)" != "$kstamp" ] || [ ! -f "$out/vmlinuz" ] ||
    [ ! -f "$out/kernel-release" ] || [ ! -d "$out/modules" ]; then
     rm -f "$out/.kernel-stamp"
@@ -149,14 +153,15 @@ if [ "$(cat "$out/.kernel-stamp" 2>/dev/null)" != "$kstamp" ] || [ ! -f "$out/vm
     # ext4 and what it needs), flat in modules/, in the order they load.
     mkdir -p "$tmp/modules"
     dpkg-deb --fsys-tarfile "$kdeb" | tar -x -C "$tmp" --wildcards \
-        $(for m in $LINUX_MODULES; do printf "./lib/modules/*/%s.ko " "$m"; done) ||
-        unavailable "cannot extract the modules ($LINUX_MODULES) from $(basename "$kdeb")"
-    for m in $LINUX_MODULES; do
+        $(for m in $LINUX_MODULES $ATA_MODULES; do printf "./lib/modules/*/%s.ko " "$m"; done) ||
+        unavailable "cannot extract the modules ($LINUX_MODULES $ATA_MODULES) from $(basename "$kdeb")"
+    for m in $LINUX_MODULES $ATA_MODULES; do
         f=$(find "$tmp/lib/modules" -path "*/$m.ko" | head -n 1)
         [ -n "$f" ] || unavailable "$(basename "$kdeb") has no $m.ko"
         mv "$f" "$tmp/modules/${m##*/}.ko"
-        echo "${m##*/}" >>"$tmp/modules/ORDER"
     done
+    for m in $LINUX_MODULES; do echo "${m##*/}" >>"$tmp/modules/ORDER"; done
+    for m in $ATA_MODULES; do echo "${m##*/}" >>"$tmp/modules/ATA"; done
     rm -rf "$out/modules"
     for f in vmlinuz vmlinux kernel-release kernel-config modules; do
         [ -e "$tmp/$f" ] && mv -f "$tmp/$f" "$out/$f"

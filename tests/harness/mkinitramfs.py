@@ -15,7 +15,8 @@ Writes a newc cpio (what the kernel unpacks into its rootfs) holding:
   dev proc sys tmp root run mnt   empty mount points
   everything under DIR    verbatim (etc/inittab, etc/profile, etc/init.d/rcS)
   /lib/modules/REL/       with --modules MDIR --release REL: the .ko files
-                          of MDIR and its ORDER file (rcS loads them in it)
+                          of MDIR, its ORDER file (rcS loads them in it) and
+                          any other lists (ATA: loaded by a test)
 Written here rather than with cpio(1) so the device nodes need no root, and
 reproducible: owner root, mtime 0, entries sorted. The .gz is gzip -9 with
 no name or time in its header.

@@ -155,13 +155,13 @@ static void test_disks(void **state)
     assert_int_equal(run("name='a'\nkernel='k'\ndisk = [ 'vdev=xvda, target=vda',\n"
                          " 'format=qcow2, vdev=xvdb, target=vda',\n"
                          " 'vdev=xvdc, target=vda:1M+0',\n"
-                         " 'vdev=hda, target=vda',\n"
+                         " 'vdev=hdz, target=vda',\n"
                          " 'vdev=xvda, target=vdb',\n"
                          " 'phy:/dev/sda,xvda,w' ]\n"), -XL_EINVAL);
     assert_string_equal(dbuf,
         "guest.cfg:4: disk: format=qcow2: only raw is supported\n"
         "guest.cfg:5: disk: target=vda:1M+0: not DEV or DEV:OFFSET+SIZE (bytes, K/M/G, multiples of 512)\n"
-        "guest.cfg:6: disk: vdev=hda: not a virtual device name (xvda, xvdb1, sda...)\n"
+        "guest.cfg:6: disk: vdev=hdz: not a virtual device name (xvda, xvdb1, sda, hda...)\n"
         "guest.cfg:7: disk: vdev xvda given twice\n");
     assert_int_equal(run("name='a'\nkernel='k'\ndisk = [ 'phy:/dev/sda,xvda,w' ]\n"), -XL_EINVAL);
     assert_string_equal(dbuf, "guest.cfg:3: disk: `phy:/dev/sda': positional disk parameters are "
@@ -185,6 +185,12 @@ static void test_disk_names(void **state)
     assert_int_equal(xldisk_devid("xvdq"), (1 << 28) | (16 << 8));
     assert_int_equal(xldisk_devid("xvdaa"), (1 << 28) | (26 << 8));
     assert_int_equal(xldisk_devid("sda"), 2048);
+    assert_int_equal(xldisk_devid("hda"), 768);            /* 3 << 8 */
+    assert_int_equal(xldisk_devid("hdb"), 832);            /* 3 << 8 | 64 */
+    assert_int_equal(xldisk_devid("hdc1"), (22 << 8) | 1);
+    assert_int_equal(xldisk_devid("hdt63"), (91 << 8) | 64 | 63);
+    assert_int_equal(xldisk_devid("hdu"), -XL_EINVAL);
+    assert_int_equal(xldisk_devid("hda64"), -XL_EINVAL);
     assert_int_equal(xldisk_devid("xvda0"), -XL_EINVAL);
     assert_int_equal(xldisk_devid("xvd"), -XL_EINVAL);
     assert_int_equal(xldisk_devid("xvdA"), -XL_EINVAL);
@@ -195,6 +201,12 @@ static void test_disk_names(void **state)
     assert_string_equal(b, "xvdb1");
     xldisk_vdev_name((1 << 28) | (26 << 8), b, sizeof(b));
     assert_string_equal(b, "xvdaa");
+    xldisk_vdev_name(768, b, sizeof(b));
+    assert_string_equal(b, "hda");
+    xldisk_vdev_name((22 << 8) | 64 | 2, b, sizeof(b));
+    assert_string_equal(b, "hdd2");
+    xldisk_vdev_name(70000, b, sizeof(b));
+    assert_string_equal(b, "70000");
     assert_int_equal(xldisk_parse_target("vda:0+512", &t), 0);
     assert_int_equal(t.size, 512);
     assert_int_equal(xldisk_parse_target("vda:1G+1G", &t), 0);

@@ -1103,8 +1103,8 @@ static void test_block(void **state)
     assert_string_equal(calls, "attach(3,51728,vda:1M+1M,rw) ");
     assert_int_equal(run("xl block-attach 3 vdev=xvdc access=ro target=ram0"), 0);
     assert_string_equal(calls, "attach(3,51744,ram0,ro) ");
-    assert_int_equal(run("xl block-attach web 'vdev=hda, target=vda'"), 1);
-    assert_string_equal(out2, "vdev=hda: not a virtual device name (xvda, xvdb1, sda...)\n");
+    assert_int_equal(run("xl block-attach web 'vdev=hdz, target=vda'"), 1);
+    assert_string_equal(out2, "vdev=hdz: not a virtual device name (xvda, xvdb1, sda, hda...)\n");
     assert_string_equal(calls, "");
     assert_int_equal(run("xl block-attach web vdev=xvdb"), 1);
     assert_string_equal(out2, "no target= (a dom0 block device, e.g. vda:16M+32M)\n");

@@ -84,12 +84,15 @@ static long letters(const char *s, const char **end)
     return v - 1;
 }
 
+/* The IDE majors of hda/hdb, hdc/hdd, ... hds/hdt (xen-vbd-interface.7). */
+static const unsigned char ide_major[10] = { 3, 22, 33, 34, 56, 57, 88, 89, 90, 91 };
+
 long xldisk_devid(const char *vdev)
 {
     const char *p;
     long disk, part = 0;
-    int xvd = !strncmp(vdev, "xvd", 3), sd = !strncmp(vdev, "sd", 2);
-    if (!xvd && !sd)
+    int xvd = !strncmp(vdev, "xvd", 3), sd = !strncmp(vdev, "sd", 2), hd = !strncmp(vdev, "hd", 2);
+    if (!xvd && !sd && !hd)
         return -XL_EINVAL;
     if ((disk = letters(vdev + (xvd ? 3 : 2), &p)) < 0)
         return -XL_EINVAL;
@@ -106,6 +109,11 @@ long xldisk_devid(const char *vdev)
         if (disk > 15 || part > 15)
             return -XL_EINVAL;
         return (8L << 8) | (disk << 4) | part;
+    }
+    if (hd) {
+        if (disk > 19 || part > 63)
+            return -XL_EINVAL;
+        return ((long)ide_major[disk / 2] << 8) | ((disk & 1) << 6) | part;
     }
     if (disk < 16 && part < 16)
         return (202L << 8) | (disk << 4) | part;
@@ -126,8 +134,16 @@ void xldisk_vdev_name(uint32_t devid, char *buf, size_t size)
         disk = (devid >> 4) & 15;
         part = devid & 15;
     } else {
-        xl_snprintf(buf, size, "%u", devid);
-        return;
+        unsigned int i;
+        for (i = 0; i < 10 && ide_major[i] != devid >> 8; i++)
+            ;
+        if (i == 10 || devid >> 16) {
+            xl_snprintf(buf, size, "%u", devid);
+            return;
+        }
+        pre = "hd";
+        disk = i * 2 + ((devid >> 6) & 1);
+        part = devid & 63;
     }
     char l[8];
     int n = 0;
@@ -193,7 +209,7 @@ int xldisk_parse(const char *spec, struct xldisk *d, char *err, size_t errsize)
         } else if (key_is(k, kn, "vdev")) {
             long id = xldisk_devid(val);
             if (id < 0 || vn >= sizeof(d->vdev))
-                return fail(err, errsize, "vdev=%s: not a virtual device name (xvda, xvdb1, sda...)",
+                return fail(err, errsize, "vdev=%s: not a virtual device name (xvda, xvdb1, sda, hda...)",
                             val);
             memcpy(d->vdev, val, vn + 1);
             d->devid = (uint32_t)id;

@@ -36,7 +36,7 @@ struct xldisk {
 int xldisk_parse(const char *spec, struct xldisk *d, char *err, size_t errsize);
 
 /* "xvda".."xvdz", "xvdaa".., optional partition number; "sda".."sdp"
- * likewise: Xen's device id (xen-vbd-interface.7). -XL_EINVAL if not a
+ * and "hda".."hdt" (IDE: majors 3, 22, 33, ...) likewise: Xen's device id (xen-vbd-interface.7). -XL_EINVAL if not a
  * name it knows. */
 long xldisk_devid(const char *vdev);
 
