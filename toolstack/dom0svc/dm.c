@@ -8,10 +8,19 @@
  * and goes to `xl console` (type serial, xl's default for HVM); what is
  * typed there arrives in the UART's receive FIFO, with its IRQ raised
  * and lowered through XEN_DMOP_set_isa_irq_level.
- * Owns: the per-domain device state, the ioreq page mappings. Must
- * never: act on a slot whose state is not IOREQ_READY, answer a slot
- * twice, or trust the guest's addresses beyond the ranges it claimed
- * (the hv sends only those).
+ * An xl disk with vdev=hda becomes an ATA disk on the primary IDE channel
+ * (0x1f0-0x1f7, 0x3f6, ISA IRQ 14; ata.c), its sectors a region of a
+ * dom0 block device as blkback's targets name them ("vda:8M+16M"). The
+ * guest's `rep insw/outsw` arrive as ioreqs with data_is_ptr: the
+ * elements are moved between the device and the guest's frames, mapped
+ * one at a time through mmu_update with the domain as foreigndom (its
+ * p2m translates the gfn; a hole is not mapped and reads as all ones).
+ * Owns: the per-domain device state, the ioreq page and guest frame
+ * mappings, the disks' bounce buffers and requests. Must never: act on a
+ * slot whose state is not IOREQ_READY, answer a slot twice, trust the
+ * guest's addresses beyond the ranges it claimed (the hv sends only
+ * those), move a data_is_ptr element across its guest page, or reuse a
+ * bounce buffer a block request still holds.
  */
 #include <xenolith/lib.h>
 #include <xen/errno.h>
@@ -23,11 +32,17 @@
 #include <xlguest/kernel.h>
 #include <xlguest/m2p.h>
 #include <xenolith/ioreq_state.h>
+#include <xlguest/blkdev.h>
+#include "../xl/xldisk.h"
+#include "ata.h"
 #include "svc.h"
 #include "uart16550.h"
 
 #define COM1_BASE 0x3f8
 #define COM1_IRQ  4
+#define IDE0_BASE 0x1f0
+#define IDE0_CTL  0x3f6
+#define IDE0_IRQ  14
 #define DM_MAX_VCPUS 8
 #define LINE_MAX_ 160
 #define PENDING_MAX 4096
@@ -45,7 +60,27 @@ static struct dmdom {
     unsigned int len;
     char pending[PENDING_MAX];  /* output kept for the next xl console */
     unsigned int npending;
+    /* hda: the ATA disk (ata.c) and where its sectors are */
+    int has_disk;
+    struct ata_channel ata;
+    struct ata_backend ata_be;
+    struct blkdev *bdev;
+    uint64_t first;             /* the region's first sector on bdev */
+    int ata_irq;                /* the level last given to the PIC */
 } doms[SVC_MAX_DOMS];
+
+/* A disk's block request and bounce buffer, outside doms[] so that one
+ * still in flight when its domain goes is left alone (gen tells its
+ * answer is stale); a new disk in the slot waits for it. */
+static struct dmreq {
+    struct blkdev_req r;
+    int busy;
+    uint32_t gen;
+    uint8_t *dest;              /* a read's: the channel's buffer */
+    unsigned int nsect;
+    uint8_t bounce[ATA_BUF_SECTORS * ATA_SECTOR] __attribute__((aligned(4096)));
+} dm_req[SVC_MAX_DOMS];
+static uint32_t dm_gen[SVC_MAX_DOMS];
 
 static long dm_op(uint16_t domid, struct xen_dm_op *op)
 {
@@ -155,6 +190,145 @@ static void unmap_mfn(uint16_t domid)
     HYPERVISOR_update_va_mapping((unsigned long)va, (virt_to_mfn(va) << 12) | 0x67, UVMF_INVLPG);
 }
 
+/* A frame of the guest's, by gfn (mmu_update with the domain as
+ * foreigndom: the hv translates through its p2m), at a page of our own
+ * per domain; NULL for a hole or a refused frame. */
+static char dm_guest_area[SVC_MAX_DOMS][4096] __attribute__((aligned(4096)));
+
+static void *map_gfn(uint16_t domid, uint64_t gfn, int write)
+{
+    void *va = dm_guest_area[domid];
+    uint64_t ptr = pte_maddr(va);
+    if (!ptr)
+        return NULL;
+    mmu_update_t u = { .ptr = ptr | MMU_NORMAL_PT_UPDATE,
+                       .val = (gfn << 12) | (write ? 0x67 : 0x65) };
+    if (HYPERVISOR_mmu_update(&u, 1, NULL, domid))
+        return NULL;
+    struct mmuext_op f = { .cmd = MMUEXT_INVLPG_LOCAL, .arg1.linear_addr = (unsigned long)va };
+    HYPERVISOR_mmuext_op(&f, 1, NULL, DOMID_SELF);
+    return va;
+}
+
+static void unmap_gfn(uint16_t domid)
+{
+    void *va = dm_guest_area[domid];
+    HYPERVISOR_update_va_mapping((unsigned long)va, (virt_to_mfn(va) << 12) | 0x67, UVMF_INVLPG);
+}
+
+/* ---- the disk: ATA channel <-> dom0 block device ---- */
+
+static void ata_irq_cb(void *ctx, int level)
+{
+    struct dmdom *m = ctx;
+    uint16_t domid = (uint16_t)(m - doms);
+    if (level == m->ata_irq)
+        return;
+    struct xen_dm_op op = { .op = XEN_DMOP_set_isa_irq_level };
+    op.u.set_isa_irq_level.isa_irq = IDE0_IRQ;
+    op.u.set_isa_irq_level.level = (uint8_t)level;
+    if (dm_op(domid, &op) == 0)
+        m->ata_irq = level;
+}
+
+static void ata_req_done(struct blkdev_req *r, int status)
+{
+    struct dmreq *q = r->priv;
+    unsigned int domid = (unsigned int)(q - dm_req);
+    q->busy = 0;
+    if (q->gen != dm_gen[domid] || !doms[domid].has_disk)
+        return; /* its domain went meanwhile */
+    struct dmdom *m = &doms[domid];
+    if (!status && r->op == BLKDEV_READ)
+        memcpy(q->dest, q->bounce, (size_t)q->nsect * ATA_SECTOR);
+    ata_io_done(&m->ata, status);
+}
+
+static int ata_io_cb(void *ctx, enum ata_io_op op, uint64_t lba, unsigned int nsect, uint8_t *buf)
+{
+    struct dmdom *m = ctx;
+    unsigned int domid = (unsigned int)(m - doms);
+    struct dmreq *q = &dm_req[domid];
+    if (q->busy || nsect > ATA_BUF_SECTORS)
+        return -XEN_EBUSY;
+    memset(&q->r, 0, sizeof(q->r));
+    q->r.op = op == ATA_IO_READ ? BLKDEV_READ : op == ATA_IO_WRITE ? BLKDEV_WRITE : BLKDEV_FLUSH;
+    q->r.sector = m->first + lba;
+    q->r.done = ata_req_done;
+    q->r.priv = q;
+    if (op == ATA_IO_WRITE)
+        memcpy(q->bounce, buf, (size_t)nsect * ATA_SECTOR);
+    for (unsigned int b = 0; op != ATA_IO_FLUSH && b < nsect * ATA_SECTOR; b += 4096) {
+        uint32_t len = nsect * ATA_SECTOR - b;
+        q->r.seg[q->r.nr_segs].maddr = virt_to_mfn(q->bounce + b) << 12;
+        q->r.seg[q->r.nr_segs++].len = len > 4096 ? 4096 : len;
+    }
+    q->gen = dm_gen[domid];
+    q->dest = buf;
+    q->nsect = nsect;
+    q->busy = 1;
+    int rc = blkdev_submit(m->bdev, &q->r);
+    if (rc)
+        q->busy = 0;
+    return rc;
+}
+
+static long claim_ports(uint16_t domid, struct dmdom *m, uint64_t start, uint64_t end)
+{
+    struct xen_dm_op op = { .op = XEN_DMOP_map_io_range_to_ioreq_server };
+    op.u.map_io_range_to_ioreq_server.id = m->srv;
+    op.u.map_io_range_to_ioreq_server.type = XEN_DMOP_IO_RANGE_PORT;
+    op.u.map_io_range_to_ioreq_server.start = start;
+    op.u.map_io_range_to_ioreq_server.end = end;
+    return dm_op(domid, &op);
+}
+
+int dm_disk_attach(uint16_t domid, const struct xldisk *disk)
+{
+    if (!dm_attached(domid))
+        return -XEN_EINVAL;
+    struct dmdom *m = &doms[domid];
+    if (strcmp(disk->vdev, "hda")) {
+        printk("dom0: d%u: disk %s: the device model emulates hda only (the primary IDE master)\n",
+               domid, disk->vdev);
+        return -XEN_EINVAL;
+    }
+    if (m->has_disk) {
+        printk("dom0: d%u: disk hda given twice\n", domid);
+        return -XEN_EEXIST;
+    }
+    struct blkdev *b = blkdev_find(disk->t.dev);
+    if (!b) {
+        printk("dom0: d%u: hda: no block device %s in dom0\n", domid, disk->t.dev);
+        return -XEN_ENODEV;
+    }
+    const struct blkdev_info *bi = blkdev_info(b);
+    uint64_t dev_bytes = bi->nr_sectors * BLKDEV_SECTOR, off = disk->t.offset;
+    uint64_t size = disk->t.size ? disk->t.size : (off < dev_bytes ? dev_bytes - off : 0);
+    if (!size || off > dev_bytes || size > dev_bytes - off || bi->lblock_size != ATA_SECTOR) {
+        printk("dom0: d%u: hda: %s does not hold the region, or its blocks are not 512 bytes\n",
+               domid, disk->target);
+        return -XEN_ERANGE;
+    }
+    m->bdev = b;
+    m->first = off / ATA_SECTOR;
+    m->ata_be = (struct ata_backend){ .ctx = m, .io = ata_io_cb, .irq = ata_irq_cb };
+    ata_init(&m->ata, &m->ata_be, size / ATA_SECTOR, disk->readonly || bi->read_only,
+             "XENOLITH HARDDISK", disk->target);
+    long rc = claim_ports(domid, m, IDE0_BASE, IDE0_BASE + 7);
+    if (!rc)
+        rc = claim_ports(domid, m, IDE0_CTL, IDE0_CTL);
+    if (rc) {
+        printk("dom0: d%u: hda: claiming its ports: %ld\n", domid, rc);
+        return (int)rc;
+    }
+    m->has_disk = 1;
+    printk("dom0: d%u hda -> %s (%lu sectors%s): IDE primary master at %#x, IRQ %u\n", domid,
+           disk->target, (unsigned long)(size / ATA_SECTOR),
+           m->ata.readonly ? ", read-only" : "", IDE0_BASE, IDE0_IRQ);
+    return 0;
+}
+
 /* ---- attach / detach ---- */
 
 int dm_attach(uint16_t domid, unsigned int nvcpus)
@@ -231,6 +405,7 @@ void dm_detach(uint16_t domid)
         return;
     struct dmdom *m = &doms[domid];
     flush_line(domid, m);
+    dm_gen[domid]++; /* a disk request still out is answered to nobody */
     for (unsigned int i = 0; i < m->nvcpus; i++)
         svc_close_port(m->lport[i]);
     unmap_mfn(domid);
@@ -243,27 +418,82 @@ void dm_detach(uint16_t domid)
 
 /* ---- requests ---- */
 
-/* Answer one slot (state READY): the port access on the UART. */
+/* One register access of size bytes at port: the UART's or the disk's;
+ * anything else reads all ones. */
+static uint64_t port_read(struct dmdom *m, uint64_t port, unsigned int size)
+{
+    uint64_t data = 0;
+    if (port >= COM1_BASE && port < COM1_BASE + 8) {
+        unsigned int off = (unsigned int)(port - COM1_BASE);
+        for (unsigned int i = 0; i < size && off + i < 8; i++)
+            data |= (uint64_t)uart_read(&m->uart, off + i) << (8 * i);
+        return data;
+    }
+    if (m->has_disk && port >= IDE0_BASE && port < IDE0_BASE + 8)
+        return ata_read(&m->ata, (unsigned int)(port - IDE0_BASE), size);
+    if (m->has_disk && port == IDE0_CTL)
+        return ata_read(&m->ata, ATA_REG_CTL, size);
+    return size >= 8 ? ~0ULL : (1ULL << (size * 8)) - 1;
+}
+
+static void port_write(struct dmdom *m, uint64_t port, unsigned int size, uint64_t data)
+{
+    if (port >= COM1_BASE && port < COM1_BASE + 8) {
+        unsigned int off = (unsigned int)(port - COM1_BASE);
+        for (unsigned int i = 0; i < size && off + i < 8; i++)
+            uart_write(&m->uart, off + i, (uint8_t)(data >> (8 * i)));
+    } else if (m->has_disk && port >= IDE0_BASE && port < IDE0_BASE + 8) {
+        ata_write(&m->ata, (unsigned int)(port - IDE0_BASE), size, (uint32_t)data);
+    } else if (m->has_disk && port == IDE0_CTL) {
+        ata_write(&m->ata, ATA_REG_CTL, size, (uint32_t)data);
+    }
+}
+
+/* data_is_ptr: count elements between the port and guest memory from gpa
+ * on (down when df). The hv keeps them in one guest page; elements
+ * beyond it are not moved. */
+static void serve_ptr(uint16_t domid, struct dmdom *m, const ioreq_t *p)
+{
+    unsigned int size = p->size;
+    if (size != 1 && size != 2 && size != 4)
+        return;
+    uint8_t *page = map_gfn(domid, p->data >> 12, p->dir == IOREQ_READ);
+    for (uint32_t i = 0; i < p->count; i++) {
+        uint64_t a = p->df ? p->data - (uint64_t)i * size : p->data + (uint64_t)i * size;
+        if ((a >> 12) != (p->data >> 12) || ((a & 4095) + size > 4096))
+            break;
+        if (p->dir == IOREQ_READ) {
+            uint32_t v = (uint32_t)port_read(m, p->addr, size);
+            if (page)
+                memcpy(page + (a & 4095), &v, size);
+        } else {
+            uint32_t v = ~0u;
+            if (page)
+                memcpy(&v, page + (a & 4095), size);
+            port_write(m, p->addr, size, v);
+        }
+    }
+    if (page)
+        unmap_gfn(domid);
+}
+
+/* Answer one slot (state READY): a port access on the UART or the disk. */
 static void serve(uint16_t domid, struct dmdom *m, unsigned int vcpu)
 {
     ioreq_t *p = &m->page[vcpu];
     if (ioreq_state_get(p) != STATE_IOREQ_READY)
         return;
     ioreq_state_set(p, STATE_IOREQ_INPROCESS);
-    uint64_t data = ~0ULL;
-    if (p->type == IOREQ_TYPE_PIO && p->addr >= COM1_BASE && p->addr < COM1_BASE + 8) {
-        unsigned int off = (unsigned int)(p->addr - COM1_BASE);
-        if (p->dir == IOREQ_READ) {
-            data = 0;
-            for (unsigned int i = 0; i < p->size && off + i < 8; i++)
-                data |= (uint64_t)uart_read(&m->uart, off + i) << (8 * i);
-        } else {
-            for (unsigned int i = 0; i < p->size && off + i < 8; i++)
-                uart_write(&m->uart, off + i, (uint8_t)(p->data >> (8 * i)));
-        }
+    if (p->type == IOREQ_TYPE_PIO && p->data_is_ptr) {
+        serve_ptr(domid, m, p);
+    } else if (p->type == IOREQ_TYPE_PIO && p->size >= 1 && p->size <= 4) {
+        if (p->dir == IOREQ_READ)
+            p->data = port_read(m, p->addr, p->size);
+        else
+            port_write(m, p->addr, p->size, p->data);
+    } else if (p->dir == IOREQ_READ && !p->data_is_ptr) {
+        p->data = ~0ULL;
     }
-    if (p->dir == IOREQ_READ)
-        p->data = data;
     ioreq_state_set(p, STATE_IORESP_READY);
     update_irq(domid, m);
     svc_send(m->lport[vcpu]);

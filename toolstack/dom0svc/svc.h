@@ -82,6 +82,10 @@ int xsd_has_conn(uint16_t domid);
 
 /* dm.c: the device model of an HVM domain (a 16550A at 0x3f8, IRQ 4). */
 int dm_attach(uint16_t domid, unsigned int nvcpus);
+/* An xl disk of an HVM domain with vdev=hda: the device model's IDE disk
+ * (after dm_attach). 0 or -errno (said in the log). */
+struct xldisk;
+int dm_disk_attach(uint16_t domid, const struct xldisk *disk);
 void dm_detach(uint16_t domid);
 int dm_attached(uint16_t domid);
 void dm_poll(void);                     /* answer every waiting request */

@@ -468,9 +468,13 @@ static int op_create(void *ctx, const struct xlcfg *cfg, int paused, uint32_t *d
         hc = dm_attach(domid, d.u.createdomain.max_vcpus);
     if (!hc)
         hc = xlnet_create_vifs(domid, cfg);
-    /* libxl__add_disks: the vbds, before the domain runs. */
+    /* libxl__add_disks: the vbds, before the domain runs. An HVM domain's
+     * hdX is the device model's emulated IDE disk (Xen would add a PV vbd
+     * beside it for PV drivers to take over; not done here). */
     for (unsigned int i = 0; !hc && i < cfg->nr_disks; i++)
-        hc = blkback_device_add(domid, &cfg->disks[i]);
+        hc = pvh == 2 && !strncmp(cfg->disks[i].vdev, "hd", 2)
+                 ? dm_disk_attach(domid, &cfg->disks[i])
+                 : blkback_device_add(domid, &cfg->disks[i]);
     /* 8. */
     if (!hc && !paused)
         hc = ctl_pause(domid, 0);
