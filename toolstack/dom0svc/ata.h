@@ -81,7 +81,15 @@ struct ata_channel {
     unsigned int multiple;      /* SET MULTIPLE MODE's block size (0: off) */
     unsigned int drq_sectors;   /* sectors in this DRQ block */
     uint32_t pos, end;          /* byte cursor and end in buf for the DRQ block */
-    unsigned int buf_sectors;   /* sectors held in buf (reads) */
+    unsigned int buf_sectors;   /* sectors held in buf (reads) or gathered (writes) */
+    unsigned int block;         /* sectors per DRQ block of this command (1 or multiple) */
+    int writing;                /* the command moves data out (guest to disk) */
+    int addr_mode;              /* how it addressed its sectors (ata.c's ADDR_*) */
+    int wcache;                 /* write cache enabled (SET FEATURES 0x02/0x82) */
+    int stale_io;               /* the io out belongs to a command a reset cancelled */
+    enum ata_io_op io_op;       /* the io out (or last): op, first sector, count */
+    uint64_t io_lba;
+    unsigned int io_nsect;
     uint8_t buf[ATA_BUF_SECTORS * ATA_SECTOR];
 };
 
