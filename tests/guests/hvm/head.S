@@ -127,21 +127,32 @@ boot_stack: .skip 16384
 boot_stack_top:
 
 
-/* Exceptions the hostile modes provoke (#UD, #GP): counted, and the
- * faulting instruction skipped by hvm_skip_len bytes. Vector 0xf3: the
+/* Exceptions the hostile modes provoke (#UD, #GP, and #PF for
+ * mode=strio, which records CR2 and the error code in hvm_pf_cr2 and
+ * hvm_pf_err): counted, and the faulting instruction skipped by
+ * hvm_skip_len bytes. Vector 0xf3: the
  * event callback (hvmtest_upcall). hvm_irq_entry: any other vector an
  * interrupt controller may send (mode=irqstorm): counted, and with
  * hvm_irq_eoi a non-specific EOI to both PICs so that the next one comes
  * at once (eoi=1: with a fast PIT the guest then does nothing else). */
     .text
     .code64
-    .globl hvm_exc_ud, hvm_exc_gp, hvm_exc_other, hvm_cb_entry, hvm_irq_entry
+    .globl hvm_exc_ud, hvm_exc_gp, hvm_exc_pf, hvm_exc_other, hvm_cb_entry, hvm_irq_entry
 hvm_exc_ud:
     pushq   $0
     pushq   $6
     jmp     exc_common
 hvm_exc_gp:
     pushq   $13
+    jmp     exc_common
+hvm_exc_pf:
+    push    %rax
+    mov     %cr2, %rax
+    mov     %rax, hvm_pf_cr2(%rip)
+    mov     8(%rsp), %rax               /* the error code */
+    mov     %rax, hvm_pf_err(%rip)
+    pop     %rax
+    pushq   $14
     jmp     exc_common
 hvm_exc_other:
     pushq   $0

@@ -1088,6 +1088,274 @@ static void probe_gntst2(const char *cmdline)
             (unsigned long)h[k]);
 }
 
+/* mode=strio: string port I/O (ins/outs, with and without rep) as the
+ * CPU defines it, with the index and count registers checked after each
+ * instruction: to Xen's debug port 0xe9 (bytes of the console line), to
+ * the hv's own PIC (element by element in the hv), to a port nobody
+ * claims (all ones in, writes dropped), across page boundaries (an
+ * element straddling one goes by value), with rcx 0, with DF=1, with an
+ * address-size prefix in long mode, into pages the guest's own tables do
+ * not map or map read-only (#PF with CR2 and the CPU's error code), and
+ * to dom0's 16550A (type = "hvm": Xen's data_is_ptr ioreqs, the device
+ * model moving the elements itself). */
+#define STRIO_FREE_PORT 0x2e0 /* no device: neither the hv (hvm.c) nor dm.c claims it */
+struct strio_regs {
+    uint64_t rdi, rsi, rcx;
+};
+/* One string instruction (insn: its text, any std/cld around it) with
+ * rdi, rsi, rcx from r, and the port in dx; r gets them back. */
+#define STRIO(insn, r, port)                                                                   \
+    __asm__ volatile(insn                                                                      \
+                     : "+D"((r)->rdi), "+S"((r)->rsi), "+c"((r)->rcx)                          \
+                     : "d"((uint16_t)(port))                                                   \
+                     : "memory", "cc")
+extern char hvm_exc_pf[];
+volatile uint64_t hvm_pf_cr2, hvm_pf_err;
+static uint8_t strio_big[3 * 4096] __attribute__((aligned(4096)));
+static uint8_t strio_pf[2 * 4096] __attribute__((aligned(4096)));
+static uint64_t strio_pt[512] __attribute__((aligned(4096)));
+
+/* n bytes at p all equal to v */
+static int all_are(const volatile uint8_t *p, unsigned long n, uint8_t v)
+{
+    for (unsigned long i = 0; i < n; i++)
+        if (p[i] != v)
+            return 0;
+    return 1;
+}
+
+/* The PDE of va in the guest's own tables (head.S: 2 MiB pages). */
+static volatile uint64_t *strio_pde(uint64_t va)
+{
+    const uint64_t m = 0x000ffffffffff000ULL;
+    uint64_t cr3;
+    __asm__ volatile("mov %%cr3, %0" : "=r"(cr3));
+    uint64_t *pml4 = (uint64_t *)(uintptr_t)(cr3 & m);
+    uint64_t *pdpt = (uint64_t *)(uintptr_t)(pml4[(va >> 39) & 511] & m);
+    uint64_t *pd = (uint64_t *)(uintptr_t)(pdpt[(va >> 30) & 511] & m);
+    return &pd[(va >> 21) & 511];
+}
+
+static void reload_cr3(void)
+{
+    uint64_t cr3;
+    __asm__ volatile("mov %%cr3, %0; mov %0, %%cr3" : "=r"(cr3) :: "memory");
+}
+
+static void probe_strio(const struct boot *b)
+{
+    struct strio_regs r;
+    int hvm = b->mi != NULL; /* type = "hvm": the PIC and dom0's 16550A are there */
+    set_gate(14, hvm_exc_pf);
+    /* the source of known bytes: the master PIC's IMR (the hv's device,
+     * element by element there); PVH has no PIC: the free port's ones */
+    uint16_t src = hvm ? 0x21 : STRIO_FREE_PORT;
+    uint8_t pat = 0xff, pat2 = 0xff;
+    if (hvm) {
+        outb(0x20, 0x11); /* ICW1-4 (as mode=ports), then the IMR */
+        outb(0x21, 0x20);
+        outb(0x21, 0x04);
+        outb(0x21, 0x01);
+        outb(0x21, pat = 0xa5);
+    } else {
+        say("SKIP strio: the PIC as the source: type = \"pvh\" has no PIC (port %#x's all ones "
+            "instead)", STRIO_FREE_PORT);
+    }
+
+    /* 1. rep outsb of a line (longer than the hv's 64 elements per exit)
+     * to 0xe9: one "(dN) ..." line; rsi past it, rcx 0. */
+    static const char line[] =
+        "hvmtest: strio: this whole line went out by one rep outsb to port 0xe9 (82 bytes)\n";
+    r = (struct strio_regs){ 0, (uint64_t)(uintptr_t)line, sizeof(line) - 1 };
+    STRIO("rep outsb", &r, 0xe9);
+    check("strio: rep outsb to 0xe9: rsi advanced by the length",
+          (long)(r.rsi - (uint64_t)(uintptr_t)line), sizeof(line) - 1);
+    check("strio: rep outsb to 0xe9: rcx 0", (long)r.rcx, 0);
+
+    /* 2. rep insb from the PIC's IMR: 16 copies, rdi +16, rcx 0; with DF=1
+     * 8 bytes going down from the end of a buffer, the bytes around
+     * untouched, rdi -8. */
+    static uint8_t buf[64];
+    memset(buf, 0, sizeof(buf));
+    r = (struct strio_regs){ (uint64_t)(uintptr_t)buf, 0, 16 };
+    STRIO("rep insb", &r, src);
+    check("strio: rep insb 16 from the PIC's IMR: all its value",
+          all_are(buf, 16, pat) && buf[16] == 0, 1);
+    check("strio: rep insb 16: rdi +16", (long)(r.rdi - (uint64_t)(uintptr_t)buf), 16);
+    check("strio: rep insb 16: rcx 0", (long)r.rcx, 0);
+    if (hvm)
+        outb(0x21, pat2 = 0x3c);
+    memset(buf, 0, sizeof(buf));
+    r = (struct strio_regs){ (uint64_t)(uintptr_t)&buf[23], 0, 8 };
+    STRIO("std; rep insb; cld", &r, src);
+    check("strio: DF=1 rep insb 8: buf[16..23] filled, buf[15] and buf[24] untouched",
+          all_are(&buf[16], 8, pat2) && buf[15] == 0 && buf[24] == 0, 1);
+    check("strio: DF=1 rep insb 8: rdi -8", (long)(r.rdi - (uint64_t)(uintptr_t)&buf[23]), -8);
+    check("strio: DF=1 rep insb 8: rcx 0", (long)r.rcx, 0);
+
+    /* 3. A port nobody claims: rep insw gives all ones; rep outsw goes
+     * nowhere (the registers move on, nothing breaks). */
+    static uint16_t wbuf[128];
+    memset(wbuf, 0, sizeof(wbuf));
+    r = (struct strio_regs){ (uint64_t)(uintptr_t)wbuf, 0, 100 };
+    STRIO("rep insw", &r, STRIO_FREE_PORT);
+    check("strio: rep insw 100 from a free port: all 0xffff",
+          all_are((const uint8_t *)wbuf, 200, 0xff) && wbuf[100] == 0, 1);
+    check("strio: rep insw 100: rdi +200, rcx 0",
+          r.rdi - (uint64_t)(uintptr_t)wbuf == 200 && r.rcx == 0, 1);
+    r = (struct strio_regs){ 0, (uint64_t)(uintptr_t)wbuf, 100 };
+    STRIO("rep outsw", &r, STRIO_FREE_PORT);
+    check("strio: rep outsw 100 to a free port: rsi +200, rcx 0",
+          r.rsi - (uint64_t)(uintptr_t)wbuf == 200 && r.rcx == 0, 1);
+    check("strio: the free port still reads all ones", inw(STRIO_FREE_PORT), 0xffff);
+
+    /* 4. Page boundaries: 6000 bytes from the PIC into a buffer across
+     * one (several exits, the hv's batches end at the page); one insw
+     * whose 2 bytes straddle one (by value: both bytes written). */
+    memset(strio_big, 0, sizeof(strio_big));
+    r = (struct strio_regs){ (uint64_t)(uintptr_t)&strio_big[100], 0, 6000 };
+    STRIO("rep insb", &r, src);
+    check("strio: rep insb 6000 across a page boundary: all filled, the bytes around untouched",
+          all_are(&strio_big[100], 6000, pat2) && strio_big[99] == 0 && strio_big[6100] == 0, 1);
+    check("strio: rep insb 6000: rdi +6000, rcx 0",
+          r.rdi - (uint64_t)(uintptr_t)&strio_big[100] == 6000 && r.rcx == 0, 1);
+    r = (struct strio_regs){ (uint64_t)(uintptr_t)&strio_big[8191], 0, 0x77 };
+    STRIO("insw", &r, STRIO_FREE_PORT);
+    check("strio: insw straddling a page boundary writes both bytes",
+          strio_big[8191] == 0xff && strio_big[8192] == 0xff && strio_big[8190] == 0 &&
+              strio_big[8193] == 0, 1);
+    check("strio: insw (no rep): rdi +2, rcx untouched",
+          r.rdi - (uint64_t)(uintptr_t)&strio_big[8191] == 2 && r.rcx == 0x77, 1);
+
+    /* 5. rcx 0 with rep: nothing at all (nothing written, no register
+     * moves) - also under addr32 when only the upper half of rcx is set
+     * (ecx 0: the CPU writes no register then). */
+    memset(buf, 0, sizeof(buf));
+    r = (struct strio_regs){ (uint64_t)(uintptr_t)buf, 0, 0 };
+    STRIO("rep insb", &r, src);
+    check("strio: rep insb with rcx 0: nothing written, rdi and rcx unchanged",
+          all_are(buf, sizeof(buf), 0) && r.rdi == (uint64_t)(uintptr_t)buf && r.rcx == 0, 1);
+    r = (struct strio_regs){ (uint64_t)(uintptr_t)buf, 0, 0xdead000000000000ULL };
+    STRIO(".byte 0x67; rep insb", &r, src);
+    check("strio: addr32 rep insb with ecx 0: nothing written, rdi and rcx unchanged",
+          all_are(buf, sizeof(buf), 0) && r.rdi == (uint64_t)(uintptr_t)buf &&
+              r.rcx == 0xdead000000000000ULL, 1);
+
+    /* 6. addr32 (0x67) rep insb in long mode: edi and ecx, not rdi and
+     * rcx - upper halves of garbage in both: exactly ecx = 16 elements at
+     * edi. What the CPU leaves: edi +16 and ecx 0 written as 32-bit
+     * registers, so the upper halves of rdi and rcx are cleared (as any
+     * 32-bit register write in long mode; Xen's emulator does the same). */
+    memset(buf, 0, sizeof(buf));
+    uint32_t edi0 = (uint32_t)(uintptr_t)buf;
+    r = (struct strio_regs){ 0xbeef000000000000ULL | edi0, 0, 0xdead000000000010ULL };
+    STRIO(".byte 0x67; rep insb", &r, src);
+    check("strio: addr32 rep insb with rcx 0xdead000000000010: exactly 16 elements at edi",
+          all_are(buf, 16, pat2) && buf[16] == 0, 1);
+    check("strio: addr32 rep insb: ecx 0", (long)(uint32_t)r.rcx, 0);
+    check("strio: addr32 rep insb: edi +16", (long)((uint32_t)r.rdi - edi0), 16);
+    check("strio: addr32 rep insb: rcx 0 (upper half cleared)", (long)r.rcx, 0);
+    check("strio: addr32 rep insb: rdi is edi+16 zero-extended (upper half cleared)",
+          (long)r.rdi, (long)edi0 + 16);
+
+    /* 7. #PF: the guest's tables map strio_pf's second page not at all,
+     * then read-only (its 2 MiB page split into 4 KiB ones here). A rep
+     * insb from 16 bytes below it: those 16 written, then #PF with CR2
+     * at the page, rdi there and rcx 16 left (the CPU stops at the
+     * faulting element); error code W, P clear (not present) or set
+     * (read-only under CR0.WP). A rep outsb from it: W clear. Then a
+     * non-canonical rdi: #GP(0), not #PF. */
+    uint64_t pfva = (uint64_t)(uintptr_t)&strio_pf[4096];
+    volatile uint64_t *pde = strio_pde(pfva);
+    uint64_t pde0 = *pde;
+    for (unsigned int i = 0; i < 512; i++)
+        strio_pt[i] = ((pfva & ~0x1fffffULL) + i * 4096ULL) | 3;
+    strio_pt[(pfva >> 12) & 511] = 0;
+    *pde = (uint64_t)(uintptr_t)strio_pt | 3;
+    reload_cr3();
+    memset(strio_pf, 0, 4096);
+    uint64_t pf0 = hvm_exc_count[14];
+    hvm_pf_cr2 = 0, hvm_pf_err = ~0ULL;
+    hvm_skip_len = 2; /* f3 6c / f3 6e */
+    r = (struct strio_regs){ pfva - 16, 0, 32 };
+    STRIO("rep insb", &r, src);
+    check("strio: rep insb into an unmapped page: #PF once", (long)(hvm_exc_count[14] - pf0), 1);
+    check("strio: #PF: CR2 the unmapped page", (long)hvm_pf_cr2, (long)pfva);
+    check("strio: #PF: error code W, not P (not present)", (long)hvm_pf_err, 2);
+    check("strio: #PF: the 16 bytes below the page written first",
+          all_are(&strio_pf[4080], 16, pat2) && strio_pf[4079] == 0, 1);
+    check("strio: #PF: rdi at the page, rcx 16 left",
+          r.rdi == pfva && r.rcx == 16, 1);
+    pf0 = hvm_exc_count[14];
+    hvm_pf_cr2 = 0, hvm_pf_err = ~0ULL;
+    r = (struct strio_regs){ 0, pfva, 8 };
+    STRIO("rep outsb", &r, STRIO_FREE_PORT);
+    check("strio: rep outsb from an unmapped page: #PF, CR2 there, error code 0 (read)",
+          hvm_exc_count[14] - pf0 == 1 && hvm_pf_cr2 == pfva && hvm_pf_err == 0 &&
+              r.rsi == pfva && r.rcx == 8, 1);
+    strio_pt[(pfva >> 12) & 511] = pfva | 1; /* present, read-only */
+    reload_cr3();
+    pf0 = hvm_exc_count[14];
+    hvm_pf_cr2 = 0, hvm_pf_err = ~0ULL;
+    r = (struct strio_regs){ pfva, 0, 4 };
+    STRIO("rep insb", &r, src);
+    check("strio: rep insb into a read-only page: #PF, CR2 there",
+          hvm_exc_count[14] - pf0 == 1 && hvm_pf_cr2 == pfva && r.rdi == pfva && r.rcx == 4, 1);
+    check("strio: #PF on a read-only page: error code P|W", (long)hvm_pf_err, 3);
+    *pde = pde0;
+    reload_cr3();
+    uint64_t gp0 = hvm_exc_count[13];
+    pf0 = hvm_exc_count[14];
+    r = (struct strio_regs){ 0x0000800000000000ULL, 0, 4 };
+    STRIO("rep insb", &r, src);
+    check("strio: rep insb at a non-canonical rdi: #GP, not #PF",
+          hvm_exc_count[13] - gp0 == 1 && hvm_exc_count[14] == pf0, 1);
+    set_gate(14, hvm_exc_other);
+    if (hvm)
+        outb(0x21, 0xff);
+
+    /* 8. dom0's 16550A (the device model's ports): Xen's data_is_ptr
+     * ioreqs, the device model reading or writing the elements in guest
+     * memory itself - a page of them per request. NOTE: needs a device
+     * model that handles data_is_ptr (dm.c). */
+    if (!hvm) {
+        say("SKIP strio: the 16550A: type = \"pvh\" has no device model");
+        return;
+    }
+    outb(0x3ff, 0x5a); /* the scratch register */
+    memset(buf, 0, sizeof(buf));
+    r = (struct strio_regs){ (uint64_t)(uintptr_t)buf, 0, 32 };
+    STRIO("rep insb", &r, 0x3ff);
+    check("strio: 16550A: rep insb 32 from the scratch register: all 0x5a",
+          all_are(buf, 32, 0x5a) && buf[32] == 0, 1);
+    check("strio: 16550A: rep insb 32: rdi +32, rcx 0",
+          r.rdi - (uint64_t)(uintptr_t)buf == 32 && r.rcx == 0, 1);
+    memset(strio_big, 0, sizeof(strio_big));
+    r = (struct strio_regs){ (uint64_t)(uintptr_t)&strio_big[4096 - 10], 0, 32 };
+    STRIO("rep insb", &r, 0x3ff);
+    check("strio: 16550A: rep insb 32 across a page boundary (two requests): all 0x5a",
+          all_are(&strio_big[4096 - 10], 32, 0x5a) && strio_big[4096 - 11] == 0 &&
+              strio_big[4096 + 22] == 0 && r.rcx == 0 &&
+              r.rdi == (uint64_t)(uintptr_t)&strio_big[4096 + 22], 1);
+    outb(0x3fb, 0x03); /* LCR: 8N1, DLAB off */
+    outb(0x3f9, 0x00); /* IER: none */
+    static const char uline[] = "hvmtest: strio: a line by rep outsb to the 16550A\n";
+    r = (struct strio_regs){ 0, (uint64_t)(uintptr_t)uline, sizeof(uline) - 1 };
+    STRIO("rep outsb", &r, 0x3f8);
+    check("strio: 16550A: rep outsb of a line: rsi past it, rcx 0",
+          r.rsi - (uint64_t)(uintptr_t)uline == sizeof(uline) - 1 && r.rcx == 0, 1);
+    /* DF=1: the 3 bytes go out from the highest address down: "ok\n"
+     * ends the line begun forwards */
+    static const char head[] = "hvmtest: strio: 16550A rep outsb with DF=1: ";
+    static const char rev[3] = { '\n', 'k', 'o' };
+    r = (struct strio_regs){ 0, (uint64_t)(uintptr_t)head, sizeof(head) - 1 };
+    STRIO("rep outsb", &r, 0x3f8);
+    r = (struct strio_regs){ 0, (uint64_t)(uintptr_t)&rev[2], 3 };
+    STRIO("std; rep outsb; cld", &r, 0x3f8);
+    check("strio: 16550A: DF=1 rep outsb 3: rsi -3, rcx 0",
+          (long)(r.rsi - (uint64_t)(uintptr_t)&rev[2]) == -3 && r.rcx == 0, 1);
+}
+
 void hvmtest_main(uint64_t info, uint64_t magic)
 {
     static struct boot boot;
@@ -1143,6 +1411,8 @@ void hvmtest_main(uint64_t info, uint64_t magic)
         probe_gntst(cmdline);
     else if (opt_is(cmdline, "mode", "gntst2"))
         probe_gntst2(cmdline);
+    else if (opt_is(cmdline, "mode", "strio"))
+        probe_strio(&boot);
     else if (opt_is(cmdline, "mode", "triple")) {
         say("hvmtest: triple fault next");
         load_idt(0);

@@ -806,10 +806,19 @@ static void unclaimed_write(struct vcpu *v, uint16_t port, unsigned int size, ui
 
 /* ---- string port I/O: ins / outs, with or without rep ---- */
 
-/* #PF for a linear address the guest's tables do not map as needed. */
+/* #PF for a linear address the guest's tables do not map as needed:
+ * P set when they map it but read-only (a write); a non-canonical one
+ * in long mode is #GP(0) instead, as the CPU has it. */
 static void inject_pf(struct vcpu *v, uint64_t va, int write)
 {
+    uint64_t gpa;
+    if ((v->hvm.st.efer & EFER_LMA) && (va >> 47) != 0 && (va >> 47) != 0x1ffff) {
+        inject_gp(v);
+        return;
+    }
     uint32_t code = (write ? 2u : 0u) | (v->hvm.st.cpl == 3 ? 4u : 0u);
+    if (write && !guest_linear_to_gpa(v, va, 0, &gpa))
+        code |= 1u; /* present: a protection fault */
     v->hvm.st.cr2 = va;
     hvm_funcs->put_state(v);
     v->hvm.pending_exc = 14 | (3u << 8) | (1u << 11) | (1u << 31) | ((uint64_t)code << 32);
@@ -895,11 +904,16 @@ static uint64_t amask_of(unsigned int asize)
 static void string_advance(struct vcpu *v, int in, unsigned int size, uint8_t rep, uint8_t asize,
                            uint8_t df, uint64_t n, unsigned int insn_len)
 {
+    if (!n)
+        return; /* the first element faulted: the CPU writes no register */
     uint64_t am = amask_of(asize), step = n * size;
+    /* in long mode a 32-bit address size writes edi/esi and ecx as 32-bit
+     * registers: their upper halves cleared (as the CPU, Xen's emulator) */
+    uint64_t keep = asize == 4 && cpu_mode(v) == HVM_MODE_64 ? 0 : ~am;
     uint64_t *idx = in ? &v->regs.rdi : &v->regs.rsi;
-    *idx = (*idx & ~am) | ((df ? *idx - step : *idx + step) & am);
+    *idx = (*idx & keep) | ((df ? *idx - step : *idx + step) & am);
     if (rep) {
-        v->regs.rcx = (v->regs.rcx & ~am) | ((v->regs.rcx - n) & am);
+        v->regs.rcx = (v->regs.rcx & keep) | ((v->regs.rcx - n) & am);
         if (v->regs.rcx & am)
             return; /* run again for the rest: interrupts can come between */
     }
