@@ -960,7 +960,9 @@ static void do_string_io(struct vcpu *v, const struct hvm_exit *e)
     unsigned int pgoff = (unsigned int)(va & (PAGE_SIZE - 1));
     uint64_t n = pgoff + size > PAGE_SIZE ? 0
                  : df ? pgoff / size + 1 : (PAGE_SIZE - pgoff) / size;
-    uint64_t room = df ? off / size + 1 : (am - off) / size + 1;
+    uint64_t room = df ? off / size + 1 : (am - off) / size; /* + 1, without overflowing */
+    if (room < ~0ULL)
+        room++;
     if (n > room)
         n = room;
     if (n > count)
