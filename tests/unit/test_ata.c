@@ -301,7 +301,7 @@ static void test_identify(void **state)
     assert_int_equal(id[55], 16);
     assert_int_equal(id[56], 63);
     assert_int_equal(id[57] | (uint32_t)id[58] << 16, 4 * 16 * 63);
-    assert_int_equal(id[59], 0);        /* multiple off */
+    assert_int_equal(id[59], 0x0110);   /* multiple on at power-on, 16 sectors */
     assert_int_equal(id[60] | (uint32_t)id[61] << 16, IMG_SECTORS);
     assert_int_equal(id[63], 0);        /* no multiword DMA */
     assert_int_equal(id[64], 0x0003);   /* PIO 3, 4 */
@@ -539,7 +539,12 @@ static void test_multiple(void **state)
     static uint8_t got[20 * ATA_SECTOR], data[20 * ATA_SECTOR];
     uint16_t id[256];
 
-    issue28(0xc4, 0, 4); /* multiple still off */
+    outb(ATA_REG_NSECT, 0); /* SET MULTIPLE 0: multiple mode off */
+    outb(ATA_REG_STATUS, 0xc6);
+    assert_int_equal(inb(ATA_REG_STATUS), ST_IDLE);
+    identify(id, 2);
+    assert_int_equal(id[59], 0);
+    issue28(0xc4, 0, 4); /* now refused */
     assert_int_equal(fk.calls, 0);
     expect_abort(ATA_ER_ABRT);
     outb(ATA_REG_NSECT, 3);

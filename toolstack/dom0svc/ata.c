@@ -585,6 +585,10 @@ void ata_init(struct ata_channel *c, const struct ata_backend *be, uint64_t nsec
     for (unsigned int i = 0; serial && serial[i] && i < sizeof(c->serial) - 1; i++)
         c->serial[i] = serial[i];
     c->wcache = 1;
+    /* multiple mode on at power-on with its largest block, as QEMU's IDE
+     * disk: IDENTIFY word 59 says so, and Linux (which never sends SET
+     * MULTIPLE itself) then reads and writes 16 sectors per interrupt */
+    c->multiple = ATA_BUF_SECTORS;
     set_signature(c);
     c->error = 0x01;
     c->status = ATA_ST_DRDY | ATA_ST_DSC;

@@ -95,7 +95,8 @@ struct ata_channel {
 
 /* A channel with a master disk of nsectors (nsectors > 0); model and
  * serial are cut to 40 and 20 characters. Starts as after power-on: the
- * ATA signature in the task file, DRDY|DSC. */
+ * ATA signature in the task file, DRDY|DSC, multiple mode at
+ * ATA_BUF_SECTORS (as QEMU's disk; Linux uses READ/WRITE MULTIPLE then). */
 void ata_init(struct ata_channel *c, const struct ata_backend *be, uint64_t nsectors,
               int readonly, const char *model, const char *serial);
 /* A guest access: size 1 for every register, 2 or 4 also for the data
