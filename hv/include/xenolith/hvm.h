@@ -81,6 +81,7 @@ struct hvm_vcpu {
     uint64_t cr8;
     uint64_t exits;           /* exits taken (all reasons) */
     struct hvm_io_wait io;    /* an access a device model answers (ioreq.c) */
+    uint8_t wait_sipi;        /* INIT received: a STARTUP IPI starts it (hvm.c) */
 };
 
 /* Why the guest stopped, in vendor-neutral terms. */

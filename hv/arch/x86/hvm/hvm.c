@@ -144,6 +144,93 @@ static void lapic_eoi_level(void *ctx, uint8_t vector)
         vioapic_eoi(&v->domain->hvmd.ioapic, vector);
 }
 
+/* ---- IPIs between a domain's vcpus (the local APICs' ICR) ---- */
+
+/* An AP's state after INIT and STARTUP with vector: real mode at
+ * vector << 12 (CS = vector << 8, IP 0), as the SDM's INIT state. */
+static void sipi_state(struct vcpu *u, uint8_t vector)
+{
+    struct hvm_hw_cpu c;
+    memset(&c, 0, sizeof(c));
+    c.cr0 = 0x60000010; /* CD, NW, ET */
+    c.rflags = 2;
+    c.rdx = 0x600;      /* the reset signature's family */
+    c.cs_sel = (uint32_t)vector << 8;
+    c.cs_base = (uint64_t)vector << 12;
+    c.cs_limit = c.ds_limit = c.es_limit = c.ss_limit = c.fs_limit = c.gs_limit = 0xffff;
+    c.cs_arbytes = 0x9b;
+    c.ds_arbytes = c.es_arbytes = c.ss_arbytes = c.fs_arbytes = c.gs_arbytes = 0x93;
+    c.tr_limit = c.ldtr_limit = 0xffff;
+    c.tr_arbytes = 0x8b;
+    c.ldtr_arbytes = 0x82;
+    c.gdtr_limit = c.idtr_limit = 0xffff;
+    c.dr6 = 0xffff0ff0;
+    c.dr7 = 0x400;
+    hvm_funcs->load_cpu(u, &c);
+    u->hvm.msr_pat = 0x0007040600070406ULL;
+    u->hvm.pending_exc = 0;
+    u->hvm.st.int_shadow = 0;
+}
+
+static int lapic_ipi_hit(const struct vcpu *u, uint32_t lo, uint32_t hi, const struct vcpu *from)
+{
+    unsigned int shorthand = (lo >> 18) & 3;
+    uint8_t dest = (uint8_t)(hi >> 24);
+    switch (shorthand) {
+    case 1: return u == from;
+    case 2: return 1;
+    case 3: return u != from;
+    default:
+        /* a vcpu that never ran has the APIC it starts with: ID = vcpu id */
+        if (!u->hvm.vmcb)
+            return dest == 0xff || (!((lo >> 11) & 1) && dest == u->id);
+        return vlapic_match_dest(&u->hvm.lapic, dest, (lo >> 11) & 1);
+    }
+}
+
+/* What a vcpu's APIC cannot deliver alone (vlapic.c's cb.ipi): fixed and
+ * lowest-priority vectors to the other vcpus' APICs (lowest priority as
+ * fixed to every target, as Xen for IPIs); INIT stops a vcpu and makes it
+ * wait for STARTUP; STARTUP starts a waiting one in real mode at the
+ * vector's page (how an OS brings up its APs). NMI, SMI and the rest
+ * are dropped. */
+static void lapic_ipi(void *ctx, uint32_t lo, uint32_t hi)
+{
+    struct vcpu *from = ctx, *u;
+    struct domain *d = from->domain;
+    unsigned int mode = (lo >> 8) & 7;
+    for_each_vcpu(d, u) {
+        if (!lapic_ipi_hit(u, lo, hi, from))
+            continue;
+        if (mode == 0 || mode == 1) {
+            if (u != from && u->hvm.vmcb)
+                vlapic_set_irq(&u->hvm.lapic, (uint8_t)lo, 0);
+        } else if (mode == 5) {
+            /* INIT: level de-assert (trigger level, bit 14 clear) does nothing */
+            if (((lo >> 15) & 1) && !((lo >> 14) & 1))
+                continue;
+            if (u == from || u->id == 0)
+                continue; /* the BSP is not reset by its own or anyone's INIT here */
+            if (hvm_vcpu_init(u))
+                continue;
+            u->hvm.wait_sipi = 1;
+            if (u->online) {
+                vcpu_set_online(u, 0);
+                vcpu_kick(u);
+            }
+            struct vlapic_cb cb = u->hvm.lapic.cb;
+            vlapic_init(&u->hvm.lapic, (uint8_t)u->id, &cb);
+        } else if (mode == 6) {
+            if (!u->hvm.wait_sipi || !u->hvm.vmcb)
+                continue; /* a STARTUP with no INIT before it is ignored, as the CPU does */
+            u->hvm.wait_sipi = 0;
+            sipi_state(u, (uint8_t)lo);
+            u->initialised = 1;
+            vcpu_set_online(u, 1);
+        }
+    }
+}
+
 int hvm_vcpu_init(struct vcpu *v)
 {
     if (v->hvm.vmcb)
@@ -152,7 +239,8 @@ int hvm_vcpu_init(struct vcpu *v)
     if (rc)
         return rc;
     if (v->domain->hvmd.emu_lapic) {
-        struct vlapic_cb cb = { .ctx = v, .raise = lapic_raise, .eoi_level = lapic_eoi_level };
+        struct vlapic_cb cb = { .ctx = v, .raise = lapic_raise, .eoi_level = lapic_eoi_level,
+                                .ipi = lapic_ipi };
         vlapic_init(&v->hvm.lapic, (uint8_t)v->id, &cb);
     }
     v->ev.periodic_period = 0; /* Xen's 100 Hz ticker is for PV vcpus only */
@@ -257,8 +345,11 @@ static void *gfn_ptr(const struct domain *d, uint64_t gfn)
     return mfn < 0 ? NULL : mfn_to_virt((uint64_t)mfn);
 }
 
+#define GPTE_US  4ULL
+
 /* One table entry at guest-physical address ea, width 4 or 8: its value
- * (Accessed set, as the CPU would), or -EFAULT. */
+ * (Accessed set, as the CPU would, and Dirty too for the leaf of a
+ * write: leaf_write), or -EFAULT when it lacks a bit of need. */
 static int read_gpte(const struct domain *d, uint64_t ea, int wide, uint64_t need, uint64_t *out)
 {
     uint8_t *page = gfn_ptr(d, ea >> PAGE_SHIFT);
@@ -283,10 +374,24 @@ static int read_gpte(const struct domain *d, uint64_t ea, int wide, uint64_t nee
     return 0;
 }
 
+/* The leaf at ea maps a page being written: Dirty, as the CPU sets it. */
+static void set_dirty(const struct domain *d, uint64_t ea, int wide)
+{
+    uint8_t *page = gfn_ptr(d, ea >> PAGE_SHIFT);
+    if (!page)
+        return;
+    void *slot = page + (ea & (PAGE_SIZE - 1));
+    if (wide)
+        __atomic_fetch_or((uint64_t *)slot, GPTE_D, __ATOMIC_RELAXED);
+    else
+        __atomic_fetch_or((uint32_t *)slot, (uint32_t)GPTE_D, __ATOMIC_RELAXED);
+}
+
 /* va -> guest-physical for the vcpu's paging mode (as of its last exit):
  * none, 2-level (PSE), PAE, 4-level. Present everywhere; writable when
- * write and CR0.WP. */
-static int guest_linear_to_gpa(const struct vcpu *v, uint64_t va, int write, uint64_t *gpa)
+ * write and (user or CR0.WP); user-accessible everywhere when user (a
+ * CPL 3 access); the leaf of a write gets Dirty. */
+static int guest_walk(const struct vcpu *v, uint64_t va, int write, int user, uint64_t *gpa)
 {
     const struct hvm_guest_state *s = &v->hvm.st;
     const struct domain *d = v->domain;
@@ -294,19 +399,23 @@ static int guest_linear_to_gpa(const struct vcpu *v, uint64_t va, int write, uin
         *gpa = va & 0xffffffffULL;
         return 0;
     }
-    uint64_t need = GPTE_P | ((write && (s->cr0 & CR0_WP)) ? GPTE_RW : 0), e;
+    uint64_t need = GPTE_P | ((write && (user || (s->cr0 & CR0_WP))) ? GPTE_RW : 0) |
+                    (user ? GPTE_US : 0), e, ea;
     if (s->efer & EFER_LMA) {
         uint64_t top = va >> 47;
         if (top != 0 && top != 0x1ffff)
             return -XL_EFAULT;
         uint64_t table = s->cr3 & 0x000ffffffffff000ULL;
         for (int shift = 39; shift >= 12; shift -= 9) {
-            if (read_gpte(d, table + ((va >> shift) & 511) * 8, 1, need, &e))
+            ea = table + ((va >> shift) & 511) * 8;
+            if (read_gpte(d, ea, 1, need, &e))
                 return -XL_EFAULT;
             uint64_t addr = e & 0x000ffffffffff000ULL;
             if (shift == 12 || ((shift == 30 || shift == 21) && (e & GPTE_PS))) {
                 uint64_t span = 1ULL << shift;
                 *gpa = (addr & ~(span - 1)) | (va & (span - 1));
+                if (write)
+                    set_dirty(d, ea, 1);
                 return 0;
             }
             table = addr;
@@ -315,30 +424,49 @@ static int guest_linear_to_gpa(const struct vcpu *v, uint64_t va, int write, uin
     }
     va &= 0xffffffffULL;
     if (s->cr4 & CR4_PAE) {
+        /* the PDPTEs have no RW or US bits */
         if (read_gpte(d, (s->cr3 & 0xffffffe0ULL) + (va >> 30) * 8, 1, GPTE_P, &e))
             return -XL_EFAULT;
         uint64_t table = e & 0x000ffffffffff000ULL;
-        if (read_gpte(d, table + ((va >> 21) & 511) * 8, 1, need, &e))
+        ea = table + ((va >> 21) & 511) * 8;
+        if (read_gpte(d, ea, 1, need, &e))
             return -XL_EFAULT;
         if (e & GPTE_PS) {
             *gpa = (e & 0x000fffffffe00000ULL) | (va & 0x1fffff);
+            if (write)
+                set_dirty(d, ea, 1);
             return 0;
         }
-        if (read_gpte(d, (e & 0x000ffffffffff000ULL) + ((va >> 12) & 511) * 8, 1, need, &e))
+        ea = (e & 0x000ffffffffff000ULL) + ((va >> 12) & 511) * 8;
+        if (read_gpte(d, ea, 1, need, &e))
             return -XL_EFAULT;
         *gpa = (e & 0x000ffffffffff000ULL) | (va & 0xfff);
+        if (write)
+            set_dirty(d, ea, 1);
         return 0;
     }
-    if (read_gpte(d, (s->cr3 & 0xfffff000ULL) + (va >> 22) * 4, 0, need, &e))
+    ea = (s->cr3 & 0xfffff000ULL) + (va >> 22) * 4;
+    if (read_gpte(d, ea, 0, need, &e))
         return -XL_EFAULT;
     if ((e & GPTE_PS) && (s->cr4 & CR4_PSE)) {
         *gpa = (e & 0xffc00000ULL) | (va & 0x3fffff);
+        if (write)
+            set_dirty(d, ea, 0);
         return 0;
     }
-    if (read_gpte(d, (e & 0xfffff000ULL) + ((va >> 12) & 1023) * 4, 0, need, &e))
+    ea = (e & 0xfffff000ULL) + ((va >> 12) & 1023) * 4;
+    if (read_gpte(d, ea, 0, need, &e))
         return -XL_EFAULT;
     *gpa = (e & 0xfffff000ULL) | (va & 0xfff);
+    if (write)
+        set_dirty(d, ea, 0);
     return 0;
+}
+
+/* A supervisor access (hypercall arguments, instruction fetch). */
+static int guest_linear_to_gpa(const struct vcpu *v, uint64_t va, int write, uint64_t *gpa)
+{
+    return guest_walk(v, va, write, 0, gpa);
 }
 
 int hvm_translate(struct vcpu *v, uint64_t va, int write, uint64_t *maddr)
@@ -817,8 +945,8 @@ static void inject_pf(struct vcpu *v, uint64_t va, int write)
         return;
     }
     uint32_t code = (write ? 2u : 0u) | (v->hvm.st.cpl == 3 ? 4u : 0u);
-    if (write && !guest_linear_to_gpa(v, va, 0, &gpa))
-        code |= 1u; /* present: a protection fault */
+    if (!guest_walk(v, va, 0, 0, &gpa))
+        code |= 1u; /* present: a protection fault (read-only, or not the user's) */
     v->hvm.st.cr2 = va;
     hvm_funcs->put_state(v);
     v->hvm.pending_exc = 14 | (3u << 8) | (1u << 11) | (1u << 31) | ((uint64_t)code << 32);
@@ -837,7 +965,7 @@ static int linear_copy(struct vcpu *v, uint64_t va, void *buf, unsigned int len,
         unsigned int n = PAGE_SIZE - (unsigned int)(va & (PAGE_SIZE - 1));
         if (n > len)
             n = len;
-        if (guest_linear_to_gpa(v, va, to_guest, &gpa)) {
+        if (guest_walk(v, va, to_guest, v->hvm.st.cpl == 3, &gpa)) {
             *fault_va = va;
             return -XL_EFAULT;
         }
@@ -977,7 +1105,7 @@ static void do_string_io(struct vcpu *v, const struct hvm_exit *e)
     } else if (n >= 1) {
         /* by pointer: the device model moves the elements itself */
         uint64_t gpa;
-        if (guest_linear_to_gpa(v, va, e->io_in, &gpa)) {
+        if (guest_walk(v, va, e->io_in, v->hvm.st.cpl == 3, &gpa)) {
             inject_pf(v, va, e->io_in);
             return;
         }
