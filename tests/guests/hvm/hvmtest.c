@@ -1356,6 +1356,87 @@ static void probe_strio(const struct boot *b)
           (long)(r.rsi - (uint64_t)(uintptr_t)&rev[2]) == -3 && r.rcx == 0, 1);
 }
 
+/* mode=atkio (attack review atk4): what string port I/O leaves in the
+ * guest's own page tables and which protections it honours.
+ * 1. A rep insb writes guest memory: the CPU (and Xen's emulator, via
+ *    paging_gva_to_gfn with PFEC_write_access) sets the PTE's A and D
+ *    bits. Checked for the hv's element-by-element path (PIC) and for the
+ *    device model's data_is_ptr path (16550A scratch register).
+ * 2. CR4.SMAP at CPL0 with EFLAGS.AC clear: a rep insb into a user page
+ *    must #PF (P|W). */
+static uint8_t atk_pg[2 * 4096] __attribute__((aligned(4096)));
+static void probe_atkio(const struct boot *b)
+{
+    struct strio_regs r;
+    uint32_t c[4];
+    if (!b->mi) {
+        say("SKIP atkio: needs type = \"hvm\"");
+        return;
+    }
+    set_gate(14, hvm_exc_pf);
+    outb(0x20, 0x11);
+    outb(0x21, 0x20);
+    outb(0x21, 0x04);
+    outb(0x21, 0x01);
+    outb(0x21, 0xa5);
+    outb(0x3ff, 0x5a);
+    uint64_t va0 = (uint64_t)(uintptr_t)&atk_pg[0], va1 = va0 + 4096;
+    volatile uint64_t *pde = strio_pde(va0);
+    uint64_t pde0 = *pde;
+    for (unsigned int i = 0; i < 512; i++)
+        strio_pt[i] = ((va0 & ~0x1fffffULL) + i * 4096ULL) | 0x63;
+    strio_pt[(va0 >> 12) & 511] = va0 | 3; /* P|RW, A and D clear */
+    strio_pt[(va1 >> 12) & 511] = va1 | 3;
+    *pde = (uint64_t)(uintptr_t)strio_pt | 0x23;
+    reload_cr3();
+    r = (struct strio_regs){ va0 + 64, 0, 16 };
+    STRIO("rep insb", &r, 0x21);
+    uint64_t e0 = strio_pt[(va0 >> 12) & 511];
+    say("atkio: PTE after rep insb from the PIC (hv path): %#lx (A %u D %u), data %#x",
+        (unsigned long)e0, (unsigned)((e0 >> 5) & 1), (unsigned)((e0 >> 6) & 1), atk_pg[64]);
+    check("atkio: rep insb (hv path) sets the PTE's D bit", (long)((e0 >> 6) & 1), 1);
+    r = (struct strio_regs){ va1 + 64, 0, 16 };
+    STRIO("rep insb", &r, 0x3ff);
+    uint64_t e1 = strio_pt[(va1 >> 12) & 511];
+    say("atkio: PTE after rep insb from the 16550A (data_is_ptr): %#lx (A %u D %u), data %#x",
+        (unsigned long)e1, (unsigned)((e1 >> 5) & 1), (unsigned)((e1 >> 6) & 1), atk_pg[4096 + 64]);
+    check("atkio: rep insb (data_is_ptr) sets the PTE's D bit", (long)((e1 >> 6) & 1), 1);
+
+    /* 2. SMAP */
+    cpuid(7, 0, c);
+    if (!(c[1] & (1u << 20))) {
+        say("SKIP atkio: no SMAP in CPUID 7.EBX");
+    } else {
+        strio_pt[(va0 >> 12) & 511] = va0 | 0x67; /* user page */
+        reload_cr3();
+        uint64_t cr4;
+        __asm__ volatile("mov %%cr4, %0" : "=r"(cr4));
+        __asm__ volatile("clac; mov %0, %%cr4" :: "r"(cr4 | (1ULL << 21)) : "memory");
+        uint64_t pf0 = hvm_exc_count[14];
+        hvm_pf_cr2 = 0, hvm_pf_err = ~0ULL;
+        hvm_skip_len = 2;
+        memset(atk_pg, 0, 4096);
+        r = (struct strio_regs){ va0, 0, 4 };
+        STRIO("rep insb", &r, 0x21);
+        uint64_t pfs = hvm_exc_count[14] - pf0;
+        say("atkio: SMAP rep insb into a user page (hv path): #PF %lu err %#lx, byte %#x",
+            (unsigned long)pfs, (unsigned long)hvm_pf_err, atk_pg[0]);
+        check("atkio: SMAP: rep insb into a user page at CPL0 #PFs (hv path)", (long)pfs, 1);
+        pf0 = hvm_exc_count[14];
+        r = (struct strio_regs){ va0 + 8, 0, 4 };
+        STRIO("rep insb", &r, 0x3ff);
+        pfs = hvm_exc_count[14] - pf0;
+        say("atkio: SMAP rep insb into a user page (data_is_ptr): #PF %lu, byte %#x",
+            (unsigned long)pfs, atk_pg[8]);
+        check("atkio: SMAP: rep insb into a user page at CPL0 #PFs (data_is_ptr)", (long)pfs, 1);
+        __asm__ volatile("mov %0, %%cr4" :: "r"(cr4) : "memory");
+    }
+    *pde = pde0;
+    reload_cr3();
+    set_gate(14, hvm_exc_other);
+    outb(0x21, 0xff);
+}
+
 void hvmtest_main(uint64_t info, uint64_t magic)
 {
     static struct boot boot;
@@ -1413,6 +1494,8 @@ void hvmtest_main(uint64_t info, uint64_t magic)
         probe_gntst2(cmdline);
     else if (opt_is(cmdline, "mode", "strio"))
         probe_strio(&boot);
+    else if (opt_is(cmdline, "mode", "atkio"))
+        probe_atkio(&boot);
     else if (opt_is(cmdline, "mode", "triple")) {
         say("hvmtest: triple fault next");
         load_idt(0);
