@@ -1031,6 +1031,73 @@ static void test_busy_ignored(void **state)
     assert_int_equal(fk.rises, 1);
 }
 
+/* atk4: random port traffic (commands, task file, SRST/HOB/nIEN,
+ * data reads and writes of every size, io answers ok or failed, in any
+ * order) against small disks, read-only or not: fake_io's checks (never
+ * beyond the disk, within buf, one io out) plus no write io on a
+ * read-only disk and the DRQ cursor inside buf. */
+static uint32_t fz_seed = 12345;
+static uint32_t fz_rand(void)
+{
+    fz_seed = fz_seed * 1103515245u + 12345u;
+    return fz_seed >> 8;
+}
+static unsigned long fz_reads, fz_writes;
+static void test_atk4_fuzz(void **state)
+{
+    (void)state;
+    static const uint8_t cmds[] = { 0x20, 0x21, 0x24, 0x29, 0x30, 0x31, 0x34, 0x39, 0x40, 0x42,
+                                    0xc4, 0xc5, 0xc6, 0xe7, 0xea, 0xec, 0xef, 0x91, 0x90,
+                                    0xf8, 0x27, 0xa1, 0x10, 0xe5, 0x00, 0xff };
+    for (unsigned int round = 0; round < 300; round++) {
+        uint64_t ns = 1 + fz_rand() % 300;
+        int ro = fz_rand() & 1;
+        disk(ns, ro);
+        for (unsigned int step = 0; step < 1500; step++) {
+            unsigned int a = fz_rand() % 100;
+            unsigned int sz = (unsigned int[]){ 1, 2, 4 }[fz_rand() % 3];
+            int calls = fk.calls;
+            if (a < 8 && fk.out) {
+                complete((fz_rand() % 8) ? 0 : -XEN_EIO);
+            } else if (a < 18) {
+                ata_write(&ch, ATA_REG_STATUS, 1, cmds[fz_rand() % sizeof(cmds)]);
+            } else if (a < 40) {
+                unsigned int reg = 1 + fz_rand() % 6;
+                uint32_t v = fz_rand() & 0xff;
+                if (reg == ATA_REG_DEVICE)
+                    v = (fz_rand() % 4 == 0) ? v : (0x40 | (v & 0x0f)) | ((fz_rand() % 8 == 0) ? 0x10 : 0);
+                else if (fz_rand() & 1)
+                    v &= 3;
+                ata_write(&ch, reg, sz, v);
+            } else if (a < 44) {
+                ata_write(&ch, ATA_REG_CTL, 1, (fz_rand() & 0x86));
+            } else if (a < 70) {
+                unsigned int burst = (fz_rand() & 1) ? 1 : fz_rand() % 4200;
+                for (unsigned int k = 0; k < burst; k++)
+                    ata_write(&ch, ATA_REG_DATA, sz, fz_rand());
+            } else if (a < 95) {
+                unsigned int burst = (fz_rand() & 1) ? 1 : fz_rand() % 4200;
+                for (unsigned int k = 0; k < burst; k++)
+                    (void)ata_read(&ch, ATA_REG_DATA, sz);
+            } else {
+                (void)ata_read(&ch, fz_rand() % 9, sz);
+            }
+            if (fk.calls != calls && fk.op == ATA_IO_WRITE) {
+                assert_false(ro);
+                fz_writes++;
+            }
+            if (fk.calls != calls && fk.op == ATA_IO_READ)
+                fz_reads++;
+            assert_true(ch.pos <= ch.end && ch.end <= sizeof(ch.buf));
+            assert_true(ch.buf_sectors <= ATA_BUF_SECTORS);
+        }
+        if (fk.out)
+            complete(0);
+    }
+    print_message("atk4 fuzz: %lu read ios, %lu write ios\n", fz_reads, fz_writes);
+    assert_true(fz_reads > 100 && fz_writes > 100);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1056,6 +1123,7 @@ int main(void)
         cmocka_unit_test_setup(test_flush, setup),
         cmocka_unit_test_setup(test_data_without_drq, setup),
         cmocka_unit_test_setup(test_busy_ignored, setup),
+        cmocka_unit_test_setup(test_atk4_fuzz, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

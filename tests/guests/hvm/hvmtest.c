@@ -1356,6 +1356,209 @@ static void probe_strio(const struct boot *b)
           (long)(r.rsi - (uint64_t)(uintptr_t)&rev[2]) == -3 && r.rcx == 0, 1);
 }
 
+/* mode=atkio (attack review atk4): what string port I/O leaves in the
+ * guest's own page tables and which protections it honours.
+ * 1. A rep insb writes guest memory: the CPU (and Xen's emulator, via
+ *    paging_gva_to_gfn with PFEC_write_access) sets the PTE's A and D
+ *    bits. Checked for the hv's element-by-element path (PIC) and for the
+ *    device model's data_is_ptr path (16550A scratch register).
+ * 2. CR4.SMAP at CPL0 with EFLAGS.AC clear: a rep insb into a user page
+ *    must #PF (P|W). */
+static uint8_t atk_pg[2 * 4096] __attribute__((aligned(4096)));
+
+/* atkio part 3: ring 3. A user process with I/O permission (IOPL 3 here;
+ * ioperm in Linux) does rep insb into a supervisor page, and with
+ * CR0.WP clear into a user read-only page: the CPU #PFs (P|W|U) for both
+ * - U/S is checked at CPL3 and WP does not matter there. */
+static uint64_t atk_gdt[8] __attribute__((aligned(16)));
+static struct {
+    uint32_t r0;
+    uint64_t rsp0, rsp1, rsp2, r1, ist[7], r2;
+    uint16_t r3, iopb;
+} __attribute__((packed)) atk_tss;
+static uint8_t atk_kstack[8192] __attribute__((aligned(16)));
+static uint8_t atk_ustack[4096] __attribute__((aligned(16)));
+uint64_t atk_saved_ksp;
+extern char atk_user_back[], atk_user_code[], atk_user_mov[];
+void atk_enter_user(uint64_t rip, uint64_t rsp, uint64_t port, uint64_t count, uint64_t target);
+__asm__(".text\n"
+        ".globl atk_enter_user, atk_user_back, atk_user_code\n"
+        "atk_enter_user:\n"
+        "  push %rbx; push %rbp; push %r12; push %r13; push %r14; push %r15\n"
+        "  mov %rsp, atk_saved_ksp(%rip)\n"
+        "  pushq $0x1b\n"
+        "  push %rsi\n"
+        "  pushq $0x3002\n"
+        "  pushq $0x23\n"
+        "  push %rdi\n"
+        "  mov %r8, %rdi\n"
+        "  iretq\n"
+        "atk_user_back:\n"
+        "  mov atk_saved_ksp(%rip), %rsp\n"
+        "  mov $0x10, %eax; mov %eax, %ds; mov %eax, %es\n"
+        "  pop %r15; pop %r14; pop %r13; pop %r12; pop %rbp; pop %rbx\n"
+        "  ret\n"
+        ".p2align 4\n"
+        "atk_user_code:\n"
+        "  rep insb\n"
+        "  int $0x80\n"
+        ".globl atk_user_mov\n"
+        "atk_user_mov:\n"
+        "  movb %al, (%rdi)\n"
+        "  int $0x80\n");
+
+static void atk_cpl3(uint64_t va0, uint64_t va1)
+{
+    const uint64_t m = 0x000ffffffffff000ULL;
+    atk_gdt[0] = 0;
+    atk_gdt[1] = 0x00209a0000000000ULL;
+    atk_gdt[2] = 0x00cf92000000ffffULL;
+    atk_gdt[3] = 0x00cff2000000ffffULL; /* 0x18: user data */
+    atk_gdt[4] = 0x0020fa0000000000ULL; /* 0x20: user code 64 */
+    uint64_t tb = (uint64_t)(uintptr_t)&atk_tss;
+    atk_tss.rsp0 = (uint64_t)(uintptr_t)&atk_kstack[sizeof(atk_kstack)];
+    atk_tss.iopb = sizeof(atk_tss);
+    atk_gdt[5] = (sizeof(atk_tss) - 1) | ((tb & 0xffffff) << 16) | (0x89ULL << 40) |
+                 (((tb >> 24) & 0xff) << 56);
+    atk_gdt[6] = tb >> 32;
+    struct {
+        uint16_t limit;
+        uint64_t base;
+    } __attribute__((packed)) gp = { sizeof(atk_gdt) - 1, (uint64_t)(uintptr_t)atk_gdt };
+    __asm__ volatile("lgdt %0; mov $0x28, %%ax; ltr %%ax" :: "m"(gp) : "rax", "memory");
+    uint64_t a = (uint64_t)(uintptr_t)atk_user_back;
+    idt[0x80] = (struct idt_entry){ .off0 = (uint16_t)a, .sel = 0x08, .type = 0xee,
+                                    .off1 = (uint16_t)(a >> 16), .off2 = (uint32_t)(a >> 32) };
+    uint64_t cr3;
+    __asm__ volatile("mov %%cr3, %0" : "=r"(cr3));
+    uint64_t *pml4 = (uint64_t *)(uintptr_t)(cr3 & m);
+    uint64_t *pdpt = (uint64_t *)(uintptr_t)(pml4[0] & m);
+    pml4[0] |= 4;
+    pdpt[0] |= 4;
+    volatile uint64_t *pc = strio_pde((uint64_t)(uintptr_t)atk_user_code);
+    volatile uint64_t *ps = strio_pde((uint64_t)(uintptr_t)atk_ustack);
+    volatile uint64_t *pd = strio_pde(va0);
+    uint64_t pc0 = *pc, ps0 = *ps, pd0 = *pd;
+    *pc |= 4;
+    *ps |= 4;
+    for (unsigned int i = 0; i < 512; i++)
+        strio_pt[i] = ((va0 & ~0x1fffffULL) + i * 4096ULL) | 0x67;
+    strio_pt[(va0 >> 12) & 511] = va0 | 0x63; /* supervisor, RW */
+    strio_pt[(va1 >> 12) & 511] = va1 | 0x65; /* user, read-only */
+    *pd = (uint64_t)(uintptr_t)strio_pt | 0x27;
+    reload_cr3();
+    hvm_skip_len = 2;
+    uint64_t ustk = (uint64_t)(uintptr_t)&atk_ustack[sizeof(atk_ustack) - 64];
+    static const struct { const char *what; uint16_t port; int page1; int nowp; } t[] = {
+        { "CPL3 rep insb (hv path, PIC) into a supervisor page", 0x21, 0, 0 },
+        { "CPL3 rep insb (data_is_ptr, 16550A) into a supervisor page", 0x3ff, 0, 0 },
+        { "CPL3 rep insb (hv path, PIC) into a user read-only page, CR0.WP=0", 0x21, 1, 1 },
+        { "CPL3 rep insb (data_is_ptr, 16550A) into a user read-only page, CR0.WP=0", 0x3ff, 1, 1 },
+    };
+    {   /* control: a plain store from ring 3 to the supervisor page #PFs (the CPU's own walk) */
+        uint64_t pf0 = hvm_exc_count[14];
+        hvm_pf_err = ~0ULL;
+        atk_enter_user((uint64_t)(uintptr_t)atk_user_mov, ustk, 0, 0, va0 + 64);
+        say("atkio: control: CPL3 movb to the supervisor page: #PF %lu err %#lx",
+            (unsigned long)(hvm_exc_count[14] - pf0), (unsigned long)hvm_pf_err);
+    }
+    for (unsigned int k = 0; k < 4; k++) {
+        uint64_t tgt = (t[k].page1 ? va1 : va0) + 128 + k * 16;
+        memset((void *)(uintptr_t)tgt, 0, 8);
+        uint64_t cr0;
+        __asm__ volatile("mov %%cr0, %0" : "=r"(cr0));
+        if (t[k].nowp)
+            __asm__ volatile("mov %0, %%cr0" :: "r"(cr0 & ~(1ULL << 16)) : "memory");
+        uint64_t pf0 = hvm_exc_count[14];
+        hvm_pf_err = ~0ULL;
+        atk_enter_user((uint64_t)(uintptr_t)atk_user_code, ustk, t[k].port, 4, tgt);
+        __asm__ volatile("mov %0, %%cr0" :: "r"(cr0) : "memory");
+        uint64_t pfs = hvm_exc_count[14] - pf0;
+        const volatile uint8_t *b = (const volatile uint8_t *)(uintptr_t)tgt;
+        say("atkio: %s: #PF %lu err %#lx, bytes %02x %02x %02x %02x", t[k].what,
+            (unsigned long)pfs, (unsigned long)hvm_pf_err, b[0], b[1], b[2], b[3]);
+        check(t[k].what, (long)(pfs == 1 && hvm_pf_err == 7 && b[0] == 0), 1);
+    }
+    *pd = pd0;
+    *pc = pc0;
+    *ps = ps0;
+    pml4[0] &= ~4ULL;
+    pdpt[0] &= ~4ULL;
+    reload_cr3();
+}
+static void probe_atkio(const struct boot *b)
+{
+    struct strio_regs r;
+    uint32_t c[4];
+    if (!b->mi) {
+        say("SKIP atkio: needs type = \"hvm\"");
+        return;
+    }
+    set_gate(14, hvm_exc_pf);
+    outb(0x20, 0x11);
+    outb(0x21, 0x20);
+    outb(0x21, 0x04);
+    outb(0x21, 0x01);
+    outb(0x21, 0xa5);
+    outb(0x3ff, 0x5a);
+    uint64_t va0 = (uint64_t)(uintptr_t)&atk_pg[0], va1 = va0 + 4096;
+    volatile uint64_t *pde = strio_pde(va0);
+    uint64_t pde0 = *pde;
+    for (unsigned int i = 0; i < 512; i++)
+        strio_pt[i] = ((va0 & ~0x1fffffULL) + i * 4096ULL) | 0x63;
+    strio_pt[(va0 >> 12) & 511] = va0 | 3; /* P|RW, A and D clear */
+    strio_pt[(va1 >> 12) & 511] = va1 | 3;
+    *pde = (uint64_t)(uintptr_t)strio_pt | 0x23;
+    reload_cr3();
+    r = (struct strio_regs){ va0 + 64, 0, 16 };
+    STRIO("rep insb", &r, 0x21);
+    uint64_t e0 = strio_pt[(va0 >> 12) & 511];
+    say("atkio: PTE after rep insb from the PIC (hv path): %#lx (A %u D %u), data %#x",
+        (unsigned long)e0, (unsigned)((e0 >> 5) & 1), (unsigned)((e0 >> 6) & 1), atk_pg[64]);
+    check("atkio: rep insb (hv path) sets the PTE's D bit", (long)((e0 >> 6) & 1), 1);
+    r = (struct strio_regs){ va1 + 64, 0, 16 };
+    STRIO("rep insb", &r, 0x3ff);
+    uint64_t e1 = strio_pt[(va1 >> 12) & 511];
+    say("atkio: PTE after rep insb from the 16550A (data_is_ptr): %#lx (A %u D %u), data %#x",
+        (unsigned long)e1, (unsigned)((e1 >> 5) & 1), (unsigned)((e1 >> 6) & 1), atk_pg[4096 + 64]);
+    check("atkio: rep insb (data_is_ptr) sets the PTE's D bit", (long)((e1 >> 6) & 1), 1);
+
+    /* 2. SMAP */
+    cpuid(7, 0, c);
+    if (!(c[1] & (1u << 20))) {
+        say("SKIP atkio: no SMAP in CPUID 7.EBX");
+    } else {
+        strio_pt[(va0 >> 12) & 511] = va0 | 0x67; /* user page */
+        reload_cr3();
+        uint64_t cr4;
+        __asm__ volatile("mov %%cr4, %0" : "=r"(cr4));
+        __asm__ volatile("clac; mov %0, %%cr4" :: "r"(cr4 | (1ULL << 21)) : "memory");
+        uint64_t pf0 = hvm_exc_count[14];
+        hvm_pf_cr2 = 0, hvm_pf_err = ~0ULL;
+        hvm_skip_len = 2;
+        memset(atk_pg, 0, 4096);
+        r = (struct strio_regs){ va0, 0, 4 };
+        STRIO("rep insb", &r, 0x21);
+        uint64_t pfs = hvm_exc_count[14] - pf0;
+        say("atkio: SMAP rep insb into a user page (hv path): #PF %lu err %#lx, byte %#x",
+            (unsigned long)pfs, (unsigned long)hvm_pf_err, atk_pg[0]);
+        check("atkio: SMAP: rep insb into a user page at CPL0 #PFs (hv path)", (long)pfs, 1);
+        pf0 = hvm_exc_count[14];
+        r = (struct strio_regs){ va0 + 8, 0, 4 };
+        STRIO("rep insb", &r, 0x3ff);
+        pfs = hvm_exc_count[14] - pf0;
+        say("atkio: SMAP rep insb into a user page (data_is_ptr): #PF %lu, byte %#x",
+            (unsigned long)pfs, atk_pg[8]);
+        check("atkio: SMAP: rep insb into a user page at CPL0 #PFs (data_is_ptr)", (long)pfs, 1);
+        __asm__ volatile("mov %0, %%cr4" :: "r"(cr4) : "memory");
+    }
+    *pde = pde0;
+    reload_cr3();
+    atk_cpl3(va0, va1);
+    set_gate(14, hvm_exc_other);
+    outb(0x21, 0xff);
+}
+
 void hvmtest_main(uint64_t info, uint64_t magic)
 {
     static struct boot boot;
@@ -1413,6 +1616,8 @@ void hvmtest_main(uint64_t info, uint64_t magic)
         probe_gntst2(cmdline);
     else if (opt_is(cmdline, "mode", "strio"))
         probe_strio(&boot);
+    else if (opt_is(cmdline, "mode", "atkio"))
+        probe_atkio(&boot);
     else if (opt_is(cmdline, "mode", "triple")) {
         say("hvmtest: triple fault next");
         load_idt(0);
