@@ -82,6 +82,8 @@ struct hvm_vcpu {
     uint64_t exits;           /* exits taken (all reasons) */
     struct hvm_io_wait io;    /* an access a device model answers (ioreq.c) */
     uint8_t wait_sipi;        /* INIT received: a STARTUP IPI starts it (hvm.c) */
+    uint8_t sipi_pending;     /* STARTUP received: the vcpu loads its state at sipi_vector */
+    uint8_t sipi_vector;
 };
 
 /* Why the guest stopped, in vendor-neutral terms. */

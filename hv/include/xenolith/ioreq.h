@@ -37,6 +37,7 @@ struct hvm_ioreq_server {
 /* A vcpu's access in flight at a device model (hvm_vcpu.io). */
 struct hvm_io_wait {
     uint8_t wait;                 /* an ioreq is out: the vcpu runs when it is answered */
+    uint8_t discard;              /* the vcpu was reset (INIT) meanwhile: drop the answer */
     uint8_t srv;
     uint8_t mmio;                 /* 0: port I/O (rax), 1: an MMIO instruction (insn) */
     uint8_t read;

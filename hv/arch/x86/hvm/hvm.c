@@ -214,6 +214,9 @@ static void lapic_ipi(void *ctx, uint32_t lo, uint32_t hi)
             if (hvm_vcpu_init(u))
                 continue;
             u->hvm.wait_sipi = 1;
+            u->hvm.sipi_pending = 0;
+            if (u->hvm.io.wait)
+                u->hvm.io.discard = 1; /* a device model's late answer is not applied */
             if (u->online) {
                 vcpu_set_online(u, 0);
                 vcpu_kick(u);
@@ -223,8 +226,11 @@ static void lapic_ipi(void *ctx, uint32_t lo, uint32_t hi)
         } else if (mode == 6) {
             if (!u->hvm.wait_sipi || !u->hvm.vmcb)
                 continue; /* a STARTUP with no INIT before it is ignored, as the CPU does */
+            /* the vcpu loads the state itself, on its own CPU (it may still
+             * be on its way out of the guest elsewhere) */
             u->hvm.wait_sipi = 0;
-            sipi_state(u, (uint8_t)lo);
+            u->hvm.sipi_vector = (uint8_t)lo;
+            u->hvm.sipi_pending = 1;
             u->initialised = 1;
             vcpu_set_online(u, 1);
         }
@@ -1444,6 +1450,10 @@ void hvm_vcpu_loop(void)
     for (;;) {
         if (v->hvm.io.wait)
             hvm_ioreq_complete(v); /* or it waits again (blocked) */
+        if (v->hvm.sipi_pending && !v->hvm.io.wait) {
+            v->hvm.sipi_pending = 0;
+            sipi_state(v, v->hvm.sipi_vector);
+        }
         if (needs_scheduler(v)) {
             if (hvm_funcs->vcpu_leave)
                 hvm_funcs->vcpu_leave(v);

@@ -149,6 +149,10 @@ static void finish(struct vcpu *v, uint64_t val)
 {
     struct hvm_io_wait *w = &v->hvm.io;
     uint64_t mask = w->size >= 8 ? ~0ULL : (1ULL << (w->size * 8)) - 1;
+    if (w->discard) { /* the vcpu was reset (INIT) while it waited */
+        w->wait = w->discard = 0;
+        return;
+    }
     if (w->string) {
         w->wait = 0;
         hvm_string_io_done(v, val);
