@@ -78,6 +78,7 @@ static struct dmreq {
     uint32_t gen;
     uint8_t *dest;              /* a read's: the channel's buffer */
     unsigned int nsect;
+    int nop;                    /* a flush of a device without a cache: done at the next poll */
     uint8_t bounce[ATA_BUF_SECTORS * ATA_SECTOR] __attribute__((aligned(4096)));
 } dm_req[SVC_MAX_DOMS];
 static uint32_t dm_gen[SVC_MAX_DOMS];
@@ -251,6 +252,13 @@ static int ata_io_cb(void *ctx, enum ata_io_op op, uint64_t lba, unsigned int ns
     struct dmreq *q = &dm_req[domid];
     if (q->busy || nsect > ATA_BUF_SECTORS)
         return -XEN_EBUSY;
+    if (op == ATA_IO_FLUSH && !blkdev_info(m->bdev)->has_flush) {
+        /* no volatile cache below: nothing to flush (answered from dm_poll,
+         * never from inside io) */
+        q->gen = dm_gen[domid];
+        q->busy = q->nop = 1;
+        return 0;
+    }
     memset(&q->r, 0, sizeof(q->r));
     q->r.op = op == ATA_IO_READ ? BLKDEV_READ : op == ATA_IO_WRITE ? BLKDEV_WRITE : BLKDEV_FLUSH;
     q->r.sector = m->first + lba;
@@ -509,9 +517,16 @@ static void poll_dom(uint16_t domid, struct dmdom *m)
 
 void dm_poll(void)
 {
-    for (uint16_t d = 1; d < SVC_MAX_DOMS; d++)
+    for (uint16_t d = 1; d < SVC_MAX_DOMS; d++) {
+        struct dmreq *q = &dm_req[d];
+        if (q->nop) {
+            q->nop = q->busy = 0;
+            if (q->gen == dm_gen[d] && doms[d].used && doms[d].has_disk)
+                ata_io_done(&doms[d].ata, 0);
+        }
         if (doms[d].used)
             poll_dom(d, &doms[d]);
+    }
 }
 
 /* `xl console` of an HVM domain: its serial port, as a pty would be. */
