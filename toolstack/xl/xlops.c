@@ -469,12 +469,17 @@ static int op_create(void *ctx, const struct xlcfg *cfg, int paused, uint32_t *d
     if (!hc)
         hc = xlnet_create_vifs(domid, cfg);
     /* libxl__add_disks: the vbds, before the domain runs. An HVM domain's
-     * hdX is the device model's emulated IDE disk (Xen would add a PV vbd
-     * beside it for PV drivers to take over; not done here). */
-    for (unsigned int i = 0; !hc && i < cfg->nr_disks; i++)
-        hc = pvh == 2 && !strncmp(cfg->disks[i].vdev, "hd", 2)
-                 ? dm_disk_attach(domid, &cfg->disks[i])
-                 : blkback_device_add(domid, &cfg->disks[i]);
+     * hdX is also the device model's emulated IDE disk, as with Xen. (Xen's
+     * guests unplug the emulated one through the platform ports before
+     * their PV drivers take the vbd; the device model does not offer those
+     * ports: without the Xen platform PCI device, which Linux's HVM grant
+     * table setup needs, its blkfront would unplug the IDE disk and fail.) */
+    for (unsigned int i = 0; !hc && i < cfg->nr_disks; i++) {
+        if (pvh == 2 && !strncmp(cfg->disks[i].vdev, "hd", 2))
+            hc = dm_disk_attach(domid, &cfg->disks[i]);
+        if (!hc)
+            hc = blkback_device_add(domid, &cfg->disks[i]);
+    }
     /* 8. */
     if (!hc && !paused)
         hc = ctl_pause(domid, 0);
