@@ -133,17 +133,23 @@ static void tx_byte(void *ctx, uint8_t ch)
     }
 }
 
-/* The UART's IRQ line to the domain's PIC, on a change. */
-static void update_irq(uint16_t domid, struct dmdom *m)
+/* An ISA IRQ line of the domain's PIC and I/O APIC, on a change from
+ * *last (the level it was given last). */
+static void set_isa_irq(uint16_t domid, unsigned int irq, int level, int *last)
 {
-    int level = uart_irq_level(&m->uart);
-    if (level == m->irq)
+    if (level == *last)
         return;
     struct xen_dm_op op = { .op = XEN_DMOP_set_isa_irq_level };
-    op.u.set_isa_irq_level.isa_irq = COM1_IRQ;
+    op.u.set_isa_irq_level.isa_irq = (uint8_t)irq;
     op.u.set_isa_irq_level.level = (uint8_t)level;
     if (dm_op(domid, &op) == 0)
-        m->irq = level;
+        *last = level;
+}
+
+/* The UART's IRQ line. */
+static void update_irq(uint16_t domid, struct dmdom *m)
+{
+    set_isa_irq(domid, COM1_IRQ, uart_irq_level(&m->uart), &m->irq);
 }
 
 /* ---- the ioreq page: mapped by machine frame ---- */
@@ -167,54 +173,58 @@ static uint64_t pte_maddr(const void *va)
 }
 
 static char dm_map_area[SVC_MAX_DOMS][4096] __attribute__((aligned(4096)));
+static char dm_guest_area[SVC_MAX_DOMS][4096] __attribute__((aligned(4096)));
 
-static void *map_mfn(uint16_t domid, uint64_t mfn)
+/* Our page va now shows frame (an mfn with MMU_PT_UPDATE_NO_TRANSLATE,
+ * else a gfn of domid's the hv translates through its p2m): 0, or the
+ * hv's refusal. */
+static long map_at(void *va, uint16_t domid, uint64_t how, uint64_t frame, int write)
 {
-    void *va = dm_map_area[domid];
     uint64_t ptr = pte_maddr(va);
     if (!ptr)
-        return NULL;
-    mmu_update_t u = { .ptr = ptr | MMU_PT_UPDATE_NO_TRANSLATE, .val = (mfn << 12) | 0x67 };
+        return -XEN_EFAULT;
+    mmu_update_t u = { .ptr = ptr | how, .val = (frame << 12) | (write ? 0x67 : 0x65) };
     long rc = HYPERVISOR_mmu_update(&u, 1, NULL, domid);
+    if (rc)
+        return rc;
+    struct mmuext_op f = { .cmd = MMUEXT_INVLPG_LOCAL, .arg1.linear_addr = (unsigned long)va };
+    HYPERVISOR_mmuext_op(&f, 1, NULL, DOMID_SELF);
+    return 0;
+}
+
+/* Our own frame back at va. */
+static void unmap_at(void *va)
+{
+    HYPERVISOR_update_va_mapping((unsigned long)va, (virt_to_mfn(va) << 12) | 0x67, UVMF_INVLPG);
+}
+
+/* The ioreq page, by machine frame. */
+static void *map_mfn(uint16_t domid, uint64_t mfn)
+{
+    long rc = map_at(dm_map_area[domid], domid, MMU_PT_UPDATE_NO_TRANSLATE, mfn, 1);
     if (rc) {
         printk("dom0: d%u's ioreq page: mmu_update %ld\n", domid, rc);
         return NULL;
     }
-    struct mmuext_op f = { .cmd = MMUEXT_INVLPG_LOCAL, .arg1.linear_addr = (unsigned long)va };
-    HYPERVISOR_mmuext_op(&f, 1, NULL, DOMID_SELF);
-    return va;
+    return dm_map_area[domid];
 }
 
 static void unmap_mfn(uint16_t domid)
 {
-    void *va = dm_map_area[domid];
-    HYPERVISOR_update_va_mapping((unsigned long)va, (virt_to_mfn(va) << 12) | 0x67, UVMF_INVLPG);
+    unmap_at(dm_map_area[domid]);
 }
 
-/* A frame of the guest's, by gfn (mmu_update with the domain as
- * foreigndom: the hv translates through its p2m), at a page of our own
- * per domain; NULL for a hole or a refused frame. */
-static char dm_guest_area[SVC_MAX_DOMS][4096] __attribute__((aligned(4096)));
-
+/* A frame of the guest's, by gfn, at a page of our own per domain; NULL
+ * for a hole or a refused frame. */
 static void *map_gfn(uint16_t domid, uint64_t gfn, int write)
 {
     void *va = dm_guest_area[domid];
-    uint64_t ptr = pte_maddr(va);
-    if (!ptr)
-        return NULL;
-    mmu_update_t u = { .ptr = ptr | MMU_NORMAL_PT_UPDATE,
-                       .val = (gfn << 12) | (write ? 0x67 : 0x65) };
-    if (HYPERVISOR_mmu_update(&u, 1, NULL, domid))
-        return NULL;
-    struct mmuext_op f = { .cmd = MMUEXT_INVLPG_LOCAL, .arg1.linear_addr = (unsigned long)va };
-    HYPERVISOR_mmuext_op(&f, 1, NULL, DOMID_SELF);
-    return va;
+    return map_at(va, domid, MMU_NORMAL_PT_UPDATE, gfn, write) ? NULL : va;
 }
 
 static void unmap_gfn(uint16_t domid)
 {
-    void *va = dm_guest_area[domid];
-    HYPERVISOR_update_va_mapping((unsigned long)va, (virt_to_mfn(va) << 12) | 0x67, UVMF_INVLPG);
+    unmap_at(dm_guest_area[domid]);
 }
 
 /* ---- the disk: ATA channel <-> dom0 block device ---- */
@@ -222,14 +232,7 @@ static void unmap_gfn(uint16_t domid)
 static void ata_irq_cb(void *ctx, int level)
 {
     struct dmdom *m = ctx;
-    uint16_t domid = (uint16_t)(m - doms);
-    if (level == m->ata_irq)
-        return;
-    struct xen_dm_op op = { .op = XEN_DMOP_set_isa_irq_level };
-    op.u.set_isa_irq_level.isa_irq = IDE0_IRQ;
-    op.u.set_isa_irq_level.level = (uint8_t)level;
-    if (dm_op(domid, &op) == 0)
-        m->ata_irq = level;
+    set_isa_irq((uint16_t)(m - doms), IDE0_IRQ, level, &m->ata_irq);
 }
 
 static void ata_req_done(struct blkdev_req *r, int status)
