@@ -230,7 +230,7 @@ hvm_bsp_ipi_entry:
  * started by STARTUP with vector AP_TRAMP >> 12: real mode at CS =
  * 0x800, IP 0. Each stage counts itself in the mailbox at AP_MBOX
  * (16-bit: CS and +1 at 0x00/0x04; 32-bit: +1 at 0x08; 64-bit: +1 at
- * 0x0c), then protected mode on its own GDT, long mode on the BSP's
+ * 0x0c; what each sees of EDX, CR0, CR4, EFER at 0x44-0x5b), then protected mode on its own GDT, long mode on the BSP's
  * tables (CR3 from the mailbox at 0x10), and a call of the mailbox's
  * entry (0x20) on its stack (0x18). The GDT keeps 0x08 the 64-bit code
  * selector, as the BSP's (the IDT's gates name it). */
@@ -242,8 +242,13 @@ ap_tramp:
     cld
     mov     %cs, %ax
     mov     %ax, %ds
+    mov     %edx, AP_MBOX - AP_TRAMP + 0x44 /* the INIT state's EDX */
     movzwl  %ax, %eax
     mov     %eax, AP_MBOX - AP_TRAMP
+    mov     %cr0, %eax
+    mov     %eax, AP_MBOX - AP_TRAMP + 0x48
+    mov     %cr4, %eax
+    mov     %eax, AP_MBOX - AP_TRAMP + 0x4c
     incl    AP_MBOX - AP_TRAMP + 4
     lgdtl   ap_gdtr - ap_tramp
     mov     %cr0, %eax
@@ -257,6 +262,8 @@ ap_pm32:
     mov     %eax, %es
     mov     %eax, %ss
     incl    AP_MBOX + 8
+    mov     %cr0, %eax
+    mov     %eax, AP_MBOX + 0x50
     mov     %cr4, %eax
     or      $(1 << 5), %eax             /* PAE */
     mov     %eax, %cr4
@@ -278,6 +285,11 @@ ap_lm64:
     mov     %eax, %es
     mov     %eax, %ss
     incl    AP_MBOX + 0x0c
+    mov     $0xc0000080, %ecx
+    rdmsr
+    mov     %eax, AP_MBOX + 0x54
+    mov     %cr0, %rax
+    mov     %eax, AP_MBOX + 0x58
     mov     AP_MBOX + 0x18, %rsp
     mov     AP_MBOX + 0x20, %rax
     call    *%rax

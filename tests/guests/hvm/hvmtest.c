@@ -1584,8 +1584,10 @@ struct ap_mbox {
     uint64_t cr3, stack, entry;
     uint32_t magic, apic_id, ipis, cmd;
     uint32_t cmd_done, runs, svr;
+    uint32_t edx16, cr0_16, cr4_16, cr0_32, efer64, cr0_64;
 };
 _Static_assert(__builtin_offsetof(struct ap_mbox, ipis) == 0x30, "head.S: ipis at 0x30");
+_Static_assert(__builtin_offsetof(struct ap_mbox, edx16) == 0x44, "head.S: edx16 at 0x44");
 #define APM ((volatile struct ap_mbox *)AP_MBOX)
 #define LAPIC ((volatile uint32_t *)0xfee00000UL)
 static uint8_t ap_stack[16384] __attribute__((aligned(16)));
@@ -1650,6 +1652,26 @@ static void ap_init_startup(void)
     icr_send(1u << 24, 0x00004600 | (AP_TRAMP >> 12)); /* and again */
 }
 
+/* what the AP's stages saw: the INIT state (EDX the reset signature,
+ * CR0 CD|NW|ET as the guest reads it - VMX's forced bits hidden by the
+ * read shadow - CR4 0), then what the trampoline itself set */
+static void ap_regs_check(const char *when)
+{
+    char w[96];
+    xl_snprintf(w, sizeof(w), "apboot: %s: real mode EDX 0x600 (reset signature)", when);
+    check(w, APM->edx16, 0x600);
+    xl_snprintf(w, sizeof(w), "apboot: %s: real mode CR0 0x60000010 (CD, NW, ET)", when);
+    check(w, APM->cr0_16, 0x60000010);
+    xl_snprintf(w, sizeof(w), "apboot: %s: real mode CR4 0", when);
+    check(w, APM->cr4_16, 0);
+    xl_snprintf(w, sizeof(w), "apboot: %s: protected mode CR0 0x60000011", when);
+    check(w, APM->cr0_32, 0x60000011);
+    xl_snprintf(w, sizeof(w), "apboot: %s: long mode EFER LMA|NXE|LME", when);
+    check(w, APM->efer64, 0xd00);
+    xl_snprintf(w, sizeof(w), "apboot: %s: long mode CR0 PG|WP|ET|PE", when);
+    check(w, APM->cr0_64, 0x80010011);
+}
+
 static void probe_apboot(void)
 {
     long up = hcall(__HYPERVISOR_vcpu_op, VCPUOP_is_up, 1, 0, 0, 0);
@@ -1684,6 +1706,7 @@ static void probe_apboot(void)
         return;
     }
     check("apboot: one STARTUP started it once (the second was ignored)", APM->n16, 1);
+    ap_regs_check("first start");
     check("apboot: the AP's APIC ID is 1", APM->apic_id, 1);
     check("apboot: the AP's APIC is enabled (SVR)", (APM->svr >> 8) & 1, 1);
     check("apboot: VCPUOP_is_up says vcpu 1 is up",
@@ -1725,6 +1748,8 @@ static void probe_apboot(void)
     check("apboot: STARTUP without INIT: the AP still counts IPIs", APM->ipis - base, 1);
     /* INIT + STARTUP again: the AP restarts at the trampoline */
     __atomic_store_n(&APM->magic, 0, __ATOMIC_SEQ_CST);
+    APM->edx16 = APM->cr0_16 = APM->cr4_16 = ~0u;
+    APM->cr0_32 = APM->efer64 = APM->cr0_64 = ~0u;
     icr_send(1u << 24, 0x0000c500);
     for (int i = 0; i < 1000; i++)
         hcall(__HYPERVISOR_sched_op, SCHEDOP_yield, 0, 0, 0, 0);
@@ -1739,6 +1764,7 @@ static void probe_apboot(void)
     check("apboot: ... and 32-bit protected mode again", APM->n32, n16 + 1);
     check("apboot: ... and long mode again", APM->n64, n16 + 1);
     check("apboot: ap_main ran twice", APM->runs, 2);
+    ap_regs_check("restart");
     check("apboot: the restarted AP's APIC ID is 1", APM->apic_id, 1);
     base = APM->ipis;
     got = 1;
