@@ -75,9 +75,14 @@ hv_entry64_common:
     or      $((1 << 9) | (1 << 10)), %rax
     and     $~((1 << 7) | (1 << 16) | (1 << 17) | (1 << 18) | (1 << 22) | (1 << 23)), %rax
     mov     %rax, %cr4
-    /* CR0: WP so the hv honours read-only mappings too. */
+    /* CR0: WP so the hv honours read-only mappings too; caches on (CD,
+     * NW off) whatever the firmware left - a BIOS may leave the reset
+     * state's CD|NW (Bochs's does). The APs take this CR0 (smp.c tr_cr0),
+     * and on VT-x every guest runs with the CPU's CD/NW (VM entry never
+     * loads them). */
     mov     %cr0, %rax
     or      $(1 << 16), %rax
+    and     $~((1 << 29) | (1 << 30)), %rax
     mov     %rax, %cr0
 
     mov     %rdi, %cr3

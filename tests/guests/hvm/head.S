@@ -112,6 +112,7 @@ gdt:
     .quad 0x00209a0000000000            /* 0x08: 64-bit code */
     .quad 0x00cf92000000ffff            /* 0x10: data */
 gdt_end:
+    .globl gdt_ptr
 gdt_ptr:
     .word gdt_end - gdt - 1
     .quad gdt
@@ -201,5 +202,109 @@ hvm_cb_entry:
     pop     %rcx
     pop     %rax
     iretq
+
+/* mode=apboot: the AP's entries. Vector 0xe0 (the BSP's fixed IPIs to
+ * the AP): the mailbox's counter up, an EOI to the local APIC. Vector
+ * 0xe1 (the AP's IPI back): hvm_bsp_ipis up, an EOI. */
+#define AP_TRAMP 0x8000
+#define AP_MBOX  0x8f00
+    .globl hvm_ap_ipi_entry, hvm_bsp_ipi_entry
+hvm_ap_ipi_entry:
+    push    %rax
+    lock incl AP_MBOX + 0x30
+    mov     $0xfee000b0, %eax
+    movl    $0, (%rax)
+    pop     %rax
+    iretq
+hvm_bsp_ipi_entry:
+    push    %rax
+    lea     hvm_bsp_ipis(%rip), %rax
+    lock incq (%rax)
+    mov     $0xfee000b0, %eax
+    movl    $0, (%rax)
+    pop     %rax
+    iretq
+
+/* mode=apboot: the AP's trampoline, copied by the BSP to AP_TRAMP (its
+ * code runs there: every address below is AP_TRAMP + its offset) and
+ * started by STARTUP with vector AP_TRAMP >> 12: real mode at CS =
+ * 0x800, IP 0. Each stage counts itself in the mailbox at AP_MBOX
+ * (16-bit: CS and +1 at 0x00/0x04; 32-bit: +1 at 0x08; 64-bit: +1 at
+ * 0x0c; what each sees of EDX, CR0, CR4, EFER at 0x44-0x5b), then protected mode on its own GDT, long mode on the BSP's
+ * tables (CR3 from the mailbox at 0x10), and a call of the mailbox's
+ * entry (0x20) on its stack (0x18). The GDT keeps 0x08 the 64-bit code
+ * selector, as the BSP's (the IDT's gates name it). */
+    .section .rodata.aptramp, "a"
+    .globl ap_tramp, ap_tramp_end
+    .code16
+ap_tramp:
+    cli
+    cld
+    mov     %cs, %ax
+    mov     %ax, %ds
+    mov     %edx, AP_MBOX - AP_TRAMP + 0x44 /* the INIT state's EDX */
+    movzwl  %ax, %eax
+    mov     %eax, AP_MBOX - AP_TRAMP
+    mov     %cr0, %eax
+    mov     %eax, AP_MBOX - AP_TRAMP + 0x48
+    mov     %cr4, %eax
+    mov     %eax, AP_MBOX - AP_TRAMP + 0x4c
+    incl    AP_MBOX - AP_TRAMP + 4
+    lgdtl   ap_gdtr - ap_tramp
+    mov     %cr0, %eax
+    or      $1, %eax
+    mov     %eax, %cr0
+    ljmpl   $0x18, $(AP_TRAMP + ap_pm32 - ap_tramp)
+    .code32
+ap_pm32:
+    mov     $0x10, %eax
+    mov     %eax, %ds
+    mov     %eax, %es
+    mov     %eax, %ss
+    incl    AP_MBOX + 8
+    mov     %cr0, %eax
+    mov     %eax, AP_MBOX + 0x50
+    mov     %cr4, %eax
+    or      $(1 << 5), %eax             /* PAE */
+    mov     %eax, %cr4
+    mov     AP_MBOX + 0x10, %eax
+    mov     %eax, %cr3
+    mov     $0xc0000080, %ecx
+    rdmsr
+    or      $((1 << 8) | (1 << 11)), %eax /* LME, NXE */
+    wrmsr
+    mov     %cr0, %eax
+    and     $0x9fffffff, %eax           /* caches on: CD, NW off */
+    or      $((1 << 31) | (1 << 16)), %eax /* PG, WP */
+    mov     %eax, %cr0
+    ljmp    $0x08, $(AP_TRAMP + ap_lm64 - ap_tramp)
+    .code64
+ap_lm64:
+    mov     $0x10, %eax
+    mov     %eax, %ds
+    mov     %eax, %es
+    mov     %eax, %ss
+    incl    AP_MBOX + 0x0c
+    mov     $0xc0000080, %ecx
+    rdmsr
+    mov     %eax, AP_MBOX + 0x54
+    mov     %cr0, %rax
+    mov     %eax, AP_MBOX + 0x58
+    mov     AP_MBOX + 0x18, %rsp
+    mov     AP_MBOX + 0x20, %rax
+    call    *%rax
+1:  cli
+    hlt
+    jmp     1b
+    .p2align 3
+ap_gdt:
+    .quad 0
+    .quad 0x00209a0000000000            /* 0x08: 64-bit code */
+    .quad 0x00cf92000000ffff            /* 0x10: data */
+    .quad 0x00cf9a000000ffff            /* 0x18: 32-bit code */
+ap_gdtr:
+    .word ap_gdtr - ap_gdt - 1
+    .long AP_TRAMP + ap_gdt - ap_tramp
+ap_tramp_end:
 
     .section .note.GNU-stack, "", @progbits

@@ -30,6 +30,9 @@
 void hvmtest_main(uint64_t info, uint64_t magic);
 void hvmtest_upcall(void);
 extern char hvm_exc_ud[], hvm_exc_gp[], hvm_exc_other[], hvm_cb_entry[], hvm_irq_entry[];
+extern char hvm_ap_ipi_entry[], hvm_bsp_ipi_entry[], ap_tramp[], ap_tramp_end[];
+volatile uint64_t hvm_bsp_ipis;
+void ap_main(void);
 volatile uint64_t hvm_exc_count[256];
 volatile uint64_t hvm_irqs;
 volatile uint8_t hvm_irq_eoi;
@@ -1559,6 +1562,222 @@ static void probe_atkio(const struct boot *b)
     outb(0x21, 0xff);
 }
 
+/* mode=apboot (vcpus >= 2): the BSP starts vcpu 1 as an OS starts its
+ * APs - a real-mode trampoline (head.S ap_tramp) copied to AP_TRAMP in
+ * low RAM, INIT (assert), INIT (level de-assert), STARTUP twice to APIC
+ * ID 1 through the ICR - and follows it through its stages in the
+ * mailbox at AP_MBOX: 16-bit (CS recorded), 32-bit protected mode,
+ * long mode on the BSP's page tables, ap_main in C on its own stack
+ * (its APIC ID, its APIC enabled, the shared IDT). Then fixed IPIs both
+ * ways (100 to the AP, one to the BSP), a STARTUP with no INIT before it
+ * (ignored: the AP goes on), INIT + STARTUP again (the AP restarts at
+ * the trampoline) and INIT to the BSP (ignored). Every wait is bounded
+ * (a loop count, SCHEDOP_yield each turn so a vcpu on the same CPU
+ * runs). */
+#define AP_TRAMP 0x8000UL
+#define AP_MBOX 0x8f00UL
+#define AP_MAGIC 0xa9b007u
+#define AP_VEC 0xe0
+#define BSP_VEC 0xe1
+struct ap_mbox {
+    uint32_t cs, n16, n32, n64;
+    uint64_t cr3, stack, entry;
+    uint32_t magic, apic_id, ipis, cmd;
+    uint32_t cmd_done, runs, svr;
+    uint32_t edx16, cr0_16, cr4_16, cr0_32, efer64, cr0_64;
+};
+_Static_assert(__builtin_offsetof(struct ap_mbox, ipis) == 0x30, "head.S: ipis at 0x30");
+_Static_assert(__builtin_offsetof(struct ap_mbox, edx16) == 0x44, "head.S: edx16 at 0x44");
+#define APM ((volatile struct ap_mbox *)AP_MBOX)
+#define LAPIC ((volatile uint32_t *)0xfee00000UL)
+static uint8_t ap_stack[16384] __attribute__((aligned(16)));
+
+static void icr_send(uint32_t hi, uint32_t lo)
+{
+    LAPIC[0x310 / 4] = hi;
+    LAPIC[0x300 / 4] = lo;
+}
+
+void ap_main(void)
+{
+    load_idt(sizeof(idt) - 1);
+    APM->apic_id = LAPIC[0x20 / 4] >> 24;
+    LAPIC[0xf0 / 4] = 0x1ff; /* SVR: enabled, spurious 0xff */
+    APM->svr = LAPIC[0xf0 / 4];
+    APM->runs++;
+    say("hvmtest: apboot: AP up in long mode: APIC ID %u, run %u, trampoline CS %#x",
+        APM->apic_id, APM->runs, APM->cs);
+    __atomic_store_n(&APM->magic, AP_MAGIC, __ATOMIC_SEQ_CST);
+    for (;;) {
+        __asm__ volatile("cli" ::: "memory");
+        if (APM->cmd == 1) {
+            icr_send(0, 0x4000 | BSP_VEC); /* fixed, physical dest 0 */
+            APM->cmd = 0;
+            __atomic_add_fetch(&APM->cmd_done, 1, __ATOMIC_SEQ_CST);
+        }
+        __asm__ volatile("sti; hlt" ::: "memory");
+    }
+}
+
+/* until *p >= want, or about `turns` turns: 1 when it got there */
+static int ap_wait(const volatile uint32_t *p, uint32_t want, uint64_t turns)
+{
+    for (uint64_t i = 0; i < turns; i++) {
+        if (*p >= want)
+            return 1;
+        hcall(__HYPERVISOR_sched_op, SCHEDOP_yield, 0, 0, 0, 0);
+        __asm__ volatile("pause");
+    }
+    return *p >= want;
+}
+
+static int ap_wait64(const volatile uint64_t *p, uint64_t want, uint64_t turns)
+{
+    for (uint64_t i = 0; i < turns; i++) {
+        if (*p >= want)
+            return 1;
+        hcall(__HYPERVISOR_sched_op, SCHEDOP_yield, 0, 0, 0, 0);
+        __asm__ volatile("pause");
+    }
+    return *p >= want;
+}
+
+#define AP_TURNS 2000000ULL
+
+static void ap_init_startup(void)
+{
+    icr_send(1u << 24, 0x0000c500); /* INIT, level, assert */
+    icr_send(1u << 24, 0x00008500); /* INIT, level, de-assert */
+    icr_send(1u << 24, 0x00004600 | (AP_TRAMP >> 12)); /* STARTUP */
+    icr_send(1u << 24, 0x00004600 | (AP_TRAMP >> 12)); /* and again */
+}
+
+/* what the AP's stages saw: the INIT state (EDX the reset signature,
+ * CR0 CD|NW|ET as the guest reads it - VMX's forced bits hidden by the
+ * read shadow - CR4 0), then what the trampoline itself set */
+static void ap_regs_check(const char *when)
+{
+    char w[96];
+    xl_snprintf(w, sizeof(w), "apboot: %s: real mode EDX 0x600 (reset signature)", when);
+    check(w, APM->edx16, 0x600);
+    xl_snprintf(w, sizeof(w), "apboot: %s: real mode CR0 0x60000010 (CD, NW, ET)", when);
+    check(w, APM->cr0_16, 0x60000010);
+    xl_snprintf(w, sizeof(w), "apboot: %s: real mode CR4 0", when);
+    check(w, APM->cr4_16, 0);
+    xl_snprintf(w, sizeof(w), "apboot: %s: protected mode CR0 0x60000011", when);
+    check(w, APM->cr0_32, 0x60000011);
+    xl_snprintf(w, sizeof(w), "apboot: %s: long mode EFER LMA|NXE|LME", when);
+    check(w, APM->efer64, 0xd00);
+    xl_snprintf(w, sizeof(w), "apboot: %s: long mode CR0 PG|WP|ET|PE", when);
+    check(w, APM->cr0_64, 0x80010011);
+}
+
+static void probe_apboot(void)
+{
+    long up = hcall(__HYPERVISOR_vcpu_op, VCPUOP_is_up, 1, 0, 0, 0);
+    if (up < 0) {
+        say("SKIP apboot: this domain has one vcpu (VCPUOP_is_up on vcpu 1: %ld): vcpus = 2 wanted",
+            up);
+        return;
+    }
+    check("apboot: vcpu 1 exists and is down before STARTUP", up, 0);
+    uint64_t cr3;
+    __asm__ volatile("mov %%cr3, %0" : "=r"(cr3));
+    memcpy((void *)AP_TRAMP, ap_tramp, (size_t)(ap_tramp_end - ap_tramp));
+    memset((void *)AP_MBOX, 0, sizeof(struct ap_mbox));
+    APM->cr3 = cr3;
+    APM->stack = (uint64_t)(uintptr_t)(ap_stack + sizeof(ap_stack));
+    APM->entry = (uint64_t)(uintptr_t)ap_main;
+    set_gate(AP_VEC, hvm_ap_ipi_entry);
+    set_gate(BSP_VEC, hvm_bsp_ipi_entry);
+    LAPIC[0xf0 / 4] = 0x1ff;
+    say("hvmtest: apboot: trampoline of %lu bytes at %#lx, INIT, INIT de-assert, STARTUP x2 to APIC ID 1",
+        (unsigned long)(ap_tramp_end - ap_tramp), AP_TRAMP);
+    ap_init_startup();
+    int ok = ap_wait(&APM->magic, AP_MAGIC, AP_TURNS);
+    check("apboot: the AP reached the 16-bit stage", APM->n16 >= 1, 1);
+    check("apboot: the AP ran the trampoline at CS 0x800", APM->cs, 0x800);
+    check("apboot: the AP reached 32-bit protected mode", APM->n32 >= 1, 1);
+    check("apboot: the AP reached long mode", APM->n64 >= 1, 1);
+    check("apboot: the AP reached ap_main", ok, 1);
+    if (!ok) {
+        say("hvmtest: apboot: AP stages 16:%u 32:%u 64:%u, giving up", APM->n16, APM->n32,
+            APM->n64);
+        return;
+    }
+    check("apboot: one STARTUP started it once (the second was ignored)", APM->n16, 1);
+    ap_regs_check("first start");
+    check("apboot: the AP's APIC ID is 1", APM->apic_id, 1);
+    check("apboot: the AP's APIC is enabled (SVR)", (APM->svr >> 8) & 1, 1);
+    check("apboot: VCPUOP_is_up says vcpu 1 is up",
+          hcall(__HYPERVISOR_vcpu_op, VCPUOP_is_up, 1, 0, 0, 0), 1);
+    /* 100 fixed IPIs, each after the last one was counted (one pending
+     * in the IRR at a time: a second would merge with it) */
+    __asm__ volatile("sti" ::: "memory");
+    uint32_t base = APM->ipis, got = 1;
+    for (uint32_t i = 1; i <= 100 && got; i++) {
+        icr_send(1u << 24, 0x4000 | AP_VEC);
+        got = ap_wait(&APM->ipis, base + i, AP_TURNS);
+    }
+    check("apboot: 100 fixed IPIs to the AP, each counted by its handler", APM->ipis - base, 100);
+    /* INIT to the BSP, by shorthand self and by its APIC ID: ignored */
+    icr_send(0, 0x00044500);
+    icr_send(0, 0x0000c500);
+    icr_send(0, 0x00008500);
+    check("apboot: INIT to the BSP (self and by ID 0) did not reset it", 1, 1);
+    check("apboot: the BSP's APIC is still enabled after INIT to it", (LAPIC[0xf0 / 4] >> 8) & 1, 1);
+    /* the AP sends a fixed IPI to the BSP (dest 0): woken by an IPI */
+    uint64_t bb = hvm_bsp_ipis;
+    uint32_t ab = APM->ipis, db = APM->cmd_done;
+    APM->cmd = 1;
+    icr_send(1u << 24, 0x4000 | AP_VEC);
+    ap_wait(&APM->cmd_done, db + 1, AP_TURNS);
+    ap_wait64(&hvm_bsp_ipis, bb + 1, AP_TURNS);
+    check("apboot: the AP sent a fixed IPI to the BSP", APM->cmd_done - db, 1);
+    check("apboot: the BSP counted the AP's IPI", (long)(hvm_bsp_ipis - bb), 1);
+    ap_wait(&APM->ipis, ab + 1, AP_TURNS);
+    /* STARTUP with no INIT before it: ignored, the AP goes on counting */
+    uint32_t n16 = APM->n16;
+    icr_send(1u << 24, 0x00004600 | (AP_TRAMP >> 12));
+    for (int i = 0; i < 1000; i++)
+        hcall(__HYPERVISOR_sched_op, SCHEDOP_yield, 0, 0, 0, 0);
+    base = APM->ipis;
+    icr_send(1u << 24, 0x4000 | AP_VEC);
+    ap_wait(&APM->ipis, base + 1, AP_TURNS);
+    check("apboot: STARTUP without INIT to the running AP: not restarted", APM->n16, n16);
+    check("apboot: STARTUP without INIT: the AP still counts IPIs", APM->ipis - base, 1);
+    /* INIT + STARTUP again: the AP restarts at the trampoline */
+    __atomic_store_n(&APM->magic, 0, __ATOMIC_SEQ_CST);
+    APM->edx16 = APM->cr0_16 = APM->cr4_16 = ~0u;
+    APM->cr0_32 = APM->efer64 = APM->cr0_64 = ~0u;
+    icr_send(1u << 24, 0x0000c500);
+    for (int i = 0; i < 1000; i++)
+        hcall(__HYPERVISOR_sched_op, SCHEDOP_yield, 0, 0, 0, 0);
+    check("apboot: after INIT VCPUOP_is_up says vcpu 1 is down",
+          hcall(__HYPERVISOR_vcpu_op, VCPUOP_is_up, 1, 0, 0, 0), 0);
+    icr_send(1u << 24, 0x00008500);
+    icr_send(1u << 24, 0x00004600 | (AP_TRAMP >> 12));
+    icr_send(1u << 24, 0x00004600 | (AP_TRAMP >> 12));
+    ok = ap_wait(&APM->magic, AP_MAGIC, AP_TURNS);
+    check("apboot: INIT + STARTUP again restarted the AP in ap_main", ok, 1);
+    check("apboot: the restart went through the 16-bit stage again", APM->n16, n16 + 1);
+    check("apboot: ... and 32-bit protected mode again", APM->n32, n16 + 1);
+    check("apboot: ... and long mode again", APM->n64, n16 + 1);
+    check("apboot: ap_main ran twice", APM->runs, 2);
+    ap_regs_check("restart");
+    check("apboot: the restarted AP's APIC ID is 1", APM->apic_id, 1);
+    base = APM->ipis;
+    got = 1;
+    for (uint32_t i = 1; i <= 10 && got; i++) {
+        icr_send(1u << 24, 0x4000 | AP_VEC);
+        got = ap_wait(&APM->ipis, base + i, AP_TURNS);
+    }
+    check("apboot: 10 fixed IPIs to the restarted AP counted", APM->ipis - base, 10);
+    __asm__ volatile("cli" ::: "memory");
+    say("hvmtest: apboot: %u IPIs to the AP, %lu to the BSP", APM->ipis,
+        (unsigned long)hvm_bsp_ipis);
+}
+
 void hvmtest_main(uint64_t info, uint64_t magic)
 {
     static struct boot boot;
@@ -1618,6 +1837,8 @@ void hvmtest_main(uint64_t info, uint64_t magic)
         probe_strio(&boot);
     else if (opt_is(cmdline, "mode", "atkio"))
         probe_atkio(&boot);
+    else if (opt_is(cmdline, "mode", "apboot"))
+        probe_apboot();
     else if (opt_is(cmdline, "mode", "triple")) {
         say("hvmtest: triple fault next");
         load_idt(0);

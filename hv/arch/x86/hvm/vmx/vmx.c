@@ -197,6 +197,14 @@ static uint32_t vmcs_revision;
 static uint32_t pin_ctls, proc_ctls, proc2_ctls, exit_ctls, entry_ctls;
 static uint64_t cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
 static uint64_t cr0_forced, cr4_forced; /* bits the guest cannot clear: masked, shadowed */
+/* CR0 bits the hv owns (the guest/host mask): the forced ones, and CD and
+ * NW - VM entry and exit never load those two (SDM 27.3.2.1, 28.5.1), so
+ * a guest's unmasked write would change the physical CPU's caching for
+ * the hv and every other guest, and a guest would read back whatever the
+ * CPU it runs on has (an AP's INIT state, CD|NW, lost). Masked, a change
+ * of either exits (cr_access) and the guest reads its own from the
+ * shadow; the CPU keeps the host's. */
+static uint64_t cr0_owned;
 static int has_vpid, has_pat;
 static int invept_single, invept_all, invvpid_single, invvpid_all;
 
@@ -416,7 +424,7 @@ static void seg_write(uint32_t sel_f, uint32_t limit_f, uint32_t base_f, uint32_
  * VMX operation forces (read shadows show it its own). */
 static void write_crs(struct vcpu *v)
 {
-    vmw(GUEST_CR0, v->hvm.st.cr0 | cr0_forced);
+    vmw(GUEST_CR0, (v->hvm.st.cr0 & ~(CR0_CD | CR0_NW)) | cr0_forced);
     vmw(CR0_SHADOW, v->hvm.st.cr0);
     vmw(GUEST_CR4, v->hvm.st.cr4 | cr4_forced);
     vmw(CR4_SHADOW, v->hvm.st.cr4);
@@ -475,7 +483,7 @@ static int vmx_vcpu_init(struct vcpu *v)
     vmw(EXIT_MSR_LOAD_COUNT, 0);
     vmw(ENTRY_MSR_LOAD_COUNT, 0);
     vmw(ENTRY_INTR_INFO, 0);
-    vmw(CR0_MASK, cr0_forced);
+    vmw(CR0_MASK, cr0_owned);
     vmw(CR4_MASK, cr4_forced);
     if (has_vpid)
         vmw(VPID_FIELD, VPID_GUESTS);
@@ -673,7 +681,7 @@ static void inject_gp0(struct vcpu *v)
 }
 
 /* A control-register access that exits: a MOV to CR0/CR4 changing a bit
- * the read shadows own (CR0.NE, CR4.VMXE), or any MOV to/from CR8.
+ * the read shadows own (CR0.NE, CD, NW, CR4.VMXE), or any MOV to/from CR8.
  * Emulated here; 0: done (skip the instruction), -1: #GP queued. */
 static int cr_access(struct vcpu *v, uint64_t qual)
 {
@@ -939,7 +947,7 @@ static void vmx_run(struct vcpu *v, struct hvm_exit *e)
     v->regs.rsp = vmr(GUEST_RSP);
     v->regs.rflags = vmr(GUEST_RFLAGS);
     uint64_t cr0m = vmr(GUEST_CR0), cr4m = vmr(GUEST_CR4);
-    v->hvm.st.cr0 = (cr0m & ~cr0_forced) | (vmr(CR0_SHADOW) & cr0_forced);
+    v->hvm.st.cr0 = (cr0m & ~cr0_owned) | (vmr(CR0_SHADOW) & cr0_owned);
     v->hvm.st.cr4 = (cr4m & ~cr4_forced) | (vmr(CR4_SHADOW) & cr4_forced);
     v->hvm.st.cr3 = vmr(GUEST_CR3);
     v->hvm.st.efer = vmr(GUEST_EFER);
@@ -1116,6 +1124,7 @@ const struct hvm_ops *vmx_probe(void)
     /* Unrestricted guest lifts PE and PG; NE (and VMXE in CR4) stay
      * forced: the guest owns the rest, and sees these as it set them. */
     cr0_forced = cr0_fixed0 & ~(CR0_PE | CR0_PG);
+    cr0_owned = cr0_forced | CR0_CD | CR0_NW;
     cr4_forced = cr4_fixed0 | CR4_VMXE;
     printk("hvm: VT-x with EPT, unrestricted guest%s (VMCS rev %#x%s)\n",
            has_vpid ? ", VPID" : "", vmcs_revision, has_pat ? ", PAT switched" : "");
