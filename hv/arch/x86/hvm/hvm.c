@@ -21,6 +21,7 @@
 #include <xenolith/grant_table.h>
 #include <xenolith/guest_access.h>
 #include <xenolith/hvm.h>
+#include <xenolith/hvm_guest_cpus.h>
 #include <xenolith/hvm_decode.h>
 #include <xenolith/hypercall.h>
 #include <xenolith/lib.h>
@@ -274,10 +275,11 @@ int hvm_unmap_gfn(struct domain *d, uint64_t gfn, uint64_t *old_mfn)
 {
     int rc = p2m_clear(&d->hvmd.p2m, gfn, old_mfn);
     if (!rc) {
-        d->hvmd.p2m_gen++; /* every vcpu flushes before it runs again */
-        struct vcpu *v;
-        for_each_vcpu(d, v)
-            vcpu_kick(v);
+        /* every vcpu flushes before it runs again, and none is left in
+         * the guest on another CPU with the old entry in its TLB when
+         * the caller frees the frame (guest_cpus.c) */
+        __atomic_add_fetch(&d->hvmd.p2m_gen, 1, __ATOMIC_SEQ_CST);
+        hvm_p2m_shootdown(d, arch_cpu_id(), nr_cpus_online);
     }
     return rc;
 }
