@@ -5,7 +5,8 @@
  * hvm_p2m_shootdown returns. Other CPUs are threads: one "in the guest"
  * leaves only some time after it is kicked, as a CPU takes the
  * interrupt's exit, so a shootdown that kicked without waiting fails
- * here every time. Also: CPUs in another domain's guest or in none are
+ * here every time. The same wait for one CPU (a vcpu stopped by INIT).
+ * Also: CPUs in another domain's guest or in none are
  * neither kicked nor waited for, the caller's own CPU is skipped, and a
  * CPU that left and came back in counts as having left.
  * Links: hv/arch/x86/hvm/guest_cpus.c.
@@ -131,6 +132,24 @@ static void test_reentry_counts_as_left(void **state)
     pthread_join(th, NULL);
 }
 
+/* One vcpu stopped synchronously (INIT): its CPU is waited for; the
+ * caller's own CPU and a CPU in another guest are not. */
+static void test_kick_wait_one(void **state)
+{
+    (void)state;
+    struct cpu_thread t = { .cpu = 2, .delay_ms = 50 };
+    hvm_guest_entering(2, &dom_a);
+    hvm_guest_entering(3, &dom_b);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, cpu_in_guest, &t), 0);
+    assert_int_equal(hvm_cpu_kick_wait(&dom_a, 3, 0), 0);
+    assert_int_equal(hvm_cpu_kick_wait(&dom_a, 2, 2), 0); /* itself */
+    assert_int_equal(hvm_cpu_kick_wait(&dom_a, 2, 0), 1);
+    assert_int_equal(__atomic_load_n(&t.left, __ATOMIC_SEQ_CST), 1);
+    assert_int_equal(kicked[3], 0);
+    pthread_join(th, NULL);
+}
+
 /* CPUs past the table's end are never looked at. */
 static void test_cpu_range(void **state)
 {
@@ -147,6 +166,7 @@ int main(void)
         cmocka_unit_test_setup(test_waits_for_every_cpu, reset),
         cmocka_unit_test_setup(test_others_left_alone, reset),
         cmocka_unit_test_setup(test_reentry_counts_as_left, reset),
+        cmocka_unit_test_setup(test_kick_wait_one, reset),
         cmocka_unit_test_setup(test_cpu_range, reset),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

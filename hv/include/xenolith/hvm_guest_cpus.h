@@ -13,6 +13,9 @@
 void hvm_guest_entering(unsigned int cpu, const void *dom);
 /* cpu has left the guest (right after the exit, interrupts off) */
 void hvm_guest_left(unsigned int cpu);
+/* If cpu (not self) is in dom's guest: kick it and wait for its exit
+ * (1), else 0. */
+int hvm_cpu_kick_wait(const void *dom, unsigned int cpu, unsigned int self);
 /* After the caller bumped dom's p2m_gen: kick every other CPU in dom's
  * guest and wait for its exit. Returns how many it waited for. */
 unsigned int hvm_p2m_shootdown(const void *dom, unsigned int self, unsigned int ncpus);

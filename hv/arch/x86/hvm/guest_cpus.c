@@ -17,6 +17,9 @@
  * once. It cannot come back in meanwhile: its next entry needs the big
  * lock, which the waiting side holds.
  *
+ * The same wait stops one vcpu synchronously (an INIT from another vcpu,
+ * as Xen pauses the target before the sender goes on).
+ *
  * Owns: the per-CPU marks. Must never: wait for its own CPU, or take
  * anything a CPU leaving a guest needs before it unmarks itself.
  * No inline assembly (host unit test: test_guest_cpus).
@@ -47,23 +50,30 @@ void hvm_guest_left(unsigned int cpu)
     __atomic_store_n(&marks[cpu].dom, NULL, __ATOMIC_SEQ_CST);
 }
 
+int hvm_cpu_kick_wait(const void *dom, unsigned int cpu, unsigned int self)
+{
+    __atomic_thread_fence(__ATOMIC_SEQ_CST); /* what the caller changed first */
+    if (cpu == self || cpu >= HVM_GUEST_CPUS_MAX)
+        return 0;
+    struct guest_mark *m = &marks[cpu];
+    if (__atomic_load_n(&m->dom, __ATOMIC_SEQ_CST) != dom)
+        return 0;
+    uint64_t seen = __atomic_load_n(&m->exits, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&m->dom, __ATOMIC_SEQ_CST) != dom)
+        return 0;
+    arch_kick_cpu(cpu);
+    while (__atomic_load_n(&m->dom, __ATOMIC_SEQ_CST) == dom &&
+           __atomic_load_n(&m->exits, __ATOMIC_SEQ_CST) == seen)
+        arch_spin_relax();
+    return 1;
+}
+
 unsigned int hvm_p2m_shootdown(const void *dom, unsigned int self, unsigned int ncpus)
 {
     unsigned int waited = 0;
-    __atomic_thread_fence(__ATOMIC_SEQ_CST); /* the caller's p2m_gen bump first */
     if (ncpus > HVM_GUEST_CPUS_MAX)
         ncpus = HVM_GUEST_CPUS_MAX;
-    for (unsigned int c = 0; c < ncpus; c++) {
-        if (c == self || __atomic_load_n(&marks[c].dom, __ATOMIC_SEQ_CST) != dom)
-            continue;
-        uint64_t seen = __atomic_load_n(&marks[c].exits, __ATOMIC_SEQ_CST);
-        if (__atomic_load_n(&marks[c].dom, __ATOMIC_SEQ_CST) != dom)
-            continue;
-        arch_kick_cpu(c);
-        while (__atomic_load_n(&marks[c].dom, __ATOMIC_SEQ_CST) == dom &&
-               __atomic_load_n(&marks[c].exits, __ATOMIC_SEQ_CST) == seen)
-            arch_spin_relax();
-        waited++;
-    }
+    for (unsigned int c = 0; c < ncpus; c++)
+        waited += (unsigned int)hvm_cpu_kick_wait(dom, c, self);
     return waited;
 }

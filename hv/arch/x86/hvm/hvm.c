@@ -222,6 +222,10 @@ static void lapic_ipi(void *ctx, uint32_t lo, uint32_t hi)
                 vcpu_set_online(u, 0);
                 vcpu_kick(u);
             }
+            /* stopped before the sender goes on, as Xen pauses the target:
+             * out of the guest on its CPU, it finds itself offline */
+            if (u->running)
+                hvm_cpu_kick_wait(d, u->processor, arch_cpu_id());
             struct vlapic_cb cb = u->hvm.lapic.cb;
             vlapic_init(&u->hvm.lapic, (uint8_t)u->id, &cb);
         } else if (mode == 6) {
