@@ -2080,6 +2080,107 @@ static void probe_atkipi(const char *cmdline)
     }
 }
 
+/* ---- attack review atk6: an exit in flight across INIT + STARTUP ----
+ * mode=atk6hlt (vcpus = 2): vcpu 1 runs a real-mode trampoline that
+ * counts once and halts (cli;hlt at 0xc000, counter 0x7020; sti;hlt at
+ * 0xd000, counter 0x7024). vcpu 0 sends INIT + STARTUP the moment it sees
+ * the count move, so vcpu 1's hlt exit races the two IPIs. On a CPU,
+ * INIT + STARTUP always starts the AP. hvm.c handles the hlt exit after
+ * the IPIs if both were handled first (handle_exit runs on the old exit
+ * after lapic_ipi set sipi_pending): do_hlt then takes the AP offline
+ * (cli) or blocks it (sti) after STARTUP, and wait_sipi is already 0, so
+ * a further STARTUP is ignored: only INIT + STARTUP again starts it.
+ * Each round that does not count within a while is tested with a bare
+ * STARTUP (a slow start moves anyway), then INIT + STARTUP. */
+void atk6_rm_cli(void), atk6_rm_cli_end(void), atk6_rm_sti(void), atk6_rm_sti_end(void);
+__asm__(".section .rodata\n"
+        ".code16\n"
+        ".globl atk6_rm_cli, atk6_rm_cli_end, atk6_rm_sti, atk6_rm_sti_end\n"
+        "atk6_rm_cli:\n"
+        "   lock incl 0x7020\n"
+        "1: cli\n"
+        "   hlt\n"
+        "   jmp 1b\n"
+        "atk6_rm_cli_end:\n"
+        "atk6_rm_sti:\n"
+        "   lock incl 0x7024\n"
+        "2: sti\n"
+        "   hlt\n"
+        "   jmp 2b\n"
+        "atk6_rm_sti_end:\n"
+        ".code64\n"
+        ".previous\n");
+
+/* Does counter i leave value c within chunks/8 TSC chunks? */
+static int atk6_left(unsigned int i, uint32_t c, unsigned int eighths)
+{
+    uint64_t t0 = rdtsc();
+    while (rdtsc() - t0 < eighths * (TSC_CHUNK / 8))
+        if (atk5_ctr[i] != c)
+            return 1;
+    return 0;
+}
+
+static void atk6_rounds(const char *name, unsigned int ctr, uint8_t vec, uint64_t n)
+{
+    uint64_t slow = 0, hard = 0, lost = 0, i;
+    atk5_icr(1u << 24, 0xc500);
+    atk5_icr(1u << 24, 0x4600 | vec);
+    if (!atk6_left(ctr, 0, 16)) {
+        say("FAIL atk6hlt: %s: vcpu 1 never started", name);
+        failed++;
+        return;
+    }
+    for (i = 0; i < n; i++) {
+        uint32_t c = atk5_ctr[ctr];
+        atk5_icr(1u << 24, 0xc500);       /* INIT (assert) */
+        atk5_icr(1u << 24, 0x4600 | vec); /* STARTUP */
+        if (atk6_left(ctr, c, 2))
+            continue;
+        /* not started: a bare STARTUP (a CPU would be running already) */
+        atk5_icr(1u << 24, 0x4600 | vec);
+        if (atk6_left(ctr, c, 4)) {
+            slow++;
+            continue;
+        }
+        hard++;
+        say("hvmtest: atk6hlt: %s round %lu: INIT + STARTUP and a second STARTUP did not "
+            "start vcpu 1 (count %u)", name, (unsigned long)i, c);
+        atk5_icr(1u << 24, 0xc500);
+        atk5_icr(1u << 24, 0x4600 | vec);
+        if (!atk6_left(ctr, c, 16)) {
+            lost++;
+            break;
+        }
+    }
+    say("hvmtest: atk6hlt: %s: %lu rounds, %lu slow starts, %lu stuck until INIT again, "
+        "%lu lost", name, (unsigned long)i, (unsigned long)slow, (unsigned long)hard,
+        (unsigned long)lost);
+    if (hard) {
+        say("FAIL atk6hlt: %s: vcpu 1 stuck after INIT + STARTUP %lu times (a hlt exit "
+            "handled after the IPIs)", name, (unsigned long)hard);
+        failed++;
+    } else {
+        say("PASS atk6hlt: %s: vcpu 1 started after every INIT + STARTUP", name);
+    }
+}
+
+static void probe_atk6hlt(const char *cmdline)
+{
+    uint64_t n = hexopt(cmdline, "n");
+    if (!n)
+        n = 3000;
+    for (unsigned int i = 0; i < 16; i++)
+        atk5_ctr[i] = 0;
+    atk5_copy(0xc000, atk6_rm_cli, atk6_rm_cli_end);
+    atk5_copy(0xd000, atk6_rm_sti, atk6_rm_sti_end);
+    atk5_apic[0xf0 / 4] = 0x1ff;
+    atk6_rounds("cli;hlt", 8, 0x0c, n);
+    atk6_rounds("sti;hlt", 9, 0x0d, n);
+    atk5_icr(1u << 24, 0xc500); /* vcpu 1 waits for a STARTUP */
+    say("hvmtest: atk6hlt: %d failed", failed);
+}
+
 void hvmtest_main(uint64_t info, uint64_t magic)
 {
     static struct boot boot;
@@ -2143,6 +2244,8 @@ void hvmtest_main(uint64_t info, uint64_t magic)
         probe_apboot();
     else if (opt_is(cmdline, "mode", "atkipi"))
         probe_atkipi(cmdline);
+    else if (opt_is(cmdline, "mode", "atk6hlt"))
+        probe_atk6hlt(cmdline);
     else if (opt_is(cmdline, "mode", "triple")) {
         say("hvmtest: triple fault next");
         load_idt(0);
