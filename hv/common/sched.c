@@ -190,6 +190,8 @@ static void sync_affinity(struct csched_vcpu *sv, const struct vcpu *v)
 static unsigned int sync_vcpus(struct domain *d)
 {
     unsigned int id = d->domid, awake = 0;
+    if ((sdom_live >> id & 1) && sdom_nr_vcpus[id] > d->max_vcpus)
+        forget_domain(id); /* an earlier domain of this slot, with more vcpus */
     if (!(sdom_live >> id & 1) || sdom_nr_vcpus[id] < d->max_vcpus)
         sync_domain(d);
     for (unsigned int j = 0; j < sdom_nr_vcpus[id]; j++) {
@@ -358,7 +360,9 @@ static void walk_domains(uint64_t now, uint64_t *deadline, const struct vcpu *ex
         consider(deadline, refresh);
     for (uint32_t m = slots; m; m &= m - 1) {
         unsigned int i = (unsigned int)__builtin_ctz(m);
-        if (domains[i].state != DOM_FREE)
+        /* a dying domain (sched_domain_destroy took it out) is not taken
+         * back in: its slot may be a new domain's before the next walk */
+        if (domains[i].state != DOM_FREE && !domains[i].destroy_stage)
             awake += sync_vcpus(&domains[i]);
         else if (sdom_live >> i & 1) /* wiped without sched_domain_destroy */
             forget_domain(i);

@@ -500,6 +500,75 @@ static void test_shutdown_code_and_reap(void **state)
     assert_int_equal(schedop(d0, 99, NULL), -XL_ENOSYS);
 }
 
+/* A slot's dying domain (destroyed with 4 vcpus, memory still going
+ * back over later passes) is not taken back into the logic, and the
+ * next domain of that slot, with 2 vcpus, is scheduled as a 2-vcpu
+ * domain: walking 4 vcpus of it reached vcpus with no domain (a hv
+ * #PF in domain_vcpu_may_run when xl created a 2-vcpu guest right after
+ * destroying a 4-vcpu one). */
+static void test_slot_reused_with_fewer_vcpus(void **state)
+{
+    (void)state;
+    d1->max_vcpus = 4;
+    for (unsigned int j = 0; j < 4; j++) {
+        struct vcpu *v = &d1->vcpus[j];
+        v->domain = d1;
+        v->id = j;
+        v->initialised = v->online = 1;
+        v->affinity = ~0ULL;
+        v->info = &shinfo[1].vcpu_info[j];
+        v->info->evtchn_upcall_mask = 1;
+        if (j)
+            timer_vcpu_init(v);
+        v->ev.periodic_period = 0;
+    }
+    for (int t = 0; t < 20; t++) {
+        fake_now += MS;
+        schedule();
+    }
+    /* domain.c's destroy: stage 0 takes it out of the scheduler, later
+     * stages run over further passes with the domain still there */
+    sched_domain_destroy(d1);
+    d1->destroy_stage = 1;
+    d1->state = DOM_SHUTDOWN;
+    if (current && current->domain == d1)
+        current = NULL;
+    for (int t = 0; t < 5; t++) {
+        fake_now += MS;
+        struct vcpu *v = schedule();
+        assert_true(!v || v->domain != d1);
+    }
+    /* wiped, and the slot taken at once by a 2-vcpu domain */
+    memset(d1, 0, sizeof(*d1));
+    d1->domid = 1;
+    d1->state = DOM_RUNNING;
+    d1->shutdown_code = ~0u;
+    d1->shared_info = &shinfo[1];
+    d1->max_vcpus = 2;
+    for (unsigned int j = 0; j < 2; j++) {
+        struct vcpu *v = &d1->vcpus[j];
+        v->domain = d1;
+        v->id = j;
+        v->initialised = v->online = 1;
+        v->affinity = ~0ULL;
+        v->info = &shinfo[1].vcpu_info[j];
+        timer_vcpu_init(v);
+        v->ev.periodic_period = 0;
+    }
+    evtchn_domain_init(d1);
+    only_running(d1);
+    int seen[2] = { 0, 0 };
+    for (int t = 0; t < 40; t++) {
+        fake_now += 10 * MS;
+        struct vcpu *v = schedule();
+        if (v && v->domain == d1) {
+            assert_true(v == &d1->vcpus[0] || v == &d1->vcpus[1]);
+            seen[v->id]++;
+        }
+    }
+    assert_true(seen[0] > 0 && seen[1] > 0);
+}
+
 static void test_watchdog(void **state)
 {
     (void)state;
@@ -841,6 +910,7 @@ int main(void)
         cmocka_unit_test_setup(test_poll_timeout, setup),
         cmocka_unit_test_setup(test_poll_ports, setup),
         cmocka_unit_test_setup(test_shutdown_code_and_reap, setup),
+        cmocka_unit_test_setup(test_slot_reused_with_fewer_vcpus, setup),
         cmocka_unit_test_setup(test_watchdog, setup),
         cmocka_unit_test_setup(test_paused_never_runs, setup),
         cmocka_unit_test_setup(test_vcpu_op_lifecycle, setup),

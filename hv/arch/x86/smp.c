@@ -23,6 +23,7 @@
 #include <xenolith/lib.h>
 #include <xenolith/mm.h>
 #include <xenolith/domain.h>
+#include <xenolith/hvm_guest_cpus.h>
 #include <xenolith/percpu.h>
 #include <xenolith/power.h>
 #include <xenolith/ticketlock.h>
@@ -182,6 +183,11 @@ void arch_kick_cpu(unsigned int cpu)
 {
     if (cpu != this_cpu()->cpu_id)
         smp_send_ipi(cpu, VEC_IPI);
+}
+
+void arch_spin_relax(void)
+{
+    pause();
 }
 
 /* ---- TLB shootdown ---- */

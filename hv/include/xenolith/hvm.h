@@ -62,6 +62,7 @@ struct hvm_vcpu {
     uint64_t vmcb_pa;
     struct hvm_guest_state st;
     uint64_t p2m_gen;         /* the domain's p2m_gen at its last entry */
+    uint32_t init_gen;        /* one more at each INIT it takes (lapic_ipi) */
     int last_cpu;             /* the CPU it entered on last (-1: never) */
     int launched;             /* VT-x: VMLAUNCH done on this VMCS */
     uint64_t tsc_aux;

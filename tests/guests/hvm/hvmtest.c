@@ -1778,6 +1778,426 @@ static void probe_apboot(void)
         (unsigned long)hvm_bsp_ipis);
 }
 
+
+/* ---- attack review atk5: IPIs between a domain's vcpus ----
+ * mode=atkipi (vcpus = 2): vcpu 1 brought up by INIT/STARTUP at
+ * trampolines below 1 MiB (counters at 0x7000), then storms: INIT and
+ * STARTUP while it runs on the other CPU (every shorthand, level
+ * de-assert, self), while it waits for dom0's device model (UART port
+ * reads), fixed/lowest IPIs into its enabled APIC while it sits in hlt
+ * (protected-mode trampoline), vectors < 16; after each, vcpu 1 must run
+ * again. end=clihlt: vcpu 1 left waiting for STARTUP, vcpu 0 cli;hlt
+ * (the domain powers off); end=hold: vcpu 1 waiting, vcpu 0 holds. */
+void atk5_rm_count(void), atk5_rm_count_end(void), atk5_rm_dmio(void), atk5_rm_dmio_end(void);
+void atk5_pm_start(void), atk5_pm_irq(void), atk5_pm_end(void);
+__asm__(".section .rodata\n"
+        ".code16\n"
+        ".globl atk5_rm_count, atk5_rm_count_end, atk5_rm_dmio, atk5_rm_dmio_end\n"
+        "atk5_rm_count:\n"
+        "1: incl 0x7000\n"
+        "   jmp 1b\n"
+        "atk5_rm_count_end:\n"
+        "atk5_rm_dmio:\n"
+        "   movw $0x3fc, %dx\n"
+        "2: inb %dx, %al\n"
+        "   incl 0x7004\n"
+        "   jmp 2b\n"
+        "atk5_rm_dmio_end:\n"
+        ".globl atk5_pm_start, atk5_pm_irq, atk5_pm_end\n"
+        "atk5_pm_start:\n"
+        "   cli\n"
+        "   xorw %ax, %ax\n"
+        "   movw %ax, %ds\n"
+        "   lgdtl 0xa000 + (atk5_pm_gdtr - atk5_pm_start)\n"
+        "   movl %cr0, %eax\n"
+        "   orl $1, %eax\n"
+        "   movl %eax, %cr0\n"
+        "   ljmpl $0x08, $(0xa000 + atk5_pm_32 - atk5_pm_start)\n"
+        ".code32\n"
+        "atk5_pm_32:\n"
+        "   movw $0x10, %ax\n"
+        "   movw %ax, %ds\n"
+        "   movw %ax, %es\n"
+        "   movw %ax, %ss\n"
+        "   movl $0x7ff0, %esp\n"
+        "   lidt 0xa000 + (atk5_pm_idtr - atk5_pm_start)\n"
+        "   movl $0x1ff, 0xfee000f0\n"
+        "   sti\n"
+        "3: incl 0x700c\n"
+        "   hlt\n"
+        "   jmp 3b\n"
+        "atk5_pm_irq:\n"
+        "   incl 0x7008\n"
+        "   movl $0, 0xfee000b0\n"
+        "   iretl\n"
+        ".p2align 3\n"
+        "atk5_pm_gdt:\n"
+        "   .quad 0, 0x00cf9a000000ffff, 0x00cf92000000ffff\n"
+        "atk5_pm_gdtr:\n"
+        "   .word 23\n"
+        "   .long 0xa000 + (atk5_pm_gdt - atk5_pm_start)\n"
+        "atk5_pm_idtr:\n"
+        "   .word 0x7ff\n"
+        "   .long 0xa800\n"
+        "atk5_pm_end:\n"
+        ".globl atk5_pm2_start, atk5_pm2_end\n"
+        "atk5_pm2_start:\n"
+        ".code16\n"
+        "   cli\n"
+        "   xorw %ax, %ax\n"
+        "   movw %ax, %ds\n"
+        "   lgdtl 0xb000 + (atk5_pm2_gdtr - atk5_pm2_start)\n"
+        "   movl %cr0, %eax\n"
+        "   orl $1, %eax\n"
+        "   movl %eax, %cr0\n"
+        "   ljmpl $0x08, $(0xb000 + atk5_pm2_32 - atk5_pm2_start)\n"
+        ".code32\n"
+        "atk5_pm2_32:\n"
+        "   movw $0x10, %ax\n"
+        "   movw %ax, %ds\n"
+        "   movw %ax, %es\n"
+        "   movw %ax, %ss\n"
+        "   movl $0x1ff, 0xfee000f0\n"
+        "4: movl $0, 0xfee00310\n"
+        "   movl $0x4041, 0xfee00300\n"   /* fixed 0x41 to the BSP */
+        "   movl $0xc4500, 0xfee00300\n"  /* INIT all excluding self */
+        "   movl $0x84608, 0xfee00300\n"  /* STARTUP all including self */
+        "   movl $0x44500, 0xfee00300\n"  /* INIT self */
+        "   incl 0x7010\n"
+        "   jmp 4b\n"
+        ".p2align 3\n"
+        "atk5_pm2_gdt:\n"
+        "   .quad 0, 0x00cf9a000000ffff, 0x00cf92000000ffff\n"
+        "atk5_pm2_gdtr:\n"
+        "   .word 23\n"
+        "   .long 0xb000 + (atk5_pm2_gdt - atk5_pm2_start)\n"
+        "atk5_pm2_end:\n"
+        ".code64\n"
+        ".previous\n"
+        ".text\n"
+        ".globl atk5_bsp_irq\n"
+        "atk5_bsp_irq:\n"
+        "   lock incq atk5_bsp_irqs(%rip)\n"
+        "   push %rax\n"
+        "   movl $0xfee000b0, %eax\n"
+        "   movl $0, (%rax)\n"
+        "   pop %rax\n"
+        "   iretq\n"
+        ".previous\n");
+void atk5_pm2_start(void), atk5_pm2_end(void), atk5_bsp_irq(void);
+volatile uint64_t atk5_bsp_irqs;
+
+static volatile uint32_t *const atk5_apic = (volatile uint32_t *)(uintptr_t)0xfee00000UL;
+static volatile uint32_t *const atk5_ctr = (volatile uint32_t *)(uintptr_t)0x7000UL;
+
+static void atk5_icr(uint32_t hi, uint32_t lo)
+{
+    atk5_apic[0x310 / 4] = hi;
+    atk5_apic[0x300 / 4] = lo;
+}
+
+static void atk5_copy(uint64_t to, void (*from)(void), void (*end)(void))
+{
+    const uint8_t *s = (const uint8_t *)(uintptr_t)from;
+    size_t n = (size_t)((uintptr_t)end - (uintptr_t)from);
+    volatile uint8_t *d = (volatile uint8_t *)(uintptr_t)to;
+    for (size_t i = 0; i < n; i++)
+        d[i] = s[i];
+}
+
+static void atk5_start(uint8_t vec)
+{
+    atk5_icr(1u << 24, 0xc500);          /* INIT, level assert */
+    atk5_icr(1u << 24, 0x8500);          /* INIT level de-assert */
+    atk5_icr(1u << 24, 0x4600 | vec);    /* STARTUP */
+}
+
+/* Waits for counter i to move: 1 as soon as it does, 0 if it has not
+ * after ~40 TSC chunks (a bound for a loaded host: vcpu 1's first move
+ * may wait for dom0's device model). */
+static int atk5_moves(unsigned int i)
+{
+    uint32_t a = atk5_ctr[i];
+    uint64_t t0 = rdtsc();
+    while (rdtsc() - t0 < 40 * TSC_CHUNK)
+        if (atk5_ctr[i] != a)
+            return 1;
+    return 0;
+}
+
+/* Does counter i stay still for ~2 TSC chunks? (INIT stops its target
+ * before the ICR write completes: nothing can move it afterwards.) */
+static int atk5_still(unsigned int i)
+{
+    uint32_t a = atk5_ctr[i];
+    uint64_t t0 = rdtsc();
+    while (rdtsc() - t0 < 2 * TSC_CHUNK)
+        if (atk5_ctr[i] != a)
+            return 0;
+    return 1;
+}
+
+/* Waits for counter i (zeroed before) to become non-zero (bound as
+ * atk5_moves). */
+static int atk5_nonzero(unsigned int i)
+{
+    uint64_t t0 = rdtsc();
+    while (rdtsc() - t0 < 40 * TSC_CHUNK)
+        if (atk5_ctr[i])
+            return 1;
+    return 0;
+}
+
+static void atk5_pause(unsigned int n)
+{
+    for (volatile unsigned int i = 0; i < n; i++)
+        ;
+}
+
+static void probe_atkipi(const char *cmdline)
+{
+    uint64_t n = hexopt(cmdline, "n");
+    if (!n)
+        n = 2000;
+    for (unsigned int i = 0; i < 8; i++)
+        atk5_ctr[i] = 0;
+    atk5_copy(0x8000, atk5_rm_count, atk5_rm_count_end);
+    atk5_copy(0x9000, atk5_rm_dmio, atk5_rm_dmio_end);
+    atk5_copy(0xa000, atk5_pm_start, atk5_pm_end);
+    uint32_t irq = 0xa000 + (uint32_t)((uintptr_t)atk5_pm_irq - (uintptr_t)atk5_pm_start);
+    volatile uint32_t *idt32 = (volatile uint32_t *)(uintptr_t)0xa800UL;
+    for (unsigned int v = 0; v < 256; v++) {
+        idt32[v * 2] = (0x08u << 16) | (irq & 0xffff);
+        idt32[v * 2 + 1] = (irq & 0xffff0000u) | 0x8e00;
+    }
+    atk5_apic[0xf0 / 4] = 0x1ff; /* the BSP's APIC on */
+    for (unsigned int v = 0x40; v < 0x44; v++) /* its own share of broadcasts */
+        set_gate(v, atk5_bsp_irq);
+    /* 0: bring-up */
+    atk5_start(0x08);
+    check("atkipi: vcpu 1 runs after INIT/STARTUP at 0x8000", atk5_moves(0), 1);
+    /* 1: INIT/STARTUP storm while it runs on the other CPU */
+    for (uint64_t i = 0; i < n; i++) {
+        switch (xrand() % 10) {
+        case 0: atk5_icr(1u << 24, 0xc500); break;            /* INIT assert */
+        case 1: atk5_icr(1u << 24, 0x8500); break;            /* de-assert */
+        case 2: atk5_icr(0, 0xc4500); break;                  /* INIT all-excl-self */
+        case 3: atk5_icr(0, 0x84500); break;                  /* INIT all-incl-self */
+        case 4: atk5_icr(0, 0x44500); break;                  /* INIT self */
+        case 5: atk5_icr(0xffu << 24, 0x4d00 | 0x500); break; /* INIT logical 0xff */
+        case 6: atk5_icr(0, 0xc4608); break;                  /* STARTUP all-excl-self */
+        case 7: atk5_icr(0, 0x84608); break;                  /* STARTUP all-incl-self */
+        case 8: atk5_icr(1u << 24, 0x4600 | (uint32_t)(0x20 + xrand() % 0x80)); break; /* a zeroed page */
+        default: atk5_icr(1u << 24, 0x4608); break;
+        }
+        if (xrand() % 4 == 0)
+            atk5_pause((unsigned int)(xrand() % 20000));
+    }
+    atk5_start(0x08);
+    say("hvmtest: atkipi: init/startup storm done: %lu ICR writes", (unsigned long)n);
+    check("atkipi: vcpu 1 runs after the INIT/STARTUP storm", atk5_moves(0), 1);
+    /* 2: INIT/STARTUP while it waits for dom0's device model */
+    atk5_start(0x09);
+    check("atkipi: vcpu 1 reads the UART (device model) in a loop", atk5_moves(1), 1);
+    for (uint64_t i = 0; i < n; i++) {
+        atk5_icr(1u << 24, 0xc500);
+        if (xrand() & 1)
+            atk5_pause((unsigned int)(xrand() % 5000));
+        atk5_icr(1u << 24, 0x4600 | ((xrand() & 1) ? 0x09 : 0x08));
+        if (xrand() & 1)
+            atk5_pause((unsigned int)(xrand() % 20000));
+    }
+    say("hvmtest: atkipi: init during device model waits done: %lu rounds", (unsigned long)n);
+    atk5_start(0x08);
+    check("atkipi: vcpu 1 runs after INITs during device model waits", atk5_moves(0), 1);
+    if (!opt_is(cmdline, "uart", "0")) {
+        outb(0x3ff, 0x5a);
+        check("atkipi: the UART's scratch register still answers", inb(0x3ff), 0x5a);
+    }
+    /* 3: fixed IPIs into its APIC while it sits in hlt */
+    atk5_ctr[3] = 0;
+    atk5_start(0x0a);
+    check("atkipi: vcpu 1 in protected mode with its APIC on, in hlt", atk5_nonzero(3), 1);
+    uint32_t before = atk5_ctr[2];
+    for (uint64_t i = 0; i < 10 * n; i++) {
+        switch (xrand() % 6) {
+        case 0: atk5_icr(1u << 24, 0x4040); break;           /* fixed, physical 1 */
+        case 1: atk5_icr(1u << 24, 0x4140); break;           /* lowest priority */
+        case 2: atk5_icr(0, 0xc4041); break;                 /* all excluding self */
+        case 3: atk5_icr(0xffu << 24, 0x4842); break;        /* logical broadcast */
+        case 4: atk5_icr(1u << 24, 0x4000 | (uint32_t)(xrand() % 16)); break; /* vector < 16 */
+        default: atk5_icr(1u << 24, 0x4043); break;
+        }
+    }
+    atk5_pause(2000000);
+    uint32_t got = atk5_ctr[2] - before;
+    say("hvmtest: atkipi: fixed IPI storm done: %lu ICR writes, %u interrupts taken by vcpu 1",
+        (unsigned long)(10 * n), got);
+    check("atkipi: vcpu 1 took interrupts of the storm", got > 0, 1);
+    atk5_apic[0x280 / 4] = 0;
+    check("atkipi: ESR has send-illegal-vector after vectors < 16", (atk5_apic[0x280 / 4] >> 5) & 1, 1);
+    /* INIT while it is blocked in hlt, then it must start again */
+    atk5_start(0x08);
+    check("atkipi: vcpu 1 runs after INIT in hlt", atk5_moves(0), 1);
+    /* STARTUP with no INIT before: ignored (it keeps counting at 0x8000) */
+    atk5_icr(1u << 24, 0x4609);
+    uint32_t io0 = atk5_ctr[1];
+    atk5_pause(2000000);
+    check("atkipi: a STARTUP with no INIT is ignored", atk5_ctr[1] == io0 && atk5_moves(0), 1);
+    /* 4: both ways at once: vcpu 1 storms vcpu 0 with fixed IPIs and
+     * every vcpu but itself with INIT then STARTUP (and itself with INIT),
+     * vcpu 0 takes them (EOI each) while it storms the others */
+    atk5_copy(0xb000, atk5_pm2_start, atk5_pm2_end);
+    atk5_start(0x0b);
+    check("atkipi: vcpu 1 sends IPIs in a loop", atk5_moves(4), 1);
+    __asm__ volatile("sti");
+    for (uint64_t i = 0; i < 10 * n; i++) {
+        switch (xrand() % 4) {
+        case 0: atk5_icr(0, 0xc4040); break;          /* fixed all excluding self */
+        case 1: atk5_icr(0, 0x84040); break;          /* fixed all including self */
+        case 2: atk5_icr(0xffu << 24, 0x4940); break; /* lowest, logical broadcast */
+        default: atk5_icr(0, 0xc460b); break;         /* STARTUP all excluding self: the IPI loop */
+        }
+    }
+    __asm__ volatile("cli");
+    say("hvmtest: atkipi: ping-pong done: %lu ICR writes, %lu interrupts taken by vcpu 0, "
+        "vcpu 1 at %u loops", (unsigned long)(10 * n), (unsigned long)atk5_bsp_irqs, atk5_ctr[4]);
+    say("hvmtest: atkipi: vcpu 0 APIC: ppr %#x irr[2] %#x isr[2] %#x; #GP %lu other %lu",
+        atk5_apic[0xa0 / 4], atk5_apic[0x220 / 4], atk5_apic[0x120 / 4],
+        (unsigned long)hvm_exc_count[13], (unsigned long)hvm_exc_count[255]);
+    {
+        /* a self IPI alone, interrupts on, a few exits after it */
+        uint64_t b = atk5_bsp_irqs;
+        __asm__ volatile("sti");
+        atk5_icr(0, 0x44040);
+        for (int k = 0; k < 100; k++) {
+            uint32_t r[4];
+            cpuid(0, 0, r);
+        }
+        __asm__ volatile("cli");
+        say("hvmtest: atkipi: self IPI alone: %lu interrupts, irr[2] %#x isr[2] %#x",
+            (unsigned long)(atk5_bsp_irqs - b), atk5_apic[0x220 / 4], atk5_apic[0x120 / 4]);
+    }
+    check("atkipi: vcpu 0 took vcpu 1's IPIs", atk5_bsp_irqs > 0, 1);
+    atk5_icr(0, 0xc4500); /* every other vcpu waits */
+    atk5_icr(0, 0xc4608); /* and counts */
+    check("atkipi: the other vcpus run after the ping-pong", atk5_moves(0), 1);
+    if (opt_is(cmdline, "end", "clihlt") || opt_is(cmdline, "end", "hold")) {
+        atk5_icr(0, 0xc4500); /* every other vcpu waits for a STARTUP */
+        atk5_pause(100000);
+        check("atkipi: vcpu 1 stopped by INIT", atk5_still(0), 1);
+    }
+    say("hvmtest: atkipi: %d failed", failed);
+    if (opt_is(cmdline, "end", "clihlt")) {
+        say("hvmtest: atkipi: vcpu 0 cli;hlt with vcpu 1 waiting for STARTUP");
+        __asm__ volatile("cli; hlt");
+        say("FAIL hvmtest: atkipi: vcpu 0 running after cli;hlt");
+    }
+}
+
+/* ---- attack review atk6: an exit in flight across INIT + STARTUP ----
+ * mode=atk6hlt (vcpus = 2): vcpu 1 runs a real-mode trampoline that
+ * counts once and halts (cli;hlt at 0xc000, counter 0x7020; sti;hlt at
+ * 0xd000, counter 0x7024). vcpu 0 sends INIT + STARTUP the moment it sees
+ * the count move, so vcpu 1's hlt exit races the two IPIs. On a CPU,
+ * INIT + STARTUP always starts the AP. hvm.c handles the hlt exit after
+ * the IPIs if both were handled first (handle_exit runs on the old exit
+ * after lapic_ipi set sipi_pending): do_hlt then takes the AP offline
+ * (cli) or blocks it (sti) after STARTUP, and wait_sipi is already 0, so
+ * a further STARTUP is ignored: only INIT + STARTUP again starts it.
+ * Each round that does not count within a while is tested with a bare
+ * STARTUP and a long bound (a slow start moves anyway), then INIT +
+ * STARTUP; the first stuck round ends the rounds. */
+void atk6_rm_cli(void), atk6_rm_cli_end(void), atk6_rm_sti(void), atk6_rm_sti_end(void);
+__asm__(".section .rodata\n"
+        ".code16\n"
+        ".globl atk6_rm_cli, atk6_rm_cli_end, atk6_rm_sti, atk6_rm_sti_end\n"
+        "atk6_rm_cli:\n"
+        "   lock incl 0x7020\n"
+        "1: cli\n"
+        "   hlt\n"
+        "   jmp 1b\n"
+        "atk6_rm_cli_end:\n"
+        "atk6_rm_sti:\n"
+        "   lock incl 0x7024\n"
+        "2: sti\n"
+        "   hlt\n"
+        "   jmp 2b\n"
+        "atk6_rm_sti_end:\n"
+        ".code64\n"
+        ".previous\n");
+
+/* Does counter i leave value c within chunks/8 TSC chunks? */
+static int atk6_left(unsigned int i, uint32_t c, unsigned int eighths)
+{
+    uint64_t t0 = rdtsc();
+    while (rdtsc() - t0 < eighths * (TSC_CHUNK / 8))
+        if (atk5_ctr[i] != c)
+            return 1;
+    return 0;
+}
+
+static void atk6_rounds(const char *name, unsigned int ctr, uint8_t vec, uint64_t n)
+{
+    uint64_t slow = 0, hard = 0, lost = 0, i;
+    atk5_icr(1u << 24, 0xc500);
+    atk5_icr(1u << 24, 0x4600 | vec);
+    if (!atk6_left(ctr, 0, 16)) {
+        say("FAIL atk6hlt: %s: vcpu 1 never started", name);
+        failed++;
+        return;
+    }
+    for (i = 0; i < n; i++) {
+        uint32_t c = atk5_ctr[ctr];
+        atk5_icr(1u << 24, 0xc500);       /* INIT (assert) */
+        atk5_icr(1u << 24, 0x4600 | vec); /* STARTUP */
+        if (atk6_left(ctr, c, 2))
+            continue;
+        /* not started: a bare STARTUP (a CPU would be running already),
+         * then a long bound - a vcpu left stuck stays stuck, a slow one
+         * (loaded host) moves within it */
+        atk5_icr(1u << 24, 0x4600 | vec);
+        if (atk6_left(ctr, c, 8 * 40)) {
+            slow++;
+            continue;
+        }
+        hard++;
+        say("hvmtest: atk6hlt: %s round %lu: INIT + STARTUP and a second STARTUP did not "
+            "start vcpu 1 (count %u)", name, (unsigned long)i, c);
+        atk5_icr(1u << 24, 0xc500);
+        atk5_icr(1u << 24, 0x4600 | vec);
+        if (!atk6_left(ctr, c, 8 * 40))
+            lost++;
+        break; /* a failure already: the rounds stop here */
+    }
+    say("hvmtest: atk6hlt: %s: %lu rounds, %lu slow starts, %lu stuck until INIT again, "
+        "%lu lost", name, (unsigned long)i, (unsigned long)slow, (unsigned long)hard,
+        (unsigned long)lost);
+    if (hard) {
+        say("FAIL atk6hlt: %s: vcpu 1 stuck after INIT + STARTUP %lu times (a hlt exit "
+            "handled after the IPIs)", name, (unsigned long)hard);
+        failed++;
+    } else {
+        say("PASS atk6hlt: %s: vcpu 1 started after every INIT + STARTUP", name);
+    }
+}
+
+static void probe_atk6hlt(const char *cmdline)
+{
+    uint64_t n = hexopt(cmdline, "n");
+    if (!n)
+        n = 3000;
+    for (unsigned int i = 0; i < 16; i++)
+        atk5_ctr[i] = 0;
+    atk5_copy(0xc000, atk6_rm_cli, atk6_rm_cli_end);
+    atk5_copy(0xd000, atk6_rm_sti, atk6_rm_sti_end);
+    atk5_apic[0xf0 / 4] = 0x1ff;
+    atk6_rounds("cli;hlt", 8, 0x0c, n);
+    atk6_rounds("sti;hlt", 9, 0x0d, n);
+    atk5_icr(1u << 24, 0xc500); /* vcpu 1 waits for a STARTUP */
+    say("hvmtest: atk6hlt: %d failed", failed);
+}
+
 void hvmtest_main(uint64_t info, uint64_t magic)
 {
     static struct boot boot;
@@ -1839,6 +2259,10 @@ void hvmtest_main(uint64_t info, uint64_t magic)
         probe_atkio(&boot);
     else if (opt_is(cmdline, "mode", "apboot"))
         probe_apboot();
+    else if (opt_is(cmdline, "mode", "atkipi"))
+        probe_atkipi(cmdline);
+    else if (opt_is(cmdline, "mode", "atk6hlt"))
+        probe_atk6hlt(cmdline);
     else if (opt_is(cmdline, "mode", "triple")) {
         say("hvmtest: triple fault next");
         load_idt(0);

@@ -21,6 +21,7 @@
 #include <xenolith/grant_table.h>
 #include <xenolith/guest_access.h>
 #include <xenolith/hvm.h>
+#include <xenolith/hvm_guest_cpus.h>
 #include <xenolith/hvm_decode.h>
 #include <xenolith/hypercall.h>
 #include <xenolith/lib.h>
@@ -168,8 +169,15 @@ static void sipi_state(struct vcpu *u, uint8_t vector)
     c.dr7 = 0x400;
     hvm_funcs->load_cpu(u, &c);
     u->hvm.msr_pat = 0x0007040600070406ULL;
+    if (hvm_funcs->msr_write)
+        hvm_funcs->msr_write(u, 0x277 /* PAT */, u->hvm.msr_pat); /* the VMCB's/VMCS's too */
     u->hvm.pending_exc = 0;
     u->hvm.st.int_shadow = 0;
+    u->hvm.last_cpu = -1; /* a new life: nothing of the old one stays in the TLB */
+    /* whatever it waited in before INIT is over */
+    u->blocked = 0;
+    u->ev.polling = 0;
+    u->ev.poll_deadline = 0;
 }
 
 static int lapic_ipi_hit(const struct vcpu *u, uint32_t lo, uint32_t hi, const struct vcpu *from)
@@ -213,6 +221,7 @@ static void lapic_ipi(void *ctx, uint32_t lo, uint32_t hi)
                 continue; /* the BSP is not reset by its own or anyone's INIT here */
             if (hvm_vcpu_init(u))
                 continue;
+            u->hvm.init_gen++; /* an exit of its old life still on its way is dropped */
             u->hvm.wait_sipi = 1;
             u->hvm.sipi_pending = 0;
             if (u->hvm.io.wait)
@@ -221,6 +230,10 @@ static void lapic_ipi(void *ctx, uint32_t lo, uint32_t hi)
                 vcpu_set_online(u, 0);
                 vcpu_kick(u);
             }
+            /* stopped before the sender goes on, as Xen pauses the target:
+             * out of the guest on its CPU, it finds itself offline */
+            if (u->running)
+                hvm_cpu_kick_wait(d, u->processor, arch_cpu_id());
             struct vlapic_cb cb = u->hvm.lapic.cb;
             vlapic_init(&u->hvm.lapic, (uint8_t)u->id, &cb);
         } else if (mode == 6) {
@@ -274,10 +287,11 @@ int hvm_unmap_gfn(struct domain *d, uint64_t gfn, uint64_t *old_mfn)
 {
     int rc = p2m_clear(&d->hvmd.p2m, gfn, old_mfn);
     if (!rc) {
-        d->hvmd.p2m_gen++; /* every vcpu flushes before it runs again */
-        struct vcpu *v;
-        for_each_vcpu(d, v)
-            vcpu_kick(v);
+        /* every vcpu flushes before it runs again, and none is left in
+         * the guest on another CPU with the old entry in its TLB when
+         * the caller frees the frame (guest_cpus.c) */
+        __atomic_add_fetch(&d->hvmd.p2m_gen, 1, __ATOMIC_SEQ_CST);
+        hvm_p2m_shootdown(d, arch_cpu_id(), nr_cpus_online);
     }
     return rc;
 }
@@ -1460,9 +1474,16 @@ void hvm_vcpu_loop(void)
             hvm_leave_to_scheduler(v);
         }
         deliver_events(v);
+        uint32_t init_gen = v->hvm.init_gen;
         arch_hvm_exit_end();
         hvm_funcs->run(v, &e);
         arch_hvm_exit_begin();
+        /* An INIT while it ran (another vcpu's exit, between its exit and
+         * this lock): the instruction behind the exit never happened, as
+         * INIT takes effect at an instruction boundary - a hlt handled
+         * now would leave the STARTUP that followed offline or blocked. */
+        if (v->hvm.init_gen != init_gen)
+            continue;
         handle_exit(v, &e);
     }
 }
@@ -1510,6 +1531,9 @@ int hvm_load_context(struct domain *d, const uint8_t *buf, uint32_t size)
                 return -XL_EINVAL;
             hvm_funcs->load_cpu(v, &c);
             v->hvm.msr_pat = 0x0007040600070406ULL;
+            if (hvm_funcs->msr_write)
+                hvm_funcs->msr_write(v, MSR_PAT, v->hvm.msr_pat);
+            v->hvm.last_cpu = -1; /* flushed before it runs the loaded state */
             v->initialised = 1;
             v->online = 1;
             sched_raise_work();

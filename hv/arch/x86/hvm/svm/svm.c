@@ -15,6 +15,7 @@
 #include <xenolith/domain.h>
 #include <xenolith/errno.h>
 #include <xenolith/hvm.h>
+#include <xenolith/hvm_guest_cpus.h>
 #include <xenolith/lib.h>
 #include <xenolith/mm.h>
 #include <xenolith/percpu.h>
@@ -413,14 +414,18 @@ static void svm_run(struct vcpu *v, struct hvm_exit *e)
     c->rax = v->regs.rax;
     c->ncr3 = d->hvmd.p2m.root_mfn << PAGE_SHIFT;
     /* One ASID for every guest: the TLB goes when another vcpu (or the
-     * same on a new p2m) enters this CPU. */
-    if (last_vcpu[cpu] != v || v->hvm.p2m_gen != d->hvmd.p2m_gen || v->hvm.last_cpu != (int)cpu)
+     * same on a new p2m) enters this CPU. Marked as in d's guest first:
+     * a p2m entry removed from now on waits for this CPU's exit
+     * (guest_cpus.c). */
+    hvm_guest_entering(cpu, d);
+    uint64_t gen = __atomic_load_n(&d->hvmd.p2m_gen, __ATOMIC_SEQ_CST);
+    if (last_vcpu[cpu] != v || v->hvm.p2m_gen != gen || v->hvm.last_cpu != (int)cpu)
         c->tlb_control = 1;
     else
         c->tlb_control = 0;
     last_vcpu[cpu] = v;
     v->hvm.last_cpu = (int)cpu;
-    v->hvm.p2m_gen = d->hvmd.p2m_gen;
+    v->hvm.p2m_gen = gen;
     if (v->hvm.pending_exc) {
         c->eventinj = v->hvm.pending_exc;
         v->hvm.pending_exc = 0;
@@ -429,6 +434,9 @@ static void svm_run(struct vcpu *v, struct hvm_exit *e)
     c->clean = 0; /* the hv may have changed anything */
     arch_hvm_debugregs_enter(v);
     svm_vmrun(&v->regs, v->hvm.vmcb_pa, host_vmcb_pa[cpu], c);
+    hvm_guest_left(cpu);
+    /* interrupts that came while the guest ran are taken here */
+    __asm__ volatile("sti; nop; cli" ::: "memory");
     arch_hvm_debugregs_exit(v);
     v->regs.rip = c->rip;
     v->regs.rsp = c->rsp;

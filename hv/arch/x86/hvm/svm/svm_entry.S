@@ -9,6 +9,8 @@
  *                const void *vmcb)
  * Entered with IF clear; returns with IF clear. RAX and RSP of the guest
  * live in the VMCB (svm.c copies them); the other 14 GPRs in gprs.
+ * GIF is set again before it returns, IF clear: svm.c marks the exit
+ * (guest_cpus.c) before it lets waiting interrupts in.
  */
 #define R15 0
 #define R14 8
@@ -88,8 +90,8 @@ svm_vmrun:
     pop     %rax                        /* guest vmcb (unused) */
     mov     $0x400, %eax
     mov     %rax, %dr7
-    stgi                                /* IF is set: a waiting interrupt is taken here */
     cli
+    stgi                                /* what waited is taken in svm.c, once the exit is marked */
     pop     %r15
     pop     %r14
     pop     %r13

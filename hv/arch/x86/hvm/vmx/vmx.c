@@ -22,6 +22,7 @@
 #include <xenolith/domain.h>
 #include <xenolith/errno.h>
 #include <xenolith/hvm.h>
+#include <xenolith/hvm_guest_cpus.h>
 #include <xenolith/layout.h>
 #include <xenolith/lib.h>
 #include <xenolith/mm.h>
@@ -864,7 +865,9 @@ static void vmx_run(struct vcpu *v, struct hvm_exit *e)
     /* One VPID for every guest: its TLB entries go when another vcpu (or
      * the same on a new p2m, or on another CPU) enters this CPU; the
      * EPT's guest-physical ones too (a reused p2m root). */
-    if (last_vcpu[cpu] != v || v->hvm.p2m_gen != d->hvmd.p2m_gen || v->hvm.last_cpu != (int)cpu) {
+    hvm_guest_entering(cpu, d); /* a p2m entry removed from now on waits for the exit */
+    uint64_t gen = __atomic_load_n(&d->hvmd.p2m_gen, __ATOMIC_SEQ_CST);
+    if (last_vcpu[cpu] != v || v->hvm.p2m_gen != gen || v->hvm.last_cpu != (int)cpu) {
         if (invept_single)
             invept(1, eptp);
         else
@@ -878,7 +881,7 @@ static void vmx_run(struct vcpu *v, struct hvm_exit *e)
     }
     last_vcpu[cpu] = v;
     v->hvm.last_cpu = (int)cpu;
-    v->hvm.p2m_gen = d->hvmd.p2m_gen;
+    v->hvm.p2m_gen = gen;
     write_event(v);
     v->hvm.pending_exc = 0;
     uint64_t intr = vmr(GUEST_INTERRUPTIBILITY);
@@ -906,6 +909,7 @@ static void vmx_run(struct vcpu *v, struct hvm_exit *e)
 
     arch_hvm_debugregs_enter(v);
     int failed = vmx_enter(&v->regs, v->hvm.launched);
+    hvm_guest_left(cpu); /* IF still clear */
     arch_hvm_debugregs_exit(v); /* VM exit already left DR7 at 0x400 */
 
     v->hvm.st.cr2 = read_cr2();
