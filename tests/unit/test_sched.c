@@ -500,6 +500,25 @@ static void test_shutdown_code_and_reap(void **state)
     assert_int_equal(schedop(d0, 99, NULL), -XL_ENOSYS);
 }
 
+/* d1 with n vcpus, all up; timers set up from vcpu `from` on (setup()
+ * did vcpu 0's) */
+static void d1_vcpus(unsigned int n, unsigned int from)
+{
+    d1->max_vcpus = n;
+    for (unsigned int j = 0; j < n; j++) {
+        struct vcpu *v = &d1->vcpus[j];
+        v->domain = d1;
+        v->id = j;
+        v->initialised = v->online = 1;
+        v->affinity = ~0ULL;
+        v->info = &shinfo[1].vcpu_info[j];
+        v->info->evtchn_upcall_mask = 1;
+        if (j >= from)
+            timer_vcpu_init(v);
+        v->ev.periodic_period = 0;
+    }
+}
+
 /* A slot's dying domain (destroyed with 4 vcpus, memory still going
  * back over later passes) is not taken back into the logic, and the
  * next domain of that slot, with 2 vcpus, is scheduled as a 2-vcpu
@@ -509,19 +528,7 @@ static void test_shutdown_code_and_reap(void **state)
 static void test_slot_reused_with_fewer_vcpus(void **state)
 {
     (void)state;
-    d1->max_vcpus = 4;
-    for (unsigned int j = 0; j < 4; j++) {
-        struct vcpu *v = &d1->vcpus[j];
-        v->domain = d1;
-        v->id = j;
-        v->initialised = v->online = 1;
-        v->affinity = ~0ULL;
-        v->info = &shinfo[1].vcpu_info[j];
-        v->info->evtchn_upcall_mask = 1;
-        if (j)
-            timer_vcpu_init(v);
-        v->ev.periodic_period = 0;
-    }
+    d1_vcpus(4, 1);
     for (int t = 0; t < 20; t++) {
         fake_now += MS;
         schedule();
@@ -544,17 +551,7 @@ static void test_slot_reused_with_fewer_vcpus(void **state)
     d1->state = DOM_RUNNING;
     d1->shutdown_code = ~0u;
     d1->shared_info = &shinfo[1];
-    d1->max_vcpus = 2;
-    for (unsigned int j = 0; j < 2; j++) {
-        struct vcpu *v = &d1->vcpus[j];
-        v->domain = d1;
-        v->id = j;
-        v->initialised = v->online = 1;
-        v->affinity = ~0ULL;
-        v->info = &shinfo[1].vcpu_info[j];
-        timer_vcpu_init(v);
-        v->ev.periodic_period = 0;
-    }
+    d1_vcpus(2, 0);
     evtchn_domain_init(d1);
     only_running(d1);
     int seen[2] = { 0, 0 };

@@ -1912,29 +1912,29 @@ static void atk5_start(uint8_t vec)
     atk5_icr(1u << 24, 0x4600 | vec);    /* STARTUP */
 }
 
-/* Waits for counter i to move: 1 as soon as it does, 0 if it has not
- * after ~40 TSC chunks (a bound for a loaded host: vcpu 1's first move
- * may wait for dom0's device model). */
-static int atk5_moves(unsigned int i)
+/* Does counter i move within `chunks` TSC chunks? 1 as soon as it does. */
+static int atk5_moved_within(unsigned int i, unsigned int chunks)
 {
     uint32_t a = atk5_ctr[i];
     uint64_t t0 = rdtsc();
-    while (rdtsc() - t0 < 40 * TSC_CHUNK)
+    while (rdtsc() - t0 < chunks * TSC_CHUNK)
         if (atk5_ctr[i] != a)
             return 1;
     return 0;
+}
+
+/* Waits for counter i to move, with a bound for a loaded host (~40
+ * chunks: vcpu 1's first move may wait for dom0's device model). */
+static int atk5_moves(unsigned int i)
+{
+    return atk5_moved_within(i, 40);
 }
 
 /* Does counter i stay still for ~2 TSC chunks? (INIT stops its target
  * before the ICR write completes: nothing can move it afterwards.) */
 static int atk5_still(unsigned int i)
 {
-    uint32_t a = atk5_ctr[i];
-    uint64_t t0 = rdtsc();
-    while (rdtsc() - t0 < 2 * TSC_CHUNK)
-        if (atk5_ctr[i] != a)
-            return 0;
-    return 1;
+    return !atk5_moved_within(i, 2);
 }
 
 /* Waits for counter i (zeroed before) to become non-zero (bound as
