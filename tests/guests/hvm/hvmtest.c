@@ -1923,11 +1923,11 @@ static int atk5_moved_within(unsigned int i, unsigned int chunks)
     return 0;
 }
 
-/* Waits for counter i to move, with a bound for a loaded host (~40
+/* Waits for counter i to move, with a bound for a loaded host (~120
  * chunks: vcpu 1's first move may wait for dom0's device model). */
 static int atk5_moves(unsigned int i)
 {
-    return atk5_moved_within(i, 40);
+    return atk5_moved_within(i, 120);
 }
 
 /* Does counter i stay still for ~2 TSC chunks? (INIT stops its target
@@ -1942,7 +1942,7 @@ static int atk5_still(unsigned int i)
 static int atk5_nonzero(unsigned int i)
 {
     uint64_t t0 = rdtsc();
-    while (rdtsc() - t0 < 40 * TSC_CHUNK)
+    while (rdtsc() - t0 < 120 * TSC_CHUNK)
         if (atk5_ctr[i])
             return 1;
     return 0;
@@ -2157,7 +2157,7 @@ static void atk6_rounds(const char *name, unsigned int ctr, uint8_t vec, uint64_
          * then a long bound - a vcpu left stuck stays stuck, a slow one
          * (loaded host) moves within it */
         atk5_icr(1u << 24, 0x4600 | vec);
-        if (atk6_left(ctr, c, 8 * 40)) {
+        if (atk6_left(ctr, c, 8 * 120)) {
             slow++;
             continue;
         }
@@ -2166,7 +2166,7 @@ static void atk6_rounds(const char *name, unsigned int ctr, uint8_t vec, uint64_
             "start vcpu 1 (count %u)", name, (unsigned long)i, c);
         atk5_icr(1u << 24, 0xc500);
         atk5_icr(1u << 24, 0x4600 | vec);
-        if (!atk6_left(ctr, c, 8 * 40))
+        if (!atk6_left(ctr, c, 8 * 120))
             lost++;
         break; /* a failure already: the rounds stop here */
     }
